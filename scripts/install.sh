@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up keras_ae on a fresh Debian machine: system packages, a virtual environment in .venv, the library.
+#   bash scripts/install.sh          library + offline data sources
+#   bash scripts/install.sh --test   the same plus the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="data"
+[ "${1:-}" = "--test" ] && extras="data,test"
+
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { echo "keras_ae needs Python 3.11 as python3" >&2; exit 1; }
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# Offline data (../shared/DATA.md): Fashion-MNIST images, the espeak-ng program.
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_if_needed apt-get update -q
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[${extras}]"
+echo "keras_ae installed in $(pwd)/.venv"
