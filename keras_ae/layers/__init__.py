@@ -1,0 +1,8 @@
+"""Building blocks, one public idea per module."""
+
+from keras_ae.layers.conv_image_decoder import ConvImageDecoder
+from keras_ae.layers.conv_image_encoder import ConvImageEncoder
+from keras_ae.layers.pair_discriminator import PairDiscriminator
+from keras_ae.layers.reconstruction_judge import ReconstructionJudge
+
+__all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "ReconstructionJudge"]

@@ -1,0 +1,86 @@
+"""Per-example objectives shared by the models.
+
+Every function returns one loss per example (shape `[batch]`); models turn it into a replica's share of the
+global mean with `keras_ae.distribute.per_replica_mean`, so the same code is right on one device and on many.
+
+Example:
+    scores = tf.matmul(queries, keys, transpose_b=True)      # [batch, global_batch]
+    loss = info_nce(scores, positive_index=tf.range(batch))
+"""
+
+import tensorflow as tf
+
+
+def info_nce(scores, positive_index):
+    """InfoNCE (van den Oord et al., 2018, "Representation Learning with Contrastive Predictive Coding").
+
+    `scores[i, j]` rates candidate `j` for example `i`; `positive_index[i]` is the true candidate. Extra leading
+    axes after the first (e.g. locations) are allowed on `scores` as `[batch, ..., candidates]`.
+    """
+    scores = tf.convert_to_tensor(scores)
+    labels = tf.broadcast_to(
+        tf.reshape(tf.cast(positive_index, tf.int32), [-1] + [1] * (scores.shape.rank - 2)), tf.shape(scores)[:-1]
+    )
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=scores)
+    return _mean_over_inner_axes(loss)
+
+
+def pair_binary_crossentropy(scores, positive_index):
+    """The pair discriminator's loss L_D: binary cross-entropy, matched pairs labelled 1, mismatched 0.
+
+    Positives and negatives get equal weight (the mean over the negatives of a row counts as much as its
+    positive), as in Deep InfoMax's Jensen-Shannon estimator (Hjelm et al., 2019).
+    """
+    scores = tf.convert_to_tensor(scores)
+    num_candidates = tf.shape(scores)[-1]
+    is_positive = tf.one_hot(tf.cast(positive_index, tf.int32), num_candidates, dtype=scores.dtype)
+    is_positive = tf.reshape(is_positive, [-1] + [1] * (scores.shape.rank - 2) + [num_candidates])
+    is_positive = tf.broadcast_to(is_positive, tf.shape(scores))
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=is_positive, logits=scores)
+    positive_term = tf.reduce_sum(bce * is_positive, axis=-1)
+    negative_term = tf.reduce_sum(bce * (1.0 - is_positive), axis=-1) / tf.cast(num_candidates - 1, scores.dtype)
+    return _mean_over_inner_axes(positive_term + negative_term)
+
+
+PAIR_OBJECTIVES = {"bce": pair_binary_crossentropy, "infonce": info_nce}
+
+
+def pair_objective(name):
+    """Looks up a pair objective by name (`"bce"` or `"infonce"`)."""
+    if name not in PAIR_OBJECTIVES:
+        raise ValueError(f"Unknown pair objective {name!r}: choose one of {', '.join(PAIR_OBJECTIVES)}.")
+    return PAIR_OBJECTIVES[name]
+
+
+RECONSTRUCTION_LOSSES = ("mse", "mae", "bce")
+
+
+def check_reconstruction_loss(kind):
+    """Raises a clear error for an unknown reconstruction loss name."""
+    if kind not in RECONSTRUCTION_LOSSES:
+        raise ValueError(f"Unknown reconstruction loss {kind!r}: choose one of {', '.join(RECONSTRUCTION_LOSSES)}.")
+    return kind
+
+
+def reconstruction_error(targets, reconstructions, kind="mse"):
+    """Per-example reconstruction error, summed over features and averaged over them (`"mse"`, `"mae"`) or a
+    Bernoulli negative log-likelihood per feature (`"bce"`, for data in [0, 1]; `reconstructions` are probabilities).
+    """
+    targets = tf.cast(targets, reconstructions.dtype)
+    axes = list(range(1, reconstructions.shape.rank))
+    if kind == "mse":
+        return tf.reduce_mean(tf.square(targets - reconstructions), axis=axes)
+    if kind == "mae":
+        return tf.reduce_mean(tf.abs(targets - reconstructions), axis=axes)
+    if kind == "bce":
+        eps = 1e-6
+        clipped = tf.clip_by_value(reconstructions, eps, 1.0 - eps)
+        nll = -(targets * tf.math.log(clipped) + (1.0 - targets) * tf.math.log(1.0 - clipped))
+        return tf.reduce_mean(nll, axis=axes)
+    check_reconstruction_loss(kind)
+
+
+def _mean_over_inner_axes(loss):
+    if loss.shape.rank > 1:
+        return tf.reduce_mean(loss, axis=list(range(1, loss.shape.rank)))
+    return loss

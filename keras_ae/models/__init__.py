@@ -1,0 +1,7 @@
+"""One model per method, each a `keras.Model` with a custom `train_step` and `export_signatures()`."""
+
+from keras_ae.models.autoencoder import AutoEncoder
+from keras_ae.models.infomax import InfoMax
+from keras_ae.models.judged_encoder import JudgedEncoder
+
+__all__ = ["AutoEncoder", "InfoMax", "JudgedEncoder"]

@@ -1,0 +1,27 @@
+"""The gradient step every keras_ae model shares: right under tf.distribute and mixed precision."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.distribute import per_replica_mean
+
+
+def minimize(compute_loss, variables, optimizer):
+    """Takes one optimizer step on the global-batch mean of the per-example loss that `compute_loss()` returns.
+
+    `compute_loss` returns `(per_example_loss, extras)`. The mean is divided by the number of replicas (gradients
+    are summed across them) and scaled by the optimizer for mixed precision before differentiating. Returns
+    `(mean_loss, extras)`: this replica's unscaled mean loss, for reporting, and the extras.
+    """
+    with tf.GradientTape() as tape:
+        per_example_loss, extras = compute_loss()
+        scaled_loss = optimizer.scale_loss(per_replica_mean(per_example_loss))
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply(gradients, variables)
+    return tf.reduce_mean(per_example_loss), extras
+
+
+def unpack_inputs(data):
+    """The inputs of a batch that may carry labels or sample weights (which self-supervised models ignore)."""
+    inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return inputs
