@@ -1,0 +1,88 @@
+"""Figures for run folders (PNG, matplotlib's Agg backend: no screen needed).
+
+Example:
+    embedding_map(test_embeddings, test_labels, run.file("embedding_map.png"))
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def image_grid(rows, path, row_titles=None, columns=10):
+    """Saves a grid of images: one row per array in `rows` (each `[n, height, width, channels]` in [0, 1])."""
+    figure, axes = plt.subplots(len(rows), columns, figsize=(columns, len(rows) + 0.3), squeeze=False)
+    for row, images in enumerate(rows):
+        for column in range(columns):
+            axis = axes[row][column]
+            axis.axis("off")
+            if column < len(images):
+                image = np.asarray(images[column])
+                axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1)
+        if row_titles:
+            axes[row][0].set_title(row_titles[row], fontsize=8, loc="left")
+    _save(figure, path)
+
+
+def embedding_map(embeddings, labels, path, max_points=2000, title="Test embeddings (t-SNE)", seed=0):
+    """Saves a 2-D t-SNE map of `embeddings`, coloured by `labels`."""
+    from sklearn.manifold import TSNE
+
+    embeddings = np.asarray(embeddings).reshape(len(embeddings), -1)
+    chosen = np.random.default_rng(seed).permutation(len(embeddings))[:max_points]
+    points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(embeddings[chosen])
+    figure, axis = plt.subplots(figsize=(6, 6))
+    scatter = axis.scatter(points[:, 0], points[:, 1], c=np.asarray(labels)[chosen], cmap="tab10", s=4)
+    axis.legend(*scatter.legend_elements(), loc="best", fontsize=7, markerscale=0.8)
+    axis.set_title(title)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    _save(figure, path)
+
+
+def history_curves(history, path, title="Training"):
+    """Saves one panel per metric of a Keras `History.history` dict (validation curves beside training ones)."""
+    names = [name for name in history if not name.startswith("val_")]
+    figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        axis.plot(history[name], label="train")
+        if f"val_{name}" in history:
+            axis.plot(history[f"val_{name}"], label="validation")
+        axis.set_title(name, fontsize=9)
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=7)
+    figure.suptitle(title)
+    _save(figure, path)
+
+
+def bar_chart(values, path, title, xlabel="", ylabel=""):
+    """Saves a bar chart of a 1-D array (e.g. code usage counts)."""
+    figure, axis = plt.subplots(figsize=(8, 3))
+    axis.bar(np.arange(len(values)), values, width=1.0)
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    _save(figure, path)
+
+
+def line_plot(x, series, path, title, xlabel="", ylabel="", log_x=False):
+    """Saves one line per entry of `series` (a dict from label to y values) against `x`."""
+    figure, axis = plt.subplots(figsize=(5, 3.5))
+    for label, y in series.items():
+        axis.plot(x, y, marker="o", label=label)
+    if log_x:
+        axis.set_xscale("log", base=2)
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.legend(fontsize=8)
+    _save(figure, path)
+
+
+def _save(figure, path):
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

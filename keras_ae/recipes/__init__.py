@@ -1,0 +1,1 @@
+"""Runnable recipes: `python -m keras_ae.recipes.<name> --help`."""

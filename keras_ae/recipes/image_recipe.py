@@ -1,0 +1,74 @@
+"""The flow both image recipes share: data, strategy, model, training, probe table, figures, export.
+
+`keras_ae.recipes.autoencoder` and `keras_ae.recipes.infomax` differ only in the model they build.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import plots
+from keras_ae.data.images import load_images, make_dataset
+from keras_ae.distribute import get_strategy
+from keras_ae.evaluation.images import image_probe_table
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
+
+QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
+
+
+def run_image_recipe(parser, build_model, argv=None):
+    """Runs an image recipe; `build_model(args, image_shape)` returns an uncompiled model (called in scope)."""
+    args = parse_flags(parser, argv, quick=QUICK)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    splits = load_images(args.data, limit=args.limit)
+    print(
+        f"{splits.name}: {len(splits.train.images)} train, {len(splits.validation.images)} validation, "
+        f"{len(splits.test.images)} test images of shape {splits.image_shape}; "
+        f"{strategy.num_replicas_in_sync} replica(s)"
+    )
+    train = make_dataset(splits.train.images, args.batch_size, shuffle=True, seed=args.seed)
+    validation = make_dataset(splits.validation.images, args.batch_size)
+    with strategy.scope():
+        model = build_model(args, splits.image_shape)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+        started = time.perf_counter()
+        history = model.fit(
+            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False
+        )
+        training_seconds = time.perf_counter() - started
+
+        rows = image_probe_table(model, splits)
+        metrics = {
+            "data": splits.name,
+            "embedding_dim": args.embedding_dim,
+            "epochs": args.epochs,
+            "training_seconds": training_seconds,
+            "final_losses": {name: values[-1] for name, values in history.history.items()},
+            "probe_table": rows,
+        }
+        run.write_json("metrics.json", metrics)
+        _figures(model, splits, history.history, run)
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    print_summary(run, export_path, format_table(rows, ["dim", "linear_probe", "knn"]))
+    return metrics
+
+
+def _figures(model, splits, history, run):
+    test = splits.test
+    if history:
+        plots.history_curves(history, run.file("history.png"), title=type(model).__name__)
+    if hasattr(model, "decode"):
+        originals = test.images[:10]
+        plots.image_grid(
+            [originals, np.asarray(model.decode(model.encode(originals)))],
+            run.file("reconstructions.png"),
+            row_titles=["test images", "reconstructions"],
+        )
+    if test.labels is not None:
+        embeddings = np.asarray(model.encode(test.images[:2000]))
+        plots.embedding_map(embeddings, test.labels[:2000], run.file("embedding_map.png"))
