@@ -6,3 +6,7 @@ from keras_ae.layers.pair_discriminator import PairDiscriminator
 from keras_ae.layers.reconstruction_judge import ReconstructionJudge
 
 __all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "ReconstructionJudge"]
+
+from keras_ae.layers.waveform_encoder import WaveformEncoder  # noqa: E402
+
+__all__ += ["WaveformEncoder"]

@@ -1,0 +1,197 @@
+"""Sentence-embedding protocols: a book probe, next-sentence retrieval, nearest neighbours, and TF-IDF baselines.
+
+Protocols (fixed, never tuned on test):
+- **Probe**: which document (book) a sentence comes from. Embed the training split and the held-out test chapters,
+  then `keras_ae.evaluation.probes.linear_probe_accuracy` (standardised, multinomial logistic regression) and
+  `knn_accuracy` (k=10, cosine).
+- **Next-sentence retrieval** on the held-out test chapters: for up to `max_queries` sentences that have a next
+  sentence in the same chapter (an even spread, fixed seed), rank the true next sentence among `num_candidates`
+  candidates (itself plus `num_candidates - 1` other held-out sentences drawn at random, never the query). The score
+  is the cosine similarity of the embeddings, or the model's own scorer (Quick-thought: `f(s) . g(c)`) when
+  `query_embeddings` and `candidate_embeddings` differ. Ties count against the true sentence. Report top-1 accuracy
+  (chance: 1 / num_candidates) and the mean rank (1 is best; chance: (num_candidates + 1) / 2).
+- **TF-IDF baselines**: sublinear TF-IDF of words fitted on the training sentences; the full sparse vectors for a
+  probe and retrieval, and their LSA projection (`TruncatedSVD`) to the models' embedding size for a comparison at
+  equal size.
+
+Example:
+    z_train, z_test = embed(model.encode, splits.train.sentences), embed(model.encode, splits.test.sentences)
+    probe = linear_probe_accuracy(z_train, splits.train.labels, z_test, splits.test.labels)
+    retrieval = next_sentence_retrieval(z_test, z_test, splits.test)   # {"top1": ..., "mean_rank": ...}
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from keras_ae.evaluation.probes import embed, knn_accuracy, linear_probe_accuracy
+
+NUM_CANDIDATES = 100
+MAX_QUERIES = 1000
+DEFAULT_QUERIES = (
+    "It is a truth universally acknowledged.",
+    "She was very much in love with him.",
+    "The weather was fine and they walked to the village.",
+    "I cannot marry a man without money.",
+    "He wrote a letter to his sister.",
+)
+
+
+def retrieval_candidates(split, num_candidates=NUM_CANDIDATES, max_queries=MAX_QUERIES, seed=0):
+    """The fixed retrieval protocol on `split`: `(queries [q], candidates [q, num_candidates])` sentence indices;
+    column 0 of `candidates` is the true next sentence `query + 1`."""
+    pairs = split.next_pairs()
+    if len(pairs) == 0:
+        raise ValueError("No held-out sentence has a next sentence in the same chapter; cannot score retrieval.")
+    if len(split) < num_candidates + 1:
+        raise ValueError(
+            f"Next-sentence retrieval among {num_candidates} candidates needs at least {num_candidates + 1} held-out "
+            f"sentences; the split has {len(split)}. Give a longer corpus or lower num_candidates."
+        )
+    if len(pairs) > max_queries:
+        pairs = pairs[np.linspace(0, len(pairs) - 1, max_queries).round().astype(int)]
+    rng = np.random.default_rng(seed)
+    candidates = np.empty((len(pairs), num_candidates), dtype="int64")
+    for row, query in enumerate(pairs):
+        pool = rng.choice(len(split) - 2, size=num_candidates - 1, replace=False)
+        pool = pool + 2 * (pool >= query)  # skip the query and its true next sentence
+        candidates[row, 0] = query + 1
+        candidates[row, 1:] = pool
+    return pairs, candidates
+
+
+def next_sentence_retrieval(
+    query_embeddings, candidate_embeddings, split, num_candidates=NUM_CANDIDATES, max_queries=MAX_QUERIES, seed=0,
+    similarity="cosine",
+):
+    """Top-1 accuracy and mean rank of the true next sentence (see the module docstring).
+
+    Args:
+        query_embeddings: `[n, d]` embeddings of `split.sentences` as queries.
+        candidate_embeddings: `[n, d]` embeddings of the same sentences as candidates (often the same array).
+        split: a `keras_ae.data.text.SentenceSplit` (its segments say which sentences are neighbours).
+        similarity: `"cosine"` or `"dot"` (a model's own scorer, e.g. Quick-thought's `f(s) . g(c)`).
+    """
+    queries, candidates = retrieval_candidates(split, num_candidates, max_queries, seed)
+    query = _as_rows(query_embeddings)[queries]
+    pool = _as_rows(candidate_embeddings)
+    if similarity == "cosine":
+        query, pool = _normalise(query), _normalise(pool)
+    elif similarity != "dot":
+        raise ValueError(f"similarity must be 'cosine' or 'dot'; got {similarity!r}.")
+    if _is_sparse(pool):
+        scores = _sparse_scores(query, pool, candidates)
+    else:
+        scores = np.einsum("qd,qcd->qc", query, pool[candidates])
+    ranks = 1 + np.sum(scores[:, 1:] >= scores[:, :1], axis=1)
+    return {"top1": float(np.mean(ranks == 1)), "mean_rank": float(np.mean(ranks)), "queries": int(len(queries))}
+
+
+def nearest_neighbours(query_embeddings, embeddings, sentences, k=5):
+    """For each query row, the `k` most cosine-similar `sentences` as `[(sentence, similarity), ...]`."""
+    scores = _normalise(np.asarray(query_embeddings, "float32")) @ _normalise(np.asarray(embeddings, "float32")).T
+    top = np.argsort(-scores, axis=1)[:, :k]
+    return [[(sentences[j], float(scores[i, j])) for j in row] for i, row in enumerate(top)]
+
+
+def write_neighbours(path, encode, splits, queries=None, k=5, max_pool=20000):
+    """Writes the nearest training sentences of a few query sentences (default: some written queries and the first
+    held-out test sentences) to `path` as JSON; returns the list written."""
+    pool = splits.train.sentences[:max_pool]
+    queries = list(queries or (*DEFAULT_QUERIES, *splits.test.sentences[:5]))
+    neighbours = nearest_neighbours(embed(encode, queries), embed(encode, pool), pool, k=k)
+    result = [
+        {"query": query, "neighbours": [{"sentence": s, "cosine": round(c, 4)} for s, c in rows]}
+        for query, rows in zip(queries, neighbours)
+    ]
+    Path(path).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
+def evaluate_sentence_encoder(encode, splits, query_encode=None, candidate_encode=None, seed=0, max_train=None):
+    """The book probe (linear and kNN) and next-sentence retrieval for an encoder `strings -> [n, d]`.
+
+    Retrieval uses the cosine of `encode`'s embeddings, or, when `query_encode` and `candidate_encode` are given, a
+    model's own scorer `query_encode(s) . candidate_encode(c)` (Quick-thought's f and g).
+    """
+    train = splits.train.sentences[:max_train] if max_train else splits.train.sentences
+    train_labels = splits.train.labels[: len(train)]
+    train_z, test_z = embed(encode, train), embed(encode, splits.test.sentences)
+    result = {
+        "probe_accuracy": linear_probe_accuracy(train_z, train_labels, test_z, splits.test.labels, seed=seed),
+        "knn_accuracy": knn_accuracy(train_z, train_labels, test_z, splits.test.labels),
+    }
+    if query_encode is not None and candidate_encode is not None:
+        query_z, candidate_z = embed(query_encode, splits.test.sentences), embed(candidate_encode, splits.test.sentences)
+        retrieval = next_sentence_retrieval(query_z, candidate_z, splits.test, seed=seed, similarity="dot")
+    else:
+        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, seed=seed)
+    result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    return result
+
+
+def tfidf_vectorizer(train_sentences, max_features=50000):
+    """Sublinear word TF-IDF fitted on the training sentences."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(sublinear_tf=True, max_features=max_features).fit(train_sentences)
+
+
+def evaluate_tfidf(splits, embedding_dim=None, seed=0, max_train=None):
+    """The same protocols on TF-IDF features: full sparse vectors, or their LSA projection to `embedding_dim`."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.linear_model import LogisticRegression
+
+    train = splits.train.sentences[:max_train] if max_train else splits.train.sentences
+    train_labels = splits.train.labels[: len(train)]
+    vectorizer = tfidf_vectorizer(train)
+    train_x, test_x = vectorizer.transform(train), vectorizer.transform(splits.test.sentences)
+    if embedding_dim:
+        svd = TruncatedSVD(n_components=min(embedding_dim, train_x.shape[1] - 1), random_state=seed).fit(train_x)
+        train_z, test_z = svd.transform(train_x).astype("float32"), svd.transform(test_x).astype("float32")
+        probe = linear_probe_accuracy(train_z, train_labels, test_z, splits.test.labels, seed=seed)
+        knn = knn_accuracy(train_z, train_labels, test_z, splits.test.labels)
+        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, seed=seed)
+    else:
+        classifier = LogisticRegression(max_iter=1000, random_state=seed).fit(train_x, train_labels)
+        probe = float(classifier.score(test_x, splits.test.labels))
+        knn = _sparse_knn_accuracy(train_x, train_labels, test_x, splits.test.labels)
+        retrieval = next_sentence_retrieval(test_x, test_x, splits.test, seed=seed)
+    return {
+        "probe_accuracy": probe,
+        "knn_accuracy": knn,
+        "retrieval_top1": retrieval["top1"],
+        "retrieval_mean_rank": retrieval["mean_rank"],
+    }
+
+
+def _sparse_knn_accuracy(train_x, train_labels, test_x, test_labels, k=10):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    knn = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")
+    return float(knn.fit(train_x, np.asarray(train_labels)).score(test_x, np.asarray(test_labels)))
+
+
+def _is_sparse(matrix):
+    return hasattr(matrix, "tocsr")
+
+
+def _as_rows(matrix):
+    return matrix.tocsr() if _is_sparse(matrix) else np.asarray(matrix, dtype="float32")
+
+
+def _normalise(matrix):
+    if _is_sparse(matrix):
+        from sklearn.preprocessing import normalize
+
+        return normalize(matrix)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def _sparse_scores(query, pool, candidates):
+    scores = np.empty(candidates.shape, dtype="float32")
+    for row in range(len(candidates)):
+        scores[row] = (pool[candidates[row]] @ query[row].T).toarray().ravel()
+    return scores

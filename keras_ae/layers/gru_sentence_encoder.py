@@ -1,0 +1,93 @@
+"""GRU sentence encoder that takes raw strings: tokenization and vocabulary live inside the layer."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class GRUSentenceEncoder(keras.layers.Layer):
+    """`strings [batch] -> embedding [batch, embedding_dim]`: `TextVectorization`, word embeddings, a GRU whose last
+    state (padding masked) is the sentence embedding, as in Skip-thought's uni-skip encoder (Kiros et al., 2015,
+    "Skip-Thought Vectors").
+
+    Because the vocabulary is inside the layer, a model exported with it takes raw `tf.string` sentences.
+    Token ids: 0 is padding, 1 is out-of-vocabulary, `2 + i` is `vocabulary[i]`; `vocabulary_size` counts all of them.
+
+    Args:
+        vocabulary: list of tokens (most frequent first, without padding and OOV tokens), e.g. from
+            `keras_ae.data.text.build_vocabulary`.
+        embedding_dim: size of the sentence embedding (the GRU's state).
+        word_dim: size of the word embeddings.
+        max_length: sentences are truncated to their first `max_length` tokens.
+        standardize: `TextVectorization`'s standardization (`"lower_and_strip_punctuation"`, `"lower"`, ...).
+
+    Example:
+        encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
+        z = encoder(tf.constant(["The cat sat.", "A dog"]))      # [2, 32]
+        ids = encoder.tokenize(tf.constant(["The cat sat."]))   # [[2, 3, 4, 0, ...]]
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        embedding_dim=256,
+        word_dim=128,
+        max_length=30,
+        standardize="lower_and_strip_punctuation",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        vocabulary = [str(token) for token in vocabulary]
+        if not vocabulary:
+            raise ValueError("GRUSentenceEncoder needs a non-empty vocabulary (see keras_ae.data.text.build_vocabulary).")
+        if max_length < 1:
+            raise ValueError(f"max_length must be positive; got {max_length}.")
+        # Layers
+        self.vectorizer = keras.layers.TextVectorization(
+            vocabulary=vocabulary, standardize=standardize, output_sequence_length=max_length, name="vectorizer"
+        )
+        self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
+        self.gru = keras.layers.GRU(embedding_dim, name="gru")
+        # Config
+        self.vocabulary = vocabulary
+        self.embedding_dim = embedding_dim
+        self.word_dim = word_dim
+        self.max_length = max_length
+        self.standardize = standardize
+        self.vocabulary_size = len(vocabulary) + 2
+
+    def build(self, input_shape=None):
+        if not self.word_embedding.built:
+            self.word_embedding.build((None, self.max_length))
+        if not self.gru.built:
+            self.gru.build((None, self.max_length, self.word_dim))
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.embedding_dim)
+
+    def tokenize(self, sentences):
+        """Token ids `[batch, max_length]` (int64, 0-padded) of a `tf.string` tensor `[batch]`."""
+        return self.vectorizer(sentences)
+
+    def encode_tokens(self, token_ids, training=None):
+        """Embeddings `[batch, embedding_dim]` of token ids from `tokenize`."""
+        words = self.word_embedding(token_ids)
+        mask = tf.not_equal(token_ids, 0)
+        return self.gru(words, mask=mask, training=training)
+
+    def call(self, sentences, training=None):
+        return self.encode_tokens(self.tokenize(sentences), training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "embedding_dim": self.embedding_dim,
+                "word_dim": self.word_dim,
+                "max_length": self.max_length,
+                "standardize": self.standardize,
+            }
+        )
+        return config

@@ -1,0 +1,188 @@
+"""Skip-thought: a sentence encoder judged by decoders of the neighbouring sentences."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.models.training import minimize, unpack_inputs
+
+
+def masked_token_crossentropy(target_ids, logits):
+    """Per-sentence mean cross-entropy `[batch]` of the target tokens and the end symbol (id 0) after them.
+
+    Positions after the end symbol (the rest of the padding) are masked out; a sentence that fills all positions
+    has no end symbol.
+    """
+    target_ids = tf.cast(target_ids, tf.int32)
+    length = tf.shape(target_ids)[1]
+    words = tf.reduce_sum(tf.cast(tf.not_equal(target_ids, 0), tf.int32), axis=1)
+    mask = tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
+    token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_ids, logits=tf.cast(logits, tf.float32))
+    return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
+
+class StringInputModel(keras.Model):
+    """A `keras.Model` whose batches hold `tf.string` tensors, trainable under `tf.distribute` strategies.
+
+    Keras 3 (`TensorFlowTrainer._maybe_symbolic_build`) averages the first distributed batch across replicas to build
+    a model symbolically, which fails on strings ("AddN ... string"). These models build every variable in
+    `__init__`, so no batch is needed: only the optimizer is still built here, inside the strategy's scope.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if getattr(self, "_distribute_strategy", None) is None:
+            return
+        with self.distribute_strategy.scope():
+            if self.optimizer is not None and not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
+            self._post_build()
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class SkipThought(StringInputModel):
+    """Skip-thought vectors (Kiros et al., 2015, "Skip-Thought Vectors").
+
+    A GRU encoder maps a sentence to its thought vector; two conditional GRU decoders, trained with teacher forcing,
+    predict the previous and the next sentence from it. The judge is the pair of decoders: the per-sentence loss is
+    the sum of their token cross-entropies (padding masked out), each averaged over the sentence's tokens.
+    Tokenization lives inside the encoder, so the model and its export take raw strings.
+
+    Args:
+        vocabulary: list of tokens (see `keras_ae.data.text.build_vocabulary`).
+        embedding_dim: size of the thought vector (the embedding).
+        word_dim: size of the word embeddings (encoder and decoders).
+        max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
+        decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
+        output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
+        encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
+            built from the arguments above.
+        previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments.
+
+    Example:
+        vocabulary = build_vocabulary(splits.train.sentences, size=5000)
+        model = SkipThought(vocabulary, embedding_dim=256)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.fit(make_triple_dataset(splits.train, batch_size=128, shuffle=True), epochs=2)
+        z = model.encode(tf.constant(["It is a truth universally acknowledged."]))
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        embedding_dim=256,
+        word_dim=128,
+        max_length=30,
+        decoder_dim=None,
+        output_dim=None,
+        encoder=None,
+        previous_decoder=None,
+        next_decoder=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        decoder_dim = decoder_dim or embedding_dim
+        output_dim = output_dim or word_dim
+        # Layers
+        self.encoder = encoder or GRUSentenceEncoder(
+            vocabulary, embedding_dim=embedding_dim, word_dim=word_dim, max_length=max_length, name="encoder"
+        )
+        size = self.encoder.vocabulary_size
+        self.previous_decoder = previous_decoder or ConditionalGRUDecoder(
+            size, hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, name="previous_decoder"
+        )
+        self.next_decoder = next_decoder or ConditionalGRUDecoder(
+            size, hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, name="next_decoder"
+        )
+        # Metrics
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.previous_tracker = keras.metrics.Mean(name="previous_loss")
+        self.next_tracker = keras.metrics.Mean(name="next_loss")
+        # Config
+        self.vocabulary = list(vocabulary)
+        self.embedding_dim = embedding_dim
+        self.word_dim = word_dim
+        self.max_length = max_length
+        self.decoder_dim = decoder_dim
+        self.output_dim = output_dim
+        # Build now, so that every variable exists before training is traced (and inside the strategy scope).
+        self.build((None,))
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.previous_tracker, self.next_tracker]
+
+    def build(self, input_shape=None):
+        if not self.encoder.built:
+            self.encoder.build(input_shape)
+        ids_shape = (None, self.max_length)
+        for decoder in (self.previous_decoder, self.next_decoder):
+            if not decoder.built:
+                decoder.build(ids_shape, (None, self.embedding_dim))
+        self.built = True
+
+    def call(self, sentences, training=False):
+        return self.encoder(sentences, training=training)
+
+    def encode(self, sentences):
+        """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
+        return tf.cast(self(sentences, training=False), tf.float32)
+
+    def neighbour_losses(self, data, training=False):
+        """Per-sentence losses `(previous [batch], next [batch])` for a batch `{"previous", "sentence", "next"}`."""
+        thought = self.encoder(data["sentence"], training=training)
+        losses = []
+        for key, decoder in (("previous", self.previous_decoder), ("next", self.next_decoder)):
+            target_ids = self.encoder.tokenize(data[key])
+            logits = decoder(decoder.teacher_forcing_inputs(target_ids), thought, training=training)
+            losses.append(masked_token_crossentropy(target_ids, logits))
+        return losses
+
+    def train_step(self, data):
+        data = unpack_inputs(data)
+
+        def compute_loss():
+            previous, following = self.neighbour_losses(data, training=True)
+            return previous + following, (previous, following)
+
+        loss, (previous, following) = minimize(compute_loss, self.trainable_variables, self.optimizer)
+        return self._report(loss, previous, following)
+
+    def test_step(self, data):
+        previous, following = self.neighbour_losses(unpack_inputs(data), training=False)
+        return self._report(tf.reduce_mean(previous + following), previous, following)
+
+    def _report(self, loss, previous, following):
+        self.loss_tracker.update_state(loss)
+        self.previous_tracker.update_state(tf.reduce_mean(previous))
+        self.next_tracker.update_state(tf.reduce_mean(following))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def export_signatures(self):
+        """Named SavedModel signatures (see `keras_ae.export`)."""
+        sentences = tf.TensorSpec([None], tf.string, name="sentences")
+        return {"encode": (self.encode, [sentences])}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "embedding_dim": self.embedding_dim,
+                "word_dim": self.word_dim,
+                "max_length": self.max_length,
+                "decoder_dim": self.decoder_dim,
+                "output_dim": self.output_dim,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
+                "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "previous_decoder", "next_decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
