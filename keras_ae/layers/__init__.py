@@ -7,6 +7,12 @@ from keras_ae.layers.reconstruction_judge import ReconstructionJudge
 
 __all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "ReconstructionJudge"]
 
+from keras_ae.layers.binary_quantizer import BinaryQuantizer  # noqa: E402
+from keras_ae.layers.gumbel_softmax import GumbelSoftmax  # noqa: E402
+from keras_ae.layers.vector_quantizer import VectorQuantizer  # noqa: E402
+
+__all__ += ["BinaryQuantizer", "GumbelSoftmax", "VectorQuantizer"]
+
 from keras_ae.layers.waveform_encoder import WaveformEncoder  # noqa: E402
 
 __all__ += ["WaveformEncoder"]
