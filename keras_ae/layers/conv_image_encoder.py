@@ -28,7 +28,8 @@ class ConvImageEncoder(keras.layers.Layer):
         self.blocks = []
         for index, width in enumerate(filters):
             self.blocks.append(keras.layers.Conv2D(width, 3, strides=2, padding="same", name=f"conv_{index}"))
-            self.blocks.append(keras.layers.BatchNormalization(name=f"norm_{index}"))
+            # Synchronized: batch statistics over the global batch, so N replicas train like one device.
+            self.blocks.append(keras.layers.BatchNormalization(synchronized=True, name=f"norm_{index}"))
             self.blocks.append(keras.layers.ReLU(name=f"relu_{index}"))
         self.flatten = keras.layers.Flatten()
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")
