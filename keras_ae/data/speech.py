@@ -657,6 +657,11 @@ def load_audio_corpus(path, skip_bad=False, min_seconds=0.0, validation=0.1, tes
     from tqdm.auto import tqdm
 
     entries = _list_audio(Path(path))
+    missing = [e["path"] for e in entries if not Path(e["path"]).is_file()]
+    if missing and not skip_bad:  # before decoding anything: a wrong manifest fails at once
+        listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise AudioError(f"{listed}: no such audio file (listed in {path}); fix the paths (relative paths are "
+                         "relative to the manifest's folder) or pass skip_bad=True.")
     waveforms, kept, skipped = [], [], []
     for entry in tqdm(entries, desc="Decoding audio", disable=not progress or len(entries) < 50, unit="file"):
         try:

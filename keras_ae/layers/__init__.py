@@ -16,3 +16,8 @@ __all__ += ["BinaryQuantizer", "GumbelSoftmax", "VectorQuantizer"]
 from keras_ae.layers.waveform_encoder import WaveformEncoder  # noqa: E402
 
 __all__ += ["WaveformEncoder"]
+
+from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder  # noqa: E402
+from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder  # noqa: E402
+
+__all__ += ["ConditionalGRUDecoder", "GRUSentenceEncoder"]

@@ -1,0 +1,168 @@
+import os
+import wave
+
+import numpy as np
+import pytest
+
+from keras_ae.data import speech
+from keras_ae.data.speech import (
+    AudioError,
+    Speaker,
+    frame_labels,
+    load_audio,
+    load_audio_corpus,
+    load_speech_corpus,
+    make_crop_dataset,
+    synthesize,
+)
+
+SPEAKERS = [Speaker("en-us", "m1", 40, 170), Speaker("en-gb-scotland", "f3", 70, 160), Speaker("en-029", "m3")]
+SENTENCES = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+             "It is easy to tell the depth of a well.", "Rice is often served in round bowls."]
+
+
+def _tiny_corpus(root, **kwargs):
+    return load_speech_corpus(speakers=SPEAKERS, sentences=SENTENCES, held_out_speakers=1, validation_sentences=1,
+                              test_sentences=1, root=root, progress=False, **kwargs)
+
+
+def _write_wav(path, samples, rate=16000):
+    samples = np.asarray(samples)
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(channels)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(np.clip(samples * 32767, -32768, 32767).astype("<i2").tobytes())
+
+
+def _tone(seconds, rate=16000, frequency=220.0):
+    return 0.3 * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)
+
+
+def test_synthesize_gives_16khz_speech_with_phone_segments():
+    waveform, segments = synthesize("The quick brown fox.", Speaker("en-us", "f2"))
+    assert waveform.dtype == np.float32 and 0.5 < len(waveform) / 16000 < 3
+    assert 0.05 < np.abs(waveform).max() <= 1.0
+    names = [name for _, _, name in segments]
+    assert {"k", "w", "b", "r", "f", "s"} <= set(names) and names[0] == "sil"
+    assert all(start < end for start, end, _ in segments)
+    assert segments[-1][1] == len(waveform)
+    index = {name: i for i, name in enumerate(["sil"] + sorted(set(names) - {"sil"}))}
+    labels = frame_labels(segments, len(waveform), index)
+    assert len(labels) == len(waveform) // 160 and len(set(labels.tolist())) > 8
+
+
+def test_corpus_is_parallel_labelled_split_and_cached(tmp_path, monkeypatch):
+    corpus = _tiny_corpus(tmp_path)
+    assert len(corpus) == len(SPEAKERS) * len(SENTENCES)
+    assert corpus.speaker_names == [s.name for s in SPEAKERS]
+    for speaker in range(len(SPEAKERS)):  # parallel: every speaker says every sentence
+        assert sorted(corpus.sentences[corpus.speakers == speaker]) == list(range(len(SENTENCES)))
+    for waveform, phones, path in zip(corpus.waveforms, corpus.phones, corpus.paths):
+        assert waveform.dtype == np.float32 and len(phones) == len(waveform) // 160 and os.path.isfile(path)
+    assert corpus.phone_names[0] == "sil" and corpus.num_phones > 15
+    assert sorted(set(corpus.sentence_split)) == ["test", "train", "validation"]
+    assert (corpus.speaker_split == "test").sum() == len(SENTENCES)
+    probe_test = corpus.select(sentences="test", speakers="train")
+    assert len(probe_test) == 2 and set(probe_test.speakers) == {0, 1}
+    # The same sentence by two speakers: different audio, same words.
+    first = corpus.select(sentences="train", speakers="train")
+    assert len(first) == 4
+    # Reused: a second call reads the manifest and does not synthesize again.
+    monkeypatch.setattr(speech, "_build_corpus", lambda *a, **k: pytest.fail("corpus rebuilt"))
+    again = _tiny_corpus(tmp_path)
+    np.testing.assert_array_equal(again.waveforms[3], corpus.waveforms[3])
+    assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(corpus.root)]
+
+
+def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
+    calls = []
+
+    def failing(text, speaker):
+        calls.append(text)
+        if len(calls) > 2:
+            raise RuntimeError("synthesizer crashed")
+        return np.zeros([16000], np.float32), [(0, 16000, "sil")]
+
+    monkeypatch.setattr(speech, "synthesize", failing)
+    with pytest.raises(RuntimeError, match="crashed"):
+        _tiny_corpus(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crop_dataset_shapes_labels_and_short_clips(tmp_path):
+    corpus = _tiny_corpus(tmp_path).select(speakers="train")
+    crop = 8000
+    dataset = make_crop_dataset(corpus, crop_samples=crop, batch_size=4, seed=1)
+    batches = list(dataset)
+    assert len(batches) == len(corpus) // 4
+    crops, speakers = batches[0]
+    assert crops.shape == (4, crop) and crops.dtype.name == "float32" and set(speakers.numpy()) <= {0, 1}
+    # Every crop is a contiguous piece of its utterance.
+    flat = [w for w in corpus.waveforms]
+    row = crops.numpy()[0]
+    assert any(_contains(w, row) for w in flat)
+    # Evaluation pipelines: offset 0, all utterances, no drop.
+    fixed = list(make_crop_dataset(corpus, crop, batch_size=3, shuffle=False))
+    np.testing.assert_allclose(fixed[0][0].numpy()[0], corpus.waveforms[0][:crop])
+    # A clip shorter than one crop: a clear error naming the file, or a counted skip.
+    longest = max(len(w) for w in corpus.waveforms)
+    with pytest.raises(AudioError, match=r"s000/u000\d\.wav: .* shorter than one crop"):
+        make_crop_dataset(corpus, crop_samples=longest - 1, batch_size=1)
+    skipping = make_crop_dataset(corpus, crop_samples=longest - 1, batch_size=1, skip_short=True)
+    assert skipping.skipped_short == len(corpus) - 1 and len(list(skipping)) == 1
+
+
+def _contains(waveform, piece):
+    start = np.flatnonzero(np.isclose(waveform, piece[0]))
+    return any(np.allclose(waveform[s : s + len(piece)], piece) for s in start if s + len(piece) <= len(waveform))
+
+
+def test_load_audio_decodes_resamples_and_mixes_down(tmp_path):
+    _write_wav(tmp_path / "stereo.wav", np.stack([_tone(0.5, 22050), _tone(0.5, 22050)], axis=1), rate=22050)
+    waveform = load_audio(tmp_path / "stereo.wav")
+    assert waveform.dtype == np.float32 and waveform.ndim == 1
+    assert abs(len(waveform) - 8000) <= 2 and 0.25 < np.abs(waveform).max() < 0.35
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("empty.wav", lambda p: p.write_bytes(b""), "empty"),
+        ("corrupt.wav", lambda p: p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEgarbage"), "cannot decode"),
+        ("silent.wav", lambda p: _write_wav(p, np.zeros(16000)), "silent"),
+        ("surround.wav", lambda p: _write_wav(p, np.stack([_tone(0.2)] * 3, axis=1)), "3 channels"),
+        ("lowrate.wav", lambda p: _write_wav(p, _tone(0.5, 4000), rate=4000), "4000 Hz"),
+        ("missing.wav", lambda p: None, "no such audio file"),
+    ],
+)
+def test_bad_audio_raises_an_error_naming_the_file(tmp_path, name, make, message):
+    make(tmp_path / name)
+    with pytest.raises(AudioError, match=message) as error:
+        load_audio(tmp_path / name)
+    assert name in str(error.value)
+
+
+def test_audio_folder_and_manifest(tmp_path):
+    for speaker, frequency in (("alice", 200.0), ("bob", 300.0)):
+        (tmp_path / "audio" / speaker).mkdir(parents=True)
+        for index in range(3):
+            _write_wav(tmp_path / "audio" / speaker / f"{index}.wav", _tone(0.6, 16000, frequency + 10 * index))
+    corpus = load_audio_corpus(tmp_path / "audio", progress=False)
+    assert len(corpus) == 6 and corpus.speaker_names == ["alice", "bob"] and corpus.phones is None
+    assert sorted(corpus.speakers.tolist()) == [0, 0, 0, 1, 1, 1]
+
+    _write_wav(tmp_path / "audio" / "short.wav", _tone(0.1))
+    (tmp_path / "audio" / "broken.wav").write_bytes(b"")
+    manifest = tmp_path / "audio" / "manifest.csv"
+    manifest.write_text("path,speaker,text\nalice/0.wav,alice,hello\nbob/1.wav,bob,world\nshort.wav,carol,hi\n"
+                        "broken.wav,dave,oops\nnowhere.wav,erin,gone\n")
+    with pytest.raises(AudioError, match="nowhere.wav: no such audio file.*manifest.csv"):
+        load_audio_corpus(manifest, progress=False)
+    with pytest.raises(AudioError, match="broken.wav"):
+        load_audio_corpus(tmp_path / "audio", progress=False)
+    kept = load_audio_corpus(manifest, skip_bad=True, min_seconds=0.5, progress=False)
+    assert kept.speaker_names == ["alice", "bob"] and kept.texts == ["hello", "world"]
+    assert sorted(os.path.basename(path) for path, _ in kept.skipped) == ["broken.wav", "nowhere.wav", "short.wav"]
+    assert any("shorter than" in reason for _, reason in kept.skipped)
