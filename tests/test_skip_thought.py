@@ -1,0 +1,83 @@
+"""Tests for SkipThought: loss falls, padding is masked, config and export round-trips, 1 vs 2 replicas."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae.data.text import make_triple_dataset
+from keras_ae.export import export_model
+from keras_ae.models.skip_thought import SkipThought, masked_token_crossentropy
+from tests.helpers import reload_and_call
+from tests.sentence_helpers import VOCABULARY, cycle_split
+
+
+def _model(**kwargs):
+    return SkipThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    dataset = make_triple_dataset(cycle_split(), batch_size=16, shuffle=True, seed=0)
+    history = model.fit(dataset, epochs=8, verbose=0).history["loss"]
+    return model, history
+
+
+def test_loss_falls(trained):
+    _, history = trained
+    assert history[-1] < 0.5 * history[0]
+
+
+def test_padding_is_masked_out_of_the_loss():
+    targets = tf.constant([[3, 4, 0, 0, 0]])
+    logits = tf.random.normal([1, 5, 6], seed=0)
+    changed = tf.concat([logits[:, :3], logits[:, 3:] + 100.0 * tf.random.normal([1, 2, 6], seed=1)], axis=1)
+    np.testing.assert_allclose(masked_token_crossentropy(targets, logits), masked_token_crossentropy(targets, changed))
+    # The end symbol (the first padding position) is part of the loss.
+    changed_end = logits + 5.0 * tf.one_hot([[0, 0, 1, 0, 0]], 6) * tf.one_hot(0, 6)  # raise P(end) at position 2
+    assert not np.allclose(masked_token_crossentropy(targets, logits), masked_token_crossentropy(targets, changed_end))
+    expected = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets[:, :3], logits=logits[:, :3]), axis=1
+    )
+    np.testing.assert_allclose(masked_token_crossentropy(targets, logits), expected, rtol=1e-6)
+
+
+def test_config_round_trip(trained):
+    model, _ = trained
+    clone = SkipThought.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    sentences = tf.constant(["The cat eats in the field.", "an unknown sentence", ""])
+    np.testing.assert_allclose(clone.encode(sentences), model.encode(sentences), atol=1e-6)
+    assert clone.get_config()["vocabulary"] == VOCABULARY and clone.embedding_dim == 16
+
+
+def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
+    model, _ = trained
+    destination = export_model(model, tmp_path / "skip_thought", metrics={"loss": 1.0})
+    sentences = np.array(["The cat eats in the field.", "The dog sleeps in the wood.", "zebra"])
+    (outputs,), signatures = reload_and_call(destination, "encode", [sentences])
+    assert "encode" in signatures
+    assert outputs.dtype == np.float32 and outputs.shape == (3, 16)
+    np.testing.assert_allclose(outputs, model.encode(tf.constant(sentences)), atol=1e-5)
+
+
+def test_two_replicas_give_the_one_replica_loss():
+    split = cycle_split(repeats=2)
+    batch = next(iter(make_triple_dataset(split, batch_size=8)))
+    keras.utils.set_random_seed(1)
+    single = _model()
+    single.compile(optimizer=keras.optimizers.SGD(0.5))
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        mirrored = _model()
+        mirrored.compile(optimizer=keras.optimizers.SGD(0.5))
+    mirrored.set_weights(single.get_weights())
+    dataset = tf.data.Dataset.from_tensors(batch)
+    expected = single.train_on_batch(batch, return_dict=True)["loss"]
+    got = mirrored.fit(dataset, epochs=1, verbose=0).history["loss"][0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    for a, b in zip(single.get_weights(), mirrored.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
