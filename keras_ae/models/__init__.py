@@ -6,6 +6,10 @@ from keras_ae.models.judged_encoder import JudgedEncoder
 
 __all__ = ["AutoEncoder", "InfoMax", "JudgedEncoder"]
 
+from keras_ae.models.cpc import CPC  # noqa: E402
+
+__all__ += ["CPC"]
+
 from keras_ae.models.quick_thought import QuickThought  # noqa: E402
 from keras_ae.models.skip_thought import SkipThought  # noqa: E402
 
