@@ -72,3 +72,4 @@ def per_replica_mean(per_example):
     """
     local_size = tf.cast(tf.shape(per_example)[0], per_example.dtype)
     return tf.reduce_sum(per_example) / (local_size * num_replicas())
+

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_ae.layers.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -79,11 +79,11 @@ class AutoEncoder(keras.Model):
             lambda: (self.reconstruction_errors(images, training=True), None), self.trainable_variables, self.optimizer
         )
         self.loss_tracker.update_state(loss)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def test_step(self, data):
         self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -93,7 +93,7 @@ class JudgedEncoder(keras.Model):
         self.loss_tracker.update_state(loss)
         for tracker, judge_loss in zip(self.judge_trackers, per_judge):
             tracker.update_state(tf.reduce_mean(judge_loss))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def score(self, images, embedding):
         """Weighted judge score that `embedding[i]` belongs to `images[i]` (higher: more likely)."""

@@ -25,3 +25,15 @@ def unpack_inputs(data):
     """The inputs of a batch that may carry labels or sample weights (which self-supervised models ignore)."""
     inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
     return inputs
+
+
+def metric_results(model):
+    """What `train_step` / `test_step` return: `{name: result}` for every tracker in `model.metrics`.
+
+    Under MultiWorkerMirroredStrategy, Keras reduces step outputs with a mean over axis 0, which fails on scalars;
+    there each result is given a leading axis of 1, which that reduction removes again.
+    """
+    results = {metric.name: metric.result() for metric in model.metrics}
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+    return results
