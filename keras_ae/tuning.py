@@ -1,0 +1,118 @@
+"""keras-tuner HyperModels that search the embedding size (log scale) of each model.
+
+The objective is what users care about: the linear-probe accuracy of the embedding on the validation split
+(`val_probe_accuracy`, never the test split); the final training loss is reported beside it.
+
+Example:
+    hypermodel = InfoMaxHyperModel(image_shape=(28, 28, 1), probe_data=(x_train, y_train, x_val, y_val))
+    tuner = keras_tuner.RandomSearch(hypermodel, objective=keras_tuner.Objective("val_probe_accuracy", "max"),
+                                     max_trials=4, directory="runs/tune")
+    tuner.search(train_dataset, epochs=2)
+"""
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from keras_ae.evaluation.probes import embed, linear_probe_accuracy
+from keras_ae.models.autoencoder import AutoEncoder
+from keras_ae.models.infomax import InfoMax
+
+OBJECTIVE = "val_probe_accuracy"
+
+
+class ProbeHyperModel(kt.HyperModel):
+    """Base HyperModel: `embedding_dim` on a log scale; `fit` returns the validation probe accuracy.
+
+    Subclasses implement `build_model(hp, embedding_dim)` returning an uncompiled keras_ae model.
+
+    Args:
+        probe_data: `(train_inputs, train_labels, validation_inputs, validation_labels)` for the probe.
+        min_dim, max_dim: the embedding sizes searched (log sampling, powers of two with `step=2`).
+        learning_rate: Adam learning rate of every trial.
+    """
+
+    def __init__(self, probe_data, min_dim=8, max_dim=256, learning_rate=1e-3, name=None, tunable=True):
+        super().__init__(name=name, tunable=tunable)
+        if not 1 <= min_dim <= max_dim:
+            raise ValueError(f"Need 1 <= min_dim <= max_dim for the embedding search; got {min_dim}, {max_dim}.")
+        self.probe_data = probe_data
+        self.min_dim = min_dim
+        self.max_dim = max_dim
+        self.learning_rate = learning_rate
+
+    def build_model(self, hp, embedding_dim):
+        raise NotImplementedError
+
+    def build(self, hp):
+        embedding_dim = hp.Int("embedding_dim", self.min_dim, self.max_dim, step=2, sampling="log")
+        model = self.build_model(hp, embedding_dim)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        history = model.fit(*args, **kwargs)
+        train_inputs, train_labels, validation_inputs, validation_labels = self.probe_data
+        accuracy = linear_probe_accuracy(
+            embed(model.encode, train_inputs), train_labels, embed(model.encode, validation_inputs), validation_labels
+        )
+        return {OBJECTIVE: accuracy, "loss": float(np.asarray(history.history["loss"][-1]))}
+
+
+class InfoMaxHyperModel(ProbeHyperModel):
+    """Searches the embedding size of `InfoMax` (and its objective: BCE or InfoNCE)."""
+
+    def __init__(self, image_shape, probe_data, **kwargs):
+        super().__init__(probe_data, **kwargs)
+        self.image_shape = image_shape
+
+    def build_model(self, hp, embedding_dim):
+        objective = hp.Choice("objective", ["bce", "infonce"])
+        return InfoMax(image_shape=self.image_shape, embedding_dim=embedding_dim, objective=objective)
+
+
+class AutoEncoderHyperModel(ProbeHyperModel):
+    """Searches the embedding size of the classic `AutoEncoder`."""
+
+    def __init__(self, image_shape, probe_data, **kwargs):
+        super().__init__(probe_data, **kwargs)
+        self.image_shape = image_shape
+
+    def build_model(self, hp, embedding_dim):
+        return AutoEncoder(image_shape=self.image_shape, embedding_dim=embedding_dim)
+
+
+TUNERS = {
+    "random": kt.RandomSearch,
+    "bayesian": kt.BayesianOptimization,
+    "hyperband": kt.Hyperband,
+}
+
+
+def make_tuner(kind, hypermodel, directory, max_trials, max_epochs, seed=0):
+    """A keras-tuner tuner of `kind` (`random`, `bayesian`, `hyperband`) maximising `val_probe_accuracy`."""
+    if kind not in TUNERS:
+        raise ValueError(f"Unknown tuner {kind!r}: choose one of {', '.join(TUNERS)}.")
+    common = {
+        "hypermodel": hypermodel,
+        "objective": kt.Objective(OBJECTIVE, direction="max"),
+        "directory": str(directory),
+        "project_name": "search",
+        "seed": seed,
+        "overwrite": True,
+    }
+    if kind == "hyperband":
+        return kt.Hyperband(max_epochs=max_epochs, factor=3, hyperband_iterations=1, **common)
+    return TUNERS[kind](max_trials=max_trials, **common)
+
+
+def trial_table(tuner):
+    """Every finished trial as a dict of its hyperparameters, objective and loss, best first."""
+    rows = []
+    for trial in tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials)):
+        row = {"trial": trial.trial_id, **trial.hyperparameters.values}
+        for name in (OBJECTIVE, "loss"):
+            metric = trial.metrics.metrics.get(name)
+            row[name] = None if metric is None else float(trial.metrics.get_best_value(name))
+        rows.append(row)
+    return rows
