@@ -24,8 +24,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-from keras_ae.evaluation.probes import embed, knn_accuracy, linear_probe_accuracy
+from keras_ae.evaluation.probes import embed as _embed
+from keras_ae.evaluation.probes import knn_accuracy, linear_probe_accuracy
 
 NUM_CANDIDATES = 100
 MAX_QUERIES = 1000
@@ -36,6 +38,13 @@ DEFAULT_QUERIES = (
     "I cannot marry a man without money.",
     "He wrote a letter to his sister.",
 )
+
+
+def embed(encode, sentences, batch_size=512):
+    """Embeds a list of strings with `encode` (`tf.string [batch] -> [batch, d]`), compiled once as a `tf.function`
+    for any batch size; returns a float32 numpy array."""
+    compiled = tf.function(encode, input_signature=[tf.TensorSpec([None], tf.string)])
+    return _embed(lambda batch: compiled(tf.constant(list(batch), tf.string)), list(sentences), batch_size=batch_size)
 
 
 def retrieval_candidates(split, num_candidates=NUM_CANDIDATES, max_queries=MAX_QUERIES, seed=0):
@@ -109,7 +118,9 @@ def write_neighbours(path, encode, splits, queries=None, k=5, max_pool=20000):
     return result
 
 
-def evaluate_sentence_encoder(encode, splits, query_encode=None, candidate_encode=None, seed=0, max_train=None):
+def evaluate_sentence_encoder(
+    encode, splits, query_encode=None, candidate_encode=None, seed=0, max_train=None, num_candidates=NUM_CANDIDATES
+):
     """The book probe (linear and kNN) and next-sentence retrieval for an encoder `strings -> [n, d]`.
 
     Retrieval uses the cosine of `encode`'s embeddings, or, when `query_encode` and `candidate_encode` are given, a
@@ -124,9 +135,11 @@ def evaluate_sentence_encoder(encode, splits, query_encode=None, candidate_encod
     }
     if query_encode is not None and candidate_encode is not None:
         query_z, candidate_z = embed(query_encode, splits.test.sentences), embed(candidate_encode, splits.test.sentences)
-        retrieval = next_sentence_retrieval(query_z, candidate_z, splits.test, seed=seed, similarity="dot")
+        retrieval = next_sentence_retrieval(
+            query_z, candidate_z, splits.test, num_candidates=num_candidates, seed=seed, similarity="dot"
+        )
     else:
-        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, seed=seed)
+        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, num_candidates=num_candidates, seed=seed)
     result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
     return result
 
@@ -138,7 +151,7 @@ def tfidf_vectorizer(train_sentences, max_features=50000):
     return TfidfVectorizer(sublinear_tf=True, max_features=max_features).fit(train_sentences)
 
 
-def evaluate_tfidf(splits, embedding_dim=None, seed=0, max_train=None):
+def evaluate_tfidf(splits, embedding_dim=None, seed=0, max_train=None, num_candidates=NUM_CANDIDATES):
     """The same protocols on TF-IDF features: full sparse vectors, or their LSA projection to `embedding_dim`."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.linear_model import LogisticRegression
@@ -152,12 +165,12 @@ def evaluate_tfidf(splits, embedding_dim=None, seed=0, max_train=None):
         train_z, test_z = svd.transform(train_x).astype("float32"), svd.transform(test_x).astype("float32")
         probe = linear_probe_accuracy(train_z, train_labels, test_z, splits.test.labels, seed=seed)
         knn = knn_accuracy(train_z, train_labels, test_z, splits.test.labels)
-        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, seed=seed)
+        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, num_candidates=num_candidates, seed=seed)
     else:
         classifier = LogisticRegression(max_iter=1000, random_state=seed).fit(train_x, train_labels)
         probe = float(classifier.score(test_x, splits.test.labels))
         knn = _sparse_knn_accuracy(train_x, train_labels, test_x, splits.test.labels)
-        retrieval = next_sentence_retrieval(test_x, test_x, splits.test, seed=seed)
+        retrieval = next_sentence_retrieval(test_x, test_x, splits.test, num_candidates=num_candidates, seed=seed)
     return {
         "probe_accuracy": probe,
         "knn_accuracy": knn,

@@ -113,15 +113,15 @@ class QuickThought(StringInputModel):
 
     def encode(self, sentences):
         """Embeddings `[f(s), g(s)]`, `[batch, embedding_dim]` float32, of a `tf.string` tensor `[batch]`."""
-        return tf.cast(self(sentences, training=False), tf.float32)
+        return tf.cast(self(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
     def encode_query(self, sentences):
         """f(s): the half of the embedding that scores candidates."""
-        return tf.cast(self.query_encoder(sentences, training=False), tf.float32)
+        return tf.cast(self.query_encoder(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
     def encode_context(self, sentences):
         """g(c): the half of the embedding that candidates are scored by."""
-        return tf.cast(self.context_encoder(sentences, training=False), tf.float32)
+        return tf.cast(self.context_encoder(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
     def score(self, sentences, candidates):
         """Scores `[batch, candidates]`: `f(sentence) . g(candidate)` (higher: more likely a neighbour)."""

@@ -126,7 +126,7 @@ class SkipThought(StringInputModel):
 
     def encode(self, sentences):
         """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
-        return tf.cast(self(sentences, training=False), tf.float32)
+        return tf.cast(self(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
     def neighbour_losses(self, data, training=False):
         """Per-sentence losses `(previous [batch], next [batch])` for a batch `{"previous", "sentence", "next"}`."""

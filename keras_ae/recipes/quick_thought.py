@@ -1,0 +1,40 @@
+"""Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--data austen|FILE.txt|FOLDER] ...`.
+
+Trains two GRU sentence encoders f and g so that f(s) . g(c) picks the true previous and next sentences among all
+sentences of the global batch (batches of contiguous sentences), then prints the same comparison table as the
+Skip-thought recipe (retrieval scored by f(s) . g(c)), writes the run folder and exports a SavedModel (`encode`:
+raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`, `score`).
+"""
+
+from keras_ae.data.text import make_contiguous_dataset
+from keras_ae.models.quick_thought import QuickThought
+from keras_ae.recipes.common import recipe_parser
+from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
+
+
+def build_parser():
+    parser = recipe_parser(
+        "quick_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 5, "batch_size": 400}
+    )
+    add_text_flags(parser)
+    return parser
+
+
+def build_model(args, vocabulary):
+    return QuickThought(vocabulary, embedding_dim=args.embedding_dim, word_dim=args.word_dim, max_length=args.max_length)
+
+
+def make_dataset(split, batch_size, shuffle=False, seed=0):
+    return make_contiguous_dataset(split, batch_size, shuffle=shuffle, seed=seed)
+
+
+def retrieval_scorer(model):
+    return model.encode_query, model.encode_context
+
+
+def main(argv=None):
+    return run_text_recipe(build_parser(), build_model, make_dataset, retrieval_scorer=retrieval_scorer, argv=argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Skip-thought sentence embeddings: `python -m keras_ae.recipes.skip_thought [--data austen|FILE.txt|FOLDER] ...`.
+
+Trains a GRU sentence encoder with two GRU decoders of the previous and next sentences on ordered text (default:
+Jane Austen's six novels), then prints the comparison table (TF-IDF, a random-init encoder of the same shape, the
+trained model: book probe, kNN, next-sentence retrieval among 100 held-out candidates), writes the run folder
+(nearest neighbours of a few queries, figures, history, TensorBoard, checkpoint) and exports a SavedModel whose
+`encode` signature takes raw `tf.string` sentences.
+"""
+
+from keras_ae.data.text import make_triple_dataset
+from keras_ae.models.skip_thought import SkipThought
+from keras_ae.recipes.common import recipe_parser
+from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
+
+
+def build_parser():
+    parser = recipe_parser("skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 1})
+    add_text_flags(parser)
+    parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
+    return parser
+
+
+def build_model(args, vocabulary):
+    return SkipThought(
+        vocabulary,
+        embedding_dim=args.embedding_dim,
+        word_dim=args.word_dim,
+        max_length=args.max_length,
+        decoder_dim=args.decoder_dim,
+    )
+
+
+def make_dataset(split, batch_size, shuffle=False, seed=0):
+    return make_triple_dataset(split, batch_size, shuffle=shuffle, seed=seed)
+
+
+def main(argv=None):
+    return run_text_recipe(build_parser(), build_model, make_dataset, argv=argv)
+
+
+if __name__ == "__main__":
+    main()

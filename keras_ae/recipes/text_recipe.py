@@ -1,0 +1,133 @@
+"""The flow both sentence recipes share: corpus, vocabulary, strategy, model, training, the comparison table
+(TF-IDF, random-init encoder, the trained model), nearest neighbours, figures, export.
+
+`keras_ae.recipes.skip_thought` and `keras_ae.recipes.quick_thought` differ only in the model and its batches.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import plots
+from keras_ae.data.text import build_vocabulary, load_text
+from keras_ae.distribute import get_strategy, is_chief
+from keras_ae.evaluation.sentences import (
+    NUM_CANDIDATES,
+    embed,
+    evaluate_sentence_encoder,
+    evaluate_tfidf,
+    write_neighbours,
+)
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
+
+TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 2e-3}
+QUICK = {"epochs": 1, "limit": 400, "batch_size": 32, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
+COLUMNS = ["dim", "probe", "knn", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
+
+
+def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
+    """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
+    parser.add_argument("--vocabulary-size", type=int, default=vocabulary_size, help="most frequent training words")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=max_length,
+        help="sentences are truncated to their first max-length words (the count is reported)",
+    )
+    parser.add_argument("--word-dim", type=int, default=word_dim, help="size of the word embeddings")
+    parser.add_argument(
+        "--text-errors", choices=["strict", "replace"], default="strict", help="non-UTF-8 bytes: error or replace"
+    )
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
+    return parser
+
+
+def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, argv=None):
+    """Runs a sentence recipe.
+
+    Args:
+        build_model: `(args, vocabulary) -> model` (uncompiled; called inside the strategy's scope).
+        make_dataset: `(split, batch_size, shuffle, seed) -> tf.data.Dataset` of the model's batches.
+        retrieval_scorer: `model -> (query_encode, candidate_encode)` for retrieval with the model's own scorer,
+            or None for the cosine of `encode`.
+    """
+    args = parse_flags(parser, argv, quick=QUICK)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
+    vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    num_candidates = min(NUM_CANDIDATES, len(splits.test) - 1)
+    print(
+        f"{splits.name}: {splits.num_documents} documents; {len(splits.train)} train, {len(splits.validation)} "
+        f"validation, {len(splits.test)} test sentences (held-out chapters); {splits.truncated} truncated to "
+        f"{args.max_length} words; vocabulary {len(vocabulary)}; {strategy.num_replicas_in_sync} replica(s)"
+    )
+    train = make_dataset(splits.train, args.batch_size, shuffle=True, seed=args.seed)
+    validation = make_dataset(splits.validation, args.batch_size, shuffle=False, seed=args.seed)
+    with strategy.scope():
+        model = build_model(args, vocabulary)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=False)
+
+    def evaluate():
+        scorer = retrieval_scorer(model) if retrieval_scorer else (None, None)
+        result = evaluate_sentence_encoder(
+            model.encode, splits, query_encode=scorer[0], candidate_encode=scorer[1], seed=args.seed,
+            num_candidates=num_candidates,
+        )
+        return {"dim": args.embedding_dim, **result}
+
+    name = type(model).__name__
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+        rows = {}
+        if args.baselines:
+            rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(splits, seed=args.seed, num_candidates=num_candidates)}
+            rows[f"tfidf + LSA {args.embedding_dim}"] = {
+                "dim": args.embedding_dim,
+                **evaluate_tfidf(splits, embedding_dim=args.embedding_dim, seed=args.seed, num_candidates=num_candidates),
+            }
+            if not run.resuming:
+                rows[f"random-init {name}"] = evaluate()
+        started = time.perf_counter()
+        history = model.fit(
+            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False,
+            verbose=2,
+        )
+        training_seconds = time.perf_counter() - started
+        rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
+        metrics = {
+            "data": splits.name,
+            "documents": splits.document_names,
+            "sentences": {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test)},
+            "truncated_sentences": splits.truncated,
+            "embedding_dim": args.embedding_dim,
+            "epochs": args.epochs,
+            "training_seconds": training_seconds,
+            "training_sentences_per_second": len(splits.train) * args.epochs / training_seconds,
+            "retrieval_candidates": num_candidates,
+            "final_losses": {key: values[-1] for key, values in history.history.items()},
+            "table": rows,
+            **{key: value for key, value in rows[name].items() if key != "dim"},
+        }
+        run.write_json("metrics.json", metrics)
+        if is_chief():
+            write_neighbours(run.file("neighbours.json"), model.encode, splits)
+            _figures(model, splits, history.history, run)
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    print_summary(run, export_path, format_table(rows, COLUMNS))
+    return metrics
+
+
+def _figures(model, splits, history, run):
+    if history:
+        plots.history_curves(history, run.file("history.png"), title=type(model).__name__)
+    count = min(2000, len(splits.test))
+    if count < 100:  # too few points for a t-SNE map
+        return
+    chosen = np.random.default_rng(0).permutation(len(splits.test))[:count]
+    embeddings = embed(model.encode, [splits.test.sentences[i] for i in chosen])
+    plots.embedding_map(
+        embeddings, splits.test.labels[chosen], run.file("embedding_map.png"),
+        title="Held-out sentences coloured by book (t-SNE)",
+    )

@@ -1,0 +1,49 @@
+"""End-to-end `--quick` runs of the sentence recipes on a tiny corpus the test writes (no Austen download)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from keras_ae.recipes import quick_thought, skip_thought
+from tests.helpers import reload_and_call
+
+NAMES = {"anna.txt": ["Anna", "Bella", "garden"], "tom.txt": ["Tom", "Harry", "ship"]}
+
+
+def _write_corpus(folder):
+    """Two short 'novels' of 12 chapters each, with their own characters and places."""
+    rng = np.random.default_rng(0)
+    verbs = ["walked to", "looked at", "spoke of", "thought about", "laughed at", "wrote to"]
+    for file_name, (hero, friend, place) in NAMES.items():
+        lines = []
+        for chapter in range(12):
+            lines += [f"CHAPTER {chapter + 1}", ""]
+            for _ in range(12):
+                verb = verbs[rng.integers(len(verbs))]
+                lines += [f"{hero} {verb} the {place}. Then {friend} {verb} {hero}, said Mr. Brown.", ""]
+        (folder / file_name).write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    metrics = recipe.main(
+        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
+    )
+    for name in ("config.json", "metrics.json", "history.csv", "neighbours.json", "history.png"):
+        assert (run_dir / name).exists(), name
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["sentences"]["test"] > 0 and 0.0 <= saved["probe_accuracy"] <= 1.0
+    assert {"tfidf (full vocabulary)", "tfidf + LSA 32"} <= set(saved["table"])
+    assert any(row.startswith("random-init") for row in saved["table"])
+    assert metrics["retrieval_mean_rank"] >= 1.0
+    neighbours = json.loads((run_dir / "neighbours.json").read_text())
+    assert len(neighbours[0]["neighbours"]) == 5
+    sentences = np.array(["Anna walked to the garden.", "Tom wrote to Harry."])
+    (outputs,), _ = reload_and_call(export_dir, "encode", [sentences])
+    assert outputs.shape == (2, 32) and outputs.dtype == np.float32
