@@ -1,0 +1,167 @@
+"""Speech probes (the CPC protocol): a frame-level phone probe and an utterance-level speaker probe on held-out
+utterances, beside the same probes on MFCC features and on a random-init encoder, and a figure of CPC's
+prediction accuracy against the step `k`.
+
+Protocol (fixed; never tuned on the test split):
+    - features come from a frozen encoder, one vector per 10 ms frame (`[frames, dim]` per utterance);
+    - probe training set: utterances of seen speakers saying training sentences; probe test set: the same speakers
+      saying held-out sentences (texts no training run saw);
+    - phone probe: multinomial logistic regression (`linear_probe_accuracy`) from one frame's features to its phone
+      label; at most `max_frames` training frames (a seeded subsample), every test frame;
+    - speaker probe: the same regression from the utterance's mean feature vector to its speaker;
+    - chance: always answering the most frequent training label.
+
+Example:
+    table = speech_probe_table({"MFCC": mfcc_features, "CPC": model.encode}, probe_train, probe_test)
+    print(format_probe_table(table))
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.data.speech import FRAME_SAMPLES, SAMPLE_RATE
+from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
+
+MAX_PROBE_FRAMES = 20000
+
+
+def utterance_features(encode, waveforms, batch_size=16, max_batch_samples=16 * 80000):
+    """Runs `encode` (`[batch, samples] -> [batch, frames, dim]`) over utterances of any length and returns one
+    float32 `[len(waveform) // 160, dim]` array per utterance. Utterances are batched by similar length, and `encode`
+    runs as one traced graph (a recurrent context network run eagerly step by step would be very slow)."""
+    encode = tf.function(encode, input_signature=[tf.TensorSpec([None, None], tf.float32)], reduce_retracing=True)
+    order = np.argsort([len(w) for w in waveforms])
+    outputs = [None] * len(waveforms)
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and stop - start < batch_size and \
+                len(waveforms[order[stop]]) * (stop - start + 1) <= max_batch_samples:
+            stop += 1
+        indices = order[start:stop]
+        width = int(np.ceil(len(waveforms[indices[-1]]) / FRAME_SAMPLES) * FRAME_SAMPLES)
+        batch = np.zeros([len(indices), width], np.float32)
+        for row, index in enumerate(indices):
+            batch[row, : len(waveforms[index])] = waveforms[index]
+        features = np.asarray(encode(tf.constant(batch)), np.float32)
+        for row, index in enumerate(indices):
+            outputs[index] = features[row, : len(waveforms[index]) // FRAME_SAMPLES]
+        start = stop
+    return outputs
+
+
+def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
+    """MFCCs with `tf.signal` (25 ms Hann windows every 10 ms, 512-point FFT, 40 mel bands from 20 Hz to 7.6 kHz,
+    log, DCT, the first 13 coefficients) plus deltas and delta-deltas: `[batch, samples // 160, 39]`. Frame `i` is
+    centred on sample `160 i + 80`, like the phone labels."""
+    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+    frame_length, frame_step = 400, FRAME_SAMPLES
+    padded = tf.pad(waveforms, [[0, 0], [(frame_length - frame_step) // 2, frame_length]])
+    stft = tf.signal.stft(padded, frame_length=frame_length, frame_step=frame_step, fft_length=512)
+    num_frames = tf.shape(waveforms)[1] // frame_step
+    power = tf.square(tf.abs(stft))[:, :num_frames]
+    mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
+    log_mel = tf.math.log(tf.tensordot(power, mel_matrix, 1) + 1e-6)
+    mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :num_coefficients]
+    if not deltas:
+        return mfcc
+    delta = _delta(mfcc)
+    return tf.concat([mfcc, delta, _delta(delta)], axis=-1)
+
+
+def _delta(features, width=2):
+    """Regression deltas over +-`width` frames (edges repeated), as in HTK."""
+    padded = tf.concat([tf.repeat(features[:, :1], width, axis=1), features,
+                        tf.repeat(features[:, -1:], width, axis=1)], axis=1)
+    length = tf.shape(features)[1]
+    numerator = tf.add_n([n * (padded[:, width + n : width + n + length] - padded[:, width - n : width - n + length])
+                          for n in range(1, width + 1)])
+    return numerator / (2.0 * sum(n * n for n in range(1, width + 1)))
+
+
+def phone_probe_accuracy(train_features, train_phones, test_features, test_phones, max_frames=MAX_PROBE_FRAMES,
+                         seed=0):
+    """Frame-level phone probe: test accuracy of a linear probe from per-frame features (lists of `[frames, dim]`)
+    to frame phone labels (lists of `[frames]`)."""
+    x_train, y_train = _frames(train_features, train_phones)
+    x_test, y_test = _frames(test_features, test_phones)
+    if len(x_train) > max_frames:
+        keep = np.random.default_rng(seed).choice(len(x_train), max_frames, replace=False)
+        x_train, y_train = x_train[keep], y_train[keep]
+    return linear_probe_accuracy(x_train, y_train, x_test, y_test, seed=seed)
+
+
+def speaker_probe_accuracy(train_features, train_speakers, test_features, test_speakers, seed=0):
+    """Utterance-level speaker probe: a linear probe on each utterance's mean feature vector."""
+    return linear_probe_accuracy(_pooled(train_features), train_speakers, _pooled(test_features), test_speakers,
+                                 seed=seed)
+
+
+def speech_probe_table(encoders, train, test, max_frames=MAX_PROBE_FRAMES, seed=0):
+    """Phone and speaker probe accuracy for every `name -> encode` in `encoders` (`encode` maps float32
+    `[batch, samples]` at 16 kHz to `[batch, frames, dim]`), trained on the `train` corpus and tested on `test`
+    (`SpeechCorpus` objects with frame phone labels). Returns `{name: {"phone": acc, "speaker": acc}}` with a
+    `"chance"` row."""
+    table = {}
+    for name, encode in encoders.items():
+        train_features = utterance_features(encode, train.waveforms)
+        test_features = utterance_features(encode, test.waveforms)
+        table[name] = {
+            "phone": phone_probe_accuracy(train_features, train.phones, test_features, test.phones, max_frames,
+                                          seed),
+            "speaker": speaker_probe_accuracy(train_features, train.speakers, test_features, test.speakers, seed),
+        }
+    train_phones = np.concatenate(train.phones)
+    table["chance"] = {
+        "phone": float(np.mean(np.concatenate(test.phones) == np.bincount(train_phones).argmax())),
+        "speaker": float(np.mean(np.asarray(test.speakers) == np.bincount(train.speakers).argmax())),
+    }
+    return table
+
+
+def format_probe_table(table, title="Probe accuracy on held-out utterances (unseen sentences)"):
+    """The probe table as aligned text."""
+    width = max(len(name) for name in table) + 2
+    lines = [title, f"{'features':<{width}}{'phone':>8}{'speaker':>9}"]
+    for name, row in table.items():
+        lines.append(f"{name:<{width}}{row['phone']:>8.3f}{row['speaker']:>9.3f}")
+    return "\n".join(lines)
+
+
+def plot_step_accuracy(accuracies, path, title="CPC: prediction accuracy against the step k"):
+    """Saves a figure of `accuracies` (`{label: [acc_k1, acc_k2, ...]}` or a single list) against k; returns path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not isinstance(accuracies, dict):
+        accuracies = {"held-out crops": accuracies}
+    figure, axis = plt.subplots(figsize=(5, 3.5))
+    for label, values in accuracies.items():
+        steps = np.arange(1, len(values) + 1)
+        axis.plot(steps, values, marker="o", label=label)
+    axis.set_xlabel("prediction step k (x 10 ms)")
+    axis.set_ylabel("accuracy (true future frame picked)")
+    axis.set_ylim(0, 1)
+    axis.set_title(title, fontsize=10)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _frames(features, labels):
+    x = np.concatenate([np.asarray(f)[: len(l)] for f, l in zip(features, labels)])
+    y = np.concatenate([np.asarray(l)[: len(f)] for f, l in zip(features, labels)])
+    return x, y
+
+
+def _pooled(features):
+    return np.stack([np.asarray(f).mean(axis=0) for f in features])
+
+
+__all__ = ["chance_accuracy", "format_probe_table", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy",
+           "speaker_probe_accuracy", "speech_probe_table", "utterance_features"]
