@@ -116,3 +116,46 @@ def trial_table(tuner):
             row[name] = None if metric is None else float(trial.metrics.get_best_value(name))
         rows.append(row)
     return rows
+
+
+class CPCHyperModel(ProbeHyperModel):
+    """Searches the embedding size of `CPC` (frame embedding and GRU context alike); the objective is the
+    frame-level phone probe on validation utterances (seen speakers, validation sentences), or the speaker probe
+    when the data has no phone labels.
+
+    Args:
+        probe_data: `(probe_train, probe_validation)`, two `keras_ae.data.speech.SpeechCorpus` objects.
+        crop_samples, filters, prediction_steps: fixed settings of every trial.
+    """
+
+    def __init__(self, probe_data, crop_samples=20480, filters=64, prediction_steps=12, min_dim=16, max_dim=256,
+                 **kwargs):
+        super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.crop_samples = crop_samples
+        self.filters = filters
+        self.prediction_steps = prediction_steps
+
+    def build_model(self, hp, embedding_dim):
+        from keras_ae.layers.waveform_encoder import WaveformEncoder
+        from keras_ae.models.cpc import CPC
+
+        return CPC(
+            WaveformEncoder(embedding_dim=embedding_dim, filters=self.filters, name="encoder"),
+            context_dim=embedding_dim,
+            prediction_steps=self.prediction_steps,
+            crop_samples=self.crop_samples,
+        )
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.speech import phone_probe_accuracy, speaker_probe_accuracy, utterance_features
+
+        history = model.fit(*args, **kwargs)
+        train, validation = self.probe_data
+        train_features = utterance_features(model.encode, train.waveforms)
+        validation_features = utterance_features(model.encode, validation.waveforms)
+        if train.phones is not None:
+            accuracy = phone_probe_accuracy(train_features, train.phones, validation_features, validation.phones)
+        else:
+            accuracy = speaker_probe_accuracy(train_features, train.speakers, validation_features,
+                                              validation.speakers)
+        return {OBJECTIVE: accuracy, "loss": float(np.asarray(history.history["loss"][-1]))}
