@@ -118,6 +118,48 @@ def trial_table(tuner):
     return rows
 
 
+class QuickThoughtHyperModel(ProbeHyperModel):
+    """Searches the embedding size of `QuickThought` (and its pooling); the objective is the book-probe accuracy on
+    the validation chapters.
+
+    Args:
+        vocabulary: the training vocabulary (`keras_ae.data.text.build_vocabulary`).
+        probe_data: `(train_sentences, train_labels, validation_sentences, validation_labels)`.
+        word_dim, max_length: fixed sizes of every trial.
+    """
+
+    def __init__(self, vocabulary, probe_data, word_dim=64, max_length=25, min_dim=16, max_dim=512, **kwargs):
+        super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.vocabulary = vocabulary
+        self.word_dim = word_dim
+        self.max_length = max_length
+
+    def build_model(self, hp, embedding_dim):
+        from keras_ae.models.quick_thought import QuickThought
+
+        pooling = hp.Choice("pooling", ["max", "last"])
+        return QuickThought(
+            self.vocabulary,
+            embedding_dim=max(2, embedding_dim - embedding_dim % 2),
+            word_dim=self.word_dim,
+            max_length=self.max_length,
+            pooling=pooling,
+        )
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.sentences import embed as embed_sentences
+
+        history = model.fit(*args, **kwargs)
+        train_sentences, train_labels, validation_sentences, validation_labels = self.probe_data
+        accuracy = linear_probe_accuracy(
+            embed_sentences(model.encode, train_sentences),
+            train_labels,
+            embed_sentences(model.encode, validation_sentences),
+            validation_labels,
+        )
+        return {OBJECTIVE: accuracy, "loss": float(np.asarray(history.history["loss"][-1]))}
+
+
 class CPCHyperModel(ProbeHyperModel):
     """Searches the embedding size of `CPC` (frame embedding and GRU context alike); the objective is the
     frame-level phone probe on validation utterances (seen speakers, validation sentences), or the speaker probe

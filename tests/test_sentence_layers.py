@@ -55,3 +55,13 @@ def test_decoder_is_causal_and_conditioned():
     np.testing.assert_allclose(changed_late[:, :2], logits[:, :2], atol=1e-6)
     other_condition = decoder(inputs, condition + 1.0)
     assert not np.allclose(other_condition[:, 0], logits[:, 0])
+
+
+def test_pooled_encoders_ignore_padding_and_empty_sentences():
+    for pooling in ("max", "mean"):
+        encoder = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=8, pooling=pooling)
+        z = _round_trip(encoder, tf.constant(["the cat", "the dog ran on the mat", ""]))
+        np.testing.assert_allclose(encoder(tf.constant(["the cat"])), z[:1], atol=1e-6)
+        np.testing.assert_allclose(z[2], 0.0)
+    with np.testing.assert_raises(ValueError):
+        GRUSentenceEncoder(VOCABULARY, pooling="attention")

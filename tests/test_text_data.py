@@ -20,7 +20,10 @@ def _story(name, sentences=40, chapters=0):
         if chapters:
             lines += [f"CHAPTER {chapter + 1}", ""]
         for _ in range(per_chapter):
-            lines += [f"{name} said sentence number {count}.", ""] if count % 3 else [f"Mr. {name} wrote line", f"{count} here.", ""]
+            if count % 3:
+                lines += [f"{name} said sentence number {count}.", ""]
+            else:  # a sentence over two lines, with an abbreviation
+                lines += [f"Mr. {name} wrote line", f"{count} here.", ""]
             count += 1
     return lines
 

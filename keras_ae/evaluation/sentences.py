@@ -1,7 +1,8 @@
 """Sentence-embedding protocols: a book probe, next-sentence retrieval, nearest neighbours, and TF-IDF baselines.
 
 Protocols (fixed, never tuned on test):
-- **Probe**: which document (book) a sentence comes from. Embed the training split and the held-out test chapters,
+- **Probe**: which document (book) a sentence comes from. Embed the training split (or an even spread of
+  `max_train` of its sentences; the recipes use 10,000) and the held-out test chapters,
   then `keras_ae.evaluation.probes.linear_probe_accuracy` (standardised, multinomial logistic regression) and
   `knn_accuracy` (k=10, cosine).
 - **Next-sentence retrieval** on the held-out test chapters: for up to `max_queries` sentences that have a next
@@ -45,6 +46,14 @@ def embed(encode, sentences, batch_size=512):
     for any batch size; returns a float32 numpy array."""
     compiled = tf.function(encode, input_signature=[tf.TensorSpec([None], tf.string)])
     return _embed(lambda batch: compiled(tf.constant(list(batch), tf.string)), list(sentences), batch_size=batch_size)
+
+
+def probe_training_set(splits, max_train=None):
+    """The probe's training sentences and labels: the training split, or an even spread of `max_train` of them."""
+    if not max_train or max_train >= len(splits.train):
+        return list(splits.train.sentences), splits.train.labels
+    index = np.linspace(0, len(splits.train) - 1, max_train).round().astype(int)
+    return [splits.train.sentences[i] for i in index], splits.train.labels[index]
 
 
 def retrieval_candidates(split, num_candidates=NUM_CANDIDATES, max_queries=MAX_QUERIES, seed=0):
@@ -126,15 +135,15 @@ def evaluate_sentence_encoder(
     Retrieval uses the cosine of `encode`'s embeddings, or, when `query_encode` and `candidate_encode` are given, a
     model's own scorer `query_encode(s) . candidate_encode(c)` (Quick-thought's f and g).
     """
-    train = splits.train.sentences[:max_train] if max_train else splits.train.sentences
-    train_labels = splits.train.labels[: len(train)]
+    train, train_labels = probe_training_set(splits, max_train)
     train_z, test_z = embed(encode, train), embed(encode, splits.test.sentences)
     result = {
         "probe_accuracy": linear_probe_accuracy(train_z, train_labels, test_z, splits.test.labels, seed=seed),
         "knn_accuracy": knn_accuracy(train_z, train_labels, test_z, splits.test.labels),
     }
     if query_encode is not None and candidate_encode is not None:
-        query_z, candidate_z = embed(query_encode, splits.test.sentences), embed(candidate_encode, splits.test.sentences)
+        query_z = embed(query_encode, splits.test.sentences)
+        candidate_z = embed(candidate_encode, splits.test.sentences)
         retrieval = next_sentence_retrieval(
             query_z, candidate_z, splits.test, num_candidates=num_candidates, seed=seed, similarity="dot"
         )
@@ -156,8 +165,7 @@ def evaluate_tfidf(splits, embedding_dim=None, seed=0, max_train=None, num_candi
     from sklearn.decomposition import TruncatedSVD
     from sklearn.linear_model import LogisticRegression
 
-    train = splits.train.sentences[:max_train] if max_train else splits.train.sentences
-    train_labels = splits.train.labels[: len(train)]
+    train, train_labels = probe_training_set(splits, max_train)
     vectorizer = tfidf_vectorizer(train)
     train_x, test_x = vectorizer.transform(train), vectorizer.transform(splits.test.sentences)
     if embedding_dim:

@@ -3,12 +3,15 @@
 import keras
 import tensorflow as tf
 
+POOLINGS = ("last", "max", "mean")
+
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class GRUSentenceEncoder(keras.layers.Layer):
-    """`strings [batch] -> embedding [batch, embedding_dim]`: `TextVectorization`, word embeddings, a GRU whose last
-    state (padding masked) is the sentence embedding, as in Skip-thought's uni-skip encoder (Kiros et al., 2015,
-    "Skip-Thought Vectors").
+    """`strings [batch] -> embedding [batch, embedding_dim]`: `TextVectorization`, word embeddings, a GRU, and a
+    pooling of its states (padding masked) as the sentence embedding. `pooling="last"` is Skip-thought's uni-skip
+    encoder (Kiros et al., 2015, "Skip-Thought Vectors"); `"max"` (max over time, as in InferSent, Conneau et al.,
+    2017) keeps more word-level information, which helps when training time is short.
 
     Because the vocabulary is inside the layer, a model exported with it takes raw `tf.string` sentences.
     Token ids: 0 is padding, 1 is out-of-vocabulary, `2 + i` is `vocabulary[i]`; `vocabulary_size` counts all of them.
@@ -20,6 +23,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         word_dim: size of the word embeddings.
         max_length: sentences are truncated to their first `max_length` tokens.
         standardize: `TextVectorization`'s standardization (`"lower_and_strip_punctuation"`, `"lower"`, ...).
+        pooling: `"last"` (the GRU's last state), `"max"` or `"mean"` over the states of the sentence's tokens. An empty
+            sentence embeds to zeros.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -34,12 +39,17 @@ class GRUSentenceEncoder(keras.layers.Layer):
         word_dim=128,
         max_length=30,
         standardize="lower_and_strip_punctuation",
+        pooling="last",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if pooling not in POOLINGS:
+            raise ValueError(f"Unknown pooling {pooling!r}: choose one of {', '.join(POOLINGS)}.")
         vocabulary = [str(token) for token in vocabulary]
         if not vocabulary:
-            raise ValueError("GRUSentenceEncoder needs a non-empty vocabulary (see keras_ae.data.text.build_vocabulary).")
+            raise ValueError(
+                "GRUSentenceEncoder needs a non-empty vocabulary (see keras_ae.data.text.build_vocabulary)."
+            )
         if max_length < 1:
             raise ValueError(f"max_length must be positive; got {max_length}.")
         # Layers
@@ -47,13 +57,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
             vocabulary=vocabulary, standardize=standardize, output_sequence_length=max_length, name="vectorizer"
         )
         self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
-        self.gru = keras.layers.GRU(embedding_dim, name="gru")
+        self.gru = keras.layers.GRU(embedding_dim, return_sequences=pooling != "last", name="gru")
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
         self.word_dim = word_dim
         self.max_length = max_length
         self.standardize = standardize
+        self.pooling = pooling
         self.vocabulary_size = len(vocabulary) + 2
 
     def build(self, input_shape=None):
@@ -74,7 +85,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
         """Embeddings `[batch, embedding_dim]` of token ids from `tokenize`."""
         words = self.word_embedding(token_ids)
         mask = tf.not_equal(token_ids, 0)
-        return self.gru(words, mask=mask, training=training)
+        states = self.gru(words, mask=mask, training=training)
+        if self.pooling == "last":
+            return states
+        weights = tf.cast(mask, states.dtype)[:, :, None]
+        if self.pooling == "mean":
+            return tf.reduce_sum(states * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+        pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
+        return tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
 
     def call(self, sentences, training=None):
         return self.encode_tokens(self.tokenize(sentences), training=training)
@@ -88,6 +106,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "word_dim": self.word_dim,
                 "max_length": self.max_length,
                 "standardize": self.standardize,
+                "pooling": self.pooling,
             }
         )
         return config

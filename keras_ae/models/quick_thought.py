@@ -54,6 +54,8 @@ class QuickThought(StringInputModel):
         embedding_dim: size of the final embedding `[f(s), g(s)]`; each encoder gives half (must be even), so the
             model compares with others at the same embedding size.
         word_dim: size of the word embeddings.
+        pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
+            `GRUSentenceEncoder`).
         max_length: sentences are truncated to this many tokens.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments.
 
@@ -70,20 +72,25 @@ class QuickThought(StringInputModel):
         embedding_dim=256,
         word_dim=128,
         max_length=30,
+        pooling="last",
         query_encoder=None,
         context_encoder=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if embedding_dim % 2:
-            raise ValueError(f"QuickThought's embedding_dim is split between f and g, so it must be even; got {embedding_dim}.")
+            raise ValueError(
+                f"QuickThought's embedding_dim is split between f and g, so it must be even; got {embedding_dim}."
+            )
         # Layers
         half = embedding_dim // 2
         self.query_encoder = query_encoder or GRUSentenceEncoder(
-            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length, name="query_encoder"
+            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
+            pooling=pooling, name="query_encoder"
         )
         self.context_encoder = context_encoder or GRUSentenceEncoder(
-            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length, name="context_encoder"
+            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
+            pooling=pooling, name="context_encoder"
         )
         # Metrics
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -92,6 +99,7 @@ class QuickThought(StringInputModel):
         self.embedding_dim = embedding_dim
         self.word_dim = word_dim
         self.max_length = max_length
+        self.pooling = pooling
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -165,6 +173,7 @@ class QuickThought(StringInputModel):
                 "embedding_dim": self.embedding_dim,
                 "word_dim": self.word_dim,
                 "max_length": self.max_length,
+                "pooling": self.pooling,
                 "query_encoder": keras.saving.serialize_keras_object(self.query_encoder),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -52,6 +52,8 @@ class SkipThought(StringInputModel):
         vocabulary: list of tokens (see `keras_ae.data.text.build_vocabulary`).
         embedding_dim: size of the thought vector (the embedding).
         word_dim: size of the word embeddings (encoder and decoders).
+        pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
+            `GRUSentenceEncoder`).
         max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
@@ -73,6 +75,7 @@ class SkipThought(StringInputModel):
         embedding_dim=256,
         word_dim=128,
         max_length=30,
+        pooling="last",
         decoder_dim=None,
         output_dim=None,
         encoder=None,
@@ -85,7 +88,12 @@ class SkipThought(StringInputModel):
         output_dim = output_dim or word_dim
         # Layers
         self.encoder = encoder or GRUSentenceEncoder(
-            vocabulary, embedding_dim=embedding_dim, word_dim=word_dim, max_length=max_length, name="encoder"
+            vocabulary,
+            embedding_dim=embedding_dim,
+            word_dim=word_dim,
+            max_length=max_length,
+            pooling=pooling,
+            name="encoder",
         )
         size = self.encoder.vocabulary_size
         self.previous_decoder = previous_decoder or ConditionalGRUDecoder(
@@ -103,6 +111,7 @@ class SkipThought(StringInputModel):
         self.embedding_dim = embedding_dim
         self.word_dim = word_dim
         self.max_length = max_length
+        self.pooling = pooling
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
@@ -171,6 +180,7 @@ class SkipThought(StringInputModel):
                 "embedding_dim": self.embedding_dim,
                 "word_dim": self.word_dim,
                 "max_length": self.max_length,
+                "pooling": self.pooling,
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),

@@ -21,7 +21,13 @@ def build_parser():
 
 
 def build_model(args, vocabulary):
-    return QuickThought(vocabulary, embedding_dim=args.embedding_dim, word_dim=args.word_dim, max_length=args.max_length)
+    return QuickThought(
+        vocabulary,
+        embedding_dim=args.embedding_dim,
+        word_dim=args.word_dim,
+        max_length=args.max_length,
+        pooling=args.pooling,
+    )
 
 
 def make_dataset(split, batch_size, shuffle=False, seed=0):
@@ -30,6 +36,38 @@ def make_dataset(split, batch_size, shuffle=False, seed=0):
 
 def retrieval_scorer(model):
     return model.encode_query, model.encode_context
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model quick_thought` task: a `QuickThoughtHyperModel` searching the
+    embedding size, scored by the book probe on the validation chapters (probe trained on an even spread of 10,000
+    training sentences)."""
+    from keras_ae.data.text import build_vocabulary, load_text
+    from keras_ae.evaluation.sentences import probe_training_set
+    from keras_ae.recipes.text_recipe import PROBE_TRAIN_SENTENCES
+    from keras_ae.recipes.tune import TuningTask
+    from keras_ae.tuning import QuickThoughtHyperModel
+
+    defaults = build_parser().parse_args([])
+    splits = load_text(args.data or defaults.data, max_length=defaults.max_length, limit=args.limit)
+    vocabulary = build_vocabulary(splits.train.sentences, size=defaults.vocabulary_size)
+    train_sentences, train_labels = probe_training_set(splits, PROBE_TRAIN_SENTENCES)
+    hypermodel = QuickThoughtHyperModel(
+        vocabulary,
+        (train_sentences, train_labels, splits.validation.sentences, splits.validation.labels),
+        word_dim=defaults.word_dim,
+        max_length=defaults.max_length,
+        min_dim=max(args.min_dim, 2),
+        max_dim=args.max_dim,
+        learning_rate=args.learning_rate,
+    )
+    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # the tune default is for images
+    return TuningTask(
+        hypermodel,
+        make_dataset(splits.train, batch_size, shuffle=True, seed=args.seed),
+        make_dataset(splits.validation, batch_size),
+        "quick_thought",
+    )
 
 
 def main(argv=None):

@@ -27,6 +27,7 @@ def build_model(args, vocabulary):
         word_dim=args.word_dim,
         max_length=args.max_length,
         decoder_dim=args.decoder_dim,
+        pooling=args.pooling,
     )
 
 

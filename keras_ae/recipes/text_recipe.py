@@ -23,6 +23,7 @@ from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_f
 
 TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 2e-3}
 QUICK = {"epochs": 1, "limit": 400, "batch_size": 32, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
+PROBE_TRAIN_SENTENCES = 10000
 COLUMNS = ["dim", "probe", "knn", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 
 
@@ -36,6 +37,9 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
         help="sentences are truncated to their first max-length words (the count is reported)",
     )
     parser.add_argument("--word-dim", type=int, default=word_dim, help="size of the word embeddings")
+    parser.add_argument(
+        "--pooling", choices=["last", "max", "mean"], default="max", help="how the encoder pools its GRU states"
+    )
     parser.add_argument(
         "--text-errors", choices=["strict", "replace"], default="strict", help="non-UTF-8 bytes: error or replace"
     )
@@ -73,7 +77,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         scorer = retrieval_scorer(model) if retrieval_scorer else (None, None)
         result = evaluate_sentence_encoder(
             model.encode, splits, query_encode=scorer[0], candidate_encode=scorer[1], seed=args.seed,
-            num_candidates=num_candidates,
+            num_candidates=num_candidates, max_train=PROBE_TRAIN_SENTENCES,
         )
         return {"dim": args.embedding_dim, **result}
 
@@ -82,10 +86,15 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
         rows = {}
         if args.baselines:
-            rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(splits, seed=args.seed, num_candidates=num_candidates)}
+            rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(
+                splits, seed=args.seed, num_candidates=num_candidates, max_train=PROBE_TRAIN_SENTENCES
+            )}
             rows[f"tfidf + LSA {args.embedding_dim}"] = {
                 "dim": args.embedding_dim,
-                **evaluate_tfidf(splits, embedding_dim=args.embedding_dim, seed=args.seed, num_candidates=num_candidates),
+                **evaluate_tfidf(
+                    splits, embedding_dim=args.embedding_dim, seed=args.seed, num_candidates=num_candidates,
+                    max_train=PROBE_TRAIN_SENTENCES,
+                ),
             }
             if not run.resuming:
                 rows[f"random-init {name}"] = evaluate()

@@ -1,0 +1,118 @@
+"""Training speed of Skip-thought and Quick-thought on this machine, and the wall time each needs to reach the same
+book-probe accuracy.
+
+    python benchmarks/sentence_speed.py                       # Austen, 128-d embeddings, 240 s of training each
+    python benchmarks/sentence_speed.py --budget 60 --data my_texts/
+
+Each model trains for `--budget` seconds of wall time (evaluation excluded), in rounds of `--round-steps` steps; after
+every round the book probe (linear, on an even spread of `--probe-train` training sentences, test = held-out
+chapters) is measured. The table gives the training sentences per second (sentence = one training example: a
+(previous, sentence, next) triple for Skip-thought, one sentence of a contiguous batch for Quick-thought), the best
+probe accuracy, and the training time each model needed to first reach the target accuracy: the lower of the two
+best accuracies, so both reach it.
+"""
+
+import argparse
+import json
+import time
+
+import keras
+
+from keras_ae.data.text import build_vocabulary, load_text, make_contiguous_dataset, make_triple_dataset
+from keras_ae.evaluation.probes import linear_probe_accuracy
+from keras_ae.evaluation.sentences import embed, probe_training_set
+from keras_ae.models.quick_thought import QuickThought
+from keras_ae.models.skip_thought import SkipThought
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="austen")
+    parser.add_argument("--embedding-dim", type=int, default=128)
+    parser.add_argument("--word-dim", type=int, default=64)
+    parser.add_argument("--vocabulary-size", type=int, default=3000)
+    parser.add_argument("--max-length", type=int, default=25)
+    parser.add_argument("--pooling", default="max", choices=["last", "max", "mean"])
+    parser.add_argument("--budget", type=float, default=240.0, help="seconds of training per model")
+    parser.add_argument("--round-steps", type=int, default=40, help="training steps between probes")
+    parser.add_argument("--probe-train", type=int, default=5000, help="training sentences the probe sees")
+    parser.add_argument("--skip-batch-size", type=int, default=128)
+    parser.add_argument("--quick-batch-size", type=int, default=400)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", help="also write the results as JSON here")
+    return parser.parse_args(argv)
+
+
+def probe(model, splits, probe_train):
+    sentences, labels = probe_training_set(splits, probe_train)
+    train_z, test_z = embed(model.encode, sentences), embed(model.encode, splits.test.sentences)
+    return linear_probe_accuracy(train_z, labels, test_z, splits.test.labels)
+
+
+def run(name, model, dataset, sentences_per_step, splits, args):
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    iterator = iter(dataset.repeat())
+    model.train_on_batch(next(iterator))  # trace once, outside the timed budget
+    curve = [(0.0, 0, probe(model, splits, args.probe_train))]
+    trained, steps = 0.0, 0
+    while trained < args.budget:
+        started = time.perf_counter()
+        for _ in range(args.round_steps):
+            model.train_on_batch(next(iterator))
+        trained += time.perf_counter() - started
+        steps += args.round_steps
+        curve.append((trained, steps, probe(model, splits, args.probe_train)))
+        print(f"{name}: {trained:6.1f} s, {steps} steps, probe {curve[-1][2]:.4f}", flush=True)
+    return {
+        "sentences_per_second": steps * sentences_per_step / trained,
+        "best_probe": max(accuracy for _, _, accuracy in curve),
+        "curve": curve,
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    splits = load_text(args.data, max_length=args.max_length)
+    vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    shared = dict(embedding_dim=args.embedding_dim, word_dim=args.word_dim, max_length=args.max_length)
+    results = {
+        "SkipThought": run(
+            "SkipThought",
+            SkipThought(vocabulary, pooling=args.pooling, **shared),
+            make_triple_dataset(splits.train, args.skip_batch_size, shuffle=True, seed=args.seed),
+            args.skip_batch_size,
+            splits,
+            args,
+        ),
+        "QuickThought": run(
+            "QuickThought",
+            QuickThought(vocabulary, pooling=args.pooling, **shared),
+            make_contiguous_dataset(splits.train, args.quick_batch_size, shuffle=True, seed=args.seed),
+            args.quick_batch_size,
+            splits,
+            args,
+        ),
+    }
+    target = min(result["best_probe"] for result in results.values())
+    for result in results.values():
+        result["seconds_to_target"] = next(seconds for seconds, _, accuracy in result["curve"] if accuracy >= target)
+    print(f"\n{splits.name}: {len(splits.train)} training sentences, embedding {args.embedding_dim}, budget "
+          f"{args.budget:.0f} s per model; target probe accuracy {target:.4f} (the lower best)")
+    print(f"{'model':<14}{'sentences/s':>13}{'best probe':>12}{'s to target':>13}")
+    for name, result in results.items():
+        print(
+            f"{name:<14}{result['sentences_per_second']:>13.0f}{result['best_probe']:>12.4f}"
+            f"{result['seconds_to_target']:>13.1f}"
+        )
+    speedup = results["QuickThought"]["sentences_per_second"] / results["SkipThought"]["sentences_per_second"]
+    print(f"Quick-thought trains {speedup:.1f}x more sentences per second than Skip-thought here.")
+    if args.output:
+        with open(args.output, "w") as file:
+            json.dump({"flags": vars(args), "target": target, "results": results}, file, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
