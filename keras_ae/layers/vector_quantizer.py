@@ -107,8 +107,8 @@ class VectorQuantizer(keras.layers.Layer):
           global batch (every replica), as scalars.
 
     In training (`training=True`) the call also updates the layer's state, without gradients: it stores the
-    global batch's vectors in a ring buffer of recent encoder outputs, fits the codebook by k-means (k-means++ seeding) once the
-    buffer holds enough of them, applies the EMA codebook update and restarts dead codes from the buffer.
+    global batch's vectors in a ring buffer of recent encoder outputs until it can fit the codebook by k-means
+    (k-means++ seeding), applies the EMA codebook update and restarts dead codes from the newest encoder outputs.
     Statistics (counts, sums, buffered vectors) are summed or gathered across replicas first, so every replica
     computes the same update; the state variables are also created with `aggregation="only_first_replica"`,
     so under `MirroredStrategy` the first replica's update is what every replica stores: codebooks cannot drift.
@@ -124,11 +124,14 @@ class VectorQuantizer(keras.layers.Layer):
         kmeans_init: fit the codebook by k-means on the first `kmeans_samples` training vectors.
         kmeans_samples: how many training vectors k-means waits for (at least `num_codes` are used).
         kmeans_iterations: Lloyd iterations of the k-means initialisation.
-        restart_dead_codes: replace codes whose EMA cluster size falls below `dead_code_threshold` times the mean
-            cluster size by random recent encoder outputs.
-        dead_code_threshold: the share of the mean cluster size below which a code counts as dead.
+        restart_dead_codes: replace codes whose recent usage (an EMA of their counts per step, decay `usage_decay`)
+            falls below `dead_code_threshold` times the mean usage by recent encoder outputs: vectors of the global
+            batch drawn in proportion to their quantisation error.
+        dead_code_threshold: the share of the mean usage below which a code counts as dead.
+        usage_decay: decay of the usage EMA that finds dead codes; 0.9 reacts within tens of steps (the slower
+            EMA cluster sizes would leave a code unused for hundreds of steps while the encoder moves on).
         restart_every: check for dead codes every this many training steps.
-        buffer_size: how many recent encoder outputs (from the global batch) are kept for k-means and restarts.
+        buffer_size: how many recent encoder outputs (from the global batch) are kept for the k-means initialisation.
         seed: seed of the layer's random draws (k-means starting points, restart samples).
 
     Example:
@@ -151,6 +154,7 @@ class VectorQuantizer(keras.layers.Layer):
         kmeans_iterations=10,
         restart_dead_codes=True,
         dead_code_threshold=0.03,
+        usage_decay=0.9,
         restart_every=1,
         buffer_size=8192,
         seed=None,
@@ -159,8 +163,8 @@ class VectorQuantizer(keras.layers.Layer):
         super().__init__(**kwargs)
         check_num_codes(num_codes)
         check_num_codes(code_dim, what="code dimension")
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1); got {decay}.")
+        if not (0.0 <= decay < 1.0 and 0.0 <= usage_decay < 1.0):
+            raise ValueError(f"decay and usage_decay must be in [0, 1); got {decay} and {usage_decay}.")
         if beta < 0:
             raise ValueError(f"beta must be non-negative; got {beta}.")
         if restart_every < 1 or buffer_size < 1 or kmeans_iterations < 0:
@@ -179,11 +183,12 @@ class VectorQuantizer(keras.layers.Layer):
         self.kmeans_iterations = int(kmeans_iterations)
         self.restart_dead_codes = bool(restart_dead_codes)
         self.dead_code_threshold = float(dead_code_threshold)
+        self.usage_decay = float(usage_decay)
         self.restart_every = int(restart_every)
         self.buffer_size = int(buffer_size)
         self.seed = seed
         # Derived
-        self._uses_buffer = self.kmeans_init or self.restart_dead_codes
+        self._uses_buffer = self.kmeans_init
         self._kmeans_min = max(self.kmeans_samples, self.num_codes)
         self._buffer_capacity = max(self.buffer_size, self._kmeans_min) if self.kmeans_init else self.buffer_size
 
@@ -203,6 +208,7 @@ class VectorQuantizer(keras.layers.Layer):
             aggregation="only_first_replica",
         )
         self.cluster_size = self.add_weight(name="cluster_size", shape=(self.num_codes,), initializer="zeros", **state)
+        self.usage = self.add_weight(name="usage", shape=(self.num_codes,), initializer="zeros", **state)
         if self.ema:
             self.ema_sum = self.add_weight(
                 name="ema_sum", shape=(self.num_codes, self.code_dim), initializer="zeros", **state
@@ -265,7 +271,8 @@ class VectorQuantizer(keras.layers.Layer):
                 self._maybe_initialize(global_vectors)
 
         codebook = self._codebook()
-        indices = tf.argmin(_squared_distances(vectors, codebook), axis=1, output_type=tf.int32)
+        distances = _squared_distances(vectors, codebook)
+        indices = tf.argmin(distances, axis=1, output_type=tf.int32)
         codes = tf.gather(codebook, indices)
 
         commitment = tf.reduce_mean(tf.square(vectors - tf.stop_gradient(codes)), axis=-1)
@@ -277,7 +284,8 @@ class VectorQuantizer(keras.layers.Layer):
         one_hot = tf.one_hot(indices, self.num_codes, dtype="float32")
         counts = _sum_across_replicas(tf.reduce_sum(one_hot, axis=0))
         if training:
-            self._update_codebook(vectors, one_hot, counts, global_vectors)
+            errors = tf.stop_gradient(tf.reduce_min(distances, axis=1))
+            self._update_codebook(vectors, one_hot, counts, global_vectors, errors)
 
         probabilities = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         entropy = -tf.reduce_sum(probabilities * tf.math.log(probabilities + 1e-10))
@@ -321,14 +329,16 @@ class VectorQuantizer(keras.layers.Layer):
         )
         self.codebook.assign(centers)
         self.cluster_size.assign(sizes)
+        self.usage.assign(tf.where(ready, sizes, self.usage))
         if self.ema:
             self.ema_sum.assign(tf.where(ready, centers * sizes[:, tf.newaxis], self.ema_sum))
         self.initialized.assign(tf.maximum(self.initialized, tf.cast(ready, tf.int64)))
 
-    def _update_codebook(self, vectors, one_hot, counts, global_vectors):
+    def _update_codebook(self, vectors, one_hot, counts, global_vectors, errors):
         """EMA statistics and codebook from the global batch, then dead-code restarts."""
         decay = self.decay
         cluster_size = decay * self.cluster_size + (1.0 - decay) * counts
+        usage = self.usage_decay * self.usage + (1.0 - self.usage_decay) * counts
         codebook = self._codebook()
         if self.ema:
             sums = _sum_across_replicas(tf.matmul(one_hot, vectors, transpose_a=True))
@@ -339,22 +349,24 @@ class VectorQuantizer(keras.layers.Layer):
 
         if self.restart_dead_codes:
             mean_size = tf.reduce_sum(counts) / self.num_codes
-            due = tf.logical_and(
-                tf.equal(self.steps % self.restart_every, self.restart_every - 1),
-                tf.logical_and(self.initialized > 0, self.buffer_filled > 0),
-            )
-            dead = tf.logical_and(due, cluster_size < self.dead_code_threshold * mean_size)
+            due = tf.logical_and(tf.equal(self.steps % self.restart_every, self.restart_every - 1), self.initialized > 0)
+            dead = tf.logical_and(due, usage < self.dead_code_threshold * mean_size)
+            # Restart points: vectors of the global batch, drawn in proportion to their quantisation error, so that
+            # dead codes move to the regions the codebook covers worst (not to the most common vectors).
+            global_errors, _ = gather_global_batch(errors)
             draws = keras.random.uniform([self.num_codes], seed=self.seed_generator)
-            filled = tf.cast(self.buffer_filled, "float32")
-            picks = tf.minimum(tf.cast(draws * filled, tf.int32), tf.cast(self.buffer_filled, tf.int32) - 1)
-            replacements = tf.gather(self.buffer, tf.maximum(picks, 0))
+            cumulative = tf.cumsum(global_errors + 1e-12)
+            picks = tf.searchsorted(cumulative, draws * cumulative[-1], side="right")
+            replacements = tf.gather(global_vectors, tf.minimum(picks, tf.shape(global_vectors)[0] - 1))
             codebook = tf.where(dead[:, tf.newaxis], replacements, codebook)
             # A restarted code starts with the mean cluster size, so it has time to attract vectors.
             cluster_size = tf.where(dead, mean_size, cluster_size)
+            usage = tf.where(dead, mean_size, usage)
             if self.ema:
                 ema_sum = tf.where(dead[:, tf.newaxis], replacements * mean_size, ema_sum)
 
         self.cluster_size.assign(cluster_size)
+        self.usage.assign(usage)
         if self.ema:
             self.ema_sum.assign(ema_sum)
         if self.ema or self.restart_dead_codes:
@@ -376,6 +388,7 @@ class VectorQuantizer(keras.layers.Layer):
                 "kmeans_iterations": self.kmeans_iterations,
                 "restart_dead_codes": self.restart_dead_codes,
                 "dead_code_threshold": self.dead_code_threshold,
+                "usage_decay": self.usage_decay,
                 "restart_every": self.restart_every,
                 "buffer_size": self.buffer_size,
                 "seed": self.seed,

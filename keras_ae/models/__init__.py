@@ -14,3 +14,8 @@ from keras_ae.models.quick_thought import QuickThought  # noqa: E402
 from keras_ae.models.skip_thought import SkipThought  # noqa: E402
 
 __all__ += ["QuickThought", "SkipThought"]
+
+from keras_ae.models.discrete import DiscreteAutoEncoder  # noqa: E402
+from keras_ae.models.vqvae import VQVAE  # noqa: E402
+
+__all__ += ["DiscreteAutoEncoder", "VQVAE"]

@@ -1,0 +1,278 @@
+"""VQ-VAE: an encoder, a vector quantiser and a decoder that only sees codebook entries."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.layers.vector_quantizer import VectorQuantizer, check_num_codes
+from keras_ae.losses import check_reconstruction_loss, reconstruction_error
+from keras_ae.models.training import minimize, unpack_inputs
+
+MODALITIES = ("image", "frames")
+
+
+def image_grid_encoder(code_dim, filters=(32, 64), name="encoder"):
+    """Strided convolution blocks (convolution, batch normalisation, ReLU: the blocks of `ConvImageEncoder`) from
+    images `[batch, h, w, c]` to a grid of vectors `[batch, h / 2**len(filters), w / 2**len(filters), code_dim]`,
+    one code per grid cell. Without the normalisation the decoder's ReLUs die within the first epoch on MNIST."""
+    layers = []
+    for width in filters:
+        layers += [
+            keras.layers.Conv2D(width, 3, strides=2, padding="same"),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+        ]
+    layers.append(keras.layers.Conv2D(code_dim, 1))
+    return keras.Sequential(layers, name=name)
+
+
+def image_grid_decoder(channels, filters=(64, 32), name="decoder"):
+    """The mirror of `image_grid_encoder`: a grid of codes to images in [0, 1] (sigmoid output)."""
+    layers = [keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu")]
+    layers += [
+        keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu") for width in filters
+    ]
+    layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid"))
+    return keras.Sequential(layers, name=name)
+
+
+def frame_encoder(code_dim, hidden_dim=128, name="encoder"):
+    """1-D convolutions over time from feature frames `[batch, time, features]` (e.g. a log-mel spectrogram) to one
+    vector per frame `[batch, time, code_dim]`."""
+    return keras.Sequential(
+        [
+            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
+            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
+            keras.layers.Conv1D(code_dim, 1),
+        ],
+        name=name,
+    )
+
+
+def frame_decoder(features, hidden_dim=128, name="decoder"):
+    """One code per frame back to feature frames `[batch, time, features]` (linear output)."""
+    return keras.Sequential(
+        [
+            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
+            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
+            keras.layers.Conv1D(features, 1),
+        ],
+        name=name,
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class VQVAE(keras.Model):
+    """Vector-quantised auto-encoder (van den Oord, Vinyals & Kavukcuoglu, 2017, "Neural Discrete Representation
+    Learning"): the encoder's output vectors are replaced by their nearest codebook entries and the decoder
+    rebuilds the input from those codes only.
+
+    On images the code is a grid (one code per cell, 7x7 for MNIST); on speech it is one code per frame of a
+    spectrogram (or of any frame encoder you pass, e.g. a waveform encoder with a matching decoder). The loss per
+    example is the reconstruction error plus the mean VQ loss over code positions (`VectorQuantizer`: commitment
+    with weight `beta`, plus the codebook loss unless `ema`). The codebook is initialised by k-means on the first
+    batches and dead codes are restarted from recent encoder outputs (both switchable), so it does not collapse;
+    under `MirroredStrategy` every replica holds the same codebook.
+
+    Args:
+        data_shape: shape of one example: `(height, width, channels)` for images (float32 in [0, 1]) or
+            `(time, features)` for frames (`time` may be None).
+        modality: `"image"` or `"frames"`; picks the default encoder and decoder and the code layout.
+        num_codes: codebook size K (512 by default).
+        code_dim: size of each code vector.
+        beta: commitment weight.
+        ema: update the codebook by exponential moving averages (decay `decay`) instead of the codebook loss.
+        decay: EMA decay.
+        kmeans_init: k-means initialisation of the codebook from the first training batches.
+        restart_dead_codes: restart codes that fall out of use from recent encoder outputs.
+        dead_code_threshold: share of the mean cluster size below which a code counts as dead.
+        encoder: layer mapping inputs to vectors `[..., code_dim]` (default `image_grid_encoder` / `frame_encoder`).
+        decoder: layer mapping quantised vectors back to inputs (default `image_grid_decoder` / `frame_decoder`).
+        reconstruction_loss: `"mse"`, `"mae"` or `"bce"`.
+        seed: seed of the quantiser's random draws.
+
+    Example:
+        model = VQVAE(data_shape=(28, 28, 1), num_codes=512, code_dim=32)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.fit(train_images, batch_size=128, epochs=3)
+        codes = model.codes(test_images)               # int32 [n, 7, 7]
+        images = model.decode_codes(codes)              # [n, 28, 28, 1]
+    """
+
+    def __init__(
+        self,
+        data_shape=(28, 28, 1),
+        modality="image",
+        num_codes=512,
+        code_dim=32,
+        beta=0.25,
+        ema=True,
+        decay=0.99,
+        kmeans_init=True,
+        restart_dead_codes=True,
+        dead_code_threshold=0.03,
+        encoder=None,
+        decoder=None,
+        reconstruction_loss="mse",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if modality not in MODALITIES:
+            raise ValueError(f"Unknown modality {modality!r}: choose one of {', '.join(MODALITIES)}.")
+        expected_rank = 3 if modality == "image" else 2
+        if len(data_shape) != expected_rank:
+            raise ValueError(
+                f"VQVAE(modality={modality!r}) needs data_shape with {expected_rank} axes "
+                f"({'(height, width, channels)' if modality == 'image' else '(time, features)'}); got {data_shape}."
+            )
+        check_num_codes(num_codes)
+        # Layers
+        if modality == "image":
+            self.encoder = encoder or image_grid_encoder(code_dim)
+            self.decoder = decoder or image_grid_decoder(data_shape[-1])
+        else:
+            self.encoder = encoder or frame_encoder(code_dim)
+            self.decoder = decoder or frame_decoder(data_shape[-1])
+        self.quantizer = VectorQuantizer(
+            num_codes=num_codes,
+            code_dim=code_dim,
+            beta=beta,
+            ema=ema,
+            decay=decay,
+            kmeans_init=kmeans_init,
+            restart_dead_codes=restart_dead_codes,
+            dead_code_threshold=dead_code_threshold,
+            seed=seed,
+            name="quantizer",
+        )
+        # Metrics
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.vq_tracker = keras.metrics.Mean(name="vq_loss")
+        self.perplexity_tracker = keras.metrics.Mean(name="perplexity")
+        self.usage_tracker = keras.metrics.Mean(name="codes_used")
+        # Config
+        self.data_shape = tuple(data_shape)
+        self.modality = modality
+        self.num_codes = num_codes
+        self.code_dim = code_dim
+        self.beta = beta
+        self.ema = ema
+        self.decay = decay
+        self.kmeans_init = kmeans_init
+        self.restart_dead_codes = restart_dead_codes
+        self.dead_code_threshold = dead_code_threshold
+        self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
+        self.seed = seed
+        # Build now, so that every variable exists before training is traced (and inside the strategy scope).
+        self.build((None, *self.data_shape))
+
+    @property
+    def metrics(self):
+        return [
+            self.loss_tracker,
+            self.reconstruction_tracker,
+            self.vq_tracker,
+            self.perplexity_tracker,
+            self.usage_tracker,
+        ]
+
+    def build(self, input_shape):
+        if not self.encoder.built:
+            self.encoder.build(input_shape)
+        code_shape = self.encoder.compute_output_shape(input_shape)
+        if code_shape[-1] != self.code_dim:
+            raise ValueError(f"The encoder outputs vectors of size {code_shape[-1]}, but code_dim={self.code_dim}.")
+        if not self.quantizer.built:
+            self.quantizer.build(code_shape)
+        if not self.decoder.built:
+            self.decoder.build(code_shape)
+        self.code_shape = tuple(code_shape[1:-1])
+
+    # ------------------------------------------------------------------ the user's API
+    def call(self, inputs, training=False):
+        return self.encoder(inputs, training=training)
+
+    def encode(self, inputs):
+        """Continuous encoder outputs before quantisation, `[batch, *code_shape, code_dim]`."""
+        return self(inputs, training=False)
+
+    def codes(self, inputs):
+        """int32 code indices `[batch, *code_shape]` (a grid for images, one per frame for speech); exported as the
+        `quantize` signature (`keras.Model.quantize` is Keras' own weight quantisation, hence the name)."""
+        return self.quantizer.nearest(self.encode(inputs))
+
+    def decode_codes(self, codes):
+        """Reconstructions from int code indices; indices outside `[0, num_codes)` raise `InvalidArgumentError`."""
+        return self.decoder(self.quantizer.lookup(codes), training=False)
+
+    def reconstruct(self, inputs):
+        """Reconstructions of `inputs` through the quantised code."""
+        out = self.quantizer(self.encode(inputs), training=False)
+        return self.decoder(out["quantized"], training=False)
+
+    # ------------------------------------------------------------------ training
+    def _forward(self, inputs, training):
+        vectors = self.encoder(inputs, training=training)
+        out = self.quantizer(vectors, training=training)
+        reconstructions = self.decoder(out["quantized"], training=training)
+        reconstruction = reconstruction_error(inputs, reconstructions, kind=self.reconstruction_loss)
+        vq_loss = tf.reduce_mean(tf.reshape(out["loss"], [tf.shape(inputs)[0], -1]), axis=1)
+        return reconstruction + vq_loss, (reconstruction, vq_loss, out["perplexity"], out["usage"])
+
+    def train_step(self, data):
+        inputs = unpack_inputs(data)
+        loss, extras = minimize(lambda: self._forward(inputs, training=True), self.trainable_variables, self.optimizer)
+        return self._report(loss, *extras)
+
+    def test_step(self, data):
+        loss, extras = self._forward(unpack_inputs(data), training=False)
+        return self._report(tf.reduce_mean(loss), *extras)
+
+    def _report(self, loss, reconstruction, vq_loss, perplexity, usage):
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(tf.reduce_mean(reconstruction))
+        self.vq_tracker.update_state(tf.reduce_mean(vq_loss))
+        self.perplexity_tracker.update_state(perplexity)
+        self.usage_tracker.update_state(usage)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    # ------------------------------------------------------------------ export and config
+    def export_signatures(self):
+        """Named SavedModel signatures (see `keras_ae.export`): `encode`, `quantize`, `decode_codes`."""
+        data_spec = tf.TensorSpec([None, *self.data_shape], tf.float32, name="inputs")
+        code_spec = tf.TensorSpec([None, *self.code_shape], tf.int32, name="codes")
+        return {
+            "encode": (self.encode, [data_spec]),
+            "quantize": (self.codes, [data_spec]),
+            "decode_codes": (self.decode_codes, [code_spec]),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "data_shape": list(self.data_shape),
+                "modality": self.modality,
+                "num_codes": self.num_codes,
+                "code_dim": self.code_dim,
+                "beta": self.beta,
+                "ema": self.ema,
+                "decay": self.decay,
+                "kmeans_init": self.kmeans_init,
+                "restart_dead_codes": self.restart_dead_codes,
+                "dead_code_threshold": self.dead_code_threshold,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "reconstruction_loss": self.reconstruction_loss,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
