@@ -122,7 +122,8 @@ class VectorQuantizer(keras.layers.Layer):
         decay: decay of the EMA statistics (cluster sizes, and sums when `ema`); 0.99 in the paper.
         epsilon: Laplace smoothing of the EMA cluster sizes.
         kmeans_init: fit the codebook by k-means on the first `kmeans_samples` training vectors.
-        kmeans_samples: how many training vectors k-means waits for (at least `num_codes` are used).
+        kmeans_samples: how many training vectors k-means waits for (default: 4 per code; at least `num_codes`).
+            All vectors in the buffer when it runs are used (a first MNIST batch of 128 7x7 grids gives 6272).
         kmeans_iterations: Lloyd iterations of the k-means initialisation.
         restart_dead_codes: replace codes whose recent usage (an EMA of their counts per step, decay `usage_decay`)
             falls below `dead_code_threshold` times the mean usage by recent encoder outputs: vectors of the global
@@ -150,7 +151,7 @@ class VectorQuantizer(keras.layers.Layer):
         decay=0.99,
         epsilon=1e-5,
         kmeans_init=True,
-        kmeans_samples=4096,
+        kmeans_samples=None,
         kmeans_iterations=10,
         restart_dead_codes=True,
         dead_code_threshold=0.03,
@@ -179,7 +180,7 @@ class VectorQuantizer(keras.layers.Layer):
         self.decay = float(decay)
         self.epsilon = float(epsilon)
         self.kmeans_init = bool(kmeans_init)
-        self.kmeans_samples = int(kmeans_samples)
+        self.kmeans_samples = None if kmeans_samples is None else int(kmeans_samples)
         self.kmeans_iterations = int(kmeans_iterations)
         self.restart_dead_codes = bool(restart_dead_codes)
         self.dead_code_threshold = float(dead_code_threshold)
@@ -189,7 +190,7 @@ class VectorQuantizer(keras.layers.Layer):
         self.seed = seed
         # Derived
         self._uses_buffer = self.kmeans_init
-        self._kmeans_min = max(self.kmeans_samples, self.num_codes)
+        self._kmeans_min = max(4 * self.num_codes if kmeans_samples is None else self.kmeans_samples, self.num_codes)
         self._buffer_capacity = max(self.buffer_size, self._kmeans_min) if self.kmeans_init else self.buffer_size
 
     # ------------------------------------------------------------------ state

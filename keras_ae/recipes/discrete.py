@@ -1,0 +1,182 @@
+"""Discrete auto-encoder on images: `python -m keras_ae.recipes.discrete --code binary|onehot [--data mnist] ...`.
+
+Trains an auto-encoder whose decoder sees only a binary code (`--code-length` bits) or one-hot groups
+(`--code-length` groups of `--categories`, Gumbel-softmax), then reports on the test split the reconstruction
+error beside a continuous `AutoEncoder` with the same latent size and budget, and the code usage; writes the run
+folder (reconstructions, code-usage histogram, code maps) and exports `encode`, `quantize`, `decode_codes`.
+
+The flow (`run_code_recipe`) is shared with `keras_ae.recipes.vqvae`.
+"""
+
+import math
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import plots
+from keras_ae.data.images import load_images, make_dataset
+from keras_ae.distribute import get_strategy
+from keras_ae.evaluation.codes import batched, bit_usage, code_usage, compare_reconstruction, reconstruction_mse
+from keras_ae.layers.vector_quantizer import check_codebook_fits
+from keras_ae.models.autoencoder import AutoEncoder
+from keras_ae.models.discrete import CODES, DiscreteAutoEncoder
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+
+QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
+
+
+def build_parser():
+    parser = recipe_parser("discrete", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
+    parser.add_argument("--code", choices=CODES, default="binary", help="binary bits or one-hot groups")
+    parser.add_argument("--code-length", type=int, default=64, help="bits (binary) or one-hot groups (onehot)")
+    parser.add_argument("--categories", type=int, default=16, help="categories per one-hot group")
+    parser.add_argument("--binary-mode", choices=["deterministic", "stochastic"], default="deterministic")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip training the continuous AutoEncoder of the same latent size")
+    return parser
+
+
+def build_model(args, image_shape):
+    return DiscreteAutoEncoder(
+        image_shape=image_shape,
+        code=args.code,
+        code_length=args.code_length,
+        num_categories=None if args.code == "binary" else args.categories,
+        binary_mode=args.binary_mode,
+        seed=args.seed,
+    )
+
+
+def check_data_size(args, splits):
+    """A one-hot group with more categories than training images cannot use them all."""
+    if args.code == "onehot":
+        check_codebook_fits(
+            args.categories, len(splits.train.images), what="training images (one category per image at most)"
+        )
+
+
+def run_code_recipe(parser, build_model, check_data_size, argv=None):
+    """Trains a discrete-code model on images and evaluates, plots and exports it.
+
+    `build_model(args, image_shape)` returns an uncompiled model with `codes`, `decode_codes`, `reconstruct`;
+    `check_data_size(args, splits)` raises a clear error for a code the data cannot fill.
+    """
+    args = parse_flags(parser, argv, quick=QUICK)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    splits = load_images(args.data, limit=args.limit)
+    check_data_size(args, splits)
+    print(
+        f"{splits.name}: {len(splits.train.images)} train, {len(splits.validation.images)} validation, "
+        f"{len(splits.test.images)} test images of shape {splits.image_shape}; "
+        f"{strategy.num_replicas_in_sync} replica(s)"
+    )
+    train = make_dataset(splits.train.images, args.batch_size, shuffle=True, seed=args.seed)
+    validation = make_dataset(splits.validation.images, args.batch_size)
+    with strategy.scope():
+        model = build_model(args, splits.image_shape)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+
+    test_images = splits.test.images
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+        started = time.perf_counter()
+        history = model.fit(
+            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False
+        )
+        training_seconds = time.perf_counter() - started
+
+        codes = batched(model.codes, test_images)
+        name = type(model).__name__
+        row = {"test_mse": reconstruction_mse(model.reconstruct, test_images), "latent": _latent(model, codes)}
+        usage = _usage(model, codes)
+        row.update({key: value for key, value in usage.items() if key != "histogram"})
+        rows = {name: row}
+        if args.compare:
+            latent_size = int(np.prod(codes.shape[1:]))
+            rows[f"continuous AutoEncoder ({latent_size} floats)"] = _continuous_baseline(
+                args, strategy, splits, latent_size
+            )
+            row.update(
+                compare_reconstruction(row["test_mse"], rows[f"continuous AutoEncoder ({latent_size} floats)"]["test_mse"])
+            )
+        metrics = {
+            "data": splits.name,
+            "epochs": args.epochs,
+            "training_seconds": training_seconds,
+            "final_losses": {key: values[-1] for key, values in history.history.items()},
+            "table": rows,
+        }
+        run.write_json("metrics.json", metrics)
+        _figures(model, test_images, codes, usage, history.history, run)
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    columns = ["test_mse", "ratio", "codes_used", "perplexity", "bits_used", "bit_entropy", "latent"]
+    print_summary(run, export_path, format_table(rows, [c for c in columns if any(c in r for r in rows.values())]))
+    return metrics
+
+
+def _latent(model, codes):
+    if hasattr(model, "num_codes"):
+        return f"{'x'.join(map(str, codes.shape[1:]))} codes of {model.num_codes}"
+    return f"{model.code_length} x {model.num_categories}-way ({model.code_bits:g} bits)"
+
+
+def _usage(model, codes):
+    if getattr(model, "code", None) == "binary":
+        usage = bit_usage(codes)
+        usage["histogram"] = np.asarray(codes).reshape(len(codes), -1).mean(axis=0)
+        return usage
+    num_codes = getattr(model, "num_codes", None) or model.num_categories
+    return code_usage(codes, num_codes)
+
+
+def _continuous_baseline(args, strategy, splits, latent_size):
+    """The same training budget for a continuous `AutoEncoder` whose embedding has one float per code position."""
+    with strategy.scope():
+        baseline = AutoEncoder(image_shape=splits.image_shape, embedding_dim=latent_size)
+        baseline.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+    train = make_dataset(splits.train.images, args.batch_size, shuffle=True, seed=args.seed)
+    baseline.fit(train, epochs=args.epochs, verbose=0)
+    return {
+        "test_mse": reconstruction_mse(lambda x: baseline.decode(baseline.encode(x)), splits.test.images),
+        "latent": f"{latent_size} floats",
+    }
+
+
+def _figures(model, test_images, codes, usage, history, run):
+    if history:
+        plots.history_curves(history, run.file("history.png"), title=type(model).__name__)
+    originals = test_images[:10]
+    plots.image_grid(
+        [originals, np.asarray(model.reconstruct(originals))],
+        run.file("reconstructions.png"),
+        row_titles=["test images", "reconstructions from the codes"],
+    )
+    histogram = np.asarray(usage["histogram"])
+    if getattr(model, "code", None) == "binary":
+        plots.bar_chart(histogram, run.file("code_usage.png"), "Share of test images with each bit set", "bit", "share")
+    else:
+        plots.bar_chart(
+            np.sort(histogram)[::-1], run.file("code_usage.png"),
+            f"Test code usage ({usage['num_codes_used']} of {usage['num_codes']} codes used)", "code (by rank)", "count",
+        )
+    # Code maps: each test image's code drawn as a small image (grid codes scaled to [0, 1]).
+    code_maps = np.asarray(codes[:10], dtype="float32")
+    top = float(max(getattr(model, "num_codes", 0) or getattr(model, "num_categories", 2), 2) - 1)
+    if code_maps.ndim == 2:
+        side = math.ceil(math.sqrt(code_maps.shape[1]))
+        padded = np.zeros([len(code_maps), side * side], "float32")
+        padded[:, : code_maps.shape[1]] = code_maps
+        code_maps = padded.reshape(len(code_maps), side, side)
+    plots.image_grid(
+        [originals, code_maps[..., None] / top], run.file("code_maps.png"), row_titles=["test images", "their codes"]
+    )
+
+
+def main(argv=None):
+    return run_code_recipe(build_parser(), build_model, check_data_size, argv)
+
+
+if __name__ == "__main__":
+    main()

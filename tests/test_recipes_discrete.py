@@ -1,0 +1,45 @@
+"""End-to-end runs of the discrete-code recipes on small data (scikit-learn's 8x8 digits), through their `main`."""
+
+import json
+
+import numpy as np
+import pytest
+
+from keras_ae.recipes import discrete, vqvae
+from tests.test_vqvae import reload_and_call_all
+
+SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--limit", "300"]
+
+
+def test_vqvae_recipe_writes_run_folder_and_export(tmp_path):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    metrics = vqvae.main(
+        [*SMALL, "--codebook-size", "32", "--code-dim", "8", "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
+    )
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "metrics.json", "history.csv", "reconstructions.png", "code_usage.png", "code_maps.png"} <= names
+    table = json.loads((run_dir / "metrics.json").read_text())["table"]
+    assert table["VQVAE"]["num_codes"] == 32 and 0 < table["VQVAE"]["codes_used"] <= 1
+    assert "ratio" in table["VQVAE"] and len(table) == 2
+    assert metrics["table"] == table
+    images = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")
+    outputs, signatures = reload_and_call_all(export_dir, {"quantize": images})
+    assert outputs["quantize"].shape == (3, 2, 2) and outputs["quantize"].max() < 32
+
+
+@pytest.mark.parametrize("code", ["binary", "onehot"])
+def test_discrete_recipe_quick(tmp_path, code):
+    run_dir = tmp_path / "run"
+    metrics = discrete.main(
+        ["--quick", "--data", "digits", "--code", code, "--code-length", "4", "--categories", "4", "--no-compare",
+         "--run-dir", str(run_dir), "--no-export"]
+    )
+    assert {"reconstructions.png", "code_usage.png", "code_maps.png"} <= {p.name for p in run_dir.iterdir()}
+    assert metrics["table"]["DiscreteAutoEncoder"]["test_mse"] > 0
+
+
+def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"cannot be fitted on \d+ encoder outputs"):
+        vqvae.main(["--data", "digits", "--limit", "10", "--codebook-size", "512", "--run-dir", str(tmp_path / "r")])
+    with pytest.raises(ValueError, match="positive integer"):
+        vqvae.main(["--data", "digits", "--codebook-size", "0", "--run-dir", str(tmp_path / "r")])
