@@ -1,5 +1,11 @@
 """VQ-VAE: `python -m keras_ae.recipes.vqvae [--data mnist|speech|PATH] [--codebook-size 512] ...`.
 
+On speech (`--data speech`, the synthesized multi-speaker corpus of `keras_ae.data.speech`): one code per 10 ms
+frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis, standardised with training statistics);
+reports on held-out utterances (seen speakers, unseen sentences) the phone purity of the codes next to k-means
+on MFCC frames with the same number of codes, and a speaker probe on per-utterance code histograms (how much
+speaker identity the codes carry; lower is better) next to its chance level.
+
 On images (MNIST by default, or the image sources of `keras_ae.data.images`, e.g. a folder or `.npz`): a 7x7 grid
 of codes per 28x28 image; reports on the test split the share of the codebook used, the perplexity and the
 reconstruction error beside a continuous `AutoEncoder` with the same latent size (one float per code position)
@@ -12,10 +18,29 @@ k-means initialisation, to measure what each does.
 
 import math
 
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import plots
+from keras_ae.data.speech import load_speech_corpus
+from keras_ae.distribute import get_strategy
+from keras_ae.evaluation.codes import (
+    code_usage,
+    kmeans_codes,
+    phone_purity,
+    speaker_probe_on_codes,
+)
+from keras_ae.evaluation.speech import mfcc_features
 from keras_ae.layers.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
-from keras_ae.recipes.common import recipe_parser
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.discrete import run_code_recipe
+
+SPEECH_QUICK = {"epochs": 1, "batch_size": 8, "speakers": 3, "sentences": 8, "held_out_speakers": 1,
+                "codebook_size": 32, "probe_utterances": 16}
+MEL_BANDS = 40
 
 
 def build_parser():
@@ -29,6 +54,12 @@ def build_parser():
     parser.add_argument("--dead-code-threshold", type=float, default=0.03, help="share of mean usage = dead")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
+    speech = parser.add_argument_group("speech (--data speech)")
+    speech.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
+    speech.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
+    speech.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
+    speech.add_argument("--crop-frames", type=int, default=100, help="training chunk length in 10 ms frames")
+    speech.add_argument("--probe-utterances", type=int, default=480, help="utterances the speaker probe fits on")
     return parser
 
 
@@ -56,7 +87,146 @@ def check_data_size(args, splits):
     )
 
 
+def spectrogram_frames(waveforms):
+    """One 40-band log-mel frame per 10 ms (in the orthonormal DCT basis, so invertible): `[frames, 40]` each."""
+    return [np.asarray(mfcc_features(w[None], num_coefficients=MEL_BANDS, deltas=False))[0] for w in waveforms]
+
+
+def run_speech(argv=None):
+    """VQ-VAE on speech frames: train on chunks of seen speakers' training sentences, evaluate on held-out ones."""
+    args = parse_flags(build_parser(), argv, quick=SPEECH_QUICK)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    corpus = load_speech_corpus(
+        num_speakers=args.speakers, num_sentences=args.sentences, held_out_speakers=args.held_out_speakers,
+        seed=args.seed,
+    )
+    train = corpus.select(sentences="train", speakers="train")
+    test = corpus.select(sentences="test", speakers="train")
+    probe_train = train.subset(np.random.default_rng(args.seed).permutation(len(train))[: args.probe_utterances])
+    train_features = spectrogram_frames(train.waveforms)
+    stacked = np.concatenate(train_features)
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
+    normalize = lambda frames: ((frames - mean) / std).astype("float32")  # noqa: E731
+    chunks = np.concatenate(
+        [
+            normalize(f)[: len(f) // args.crop_frames * args.crop_frames].reshape(-1, args.crop_frames, MEL_BANDS)
+            for f in train_features
+        ]
+    )
+    if args.limit:
+        chunks = chunks[: args.limit]
+    check_codebook_fits(args.codebook_size, chunks.shape[0] * chunks.shape[1], what="training frames")
+    print(f"speech: {len(train)} training utterances ({len(chunks)} chunks of {args.crop_frames} frames), "
+          f"{len(test)} held-out utterances; {strategy.num_replicas_in_sync} replica(s)")
+    with strategy.scope():
+        model = VQVAE(
+            data_shape=(None, MEL_BANDS), modality="frames", num_codes=args.codebook_size, code_dim=args.code_dim,
+            beta=args.beta, ema=args.ema, kmeans_init=args.kmeans_init, restart_dead_codes=args.restart,
+            dead_code_threshold=args.dead_code_threshold, seed=args.seed,
+        )
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+        started = time.perf_counter()
+        history = model.fit(chunks, batch_size=args.batch_size, epochs=args.epochs, callbacks=run.callbacks())
+        training_seconds = time.perf_counter() - started
+
+        def codes_of(corpus_part):
+            features = [normalize(f) for f in spectrogram_frames(corpus_part.waveforms)]
+            codes = [np.asarray(model.codes(f[None]))[0] for f in features]
+            return features, codes
+
+        test_features, test_codes = codes_of(test)
+        _, probe_codes = codes_of(probe_train)
+        test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, test_codes)])
+        flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, test_codes)])
+        usage = code_usage(flat_codes, args.codebook_size)
+        reconstructions = [np.asarray(model.reconstruct(f[None]))[0] for f in test_features]
+        mse = float(np.mean(np.concatenate([(r - f) ** 2 for r, f in zip(reconstructions, test_features)])))
+        rows = {
+            "VQ-VAE codes": {
+                "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["purity"],
+                **speaker_probe_on_codes(probe_codes, probe_train.speakers, test_codes, test.speakers,
+                                         args.codebook_size),
+                "codes_used": usage["codes_used"],
+                "perplexity": usage["perplexity"],
+                "test_mse": mse,
+            }
+        }
+        # Baseline: k-means with the same number of codes on MFCC (+ deltas) frames.
+        mfcc_train = [np.asarray(mfcc_features(w[None]))[0] for w in train.waveforms]
+        mfcc_test = [np.asarray(mfcc_features(w[None]))[0] for w in test.waveforms]
+        mfcc_probe = [np.asarray(mfcc_features(w[None]))[0] for w in probe_train.waveforms]
+        mfcc_mean, mfcc_std = np.concatenate(mfcc_train).mean(0), np.concatenate(mfcc_train).std(0) + 1e-6
+        scale = lambda frames: (frames - mfcc_mean) / mfcc_std  # noqa: E731
+        kmeans_test = kmeans_codes(np.concatenate([scale(f) for f in mfcc_train]),
+                                   np.concatenate([scale(f) for f in mfcc_test]), args.codebook_size, seed=args.seed)
+        kmeans_probe = kmeans_codes(np.concatenate([scale(f) for f in mfcc_train]),
+                                    np.concatenate([scale(f) for f in mfcc_probe]), args.codebook_size, seed=args.seed)
+        split = lambda flat, parts: np.split(flat, np.cumsum([len(p) for p in parts])[:-1])  # noqa: E731
+        kmeans_usage = code_usage(kmeans_test, args.codebook_size)
+        rows[f"k-means on MFCC (K={args.codebook_size})"] = {
+            "phone_purity": phone_purity(kmeans_test, np.concatenate([p[: len(f)] for p, f in zip(test.phones, mfcc_test)]),
+                                         args.codebook_size)["purity"],
+            **speaker_probe_on_codes(split(kmeans_probe, mfcc_probe), probe_train.speakers,
+                                     split(kmeans_test, mfcc_test), test.speakers, args.codebook_size),
+            "codes_used": kmeans_usage["codes_used"],
+            "perplexity": kmeans_usage["perplexity"],
+        }
+        rows["majority phone / chance"] = {
+            "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["majority_floor"],
+            "speaker_probe_accuracy": rows["VQ-VAE codes"]["chance"],
+        }
+        metrics = {
+            "data": "speech",
+            "epochs": args.epochs,
+            "training_seconds": training_seconds,
+            "final_losses": {key: values[-1] for key, values in history.history.items()},
+            "features": {"kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), "
+                                 "then (x - mean) / std", "mean": mean.tolist(), "std": std.tolist()},
+            "table": rows,
+        }
+        run.write_json("metrics.json", metrics)
+        plots.history_curves(history.history, run.file("history.png"), title="VQ-VAE on speech frames")
+        plots.bar_chart(np.sort(usage["histogram"])[::-1], run.file("code_usage.png"),
+                        f"Held-out code usage ({usage['num_codes_used']} of {args.codebook_size} codes)",
+                        "code (by rank)", "frames")
+        _speech_code_map(test_features[0], reconstructions[0], test_codes[0], test.phones[0], corpus.phone_names,
+                         run.file("code_maps.png"))
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    columns = ["phone_purity", "speaker_probe_accuracy", "chance", "codes_used", "perplexity", "test_mse"]
+    print_summary(run, export_path, format_table(rows, columns))
+    return metrics
+
+
+def _speech_code_map(features, reconstruction, codes, phones, phone_names, path):
+    """One held-out utterance: its spectrogram, the reconstruction from codes, and the code and phone per frame."""
+    import matplotlib.pyplot as plt
+
+    frames = min(len(features), len(phones), 300)
+    figure, axes = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
+    axes[0].imshow(features[:frames].T, aspect="auto", origin="lower")
+    axes[0].set_title("spectrogram (standardised)", fontsize=9)
+    axes[1].imshow(reconstruction[:frames].T, aspect="auto", origin="lower")
+    axes[1].set_title("reconstruction from the codes", fontsize=9)
+    axes[2].step(np.arange(frames), codes[:frames], where="post", linewidth=0.8)
+    axes[2].set_ylabel("code")
+    changes = [0] + [i for i in range(1, frames) if phones[i] != phones[i - 1]]
+    for start in changes:
+        axes[2].axvline(start, color="grey", linewidth=0.3)
+        if phone_names:
+            axes[2].text(start, axes[2].get_ylim()[1], phone_names[phones[start]], fontsize=6, va="bottom")
+    axes[2].set_xlabel("frame (10 ms)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def main(argv=None):
+    if build_parser().parse_known_args(argv)[0].data == "speech":
+        return run_speech(argv)
     return run_code_recipe(build_parser(), build_model, check_data_size, argv)
 
 
