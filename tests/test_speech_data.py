@@ -166,3 +166,21 @@ def test_audio_folder_and_manifest(tmp_path):
     assert kept.speaker_names == ["alice", "bob"] and kept.texts == ["hello", "world"]
     assert sorted(os.path.basename(path) for path, _ in kept.skipped) == ["broken.wav", "nowhere.wav", "short.wav"]
     assert any("shorter than" in reason for _, reason in kept.skipped)
+
+
+def test_streaming_crops_from_files(tmp_path):
+    for speaker, frequency in (("alice", 200.0), ("bob", 300.0)):
+        (tmp_path / speaker).mkdir()
+        for index in range(3):
+            _write_wav(tmp_path / speaker / f"{index}.wav", _tone(0.6, 22050, frequency), rate=22050)
+    _write_wav(tmp_path / "bob" / "short.wav", _tone(0.1))
+    listed = load_audio_corpus(tmp_path, decode=False)
+    assert listed.waveforms is None and len(listed) == 7
+    with pytest.raises(ValueError, match="not decoded"):
+        listed.seconds
+    crops = list(speech.make_file_crop_dataset(listed, crop_samples=4800, batch_size=2, skip_bad=True))
+    assert len(crops) == 3 and all(c.shape == (2, 4800) for c, _ in crops)
+    with pytest.raises(Exception, match="short.wav"):
+        list(speech.make_file_crop_dataset(listed, crop_samples=4800, batch_size=2, shuffle=False))
+    decoded = listed.subset([0, 1]).decoded()
+    assert len(decoded.waveforms) == 2 and abs(len(decoded.waveforms[0]) - 9600) <= 2

@@ -35,6 +35,9 @@ with `skip_bad=True` such files are skipped and listed in `corpus.skipped` inste
 Pipelines
 ---------
     dataset = make_crop_dataset(train, crop_samples=20480, batch_size=32, shuffle=True)   # (crops, speaker ids)
+
+Corpora larger than memory: `load_audio_corpus(path, decode=False)` lists the files; `make_file_crop_dataset`
+decodes them while streaming; `corpus.subset(...).decoded()` decodes the few utterances a probe needs.
 """
 
 import csv
@@ -359,7 +362,7 @@ class SpeechCorpus:
     """Utterances at 16 kHz with their labels (one entry per utterance in every list / array).
 
     Attributes:
-        waveforms: list of float32 `[samples]` arrays in [-1, 1].
+        waveforms: list of float32 `[samples]` arrays in [-1, 1] (None for a corpus listed without decoding).
         speakers: int `[n]` speaker ids, indexing `speaker_names`.
         sentences: int `[n]` sentence ids (same id, same text); -1 when unknown.
         texts: list of the spoken texts ("" when unknown).
@@ -387,7 +390,7 @@ class SpeechCorpus:
     sample_rate: int = SAMPLE_RATE
 
     def __len__(self):
-        return len(self.waveforms)
+        return len(self.paths)
 
     @property
     def num_speakers(self):
@@ -400,6 +403,8 @@ class SpeechCorpus:
     @property
     def seconds(self):
         """Total duration in seconds."""
+        if self.waveforms is None:
+            raise ValueError("The corpus is not decoded (load_audio_corpus(decode=False)); call .decoded() first.")
         return float(sum(len(w) for w in self.waveforms)) / self.sample_rate
 
     def subset(self, indices):
@@ -407,7 +412,7 @@ class SpeechCorpus:
         indices = np.asarray(indices, dtype=np.int64)
         return dataclasses.replace(
             self,
-            waveforms=[self.waveforms[i] for i in indices],
+            waveforms=None if self.waveforms is None else [self.waveforms[i] for i in indices],
             speakers=self.speakers[indices],
             sentences=self.sentences[indices],
             texts=[self.texts[i] for i in indices],
@@ -430,6 +435,12 @@ class SpeechCorpus:
     def head(self, count):
         """The first `count` utterances (for quick runs)."""
         return self.subset(np.arange(min(count, len(self))))
+
+    def decoded(self, skip_bad=False, min_seconds=0.0, progress=True):
+        """This corpus with its audio decoded (itself if it already is); see `load_audio_corpus(decode=False)`."""
+        if self.waveforms is not None:
+            return self
+        return _decode_all(self, skip_bad, min_seconds, progress)
 
 
 def load_speech_corpus(
@@ -643,7 +654,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     return waveform
 
 
-def load_audio_corpus(path, skip_bad=False, min_seconds=0.0, validation=0.1, test=0.1, seed=0, progress=True):
+def load_audio_corpus(path, skip_bad=False, min_seconds=0.0, validation=0.1, test=0.1, seed=0, progress=True,
+                      decode=True):
     """The user's audio as a `SpeechCorpus` (phones None).
 
     Args:
@@ -653,55 +665,73 @@ def load_audio_corpus(path, skip_bad=False, min_seconds=0.0, validation=0.1, tes
         min_seconds: files shorter than this are bad (e.g. the crop length of training).
         validation, test: shares of sentences (by `sentence` or `text` column when given, else of files) held out.
         seed: seed of the split.
+        decode: False lists the files without decoding them (`waveforms` is None), for corpora too large for
+            memory: stream them with `make_file_crop_dataset` and decode the few you probe with `.decoded()`.
     """
-    from tqdm.auto import tqdm
-
     entries = _list_audio(Path(path))
     missing = [e["path"] for e in entries if not Path(e["path"]).is_file()]
     if missing and not skip_bad:  # before decoding anything: a wrong manifest fails at once
         listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise AudioError(f"{listed}: no such audio file (listed in {path}); fix the paths (relative paths are "
                          "relative to the manifest's folder) or pass skip_bad=True.")
-    waveforms, kept, skipped = [], [], []
-    for entry in tqdm(entries, desc="Decoding audio", disable=not progress or len(entries) < 50, unit="file"):
-        try:
-            if not Path(entry["path"]).is_file():
-                where = f" (listed in {path})" if Path(path).is_file() else ""
-                raise AudioError(f"{entry['path']}: no such audio file{where}.")
-            waveform = load_audio(entry["path"])
-            if len(waveform) < min_seconds * SAMPLE_RATE:
-                raise AudioError(f"{entry['path']}: {len(waveform) / SAMPLE_RATE:.2f} s is shorter than the "
-                                 f"{min_seconds:g} s needed (one crop).")
-        except AudioError as error:
-            if not skip_bad:
-                raise
-            skipped.append((str(entry["path"]), str(error)))
-            continue
-        waveforms.append(waveform)
-        kept.append(entry)
-    if not kept:
+    skipped = [(str(p), f"{p}: no such audio file (listed in {path}).") for p in missing]
+    entries = [e for e in entries if e["path"] not in set(missing)]
+    if not entries:
         raise AudioError(f"{path}: no usable audio files ({len(skipped)} skipped).")
-    speaker_names = sorted({e["speaker"] for e in kept})
+    speaker_names = sorted({e["speaker"] for e in entries})
     speaker_index = {name: i for i, name in enumerate(speaker_names)}
-    keys = [e.get("sentence") or e.get("text") or e["path"] for e in kept]
+    keys = [e.get("sentence") or e.get("text") or e["path"] for e in entries]
     key_index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
     sentence_ids = np.array([key_index[k] for k in keys], np.int64)
     corpus = SpeechCorpus(
-        waveforms=waveforms,
-        speakers=np.array([speaker_index[e["speaker"]] for e in kept], np.int64),
+        waveforms=None,
+        speakers=np.array([speaker_index[e["speaker"]] for e in entries], np.int64),
         sentences=sentence_ids,
-        texts=[e.get("text", "") for e in kept],
+        texts=[e.get("text", "") for e in entries],
         phones=None,
-        paths=[str(e["path"]) for e in kept],
-        speaker_split=np.array(["train"] * len(kept)),
-        sentence_split=np.array(["train"] * len(kept)),
+        paths=[str(e["path"]) for e in entries],
+        speaker_split=np.array(["train"] * len(entries)),
+        sentence_split=np.array(["train"] * len(entries)),
         speaker_names=speaker_names,
         skipped=skipped,
         root=str(path),
     )
     if len(key_index) >= 3:
         corpus.sentence_split = _sentence_split(sentence_ids, len(key_index), validation, test, seed)
-    return corpus
+    if not decode:
+        return corpus
+    return corpus.decoded(skip_bad=skip_bad, min_seconds=min_seconds, progress=progress)
+
+
+def _decode_all(corpus, skip_bad, min_seconds, progress):
+    from tqdm.auto import tqdm
+
+    waveforms, kept, skipped = [], [], list(corpus.skipped)
+    paths = corpus.paths
+    for index, path in enumerate(tqdm(paths, desc="Decoding audio", disable=not progress or len(paths) < 50,
+                                      unit="file")):
+        try:
+            waveform = load_audio(path)
+            if len(waveform) < min_seconds * SAMPLE_RATE:
+                raise AudioError(f"{path}: {len(waveform) / SAMPLE_RATE:.2f} s is shorter than the "
+                                 f"{min_seconds:g} s needed (one crop).")
+        except AudioError as error:
+            if not skip_bad:
+                raise
+            skipped.append((str(path), str(error)))
+            continue
+        waveforms.append(waveform)
+        kept.append(index)
+    if not kept:
+        raise AudioError(f"{corpus.root}: no usable audio files ({len(skipped)} skipped).")
+    decoded = dataclasses.replace(corpus, waveforms=[None] * len(corpus)).subset(kept)
+    decoded.waveforms = waveforms
+    decoded.skipped = skipped
+    present = sorted(set(decoded.speakers.tolist()))  # speakers whose every file was skipped leave the vocabulary
+    remap = {old: new for new, old in enumerate(present)}
+    decoded.speakers = np.array([remap[s] for s in decoded.speakers.tolist()], np.int64)
+    decoded.speaker_names = [corpus.speaker_names[old] for old in present]
+    return decoded
 
 
 def _list_audio(path):
@@ -789,6 +819,61 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     dataset.skipped_short = len(short)
     return dataset
+
+
+def make_file_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
+                           skip_bad=False):
+    """Like `make_crop_dataset`, but decodes the audio files while streaming (`tf.data` runs tensorflow-io in
+    parallel), for corpora larger than memory (`load_audio_corpus(path, decode=False)`).
+
+    A file that cannot be used (corrupt, silent, shorter than one crop...) stops the pipeline with an error naming
+    it, or with `skip_bad=True` is left out with a logged warning.
+    """
+    import logging
+
+    if batch_size < 1 or crop_samples < 1:
+        raise ValueError(f"batch_size and crop_samples must be positive; got {batch_size} and {crop_samples}.")
+    if len(corpus) * crops_per_utterance < batch_size:
+        raise ValueError(f"Only {len(corpus) * crops_per_utterance} crops for a batch size of {batch_size}: lower "
+                         "the batch size.")
+
+    def decode(path):
+        path = path.decode() if isinstance(path, bytes) else str(path)
+        try:
+            waveform = load_audio(path)
+            if len(waveform) < crop_samples:
+                raise AudioError(f"{path}: {len(waveform) / SAMPLE_RATE:.2f} s is shorter than one crop "
+                                 f"({crop_samples / SAMPLE_RATE:.2f} s).")
+        except AudioError as error:
+            if not skip_bad:
+                raise
+            logging.getLogger("keras_ae").warning("Skipping %s", error)
+            return np.zeros([0], np.float32)
+        return waveform
+
+    items = tf.data.Dataset.from_tensor_slices((list(corpus.paths), np.asarray(corpus.speakers)))
+    if crops_per_utterance > 1:
+        items = items.repeat(crops_per_utterance)
+    if shuffle:
+        items = items.shuffle(len(corpus) * crops_per_utterance, seed=seed, reshuffle_each_iteration=True)
+    items = tf.data.Dataset.zip((items, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)))
+
+    def load_and_crop(item, random_seed):
+        path, speaker = item
+        waveform = tf.numpy_function(decode, [path], tf.float32, stateful=False)
+        waveform = tf.ensure_shape(waveform, [None])
+        length = tf.shape(waveform, out_type=tf.int64)[0]
+        if shuffle:
+            start = tf.random.stateless_uniform([], seed=random_seed, maxval=tf.maximum(length - crop_samples + 1, 1),
+                                                dtype=tf.int64)
+        else:
+            start = tf.constant(0, tf.int64)
+        return waveform[start : start + crop_samples], speaker
+
+    dataset = items.map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    dataset = dataset.filter(lambda crop, _: tf.shape(crop)[0] == crop_samples)
+    dataset = dataset.map(lambda crop, speaker: (tf.ensure_shape(crop, [crop_samples]), speaker))
+    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
 
 
 def pad_batch(waveforms, multiple=FRAME_SAMPLES):

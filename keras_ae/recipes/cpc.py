@@ -1,0 +1,270 @@
+"""Contrastive Predictive Coding on raw audio: `python -m keras_ae.recipes.cpc [--data FOLDER|MANIFEST] ...`.
+
+Default data: the synthesized eSpeak NG corpus (16 speakers x 200 sentences, built once and cached). Trains CPC on
+random crops of the training utterances (seen speakers, training sentences), then prints the probe table on
+held-out utterances (the same speakers saying unseen sentences): a frame-level phone probe and an utterance-level
+speaker probe for MFCC features, a random-init CPC of the same shape and the trained CPC, with chance levels.
+Writes the run folder (config, metrics, history, TensorBoard, the prediction accuracy against k, the training
+curves) and exports a SavedModel whose `encode` maps float32 waveforms `[batch, samples]` at 16 kHz to context
+features `[batch, samples // 160, context_dim]`.
+
+With `--data` pointing at your own audio folder or manifest (see `keras_ae.data.speech`), the phone probe is
+skipped (no phone labels) and the speaker probe runs when the data names at least two speakers.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_ae import plots
+from keras_ae.data.speech import (
+    SAMPLE_RATE,
+    load_audio_corpus,
+    load_speech_corpus,
+    make_crop_dataset,
+    make_file_crop_dataset,
+)
+from keras_ae.distribute import get_strategy, is_chief
+from keras_ae.evaluation.speech import (
+    mfcc_features,
+    phone_probe_accuracy,
+    plot_step_accuracy,
+    speaker_probe_accuracy,
+    utterance_features,
+)
+from keras_ae.layers.waveform_encoder import WaveformEncoder
+from keras_ae.models.cpc import CPC, NEGATIVES
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+
+DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
+QUICK = {
+    "epochs": 1,
+    "batch_size": 8,
+    "embedding_dim": 16,
+    "filters": 16,
+    "prediction_steps": 4,
+    "crop_seconds": 0.4,
+    "speakers": 3,
+    "sentences": 8,
+    "held_out_speakers": 1,
+    "probe_utterances": 16,
+}
+COLUMNS = ["dim", "phone", "speaker"]
+
+
+def build_parser():
+    parser = recipe_parser("cpc", __doc__.splitlines()[0], defaults=DEFAULTS)
+    parser.add_argument("--context-dim", type=int, default=None, help="GRU context size (default: embedding dim)")
+    parser.add_argument("--filters", type=int, default=64, help="channels of the waveform convolutions")
+    parser.add_argument("--prediction-steps", type=int, default=12, help="K: future frames predicted (10 ms each)")
+    parser.add_argument("--negatives", choices=NEGATIVES, default="batch", help="where InfoNCE negatives come from")
+    parser.add_argument("--crop-seconds", type=float, default=1.28, help="length of the random training crops")
+    parser.add_argument("--crops-per-utterance", type=int, default=1, help="crops of each utterance per epoch")
+    parser.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
+    parser.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
+    parser.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
+    parser.add_argument("--probe-utterances", type=int, default=480, help="training utterances the probes fit on")
+    parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
+    parser.add_argument("--stream", action="store_true",
+                        help="decode your audio while training instead of loading it all (corpora larger than memory)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip the MFCC / random rows")
+    return parser
+
+
+def load_corpus(args):
+    """The corpus named by `--data`: `espeak` (synthesized) or a folder / manifest of the user's audio."""
+    if args.data in (None, "espeak"):
+        return load_speech_corpus(
+            num_speakers=args.speakers, num_sentences=args.sentences, held_out_speakers=args.held_out_speakers,
+            seed=args.seed,
+        )
+    corpus = load_audio_corpus(args.data, skip_bad=args.skip_bad, min_seconds=args.crop_seconds, seed=args.seed,
+                               decode=not args.stream)
+    if corpus.skipped:
+        print(f"Skipped {len(corpus.skipped)} unusable file(s), e.g. {corpus.skipped[0][1]}")
+    return corpus
+
+
+def build_model(args):
+    crop_samples = crop_length(args)
+    return CPC(
+        WaveformEncoder(embedding_dim=args.embedding_dim, filters=args.filters, name="encoder"),
+        context_dim=args.context_dim or args.embedding_dim,
+        prediction_steps=args.prediction_steps,
+        negatives=args.negatives,
+        crop_samples=crop_samples,
+    )
+
+
+def crop_length(args):
+    """Crop length in samples, a whole number of 10 ms frames."""
+    return int(round(args.crop_seconds * SAMPLE_RATE / 160)) * 160
+
+
+def splits(corpus, args):
+    """Training, validation and probe (train / test) utterances of `corpus`."""
+    train = corpus.select(sentences="train", speakers="train")
+    validation = corpus.select(sentences="validation", speakers="train")
+    probe_test = corpus.select(sentences="test", speakers="train")
+    rng = np.random.default_rng(args.seed)
+    probe_train = train.subset(np.sort(rng.permutation(len(train))[: args.probe_utterances]))
+    return train, validation, probe_train, probe_test
+
+
+def probe_row(encode, probe_train, probe_test, dim, seed=0):
+    """Phone and speaker probe accuracy of `encode` (None where the data has no such labels)."""
+    train_features = utterance_features(encode, probe_train.waveforms)
+    test_features = utterance_features(encode, probe_test.waveforms)
+    row = {"dim": dim, "phone": None, "speaker": None}
+    if probe_train.phones is not None:
+        row["phone"] = phone_probe_accuracy(train_features, probe_train.phones, test_features, probe_test.phones,
+                                            seed=seed)
+    if len(set(probe_train.speakers.tolist())) > 1:
+        row["speaker"] = speaker_probe_accuracy(train_features, probe_train.speakers, test_features,
+                                                probe_test.speakers, seed=seed)
+    return row
+
+
+def chance_row(probe_train, probe_test):
+    row = {"dim": "-", "phone": None, "speaker": None}
+    if probe_train.phones is not None:
+        majority = np.bincount(np.concatenate(probe_train.phones)).argmax()
+        row["phone"] = float(np.mean(np.concatenate(probe_test.phones) == majority))
+    majority = np.bincount(probe_train.speakers).argmax()
+    row["speaker"] = float(np.mean(probe_test.speakers == majority))
+    return row
+
+
+def main(argv=None):
+    args = parse_flags(build_parser(), argv, quick=QUICK)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    corpus = load_corpus(args)
+    train, validation, probe_train, probe_test = splits(corpus, args)
+    if args.limit:
+        train = train.head(args.limit)
+    if len(probe_test) == 0 or len(validation) == 0:
+        raise ValueError(f"{args.data}: too few sentences for training, validation and test splits; give more data.")
+    crop_samples = crop_length(args)
+    if corpus.waveforms is None:  # --stream: decode only what the probes and validation need
+        decode = dict(skip_bad=True, min_seconds=args.crop_seconds)
+        validation = _sample(validation, args.probe_utterances, args.seed).decoded(**decode)
+        probe_train = probe_train.decoded(**decode)
+        probe_test = _sample(probe_test, args.probe_utterances, args.seed).decoded(**decode)
+        train_data = make_file_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
+                                            crops_per_utterance=args.crops_per_utterance, skip_bad=args.skip_bad)
+        hours = "streamed"
+    else:
+        train_data = make_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
+                                       crops_per_utterance=args.crops_per_utterance, skip_short=args.skip_bad)
+        hours = f"{corpus.seconds / 3600:.2f} h"
+    print(
+        f"{args.data}: {len(corpus)} utterances ({hours}), {corpus.num_speakers} speakers; training on {len(train)} "
+        f"utterances, probes on {len(probe_train)} / {len(probe_test)} held-out utterances; "
+        f"{strategy.num_replicas_in_sync} replica(s)"
+    )
+    validation_data = make_crop_dataset(validation, crop_samples, args.batch_size, shuffle=False,
+                                        skip_short=True, drop_remainder=False)
+    with strategy.scope():
+        model = build_model(args)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+
+    name = "CPC (context)"
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+        rows = {}
+        if args.baselines:
+            rows["MFCC + deltas"] = probe_row(mfcc_features, probe_train, probe_test, 39, args.seed)
+            if not run.resuming:
+                rows["random-init CPC"] = probe_row(model.encode, probe_train, probe_test, model.context_dim,
+                                                    args.seed)
+        steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _count(counter))
+        counter = [0]
+        started = time.perf_counter()
+        history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
+                            callbacks=[*run.callbacks(), steps], shuffle=False, verbose=2)
+        training_seconds = time.perf_counter() - started
+        rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
+        rows["chance"] = chance_row(probe_train, probe_test)
+        held_out_crops = make_crop_dataset(probe_test, crop_samples, args.batch_size, shuffle=False, skip_short=True,
+                                           drop_remainder=False)
+        step_accuracy = model.step_accuracies(model.evaluate(held_out_crops, verbose=0, return_dict=True))
+        audio_seconds = counter[0] * args.batch_size * crop_samples / SAMPLE_RATE
+        metrics = {
+            "data": args.data,
+            "utterances": {"train": len(train), "validation": len(validation), "probe_train": len(probe_train),
+                           "probe_test": len(probe_test)},
+            "skipped_files": len(corpus.skipped),
+            "embedding_dim": args.embedding_dim,
+            "context_dim": model.context_dim,
+            "epochs": args.epochs,
+            "training_seconds": training_seconds,
+            "training_audio_seconds_per_second": audio_seconds / training_seconds,
+            "final_losses": {key: values[-1] for key, values in history.history.items()},
+            "held_out_step_accuracy": step_accuracy,
+            "probe_table": rows,
+            "phone_probe": rows[name]["phone"],
+            "speaker_probe": rows[name]["speaker"],
+        }
+        run.write_json("metrics.json", metrics)
+        if is_chief():
+            _figures(model, history.history, step_accuracy, run)
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
+          + " ".join(f"{value:.2f}" for value in step_accuracy))
+    print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"
+                  + format_table(rows, COLUMNS))
+    return metrics
+
+
+def _count(counter):
+    counter[0] += 1
+
+
+def _sample(corpus, count, seed):
+    """At most `count` utterances of `corpus`, a seeded choice kept in corpus order."""
+    if len(corpus) <= count:
+        return corpus
+    return corpus.subset(np.sort(np.random.default_rng(seed).permutation(len(corpus))[:count]))
+
+
+def _figures(model, history, step_accuracy, run):
+    last = f"accuracy_{model.prediction_steps}"
+    shown = {key: values for key, values in history.items()
+             if key.removeprefix("val_") in ("loss", "accuracy_1", last)}
+    if shown:
+        plots.history_curves(shown, run.file("history.png"), title="CPC")
+    plot_step_accuracy({"held-out utterances": step_accuracy}, run.file("accuracy_vs_k.png"))
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model cpc` task: a `CPCHyperModel` searching the embedding size, scored
+    by the phone probe on validation utterances (seen speakers, validation sentences)."""
+    from keras_ae.recipes.tune import TuningTask
+    from keras_ae.tuning import CPCHyperModel
+
+    defaults = build_parser().parse_args([])
+    defaults.data = args.data or defaults.data
+    defaults.seed = args.seed
+    corpus = load_corpus(defaults)
+    train, validation, probe_train, _ = splits(corpus, defaults)
+    if args.limit:
+        train = train.head(args.limit)
+    crop_samples = crop_length(defaults)
+    hypermodel = CPCHyperModel(
+        (probe_train, validation), crop_samples=crop_samples, filters=defaults.filters,
+        prediction_steps=defaults.prediction_steps, min_dim=max(args.min_dim, 8), max_dim=args.max_dim,
+        learning_rate=defaults.learning_rate,
+    )
+    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # the tune default is for images
+    return TuningTask(
+        hypermodel,
+        make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed),
+        make_crop_dataset(validation, crop_samples, batch_size, shuffle=False, skip_short=True, drop_remainder=False),
+        "cpc",
+    )
+
+
+if __name__ == "__main__":
+    main()
