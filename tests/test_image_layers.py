@@ -57,3 +57,22 @@ def test_reconstruction_judge_scores_matched_pairs_only():
     assert clone.get_config()["loss"] == "mse"
     with pytest.raises(ValueError, match="mse, mae, bce"):
         ReconstructionJudge(judge.decoder, loss="huber")
+
+
+def test_random_shift_moves_each_image_by_whole_pixels():
+    import tensorflow as tf
+
+    from keras_ae.layers import RandomShift
+
+    images = np.random.default_rng(0).uniform(size=(6, 6, 6, 1)).astype("float32")
+    shifted = np.asarray(RandomShift(max_shift=2)(images, seed=tf.constant([3, 1])))
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    for image, result in zip(padded, shifted):
+        matches = [
+            (dy, dx) for dy in range(5) for dx in range(5) if np.allclose(image[dy : dy + 6, dx : dx + 6], result, atol=1e-6)
+        ]
+        assert matches, "every output is an exact whole-pixel shift of its input"
+    assert not np.allclose(shifted, images)
+    np.testing.assert_array_equal(RandomShift(max_shift=0)(images, seed=tf.constant([0, 0])), images)
+    with pytest.raises(ValueError, match="max_shift"):
+        RandomShift(max_shift=-1)

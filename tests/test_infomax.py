@@ -60,3 +60,17 @@ def test_score_prefers_matched_pairs_after_training():
     matched = np.asarray(model.score(images[:64], embeddings))
     mismatched = np.asarray(model.score(images[:64], np.roll(embeddings, 1, axis=0)))
     assert (matched > mismatched).mean() > 0.8
+
+
+def test_shifted_views_train_on_one_and_two_replicas():
+    import tensorflow as tf
+
+    images, _ = bar_images(256)
+    for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = _small_infomax(max_shift=1)
+            model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        history = model.fit(images, batch_size=32, epochs=3, verbose=0).history["loss"]
+        assert history[-1] < history[0]
+    assert InfoMax.from_config(model.get_config()).max_shift == 1

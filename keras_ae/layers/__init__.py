@@ -3,9 +3,10 @@
 from keras_ae.layers.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.pair_discriminator import PairDiscriminator
+from keras_ae.layers.random_shift import RandomShift
 from keras_ae.layers.reconstruction_judge import ReconstructionJudge
 
-__all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "ReconstructionJudge"]
+__all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "RandomShift", "ReconstructionJudge"]
 
 from keras_ae.layers.binary_quantizer import BinaryQuantizer  # noqa: E402
 from keras_ae.layers.gumbel_softmax import GumbelSoftmax  # noqa: E402

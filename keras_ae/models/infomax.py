@@ -1,9 +1,11 @@
 """Deep InfoMax: an encoder trained with pair discriminators instead of a decoder."""
 
 import keras
+import tensorflow as tf
 
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.pair_discriminator import PairDiscriminator
+from keras_ae.layers.random_shift import random_shift
 from keras_ae.models.judged_encoder import JudgedEncoder
 
 
@@ -21,6 +23,10 @@ class InfoMax(JudgedEncoder):
         objective: `"bce"` (the discriminator's binary cross-entropy) or `"infonce"`.
         global_weight: weight of the global (whole image) objective; 0 drops the global discriminator.
         local_weight: weight of the local (feature-map location) objective; 0 drops the local discriminator.
+        max_shift: 0 pairs each image with its own embedding (Deep InfoMax). A positive value pairs the features
+            of one randomly shifted view with the embedding of another shifted view (up to `max_shift` pixels), as
+            in Bachman et al., 2019, "Learning Representations by Maximizing Mutual Information Across Views":
+            the matched pair must then survive small translations, which rules out pixel-level shortcuts.
 
     Example:
         model = InfoMax(image_shape=(28, 28, 1), embedding_dim=64)
@@ -37,6 +43,7 @@ class InfoMax(JudgedEncoder):
         objective="bce",
         global_weight=0.5,
         local_weight=1.0,
+        max_shift=0,
         **kwargs,
     ):
         for key in ("judges", "judge_weights"):
@@ -44,6 +51,8 @@ class InfoMax(JudgedEncoder):
         weighted = [(view, weight) for view, weight in (("global", global_weight), ("local", local_weight)) if weight]
         if not weighted:
             raise ValueError("InfoMax needs a positive global_weight or local_weight.")
+        if max_shift < 0:
+            raise ValueError(f"max_shift must be >= 0 pixels; got {max_shift}.")
         super().__init__(
             encoder=encoder or ConvImageEncoder(embedding_dim=embedding_dim, name="encoder"),
             judges=[PairDiscriminator(view=view, objective=objective, name=f"{view}_discriminator") for view, _ in weighted],
@@ -56,6 +65,17 @@ class InfoMax(JudgedEncoder):
         self.objective = objective
         self.global_weight = global_weight
         self.local_weight = local_weight
+        self.max_shift = max_shift
+
+    def judge_losses(self, images, training=False):
+        if not (training and self.max_shift):
+            return super().judge_losses(images, training=training)
+        step = tf.cast(self.optimizer.iterations, tf.int32)
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group if tf.distribute.has_strategy() else 0
+        views = [random_shift(images, self.max_shift, tf.stack([step, 2 * replica + view])) for view in (0, 1)]
+        features, _ = self.encoder(views[0], training=training)
+        _, embedding = self.encoder(views[1], training=training)
+        return [judge.judge_loss(views[0], features, embedding) for judge in self.judges]
 
     def get_config(self):
         config = super().get_config()
@@ -66,6 +86,7 @@ class InfoMax(JudgedEncoder):
                 "objective": self.objective,
                 "global_weight": self.global_weight,
                 "local_weight": self.local_weight,
+                "max_shift": self.max_shift,
             }
         )
         return config

@@ -14,6 +14,7 @@ def build_parser():
     parser.add_argument("--objective", choices=["bce", "infonce"], default="bce", help="pair objective L_D")
     parser.add_argument("--global-weight", type=float, default=0.5, help="weight of the global objective")
     parser.add_argument("--local-weight", type=float, default=1.0, help="weight of the local objective")
+    parser.add_argument("--max-shift", type=int, default=0, help="pair shifted views (pixels); 0 = plain DIM")
     return parser
 
 
@@ -24,6 +25,7 @@ def build_model(args, image_shape):
         objective=args.objective,
         global_weight=args.global_weight,
         local_weight=args.local_weight,
+        max_shift=args.max_shift,
     )
 
 
