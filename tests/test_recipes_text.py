@@ -47,3 +47,18 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     sentences = np.array(["Anna walked to the garden.", "Tom wrote to Harry."])
     (outputs,), _ = reload_and_call(export_dir, "encode", [sentences])
     assert outputs.shape == (2, 32) and outputs.dtype == np.float32
+
+
+@pytest.mark.slow
+def test_tune_quick_thought_searches_the_embedding_size(tmp_path, monkeypatch):
+    from keras_ae.recipes import tune
+
+    monkeypatch.setitem(tune.TASKS, "quick_thought", quick_thought.tuning_task)  # a no-op once tune.py lists it
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    trials = tune.main(
+        ["--model", "quick_thought", "--quick", "--data", str(corpus), "--batch-size", "40", "--max-dim", "64",
+         "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    )
+    assert trials and all(8 <= row["embedding_dim"] <= 64 for row in trials)
+    assert (tmp_path / "run" / "trials.csv").exists() and (tmp_path / "export" / "keras_ae.json").exists()

@@ -204,3 +204,18 @@ def test_vocabulary_and_pipelines(tmp_path):
     assert np.array_equal(batches[0]["positions"].numpy(), splits.train.positions()[:10])
     with pytest.raises(ValueError, match="lower --batch-size"):
         text.make_contiguous_dataset(splits.train, batch_size=10_000, shuffle=True)
+
+
+def test_contiguous_batches_of_chunks(tmp_path):
+    _write(tmp_path, "a.txt", _story("Anna", sentences=90))
+    split = text.load_text(tmp_path / "a.txt").train
+    positions = split.positions()
+    batches = list(text.make_contiguous_dataset(split, batch_size=12, shuffle=True, chunk_size=4))
+    assert len(batches) == len(split) // 12
+    for batch in batches:
+        chunks = batch["positions"].numpy().reshape(3, 4)
+        for chunk in chunks:  # each chunk is a contiguous stretch of the split
+            start = int(np.searchsorted(positions, chunk[0]))
+            assert np.array_equal(chunk, positions[start : start + 4])
+    with pytest.raises(ValueError, match="divide"):
+        text.make_contiguous_dataset(split, batch_size=12, chunk_size=5)

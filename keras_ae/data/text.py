@@ -488,22 +488,29 @@ def make_triple_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder
     return _batched(dataset, len(sentence), batch_size, shuffle, seed, drop_remainder)
 
 
-def make_contiguous_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder=None):
+def make_contiguous_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder=None, chunk_size=None):
     """Quick-thought batches of contiguous sentences: `{"sentences": [batch] strings, "positions": [batch] int64}`.
 
-    `positions` grow by 1 between neighbouring sentences (see `SentenceSplit.positions`); batches are contiguous
-    stretches of the split, visited in a random order each epoch when `shuffle=True` (which also drops the last
-    partial batch).
+    `positions` grow by 1 between neighbouring sentences (see `SentenceSplit.positions`). With `chunk_size=None` a
+    batch is one contiguous stretch of the split (the paper's batches); with a `chunk_size` it is made of
+    `batch_size / chunk_size` stretches of `chunk_size` contiguous sentences from random places of the split, so the
+    candidates also include sentences from other chapters and books. `shuffle=True` visits the stretches in a random
+    order each epoch and drops the last partial batch.
     """
     drop_remainder = shuffle if drop_remainder is None else drop_remainder
     if batch_size < 2:
         raise ValueError(f"Quick-thought batches need at least 2 sentences; got batch_size={batch_size}.")
     if drop_remainder and len(split) < batch_size:
         raise ValueError(f"Only {len(split)} sentences for a batch size of {batch_size}: lower --batch-size.")
+    chunk_size = chunk_size or batch_size
+    if chunk_size < 2 or batch_size % chunk_size:
+        raise ValueError(f"chunk_size must be at least 2 and divide batch_size {batch_size}; got {chunk_size}.")
     dataset = tf.data.Dataset.from_tensor_slices({"sentences": split.sentences, "positions": split.positions()})
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).cache()
+    dataset = dataset.batch(chunk_size, drop_remainder=drop_remainder).cache()
     if shuffle:
-        dataset = dataset.shuffle(max(1, len(split) // batch_size), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(max(1, len(split) // chunk_size), seed=seed, reshuffle_each_iteration=True)
+    if chunk_size != batch_size:
+        dataset = dataset.unbatch().batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

@@ -57,6 +57,8 @@ class SkipThought(StringInputModel):
         max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
+        decoder_length: the decoders predict the first `decoder_length` tokens of the neighbouring sentences
+            (default `max_length`); shorter is cheaper, since the decoders' softmax is most of the training cost.
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
             built from the arguments above.
         previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments.
@@ -78,6 +80,7 @@ class SkipThought(StringInputModel):
         pooling="last",
         decoder_dim=None,
         output_dim=None,
+        decoder_length=None,
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
@@ -86,6 +89,7 @@ class SkipThought(StringInputModel):
         super().__init__(**kwargs)
         decoder_dim = decoder_dim or embedding_dim
         output_dim = output_dim or word_dim
+        decoder_length = min(decoder_length or max_length, max_length)
         # Layers
         self.encoder = encoder or GRUSentenceEncoder(
             vocabulary,
@@ -114,6 +118,7 @@ class SkipThought(StringInputModel):
         self.pooling = pooling
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
+        self.decoder_length = decoder_length
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -124,7 +129,7 @@ class SkipThought(StringInputModel):
     def build(self, input_shape=None):
         if not self.encoder.built:
             self.encoder.build(input_shape)
-        ids_shape = (None, self.max_length)
+        ids_shape = (None, self.decoder_length)
         for decoder in (self.previous_decoder, self.next_decoder):
             if not decoder.built:
                 decoder.build(ids_shape, (None, self.embedding_dim))
@@ -142,7 +147,7 @@ class SkipThought(StringInputModel):
         thought = self.encoder(data["sentence"], training=training)
         losses = []
         for key, decoder in (("previous", self.previous_decoder), ("next", self.next_decoder)):
-            target_ids = self.encoder.tokenize(data[key])
+            target_ids = self.encoder.tokenize(data[key])[:, : self.decoder_length]
             logits = decoder(decoder.teacher_forcing_inputs(target_ids), thought, training=training)
             losses.append(masked_token_crossentropy(target_ids, logits))
         return losses
@@ -183,6 +188,7 @@ class SkipThought(StringInputModel):
                 "pooling": self.pooling,
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
+                "decoder_length": self.decoder_length,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
                 "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),

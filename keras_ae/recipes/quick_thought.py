@@ -1,10 +1,13 @@
 """Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--data austen|FILE.txt|FOLDER] ...`.
 
 Trains two GRU sentence encoders f and g so that f(s) . g(c) picks the true previous and next sentences among all
-sentences of the global batch (batches of contiguous sentences), then prints the same comparison table as the
+sentences of the global batch (batches of stretches of contiguous sentences; `--chunk-size 0` for the paper's one
+stretch per batch, which learns less about what tells books apart), then prints the same comparison table as the
 Skip-thought recipe (retrieval scored by f(s) . g(c)), writes the run folder and exports a SavedModel (`encode`:
 raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`, `score`).
 """
+
+import argparse
 
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.models.quick_thought import QuickThought
@@ -14,9 +17,18 @@ from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text
 
 def build_parser():
     parser = recipe_parser(
-        "quick_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 5, "batch_size": 400}
+        "quick_thought",
+        __doc__.splitlines()[0],
+        defaults={**TEXT_DEFAULTS, "epochs": 10, "batch_size": 400, "learning_rate": 1e-2},
     )
     add_text_flags(parser)
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=20,
+        help="a batch is batch-size / chunk-size stretches of chunk-size contiguous sentences from random places "
+        "(0: one contiguous stretch per batch, as in the paper)",
+    )
     return parser
 
 
@@ -30,8 +42,8 @@ def build_model(args, vocabulary):
     )
 
 
-def make_dataset(split, batch_size, shuffle=False, seed=0):
-    return make_contiguous_dataset(split, batch_size, shuffle=shuffle, seed=seed)
+def make_dataset(args, split, shuffle=False):
+    return make_contiguous_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed, chunk_size=args.chunk_size)
 
 
 def retrieval_scorer(model):
@@ -61,11 +73,15 @@ def tuning_task(args):
         max_dim=args.max_dim,
         learning_rate=args.learning_rate,
     )
-    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # the tune default is for images
+    data_args = argparse.Namespace(
+        batch_size=args.batch_size if args.batch_size != 128 else defaults.batch_size,  # 128: the images' default
+        seed=args.seed,
+        chunk_size=defaults.chunk_size,
+    )
     return TuningTask(
         hypermodel,
-        make_dataset(splits.train, batch_size, shuffle=True, seed=args.seed),
-        make_dataset(splits.validation, batch_size),
+        make_dataset(data_args, splits.train, shuffle=True),
+        make_dataset(data_args, splits.validation),
         "quick_thought",
     )
 

@@ -17,6 +17,9 @@ def build_parser():
     parser = recipe_parser("skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 1})
     add_text_flags(parser)
     parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
+    parser.add_argument(
+        "--decoder-length", type=int, default=12, help="the decoders predict this many first words of the neighbours"
+    )
     return parser
 
 
@@ -27,12 +30,13 @@ def build_model(args, vocabulary):
         word_dim=args.word_dim,
         max_length=args.max_length,
         decoder_dim=args.decoder_dim,
+        decoder_length=args.decoder_length,
         pooling=args.pooling,
     )
 
 
-def make_dataset(split, batch_size, shuffle=False, seed=0):
-    return make_triple_dataset(split, batch_size, shuffle=shuffle, seed=seed)
+def make_dataset(args, split, shuffle=False):
+    return make_triple_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed)
 
 
 def main(argv=None):
