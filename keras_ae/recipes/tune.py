@@ -54,6 +54,8 @@ TASKS = {
     "infomax": image_task(InfoMaxHyperModel, "infomax"),
     "autoencoder": image_task(AutoEncoderHyperModel, "autoencoder"),
 }
+from keras_ae.recipes.quick_thought import tuning_task as _quick_thought_task  # noqa: E402
+TASKS["quick_thought"] = _quick_thought_task  # embedding size of Quick-thought, book probe on validation chapters
 
 
 def build_parser():
