@@ -201,3 +201,52 @@ class CPCHyperModel(ProbeHyperModel):
             accuracy = speaker_probe_accuracy(train_features, train.speakers, validation_features,
                                               validation.speakers)
         return {OBJECTIVE: accuracy, "loss": float(np.asarray(history.history["loss"][-1]))}
+
+
+class VQVAEHyperModel(ProbeHyperModel):
+    """Searches the codebook size of `VQVAE` (log scale, `hp.Int("codebook_size", ...)`) at a fixed code size.
+
+    The objective is the same validation linear probe, here on the quantised code vectors (the grid of codebook
+    entries the decoder sees, flattened); the validation reconstruction error and the share of the codebook used
+    on the validation images are reported beside it (`val_reconstruction_mse`, `val_codes_used`).
+
+    Args:
+        image_shape: `(height, width, channels)` of the images.
+        probe_data: `(train_images, train_labels, validation_images, validation_labels)`.
+        min_dim, max_dim: the smallest and largest codebook sizes searched (the tune recipe's `--min-dim`,
+            `--max-dim`).
+        code_dim: size of each code vector, fixed for every trial.
+    """
+
+    def __init__(self, image_shape, probe_data, min_dim=16, max_dim=1024, code_dim=32, **kwargs):
+        super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.image_shape = image_shape
+        self.code_dim = code_dim
+
+    def build(self, hp):
+        from keras_ae.models.vqvae import VQVAE
+
+        codebook_size = hp.Int("codebook_size", self.min_dim, self.max_dim, step=2, sampling="log")
+        model = VQVAE(data_shape=self.image_shape, num_codes=codebook_size, code_dim=self.code_dim)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.codes import batched, code_usage, reconstruction_mse
+
+        history = model.fit(*args, **kwargs)
+        train_images, train_labels, validation_images, validation_labels = self.probe_data
+
+        def quantized(images):
+            return model.quantizer.lookup(model.codes(images))
+
+        accuracy = linear_probe_accuracy(
+            embed(quantized, train_images), train_labels, embed(quantized, validation_images), validation_labels
+        )
+        usage = code_usage(batched(model.codes, validation_images), model.num_codes)
+        return {
+            OBJECTIVE: accuracy,
+            "loss": float(np.asarray(history.history["loss"][-1])),
+            "val_reconstruction_mse": reconstruction_mse(model.reconstruct, validation_images),
+            "val_codes_used": usage["codes_used"],
+        }

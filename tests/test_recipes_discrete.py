@@ -56,3 +56,16 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch):
         assert 0.0 <= row["phone_purity"] <= 1.0
     assert table["VQ-VAE codes"]["phone_purity"] >= table["majority phone / chance"]["phone_purity"]
     assert {"code_usage.png", "code_maps.png", "metrics.json"} <= {p.name for p in run_dir.iterdir()}
+
+
+@pytest.mark.slow
+def test_tune_searches_the_codebook_size(tmp_path):
+    from keras_ae.recipes import tune
+
+    trials = tune.main(
+        ["--model", "vqvae", "--quick", "--data", "digits", "--min-dim", "8", "--max-dim", "64",
+         "--run-dir", str(tmp_path / "tune"), "--no-export"]
+    )
+    assert trials and all(8 <= row["codebook_size"] <= 64 for row in trials)
+    assert {"val_probe_accuracy", "loss"} <= set(trials[0])
+    assert (tmp_path / "tune" / "objective_vs_codebook_size.png").exists()

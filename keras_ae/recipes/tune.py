@@ -14,6 +14,7 @@ from keras_ae import plots
 from keras_ae.data.images import load_images, make_dataset
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
 from keras_ae.tuning import OBJECTIVE, TUNERS, AutoEncoderHyperModel, InfoMaxHyperModel, make_tuner, trial_table
+from keras_ae.tuning import VQVAEHyperModel  # noqa: E402
 
 PROBE_EXAMPLES = 10000
 
@@ -56,6 +57,7 @@ TASKS = {
 }
 from keras_ae.recipes.quick_thought import tuning_task as _quick_thought_task  # noqa: E402
 TASKS["quick_thought"] = _quick_thought_task  # embedding size of Quick-thought, book probe on validation chapters
+TASKS["vqvae"] = image_task(VQVAEHyperModel, "vqvae")  # searches the codebook size (--min-dim/--max-dim)
 
 
 def build_parser():
@@ -100,13 +102,14 @@ def _write_trials(trials, run):
         writer = csv.DictWriter(file, fieldnames=keys)
         writer.writeheader()
         writer.writerows(trials)
-    finished = sorted((row["embedding_dim"], row[OBJECTIVE]) for row in trials if row[OBJECTIVE] is not None)
+    size = "embedding_dim" if "embedding_dim" in trials[0] else "codebook_size"
+    finished = sorted((row[size], row[OBJECTIVE]) for row in trials if row[OBJECTIVE] is not None)
     plots.line_plot(
         [dim for dim, _ in finished],
         {OBJECTIVE: [value for _, value in finished]},
-        run.file("objective_vs_embedding_dim.png"),
-        title="Validation probe accuracy by embedding size",
-        xlabel="embedding_dim",
+        run.file(f"objective_vs_{size}.png"),
+        title=f"Validation probe accuracy by {size.replace('_', ' ')}",
+        xlabel=size,
         ylabel=OBJECTIVE,
         log_x=True,
     )
