@@ -35,13 +35,14 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--encode-seconds", type=float, default=10.0)
     parser.add_argument("--encode-batch", type=int, default=8)
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the training step")
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(0)
     crop = int(args.crop_seconds * SAMPLE_RATE) // 160 * 160
     model = CPC(WaveformEncoder(args.embedding_dim, filters=args.filters), context_dim=args.embedding_dim,
                 prediction_steps=args.prediction_steps, negatives=args.negatives, crop_samples=crop)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=args.jit_compile)
     rng = np.random.default_rng(0)
     crops = rng.normal(scale=0.1, size=(args.batch_size * (args.steps + 1), crop)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(crops).batch(args.batch_size).prefetch(2)
@@ -64,7 +65,7 @@ def main(argv=None):
 
     rows = [
         ("parameters", f"{model.count_params():,}"),
-        ("training batch", f"{args.batch_size} x {crop / SAMPLE_RATE:.2f} s"),
+        ("training batch", f"{args.batch_size} x {crop / SAMPLE_RATE:.2f} s" + (" (XLA)" if args.jit_compile else "")),
         ("training: seconds of audio per second", f"{train_audio / train_seconds:.1f}"),
         ("training: seconds per step", f"{train_seconds / args.steps:.2f}"),
         ("encode: batch", f"{args.encode_batch} x {samples / SAMPLE_RATE:.1f} s"),

@@ -33,7 +33,7 @@ def test_cpc_full_quick_run_with_baselines_and_export(tmp_path, monkeypatch):
     metrics = cpc.main(["--quick", "--run-dir", str(run_dir), "--export-dir", str(export_dir)])
 
     table = metrics["probe_table"]
-    assert set(table) == {"MFCC + deltas", "random-init CPC", "CPC (context)", "chance"}
+    assert set(table) == {"MFCC", "MFCC + deltas", "random-init CPC", "CPC (context)", "chance"}
     for row in table.values():
         assert 0.0 <= row["phone"] <= 1.0 and 0.0 <= row["speaker"] <= 1.0
     assert len(metrics["held_out_step_accuracy"]) == 4

@@ -13,6 +13,7 @@ skipped (no phone labels) and the speaker probe runs when the data names at leas
 """
 
 import time
+from functools import partial
 
 import keras
 import numpy as np
@@ -175,6 +176,7 @@ def main(argv=None):
         run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
         rows = {}
         if args.baselines:
+            rows["MFCC"] = probe_row(partial(mfcc_features, deltas=False), probe_train, probe_test, 13, args.seed)
             rows["MFCC + deltas"] = probe_row(mfcc_features, probe_train, probe_test, 39, args.seed)
             if not run.resuming:
                 rows["random-init CPC"] = probe_row(model.encode, probe_train, probe_test, model.context_dim,
