@@ -246,7 +246,7 @@ def tuning_task(args):
     from keras_ae.recipes.tune import TuningTask
     from keras_ae.tuning import CPCHyperModel
 
-    defaults = build_parser().parse_args([])
+    defaults = parse_flags(build_parser(), ["--quick"] if getattr(args, "quick", False) else [], quick=QUICK)
     defaults.data = args.data or defaults.data
     defaults.seed = args.seed
     corpus = load_corpus(defaults)

@@ -58,6 +58,8 @@ TASKS = {
 from keras_ae.recipes.quick_thought import tuning_task as _quick_thought_task  # noqa: E402
 TASKS["quick_thought"] = _quick_thought_task  # embedding size of Quick-thought, book probe on validation chapters
 TASKS["vqvae"] = image_task(VQVAEHyperModel, "vqvae")  # searches the codebook size (--min-dim/--max-dim)
+from keras_ae.recipes.cpc import tuning_task as _cpc_task  # noqa: E402
+TASKS["cpc"] = _cpc_task  # embedding size of CPC, phone probe on validation utterances
 
 
 def build_parser():
