@@ -54,3 +54,21 @@ def test_config_round_trip_and_bad_temperatures():
     assert clone.get_config() == layer.get_config()
     with pytest.raises(ValueError, match="min_temperature"):
         GumbelSoftmax(initial_temperature=0.5, min_temperature=1.0)
+
+
+def test_schedule_step_is_shared_by_two_replicas():
+    from tests.test_vector_quantizer import two_replica_strategy
+
+    strategy = two_replica_strategy()
+    with strategy.scope():
+        layer = GumbelSoftmax(anneal_rate=0.1, seed=0)
+
+    @tf.function
+    def step(batch):
+        return strategy.run(lambda x: layer(x, training=True), args=(batch,))
+
+    dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(tf.zeros([12, 4])).batch(4))
+    for batch in dataset:
+        step(batch)
+    copies = [int(v.numpy()) for v in strategy.experimental_local_results(layer.steps.value)]
+    assert copies == [3, 3]

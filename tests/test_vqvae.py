@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_ae.export import export_model
 from keras_ae.models import VQVAE
 from tests.helpers import bar_images
+from tests.test_vector_quantizer import two_replica_strategy
 
 RELOAD_SCRIPT = '''
 import json, sys
@@ -47,13 +48,6 @@ def _small_vqvae(**kwargs):
     options = dict(data_shape=(8, 8, 1), num_codes=16, code_dim=4, seed=0)
     options.update(kwargs)
     return VQVAE(**options)
-
-
-def two_replica_strategy():
-    """A MirroredStrategy over the 2 logical CPUs of tests/conftest.py, with its own collective keys (otherwise a
-    second strategy in the same process can collide with the first one's collectives)."""
-    tf.distribute.MirroredStrategy._collective_key_base += 100000
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 
 @pytest.mark.parametrize("ema", [True, False])
