@@ -32,13 +32,15 @@ def parse_args(argv=None):
     parser.add_argument("--word-dim", type=int, default=64)
     parser.add_argument("--vocabulary-size", type=int, default=3000)
     parser.add_argument("--max-length", type=int, default=25)
-    parser.add_argument("--pooling", default="max", choices=["last", "max", "mean"])
+    parser.add_argument("--pooling", default="mean", choices=["last", "max", "mean"])
+    parser.add_argument("--decoder-length", type=int, default=12, help="Skip-thought: words of the neighbours decoded")
+    parser.add_argument("--chunk-size", type=int, default=20, help="Quick-thought: contiguous stretches per batch")
     parser.add_argument("--budget", type=float, default=240.0, help="seconds of training per model")
     parser.add_argument("--round-steps", type=int, default=40, help="training steps between probes")
     parser.add_argument("--probe-train", type=int, default=5000, help="training sentences the probe sees")
     parser.add_argument("--skip-batch-size", type=int, default=128)
     parser.add_argument("--quick-batch-size", type=int, default=400)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="also write the results as JSON here")
     return parser.parse_args(argv)
@@ -51,7 +53,7 @@ def probe(model, splits, probe_train):
 
 
 def run(name, model, dataset, sentences_per_step, splits, args):
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0))
     iterator = iter(dataset.repeat())
     model.train_on_batch(next(iterator))  # trace once, outside the timed budget
     curve = [(0.0, 0, probe(model, splits, args.probe_train))]
@@ -80,7 +82,7 @@ def main(argv=None):
     results = {
         "SkipThought": run(
             "SkipThought",
-            SkipThought(vocabulary, pooling=args.pooling, **shared),
+            SkipThought(vocabulary, pooling=args.pooling, decoder_length=args.decoder_length, **shared),
             make_triple_dataset(splits.train, args.skip_batch_size, shuffle=True, seed=args.seed),
             args.skip_batch_size,
             splits,
@@ -89,7 +91,9 @@ def main(argv=None):
         "QuickThought": run(
             "QuickThought",
             QuickThought(vocabulary, pooling=args.pooling, **shared),
-            make_contiguous_dataset(splits.train, args.quick_batch_size, shuffle=True, seed=args.seed),
+            make_contiguous_dataset(
+                splits.train, args.quick_batch_size, shuffle=True, seed=args.seed, chunk_size=args.chunk_size
+            ),
             args.quick_batch_size,
             splits,
             args,

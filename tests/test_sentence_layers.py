@@ -65,3 +65,10 @@ def test_pooled_encoders_ignore_padding_and_empty_sentences():
         np.testing.assert_allclose(z[2], 0.0)
     with np.testing.assert_raises(ValueError):
         GRUSentenceEncoder(VOCABULARY, pooling="attention")
+
+
+def test_decoder_reads_word_vectors_when_the_caller_embeds():
+    decoder = ConditionalGRUDecoder(vocabulary_size=9, hidden_dim=8, word_dim=4, embed_inputs=False)
+    words = tf.random.normal([2, 3, 4], seed=2)
+    logits = _round_trip(decoder, words, tf.zeros([2, 5]))
+    assert logits.shape == (2, 3, 9) and decoder.word_embedding is None

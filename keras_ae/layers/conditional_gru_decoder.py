@@ -21,6 +21,9 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         word_dim: size of the input word embeddings.
         output_dim: size of the projection before the softmax (smaller than `hidden_dim` makes the large output layer
             cheaper); None: no projection.
+        embed_inputs: True: the inputs are token ids, embedded by the decoder's own table (with one extra row, the
+            start symbol `vocabulary_size`). False: the inputs are word vectors `[batch, length, word_dim]` embedded by
+            the caller, e.g. with the encoder's table, as Skip-thought shares its word embeddings.
 
     Example:
         decoder = ConditionalGRUDecoder(vocabulary_size=100, hidden_dim=64)
@@ -28,10 +31,12 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         logits = decoder(decoder.teacher_forcing_inputs(targets), tf.zeros([1, 32]))   # [1, 4, 100]
     """
 
-    def __init__(self, vocabulary_size, hidden_dim=256, word_dim=128, output_dim=None, **kwargs):
+    def __init__(self, vocabulary_size, hidden_dim=256, word_dim=128, output_dim=None, embed_inputs=True, **kwargs):
         super().__init__(**kwargs)
         # Layers: the input embedding has one extra row, the start symbol `vocabulary_size`.
-        self.word_embedding = keras.layers.Embedding(vocabulary_size + 1, word_dim, name="words")
+        self.word_embedding = (
+            keras.layers.Embedding(vocabulary_size + 1, word_dim, name="words") if embed_inputs else None
+        )
         self.initial_state = keras.layers.Dense(hidden_dim, activation="tanh", name="initial_state")
         self.gru = keras.layers.GRU(hidden_dim, return_sequences=True, name="gru")
         self.projection = keras.layers.Dense(output_dim, name="projection") if output_dim else None
@@ -41,11 +46,13 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.word_dim = word_dim
         self.output_dim = output_dim
+        self.embed_inputs = embed_inputs
         self.start_id = vocabulary_size
 
     def build(self, input_ids_shape, condition_shape=None):
         condition_dim = condition_shape[-1] if condition_shape is not None else self.hidden_dim
-        self.word_embedding.build(input_ids_shape)
+        if self.word_embedding is not None:
+            self.word_embedding.build(input_ids_shape[:2])
         self.initial_state.build((None, condition_dim))
         self.gru.build((None, None, self.word_dim + condition_dim))
         width = self.hidden_dim
@@ -62,7 +69,7 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         return tf.concat([start, target_ids[:, :-1]], axis=1)
 
     def call(self, input_ids, condition, training=None):
-        words = self.word_embedding(input_ids)
+        words = self.word_embedding(input_ids) if self.word_embedding is not None else input_ids
         steps = tf.shape(words)[1]
         repeated = tf.tile(tf.expand_dims(tf.cast(condition, words.dtype), 1), tf.stack([1, steps, 1]))
         states = self.gru(
@@ -80,6 +87,7 @@ class ConditionalGRUDecoder(keras.layers.Layer):
                 "hidden_dim": self.hidden_dim,
                 "word_dim": self.word_dim,
                 "output_dim": self.output_dim,
+                "embed_inputs": self.embed_inputs,
             }
         )
         return config

@@ -59,6 +59,9 @@ class SkipThought(StringInputModel):
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
         decoder_length: the decoders predict the first `decoder_length` tokens of the neighbouring sentences
             (default `max_length`); shorter is cheaper, since the decoders' softmax is most of the training cost.
+        share_embeddings: the decoders read their input words through the encoder's word embeddings (as in the
+            paper's code), so the decoders' language-model signal shapes the encoder's words from the first steps;
+            the start symbol is the padding row (id 0), which the encoder masks out.
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
             built from the arguments above.
         previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments.
@@ -81,6 +84,7 @@ class SkipThought(StringInputModel):
         decoder_dim=None,
         output_dim=None,
         decoder_length=None,
+        share_embeddings=True,
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
@@ -100,12 +104,13 @@ class SkipThought(StringInputModel):
             name="encoder",
         )
         size = self.encoder.vocabulary_size
+        decoder_args = dict(
+            hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, embed_inputs=not share_embeddings
+        )
         self.previous_decoder = previous_decoder or ConditionalGRUDecoder(
-            size, hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, name="previous_decoder"
+            size, name="previous_decoder", **decoder_args
         )
-        self.next_decoder = next_decoder or ConditionalGRUDecoder(
-            size, hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, name="next_decoder"
-        )
+        self.next_decoder = next_decoder or ConditionalGRUDecoder(size, name="next_decoder", **decoder_args)
         # Metrics
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.previous_tracker = keras.metrics.Mean(name="previous_loss")
@@ -119,6 +124,7 @@ class SkipThought(StringInputModel):
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
         self.decoder_length = decoder_length
+        self.share_embeddings = share_embeddings
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -129,10 +135,12 @@ class SkipThought(StringInputModel):
     def build(self, input_shape=None):
         if not self.encoder.built:
             self.encoder.build(input_shape)
-        ids_shape = (None, self.decoder_length)
+        inputs_shape = (None, self.decoder_length)
+        if self.share_embeddings:
+            inputs_shape = (None, self.decoder_length, self.word_dim)
         for decoder in (self.previous_decoder, self.next_decoder):
             if not decoder.built:
-                decoder.build(ids_shape, (None, self.embedding_dim))
+                decoder.build(inputs_shape, (None, self.embedding_dim))
         self.built = True
 
     def call(self, sentences, training=False):
@@ -148,9 +156,15 @@ class SkipThought(StringInputModel):
         losses = []
         for key, decoder in (("previous", self.previous_decoder), ("next", self.next_decoder)):
             target_ids = self.encoder.tokenize(data[key])[:, : self.decoder_length]
-            logits = decoder(decoder.teacher_forcing_inputs(target_ids), thought, training=training)
+            logits = decoder(self._decoder_inputs(decoder, target_ids), thought, training=training)
             losses.append(masked_token_crossentropy(target_ids, logits))
         return losses
+
+    def _decoder_inputs(self, decoder, target_ids):
+        if not self.share_embeddings:
+            return decoder.teacher_forcing_inputs(target_ids)
+        start = tf.zeros_like(target_ids[:, :1])  # the padding row doubles as the start symbol
+        return self.encoder.word_embedding(tf.concat([start, target_ids[:, :-1]], axis=1))
 
     def train_step(self, data):
         data = unpack_inputs(data)
@@ -189,6 +203,7 @@ class SkipThought(StringInputModel):
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
                 "decoder_length": self.decoder_length,
+                "share_embeddings": self.share_embeddings,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
                 "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),
