@@ -14,7 +14,9 @@ def build_parser():
     parser.add_argument("--objective", choices=["bce", "infonce"], default="bce", help="pair objective L_D")
     parser.add_argument("--global-weight", type=float, default=0.5, help="weight of the global objective")
     parser.add_argument("--local-weight", type=float, default=1.0, help="weight of the local objective")
-    parser.add_argument("--max-shift", type=int, default=0, help="pair shifted views (pixels); 0 = plain DIM")
+    parser.add_argument(
+        "--max-shift", type=int, default=2, help="pair two views shifted by up to this many pixels; 0 = plain DIM"
+    )
     return parser
 
 
