@@ -60,15 +60,18 @@ class ProbeHyperModel(kt.HyperModel):
 
 
 class InfoMaxHyperModel(ProbeHyperModel):
-    """Searches the embedding size of `InfoMax` (and its objective: BCE or InfoNCE)."""
+    """Searches the embedding size of `InfoMax` (and its objective: BCE or InfoNCE); `max_shift` as the recipe."""
 
-    def __init__(self, image_shape, probe_data, **kwargs):
+    def __init__(self, image_shape, probe_data, max_shift=2, **kwargs):
         super().__init__(probe_data, **kwargs)
         self.image_shape = image_shape
+        self.max_shift = max_shift
 
     def build_model(self, hp, embedding_dim):
         objective = hp.Choice("objective", ["bce", "infonce"])
-        return InfoMax(image_shape=self.image_shape, embedding_dim=embedding_dim, objective=objective)
+        return InfoMax(
+            image_shape=self.image_shape, embedding_dim=embedding_dim, objective=objective, max_shift=self.max_shift
+        )
 
 
 class AutoEncoderHyperModel(ProbeHyperModel):
