@@ -38,7 +38,7 @@ from keras_ae.layers.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 
-DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
+DEFAULTS = {"data": "espeak", "epochs": 5, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
 QUICK = {
     "epochs": 1,
     "batch_size": 8,
@@ -59,13 +59,14 @@ def build_parser():
     parser.add_argument("--context-dim", type=int, default=None, help="GRU context size (default: embedding dim)")
     parser.add_argument("--filters", type=int, default=64, help="channels of the waveform convolutions")
     parser.add_argument("--prediction-steps", type=int, default=12, help="K: future frames predicted (10 ms each)")
-    parser.add_argument("--negatives", choices=NEGATIVES, default="batch", help="where InfoNCE negatives come from")
+    parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
+                        help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
     parser.add_argument("--crop-seconds", type=float, default=1.28, help="length of the random training crops")
     parser.add_argument("--crops-per-utterance", type=int, default=1, help="crops of each utterance per epoch")
     parser.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
     parser.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
     parser.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
-    parser.add_argument("--probe-utterances", type=int, default=480, help="training utterances the probes fit on")
+    parser.add_argument("--probe-utterances", type=int, default=960, help="training utterances the probes fit on")
     parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
     parser.add_argument("--stream", action="store_true",
                         help="decode your audio while training instead of loading it all (corpora larger than memory)")
