@@ -28,7 +28,9 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
         - `"same_speaker"`: the same, restricted to sequences of the same speaker (the batch must carry speaker
           ids as labels, `(waveforms, speakers)`; a sequence alone with its speaker falls back to all of them);
         - `"same_sequence"`: every other time step of the same sequence;
-        - `"batch_and_sequence"`: both the `"batch"` and the `"same_sequence"` candidates.
+        - `"batch_and_sequence"`: both the `"batch"` and the `"same_sequence"` candidates. Batch negatives alone can
+          often be told apart by voice; the sequence's own other frames can only be told apart by what is said, so
+          the context learns more phonetic content (the recipe's default: a better phone probe on our corpus).
 
     Args:
         encoder: a layer mapping `[batch, samples]` to `[batch, frames, embedding_dim]`; default `WaveformEncoder`.
