@@ -19,7 +19,7 @@ from keras_ae.data.images import load_images, make_dataset
 from keras_ae.evaluation.codes import batched, bit_usage, code_usage, equal_bits_onehot, reconstruction_mse
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import DiscreteAutoEncoder
-from keras_ae.models.vqvae import VQVAE
+from keras_ae.models.vqvae import VQVAE, image_grid_decoder, image_grid_encoder
 
 VQ_VARIANTS = {
     "vqvae ema+restart": {"ema": True, "restart_dead_codes": True},
@@ -28,6 +28,25 @@ VQ_VARIANTS = {
     "vqvae plain": {"ema": False, "restart_dead_codes": False},
     "vqvae plain, no k-means": {"ema": False, "restart_dead_codes": False, "kmeans_init": False},
 }
+
+
+class _GridAsEmbedding(keras.layers.Layer):
+    """Wraps a grid encoder in the `(feature_map, embedding)` contract of `AutoEncoder`."""
+
+    def __init__(self, grid_encoder, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_encoder = grid_encoder
+
+    def build(self, input_shape):
+        self.grid_encoder.build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        grid = self.grid_encoder.compute_output_shape(input_shape)
+        return grid, grid
+
+    def call(self, images, training=None):
+        grid = self.grid_encoder(images, training=training)
+        return grid, grid
 
 
 def train(model, images, args):
@@ -46,7 +65,7 @@ def main(argv=None):
     parser.add_argument("--code-dim", type=int, default=32)
     parser.add_argument("--bits", type=int, default=64, help="bit budget of the binary vs one-hot comparison")
     parser.add_argument("--categories", type=int, default=16, help="categories per one-hot group")
-    parser.add_argument("--only", choices=["vqvae", "continuous", "discrete"], action="append")
+    parser.add_argument("--only", choices=["vqvae", "continuous", "twin", "discrete"], action="append")
     parser.add_argument("--variants", nargs="*", default=list(VQ_VARIANTS), help="VQ-VAE variants to run")
     parser.add_argument("--limit", type=int, default=None, help="use only this many training images")
     parser.add_argument("--seed", type=int, default=0)
@@ -56,7 +75,7 @@ def main(argv=None):
     splits = load_images("mnist")
     train_images = splits.train.images[: args.limit] if args.limit else splits.train.images
     test_images = splits.test.images
-    only = set(args.only or ["vqvae", "continuous", "discrete"])
+    only = set(args.only or ["vqvae", "continuous", "twin", "discrete"])
     rows = []
 
     def report(row):
@@ -91,6 +110,17 @@ def main(argv=None):
                 "model": f"continuous AutoEncoder, embedding_dim={latent}",
                 "test_mse": round(reconstruction_mse(lambda x: model.decode(model.encode(x)), test_images), 5),
                 "latent": f"{latent} floats",
+                "seconds": round(seconds),
+            }
+        )
+    if "twin" in only:
+        # The VQ-VAE's own encoder and decoder with nothing in between: the 7x7 grid of code_dim floats.
+        model = AutoEncoder(encoder=_GridAsEmbedding(image_grid_encoder(args.code_dim)), decoder=image_grid_decoder(1))
+        seconds = train(model, train_images, args)
+        report(
+            {
+                "model": f"unquantised VQ-VAE twin (7x7x{args.code_dim} floats)",
+                "test_mse": round(reconstruction_mse(lambda x: model.decode(model.encode(x)), test_images), 5),
                 "seconds": round(seconds),
             }
         )

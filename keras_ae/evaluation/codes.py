@@ -139,14 +139,27 @@ def speaker_probe_on_codes(train_codes, train_speakers, test_codes, test_speaker
     return {"speaker_probe_accuracy": accuracy, "chance": chance_accuracy(test_speakers)}
 
 
-def kmeans_codes(train_frames, test_frames, num_codes, seed=0, max_frames=20000):
-    """The baseline codebook: k-means (scikit-learn, k-means++) with `num_codes` clusters on (a sample of) the
-    training frames, e.g. MFCCs; returns the cluster index of every test frame."""
+def fit_kmeans(train_frames, num_codes, seed=0, max_frames=20000):
+    """The baseline codebook: k-means (scikit-learn, k-means++) with `num_codes` clusters on (a seeded sample of at
+    most `max_frames` of) the training frames, e.g. MFCCs. Returns a function mapping frames `[..., dim]` to their
+    cluster index `[...]`."""
     from sklearn.cluster import KMeans
 
     train_frames = np.asarray(train_frames, dtype="float32").reshape(-1, np.shape(train_frames)[-1])
+    check_frames = len(train_frames)
+    if num_codes > check_frames:
+        raise ValueError(f"k-means with {num_codes} clusters needs at least as many frames; got {check_frames}.")
     if len(train_frames) > max_frames:
         train_frames = train_frames[np.random.default_rng(seed).choice(len(train_frames), max_frames, replace=False)]
     kmeans = KMeans(n_clusters=num_codes, n_init=1, random_state=seed).fit(train_frames)
-    test_frames = np.asarray(test_frames, dtype="float32")
-    return kmeans.predict(test_frames.reshape(-1, test_frames.shape[-1])).reshape(test_frames.shape[:-1])
+
+    def assign(frames):
+        frames = np.asarray(frames, dtype="float32")
+        return kmeans.predict(frames.reshape(-1, frames.shape[-1])).reshape(frames.shape[:-1])
+
+    return assign
+
+
+def kmeans_codes(train_frames, test_frames, num_codes, seed=0, max_frames=20000):
+    """Cluster index of every test frame under k-means fitted on the training frames (see `fit_kmeans`)."""
+    return fit_kmeans(train_frames, num_codes, seed, max_frames)(test_frames)

@@ -40,6 +40,11 @@ class DiscreteAutoEncoder(keras.Model):
             per bit); default `ConvImageEncoder`.
         decoder: a layer mapping the flat code to images; default `ConvImageDecoder(image_shape)`.
         reconstruction_loss: `"mse"`, `"mae"` or `"bce"`.
+        normalize_logits: batch-normalise the logits (no scale, no offset) before quantising, so every bit is on
+            for about half of the images and every category starts in use. Without it, on MNIST, the logits
+            drift to one sign for all images within the first epoch (the decoder first learns the mean image,
+            whose gradient pushes every bit the same way), the sigmoid's gradient vanishes and the code collapses
+            to a single constant code.
         seed: seed of the quantiser's noise.
 
     Example:
@@ -63,6 +68,7 @@ class DiscreteAutoEncoder(keras.Model):
         encoder=None,
         decoder=None,
         reconstruction_loss="mse",
+        normalize_logits=True,
         seed=None,
         **kwargs,
     ):
@@ -80,6 +86,9 @@ class DiscreteAutoEncoder(keras.Model):
         # Layers
         self.encoder = encoder or ConvImageEncoder(embedding_dim=logits_dim, name="encoder")
         self.decoder = decoder or ConvImageDecoder(image_shape=image_shape, name="decoder")
+        self.logit_norm = (
+            keras.layers.BatchNormalization(center=False, scale=False, name="logit_norm") if normalize_logits else None
+        )
         if code == "binary":
             self.quantizer = BinaryQuantizer(mode=binary_mode, seed=seed, name="quantizer")
         else:
@@ -103,6 +112,7 @@ class DiscreteAutoEncoder(keras.Model):
         self.min_temperature = min_temperature
         self.anneal_rate = anneal_rate
         self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
+        self.normalize_logits = bool(normalize_logits)
         self.seed = seed
         self.logits_dim = logits_dim
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
@@ -123,12 +133,16 @@ class DiscreteAutoEncoder(keras.Model):
         logits_shape = self.encoder.compute_output_shape(input_shape)[1]
         if logits_shape[-1] != self.logits_dim:
             raise ValueError(f"The encoder outputs {logits_shape[-1]} logits; this code needs {self.logits_dim}.")
+        if self.logit_norm is not None and not self.logit_norm.built:
+            self.logit_norm.build((None, self.logits_dim))
         if not self.decoder.built:
             self.decoder.build((None, self.logits_dim))
 
     # ------------------------------------------------------------------ the user's API
     def call(self, images, training=False):
         logits = self.encoder(images, training=training)[1]
+        if self.logit_norm is not None:
+            logits = self.logit_norm(logits, training=training)
         if self.code == "onehot":
             logits = tf.reshape(logits, [-1, self.code_length, self.num_categories])
         return logits
@@ -212,6 +226,7 @@ class DiscreteAutoEncoder(keras.Model):
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "decoder": keras.saving.serialize_keras_object(self.decoder),
                 "reconstruction_loss": self.reconstruction_loss,
+                "normalize_logits": self.normalize_logits,
                 "seed": self.seed,
             }
         )

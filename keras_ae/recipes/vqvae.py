@@ -28,7 +28,7 @@ from keras_ae.data.speech import load_speech_corpus
 from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import (
     code_usage,
-    kmeans_codes,
+    fit_kmeans,
     phone_purity,
     speaker_probe_on_codes,
 )
@@ -161,10 +161,9 @@ def run_speech(argv=None):
         mfcc_probe = [np.asarray(mfcc_features(w[None]))[0] for w in probe_train.waveforms]
         mfcc_mean, mfcc_std = np.concatenate(mfcc_train).mean(0), np.concatenate(mfcc_train).std(0) + 1e-6
         scale = lambda frames: (frames - mfcc_mean) / mfcc_std  # noqa: E731
-        kmeans_test = kmeans_codes(np.concatenate([scale(f) for f in mfcc_train]),
-                                   np.concatenate([scale(f) for f in mfcc_test]), args.codebook_size, seed=args.seed)
-        kmeans_probe = kmeans_codes(np.concatenate([scale(f) for f in mfcc_train]),
-                                    np.concatenate([scale(f) for f in mfcc_probe]), args.codebook_size, seed=args.seed)
+        assign = fit_kmeans(np.concatenate([scale(f) for f in mfcc_train]), args.codebook_size, seed=args.seed)
+        kmeans_test = assign(np.concatenate([scale(f) for f in mfcc_test]))
+        kmeans_probe = assign(np.concatenate([scale(f) for f in mfcc_probe]))
         split = lambda flat, parts: np.split(flat, np.cumsum([len(p) for p in parts])[:-1])  # noqa: E731
         kmeans_usage = code_usage(kmeans_test, args.codebook_size)
         rows[f"k-means on MFCC (K={args.codebook_size})"] = {
