@@ -4,8 +4,8 @@ book-probe accuracy.
     python benchmarks/sentence_speed.py                       # Austen, 128-d embeddings, 240 s of training each
     python benchmarks/sentence_speed.py --budget 60 --data my_texts/
 
-Each model trains for `--budget` seconds of wall time (evaluation excluded), in rounds of `--round-steps` steps; after
-every round the book probe (linear, on an even spread of `--probe-train` training sentences, test = held-out
+Each model trains for `--budget` seconds of wall time (evaluation excluded); `--probes` times, evenly spaced in
+training time, the book probe (linear, on an even spread of `--probe-train` training sentences, test = held-out
 chapters) is measured. The table gives the training sentences per second (sentence = one training example: a
 (previous, sentence, next) triple for Skip-thought, one sentence of a contiguous batch for Quick-thought), the best
 probe accuracy, and the training time each model needed to first reach the target accuracy: the lower of the two
@@ -36,7 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--decoder-length", type=int, default=12, help="Skip-thought: words of the neighbours decoded")
     parser.add_argument("--chunk-size", type=int, default=20, help="Quick-thought: contiguous stretches per batch")
     parser.add_argument("--budget", type=float, default=240.0, help="seconds of training per model")
-    parser.add_argument("--round-steps", type=int, default=40, help="training steps between probes")
+    parser.add_argument("--probes", type=int, default=4, help="probes during training, evenly spaced in time")
     parser.add_argument("--probe-train", type=int, default=5000, help="training sentences the probe sees")
     parser.add_argument("--skip-batch-size", type=int, default=128)
     parser.add_argument("--quick-batch-size", type=int, default=400)
@@ -58,12 +58,12 @@ def run(name, model, dataset, sentences_per_step, splits, args):
     model.train_on_batch(next(iterator))  # trace once, outside the timed budget
     curve = [(0.0, 0, probe(model, splits, args.probe_train))]
     trained, steps = 0.0, 0
-    while trained < args.budget:
-        started = time.perf_counter()
-        for _ in range(args.round_steps):
+    for round_index in range(1, args.probes + 1):
+        while trained < args.budget * round_index / args.probes:
+            started = time.perf_counter()
             model.train_on_batch(next(iterator))
-        trained += time.perf_counter() - started
-        steps += args.round_steps
+            trained += time.perf_counter() - started
+            steps += 1
         curve.append((trained, steps, probe(model, splits, args.probe_train)))
         print(f"{name}: {trained:6.1f} s, {steps} steps, probe {curve[-1][2]:.4f}", flush=True)
     return {

@@ -10,7 +10,7 @@ from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
 from keras_ae.models.quick_thought import QuickThought, quick_thought_losses
 from tests.helpers import reload_and_call
-from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split
+from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split, two_replica_strategy
 
 
 def _model(**kwargs):
@@ -93,7 +93,7 @@ def test_two_replicas_give_the_one_replica_loss():
     keras.utils.set_random_seed(2)
     single = _model()
     single.compile(optimizer=keras.optimizers.SGD(0.5))
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = two_replica_strategy()
     with strategy.scope():
         mirrored = _model()
         mirrored.compile(optimizer=keras.optimizers.SGD(0.5))

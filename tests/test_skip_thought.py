@@ -9,7 +9,7 @@ from keras_ae.data.text import make_triple_dataset
 from keras_ae.export import export_model
 from keras_ae.models.skip_thought import SkipThought, masked_token_crossentropy
 from tests.helpers import reload_and_call
-from tests.sentence_helpers import VOCABULARY, cycle_split
+from tests.sentence_helpers import VOCABULARY, cycle_split, two_replica_strategy
 
 
 def _model(**kwargs):
@@ -70,7 +70,7 @@ def test_two_replicas_give_the_one_replica_loss():
     keras.utils.set_random_seed(1)
     single = _model()
     single.compile(optimizer=keras.optimizers.SGD(0.5))
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = two_replica_strategy()
     with strategy.scope():
         mirrored = _model()
         mirrored.compile(optimizer=keras.optimizers.SGD(0.5))

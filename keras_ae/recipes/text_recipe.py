@@ -24,7 +24,7 @@ from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_f
 TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 3e-3}
 QUICK = {"epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
 PROBE_TRAIN_SENTENCES = 10000
-COLUMNS = ["dim", "probe", "knn", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
+COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 
 
 def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
