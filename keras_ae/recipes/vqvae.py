@@ -40,6 +40,7 @@ from keras_ae.recipes.discrete import run_code_recipe
 
 SPEECH_QUICK = {"epochs": 1, "batch_size": 8, "speakers": 3, "sentences": 8, "held_out_speakers": 1,
                 "codebook_size": 32, "probe_utterances": 16}
+SPEECH_DEFAULTS = {"batch_size": 32, "epochs": 8}  # chunks of 100 frames: 160 steps per epoch
 MEL_BANDS = 40
 
 
@@ -94,7 +95,9 @@ def spectrogram_frames(waveforms):
 
 def run_speech(argv=None):
     """VQ-VAE on speech frames: train on chunks of seen speakers' training sentences, evaluate on held-out ones."""
-    args = parse_flags(build_parser(), argv, quick=SPEECH_QUICK)
+    parser = build_parser()
+    parser.set_defaults(**SPEECH_DEFAULTS)
+    args = parse_flags(parser, argv, quick=SPEECH_QUICK)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_speech_corpus(
@@ -207,7 +210,7 @@ def _speech_code_map(features, reconstruction, codes, phones, phone_names, path)
     frames = min(len(features), len(phones), 300)
     figure, axes = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
     axes[0].imshow(features[:frames].T, aspect="auto", origin="lower")
-    axes[0].set_title("spectrogram (standardised)", fontsize=9)
+    axes[0].set_title("input: 40-band log-mel spectrum in its DCT basis (standardised)", fontsize=9)
     axes[1].imshow(reconstruction[:frames].T, aspect="auto", origin="lower")
     axes[1].set_title("reconstruction from the codes", fontsize=9)
     axes[2].step(np.arange(frames), codes[:frames], where="post", linewidth=0.8)
