@@ -120,17 +120,17 @@ def strategy():
 def test_two_replicas_match_one_replica(strategy, negatives):
     """Same global batch, same weights: the per-example losses, the reported loss and the weights after one SGD step
     are the same on one device and on two replicas (negatives gathered across replicas)."""
-    waves, _ = tone_sequences(8, seed=3)
+    waves, _ = tone_sequences(8, samples=1600, seed=3)
     speakers = np.array([0, 1, 0, 1, 2, 2, 3, 0], np.int64)  # same-speaker pairs that straddle the two replicas
     keras.utils.set_random_seed(2)
-    single = _small_cpc(negatives=negatives)
+    single = _small_cpc(negatives=negatives, prediction_steps=2)
     for predictor in single.predictors:
         predictor.kernel.assign(tf.random.normal(predictor.kernel.shape, stddev=0.3))
     initial = single.get_weights()
     expected = single.contrastive_losses(waves, speakers)[0].numpy()
 
     with strategy.scope():
-        mirrored = _small_cpc(negatives=negatives)
+        mirrored = _small_cpc(negatives=negatives, prediction_steps=2)
         mirrored.set_weights(initial)
         mirrored.compile(optimizer=keras.optimizers.SGD(0.1))
     dataset = tf.data.Dataset.from_tensor_slices((waves, speakers)).batch(8)
