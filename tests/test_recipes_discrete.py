@@ -11,6 +11,15 @@ from tests.test_vqvae import reload_and_call_all
 SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--limit", "300"]
 
 
+def test_vqvae_recipe_quick(tmp_path):
+    run_dir = tmp_path / "run"
+    metrics = vqvae.main(["--quick", "--data", "digits", "--codebook-size", "32", "--code-dim", "8", "--no-compare",
+                          "--no-export", "--run-dir", str(run_dir)])
+    assert {"reconstructions.png", "code_usage.png", "code_maps.png"} <= {p.name for p in run_dir.iterdir()}
+    assert 0 < metrics["table"]["VQVAE"]["codes_used"] <= 1
+
+
+@pytest.mark.slow
 def test_vqvae_recipe_writes_run_folder_and_export(tmp_path):
     run_dir, export_dir = tmp_path / "run", tmp_path / "export"
     metrics = vqvae.main(
