@@ -260,7 +260,8 @@ def tuning_task(args):
         prediction_steps=defaults.prediction_steps, min_dim=max(args.min_dim, 8), max_dim=args.max_dim,
         learning_rate=defaults.learning_rate,
     )
-    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # the tune default is for images
+    quick = getattr(args, "quick", False)
+    batch_size = defaults.batch_size if quick or args.batch_size == 128 else args.batch_size  # 128: images' default
     return TuningTask(
         hypermodel,
         make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed),
