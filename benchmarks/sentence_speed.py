@@ -8,8 +8,9 @@ Each model trains for `--budget` seconds of wall time (evaluation excluded); `--
 training time, the book probe (linear, on an even spread of `--probe-train` training sentences, test = held-out
 chapters) is measured. The table gives the training sentences per second (sentence = one training example: a
 (previous, sentence, next) triple for Skip-thought, one sentence of a contiguous batch for Quick-thought), the best
-probe accuracy, and the training time each model needed to first reach the target accuracy: the lower of the two
-best accuracies, so both reach it.
+probe accuracy (random init and best trained), and the training time each model needed to first reach the target
+accuracy: the lower of the two best trained accuracies, so both reach it (reported only when the target is above
+both random-init probes).
 """
 
 import argparse
@@ -68,7 +69,8 @@ def run(name, model, dataset, sentences_per_step, splits, args):
         print(f"{name}: {trained:6.1f} s, {steps} steps, probe {curve[-1][2]:.4f}", flush=True)
     return {
         "sentences_per_second": steps * sentences_per_step / trained,
-        "best_probe": max(accuracy for _, _, accuracy in curve),
+        "initial_probe": curve[0][2],
+        "best_probe": max(accuracy for _, _, accuracy in curve[1:]),
         "curve": curve,
     }
 
@@ -99,17 +101,23 @@ def main(argv=None):
             args,
         ),
     }
+    # The target is the lower of the two best trained probes; it only means something above both random-init probes.
     target = min(result["best_probe"] for result in results.values())
+    meaningful = all(target > result["initial_probe"] for result in results.values())
     for result in results.values():
-        result["seconds_to_target"] = next(seconds for seconds, _, accuracy in result["curve"] if accuracy >= target)
+        reached = [seconds for seconds, _, accuracy in result["curve"][1:] if accuracy >= target]
+        result["seconds_to_target"] = reached[0] if meaningful and reached else None
     print(f"\n{splits.name}: {len(splits.train)} training sentences, embedding {args.embedding_dim}, budget "
           f"{args.budget:.0f} s per model; target probe accuracy {target:.4f} (the lower best)")
-    print(f"{'model':<14}{'sentences/s':>13}{'best probe':>12}{'s to target':>13}")
+    print(f"{'model':<14}{'sentences/s':>13}{'random-init probe':>19}{'best probe':>12}{'s to target':>13}")
     for name, result in results.items():
+        seconds = result["seconds_to_target"]
         print(
-            f"{name:<14}{result['sentences_per_second']:>13.0f}{result['best_probe']:>12.4f}"
-            f"{result['seconds_to_target']:>13.1f}"
+            f"{name:<14}{result['sentences_per_second']:>13.0f}{result['initial_probe']:>19.4f}"
+            f"{result['best_probe']:>12.4f}{'n/a' if seconds is None else f'{seconds:.1f}':>13}"
         )
+    if not meaningful:
+        print("s to target: n/a, one model never rose above its random-init probe, so there is no common target.")
     speedup = results["QuickThought"]["sentences_per_second"] / results["SkipThought"]["sentences_per_second"]
     print(f"Quick-thought trains {speedup:.1f}x more sentences per second than Skip-thought here.")
     if args.output:
