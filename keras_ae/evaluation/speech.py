@@ -29,7 +29,7 @@ def utterance_features(encode, waveforms, batch_size=16, max_batch_samples=16 * 
     """Runs `encode` (`[batch, samples] -> [batch, frames, dim]`) over utterances of any length and returns one
     float32 `[len(waveform) // 160, dim]` array per utterance. Utterances are batched by similar length, and `encode`
     runs as one traced graph (a recurrent context network run eagerly step by step would be very slow)."""
-    encode = tf.function(encode, input_signature=[tf.TensorSpec([None, None], tf.float32)], reduce_retracing=True)
+    encode = _traced(encode)
     order = np.argsort([len(w) for w in waveforms])
     outputs = [None] * len(waveforms)
     start = 0
@@ -48,6 +48,18 @@ def utterance_features(encode, waveforms, batch_size=16, max_batch_samples=16 * 
             outputs[index] = features[row, : len(waveforms[index]) // FRAME_SAMPLES]
         start = stop
     return outputs
+
+
+_TRACED = {}
+
+
+def _traced(encode):
+    """One traced graph per encode function (kept for the last few), so repeated probes do not retrace."""
+    if encode not in _TRACED:
+        if len(_TRACED) >= 4:
+            _TRACED.pop(next(iter(_TRACED)))
+        _TRACED[encode] = tf.function(encode, input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    return _TRACED[encode]
 
 
 def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
