@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_ae.distribute import gather_global_batch
 from keras_ae.layers.waveform_encoder import WaveformEncoder
 from keras_ae.losses import info_nce
-from keras_ae.models.training import minimize
+from keras_ae.models.training import metric_results, minimize
 
 NEGATIVES = ("batch", "same_speaker", "same_sequence", "batch_and_sequence")
 _MASKED = -1e9
@@ -189,7 +189,7 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
         self.loss_tracker.update_state(loss)
         for tracker, correct in zip(self.accuracy_trackers, accuracies):
             tracker.update_state(tf.reduce_mean(correct))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def step_accuracies(self, results):
         """`[accuracy_1, ..., accuracy_K]` from a `fit` / `evaluate(return_dict=True)` result dict."""

@@ -11,7 +11,7 @@ from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.vector_quantizer import check_num_codes
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 CODES = ("binary", "onehot")
 
@@ -194,11 +194,11 @@ class DiscreteAutoEncoder(keras.Model):
             lambda: (self.reconstruction_errors(images, training=True), None), self.trainable_variables, self.optimizer
         )
         self.loss_tracker.update_state(loss)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def test_step(self, data):
         self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):

@@ -7,7 +7,7 @@ from keras_ae.distribute import gather_global_batch
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.losses import info_nce
 from keras_ae.models.skip_thought import StringInputModel
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 
 def quick_thought_losses(query, context, positions):
@@ -152,7 +152,7 @@ class QuickThought(StringInputModel):
 
     def _report(self, loss):
         self.loss_tracker.update_state(loss)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""

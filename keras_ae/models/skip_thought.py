@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 
 def masked_token_crossentropy(target_ids, logits):
@@ -184,7 +184,7 @@ class SkipThought(StringInputModel):
         self.loss_tracker.update_state(loss)
         self.previous_tracker.update_state(tf.reduce_mean(previous))
         self.next_tracker.update_state(tf.reduce_mean(following))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.layers.vector_quantizer import VectorQuantizer, check_num_codes
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import minimize, unpack_inputs
+from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 MODALITIES = ("image", "frames")
 
@@ -235,7 +235,7 @@ class VQVAE(keras.Model):
         self.vq_tracker.update_state(tf.reduce_mean(vq_loss))
         self.perplexity_tracker.update_state(perplexity)
         self.usage_tracker.update_state(usage)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return metric_results(self)
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):
