@@ -53,3 +53,16 @@ def reload_and_call(export_dir, signature, inputs):
     signatures = json.loads(completed.stdout.strip().splitlines()[-1])
     outputs = np.load(f"{export_dir}.outputs.npz")
     return [outputs[f"arr_{i}"] for i in range(len(outputs.files))], signatures
+
+
+def two_replica_strategy():
+    """A MirroredStrategy over the two logical CPUs of tests/conftest.py, with collective keys of its own.
+
+    Every MirroredStrategy of a process starts its collective keys at the same base, so a second strategy whose
+    collectives differ from an earlier one's aborts ("Collective instance ... expected type ..."); TensorFlow's own
+    tests shift the base for each strategy, and so does this helper.
+    """
+    import tensorflow as tf
+
+    tf.distribute.MirroredStrategy._collective_key_base += 100000
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -40,12 +40,3 @@ def chain_split(chapters=4, length=12):
             segments.append(chapter)
     return SentenceSplit(sentences, np.asarray(labels, "int64"), np.asarray(segments, "int64"))
 
-
-def two_replica_strategy():
-    """A MirroredStrategy over the two logical CPUs of conftest.py, with collective keys no earlier strategy of
-    this process used: strategies otherwise all start at group key 1, and a gather reusing the instance key of an
-    earlier test's all-reduce aborts ("Collective instance 100 expected type 0 ... but got type 2")."""
-    import tensorflow as tf
-
-    tf.distribute.MirroredStrategy._collective_key_base += 100000
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_ae.export import export_model
 from keras_ae.layers import WaveformEncoder
 from keras_ae.models import CPC
-from tests.helpers import reload_and_call
+from tests.helpers import reload_and_call, two_replica_strategy
 
 CROP = 3200  # 20 frames of 10 ms
 
@@ -112,8 +112,7 @@ def test_export_reloads_without_keras_ae(tmp_path):
 
 @pytest.fixture(scope="module")
 def strategy():
-    # One strategy for the module: strategies created one after another in a process reuse collective keys.
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    return two_replica_strategy()
 
 
 @pytest.mark.parametrize("negatives", ["batch", "same_speaker", "batch_and_sequence"])

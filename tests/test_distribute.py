@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_ae.distribute import get_strategy, per_replica_mean
 from keras_ae.layers import ConvImageEncoder
 from keras_ae.models import InfoMax
+from tests.helpers import two_replica_strategy
 
 
 def _small_infomax(objective="bce"):
@@ -41,7 +42,7 @@ def test_two_replicas_give_the_one_device_loss_and_step(objective):
     """Negatives come from the global batch, batch norm is synchronized, and gradients are scaled right: one
     training step on 2 replicas equals one step on 1 device for the same global batch."""
     images = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored = two_replica_strategy()
     keras.utils.set_random_seed(0)
     single = _small_infomax(objective)
     with mirrored.scope():

@@ -57,7 +57,7 @@ def test_config_round_trip_and_bad_temperatures():
 
 
 def test_schedule_step_is_shared_by_two_replicas():
-    from tests.test_vector_quantizer import two_replica_strategy
+    from tests.helpers import two_replica_strategy
 
     strategy = two_replica_strategy()
     with strategy.scope():

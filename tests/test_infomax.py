@@ -5,7 +5,7 @@ import pytest
 from keras_ae.evaluation import linear_probe_accuracy
 from keras_ae.layers import ConvImageEncoder
 from keras_ae.models import InfoMax
-from tests.helpers import bar_images
+from tests.helpers import bar_images, two_replica_strategy
 
 
 def _small_infomax(**kwargs):
@@ -66,7 +66,7 @@ def test_shifted_views_train_on_one_and_two_replicas():
     import tensorflow as tf
 
     images, _ = bar_images(256)
-    for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    for strategy in (tf.distribute.get_strategy(), two_replica_strategy()):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model = _small_infomax(max_shift=1)

@@ -10,7 +10,8 @@ from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
 from keras_ae.models.quick_thought import QuickThought, quick_thought_losses
 from tests.helpers import reload_and_call
-from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split, two_replica_strategy
+from tests.helpers import two_replica_strategy
+from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split
 
 
 def _model(**kwargs):

@@ -9,7 +9,8 @@ from keras_ae.data.text import make_triple_dataset
 from keras_ae.export import export_model
 from keras_ae.models.skip_thought import SkipThought, masked_token_crossentropy
 from tests.helpers import reload_and_call
-from tests.sentence_helpers import VOCABULARY, cycle_split, two_replica_strategy
+from tests.helpers import two_replica_strategy
+from tests.sentence_helpers import VOCABULARY, cycle_split
 
 
 def _model(**kwargs):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_ae.layers import VectorQuantizer
 from keras_ae.layers.vector_quantizer import check_codebook_fits
+from tests.helpers import two_replica_strategy
 
 
 def _clustered(count=512, dim=4, clusters=8, seed=0):
@@ -99,14 +100,6 @@ def test_config_round_trip():
     clone.build((None, 3))
     quantizer.build((None, 3))
     assert [w.shape for w in clone.weights] == [w.shape for w in quantizer.weights]
-
-
-def two_replica_strategy():
-    """A MirroredStrategy over the 2 logical CPUs (tests/conftest.py). Every MirroredStrategy in a process starts its
-    collective keys at the same base unless told otherwise, and a second strategy whose collectives differ from the
-    first one's aborts with "Collective instance ... expected type"; TF's own tests shift the base per strategy."""
-    tf.distribute.MirroredStrategy._collective_key_base += 100000
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 
 def _train_in(strategy, data, global_batch, **options):

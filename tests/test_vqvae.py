@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_ae.export import export_model
 from keras_ae.models import VQVAE
 from tests.helpers import bar_images
-from tests.test_vector_quantizer import two_replica_strategy
+from tests.helpers import two_replica_strategy
 
 RELOAD_SCRIPT = '''
 import json, sys
