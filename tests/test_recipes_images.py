@@ -68,6 +68,7 @@ def test_config_file_values_and_errors(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.toml"]
 
 
+@pytest.mark.slow  # about a minute: two trials, then a retrain
 def test_tune_recipe_writes_trials_and_exports_best(tmp_path):
     trials = tune.main(
         [
