@@ -11,10 +11,13 @@ sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { echo "keras_ae needs Python 3.11 as python3" >&2; exit 1; }
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-# Offline data (../shared/DATA.md): Fashion-MNIST images, the espeak-ng program.
+# Offline data (../shared/DATA.md): Fashion-MNIST images; the novels' package is fetched on first use with
+# `apt-get download`, which needs the package lists.
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
   sudo_if_needed apt-get update -q
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
