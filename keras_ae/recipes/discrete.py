@@ -9,22 +9,18 @@ The flow (`run_code_recipe`) is shared with `keras_ae.recipes.vqvae`.
 """
 
 import math
-import time
 
 import keras
 import numpy as np
 
 from keras_ae import plots
-from keras_ae.data.images import load_images, make_dataset
-from keras_ae.distribute import get_strategy
+from keras_ae.data.images import make_dataset
 from keras_ae.evaluation.codes import batched, bit_usage, code_usage, compare_reconstruction, reconstruction_mse
 from keras_ae.layers.vector_quantizer import check_codebook_fits
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import CODES, DiscreteAutoEncoder
-from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
-
-QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
-
+from keras_ae.recipes.common import RunFolder, export_run, format_table, print_summary, recipe_parser
+from keras_ae.recipes.image_recipe import fit_in_run_folder, prepare_image_training
 
 def build_parser():
     parser = recipe_parser("discrete", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
@@ -62,30 +58,12 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
     `build_model(args, image_shape)` returns an uncompiled model with `codes`, `decode_codes`, `reconstruct`;
     `check_data_size(args, splits)` raises a clear error for a code the data cannot fill.
     """
-    args = parse_flags(parser, argv, quick=QUICK)
-    keras.utils.set_random_seed(args.seed)
-    strategy = get_strategy(args.strategy)
-    splits = load_images(args.data, limit=args.limit)
-    check_data_size(args, splits)
-    print(
-        f"{splits.name}: {len(splits.train.images)} train, {len(splits.validation.images)} validation, "
-        f"{len(splits.test.images)} test images of shape {splits.image_shape}; "
-        f"{strategy.num_replicas_in_sync} replica(s)"
+    args, strategy, splits, train, validation, model = prepare_image_training(
+        parser, build_model, argv, check_data=check_data_size
     )
-    train = make_dataset(splits.train.images, args.batch_size, shuffle=True, seed=args.seed)
-    validation = make_dataset(splits.validation.images, args.batch_size)
-    with strategy.scope():
-        model = build_model(args, splits.image_shape)
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
-
     test_images = splits.test.images
     with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
-        started = time.perf_counter()
-        history = model.fit(
-            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False
-        )
-        training_seconds = time.perf_counter() - started
+        history, training_seconds = fit_in_run_folder(model, run, args, train, validation)
 
         codes = batched(model.codes, test_images)
         name = type(model).__name__

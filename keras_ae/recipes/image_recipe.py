@@ -17,12 +17,18 @@ from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_f
 QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
 
 
-def run_image_recipe(parser, build_model, argv=None):
-    """Runs an image recipe; `build_model(args, image_shape)` returns an uncompiled model (called in scope)."""
+def prepare_image_training(parser, build_model, argv=None, check_data=None):
+    """Parses flags, loads the images, and builds and compiles the model inside the strategy's scope.
+
+    `check_data(args, splits)` may raise a clear error before anything is built. Returns
+    `(args, strategy, splits, train_dataset, validation_dataset, model)`.
+    """
     args = parse_flags(parser, argv, quick=QUICK)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     splits = load_images(args.data, limit=args.limit)
+    if check_data:
+        check_data(args, splits)
     print(
         f"{splits.name}: {len(splits.train.images)} train, {len(splits.validation.images)} validation, "
         f"{len(splits.test.images)} test images of shape {splits.image_shape}; "
@@ -33,15 +39,22 @@ def run_image_recipe(parser, build_model, argv=None):
     with strategy.scope():
         model = build_model(args, splits.image_shape)
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+    return args, strategy, splits, train, validation, model
 
+
+def fit_in_run_folder(model, run, args, train, validation):
+    """Writes `config.json`, trains with the run folder's callbacks; returns `(history, training_seconds)`."""
+    run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    started = time.perf_counter()
+    history = model.fit(train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False)
+    return history, time.perf_counter() - started
+
+
+def run_image_recipe(parser, build_model, argv=None):
+    """Runs an image recipe; `build_model(args, image_shape)` returns an uncompiled model (called in scope)."""
+    args, _, splits, train, validation, model = prepare_image_training(parser, build_model, argv)
     with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
-        started = time.perf_counter()
-        history = model.fit(
-            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False
-        )
-        training_seconds = time.perf_counter() - started
-
+        history, training_seconds = fit_in_run_folder(model, run, args, train, validation)
         rows = image_probe_table(model, splits)
         metrics = {
             "data": splits.name,
