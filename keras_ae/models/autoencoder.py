@@ -6,11 +6,11 @@ import tensorflow as tf
 from keras_ae.layers.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import metric_results, minimize, unpack_inputs
+from keras_ae.models.training import ReconstructionSteps
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class AutoEncoder(keras.Model):
+class AutoEncoder(ReconstructionSteps, keras.Model):
     """Encoder and decoder trained to minimise the reconstruction error (Hinton & Salakhutdinov, 2006,
     "Reducing the dimensionality of data with neural networks").
 
@@ -72,18 +72,6 @@ class AutoEncoder(keras.Model):
         """Per-example reconstruction error `[batch]`."""
         embedding = self(images, training=training)
         return reconstruction_error(images, self.decoder(embedding), kind=self.reconstruction_loss)
-
-    def train_step(self, data):
-        images = unpack_inputs(data)
-        loss, _ = minimize(
-            lambda: (self.reconstruction_errors(images, training=True), None), self.trainable_variables, self.optimizer
-        )
-        self.loss_tracker.update_state(loss)
-        return metric_results(self)
-
-    def test_step(self, data):
-        self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
-        return metric_results(self)
 
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""

@@ -11,13 +11,13 @@ from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.vector_quantizer import check_num_codes
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import metric_results, minimize, unpack_inputs
+from keras_ae.models.training import ReconstructionSteps
 
 CODES = ("binary", "onehot")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class DiscreteAutoEncoder(keras.Model):
+class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
     """An auto-encoder whose decoder sees only a discrete code: `code_length` symbols of `num_categories` values.
 
     - `code="binary"`: `code_length` bits (`BinaryQuantizer`, straight-through; Salakhutdinov & Hinton, 2009,
@@ -187,18 +187,6 @@ class DiscreteAutoEncoder(keras.Model):
         code = self.quantizer(self(images, training=training), training=training)
         reconstructions = self.decoder(tf.reshape(code, [-1, self.logits_dim]))
         return reconstruction_error(images, reconstructions, kind=self.reconstruction_loss)
-
-    def train_step(self, data):
-        images = unpack_inputs(data)
-        loss, _ = minimize(
-            lambda: (self.reconstruction_errors(images, training=True), None), self.trainable_variables, self.optimizer
-        )
-        self.loss_tracker.update_state(loss)
-        return metric_results(self)
-
-    def test_step(self, data):
-        self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
-        return metric_results(self)
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):

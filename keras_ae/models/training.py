@@ -37,3 +37,23 @@ def metric_results(model):
     if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
         results = {name: tf.reshape(value, [1]) for name, value in results.items()}
     return results
+
+
+class ReconstructionSteps:
+    """`train_step` / `test_step` for models trained on their own `reconstruction_errors(inputs, training)`.
+
+    Mix in before `keras.Model` (`class AutoEncoder(ReconstructionSteps, keras.Model)`); the model keeps a
+    `loss_tracker` and lists it in `metrics`.
+    """
+
+    def train_step(self, data):
+        inputs = unpack_inputs(data)
+        loss, _ = minimize(
+            lambda: (self.reconstruction_errors(inputs, training=True), None), self.trainable_variables, self.optimizer
+        )
+        self.loss_tracker.update_state(loss)
+        return metric_results(self)
+
+    def test_step(self, data):
+        self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
+        return metric_results(self)
