@@ -6,8 +6,7 @@ import tensorflow as tf
 from keras_ae.distribute import gather_global_batch
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.losses import info_nce
-from keras_ae.models.skip_thought import StringInputModel
-from keras_ae.models.training import metric_results, minimize, unpack_inputs
+from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
 
 
 def quick_thought_losses(query, context, positions):

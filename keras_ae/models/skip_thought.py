@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
-from keras_ae.models.training import metric_results, minimize, unpack_inputs
+from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
 
 
 def masked_token_crossentropy(target_ids, logits):
@@ -20,23 +20,6 @@ def masked_token_crossentropy(target_ids, logits):
     mask = tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
     token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_ids, logits=tf.cast(logits, tf.float32))
     return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-
-
-class StringInputModel(keras.Model):
-    """A `keras.Model` whose batches hold `tf.string` tensors, trainable under `tf.distribute` strategies.
-
-    Keras 3 (`TensorFlowTrainer._maybe_symbolic_build`) averages the first distributed batch across replicas to build
-    a model symbolically, which fails on strings ("AddN ... string"). These models build every variable in
-    `__init__`, so no batch is needed: only the optimizer is still built here, inside the strategy's scope.
-    """
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if getattr(self, "_distribute_strategy", None) is None:
-            return
-        with self.distribute_strategy.scope():
-            if self.optimizer is not None and not self.optimizer.built:
-                self.optimizer.build(self.trainable_variables)
-            self._post_build()
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")

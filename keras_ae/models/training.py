@@ -57,3 +57,20 @@ class ReconstructionSteps:
     def test_step(self, data):
         self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
         return metric_results(self)
+
+
+class StringInputModel(keras.Model):
+    """A `keras.Model` whose batches hold `tf.string` tensors, trainable under `tf.distribute` strategies.
+
+    Keras 3 (`TensorFlowTrainer._maybe_symbolic_build`) averages the first distributed batch across replicas to build
+    a model symbolically, which fails on strings ("AddN ... string"). These models build every variable in
+    `__init__`, so no batch is needed: only the optimizer is still built here, inside the strategy's scope.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if getattr(self, "_distribute_strategy", None) is None:
+            return
+        with self.distribute_strategy.scope():
+            if self.optimizer is not None and not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
+            self._post_build()
