@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
 
 
@@ -51,6 +52,4 @@ class ReconstructionJudge(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("decoder",)))

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.layers.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
@@ -94,7 +95,4 @@ class AutoEncoder(ReconstructionSteps, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder", "decoder")))

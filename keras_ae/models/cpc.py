@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.distribute import gather_global_batch
 from keras_ae.layers.waveform_encoder import WaveformEncoder
 from keras_ae.losses import info_nce
@@ -221,6 +222,4 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder",)))

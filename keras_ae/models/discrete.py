@@ -5,6 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.layers.binary_quantizer import BinaryQuantizer
 from keras_ae.layers.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
@@ -222,7 +223,4 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder", "decoder")))

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.layers.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.pair_discriminator import PairDiscriminator
 from keras_ae.layers.random_shift import random_shift
@@ -93,6 +94,4 @@ class InfoMax(JudgedEncoder):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder",)))

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 
@@ -125,7 +126,4 @@ class JudgedEncoder(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["judges"] = [keras.saving.deserialize_keras_object(judge) for judge in config["judges"]]
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder", "judges")))

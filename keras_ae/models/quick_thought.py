@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.distribute import gather_global_batch
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.losses import info_nce
@@ -181,7 +182,4 @@ class QuickThought(StringInputModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("query_encoder", "context_encoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("query_encoder", "context_encoder")))

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
@@ -196,7 +197,4 @@ class SkipThought(StringInputModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "previous_decoder", "next_decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder", "previous_decoder", "next_decoder")))

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.config import deserialize_sublayers
 from keras_ae.layers.vector_quantizer import VectorQuantizer, check_num_codes
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
 from keras_ae.models.training import metric_results, minimize, unpack_inputs
@@ -272,7 +273,4 @@ class VQVAE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_sublayers(config, ("encoder", "decoder")))
