@@ -15,7 +15,7 @@ from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text
 
 def build_parser():
     parser = recipe_parser(
-        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 2, "learning_rate": 1e-2}
+        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 5, "learning_rate": 1e-2}
     )
     add_text_flags(parser)
     parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
