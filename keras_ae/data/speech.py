@@ -605,6 +605,9 @@ def _read_manifest(manifest, with_phones):
 # --------------------------------------------------------------------------------------------------------------
 
 
+_DECODE_LOCK = threading.Lock()
+
+
 def load_audio(path, sample_rate=SAMPLE_RATE):
     """Decodes an audio file (wav, flac, ogg, mp3) with tensorflow-io to float32 mono `[samples]` at `sample_rate`.
 
@@ -619,9 +622,10 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     import tensorflow_io as tfio
 
     try:
-        audio = tfio.audio.AudioIOTensor(str(path))
-        rate = int(audio.rate.numpy())
-        samples = audio.to_tensor()
+        with _DECODE_LOCK:  # concurrent AudioIOTensor reads from tf.data threads can return truncated audio
+            audio = tfio.audio.AudioIOTensor(str(path))
+            rate = int(audio.rate.numpy())
+            samples = audio.to_tensor()
     except Exception as error:  # tensorflow-io raises several op errors for undecodable input
         hint = " (mp3 decoding needs libmp3lame: sudo apt-get install libmp3lame0)" if path.suffix == ".mp3" else ""
         raise AudioError(f"{path}: cannot decode the audio ({type(error).__name__}: "
