@@ -66,3 +66,17 @@ def two_replica_strategy():
 
     tf.distribute.MirroredStrategy._collective_key_base += 100000
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+def single_and_mirrored(make_model, learning_rate=0.5):
+    """Two copies of `make_model()` with the same weights, compiled with SGD: one on the default device, one on
+    `two_replica_strategy()`, for checking that 2 replicas train exactly like 1."""
+    import keras
+
+    single = make_model()
+    single.compile(optimizer=keras.optimizers.SGD(learning_rate))
+    with two_replica_strategy().scope():
+        mirrored = make_model()
+        mirrored.compile(optimizer=keras.optimizers.SGD(learning_rate))
+    mirrored.set_weights(single.get_weights())
+    return single, mirrored

@@ -10,7 +10,7 @@ from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
 from keras_ae.models.quick_thought import QuickThought, quick_thought_losses
 from tests.helpers import reload_and_call
-from tests.helpers import two_replica_strategy
+from tests.helpers import single_and_mirrored
 from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split
 
 
@@ -92,13 +92,7 @@ def test_two_replicas_give_the_one_replica_loss():
     split = cycle_split(repeats=2)
     batch = next(iter(make_contiguous_dataset(split, batch_size=8)))
     keras.utils.set_random_seed(2)
-    single = _model()
-    single.compile(optimizer=keras.optimizers.SGD(0.5))
-    strategy = two_replica_strategy()
-    with strategy.scope():
-        mirrored = _model()
-        mirrored.compile(optimizer=keras.optimizers.SGD(0.5))
-    mirrored.set_weights(single.get_weights())
+    single, mirrored = single_and_mirrored(_model)
     expected = single.train_on_batch(batch, return_dict=True)["loss"]
     got = mirrored.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history["loss"][0]
     np.testing.assert_allclose(got, expected, rtol=1e-5)
