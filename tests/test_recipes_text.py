@@ -42,6 +42,7 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     assert {"tfidf (full vocabulary)", "tfidf + LSA 32"} <= set(saved["table"])
     assert any(row.startswith("random-init") for row in saved["table"])
     assert metrics["retrieval_mean_rank"] >= 1.0
+    assert 1 <= saved["best_epoch"] <= saved["epochs_trained"] == 1
     neighbours = json.loads((run_dir / "neighbours.json").read_text())
     assert len(neighbours[0]["neighbours"]) == 5
     sentences = np.array(["Anna walked to the garden.", "Tom wrote to Harry."])

@@ -22,6 +22,12 @@ def build_parser():
     parser.add_argument(
         "--decoder-length", type=int, default=12, help="the decoders predict this many first words of the neighbours"
     )
+    parser.add_argument(
+        "--word-dropout",
+        type=float,
+        default=0.8,
+        help="share of the decoders' input words hidden during training, so they lean on the thought vector",
+    )
     return parser
 
 
@@ -33,6 +39,8 @@ def build_model(args, vocabulary):
         max_length=args.max_length,
         decoder_dim=args.decoder_dim,
         decoder_length=args.decoder_length,
+        decoder_word_dropout=args.word_dropout,
+        seed=args.seed,
         pooling=args.pooling,
     )
 

@@ -43,6 +43,12 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
     parser.add_argument(
         "--text-errors", choices=["strict", "replace"], default="strict", help="non-UTF-8 bytes: error or replace"
     )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=2,
+        help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off)",
+    )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     return parser
 
@@ -100,9 +106,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             if not run.resuming:
                 rows[f"random-init {name}"] = evaluate()
         started = time.perf_counter()
+        callbacks = run.callbacks()
+        if args.patience:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
+            )
         history = model.fit(
-            train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False,
-            verbose=2,
+            train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=2
         )
         training_seconds = time.perf_counter() - started
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
@@ -113,8 +123,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "truncated_sentences": splits.truncated,
             "embedding_dim": args.embedding_dim,
             "epochs": args.epochs,
+            "epochs_trained": len(history.epoch),
+            "best_epoch": int(np.argmin(history.history["val_loss"])) + 1 if "val_loss" in history.history else None,
             "training_seconds": training_seconds,
-            "training_sentences_per_second": len(splits.train) * args.epochs / training_seconds,
+            "training_sentences_per_second": len(splits.train) * len(history.epoch) / training_seconds,
             "retrieval_candidates": num_candidates,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "table": rows,
