@@ -67,6 +67,22 @@ def test_pooled_encoders_ignore_padding_and_empty_sentences():
         GRUSentenceEncoder(VOCABULARY, pooling="attention")
 
 
+def test_bidirectional_encoder_reads_both_ways_and_ignores_padding():
+    for pooling in ("last", "mean"):
+        encoder = GRUSentenceEncoder(
+            VOCABULARY, embedding_dim=6, word_dim=4, max_length=8, pooling=pooling, bidirectional=True
+        )
+        z = _round_trip(encoder, tf.constant(["the cat ran", "the dog ran on the mat", ""]))
+        assert z.shape == (3, 6)
+        np.testing.assert_allclose(encoder(tf.constant(["the cat ran"])), z[:1], atol=1e-6)
+        np.testing.assert_allclose(z[2], 0.0)
+        # The last word reaches the backward half of a "last" embedding: the backward GRU starts there.
+        changed_last = encoder(tf.constant(["the cat sat"]))
+        assert not np.allclose(changed_last[0, 3:], z[0, 3:])
+    with np.testing.assert_raises(ValueError):
+        GRUSentenceEncoder(VOCABULARY, embedding_dim=5, bidirectional=True)
+
+
 def test_decoder_reads_word_vectors_when_the_caller_embeds():
     decoder = ConditionalGRUDecoder(vocabulary_size=9, hidden_dim=8, word_dim=4, embed_inputs=False)
     words = tf.random.normal([2, 3, 4], seed=2)

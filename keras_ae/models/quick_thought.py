@@ -56,6 +56,7 @@ class QuickThought(StringInputModel):
         word_dim: size of the word embeddings.
         pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
             `GRUSentenceEncoder`).
+        bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
         max_length: sentences are truncated to this many tokens.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments.
 
@@ -73,6 +74,7 @@ class QuickThought(StringInputModel):
         word_dim=128,
         max_length=30,
         pooling="last",
+        bidirectional=False,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -86,11 +88,11 @@ class QuickThought(StringInputModel):
         half = embedding_dim // 2
         self.query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, name="query_encoder"
+            pooling=pooling, bidirectional=bidirectional, name="query_encoder"
         )
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, name="context_encoder"
+            pooling=pooling, bidirectional=bidirectional, name="context_encoder"
         )
         # Metrics
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -100,6 +102,7 @@ class QuickThought(StringInputModel):
         self.word_dim = word_dim
         self.max_length = max_length
         self.pooling = pooling
+        self.bidirectional = bidirectional
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -174,6 +177,7 @@ class QuickThought(StringInputModel):
                 "word_dim": self.word_dim,
                 "max_length": self.max_length,
                 "pooling": self.pooling,
+                "bidirectional": self.bidirectional,
                 "query_encoder": keras.saving.serialize_keras_object(self.query_encoder),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -38,6 +38,7 @@ class SkipThought(StringInputModel):
         word_dim: size of the word embeddings (encoder and decoders).
         pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
             `GRUSentenceEncoder`).
+        bidirectional: forward and backward GRUs of `embedding_dim / 2` units (Skip-thought's bi-skip encoder).
         max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
@@ -70,6 +71,7 @@ class SkipThought(StringInputModel):
         word_dim=128,
         max_length=30,
         pooling="last",
+        bidirectional=False,
         decoder_dim=None,
         output_dim=None,
         decoder_length=None,
@@ -94,6 +96,7 @@ class SkipThought(StringInputModel):
             word_dim=word_dim,
             max_length=max_length,
             pooling=pooling,
+            bidirectional=bidirectional,
             name="encoder",
         )
         size = self.encoder.vocabulary_size
@@ -115,6 +118,7 @@ class SkipThought(StringInputModel):
         self.word_dim = word_dim
         self.max_length = max_length
         self.pooling = pooling
+        self.bidirectional = bidirectional
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
         self.decoder_length = decoder_length
@@ -208,6 +212,7 @@ class SkipThought(StringInputModel):
                 "word_dim": self.word_dim,
                 "max_length": self.max_length,
                 "pooling": self.pooling,
+                "bidirectional": self.bidirectional,
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
                 "decoder_length": self.decoder_length,
