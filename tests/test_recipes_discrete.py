@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_ae.recipes import discrete, vqvae
-from tests.test_vqvae import reload_and_call_all
+from tests.helpers import reload_and_call
 
 SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--limit", "300"]
 
@@ -32,8 +32,8 @@ def test_vqvae_recipe_writes_run_folder_and_export(tmp_path):
     assert "ratio" in table["VQVAE"] and len(table) == 2
     assert metrics["table"] == table
     images = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")
-    outputs, signatures = reload_and_call_all(export_dir, {"quantize": images})
-    assert outputs["quantize"].shape == (3, 2, 2) and outputs["quantize"].max() < 32
+    (codes,), signatures = reload_and_call(export_dir, "quantize", [images])
+    assert codes.shape == (3, 2, 2) and codes.max() < 32
 
 
 @pytest.mark.parametrize("code", ["binary", "onehot"])
