@@ -111,3 +111,28 @@ def single_and_mirrored(make_model, learning_rate=0.5):
         mirrored.compile(optimizer=keras.optimizers.SGD(learning_rate))
     mirrored.set_weights(single.get_weights())
     return single, mirrored
+
+
+class global_policy:
+    """Context manager that sets Keras' global dtype policy (e.g. "mixed_float16") and restores the previous one on
+    exit, even when the test fails:
+
+        with global_policy("mixed_float16"):
+            layer = VectorQuantizer(...)   # computes in float16, keeps float32 variables
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        import keras
+
+        self.previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(self.name)
+        return keras.mixed_precision.global_policy()
+
+    def __exit__(self, *exc_info):
+        import keras
+
+        keras.mixed_precision.set_global_policy(self.previous)
+        return False

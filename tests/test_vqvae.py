@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.export import export_model
 from keras_ae.models import VQVAE
-from tests.helpers import bar_images, reload_and_call_many, two_replica_strategy
+from tests.helpers import bar_images, global_policy, reload_and_call_many, two_replica_strategy
 
 def _small_vqvae(**kwargs):
     options = dict(data_shape=(8, 8, 1), num_codes=16, code_dim=4, seed=0)
@@ -201,3 +201,23 @@ def test_speaker_conditioned_export_reloads_without_keras_ae(tmp_path):
         outputs["other_speaker"][0], model.decode_codes(codes, (ids + 1) % 4).numpy(), atol=1e-5
     )
     assert "speaker ids must lie in [0, 4)" in outputs["bad_speaker"]
+
+
+def test_mixed_float16_fit_keeps_a_float32_codebook():
+    """A speaker-conditioned VQ-VAE trains under the "mixed_float16" policy (Keras wraps the optimizer in a loss-scale
+    optimizer): finite losses, codebook and EMA statistics in float32, float16 reconstructions."""
+    frames, speakers = _speaker_frames(count=64)
+    with global_policy("mixed_float16"):
+        keras.utils.set_random_seed(0)
+        model = _conditioned_vqvae()
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        history = model.fit({"frames": frames, "speakers": speakers}, batch_size=16, epochs=3, verbose=0).history
+        assert all(np.isfinite(history[key]).all() for key in ("loss", "reconstruction_loss", "vq_loss"))
+        assert history["reconstruction_loss"][-1] < history["reconstruction_loss"][0]
+        quantizer = model.quantizer
+        assert int(quantizer.initialized.numpy()) == 1
+        for variable in (quantizer.codebook, quantizer.cluster_size, quantizer.ema_sum):
+            assert variable.dtype == "float32" and np.isfinite(variable.numpy()).all()
+        decoded = model.decode_codes(model.codes(frames[:4]), speakers[:4])
+        assert decoded.dtype == tf.float16 and np.isfinite(decoded.numpy()).all()
+    assert keras.mixed_precision.global_policy().name == "float32"

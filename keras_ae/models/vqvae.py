@@ -307,8 +307,11 @@ class VQVAE(keras.Model):
         vectors = self.encoder(inputs, training=training)
         out = self.quantizer(vectors, training=training)
         reconstructions = self._decode(out["quantized"], speakers, training=training)
-        reconstruction = reconstruction_error(inputs, reconstructions, kind=self.reconstruction_loss)
-        vq_loss = tf.reduce_mean(tf.reshape(out["loss"], [tf.shape(inputs)[0], -1]), axis=1)
+        # Losses in float32, also when a mixed-precision policy makes the decoder compute in float16.
+        reconstruction = reconstruction_error(
+            tf.cast(inputs, "float32"), tf.cast(reconstructions, "float32"), kind=self.reconstruction_loss
+        )
+        vq_loss = tf.reduce_mean(tf.reshape(tf.cast(out["loss"], "float32"), [tf.shape(inputs)[0], -1]), axis=1)
         return reconstruction + vq_loss, (reconstruction, vq_loss, out["perplexity"], out["usage"])
 
     def train_step(self, data):
