@@ -1,14 +1,17 @@
 """VQ-VAE: `python -m keras_ae.recipes.vqvae [--data mnist|speech|PATH] [--codebook-size 512] ...`.
 
 On speech (`--data speech`, the synthesized multi-speaker corpus of `keras_ae.data.speech`): one code per 10 ms
-frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis, standardised with training statistics);
-reports on held-out utterances (seen speakers, unseen sentences) the phone purity of the codes next to k-means
-on MFCC frames with the same number of codes, and a speaker probe on per-utterance code histograms (how much
-speaker identity the codes carry; lower is better) next to its chance level and to the same probe on histograms of
-the true phone labels (the corpus's speakers differ in accent, so even a perfect phone code identifies some of
-them). By default the decoder is conditioned on a learned speaker embedding (van den Oord et al., 2017), so the
-codes need not carry the speaker (`--no-speaker-conditioning` to compare); `--feature-norm utterance` standardises
-each utterance by its own statistics instead of the training set's.
+frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis, standardised with training statistics).
+By default the decoder is conditioned on a learned speaker embedding (van den Oord et al., 2017), so the codes need
+not carry the speaker (`--no-speaker-conditioning` to compare); `--feature-norm utterance` standardises each
+utterance by its own statistics instead of the training set's. Reports on held-out utterances (seen speakers,
+unseen sentences), for the VQ-VAE codes and for k-means on MFCC frames with the same number of codes:
+- the phone purity of the codes;
+- a speaker probe on per-utterance code histograms (how much speaker identity the codes carry; lower is better),
+  next to its chance level and to the same probe on histograms of the true phone labels (the corpus's speakers
+  differ in accent, so even a perfect phone code identifies some of them);
+- frame by frame, the share of the phone's and of the speaker's entropy a single code explains (`phone_info`,
+  `speaker_info`: `I(code; label) / H(label)`), which does not saturate as the probe does.
 
 On images (MNIST by default, or the image sources of `keras_ae.data.images`, e.g. a folder or `.npz`): a 7x7 grid
 of codes per 28x28 image; reports on the test split the share of the codebook used, the perplexity and the
@@ -33,6 +36,7 @@ from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import (
     code_usage,
     fit_kmeans,
+    label_information,
     phone_purity,
     speaker_probe_on_codes,
 )
@@ -173,9 +177,16 @@ def run_speech(argv=None):
             for f, s in zip(test_features, test.speakers)
         ]
         mse = float(np.mean(np.concatenate([(r - f) ** 2 for r, f in zip(reconstructions, test_features)])))
+        # Frame-level speaker labels (each frame is its utterance's speaker), for the share of speaker entropy a
+        # single code reveals: unlike the histogram probe, it does not saturate at 1.
+        frame_speakers = lambda code_sequences: np.concatenate(  # noqa: E731
+            [np.full(min(len(c), len(p)), s) for c, p, s in zip(code_sequences, test.phones, test.speakers)]
+        )
         rows = {
             "VQ-VAE codes": {
                 "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["purity"],
+                "phone_info": label_information(flat_codes, test_phones),
+                "speaker_info": label_information(flat_codes, frame_speakers(test_codes)),
                 **speaker_probe_on_codes(probe_codes, probe_train.speakers, test_codes, test.speakers,
                                          args.codebook_size),
                 "codes_used": usage["codes_used"],
@@ -194,9 +205,13 @@ def run_speech(argv=None):
         kmeans_probe = assign(np.concatenate([scale(f) for f in mfcc_probe]))
         split = lambda flat, parts: np.split(flat, np.cumsum([len(p) for p in parts])[:-1])  # noqa: E731
         kmeans_usage = code_usage(kmeans_test, args.codebook_size)
+        kmeans_sequences = split(kmeans_test, mfcc_test)
+        kmeans_frames = np.concatenate([c[: len(p)] for c, p in zip(kmeans_sequences, test.phones)])
+        kmeans_phones = np.concatenate([p[: len(c)] for c, p in zip(kmeans_sequences, test.phones)])
         rows[f"k-means on MFCC (K={args.codebook_size})"] = {
-            "phone_purity": phone_purity(kmeans_test, np.concatenate([p[: len(f)] for p, f in zip(test.phones, mfcc_test)]),
-                                         args.codebook_size)["purity"],
+            "phone_purity": phone_purity(kmeans_frames, kmeans_phones, args.codebook_size)["purity"],
+            "phone_info": label_information(kmeans_frames, kmeans_phones),
+            "speaker_info": label_information(kmeans_frames, frame_speakers(kmeans_sequences)),
             **speaker_probe_on_codes(split(kmeans_probe, mfcc_probe), probe_train.speakers,
                                      split(kmeans_test, mfcc_test), test.speakers, args.codebook_size),
             "codes_used": kmeans_usage["codes_used"],
@@ -206,6 +221,8 @@ def run_speech(argv=None):
         # speakers differ in accent, and eSpeak's accents use different phones, so this is well above chance.
         rows["phone labels (oracle)"] = {
             "phone_purity": 1.0,
+            "phone_info": 1.0,
+            "speaker_info": label_information(np.concatenate(list(test.phones)), frame_speakers(test.phones)),
             **speaker_probe_on_codes(probe_train.phones, probe_train.speakers, test.phones, test.speakers,
                                      corpus.num_phones),
         }
@@ -233,7 +250,8 @@ def run_speech(argv=None):
         _speech_code_map(test_features[0], reconstructions[0], test_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
     export_path = export_run(model, args.export_dir, metrics) if args.export else None
-    columns = ["phone_purity", "speaker_probe_accuracy", "chance", "codes_used", "perplexity", "test_mse"]
+    columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
+               "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))
     return metrics
 
