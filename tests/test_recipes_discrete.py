@@ -62,11 +62,13 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     run_dir = tmp_path / "run"
     metrics = vqvae.main(["--data", "speech", "--quick", "--run-dir", str(run_dir), "--no-export", *flags])
     table = metrics["table"]
-    assert set(table) == {"VQ-VAE codes", "k-means on MFCC (K=32)", "phone labels (oracle)", "majority phone / chance"}
+    assert set(table) == {"VQ-VAE codes", "k-means on MFCC (K=32)", "k-means on the VQ-VAE input (K=32)",
+                          "phone labels (oracle)", "majority phone / chance"}
     for row in table.values():
         assert 0.0 <= row["phone_purity"] <= 1.0
     for name in ("VQ-VAE codes", "k-means on MFCC (K=32)", "phone labels (oracle)"):
         assert 0.0 <= table[name]["speaker_probe_accuracy"] <= 1.0
+        assert 0.0 <= table[name]["speaker_info"] <= 1.0 + 1e-9
     assert table["VQ-VAE codes"]["phone_purity"] >= table["majority phone / chance"]["phone_purity"]
     conditioned = "--no-speaker-conditioning" not in flags
     assert metrics["speaker_conditioning"] is conditioned

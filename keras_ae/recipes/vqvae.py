@@ -6,7 +6,7 @@ By default the decoder is conditioned on a learned speaker embedding (van den Oo
 not carry the speaker (`--no-speaker-conditioning` to compare); `--feature-norm utterance` standardises each
 utterance by its own statistics instead of the training set's. Reports on held-out utterances (seen speakers,
 unseen sentences), for the VQ-VAE codes and for k-means on MFCC frames with the same number of codes:
-- the phone purity of the codes;
+- the phone purity of the codes (k-means also on the VQ-VAE's own input frames: what clustering alone gives);
 - a speaker probe on per-utterance code histograms (how much speaker identity the codes carry; lower is better),
   next to its chance level and to the same probe on histograms of the true phone labels (the corpus's speakers
   differ in accent, so even a perfect phone code identifies some of them);
@@ -168,7 +168,7 @@ def run_speech(argv=None):
             return features, codes
 
         test_features, test_codes = codes_of(test)
-        _, probe_codes = codes_of(probe_train)
+        probe_features, probe_codes = codes_of(probe_train)
         test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, test_codes)])
         flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, test_codes)])
         usage = code_usage(flat_codes, args.codebook_size)
@@ -194,29 +194,36 @@ def run_speech(argv=None):
                 "test_mse": mse,
             }
         }
-        # Baseline: k-means with the same number of codes on MFCC (+ deltas) frames.
+        def kmeans_row(train_frames, test_frames, probe_frames):
+            """k-means with the same number of codes, fitted on training frames, scored like the VQ-VAE codes."""
+            assign = fit_kmeans(np.concatenate(train_frames), args.codebook_size, seed=args.seed)
+            test_sequences = [assign(f) for f in test_frames]
+            frames = np.concatenate([c[: len(p)] for c, p in zip(test_sequences, test.phones)])
+            phones = np.concatenate([p[: len(c)] for c, p in zip(test_sequences, test.phones)])
+            kmeans_usage = code_usage(frames, args.codebook_size)
+            return {
+                "phone_purity": phone_purity(frames, phones, args.codebook_size)["purity"],
+                "phone_info": label_information(frames, phones),
+                "speaker_info": label_information(frames, frame_speakers(test_sequences)),
+                **speaker_probe_on_codes([assign(f) for f in probe_frames], probe_train.speakers, test_sequences,
+                                         test.speakers, args.codebook_size),
+                "codes_used": kmeans_usage["codes_used"],
+                "perplexity": kmeans_usage["perplexity"],
+            }
+
+        # Baselines: k-means on MFCC (+ deltas) frames, and on the VQ-VAE's own input frames (does the encoder add
+        # anything to clustering what it is given?).
         mfcc_train = [np.asarray(mfcc_features(w[None]))[0] for w in train.waveforms]
         mfcc_test = [np.asarray(mfcc_features(w[None]))[0] for w in test.waveforms]
         mfcc_probe = [np.asarray(mfcc_features(w[None]))[0] for w in probe_train.waveforms]
         mfcc_mean, mfcc_std = np.concatenate(mfcc_train).mean(0), np.concatenate(mfcc_train).std(0) + 1e-6
-        scale = lambda frames: (frames - mfcc_mean) / mfcc_std  # noqa: E731
-        assign = fit_kmeans(np.concatenate([scale(f) for f in mfcc_train]), args.codebook_size, seed=args.seed)
-        kmeans_test = assign(np.concatenate([scale(f) for f in mfcc_test]))
-        kmeans_probe = assign(np.concatenate([scale(f) for f in mfcc_probe]))
-        split = lambda flat, parts: np.split(flat, np.cumsum([len(p) for p in parts])[:-1])  # noqa: E731
-        kmeans_usage = code_usage(kmeans_test, args.codebook_size)
-        kmeans_sequences = split(kmeans_test, mfcc_test)
-        kmeans_frames = np.concatenate([c[: len(p)] for c, p in zip(kmeans_sequences, test.phones)])
-        kmeans_phones = np.concatenate([p[: len(c)] for c, p in zip(kmeans_sequences, test.phones)])
-        rows[f"k-means on MFCC (K={args.codebook_size})"] = {
-            "phone_purity": phone_purity(kmeans_frames, kmeans_phones, args.codebook_size)["purity"],
-            "phone_info": label_information(kmeans_frames, kmeans_phones),
-            "speaker_info": label_information(kmeans_frames, frame_speakers(kmeans_sequences)),
-            **speaker_probe_on_codes(split(kmeans_probe, mfcc_probe), probe_train.speakers,
-                                     split(kmeans_test, mfcc_test), test.speakers, args.codebook_size),
-            "codes_used": kmeans_usage["codes_used"],
-            "perplexity": kmeans_usage["perplexity"],
-        }
+        scale = lambda frames: [(f - mfcc_mean) / mfcc_std for f in frames]  # noqa: E731
+        rows[f"k-means on MFCC (K={args.codebook_size})"] = kmeans_row(
+            scale(mfcc_train), scale(mfcc_test), scale(mfcc_probe)
+        )
+        rows[f"k-means on the VQ-VAE input (K={args.codebook_size})"] = kmeans_row(
+            [normalize(f) for f in train_features], test_features, probe_features
+        )
         # What a perfect phone code would reveal: the probe on histograms of the true phone labels. The corpus's
         # speakers differ in accent, and eSpeak's accents use different phones, so this is well above chance.
         rows["phone labels (oracle)"] = {
