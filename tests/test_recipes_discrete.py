@@ -54,7 +54,7 @@ def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path):
         vqvae.main(["--data", "digits", "--codebook-size", "0", "--run-dir", str(tmp_path / "r")])
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "utterance"]])
+@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"]])
 def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe; the
     decoder is speaker-conditioned unless --no-speaker-conditioning."""

@@ -1,11 +1,13 @@
 """VQ-VAE: `python -m keras_ae.recipes.vqvae [--data mnist|speech|PATH] [--codebook-size 512] ...`.
 
 On speech (`--data speech`, the synthesized multi-speaker corpus of `keras_ae.data.speech`): one code per 10 ms
-frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis, standardised with training statistics).
-By default the decoder is conditioned on a learned speaker embedding (van den Oord et al., 2017), so the codes need
-not carry the speaker (`--no-speaker-conditioning` to compare); `--feature-norm utterance` standardises each
-utterance by its own statistics instead of the training set's. Reports on held-out utterances (seen speakers,
-unseen sentences), for the VQ-VAE codes and for k-means on MFCC frames with the same number of codes:
+frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis), each utterance standardised by its own
+mean and std (`--feature-norm global` for training-set statistics instead). By default the decoder is conditioned
+on a learned speaker embedding (van den Oord et al., 2017), so the codes need not carry the speaker
+(`--no-speaker-conditioning` to compare). Both defaults lower the speaker information per code (README).
+
+Reports on held-out utterances (seen speakers, unseen sentences), for the VQ-VAE codes and for k-means with the
+same number of codes on MFCC frames:
 - the phone purity of the codes (k-means also on the VQ-VAE's own input frames: what clustering alone gives);
 - a speaker probe on per-utterance code histograms (how much speaker identity the codes carry; lower is better),
   next to its chance level and to the same probe on histograms of the true phone labels (the corpus's speakers
@@ -73,9 +75,10 @@ def build_parser():
                         help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
                              "the codes need not carry the speaker")
     speech.add_argument("--speaker-dim", type=int, default=16, help="size of the decoder's speaker embedding")
-    speech.add_argument("--feature-norm", choices=("global", "utterance"), default="global",
-                        help="standardise spectrogram frames with training-set statistics (global) or with each "
-                             "utterance's own mean and std (utterance: removes the speaker's average spectrum)")
+    speech.add_argument("--feature-norm", choices=("global", "utterance"), default="utterance",
+                        help="standardise spectrogram frames with each utterance's own mean and std (utterance: "
+                             "removes the speaker's average spectrum; measured: less speaker information per code) "
+                             "or with training-set statistics (global)")
     return parser
 
 
