@@ -246,10 +246,12 @@ def run_speech(argv=None):
             "training_seconds": training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "speaker_conditioning": args.speaker_conditioning,
-            "features": {"kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), "
-                                 + ("then (x - mean) / std with training-set statistics" if args.feature_norm == "global"
-                                    else "then each utterance standardised by its own mean and std"),
-                         "norm": args.feature_norm, "mean": mean.tolist(), "std": std.tolist()},
+            "features": {
+                "kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), then "
+                + ("(x - mean) / std with training-set statistics" if args.feature_norm == "global"
+                   else "each utterance standardised by its own mean and std"),
+                "norm": args.feature_norm, "mean": mean.tolist(), "std": std.tolist(),
+            },
             "table": rows,
         }
         run.write_json("metrics.json", metrics)
