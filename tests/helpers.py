@@ -24,35 +24,66 @@ def bar_images(count=256, size=8, seed=0, noise=0.5):
     return images, labels
 
 
-def reload_and_call(export_dir, signature, inputs):
-    """Loads `export_dir` in a fresh Python process that imports only TensorFlow and numpy, calls `signature`
-    with `inputs` (a list of numpy arrays), and returns the outputs as numpy arrays."""
-    script = textwrap.dedent(
-        """
-        import json, sys
-        import numpy as np
-        import tensorflow as tf
-        loaded = tf.saved_model.load(sys.argv[1])
-        inputs = [np.load(path, allow_pickle=False) for path in sys.argv[3:]]
-        result = getattr(loaded, sys.argv[2])(*inputs)
-        arrays = result if isinstance(result, (list, tuple)) else [result]
-        np.savez(sys.argv[1] + ".outputs.npz", *[np.asarray(a) for a in arrays])
-        assert not any(name.startswith("keras_ae") for name in sys.modules), "keras_ae was imported"
-        print(json.dumps(sorted(loaded.signatures.keys())))
-        """
-    )
-    paths = []
-    for index, array in enumerate(inputs):
-        path = f"{export_dir}.input{index}.npy"
-        np.save(path, array)
-        paths.append(path)
+RELOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    assert not any(name.startswith("keras_ae") for name in sys.modules)  # TF itself loads parts of keras
+    export_dir, calls = sys.argv[1], json.loads(sys.argv[2])
+    loaded = tf.saved_model.load(export_dir)
+    outputs = {}
+    for label, (signature, count) in calls.items():
+        inputs = [np.load(f"{export_dir}.{label}.{i}.npy", allow_pickle=False) for i in range(count)]
+        try:
+            result = getattr(loaded, signature)(*inputs)
+        except tf.errors.InvalidArgumentError as error:
+            outputs[f"{label}.error"] = np.asarray(error.message)
+            continue
+        for i, array in enumerate(result if isinstance(result, (list, tuple)) else [result]):
+            outputs[f"{label}.{i}"] = np.asarray(array)
+    np.savez(export_dir + ".outputs.npz", **outputs)
+    assert not any(name.startswith("keras_ae") for name in sys.modules), "keras_ae was imported"
+    print(json.dumps(sorted(loaded.signatures.keys())))
+    """
+)
+
+
+def reload_and_call_many(export_dir, calls):
+    """Loads `export_dir` in one fresh Python process that imports only TensorFlow and numpy (one TF start-up for
+    all calls) and makes every call in `calls`, `{label: (signature, [numpy inputs])}`.
+
+    Returns `(outputs, signatures)`: `outputs[label]` is the list of output arrays, or the error message (a str)
+    when the call raised `InvalidArgumentError` (for checking that bad input fails clearly); `signatures` lists the
+    export's signature names.
+    """
+    for label, (_, inputs) in calls.items():
+        for index, array in enumerate(inputs):
+            np.save(f"{export_dir}.{label}.{index}.npy", array)
+    spec = {label: [signature, len(inputs)] for label, (signature, inputs) in calls.items()}
     completed = subprocess.run(
-        [sys.executable, "-c", script, str(export_dir), signature, *paths], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", RELOAD_SCRIPT, str(export_dir), json.dumps(spec)], capture_output=True, text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     signatures = json.loads(completed.stdout.strip().splitlines()[-1])
-    outputs = np.load(f"{export_dir}.outputs.npz")
-    return [outputs[f"arr_{i}"] for i in range(len(outputs.files))], signatures
+    stored = np.load(f"{export_dir}.outputs.npz")
+    outputs = {}
+    for label in calls:
+        if f"{label}.error" in stored.files:
+            outputs[label] = str(stored[f"{label}.error"])
+        else:
+            count = sum(1 for key in stored.files if key.rsplit(".", 1)[0] == label)
+            outputs[label] = [stored[f"{label}.{i}"] for i in range(count)]
+    return outputs, signatures
+
+
+def reload_and_call(export_dir, signature, inputs):
+    """Loads `export_dir` in a fresh Python process that imports only TensorFlow and numpy, calls `signature`
+    with `inputs` (a list of numpy arrays), and returns `(outputs as numpy arrays, signature names)`."""
+    outputs, signatures = reload_and_call_many(export_dir, {"call": (signature, inputs)})
+    assert not isinstance(outputs["call"], str), outputs["call"]
+    return outputs["call"], signatures
 
 
 def two_replica_strategy():
@@ -80,3 +111,28 @@ def single_and_mirrored(make_model, learning_rate=0.5):
         mirrored.compile(optimizer=keras.optimizers.SGD(learning_rate))
     mirrored.set_weights(single.get_weights())
     return single, mirrored
+
+
+class global_policy:
+    """Context manager that sets Keras' global dtype policy (e.g. "mixed_float16") and restores the previous one on
+    exit, even when the test fails:
+
+        with global_policy("mixed_float16"):
+            layer = VectorQuantizer(...)   # computes in float16, keeps float32 variables
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        import keras
+
+        self.previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(self.name)
+        return keras.mixed_precision.global_policy()
+
+    def __exit__(self, *exc_info):
+        import keras
+
+        keras.mixed_precision.set_global_policy(self.previous)
+        return False

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers import BinaryQuantizer
+from tests.helpers import global_policy
 
 
 def test_deterministic_bits_and_straight_through_gradient():
@@ -35,3 +36,26 @@ def test_config_round_trip_and_bad_mode():
     assert clone.get_config() == quantizer.get_config()
     with pytest.raises(ValueError, match="deterministic, stochastic"):
         BinaryQuantizer(mode="sign")
+
+
+@pytest.mark.parametrize("mode", ["deterministic", "stochastic"])
+def test_mixed_float16(mode):
+    """Under the "mixed_float16" policy the layer computes in float16: bits stay exact 0/1, gradients reach float32
+    inputs, and the previous global policy is restored afterwards."""
+    with global_policy("mixed_float16"):
+        quantizer = BinaryQuantizer(mode=mode, seed=0)
+        assert quantizer.compute_dtype == "float16"
+        logits = tf.random.normal([64, 16], seed=1)
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            bits = quantizer(logits, training=True)
+            loss = tf.reduce_sum(tf.cast(bits, "float32") * tf.range(16, dtype="float32"))
+        assert bits.dtype == tf.float16
+        values = bits.numpy()
+        assert np.isfinite(values).all() and set(np.unique(values)) <= {0.0, 1.0}
+        gradient = tape.gradient(loss, logits)
+        assert gradient is not None and gradient.dtype == tf.float32
+        assert np.isfinite(gradient.numpy()).all() and np.abs(gradient.numpy()).sum() > 0
+        np.testing.assert_array_equal(quantizer(logits).numpy(), (logits.numpy() > 0).astype("float16"))
+        assert quantizer.bits(logits).dtype == tf.int32
+    assert keras.mixed_precision.global_policy().name == "float32"

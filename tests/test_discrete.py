@@ -6,8 +6,7 @@ import tensorflow as tf
 from keras_ae.export import export_model
 from keras_ae.layers import ConvImageDecoder, ConvImageEncoder
 from keras_ae.models import DiscreteAutoEncoder
-from tests.helpers import bar_images
-from tests.test_vqvae import reload_and_call_all
+from tests.helpers import bar_images, reload_and_call_many
 
 
 def _small(code="binary", code_length=8, num_categories=None, **kwargs):
@@ -67,11 +66,17 @@ def test_export_reloads_without_keras_ae(tmp_path):
     model = _small("onehot", 2, 4)
     destination = export_model(model, tmp_path / "discrete")
     codes = model.codes(images[:4]).numpy()
-    outputs, signatures = reload_and_call_all(
-        destination, {"encode": images[:4], "quantize": images[:4], "decode_codes": codes, "bad": np.full([1, 2], 7, "int32")}
+    outputs, signatures = reload_and_call_many(
+        destination,
+        {
+            "encode": ("encode", [images[:4]]),
+            "quantize": ("quantize", [images[:4]]),
+            "decode_codes": ("decode_codes", [codes]),
+            "bad": ("decode_codes", [np.full([1, 2], 7, "int32")]),
+        },
     )
     assert {"encode", "quantize", "decode_codes"} <= set(signatures)
-    np.testing.assert_allclose(outputs["encode"], model.encode(images[:4]).numpy(), atol=1e-5)
-    np.testing.assert_array_equal(outputs["quantize"], codes)
-    np.testing.assert_allclose(outputs["decode_codes"], model.decode_codes(codes).numpy(), atol=1e-5)
-    assert "codes must lie in [0, 4)" in str(outputs["bad"])
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(images[:4]).numpy(), atol=1e-5)
+    np.testing.assert_array_equal(outputs["quantize"][0], codes)
+    np.testing.assert_allclose(outputs["decode_codes"][0], model.decode_codes(codes).numpy(), atol=1e-5)
+    assert "codes must lie in [0, 4)" in outputs["bad"]

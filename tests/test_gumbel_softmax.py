@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers import GumbelSoftmax
+from tests.helpers import global_policy
 
 
 def test_hard_samples_are_one_hot_with_relaxed_gradients():
@@ -72,3 +73,28 @@ def test_schedule_step_is_shared_by_two_replicas():
         step(batch)
     copies = [int(v.numpy()) for v in strategy.experimental_local_results(layer.steps.value)]
     assert copies == [3, 3]
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_mixed_float16(hard):
+    """Under "mixed_float16": float16 samples that are (relaxed) one-hot rows, finite gradients into float32 logits,
+    the annealing step counter still counts, and the previous global policy comes back."""
+    with global_policy("mixed_float16"):
+        layer = GumbelSoftmax(hard=hard, initial_temperature=0.5, min_temperature=0.5, seed=0)
+        assert layer.compute_dtype == "float16"
+        logits = tf.random.normal([32, 4, 8], seed=2) * 20.0  # large logits: float16 overflow would show here
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            samples = layer(logits, training=True)
+            loss = tf.reduce_sum(tf.cast(samples, "float32") * tf.range(8, dtype="float32"))
+        assert samples.dtype == tf.float16
+        values = samples.numpy().astype("float32")
+        assert np.isfinite(values).all()
+        np.testing.assert_allclose(values.sum(-1), np.ones([32, 4]), atol=1e-2)
+        gradient = tape.gradient(loss, logits)
+        assert gradient.dtype == tf.float32 and np.isfinite(gradient.numpy()).all()
+        assert np.abs(gradient.numpy()).sum() > 0
+        assert int(layer.steps.numpy()) == 1
+        inference = layer(logits).numpy()
+        np.testing.assert_array_equal(inference.argmax(-1), logits.numpy().argmax(-1))
+    assert keras.mixed_precision.global_policy().name == "float32"

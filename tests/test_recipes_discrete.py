@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_ae.recipes import discrete, vqvae
-from tests.test_vqvae import reload_and_call_all
+from tests.helpers import reload_and_call
 
 SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--limit", "300"]
 
@@ -32,8 +32,8 @@ def test_vqvae_recipe_writes_run_folder_and_export(tmp_path):
     assert "ratio" in table["VQVAE"] and len(table) == 2
     assert metrics["table"] == table
     images = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")
-    outputs, signatures = reload_and_call_all(export_dir, {"quantize": images})
-    assert outputs["quantize"].shape == (3, 2, 2) and outputs["quantize"].max() < 32
+    (codes,), signatures = reload_and_call(export_dir, "quantize", [images])
+    assert codes.shape == (3, 2, 2) and codes.max() < 32
 
 
 @pytest.mark.parametrize("code", ["binary", "onehot"])
@@ -54,16 +54,25 @@ def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path):
         vqvae.main(["--data", "digits", "--codebook-size", "0", "--run-dir", str(tmp_path / "r")])
 
 
-def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch):
-    """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe."""
+@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"]])
+def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
+    """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe; the
+    decoder is speaker-conditioned unless --no-speaker-conditioning."""
     monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path / "home"))
     run_dir = tmp_path / "run"
-    metrics = vqvae.main(["--data", "speech", "--quick", "--run-dir", str(run_dir), "--no-export"])
+    metrics = vqvae.main(["--data", "speech", "--quick", "--run-dir", str(run_dir), "--no-export", *flags])
     table = metrics["table"]
-    assert set(table) == {"VQ-VAE codes", "k-means on MFCC (K=32)", "majority phone / chance"}
+    assert set(table) == {"VQ-VAE codes", "k-means on MFCC (K=32)", "k-means on the VQ-VAE input (K=32)",
+                          "phone labels (oracle)", "majority phone / chance"}
     for row in table.values():
         assert 0.0 <= row["phone_purity"] <= 1.0
+    for name in ("VQ-VAE codes", "k-means on MFCC (K=32)", "phone labels (oracle)"):
+        assert 0.0 <= table[name]["speaker_probe_accuracy"] <= 1.0
+        assert 0.0 <= table[name]["speaker_info"] <= 1.0 + 1e-9
     assert table["VQ-VAE codes"]["phone_purity"] >= table["majority phone / chance"]["phone_purity"]
+    conditioned = "--no-speaker-conditioning" not in flags
+    assert metrics["speaker_conditioning"] is conditioned
+    assert json.loads((run_dir / "config.json").read_text())["model"]["num_speakers"] == (3 if conditioned else None)
     assert {"code_usage.png", "code_maps.png", "metrics.json"} <= {p.name for p in run_dir.iterdir()}
 
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.layers import VectorQuantizer
 from keras_ae.layers.vector_quantizer import check_codebook_fits
-from tests.helpers import two_replica_strategy
+from tests.helpers import global_policy, two_replica_strategy
 
 
 def _clustered(count=512, dim=4, clusters=8, seed=0):
@@ -130,3 +130,61 @@ def test_two_replicas_hold_identical_codebooks_equal_to_one_replica(ema):
         np.testing.assert_array_equal(copies[0], copies[1])
     np.testing.assert_allclose(two.codebook.numpy(), one.codebook.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(two.cluster_size.numpy(), one.cluster_size.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _train_steps(quantizer, data, batch=64):
+    step = tf.function(lambda x: quantizer(x, training=True))
+    for start in range(0, len(data), batch):
+        out = step(data[start : start + batch])
+    return out
+
+
+def test_mixed_float16_ema_kmeans_and_restarts():
+    """Under "mixed_float16": float16 quantized outputs, float32 state (codebook, EMA statistics, buffer), an EMA /
+    k-means / restart update that matches the float32 one, straight-through gradients into float32 inputs, and the
+    previous global policy restored."""
+    data = _clustered()
+    options = dict(num_codes=8, code_dim=4, kmeans_samples=256, buffer_size=256, seed=3)
+    reference = VectorQuantizer(**options)
+    _train_steps(reference, data)
+    with global_policy("mixed_float16"):
+        quantizer = VectorQuantizer(**options)
+        assert quantizer.compute_dtype == "float16"
+        out = _train_steps(quantizer, data)
+        for variable in (quantizer.codebook, quantizer.cluster_size, quantizer.usage, quantizer.ema_sum,
+                         quantizer.buffer):
+            assert variable.dtype == "float32", variable.name
+        assert int(quantizer.initialized.numpy()) == 1
+        assert np.isfinite(quantizer.codebook.numpy()).all() and np.isfinite(quantizer.ema_sum.numpy()).all()
+        for key in ("perplexity", "usage"):
+            assert np.isfinite(out[key].numpy())
+        inputs = tf.constant(data[:32])
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            out = quantizer(inputs)
+            downstream = tf.reduce_sum(tf.cast(out["quantized"], "float32") * 3.0)
+        assert out["quantized"].dtype == tf.float16 and out["indices"].dtype == tf.int32
+        assert np.isfinite(out["loss"].numpy()).all()
+        np.testing.assert_allclose(tape.gradient(downstream, inputs).numpy(), 3.0 * np.ones([32, 4]))
+        assert float(quantizer(data)["usage"]) == 1.0
+        assert float(tf.reduce_mean(quantizer(data)["loss"])) < 0.05
+    assert keras.mixed_precision.global_policy().name == "float32"
+    # The same updates as in float32, up to float16 rounding of the inputs (clusters sit at a scale of ~3).
+    order = lambda codebook: codebook[np.lexsort(codebook.T)]  # noqa: E731
+    np.testing.assert_allclose(order(quantizer.codebook.numpy()), order(reference.codebook.numpy()), atol=0.02)
+
+
+def test_mixed_float16_codebook_loss_gradients():
+    """Without EMA the float32 codebook is trained by gradients of the codebook loss, also under mixed precision."""
+    with global_policy("mixed_float16"):
+        quantizer = VectorQuantizer(num_codes=8, code_dim=2, ema=False, kmeans_init=False, restart_dead_codes=False,
+                                    seed=0)
+        inputs = tf.random.normal([16, 2], seed=4)
+        with tf.GradientTape() as tape:
+            out = quantizer(inputs, training=True)
+            loss = tf.reduce_mean(tf.cast(out["loss"], "float32"))
+        assert quantizer.codebook.dtype == "float32" and quantizer.codebook.trainable
+        gradient = tf.convert_to_tensor(tape.gradient(loss, quantizer.codebook))  # a gather gives IndexedSlices
+        assert gradient is not None and gradient.dtype == tf.float32
+        assert np.isfinite(gradient.numpy()).all() and np.abs(gradient.numpy()).sum() > 0
+    assert keras.mixed_precision.global_policy().name == "float32"

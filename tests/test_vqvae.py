@@ -1,7 +1,3 @@
-import json
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -9,40 +5,7 @@ import tensorflow as tf
 
 from keras_ae.export import export_model
 from keras_ae.models import VQVAE
-from tests.helpers import bar_images
-from tests.helpers import two_replica_strategy
-
-RELOAD_SCRIPT = '''
-import json, sys
-import numpy as np
-import tensorflow as tf
-assert not any(name.startswith("keras_ae") for name in sys.modules)  # TF itself loads parts of keras
-loaded = tf.saved_model.load(sys.argv[1])
-outputs = {}
-for name in sys.argv[2].split(","):
-    inputs = np.load(sys.argv[1] + "." + name + ".npy")
-    try:
-        outputs[name] = np.asarray(getattr(loaded, "decode_codes" if name == "bad" else name)(inputs))
-    except tf.errors.InvalidArgumentError as error:
-        outputs[name] = np.asarray(error.message)
-np.savez(sys.argv[1] + ".outputs.npz", **outputs)
-print(json.dumps(sorted(loaded.signatures.keys())))
-'''
-
-
-def reload_and_call_all(export_dir, inputs):
-    """Calls several signatures of an export in one fresh process that imports only TensorFlow (one TF start-up
-    instead of one per signature); `inputs` maps a signature to its input, "bad" to out-of-range codes."""
-    for name, array in inputs.items():
-        np.save(f"{export_dir}.{name}.npy", array)
-    completed = subprocess.run(
-        [sys.executable, "-c", RELOAD_SCRIPT, str(export_dir), ",".join(inputs)], capture_output=True, text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    outputs = np.load(f"{export_dir}.outputs.npz")
-    return {name: outputs[name] for name in outputs.files}, json.loads(completed.stdout.strip().splitlines()[-1])
-
+from tests.helpers import bar_images, global_policy, reload_and_call_many, two_replica_strategy
 
 def _small_vqvae(**kwargs):
     options = dict(data_shape=(8, 8, 1), num_codes=16, code_dim=4, seed=0)
@@ -105,15 +68,21 @@ def test_export_reloads_without_keras_ae(tmp_path):
     model.fit(images, batch_size=32, epochs=1, verbose=0)
     destination = export_model(model, tmp_path / "vqvae", metrics={"codes_used": 0.5})
     codes = model.codes(images[:4]).numpy()
-    outputs, signatures = reload_and_call_all(
-        destination, {"encode": images[:4], "quantize": images[:4], "decode_codes": codes, "bad": np.full([1, 2, 2], 99, "int32")}
+    outputs, signatures = reload_and_call_many(
+        destination,
+        {
+            "encode": ("encode", [images[:4]]),
+            "quantize": ("quantize", [images[:4]]),
+            "decode_codes": ("decode_codes", [codes]),
+            "bad": ("decode_codes", [np.full([1, 2, 2], 99, "int32")]),
+        },
     )
     assert {"encode", "quantize", "decode_codes", "serving_default"} <= set(signatures)
-    np.testing.assert_allclose(outputs["encode"], model.encode(images[:4]).numpy(), atol=1e-5)
-    np.testing.assert_array_equal(outputs["quantize"], codes)
-    assert outputs["quantize"].dtype == np.int32
-    np.testing.assert_allclose(outputs["decode_codes"], model.decode_codes(codes).numpy(), atol=1e-5)
-    assert "code indices must lie in [0, 16)" in str(outputs["bad"])
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(images[:4]).numpy(), atol=1e-5)
+    np.testing.assert_array_equal(outputs["quantize"][0], codes)
+    assert outputs["quantize"][0].dtype == np.int32
+    np.testing.assert_allclose(outputs["decode_codes"][0], model.decode_codes(codes).numpy(), atol=1e-5)
+    assert "code indices must lie in [0, 16)" in outputs["bad"]
 
 
 def test_two_replica_fit_ends_with_identical_codebooks():
@@ -130,3 +99,125 @@ def test_two_replica_fit_ends_with_identical_codebooks():
         copies = [v.numpy() for v in strategy.experimental_local_results(variable.value)]
         assert len(copies) == 2
         np.testing.assert_array_equal(copies[0], copies[1])
+
+
+def _speaker_frames(count=96, time=20, features=8, speakers=4, seed=0):
+    """Frames = one of 6 'phone' prototypes per frame + a fixed offset per speaker (the same for the whole
+    utterance): what a speaker-conditioned decoder can add back without the codes carrying it."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.normal(size=(6, features)).astype("float32")
+    offsets = rng.normal(0, 1.5, size=(speakers, features)).astype("float32")
+    speaker_ids = rng.integers(0, speakers, size=count).astype("int32")
+    frames = prototypes[rng.integers(0, 6, size=(count, time))] + offsets[speaker_ids][:, None, :]
+    frames += rng.normal(0, 0.05, frames.shape).astype("float32")
+    return frames.astype("float32"), speaker_ids
+
+
+def _conditioned_vqvae(**kwargs):
+    options = dict(data_shape=(None, 8), modality="frames", num_codes=16, code_dim=4, num_speakers=4, speaker_dim=4,
+                   seed=0)
+    options.update(kwargs)
+    return VQVAE(**options)
+
+
+def test_speaker_conditioned_decoder_uses_the_speaker():
+    keras.utils.set_random_seed(0)
+    frames, speakers = _speaker_frames()
+    model = _conditioned_vqvae()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit({"frames": frames, "speakers": speakers}, batch_size=16, epochs=10, verbose=0).history
+    assert history["reconstruction_loss"][-1] < 0.5 * history["reconstruction_loss"][0]
+    codes = model.codes(frames[:16])
+    assert codes.shape == (16, 20) and codes.dtype == tf.int32
+    right = model.decode_codes(codes, speakers[:16]).numpy()
+    wrong = model.decode_codes(codes, (speakers[:16] + 1) % 4).numpy()
+    # The same codes voiced by another speaker give other frames, and the true speaker reconstructs far better.
+    assert np.mean((right - wrong) ** 2) > 0.1
+    assert np.mean((right - frames[:16]) ** 2) < 0.5 * np.mean((wrong - frames[:16]) ** 2)
+    np.testing.assert_allclose(right, model.reconstruct(frames[:16], speakers[:16]).numpy(), atol=1e-5)
+    # Tuples (frames, speakers) work as training batches too.
+    model.fit((frames, speakers), batch_size=16, epochs=1, verbose=0)
+
+
+def test_speaker_conditioned_config_round_trip():
+    model = _conditioned_vqvae(speaker_dim=3)
+    config = model.get_config()
+    assert config["num_speakers"] == 4 and config["speaker_dim"] == 3
+    clone = VQVAE.from_config(config)
+    assert clone.get_config() == config
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    clone.set_weights(model.get_weights())
+    frames, speakers = _speaker_frames(count=4)
+    codes = model.codes(frames)
+    np.testing.assert_allclose(
+        clone.decode_codes(codes, speakers).numpy(), model.decode_codes(codes, speakers).numpy(), atol=1e-6
+    )
+
+
+def test_speaker_conditioning_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="num_speakers must be a positive integer"):
+        _conditioned_vqvae(num_speakers=0)
+    with pytest.raises(ValueError, match="speaker_dim must be a positive integer"):
+        _conditioned_vqvae(speaker_dim=0)
+    model = _conditioned_vqvae()
+    frames, speakers = _speaker_frames(count=2)
+    codes = model.codes(frames)
+    with pytest.raises(ValueError, match="conditioned on the speaker"):
+        model.decode_codes(codes)
+    with pytest.raises(ValueError, match="conditioned on the speaker"):
+        model.compile(optimizer="adam")
+        model.fit(frames, epochs=1, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"speaker ids must lie in \[0, 4\)"):
+        model.decode_codes(codes, np.array([0, 4], "int32"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one speaker id per example"):
+        model.decode_codes(codes, np.array([0], "int32"))
+    with pytest.raises(ValueError, match="not speaker-conditioned"):
+        _small_vqvae().decode_codes(tf.zeros([1, 2, 2], tf.int32), [0])
+
+
+def test_speaker_conditioned_export_reloads_without_keras_ae(tmp_path):
+    frames, speakers = _speaker_frames(count=32)
+    model = _conditioned_vqvae()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit({"frames": frames, "speakers": speakers}, batch_size=16, epochs=1, verbose=0)
+    destination = export_model(model, tmp_path / "vqvae_speakers")
+    codes = model.codes(frames[:3]).numpy()
+    ids = speakers[:3]
+    outputs, signatures = reload_and_call_many(
+        destination,
+        {
+            "encode": ("encode", [frames[:3]]),
+            "quantize": ("quantize", [frames[:3]]),
+            "decode_codes": ("decode_codes", [codes, ids]),
+            "other_speaker": ("decode_codes", [codes, (ids + 1) % 4]),
+            "bad_speaker": ("decode_codes", [codes, np.array([0, 1, 4], "int32")]),
+        },
+    )
+    assert {"encode", "quantize", "decode_codes"} <= set(signatures)
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(frames[:3]).numpy(), atol=1e-5)
+    np.testing.assert_array_equal(outputs["quantize"][0], codes)
+    np.testing.assert_allclose(outputs["decode_codes"][0], model.decode_codes(codes, ids).numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        outputs["other_speaker"][0], model.decode_codes(codes, (ids + 1) % 4).numpy(), atol=1e-5
+    )
+    assert "speaker ids must lie in [0, 4)" in outputs["bad_speaker"]
+
+
+def test_mixed_float16_fit_keeps_a_float32_codebook():
+    """A speaker-conditioned VQ-VAE trains under the "mixed_float16" policy (Keras wraps the optimizer in a loss-scale
+    optimizer): finite losses, codebook and EMA statistics in float32, float16 reconstructions."""
+    frames, speakers = _speaker_frames(count=64)
+    with global_policy("mixed_float16"):
+        keras.utils.set_random_seed(0)
+        model = _conditioned_vqvae()
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        history = model.fit({"frames": frames, "speakers": speakers}, batch_size=16, epochs=3, verbose=0).history
+        assert all(np.isfinite(history[key]).all() for key in ("loss", "reconstruction_loss", "vq_loss"))
+        assert history["reconstruction_loss"][-1] < history["reconstruction_loss"][0]
+        quantizer = model.quantizer
+        assert int(quantizer.initialized.numpy()) == 1
+        for variable in (quantizer.codebook, quantizer.cluster_size, quantizer.ema_sum):
+            assert variable.dtype == "float32" and np.isfinite(variable.numpy()).all()
+        decoded = model.decode_codes(model.codes(frames[:4]), speakers[:4])
+        assert decoded.dtype == tf.float16 and np.isfinite(decoded.numpy()).all()
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -200,13 +200,17 @@ class VectorQuantizer(keras.layers.Layer):
                 f"VectorQuantizer(code_dim={self.code_dim}) got inputs whose last axis is {input_shape[-1]}."
             )
         limit = math.sqrt(3.0 / self.code_dim)
-        state = {"trainable": False, "aggregation": "only_first_replica"}
+        # Every float variable stays float32 and is read as float32 (autocast=False) even under a mixed-precision
+        # policy: the EMA statistics and distances need float32, and Keras would otherwise hand float16 copies to
+        # the state updates inside `call`, which then fail to mix with float32 tensors.
+        state = {"trainable": False, "aggregation": "only_first_replica", "autocast": False}
         self.codebook = self.add_weight(
             name="codebook",
             shape=(self.num_codes, self.code_dim),
             initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
             trainable=not self.ema,
             aggregation="only_first_replica",
+            autocast=False,
         )
         self.cluster_size = self.add_weight(name="cluster_size", shape=(self.num_codes,), initializer="zeros", **state)
         self.usage = self.add_weight(name="usage", shape=(self.num_codes,), initializer="zeros", **state)

@@ -11,6 +11,16 @@ from keras_ae.models.training import metric_results, minimize, unpack_inputs
 MODALITIES = ("image", "frames")
 
 
+def _check_speaker_options(num_speakers, speaker_dim):
+    """Raises a clear error unless both are None (no conditioning) or `num_speakers` and `speaker_dim` are positive
+    integers."""
+    if num_speakers is None:
+        return
+    for name, value in (("num_speakers", num_speakers), ("speaker_dim", speaker_dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"VQVAE {name} must be a positive integer (or num_speakers=None); got {value!r}.")
+
+
 def image_grid_encoder(code_dim, filters=(32, 64), name="encoder"):
     """Strided convolution blocks (convolution, batch normalisation, ReLU: the blocks of `ConvImageEncoder`) from
     images `[batch, h, w, c]` to a grid of vectors `[batch, h / 2**len(filters), w / 2**len(filters), code_dim]`,
@@ -74,6 +84,13 @@ class VQVAE(keras.Model):
     batches and dead codes are restarted from recent encoder outputs (both switchable), so it does not collapse;
     under `MirroredStrategy` every replica holds the same codebook.
 
+    With `num_speakers`, the decoder is conditioned on who speaks, as in the paper's speech experiments: a learned
+    speaker embedding (`speaker_dim` floats) is broadcast over every code position and concatenated to the quantised
+    codes before the decoder, so the codes need not spend capacity on the speaker. Training batches are then dicts
+    `{"frames": inputs, "speakers": int ids [batch]}` (or tuples `(inputs, speaker_ids)` as `x`), and
+    `decode_codes` / `reconstruct` take the speaker ids as their second argument; `encode` and `codes` do not
+    (the encoder never sees the speaker id).
+
     Args:
         data_shape: shape of one example: `(height, width, channels)` for images (float32 in [0, 1]) or
             `(time, features)` for frames (`time` may be None).
@@ -89,6 +106,9 @@ class VQVAE(keras.Model):
         encoder: layer mapping inputs to vectors `[..., code_dim]` (default `image_grid_encoder` / `frame_encoder`).
         decoder: layer mapping quantised vectors back to inputs (default `image_grid_decoder` / `frame_decoder`).
         reconstruction_loss: `"mse"`, `"mae"` or `"bce"`.
+        num_speakers: None (no conditioning) or the number of speaker ids the decoder is conditioned on (ids in
+            `[0, num_speakers)`); any modality, though meant for frames.
+        speaker_dim: size of the learned speaker embedding (only with `num_speakers`).
         seed: seed of the quantiser's random draws.
 
     Example:
@@ -97,6 +117,13 @@ class VQVAE(keras.Model):
         model.fit(train_images, batch_size=128, epochs=3)
         codes = model.codes(test_images)               # int32 [n, 7, 7]
         images = model.decode_codes(codes)              # [n, 28, 28, 1]
+
+        # Speech frames, decoder conditioned on 16 speakers:
+        model = VQVAE(data_shape=(None, 40), modality="frames", num_codes=256, num_speakers=16, speaker_dim=16)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.fit({"frames": chunks, "speakers": chunk_speaker_ids}, batch_size=32, epochs=8)
+        codes = model.codes(frames)                     # int32 [n, time]
+        frames = model.decode_codes(codes, speaker_ids) # [n, time, 40], voiced by speakers `speaker_ids` [n]
     """
 
     def __init__(
@@ -114,6 +141,8 @@ class VQVAE(keras.Model):
         encoder=None,
         decoder=None,
         reconstruction_loss="mse",
+        num_speakers=None,
+        speaker_dim=16,
         seed=None,
         **kwargs,
     ):
@@ -127,6 +156,7 @@ class VQVAE(keras.Model):
                 f"({'(height, width, channels)' if modality == 'image' else '(time, features)'}); got {data_shape}."
             )
         check_num_codes(num_codes)
+        _check_speaker_options(num_speakers, speaker_dim)
         # Layers
         if modality == "image":
             self.encoder = encoder or image_grid_encoder(code_dim)
@@ -146,6 +176,9 @@ class VQVAE(keras.Model):
             seed=seed,
             name="quantizer",
         )
+        self.speaker_embedding = None
+        if num_speakers is not None:
+            self.speaker_embedding = keras.layers.Embedding(num_speakers, speaker_dim, name="speaker_embedding")
         # Metrics
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -164,6 +197,8 @@ class VQVAE(keras.Model):
         self.restart_dead_codes = restart_dead_codes
         self.dead_code_threshold = dead_code_threshold
         self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
+        self.num_speakers = num_speakers
+        self.speaker_dim = speaker_dim
         self.seed = seed
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None, *self.data_shape))
@@ -186,8 +221,13 @@ class VQVAE(keras.Model):
             raise ValueError(f"The encoder outputs vectors of size {code_shape[-1]}, but code_dim={self.code_dim}.")
         if not self.quantizer.built:
             self.quantizer.build(code_shape)
+        decoder_shape = tuple(code_shape)
+        if self.speaker_embedding is not None:
+            if not self.speaker_embedding.built:
+                self.speaker_embedding.build((None,))
+            decoder_shape = (*decoder_shape[:-1], self.code_dim + self.speaker_dim)
         if not self.decoder.built:
-            self.decoder.build(code_shape)
+            self.decoder.build(decoder_shape)
         self.code_shape = tuple(code_shape[1:-1])
 
     # ------------------------------------------------------------------ the user's API
@@ -203,22 +243,75 @@ class VQVAE(keras.Model):
         `quantize` signature (`keras.Model.quantize` is Keras' own weight quantisation, hence the name)."""
         return self.quantizer.nearest(self.encode(inputs))
 
-    def decode_codes(self, codes):
-        """Reconstructions from int code indices; indices outside `[0, num_codes)` raise `InvalidArgumentError`."""
-        return self.decoder(self.quantizer.lookup(codes), training=False)
+    def decode_codes(self, codes, speakers=None):
+        """Reconstructions from int code indices (and, for a speaker-conditioned model, int speaker ids `[batch]`);
+        indices or speaker ids out of range raise `InvalidArgumentError`."""
+        return self._decode(self.quantizer.lookup(codes), speakers, training=False)
 
-    def reconstruct(self, inputs):
-        """Reconstructions of `inputs` through the quantised code."""
+    def reconstruct(self, inputs, speakers=None):
+        """Reconstructions of `inputs` through the quantised code (voiced by `speakers` when conditioned)."""
         out = self.quantizer(self.encode(inputs), training=False)
-        return self.decoder(out["quantized"], training=False)
+        return self._decode(out["quantized"], speakers, training=False)
+
+    def _decode(self, quantized, speakers, training):
+        """The decoder on quantised vectors, with the speaker embedding concatenated at every position if
+        conditioned."""
+        if self.speaker_embedding is None:
+            if speakers is not None:
+                raise ValueError("This VQVAE is not speaker-conditioned (num_speakers=None); do not pass speaker ids.")
+            return self.decoder(quantized, training=training)
+        if speakers is None:
+            raise ValueError(
+                f"This VQVAE's decoder is conditioned on the speaker (num_speakers={self.num_speakers}): pass int "
+                "speaker ids [batch] (decode_codes(codes, speakers), or training data {'frames': x, 'speakers': ids})."
+            )
+        speakers = tf.cast(tf.reshape(speakers, [-1]), tf.int32)
+        message = f"speaker ids must lie in [0, {self.num_speakers})"
+        checks = [
+            tf.debugging.assert_non_negative(speakers, message=message),
+            tf.debugging.assert_less(speakers, tf.constant(self.num_speakers, tf.int32), message=message),
+            tf.debugging.assert_equal(
+                tf.shape(speakers)[0], tf.shape(quantized)[0], message="need one speaker id per example"
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            speakers = tf.identity(speakers)
+        embedding = tf.cast(self.speaker_embedding(speakers), quantized.dtype)  # [batch, speaker_dim]
+        # Broadcast over every code position (time for frames, the grid for images).
+        positions = tf.rank(quantized) - 2
+        embedding = tf.reshape(
+            embedding, tf.concat([[tf.shape(embedding)[0]], tf.ones([positions], tf.int32), [self.speaker_dim]], 0)
+        )
+        embedding = tf.broadcast_to(embedding, tf.concat([tf.shape(quantized)[:-1], [self.speaker_dim]], 0))
+        return self.decoder(tf.concat([quantized, embedding], axis=-1), training=training)
+
+    def _split_batch(self, inputs):
+        """`(data, speaker ids or None)` from a training batch: a tensor, a dict with "frames" (or "inputs") and
+        "speakers", or a tuple `(data, speakers)`."""
+        if isinstance(inputs, dict):
+            unknown = set(inputs) - {"frames", "inputs", "speakers"}
+            if unknown or not ({"frames", "inputs"} & set(inputs)):
+                raise ValueError(
+                    f"VQVAE batches as dicts need keys 'frames' (or 'inputs') and 'speakers'; got {sorted(inputs)}."
+                )
+            return inputs.get("frames", inputs.get("inputs")), inputs.get("speakers")
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(f"VQVAE batches as tuples must be (inputs, speaker_ids); got {len(inputs)} parts.")
+            return inputs[0], inputs[1]
+        return inputs, None
 
     # ------------------------------------------------------------------ training
-    def _forward(self, inputs, training):
+    def _forward(self, batch, training):
+        inputs, speakers = self._split_batch(batch)
         vectors = self.encoder(inputs, training=training)
         out = self.quantizer(vectors, training=training)
-        reconstructions = self.decoder(out["quantized"], training=training)
-        reconstruction = reconstruction_error(inputs, reconstructions, kind=self.reconstruction_loss)
-        vq_loss = tf.reduce_mean(tf.reshape(out["loss"], [tf.shape(inputs)[0], -1]), axis=1)
+        reconstructions = self._decode(out["quantized"], speakers, training=training)
+        # Losses in float32, also when a mixed-precision policy makes the decoder compute in float16.
+        reconstruction = reconstruction_error(
+            tf.cast(inputs, "float32"), tf.cast(reconstructions, "float32"), kind=self.reconstruction_loss
+        )
+        vq_loss = tf.reduce_mean(tf.reshape(tf.cast(out["loss"], "float32"), [tf.shape(inputs)[0], -1]), axis=1)
         return reconstruction + vq_loss, (reconstruction, vq_loss, out["perplexity"], out["usage"])
 
     def train_step(self, data):
@@ -240,13 +333,17 @@ class VQVAE(keras.Model):
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):
-        """Named SavedModel signatures (see `keras_ae.export`): `encode`, `quantize`, `decode_codes`."""
+        """Named SavedModel signatures (see `keras_ae.export`): `encode`, `quantize`, `decode_codes` (which takes
+        `(codes, speakers)`, int32 `[batch]` speaker ids, when the decoder is speaker-conditioned)."""
         data_spec = tf.TensorSpec([None, *self.data_shape], tf.float32, name="inputs")
         code_spec = tf.TensorSpec([None, *self.code_shape], tf.int32, name="codes")
+        decode_specs = [code_spec]
+        if self.speaker_embedding is not None:
+            decode_specs.append(tf.TensorSpec([None], tf.int32, name="speakers"))
         return {
             "encode": (self.encode, [data_spec]),
             "quantize": (self.codes, [data_spec]),
-            "decode_codes": (self.decode_codes, [code_spec]),
+            "decode_codes": (self.decode_codes, decode_specs),
         }
 
     def get_config(self):
@@ -266,6 +363,8 @@ class VQVAE(keras.Model):
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "decoder": keras.saving.serialize_keras_object(self.decoder),
                 "reconstruction_loss": self.reconstruction_loss,
+                "num_speakers": self.num_speakers,
+                "speaker_dim": self.speaker_dim,
                 "seed": self.seed,
             }
         )

@@ -1,10 +1,19 @@
 """VQ-VAE: `python -m keras_ae.recipes.vqvae [--data mnist|speech|PATH] [--codebook-size 512] ...`.
 
 On speech (`--data speech`, the synthesized multi-speaker corpus of `keras_ae.data.speech`): one code per 10 ms
-frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis, standardised with training statistics);
-reports on held-out utterances (seen speakers, unseen sentences) the phone purity of the codes next to k-means
-on MFCC frames with the same number of codes, and a speaker probe on per-utterance code histograms (how much
-speaker identity the codes carry; lower is better) next to its chance level.
+frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis), each utterance standardised by its own
+mean and std (`--feature-norm global` for training-set statistics instead). By default the decoder is conditioned
+on a learned speaker embedding (van den Oord et al., 2017), so the codes need not carry the speaker
+(`--no-speaker-conditioning` to compare). Both defaults lower the speaker information per code (README).
+
+Reports on held-out utterances (seen speakers, unseen sentences), for the VQ-VAE codes and for k-means with the
+same number of codes on MFCC frames:
+- the phone purity of the codes (k-means also on the VQ-VAE's own input frames: what clustering alone gives);
+- a speaker probe on per-utterance code histograms (how much speaker identity the codes carry; lower is better),
+  next to its chance level and to the same probe on histograms of the true phone labels (the corpus's speakers
+  differ in accent, so even a perfect phone code identifies some of them);
+- frame by frame, the share of the phone's and of the speaker's entropy a single code explains (`phone_info`,
+  `speaker_info`: `I(code; label) / H(label)`), which does not saturate as the probe does.
 
 On images (MNIST by default, or the image sources of `keras_ae.data.images`, e.g. a folder or `.npz`): a 7x7 grid
 of codes per 28x28 image; reports on the test split the share of the codebook used, the perplexity and the
@@ -16,8 +25,8 @@ and budget. Writes the run folder (reconstructions, code-usage histogram, code m
 k-means initialisation, to measure what each does.
 """
 
+import argparse
 import math
-
 import time
 
 import keras
@@ -29,6 +38,7 @@ from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import (
     code_usage,
     fit_kmeans,
+    label_information,
     phone_purity,
     speaker_probe_on_codes,
 )
@@ -61,6 +71,14 @@ def build_parser():
     speech.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
     speech.add_argument("--crop-frames", type=int, default=100, help="training chunk length in 10 ms frames")
     speech.add_argument("--probe-utterances", type=int, default=480, help="utterances the speaker probe fits on")
+    speech.add_argument("--speaker-conditioning", action=argparse.BooleanOptionalAction, default=True,
+                        help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
+                             "the codes need not carry the speaker")
+    speech.add_argument("--speaker-dim", type=int, default=16, help="size of the decoder's speaker embedding")
+    speech.add_argument("--feature-norm", choices=("global", "utterance"), default="utterance",
+                        help="standardise spectrogram frames with each utterance's own mean and std (utterance: "
+                             "removes the speaker's average spectrum; measured: less speaker information per code) "
+                             "or with training-set statistics (global)")
     return parser
 
 
@@ -110,15 +128,24 @@ def run_speech(argv=None):
     train_features = spectrogram_frames(train.waveforms)
     stacked = np.concatenate(train_features)
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
-    normalize = lambda frames: ((frames - mean) / std).astype("float32")  # noqa: E731
-    chunks = np.concatenate(
-        [
-            normalize(f)[: len(f) // args.crop_frames * args.crop_frames].reshape(-1, args.crop_frames, MEL_BANDS)
-            for f in train_features
-        ]
+
+    def normalize(frames):
+        if args.feature_norm == "utterance":
+            return ((frames - frames.mean(axis=0)) / (frames.std(axis=0) + 1e-6)).astype("float32")
+        return ((frames - mean) / std).astype("float32")
+
+    def chunked(frames):
+        return normalize(frames)[: len(frames) // args.crop_frames * args.crop_frames].reshape(
+            -1, args.crop_frames, MEL_BANDS
+        )
+
+    per_utterance = [chunked(f) for f in train_features]
+    chunks = np.concatenate(per_utterance)
+    chunk_speakers = np.concatenate(
+        [np.full(len(c), s, "int32") for c, s in zip(per_utterance, train.speakers)]
     )
     if args.limit:
-        chunks = chunks[: args.limit]
+        chunks, chunk_speakers = chunks[: args.limit], chunk_speakers[: args.limit]
     check_codebook_fits(args.codebook_size, chunks.shape[0] * chunks.shape[1], what="training frames")
     print(f"speech: {len(train)} training utterances ({len(chunks)} chunks of {args.crop_frames} frames), "
           f"{len(test)} held-out utterances; {strategy.num_replicas_in_sync} replica(s)")
@@ -127,13 +154,15 @@ def run_speech(argv=None):
             data_shape=(None, MEL_BANDS), modality="frames", num_codes=args.codebook_size, code_dim=args.code_dim,
             beta=args.beta, ema=args.ema, kmeans_init=args.kmeans_init, restart_dead_codes=args.restart,
             dead_code_threshold=args.dead_code_threshold, seed=args.seed,
+            num_speakers=corpus.num_speakers if args.speaker_conditioning else None, speaker_dim=args.speaker_dim,
         )
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
+    training_data = {"frames": chunks, "speakers": chunk_speakers} if args.speaker_conditioning else chunks
 
     with RunFolder(args.run_dir, resume=args.resume) as run:
         run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
         started = time.perf_counter()
-        history = model.fit(chunks, batch_size=args.batch_size, epochs=args.epochs, callbacks=run.callbacks())
+        history = model.fit(training_data, batch_size=args.batch_size, epochs=args.epochs, callbacks=run.callbacks())
         training_seconds = time.perf_counter() - started
 
         def codes_of(corpus_part):
@@ -142,15 +171,25 @@ def run_speech(argv=None):
             return features, codes
 
         test_features, test_codes = codes_of(test)
-        _, probe_codes = codes_of(probe_train)
+        probe_features, probe_codes = codes_of(probe_train)
         test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, test_codes)])
         flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, test_codes)])
         usage = code_usage(flat_codes, args.codebook_size)
-        reconstructions = [np.asarray(model.reconstruct(f[None]))[0] for f in test_features]
+        reconstructions = [
+            np.asarray(model.reconstruct(f[None], [s] if args.speaker_conditioning else None))[0]
+            for f, s in zip(test_features, test.speakers)
+        ]
         mse = float(np.mean(np.concatenate([(r - f) ** 2 for r, f in zip(reconstructions, test_features)])))
+        # Frame-level speaker labels (each frame is its utterance's speaker), for the share of speaker entropy a
+        # single code reveals: unlike the histogram probe, it does not saturate at 1.
+        frame_speakers = lambda code_sequences: np.concatenate(  # noqa: E731
+            [np.full(min(len(c), len(p)), s) for c, p, s in zip(code_sequences, test.phones, test.speakers)]
+        )
         rows = {
             "VQ-VAE codes": {
                 "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["purity"],
+                "phone_info": label_information(flat_codes, test_phones),
+                "speaker_info": label_information(flat_codes, frame_speakers(test_codes)),
                 **speaker_probe_on_codes(probe_codes, probe_train.speakers, test_codes, test.speakers,
                                          args.codebook_size),
                 "codes_used": usage["codes_used"],
@@ -158,24 +197,44 @@ def run_speech(argv=None):
                 "test_mse": mse,
             }
         }
-        # Baseline: k-means with the same number of codes on MFCC (+ deltas) frames.
+        def kmeans_row(train_frames, test_frames, probe_frames):
+            """k-means with the same number of codes, fitted on training frames, scored like the VQ-VAE codes."""
+            assign = fit_kmeans(np.concatenate(train_frames), args.codebook_size, seed=args.seed)
+            test_sequences = [assign(f) for f in test_frames]
+            frames = np.concatenate([c[: len(p)] for c, p in zip(test_sequences, test.phones)])
+            phones = np.concatenate([p[: len(c)] for c, p in zip(test_sequences, test.phones)])
+            kmeans_usage = code_usage(frames, args.codebook_size)
+            return {
+                "phone_purity": phone_purity(frames, phones, args.codebook_size)["purity"],
+                "phone_info": label_information(frames, phones),
+                "speaker_info": label_information(frames, frame_speakers(test_sequences)),
+                **speaker_probe_on_codes([assign(f) for f in probe_frames], probe_train.speakers, test_sequences,
+                                         test.speakers, args.codebook_size),
+                "codes_used": kmeans_usage["codes_used"],
+                "perplexity": kmeans_usage["perplexity"],
+            }
+
+        # Baselines: k-means on MFCC (+ deltas) frames, and on the VQ-VAE's own input frames (does the encoder add
+        # anything to clustering what it is given?).
         mfcc_train = [np.asarray(mfcc_features(w[None]))[0] for w in train.waveforms]
         mfcc_test = [np.asarray(mfcc_features(w[None]))[0] for w in test.waveforms]
         mfcc_probe = [np.asarray(mfcc_features(w[None]))[0] for w in probe_train.waveforms]
         mfcc_mean, mfcc_std = np.concatenate(mfcc_train).mean(0), np.concatenate(mfcc_train).std(0) + 1e-6
-        scale = lambda frames: (frames - mfcc_mean) / mfcc_std  # noqa: E731
-        assign = fit_kmeans(np.concatenate([scale(f) for f in mfcc_train]), args.codebook_size, seed=args.seed)
-        kmeans_test = assign(np.concatenate([scale(f) for f in mfcc_test]))
-        kmeans_probe = assign(np.concatenate([scale(f) for f in mfcc_probe]))
-        split = lambda flat, parts: np.split(flat, np.cumsum([len(p) for p in parts])[:-1])  # noqa: E731
-        kmeans_usage = code_usage(kmeans_test, args.codebook_size)
-        rows[f"k-means on MFCC (K={args.codebook_size})"] = {
-            "phone_purity": phone_purity(kmeans_test, np.concatenate([p[: len(f)] for p, f in zip(test.phones, mfcc_test)]),
-                                         args.codebook_size)["purity"],
-            **speaker_probe_on_codes(split(kmeans_probe, mfcc_probe), probe_train.speakers,
-                                     split(kmeans_test, mfcc_test), test.speakers, args.codebook_size),
-            "codes_used": kmeans_usage["codes_used"],
-            "perplexity": kmeans_usage["perplexity"],
+        scale = lambda frames: [(f - mfcc_mean) / mfcc_std for f in frames]  # noqa: E731
+        rows[f"k-means on MFCC (K={args.codebook_size})"] = kmeans_row(
+            scale(mfcc_train), scale(mfcc_test), scale(mfcc_probe)
+        )
+        rows[f"k-means on the VQ-VAE input (K={args.codebook_size})"] = kmeans_row(
+            [normalize(f) for f in train_features], test_features, probe_features
+        )
+        # What a perfect phone code would reveal: the probe on histograms of the true phone labels. The corpus's
+        # speakers differ in accent, and eSpeak's accents use different phones, so this is well above chance.
+        rows["phone labels (oracle)"] = {
+            "phone_purity": 1.0,
+            "phone_info": 1.0,
+            "speaker_info": label_information(np.concatenate(list(test.phones)), frame_speakers(test.phones)),
+            **speaker_probe_on_codes(probe_train.phones, probe_train.speakers, test.phones, test.speakers,
+                                     corpus.num_phones),
         }
         rows["majority phone / chance"] = {
             "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["majority_floor"],
@@ -186,8 +245,13 @@ def run_speech(argv=None):
             "epochs": args.epochs,
             "training_seconds": training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
-            "features": {"kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), "
-                                 "then (x - mean) / std", "mean": mean.tolist(), "std": std.tolist()},
+            "speaker_conditioning": args.speaker_conditioning,
+            "features": {
+                "kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), then "
+                + ("(x - mean) / std with training-set statistics" if args.feature_norm == "global"
+                   else "each utterance standardised by its own mean and std"),
+                "norm": args.feature_norm, "mean": mean.tolist(), "std": std.tolist(),
+            },
             "table": rows,
         }
         run.write_json("metrics.json", metrics)
@@ -198,7 +262,8 @@ def run_speech(argv=None):
         _speech_code_map(test_features[0], reconstructions[0], test_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
     export_path = export_run(model, args.export_dir, metrics) if args.export else None
-    columns = ["phone_purity", "speaker_probe_accuracy", "chance", "codes_used", "perplexity", "test_mse"]
+    columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
+               "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))
     return metrics
 
