@@ -39,6 +39,7 @@ def build_model(args, vocabulary):
         word_dim=args.word_dim,
         max_length=args.max_length,
         pooling=args.pooling,
+        bidirectional=args.bidirectional,
     )
 
 

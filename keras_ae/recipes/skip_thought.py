@@ -15,9 +15,11 @@ from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text
 
 def build_parser():
     parser = recipe_parser(
-        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 5, "learning_rate": 1e-2}
+        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 10, "learning_rate": 1e-2}
     )
-    add_text_flags(parser)
+    # No early stopping by default: the decoders' validation loss bottoms out around epoch 5, but the thought vectors
+    # keep improving (Austen book probe 0.434 at the best-validation-loss epoch, 0.459 after 10 epochs).
+    add_text_flags(parser, patience=0)
     parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
     parser.add_argument(
         "--decoder-length", type=int, default=12, help="the decoders predict this many first words of the neighbours"
@@ -42,6 +44,7 @@ def build_model(args, vocabulary):
         decoder_word_dropout=args.word_dropout,
         seed=args.seed,
         pooling=args.pooling,
+        bidirectional=args.bidirectional,
     )
 
 

@@ -27,7 +27,7 @@ PROBE_TRAIN_SENTENCES = 10000
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 
 
-def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
+def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, patience=2):
     """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
     parser.add_argument("--vocabulary-size", type=int, default=vocabulary_size, help="most frequent training words")
     parser.add_argument(
@@ -41,12 +41,15 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
         "--pooling", choices=["last", "max", "mean"], default="mean", help="how the encoder pools its GRU states"
     )
     parser.add_argument(
+        "--bidirectional", action="store_true", help="forward and backward GRUs of half the size (bi-skip encoder)"
+    )
+    parser.add_argument(
         "--text-errors", choices=["strict", "replace"], default="strict", help="non-UTF-8 bytes: error or replace"
     )
     parser.add_argument(
         "--patience",
         type=int,
-        default=2,
+        default=patience,
         help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off)",
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
