@@ -73,3 +73,17 @@ def per_replica_mean(per_example):
     local_size = tf.cast(tf.shape(per_example)[0], per_example.dtype)
     return tf.reduce_sum(per_example) / (local_size * num_replicas())
 
+
+
+def replica_uniform(shape, seed_generator, minval=0.0, maxval=1.0, dtype="float32"):
+    """Uniform draws from a `keras.random.SeedGenerator` that differ between the replicas of a strategy.
+
+    Every replica holds the same generator state, so `keras.random.uniform(..., seed=generator)` would give each
+    replica the same noise for its share of the batch (correlated dropout masks or Gumbel noise across replicas).
+    This folds the replica id into the generator's next seed; outside a strategy it is replica 0.
+    """
+    seed = tf.cast(tf.math.floormod(tf.cast(seed_generator.next(), tf.int64), 2**31 - 1), tf.int32)
+    context = tf.distribute.get_replica_context()
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
+    return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, dtype=dtype)

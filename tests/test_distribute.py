@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.distribute import get_strategy, per_replica_mean
+from keras_ae.distribute import get_strategy, per_replica_mean, replica_uniform
 from keras_ae.layers import ConvImageEncoder
 from keras_ae.models import InfoMax
 from tests.helpers import two_replica_strategy
@@ -99,3 +99,25 @@ def test_two_worker_processes_end_with_identical_weights(tmp_path):
     assert bool(first["chief"]) and not bool(second["chief"])
     for name in weights:
         np.testing.assert_array_equal(first[name], second[name])
+
+
+def test_replica_uniform_differs_between_replicas_and_keeps_one_generator_state():
+    strategy = two_replica_strategy()
+    with strategy.scope():
+        generator = keras.random.SeedGenerator(7)
+
+    @tf.function
+    def draw():
+        return strategy.run(lambda: replica_uniform([1000], generator))
+
+    first, second = strategy.experimental_local_results(draw())
+    assert not np.allclose(first, second)  # each replica draws its own noise
+    assert 0.45 < float(np.mean(first)) < 0.55 and 0.45 < float(np.mean(second)) < 0.55
+    states = [np.asarray(value) for value in strategy.experimental_local_results(generator.state.value)]
+    np.testing.assert_array_equal(states[0], states[1])
+    again = strategy.experimental_local_results(draw())[0]
+    assert not np.allclose(again, first)  # the generator moved on
+    # Outside a strategy: replica 0, reproducible from the seed.
+    np.testing.assert_array_equal(
+        replica_uniform([5], keras.random.SeedGenerator(3)), replica_uniform([5], keras.random.SeedGenerator(3))
+    )

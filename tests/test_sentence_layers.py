@@ -74,8 +74,14 @@ def test_bidirectional_encoder_reads_both_ways_and_ignores_padding():
         )
         z = _round_trip(encoder, tf.constant(["the cat ran", "the dog ran on the mat", ""]))
         assert z.shape == (3, 6)
-        np.testing.assert_allclose(encoder(tf.constant(["the cat ran"])), z[:1], atol=1e-6)
         np.testing.assert_allclose(z[2], 0.0)
+        # More padding (a longer max_length) changes nothing: the backward GRU starts at the last word.
+        longer = GRUSentenceEncoder(
+            VOCABULARY, embedding_dim=6, word_dim=4, max_length=12, pooling=pooling, bidirectional=True
+        )
+        longer(tf.constant(["the"]))
+        longer.set_weights(encoder.get_weights())
+        np.testing.assert_allclose(longer(tf.constant(["the cat ran"])), z[:1], atol=1e-6)
         # The last word reaches the backward half of a "last" embedding: the backward GRU starts there.
         changed_last = encoder(tf.constant(["the cat sat"]))
         assert not np.allclose(changed_last[0, 3:], z[0, 3:])

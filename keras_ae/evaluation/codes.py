@@ -128,11 +128,13 @@ def label_information(codes, labels):
 
     0: the codes say nothing about the label; 1: the label is a function of the code. Unlike a probe on utterance
     histograms it does not saturate: it tells how much of, say, the speaker a single code reveals. The plug-in
-    estimate is biased upwards by about `(codes used x labels) / (2 ln 2 x frames)` bits; compare rows with the
-    same number of codes and frames.
+    estimate of the mutual information is biased upwards by about `(codes used x labels) / (2 ln 2 x frames)` bits
+    (that, divided by H(label) in bits, on the returned share); compare rows with the same number of codes and frames.
     """
     codes = np.asarray(codes).reshape(-1)
     labels = np.asarray(labels).reshape(-1)
+    if codes.size == 0:
+        raise ValueError("label_information needs at least one frame code; got none.")
     if codes.shape != labels.shape:
         raise ValueError(f"Need one label per frame code; got {codes.shape[0]} codes and {labels.shape[0]} labels.")
     _, code_index = np.unique(codes, return_inverse=True)

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.distribute import replica_uniform
+
 MODES = ("deterministic", "stochastic")
 
 
@@ -47,7 +49,7 @@ class BinaryQuantizer(keras.layers.Layer):
     def call(self, logits, training=False):
         probabilities = tf.sigmoid(logits)
         if training and self.mode == "stochastic":
-            draws = keras.random.uniform(tf.shape(logits), dtype=logits.dtype, seed=self.seed_generator)
+            draws = replica_uniform(tf.shape(logits), self.seed_generator, dtype=logits.dtype)
             hard = tf.cast(draws < probabilities, logits.dtype)
         else:
             hard = tf.cast(logits > 0, logits.dtype)

@@ -5,6 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_ae.distribute import replica_uniform
+
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class GumbelSoftmax(keras.layers.Layer):
@@ -70,7 +72,7 @@ class GumbelSoftmax(keras.layers.Layer):
         num_categories = tf.shape(logits)[-1]
         if not training:
             return tf.one_hot(tf.argmax(logits, axis=-1), num_categories, dtype=logits.dtype)
-        uniform = keras.random.uniform(tf.shape(logits), minval=1e-9, maxval=1.0, dtype="float32", seed=self.seed_generator)
+        uniform = replica_uniform(tf.shape(logits), self.seed_generator, minval=1e-9, maxval=1.0)
         gumbel = -tf.math.log(-tf.math.log(uniform))
         relaxed = tf.nn.softmax((tf.cast(logits, "float32") + gumbel) / self.temperature, axis=-1)
         self.steps.assign_add(1)

@@ -84,6 +84,11 @@ class QuickThought(StringInputModel):
             raise ValueError(
                 f"QuickThought's embedding_dim is split between f and g, so it must be even; got {embedding_dim}."
             )
+        if bidirectional and embedding_dim % 4:
+            raise ValueError(
+                "A bidirectional QuickThought splits embedding_dim between f and g and each half between two "
+                f"directions, so it must be a multiple of 4; got {embedding_dim}."
+            )
         # Layers
         half = embedding_dim // 2
         self.query_encoder = query_encoder or GRUSentenceEncoder(

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
+from keras_ae.distribute import replica_uniform
 from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
 from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
@@ -165,7 +166,7 @@ class SkipThought(StringInputModel):
         """Replaces `decoder_word_dropout` of the words (not the padding) by the out-of-vocabulary id 1."""
         if not self.decoder_word_dropout:
             return token_ids
-        draws = keras.random.uniform(tf.shape(token_ids), seed=self.seed_generator)
+        draws = replica_uniform(tf.shape(token_ids), self.seed_generator)
         dropped = tf.logical_and(draws < self.decoder_word_dropout, tf.not_equal(token_ids, 0))
         return tf.where(dropped, tf.ones_like(token_ids), token_ids)
 

@@ -1,5 +1,7 @@
 """VQ-VAE: an encoder, a vector quantiser and a decoder that only sees codebook entries."""
 
+import numbers
+
 import keras
 import tensorflow as tf
 
@@ -17,7 +19,7 @@ def _check_speaker_options(num_speakers, speaker_dim):
     if num_speakers is None:
         return
     for name, value in (("num_speakers", num_speakers), ("speaker_dim", speaker_dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"VQVAE {name} must be a positive integer (or num_speakers=None); got {value!r}.")
 
 
@@ -197,8 +199,8 @@ class VQVAE(keras.Model):
         self.restart_dead_codes = restart_dead_codes
         self.dead_code_threshold = dead_code_threshold
         self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
-        self.num_speakers = num_speakers
-        self.speaker_dim = speaker_dim
+        self.num_speakers = None if num_speakers is None else int(num_speakers)
+        self.speaker_dim = int(speaker_dim)
         self.seed = seed
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None, *self.data_shape))

@@ -17,9 +17,7 @@ def build_parser():
     parser = recipe_parser(
         "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 10, "learning_rate": 1e-2}
     )
-    # No early stopping by default: the decoders' validation loss bottoms out around epoch 5, but the thought vectors
-    # keep improving (Austen book probe 0.434 at the best-validation-loss epoch, 0.459 after 10 epochs).
-    add_text_flags(parser, patience=0)
+    add_text_flags(parser)
     parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
     parser.add_argument(
         "--decoder-length", type=int, default=12, help="the decoders predict this many first words of the neighbours"

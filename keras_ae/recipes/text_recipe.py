@@ -27,7 +27,7 @@ PROBE_TRAIN_SENTENCES = 10000
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 
 
-def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, patience=2):
+def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
     """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
     parser.add_argument("--vocabulary-size", type=int, default=vocabulary_size, help="most frequent training words")
     parser.add_argument(
@@ -49,8 +49,9 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, pat
     parser.add_argument(
         "--patience",
         type=int,
-        default=patience,
-        help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off)",
+        default=0,
+        help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off; "
+        "off by default: on Austen both models' book probe keeps rising after their validation loss bottoms out)",
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     return parser
@@ -127,7 +128,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "embedding_dim": args.embedding_dim,
             "epochs": args.epochs,
             "epochs_trained": len(history.epoch),
-            "best_epoch": int(np.argmin(history.history["val_loss"])) + 1 if "val_loss" in history.history else None,
+            # history.epoch holds absolute epoch indices, also after --resume (then only the epochs of this run).
+            "best_epoch": (
+                history.epoch[int(np.argmin(history.history["val_loss"]))] + 1 if "val_loss" in history.history else None
+            ),
             "training_seconds": training_seconds,
             "training_sentences_per_second": len(splits.train) * len(history.epoch) / training_seconds,
             "retrieval_candidates": num_candidates,

@@ -250,7 +250,9 @@ def run_speech(argv=None):
                 "kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), then "
                 + ("(x - mean) / std with training-set statistics" if args.feature_norm == "global"
                    else "each utterance standardised by its own mean and std"),
-                "norm": args.feature_norm, "mean": mean.tolist(), "std": std.tolist(),
+                "norm": args.feature_norm,
+                # Training-set statistics, for inputs to the export only with --feature-norm global.
+                **({"mean": mean.tolist(), "std": std.tolist()} if args.feature_norm == "global" else {}),
             },
             "table": rows,
         }
