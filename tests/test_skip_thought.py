@@ -102,3 +102,19 @@ def test_two_replicas_give_the_one_replica_loss():
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     for a, b in zip(single.get_weights(), mirrored.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_two_replicas_train_with_word_dropout():
+    from tests.helpers import two_replica_strategy
+
+    batch = next(iter(make_triple_dataset(cycle_split(repeats=2), batch_size=8)))
+    strategy = two_replica_strategy()
+    with strategy.scope():
+        model = _model(seed=0)  # the default word dropout, drawn per replica
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = np.asarray(strategy.experimental_local_results(model.seed_generator.state.value)[0])
+    losses = model.fit(tf.data.Dataset.from_tensors(batch).repeat(3), epochs=1, verbose=0).history["loss"]
+    assert np.isfinite(losses).all()
+    states = strategy.experimental_local_results(model.seed_generator.state.value)
+    np.testing.assert_array_equal(states[0], states[1])  # one generator state on every replica
+    assert not np.array_equal(np.asarray(states[0]), before)  # and it moved: dropout was drawn
