@@ -26,6 +26,13 @@ def _write_corpus(folder):
     return folder
 
 
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_jit_compile_is_refused_with_the_reason(recipe, capsys):
+    with pytest.raises(SystemExit):
+        recipe.main(["--jit-compile", "--quick"])
+    assert "string ops" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):

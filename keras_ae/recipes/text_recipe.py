@@ -67,6 +67,11 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             or None for the cosine of `encode`.
     """
     args = parse_flags(parser, argv, quick=QUICK)
+    if args.jit_compile:
+        parser.error(
+            "--jit-compile does not apply to the sentence recipes: tokenization (string ops, which XLA cannot "
+            "compile) runs inside the training step. Drop the flag."
+        )
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
