@@ -60,38 +60,29 @@ def frame_encoder(code_dim, hidden_dim=128, time_stride=1, name="encoder"):
     `[batch, time / s, code_dim]` (the second convolution is strided, kernel 2s, so each code sees its window and
     half of each neighbour's)."""
     time_stride = _check_time_stride(time_stride)
+    # Layers are created in order: their initialisers draw seeds when created, so stride 1 keeps today's weights.
+    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
     if time_stride == 1:
-        middle = keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")
+        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
     else:
-        middle = keras.layers.Conv1D(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
-                                     activation="relu")
-    return keras.Sequential(
-        [
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            middle,
-            keras.layers.Conv1D(code_dim, 1),
-        ],
-        name=name,
-    )
+        layers.append(keras.layers.Conv1D(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
+                                          activation="relu"))
+    layers.append(keras.layers.Conv1D(code_dim, 1))
+    return keras.Sequential(layers, name=name)
 
 
 def frame_decoder(features, hidden_dim=128, time_stride=1, name="decoder"):
     """One code per frame (or per `time_stride` frames) back to feature frames `[batch, time, features]` (linear
     output); with `time_stride` s > 1 a transposed convolution (stride s, kernel 2s) upsamples to the frame rate."""
     time_stride = _check_time_stride(time_stride)
+    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
     if time_stride == 1:
-        middle = keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")
+        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
     else:
-        middle = keras.layers.Conv1DTranspose(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
-                                              activation="relu")
-    return keras.Sequential(
-        [
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            middle,
-            keras.layers.Conv1D(features, 1),
-        ],
-        name=name,
-    )
+        layers.append(keras.layers.Conv1DTranspose(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
+                                                   activation="relu"))
+    layers.append(keras.layers.Conv1D(features, 1))
+    return keras.Sequential(layers, name=name)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
