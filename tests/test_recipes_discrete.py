@@ -76,6 +76,25 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     assert {"code_usage.png", "code_maps.png", "metrics.json"} <= {p.name for p in run_dir.iterdir()}
 
 
+def test_vqvae_speech_time_stride(tmp_path, monkeypatch):
+    """--time-stride 2: one code per 20 ms, scored against the 10 ms labels; crops must be divisible by the stride."""
+    monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path / "home"))
+    run_dir = tmp_path / "run"
+    metrics = vqvae.main(
+        ["--data", "speech", "--quick", "--run-dir", str(run_dir), "--no-export", "--time-stride", "2"]
+    )
+    assert metrics["time_stride"] == 2
+    assert json.loads((run_dir / "config.json").read_text())["model"]["time_stride"] == 2
+    row = metrics["table"]["VQ-VAE codes"]
+    assert 0.0 <= row["phone_purity"] <= 1.0 and 0.0 <= row["speaker_info"] <= 1.0 + 1e-9
+    assert np.isfinite(row["test_mse"])
+    with pytest.raises(ValueError, match="divisible by --time-stride"):
+        vqvae.main(["--data", "speech", "--quick", "--crop-frames", "30", "--time-stride", "4",
+                    "--run-dir", str(tmp_path / "bad")])
+    with pytest.raises(ValueError, match="--data speech only"):
+        vqvae.main(["--quick", "--data", "digits", "--time-stride", "2", "--run-dir", str(tmp_path / "img")])
+
+
 @pytest.mark.slow
 def test_tune_searches_the_codebook_size(tmp_path):
     from keras_ae.recipes import tune

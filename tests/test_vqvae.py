@@ -221,3 +221,50 @@ def test_mixed_float16_fit_keeps_a_float32_codebook():
         decoded = model.decode_codes(model.codes(frames[:4]), speakers[:4])
         assert decoded.dtype == tf.float16 and np.isfinite(decoded.numpy()).all()
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_time_stride_gives_one_code_per_stride_frames():
+    """time_stride=2: a strided frame encoder gives one code per 2 frames, the decoder upsamples back to every
+    frame (with and without a speaker-conditioned decoder), and it trains."""
+    frames, speakers = _speaker_frames(count=32)  # 20 frames each
+    model = _conditioned_vqvae(time_stride=2)
+    assert model.get_config()["time_stride"] == 2
+    codes = model.codes(frames[:3])
+    assert codes.shape == (3, 10) and codes.dtype == tf.int32
+    assert model.encode(frames[:3]).shape == (3, 10, 4)
+    assert model.decode_codes(codes, speakers[:3]).shape == (3, 20, 8)
+    assert model.reconstruct(frames[:3], speakers[:3]).shape == (3, 20, 8)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit({"frames": frames, "speakers": speakers}, batch_size=16, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    plain = _small_vqvae(data_shape=(None, 8), modality="frames", time_stride=4)
+    assert plain.codes(frames[:2, :12]).shape == (2, 3)
+    assert plain.decode_codes(plain.codes(frames[:2, :12])).shape == (2, 12, 8)
+
+
+def test_time_stride_config_round_trip():
+    model = _small_vqvae(data_shape=(None, 8), modality="frames", time_stride=2)
+    config = model.get_config()
+    clone = VQVAE.from_config(config)
+    assert clone.time_stride == 2 and clone.get_config() == config
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    clone.set_weights(model.get_weights())
+    frames, _ = _speaker_frames(count=2)
+    np.testing.assert_array_equal(clone.codes(frames).numpy(), model.codes(frames).numpy())
+    # The default stays one code per frame.
+    assert _small_vqvae(data_shape=(None, 8), modality="frames").get_config()["time_stride"] == 1
+
+
+def test_time_stride_bad_input_is_a_clear_error():
+    frames, _ = _speaker_frames(count=2)  # 20 frames
+    model = _small_vqvae(data_shape=(None, 8), modality="frames", time_stride=2)
+    with pytest.raises(ValueError, match="divisible by 2; got 19 frames"):
+        model.codes(frames[:, :19])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="divisible by 2"):
+        tf.function(model.codes, input_signature=[tf.TensorSpec([None, None, 8])])(frames[:, :19])
+    with pytest.raises(ValueError, match="divisible by time_stride=4"):
+        _small_vqvae(data_shape=(10, 8), modality="frames", time_stride=4)
+    with pytest.raises(ValueError, match="modality='frames' only"):
+        _small_vqvae(time_stride=2)
+    with pytest.raises(ValueError, match="time_stride must be a positive integer"):
+        _small_vqvae(data_shape=(None, 8), modality="frames", time_stride=0)

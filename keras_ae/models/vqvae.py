@@ -48,29 +48,41 @@ def image_grid_decoder(channels, filters=(64, 32), name="decoder"):
     return keras.Sequential(layers, name=name)
 
 
-def frame_encoder(code_dim, hidden_dim=128, name="encoder"):
+def _check_time_stride(time_stride):
+    if isinstance(time_stride, bool) or not isinstance(time_stride, numbers.Integral) or time_stride < 1:
+        raise ValueError(f"VQVAE time_stride must be a positive integer; got {time_stride!r}.")
+    return int(time_stride)
+
+
+def frame_encoder(code_dim, hidden_dim=128, time_stride=1, name="encoder"):
     """1-D convolutions over time from feature frames `[batch, time, features]` (e.g. a log-mel spectrogram) to one
-    vector per frame `[batch, time, code_dim]`."""
-    return keras.Sequential(
-        [
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            keras.layers.Conv1D(code_dim, 1),
-        ],
-        name=name,
-    )
+    vector per frame `[batch, time, code_dim]`, or with `time_stride` s > 1 one vector per s frames
+    `[batch, time / s, code_dim]` (the second convolution is strided, kernel 2s, so each code sees its window and
+    half of each neighbour's)."""
+    time_stride = _check_time_stride(time_stride)
+    # Layers are created in order: their initialisers draw seeds when created, so stride 1 keeps today's weights.
+    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
+    if time_stride == 1:
+        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
+    else:
+        layers.append(keras.layers.Conv1D(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
+                                          activation="relu"))
+    layers.append(keras.layers.Conv1D(code_dim, 1))
+    return keras.Sequential(layers, name=name)
 
 
-def frame_decoder(features, hidden_dim=128, name="decoder"):
-    """One code per frame back to feature frames `[batch, time, features]` (linear output)."""
-    return keras.Sequential(
-        [
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"),
-            keras.layers.Conv1D(features, 1),
-        ],
-        name=name,
-    )
+def frame_decoder(features, hidden_dim=128, time_stride=1, name="decoder"):
+    """One code per frame (or per `time_stride` frames) back to feature frames `[batch, time, features]` (linear
+    output); with `time_stride` s > 1 a transposed convolution (stride s, kernel 2s) upsamples to the frame rate."""
+    time_stride = _check_time_stride(time_stride)
+    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
+    if time_stride == 1:
+        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
+    else:
+        layers.append(keras.layers.Conv1DTranspose(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
+                                                   activation="relu"))
+    layers.append(keras.layers.Conv1D(features, 1))
+    return keras.Sequential(layers, name=name)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -111,6 +123,9 @@ class VQVAE(keras.Model):
         num_speakers: None (no conditioning) or the number of speaker ids the decoder is conditioned on (ids in
             `[0, num_speakers)`); any modality, though meant for frames.
         speaker_dim: size of the learned speaker embedding (only with `num_speakers`).
+        time_stride: frames only: one code per `time_stride` frames (default 1: one per frame); the default frame
+            encoder downsamples time by a strided convolution and the default decoder upsamples back, so inputs
+            need a number of frames divisible by `time_stride` (others raise a clear error).
         seed: seed of the quantiser's random draws.
 
     Example:
@@ -146,6 +161,7 @@ class VQVAE(keras.Model):
         num_speakers=None,
         speaker_dim=16,
         seed=None,
+        time_stride=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -159,13 +175,23 @@ class VQVAE(keras.Model):
             )
         check_num_codes(num_codes)
         _check_speaker_options(num_speakers, speaker_dim)
+        time_stride = _check_time_stride(time_stride)
+        if time_stride != 1 and modality != "frames":
+            raise ValueError(
+                f"VQVAE time_stride applies to modality='frames' only; got {time_stride} for {modality!r}."
+            )
+        if time_stride != 1 and data_shape[0] is not None and data_shape[0] % time_stride:
+            raise ValueError(
+                f"VQVAE needs a number of frames divisible by time_stride={time_stride}; "
+                f"data_shape has {data_shape[0]}."
+            )
         # Layers
         if modality == "image":
             self.encoder = encoder or image_grid_encoder(code_dim)
             self.decoder = decoder or image_grid_decoder(data_shape[-1])
         else:
-            self.encoder = encoder or frame_encoder(code_dim)
-            self.decoder = decoder or frame_decoder(data_shape[-1])
+            self.encoder = encoder or frame_encoder(code_dim, time_stride=time_stride)
+            self.decoder = decoder or frame_decoder(data_shape[-1], time_stride=time_stride)
         self.quantizer = VectorQuantizer(
             num_codes=num_codes,
             code_dim=code_dim,
@@ -202,6 +228,7 @@ class VQVAE(keras.Model):
         self.num_speakers = None if num_speakers is None else int(num_speakers)
         self.speaker_dim = int(speaker_dim)
         self.seed = seed
+        self.time_stride = time_stride
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None, *self.data_shape))
 
@@ -234,7 +261,23 @@ class VQVAE(keras.Model):
 
     # ------------------------------------------------------------------ the user's API
     def call(self, inputs, training=False):
-        return self.encoder(inputs, training=training)
+        return self.encoder(self._check_length(inputs), training=training)
+
+    def _check_length(self, inputs):
+        """Inputs with a number of frames not divisible by `time_stride` raise a clear error (a ValueError when the
+        length is static, else InvalidArgumentError when run)."""
+        if self.time_stride == 1:
+            return inputs
+        message = f"VQVAE(time_stride={self.time_stride}) needs a number of frames divisible by {self.time_stride}"
+        length = inputs.shape[1]
+        if length is not None:
+            if length % self.time_stride:
+                raise ValueError(f"{message}; got {length} frames (crop or pad them).")
+            return inputs
+        inputs = tf.convert_to_tensor(inputs)
+        check = tf.debugging.assert_equal(tf.shape(inputs)[1] % self.time_stride, 0, message=message)
+        with tf.control_dependencies([check]):
+            return tf.identity(inputs)
 
     def encode(self, inputs):
         """Continuous encoder outputs before quantisation, `[batch, *code_shape, code_dim]`."""
@@ -306,7 +349,7 @@ class VQVAE(keras.Model):
     # ------------------------------------------------------------------ training
     def _forward(self, batch, training):
         inputs, speakers = self._split_batch(batch)
-        vectors = self.encoder(inputs, training=training)
+        vectors = self.encoder(self._check_length(inputs), training=training)
         out = self.quantizer(vectors, training=training)
         reconstructions = self._decode(out["quantized"], speakers, training=training)
         # Losses in float32, also when a mixed-precision policy makes the decoder compute in float16.
@@ -368,6 +411,7 @@ class VQVAE(keras.Model):
                 "num_speakers": self.num_speakers,
                 "speaker_dim": self.speaker_dim,
                 "seed": self.seed,
+                "time_stride": self.time_stride,
             }
         )
         return config

@@ -70,6 +70,9 @@ def build_parser():
     speech.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
     speech.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
     speech.add_argument("--crop-frames", type=int, default=100, help="training chunk length in 10 ms frames")
+    speech.add_argument("--time-stride", type=int, default=1,
+                        help="one code per this many 10 ms frames (strided encoder, upsampling decoder); "
+                             "--crop-frames must be divisible by it")
     speech.add_argument("--probe-utterances", type=int, default=480, help="utterances the speaker probe fits on")
     speech.add_argument("--speaker-conditioning", action=argparse.BooleanOptionalAction, default=True,
                         help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
@@ -83,6 +86,8 @@ def build_parser():
 
 
 def build_model(args, image_shape):
+    if args.time_stride != 1:
+        raise ValueError("--time-stride applies to --data speech only (images have a fixed 7x7 code grid).")
     return VQVAE(
         data_shape=image_shape,
         num_codes=args.codebook_size,
@@ -116,6 +121,11 @@ def run_speech(argv=None):
     parser = build_parser()
     parser.set_defaults(**SPEECH_DEFAULTS)
     args = parse_flags(parser, argv, quick=SPEECH_QUICK)
+    stride = args.time_stride
+    if stride < 1 or args.crop_frames % stride:
+        raise ValueError(
+            f"--crop-frames ({args.crop_frames}) must be divisible by --time-stride ({stride}, a positive integer)."
+        )
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_speech_corpus(
@@ -146,14 +156,14 @@ def run_speech(argv=None):
     )
     if args.limit:
         chunks, chunk_speakers = chunks[: args.limit], chunk_speakers[: args.limit]
-    check_codebook_fits(args.codebook_size, chunks.shape[0] * chunks.shape[1], what="training frames")
+    check_codebook_fits(args.codebook_size, chunks.shape[0] * chunks.shape[1] // stride, what="training codes")
     print(f"speech: {len(train)} training utterances ({len(chunks)} chunks of {args.crop_frames} frames), "
           f"{len(test)} held-out utterances; {strategy.num_replicas_in_sync} replica(s)")
     with strategy.scope():
         model = VQVAE(
             data_shape=(None, MEL_BANDS), modality="frames", num_codes=args.codebook_size, code_dim=args.code_dim,
             beta=args.beta, ema=args.ema, kmeans_init=args.kmeans_init, restart_dead_codes=args.restart,
-            dead_code_threshold=args.dead_code_threshold, seed=args.seed,
+            dead_code_threshold=args.dead_code_threshold, seed=args.seed, time_stride=stride,
             num_speakers=corpus.num_speakers if args.speaker_conditioning else None, speaker_dim=args.speaker_dim,
         )
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
@@ -166,15 +176,22 @@ def run_speech(argv=None):
         training_seconds = time.perf_counter() - started
 
         def codes_of(corpus_part):
+            """Features (normalised, cut to a multiple of the stride) and their codes, one per `stride` frames."""
             features = [normalize(f) for f in spectrogram_frames(corpus_part.waveforms)]
+            features = [f[: len(f) // stride * stride] for f in features]
             codes = [np.asarray(model.codes(f[None]))[0] for f in features]
             return features, codes
 
         test_features, test_codes = codes_of(test)
         probe_features, probe_codes = codes_of(probe_train)
-        test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, test_codes)])
-        flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, test_codes)])
-        usage = code_usage(flat_codes, args.codebook_size)
+        # Phone and speaker metrics compare codes with the 10 ms frame labels: with --time-stride s each code is
+        # repeated s times (one copy per frame it covers), so a code spanning a phone boundary is scored against both
+        # phones. Usage and perplexity count each code once; the speaker probe's histograms are normalised, so the
+        # repetition would not change them.
+        frame_codes = [np.repeat(c, stride) for c in test_codes]
+        test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, frame_codes)])
+        flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, frame_codes)])
+        usage = code_usage(np.concatenate(test_codes), args.codebook_size)
         reconstructions = [
             np.asarray(model.reconstruct(f[None], [s] if args.speaker_conditioning else None))[0]
             for f, s in zip(test_features, test.speakers)
@@ -189,7 +206,7 @@ def run_speech(argv=None):
             "VQ-VAE codes": {
                 "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["purity"],
                 "phone_info": label_information(flat_codes, test_phones),
-                "speaker_info": label_information(flat_codes, frame_speakers(test_codes)),
+                "speaker_info": label_information(flat_codes, frame_speakers(frame_codes)),
                 **speaker_probe_on_codes(probe_codes, probe_train.speakers, test_codes, test.speakers,
                                          args.codebook_size),
                 "codes_used": usage["codes_used"],
@@ -246,6 +263,8 @@ def run_speech(argv=None):
             "training_seconds": training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "speaker_conditioning": args.speaker_conditioning,
+            "time_stride": stride,
+            "label_alignment": "each code repeated time_stride times to meet the 10 ms phone and speaker labels",
             "features": {
                 "kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), then "
                 + ("(x - mean) / std with training-set statistics" if args.feature_norm == "global"
@@ -261,7 +280,7 @@ def run_speech(argv=None):
         plots.bar_chart(np.sort(usage["histogram"])[::-1], run.file("code_usage.png"),
                         f"Held-out code usage ({usage['num_codes_used']} of {args.codebook_size} codes)",
                         "code (by rank)", "frames")
-        _speech_code_map(test_features[0], reconstructions[0], test_codes[0], test.phones[0], corpus.phone_names,
+        _speech_code_map(test_features[0], reconstructions[0], frame_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
     export_path = export_run(model, args.export_dir, metrics) if args.export else None
     columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
