@@ -13,14 +13,18 @@ from keras_ae.models.training import metric_results, minimize, unpack_inputs
 MODALITIES = ("image", "frames")
 
 
+def _positive_integer(name, value, hint=""):
+    """`value` as an int, or a clear ValueError unless it is a positive integer (numpy integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"VQVAE {name} must be a positive integer{hint}; got {value!r}.")
+    return int(value)
+
+
 def _check_speaker_options(num_speakers, speaker_dim):
-    """Raises a clear error unless both are None (no conditioning) or `num_speakers` and `speaker_dim` are positive
-    integers."""
-    if num_speakers is None:
-        return
-    for name, value in (("num_speakers", num_speakers), ("speaker_dim", speaker_dim)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"VQVAE {name} must be a positive integer (or num_speakers=None); got {value!r}.")
+    """Raises a clear error unless `num_speakers` is None (no conditioning) or both are positive integers."""
+    if num_speakers is not None:
+        for name, value in (("num_speakers", num_speakers), ("speaker_dim", speaker_dim)):
+            _positive_integer(name, value, hint=" (or num_speakers=None)")
 
 
 def image_grid_encoder(code_dim, filters=(32, 64), name="encoder"):
@@ -48,18 +52,12 @@ def image_grid_decoder(channels, filters=(64, 32), name="decoder"):
     return keras.Sequential(layers, name=name)
 
 
-def _check_time_stride(time_stride):
-    if isinstance(time_stride, bool) or not isinstance(time_stride, numbers.Integral) or time_stride < 1:
-        raise ValueError(f"VQVAE time_stride must be a positive integer; got {time_stride!r}.")
-    return int(time_stride)
-
-
 def frame_encoder(code_dim, hidden_dim=128, time_stride=1, name="encoder"):
     """1-D convolutions over time from feature frames `[batch, time, features]` (e.g. a log-mel spectrogram) to one
     vector per frame `[batch, time, code_dim]`, or with `time_stride` s > 1 one vector per s frames
     `[batch, time / s, code_dim]` (the second convolution is strided, kernel 2s, so each code sees its window and
     half of each neighbour's)."""
-    time_stride = _check_time_stride(time_stride)
+    time_stride = _positive_integer("time_stride", time_stride)
     # Layers are created in order: their initialisers draw seeds when created, so stride 1 keeps today's weights.
     layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
     if time_stride == 1:
@@ -74,7 +72,7 @@ def frame_encoder(code_dim, hidden_dim=128, time_stride=1, name="encoder"):
 def frame_decoder(features, hidden_dim=128, time_stride=1, name="decoder"):
     """One code per frame (or per `time_stride` frames) back to feature frames `[batch, time, features]` (linear
     output); with `time_stride` s > 1 a transposed convolution (stride s, kernel 2s) upsamples to the frame rate."""
-    time_stride = _check_time_stride(time_stride)
+    time_stride = _positive_integer("time_stride", time_stride)
     layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
     if time_stride == 1:
         layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
@@ -175,7 +173,7 @@ class VQVAE(keras.Model):
             )
         check_num_codes(num_codes)
         _check_speaker_options(num_speakers, speaker_dim)
-        time_stride = _check_time_stride(time_stride)
+        time_stride = _positive_integer("time_stride", time_stride)
         if time_stride != 1 and modality != "frames":
             raise ValueError(
                 f"VQVAE time_stride applies to modality='frames' only; got {time_stride} for {modality!r}."
@@ -226,7 +224,7 @@ class VQVAE(keras.Model):
         self.dead_code_threshold = dead_code_threshold
         self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
         self.num_speakers = None if num_speakers is None else int(num_speakers)
-        self.speaker_dim = int(speaker_dim)
+        self.speaker_dim = speaker_dim if num_speakers is None else int(speaker_dim)
         self.seed = seed
         self.time_stride = time_stride
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
