@@ -1,0 +1,1 @@
+"""Audio in the graph: spectral front end and vocoder."""

@@ -1,0 +1,1 @@
+"""Bottlenecks: sit between encoder and judges (`call(encoding, training) -> (code, losses, metrics)`)."""

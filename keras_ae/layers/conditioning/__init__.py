@@ -1,0 +1,1 @@
+"""Conditioning: speaker embeddings, instance normalisation, AdaIN."""

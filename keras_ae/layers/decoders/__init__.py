@@ -1,0 +1,1 @@
+"""Decoders: map a code back to the input space."""

@@ -1,0 +1,1 @@
+"""Encoders: map an input (images, frames, waveforms, sentences) to an encoding."""

@@ -1,0 +1,1 @@
+"""Judges: say whether a code represents its input (`judge_loss(batch, code, training) -> [batch]`)."""
