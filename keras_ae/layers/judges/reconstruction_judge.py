@@ -18,18 +18,20 @@ class ReconstructionJudge(keras.layers.Layer):
     Args:
         decoder: a layer mapping embeddings to reconstructions, e.g. `ConvImageDecoder`.
         loss: `"mse"`, `"mae"` or `"bce"` (see `keras_ae.losses.reconstruction_error`).
+        target_key: for dict batches, the entry to reconstruct (None: the batch itself is the target).
 
     Example:
         judge = ReconstructionJudge(ConvImageDecoder(image_shape=(28, 28, 1)), name="reconstruction")
         model = JudgedEncoder(ConvImageEncoder(64), judges=[judge], input_shape=(28, 28, 1))
     """
 
-    def __init__(self, decoder, loss="mse", **kwargs):
+    def __init__(self, decoder, loss="mse", target_key=None, **kwargs):
         super().__init__(**kwargs)
         # Layers
         self.decoder = decoder
         # Config
         self.loss = check_reconstruction_loss(loss)
+        self.target_key = target_key
 
     def build(self, code_shape):
         if not self.decoder.built:
@@ -43,7 +45,8 @@ class ReconstructionJudge(keras.layers.Layer):
     def judge_loss(self, inputs, code, training=False):
         """Per-example reconstruction error `[batch]` of `inputs` from the code's embedding."""
         reconstructions = self.decoder(code_embedding(code), training=training)
-        return reconstruction_error(inputs, reconstructions, kind=self.loss)
+        targets = inputs if self.target_key is None else inputs[self.target_key]
+        return reconstruction_error(targets, reconstructions, kind=self.loss)
 
     def score(self, inputs, code):
         """Negative reconstruction error: higher means the pair belongs together."""
@@ -51,7 +54,9 @@ class ReconstructionJudge(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"decoder": keras.saving.serialize_keras_object(self.decoder), "loss": self.loss})
+        config.update(
+            {"decoder": keras.saving.serialize_keras_object(self.decoder), "loss": self.loss, "target_key": self.target_key}
+        )
         return config
 
     @classmethod
