@@ -92,7 +92,7 @@ class DiscreteAutoEncoder(JudgedEncoder):
         )
         super().__init__(encoder=encoder, judges=[judge], **kwargs)
         self.logit_norm = (
-            keras.layers.BatchNormalization(center=False, scale=False, name="logit_norm") if normalize_logits else None
+            keras.layers.BatchNormalization(center=False, scale=False, synchronized=True, name="logit_norm") if normalize_logits else None
         )
         if code == "binary":
             self.quantizer = BinaryQuantizer(mode=binary_mode, seed=seed, name="quantizer")

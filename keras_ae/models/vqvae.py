@@ -36,7 +36,7 @@ def image_grid_encoder(code_dim, filters=(32, 64), name="encoder"):
     for width in filters:
         layers += [
             keras.layers.Conv2D(width, 3, strides=2, padding="same"),
-            keras.layers.BatchNormalization(),
+            keras.layers.BatchNormalization(synchronized=True),  # N replicas train like one device
             keras.layers.ReLU(),
         ]
     layers.append(keras.layers.Conv2D(code_dim, 1))

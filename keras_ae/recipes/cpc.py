@@ -244,8 +244,7 @@ def _figures(model, history, step_accuracy, run):
 def tuning_task(args):
     """The `python -m keras_ae.recipes.tune --model cpc` task: a `CPCHyperModel` searching the embedding size, scored
     by the phone probe on validation utterances (seen speakers, validation sentences)."""
-    from keras_ae.recipes.tune import TuningTask
-    from keras_ae.tuning import CPCHyperModel
+    from keras_ae.tuning import TuningTask, CPCHyperModel
 
     defaults = parse_flags(build_parser(), ["--quick"] if getattr(args, "quick", False) else [], quick=QUICK)
     defaults.data = args.data or defaults.data
@@ -261,7 +260,7 @@ def tuning_task(args):
         learning_rate=defaults.learning_rate,
     )
     quick = getattr(args, "quick", False)
-    batch_size = defaults.batch_size if quick or args.batch_size == 128 else args.batch_size  # 128: images' default
+    batch_size = defaults.batch_size if quick or args.batch_size is None else args.batch_size
     return TuningTask(
         hypermodel,
         make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed),
