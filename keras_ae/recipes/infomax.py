@@ -4,6 +4,7 @@ Trains an encoder jointly with global and local pair discriminators, then report
 accuracy of its embeddings beside raw pixels and a random-init encoder, writes the run folder and exports.
 """
 
+from keras_ae.core.validation import non_negative_float, non_negative_int
 from keras_ae.models.infomax import InfoMax
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.image_recipe import run_image_recipe
@@ -12,10 +13,10 @@ from keras_ae.recipes.image_recipe import run_image_recipe
 def build_parser():
     parser = recipe_parser("infomax", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
     parser.add_argument("--objective", choices=["bce", "infonce"], default="bce", help="pair objective L_D")
-    parser.add_argument("--global-weight", type=float, default=0.5, help="weight of the global objective")
-    parser.add_argument("--local-weight", type=float, default=1.0, help="weight of the local objective")
+    parser.add_argument("--global-weight", type=non_negative_float, default=0.5, help="weight of the global objective")
+    parser.add_argument("--local-weight", type=non_negative_float, default=1.0, help="weight of the local objective")
     parser.add_argument(
-        "--max-shift", type=int, default=2, help="pair two views shifted by up to this many pixels; 0 = plain DIM"
+        "--max-shift", type=non_negative_int, default=2, help="pair two views shifted by up to this many pixels; 0 = plain DIM"
     )
     return parser
 
