@@ -43,7 +43,7 @@ MANIFEST_NAME = EXPORT_MARKER
 
 def check_export_destination(destination):
     """Raises `UnsafePathError` unless `destination` may receive an export (see the module docstring)."""
-    check_replaceable(destination, MANIFEST_NAME, "--export-dir", "export")
+    check_replaceable(destination, MANIFEST_NAME, "--export-dir", "export folder")
     return check_writable(destination, "--export-dir")
 
 

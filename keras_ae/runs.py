@@ -103,8 +103,15 @@ def read_history(path):
             continue
         for key, value in row.items():
             if key != "epoch":
-                history.setdefault(key, []).append(float(value) if value not in ("", None) else float("nan"))
+                history.setdefault(key, []).append(_float(value))
     return history
+
+
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:  # CSVLogger writes "NA" for a metric an epoch did not report
+        return float("nan")
 
 
 def cut_history(path, epochs):
@@ -235,10 +242,12 @@ class RunFolder:
         self._changes = {}
         self._locks = []
         check_replaceable(self.final_path, RUN_MARKER, flag, "run folder")
-        check_replaceable(self.partial_path, RUN_MARKER, f"{flag} (its partial folder)", "run folder")
+        check_replaceable(self.partial_path, RUN_MARKER, f"The partial folder of {flag}", "run folder",
+                          fix=f"Move it away yourself (keras_ae builds the run there), or give a new or empty "
+                              f"{flag}.")
         check_writable(self.final_path.parent, flag)
         if self.export_path is not None:
-            check_replaceable(self.export_path, EXPORT_MARKER, "--export-dir", "export")
+            check_replaceable(self.export_path, EXPORT_MARKER, "--export-dir", "export folder")
             check_writable(self.export_path, "--export-dir")
             check_not_nested(self.final_path, self.export_path, flag, "--export-dir")
             check_not_nested(self.partial_path, self.export_path, f"{flag} (its partial folder)", "--export-dir")
@@ -319,9 +328,9 @@ class RunFolder:
         if changed:
             listed = ", ".join(f"--{key.replace('_', '-')} {old.get(key)!r} -> {new.get(key)!r}" for key in changed)
             raise ResumeError(
-                f"--resume: {listed} differ from the run being resumed ({config_path}); a changed flag would change "
-                "the model or its data, so its checkpoint cannot continue it. Pass the run's values again, or start "
-                "a new run (drop --resume, or give another --run-dir). Flags that may change on --resume: "
+                f"--resume: flags differ from the run being resumed ({config_path}): {listed}. A changed flag would "
+                "change the model or its data, so the checkpoint cannot continue it. Pass the run's values again, "
+                "or start a new run (drop --resume, or give another --run-dir). Flags that may change on --resume: "
                 + ", ".join(f"--{key.replace('_', '-')}" for key in sorted(MAY_CHANGE - {"run_dir", "resume"}))
                 + "."
             )

@@ -101,12 +101,13 @@ def commit_file(staging, path):
 # What keras_ae may replace
 
 
-def check_replaceable(path, marker, flag, what="folder"):
+def check_replaceable(path, marker, flag, what="folder", fix=None):
     """Raises `UnsafePathError` unless keras_ae may create or replace the folder `path`.
 
     Allowed: a path that does not exist, an empty folder, or a folder holding `marker` (keras_ae made it).
     Refused: a file, the current folder or one of its parents, the home folder, a non-empty folder without the
-    marker (the message says when it holds keras_ae folders, i.e. is a parent of runs or exports).
+    marker (the message says when it holds keras_ae folders, i.e. is a parent of runs or exports). `fix` replaces
+    the suggestion for a foreign folder.
     """
     path = absolute(path)
     cwd = Path.cwd().resolve()
@@ -135,9 +136,10 @@ def check_replaceable(path, marker, flag, what="folder"):
             f"{flag} {path / 'NAME'}."
         )
     listed = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+    fix = fix or f"Give a new or empty folder, e.g. {flag} {path / 'NAME'}, or move its contents away yourself."
     raise UnsafePathError(
         f"{flag} {path} is a folder keras_ae did not create (it holds {listed} and no {marker}); keras_ae never "
-        f"replaces it. Give a new or empty folder, e.g. {flag} {path / 'NAME'}, or move its contents away yourself."
+        f"replaces it. {fix}"
     )
 
 

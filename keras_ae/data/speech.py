@@ -477,7 +477,8 @@ def load_speech_corpus(
         raise ValueError("The corpus needs at least one speaker and one sentence.")
     if not 0 <= held_out_speakers < len(speakers):
         raise ValueError(f"held_out_speakers must be in [0, {len(speakers) - 1}] for {len(speakers)} speakers; "
-                         f"got {held_out_speakers}.")
+                         f"got {held_out_speakers}. Hold out fewer speakers (--held-out-speakers) or use more "
+                         "(--speakers): training needs at least one seen speaker.")
     _check_split_sizes(len(sentences), validation_sentences, test_sentences)
     spec = {
         "version": CORPUS_VERSION,
@@ -803,7 +804,8 @@ def _list_audio(path):
     entries = []
     for line, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
         if not row.get("path"):
-            raise AudioError(f"{path}, line {line}: the manifest row has no 'path'.")
+            raise AudioError(f"{path}, line {line}: the manifest row has no 'path'; give every row the path of its "
+                             "audio file.")
         file = Path(row["path"])
         entry = {key: str(value) for key, value in row.items() if value not in (None, "")}
         entry["path"] = str(file if file.is_absolute() else path.parent / file)
