@@ -82,7 +82,7 @@ def _write_export(model, signatures, staging, destination, metrics):
             },
         }
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
-        swap_in(staging, destination)
+        swap_in(staging, destination, grace=1.0)  # a reader that opened the old export just before keeps it a second
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

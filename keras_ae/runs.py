@@ -71,6 +71,21 @@ class CheckpointError(RuntimeError):
     """No checkpoint of the run can be loaded."""
 
 
+class WorkerLostError(RuntimeError):
+    """Another worker of a multi-worker run died; this one stops too instead of waiting forever."""
+
+
+def _lost_worker(error):
+    """Whether `error` is TensorFlow aborting the collectives because a peer worker stopped answering."""
+    import tensorflow as tf
+
+    text = str(error)
+    return isinstance(error, tf.errors.OpError) and (
+        isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError))
+        or "heartbeat timeout" in text or "Collective ops is aborted" in text
+    )
+
+
 def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
@@ -156,7 +171,7 @@ def cut_tensorboard(folder, epochs):
         except tf.errors.DataLossError:
             changed = True
         if changed:
-            staging = path.with_name(f".tmp-{path.name}")
+            staging = path.with_name(".keras_ae-cut.tmp")  # no "tfevents" in the name: TensorBoard skips it
             with tf.io.TFRecordWriter(str(staging)) as writer:
                 for data in kept:
                     writer.write(data)
@@ -185,6 +200,7 @@ class _Restore(keras.callbacks.Callback):
                 if self.run.chief:
                     os.replace(path, path.with_name(path.name + ".corrupt"))
                 continue
+            _check_workers_agree(self.model.distribute_strategy, epoch, folder)
             self.model._initial_epoch = epoch
             self.run.restored_epoch = epoch
             if self.run.chief:
@@ -195,6 +211,25 @@ class _Restore(keras.callbacks.Callback):
         raise CheckpointError(
             f"No loadable checkpoint in {folder}: {'; '.join(failures) or 'none was written'}. Start the run again "
             "without --resume (the partial folder is then replaced)."
+        )
+
+
+def _check_workers_agree(strategy, epoch, folder):
+    """Under MultiWorkerMirroredStrategy, raises unless every worker restored the same epoch (one all-reduce of the
+    epoch and its square: their spread is 0 only when all agree, and every worker sees the same verdict)."""
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    local = tf.constant([float(epoch), float(epoch) ** 2], tf.float64)
+    mean, square = strategy.reduce(
+        tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(local)), axis=None
+    ).numpy()
+    if square - mean * mean > 1e-6:
+        raise CheckpointError(
+            f"The workers restored different checkpoints (this one epoch {epoch} from {folder}, the cluster's mean "
+            f"{mean:g}): every worker must read the chief's checkpoint folder. Put the run folder on storage all "
+            "workers share, then restart every worker with --resume."
         )
 
 
@@ -351,21 +386,19 @@ class RunFolder:
         if not self.chief:  # other workers write their logs to a scratch folder, read the chief's checkpoint
             self.path = Path(tempfile.mkdtemp(prefix="keras_ae-worker-run-"))
             return self
-        if self._continue_finished:
+        if self._continue_finished or not self.resuming:
             if self.partial_path.exists():
+                if not self._continue_finished:
+                    print(f"Discarding the interrupted run at {self.partial_path} (pass --resume to continue one).")
                 remove_tree(self.partial_path)
+            # Built aside and renamed into place, so a kill never leaves a partial folder without its marker.
             staging = make_staging(self.partial_path)
-            shutil.copytree(self.final_path, staging, dirs_exist_ok=True)
-            self._write_marker(staging, "running")
+            if self._continue_finished:
+                shutil.copytree(self.final_path, staging, dirs_exist_ok=True)
+                print(f"Continuing the finished run {self.final_path} up to epoch {self.flags.get('epochs')}.")
+            self._write_marker(staging, "running", atomic=False)
             (staging / STAGING_MARKER).unlink()
             os.replace(staging, self.partial_path)
-            print(f"Continuing the finished run {self.final_path} up to epoch {self.flags.get('epochs')}.")
-        elif not self.resuming:
-            if self.partial_path.exists():
-                print(f"Discarding the interrupted run at {self.partial_path} (pass --resume to continue one).")
-                remove_tree(self.partial_path)
-            self.partial_path.mkdir(parents=True)
-            self._write_marker(self.partial_path, "running")
         return self
 
     def __exit__(self, exc_type, exc, traceback):
@@ -380,12 +413,25 @@ class RunFolder:
                 self.path = self.final_path
         finally:
             self._unlock()
+        if exc_type is not None and _lost_worker(exc):
+            reason = str(exc).strip().splitlines()[0][:300]
+            raise WorkerLostError(
+                f"Another worker of the cluster stopped ({reason}). This worker stops too rather than wait forever. "
+                f"Restart every worker with --resume: all of them continue from the chief's last checkpoint in "
+                f"{self.partial_path / CHECKPOINT_FOLDER}."
+            ) from exc
         return False
 
-    def _write_marker(self, folder, state):
+    def _write_marker(self, folder, state, atomic=True):
+        """The marker (its presence makes the folder ours; `state` is "running" or "finished"). In a staging folder
+        it is written in place: even a torn marker file still marks the folder as ours."""
         marker = {"keras_ae": _version(), "state": state, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                   "pid": os.getpid()}
-        atomic_write_text(Path(folder) / RUN_MARKER, json.dumps(marker, indent=2))
+        text = json.dumps(marker, indent=2)
+        if atomic:
+            atomic_write_text(Path(folder) / RUN_MARKER, text)
+        else:
+            (Path(folder) / RUN_MARKER).write_text(text)
 
     def _publish(self):
         """Moves the finished partial folder to the run folder: two renames, recoverable after a kill in between

@@ -30,6 +30,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -278,14 +279,16 @@ def _exchange(first, second):
     return True
 
 
-def swap_in(staging, destination):
+def swap_in(staging, destination, grace=0.0):
     """Moves the finished folder `staging` to `destination` (replacing it, if it exists) atomically, then removes
-    the previous folder. `destination` must have passed `check_replaceable`."""
+    the previous folder, `grace` seconds later (a reader that opened it just before the swap finishes first).
+    `destination` must have passed `check_replaceable`."""
     staging, destination = Path(staging), absolute(destination)
     (staging / STAGING_MARKER).unlink(missing_ok=True)
     if not destination.exists():
         os.replace(staging, destination)
     elif _exchange(staging, destination):
+        time.sleep(grace)
         (staging / STAGING_MARKER).write_text(str(os.getpid()))  # the old folder, now at the staging name
         remove_tree(staging)
     else:  # no atomic exchange on this filesystem: two renames, the old folder kept aside until the new is in
@@ -293,6 +296,7 @@ def swap_in(staging, destination):
         (retired / STAGING_MARKER).write_text(str(os.getpid()))
         os.replace(destination, retired / destination.name)
         os.replace(staging, destination)
+        time.sleep(grace)
         remove_tree(retired)
     _fsync_directory(destination.parent)
     return destination
