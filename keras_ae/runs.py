@@ -8,6 +8,7 @@ A run folder is built at `<run_dir>.partial` and moved into place when the run f
         run.write_config(model)
         history = run.fit(model, train, epochs=args.epochs, validation_data=validation)
         run.write_json("metrics.json", metrics)
+        export_run(model, args.export_dir, metrics)   # inside: a kill during the export is resumed like any other
     # here <run_dir> is the finished run; history.history holds every epoch, also those before a --resume
 
 Guarantees:
@@ -19,7 +20,8 @@ Guarantees:
 - `--resume` refuses flags that differ from the run's `config.json` (they would change the model or its data),
   except those in `MAY_CHANGE`, which it records. On a finished run it says so; a larger `--epochs` continues it.
 - The run folder (and the export destination) are locked while the run lives; a second process is told the PID.
-- Multi-worker: only the chief writes the run folder; every worker restores the chief's checkpoint.
+- Multi-worker: only the chief writes the run folder; every worker restores the chief's checkpoint (they check
+  that they restored the same epoch), and a dead peer makes the others raise `WorkerLostError`.
 """
 
 import csv

@@ -10,7 +10,7 @@ A recipe module only says what is special about its method; this module does the
         run.write_config(model)
         history = run.fit(model, train, epochs=args.epochs)
         run.write_json("metrics.json", metrics)
-    export_run(model, args.export_dir, metrics)
+        export_run(model, args.export_dir, metrics)
 
 Every flag has a type that checks its range (`keras_ae.core.validation`), and TOML values go through the same
 checks; the run folder itself lives in `keras_ae.runs`.
