@@ -267,6 +267,7 @@ class RunFolder:
     """
 
     def __init__(self, run_dir, resume=False, flags=None, export_dir=None, flag="--run-dir", chief=None):
+        self._locks = []
         self.final_path = absolute(run_dir)
         self.partial_path = self.final_path.with_name(self.final_path.name + ".partial")
         self.flags = _jsonable(dict(flags or {}))
@@ -277,7 +278,6 @@ class RunFolder:
         self._continue_finished = False
         self._previous_config = None
         self._changes = {}
-        self._locks = []
         check_replaceable(self.final_path, RUN_MARKER, flag, "run folder")
         check_replaceable(self.partial_path, RUN_MARKER, f"The partial folder of {flag}", "run folder",
                           fix=f"Move it away yourself (keras_ae builds the run there), or give a new or empty "
@@ -288,12 +288,11 @@ class RunFolder:
             check_writable(self.export_path, "--export-dir")
             check_not_nested(self.final_path, self.export_path, flag, "--export-dir")
             check_not_nested(self.partial_path, self.export_path, f"{flag} (its partial folder)", "--export-dir")
-        if self.chief:
-            self._lock(self.final_path, "run folder")
-            if self.export_path is not None:
-                self._lock(self.export_path, "export destination")
         try:
             if self.chief:
+                self._lock(self.final_path, "run folder")
+                if self.export_path is not None:
+                    self._lock(self.export_path, "export destination")
                 self._recover()
             if resume:
                 self._prepare_resume()
@@ -320,6 +319,9 @@ class RunFolder:
     def _unlock(self):
         while self._locks:
             release_lock(self._locks.pop())
+
+    def __del__(self):  # a run abandoned before `with` (e.g. its data failed the checks) frees its folders
+        self._unlock()
 
     def _recover(self):
         """Finishes what a killed process left half-done: publishes a finished partial folder, removes leftovers."""
