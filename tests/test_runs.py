@@ -188,3 +188,20 @@ def test_damaged_speech_cache_is_found_and_rebuilt(tmp_path, capsys):
     again = load_speech_corpus(**options)  # the rebuilt cache is whole: reused as it is
     assert "damaged" not in capsys.readouterr().out
     np.testing.assert_array_equal(again.waveforms[1], rebuilt.waveforms[1])
+
+
+def test_resume_after_the_last_epoch_trains_nothing_and_keeps_the_history(tmp_path):
+    images = np.random.default_rng(0).uniform(size=(32, 8, 8, 1)).astype("float32")
+
+    def train(resume, callbacks=()):
+        model = AutoEncoder(image_shape=(8, 8, 1), embedding_dim=4)
+        model.compile(optimizer="adam")
+        with RunFolder(tmp_path / "run", resume=resume, flags={"epochs": 2}) as run:
+            run.write_config(model)
+            return run, run.fit(model, images, batch_size=16, epochs=2, verbose=0, callbacks=list(callbacks))
+
+    with pytest.raises(KeyboardInterrupt):  # killed after the last epoch's checkpoint, before the run finished
+        train(False, [_Kill(1)])
+    run, history = train(True)
+    assert run.restored_epoch == 2 and history.epochs_run == []
+    assert len(history.history["loss"]) == 2 and _epochs(tmp_path / "run") == [0, 1]
