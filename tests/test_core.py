@@ -184,7 +184,7 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
 
 
 def test_integer_sizes_follow_one_rule():
-    from keras_ae.core.checks import integer_at_least
+    from keras_ae.core.validation import integer_at_least
     from keras_ae.layers.bottlenecks.vector_quantizer import check_num_codes
 
     assert check_num_codes(np.int64(512)) == 512 and type(check_num_codes(np.int64(512))) is int

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.core.checks import integer_at_least
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.steps import metric_results, minimize, unpack_inputs
 
 

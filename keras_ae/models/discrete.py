@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.core.checks import integer_at_least
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.binary_quantizer import BinaryQuantizer
 from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.core.checks import integer_at_least
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer, check_num_codes
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge

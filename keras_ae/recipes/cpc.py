@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.core.validation import non_negative_int, positive_float, positive_int
 from keras_ae.data.speech import (
     SAMPLE_RATE,
     load_audio_corpus,
@@ -56,17 +57,17 @@ COLUMNS = ["dim", "phone", "speaker"]
 
 def build_parser():
     parser = recipe_parser("cpc", __doc__.splitlines()[0], defaults=DEFAULTS)
-    parser.add_argument("--context-dim", type=int, default=None, help="GRU context size (default: embedding dim)")
-    parser.add_argument("--filters", type=int, default=64, help="channels of the waveform convolutions")
-    parser.add_argument("--prediction-steps", type=int, default=12, help="K: future frames predicted (10 ms each)")
+    parser.add_argument("--context-dim", type=positive_int, default=None, help="GRU context size (default: embedding dim)")
+    parser.add_argument("--filters", type=positive_int, default=64, help="channels of the waveform convolutions")
+    parser.add_argument("--prediction-steps", type=positive_int, default=12, help="K: future frames predicted (10 ms each)")
     parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
                         help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
-    parser.add_argument("--crop-seconds", type=float, default=1.28, help="length of the random training crops")
-    parser.add_argument("--crops-per-utterance", type=int, default=1, help="crops of each utterance per epoch")
-    parser.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
-    parser.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
-    parser.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
-    parser.add_argument("--probe-utterances", type=int, default=960, help="training utterances the probes fit on")
+    parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the random training crops")
+    parser.add_argument("--crops-per-utterance", type=positive_int, default=1, help="crops of each utterance per epoch")
+    parser.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
+    parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
+    parser.add_argument("--held-out-speakers", type=non_negative_int, default=4, help="speakers kept out of training")
+    parser.add_argument("--probe-utterances", type=positive_int, default=960, help="training utterances the probes fit on")
     parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
     parser.add_argument("--stream", action="store_true",
                         help="decode your audio while training instead of loading it all (corpora larger than memory)")
@@ -140,6 +141,7 @@ def chance_row(probe_train, probe_test):
 
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
+    run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_corpus(args)
@@ -173,8 +175,8 @@ def main(argv=None):
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
 
     name = "CPC (context)"
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    with run:
+        run.write_config(model)
         rows = {}
         if args.baselines:
             rows["MFCC"] = probe_row(partial(mfcc_features, deltas=False), probe_train, probe_test, 13, args.seed)
@@ -185,8 +187,8 @@ def main(argv=None):
         steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _count(counter))
         counter = [0]
         started = time.perf_counter()
-        history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
-                            callbacks=[*run.callbacks(), steps], shuffle=False, verbose=2)
+        history = run.fit(model, train_data, validation_data=validation_data, epochs=args.epochs, callbacks=[steps],
+                          shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
         rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
         rows["chance"] = chance_row(probe_train, probe_test)
@@ -213,7 +215,7 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             _figures(model, history.history, step_accuracy, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
     print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"

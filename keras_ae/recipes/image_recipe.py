@@ -17,16 +17,21 @@ from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_f
 QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
 
 
-def prepare_image_training(parser, build_model, argv=None, check_data=None):
-    """Parses flags, loads the images, and builds and compiles the model inside the strategy's scope.
+def prepare_image_training(parser, build_model, argv=None, check_data=None, needs_labels=False):
+    """Parses flags, checks the run and export folders, loads and checks the images, and builds and compiles the
+    model inside the strategy's scope.
 
-    `check_data(args, splits)` may raise a clear error before anything is built. Returns
-    `(args, strategy, splits, train_dataset, validation_dataset, model)`.
+    `check_data(args, splits)` may raise a clear error before anything is built; `needs_labels`: the evaluation
+    probes labels, so unlabelled data fails now rather than after training. Returns
+    `(args, run, strategy, splits, train_dataset, validation_dataset, model)`; `run` is entered by the caller.
     """
     args = parse_flags(parser, argv, quick=QUICK)
+    run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     splits = load_images(args.data, limit=args.limit)
+    if needs_labels:
+        check_probe_labels(splits)
     if check_data:
         check_data(args, splits)
     print(
@@ -39,21 +44,37 @@ def prepare_image_training(parser, build_model, argv=None, check_data=None):
     with strategy.scope():
         model = build_model(args, splits.image_shape)
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
-    return args, strategy, splits, train, validation, model
+    return args, run, strategy, splits, train, validation, model
+
+
+def check_probe_labels(splits):
+    """The probe table fits on labelled training images and scores labelled test images of two classes or more."""
+    for name in ("train", "test"):
+        labels = getattr(splits, name).labels
+        if labels is None:
+            raise ValueError(
+                f"{splits.name}: the {name} split has no labels, and the probe table after training needs them. "
+                "Give labels (y_train / y_test in an .npz, class sub-folders), or use a recipe without a probe "
+                "(e.g. discrete, vqvae)."
+            )
+    if len(np.unique(splits.train.labels)) < 2:
+        raise ValueError(f"{splits.name}: the training labels hold a single class; a probe needs two or more.")
 
 
 def fit_in_run_folder(model, run, args, train, validation):
-    """Writes `config.json`, trains with the run folder's callbacks; returns `(history, training_seconds)`."""
-    run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    """Writes `config.json`, trains with the run folder's callbacks; returns `(history, training_seconds)`
+    (`history.history` holds every epoch of the run, also those before a `--resume`)."""
+    run.write_config(model)
     started = time.perf_counter()
-    history = model.fit(train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(), shuffle=False)
+    history = run.fit(model, train, validation_data=validation, epochs=args.epochs, shuffle=False)
     return history, time.perf_counter() - started
 
 
 def run_image_recipe(parser, build_model, argv=None):
     """Runs an image recipe; `build_model(args, image_shape)` returns an uncompiled model (called in scope)."""
-    args, _, splits, train, validation, model = prepare_image_training(parser, build_model, argv)
-    with RunFolder(args.run_dir, resume=args.resume) as run:
+    args, run, _, splits, train, validation, model = prepare_image_training(parser, build_model, argv,
+                                                                             needs_labels=True)
+    with run:
         history, training_seconds = fit_in_run_folder(model, run, args, train, validation)
         rows = image_probe_table(model, splits)
         metrics = {
@@ -66,7 +87,7 @@ def run_image_recipe(parser, build_model, argv=None):
         }
         run.write_json("metrics.json", metrics)
         _figures(model, splits, history.history, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics) if args.export else None
     print_summary(run, export_path, format_table(rows, ["dim", "linear_probe", "knn"]))
     return metrics
 

@@ -9,7 +9,7 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_ae.core.checks import integer_at_least
+from keras_ae.core.validation import integer_at_least
 from keras_ae.distribute import gather_global_batch
 
 

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_ae.core.checks import integer_at_least
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import code_embedding
 
 FOOLING = ("uniform", "negative_crossentropy")
