@@ -127,6 +127,11 @@ class DiscreteAutoEncoder(JudgedEncoder):
         return self.code_length * math.log2(self.num_categories)
 
     @property
+    def code_values(self):
+        """How many values one code symbol takes: 2 for bits, `num_categories` for one-hot groups."""
+        return self.num_categories
+
+    @property
     def decoder(self):
         return self.judges[0].decoder
 

@@ -224,6 +224,11 @@ class VQVAE(JudgedEncoder):
         self.build((None, *self.data_shape))
 
     @property
+    def code_values(self):
+        """How many values one code symbol takes: the codebook size."""
+        return self.num_codes
+
+    @property
     def quantizer(self):
         return self.bottleneck
 

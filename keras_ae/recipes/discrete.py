@@ -97,18 +97,16 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
 
 
 def _latent(model, codes):
-    if hasattr(model, "num_codes"):
-        return f"{'x'.join(map(str, codes.shape[1:]))} codes of {model.num_codes}"
-    return f"{model.code_length} x {model.num_categories}-way ({model.code_bits:g} bits)"
+    bits = np.prod(codes.shape[1:]) * np.log2(model.code_values)
+    return f"{'x'.join(map(str, codes.shape[1:]))} codes of {model.code_values} ({bits:g} bits)"
 
 
 def _usage(model, codes):
-    if getattr(model, "code", None) == "binary":
+    if model.code_values == 2:
         usage = bit_usage(codes)
         usage["histogram"] = np.asarray(codes).reshape(len(codes), -1).mean(axis=0)
         return usage
-    num_codes = getattr(model, "num_codes", None) or model.num_categories
-    return code_usage(codes, num_codes)
+    return code_usage(codes, model.code_values)
 
 
 def _continuous_baseline(args, strategy, splits, latent_size):
