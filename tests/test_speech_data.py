@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_ae.data import speech
+from keras_ae.data.speech import corpus as speech_corpus
 from keras_ae.data.speech import (
     AudioError,
     Speaker,
@@ -70,7 +71,7 @@ def test_corpus_is_parallel_labelled_split_and_cached(tmp_path, monkeypatch):
     first = corpus.select(sentences="train", speakers="train")
     assert len(first) == 4
     # Reused: a second call reads the manifest and does not synthesize again.
-    monkeypatch.setattr(speech, "_build_corpus", lambda *a, **k: pytest.fail("corpus rebuilt"))
+    monkeypatch.setattr(speech_corpus, "_build_corpus", lambda *a, **k: pytest.fail("corpus rebuilt"))
     again = _tiny_corpus(tmp_path)
     np.testing.assert_array_equal(again.waveforms[3], corpus.waveforms[3])
     assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(corpus.root)]
@@ -85,7 +86,7 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
             raise RuntimeError("synthesizer crashed")
         return np.zeros([16000], np.float32), [(0, 16000, "sil")]
 
-    monkeypatch.setattr(speech, "synthesize", failing)
+    monkeypatch.setattr(speech_corpus, "synthesize", failing)
     with pytest.raises(RuntimeError, match="crashed"):
         _tiny_corpus(tmp_path)
     assert list(tmp_path.iterdir()) == []

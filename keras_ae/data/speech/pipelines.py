@@ -1,0 +1,123 @@
+"""tf.data pipelines of random fixed-length crops (in memory or streamed from files), and padding."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.data.speech.audio_files import load_audio
+from keras_ae.data.speech.constants import FRAME_SAMPLES, SAMPLE_RATE, AudioError
+
+
+def _seeded_items(items, count, crops_per_utterance, shuffle, seed):
+    """`(item, random seed [2])` pairs: every item `crops_per_utterance` times, shuffled each epoch if `shuffle`."""
+    if crops_per_utterance > 1:
+        items = items.repeat(crops_per_utterance)
+    if shuffle:
+        items = items.shuffle(count * crops_per_utterance, seed=seed, reshuffle_each_iteration=True)
+    return tf.data.Dataset.zip((items, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)))
+
+
+def _crop_start(length, crop_samples, shuffle, random_seed):
+    """A random crop offset in `[0, length - crop_samples]` (0 when not shuffling, or when too short)."""
+    if not shuffle:
+        return tf.constant(0, tf.int64)
+    return tf.random.stateless_uniform(
+        [], seed=random_seed, maxval=tf.maximum(length - crop_samples + 1, 1), dtype=tf.int64
+    )
+
+
+def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
+                      skip_short=False, drop_remainder=None):
+    """Random fixed-length crops: `(crops [batch, crop_samples] float32, speaker ids [batch] int64)` batches.
+
+    Each pass yields `crops_per_utterance` crops of every utterance (random offsets, new ones every epoch when
+    `shuffle`; offset 0 otherwise). An utterance shorter than `crop_samples` raises `AudioError` naming its file,
+    or is skipped (counted in the returned dataset's `skipped_short` attribute) with `skip_short=True`.
+    Training pipelines drop the last partial batch so every replica gets the same batch size.
+    """
+    if batch_size < 1 or crop_samples < 1:
+        raise ValueError(f"batch_size and crop_samples must be positive; got {batch_size} and {crop_samples}.")
+    lengths = np.array([len(w) for w in corpus.waveforms], np.int64)
+    short = np.flatnonzero(lengths < crop_samples)
+    if len(short) and not skip_short:
+        first = short[0]
+        raise AudioError(f"{corpus.paths[first]}: {lengths[first] / SAMPLE_RATE:.2f} s is shorter than one crop "
+                         f"({crop_samples / SAMPLE_RATE:.2f} s); {len(short)} such file(s). Lower the crop length "
+                         "or pass skip_short=True.")
+    keep = np.flatnonzero(lengths >= crop_samples)
+    drop_remainder = shuffle if drop_remainder is None else drop_remainder
+    if drop_remainder and len(keep) * crops_per_utterance < batch_size:
+        raise ValueError(f"Only {len(keep) * crops_per_utterance} crops for a batch size of {batch_size}: lower the "
+                         "batch size.")
+    flat = np.concatenate([corpus.waveforms[i] for i in keep]).astype("float32")
+    offsets = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]]).astype(np.int64)
+    flat = tf.constant(flat)
+    items = tf.data.Dataset.from_tensor_slices((offsets, lengths[keep], np.asarray(corpus.speakers)[keep]))
+    items = _seeded_items(items, len(keep), crops_per_utterance, shuffle, seed)
+
+    def crop(item, random_seed):
+        offset, length, speaker = item
+        start = _crop_start(length, crop_samples, shuffle, random_seed)
+        return flat[offset + start : offset + start + crop_samples], speaker
+
+    dataset = items.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    dataset.skipped_short = len(short)
+    return dataset
+
+
+def make_file_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
+                           skip_bad=False):
+    """Like `make_crop_dataset`, but decodes the audio files while streaming (`tf.data` runs tensorflow-io in
+    parallel), for corpora larger than memory (`load_audio_corpus(path, decode=False)`).
+
+    A file that cannot be used (corrupt, silent, shorter than one crop...) stops the pipeline with an error naming
+    it, or with `skip_bad=True` is left out with a logged warning.
+    """
+    import logging
+
+    if batch_size < 1 or crop_samples < 1:
+        raise ValueError(f"batch_size and crop_samples must be positive; got {batch_size} and {crop_samples}.")
+    if len(corpus) * crops_per_utterance < batch_size:
+        raise ValueError(f"Only {len(corpus) * crops_per_utterance} crops for a batch size of {batch_size}: lower "
+                         "the batch size.")
+
+    def decode(path):
+        path = path.decode() if isinstance(path, bytes) else str(path)
+        try:
+            waveform = load_audio(path)
+            if len(waveform) < crop_samples:
+                raise AudioError(f"{path}: {len(waveform) / SAMPLE_RATE:.2f} s is shorter than one crop "
+                                 f"({crop_samples / SAMPLE_RATE:.2f} s).")
+        except AudioError as error:
+            if not skip_bad:
+                raise
+            logging.getLogger("keras_ae").warning("Skipping %s", error)
+            return np.zeros([0], np.float32)
+        return waveform
+
+    items = tf.data.Dataset.from_tensor_slices((list(corpus.paths), np.asarray(corpus.speakers)))
+    items = _seeded_items(items, len(corpus), crops_per_utterance, shuffle, seed)
+
+    def load_and_crop(item, random_seed):
+        path, speaker = item
+        waveform = tf.numpy_function(decode, [path], tf.float32, stateful=False)
+        waveform = tf.ensure_shape(waveform, [None])
+        start = _crop_start(tf.shape(waveform, out_type=tf.int64)[0], crop_samples, shuffle, random_seed)
+        return waveform[start : start + crop_samples], speaker
+
+    dataset = items.map(load_and_crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    dataset = dataset.filter(lambda crop, _: tf.shape(crop)[0] == crop_samples)
+    dataset = dataset.map(lambda crop, speaker: (tf.ensure_shape(crop, [crop_samples]), speaker))
+    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+
+
+def pad_batch(waveforms, multiple=FRAME_SAMPLES):
+    """Zero-pads a list of waveforms to a common length (a multiple of `multiple`); returns `(batch, lengths)`."""
+    lengths = np.array([len(w) for w in waveforms], np.int64)
+    width = int(math.ceil(max(lengths.max(), 1) / multiple) * multiple)
+    batch = np.zeros([len(waveforms), width], np.float32)
+    for row, waveform in enumerate(waveforms):
+        batch[row, : len(waveform)] = waveform
+    return batch, lengths
