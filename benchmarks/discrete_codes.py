@@ -19,7 +19,9 @@ from keras_ae.data.images import load_images, make_dataset
 from keras_ae.evaluation.codes import batched, bit_usage, code_usage, equal_bits_onehot, reconstruction_mse
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import DiscreteAutoEncoder
-from keras_ae.models.vqvae import VQVAE, image_grid_decoder, image_grid_encoder
+from keras_ae.layers.decoders.grid_decoders import image_grid_decoder
+from keras_ae.layers.encoders.grid_encoders import image_grid_encoder
+from keras_ae.models.vqvae import VQVAE
 
 VQ_VARIANTS = {
     "vqvae ema+restart": {"ema": True, "restart_dead_codes": True},

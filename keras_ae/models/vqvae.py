@@ -7,6 +7,8 @@ from keras_ae.config import deserialize_sublayers
 from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer, check_num_codes
+from keras_ae.layers.decoders.grid_decoders import frame_decoder, image_grid_decoder
+from keras_ae.layers.encoders.grid_encoders import frame_encoder, image_grid_encoder
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
 
@@ -23,62 +25,6 @@ def _check_speaker_options(num_speakers, speaker_dim):
     if num_speakers is not None:
         for name, value in (("num_speakers", num_speakers), ("speaker_dim", speaker_dim)):
             _positive_integer(name, value, hint=" (or num_speakers=None)")
-
-
-def image_grid_encoder(code_dim, filters=(32, 64), name="encoder"):
-    """Strided convolution blocks (convolution, batch normalisation, ReLU: the blocks of `ConvImageEncoder`) from
-    images `[batch, h, w, c]` to a grid of vectors `[batch, h / 2**len(filters), w / 2**len(filters), code_dim]`,
-    one code per grid cell. Without the normalisation the decoder's ReLUs die within the first epoch on MNIST."""
-    layers = []
-    for width in filters:
-        layers += [
-            keras.layers.Conv2D(width, 3, strides=2, padding="same"),
-            keras.layers.BatchNormalization(synchronized=True),  # N replicas train like one device
-            keras.layers.ReLU(),
-        ]
-    layers.append(keras.layers.Conv2D(code_dim, 1))
-    return keras.Sequential(layers, name=name)
-
-
-def image_grid_decoder(channels, filters=(64, 32), name="decoder"):
-    """The mirror of `image_grid_encoder`: a grid of codes to images in [0, 1] (sigmoid output)."""
-    layers = [keras.layers.Conv2D(filters[0], 3, padding="same", activation="relu")]
-    layers += [
-        keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu") for width in filters
-    ]
-    layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid"))
-    return keras.Sequential(layers, name=name)
-
-
-def frame_encoder(code_dim, hidden_dim=128, time_stride=1, name="encoder"):
-    """1-D convolutions over time from feature frames `[batch, time, features]` (e.g. a log-mel spectrogram) to one
-    vector per frame `[batch, time, code_dim]`, or with `time_stride` s > 1 one vector per s frames
-    `[batch, time / s, code_dim]` (the second convolution is strided, kernel 2s, so each code sees its window and
-    half of each neighbour's)."""
-    time_stride = _positive_integer("time_stride", time_stride)
-    # Layers are created in order: their initialisers draw seeds when created, so stride 1 keeps today's weights.
-    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
-    if time_stride == 1:
-        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
-    else:
-        layers.append(keras.layers.Conv1D(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
-                                          activation="relu"))
-    layers.append(keras.layers.Conv1D(code_dim, 1))
-    return keras.Sequential(layers, name=name)
-
-
-def frame_decoder(features, hidden_dim=128, time_stride=1, name="decoder"):
-    """One code per frame (or per `time_stride` frames) back to feature frames `[batch, time, features]` (linear
-    output); with `time_stride` s > 1 a transposed convolution (stride s, kernel 2s) upsamples to the frame rate."""
-    time_stride = _positive_integer("time_stride", time_stride)
-    layers = [keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu")]
-    if time_stride == 1:
-        layers.append(keras.layers.Conv1D(hidden_dim, 3, padding="same", activation="relu"))
-    else:
-        layers.append(keras.layers.Conv1DTranspose(hidden_dim, 2 * time_stride, strides=time_stride, padding="same",
-                                                   activation="relu"))
-    layers.append(keras.layers.Conv1D(features, 1))
-    return keras.Sequential(layers, name=name)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
