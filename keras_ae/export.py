@@ -9,7 +9,7 @@ with plain TensorFlow, no keras_ae needed:
     embeddings = reloaded.encode(images)
 
 Beside the SavedModel, `keras_ae.json` records the model class, its config, the signatures with shapes and dtypes,
-the run's metrics and the library versions.
+the run's metrics and flags and the library versions, and `README.md` is its model card (`keras_ae.model_card`).
 """
 
 import json
@@ -23,11 +23,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.model_card import write_model_card
+
 MANIFEST_NAME = "keras_ae.json"
 
 
-def export_model(model, destination, metrics=None):
-    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole)."""
+def export_model(model, destination, metrics=None, flags=None):
+    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole).
+
+    Beside it go `keras_ae.json` and the model card `README.md` (`keras_ae.model_card`), which lists `flags`
+    (the run's flags, a dict) with the metrics.
+    """
     destination = Path(destination)
     signatures = model.export_signatures()
     if not signatures or next(iter(signatures)) != "encode":
@@ -47,6 +53,7 @@ def export_model(model, destination, metrics=None):
                 name: {"inputs": [_describe(spec) for spec in specs]} for name, (_, specs) in signatures.items()
             },
             "metrics": _jsonable(metrics or {}),
+            "flags": _jsonable(flags or {}),
             "versions": {
                 "keras_ae": _keras_ae_version(),
                 "keras": keras.__version__,
@@ -55,6 +62,7 @@ def export_model(model, destination, metrics=None):
             },
         }
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+        write_model_card(staging, model, manifest, flags=flags, shown_path=destination)
         _replace_directory(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -213,7 +213,7 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             _figures(model, history.history, step_accuracy, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
     print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"

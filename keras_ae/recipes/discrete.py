@@ -88,7 +88,7 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
         }
         run.write_json("metrics.json", metrics)
         _figures(model, test_images, codes, usage, history.history, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["test_mse", "ratio", "codes_used", "perplexity", "bits_used", "bit_entropy", "latent"]
     print_summary(run, export_path, format_table(rows, [c for c in columns if any(c in r for r in rows.values())]))
     return metrics

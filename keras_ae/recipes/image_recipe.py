@@ -66,7 +66,7 @@ def run_image_recipe(parser, build_model, argv=None):
         }
         run.write_json("metrics.json", metrics)
         _figures(model, splits, history.history, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, ["dim", "linear_probe", "knn"]))
     return metrics
 

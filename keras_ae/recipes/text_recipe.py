@@ -148,7 +148,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         if is_chief():
             write_neighbours(run.file("neighbours.json"), model.encode, splits)
             _figures(model, splits, history.history, run)
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
 

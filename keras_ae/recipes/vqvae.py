@@ -282,7 +282,7 @@ def run_speech(argv=None):
                         "code (by rank)", "frames")
         _speech_code_map(test_features[0], reconstructions[0], frame_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
                "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))
