@@ -154,8 +154,9 @@ def _serving_section(signatures):
         "import json, urllib.request",
         "",
         f'body = {{"signature_name": "{name}", "inputs": {{{body}}}}}',
-        'request = urllib.request.Request("http://localhost:8501/v1/models/keras_ae:predict",',
-        '                                 data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})',
+        'request = urllib.request.Request("http://localhost:8501/v1/models/keras_ae:predict", '
+        'data=json.dumps(body).encode(),',
+        '                                 headers={"Content-Type": "application/json"})',
         'outputs = json.load(urllib.request.urlopen(request))["outputs"]',
         "```",
     ])

@@ -22,6 +22,7 @@ import keras
 
 from keras_ae.distribute import STRATEGIES, is_chief
 from keras_ae.export import export_model
+from keras_ae.tensorboard import EpochSummaries
 
 COMMON_DEFAULTS = {
     "data": None,
@@ -138,13 +139,17 @@ class RunFolder:
         staging.write_text(json.dumps(value, indent=2, default=_json_default))
         os.replace(staging, target)
 
-    def callbacks(self):
-        """TensorBoard logs, `history.csv`, and the checkpoint that `--resume` continues from."""
-        return [
+    def callbacks(self, samples=None):
+        """TensorBoard logs, `history.csv`, and the checkpoint that `--resume` continues from; with `samples` (a
+        writer of `keras_ae.tensorboard`, e.g. `image_samples(test_images)`) also TensorBoard samples every epoch."""
+        callbacks = [
             keras.callbacks.TensorBoard(log_dir=str(self.file("tensorboard"))),
             keras.callbacks.CSVLogger(str(self.file("history.csv")), append=self.resuming),
             keras.callbacks.BackupAndRestore(backup_dir=str(self.file("checkpoint")), delete_checkpoint=False),
         ]
+        if samples is not None:
+            callbacks.append(EpochSummaries(self.file("tensorboard"), samples))
+        return callbacks
 
 
 def export_run(model, export_dir, metrics, flags=None):

@@ -37,6 +37,7 @@ from keras_ae.evaluation.speech import (
 from keras_ae.layers.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.tensorboard import speech_samples, utterance_captions, write_speech_projector
 
 DEFAULTS = {"data": "espeak", "epochs": 5, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
 QUICK = {
@@ -185,8 +186,10 @@ def main(argv=None):
         steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _count(counter))
         counter = [0]
         started = time.perf_counter()
+        context = lambda model, i: {"CPC context": model.encode(probe_test.waveforms[i][None])[0]}  # noqa: E731
+        samples = speech_samples(probe_test.waveforms[:2], utterance_captions(probe_test), features=context)
         history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
-                            callbacks=[*run.callbacks(), steps], shuffle=False, verbose=2)
+                            callbacks=[*run.callbacks(samples=samples), steps], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
         rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
         rows["chance"] = chance_row(probe_train, probe_test)
@@ -213,6 +216,8 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             _figures(model, history.history, step_accuracy, run)
+            write_speech_projector(run.file("tensorboard"), utterance_features(model.encode, probe_test.waveforms),
+                                   probe_test)
     export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
