@@ -90,12 +90,12 @@ def _metrics_section(metrics):
 
 
 def _flatten(metrics, prefix=""):
-    """Numbers and short strings of `metrics`, nested keys joined with dots (lists and long values left out)."""
+    """Numbers and strings of `metrics`, nested keys joined with dots (lists and very long strings left out)."""
     flat = {}
     for key, value in metrics.items():
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, bool) or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) < 80):
+        elif isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 300):
             flat[f"{prefix}{key}"] = value
     return flat
 

@@ -35,6 +35,9 @@ SPRITE_SIDE = 8192  # the projector's largest sprite image, in pixels per side
 def write_projector(log_dir, embeddings, metadata, sprite_images=None, name="test embeddings"):
     """Writes `embeddings` `[n, d]` for the Embedding Projector in `log_dir/projector`, returns that folder.
 
+    Each `name` is one tensor of the projector's menu (a second call with another name adds one; the same name
+    replaces it).
+
     Args:
         metadata: a dict from column name to `n` values (labels, class names, sentence text, speaker), shown
             and searchable in the projector and used to colour the points.
@@ -47,31 +50,39 @@ def write_projector(log_dir, embeddings, metadata, sprite_images=None, name="tes
             raise ValueError(f"Projector metadata {column!r} has {len(values)} values for {count} embeddings.")
     folder = Path(log_dir) / PROJECTOR_RUN
     folder.mkdir(parents=True, exist_ok=True)
-    np.savetxt(folder / "embeddings.tsv", embeddings, delimiter="\t", fmt="%.5g")
+    stem = "_".join("".join(c if c.isalnum() else " " for c in name).split())
+    np.savetxt(folder / f"{stem}.tsv", embeddings, delimiter="\t", fmt="%.5g")
     columns = list(metadata)
-    with open(folder / "metadata.tsv", "w", encoding="utf-8") as file:
+    with open(folder / f"{stem}_metadata.tsv", "w", encoding="utf-8") as file:
         if len(columns) > 1:  # the projector reads a header line only when there are several columns
             file.write("\t".join(columns) + "\n")
         for row in range(count):
             file.write("\t".join(_tsv_cell(metadata[column][row]) for column in columns) + "\n")
 
+    from google.protobuf import text_format
     from tensorboard.plugins import projector
 
     config = projector.ProjectorConfig()
+    config_path = folder / "projector_config.pbtxt"
+    if config_path.exists():
+        text_format.Parse(config_path.read_text(), config)
+    kept = [embedding for embedding in config.embeddings if embedding.tensor_name != name]
+    del config.embeddings[:]
+    config.embeddings.extend(kept)
     embedding = config.embeddings.add()
     embedding.tensor_name = name
-    embedding.tensor_path = "embeddings.tsv"
+    embedding.tensor_path = f"{stem}.tsv"
     embedding.tensor_shape.extend(embeddings.shape)
-    embedding.metadata_path = "metadata.tsv"
+    embedding.metadata_path = f"{stem}_metadata.tsv"
     if sprite_images is not None:
         sprite, size = _sprite(np.asarray(sprite_images, "float32"))
-        _write_png(folder / "sprite.png", sprite)
-        embedding.sprite.image_path = "sprite.png"
+        _write_png(folder / f"{stem}_sprite.png", sprite)
+        embedding.sprite.image_path = f"{stem}_sprite.png"
         embedding.sprite.single_image_dim.extend(size)
     projector.visualize_embeddings(str(folder), config)
     # TensorBoard lists only folders with an event file as runs, and the projector looks in runs only.
     with tf.summary.create_file_writer(str(folder)).as_default():
-        tf.summary.text("projector", f"{count} {name}, {embeddings.shape[1]} dimensions; metadata: "
+        tf.summary.text(f"projector: {name}", f"{count} {name}, {embeddings.shape[1]} dimensions; metadata: "
                         + ", ".join(columns) + ". Open the PROJECTOR tab and colour by a metadata column.", step=0)
     return folder
 
@@ -103,7 +114,7 @@ def figure_to_image(figure):
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
+    figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return tf.image.decode_png(buffer.getvalue(), channels=4)[None]
 
@@ -222,13 +233,16 @@ def speech_samples(waveforms, names, features=None, audio_once=True, sample_rate
     from keras_ae.evaluation.speech import mfcc_features
 
     waveforms = [np.asarray(w, "float32") for w in waveforms]
-    spectrograms = [np.asarray(mfcc_features(w[None], num_coefficients=40, deltas=False))[0] for w in waveforms]
+    # The log-mel spectrum itself (the 40-coefficient DCT of mfcc_features, undone): what a person reads.
+    spectrograms = [np.asarray(tf.signal.idct(mfcc_features(w[None], num_coefficients=40, deltas=False), type=2))[0]
+                    / np.sqrt(80.0) for w in waveforms]
 
     def write(model, step):
         for index, (waveform, name) in enumerate(zip(waveforms, names)):
             if step == 0 or not audio_once:
                 tf.summary.audio(f"utterance {index}: input", waveform[None, :, None], sample_rate, description=name)
-            panels = {"input: 40-band log-mel spectrum (DCT basis)": spectrograms[index]}
+            panels = {"input: log-mel spectrogram (40 bands, 20 Hz to 7.6 kHz; natural log of power)":
+                      spectrograms[index]}
             sounds = {}
             for label, value in (features(model, index) if features else {}).items():
                 (sounds if label.startswith("audio: ") else panels)[label] = value
@@ -247,32 +261,49 @@ def utterance_captions(corpus, count=2):
             for i in range(min(count, len(corpus)))]
 
 
-def write_speech_projector(log_dir, frame_features, corpus):
-    """The projector for speech: one point per utterance (its frames' mean feature), with speaker and text."""
+def write_speech_projector(log_dir, frame_features, corpus, frame_step=1, seed=0):
+    """The projector for speech: one point per utterance (its frames' mean feature) with speaker and text, and,
+    when the corpus has phone labels, one point per frame (a seeded sample) with its phone and speaker.
+
+    `frame_features[i]` is `[steps, dim]` for utterance `i`, one step per `frame_step` 10 ms frames (the phone of a
+    step is that of its first frame).
+    """
     count = min(len(frame_features), MAX_PROJECTOR_POINTS)
-    embeddings = np.stack([np.asarray(features).mean(axis=0) for features in frame_features[:count]])
-    return write_projector(log_dir, embeddings, {
-        "speaker": [corpus.speaker_names[s] for s in corpus.speakers[:count]],
-        "text": [text or "-" for text in corpus.texts[:count]],
+    speakers = [corpus.speaker_names[s] for s in corpus.speakers]
+    write_projector(log_dir, np.stack([np.asarray(f).mean(axis=0) for f in frame_features[:count]]), {
+        "speaker": speakers[:count], "text": [text or "-" for text in corpus.texts[:count]],
     }, name="held-out utterances (mean over frames)")
+    if corpus.phones is None:
+        return
+    rows = []
+    for index, features in enumerate(frame_features):
+        phones = np.asarray(corpus.phones[index])[::frame_step]
+        rows += [(index, step) for step in range(min(len(features), len(phones)))]
+    chosen = sorted(np.random.default_rng(seed).permutation(len(rows))[:MAX_PROJECTOR_POINTS])
+    picked = [rows[i] for i in chosen]
+    write_projector(log_dir, np.stack([np.asarray(frame_features[u])[s] for u, s in picked]), {
+        "phone": [corpus.phone_names[corpus.phones[u][s * frame_step]] for u, s in picked],
+        "speaker": [speakers[u] for u, _ in picked],
+        "time (s)": [f"{s * frame_step / 100:.2f}" for _, s in picked],
+    }, name="held-out frames")
 
 
 def _panels_figure(panels, title):
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 1.6 * len(panels) + 0.4), sharex=True, squeeze=False)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 1.8 * len(panels) + 0.5), sharex=True, squeeze=False)
     for axis, (label, values) in zip(axes[:, 0], panels.items()):
         values = np.asarray(values)
         if values.ndim == 1:
             axis.step(np.arange(len(values)), values, where="post", linewidth=0.8)
-            axis.set_ylabel("id", fontsize=8)
+            axis.set_ylabel("code id", fontsize=9)
         else:
             image = axis.imshow(values.T, aspect="auto", origin="lower", interpolation="nearest")
-            axis.set_ylabel("channel", fontsize=8)
+            axis.set_ylabel("mel band" if label.startswith("input: log-mel") else "channel", fontsize=9)
             figure.colorbar(image, ax=axis, pad=0.01)
-        axis.set_title(label, fontsize=8)
-    axes[-1, 0].set_xlabel("frame (10 ms)")
-    figure.suptitle(title, fontsize=9)
+        axis.set_title(label, fontsize=10)
+    axes[-1, 0].set_xlabel("frame (10 ms each)", fontsize=9)
+    figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
 

@@ -21,11 +21,12 @@ def summary_plugins(folder):
     return {tag: accumulator.SummaryMetadata(tag).plugin_data.plugin_name for tag in accumulator.Tags()["tensors"]}
 
 
-def read_projector(log_dir):
-    """The projector config, metadata rows (header first when several columns) and embedding rows of a run."""
+def read_projector(log_dir, name=None):
+    """The projector config of tensor `name` (default: the only one), its metadata rows (header first when several
+    columns) and embedding rows."""
     folder = Path(log_dir) / "projector"
     config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
-    (embedding,) = config.embeddings
+    (embedding,) = [e for e in config.embeddings if name in (None, e.tensor_name)]
     metadata = (folder / embedding.metadata_path).read_text(encoding="utf-8").splitlines()
     rows = (folder / embedding.tensor_path).read_text().splitlines()
     assert any(p.name.startswith("events.out.tfevents") for p in folder.iterdir()), "TensorBoard lists runs by events"

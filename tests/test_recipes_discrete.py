@@ -83,8 +83,10 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     plugins = summary_plugins(run_dir / "tensorboard" / "samples")
     assert plugins["utterance 0: input"] == "audio" and plugins["utterance 0: spectrogram and model views"] == "images"
     assert plugins["utterance 1: reconstruction from the codes, vocoded"] == "audio"
-    _, metadata, _ = read_projector(run_dir / "tensorboard")
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out utterances (mean over frames)")
     assert metadata[0] == "speaker\ttext"
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out frames")
+    assert metadata[0] == "phone\tspeaker\ttime (s)"
 
 
 def test_vqvae_speech_time_stride(tmp_path, monkeypatch):

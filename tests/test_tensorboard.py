@@ -28,14 +28,18 @@ def test_projector_files_name_every_point(tmp_path):
     np.testing.assert_allclose(np.loadtxt(rows), embeddings, rtol=1e-4)
     assert metadata[0] == "label\ttext" and metadata[1] == f"{labels[0]}\ta b 0"  # tabs in values are flattened
     assert list(embedding.sprite.single_image_dim) == [8, 8]
-    sprite = tf.io.decode_png(tf.io.read_file(str(tmp_path / "projector" / "sprite.png")))
+    sprite = tf.io.decode_png(tf.io.read_file(str(tmp_path / "projector" / embedding.sprite.image_path)))
     assert sprite.shape == (32, 32, 1)  # 4 x 4 tiles of 8 x 8
 
 
 def test_projector_single_column_has_no_header_and_bad_metadata_is_refused(tmp_path):
-    write_projector(tmp_path, np.zeros((3, 2)), {"speaker": ["a", "b", "c"]})
-    _, metadata, _ = read_projector(tmp_path)
+    write_projector(tmp_path, np.zeros((3, 2)), {"speaker": ["a", "b", "c"]}, name="utterances")
+    write_projector(tmp_path, np.ones((4, 2)), {"phone": list("abcd")}, name="frames")
+    write_projector(tmp_path, np.ones((2, 2)), {"phone": list("xy")}, name="frames")  # replaces the first "frames"
+    _, metadata, _ = read_projector(tmp_path, "utterances")
     assert metadata == ["a", "b", "c"]
+    _, metadata, rows = read_projector(tmp_path, "frames")
+    assert metadata == ["x", "y"] and len(rows) == 2
     with pytest.raises(ValueError, match="'speaker' has 2 values for 3 embeddings"):
         write_projector(tmp_path, np.zeros((3, 2)), {"speaker": ["a", "b"]})
 

@@ -198,7 +198,8 @@ def run_speech(argv=None):
             return features, codes
 
         test_features, test_codes = codes_of(test)
-        write_speech_projector(run.file("tensorboard"), [model.encode(f[None])[0] for f in test_features], test)
+        write_speech_projector(run.file("tensorboard"), [model.encode(f[None])[0] for f in test_features], test,
+                               frame_step=stride)
         probe_features, probe_codes = codes_of(probe_train)
         # Phone and speaker metrics compare codes with the 10 ms frame labels: with --time-stride s each code is
         # repeated s times (one copy per frame it covers), so a code spanning a phone boundary is scored against both
