@@ -1,5 +1,7 @@
 """Config helpers shared by every layer and model that holds sub-layers."""
 
+import inspect
+
 import keras
 
 
@@ -19,3 +21,16 @@ def deserialize_sublayers(config, keys):
         elif value is not None:
             config[key] = keras.saving.deserialize_keras_object(value)
     return config
+
+
+def constructor_default(cls, name):
+    """The default of constructor argument `name` of `cls`: the one home of a hyperparameter, which recipes and
+    HyperModels read instead of repeating it.
+
+    Example:
+        parser.add_argument("--max-shift", type=int, default=constructor_default(InfoMax, "max_shift"))
+    """
+    parameter = inspect.signature(cls.__init__).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        raise ValueError(f"{cls.__name__}.__init__ has no argument {name!r} with a default.")
+    return parameter.default

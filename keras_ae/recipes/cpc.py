@@ -34,7 +34,7 @@ from keras_ae.evaluation.speech import (
     speaker_probe_accuracy,
     utterance_features,
 )
-from keras_ae.layers.waveform_encoder import WaveformEncoder
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.tensorboard import speech_samples, utterance_captions, write_speech_projector
@@ -249,8 +249,7 @@ def _figures(model, history, step_accuracy, run):
 def tuning_task(args):
     """The `python -m keras_ae.recipes.tune --model cpc` task: a `CPCHyperModel` searching the embedding size, scored
     by the phone probe on validation utterances (seen speakers, validation sentences)."""
-    from keras_ae.recipes.tune import TuningTask
-    from keras_ae.tuning import CPCHyperModel
+    from keras_ae.tuning import TuningTask, CPCHyperModel
 
     defaults = parse_flags(build_parser(), ["--quick"] if getattr(args, "quick", False) else [], quick=QUICK)
     defaults.data = args.data or defaults.data
@@ -266,7 +265,7 @@ def tuning_task(args):
         learning_rate=defaults.learning_rate,
     )
     quick = getattr(args, "quick", False)
-    batch_size = defaults.batch_size if quick or args.batch_size == 128 else args.batch_size  # 128: images' default
+    batch_size = defaults.batch_size if quick or args.batch_size is None else args.batch_size
     return TuningTask(
         hypermodel,
         make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed),

@@ -4,6 +4,7 @@ Trains an encoder jointly with global and local pair discriminators, then report
 accuracy of its embeddings beside raw pixels and a random-init encoder, writes the run folder and exports.
 """
 
+from keras_ae.config import constructor_default
 from keras_ae.models.infomax import InfoMax
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.image_recipe import run_image_recipe
@@ -11,11 +12,12 @@ from keras_ae.recipes.image_recipe import run_image_recipe
 
 def build_parser():
     parser = recipe_parser("infomax", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
-    parser.add_argument("--objective", choices=["bce", "infonce"], default="bce", help="pair objective L_D")
-    parser.add_argument("--global-weight", type=float, default=0.5, help="weight of the global objective")
-    parser.add_argument("--local-weight", type=float, default=1.0, help="weight of the local objective")
+    default = lambda name: constructor_default(InfoMax, name)  # noqa: E731
+    parser.add_argument("--objective", choices=["bce", "infonce"], default=default("objective"), help="pair objective")
+    parser.add_argument("--global-weight", type=float, default=default("global_weight"), help="global objective weight")
+    parser.add_argument("--local-weight", type=float, default=default("local_weight"), help="local objective weight")
     parser.add_argument(
-        "--max-shift", type=int, default=2, help="pair two views shifted by up to this many pixels; 0 = plain DIM"
+        "--max-shift", type=int, default=default("max_shift"), help="pair two views shifted by up to this many pixels; 0 = plain DIM"
     )
     return parser
 

@@ -58,8 +58,7 @@ def tuning_task(args):
     from keras_ae.data.text import build_vocabulary, load_text
     from keras_ae.evaluation.sentences import probe_training_set
     from keras_ae.recipes.text_recipe import PROBE_TRAIN_SENTENCES
-    from keras_ae.recipes.tune import TuningTask
-    from keras_ae.tuning import QuickThoughtHyperModel
+    from keras_ae.tuning import TuningTask, QuickThoughtHyperModel
 
     defaults = build_parser().parse_args([])
     splits = load_text(args.data or defaults.data, max_length=defaults.max_length, limit=args.limit)
@@ -75,7 +74,7 @@ def tuning_task(args):
         learning_rate=args.learning_rate,
     )
     data_args = argparse.Namespace(
-        batch_size=args.batch_size if args.batch_size != 128 else defaults.batch_size,  # 128: the images' default
+        batch_size=args.batch_size or defaults.batch_size,
         seed=args.seed,
         chunk_size=defaults.chunk_size,
     )

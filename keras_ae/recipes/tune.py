@@ -7,66 +7,38 @@ probe table, figures) and exported.
 """
 
 import csv
-import dataclasses
 import importlib
 
 import keras
 
 from keras_ae import plots
-from keras_ae.data.images import load_images, make_dataset
+from keras_ae.recipes import cpc, quick_thought
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
 from keras_ae.tensorboard import write_trial_objectives
-from keras_ae.tuning import OBJECTIVE, TUNERS, AutoEncoderHyperModel, InfoMaxHyperModel, make_tuner, trial_table
-from keras_ae.tuning import VQVAEHyperModel  # noqa: E402
-
-PROBE_EXAMPLES = 10000
-
-
-@dataclasses.dataclass
-class TuningTask:
-    """What a search needs: the HyperModel, its training and validation data, and the recipe that retrains."""
-
-    hypermodel: object
-    train: object
-    validation: object
-    recipe: str
-
-
-def image_task(hypermodel_class, recipe):
-    def prepare(args):
-        splits = load_images(args.data or "mnist", limit=args.limit)
-        probe_data = (
-            splits.train.images[:PROBE_EXAMPLES],
-            splits.train.labels[:PROBE_EXAMPLES],
-            splits.validation.images,
-            splits.validation.labels,
-        )
-        hypermodel = hypermodel_class(
-            splits.image_shape, probe_data, min_dim=args.min_dim, max_dim=args.max_dim, learning_rate=args.learning_rate
-        )
-        return TuningTask(
-            hypermodel,
-            make_dataset(splits.train.images, args.batch_size, shuffle=True, seed=args.seed),
-            make_dataset(splits.validation.images, args.batch_size),
-            recipe,
-        )
-
-    return prepare
-
+from keras_ae.tuning import (
+    OBJECTIVE,
+    TUNERS,
+    AutoEncoderHyperModel,
+    InfoMaxHyperModel,
+    VQVAEHyperModel,
+    image_task,
+    make_tuner,
+    trial_table,
+)
 
 TASKS = {
     "infomax": image_task(InfoMaxHyperModel, "infomax"),
     "autoencoder": image_task(AutoEncoderHyperModel, "autoencoder"),
+    "vqvae": image_task(VQVAEHyperModel, "vqvae"),  # searches the codebook size (--min-dim/--max-dim)
+    "quick_thought": quick_thought.tuning_task,  # embedding size, book probe on validation chapters
+    "cpc": cpc.tuning_task,  # embedding size, phone probe on validation utterances
 }
-from keras_ae.recipes.quick_thought import tuning_task as _quick_thought_task  # noqa: E402
-TASKS["quick_thought"] = _quick_thought_task  # embedding size of Quick-thought, book probe on validation chapters
-TASKS["vqvae"] = image_task(VQVAEHyperModel, "vqvae")  # searches the codebook size (--min-dim/--max-dim)
-from keras_ae.recipes.cpc import tuning_task as _cpc_task  # noqa: E402
-TASKS["cpc"] = _cpc_task  # embedding size of CPC, phone probe on validation utterances
 
 
 def build_parser():
-    parser = recipe_parser("tune", __doc__.splitlines()[0], defaults={"epochs": 2, "limit": 20000})
+    # batch_size None: each model's own recipe default (128 for images)
+    parser = recipe_parser("tune", __doc__.splitlines()[0], defaults={"epochs": 2, "limit": 20000, "batch_size": None})
+    parser.set_defaults(run_dir=None, export_dir=None)  # runs/tune-MODEL and saved_models/MODEL-tuned
     parser.add_argument("--model", required=True, choices=sorted(TASKS), help="which model to tune")
     parser.add_argument("--tuner", choices=sorted(TUNERS), default="random", help="search algorithm")
     parser.add_argument("--max-trials", type=int, default=4, help="trials (random and bayesian)")
@@ -79,10 +51,8 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parse_flags(parser, argv, quick={"epochs": 1, "limit": 1000, "max_trials": 2, "final_epochs": 1, "batch_size": 64})
-    if "--run-dir" not in " ".join(argv or []) and args.run_dir == "runs/tune":
-        args.run_dir = f"runs/tune-{args.model}"
-    if args.export_dir == "saved_models/tune":
-        args.export_dir = f"saved_models/{args.model}-tuned"
+    args.run_dir = args.run_dir or f"runs/tune-{args.model}"
+    args.export_dir = args.export_dir or f"saved_models/{args.model}-tuned"
     task = TASKS[args.model](args)
     with RunFolder(args.run_dir, resume=False) as run:
         run.write_json("config.json", {"flags": vars(args)})

@@ -60,18 +60,16 @@ class ProbeHyperModel(kt.HyperModel):
 
 
 class InfoMaxHyperModel(ProbeHyperModel):
-    """Searches the embedding size of `InfoMax` (and its objective: BCE or InfoNCE); `max_shift` as the recipe."""
+    """Searches the embedding size of `InfoMax` (and its objective: BCE or InfoNCE); the rest are InfoMax's
+    defaults."""
 
-    def __init__(self, image_shape, probe_data, max_shift=2, **kwargs):
+    def __init__(self, image_shape, probe_data, **kwargs):
         super().__init__(probe_data, **kwargs)
         self.image_shape = image_shape
-        self.max_shift = max_shift
 
     def build_model(self, hp, embedding_dim):
         objective = hp.Choice("objective", ["bce", "infonce"])
-        return InfoMax(
-            image_shape=self.image_shape, embedding_dim=embedding_dim, objective=objective, max_shift=self.max_shift
-        )
+        return InfoMax(image_shape=self.image_shape, embedding_dim=embedding_dim, objective=objective)
 
 
 class AutoEncoderHyperModel(ProbeHyperModel):
@@ -83,42 +81,6 @@ class AutoEncoderHyperModel(ProbeHyperModel):
 
     def build_model(self, hp, embedding_dim):
         return AutoEncoder(image_shape=self.image_shape, embedding_dim=embedding_dim)
-
-
-TUNERS = {
-    "random": kt.RandomSearch,
-    "bayesian": kt.BayesianOptimization,
-    "hyperband": kt.Hyperband,
-}
-
-
-def make_tuner(kind, hypermodel, directory, max_trials, max_epochs, seed=0):
-    """A keras-tuner tuner of `kind` (`random`, `bayesian`, `hyperband`) maximising `val_probe_accuracy`."""
-    if kind not in TUNERS:
-        raise ValueError(f"Unknown tuner {kind!r}: choose one of {', '.join(TUNERS)}.")
-    common = {
-        "hypermodel": hypermodel,
-        "objective": kt.Objective(OBJECTIVE, direction="max"),
-        "directory": str(directory),
-        "project_name": "search",
-        "seed": seed,
-        "overwrite": True,
-    }
-    if kind == "hyperband":
-        return kt.Hyperband(max_epochs=max_epochs, factor=3, hyperband_iterations=1, **common)
-    return TUNERS[kind](max_trials=max_trials, **common)
-
-
-def trial_table(tuner):
-    """Every finished trial as a dict of its hyperparameters, objective and loss, best first."""
-    rows = []
-    for trial in tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials)):
-        row = {"trial": trial.trial_id, **trial.hyperparameters.values}
-        for name in (OBJECTIVE, "loss"):
-            metric = trial.metrics.metrics.get(name)
-            row[name] = None if metric is None else float(trial.metrics.get_best_value(name))
-        rows.append(row)
-    return rows
 
 
 class QuickThoughtHyperModel(ProbeHyperModel):
@@ -181,7 +143,7 @@ class CPCHyperModel(ProbeHyperModel):
         self.prediction_steps = prediction_steps
 
     def build_model(self, hp, embedding_dim):
-        from keras_ae.layers.waveform_encoder import WaveformEncoder
+        from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
         from keras_ae.models.cpc import CPC
 
         return CPC(
