@@ -5,7 +5,7 @@
     keras-ae train skip_thought --quick               # = python -m keras_ae.recipes.skip_thought --quick
     keras-ae train vqvae --help                       # every flag of a recipe
     keras-ae tune --model infomax --max-trials 4      # = python -m keras_ae.recipes.tune ...
-    keras-ae export runs/infomax                      # = python -m keras_ae.export RUN_DIR (once it exists)
+    keras-ae export runs/infomax                      # = python -m keras_ae.export runs/infomax
     keras-ae tensorboard runs/infomax                 # TensorBoard on a run folder's logs
 
 The recipe modules keep their `python -m` forms; this command only dispatches to their `main(argv)`, so both take
@@ -88,14 +88,7 @@ def _tune(flags):
 
 
 def _export(flags):
-    export = importlib.import_module("keras_ae.export")
-    if not hasattr(export, "main"):
-        sys.exit(
-            "keras-ae export: not yet available. It will call `python -m keras_ae.export RUN_DIR` (re-export a "
-            "finished run folder), which has not landed in this version. Until then every recipe exports at the end "
-            "of its run: pass --export-dir DIR (and leave out --no-export)."
-        )
-    return export.main(flags)
+    return importlib.import_module("keras_ae.export").main(flags)
 
 
 def _tensorboard(run_dir, port):

@@ -13,35 +13,80 @@ import os
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\' '
+    "on the first machine and index 1 on the second"
+)
+_cluster_task = None  # (TF_CONFIG, is chief) once get_strategy("multi_worker") has read it
 
 
 def get_strategy(name="default"):
     """Returns the `tf.distribute.Strategy` called `name` (one of `STRATEGIES`).
 
-    `multi_worker` reads the cluster from the `TF_CONFIG` environment variable; every worker runs the same command.
+    `multi_worker` reads the cluster from the `TF_CONFIG` environment variable (checked first, with a clear error);
+    every worker runs the same command. Only `multi_worker` reads `TF_CONFIG`: with another strategy a leftover
+    `TF_CONFIG` is ignored (with a warning), so this process writes its run folder and export itself.
     """
+    global _cluster_task
+    if name == "multi_worker":
+        config = read_tf_config()
+        _cluster_task = (config, _chief_in(config))
+        # A dead peer makes the others fail (health checks abort the collectives) instead of waiting forever.
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    _cluster_task = None
+    if os.environ.get("TF_CONFIG"):
+        print(f"TF_CONFIG is set but --strategy is {name}: ignoring it (this process trains alone and writes its "
+              "own run folder and export). Use --strategy multi_worker to train on the cluster it describes.")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError(
-                "--strategy multi_worker needs the TF_CONFIG environment variable describing the cluster, e.g. "
-                'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
-                '"index": 0}}\' on the first machine and index 1 on the second.'
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
 
 
+def read_tf_config():
+    """The `TF_CONFIG` of a multi-worker run, checked: a cluster of host:port workers and this task within it."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise ValueError(f"--strategy multi_worker needs the TF_CONFIG environment variable describing the cluster, "
+                         f"e.g. {_EXAMPLE}.")
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error}); give e.g. {_EXAMPLE}.") from None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not cluster or not isinstance(task, dict):
+        raise ValueError(f"TF_CONFIG needs a 'cluster' of workers and this process's 'task'; give e.g. {_EXAMPLE}.")
+    for role, addresses in cluster.items():
+        if not isinstance(addresses, list) or not addresses or not all(
+            isinstance(a, str) and a.rpartition(":")[2].isdigit() for a in addresses
+        ):
+            raise ValueError(f"TF_CONFIG cluster {role!r} must be a list of 'host:port' strings; got {addresses!r}.")
+    role, index = task.get("type"), task.get("index")
+    if role not in cluster:
+        raise ValueError(f"TF_CONFIG task type {role!r} is not in the cluster ({', '.join(cluster)}); fix 'task'.")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(cluster[role]):
+        raise ValueError(f"TF_CONFIG task index {index!r} is outside the {len(cluster[role])} {role}(s) of the "
+                         f"cluster; give 0 to {len(cluster[role]) - 1}.")
+    return config
+
+
+def _chief_in(config):
+    role, index = config["task"]["type"], config["task"]["index"]
+    return role == "chief" or (role == "worker" and index == 0 and "chief" not in config["cluster"])
+
+
+def will_be_chief(strategy_name):
+    """Whether this process will write the run folder once `get_strategy(strategy_name)` runs (checks TF_CONFIG
+    for `multi_worker`), so a run can be checked before the strategy exists."""
+    return strategy_name != "multi_worker" or _chief_in(read_tf_config())
+
+
 def is_chief():
-    """True on the process that writes run folders and exports: the chief, else worker 0, else the only process."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {"type": "chief", "index": 0})
-    has_chief = "chief" in config.get("cluster", {})
-    chief_type = "chief" if has_chief else "worker"
-    return task.get("type") in (chief_type, "chief") and int(task.get("index", 0)) == 0
+    """True on the process that writes run folders and exports: the only process, or under `--strategy
+    multi_worker` the chief (else worker 0)."""
+    return True if _cluster_task is None else _cluster_task[1]
 
 
 def num_replicas():

@@ -9,37 +9,62 @@ with plain TensorFlow, no keras_ae needed:
     embeddings = reloaded.encode(images)
 
 Beside the SavedModel, `keras_ae.json` records the model class, its config, the signatures with shapes and dtypes,
-the run's metrics and flags and the library versions, and `README.md` is its model card (`keras_ae.model_card`).
+the run's metrics and flags and the library versions; `README.md` beside it is the model card
+(`keras_ae.model_card`). `keras_ae.json` is also the export's marker: a destination is replaced only when it
+holds one (a file or a foreign folder is refused before anything is written), the destination is locked while it
+is written, and the new export is swapped in atomically (a reader sees the old export or the new one, never
+neither). Leftovers of a killed export (`<name>.tmp-*`) are removed by the next export to the same place.
+
+A run's checkpoint can be exported later, e.g. after changing the export folder or after an interrupted run:
+
+    python -m keras_ae.export runs/infomax [--export-dir saved_models/infomax-epoch3]
 """
 
+import argparse
 import json
-import os
 import platform
 import shutil
-import tempfile
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.core.files import (
+    EXPORT_MARKER,
+    check_replaceable,
+    check_writable,
+    hold_lock,
+    make_staging,
+    remove_stale,
+    swap_in,
+)
+
 from keras_ae.model_card import write_model_card
 
-MANIFEST_NAME = "keras_ae.json"
+MANIFEST_NAME = EXPORT_MARKER
+
+
+def check_export_destination(destination):
+    """Raises `UnsafePathError` unless `destination` may receive an export (see the module docstring)."""
+    check_replaceable(destination, MANIFEST_NAME, "--export-dir", "export folder")
+    return check_writable(destination, "--export-dir")
 
 
 def export_model(model, destination, metrics=None, flags=None):
-    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole).
-
-    Beside it go `keras_ae.json` and the model card `README.md` (`keras_ae.model_card`), which lists `flags`
-    (the run's flags, a dict) with the metrics.
-    """
-    destination = Path(destination)
+    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole),
+    with `keras_ae.json` and the model card `README.md`, which lists `flags` (the run's flags) with the metrics."""
     signatures = model.export_signatures()
     if not signatures or next(iter(signatures)) != "encode":
         raise ValueError(f"{type(model).__name__}.export_signatures() must list 'encode' first.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{destination.name}.tmp-", dir=destination.parent))
+    destination = check_export_destination(destination)
+    with hold_lock(destination, "export destination"):
+        remove_stale(destination, [MANIFEST_NAME])
+        staging = make_staging(destination)
+        _write_export(model, signatures, staging, destination, metrics, flags)
+    return destination
+
+
+def _write_export(model, signatures, staging, destination, metrics, flags):
     try:
         archive = keras.export.ExportArchive()
         archive.track(model)
@@ -63,21 +88,10 @@ def export_model(model, destination, metrics=None, flags=None):
         }
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
         write_model_card(staging, model, manifest, flags=flags, shown_path=destination)
-        _replace_directory(staging, destination)
+        swap_in(staging, destination, grace=1.0)  # a reader that opened the old export just before keeps it a second
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return destination
-
-
-def _replace_directory(source, destination):
-    if destination.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f"{destination.name}.old-", dir=destination.parent))
-        os.replace(destination, retired / destination.name)
-        os.replace(source, destination)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(source, destination)
 
 
 def _describe(spec):
@@ -98,3 +112,20 @@ def _keras_ae_version():
     from keras_ae import __version__
 
     return __version__
+
+
+def main(argv=None):
+    """`python -m keras_ae.export RUN_DIR [--export-dir D]`: exports the newest loadable checkpoint of a run."""
+    from keras_ae.runs import export_run_folder
+
+    parser = argparse.ArgumentParser(prog="python -m keras_ae.export", description=main.__doc__.split(": ", 1)[1])
+    parser.add_argument("run_dir", help="a run folder (or an interrupted run's --run-dir: its .partial is used)")
+    parser.add_argument("--export-dir", help="where the SavedModel goes (default: the run's --export-dir)")
+    args = parser.parse_args(argv)
+    destination = export_run_folder(args.run_dir, args.export_dir)
+    print(f"SavedModel:   {destination} (tf.saved_model.load; signatures in {MANIFEST_NAME})")
+    return destination
+
+
+if __name__ == "__main__":
+    main()

@@ -63,17 +63,13 @@ def test_unknown_recipe_is_named(capsys):
     assert "invalid choice: 'skipthought'" in capsys.readouterr().err
 
 
-def test_export_says_not_yet_until_python_m_export_exists(monkeypatch):
+def test_export_is_python_dash_m_keras_ae_export(monkeypatch, capsys):
     import keras_ae.export
 
-    if hasattr(keras_ae.export, "main"):
-        calls = []
-        monkeypatch.setattr(keras_ae.export, "main", lambda argv: calls.append(argv))
-        cli.main(["export", "runs/x"])
-        assert calls == [["runs/x"]]
-    else:
-        with pytest.raises(SystemExit, match="not yet available"):
-            cli.main(["export", "runs/x"])
+    calls = []
+    monkeypatch.setattr(keras_ae.export, "main", lambda argv: calls.append(argv))
+    cli.main(["export", "runs/x", "--export-dir", "saved_models/x"])
+    assert calls == [["runs/x", "--export-dir", "saved_models/x"]]
 
 
 def test_tensorboard_refuses_a_missing_folder(tmp_path):

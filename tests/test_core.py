@@ -181,3 +181,15 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
     steep = gradient_penalty(lambda x: 3.0 * x[:, 0], real, fake, seed=tf.constant([1, 2]))
     np.testing.assert_allclose(unit, np.zeros(8), atol=1e-5)
     np.testing.assert_allclose(steep, np.full(8, 4.0), rtol=1e-4)
+
+
+def test_integer_sizes_follow_one_rule():
+    from keras_ae.core.validation import integer_at_least
+    from keras_ae.layers.bottlenecks.vector_quantizer import check_num_codes
+
+    assert check_num_codes(np.int64(512)) == 512 and type(check_num_codes(np.int64(512))) is int
+    for bad in (True, 2.0, 0, "8"):
+        with pytest.raises(ValueError, match="codebook size must be a positive integer"):
+            check_num_codes(bad)
+    with pytest.raises(ValueError, match="steps must be an integer of at least 0"):
+        integer_at_least("steps", -1, 0)

@@ -50,7 +50,7 @@ def test_bad_codes_are_clear_errors():
         DiscreteAutoEncoder(code_length=0)
     with pytest.raises(ValueError, match="binary code has 2 categories"):
         DiscreteAutoEncoder(code="binary", num_categories=4)
-    with pytest.raises(ValueError, match="at least 2 categories"):
+    with pytest.raises(ValueError, match="num_categories must be an integer of at least 2"):
         DiscreteAutoEncoder(code="onehot", num_categories=1)
     with pytest.raises(ValueError, match="binary, onehot"):
         DiscreteAutoEncoder(code="ternary")

@@ -122,3 +122,47 @@ def test_replica_uniform_differs_between_replicas_and_keeps_one_generator_state(
     np.testing.assert_array_equal(
         replica_uniform([5], keras.random.SeedGenerator(3)), replica_uniform([5], keras.random.SeedGenerator(3))
     )
+
+
+def _workers(tmp_path, run_dir, epochs, *options, timeout=300):
+    """Runs the two workers of tests/multi_worker_run.py; returns their `(return code, output)`."""
+    script = Path(__file__).with_name("multi_worker_run.py")
+    ports = [str(_free_port()), str(_free_port())]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(index), *ports, str(run_dir), str(tmp_path / f"worker{index}.npz"),
+             str(epochs), *options],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for index in range(2)
+    ]
+    try:
+        outputs = [worker.communicate(timeout=timeout)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    return [(worker.returncode, output) for worker, output in zip(workers, outputs)]
+
+
+def test_killed_two_worker_run_resumes_with_identical_weights_and_each_epoch_once(tmp_path):
+    run_dir = tmp_path / "run"
+    first = _workers(tmp_path, run_dir, 3, "stop:1")  # both workers die right after epoch 1's checkpoint
+    assert [code for code, _ in first] == [3, 3], "\n".join(output[-2000:] for _, output in first)
+    resumed = _workers(tmp_path, run_dir, 3, "resume")
+    assert [code for code, _ in resumed] == [0, 0], "\n".join(output[-2000:] for _, output in resumed)
+    chief, other = (np.load(tmp_path / f"worker{index}.npz") for index in range(2))
+    assert int(chief["restored"]) == int(other["restored"]) == 1
+    assert bool(chief["chief"]) and not bool(other["chief"])
+    for name in (name for name in chief.files if name.startswith("arr_")):
+        np.testing.assert_array_equal(chief[name], other[name])
+    epochs = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+@pytest.mark.slow  # about two minutes: TensorFlow's heartbeat notices the dead peer
+def test_a_dead_worker_makes_the_other_fail_with_a_message(tmp_path):
+    (code, output), (dead, _) = _workers(tmp_path, tmp_path / "run", 1000, "die:1", timeout=400)
+    assert dead == -9 and code == 1
+    assert "WorkerLostError: Another worker of the cluster stopped" in output
+    assert "Restart every worker with --resume" in output

@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.steps import metric_results, minimize, unpack_inputs
 
 
@@ -124,10 +125,8 @@ class JudgedEncoder(keras.Model):
         judges, adversaries = list(judges), list(adversaries)
         judge_weights = _weights("judge", judges, judge_weights)
         adversary_weights = _weights("adversary", adversaries, adversary_weights)
-        if isinstance(adversary_steps, bool) or not isinstance(adversary_steps, int) or adversary_steps < 1:
-            raise ValueError(f"adversary_steps must be an integer >= 1; got {adversary_steps!r}.")
-        if isinstance(adversary_ramp_steps, bool) or not isinstance(adversary_ramp_steps, int) or adversary_ramp_steps < 0:
-            raise ValueError(f"adversary_ramp_steps must be an integer >= 0; got {adversary_ramp_steps!r}.")
+        adversary_steps = integer_at_least("adversary_steps", adversary_steps, 1)
+        adversary_ramp_steps = integer_at_least("adversary_ramp_steps", adversary_ramp_steps, 0)
         # Layers
         self.encoder = encoder
         self.bottleneck = bottleneck

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.core.validation import check_finite, check_same_shape
+
 VALIDATION_SIZE = 5000
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -84,8 +86,11 @@ def load_images(source="mnist", validation_size=VALIDATION_SIZE, limit=None):
         else:
             train, test = _image_folder_pair(path)
             class_names = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise ValueError(f"limit must be a positive integer (the number of training images kept); got {limit!r}.")
     train = validate_images(*train, what=f"{source} training split")
     test = validate_images(*test, what=f"{source} test split")
+    check_same_shape({"train": train.images.shape[1:], "test": test.images.shape[1:]}, str(source))
     if limit:
         test_limit = max(1, int(limit * len(test.images) / len(train.images)))
         train = ImageSplit(train.images[:limit], _head(train.labels, limit))
@@ -117,7 +122,7 @@ def validate_images(images, labels=None, what="images"):
     if images.dtype == np.uint8:
         images = images.astype("float32") / 255.0
     elif np.issubdtype(images.dtype, np.floating):
-        images = images.astype("float32")
+        images = check_finite(images.astype("float32"), what)
         low, high = float(images.min()), float(images.max())
         if low < 0.0 or high > 1.0:
             raise ValueError(
@@ -161,9 +166,22 @@ def read_idx(path):
         header = file.read(4)
         if len(header) != 4 or header[:2] != b"\x00\x00":
             raise ValueError(f"{path} is not an IDX file (bad magic number).")
-        dtype = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[header[2]]
-        shape = struct.unpack(f">{header[3]}I", file.read(4 * header[3]))
-        return np.frombuffer(file.read(), dtype=dtype).reshape(shape)
+        dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+        if header[2] not in dtypes:
+            raise ValueError(f"{path} is not an IDX file (unknown data type code {header[2]:#x}).")
+        dimensions = file.read(4 * header[3])
+        if len(dimensions) != 4 * header[3]:
+            raise ValueError(f"{path} is truncated (its header is cut short); download or extract it again.")
+        shape = struct.unpack(f">{header[3]}I", dimensions)
+        dtype = np.dtype(dtypes[header[2]])
+        data = file.read()
+        expected = int(np.prod(shape)) * dtype.itemsize
+        if len(data) != expected:
+            raise ValueError(
+                f"{path} is {'truncated' if len(data) < expected else 'too long'}: {len(data)} bytes of data where its "
+                f"header promises {expected} (shape {shape}); download or extract it again."
+            )
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def _mnist_folder():
@@ -216,7 +234,19 @@ def _image_folder_pair(folder):
     files = [(f, label) for label, d in enumerate(class_dirs) for f in sorted(d.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise ValueError(f"{folder} holds no images in class sub-folders ({', '.join(IMAGE_SUFFIXES)}).")
-    images = np.stack([np.asarray(Image.open(f)) for f, _ in files])
+    arrays = []
+    for file, _ in files:
+        try:
+            with Image.open(file) as image:
+                arrays.append(np.asarray(image))
+        except OSError as error:
+            raise ValueError(f"{file}: cannot read the image ({error}); remove or re-save it.") from None
+        if arrays[-1].shape != arrays[0].shape:
+            raise ValueError(
+                f"{file} is {arrays[-1].shape} but {files[0][0]} is {arrays[0].shape}: every image of a folder must "
+                "have one size and channel count. Resize (and convert) them first, e.g. mogrify -resize 28x28! *.png"
+            )
+    images = np.stack(arrays)
     labels = np.array([label for _, label in files])
     order = np.random.default_rng(0).permutation(len(images))
     images, labels = images[order], labels[order]

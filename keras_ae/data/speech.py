@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.core.files import STAGING_MARKER, hold_lock, remove_stale, swap_in
 from keras_ae.data import keras_ae_home
 
 SAMPLE_RATE = 16000
@@ -476,7 +477,9 @@ def load_speech_corpus(
         raise ValueError("The corpus needs at least one speaker and one sentence.")
     if not 0 <= held_out_speakers < len(speakers):
         raise ValueError(f"held_out_speakers must be in [0, {len(speakers) - 1}] for {len(speakers)} speakers; "
-                         f"got {held_out_speakers}.")
+                         f"got {held_out_speakers}. Hold out fewer speakers (--held-out-speakers) or use more "
+                         "(--speakers): training needs at least one seen speaker.")
+    _check_split_sizes(len(sentences), validation_sentences, test_sentences)
     spec = {
         "version": CORPUS_VERSION,
         "speakers": [dataclasses.asdict(s) for s in speakers],
@@ -487,9 +490,16 @@ def load_speech_corpus(
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(root) if root is not None else keras_ae_home() / "speech"
     folder = root / f"espeak-{digest}"
-    if not (folder / "manifest.jsonl").exists():
-        _build_corpus(folder, speakers, sentences, jitter, seed, progress)
-    corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
+    root.mkdir(parents=True, exist_ok=True)
+    with hold_lock(folder, "speech corpus cache", wait=True):  # one process synthesizes, the others wait
+        remove_stale(folder, ["manifest.jsonl"])  # a killed synthesis's staging folder
+        try:
+            corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
+        except DamagedCache as damage:
+            if folder.exists():
+                print(f"The cached corpus {folder} is damaged ({damage}); rebuilding it.")
+            _build_corpus(folder, speakers, sentences, jitter, seed, progress)
+            corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
     corpus.sentence_split = _sentence_split(corpus.sentences, len(sentences), validation_sentences, test_sentences,
                                             seed)
     held_out = set(range(len(speakers) - held_out_speakers, len(speakers)))
@@ -497,11 +507,21 @@ def load_speech_corpus(
     return corpus
 
 
-def _sentence_split(sentence_ids, num_sentences, validation, test, seed):
-    def count(share):
-        return int(share) if isinstance(share, int) else int(round(share * num_sentences))
+def _split_count(share, num_sentences):
+    return int(share) if isinstance(share, int) else int(round(share * num_sentences))
 
-    num_validation, num_test = count(validation), count(test)
+
+def _check_split_sizes(num_sentences, validation, test):
+    """Before synthesizing: every split the recipes evaluate on holds at least one sentence."""
+    for name, share in (("validation", validation), ("test", test)):
+        if share and _split_count(share, num_sentences) == 0:
+            raise ValueError(f"{num_sentences} sentences hold out no {name} sentence ({share:g} of them rounds to "
+                             f"0); give at least {math.ceil(0.5 / share) if isinstance(share, float) else 1} "
+                             "sentences (e.g. --sentences 10).")
+
+
+def _sentence_split(sentence_ids, num_sentences, validation, test, seed):
+    num_validation, num_test = _split_count(validation, num_sentences), _split_count(test, num_sentences)
     if num_validation + num_test >= num_sentences:
         raise ValueError(f"{num_validation} validation + {num_test} test sentences leave none of the "
                          f"{num_sentences} sentences for training.")
@@ -517,6 +537,7 @@ def _build_corpus(folder, speakers, sentences, jitter, seed, progress):
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
+    (staging / STAGING_MARKER).write_text(str(os.getpid()))  # marks it as ours for the cleanup after a kill
     try:
         rng = np.random.default_rng(seed)
         rows = []
@@ -546,12 +567,7 @@ def _build_corpus(folder, speakers, sentences, jitter, seed, progress):
         with open(staging / "manifest.jsonl", "w") as file:
             for row in rows:
                 file.write(json.dumps(row) + "\n")
-        try:
-            os.replace(staging, folder)
-        except OSError:  # built meanwhile by another process: keep theirs
-            if not (folder / "manifest.jsonl").exists():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
+        swap_in(staging, folder)  # replaces a damaged cache atomically
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -572,8 +588,20 @@ def _read_pcm16_wav(path):
         return np.frombuffer(file.readframes(file.getnframes()), "<i2").astype("float32") / 32768.0
 
 
+class DamagedCache(Exception):
+    """A cached corpus that is missing, incomplete or altered (it is rebuilt)."""
+
+
 def _read_manifest(manifest, with_phones):
-    rows = [json.loads(line) for line in open(manifest) if line.strip()]
+    """The cached corpus, checked file by file: raises `DamagedCache` when anything is missing or truncated."""
+    try:
+        rows = [json.loads(line) for line in open(manifest) if line.strip()]
+    except FileNotFoundError:
+        raise DamagedCache("no manifest.jsonl") from None
+    except ValueError as error:
+        raise DamagedCache(f"manifest.jsonl does not parse: {error}") from None
+    if not rows:
+        raise DamagedCache("manifest.jsonl is empty")
     folder = manifest.parent
     phone_names = [SILENCE] + sorted({p[2] for row in rows for p in row["phones"]} - {SILENCE})
     phone_index = {name: index for index, name in enumerate(phone_names)}
@@ -582,7 +610,12 @@ def _read_manifest(manifest, with_phones):
         speaker_names.setdefault(row["speaker_id"], row["speaker"])
     waveforms, phones = [], []
     for row in rows:
-        waveform = _read_pcm16_wav(folder / row["path"])
+        try:
+            waveform = _read_pcm16_wav(folder / row["path"])
+        except (OSError, EOFError, wave.Error) as error:
+            raise DamagedCache(f"{row['path']}: {error}") from None
+        if len(waveform) != row["num_samples"]:
+            raise DamagedCache(f"{row['path']} holds {len(waveform)} samples, the manifest {row['num_samples']}")
         waveforms.append(waveform)
         phones.append(frame_labels(row["phones"], len(waveform), phone_index))
     return SpeechCorpus(
@@ -754,13 +787,25 @@ def _list_audio(path):
         with open(path, newline="") as file:
             rows = list(csv.DictReader(file))
     elif path.suffix in (".jsonl", ".json"):
-        rows = [json.loads(line) for line in open(path) if line.strip()]
+        rows = []
+        for number, line in enumerate(open(path), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as error:
+                raise AudioError(f"{path}, line {number}: not valid JSON ({error}); each line must be an object such "
+                                 'as {"path": "a.wav", "speaker": "s1"}.') from None
+            if not isinstance(row, dict):
+                raise AudioError(f'{path}, line {number}: expected an object such as {{"path": "a.wav"}}, got {row!r}.')
+            rows.append(row)
     else:
         raise AudioError(f"{path}: a manifest must be .csv or .jsonl; for a single file use load_audio().")
     entries = []
     for line, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
         if not row.get("path"):
-            raise AudioError(f"{path}, line {line}: the manifest row has no 'path'.")
+            raise AudioError(f"{path}, line {line}: the manifest row has no 'path'; give every row the path of its "
+                             "audio file.")
         file = Path(row["path"])
         entry = {key: str(value) for key, value in row.items() if value not in (None, "")}
         entry["path"] = str(file if file.is_absolute() else path.parent / file)

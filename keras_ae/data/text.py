@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.core.files import hold_lock
 from keras_ae.data import keras_ae_home
 
 AUSTEN_PACKAGE = "r-cran-janeaustenr"
@@ -267,11 +268,22 @@ def read_documents(source="austen", errors="strict"):
 def austen_novels():
     """`{title: lines}` of Jane Austen's six novels, fetched from Debian's `r-cran-janeaustenr` and cached."""
     cache = keras_ae_home() / "text" / "janeausten.json.gz"
-    if cache.exists():
-        with gzip.open(cache, "rt", encoding="utf-8") as file:
-            return json.load(file)
-    novels = _fetch_austen()
     cache.parent.mkdir(parents=True, exist_ok=True)
+    with hold_lock(cache, "Austen corpus cache", wait=True):  # one process fetches, the others wait
+        if cache.exists():
+            try:
+                with gzip.open(cache, "rt", encoding="utf-8") as file:
+                    novels = json.load(file)
+                if set(novels) == set(AUSTEN_NOVELS.values()):
+                    return novels
+            except (OSError, EOFError, ValueError):
+                pass
+            print(f"The cached corpus {cache} is damaged; fetching it again.")
+        return _cache_austen(cache)
+
+
+def _cache_austen(cache):
+    novels = _fetch_austen()
     handle, staging = tempfile.mkstemp(prefix=cache.name + ".tmp-", dir=cache.parent)
     try:
         with os.fdopen(handle, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as file:

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.binary_quantizer import BinaryQuantizer
 from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder
@@ -80,8 +81,7 @@ class DiscreteAutoEncoder(JudgedEncoder):
             num_categories = 2 if code == "binary" else 16
         if code == "binary" and num_categories != 2:
             raise ValueError(f"A binary code has 2 categories per symbol; got num_categories={num_categories}.")
-        if isinstance(num_categories, bool) or not isinstance(num_categories, int) or num_categories < 2:
-            raise ValueError(f"A one-hot group needs at least 2 categories; got num_categories={num_categories!r}.")
+        num_categories = integer_at_least("num_categories", num_categories, 2, " (categories of a one-hot group)")
         logits_dim = code_length if code == "binary" else code_length * num_categories
         # Layers
         encoder = encoder or ConvImageEncoder(embedding_dim=logits_dim, name="encoder")
@@ -125,6 +125,11 @@ class DiscreteAutoEncoder(JudgedEncoder):
     def code_bits(self):
         """Bits the code carries: `code_length * log2(num_categories)`."""
         return self.code_length * math.log2(self.num_categories)
+
+    @property
+    def code_values(self):
+        """How many values one code symbol takes: 2 for bits, `num_categories` for one-hot groups."""
+        return self.num_categories
 
     @property
     def decoder(self):

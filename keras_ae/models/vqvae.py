@@ -1,11 +1,10 @@
 """VQ-VAE: an encoder, a vector quantiser and a decoder that only sees codebook entries."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer, check_num_codes
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
@@ -16,9 +15,7 @@ MODALITIES = ("image", "frames")
 
 def _positive_integer(name, value, hint=""):
     """`value` as an int, or a clear ValueError unless it is a positive integer (numpy integers included)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"VQVAE {name} must be a positive integer{hint}; got {value!r}.")
-    return int(value)
+    return integer_at_least(f"VQVAE {name}", value, 1, hint)
 
 
 def _check_speaker_options(num_speakers, speaker_dim):
@@ -225,6 +222,11 @@ class VQVAE(JudgedEncoder):
         self.time_stride = time_stride
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None, *self.data_shape))
+
+    @property
+    def code_values(self):
+        """How many values one code symbol takes: the codebook size."""
+        return self.num_codes
 
     @property
     def quantizer(self):

@@ -4,25 +4,28 @@ A recipe module only says what is special about its method; this module does the
 
     parser = recipe_parser("infomax", "Deep InfoMax on images.", defaults={"data": "mnist", "epochs": 5})
     args = parse_flags(parser, argv, quick={"epochs": 1, "limit": 2000})
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        model.fit(train, epochs=args.epochs, callbacks=run.callbacks())
+    run = RunFolder.for_flags(args)  # unsafe --run-dir / --export-dir and changed --resume flags fail here
+    ...                              # load and check the data, build the model
+    with run:
+        run.write_config(model)
+        history = run.fit(model, train, epochs=args.epochs)
         run.write_json("metrics.json", metrics)
-    export_run(model, args.export_dir, metrics)
+        export_run(model, args.export_dir, metrics)
+
+Every flag has a type that checks its range (`keras_ae.core.validation`), and TOML values go through the same
+checks; the run folder itself lives in `keras_ae.runs`.
 """
 
 import argparse
-import json
-import os
 import shutil
 import tempfile
 import tomllib
 from pathlib import Path
 
-import keras
-
+from keras_ae.core.validation import non_negative_int, positive_float, positive_int
 from keras_ae.distribute import STRATEGIES, is_chief
 from keras_ae.export import export_model
-from keras_ae.tensorboard import EpochSummaries
+from keras_ae.runs import RunFolder  # noqa: F401  (recipes import it from here)
 
 COMMON_DEFAULTS = {
     "data": None,
@@ -42,31 +45,36 @@ def recipe_parser(recipe, description, defaults=None):
     values = {**COMMON_DEFAULTS, **(defaults or {})}
     parser = argparse.ArgumentParser(prog=f"python -m keras_ae.recipes.{recipe}", description=description)
     parser.add_argument("--data", default=values["data"], help="data source: a named offline set or a path")
-    parser.add_argument("--epochs", type=int, default=values["epochs"], help="training epochs")
-    parser.add_argument("--batch-size", type=int, default=values["batch_size"], help="global batch size")
-    parser.add_argument("--embedding-dim", type=int, default=values["embedding_dim"], help="embedding size")
-    parser.add_argument("--learning-rate", type=float, default=values["learning_rate"], help="Adam learning rate")
+    parser.add_argument("--epochs", type=positive_int, default=values["epochs"], help="training epochs")
+    parser.add_argument("--batch-size", type=positive_int, default=values["batch_size"], help="global batch size")
+    parser.add_argument("--embedding-dim", type=positive_int, default=values["embedding_dim"], help="embedding size")
+    parser.add_argument("--learning-rate", type=positive_float, default=values["learning_rate"],
+                        help="Adam learning rate")
     parser.add_argument("--strategy", choices=STRATEGIES, default=values["strategy"], help="tf.distribute strategy")
     parser.add_argument("--config", help="TOML file of flag values (flag names with underscores); flags win")
     parser.add_argument("--run-dir", default=f"runs/{recipe}", help="run folder (config, metrics, figures, logs)")
     parser.add_argument("--export-dir", default=f"saved_models/{recipe}", help="where the SavedModel goes")
     parser.add_argument("--no-export", dest="export", action="store_false", help="skip the SavedModel export")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch")
-    parser.add_argument("--seed", type=int, default=values["seed"], help="random seed")
-    parser.add_argument("--limit", type=int, default=values["limit"], help="use at most this many training examples")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run from its last finished epoch (or a finished one, with a "
+                             "larger --epochs)")
+    parser.add_argument("--seed", type=non_negative_int, default=values["seed"], help="random seed")
+    parser.add_argument("--limit", type=positive_int, default=values["limit"],
+                        help="use at most this many training examples")
     parser.add_argument("--jit-compile", action="store_true", default=values["jit_compile"], help="XLA-compile steps")
     parser.add_argument("--quick", action="store_true", help="a tiny run for smoke tests")
     return parser
 
 
 def parse_flags(parser, argv=None, quick=None):
-    """Parses `argv`, with values from `--config` and (with `--quick`) the `quick` overrides under explicit flags."""
+    """Parses `argv`, with values from `--config` and (with `--quick`, a flag or a config value) the `quick`
+    overrides under explicit flags. Config values go through the flags' own types, choices and range checks."""
     args = parser.parse_args(argv)
+    config = load_config(args.config, parser) if args.config else {}
     overrides = {}
-    if args.quick:
+    if args.quick or config.get("quick"):
         overrides.update(quick or {})
-    if args.config:
-        overrides.update(load_config(args.config, parser))
+    overrides.update(config)
     if overrides:
         parser.set_defaults(**overrides)
         args = parser.parse_args(argv)
@@ -74,82 +82,59 @@ def parse_flags(parser, argv=None, quick=None):
 
 
 def load_config(path, parser):
-    """Reads a recipe config (TOML): keys are flag names with underscores, optionally under a `[flags]` table."""
+    """Reads a recipe config (TOML): keys are flag names with underscores, optionally all under a `[flags]` table.
+
+    Each value is checked like the flag it stands for (type, choices, range); errors name the file and the key.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file {path} does not exist; the recipes/ folder has examples.")
-    with path.open("rb") as file:
-        config = tomllib.load(file)
-    config = config.get("flags", config)
-    known = {action.dest for action in parser._actions} - {"help", "config"}
-    unknown = sorted(set(config) - known)
+    try:
+        with path.open("rb") as file:
+            config = tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML ({error}); fix the syntax (strings in quotes, key = value).") from None
+    if "flags" in config:
+        outside = sorted(set(config) - {"flags"})
+        if outside or not isinstance(config["flags"], dict):
+            raise ValueError(
+                f"{path}: with a [flags] table every option must be inside it; {', '.join(outside) or 'flags'} "
+                "would be ignored. Move them under [flags] (or drop the [flags] line)."
+            )
+        config = config["flags"]
+    actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
+    unknown = sorted(set(config) - set(actions))
     if unknown:
-        raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}.")
-    return config
+        raise ValueError(
+            f"{path}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(actions))}."
+        )
+    return {key: _config_value(path, key, value, actions[key]) for key, value in config.items()}
 
 
-class RunFolder:
-    """A run folder that is built at `<run_dir>.partial` and moved into place only when the run finishes.
-
-    An interrupted run leaves its `.partial` folder (with its checkpoint) behind, which `resume=True` continues;
-    without `resume` a stale partial folder is cleared. Workers other than the chief write to a temporary folder.
-    """
-
-    def __init__(self, run_dir, resume=False):
-        self.final_path = Path(run_dir).resolve()
-        self.chief = is_chief()
-        if self.chief:
-            self.path = self.final_path.with_name(self.final_path.name + ".partial")
-        else:
-            self.path = Path(tempfile.mkdtemp(prefix="keras_ae-worker-run-"))
-        self.resuming = resume and (self.path / "checkpoint").exists()
-        if resume and not self.resuming:
-            print(f"Nothing to resume at {self.path}: starting a new run.")
-        if not self.resuming and self.path.exists():
-            shutil.rmtree(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, traceback):
-        if exc_type is not None:
-            if self.chief:
-                print(f"Run stopped; its partial folder is {self.path} (continue it with --resume).")
-            return False
-        if not self.chief:
-            shutil.rmtree(self.path, ignore_errors=True)
-            return False
-        if self.final_path.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f"{self.final_path.name}.old-", dir=self.final_path.parent))
-            os.replace(self.final_path, retired / self.final_path.name)
-            shutil.rmtree(retired, ignore_errors=True)
-        os.replace(self.path, self.final_path)
-        self.path = self.final_path
-        return False
-
-    def file(self, name):
-        """Path of a file inside the run folder."""
-        return self.path / name
-
-    def write_json(self, name, value):
-        """Writes `value` as JSON to `name` atomically."""
-        target = self.file(name)
-        staging = target.with_name(target.name + ".tmp")
-        staging.write_text(json.dumps(value, indent=2, default=_json_default))
-        os.replace(staging, target)
-
-    def callbacks(self, samples=None):
-        """TensorBoard logs, `history.csv`, and the checkpoint that `--resume` continues from; with `samples` (a
-        writer of `keras_ae.tensorboard`, e.g. `image_samples(test_images)`) also TensorBoard samples every epoch."""
-        callbacks = [
-            keras.callbacks.TensorBoard(log_dir=str(self.file("tensorboard"))),
-            keras.callbacks.CSVLogger(str(self.file("history.csv")), append=self.resuming),
-            keras.callbacks.BackupAndRestore(backup_dir=str(self.file("checkpoint")), delete_checkpoint=False),
-        ]
-        if samples is not None:
-            callbacks.append(EpochSummaries(self.file("tensorboard"), samples))
-        return callbacks
+def _config_value(path, key, value, action):
+    """`value` of config `key`, converted and checked exactly as its flag would be."""
+    flag = f"{path}: {key} = {value!r}"
+    if action.nargs == 0 or isinstance(action, argparse.BooleanOptionalAction):  # switches
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag}: expected true or false (without quotes).")
+        return value
+    if isinstance(value, (dict, list, bool)):
+        raise ValueError(f"{flag}: expected a single {'string' if action.type is None else 'number'}.")
+    if action.type is None and not isinstance(value, str):
+        raise ValueError(f'{flag}: expected a string in quotes, e.g. {key} = "{value}".')
+    if action.type is not None and isinstance(value, str):
+        raise ValueError(f"{flag}: expected a number without quotes, e.g. {key} = {value}.")
+    if isinstance(value, float) and action.type is not None and getattr(action.type, "__name__", "").endswith("int"):
+        raise ValueError(f"{flag}: expected a whole number (an integer), e.g. {key} = {int(value)}.")
+    converted = value
+    if action.type is not None:
+        try:
+            converted = action.type(str(value))
+        except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
+            raise ValueError(f"{flag}: {error}.") from None
+    if action.choices is not None and converted not in action.choices:
+        raise ValueError(f"{flag}: must be one of {', '.join(map(repr, action.choices))} (exactly, case matters).")
+    return converted
 
 
 def export_run(model, export_dir, metrics, flags=None):
@@ -191,8 +176,3 @@ def _format(value):
         return "-"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
-
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

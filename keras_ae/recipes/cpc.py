@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.core.validation import non_negative_int, positive_float, positive_int
 from keras_ae.data.speech import (
     SAMPLE_RATE,
     load_audio_corpus,
@@ -37,7 +38,7 @@ from keras_ae.evaluation.speech import (
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
-from keras_ae.tensorboard import speech_samples, utterance_captions, write_speech_projector
+from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 DEFAULTS = {"data": "espeak", "epochs": 5, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
 QUICK = {
@@ -57,17 +58,17 @@ COLUMNS = ["dim", "phone", "speaker"]
 
 def build_parser():
     parser = recipe_parser("cpc", __doc__.splitlines()[0], defaults=DEFAULTS)
-    parser.add_argument("--context-dim", type=int, default=None, help="GRU context size (default: embedding dim)")
-    parser.add_argument("--filters", type=int, default=64, help="channels of the waveform convolutions")
-    parser.add_argument("--prediction-steps", type=int, default=12, help="K: future frames predicted (10 ms each)")
+    parser.add_argument("--context-dim", type=positive_int, default=None, help="GRU context size (default: embedding dim)")
+    parser.add_argument("--filters", type=positive_int, default=64, help="channels of the waveform convolutions")
+    parser.add_argument("--prediction-steps", type=positive_int, default=12, help="K: future frames predicted (10 ms each)")
     parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
                         help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
-    parser.add_argument("--crop-seconds", type=float, default=1.28, help="length of the random training crops")
-    parser.add_argument("--crops-per-utterance", type=int, default=1, help="crops of each utterance per epoch")
-    parser.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
-    parser.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
-    parser.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
-    parser.add_argument("--probe-utterances", type=int, default=960, help="training utterances the probes fit on")
+    parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the random training crops")
+    parser.add_argument("--crops-per-utterance", type=positive_int, default=1, help="crops of each utterance per epoch")
+    parser.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
+    parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
+    parser.add_argument("--held-out-speakers", type=non_negative_int, default=4, help="speakers kept out of training")
+    parser.add_argument("--probe-utterances", type=positive_int, default=960, help="training utterances the probes fit on")
     parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
     parser.add_argument("--stream", action="store_true",
                         help="decode your audio while training instead of loading it all (corpora larger than memory)")
@@ -141,6 +142,7 @@ def chance_row(probe_train, probe_test):
 
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
+    run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_corpus(args)
@@ -174,8 +176,8 @@ def main(argv=None):
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
 
     name = "CPC (context)"
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    with run:
+        run.write_config(model)
         rows = {}
         if args.baselines:
             rows["MFCC"] = probe_row(partial(mfcc_features, deltas=False), probe_train, probe_test, 13, args.seed)
@@ -187,9 +189,10 @@ def main(argv=None):
         counter = [0]
         started = time.perf_counter()
         context = lambda model, i: {"CPC context": model.encode(probe_test.waveforms[i][None])[0]}  # noqa: E731
-        samples = speech_samples(probe_test.waveforms[:2], utterance_captions(probe_test), features=context)
-        history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
-                            callbacks=[*run.callbacks(samples=samples), steps], shuffle=False, verbose=2)
+        samples = EpochSummaries(run.file("tensorboard"),
+                                 speech_samples(probe_test.waveforms[:2], utterance_captions(probe_test), context))
+        history = run.fit(model, train_data, validation_data=validation_data, epochs=args.epochs,
+                          callbacks=[steps, samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
         rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
         rows["chance"] = chance_row(probe_train, probe_test)
@@ -218,7 +221,7 @@ def main(argv=None):
             _figures(model, history.history, step_accuracy, run)
             write_speech_projector(run.file("tensorboard"), utterance_features(model.encode, probe_test.waveforms),
                                    probe_test)
-    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
     print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"

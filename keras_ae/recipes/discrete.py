@@ -19,14 +19,16 @@ from keras_ae.evaluation.codes import batched, bit_usage, code_usage, compare_re
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import CODES, DiscreteAutoEncoder
-from keras_ae.recipes.common import RunFolder, export_run, format_table, print_summary, recipe_parser
+from keras_ae.core.validation import at_least_two_int, positive_int
+from keras_ae.recipes.common import export_run, format_table, print_summary, recipe_parser
 from keras_ae.recipes.image_recipe import fit_in_run_folder, prepare_image_training, write_image_projector
 
 def build_parser():
     parser = recipe_parser("discrete", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
     parser.add_argument("--code", choices=CODES, default="binary", help="binary bits or one-hot groups")
-    parser.add_argument("--code-length", type=int, default=64, help="bits (binary) or one-hot groups (onehot)")
-    parser.add_argument("--categories", type=int, default=16, help="categories per one-hot group")
+    parser.add_argument("--code-length", type=positive_int, default=64,
+                        help="bits (binary) or one-hot groups (onehot)")
+    parser.add_argument("--categories", type=at_least_two_int, default=16, help="categories per one-hot group")
     parser.add_argument("--binary-mode", choices=["deterministic", "stochastic"], default="deterministic")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
@@ -58,11 +60,11 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
     `build_model(args, image_shape)` returns an uncompiled model with `codes`, `decode_codes`, `reconstruct`;
     `check_data_size(args, splits)` raises a clear error for a code the data cannot fill.
     """
-    args, strategy, splits, train, validation, model = prepare_image_training(
+    args, run, strategy, splits, train, validation, model = prepare_image_training(
         parser, build_model, argv, check_data=check_data_size
     )
     test_images = splits.test.images
-    with RunFolder(args.run_dir, resume=args.resume) as run:
+    with run:
         history, training_seconds = fit_in_run_folder(model, run, args, train, validation, splits)
 
         codes = batched(model.codes, test_images)
@@ -89,25 +91,23 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
         run.write_json("metrics.json", metrics)
         _figures(model, test_images, codes, usage, history.history, run)
         write_image_projector(model, splits, run)
-    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["test_mse", "ratio", "codes_used", "perplexity", "bits_used", "bit_entropy", "latent"]
     print_summary(run, export_path, format_table(rows, [c for c in columns if any(c in r for r in rows.values())]))
     return metrics
 
 
 def _latent(model, codes):
-    if hasattr(model, "num_codes"):
-        return f"{'x'.join(map(str, codes.shape[1:]))} codes of {model.num_codes}"
-    return f"{model.code_length} x {model.num_categories}-way ({model.code_bits:g} bits)"
+    bits = np.prod(codes.shape[1:]) * np.log2(model.code_values)
+    return f"{'x'.join(map(str, codes.shape[1:]))} codes of {model.code_values} ({bits:g} bits)"
 
 
 def _usage(model, codes):
-    if getattr(model, "code", None) == "binary":
+    if model.code_values == 2:
         usage = bit_usage(codes)
         usage["histogram"] = np.asarray(codes).reshape(len(codes), -1).mean(axis=0)
         return usage
-    num_codes = getattr(model, "num_codes", None) or model.num_categories
-    return code_usage(codes, num_codes)
+    return code_usage(codes, model.code_values)
 
 
 def _continuous_baseline(args, strategy, splits, latent_size):

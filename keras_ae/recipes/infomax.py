@@ -5,6 +5,7 @@ accuracy of its embeddings beside raw pixels and a random-init encoder, writes t
 """
 
 from keras_ae.config import constructor_default
+from keras_ae.core.validation import non_negative_float, non_negative_int
 from keras_ae.models.infomax import InfoMax
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.image_recipe import run_image_recipe
@@ -14,10 +15,15 @@ def build_parser():
     parser = recipe_parser("infomax", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
     default = lambda name: constructor_default(InfoMax, name)  # noqa: E731
     parser.add_argument("--objective", choices=["bce", "infonce"], default=default("objective"), help="pair objective")
-    parser.add_argument("--global-weight", type=float, default=default("global_weight"), help="global objective weight")
-    parser.add_argument("--local-weight", type=float, default=default("local_weight"), help="local objective weight")
     parser.add_argument(
-        "--max-shift", type=int, default=default("max_shift"), help="pair two views shifted by up to this many pixels; 0 = plain DIM"
+        "--global-weight", type=non_negative_float, default=default("global_weight"), help="global objective weight"
+    )
+    parser.add_argument(
+        "--local-weight", type=non_negative_float, default=default("local_weight"), help="local objective weight"
+    )
+    parser.add_argument(
+        "--max-shift", type=non_negative_int, default=default("max_shift"),
+        help="pair two views shifted by up to this many pixels; 0 = plain DIM",
     )
     return parser
 

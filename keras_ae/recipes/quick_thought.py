@@ -9,6 +9,7 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 
 import argparse
 
+from keras_ae.core.validation import non_negative_int
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.models.quick_thought import QuickThought
 from keras_ae.recipes.common import recipe_parser
@@ -24,7 +25,7 @@ def build_parser():
     add_text_flags(parser)
     parser.add_argument(
         "--chunk-size",
-        type=int,
+        type=non_negative_int,
         default=20,
         help="a batch is batch-size / chunk-size stretches of chunk-size contiguous sentences from random places "
         "(0: one contiguous stretch per batch, as in the paper)",

@@ -7,6 +7,7 @@ trained model: book probe, kNN, next-sentence retrieval among 100 held-out candi
 `encode` signature takes raw `tf.string` sentences.
 """
 
+from keras_ae.core.validation import positive_int, probability
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.models.skip_thought import SkipThought
 from keras_ae.recipes.common import recipe_parser
@@ -18,13 +19,13 @@ def build_parser():
         "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 10, "learning_rate": 1e-2}
     )
     add_text_flags(parser)
-    parser.add_argument("--decoder-dim", type=int, default=None, help="decoder GRU size (default: embedding dim)")
+    parser.add_argument("--decoder-dim", type=positive_int, default=None, help="decoder GRU size (default: embedding dim)")
     parser.add_argument(
-        "--decoder-length", type=int, default=12, help="the decoders predict this many first words of the neighbours"
+        "--decoder-length", type=positive_int, default=12, help="the decoders predict this many first words of the neighbours"
     )
     parser.add_argument(
         "--word-dropout",
-        type=float,
+        type=probability,
         default=0.8,
         help="share of the decoders' input words hidden during training, so they lean on the thought vector",
     )

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.core.validation import non_negative_int, positive_int
 from keras_ae.data.text import build_vocabulary, load_text
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
@@ -21,7 +22,7 @@ from keras_ae.evaluation.sentences import (
     write_neighbours,
 )
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
-from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, sentence_samples, write_projector
+from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
 
 TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 3e-3}
 QUICK = {"epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
@@ -32,14 +33,14 @@ COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval
 
 def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
     """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
-    parser.add_argument("--vocabulary-size", type=int, default=vocabulary_size, help="most frequent training words")
+    parser.add_argument("--vocabulary-size", type=positive_int, default=vocabulary_size, help="most frequent training words")
     parser.add_argument(
         "--max-length",
-        type=int,
+        type=positive_int,
         default=max_length,
         help="sentences are truncated to their first max-length words (the count is reported)",
     )
-    parser.add_argument("--word-dim", type=int, default=word_dim, help="size of the word embeddings")
+    parser.add_argument("--word-dim", type=positive_int, default=word_dim, help="size of the word embeddings")
     parser.add_argument(
         "--pooling", choices=["last", "max", "mean"], default="mean", help="how the encoder pools its GRU states"
     )
@@ -51,7 +52,7 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
     )
     parser.add_argument(
         "--patience",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off; "
         "off by default: on Austen both models' book probe keeps rising after their validation loss bottoms out)",
@@ -75,11 +76,19 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "--jit-compile does not apply to the sentence recipes: tokenization (string ops, which XLA cannot "
             "compile) runs inside the training step. Drop the flag."
         )
+    run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
     vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
     num_candidates = min(NUM_CANDIDATES, len(splits.test) - 1)
+    if num_candidates < 1 or len(splits.train) < 10 or len(np.unique(splits.train.labels)) < 2:
+        raise ValueError(
+            f"{args.data}: the evaluation after training needs at least 2 test sentences (retrieval) and 10 training "
+            f"sentences from 2 documents or more (book probe, kNN); got {len(splits.test)} test and "
+            f"{len(splits.train)} training sentences from {splits.num_documents} document(s). Give more text, or "
+            "more .txt files (one document each)."
+        )
     print(
         f"{splits.name}: {splits.num_documents} documents; {len(splits.train)} train, {len(splits.validation)} "
         f"validation, {len(splits.test)} test sentences (held-out chapters); {splits.truncated} truncated to "
@@ -101,8 +110,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         return {"dim": args.embedding_dim, **result}
 
     name = type(model).__name__
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    with run:
+        run.write_config(model)
         rows = {}
         if args.baselines:
             rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(
@@ -119,13 +128,14 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
                 rows[f"random-init {name}"] = evaluate()
         started = time.perf_counter()
         queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
-        callbacks = run.callbacks(samples=sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL]))
+        neighbours = sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL])
+        callbacks = [EpochSummaries(run.file("tensorboard"), neighbours)]
         if args.patience:
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
             )
-        history = model.fit(
-            train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=2
+        history = run.fit(
+            model, train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=2
         )
         training_seconds = time.perf_counter() - started
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
@@ -137,12 +147,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "embedding_dim": args.embedding_dim,
             "epochs": args.epochs,
             "epochs_trained": len(history.epoch),
-            # history.epoch holds absolute epoch indices, also after --resume (then only the epochs of this run).
+            # history.history holds every epoch of the run, also those before a --resume.
             "best_epoch": (
-                history.epoch[int(np.argmin(history.history["val_loss"]))] + 1 if "val_loss" in history.history else None
+                int(np.argmin(history.history["val_loss"])) + 1 if "val_loss" in history.history else None
             ),
             "training_seconds": training_seconds,
-            "training_sentences_per_second": len(splits.train) * len(history.epoch) / training_seconds,
+            "training_sentences_per_second": len(splits.train) * len(history.epochs_run) / training_seconds,
             "retrieval_candidates": num_candidates,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "table": rows,
@@ -152,7 +162,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         if is_chief():
             write_neighbours(run.file("neighbours.json"), model.encode, splits)
             _figures(model, splits, history.history, run, rows)
-    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
 

@@ -12,6 +12,7 @@ import importlib
 import keras
 
 from keras_ae import plots
+from keras_ae.core.validation import positive_int
 from keras_ae.recipes import cpc, quick_thought
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
 from keras_ae.tensorboard import write_trial_objectives
@@ -41,10 +42,10 @@ def build_parser():
     parser.set_defaults(run_dir=None, export_dir=None)  # runs/tune-MODEL and saved_models/MODEL-tuned
     parser.add_argument("--model", required=True, choices=sorted(TASKS), help="which model to tune")
     parser.add_argument("--tuner", choices=sorted(TUNERS), default="random", help="search algorithm")
-    parser.add_argument("--max-trials", type=int, default=4, help="trials (random and bayesian)")
-    parser.add_argument("--min-dim", type=int, default=8, help="smallest embedding size searched")
-    parser.add_argument("--max-dim", type=int, default=256, help="largest embedding size searched")
-    parser.add_argument("--final-epochs", type=int, default=5, help="epochs to retrain the best setting")
+    parser.add_argument("--max-trials", type=positive_int, default=4, help="trials (random and bayesian)")
+    parser.add_argument("--min-dim", type=positive_int, default=8, help="smallest embedding size searched")
+    parser.add_argument("--max-dim", type=positive_int, default=256, help="largest embedding size searched")
+    parser.add_argument("--final-epochs", type=positive_int, default=5, help="epochs to retrain the best setting")
     return parser
 
 
@@ -53,8 +54,13 @@ def main(argv=None):
     args = parse_flags(parser, argv, quick={"epochs": 1, "limit": 1000, "max_trials": 2, "final_epochs": 1, "batch_size": 64})
     args.run_dir = args.run_dir or f"runs/tune-{args.model}"
     args.export_dir = args.export_dir or f"saved_models/{args.model}-tuned"
+    if args.min_dim > args.max_dim:
+        parser.error(f"--min-dim {args.min_dim} is larger than --max-dim {args.max_dim}; swap them.")
+    if args.resume:
+        parser.error("--resume does not apply to tune (a search starts over); drop it.")
+    run = RunFolder(args.run_dir, flags=vars(args), export_dir=args.export_dir if args.export else None)
     task = TASKS[args.model](args)
-    with RunFolder(args.run_dir, resume=False) as run:
+    with run:
         run.write_json("config.json", {"flags": vars(args)})
         tuner = make_tuner(args.tuner, task.hypermodel, run.file("tuner"), args.max_trials, args.epochs, args.seed)
         # keras-tuner gives each trial its own TensorBoard folder with its hyperparameters (HParams dashboard).

@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.core.validation import at_least_two_int, non_negative_float, non_negative_int, positive_int
 from keras_ae.data.speech import load_speech_corpus
 from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import (
@@ -47,7 +48,7 @@ from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.discrete import run_code_recipe
-from keras_ae.tensorboard import speech_samples, utterance_captions, write_speech_projector
+from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 SPEECH_QUICK = {"epochs": 1, "batch_size": 8, "speakers": 3, "sentences": 8, "held_out_speakers": 1,
                 "codebook_size": 32, "probe_utterances": 16}
@@ -57,28 +58,28 @@ MEL_BANDS = 40
 
 def build_parser():
     parser = recipe_parser("vqvae", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 3})
-    parser.add_argument("--codebook-size", type=int, default=512, help="number of codes K")
-    parser.add_argument("--code-dim", type=int, default=32, help="size of each code vector")
-    parser.add_argument("--beta", type=float, default=0.25, help="commitment weight")
+    parser.add_argument("--codebook-size", type=at_least_two_int, default=512, help="number of codes K")
+    parser.add_argument("--code-dim", type=positive_int, default=32, help="size of each code vector")
+    parser.add_argument("--beta", type=non_negative_float, default=0.25, help="commitment weight")
     parser.add_argument("--no-ema", dest="ema", action="store_false", help="learn the codebook by its loss, not EMA")
     parser.add_argument("--no-restart", dest="restart", action="store_false", help="never restart dead codes")
     parser.add_argument("--no-kmeans-init", dest="kmeans_init", action="store_false", help="random codebook start")
-    parser.add_argument("--dead-code-threshold", type=float, default=0.03, help="share of mean usage = dead")
+    parser.add_argument("--dead-code-threshold", type=non_negative_float, default=0.03, help="share of mean usage = dead")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
     speech = parser.add_argument_group("speech (--data speech)")
-    speech.add_argument("--speakers", type=int, default=16, help="speakers of the synthesized corpus")
-    speech.add_argument("--sentences", type=int, default=200, help="sentences of the synthesized corpus")
-    speech.add_argument("--held-out-speakers", type=int, default=4, help="speakers kept out of training")
-    speech.add_argument("--crop-frames", type=int, default=100, help="training chunk length in 10 ms frames")
-    speech.add_argument("--time-stride", type=int, default=1,
+    speech.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
+    speech.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
+    speech.add_argument("--held-out-speakers", type=non_negative_int, default=4, help="speakers kept out of training")
+    speech.add_argument("--crop-frames", type=positive_int, default=100, help="training chunk length in 10 ms frames")
+    speech.add_argument("--time-stride", type=positive_int, default=1,
                         help="one code per this many 10 ms frames (strided encoder, upsampling decoder); "
                              "--crop-frames must be divisible by it")
-    speech.add_argument("--probe-utterances", type=int, default=480, help="utterances the speaker probe fits on")
+    speech.add_argument("--probe-utterances", type=positive_int, default=480, help="utterances the speaker probe fits on")
     speech.add_argument("--speaker-conditioning", action=argparse.BooleanOptionalAction, default=True,
                         help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
                              "the codes need not carry the speaker")
-    speech.add_argument("--speaker-dim", type=int, default=16, help="size of the decoder's speaker embedding")
+    speech.add_argument("--speaker-dim", type=positive_int, default=16, help="size of the decoder's speaker embedding")
     speech.add_argument("--feature-norm", choices=("global", "utterance"), default="utterance",
                         help="standardise spectrogram frames with each utterance's own mean and std (utterance: "
                              "removes the speaker's average spectrum; measured: less speaker information per code) "
@@ -127,6 +128,7 @@ def run_speech(argv=None):
         raise ValueError(
             f"--crop-frames ({args.crop_frames}) must be divisible by --time-stride ({stride}, a positive integer)."
         )
+    run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_speech_corpus(
@@ -135,6 +137,9 @@ def run_speech(argv=None):
     )
     train = corpus.select(sentences="train", speakers="train")
     test = corpus.select(sentences="test", speakers="train")
+    if len(test) == 0 or len(train) == 0:
+        raise ValueError(f"--sentences {args.sentences} leaves {len(train)} training and {len(test)} held-out "
+                         "utterances of seen speakers; the evaluation needs both. Pass --sentences 10 or more.")
     probe_train = train.subset(np.random.default_rng(args.seed).permutation(len(train))[: args.probe_utterances])
     train_features = spectrogram_frames(train.waveforms)
     stacked = np.concatenate(train_features)
@@ -183,11 +188,12 @@ def run_speech(argv=None):
                 "code per step": model.codes(frames)[0], "audio: input features, vocoded (floor)": vocode(frames[0]),
                 "audio: reconstruction from the codes, vocoded": vocode(reconstruction)}
 
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args), "model": model.get_config()})
+    with run:
+        run.write_config(model)
+        samples = EpochSummaries(run.file("tensorboard"),
+                                 speech_samples(test.waveforms[:2], utterance_captions(test), views))
         started = time.perf_counter()
-        callbacks = run.callbacks(samples=speech_samples(test.waveforms[:2], utterance_captions(test), views))
-        history = model.fit(training_data, batch_size=args.batch_size, epochs=args.epochs, callbacks=callbacks)
+        history = run.fit(model, training_data, batch_size=args.batch_size, epochs=args.epochs, callbacks=[samples])
         training_seconds = time.perf_counter() - started
 
         def codes_of(corpus_part):
@@ -299,7 +305,7 @@ def run_speech(argv=None):
                         "code (by rank)", "frames")
         _speech_code_map(test_features[0], reconstructions[0], frame_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
-    export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
                "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))

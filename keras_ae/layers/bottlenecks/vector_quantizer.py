@@ -9,14 +9,13 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_ae.core.validation import integer_at_least
 from keras_ae.distribute import gather_global_batch
 
 
 def check_num_codes(num_codes, what="codebook size"):
-    """Raises a clear error unless `num_codes` is a positive integer; returns it as an int."""
-    if isinstance(num_codes, bool) or not isinstance(num_codes, int) or num_codes < 1:
-        raise ValueError(f"The {what} must be a positive integer (at least 1 code); got {num_codes!r}.")
-    return num_codes
+    """Raises a clear error unless `num_codes` is a positive integer (numpy integers included); returns an int."""
+    return integer_at_least(f"The {what}", num_codes, 1)
 
 
 def check_codebook_fits(num_codes, num_vectors, what="training data"):

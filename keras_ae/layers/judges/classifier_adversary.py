@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.core.validation import integer_at_least
 from keras_ae.core.judged_encoder import code_embedding
 
 FOOLING = ("uniform", "negative_crossentropy")
@@ -35,8 +36,7 @@ class ClassifierAdversary(keras.layers.Layer):
 
     def __init__(self, num_classes, label_key="labels", hidden_dim=128, hidden_layers=1, fooling="uniform", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"ClassifierAdversary needs num_classes >= 2 (an integer); got {num_classes!r}.")
+        num_classes = integer_at_least("ClassifierAdversary num_classes", num_classes, 2)
         if fooling not in FOOLING:
             raise ValueError(f"Unknown fooling {fooling!r}: choose one of {', '.join(FOOLING)}.")
         # Layers
