@@ -9,7 +9,8 @@ with plain TensorFlow, no keras_ae needed:
     embeddings = reloaded.encode(images)
 
 Beside the SavedModel, `keras_ae.json` records the model class, its config, the signatures with shapes and dtypes,
-the run's metrics and the library versions. It is also the export's marker: a destination is replaced only when it
+the run's metrics and flags and the library versions; `README.md` beside it is the model card
+(`keras_ae.model_card`). `keras_ae.json` is also the export's marker: a destination is replaced only when it
 holds one (a file or a foreign folder is refused before anything is written), the destination is locked while it
 is written, and the new export is swapped in atomically (a reader sees the old export or the new one, never
 neither). Leftovers of a killed export (`<name>.tmp-*`) are removed by the next export to the same place.
@@ -38,6 +39,8 @@ from keras_ae.core.files import (
     swap_in,
 )
 
+from keras_ae.model_card import write_model_card
+
 MANIFEST_NAME = EXPORT_MARKER
 
 
@@ -47,8 +50,9 @@ def check_export_destination(destination):
     return check_writable(destination, "--export-dir")
 
 
-def export_model(model, destination, metrics=None):
-    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole)."""
+def export_model(model, destination, metrics=None, flags=None):
+    """Writes `model` as a SavedModel at `destination` (replacing an older export only once the new one is whole),
+    with `keras_ae.json` and the model card `README.md`, which lists `flags` (the run's flags) with the metrics."""
     signatures = model.export_signatures()
     if not signatures or next(iter(signatures)) != "encode":
         raise ValueError(f"{type(model).__name__}.export_signatures() must list 'encode' first.")
@@ -56,11 +60,11 @@ def export_model(model, destination, metrics=None):
     with hold_lock(destination, "export destination"):
         remove_stale(destination, [MANIFEST_NAME])
         staging = make_staging(destination)
-        _write_export(model, signatures, staging, destination, metrics)
+        _write_export(model, signatures, staging, destination, metrics, flags)
     return destination
 
 
-def _write_export(model, signatures, staging, destination, metrics):
+def _write_export(model, signatures, staging, destination, metrics, flags):
     try:
         archive = keras.export.ExportArchive()
         archive.track(model)
@@ -74,6 +78,7 @@ def _write_export(model, signatures, staging, destination, metrics):
                 name: {"inputs": [_describe(spec) for spec in specs]} for name, (_, specs) in signatures.items()
             },
             "metrics": _jsonable(metrics or {}),
+            "flags": _jsonable(flags or {}),
             "versions": {
                 "keras_ae": _keras_ae_version(),
                 "keras": keras.__version__,
@@ -82,6 +87,7 @@ def _write_export(model, signatures, staging, destination, metrics):
             },
         }
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+        write_model_card(staging, model, manifest, flags=flags, shown_path=destination)
         swap_in(staging, destination, grace=1.0)  # a reader that opened the old export just before keeps it a second
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

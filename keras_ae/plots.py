@@ -27,19 +27,40 @@ def image_grid(rows, path, row_titles=None, columns=10):
     _save(figure, path)
 
 
-def embedding_map(embeddings, labels, path, max_points=2000, title="Test embeddings (t-SNE)", seed=0):
-    """Saves a 2-D t-SNE map of `embeddings`, coloured by `labels`."""
+def embedding_map(embeddings, labels, path, max_points=2000, title="Test embeddings (t-SNE)", seed=0,
+                  label_names=None, colour_by="label", note=None):
+    """Saves a 2-D t-SNE map of `embeddings`, one colour per label, with a legend naming each class.
+
+    Args:
+        label_names: the name of each label (e.g. book titles, "digit 3", garment names); default: the label.
+        colour_by: what the colours mean, the legend's title (e.g. "book", "digit").
+        note: a line under the map, e.g. the probe accuracy that says how separable the classes are.
+    """
     from sklearn.manifold import TSNE
 
     embeddings = np.asarray(embeddings).reshape(len(embeddings), -1)
+    labels = np.asarray(labels)
     chosen = np.random.default_rng(seed).permutation(len(embeddings))[:max_points]
-    points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(embeddings[chosen])
-    figure, axis = plt.subplots(figsize=(6, 6))
-    scatter = axis.scatter(points[:, 0], points[:, 1], c=np.asarray(labels)[chosen], cmap="tab10", s=4)
-    axis.legend(*scatter.legend_elements(), loc="best", fontsize=7, markerscale=0.8)
-    axis.set_title(title)
+    points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30, len(chosen) - 1)).fit_transform(
+        embeddings[chosen]
+    )
+    figure, axis = plt.subplots(figsize=(7.5, 6))
+    colours = plt.get_cmap("tab10" if len(np.unique(labels)) <= 10 else "tab20")
+    for index, label in enumerate(np.unique(labels[chosen])):
+        mask = labels[chosen] == label
+        name = label_names[label] if label_names is not None else str(label)
+        axis.scatter(points[mask, 0], points[mask, 1], s=4, color=colours(index % colours.N),
+                     label=f"{name} ({int(mask.sum())})")
+    axis.legend(title=f"colour: {colour_by} (points)", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7,
+                title_fontsize=8, markerscale=2.5, frameon=False)
+    axis.set_title(title, fontsize=10)
+    axis.set_xlabel("t-SNE 1 (no units: t-SNE keeps neighbours, not distances)", fontsize=8)
+    axis.set_ylabel("t-SNE 2", fontsize=8)
     axis.set_xticks([])
     axis.set_yticks([])
+    if note:
+        figure.text(0.01, 0.01, note, fontsize=7, ha="left", va="bottom", wrap=True)
+        figure.subplots_adjust(bottom=0.12)
     _save(figure, path)
 
 
@@ -53,6 +74,7 @@ def history_curves(history, path, title="Training"):
             axis.plot(history[f"val_{name}"], label="validation")
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("epoch")
+        axis.set_ylabel(name.replace("_", " "), fontsize=8)
         axis.legend(fontsize=7)
     figure.suptitle(title)
     _save(figure, path)
@@ -83,6 +105,6 @@ def line_plot(x, series, path, title, xlabel="", ylabel="", log_x=False):
 
 
 def _save(figure, path):
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.04 if figure.texts else 0, 1, 1))
     figure.savefig(path, dpi=100)
     plt.close(figure)

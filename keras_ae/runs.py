@@ -530,7 +530,7 @@ def export_run_folder(run_dir, export_dir=None):
             continue
         metrics = _read_json(folder / "metrics.json") or {}
         print(f"Exporting {folder} at epoch {epoch} to {destination}.")
-        return export_model(model, destination, metrics=metrics)
+        return export_model(model, destination, metrics=metrics, flags=config["flags"])
     raise CheckpointError(f"No loadable checkpoint in {folder / CHECKPOINT_FOLDER}: {'; '.join(failures) or 'none'}.")
 
 

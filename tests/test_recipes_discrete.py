@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.recipes import discrete, vqvae
 from tests.helpers import reload_and_call
+from tests.tensorboard_helpers import read_projector, summary_plugins
 
 SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--limit", "300"]
 
@@ -17,6 +18,11 @@ def test_vqvae_recipe_quick(tmp_path):
                           "--no-export", "--run-dir", str(run_dir)])
     assert {"reconstructions.png", "code_usage.png", "code_maps.png"} <= {p.name for p in run_dir.iterdir()}
     assert 0 < metrics["table"]["VQVAE"]["codes_used"] <= 1
+    assert summary_plugins(run_dir / "tensorboard" / "samples") == {
+        "reconstructions (top: test images, bottom: reconstructed)": "images", "code usage": "images",
+        "code ids of test images": "histograms"}
+    embedding, _, _ = read_projector(run_dir / "tensorboard")
+    assert embedding.tensor_shape[1] == 2 * 2 * 8  # the 2x2 grid of 8-dimensional encoder outputs, flattened
 
 
 @pytest.mark.slow
@@ -74,6 +80,13 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     assert metrics["speaker_conditioning"] is conditioned
     assert json.loads((run_dir / "config.json").read_text())["model"]["num_speakers"] == (3 if conditioned else None)
     assert {"code_usage.png", "code_maps.png", "metrics.json"} <= {p.name for p in run_dir.iterdir()}
+    plugins = summary_plugins(run_dir / "tensorboard" / "samples")
+    assert plugins["utterance 0: input"] == "audio" and plugins["utterance 0: spectrogram and model views"] == "images"
+    assert plugins["utterance 1: reconstruction from the codes, vocoded"] == "audio"
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out utterances (mean over frames)")
+    assert metadata[0] == "speaker\ttext"
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out frames")
+    assert metadata[0] == "phone\tspeaker\ttime (s)"
 
 
 def test_vqvae_speech_time_stride(tmp_path, monkeypatch):

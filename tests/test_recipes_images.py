@@ -10,6 +10,7 @@ import pytest
 from keras_ae.recipes import autoencoder, infomax, tune
 from keras_ae.recipes.common import RunFolder
 from tests.helpers import reload_and_call
+from tests.tensorboard_helpers import read_projector, summary_plugins, summary_steps
 
 SMALL = ["--data", "digits", "--epochs", "2", "--batch-size", "32", "--embedding-dim", "16", "--limit", "400"]
 
@@ -24,6 +25,11 @@ def test_infomax_recipe_writes_run_folder_and_export(tmp_path):
     assert set(table) == {"raw pixels", "random-init encoder", "InfoMax"}
     assert table["InfoMax"]["linear_probe"] > 0.3  # 10 classes: chance is 0.1
     assert metrics["probe_table"] == table
+    embedding, metadata, rows = read_projector(run_dir / "tensorboard")
+    assert len(rows) + 1 == len(metadata) == embedding.tensor_shape[0] + 1 > 1 and embedding.tensor_shape[1] == 16
+    assert metadata[:2] == ["label\tclass", f"{metadata[1].split()[0]}\tdigit {metadata[1].split()[0]}"]
+    assert list(embedding.sprite.single_image_dim) == [8, 8]
+    assert (export_dir / "README.md").read_text().startswith("# InfoMax, exported by keras_ae")
     images = np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype("float32")
     (encoded,), _ = reload_and_call(export_dir, "encode", [images])
     assert encoded.shape == (3, 16)
@@ -38,7 +44,7 @@ def test_killed_run_resumes_from_last_finished_epoch(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     argv = [*SMALL, "--epochs", "3", "--run-dir", str(run_dir), "--no-export"]
     original = RunFolder.callbacks
-    monkeypatch.setattr(RunFolder, "callbacks", lambda self: [*original(self), _StopAfterFirstEpoch()])
+    monkeypatch.setattr(RunFolder, "callbacks", lambda self, **kw: [*original(self, **kw), _StopAfterFirstEpoch()])
     with pytest.raises(KeyboardInterrupt):
         autoencoder.main(argv)
     assert (tmp_path / "run.partial" / "checkpoint").exists() and not run_dir.exists()
@@ -48,6 +54,9 @@ def test_killed_run_resumes_from_last_finished_epoch(tmp_path, monkeypatch):
         epochs = [int(row["epoch"]) for row in csv.DictReader(file)]
     assert epochs == [0, 1, 2]
     assert not (tmp_path / "run.partial").exists()
+    reconstructions = "reconstructions (top: test images, bottom: reconstructed)"
+    assert summary_plugins(run_dir / "tensorboard" / "samples") == {reconstructions: "images"}
+    assert summary_steps(run_dir / "tensorboard" / "samples")[reconstructions][-1] == 3
 
 
 def test_config_file_values_and_errors(tmp_path):
@@ -82,3 +91,9 @@ def test_tune_recipe_writes_trials_and_exports_best(tmp_path):
     assert {"trials.csv", "objective_vs_embedding_dim.png", "metrics.json", "best"} <= names
     manifest = json.loads((tmp_path / "best" / "keras_ae.json").read_text())
     assert manifest["config"]["embedding_dim"] == trials[0]["embedding_dim"]
+    board = tmp_path / "tune" / "tensorboard"
+    assert "_hparams_/experiment" in summary_plugins(board)
+    for row in trials:  # keras-tuner's hyperparameters and keras_ae's objective, in each trial's folder
+        trial = board / row["trial"] / "execution0"
+        assert summary_plugins(trial)["_hparams_/session_start_info"] == "hparams"
+        assert summary_steps(trial)["val_probe_accuracy"] == [0]

@@ -6,6 +6,7 @@ import pytest
 
 from keras_ae.recipes import cpc
 from tests.helpers import reload_and_call
+from tests.tensorboard_helpers import read_projector, summary_plugins
 
 
 def _write_wav(path, samples, rate=16000):
@@ -42,6 +43,13 @@ def test_cpc_full_quick_run_with_baselines_and_export(tmp_path, monkeypatch):
         assert (run_dir / name).exists(), name
     assert json.loads((run_dir / "metrics.json").read_text())["probe_table"] == json.loads(json.dumps(table))
     assert (tmp_path / "home" / "speech").is_dir()  # the corpus was cached under KERAS_AE_HOME
+    _, metadata, rows = read_projector(run_dir / "tensorboard", "held-out utterances (mean over frames)")
+    assert metadata[0] == "speaker\ttext" and len(rows) == metrics["utterances"]["probe_test"]
+    _, metadata, rows = read_projector(run_dir / "tensorboard", "held-out frames")
+    assert metadata[0] == "phone\tspeaker\ttime (s)" and len(rows) == len(metadata) - 1 > 0
+    plugins = summary_plugins(run_dir / "tensorboard" / "samples")
+    assert plugins["utterance 0: input"] == "audio"
+    assert plugins["utterance 1: spectrogram and model views"] == "images"
 
     waveform = np.random.default_rng(0).normal(scale=0.1, size=(1, 3200)).astype("float32")
     (outputs,), signatures = reload_and_call(export_dir, "encode", [waveform])

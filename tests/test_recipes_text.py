@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.recipes import quick_thought, skip_thought
 from tests.helpers import reload_and_call
+from tests.tensorboard_helpers import read_projector, summary_steps
 
 NAMES = {"anna.txt": ["Anna", "Bella", "garden"], "tom.txt": ["Tom", "Harry", "ship"]}
 
@@ -52,6 +53,9 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     assert 1 <= saved["best_epoch"] <= saved["epochs_trained"] == 1
     neighbours = json.loads((run_dir / "neighbours.json").read_text())
     assert len(neighbours[0]["neighbours"]) == 5
+    _, metadata, rows = read_projector(run_dir / "tensorboard")
+    assert metadata[0] == "book\tsentence" and len(metadata) == len(rows) + 1 == saved["sentences"]["test"] + 1
+    assert summary_steps(run_dir / "tensorboard" / "samples") == {"nearest neighbours": [0, 1]}
     sentences = np.array(["Anna walked to the garden.", "Tom wrote to Harry."])
     (outputs,), _ = reload_and_call(export_dir, "encode", [sentences])
     assert outputs.shape == (2, 32) and outputs.dtype == np.float32

@@ -21,6 +21,9 @@ from keras_ae.core.validation import check_finite, check_same_shape
 VALIDATION_SIZE = 5000
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+DIGIT_NAMES = [f"digit {digit}" for digit in range(10)]
+FASHION_MNIST_NAMES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                       "ankle boot"]
 
 
 @dataclasses.dataclass
@@ -37,7 +40,7 @@ class ImageSplits:
     train: ImageSplit
     validation: ImageSplit
     test: ImageSplit
-    class_names: list | None = None
+    class_names: list | None = None  # the name of each label ("digit 3", "sandal", a class folder's name)
 
     @property
     def image_shape(self):
@@ -54,8 +57,10 @@ def load_images(source="mnist", validation_size=VALIDATION_SIZE, limit=None):
         validation_size: images held out of the training split for validation (the last ones, a fixed split).
         limit: keep at most this many training images (and a proportional share of test), for quick runs.
     """
+    class_names = None
     if source == "mnist":
         train, test = _idx_pair(_mnist_folder())
+        class_names = DIGIT_NAMES
     elif source == "fashion_mnist":
         if not FASHION_MNIST_DIR.is_dir():
             raise FileNotFoundError(
@@ -63,8 +68,10 @@ def load_images(source="mnist", validation_size=VALIDATION_SIZE, limit=None):
                 "Install it with: sudo apt-get install dataset-fashion-mnist"
             )
         train, test = _idx_pair(FASHION_MNIST_DIR)
+        class_names = FASHION_MNIST_NAMES
     elif source == "digits":
         train, test = _sklearn_digits()
+        class_names = DIGIT_NAMES
     else:
         path = Path(source)
         if not path.exists():
@@ -78,6 +85,7 @@ def load_images(source="mnist", validation_size=VALIDATION_SIZE, limit=None):
             train, test = _idx_pair(path)
         else:
             train, test = _image_folder_pair(path)
+            class_names = sorted(p.name for p in path.iterdir() if p.is_dir())
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"limit must be a positive integer (the number of training images kept); got {limit!r}.")
     train = validate_images(*train, what=f"{source} training split")
@@ -96,6 +104,7 @@ def load_images(source="mnist", validation_size=VALIDATION_SIZE, limit=None):
         train=ImageSplit(train.images[:cut], _head(train.labels, cut)),
         validation=ImageSplit(train.images[cut:], None if train.labels is None else train.labels[cut:]),
         test=test,
+        class_names=class_names,
     )
 
 

@@ -81,6 +81,35 @@ def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
     return tf.concat([mfcc, delta, _delta(delta)], axis=-1)
 
 
+def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=0.99):
+    """A waveform that sounds like `features` `[frames, num_mel_bins]` (the output of `mfcc_features` with
+    `num_coefficients=num_mel_bins, deltas=False`): inverse DCT to the log-mel spectrum, the least-squares linear
+    spectrum under the mel filters, then fast Griffin-Lim (Perraudin et al., 2013) for the phases. For listening
+    only: the mel filters and the missing phases lose detail, so compare a reconstruction with the input features
+    sent through the same path (the floor), never with the original waveform.
+    """
+    mfcc = tf.convert_to_tensor(features, tf.float32)
+    log_mel = tf.signal.idct(mfcc, type=2) / tf.sqrt(2.0 * num_mel_bins)  # mfccs_from_log_mel_spectrograms, undone
+    mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
+    power = tf.nn.relu(tf.exp(log_mel) @ tf.linalg.pinv(mel_matrix))
+    magnitude = tf.cast(tf.sqrt(power), tf.complex64)
+    frame_length, frame_step = 400, FRAME_SAMPLES
+    window = tf.signal.inverse_stft_window_fn(frame_step)
+    stft = lambda signal: tf.signal.stft(signal, frame_length, frame_step, 512)  # noqa: E731
+    istft = lambda spectrum: tf.signal.inverse_stft(  # noqa: E731
+        spectrum, frame_length, frame_step, 512, window_fn=window)
+    angles = tf.exp(tf.complex(0.0, tf.random.stateless_uniform(tf.shape(power), [0, 0], 0.0, 2 * np.pi)))
+    previous = tf.zeros_like(angles)
+    for _ in range(iterations):
+        rebuilt = stft(istft(magnitude * angles))[: tf.shape(magnitude)[0]]
+        rebuilt = tf.pad(rebuilt, [[0, tf.shape(magnitude)[0] - tf.shape(rebuilt)[0]], [0, 0]])
+        accelerated = rebuilt - tf.cast(momentum / (1 + momentum), tf.complex64) * previous
+        previous = rebuilt
+        angles = accelerated / tf.cast(tf.maximum(tf.abs(accelerated), 1e-8), tf.complex64)
+    waveform = istft(magnitude * angles).numpy()
+    return (0.9 * waveform / max(float(np.abs(waveform).max()), 1e-8)).astype("float32")
+
+
 def _delta(features, width=2):
     """Regression deltas over +-`width` frames (edges repeated), as in HTK."""
     padded = tf.concat([tf.repeat(features[:, :1], width, axis=1), features,

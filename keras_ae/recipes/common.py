@@ -137,12 +137,13 @@ def _config_value(path, key, value, action):
     return converted
 
 
-def export_run(model, export_dir, metrics):
-    """Exports the model (the chief writes `export_dir`; other workers a temporary copy they delete)."""
+def export_run(model, export_dir, metrics, flags=None):
+    """Exports the model with its model card (the chief writes `export_dir`; other workers a temporary copy they
+    delete); `flags` (e.g. `vars(args)`) go into the card and the manifest."""
     if is_chief():
-        return export_model(model, export_dir, metrics=metrics)
+        return export_model(model, export_dir, metrics=metrics, flags=flags)
     scratch = Path(tempfile.mkdtemp(prefix="keras_ae-worker-export-"))
-    export_model(model, scratch / "model", metrics=metrics)
+    export_model(model, scratch / "model", metrics=metrics, flags=flags)
     shutil.rmtree(scratch, ignore_errors=True)
     return None
 

@@ -38,6 +38,7 @@ from keras_ae.evaluation.speech import (
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 DEFAULTS = {"data": "espeak", "epochs": 5, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
 QUICK = {
@@ -187,8 +188,11 @@ def main(argv=None):
         steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _count(counter))
         counter = [0]
         started = time.perf_counter()
-        history = run.fit(model, train_data, validation_data=validation_data, epochs=args.epochs, callbacks=[steps],
-                          shuffle=False, verbose=2)
+        context = lambda model, i: {"CPC context": model.encode(probe_test.waveforms[i][None])[0]}  # noqa: E731
+        samples = EpochSummaries(run.file("tensorboard"),
+                                 speech_samples(probe_test.waveforms[:2], utterance_captions(probe_test), context))
+        history = run.fit(model, train_data, validation_data=validation_data, epochs=args.epochs,
+                          callbacks=[steps, samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
         rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
         rows["chance"] = chance_row(probe_train, probe_test)
@@ -215,7 +219,9 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             _figures(model, history.history, step_accuracy, run)
-        export_path = export_run(model, args.export_dir, metrics) if args.export else None
+            write_speech_projector(run.file("tensorboard"), utterance_features(model.encode, probe_test.waveforms),
+                                   probe_test)
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
     print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"

@@ -21,7 +21,7 @@ from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import CODES, DiscreteAutoEncoder
 from keras_ae.core.validation import at_least_two_int, positive_int
 from keras_ae.recipes.common import export_run, format_table, print_summary, recipe_parser
-from keras_ae.recipes.image_recipe import fit_in_run_folder, prepare_image_training
+from keras_ae.recipes.image_recipe import fit_in_run_folder, prepare_image_training, write_image_projector
 
 def build_parser():
     parser = recipe_parser("discrete", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
@@ -65,7 +65,7 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
     )
     test_images = splits.test.images
     with run:
-        history, training_seconds = fit_in_run_folder(model, run, args, train, validation)
+        history, training_seconds = fit_in_run_folder(model, run, args, train, validation, splits)
 
         codes = batched(model.codes, test_images)
         name = type(model).__name__
@@ -90,7 +90,8 @@ def run_code_recipe(parser, build_model, check_data_size, argv=None):
         }
         run.write_json("metrics.json", metrics)
         _figures(model, test_images, codes, usage, history.history, run)
-        export_path = export_run(model, args.export_dir, metrics) if args.export else None
+        write_image_projector(model, splits, run)
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["test_mse", "ratio", "codes_used", "perplexity", "bits_used", "bit_entropy", "latent"]
     print_summary(run, export_path, format_table(rows, [c for c in columns if any(c in r for r in rows.values())]))
     return metrics

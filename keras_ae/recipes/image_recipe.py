@@ -13,8 +13,10 @@ from keras_ae.data.images import load_images, make_dataset
 from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.images import image_probe_table
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
+from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, image_samples, write_projector
 
 QUICK = {"epochs": 1, "limit": 2000, "batch_size": 64}
+SAMPLE_IMAGES = 8  # test images shown with their reconstructions in TensorBoard every epoch
 
 
 def prepare_image_training(parser, build_model, argv=None, check_data=None, needs_labels=False):
@@ -61,12 +63,14 @@ def check_probe_labels(splits):
         raise ValueError(f"{splits.name}: the training labels hold a single class; a probe needs two or more.")
 
 
-def fit_in_run_folder(model, run, args, train, validation):
-    """Writes `config.json`, trains with the run folder's callbacks; returns `(history, training_seconds)`
-    (`history.history` holds every epoch of the run, also those before a `--resume`)."""
+def fit_in_run_folder(model, run, args, train, validation, splits):
+    """Writes `config.json`, trains with the run folder's callbacks and TensorBoard samples of a few test images;
+    returns `(history, training_seconds)` (`history.history` holds every epoch of the run, also those before a
+    `--resume`)."""
     run.write_config(model)
+    samples = EpochSummaries(run.file("tensorboard"), image_samples(splits.test.images[:SAMPLE_IMAGES]))
     started = time.perf_counter()
-    history = run.fit(model, train, validation_data=validation, epochs=args.epochs, shuffle=False)
+    history = run.fit(model, train, validation_data=validation, epochs=args.epochs, shuffle=False, callbacks=[samples])
     return history, time.perf_counter() - started
 
 
@@ -75,7 +79,7 @@ def run_image_recipe(parser, build_model, argv=None):
     args, run, _, splits, train, validation, model = prepare_image_training(parser, build_model, argv,
                                                                              needs_labels=True)
     with run:
-        history, training_seconds = fit_in_run_folder(model, run, args, train, validation)
+        history, training_seconds = fit_in_run_folder(model, run, args, train, validation, splits)
         rows = image_probe_table(model, splits)
         metrics = {
             "data": splits.name,
@@ -86,13 +90,13 @@ def run_image_recipe(parser, build_model, argv=None):
             "probe_table": rows,
         }
         run.write_json("metrics.json", metrics)
-        _figures(model, splits, history.history, run)
-        export_path = export_run(model, args.export_dir, metrics) if args.export else None
+        _figures(model, splits, history.history, run, rows)
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, ["dim", "linear_probe", "knn"]))
     return metrics
 
 
-def _figures(model, splits, history, run):
+def _figures(model, splits, history, run, rows):
     test = splits.test
     if history:
         plots.history_curves(history, run.file("history.png"), title=type(model).__name__)
@@ -103,6 +107,29 @@ def _figures(model, splits, history, run):
             run.file("reconstructions.png"),
             row_titles=["test images", "reconstructions"],
         )
+    write_image_projector(model, splits, run)
     if test.labels is not None:
         embeddings = np.asarray(model.encode(test.images[:2000]))
-        plots.embedding_map(embeddings, test.labels[:2000], run.file("embedding_map.png"))
+        scores = ", ".join(f"{row}: linear probe {values['linear_probe']:.3f}, kNN {values['knn']:.3f}"
+                           for row, values in rows.items())
+        plots.embedding_map(
+            embeddings, test.labels[:2000], run.file("embedding_map.png"),
+            title=f"{type(model).__name__} embeddings of {splits.name} test images (t-SNE)",
+            label_names=splits.class_names, colour_by="class", note=f"Test split. {scores}.",
+        )
+
+
+def write_image_projector(model, splits, run):
+    """The test images' embeddings for TensorBoard's projector: label and class name as metadata, an image sprite."""
+    images = splits.test.images[:MAX_PROJECTOR_POINTS]
+    metadata = {}
+    if splits.test.labels is not None:
+        labels = splits.test.labels[:MAX_PROJECTOR_POINTS]
+        metadata["label"] = labels.tolist()
+        if splits.class_names:
+            metadata["class"] = [splits.class_names[label] for label in labels]
+    else:
+        metadata["index"] = list(range(len(images)))
+    embeddings = np.concatenate([np.asarray(model.encode(images[i : i + 500])).reshape(len(images[i : i + 500]), -1)
+                                 for i in range(0, len(images), 500)])
+    write_projector(run.file("tensorboard"), embeddings, metadata, sprite_images=images)

@@ -14,6 +14,7 @@ from keras_ae.core.validation import non_negative_int, positive_int
 from keras_ae.data.text import build_vocabulary, load_text
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
+    DEFAULT_QUERIES,
     NUM_CANDIDATES,
     embed,
     evaluate_sentence_encoder,
@@ -21,10 +22,12 @@ from keras_ae.evaluation.sentences import (
     write_neighbours,
 )
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
+from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
 
 TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 3e-3}
 QUICK = {"epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
 PROBE_TRAIN_SENTENCES = 10000
+SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 
 
@@ -124,7 +127,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             if not run.resuming:
                 rows[f"random-init {name}"] = evaluate()
         started = time.perf_counter()
-        callbacks = []
+        queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
+        neighbours = sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL])
+        callbacks = [EpochSummaries(run.file("tensorboard"), neighbours)]
         if args.patience:
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
@@ -156,21 +161,30 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         run.write_json("metrics.json", metrics)
         if is_chief():
             write_neighbours(run.file("neighbours.json"), model.encode, splits)
-            _figures(model, splits, history.history, run)
-        export_path = export_run(model, args.export_dir, metrics) if args.export else None
+            _figures(model, splits, history.history, run, rows)
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
 
 
-def _figures(model, splits, history, run):
+def _figures(model, splits, history, run, rows):
     if history:
         plots.history_curves(history, run.file("history.png"), title=type(model).__name__)
-    count = min(2000, len(splits.test))
+    count = min(MAX_PROJECTOR_POINTS, len(splits.test))
+    chosen = np.random.default_rng(0).permutation(len(splits.test))[:count]
+    sentences = [splits.test.sentences[i] for i in chosen]
+    embeddings = embed(model.encode, sentences)
+    write_projector(run.file("tensorboard"), embeddings, {
+        "book": [splits.document_names[label] for label in splits.test.labels[chosen]], "sentence": sentences,
+    })
     if count < 100:  # too few points for a t-SNE map
         return
-    chosen = np.random.default_rng(0).permutation(len(splits.test))[:count]
-    embeddings = embed(model.encode, [splits.test.sentences[i] for i in chosen])
+    majority = np.bincount(splits.test.labels).max() / len(splits.test)
+    scores = "; ".join(f"{row}: book probe {values['probe_accuracy']:.2f}, kNN {values['knn_accuracy']:.2f}"
+                       for row, values in rows.items())
     plots.embedding_map(
-        embeddings, splits.test.labels[chosen], run.file("embedding_map.png"),
-        title="Held-out sentences coloured by book (t-SNE)",
+        embeddings, splits.test.labels[chosen], run.file("embedding_map.png"), label_names=splits.document_names,
+        title=f"{type(model).__name__}: {count} held-out sentences (unseen chapters), t-SNE", colour_by="book",
+        note=f"Majority book {majority:.2f}. {scores}. Sentences of one book mix with the others' because most "
+        "sentences carry little of their book (names do; TF-IDF's probe relies on them).",
     )

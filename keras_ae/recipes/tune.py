@@ -9,10 +9,13 @@ probe table, figures) and exported.
 import csv
 import importlib
 
+import keras
+
 from keras_ae import plots
 from keras_ae.core.validation import positive_int
 from keras_ae.recipes import cpc, quick_thought
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
+from keras_ae.tensorboard import write_trial_objectives
 from keras_ae.tuning import (
     OBJECTIVE,
     TUNERS,
@@ -60,8 +63,12 @@ def main(argv=None):
     with run:
         run.write_json("config.json", {"flags": vars(args)})
         tuner = make_tuner(args.tuner, task.hypermodel, run.file("tuner"), args.max_trials, args.epochs, args.seed)
-        tuner.search(task.train, validation_data=task.validation, epochs=args.epochs, verbose=1, shuffle=False)
+        # keras-tuner gives each trial its own TensorBoard folder with its hyperparameters (HParams dashboard).
+        board = keras.callbacks.TensorBoard(log_dir=str(run.file("tensorboard")))
+        tuner.search(task.train, validation_data=task.validation, epochs=args.epochs, verbose=1, shuffle=False,
+                     callbacks=[board])
         trials = trial_table(tuner)
+        write_trial_objectives(run.file("tensorboard"), trials, OBJECTIVE)
         _write_trials(trials, run)
         best = trials[0]
         retrained = _retrain(args, task.recipe, best, run)

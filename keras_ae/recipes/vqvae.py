@@ -43,11 +43,12 @@ from keras_ae.evaluation.codes import (
     phone_purity,
     speaker_probe_on_codes,
 )
-from keras_ae.evaluation.speech import mfcc_features
+from keras_ae.evaluation.speech import mel_cepstrum_to_waveform, mfcc_features
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.discrete import run_code_recipe
+from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 SPEECH_QUICK = {"epochs": 1, "batch_size": 8, "speakers": 3, "sentences": 8, "held_out_speakers": 1,
                 "codebook_size": 32, "probe_utterances": 16}
@@ -174,10 +175,25 @@ def run_speech(argv=None):
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
     training_data = {"frames": chunks, "speakers": chunk_speakers} if args.speaker_conditioning else chunks
 
+    def views(model, index):
+        """TensorBoard samples of held-out utterance `index`: the model's input, reconstruction and codes, and the
+        input and the reconstruction as sound (Griffin-Lim; the input's rendering is the vocoder's floor)."""
+        raw = spectrogram_frames([test.waveforms[index]])[0]
+        frames = normalize(raw)[None, : len(raw) // stride * stride]
+        speakers = [test.speakers[index]] if args.speaker_conditioning else None
+        reconstruction = np.asarray(model.reconstruct(frames, speakers))[0]
+        scale, shift = (raw.std(axis=0) + 1e-6, raw.mean(axis=0)) if args.feature_norm == "utterance" else (std, mean)
+        vocode = lambda standardised: mel_cepstrum_to_waveform(standardised * scale + shift)  # noqa: E731
+        return {"VQ-VAE input (standardised)": frames[0], "reconstruction from the codes": reconstruction,
+                "code per step": model.codes(frames)[0], "audio: input features, vocoded (floor)": vocode(frames[0]),
+                "audio: reconstruction from the codes, vocoded": vocode(reconstruction)}
+
     with run:
         run.write_config(model)
+        samples = EpochSummaries(run.file("tensorboard"),
+                                 speech_samples(test.waveforms[:2], utterance_captions(test), views))
         started = time.perf_counter()
-        history = run.fit(model, training_data, batch_size=args.batch_size, epochs=args.epochs)
+        history = run.fit(model, training_data, batch_size=args.batch_size, epochs=args.epochs, callbacks=[samples])
         training_seconds = time.perf_counter() - started
 
         def codes_of(corpus_part):
@@ -188,6 +204,8 @@ def run_speech(argv=None):
             return features, codes
 
         test_features, test_codes = codes_of(test)
+        write_speech_projector(run.file("tensorboard"), [model.encode(f[None])[0] for f in test_features], test,
+                               frame_step=stride)
         probe_features, probe_codes = codes_of(probe_train)
         # Phone and speaker metrics compare codes with the 10 ms frame labels: with --time-stride s each code is
         # repeated s times (one copy per frame it covers), so a code spanning a phone boundary is scored against both
@@ -287,7 +305,7 @@ def run_speech(argv=None):
                         "code (by rank)", "frames")
         _speech_code_map(test_features[0], reconstructions[0], frame_codes[0], test.phones[0], corpus.phone_names,
                          run.file("code_maps.png"))
-        export_path = export_run(model, args.export_dir, metrics) if args.export else None
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
                "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))
