@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_ae.data.speech import SAMPLE_RATE  # noqa: E402
-from keras_ae.layers.waveform_encoder import WaveformEncoder  # noqa: E402
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder  # noqa: E402
 from keras_ae.models.cpc import CPC  # noqa: E402
 
 

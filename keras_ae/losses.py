@@ -84,3 +84,17 @@ def _mean_over_inner_axes(loss):
     if loss.shape.rank > 1:
         return tf.reduce_mean(loss, axis=list(range(1, loss.shape.rank)))
     return loss
+
+
+def masked_token_crossentropy(target_ids, logits):
+    """Per-sentence mean cross-entropy `[batch]` of the target tokens and the end symbol (id 0) after them.
+
+    Positions after the end symbol (the rest of the padding) are masked out; a sentence that fills all positions
+    has no end symbol.
+    """
+    target_ids = tf.cast(target_ids, tf.int32)
+    length = tf.shape(target_ids)[1]
+    words = tf.reduce_sum(tf.cast(tf.not_equal(target_ids, 0), tf.int32), axis=1)
+    mask = tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
+    token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_ids, logits=tf.cast(logits, tf.float32))
+    return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)

@@ -181,7 +181,7 @@ class CPCHyperModel(ProbeHyperModel):
         self.prediction_steps = prediction_steps
 
     def build_model(self, hp, embedding_dim):
-        from keras_ae.layers.waveform_encoder import WaveformEncoder
+        from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
         from keras_ae.models.cpc import CPC
 
         return CPC(

@@ -34,8 +34,10 @@ def test_classic_autoencoder_is_the_judged_encoder_with_a_reconstruction_judge()
     judged = JudgedEncoder(
         encoder=ConvImageEncoder(embedding_dim=8, filters=(8, 16), hidden_dim=32),
         judges=[ReconstructionJudge(ConvImageDecoder(image_shape=(8, 8, 1), filters=(16, 8), hidden_dim=32))],
-        image_shape=(8, 8, 1),
+        input_shape=(8, 8, 1),
     )
+    assert isinstance(classic, JudgedEncoder) and type(classic).train_step is JudgedEncoder.train_step
+    assert [type(judge) for judge in classic.judges] == [ReconstructionJudge] and classic.bottleneck is None
     judged.encoder.set_weights(classic.encoder.get_weights())
     judged.judges[0].decoder.set_weights(classic.decoder.get_weights())
 
@@ -43,7 +45,7 @@ def test_classic_autoencoder_is_the_judged_encoder_with_a_reconstruction_judge()
         classic_loss = tf.reduce_mean(classic.reconstruction_errors(images, training=True))
     classic_gradients = tape.gradient(classic_loss, classic.encoder.trainable_variables + classic.decoder.trainable_variables)
     with tf.GradientTape() as tape:
-        judged_loss = tf.reduce_mean(judged.judge_losses(images, training=True)[0])
+        judged_loss = tf.reduce_mean(judged.judge_losses(images, training=True)[0][0])
     judged_variables = judged.encoder.trainable_variables + judged.judges[0].decoder.trainable_variables
     judged_gradients = tape.gradient(judged_loss, judged_variables)
 

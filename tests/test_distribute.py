@@ -50,7 +50,7 @@ def test_two_replicas_give_the_one_device_loss_and_step(objective):
     replicated.set_weights(single.get_weights())
 
     def global_loss(model, batch):
-        return per_replica_mean(model._total(model.judge_losses(batch, training=True)))
+        return per_replica_mean(model.total_loss(*model.judge_losses(batch, training=True)[:2]))
 
     single_loss = float(global_loss(single, images))
     batches = mirrored.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(images).batch(16))

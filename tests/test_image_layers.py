@@ -36,8 +36,8 @@ def test_pair_discriminator_scores_every_pair(view, score_shape):
     scores, positives = judge.score_matrix(features, embedding)
     assert tuple(scores.shape) == score_shape
     np.testing.assert_array_equal(positives, np.arange(4))
-    assert judge.judge_loss(None, features, embedding).shape == (4,)
-    assert judge.score(None, features, embedding).shape == (4,)
+    assert judge.judge_loss(None, (features, embedding)).shape == (4,)
+    assert judge.score(None, (features, embedding)).shape == (4,)
     assert _roundtrip(judge).get_config() == judge.get_config()
 
 
@@ -51,8 +51,8 @@ def test_pair_discriminator_rejects_unknown_view_and_objective():
 def test_reconstruction_judge_scores_matched_pairs_only():
     judge = ReconstructionJudge(ConvImageDecoder(image_shape=(8, 8, 1), filters=(4, 4)), loss="mse")
     images = np.random.uniform(size=(2, 8, 8, 1)).astype("float32")
-    loss = judge.judge_loss(images, None, np.zeros((2, 3), "float32"))
-    np.testing.assert_allclose(judge.score(images, None, np.zeros((2, 3), "float32")), -loss)
+    loss = judge.judge_loss(images, np.zeros((2, 3), "float32"))
+    np.testing.assert_allclose(judge.score(images, np.zeros((2, 3), "float32")), -loss)
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(judge))
     assert clone.get_config()["loss"] == "mse"
     with pytest.raises(ValueError, match="mse, mae, bce"):

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
-from keras_ae.models.quick_thought import QuickThought, quick_thought_losses
+from keras_ae.layers.judges.neighbour_classifier import neighbour_classification_losses as quick_thought_losses
+from keras_ae.models.quick_thought import QuickThought
 from tests.helpers import reload_and_call
 from tests.helpers import single_and_mirrored
 from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split

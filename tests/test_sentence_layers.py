@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
-from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 
 VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran"]
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.export import export_model
-from keras_ae.models.skip_thought import SkipThought, masked_token_crossentropy
+from keras_ae.losses import masked_token_crossentropy
+from keras_ae.models.skip_thought import SkipThought
 from tests.helpers import reload_and_call
 from tests.helpers import single_and_mirrored
 from tests.sentence_helpers import VOCABULARY, cycle_split
@@ -62,9 +63,9 @@ def test_word_dropout_hides_decoder_input_words_but_not_padding():
 def test_word_dropout_acts_in_training_only():
     batch = next(iter(make_triple_dataset(cycle_split(), batch_size=8)))
     model = _model(decoder_word_dropout=0.5, seed=0)
-    evaluation = [np.asarray(loss) for loss in model.neighbour_losses(batch, training=False)]
-    np.testing.assert_allclose(model.neighbour_losses(batch, training=False), evaluation)
-    training = model.neighbour_losses(batch, training=True)
+    evaluation = [np.asarray(loss) for loss in model.judge_losses(batch, training=False)[0]]
+    np.testing.assert_allclose(model.judge_losses(batch, training=False)[0], evaluation)
+    training = model.judge_losses(batch, training=True)[0]
     assert not np.allclose(training, evaluation)
     assert _model(decoder_word_dropout=0.0).decoder_word_dropout == 0.0
     with pytest.raises(ValueError, match="decoder_word_dropout"):

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers import VectorQuantizer
-from keras_ae.layers.vector_quantizer import check_codebook_fits
+from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from tests.helpers import global_policy, two_replica_strategy
 
 

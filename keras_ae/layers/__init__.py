@@ -1,24 +1,27 @@
-"""Building blocks, one public idea per module."""
+"""Building blocks by role, one public idea per module: encoders, decoders, bottlenecks, judges."""
 
-from keras_ae.layers.conv_image_decoder import ConvImageDecoder
-from keras_ae.layers.conv_image_encoder import ConvImageEncoder
-from keras_ae.layers.pair_discriminator import PairDiscriminator
+from keras_ae.layers.bottlenecks.binary_quantizer import BinaryQuantizer
+from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
+from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder
+from keras_ae.layers.encoders.conv_image_encoder import ConvImageEncoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
+from keras_ae.layers.judges.pair_discriminator import PairDiscriminator
+from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
-from keras_ae.layers.reconstruction_judge import ReconstructionJudge
 
-__all__ = ["ConvImageDecoder", "ConvImageEncoder", "PairDiscriminator", "RandomShift", "ReconstructionJudge"]
-
-from keras_ae.layers.binary_quantizer import BinaryQuantizer  # noqa: E402
-from keras_ae.layers.gumbel_softmax import GumbelSoftmax  # noqa: E402
-from keras_ae.layers.vector_quantizer import VectorQuantizer  # noqa: E402
-
-__all__ += ["BinaryQuantizer", "GumbelSoftmax", "VectorQuantizer"]
-
-from keras_ae.layers.waveform_encoder import WaveformEncoder  # noqa: E402
-
-__all__ += ["WaveformEncoder"]
-
-from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder  # noqa: E402
-from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder  # noqa: E402
-
-__all__ += ["ConditionalGRUDecoder", "GRUSentenceEncoder"]
+__all__ = [
+    "BinaryQuantizer",
+    "ConditionalGRUDecoder",
+    "ConvImageDecoder",
+    "ConvImageEncoder",
+    "GRUSentenceEncoder",
+    "GumbelSoftmax",
+    "PairDiscriminator",
+    "RandomShift",
+    "ReconstructionJudge",
+    "VectorQuantizer",
+    "WaveformEncoder",
+]

@@ -2,7 +2,7 @@
 
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.infomax import InfoMax
-from keras_ae.models.judged_encoder import JudgedEncoder
+from keras_ae.core.judged_encoder import JudgedEncoder
 
 __all__ = ["AutoEncoder", "InfoMax", "JudgedEncoder"]
 

@@ -1,22 +1,21 @@
-"""The classic auto-encoder: encoder, decoder, reconstruction error."""
+"""The classic auto-encoder: the one loop with a single judge, a decoder that scores reconstruction error."""
 
 import keras
-import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.layers.conv_image_decoder import ConvImageDecoder
-from keras_ae.layers.conv_image_encoder import ConvImageEncoder
-from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import ReconstructionSteps
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder
+from keras_ae.layers.encoders.conv_image_encoder import ConvImageEncoder
+from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class AutoEncoder(ReconstructionSteps, keras.Model):
+class AutoEncoder(JudgedEncoder):
     """Encoder and decoder trained to minimise the reconstruction error (Hinton & Salakhutdinov, 2006,
     "Reducing the dimensionality of data with neural networks").
 
-    It is the special case of `JudgedEncoder` whose only judge is a `ReconstructionJudge`; the tests check that
-    both give the same loss and gradients for the same weights.
+    It is nothing but `JudgedEncoder` with one `ReconstructionJudge`: the discriminator view of representation
+    learning whose judge sees matched pairs only.
 
     Args:
         image_shape: `(height, width, channels)` of the images (float32 in [0, 1]).
@@ -32,38 +31,31 @@ class AutoEncoder(ReconstructionSteps, keras.Model):
         reconstructions = model.decode(model.encode(test_images))
     """
 
+    input_name = "images"
+
     def __init__(
         self, image_shape=(28, 28, 1), embedding_dim=64, encoder=None, decoder=None, reconstruction_loss="mse", **kwargs
     ):
-        super().__init__(**kwargs)
-        # Layers
-        self.encoder = encoder or ConvImageEncoder(embedding_dim=embedding_dim, name="encoder")
-        self.decoder = decoder or ConvImageDecoder(image_shape=image_shape, name="decoder")
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        encoder = encoder or ConvImageEncoder(embedding_dim=embedding_dim, name="encoder")
+        judge = ReconstructionJudge(
+            decoder or ConvImageDecoder(image_shape=image_shape, name="decoder"),
+            loss=reconstruction_loss,
+            name="reconstruction",
+        )
+        super().__init__(
+            encoder=encoder,
+            judges=[judge],
+            input_shape=image_shape,
+            **kwargs,
+        )
         # Config
         self.image_shape = tuple(image_shape)
         self.embedding_dim = embedding_dim
-        self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
-        # Build now, so that every variable exists before training is traced (and inside the strategy scope).
-        self.build((None, *self.image_shape))
+        self.reconstruction_loss = judge.loss
 
     @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def build(self, input_shape):
-        if not self.encoder.built:
-            self.encoder.build(input_shape)
-        if not self.decoder.built:
-            self.decoder.build(self.encoder.compute_output_shape(input_shape)[1])
-
-    def call(self, images, training=False):
-        return self.encoder(images, training=training)[1]
-
-    def encode(self, images):
-        """Embeddings `[batch, embedding_dim]` of float32 images in [0, 1]."""
-        return self(images, training=False)
+    def decoder(self):
+        return self.judges[0].decoder
 
     def decode(self, embedding):
         """Reconstructed images from embeddings."""
@@ -71,22 +63,14 @@ class AutoEncoder(ReconstructionSteps, keras.Model):
 
     def reconstruction_errors(self, images, training=False):
         """Per-example reconstruction error `[batch]`."""
-        embedding = self(images, training=training)
-        return reconstruction_error(images, self.decoder(embedding), kind=self.reconstruction_loss)
-
-    def export_signatures(self):
-        """Named SavedModel signatures (see `keras_ae.export`)."""
-        image_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
-        embedding_spec = tf.TensorSpec([None, self.embedding_dim], tf.float32, name="embeddings")
-        return {"encode": (self.encode, [image_spec]), "decode": (self.decode, [embedding_spec])}
+        return self.judge_losses(images, training=training)[0][0]
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "image_shape": list(self.image_shape),
                 "embedding_dim": self.embedding_dim,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "decoder": keras.saving.serialize_keras_object(self.decoder),
                 "reconstruction_loss": self.reconstruction_loss,
             }

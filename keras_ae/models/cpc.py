@@ -4,25 +4,20 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.distribute import gather_global_batch
-from keras_ae.layers.waveform_encoder import WaveformEncoder
-from keras_ae.losses import info_nce
-from keras_ae.models.training import metric_results, minimize
-
-NEGATIVES = ("batch", "same_speaker", "same_sequence", "batch_and_sequence")
-_MASKED = -1e9
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
+from keras_ae.layers.judges.future_predictor import NEGATIVES, FuturePredictor
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class CPC(keras.Model):
+class CPC(JudgedEncoder):
     """Contrastive Predictive Coding (van den Oord, Li & Vinyals, 2018, "Representation Learning with Contrastive
     Predictive Coding").
 
     A strided convolutional encoder turns the waveform into one embedding `z_t` per 10 ms; a GRU summarises
     `z_1..z_t` into a context `c_t`; for every future step `k = 1..K` a linear predictor `W_k` scores candidates
     `z` by `z . W_k c_t`, and InfoNCE asks it to pick the true `z_{t+k}`. The loss is the mean over `k` and `t`.
-The predictors start at zero (every candidate equally likely, loss `log(candidates)`): from a random start the
-encoder first collapses towards a constant to silence the noisy scores and sits on that plateau for many steps.
+The judge is `FuturePredictor`; its predictors start at zero (see there).
 
     Negatives (`negatives`), drawn from the **global** batch (gathered across replicas):
         - `"batch"`: `z_{t+k}` of every other sequence of the global batch (same time step);
@@ -53,22 +48,11 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
 
     def __init__(self, encoder=None, embedding_dim=128, context_dim=128, prediction_steps=12, negatives="batch",
                  temperature=None, crop_samples=20480, **kwargs):
-        super().__init__(**kwargs)
-        if negatives not in NEGATIVES:
-            raise ValueError(f"Unknown negatives {negatives!r}: choose one of {', '.join(NEGATIVES)}.")
-        if prediction_steps < 1:
-            raise ValueError(f"prediction_steps must be at least 1; got {prediction_steps}.")
         # Layers
-        self.encoder = encoder or WaveformEncoder(embedding_dim=embedding_dim, name="encoder")
+        encoder = encoder or WaveformEncoder(embedding_dim=embedding_dim, name="encoder")
+        judge = FuturePredictor(encoder.embedding_dim, prediction_steps, negatives, temperature, name="future")
+        super().__init__(encoder=encoder, judges=[judge], **kwargs)
         self.context_network = keras.layers.GRU(context_dim, return_sequences=True, name="context")
-        self.predictors = [
-            keras.layers.Dense(self.encoder.embedding_dim, use_bias=False, kernel_initializer="zeros",
-                               name=f"predictor_{k}")
-            for k in range(1, prediction_steps + 1)
-        ]
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_trackers = [keras.metrics.Mean(name=f"accuracy_{k}") for k in range(1, prediction_steps + 1)]
         # Config
         self.embedding_dim = self.encoder.embedding_dim
         self.context_dim = context_dim
@@ -80,8 +64,8 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
         self.build((None, crop_samples))
 
     @property
-    def metrics(self):
-        return [self.loss_tracker, *self.accuracy_trackers]
+    def predictors(self):
+        return self.judges[0].predictors
 
     def build(self, input_shape):
         if not self.encoder.built:
@@ -89,9 +73,9 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
         frames_shape = self.encoder.compute_output_shape(input_shape)
         if not self.context_network.built:
             self.context_network.build(frames_shape)
-        for predictor in self.predictors:
-            if not predictor.built:
-                predictor.build((None, None, self.context_dim))
+        if not self.judges[0].built:
+            self.judges[0].build((None, None, self.context_dim))
+        self.built = True
 
     def call(self, waveforms, training=False):
         return self.context_network(self.encoder(waveforms, training=training), training=training)
@@ -108,89 +92,24 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
     # The judge: per-step InfoNCE over candidates from the global batch
     # ----------------------------------------------------------------------------------------------------------
 
+    def unpack_batch(self, data):
+        """`{"waveforms", "speakers"}` from a batch `waveforms` or `(waveforms, speakers)`."""
+        waveforms, speakers, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return {"waveforms": waveforms, "speakers": speakers}
+
+    def forward(self, batch, training=False):
+        """The code `(frames z, context c)` of a batch's waveforms."""
+        frames = self.encoder(batch["waveforms"], training=training)
+        return (frames, self.context_network(frames, training=training)), {}, {}
+
     def contrastive_losses(self, waveforms, speakers=None, training=False):
         """Per-example loss `[batch]` (mean over steps and time) and the prediction accuracy per step, `K x [batch]`."""
-        frames = self.encoder(waveforms, training=training)
-        context = self.context_network(frames, training=training)
-        num_frames = frames.shape[1] if frames.shape[1] is not None else tf.shape(frames)[1]
-        if isinstance(num_frames, int) and num_frames <= self.prediction_steps:
-            raise ValueError(f"A crop of {num_frames} frames is too short to predict {self.prediction_steps} steps "
-                             "ahead; use longer crops or fewer prediction_steps.")
-        if self.temperature is not None:
-            frames = tf.math.l2_normalize(frames, axis=-1)
-        global_frames, offset = gather_global_batch(frames)
-        local_size = tf.shape(frames)[0]
-        positives = offset + tf.range(local_size)
-        same_speaker = None
-        if self.negatives == "same_speaker":
-            if speakers is None:
-                raise ValueError("negatives='same_speaker' needs speaker ids: feed (waveforms, speakers) batches.")
-            speakers = tf.cast(tf.reshape(speakers, [-1]), tf.int64)
-            global_speakers, _ = gather_global_batch(speakers)
-            same_speaker = tf.equal(speakers[:, None], global_speakers[None, :])  # [batch, global]
-            alone = tf.reduce_sum(tf.cast(same_speaker, tf.int32), axis=1, keepdims=True) <= 1
-            same_speaker = tf.logical_or(same_speaker, alone)
-        losses, accuracies = [], []
-        for k, predictor in enumerate(self.predictors, start=1):
-            predictions = tf.cast(predictor(context[:, :-k]), tf.float32)  # [batch, T-k, D]
-            if self.temperature is not None:
-                predictions = tf.math.l2_normalize(predictions, axis=-1) / self.temperature
-            loss, correct = self._step_loss(predictions, frames, global_frames, positives, same_speaker, k)
-            losses.append(loss)
-            accuracies.append(correct)
-        return tf.add_n(losses) / float(len(losses)), accuracies
-
-    def _step_loss(self, predictions, frames, global_frames, positives, same_speaker, k):
-        steps = tf.shape(predictions)[1]
-        scores, positive_index = [], None
-        if self.negatives != "same_sequence":
-            targets = tf.cast(global_frames[:, k:], tf.float32)  # [global, T-k, D]
-            batch_scores = tf.einsum("btd,gtd->btg", predictions, targets)
-            if same_speaker is not None:
-                batch_scores = tf.where(same_speaker[:, None, :], batch_scores, _MASKED)
-            scores.append(batch_scores)
-            positive_index = tf.broadcast_to(positives[:, None], tf.shape(batch_scores)[:2])
-        if self.negatives in ("same_sequence", "batch_and_sequence"):
-            own = tf.cast(frames[:, k:], tf.float32)  # [batch, T-k, D]
-            sequence_scores = tf.einsum("btd,bsd->bts", predictions, own)  # candidate s = time step s + k
-            diagonal = tf.eye(steps, dtype=tf.bool)[None]
-            if positive_index is None:
-                positive_index = tf.broadcast_to(tf.range(steps)[None, :], tf.shape(sequence_scores)[:2])
-            else:  # the positive is already among the batch candidates: drop its duplicate
-                sequence_scores = tf.where(diagonal, _MASKED, sequence_scores)
-            scores.append(sequence_scores)
-        scores = tf.concat(scores, axis=-1) if len(scores) > 1 else scores[0]
-        num_candidates = tf.shape(scores)[-1]
-        flat_scores = tf.reshape(scores, [-1, num_candidates])
-        flat_positive = tf.reshape(positive_index, [-1])
-        loss = tf.reshape(info_nce(flat_scores, flat_positive), tf.shape(scores)[:2])
-        correct = tf.cast(tf.equal(tf.argmax(flat_scores, axis=-1, output_type=tf.int32), flat_positive), tf.float32)
-        correct = tf.reshape(correct, tf.shape(scores)[:2])
-        return tf.reduce_mean(loss, axis=1), tf.reduce_mean(correct, axis=1)
+        per_judge, _, metrics = self.judge_losses({"waveforms": waveforms, "speakers": speakers}, training=training)
+        return per_judge[0], [metrics[name] for name in self.judges[0].metric_names]
 
     # ----------------------------------------------------------------------------------------------------------
     # Training
     # ----------------------------------------------------------------------------------------------------------
-
-    def train_step(self, data):
-        waveforms, speakers, _ = keras.utils.unpack_x_y_sample_weight(data)
-
-        def compute_loss():
-            return self.contrastive_losses(waveforms, speakers, training=True)
-
-        loss, accuracies = minimize(compute_loss, self.trainable_variables, self.optimizer)
-        return self._report(loss, accuracies)
-
-    def test_step(self, data):
-        waveforms, speakers, _ = keras.utils.unpack_x_y_sample_weight(data)
-        loss, accuracies = self.contrastive_losses(waveforms, speakers, training=False)
-        return self._report(tf.reduce_mean(loss), accuracies)
-
-    def _report(self, loss, accuracies):
-        self.loss_tracker.update_state(loss)
-        for tracker, correct in zip(self.accuracy_trackers, accuracies):
-            tracker.update_state(tf.reduce_mean(correct))
-        return metric_results(self)
 
     def step_accuracies(self, results):
         """`[accuracy_1, ..., accuracy_K]` from a `fit` / `evaluate(return_dict=True)` result dict."""
@@ -206,7 +125,7 @@ encoder first collapses towards a constant to silence the noisy scores and sits 
         return {"encode": (self.encode, [waveform_spec]), "encode_frames": (self.encode_frames, [waveform_spec])}
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "encoder": keras.saving.serialize_keras_object(self.encoder),

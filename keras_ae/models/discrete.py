@@ -6,19 +6,19 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.layers.binary_quantizer import BinaryQuantizer
-from keras_ae.layers.conv_image_decoder import ConvImageDecoder
-from keras_ae.layers.conv_image_encoder import ConvImageEncoder
-from keras_ae.layers.gumbel_softmax import GumbelSoftmax
-from keras_ae.layers.vector_quantizer import check_num_codes
-from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import ReconstructionSteps
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.bottlenecks.binary_quantizer import BinaryQuantizer
+from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder
+from keras_ae.layers.encoders.conv_image_encoder import ConvImageEncoder
+from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
+from keras_ae.layers.bottlenecks.vector_quantizer import check_num_codes
+from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 
 CODES = ("binary", "onehot")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
+class DiscreteAutoEncoder(JudgedEncoder):
     """An auto-encoder whose decoder sees only a discrete code: `code_length` symbols of `num_categories` values.
 
     - `code="binary"`: `code_length` bits (`BinaryQuantizer`, straight-through; Salakhutdinov & Hinton, 2009,
@@ -73,7 +73,6 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if code not in CODES:
             raise ValueError(f"Unknown code {code!r}: choose one of {', '.join(CODES)}.")
         check_num_codes(code_length, what="code length")
@@ -85,8 +84,13 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
             raise ValueError(f"A one-hot group needs at least 2 categories; got num_categories={num_categories!r}.")
         logits_dim = code_length if code == "binary" else code_length * num_categories
         # Layers
-        self.encoder = encoder or ConvImageEncoder(embedding_dim=logits_dim, name="encoder")
-        self.decoder = decoder or ConvImageDecoder(image_shape=image_shape, name="decoder")
+        encoder = encoder or ConvImageEncoder(embedding_dim=logits_dim, name="encoder")
+        judge = ReconstructionJudge(
+            decoder or ConvImageDecoder(image_shape=image_shape, name="decoder"),
+            loss=reconstruction_loss,
+            name="reconstruction",
+        )
+        super().__init__(encoder=encoder, judges=[judge], **kwargs)
         self.logit_norm = (
             keras.layers.BatchNormalization(center=False, scale=False, name="logit_norm") if normalize_logits else None
         )
@@ -101,8 +105,6 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
                 seed=seed,
                 name="quantizer",
             )
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
         # Config
         self.image_shape = tuple(image_shape)
         self.code = code
@@ -112,7 +114,7 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
         self.initial_temperature = initial_temperature
         self.min_temperature = min_temperature
         self.anneal_rate = anneal_rate
-        self.reconstruction_loss = check_reconstruction_loss(reconstruction_loss)
+        self.reconstruction_loss = judge.loss
         self.normalize_logits = bool(normalize_logits)
         self.seed = seed
         self.logits_dim = logits_dim
@@ -125,8 +127,8 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
         return self.code_length * math.log2(self.num_categories)
 
     @property
-    def metrics(self):
-        return [self.loss_tracker]
+    def decoder(self):
+        return self.judges[0].decoder
 
     def build(self, input_shape):
         if not self.encoder.built:
@@ -138,6 +140,8 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
             self.logit_norm.build((None, self.logits_dim))
         if not self.decoder.built:
             self.decoder.build((None, self.logits_dim))
+        self.judges[0].built = True
+        self.built = True
 
     # ------------------------------------------------------------------ the user's API
     def call(self, images, training=False):
@@ -182,12 +186,15 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
             return tf.cast(codes, "float32")
         return tf.reshape(tf.one_hot(codes, self.num_categories), [-1, self.logits_dim])
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ the one loop's parts
+    def forward(self, images, training=False):
+        """The flat quantised code `[batch, logits_dim]` the decoder reconstructs from."""
+        code = self.quantizer(self(images, training=training), training=training)
+        return tf.reshape(code, [-1, self.logits_dim]), {}, {}
+
     def reconstruction_errors(self, images, training=False):
         """Per-example reconstruction error `[batch]` through the quantised code."""
-        code = self.quantizer(self(images, training=training), training=training)
-        reconstructions = self.decoder(tf.reshape(code, [-1, self.logits_dim]))
-        return reconstruction_error(images, reconstructions, kind=self.reconstruction_loss)
+        return self.judge_losses(images, training=training)[0][0]
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):
@@ -201,7 +208,7 @@ class DiscreteAutoEncoder(ReconstructionSteps, keras.Model):
         }
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "image_shape": list(self.image_shape),

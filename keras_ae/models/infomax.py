@@ -4,10 +4,10 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.layers.conv_image_encoder import ConvImageEncoder
-from keras_ae.layers.pair_discriminator import PairDiscriminator
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.encoders.conv_image_encoder import ConvImageEncoder
+from keras_ae.layers.judges.pair_discriminator import PairDiscriminator
 from keras_ae.layers.random_shift import random_shift
-from keras_ae.models.judged_encoder import JudgedEncoder
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -47,8 +47,6 @@ class InfoMax(JudgedEncoder):
         max_shift=0,
         **kwargs,
     ):
-        for key in ("judges", "judge_weights"):
-            kwargs.pop(key, None)
         weighted = [(view, weight) for view, weight in (("global", global_weight), ("local", local_weight)) if weight]
         if not weighted:
             raise ValueError("InfoMax needs a positive global_weight or local_weight.")
@@ -58,31 +56,48 @@ class InfoMax(JudgedEncoder):
             encoder=encoder or ConvImageEncoder(embedding_dim=embedding_dim, name="encoder"),
             judges=[PairDiscriminator(view=view, objective=objective, name=f"{view}_discriminator") for view, _ in weighted],
             judge_weights=[weight for _, weight in weighted],
-            image_shape=image_shape,
+            input_shape=image_shape,
             **kwargs,
         )
         # Config
+        self.image_shape = tuple(image_shape)
         self.embedding_dim = embedding_dim
         self.objective = objective
         self.global_weight = global_weight
         self.local_weight = local_weight
         self.max_shift = max_shift
 
-    def judge_losses(self, images, training=False):
+    input_name = "images"
+
+    def forward(self, batch, training=False):
+        """The code `(feature_map, embedding)`; in training with `max_shift`, the feature map of one shifted view
+        and the embedding of another."""
         if not (training and self.max_shift):
-            return super().judge_losses(images, training=training)
+            return super().forward(batch, training=training)
         step = tf.cast(self.optimizer.iterations, tf.int32)
         replica = tf.distribute.get_replica_context().replica_id_in_sync_group if tf.distribute.has_strategy() else 0
-        views = [random_shift(images, self.max_shift, tf.stack([step, 2 * replica + view])) for view in (0, 1)]
+        views = [random_shift(batch, self.max_shift, tf.stack([step, 2 * replica + view])) for view in (0, 1)]
         features, _ = self.encoder(views[0], training=training)
         _, embedding = self.encoder(views[1], training=training)
-        return [judge.judge_loss(views[0], features, embedding) for judge in self.judges]
+        return (features, embedding), {}, {}
+
+    def score(self, images, embedding):
+        """Weighted discriminator score that `embedding[i]` belongs to `images[i]` (higher: more likely)."""
+        features, _ = self.encoder(images, training=False)
+        scores = [judge.score(images, (features, embedding)) for judge in self.judges]
+        return tf.add_n([weight * score for weight, score in zip(self.judge_weights, scores)])
+
+    def export_signatures(self):
+        """Named SavedModel signatures (see `keras_ae.export`): `encode` and `score`."""
+        image_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+        embedding_spec = tf.TensorSpec([None, self.embedding_dim], tf.float32, name="embeddings")
+        return {"encode": (self.encode, [image_spec]), "score": (self.score, [image_spec, embedding_spec])}
 
     def get_config(self):
-        config = super().get_config()
-        del config["judges"], config["judge_weights"]
+        config = without_parts(super().get_config())
         config.update(
             {
+                "image_shape": list(self.image_shape),
                 "embedding_dim": self.embedding_dim,
                 "objective": self.objective,
                 "global_weight": self.global_weight,

@@ -4,43 +4,13 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.distribute import gather_global_batch
-from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
-from keras_ae.losses import info_nce
-from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
-
-
-def quick_thought_losses(query, context, positions):
-    """Per-sentence Quick-thought loss `[batch]` and the number of true neighbours each sentence has `[batch]`.
-
-    `query` (f(s)) and `context` (g(c)) are this replica's `[batch, dim]` encodings of a stretch of contiguous
-    sentences, `positions` their running positions (`SentenceSplit.positions`: neighbours differ by exactly 1).
-    Candidates are the sentences of the global batch, gathered across replicas, except the sentence itself; the
-    score of a candidate is `f(s) . g(c)`; softmax cross-entropy picks the true previous and the true next sentence
-    (each when it is in the global batch and in the same chapter).
-    """
-    global_context, offset = gather_global_batch(context)
-    global_positions, _ = gather_global_batch(positions)
-    scores = tf.matmul(tf.cast(query, tf.float32), tf.cast(global_context, tf.float32), transpose_b=True)
-    local = tf.shape(query)[0]
-    candidates = tf.shape(global_context)[0]
-    own = tf.range(local) + offset
-    scores = tf.where(tf.equal(own[:, None], tf.range(candidates)[None, :]), -1e9, scores)
-    total = tf.zeros([local], tf.float32)
-    count = tf.zeros([local], tf.float32)
-    for step in (-1, 1):
-        target = own + step
-        inside = (target >= 0) & (target < candidates)
-        safe = tf.clip_by_value(target, 0, candidates - 1)
-        is_neighbour = inside & tf.equal(tf.gather(global_positions, safe), positions + step)
-        weight = tf.cast(is_neighbour, tf.float32)
-        total += weight * info_nce(scores, safe)
-        count += weight
-    return total, count
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class QuickThought(StringInputModel):
+class QuickThought(JudgedEncoder):
     """Quick-thought vectors (Logeswaran & Lee, 2018, "An efficient framework for learning sentence
     representations").
 
@@ -79,7 +49,6 @@ class QuickThought(StringInputModel):
         context_encoder=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if embedding_dim % 2:
             raise ValueError(
                 f"QuickThought's embedding_dim is split between f and g, so it must be even; got {embedding_dim}."
@@ -91,16 +60,15 @@ class QuickThought(StringInputModel):
             )
         # Layers
         half = embedding_dim // 2
-        self.query_encoder = query_encoder or GRUSentenceEncoder(
+        query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, name="query_encoder"
         )
+        super().__init__(encoder=query_encoder, judges=[NeighbourClassifier(name="neighbour")], **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, name="context_encoder"
         )
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -112,13 +80,15 @@ class QuickThought(StringInputModel):
         self.build((None,))
 
     @property
-    def metrics(self):
-        return [self.loss_tracker]
+    def query_encoder(self):
+        """f: the encoder of the sentence whose neighbours are sought."""
+        return self.encoder
 
     def build(self, input_shape=None):
         for encoder in (self.query_encoder, self.context_encoder):
             if not encoder.built:
                 encoder.build(input_shape)
+        self.judges[0].build()
         self.built = True
 
     def call(self, sentences, training=False):
@@ -143,24 +113,11 @@ class QuickThought(StringInputModel):
         """Scores `[batch, candidates]`: `f(sentence) . g(candidate)` (higher: more likely a neighbour)."""
         return tf.matmul(self.encode_query(sentences), self.encode_context(candidates), transpose_b=True)
 
-    def neighbour_losses(self, data, training=False):
-        """Per-sentence loss `[batch]` and neighbour counts for a batch `{"sentences", "positions"}`."""
-        query = self.query_encoder(data["sentences"], training=training)
-        context = self.context_encoder(data["sentences"], training=training)
-        return quick_thought_losses(query, context, tf.cast(data["positions"], tf.int64))
-
-    def train_step(self, data):
-        data = unpack_inputs(data)
-        loss, _ = minimize(lambda: self.neighbour_losses(data, training=True), self.trainable_variables, self.optimizer)
-        return self._report(loss)
-
-    def test_step(self, data):
-        loss, _ = self.neighbour_losses(unpack_inputs(data), training=False)
-        return self._report(tf.reduce_mean(loss))
-
-    def _report(self, loss):
-        self.loss_tracker.update_state(loss)
-        return metric_results(self)
+    def forward(self, batch, training=False):
+        """The code `(f(s), g(s))` of a batch `{"sentences", "positions"}` of contiguous sentences."""
+        sentences = batch["sentences"]
+        code = (self.query_encoder(sentences, training=training), self.context_encoder(sentences, training=training))
+        return code, {}, {}
 
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
@@ -174,7 +131,7 @@ class QuickThought(StringInputModel):
         }
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "vocabulary": list(self.vocabulary),
@@ -183,7 +140,7 @@ class QuickThought(StringInputModel):
                 "max_length": self.max_length,
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
-                "query_encoder": keras.saving.serialize_keras_object(self.query_encoder),
+                "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }
         )

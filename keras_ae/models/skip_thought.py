@@ -4,28 +4,15 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.distribute import replica_uniform
-from keras_ae.layers.conditional_gru_decoder import ConditionalGRUDecoder
-from keras_ae.layers.gru_sentence_encoder import GRUSentenceEncoder
-from keras_ae.models.training import StringInputModel, metric_results, minimize, unpack_inputs
-
-
-def masked_token_crossentropy(target_ids, logits):
-    """Per-sentence mean cross-entropy `[batch]` of the target tokens and the end symbol (id 0) after them.
-
-    Positions after the end symbol (the rest of the padding) are masked out; a sentence that fills all positions
-    has no end symbol.
-    """
-    target_ids = tf.cast(target_ids, tf.int32)
-    length = tf.shape(target_ids)[1]
-    words = tf.reduce_sum(tf.cast(tf.not_equal(target_ids, 0), tf.int32), axis=1)
-    mask = tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
-    token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_ids, logits=tf.cast(logits, tf.float32))
-    return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class SkipThought(StringInputModel):
+class SkipThought(JudgedEncoder):
     """Skip-thought vectors (Kiros et al., 2015, "Skip-Thought Vectors").
 
     A GRU encoder maps a sentence to its thought vector; two conditional GRU decoders, trained with teacher forcing,
@@ -84,14 +71,13 @@ class SkipThought(StringInputModel):
         next_decoder=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         decoder_dim = decoder_dim or embedding_dim
         output_dim = output_dim or word_dim
         decoder_length = min(decoder_length or max_length, max_length)
         if not 0.0 <= decoder_word_dropout < 1.0:
             raise ValueError(f"decoder_word_dropout must be in [0, 1); got {decoder_word_dropout}.")
         # Layers
-        self.encoder = encoder or GRUSentenceEncoder(
+        encoder = encoder or GRUSentenceEncoder(
             vocabulary,
             embedding_dim=embedding_dim,
             word_dim=word_dim,
@@ -100,19 +86,18 @@ class SkipThought(StringInputModel):
             bidirectional=bidirectional,
             name="encoder",
         )
-        size = self.encoder.vocabulary_size
+        size = encoder.vocabulary_size
         decoder_args = dict(
             hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, embed_inputs=not share_embeddings
         )
-        self.previous_decoder = previous_decoder or ConditionalGRUDecoder(
-            size, name="previous_decoder", **decoder_args
-        )
-        self.next_decoder = next_decoder or ConditionalGRUDecoder(size, name="next_decoder", **decoder_args)
+        judges = [
+            NeighbourDecoder(previous_decoder or ConditionalGRUDecoder(size, name="previous_decoder", **decoder_args),
+                             name="previous"),
+            NeighbourDecoder(next_decoder or ConditionalGRUDecoder(size, name="next_decoder", **decoder_args),
+                             name="next"),
+        ]
+        super().__init__(encoder=encoder, judges=judges, **kwargs)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.previous_tracker = keras.metrics.Mean(name="previous_loss")
-        self.next_tracker = keras.metrics.Mean(name="next_loss")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -130,8 +115,12 @@ class SkipThought(StringInputModel):
         self.build((None,))
 
     @property
-    def metrics(self):
-        return [self.loss_tracker, self.previous_tracker, self.next_tracker]
+    def previous_decoder(self):
+        return self.judges[0].decoder
+
+    @property
+    def next_decoder(self):
+        return self.judges[1].decoder
 
     def build(self, input_shape=None):
         if not self.encoder.built:
@@ -139,9 +128,10 @@ class SkipThought(StringInputModel):
         inputs_shape = (None, self.decoder_length)
         if self.share_embeddings:
             inputs_shape = (None, self.decoder_length, self.word_dim)
-        for decoder in (self.previous_decoder, self.next_decoder):
-            if not decoder.built:
-                decoder.build(inputs_shape, (None, self.embedding_dim))
+        for judge in self.judges:
+            if not judge.decoder.built:
+                judge.decoder.build(inputs_shape, (None, self.embedding_dim))
+            judge.built = True
         self.built = True
 
     def call(self, sentences, training=False):
@@ -151,16 +141,20 @@ class SkipThought(StringInputModel):
         """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
         return tf.cast(self(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
-    def neighbour_losses(self, data, training=False):
-        """Per-sentence losses `(previous [batch], next [batch])` for a batch `{"previous", "sentence", "next"}`."""
-        thought = self.encoder(data["sentence"], training=training)
+    def forward(self, batch, training=False):
+        """The thought vectors of a batch `{"previous", "sentence", "next"}`'s middle sentences."""
+        return self.encoder(batch["sentence"], training=training), {}, {}
+
+    def judge_code(self, batch, code, training=False):
+        """The decoders' per-sentence losses `[previous [batch], next [batch]]` for the thought vectors `code`; in
+        training the decoders' input words are dropped out."""
         losses = []
-        for key, decoder in (("previous", self.previous_decoder), ("next", self.next_decoder)):
-            target_ids = self.encoder.tokenize(data[key])[:, : self.decoder_length]
+        for key, judge in zip(("previous", "next"), self.judges):
+            target_ids = self.encoder.tokenize(batch[key])[:, : self.decoder_length]
             input_ids = self._drop_words(target_ids) if training else target_ids
-            logits = decoder(self._decoder_inputs(decoder, input_ids), thought, training=training)
-            losses.append(masked_token_crossentropy(target_ids, logits))
-        return losses
+            inputs = {"inputs": self._decoder_inputs(judge.decoder, input_ids), "targets": target_ids}
+            losses.append(judge.judge_loss(inputs, code, training=training))
+        return losses, {}
 
     def _drop_words(self, token_ids):
         """Replaces `decoder_word_dropout` of the words (not the padding) by the out-of-vocabulary id 1."""
@@ -179,33 +173,13 @@ class SkipThought(StringInputModel):
         shifted = tf.concat([start, token_ids[:, :-1]], axis=1)
         return keras.ops.take(self.encoder.word_embedding.embeddings, shifted, axis=0)
 
-    def train_step(self, data):
-        data = unpack_inputs(data)
-
-        def compute_loss():
-            previous, following = self.neighbour_losses(data, training=True)
-            return previous + following, (previous, following)
-
-        loss, (previous, following) = minimize(compute_loss, self.trainable_variables, self.optimizer)
-        return self._report(loss, previous, following)
-
-    def test_step(self, data):
-        previous, following = self.neighbour_losses(unpack_inputs(data), training=False)
-        return self._report(tf.reduce_mean(previous + following), previous, following)
-
-    def _report(self, loss, previous, following):
-        self.loss_tracker.update_state(loss)
-        self.previous_tracker.update_state(tf.reduce_mean(previous))
-        self.next_tracker.update_state(tf.reduce_mean(following))
-        return metric_results(self)
-
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
         sentences = tf.TensorSpec([None], tf.string, name="sentences")
         return {"encode": (self.encode, [sentences])}
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "vocabulary": list(self.vocabulary),

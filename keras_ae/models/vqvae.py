@@ -6,9 +6,10 @@ import keras
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.layers.vector_quantizer import VectorQuantizer, check_num_codes
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer, check_num_codes
+from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.losses import check_reconstruction_loss, reconstruction_error
-from keras_ae.models.training import metric_results, minimize, unpack_inputs
 
 MODALITIES = ("image", "frames")
 
@@ -84,7 +85,7 @@ def frame_decoder(features, hidden_dim=128, time_stride=1, name="decoder"):
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
-class VQVAE(keras.Model):
+class VQVAE(JudgedEncoder):
     """Vector-quantised auto-encoder (van den Oord, Vinyals & Kavukcuoglu, 2017, "Neural Discrete Representation
     Learning"): the encoder's output vectors are replaced by their nearest codebook entries and the decoder
     rebuilds the input from those codes only.
@@ -162,7 +163,6 @@ class VQVAE(keras.Model):
         time_stride=1,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if modality not in MODALITIES:
             raise ValueError(f"Unknown modality {modality!r}: choose one of {', '.join(MODALITIES)}.")
         expected_rank = 3 if modality == "image" else 2
@@ -185,12 +185,12 @@ class VQVAE(keras.Model):
             )
         # Layers
         if modality == "image":
-            self.encoder = encoder or image_grid_encoder(code_dim)
-            self.decoder = decoder or image_grid_decoder(data_shape[-1])
+            encoder = encoder or image_grid_encoder(code_dim)
+            decoder = decoder or image_grid_decoder(data_shape[-1])
         else:
-            self.encoder = encoder or frame_encoder(code_dim, time_stride=time_stride)
-            self.decoder = decoder or frame_decoder(data_shape[-1], time_stride=time_stride)
-        self.quantizer = VectorQuantizer(
+            encoder = encoder or frame_encoder(code_dim, time_stride=time_stride)
+            decoder = decoder or frame_decoder(data_shape[-1], time_stride=time_stride)
+        quantizer = VectorQuantizer(
             num_codes=num_codes,
             code_dim=code_dim,
             beta=beta,
@@ -202,15 +202,11 @@ class VQVAE(keras.Model):
             seed=seed,
             name="quantizer",
         )
+        judge = ReconstructionJudge(decoder, loss=reconstruction_loss, name="reconstruction")
+        super().__init__(encoder=encoder, judges=[judge], bottleneck=quantizer, **kwargs)
         self.speaker_embedding = None
         if num_speakers is not None:
             self.speaker_embedding = keras.layers.Embedding(num_speakers, speaker_dim, name="speaker_embedding")
-        # Metrics
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.vq_tracker = keras.metrics.Mean(name="vq_loss")
-        self.perplexity_tracker = keras.metrics.Mean(name="perplexity")
-        self.usage_tracker = keras.metrics.Mean(name="codes_used")
         # Config
         self.data_shape = tuple(data_shape)
         self.modality = modality
@@ -231,14 +227,12 @@ class VQVAE(keras.Model):
         self.build((None, *self.data_shape))
 
     @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.reconstruction_tracker,
-            self.vq_tracker,
-            self.perplexity_tracker,
-            self.usage_tracker,
-        ]
+    def quantizer(self):
+        return self.bottleneck
+
+    @property
+    def decoder(self):
+        return self.judges[0].decoder
 
     def build(self, input_shape):
         if not self.encoder.built:
@@ -255,6 +249,8 @@ class VQVAE(keras.Model):
             decoder_shape = (*decoder_shape[:-1], self.code_dim + self.speaker_dim)
         if not self.decoder.built:
             self.decoder.build(decoder_shape)
+        self.judges[0].built = True
+        self.built = True
         self.code_shape = tuple(code_shape[1:-1])
 
     # ------------------------------------------------------------------ the user's API
@@ -344,35 +340,19 @@ class VQVAE(keras.Model):
             return inputs[0], inputs[1]
         return inputs, None
 
-    # ------------------------------------------------------------------ training
-    def _forward(self, batch, training):
+    # ------------------------------------------------------------------ the one loop's parts
+    def encoder_inputs(self, batch):
+        return self._check_length(self._split_batch(batch)[0])
+
+    def judge_code(self, batch, code, training=False):
+        """The reconstruction error `[batch]` of the batch's inputs from the quantised code, through the
+        (speaker-conditioned) decoder, in float32 also under a mixed-precision policy."""
         inputs, speakers = self._split_batch(batch)
-        vectors = self.encoder(self._check_length(inputs), training=training)
-        out = self.quantizer(vectors, training=training)
-        reconstructions = self._decode(out["quantized"], speakers, training=training)
-        # Losses in float32, also when a mixed-precision policy makes the decoder compute in float16.
-        reconstruction = reconstruction_error(
+        reconstructions = self._decode(code, speakers, training=training)
+        errors = reconstruction_error(
             tf.cast(inputs, "float32"), tf.cast(reconstructions, "float32"), kind=self.reconstruction_loss
         )
-        vq_loss = tf.reduce_mean(tf.reshape(tf.cast(out["loss"], "float32"), [tf.shape(inputs)[0], -1]), axis=1)
-        return reconstruction + vq_loss, (reconstruction, vq_loss, out["perplexity"], out["usage"])
-
-    def train_step(self, data):
-        inputs = unpack_inputs(data)
-        loss, extras = minimize(lambda: self._forward(inputs, training=True), self.trainable_variables, self.optimizer)
-        return self._report(loss, *extras)
-
-    def test_step(self, data):
-        loss, extras = self._forward(unpack_inputs(data), training=False)
-        return self._report(tf.reduce_mean(loss), *extras)
-
-    def _report(self, loss, reconstruction, vq_loss, perplexity, usage):
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(tf.reduce_mean(reconstruction))
-        self.vq_tracker.update_state(tf.reduce_mean(vq_loss))
-        self.perplexity_tracker.update_state(perplexity)
-        self.usage_tracker.update_state(usage)
-        return metric_results(self)
+        return [errors], {}
 
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):
@@ -390,7 +370,7 @@ class VQVAE(keras.Model):
         }
 
     def get_config(self):
-        config = super().get_config()
+        config = without_parts(super().get_config())
         config.update(
             {
                 "data_shape": list(self.data_shape),

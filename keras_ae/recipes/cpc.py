@@ -34,7 +34,7 @@ from keras_ae.evaluation.speech import (
     speaker_probe_accuracy,
     utterance_features,
 )
-from keras_ae.layers.waveform_encoder import WaveformEncoder
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 

@@ -16,7 +16,7 @@ import numpy as np
 from keras_ae import plots
 from keras_ae.data.images import make_dataset
 from keras_ae.evaluation.codes import batched, bit_usage, code_usage, compare_reconstruction, reconstruction_mse
-from keras_ae.layers.vector_quantizer import check_codebook_fits
+from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.autoencoder import AutoEncoder
 from keras_ae.models.discrete import CODES, DiscreteAutoEncoder
 from keras_ae.recipes.common import RunFolder, export_run, format_table, print_summary, recipe_parser

@@ -43,7 +43,7 @@ from keras_ae.evaluation.codes import (
     speaker_probe_on_codes,
 )
 from keras_ae.evaluation.speech import mfcc_features
-from keras_ae.layers.vector_quantizer import check_codebook_fits
+from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.discrete import run_code_recipe

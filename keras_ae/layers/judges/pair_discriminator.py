@@ -27,7 +27,7 @@ class PairDiscriminator(keras.layers.Layer):
 
     Example:
         judge = PairDiscriminator(view="local")
-        loss = judge.judge_loss(images, feature_map, z)   # one loss per example, [batch]
+        loss = judge.judge_loss(images, (feature_map, z))   # one loss per example, [batch]
     """
 
     def __init__(self, view="global", objective="bce", projection_dim=128, hidden_dim=256, **kwargs):
@@ -65,7 +65,8 @@ class PairDiscriminator(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.temperature_scale = projection_dim**-0.5  # keeps initial logits near unit scale
 
-    def build(self, features_shape, embedding_shape):
+    def build(self, code_shape):
+        features_shape, embedding_shape = code_shape
         self.input_projection.build(features_shape)
         self.embedding_projection.build(embedding_shape)
 
@@ -81,13 +82,17 @@ class PairDiscriminator(keras.layers.Layer):
         positive_index = offset + tf.range(tf.shape(queries)[0])
         return scores, positive_index
 
-    def judge_loss(self, inputs, features, embedding):
-        """Per-example discriminator loss L_D (encoder and discriminator both minimise it)."""
+    def judge_loss(self, inputs, code, training=False):
+        """Per-example discriminator loss L_D for a code `(feature_map, embedding)` (encoder and discriminator
+        both minimise it)."""
+        features, embedding = code
         scores, positive_index = self.score_matrix(features, embedding)
         return self.objective_fn(scores, positive_index)
 
-    def score(self, inputs, features, embedding):
-        """Matched-pair score: the logit that `embedding[i]` belongs to `inputs[i]` (averaged over locations)."""
+    def score(self, inputs, code):
+        """Matched-pair score: the logit that `embedding[i]` belongs to `inputs[i]` (averaged over locations), for a
+        code `(feature_map, embedding)`."""
+        features, embedding = code
         queries = self.input_projection(features)
         keys = self.embedding_projection(embedding)
         scores = tf.einsum("b...d,bd->b...", queries, keys) * self.temperature_scale

@@ -1,4 +1,4 @@
-"""The gradient step every keras_ae model shares: right under tf.distribute and mixed precision."""
+"""The pieces of a training step every keras_ae model shares: right under tf.distribute and mixed precision."""
 
 import keras
 import tensorflow as tf
@@ -12,6 +12,9 @@ def minimize(compute_loss, variables, optimizer):
     `compute_loss` returns `(per_example_loss, extras)`. The mean is divided by the number of replicas (gradients
     are summed across them) and scaled by the optimizer for mixed precision before differentiating. Returns
     `(mean_loss, extras)`: this replica's unscaled mean loss, for reporting, and the extras.
+
+    Example:
+        loss, _ = minimize(lambda: (model.judge_losses(batch)[0][0], None), model.trainable_variables, optimizer)
     """
     with tf.GradientTape() as tape:
         per_example_loss, extras = compute_loss()
@@ -39,38 +42,23 @@ def metric_results(model):
     return results
 
 
-class ReconstructionSteps:
-    """`train_step` / `test_step` for models trained on their own `reconstruction_errors(inputs, training)`.
+def gradient_penalty(score_fn, real, fake, seed):
+    """Per-example WGAN-GP penalty `(||grad_x score_fn(x)|| - 1)^2` at random interpolates of `real` and `fake`
+    (Gulrajani et al., 2017, "Improved Training of Wasserstein GANs"); add `weight * penalty` to an adversary's loss.
 
-    Mix in before `keras.Model` (`class AutoEncoder(ReconstructionSteps, keras.Model)`); the model keeps a
-    `loss_tracker` and lists it in `metrics`.
+    `seed` is a stateless seed `[2]` int32 (e.g. from `replica_uniform`'s generator), so replicas differ.
+
+    Example:
+        penalty = gradient_penalty(critic, real_summaries, soft_summaries, seed=tf.constant([1, 2]))
     """
-
-    def train_step(self, data):
-        inputs = unpack_inputs(data)
-        loss, _ = minimize(
-            lambda: (self.reconstruction_errors(inputs, training=True), None), self.trainable_variables, self.optimizer
-        )
-        self.loss_tracker.update_state(loss)
-        return metric_results(self)
-
-    def test_step(self, data):
-        self.loss_tracker.update_state(tf.reduce_mean(self.reconstruction_errors(unpack_inputs(data))))
-        return metric_results(self)
-
-
-class StringInputModel(keras.Model):
-    """A `keras.Model` whose batches hold `tf.string` tensors, trainable under `tf.distribute` strategies.
-
-    Keras 3 (`TensorFlowTrainer._maybe_symbolic_build`) averages the first distributed batch across replicas to build
-    a model symbolically, which fails on strings ("AddN ... string"). These models build every variable in
-    `__init__`, so no batch is needed: only the optimizer is still built here, inside the strategy's scope.
-    """
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if getattr(self, "_distribute_strategy", None) is None:
-            return
-        with self.distribute_strategy.scope():
-            if self.optimizer is not None and not self.optimizer.built:
-                self.optimizer.build(self.trainable_variables)
-            self._post_build()
+    real = tf.cast(real, "float32")
+    fake = tf.cast(fake, "float32")
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    mix = tf.random.stateless_uniform(shape, seed)
+    interpolates = mix * real + (1.0 - mix) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = tf.cast(score_fn(interpolates), "float32")
+    gradients = tape.gradient(scores, interpolates)
+    norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(gradients), [tf.shape(real)[0], -1]), axis=1) + 1e-12)
+    return tf.square(norms - 1.0)

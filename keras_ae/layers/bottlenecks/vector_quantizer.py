@@ -172,6 +172,9 @@ class VectorQuantizer(keras.layers.Layer):
             raise ValueError("restart_every, buffer_size must be positive and kmeans_iterations non-negative.")
         # Randomness
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # What it reports as a JudgedEncoder bottleneck (`compress`)
+        self.loss_names = ("vq_loss",)
+        self.metric_names = ("perplexity", "codes_used")
         # Config
         self.num_codes = num_codes
         self.code_dim = code_dim
@@ -302,6 +305,14 @@ class VectorQuantizer(keras.layers.Layer):
             "perplexity": tf.exp(entropy),
             "usage": tf.reduce_mean(tf.cast(counts > 0, "float32")),
         }
+
+    def compress(self, inputs, training=False):
+        """The bottleneck contract of `JudgedEncoder`: `(quantized, {"vq_loss": [batch]}, {"perplexity",
+        "codes_used"})`, the VQ loss averaged over each example's positions (in float32)."""
+        out = self(inputs, training=training)
+        batch_size = tf.shape(inputs)[0]
+        vq_loss = tf.reduce_mean(tf.reshape(tf.cast(out["loss"], "float32"), [batch_size, -1]), axis=1)
+        return out["quantized"], {"vq_loss": vq_loss}, {"perplexity": out["perplexity"], "codes_used": out["usage"]}
 
     # ------------------------------------------------------------------ state updates (training only)
     def _store(self, vectors):
