@@ -201,7 +201,7 @@ def test_gaussian_bottleneck():
     mean, log_variance = bottleneck.posterior(encoding)
     np.testing.assert_allclose(z, mean)
     expected = 0.5 * np.sum(mean**2 + np.exp(log_variance) - 1 - log_variance, axis=-1)
-    np.testing.assert_allclose(losses["kl"], expected, rtol=1e-5)
+    np.testing.assert_allclose(losses["kl_loss"], expected, rtol=1e-5)
     sampled, _, _ = bottleneck(encoding, training=True)
     assert not np.allclose(sampled, mean)
     clone = GaussianBottleneck.from_config(bottleneck.get_config())

@@ -8,13 +8,19 @@ import tensorflow as tf
 from keras_ae.distribute import replica_uniform
 
 
+def kl_divergence(mean, log_variance):
+    """`KL(N(mean, exp(log_variance)) || N(0, I))` per example `[batch]`, in nats."""
+    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class GaussianBottleneck(keras.layers.Layer):
-    """`encoding [batch, d] -> (z [batch, code_dim], {"kl": [batch]}, {"kl": scalar})`.
+    """`encoding [batch, d] -> (z [batch, code_dim], {"kl_loss": [batch]}, {"kl": scalar})`.
 
     Two dense layers give the posterior mean and log-variance. In training `z = mean + sigma * eps` with
     `eps ~ N(0, I)` drawn per replica (`keras_ae.distribute.replica_uniform`, so replicas draw different noise);
-    otherwise `z` is the mean. The loss is `beta * KL(q(z|x) || N(0, I))` per example, in nats.
+    otherwise `z` is the mean. The loss is `beta * KL(q(z|x) || N(0, I))` per example, in nats; the metric `kl` is
+    the batch mean of the unweighted KL.
 
     Args:
         code_dim: size of z.
@@ -23,10 +29,10 @@ class GaussianBottleneck(keras.layers.Layer):
 
     Example:
         bottleneck = GaussianBottleneck(code_dim=8)
-        z, losses, metrics = bottleneck(tf.random.normal([4, 16]), training=True)   # z [4, 8], losses["kl"] [4]
+        z, losses, metrics = bottleneck(tf.random.normal([4, 16]), training=True)   # z [4, 8], losses["kl_loss"] [4]
     """
 
-    loss_names = ("kl",)
+    loss_names = ("kl_loss",)
     metric_names = ("kl",)
 
     def __init__(self, code_dim, beta=1.0, seed=None, **kwargs):
@@ -63,12 +69,12 @@ class GaussianBottleneck(keras.layers.Layer):
 
     def call(self, encoding, training=False):
         mean, log_variance = self.posterior(encoding)
-        kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=-1)
+        kl = kl_divergence(mean, log_variance)
         z = mean
         if training:
             uniform = replica_uniform(tf.shape(mean), self.seed_generator, minval=1e-7, maxval=1.0 - 1e-7)
             z = mean + tf.exp(0.5 * log_variance) * tf.math.ndtri(uniform)
-        return z, {"kl": self.beta * kl}, {"kl": tf.reduce_mean(kl)}
+        return z, {"kl_loss": self.beta * kl}, {"kl": tf.reduce_mean(kl)}
 
     def get_config(self):
         config = super().get_config()
