@@ -251,7 +251,8 @@ def _filter(sentences, max_length):
     return kept, long, short
 
 
-def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0):
+def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
+                   test_trees=None):
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
@@ -261,7 +262,21 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
         synthetic_size: training sentences of the synthetic treebank (validation and test: a tenth each).
+        test_trees: a Penn Treebank bracket file whose trees (their leaves the sentences) replace the test split,
+            e.g. a hand-bracketed sample of held-out sentences (`benchmarks/data/austen_gold_trees.mrg`).
     """
+    data = _load(source, gold_trees, max_length, synthetic_size, seed)
+    if test_trees is not None:
+        trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(test_trees)) if tree is not None]
+        kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
+        if not kept:
+            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
+        data.test_trees = [trees[i] for i in kept]
+        data.test = [tree_words(tree) for tree in data.test_trees]
+    return data
+
+
+def _load(source, gold_trees, max_length, synthetic_size, seed):
     _check_lengths(max_length)
     if source == "synthetic" and gold_trees is None:
         splits = {

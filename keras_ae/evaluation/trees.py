@@ -166,7 +166,7 @@ def spans_to_tree(spans, words):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Perplexity
+# Perplexity and models
 
 
 def perplexity(log_likelihoods, word_counts):
@@ -222,3 +222,26 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
     token_nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits).numpy()
     log_likelihoods = -(token_nll * mask).sum(axis=1)
     return perplexity(log_likelihoods, mask.sum(axis=1) - 1), model.count_params()
+
+
+def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128):
+    """Scores a model with `parse(sentences)` and `elbo(sentences) -> (elbo, kl)` (e.g. `TreeLatent`) on
+    `sentences`: `(row, trees)`, where `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
+    `sentence_f1` and `corpus_f1`; `trees` are the predicted bracket strings."""
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None], tf.string)]
+    parse = tf.function(model.parse, input_signature=signature)
+    elbo = tf.function(model.elbo, input_signature=signature)
+    trees, elbos, kls = [], [], []
+    for start in range(0, len(sentences), batch_size):
+        batch = tf.constant(list(sentences[start : start + batch_size]))
+        trees += [tree.decode() for tree in parse(batch).numpy()]
+        values, kl = elbo(batch)
+        elbos.append(values.numpy())
+        kls.append(kl.numpy())
+    elbos, kls = np.concatenate(elbos), np.concatenate(kls)
+    row = {"perplexity": perplexity(elbos, [len(s.split()) for s in sentences]), "kl": float(np.mean(kls))}
+    if gold_trees is not None:
+        row.update(parsing_f1(trees, gold_trees))
+    return row, trees

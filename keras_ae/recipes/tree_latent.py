@@ -16,13 +16,11 @@ import inspect
 import time
 
 import keras
-import numpy as np
-import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
 from keras_ae.distribute import get_strategy, is_chief
-from keras_ae.evaluation.trees import baseline_f1, lstm_language_model_perplexity, parsing_f1, perplexity
+from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 
@@ -30,7 +28,6 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).paramet
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
-EVALUATION_BATCH = 128
 
 
 def build_parser():
@@ -41,6 +38,10 @@ def build_parser():
                   "embedding_dim": DEFAULTS["code_dim"]},
     )
     parser.add_argument("--gold-trees", help="Penn Treebank bracket file: one gold tree per sentence of --data")
+    parser.add_argument(
+        "--test-trees", help="Penn Treebank bracket file whose trees replace the test split (e.g. hand-bracketed "
+        "held-out sentences: benchmarks/data/austen_gold_trees.mrg with --data austen)"
+    )
     parser.add_argument("--max-length", type=int, default=10, help="longer sentences are skipped (and counted)")
     parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
@@ -53,23 +54,6 @@ def build_parser():
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
     return parser
-
-
-def _batched(function, sentences):
-    outputs = [function(tf.constant(sentences[i : i + EVALUATION_BATCH]))
-               for i in range(0, len(sentences), EVALUATION_BATCH)]
-    return tf.nest.map_structure(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outputs)
-
-
-def evaluate(model, sentences, gold_trees):
-    """F1 (when there are gold trees), perplexity and KL of `model` on `sentences`; and the predicted trees."""
-    signature = [tf.TensorSpec([None], tf.string)]
-    trees = [tree.decode() for tree in _batched(tf.function(model.parse, input_signature=signature), sentences)]
-    elbo, kl = _batched(tf.function(model.elbo, input_signature=signature), sentences)
-    row = {"perplexity": perplexity(elbo, [len(s.split()) for s in sentences]), "kl": float(np.mean(kl))}
-    if gold_trees is not None:
-        row.update(parsing_f1(trees, gold_trees))
-    return row, trees
 
 
 def build_model(args, vocabulary, code_dim):
@@ -95,7 +79,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
         epochs=args.epochs, callbacks=callbacks, verbose=2,
     )
     seconds = time.perf_counter() - started
-    row, trees = evaluate(model, data.test, data.test_trees)
+    row, trees = evaluate_tree_model(model, data.test, data.test_trees)
     return model, {**row, "train_seconds": round(seconds, 1)}, trees, history.history
 
 
@@ -109,7 +93,9 @@ def main(argv=None):
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed)
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+    if args.limit:
+        data.train = data.train[: args.limit]
     vocabulary = build_vocabulary(data.train, size=args.vocabulary_size)
     print(
         f"{data.name}: {len(data.train)} train, {len(data.validation)} validation, {len(data.test)} test sentences "
@@ -155,6 +141,32 @@ def main(argv=None):
     export_path = export_run(model, args.export_dir, metrics) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model tree_latent` task: a `TreeLatentHyperModel` searching the size of
+    z and the number of nonterminals, scored by sentence-level F1 against the validation split's gold trees (default
+    data: the synthetic treebank)."""
+    from keras_ae.recipes.tune import TuningTask
+    from keras_ae.tuning import TreeLatentHyperModel
+
+    defaults = build_parser().parse_args([])
+    data = load_tree_data(args.data or defaults.data, max_length=defaults.max_length,
+                          synthetic_size=min(args.limit or defaults.synthetic_size, defaults.synthetic_size))
+    if data.validation_trees is None:
+        raise ValueError(f"{data.name} has no gold trees to tune against: give --data with gold trees (a treebank).")
+    vocabulary = build_vocabulary(data.train, size=defaults.vocabulary_size)
+    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # 128: the images' default
+    hypermodel = TreeLatentHyperModel(
+        vocabulary, (data.validation, data.validation_trees), min_dim=max(args.min_dim, 1),
+        max_dim=args.max_dim, learning_rate=args.learning_rate,
+    )
+    return TuningTask(
+        hypermodel,
+        make_sentence_dataset(data.train, batch_size, shuffle=True, seed=args.seed),
+        make_sentence_dataset(data.validation, batch_size),
+        "tree_latent",
+    )
 
 
 def _tree_figure(data, trees, path, count=4):

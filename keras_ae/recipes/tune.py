@@ -60,6 +60,8 @@ TASKS["quick_thought"] = _quick_thought_task  # embedding size of Quick-thought,
 TASKS["vqvae"] = image_task(VQVAEHyperModel, "vqvae")  # searches the codebook size (--min-dim/--max-dim)
 from keras_ae.recipes.cpc import tuning_task as _cpc_task  # noqa: E402
 TASKS["cpc"] = _cpc_task  # embedding size of CPC, phone probe on validation utterances
+from keras_ae.recipes.tree_latent import tuning_task as _tree_latent_task  # noqa: E402
+TASKS["tree_latent"] = _tree_latent_task  # size of z and number of nonterminals, F1 on validation gold trees
 
 
 def build_parser():
