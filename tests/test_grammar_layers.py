@@ -192,6 +192,17 @@ def test_whitespace_tokens_escape_brackets_and_pad():
     tokens, lengths = whitespace_tokens(tf.constant(["a (b) c", "x"]))
     assert tokens.numpy().tolist() == [[b"a", b"-LRB-b-RRB-", b"c"], [b"x", b"", b""]]
     assert lengths.numpy().tolist() == [3, 1]
+    tokens, lengths = whitespace_tokens(tf.constant(["x", ""]))
+    assert tokens.numpy().tolist() == [[b"x", b""], [b"", b""]] and lengths.numpy().tolist() == [1, 0]
+
+
+def test_batches_of_one_word_or_empty_sentences():
+    grammar = CompoundPCFG(["a"], num_nonterminals=2, num_preterminals=2, symbol_dim=4, code_dim=0)
+    grammar.build()
+    sentences = tf.constant(["a", ""])
+    assert grammar.parse(sentences, tf.zeros([2, 0])).numpy().tolist()[1] == b""
+    assert grammar.parse(sentences, tf.zeros([2, 0])).numpy().tolist()[0].startswith(b"(T")
+    np.testing.assert_array_equal(grammar.judge_loss(sentences, tf.zeros([2, 0])), [0.0, 0.0])
 
 
 def test_gaussian_bottleneck():

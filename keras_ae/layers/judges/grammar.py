@@ -8,7 +8,8 @@ from keras_ae.layers.judges.inside import bracketed_trees, inside, span_cky, spa
 
 
 def whitespace_tokens(sentences):
-    """`(tokens [batch, length] strings, lengths [batch] int32)`: the whitespace-separated tokens, padded with "".
+    """`(tokens [batch, length] strings, lengths [batch] int32)`: the whitespace-separated tokens, padded with ""
+    (to at least two positions).
 
     `(` and `)` inside a token are written `-LRB-` and `-RRB-` (the Penn Treebank's convention), so that a tree
     with these leaves stays readable as brackets.
@@ -16,7 +17,9 @@ def whitespace_tokens(sentences):
     sentences = tf.convert_to_tensor(sentences, tf.string)
     sentences = tf.strings.regex_replace(tf.strings.regex_replace(sentences, r"\(", "-LRB-"), r"\)", "-RRB-")
     ragged = tf.strings.split(sentences)
-    return ragged.to_tensor(default_value=""), tf.cast(ragged.row_lengths(), tf.int32)
+    tokens = ragged.to_tensor(default_value="")
+    tokens = tf.pad(tokens, [[0, 0], [0, tf.maximum(0, 2 - tf.shape(tokens)[1])]])  # the chart needs two positions
+    return tokens, tf.cast(ragged.row_lengths(), tf.int32)
 
 
 def _check_size(name, value, minimum):
