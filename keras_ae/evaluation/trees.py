@@ -231,8 +231,8 @@ def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128):
     import tensorflow as tf
 
     signature = [tf.TensorSpec([None], tf.string)]
-    parse = tf.function(model.parse, input_signature=signature)
-    elbo = tf.function(model.elbo, input_signature=signature)
+    parse = tf.function(model.parse, input_signature=signature, autograph=False)
+    elbo = tf.function(model.elbo, input_signature=signature, autograph=False)
     trees, elbos, kls = [], [], []
     for start in range(0, len(sentences), batch_size):
         batch = tf.constant(list(sentences[start : start + batch_size]))

@@ -124,14 +124,13 @@ class CompoundPCFG(keras.layers.Layer):
             axis=-1,
         )
 
-    @staticmethod
-    def _residual_mlp(inputs, first, blocks, last):
+    def _residual_mlp(self, inputs, first, blocks, last):
         hidden = first(inputs)
         for one, two in zip(blocks[::2], blocks[1::2]):  # Kim et al.'s ResidualLayer: relu(W2 relu(W1 x)) + x
             hidden = two(one(hidden)) + hidden
         return last(hidden)
 
-    def grammar(self, code):
+    def rule_scores(self, code):
         """Log probabilities `(root [b, NT], rules [b, NT, NT+T, NT+T], emissions [b, T, V+1])`; `b` is 1 without a
         code (the neural PCFG's one grammar)."""
         symbols = self.num_nonterminals + self.num_preterminals
@@ -149,7 +148,7 @@ class CompoundPCFG(keras.layers.Layer):
         """`(root, rules, preterminals [b, length, T], tokens [b, length], lengths [b])` for a batch of sentences."""
         tokens, lengths = whitespace_tokens(sentences)
         ids = self.lookup(tf.strings.lower(tokens))
-        root, rules, emissions = self.grammar(code)
+        root, rules, emissions = self.rule_scores(code)
         batch = tf.shape(ids)[0]
         if self.code_dim:
             preterminals = tf.gather(emissions, ids, axis=2, batch_dims=1)  # [b, T, length]
