@@ -106,3 +106,20 @@ def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
     parsed = nltk.Tree.fromstring(trees[1].decode())
     assert parsed.leaves() == ["Zebras", "-LRB-quietly-RRB-", "ran", "home", "today"]
     assert trees[3] == b""
+
+
+def test_hypermodel_scores_f1_on_validation_trees(data):
+    import keras_tuner as kt
+
+    from keras_ae.tuning import OBJECTIVE, TreeLatentHyperModel
+
+    hypermodel = TreeLatentHyperModel(
+        build_vocabulary(data.train), (data.validation, data.validation_trees), nonterminals=(3,), min_dim=2, max_dim=2
+    )
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    assert model.code_dim == 2 and model.num_nonterminals == 3
+    result = hypermodel.fit(hp, model, make_sentence_dataset(data.train, 32, shuffle=True), epochs=1, verbose=0)
+    assert 0 <= result[OBJECTIVE] <= 1
+    assert result["val_sentence_f1"] == pytest.approx(100 * result[OBJECTIVE])
+    assert result["val_perplexity"] > 1
