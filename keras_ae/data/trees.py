@@ -81,14 +81,16 @@ def read_treebank(path):
     """The trees of a Penn Treebank bracket file (one tree per balanced bracket group, over any number of lines),
     read with nltk's `Tree.fromstring`, as `[(tree, line_number)]`. PTB's unlabelled outer brackets `( (S ...) )`
     are removed. Raises an error naming the line of a tree that does not parse or whose brackets do not balance."""
+    from keras_ae.data.text import read_text_file
+
     try:
-        import nltk
+        import nltk  # noqa: F401  (the trees are nltk.Tree objects)
     except ModuleNotFoundError:
         raise ModuleNotFoundError("Reading treebank files needs nltk: pip install 'nltk>=3.8'") from None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No gold-tree file at {path}: give a Penn Treebank bracket file (--gold-trees).")
-    text = path.read_text(encoding="utf-8", errors="strict")
+    text = "\n".join(read_text_file(path))  # non-UTF-8 bytes: an error naming the line
     trees, depth, start, start_line, line = [], 0, None, 0, 1
     for index, character in enumerate(text):
         if character == "\n":
