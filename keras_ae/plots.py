@@ -104,6 +104,49 @@ def line_plot(x, series, path, title, xlabel="", ylabel="", log_x=False):
     _save(figure, path)
 
 
+def tree_grid(rows, path, titles=None):
+    """Saves rows of trees side by side: each row a list of bracket strings or `nltk.Tree`s (e.g. gold beside
+    predicted), drawn with leaves at the bottom and each constituent above the middle of its children."""
+    import nltk
+
+    columns = max(len(row) for row in rows)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(5 * columns, 2.6 * len(rows)), squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(columns):
+            axis = axes[r][c]
+            axis.axis("off")
+            if c < len(row):
+                tree = row[c]
+                _draw_tree(nltk.Tree.fromstring(tree) if isinstance(tree, str) else tree, axis)
+                if titles:
+                    axis.set_title(titles[r][c], fontsize=8, loc="left")
+    _save(figure, path)
+
+
+def _draw_tree(tree, axis):
+    """Draws an `nltk.Tree` on `axis`; returns nothing."""
+    import nltk
+
+    leaves = [0]
+
+    def place(node):
+        if not isinstance(node, nltk.Tree):
+            x = leaves[0]
+            leaves[0] += 1
+            axis.text(x, 0, str(node), ha="center", va="top", fontsize=7)
+            return x, 0
+        children = [place(child) for child in node]
+        x, y = float(np.mean([cx for cx, _ in children])), max(cy for _, cy in children) + 1
+        for cx, cy in children:
+            axis.plot([x, cx], [y - 0.15, cy + 0.15], color="gray", linewidth=0.6)
+        axis.text(x, y, node.label(), ha="center", va="center", fontsize=6, color="navy")
+        return x, y
+
+    _, height = place(tree)
+    axis.set_xlim(-0.8, leaves[0] - 0.2)
+    axis.set_ylim(-0.8, height + 0.5)
+
+
 def _save(figure, path):
     figure.tight_layout(rect=(0, 0.04 if figure.texts else 0, 1, 1))
     figure.savefig(path, dpi=100)

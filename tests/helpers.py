@@ -41,7 +41,8 @@ RELOAD_SCRIPT = textwrap.dedent(
             outputs[f"{label}.error"] = np.asarray(error.message)
             continue
         for i, array in enumerate(result if isinstance(result, (list, tuple)) else [result]):
-            outputs[f"{label}.{i}"] = np.asarray(array)
+            array = np.asarray(array)
+            outputs[f"{label}.{i}"] = array.astype(bytes) if array.dtype == object else array  # tf.string outputs
     np.savez(export_dir + ".outputs.npz", **outputs)
     assert not any(name.startswith("keras_ae") for name in sys.modules), "keras_ae was imported"
     print(json.dumps(sorted(loaded.signatures.keys())))

@@ -8,10 +8,7 @@ from keras_ae import layers as L
 from keras_ae import models as M
 from keras_ae.core import JudgedEncoder
 from keras_ae.data.text import make_contiguous_dataset, make_triple_dataset
-from keras_ae.layers.judges.classifier_adversary import ClassifierAdversary
-from keras_ae.layers.judges.future_predictor import FuturePredictor
-from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
-from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
+from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
 from tests.helpers import bar_images
 from tests.sentence_helpers import VOCABULARY, cycle_split
 from tests.testing import run_layer_test, run_model_test
@@ -53,22 +50,28 @@ LAYERS = {
         lambda: L.ReconstructionJudge(_image_decoder()), EMBEDDING, lambda judge, code: judge.judge_loss(IMAGES, code)
     ),
     "NeighbourClassifier": (
-        NeighbourClassifier,
+        L.NeighbourClassifier,
         (EMBEDDING, EMBEDDING),
         lambda judge, code: judge.judge_loss({"positions": tf.constant([0, 1], tf.int64)}, code),
     ),
     "NeighbourDecoder": (
-        lambda: NeighbourDecoder(_decoder()),
+        lambda: L.NeighbourDecoder(_decoder()),
         EMBEDDING,
         lambda judge, code: judge.judge_loss({"inputs": TOKENS, "targets": TOKENS}, code),
     ),
     "FuturePredictor": (
-        lambda: FuturePredictor(embedding_dim=4, prediction_steps=2),
+        lambda: L.FuturePredictor(embedding_dim=4, prediction_steps=2),
         (rng.normal(size=(2, 6, 4)).astype("float32"), rng.normal(size=(2, 6, 5)).astype("float32")),
         lambda judge, code: judge.judge_loss({}, code),
     ),
+    "GaussianBottleneck": (lambda: L.GaussianBottleneck(4, seed=0), EMBEDDING, None),
+    "CompoundPCFG": (
+        lambda: L.CompoundPCFG(VOCABULARY, num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=8),
+        EMBEDDING,
+        lambda judge, code: (judge.build(), judge.judge_loss(tf.constant(["the cat runs", "the dog"]), code))[1],
+    ),
     "ClassifierAdversary": (
-        lambda: ClassifierAdversary(3, label_key="labels", hidden_dim=8),
+        lambda: L.ClassifierAdversary(3, label_key="labels", hidden_dim=8),
         rng.normal(size=(2, 5, 8)).astype("float32"),
         lambda judge, code: judge.adversary_loss({"labels": tf.constant([0, 2])}, code),
     ),
@@ -86,6 +89,7 @@ def test_every_public_layer_is_checked():
 
 
 IMAGE_DATA, _ = bar_images(256)
+TREES = load_tree_data("synthetic", max_length=8, synthetic_size=160)
 SPLIT = cycle_split(repeats=2)
 
 
@@ -130,6 +134,12 @@ MODELS = {
     "SkipThought": dict(
         make=lambda: M.SkipThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8),
         data=make_triple_dataset(SPLIT, batch_size=10), export_inputs=[np.array(["the cat runs", "the dog"])],
+        learning_rate=1e-2,
+    ),
+    "TreeLatent": dict(
+        make=lambda: M.TreeLatent(build_vocabulary(TREES.train), num_nonterminals=4, num_preterminals=6,
+                                  symbol_dim=16, code_dim=4, encoder_dim=8, word_dim=8, seed=0),
+        data=make_sentence_dataset(TREES.train, 32, shuffle=True), export_inputs=[np.array(TREES.test[:2])],
         learning_rate=1e-2,
     ),
 }

@@ -1,21 +1,23 @@
-"""One model per method, each a `keras.Model` with a custom `train_step` and `export_signatures()`."""
+"""One thin class per method, each a `JudgedEncoder` (the one training loop) with parts of its own."""
 
-from keras_ae.models.autoencoder import AutoEncoder
-from keras_ae.models.infomax import InfoMax
 from keras_ae.core.judged_encoder import JudgedEncoder
+from keras_ae.models.autoencoder import AutoEncoder
+from keras_ae.models.cpc import CPC
+from keras_ae.models.discrete import DiscreteAutoEncoder
+from keras_ae.models.infomax import InfoMax
+from keras_ae.models.quick_thought import QuickThought
+from keras_ae.models.skip_thought import SkipThought
+from keras_ae.models.tree_latent import TreeLatent
+from keras_ae.models.vqvae import VQVAE
 
-__all__ = ["AutoEncoder", "InfoMax", "JudgedEncoder"]
-
-from keras_ae.models.cpc import CPC  # noqa: E402
-
-__all__ += ["CPC"]
-
-from keras_ae.models.quick_thought import QuickThought  # noqa: E402
-from keras_ae.models.skip_thought import SkipThought  # noqa: E402
-
-__all__ += ["QuickThought", "SkipThought"]
-
-from keras_ae.models.discrete import DiscreteAutoEncoder  # noqa: E402
-from keras_ae.models.vqvae import VQVAE  # noqa: E402
-
-__all__ += ["DiscreteAutoEncoder", "VQVAE"]
+__all__ = [
+    "AutoEncoder",
+    "CPC",
+    "DiscreteAutoEncoder",
+    "InfoMax",
+    "JudgedEncoder",
+    "QuickThought",
+    "SkipThought",
+    "TreeLatent",
+    "VQVAE",
+]

@@ -7,6 +7,7 @@ from keras_ae.tuning.hypermodels import (
     InfoMaxHyperModel,
     ProbeHyperModel,
     QuickThoughtHyperModel,
+    TreeLatentHyperModel,
     VQVAEHyperModel,
 )
 from keras_ae.tuning.search import TUNERS, TuningTask, image_task, make_tuner, trial_table
@@ -19,6 +20,7 @@ __all__ = [
     "InfoMaxHyperModel",
     "ProbeHyperModel",
     "QuickThoughtHyperModel",
+    "TreeLatentHyperModel",
     "TuningTask",
     "VQVAEHyperModel",
     "image_task",

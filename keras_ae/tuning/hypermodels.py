@@ -215,3 +215,43 @@ class VQVAEHyperModel(ProbeHyperModel):
             "val_reconstruction_mse": reconstruction_mse(model.reconstruct, validation_images),
             "val_codes_used": usage["codes_used"],
         }
+
+
+class TreeLatentHyperModel(ProbeHyperModel):
+    """Searches the size of z (`embedding_dim`, log scale) and the number of nonterminals (`nonterminals`) of the
+    compound PCFG (`TreeLatent`). There is no probe here: the objective, reported under the tuner's objective name
+    `val_probe_accuracy`, is the sentence-level unlabelled F1 (a fraction) of the model's parses against the
+    validation split's gold trees; `val_sentence_f1` (percent) and `val_perplexity` (from the ELBO) beside it.
+
+    Args:
+        vocabulary: the training vocabulary (`keras_ae.data.trees.build_vocabulary`).
+        probe_data: `(validation_sentences, validation_gold_trees)`.
+        nonterminals: the numbers of nonterminals searched.
+    """
+
+    def __init__(self, vocabulary, probe_data, nonterminals=(5, 10, 20, 30), min_dim=4, max_dim=64, **kwargs):
+        super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.vocabulary = vocabulary
+        self.nonterminals = list(nonterminals)
+
+    def build(self, hp):
+        from keras_ae.models.tree_latent import TreeLatent
+
+        embedding_dim = hp.Int("embedding_dim", self.min_dim, self.max_dim, step=2, sampling="log")
+        nonterminals = hp.Choice("nonterminals", self.nonterminals)
+        model = TreeLatent(self.vocabulary, num_nonterminals=nonterminals, code_dim=embedding_dim)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=0.75, global_clipnorm=3.0))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.trees import evaluate_tree_model
+
+        history = model.fit(*args, **kwargs)
+        sentences, gold_trees = self.probe_data
+        row, _ = evaluate_tree_model(model, sentences, gold_trees)
+        return {
+            OBJECTIVE: row["sentence_f1"] / 100.0,
+            "val_sentence_f1": row["sentence_f1"],
+            "val_perplexity": row["perplexity"],
+            "loss": float(np.asarray(history.history["loss"][-1])),
+        }

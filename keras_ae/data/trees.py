@@ -1,0 +1,405 @@
+"""Sentences for grammar induction, with gold trees when there are any: a built-in synthetic treebank (default), a
+text file of one sentence a line, the embedded Austen corpus's short sentences, or a Penn Treebank bracket file.
+
+Example:
+    data = load_tree_data("synthetic", max_length=10)                 # or "austen", "sentences.txt"
+    data = load_tree_data("sentences.txt", gold_trees="trees.mrg")     # one gold tree per line of sentences.txt
+    data = load_tree_data(None, gold_trees="wsj_23.mrg")               # sentences are the trees' leaves
+    vocabulary = build_vocabulary(data.train, size=10000)
+    batches = make_sentence_dataset(data.train, batch_size=64, shuffle=True)
+
+Protocol (fixed, never tuned on test):
+- Punctuation (Kim, Dyer & Rush, 2019, following Klein & Manning, 2002): removed. In text, a word is a run of
+  letters and digits with inner apostrophes or hyphens ("don't", "well-known"); everything else is dropped, so
+  "Mr. Darcy, smiling." becomes "Mr Darcy smiling". In trees, leaves tagged as punctuation (`PUNCTUATION_TAGS`) and
+  empty elements (`-NONE-`, traces) are dropped, and so are constituents left without leaves.
+- Length: sentences of more than `max_length` words (after punctuation) are skipped and counted
+  (`TreeData.skipped_long`), as are sentences of fewer than 2 words (`skipped_short`): one word has no binary tree.
+- Splits: the synthetic treebank samples its three splits with different seeds. Files and the Austen corpus: line
+  (or sentence) `i` goes to test when `i % 10 == 3`, to validation when `i % 10 == 7`, to training otherwise
+  (Austen: its own held-out chapters, see `keras_ae.data.text`). Gold trees are only ever used for evaluation.
+- Bad input: an empty file, a tree file that does not parse, or gold trees whose leaves differ from their
+  sentences raise an error naming the file and line.
+"""
+
+import collections
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+PUNCTUATION_TAGS = frozenset({",", ".", ":", "``", "''", "-LRB-", "-RRB-", "#", "$", "-NONE-", "HYPH", "NFP"})
+_WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
+HELD_OUT_EVERY, TEST_SLOT, VALIDATION_SLOT = 10, 3, 7
+MIN_LENGTH = 2
+
+
+@dataclasses.dataclass
+class TreeData:
+    """Sentences (strings of space-separated words) per split; gold trees (`nltk.Tree`) of the validation and test
+    sentences when known."""
+
+    name: str
+    train: list
+    validation: list
+    test: list
+    validation_trees: list = None
+    test_trees: list = None
+    skipped_long: int = 0
+    skipped_short: int = 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Punctuation and trees
+
+
+def strip_punctuation(text):
+    """The words of `text` joined by single spaces (see the module docstring for what a word is).
+
+    Example:
+        strip_punctuation('"Mr. Darcy," said she -- smiling.')   # 'Mr Darcy said she smiling'
+    """
+    return " ".join(_WORD.findall(str(text)))
+
+
+def clean_tree(tree):
+    """A copy of an `nltk.Tree` without punctuation-tagged leaves, empty elements, and constituents left empty;
+    `None` when nothing is left."""
+    import nltk
+
+    if not isinstance(tree, nltk.Tree):
+        return tree
+    if len(tree) == 1 and not isinstance(tree[0], nltk.Tree):  # a preterminal
+        return None if tree.label() in PUNCTUATION_TAGS else nltk.Tree(tree.label(), [tree[0]])
+    children = [child for child in (clean_tree(child) for child in tree) if child is not None]
+    return nltk.Tree(tree.label(), children) if children else None
+
+
+def read_treebank(path):
+    """The trees of a Penn Treebank bracket file (one tree per balanced bracket group, over any number of lines),
+    read with nltk's `Tree.fromstring`, as `[(tree, line_number)]`. PTB's unlabelled outer brackets `( (S ...) )`
+    are removed. Raises an error naming the line of a tree that does not parse or whose brackets do not balance."""
+    from keras_ae.data.text import read_text_file
+
+    try:
+        import nltk  # noqa: F401  (the trees are nltk.Tree objects)
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("Reading treebank files needs nltk: pip install 'nltk>=3.8'") from None
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No gold-tree file at {path}: give a Penn Treebank bracket file (--gold-trees).")
+    text = "\n".join(read_text_file(path))  # non-UTF-8 bytes: an error naming the line
+    trees, depth, start, start_line, line = [], 0, None, 0, 1
+    for index, character in enumerate(text):
+        if character == "\n":
+            line += 1
+        elif character == "(":
+            if depth == 0:
+                start, start_line = index, line
+            depth += 1
+        elif character == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"{path}, line {line}: a ')' closes no open bracket; the file is not bracketed trees.")
+            if depth == 0:
+                trees.append((_parse_tree(text[start : index + 1], path, start_line), start_line))
+        elif depth == 0 and not character.isspace():
+            raise ValueError(
+                f"{path}, line {line}: text {text[index:index + 20]!r} outside any tree; a Penn Treebank file holds "
+                "only bracketed trees such as (S (NP (DT the) (NN cat)) (VP (VBD sat)))."
+            )
+    if depth > 0:
+        raise ValueError(f"{path}, line {start_line}: the tree that starts here never closes (missing ')').")
+    if not trees:
+        raise ValueError(f"{path} holds no trees; give a Penn Treebank bracket file.")
+    return trees
+
+
+def _parse_tree(string, path, line):
+    import nltk
+
+    try:
+        tree = nltk.Tree.fromstring(string)
+    except ValueError as error:
+        raise ValueError(f"{path}, line {line}: the tree does not parse ({error}).") from None
+    while isinstance(tree, nltk.Tree) and tree.label() in ("", "ROOT", "TOP") and len(tree) == 1:
+        tree = tree[0]
+    if not isinstance(tree, nltk.Tree):
+        raise ValueError(f"{path}, line {line}: {string[:40]!r} is a bare word, not a tree.")
+    return tree
+
+
+def tree_words(tree):
+    """The leaves of a tree as one string of space-separated words."""
+    return " ".join(tree.leaves())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The synthetic treebank
+
+# An English-like PCFG: (left-hand side, right-hand side, weight). Upper-case symbols are phrases or tags; the tags'
+# words are in LEXICON. Subjects and objects are noun phrases with determiners, adjectives and prepositional
+# phrases, so neither right- nor left-branching trees are right.
+SYNTHETIC_GRAMMAR = [
+    ("S", ("NP", "VP"), 0.75),
+    ("S", ("NP", "MD", "VP"), 0.1),
+    ("S", ("PP", "NP", "VP"), 0.15),
+    ("NP", ("DT", "NN"), 0.35),
+    ("NP", ("DT", "ADJP", "NN"), 0.2),
+    ("NP", ("PRP",), 0.12),
+    ("NP", ("NNP",), 0.1),
+    ("NP", ("NNS",), 0.08),
+    ("NP", ("NP", "PP"), 0.15),
+    ("ADJP", ("JJ",), 0.8),
+    ("ADJP", ("RB", "JJ"), 0.2),
+    ("VP", ("VBD",), 0.25),
+    ("VP", ("VBT", "NP"), 0.45),
+    ("VP", ("VP", "PP"), 0.15),
+    ("VP", ("VP", "RBM"), 0.07),
+    ("VP", ("VBS", "SBAR"), 0.08),
+    ("SBAR", ("IN", "S"), 1.0),
+    ("PP", ("P", "NP"), 1.0),
+]
+LEXICON = {
+    "DT": "the a this that every some no another".split(),
+    "NN": (
+        "dog cat house garden letter horse carriage sister friend window book road river town dinner ball party "
+        "officer lady gentleman child morning table door field walk").split(),
+    "NNS": "dogs horses letters friends children flowers officers ladies books people".split(),
+    "NNP": "elizabeth darcy emma anne jane bingley harriet london bath kitty".split(),
+    "PRP": "she he they we it i you".split(),
+    "JJ": "old young small large happy quiet pretty tall kind clever new dark".split(),
+    "RB": "very rather quite too".split(),
+    "RBM": "quickly slowly yesterday again today often".split(),
+    "MD": "will could should might must".split(),
+    "VBD": "slept laughed arrived waited smiled danced walked".split(),
+    "VBT": "saw liked wrote found visited admired read followed met".split(),
+    "VBS": "said thought knew believed hoped".split(),
+    "IN": ["that"],
+    "P": "in on near with from behind after before".split(),
+}
+
+
+def _sample_tree(symbol, rng, rules, depth):
+    import nltk
+
+    if symbol in LEXICON:
+        words = LEXICON[symbol]
+        return nltk.Tree(symbol, [words[rng.integers(len(words))]])
+    options, weights = rules[symbol]
+    if depth > 6:  # keep recursion shallow: the first option of every phrase is not recursive
+        choice = 0
+    else:
+        choice = rng.choice(len(options), p=weights)
+    return nltk.Tree(symbol, [_sample_tree(child, rng, rules, depth + 1) for child in options[choice]])
+
+
+def synthetic_treebank(count, max_length=10, seed=0):
+    """`count` trees sampled from `SYNTHETIC_GRAMMAR`, each of 2 .. `max_length` words (others are resampled)."""
+    rules = collections.defaultdict(lambda: ([], []))
+    for lhs, rhs, weight in SYNTHETIC_GRAMMAR:
+        rules[lhs][0].append(rhs)
+        rules[lhs][1].append(weight)
+    rules = {lhs: (options, np.asarray(weights) / np.sum(weights)) for lhs, (options, weights) in rules.items()}
+    rng = np.random.default_rng(seed)
+    trees = []
+    while len(trees) < count:
+        tree = _sample_tree("S", rng, rules, 0)
+        if MIN_LENGTH <= len(tree.leaves()) <= max_length:
+            trees.append(tree)
+    return trees
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _check_lengths(max_length):
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < MIN_LENGTH:
+        raise ValueError(f"max_length must be an integer of at least {MIN_LENGTH} words; got {max_length!r}.")
+
+
+def _slot(index):
+    slot = index % HELD_OUT_EVERY
+    return "test" if slot == TEST_SLOT else "validation" if slot == VALIDATION_SLOT else "train"
+
+
+def read_sentence_lines(path):
+    """`[(line_number, sentence)]` of the non-blank lines of a UTF-8 text file (one sentence a line)."""
+    from keras_ae.data.text import read_text_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No sentence file at {path}: give a UTF-8 text file of one sentence a line.")
+    lines = [(number, line.strip()) for number, line in enumerate(read_text_file(path), start=1) if line.strip()]
+    if not lines:
+        raise ValueError(f"{path} is empty: give a UTF-8 text file of one sentence a line.")
+    return lines
+
+
+def _filter(sentences, max_length):
+    """Keeps the sentences of MIN_LENGTH .. max_length words: `(kept_indices, too_long, too_short)`."""
+    kept, long, short = [], 0, 0
+    for index, sentence in enumerate(sentences):
+        count = len(sentence.split())
+        if count > max_length:
+            long += 1
+        elif count < MIN_LENGTH:
+            short += 1
+        else:
+            kept.append(index)
+    return kept, long, short
+
+
+def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
+                   test_trees=None):
+    """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
+
+    Args:
+        source: `"synthetic"` (the built-in treebank), `"austen"`, a UTF-8 file of one sentence a line, or None when
+            `gold_trees` alone gives the sentences.
+        gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
+            `source=None`, the sentences themselves).
+        max_length: longest sentence kept, in words after punctuation removal.
+        synthetic_size: training sentences of the synthetic treebank (validation and test: a tenth each).
+        test_trees: a Penn Treebank bracket file whose trees (their leaves the sentences) replace the test split,
+            e.g. a hand-bracketed sample of held-out sentences (`benchmarks/data/austen_gold_trees.mrg`).
+    """
+    data = _load(source, gold_trees, max_length, synthetic_size, seed)
+    if test_trees is not None:
+        trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(test_trees)) if tree is not None]
+        kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
+        if not kept:
+            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
+        data.test_trees = [trees[i] for i in kept]
+        data.test = [tree_words(tree) for tree in data.test_trees]
+    return data
+
+
+def _load(source, gold_trees, max_length, synthetic_size, seed):
+    _check_lengths(max_length)
+    if source == "synthetic" and gold_trees is None:
+        splits = {
+            name: synthetic_treebank(size, max_length, seed=seed * 3 + offset)
+            for offset, (name, size) in enumerate(
+                [("train", synthetic_size), ("validation", max(1, synthetic_size // 10)),
+                 ("test", max(1, synthetic_size // 10))]
+            )
+        }
+        words = {name: [tree_words(tree) for tree in trees] for name, trees in splits.items()}
+        return TreeData(
+            "synthetic", words["train"], words["validation"], words["test"], splits["validation"], splits["test"]
+        )
+    if source == "austen":
+        if gold_trees is not None:
+            raise ValueError("--gold-trees pairs trees with the lines of a sentence file; it does not apply to austen.")
+        return _austen(max_length)
+    if source in (None, "synthetic"):
+        if gold_trees is None:
+            raise ValueError("Give sentences (--data FILE.txt or austen) or a treebank (--gold-trees FILE).")
+        return _from_trees(gold_trees, max_length)
+    return _from_file(source, gold_trees, max_length)
+
+
+def _split(items):
+    parts = {"train": [], "validation": [], "test": []}
+    for index, item in enumerate(items):
+        parts[_slot(index)].append(item)
+    return parts
+
+
+def _austen(max_length):
+    from keras_ae.data.text import load_text
+
+    splits = load_text("austen")
+    parts, long, short = {}, 0, 0
+    for name in ("train", "validation", "test"):
+        sentences = [strip_punctuation(sentence) for sentence in getattr(splits, name).sentences]
+        kept, too_long, too_short = _filter(sentences, max_length)
+        parts[name] = [sentences[i] for i in kept]
+        long, short = long + too_long, short + too_short
+    return TreeData("austen", parts["train"], parts["validation"], parts["test"], None, None, long, short)
+
+
+def _from_trees(path, max_length):
+    trees = []
+    for tree, line in read_treebank(path):
+        cleaned = clean_tree(tree)
+        trees.append((cleaned, line))
+    sentences = ["" if tree is None else tree_words(tree) for tree, _ in trees]
+    kept, long, short = _filter(sentences, max_length)
+    parts = _split([trees[i][0] for i in kept])
+    words = {name: [tree_words(tree) for tree in part] for name, part in parts.items()}
+    _require(words, path)
+    return TreeData(str(path), words["train"], words["validation"], words["test"], parts["validation"],
+                    parts["test"], long, short)
+
+
+def _from_file(path, gold_trees, max_length):
+    lines = read_sentence_lines(path)
+    sentences = [strip_punctuation(sentence) for _, sentence in lines]
+    trees = None
+    if gold_trees is not None:
+        read = read_treebank(gold_trees)
+        if len(read) != len(lines):
+            raise ValueError(
+                f"{gold_trees} holds {len(read)} trees but {path} has {len(lines)} sentences; give one gold tree per "
+                "sentence, in the same order."
+            )
+        trees = []
+        for (number, sentence), clean, (tree, tree_line) in zip(lines, sentences, read):
+            tree = clean_tree(tree)
+            leaves = "" if tree is None else tree_words(tree)
+            if leaves.lower() != clean.lower():
+                raise ValueError(
+                    f"{path}, line {number} and {gold_trees}, line {tree_line}: the sentence's words {clean!r} differ "
+                    f"from the tree's leaves {leaves!r} (both without punctuation). Give the trees in the order of "
+                    "the sentences."
+                )
+            trees.append(tree)
+    kept, long, short = _filter(sentences, max_length)
+    parts = _split([(sentences[i], trees[i] if trees else None) for i in kept])
+    words = {name: [sentence for sentence, _ in part] for name, part in parts.items()}
+    _require(words, path)
+    gold = {name: [tree for _, tree in part] if trees else None for name, part in parts.items()}
+    return TreeData(str(path), words["train"], words["validation"], words["test"], gold["validation"], gold["test"],
+                    long, short)
+
+
+def _require(words, path):
+    if not words["train"] or not words["test"]:
+        total = sum(len(part) for part in words.values())
+        raise ValueError(
+            f"{path}: only {total} sentences of {MIN_LENGTH} words or more within the length limit; need at least 10 "
+            "(every 10th goes to test). Give more sentences or raise --max-length."
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Vocabulary and pipelines
+
+
+def build_vocabulary(sentences, size=10000):
+    """The `size` most frequent lower-cased words of `sentences` (ties: first seen first), as `CompoundPCFG` looks
+    them up; the rest are out of vocabulary."""
+    if size < 1:
+        raise ValueError(f"Vocabulary size must be positive; got {size}.")
+    counts = collections.Counter(word for sentence in sentences for word in sentence.lower().split())
+    if not counts:
+        raise ValueError("The training sentences hold no words; cannot build a vocabulary.")
+    return [word for word, _ in counts.most_common(size)]
+
+
+def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0):
+    """Batches of sentences (`tf.string [batch]`). Training pipelines (`shuffle=True`) drop the last partial batch,
+    so every replica sees the same batch size."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive; got {batch_size}.")
+    if shuffle and len(sentences) < batch_size:
+        raise ValueError(f"Only {len(sentences)} training sentences for a batch size of {batch_size}: lower it.")
+    dataset = tf.data.Dataset.from_tensor_slices(list(sentences)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)

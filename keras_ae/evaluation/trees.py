@@ -1,0 +1,247 @@
+"""Unsupervised parsing scores: unlabelled F1 against gold trees, the trivial-tree baselines, and perplexity beside
+an LSTM language model.
+
+Example:
+    scores = parsing_f1(predicted_trees, gold_trees)          # {"sentence_f1": ..., "corpus_f1": ...}, in percent
+    rows = baseline_f1(gold_trees, seed=0)                    # right / left branching and random trees
+
+Conventions (Kim, Dyer & Rush, 2019, "Compound Probabilistic Context-Free Grammars for Grammar Induction", their
+evaluation script): spans are unlabelled sets of word ranges; trivial spans (single words and the whole sentence)
+are discarded; repeated spans (unary chains) count once. Sentence-level F1 is the mean over sentences of each
+sentence's F1, where a sentence without gold spans has recall 1 and, when the prediction has none either,
+precision 1. Corpus-level F1 pools true positives, false positives and false negatives over all sentences. Trees
+may be `nltk.Tree`s or bracket strings; gold trees are compared after punctuation removal
+(`keras_ae.data.trees.clean_tree`).
+"""
+
+import math
+
+import numpy as np
+
+
+def _as_tree(tree):
+    import nltk
+
+    return nltk.Tree.fromstring(tree) if isinstance(tree, (str, bytes)) else tree
+
+
+def tree_spans(tree):
+    """`(spans, length)`: the set of `(start, end)` word ranges (end exclusive) of the tree's constituents that
+    cover two words or more but not the whole sentence, and the number of words."""
+    import nltk
+
+    tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+    spans = set()
+
+    def visit(node, start):
+        if not isinstance(node, nltk.Tree):
+            return start + 1
+        end = start
+        for child in node:
+            end = visit(child, end)
+        if end - start >= 2:
+            spans.add((start, end))
+        return end
+
+    length = visit(tree, 0)
+    spans.discard((0, length))
+    return spans, length
+
+
+def _counts(predicted, gold):
+    overlap = len(predicted & gold)
+    return overlap, len(predicted) - overlap, len(gold) - overlap
+
+
+def sentence_f1(predicted, gold):
+    """F1 of two span sets, with the evaluation script's conventions for empty sets (module docstring)."""
+    overlap = len(predicted & gold)
+    precision = overlap / len(predicted) if predicted else 0.0
+    recall = overlap / len(gold) if gold else 1.0
+    if not gold and not predicted:
+        precision = 1.0
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def span_f1(predicted_spans, gold_spans):
+    """`{"sentence_f1", "corpus_f1"}` in percent for lists of span sets of the same sentences."""
+    if len(predicted_spans) != len(gold_spans):
+        raise ValueError(f"{len(predicted_spans)} predicted trees for {len(gold_spans)} gold trees; give one each.")
+    if not gold_spans:
+        raise ValueError("No trees to score.")
+    sentence = [sentence_f1(p, g) for p, g in zip(predicted_spans, gold_spans)]
+    tp, fp, fn = np.sum([_counts(p, g) for p, g in zip(predicted_spans, gold_spans)], axis=0)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    corpus = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return {"sentence_f1": 100.0 * float(np.mean(sentence)), "corpus_f1": 100.0 * float(corpus)}
+
+
+def parsing_f1(predicted_trees, gold_trees):
+    """Unlabelled F1 (percent) of predicted trees against gold trees of the same sentences.
+
+    Raises an error naming the first sentence whose trees cover different numbers of words.
+    """
+    if len(predicted_trees) != len(gold_trees):
+        raise ValueError(f"{len(predicted_trees)} predicted trees for {len(gold_trees)} gold trees; give one each.")
+    predicted, gold = [], []
+    for index, (tree, reference) in enumerate(zip(predicted_trees, gold_trees)):
+        spans, length = tree_spans(tree)
+        gold_spans, gold_length = tree_spans(reference)
+        if length != gold_length:
+            raise ValueError(f"Sentence {index}: the predicted tree has {length} words, the gold tree {gold_length}.")
+        predicted.append(spans)
+        gold.append(gold_spans)
+    return span_f1(predicted, gold)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Baselines
+
+
+def right_branching_spans(length):
+    """Non-trivial spans of the right-branching tree `(w1 (w2 (w3 w4)))`."""
+    return {(start, length) for start in range(1, length - 1)}
+
+
+def left_branching_spans(length):
+    """Non-trivial spans of the left-branching tree `(((w1 w2) w3) w4)`."""
+    return {(0, end) for end in range(2, length)}
+
+
+def random_spans(length, rng):
+    """Non-trivial spans of a random binary tree: each span splits at a uniformly drawn point, recursively."""
+    spans = set()
+
+    def split(start, end):
+        if end - start < 2:
+            return
+        spans.add((start, end))
+        point = int(rng.integers(start + 1, end))
+        split(start, point)
+        split(point, end)
+
+    split(0, length)
+    spans.discard((0, length))
+    return spans
+
+
+def baseline_f1(gold_trees, seed=0, random_draws=5):
+    """F1 rows of the trivial parsers on the gold trees' sentences: right- and left-branching trees, and random
+    trees (mean over `random_draws` draws; their spread as `sentence_f1_std`)."""
+    gold = [tree_spans(tree) for tree in gold_trees]
+    gold_spans = [spans for spans, _ in gold]
+    rows = {
+        "right_branching": span_f1([right_branching_spans(n) for _, n in gold], gold_spans),
+        "left_branching": span_f1([left_branching_spans(n) for _, n in gold], gold_spans),
+    }
+    rng = np.random.default_rng(seed)
+    draws = [span_f1([random_spans(n, rng) for _, n in gold], gold_spans) for _ in range(random_draws)]
+    rows["random"] = {
+        "sentence_f1": float(np.mean([d["sentence_f1"] for d in draws])),
+        "corpus_f1": float(np.mean([d["corpus_f1"] for d in draws])),
+        "sentence_f1_std": float(np.std([d["sentence_f1"] for d in draws])),
+    }
+    return rows
+
+
+def spans_to_tree(spans, words):
+    """A bracket string of the binary-or-flatter tree with the given spans over `words` (labels "X"), for figures."""
+    spans = sorted(set(spans) | {(0, len(words))}, key=lambda span: (span[0], -span[1]))
+
+    def build(start, end):
+        children, position = [], start
+        while position < end:
+            inner = [s for s in spans if s[0] == position and s[1] <= end and s != (start, end)]
+            if inner:
+                child_end = inner[0][1]
+                children.append(build(position, child_end))
+                position = child_end
+            else:
+                children.append(words[position])
+                position += 1
+        return "(X " + " ".join(children) + ")"
+
+    return build(0, len(words))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Perplexity and models
+
+
+def perplexity(log_likelihoods, word_counts):
+    """`exp(-sum log p(sentence) / sum (words + 1))`: per-word perplexity with the end of each sentence counted as a
+    token (a language model predicts it; a PCFG's sentence probability includes stopping). With ELBOs in place of
+    log likelihoods it is an upper bound."""
+    total = float(np.sum(log_likelihoods))
+    tokens = float(np.sum(np.asarray(word_counts) + 1))
+    return math.exp(-total / tokens)
+
+
+def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word_dim=64, epochs=5, batch_size=64,
+                                   learning_rate=3e-3, seed=0, verbose=0):
+    """Test perplexity (see `perplexity`) of a one-layer LSTM language model trained on `train` sentences, with the
+    same vocabulary (out-of-vocabulary words share one id) as the grammar it is compared with.
+
+    Returns `(perplexity, parameter_count)`.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    lookup = {word: index + 2 for index, word in enumerate(vocabulary)}  # 0: padding and end, 1: unknown
+    size = len(vocabulary) + 2
+
+    def encode(sentences):
+        ids = [[lookup.get(word, 1) for word in sentence.lower().split()] for sentence in sentences]
+        length = max(len(row) for row in ids) + 1
+        inputs = np.zeros((len(ids), length), "int32")  # a start symbol (0), then the words
+        targets = np.zeros((len(ids), length), "int32")  # the words, then the end symbol (0)
+        mask = np.zeros((len(ids), length), "float32")
+        for row, words in enumerate(ids):
+            inputs[row, 1 : len(words) + 1] = words
+            targets[row, : len(words)] = words
+            mask[row, : len(words) + 1] = 1.0
+        return inputs, targets, mask
+
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(size, word_dim),
+            keras.layers.LSTM(hidden_dim, return_sequences=True),
+            keras.layers.Dense(size),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=5.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    inputs, targets, mask = encode(train)
+    model.fit(inputs, targets, sample_weight=mask, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    inputs, targets, mask = encode(test)
+    logits = model.predict(inputs, batch_size=256, verbose=0)
+    token_nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits).numpy()
+    log_likelihoods = -(token_nll * mask).sum(axis=1)
+    return perplexity(log_likelihoods, mask.sum(axis=1) - 1), model.count_params()
+
+
+def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128):
+    """Scores a model with `parse(sentences)` and `elbo(sentences) -> (elbo, kl)` (e.g. `TreeLatent`) on
+    `sentences`: `(row, trees)`, where `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
+    `sentence_f1` and `corpus_f1`; `trees` are the predicted bracket strings."""
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None], tf.string)]
+    parse = tf.function(model.parse, input_signature=signature, autograph=False)
+    elbo = tf.function(model.elbo, input_signature=signature, autograph=False)
+    trees, elbos, kls = [], [], []
+    for start in range(0, len(sentences), batch_size):
+        batch = tf.constant(list(sentences[start : start + batch_size]))
+        trees += [tree.decode() for tree in parse(batch).numpy()]
+        values, kl = elbo(batch)
+        elbos.append(values.numpy())
+        kls.append(kl.numpy())
+    elbos, kls = np.concatenate(elbos), np.concatenate(kls)
+    row = {"perplexity": perplexity(elbos, [len(s.split()) for s in sentences]), "kl": float(np.mean(kls))}
+    if gold_trees is not None:
+        row.update(parsing_f1(trees, gold_trees))
+    return row, trees

@@ -1,0 +1,202 @@
+"""Grammar judge: a (compound) probabilistic context-free grammar that generates the sentence, scored exactly by the
+inside algorithm (`keras_ae.layers.judges.inside`)."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.core.validation import integer_at_least
+from keras_ae.layers.judges.inside import bracketed_trees, inside, span_cky, span_marginals
+
+
+def whitespace_tokens(sentences):
+    """`(tokens [batch, length] strings, lengths [batch] int32)`: the whitespace-separated tokens, padded with ""
+    (to at least two positions).
+
+    `(` and `)` inside a token are written `-LRB-` and `-RRB-` (the Penn Treebank's convention), so that a tree
+    with these leaves stays readable as brackets.
+    """
+    sentences = tf.convert_to_tensor(sentences, tf.string)
+    sentences = tf.strings.regex_replace(tf.strings.regex_replace(sentences, r"\(", "-LRB-"), r"\)", "-RRB-")
+    ragged = tf.strings.split(sentences)
+    tokens = ragged.to_tensor(default_value="")
+    tokens = tf.pad(tokens, [[0, 0], [0, tf.maximum(0, 2 - tf.shape(tokens)[1])]])  # the chart needs two positions
+    return tokens, tf.cast(ragged.row_lengths(), tf.int32)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class CompoundPCFG(keras.layers.Layer):
+    """A PCFG whose rule probabilities are small networks of symbol embeddings and a per-sentence code z; the judge's
+    loss is `-log p(sentence | z)`, summed exactly over all binary trees by the inside algorithm.
+
+    Compound PCFG (Kim, Dyer & Rush, 2019, "Compound Probabilistic Context-Free Grammars for Grammar Induction"):
+    with `code_dim=0` it is their neural PCFG (one grammar for all sentences); with a code it is the compound PCFG,
+    where `z` (from a `GaussianBottleneck` on a sentence encoder) makes the grammar sentence-specific. Scores, as in
+    the paper: root `S -> A` from an MLP with two residual blocks on `[root embedding; z]`; binary rules `A -> B C`
+    from one linear layer on `[embedding of A; z]`, normalised over all `(NT + T)^2` children; emissions `T -> w` from
+    an MLP with two residual blocks on `[embedding of T; z]`, normalised over the vocabulary.
+
+    Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
+    outside the vocabulary share one out-of-vocabulary id. The grammar computes in float32 whatever the global dtype
+    policy (log-sum-exp over many rules is not safe in float16).
+
+    Args:
+        vocabulary: the known words (lower case), e.g. from `keras_ae.data.trees.build_vocabulary`.
+        num_nonterminals: NT, the symbols that cover two words or more (the paper: 30).
+        num_preterminals: T, the symbols that generate one word (the paper: 60).
+        symbol_dim: size of the symbol embeddings and of the MLPs (the paper: 256).
+        code_dim: size of z (the paper: 64); 0 for the neural PCFG, which ignores the code.
+
+    Example:
+        grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
+                               code_dim=0)
+        sentences = tf.constant(["the cat sat", "the dog sat"])
+        nll = grammar.judge_loss(sentences, tf.zeros([2, 0]))           # -log p(sentence), [2]
+        trees = grammar.parse(sentences, tf.zeros([2, 0]))              # e.g. b"(NT2 (NT0 (T1 the) (T3 cat)) (T0 sat))"
+    """
+
+    metric_names = ()
+
+    def __init__(
+        self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, **kwargs
+    ):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        vocabulary = [str(word) for word in vocabulary]
+        if not vocabulary:
+            raise ValueError("CompoundPCFG needs a non-empty vocabulary (see keras_ae.data.trees.build_vocabulary).")
+        integer_at_least("num_nonterminals", num_nonterminals, 1)
+        integer_at_least("num_preterminals", num_preterminals, 1)
+        integer_at_least("symbol_dim", symbol_dim, 1)
+        integer_at_least("code_dim", code_dim, 0)
+        symbols = num_nonterminals + num_preterminals
+        dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
+            units, activation=activation, name=name, dtype=self.dtype_policy
+        )
+        # Layers
+        self.lookup = keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, name="lookup")
+        self.root_in = dense(symbol_dim, "root_in")
+        self.root_blocks = [dense(symbol_dim, f"root_block{i}", "relu") for i in range(4)]
+        self.root_out = dense(num_nonterminals, "root_out")
+        self.rule_out = dense(symbols * symbols, "rule_out")
+        self.word_in = dense(symbol_dim, "word_in")
+        self.word_blocks = [dense(symbol_dim, f"word_block{i}", "relu") for i in range(4)]
+        self.word_out = dense(len(vocabulary) + 1, "word_out")
+        # Config
+        self.vocabulary = vocabulary
+        self.num_nonterminals = num_nonterminals
+        self.num_preterminals = num_preterminals
+        self.symbol_dim = symbol_dim
+        self.code_dim = code_dim
+
+    def build(self, input_shape=None, code_shape=None):
+        init = keras.initializers.GlorotUniform()
+        self.root_embedding = self.add_weight(shape=(1, self.symbol_dim), initializer=init, name="root_embedding")
+        self.nonterminal_embeddings = self.add_weight(
+            shape=(self.num_nonterminals, self.symbol_dim), initializer=init, name="nonterminal_embeddings"
+        )
+        self.preterminal_embeddings = self.add_weight(
+            shape=(self.num_preterminals, self.symbol_dim), initializer=init, name="preterminal_embeddings"
+        )
+        width = self.symbol_dim + self.code_dim
+        for layer in (self.root_in, self.rule_out, self.word_in):
+            layer.build((None, None, width))
+        for layer in (*self.root_blocks, *self.word_blocks, self.root_out, self.word_out):
+            layer.build((None, None, self.symbol_dim))
+        self.built = True
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Grammar
+
+    def _with_code(self, embeddings, code):
+        """`[batch, n, symbol_dim + code_dim]` inputs of the score networks (`[1, n, symbol_dim]` without a code)."""
+        if not self.code_dim:
+            return embeddings[None]
+        code = tf.cast(code, tf.float32)
+        batch, count = tf.shape(code)[0], tf.shape(embeddings)[0]
+        return tf.concat(
+            [tf.broadcast_to(embeddings[None], [batch, count, self.symbol_dim]),
+             tf.broadcast_to(code[:, None, :], [batch, count, self.code_dim])],
+            axis=-1,
+        )
+
+    def _residual_mlp(self, inputs, first, blocks, last):
+        hidden = first(inputs)
+        for one, two in zip(blocks[::2], blocks[1::2]):  # Kim et al.'s ResidualLayer: relu(W2 relu(W1 x)) + x
+            hidden = two(one(hidden)) + hidden
+        return last(hidden)
+
+    def rule_scores(self, code):
+        """Log probabilities `(root [b, NT], rules [b, NT, NT+T, NT+T], emissions [b, T, V+1])`; `b` is 1 without a
+        code (the neural PCFG's one grammar)."""
+        symbols = self.num_nonterminals + self.num_preterminals
+        root = self._residual_mlp(
+            self._with_code(self.root_embedding, code), self.root_in, self.root_blocks, self.root_out
+        )[:, 0]
+        rules = self.rule_out(self._with_code(self.nonterminal_embeddings, code))
+        emissions = self._residual_mlp(
+            self._with_code(self.preterminal_embeddings, code), self.word_in, self.word_blocks, self.word_out
+        )
+        rules = tf.reshape(tf.nn.log_softmax(rules, axis=-1), [-1, self.num_nonterminals, symbols, symbols])
+        return tf.nn.log_softmax(root, axis=-1), rules, tf.nn.log_softmax(emissions, axis=-1)
+
+    def sentence_scores(self, sentences, code):
+        """`(root, rules, preterminals [b, length, T], tokens [b, length], lengths [b])` for a batch of sentences."""
+        tokens, lengths = whitespace_tokens(sentences)
+        ids = self.lookup(tf.strings.lower(tokens))
+        root, rules, emissions = self.rule_scores(code)
+        batch = tf.shape(ids)[0]
+        if self.code_dim:
+            preterminals = tf.gather(emissions, ids, axis=2, batch_dims=1)  # [b, T, length]
+        else:
+            preterminals = tf.gather(emissions[0], ids, axis=1)  # [T, b, length]
+            preterminals = tf.transpose(preterminals, [1, 0, 2])
+            root = tf.broadcast_to(root, [batch, self.num_nonterminals])
+            rules = tf.broadcast_to(rules, tf.concat([[batch], tf.shape(rules)[1:]], axis=0))
+        return root, rules, tf.transpose(preterminals, [0, 2, 1]), tokens, lengths
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Judge
+
+    def log_likelihood(self, sentences, code):
+        """`log p(sentence | z)` `[batch]` (float32); sentences of fewer than two words (which have no binary tree)
+        get 0."""
+        root, rules, preterminals, _, lengths = self.sentence_scores(sentences, code)
+        log_z = inside(root, rules, preterminals, tf.maximum(lengths, 2))
+        return tf.where(lengths >= 2, log_z, 0.0)
+
+    def judge_loss(self, batch, code, training=False):
+        """`-log p(sentence | z)` per sentence `[batch]`: the reconstruction term of the ELBO."""
+        return -self.log_likelihood(batch, code)
+
+    def call(self, sentences, code=None):
+        return self.log_likelihood(sentences, code)
+
+    def parse(self, sentences, code):
+        """Bracketed trees `[batch]` (`tf.string`), e.g. `(NT3 (NT1 (T5 the) (T2 cat)) (T7 sat))`.
+
+        The tree is the minimum-Bayes-risk parse: the binary tree with the largest sum of posterior span marginals
+        (`span_cky`). Each span is labelled with its most probable nonterminal, each word with its most probable
+        preterminal. Leaves are the input's tokens verbatim (see `whitespace_tokens`); an empty sentence gives "".
+        """
+        root, rules, preterminals, tokens, lengths = self.sentence_scores(sentences, code)
+        spans, words = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
+        # One-word sentences: their only tree is the word under its best preterminal.
+        words = tf.where((lengths == 1)[:, None, None], tf.nn.softmax(preterminals), words)
+        chosen = span_cky(tf.reduce_sum(spans, axis=-1), lengths)
+        span_labels = tf.strings.join(["NT", tf.strings.as_string(tf.argmax(spans, axis=-1))])
+        word_labels = tf.strings.join(["T", tf.strings.as_string(tf.argmax(words, axis=-1))])
+        labels = tf.concat([word_labels[:, None], span_labels[:, 1:]], axis=1)
+        return bracketed_trees(tokens, lengths, chosen, labels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "num_nonterminals": self.num_nonterminals,
+                "num_preterminals": self.num_preterminals,
+                "symbol_dim": self.symbol_dim,
+                "code_dim": self.code_dim,
+            }
+        )
+        return config

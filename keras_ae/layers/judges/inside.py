@@ -1,0 +1,225 @@
+"""The inside algorithm of a binary PCFG in log space, span marginals, and CKY over span scores, in TensorFlow.
+
+Reads top to bottom: helpers, the inside pass (`inside`), its gradient (`span_marginals`), the best tree for given
+span scores (`span_cky`), and the bracketed string of a tree (`bracketed_trees`).
+
+The grammar is in Chomsky normal form with the split of Kim, Dyer & Rush (2019, "Compound Probabilistic
+Context-Free Grammars for Grammar Induction"): `NT` nonterminals, which cover two words or more, and `T`
+preterminals, which cover exactly one word. Symbols `0 .. NT-1` are nonterminals and `NT .. NT+T-1` preterminals:
+
+    S -> A        root scores        [batch, NT]
+    A -> B C      rule scores        [batch, NT, NT+T, NT+T]
+    T -> w_i      preterminal scores [batch, length, T]  (the score of each preterminal for the word at position i)
+
+Every pass is vectorised over the batch and over span starts; it loops (`tf.while_loop`) over span widths only, up
+to the longest sentence of the batch. Sentences of different lengths share one chart: the spans of a shorter
+sentence never reach its padding, so its score is read off the chart at its own length and nothing else is masked.
+Charts are kept twice, aligned by span start and by span end, so that the children of every split are slices.
+
+Example:
+    log_z = inside(root, rules, preterminals, lengths)                       # [batch]
+    labelled, words = span_marginals(root, rules, preterminals, lengths)    # P(span labelled A), P(word's tag)
+    chosen = span_cky(tf.reduce_sum(labelled, -1), lengths)                 # [batch, width, start] 0/1
+"""
+
+import tensorflow as tf
+
+NEG = -1e9  # a finite "log 0": sums of it stay finite, so padding never makes NaNs in gradients
+
+
+def _normalized_exp(scores, axis=-1):
+    """`(exp(scores - max), max)` along `axis`, so the exponentials are at most 1 and at least one is 1."""
+    top = tf.stop_gradient(tf.reduce_max(scores, axis=axis, keepdims=True))
+    return tf.exp(scores - top), top
+
+
+def _combine(left, right, rule_probs):
+    """`log sum_{B,C} exp(left_B + right_C) * rule_probs[B*C, A]` for every split, span start and parent `A`.
+
+    Args:
+        left: `[splits, batch, starts, B]` log inside scores of the left children.
+        right: `[splits, batch, starts, C]` log inside scores of the right children.
+        rule_probs: `[batch, B * C, A]` rule probabilities (not logs).
+    Returns: `[splits, batch, starts, A]`.
+    """
+    left_exp, left_top = _normalized_exp(left)
+    right_exp, right_top = _normalized_exp(right)
+    outer = tf.transpose(left_exp[..., :, None] * right_exp[..., None, :], [1, 0, 2, 3, 4])  # [batch, splits, ...]
+    shape = tf.shape(outer)
+    outer = tf.reshape(outer, [shape[0], shape[1] * shape[2], shape[3] * shape[4]])
+    total = tf.matmul(outer, rule_probs)  # one matrix product per sentence: [batch, splits * starts, A]
+    total = tf.transpose(tf.reshape(total, [shape[0], shape[1], shape[2], -1]), [1, 0, 2, 3])
+    return tf.math.log(tf.maximum(total, 1e-37)) + left_top + right_top
+
+
+def _rule_blocks(rules, num_nonterminals):
+    """Rule probabilities by the kind of children: `(NT NT, NT T, T NT, T T)`, each `[batch, B * C, NT]`."""
+    nt = num_nonterminals
+    probs = tf.exp(rules)
+    batch, parents = tf.shape(rules)[0], tf.shape(rules)[1]
+    blocks = (probs[:, :, :nt, :nt], probs[:, :, :nt, nt:], probs[:, :, nt:, :nt], probs[:, :, nt:, nt:])
+    return tuple(tf.transpose(tf.reshape(block, [batch, parents, -1]), [0, 2, 1]) for block in blocks)
+
+
+def _pad_positions(values, before, after):
+    """Pads the position axis (1) of `[batch, n, symbols]` with `NEG`."""
+    return tf.pad(values, [[0, 0], [before, after], [0, 0]], constant_values=NEG)
+
+
+def inside_chart(rules, preterminals, span_scores=None):
+    """The nonterminal inside chart: `chart[w, b, i, A]` = log inside score of `A` over words `i .. i+w-1`.
+
+    Widths 0 and 1 (no nonterminal covers fewer than two words) and spans that run past the longest sentence hold
+    `NEG`. `span_scores` (`[batch, width, start, NT]`, optional) is added to every span's scores; with zeros, its
+    gradient is the span marginals.
+
+    Returns `[max_length + 1, batch, max_length, NT]`.
+    """
+    rules = tf.convert_to_tensor(rules, tf.float32)
+    preterminals = tf.convert_to_tensor(preterminals, tf.float32)
+    nt = rules.shape[1]
+    batch, length = tf.shape(preterminals)[0], tf.shape(preterminals)[1]
+    nn, nterm, termn, tt = _rule_blocks(rules, nt)
+    empty = tf.fill([batch, length, nt], tf.constant(NEG, tf.float32))
+
+    def add_span_scores(scores, width):
+        return scores if span_scores is None else scores + span_scores[:, width - 1, : length - width + 1]
+
+    # Width 2: both children are preterminals (T T rules), for every start at once.
+    pairs = add_span_scores(_combine(preterminals[None, :, :-1], preterminals[None, :, 1:], tt)[0], 2)
+    by_start = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None, nt], clear_after_read=False)
+    by_end = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None, nt], clear_after_read=False)
+    by_start = by_start.write(0, empty).write(1, empty).write(2, _pad_positions(pairs, 0, 1))
+    by_end = by_end.write(0, empty).write(1, empty).write(2, _pad_positions(pairs, 1, 0))
+
+    def body(width, by_start, by_end):
+        starts = length - width + 1
+        shorter = by_start.read(width - 1)
+        parts = [
+            # T NT and NT T: one child is a single word, the other a nonterminal of width - 1.
+            _combine(preterminals[None, :, :starts], shorter[None, :, 1 : 1 + starts], termn),
+            _combine(shorter[None, :, :starts], preterminals[None, :, width - 1 :], nterm),
+            # NT NT (spans of four words or more): left widths 2 .. width - 2; each right child ends where the span
+            # ends, so it is a slice of the end-aligned chart.
+            tf.cond(
+                width >= 4,
+                lambda: _combine(
+                    by_start.gather(tf.range(2, tf.maximum(width - 1, 3)))[:, :, :starts],
+                    by_end.gather(tf.range(width - 2, tf.minimum(width - 2, 1), -1))[:, :, width - 1 :],
+                    nn,
+                ),
+                lambda: tf.fill([0, batch, starts, nt], tf.constant(NEG, tf.float32)),
+            ),
+        ]
+        scores = add_span_scores(tf.reduce_logsumexp(tf.concat(parts, axis=0), axis=0), width)  # [batch, starts, NT]
+        by_start = by_start.write(width, _pad_positions(scores, 0, width - 1))
+        by_end = by_end.write(width, _pad_positions(scores, width - 1, 0))
+        return width + 1, by_start, by_end
+
+    _, by_start, _ = tf.while_loop(lambda width, *_: width <= length, body, (tf.constant(3), by_start, by_end))
+    return by_start.stack()
+
+
+def _whole_sentence(chart, lengths):
+    """`chart[length_b, b, 0]` for every sentence `b`: the scores of the span that covers the whole sentence."""
+    lengths = tf.cast(lengths, tf.int32)
+    batch = tf.range(tf.shape(lengths)[0])
+    return tf.gather_nd(chart, tf.stack([lengths, batch, tf.zeros_like(batch)], axis=1))
+
+
+def inside(root, rules, preterminals, lengths, span_scores=None):
+    """Log partition `log sum_trees p(tree, sentence)` `[batch]` of each sentence (`log p(sentence)` when the
+    scores are log probabilities).
+
+    Args:
+        root: `[batch, NT]` log scores of `S -> A`.
+        rules: `[batch, NT, NT+T, NT+T]` log scores of `A -> B C`.
+        preterminals: `[batch, length, T]` log scores of `T -> w_i` for each word (anything finite in padding;
+            `length` at least 2).
+        lengths: `[batch]` number of words of each sentence, at least 2 (a one-word sentence has no binary tree:
+            its score is about `NEG`).
+        span_scores: optional `[batch, length, length, NT]` scores added to each labelled span (see `inside_chart`).
+    """
+    chart = inside_chart(rules, preterminals, span_scores)
+    return tf.reduce_logsumexp(tf.cast(root, tf.float32) + _whole_sentence(chart, lengths), axis=-1)
+
+
+def span_marginals(root, rules, preterminals, lengths):
+    """Posterior marginals of every labelled span, as the gradient of the log partition (Eisner, 2016, "Inside-
+    Outside and Forward-Backward Algorithms Are Just Backprop").
+
+    Returns `(spans, words)`: `spans[b, w, i, A]` is the probability that nonterminal `A` covers words
+    `i .. i+w` (width `w + 1`; zero for widths below 2 and outside the sentence), and `words[b, i, T]` that
+    preterminal `T` generates word `i`.
+    """
+    preterminals = tf.convert_to_tensor(preterminals, tf.float32)
+    shape = tf.shape(preterminals)
+    span_scores = tf.zeros([shape[0], shape[1], shape[1], rules.shape[1]], tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([span_scores, preterminals])
+        log_z = inside(root, rules, preterminals, lengths, span_scores)
+    spans, words = tape.gradient(log_z, [span_scores, preterminals])
+    return spans, words
+
+
+def span_cky(span_scores, lengths):
+    """The binary tree that maximises the sum of its spans' scores, as 0/1 indicators `[batch, width, start]`.
+
+    `span_scores[b, w, i]` scores the span of width `w + 1` starting at word `i`; width-1 spans and the whole
+    sentence are in every tree. With span marginals as scores this is minimum-Bayes-risk parsing: the tree with the
+    most expected correct spans. Ties go to the first split (the most right-branching). A pass of the same shape as
+    `inside` with max in place of log-sum-exp; the tree is the gradient of its best score, which flows through one
+    argmax per span.
+    """
+    span_scores = tf.convert_to_tensor(span_scores, tf.float32)
+    batch, length = tf.shape(span_scores)[0], tf.shape(span_scores)[1]
+    with tf.GradientTape() as tape:
+        tape.watch(span_scores)
+        first = span_scores[:, 0]
+        by_start = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None], clear_after_read=False)
+        by_end = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None], clear_after_read=False)
+        zeros = tf.zeros([batch, length])
+        by_start, by_end = by_start.write(0, zeros).write(1, first), by_end.write(0, zeros).write(1, first)
+
+        def body(width, by_start, by_end):
+            starts = length - width + 1
+            left = by_start.gather(tf.range(1, width))[:, :, :starts]  # left widths 1 .. width - 1
+            right = by_end.gather(tf.range(width - 1, 0, -1))[:, :, width - 1 : width - 1 + starts]
+            splits = tf.transpose(left + right, [1, 2, 0])  # [batch, starts, splits]
+            best = tf.gather(splits, tf.argmax(splits, axis=-1, output_type=tf.int32), batch_dims=2)
+            scores = best + span_scores[:, width - 1, :starts]
+            pad = tf.zeros([batch, width - 1])
+            return width + 1, by_start.write(width, tf.concat([scores, pad], 1)), by_end.write(
+                width, tf.concat([pad, scores], 1)
+            )
+
+        _, by_start, _ = tf.while_loop(lambda width, *_: width <= length, body, (tf.constant(2), by_start, by_end))
+        lengths = tf.maximum(tf.cast(lengths, tf.int32), 1)
+        batch_index = tf.range(batch)
+        best = tf.gather_nd(by_start.stack(), tf.stack([lengths, batch_index, tf.zeros_like(batch_index)], axis=1))
+    chosen = tape.gradient(best, span_scores)
+    valid = tf.cast(tf.range(length)[None, :] < tf.cast(lengths, tf.int32)[:, None], tf.float32)
+    return tf.round(chosen) * valid[:, None, :]
+
+
+def bracketed_trees(tokens, lengths, chosen, labels):
+    """Penn Treebank bracket strings `[batch]` of trees given as span indicators, e.g. `(NT3 (T1 the) (T4 cat))`.
+
+    Args:
+        tokens: `[batch, length]` strings, the leaves verbatim (padding ignored).
+        lengths: `[batch]` number of words; an empty sentence gives an empty string.
+        chosen: `[batch, width, start]` 0/1 span indicators (from `span_cky`).
+        labels: `[batch, width, start]` strings, the label of each span.
+    """
+    chosen = tf.cast(chosen, tf.bool)
+    length = tf.shape(chosen)[1]
+    # Openings at each word, widest span first; closings: one ")" per chosen span that ends at the word.
+    opening = tf.where(chosen, tf.strings.join(["(", labels, " "]), "")
+    opening = tf.strings.reduce_join(tf.reverse(tf.transpose(opening, [0, 2, 1]), axis=[2]), axis=2)
+    widths, starts = tf.meshgrid(tf.range(length), tf.range(length), indexing="ij")
+    ends = tf.one_hot(widths + starts, length, dtype=tf.float32)  # [width, start, end]
+    closing_count = tf.cast(tf.einsum("bws,wse->be", tf.cast(chosen, tf.float32), ends), tf.int32)
+    closing = tf.strings.reduce_join(tf.where(tf.sequence_mask(closing_count, length), ")", ""), axis=2)
+    words = tf.strings.join([opening, tokens, closing])
+    ragged = tf.RaggedTensor.from_tensor(words, lengths=tf.cast(lengths, tf.int64))
+    return tf.strings.reduce_join(ragged, axis=1, separator=" ")

@@ -1,0 +1,183 @@
+"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|FILE.txt]
+[--gold-trees FILE] [--max-length N] ...`.
+
+Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the
+inside algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length`
+words, then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans
+discarded) beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the
+compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size. The default data is
+the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
+standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
+trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
+training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees) signatures.
+"""
+
+import inspect
+import time
+
+import keras
+
+from keras_ae import plots
+from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
+from keras_ae.distribute import get_strategy, is_chief
+from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
+from keras_ae.models.tree_latent import TreeLatent
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+
+DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
+QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
+         "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
+COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
+
+
+def build_parser():
+    parser = recipe_parser(
+        "tree_latent",
+        __doc__.splitlines()[0],
+        defaults={"data": "synthetic", "epochs": 4, "batch_size": 32, "learning_rate": 2e-3,
+                  "embedding_dim": DEFAULTS["code_dim"]},
+    )
+    parser.add_argument("--gold-trees", help="Penn Treebank bracket file: one gold tree per sentence of --data")
+    parser.add_argument(
+        "--test-trees", help="Penn Treebank bracket file whose trees replace the test split (e.g. hand-bracketed "
+        "held-out sentences: benchmarks/data/austen_gold_trees.mrg with --data austen)"
+    )
+    parser.add_argument("--max-length", type=int, default=10, help="longer sentences are skipped (and counted)")
+    parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
+    parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
+    parser.add_argument("--symbol-dim", type=int, default=DEFAULTS["symbol_dim"], help="grammar embedding size")
+    parser.add_argument("--encoder-dim", type=int, default=DEFAULTS["encoder_dim"], help="sentence encoding size")
+    parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
+    parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
+    parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
+    parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
+    parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
+    parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
+    return parser
+
+
+def build_model(args, vocabulary, code_dim):
+    return TreeLatent(
+        vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
+        symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim, max_length=args.max_length,
+        seed=args.seed,
+    )
+
+
+def train(args, strategy, data, vocabulary, code_dim, callbacks):
+    """Builds, trains and evaluates one model: `(model, row, trees, history)`."""
+    keras.utils.set_random_seed(args.seed)
+    with strategy.scope():
+        model = build_model(args, vocabulary, code_dim)
+        # Kim et al.'s optimiser: Adam with beta_1 = 0.75, gradients clipped to norm 3. No XLA: string ops.
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.75, global_clipnorm=3.0),
+                      jit_compile=False)
+    started = time.perf_counter()
+    history = model.fit(
+        make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed),
+        validation_data=make_sentence_dataset(data.validation, args.batch_size),
+        epochs=args.epochs, callbacks=callbacks, verbose=2,
+    )
+    seconds = time.perf_counter() - started
+    row, trees = evaluate_tree_model(model, data.test, data.test_trees)
+    return model, {**row, "train_seconds": round(seconds, 1)}, trees, history.history
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parse_flags(parser, argv, quick=QUICK)
+    if args.jit_compile:
+        parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
+                     "the training step. Drop the flag.")
+    if args.embedding_dim < 0:
+        parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
+    strategy = get_strategy(args.strategy)
+    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+    if args.limit:
+        data.train = data.train[: args.limit]
+    vocabulary = build_vocabulary(data.train, size=args.vocabulary_size)
+    print(
+        f"{data.name}: {len(data.train)} train, {len(data.validation)} validation, {len(data.test)} test sentences "
+        f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped); "
+        f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
+        f"{strategy.num_replicas_in_sync} replica(s)"
+    )
+    rows, trees = {}, {}
+    with RunFolder(args.run_dir, resume=args.resume) as run:
+        run.write_json("config.json", {"flags": vars(args)})
+        if data.test_trees is not None:
+            baselines = baseline_f1(data.test_trees, seed=args.seed)
+            rows.update({name.replace("_", "-"): row for name, row in baselines.items()})
+        name = "compound PCFG" if args.embedding_dim else "neural PCFG"
+        model, rows[name], trees[name], history = train(
+            args, strategy, data, vocabulary, args.embedding_dim, run.callbacks()
+        )
+        if args.ablation and args.embedding_dim:
+            _, rows["neural PCFG"], trees["neural PCFG"], _ = train(args, strategy, data, vocabulary, 0, [])
+        if args.lm:
+            lm_perplexity, lm_parameters = lstm_language_model_perplexity(
+                data.train, data.test, vocabulary, hidden_dim=args.symbol_dim, word_dim=args.encoder_dim,
+                epochs=args.lm_epochs, seed=args.seed,
+            )
+            rows[f"LSTM LM ({lm_parameters:,} parameters)"] = {"perplexity": lm_perplexity}
+        metrics = {
+            "data": data.name,
+            "sentences": {"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},
+            "skipped_long": data.skipped_long,
+            "skipped_short": data.skipped_short,
+            "max_length": args.max_length,
+            "seed": args.seed,
+            "parameters": model.count_params(),
+            "final_losses": {key: values[-1] for key, values in history.items()},
+            "table": rows,
+            **{key: value for key, value in rows[name].items()},
+        }
+        run.write_json("metrics.json", metrics)
+        run.write_json("test_trees.json", {"sentences": data.test, **trees})
+        if is_chief():
+            plots.history_curves(history, run.file("history.png"), title=name)
+            _tree_figure(data, trees, run.file("trees.png"))
+    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+    print_summary(run, export_path, format_table(rows, COLUMNS))
+    return metrics
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model tree_latent` task: a `TreeLatentHyperModel` searching the size of
+    z and the number of nonterminals, scored by sentence-level F1 against the validation split's gold trees (default
+    data: the synthetic treebank)."""
+    from keras_ae.tuning import TreeLatentHyperModel, TuningTask
+
+    defaults = build_parser().parse_args([])
+    data = load_tree_data(args.data or defaults.data, max_length=defaults.max_length,
+                          synthetic_size=min(args.limit or defaults.synthetic_size, defaults.synthetic_size))
+    if data.validation_trees is None:
+        raise ValueError(f"{data.name} has no gold trees to tune against: give --data with gold trees (a treebank).")
+    vocabulary = build_vocabulary(data.train, size=defaults.vocabulary_size)
+    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # 128: the images' default
+    hypermodel = TreeLatentHyperModel(
+        vocabulary, (data.validation, data.validation_trees), min_dim=max(args.min_dim, 1),
+        max_dim=args.max_dim, learning_rate=args.learning_rate,
+    )
+    return TuningTask(
+        hypermodel,
+        make_sentence_dataset(data.train, batch_size, shuffle=True, seed=args.seed),
+        make_sentence_dataset(data.validation, batch_size),
+        "tree_latent",
+    )
+
+
+def _tree_figure(data, trees, path, count=4):
+    chosen = sorted(range(len(data.test)), key=lambda i: -len(data.test[i].split()))[:count]
+    names = list(trees)
+    rows, titles = [], []
+    for i in chosen:
+        row = [data.test_trees[i]] if data.test_trees is not None else []
+        rows.append(row + [trees[name][i] for name in names])
+        titles.append((["gold"] if data.test_trees is not None else []) + names)
+    plots.tree_grid(rows, path, titles=titles)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Tests for the grammar judge and its inside algorithm: exact log partition, span CKY, masking, Gaussian bottleneck."""
+
+import itertools
+
+import keras
+import nltk
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
+from keras_ae.layers.judges.grammar import CompoundPCFG, whitespace_tokens
+from keras_ae.layers.judges.inside import inside, span_cky, span_marginals
+
+NT, T = 2, 3
+
+
+def _log_normalize(scores, axis=-1):
+    return scores - np.log(np.exp(scores).sum(axis=axis, keepdims=True))
+
+
+def _tiny_grammar(batch=3, length=5, seed=0):
+    rng = np.random.default_rng(seed)
+    symbols = NT + T
+    root = _log_normalize(rng.normal(size=(batch, NT)))
+    rules = _log_normalize(rng.normal(size=(batch, NT, symbols * symbols))).reshape(batch, NT, symbols, symbols)
+    preterminals = rng.normal(size=(batch, length, T)) - 1.0
+    return root.astype("float32"), rules.astype("float32"), preterminals.astype("float32")
+
+
+def _labelled_trees(start, end, symbol):
+    """Every labelled tree of `symbol` over words `start .. end - 1`, as `(rules used, preterminal uses)` with rules
+    `(A, B, C)` and uses `(position, T)`."""
+    if symbol >= NT:  # a preterminal covers exactly one word
+        return [((), ((start, symbol - NT),))] if end == start + 1 else []
+    trees = []
+    for split in range(start + 1, end):
+        for left, right in itertools.product(range(NT + T), repeat=2):
+            for left_tree in _labelled_trees(start, split, left):
+                for right_tree in _labelled_trees(split, end, right):
+                    trees.append(
+                        (((symbol, left, right),) + left_tree[0] + right_tree[0], left_tree[1] + right_tree[1])
+                    )
+    return trees
+
+
+def _brute_force(root, rules, preterminals, length):
+    """log sum over every labelled tree, by enumeration."""
+    scores = []
+    for top in range(NT):
+        for used_rules, uses in _labelled_trees(0, length, top):
+            score = root[top] + sum(rules[a, b, c] for a, b, c in used_rules)
+            scores.append(score + sum(preterminals[i, t] for i, t in uses))
+    return np.logaddexp.reduce(scores)
+
+
+def test_inside_equals_enumeration_of_all_trees():
+    root, rules, preterminals = _tiny_grammar(batch=3, length=5)
+    lengths = np.array([5, 4, 2])
+    log_z = inside(root, rules, preterminals, lengths).numpy()
+    expected = [_brute_force(root[b], rules[b], preterminals[b], lengths[b]) for b in range(3)]
+    np.testing.assert_allclose(log_z, expected, rtol=1e-5)
+
+
+def test_padding_does_not_change_a_sentence():
+    root, rules, preterminals = _tiny_grammar(batch=2, length=6)
+    together = inside(root, rules, preterminals, np.array([3, 6])).numpy()
+    alone = inside(root[:1], rules[:1], preterminals[:1, :3], np.array([3])).numpy()
+    garbage = preterminals.copy()
+    garbage[0, 3:] = 50.0  # whatever sits in the padding
+    padded = inside(root, rules, garbage, np.array([3, 6])).numpy()
+    np.testing.assert_allclose(together[0], alone[0], rtol=1e-6)
+    np.testing.assert_allclose(padded, together, rtol=1e-6)
+
+
+def test_span_marginals_are_probabilities():
+    root, rules, preterminals = _tiny_grammar(batch=2, length=5)
+    lengths = np.array([5, 3])
+    spans, words = span_marginals(tf.constant(root), tf.constant(rules), preterminals, lengths)
+    np.testing.assert_allclose(words.numpy().sum(-1)[0], 1.0, atol=1e-5)  # every word has one preterminal
+    np.testing.assert_allclose(words.numpy().sum(-1)[1], [1, 1, 1, 0, 0], atol=1e-5)
+    unlabelled = spans.numpy().sum(-1)
+    np.testing.assert_allclose(unlabelled[0, 4, 0], 1.0, atol=1e-5)  # the whole sentence
+    np.testing.assert_allclose(unlabelled[1, 2, 0], 1.0, atol=1e-5)
+    # A binary tree over n words has n - 1 spans of two words or more.
+    np.testing.assert_allclose(unlabelled[0, 1:].sum(), 4.0, atol=1e-4)
+    assert np.all(unlabelled[1, 1:, 3:] < 1e-6) and np.all(unlabelled[1, 3:] < 1e-6)
+
+
+def _binary_trees(start, end):
+    if end - start == 1:
+        return [frozenset()]
+    trees = []
+    for split in range(start + 1, end):
+        for left in _binary_trees(start, split):
+            for right in _binary_trees(split, end):
+                trees.append(left | right | {(start, end)})
+    return trees
+
+
+def test_span_cky_finds_the_best_tree():
+    rng = np.random.default_rng(3)
+    length = 6
+    scores = rng.normal(size=(4, length, length)).astype("float32")
+    lengths = np.array([6, 5, 3, 1])
+    chosen = span_cky(scores, lengths).numpy()
+    for b, n in enumerate(lengths):
+        total = lambda tree: sum(scores[b, e - s - 1, s] for s, e in tree)  # noqa: E731
+        best = max(_binary_trees(0, n), key=total)
+        found = {(s, s + w + 1) for w, s in zip(*np.nonzero(chosen[b])) if w >= 1}
+        assert found == set(best)
+        np.testing.assert_array_equal(chosen[b, 0], [1] * n + [0] * (length - n))  # every word, no padding
+
+
+def test_parse_is_the_most_probable_tree_of_a_peaked_grammar():
+    """When one tree has almost all the probability, the parse is that tree (the argmax), with its labels."""
+    grammar = CompoundPCFG(["a", "b", "c"], num_nonterminals=2, num_preterminals=3, symbol_dim=4, code_dim=0)
+    grammar.build()
+    big = 30.0
+    # S -> NT0; NT0 -> T0 NT1; NT1 -> T1 T2; T0 -> a, T1 -> b, T2 -> c: the tree (NT0 (T0 a) (NT1 (T1 b) (T2 c))).
+    grammar.root_out.bias.assign([big, 0.0])
+    rule_logits = np.zeros((2, 5, 5), "float32")
+    rule_logits[0, 2, 1] = big
+    rule_logits[1, 3, 4] = big
+    grammar.nonterminal_embeddings.assign(np.eye(2, 4, dtype="float32"))  # each parent's rules via its embedding
+    kernel = np.zeros_like(grammar.rule_out.kernel.numpy())
+    kernel[:2] = rule_logits.reshape(2, 25)
+    grammar.rule_out.kernel.assign(kernel)
+    grammar.rule_out.bias.assign(np.zeros(25, "float32"))
+    grammar.preterminal_embeddings.assign(np.eye(3, 4, dtype="float32"))
+    for layer in grammar.word_blocks:  # the residual blocks add relu(0) = 0
+        layer.kernel.assign(np.zeros_like(layer.kernel.numpy()))
+        layer.bias.assign(np.zeros_like(layer.bias.numpy()))
+    grammar.word_in.kernel.assign(np.eye(4, dtype="float32"))
+    grammar.word_in.bias.assign(np.zeros(4, "float32"))
+    emission = np.full((4, 4), -big, "float32")  # word ids: 0 is out of vocabulary, then a, b, c
+    emission[0, 1], emission[1, 2], emission[2, 3] = big, big, big
+    grammar.word_out.kernel.assign(emission)
+    grammar.word_out.bias.assign(np.zeros(4, "float32"))
+    tree = grammar.parse(tf.constant(["a b c"]), tf.zeros([1, 0])).numpy()[0].decode()
+    assert tree == "(NT0 (T0 a) (NT1 (T1 b) (T2 c)))"
+
+
+def test_grammar_round_trip_parse_strings_and_masking():
+    vocabulary = ["the", "cat", "sat", "on", "mat"]
+    grammar = CompoundPCFG(vocabulary, num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=2)
+    grammar.build()
+    sentences = tf.constant(["The cat sat", "the zebra sat on (the) mat", "cat", ""])
+    code = tf.random.normal([4, 2], seed=1)
+    nll = grammar.judge_loss(sentences, code).numpy()
+    assert nll.shape == (4,) and np.all(nll[:2] > 0) and np.all(nll[2:] == 0)
+    alone = grammar.judge_loss(sentences[:1], code[:1]).numpy()
+    np.testing.assert_allclose(alone, nll[:1], rtol=1e-5)
+    trees = [tree.decode() for tree in grammar.parse(sentences, code).numpy()]
+    assert nltk.Tree.fromstring(trees[0]).leaves() == ["The", "cat", "sat"]
+    assert nltk.Tree.fromstring(trees[1]).leaves() == "the zebra sat on -LRB-the-RRB- mat".split()
+    parsed = nltk.Tree.fromstring(trees[1])
+    assert all(len(node) in (1, 2) for node in parsed.subtrees())  # binary, with preterminals over words
+    assert trees[2].startswith("(T") and trees[3] == ""
+    clone = CompoundPCFG.from_config(grammar.get_config())
+    clone.build()
+    clone.set_weights(grammar.get_weights())
+    np.testing.assert_allclose(clone.judge_loss(sentences, code), nll, rtol=1e-6)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(grammar))
+    assert type(restored) is CompoundPCFG and restored.vocabulary == vocabulary
+
+
+def test_neural_pcfg_ignores_the_code_and_compound_does_not():
+    sentences = tf.constant(["the cat sat", "the cat sat"])
+    neural = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=3, num_preterminals=3, symbol_dim=8, code_dim=0)
+    neural.build()
+    nll = neural.judge_loss(sentences, tf.zeros([2, 0])).numpy()
+    np.testing.assert_allclose(nll[0], nll[1], rtol=1e-6)
+    compound = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=3, num_preterminals=3, symbol_dim=8, code_dim=2)
+    compound.build()
+    nll = compound.judge_loss(sentences, tf.constant([[0.0, 0.0], [3.0, -3.0]])).numpy()
+    assert abs(nll[0] - nll[1]) > 1e-3
+
+
+def test_probabilities_sum_to_one_over_short_sentences():
+    """The neural PCFG is a distribution over sentences: over all 2-word sentences of a 2-word vocabulary and the
+    OOV word, p(length 2) = sum p(sentence), which must be at most 1."""
+    grammar = CompoundPCFG(["a", "b"], num_nonterminals=2, num_preterminals=2, symbol_dim=4, code_dim=0)
+    grammar.build()
+    words = ["a", "b", "zzz"]
+    sentences = tf.constant([" ".join(pair) for pair in itertools.product(words, repeat=2)])
+    total = np.exp(-grammar.judge_loss(sentences, tf.zeros([9, 0])).numpy()).sum()
+    assert 0.0 < total <= 1.0 + 1e-5
+
+
+def test_whitespace_tokens_escape_brackets_and_pad():
+    tokens, lengths = whitespace_tokens(tf.constant(["a (b) c", "x"]))
+    assert tokens.numpy().tolist() == [[b"a", b"-LRB-b-RRB-", b"c"], [b"x", b"", b""]]
+    assert lengths.numpy().tolist() == [3, 1]
+    tokens, lengths = whitespace_tokens(tf.constant(["x", ""]))
+    assert tokens.numpy().tolist() == [[b"x", b""], [b"", b""]] and lengths.numpy().tolist() == [1, 0]
+
+
+def test_batches_of_one_word_or_empty_sentences():
+    grammar = CompoundPCFG(["a"], num_nonterminals=2, num_preterminals=2, symbol_dim=4, code_dim=0)
+    grammar.build()
+    sentences = tf.constant(["a", ""])
+    assert grammar.parse(sentences, tf.zeros([2, 0])).numpy().tolist()[1] == b""
+    assert grammar.parse(sentences, tf.zeros([2, 0])).numpy().tolist()[0].startswith(b"(T")
+    np.testing.assert_array_equal(grammar.judge_loss(sentences, tf.zeros([2, 0])), [0.0, 0.0])
+
+
+def test_gaussian_bottleneck():
+    bottleneck = GaussianBottleneck(code_dim=3, seed=0)
+    encoding = tf.random.normal([5, 4], seed=2)
+    z, losses, metrics = bottleneck(encoding, training=False)
+    mean, log_variance = bottleneck.posterior(encoding)
+    np.testing.assert_allclose(z, mean)
+    expected = 0.5 * np.sum(mean**2 + np.exp(log_variance) - 1 - log_variance, axis=-1)
+    np.testing.assert_allclose(losses["kl_loss"], expected, rtol=1e-5)
+    sampled, _, _ = bottleneck(encoding, training=True)
+    assert not np.allclose(sampled, mean)
+    clone = GaussianBottleneck.from_config(bottleneck.get_config())
+    clone.build(encoding.shape)
+    clone.set_weights(bottleneck.get_weights())
+    np.testing.assert_allclose(clone(encoding)[0], z, rtol=1e-6)
+    with pytest.raises(ValueError, match="code_dim"):
+        GaussianBottleneck(code_dim=0)

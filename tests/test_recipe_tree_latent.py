@@ -1,0 +1,36 @@
+"""The tree_latent recipe end to end: a quick run (default suite) and the full default run (`-m slow`)."""
+
+import json
+
+import pytest
+
+from keras_ae.recipes import tree_latent
+
+
+def test_quick_run_writes_metrics_and_figures(tmp_path):
+    metrics = tree_latent.main(
+        ["--quick", "--no-ablation", "--no-lm", "--no-export", "--run-dir", str(tmp_path / "run")]
+    )
+    run = tmp_path / "run"
+    assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
+    stored = json.loads((run / "metrics.json").read_text())
+    assert set(stored["table"]) == {"right-branching", "left-branching", "random", "compound PCFG"}
+    assert 0 <= metrics["sentence_f1"] <= 100 and metrics["perplexity"] > 1
+
+
+def test_bad_flags_fail_before_work(tmp_path):
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        tree_latent.main(["--data", str(empty), "--run-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_default_run_beats_right_branching_by_20_points(tmp_path):
+    metrics = tree_latent.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+    table = metrics["table"]
+    assert table["compound PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20
+    assert table["neural PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20

@@ -1,0 +1,94 @@
+"""Tests for the grammar-induction data: synthetic treebank, sentence files, gold trees and their errors."""
+
+import nltk
+import pytest
+
+from keras_ae.data.trees import (
+    build_vocabulary,
+    clean_tree,
+    load_tree_data,
+    make_sentence_dataset,
+    read_treebank,
+    strip_punctuation,
+    synthetic_treebank,
+)
+
+TREES = """( (S (NP (DT The) (NN cat)) (, ,) (VP (VBD sat) (NP (-NONE- *T*))) (. .)) )
+(S (NP (PRP She))
+   (VP (VBD smiled)))
+"""
+
+
+def test_synthetic_treebank_is_reproducible_and_within_limits():
+    trees = synthetic_treebank(200, max_length=8, seed=1)
+    assert trees == synthetic_treebank(200, max_length=8, seed=1)
+    lengths = [len(tree.leaves()) for tree in trees]
+    assert min(lengths) >= 2 and max(lengths) <= 8 and len(set(lengths)) > 3
+    data = load_tree_data("synthetic", max_length=8, synthetic_size=100)
+    assert len(data.train) == 100 and len(data.test) == len(data.test_trees) == 10
+    assert data.test[0] == " ".join(data.test_trees[0].leaves())
+    assert set(data.train).isdisjoint(data.test) or len(set(data.train) & set(data.test)) < 5
+
+
+def test_punctuation_conventions():
+    assert strip_punctuation('"Mr. Darcy," said she -- smiling.') == "Mr Darcy said she smiling"
+    assert strip_punctuation("don't go well-known") == "don't go well-known"
+    tree = clean_tree(nltk.Tree.fromstring("(S (NP (DT The) (NN cat)) (, ,) (VP (VBD sat) (NP (-NONE- *T*))))"))
+    assert str(tree) == "(S (NP (DT The) (NN cat)) (VP (VBD sat)))"
+
+
+def test_gold_trees_pair_with_sentences(tmp_path):
+    trees = tmp_path / "trees.mrg"
+    trees.write_text(TREES * 10)
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("The cat, sat.\nShe smiled\n" * 10)
+    data = load_tree_data(str(sentences), gold_trees=str(trees))
+    assert data.test == ["She smiled", "She smiled"] and len(data.train) == 16  # lines 4 and 14
+    assert [tree.leaves() for tree in data.test_trees] == [["She", "smiled"]] * 2
+    assert data.train[0] == "The cat sat" and data.validation_trees[0].leaves() == ["She", "smiled"]
+    alone = load_tree_data(None, gold_trees=str(trees))
+    assert alone.test == data.test
+    assert [(tree.label(), line) for tree, line in read_treebank(trees)][:2] == [("S", 1), ("S", 2)]
+
+
+def test_bad_input_names_the_line(tmp_path):
+    trees = tmp_path / "trees.mrg"
+    trees.write_text(TREES * 10)
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("The cat, sat.\nShe smiled\n" * 4 + "The dog sat\nShe smiled\n" + "The cat sat\nShe smiled\n" * 5)
+    with pytest.raises(ValueError, match=r"sentences.txt, line 9 and .*trees.mrg, line 13"):
+        load_tree_data(str(sentences), gold_trees=str(trees))
+    broken = tmp_path / "broken.mrg"
+    broken.write_text("(S (NP a))\n(S (NP b)\n")
+    with pytest.raises(ValueError, match="line 2: the tree that starts here never closes"):
+        read_treebank(broken)
+    broken.write_text("(S (NP a))\n(S (NP b)))\n")
+    with pytest.raises(ValueError, match="line 2: a '\\)' closes"):
+        read_treebank(broken)
+    broken.write_text("(S (NP a))\nhello (S b)\n")
+    with pytest.raises(ValueError, match="line 2: text 'hello"):
+        read_treebank(broken)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(ValueError, match="empty.txt is empty"):
+        load_tree_data(str(empty))
+    few = tmp_path / "few.txt"
+    few.write_text("one two three four five six seven eight nine ten eleven\nhi\n" * 6)
+    with pytest.raises(ValueError, match="only 0 sentences"):
+        load_tree_data(str(few), max_length=10)
+
+
+def test_long_and_short_sentences_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("a b c\n" * 20 + "one two three four five\n" * 3 + "hi\n" * 2)
+    data = load_tree_data(str(path), max_length=4)
+    assert data.skipped_long == 3 and data.skipped_short == 2
+    assert len(data.train) + len(data.validation) + len(data.test) == 20
+
+
+def test_vocabulary_and_dataset():
+    assert build_vocabulary(["The cat", "the dog the"], size=2) == ["the", "cat"]
+    batches = list(make_sentence_dataset(["a b"] * 5, batch_size=2, shuffle=True))
+    assert len(batches) == 2 and batches[0].shape == (2,)
+    with pytest.raises(ValueError, match="lower it"):
+        make_sentence_dataset(["a b"], batch_size=2, shuffle=True)

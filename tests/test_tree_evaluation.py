@@ -1,0 +1,65 @@
+"""Tests for the parsing metrics on hand-made trees."""
+
+import math
+
+import numpy as np
+import pytest
+
+from keras_ae.evaluation.trees import (
+    baseline_f1,
+    left_branching_spans,
+    parsing_f1,
+    perplexity,
+    random_spans,
+    right_branching_spans,
+    sentence_f1,
+    spans_to_tree,
+    tree_spans,
+)
+
+GOLD = "(S (NP (DT the) (NN cat)) (VP (VBD sat) (PP (IN on) (NP (DT the) (NN mat)))))"
+
+
+def test_tree_spans_drop_trivial_spans_and_repeats():
+    spans, length = tree_spans(GOLD)
+    assert length == 6
+    assert spans == {(0, 2), (2, 6), (3, 6), (4, 6)}  # no single words, no whole sentence
+    unary, _ = tree_spans("(S (NP (NP (DT a) (NN b))) (VP (V c)))")
+    assert unary == {(0, 2)}
+
+
+def test_sentence_and_corpus_f1_by_hand():
+    predicted = "(X (X (X the) (X cat)) (X (X sat) (X (X on) (X (X the) (X mat)))))"
+    assert parsing_f1([predicted], [GOLD]) == {"sentence_f1": 100.0, "corpus_f1": 100.0}
+    right = "(X the (X cat (X sat (X on (X the mat)))))"  # spans (1,6) (2,6) (3,6) (4,6): 3 of 4 right
+    scores = parsing_f1([right, predicted], [GOLD, GOLD])
+    assert scores["sentence_f1"] == pytest.approx(100 * (0.75 + 1.0) / 2)
+    assert scores["corpus_f1"] == pytest.approx(100 * 7 / 8)  # tp 7, fp 1, fn 1
+    # Empty gold and empty prediction (two words): F1 1; empty gold, some prediction: recall 1, precision 0.
+    assert sentence_f1(set(), set()) == 1.0
+    assert sentence_f1({(0, 2)}, set()) == 0.0
+    with pytest.raises(ValueError, match="Sentence 0"):
+        parsing_f1(["(X a b)"], [GOLD])
+    with pytest.raises(ValueError, match="one each"):
+        parsing_f1([GOLD, GOLD], [GOLD])
+
+
+def test_baselines():
+    assert right_branching_spans(5) == {(1, 5), (2, 5), (3, 5)}
+    assert left_branching_spans(5) == {(0, 2), (0, 3), (0, 4)}
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        spans = random_spans(7, rng)
+        assert len(spans) == 5  # a binary tree over 7 words has 6 spans of 2+ words, one the whole sentence
+        assert all(0 <= s < e <= 7 and e - s >= 2 for s, e in spans)
+    rows = baseline_f1([GOLD] * 3)
+    assert rows["right_branching"]["sentence_f1"] == pytest.approx(75.0)
+    assert rows["left_branching"]["sentence_f1"] == pytest.approx(100 * 2 * 0.25 * 0.25 / 0.5)
+    assert 0 <= rows["random"]["sentence_f1"] <= 100
+
+
+def test_spans_to_tree_and_perplexity():
+    tree = spans_to_tree({(0, 2), (2, 4)}, ["a", "b", "c", "d"])
+    assert tree == "(X (X a b) (X c d))"
+    assert tree_spans(tree)[0] == {(0, 2), (2, 4)}
+    assert perplexity([math.log(0.5) * 3], [2]) == pytest.approx(2.0)
