@@ -54,7 +54,8 @@ def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path):
         vqvae.main(["--data", "digits", "--codebook-size", "0", "--run-dir", str(tmp_path / "r")])
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"]])
+@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"],
+                                   ["--augment", "default", "--augment-copies", "2"]])
 def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe; the
     decoder is speaker-conditioned unless --no-speaker-conditioning."""
@@ -74,6 +75,8 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     assert metrics["speaker_conditioning"] is conditioned
     assert json.loads((run_dir / "config.json").read_text())["model"]["num_speakers"] == (3 if conditioned else None)
     assert {"code_usage.png", "code_maps.png", "metrics.json"} <= {p.name for p in run_dir.iterdir()}
+    augmented = "--augment" in flags
+    assert metrics["augment"] == ({"preset": "default", "copies": 2} if augmented else {"preset": "none", "copies": 0})
 
 
 def test_vqvae_speech_time_stride(tmp_path, monkeypatch):
