@@ -40,9 +40,9 @@ def main(argv=None):
     if args.baselines:
         encoders["MFCC"] = (partial(mfcc_features, deltas=False), 13)
         encoders["MFCC + deltas"] = (mfcc_features, 39)
-    for path in args.exports:
-        signature = getattr(tf.saved_model.load(path), args.signature)
-        encoders[f"{path} ({args.signature})"] = (signature, None)
+    loaded = [tf.saved_model.load(path) for path in args.exports]  # kept alive: signatures use their variables
+    for path, model in zip(args.exports, loaded):
+        encoders[f"{path} ({args.signature})"] = (getattr(model, args.signature), None)
     for title, (fit_on, test_on) in test_sets.items():
         rows = {name: cpc.probe_row(encode, fit_on, test_on, dim or "-", args.seed)
                 for name, (encode, dim) in encoders.items()}
