@@ -214,6 +214,7 @@ def chance_row(probe_train, probe_test):
 
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
+    extra_speakers, flite = corpus_makeup(args)  # bad flags fail before any data is read
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = load_corpus(args)
@@ -223,7 +224,6 @@ def main(argv=None):
     if len(probe_test) == 0 or len(validation) == 0:
         raise ValueError(f"{args.data}: too few sentences for training, validation and test splits; give more data.")
     crop_samples = crop_length(args)
-    extra_speakers, flite = corpus_makeup(args)
     steps_per_epoch = None
     if corpus.waveforms is None:  # --stream: decode only what the probes and validation need
         decode = dict(skip_bad=True, min_seconds=args.crop_seconds)
@@ -243,9 +243,12 @@ def main(argv=None):
             print(f"Varied training speech: {len(train)} + {len(extra)} utterances ({extra.num_speakers} extra "
                   f"speakers: {extra_speakers} eSpeak, {len(extra.speaker_names) - extra_speakers} Flite), "
                   f"{steps_per_epoch} steps per epoch")
+        # fast extra speakers say some sentences in less than a crop: those utterances are left out (counted)
         train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
-                                       crops_per_utterance=args.crops_per_utterance, skip_short=args.skip_bad)
+                                       crops_per_utterance=args.crops_per_utterance,
+                                       skip_short=args.skip_bad or pool is not train)
         if steps_per_epoch:
+            print(f"{train_data.skipped_short} training utterance(s) shorter than one crop left out")
             train_data = train_data.repeat()
         hours = f"{corpus.seconds / 3600:.2f} h"
     train_data = augment_dataset(train_data, augmentation_from_preset(args.augment, seed=args.seed), seed=args.seed)
