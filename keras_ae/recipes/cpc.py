@@ -24,7 +24,6 @@ skipped (no phone labels) and the speaker probe runs when the data names at leas
 """
 
 import shutil
-
 import time
 from functools import partial
 
