@@ -14,6 +14,13 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 # Offline data (../shared/DATA.md): Fashion-MNIST images; the novels' package is fetched on first use with
 # `apt-get download`, which needs the package lists.
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+# Speech engines beside eSpeak NG (keras_ae.data.festival): Flite voices for varied training speech, Festival voices
+# held out for evaluation.
+command -v flite >/dev/null || missing+=(flite)
+command -v festival >/dev/null || missing+=(festival)
+[ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
+[ -d /usr/share/festival/voices/english/ked_diphone ] || missing+=(festvox-kdlpc16k)
+[ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
 if [ ${#missing[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
   sudo_if_needed apt-get update -q
 fi

@@ -60,7 +60,8 @@ def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path):
         vqvae.main(["--data", "digits", "--codebook-size", "0", "--run-dir", str(tmp_path / "r")])
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"]])
+@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"],
+                                   ["--augment", "default", "--augment-copies", "2"]])
 def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe; the
     decoder is speaker-conditioned unless --no-speaker-conditioning."""
@@ -87,6 +88,8 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     assert metadata[0] == "speaker\ttext"
     _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out frames")
     assert metadata[0] == "phone\tspeaker\ttime (s)"
+    augmented = "--augment" in flags
+    assert metrics["augment"] == ({"preset": "default", "copies": 2} if augmented else {"preset": "none", "copies": 0})
 
 
 def test_vqvae_speech_time_stride(tmp_path, monkeypatch):

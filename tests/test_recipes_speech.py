@@ -1,4 +1,5 @@
 import json
+import shutil
 import wave
 
 import numpy as np
@@ -87,3 +88,30 @@ def test_cpc_quick_run_streaming_a_user_folder(tmp_path):
     metrics = cpc.main(_user_folder(tmp_path) + ["--skip-bad", "--stream"])
     assert metrics["phone_probe"] is None and 0.0 <= metrics["speaker_probe"] <= 1.0
     assert metrics["training_audio_seconds_per_second"] > 0
+
+
+needs_engines = pytest.mark.skipif(not (shutil.which("festival") and shutil.which("flite")),
+                                   reason="festival and flite are installed by scripts/install.sh")
+
+
+@pytest.mark.slow
+@needs_engines
+def test_cpc_quick_run_augmented_varied_and_held_out_engine(tmp_path, monkeypatch):
+    """--augment, --corpus varied (wide eSpeak speakers and Flite voices at the default corpus's steps per epoch)
+    and the held-out-engine probe table, end to end on a tiny corpus."""
+    monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path / "home"))
+    metrics = cpc.main(["--quick", "--run-dir", str(tmp_path / "run"), "--no-export", "--augment", "default",
+                        "--corpus", "varied", "--extra-speakers", "2", "--held-out-engine", "festival"])
+    assert metrics["augment"] == "default"
+    assert metrics["extra_training_speakers"] == {"espeak": 2, "flite": True}
+    held_out = metrics["held_out_engine"]
+    assert len(held_out["voices"]) == 2 and all(v.startswith("festival ") for v in held_out["voices"])
+    assert set(held_out["probe_table"]) == {"MFCC", "MFCC + deltas", "random-init CPC", "CPC (context)", "chance"}
+    for row in held_out["probe_table"].values():
+        assert 0.0 <= row["phone"] <= 1.0 and 0.0 <= row["speaker"] <= 1.0
+    assert held_out["probe_table"]["MFCC"]["phone"] > held_out["probe_table"]["chance"]["phone"]
+
+
+def test_cpc_recipe_refuses_a_varied_corpus_on_user_audio(tmp_path):
+    with pytest.raises(ValueError, match="drop them with --data"):
+        cpc.main(_user_folder(tmp_path) + ["--corpus", "varied"])

@@ -8,10 +8,22 @@ Writes the run folder (config, metrics, history, TensorBoard, the prediction acc
 curves) and exports a SavedModel whose `encode` maps float32 waveforms `[batch, samples]` at 16 kHz to context
 features `[batch, samples // 160, context_dim]`.
 
+Robustness to a new voice engine:
+    --augment PRESET        time-domain augmentation of every training crop (keras_ae.layers.audio.augmentation:
+                            speed, EQ, band-reject, reverb, noise, gain; "default", or one transform alone)
+    --corpus varied         adds wide-range eSpeak speakers (--extra-speakers) and Flite voices (--flite) saying the
+                            training sentences (keras_ae.data.varied_speech); steps per epoch stay those of the
+                            default corpus, so the runs compare at equal training compute
+    --held-out-engine       the probe table again on speech of Festival voices no training run uses
+                            (keras_ae.data.festival.HELD_OUT_VOICES): the phone probe with Festival's own labels and
+                            the speaker probe, fitted on its renderings of training sentences, tested on the
+                            held-out sentences ("auto": when festival is installed)
+
 With `--data` pointing at your own audio folder or manifest (see `keras_ae.data.speech`), the phone probe is
 skipped (no phone labels) and the speaker probe runs when the data names at least two speakers.
 """
 
+import shutil
 import time
 from functools import partial
 
@@ -20,13 +32,18 @@ import numpy as np
 
 from keras_ae import plots
 from keras_ae.core.validation import non_negative_int, positive_float, positive_int
+from keras_ae.data.augmentation import augment_dataset
+from keras_ae.data.festival import HELD_OUT_VOICES, load_engine_corpus, sentence_splits
+from keras_ae.data.phones import merge_corpora, to_arpabet
 from keras_ae.data.speech import (
     SAMPLE_RATE,
+    builtin_sentences,
     load_audio_corpus,
     load_speech_corpus,
     make_crop_dataset,
     make_file_crop_dataset,
 )
+from keras_ae.data.varied_speech import load_extra_training_speech
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.speech import (
     mfcc_features,
@@ -35,6 +52,7 @@ from keras_ae.evaluation.speech import (
     speaker_probe_accuracy,
     utterance_features,
 )
+from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
@@ -52,7 +70,12 @@ QUICK = {
     "sentences": 8,
     "held_out_speakers": 1,
     "probe_utterances": 16,
+    "held_out_engine": "none",
+    "held_out_voices": 2,
+    "held_out_train_sentences": 4,
+    "extra_speakers": 2,
 }
+CORPORA = {"espeak": {}, "varied": {"extra_speakers": 32, "flite": True}}
 COLUMNS = ["dim", "phone", "speaker"]
 
 
@@ -73,7 +96,57 @@ def build_parser():
     parser.add_argument("--stream", action="store_true",
                         help="decode your audio while training instead of loading it all (corpora larger than memory)")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip the MFCC / random rows")
+    parser.add_argument("--augment", choices=AUGMENT_PRESETS, default="none",
+                        help="time-domain augmentation of the training crops (see keras_ae.layers.audio.augmentation)")
+    parser.add_argument("--corpus", choices=CORPORA, default="espeak",
+                        help="training speech: the default eSpeak corpus, or 'varied' (sets --extra-speakers 32 "
+                             "--flite unless given)")
+    parser.add_argument("--extra-speakers", type=int, default=None,
+                        help="wide-range eSpeak speakers added to training (training sentences only)")
+    parser.add_argument("--flite", action="store_true", default=None,
+                        help="add Flite's awb and rms voices at three rates to training (apt-get install flite)")
+    parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
+                        help="probe again on Festival voices never trained on ('auto': when festival is installed)")
+    parser.add_argument("--held-out-voices", type=int, default=len(HELD_OUT_VOICES),
+                        help="how many of the held-out Festival voices to use (speakers of its speaker probe)")
+    parser.add_argument("--held-out-train-sentences", type=int, default=60,
+                        help="training sentences the held-out engine renders for fitting its probes")
     return parser
+
+
+def corpus_makeup(args):
+    """`(extra eSpeak speakers, Flite on)` from `--corpus` and the explicit flags (which win)."""
+    preset = CORPORA[args.corpus]
+    extra = args.extra_speakers if args.extra_speakers is not None else preset.get("extra_speakers", 0)
+    flite = args.flite if args.flite is not None else preset.get("flite", False)
+    if extra < 0:
+        raise ValueError(f"--extra-speakers must be 0 or more; got {extra}.")
+    if (extra or flite) and args.data not in (None, "espeak"):
+        raise ValueError("--corpus varied / --extra-speakers / --flite add synthesized speakers to the eSpeak corpus; "
+                         "drop them with --data pointing at your own audio.")
+    return extra, bool(flite)
+
+
+def held_out_engine_splits(args):
+    """Probe training and test utterances of the held-out Festival voices (None without `--held-out-engine`)."""
+    wanted = args.held_out_engine
+    if wanted == "none" or args.data not in (None, "espeak"):
+        return None
+    if shutil.which("festival") is None:
+        if wanted == "auto":
+            print("Held-out engine skipped: festival is not installed (sudo apt-get install festival "
+                  "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts).")
+            return None
+        raise FileNotFoundError("--held-out-engine festival needs the festival program and voices: sudo apt-get "
+                                "install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts")
+    if not 2 <= args.held_out_voices <= len(HELD_OUT_VOICES):
+        raise ValueError(f"--held-out-voices must be in [2, {len(HELD_OUT_VOICES)}]; got {args.held_out_voices}.")
+    sentences = builtin_sentences(args.sentences)
+    split = sentence_splits(len(sentences), seed=args.seed)
+    ids = np.concatenate([np.flatnonzero(split == "train")[: args.held_out_train_sentences],
+                          np.flatnonzero(split == "test")])
+    corpus = load_engine_corpus(HELD_OUT_VOICES[: args.held_out_voices], sentences, sentence_ids=ids, seed=args.seed)
+    return corpus.select(sentences="train"), corpus.select(sentences="test")
 
 
 def load_corpus(args):
@@ -142,6 +215,7 @@ def chance_row(probe_train, probe_test):
 
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
+    extra_speakers, flite = corpus_makeup(args)  # bad flags fail before any data is read
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -152,6 +226,7 @@ def main(argv=None):
     if len(probe_test) == 0 or len(validation) == 0:
         raise ValueError(f"{args.data}: too few sentences for training, validation and test splits; give more data.")
     crop_samples = crop_length(args)
+    steps_per_epoch = None
     if corpus.waveforms is None:  # --stream: decode only what the probes and validation need
         decode = dict(skip_bad=True, min_seconds=args.crop_seconds)
         validation = _sample(validation, args.probe_utterances, args.seed).decoded(**decode)
@@ -161,13 +236,31 @@ def main(argv=None):
                                             crops_per_utterance=args.crops_per_utterance, skip_bad=args.skip_bad)
         hours = "streamed"
     else:
-        train_data = make_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
-                                       crops_per_utterance=args.crops_per_utterance, skip_short=args.skip_bad)
+        pool = train
+        if extra_speakers or flite:  # more voices, the same training compute as the default corpus
+            extra = load_extra_training_speech(corpus, builtin_sentences(args.sentences), extra_speakers, flite,
+                                               seed=args.seed)
+            pool = merge_corpora([to_arpabet(train), extra])
+            steps_per_epoch = len(train) * args.crops_per_utterance // args.batch_size
+            print(f"Varied training speech: {len(train)} + {len(extra)} utterances ({extra.num_speakers} extra "
+                  f"speakers: {extra_speakers} eSpeak, {len(extra.speaker_names) - extra_speakers} Flite), "
+                  f"{steps_per_epoch} steps per epoch")
+        # fast extra speakers say some sentences in less than a crop: those utterances are left out (counted)
+        train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
+                                       crops_per_utterance=args.crops_per_utterance,
+                                       skip_short=args.skip_bad or pool is not train)
+        if steps_per_epoch:
+            print(f"{train_data.skipped_short} training utterance(s) shorter than one crop left out")
+            train_data = train_data.repeat()
         hours = f"{corpus.seconds / 3600:.2f} h"
+    train_data = augment_dataset(train_data, augmentation_from_preset(args.augment, seed=args.seed), seed=args.seed)
+    held_out = held_out_engine_splits(args)
     print(
         f"{args.data}: {len(corpus)} utterances ({hours}), {corpus.num_speakers} speakers; training on {len(train)} "
         f"utterances, probes on {len(probe_train)} / {len(probe_test)} held-out utterances; "
-        f"{strategy.num_replicas_in_sync} replica(s)"
+        f"{strategy.num_replicas_in_sync} replica(s); augmentation: {args.augment}"
+        + (f"; held-out engine: {held_out[1].num_speakers} Festival voices, probes on {len(held_out[0])} / "
+           f"{len(held_out[1])} utterances" if held_out else "")
     )
     validation_data = make_crop_dataset(validation, crop_samples, args.batch_size, shuffle=False,
                                         skip_short=True, drop_remainder=False)
@@ -178,13 +271,15 @@ def main(argv=None):
     name = "CPC (context)"
     with run:
         run.write_config(model)
-        rows = {}
+        rows, held_out_rows = {}, {}
+        probe_sets = [(rows, probe_train, probe_test)] + ([(held_out_rows, *held_out)] if held_out else [])
         if args.baselines:
-            rows["MFCC"] = probe_row(partial(mfcc_features, deltas=False), probe_train, probe_test, 13, args.seed)
-            rows["MFCC + deltas"] = probe_row(mfcc_features, probe_train, probe_test, 39, args.seed)
-            if not run.resuming:
-                rows["random-init CPC"] = probe_row(model.encode, probe_train, probe_test, model.context_dim,
-                                                    args.seed)
+            for table, fit_on, test_on in probe_sets:
+                table["MFCC"] = probe_row(partial(mfcc_features, deltas=False), fit_on, test_on, 13, args.seed)
+                table["MFCC + deltas"] = probe_row(mfcc_features, fit_on, test_on, 39, args.seed)
+                if not run.resuming:
+                    table["random-init CPC"] = probe_row(model.encode, fit_on, test_on, model.context_dim,
+                                                         args.seed)
         steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _count(counter))
         counter = [0]
         started = time.perf_counter()
@@ -192,10 +287,11 @@ def main(argv=None):
         samples = EpochSummaries(run.file("tensorboard"),
                                  speech_samples(probe_test.waveforms[:2], utterance_captions(probe_test), context))
         history = run.fit(model, train_data, validation_data=validation_data, epochs=args.epochs,
-                          callbacks=[steps, samples], shuffle=False, verbose=2)
+                          steps_per_epoch=steps_per_epoch, callbacks=[steps, samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
-        rows[name] = probe_row(model.encode, probe_train, probe_test, model.context_dim, args.seed)
-        rows["chance"] = chance_row(probe_train, probe_test)
+        for table, fit_on, test_on in probe_sets:
+            table[name] = probe_row(model.encode, fit_on, test_on, model.context_dim, args.seed)
+            table["chance"] = chance_row(fit_on, test_on)
         held_out_crops = make_crop_dataset(probe_test, crop_samples, args.batch_size, shuffle=False, skip_short=True,
                                            drop_remainder=False)
         step_accuracy = model.step_accuracies(model.evaluate(held_out_crops, verbose=0, return_dict=True))
@@ -212,10 +308,16 @@ def main(argv=None):
             "training_audio_seconds_per_second": audio_seconds / training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "held_out_step_accuracy": step_accuracy,
+            "augment": args.augment,
+            "extra_training_speakers": {"espeak": extra_speakers, "flite": flite},
             "probe_table": rows,
             "phone_probe": rows[name]["phone"],
             "speaker_probe": rows[name]["speaker"],
         }
+        if held_out:
+            metrics["held_out_engine"] = {"voices": held_out[1].speaker_names, "probe_table": held_out_rows,
+                                          "phone_probe": held_out_rows[name]["phone"],
+                                          "speaker_probe": held_out_rows[name]["speaker"]}
         run.write_json("metrics.json", metrics)
         if is_chief():
             _figures(model, history.history, step_accuracy, run)
@@ -224,8 +326,11 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print(f"Prediction accuracy on held-out crops, k = 1..{len(step_accuracy)}: "
           + " ".join(f"{value:.2f}" for value in step_accuracy))
-    print_summary(run, export_path, "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n"
-                  + format_table(rows, COLUMNS))
+    tables = "Probe accuracy on held-out utterances (seen speakers, unseen sentences)\n" + format_table(rows, COLUMNS)
+    if held_out:
+        tables += ("\nProbe accuracy on the held-out engine (Festival voices never trained on, unseen sentences)\n"
+                   + format_table(held_out_rows, COLUMNS))
+    print_summary(run, export_path, tables)
     return metrics
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from keras_ae import plots
 from keras_ae.core.validation import at_least_two_int, non_negative_float, non_negative_int, positive_int
+from keras_ae.data.augmentation import augment_waveforms
 from keras_ae.data.speech import load_speech_corpus
 from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import (
@@ -44,6 +45,7 @@ from keras_ae.evaluation.codes import (
     speaker_probe_on_codes,
 )
 from keras_ae.evaluation.speech import mel_cepstrum_to_waveform, mfcc_features
+from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
@@ -80,6 +82,11 @@ def build_parser():
                         help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
                              "the codes need not carry the speaker")
     speech.add_argument("--speaker-dim", type=positive_int, default=16, help="size of the decoder's speaker embedding")
+    speech.add_argument("--augment", choices=AUGMENT_PRESETS, default="none",
+                        help="add augmented copies of the training utterances (keras_ae.layers.audio.augmentation; "
+                             "features are computed once, so each copy is one fixed draw)")
+    speech.add_argument("--augment-copies", type=positive_int, default=1,
+                        help="augmented copies of each training utterance")
     speech.add_argument("--feature-norm", choices=("global", "utterance"), default="utterance",
                         help="standardise spectrogram frames with each utterance's own mean and std (utterance: "
                              "removes the speaker's average spectrum; measured: less speaker information per code) "
@@ -156,9 +163,18 @@ def run_speech(argv=None):
         )
 
     per_utterance = [chunked(f) for f in train_features]
+    utterance_speakers = list(train.speakers)
+    augmentation = augmentation_from_preset(args.augment, seed=args.seed)
+    if augmentation is not None:
+        if args.augment_copies < 1:
+            raise ValueError(f"--augment-copies must be at least 1; got {args.augment_copies}.")
+        for copy in range(args.augment_copies):
+            augmented = augment_waveforms(train.waveforms, augmentation, seed=args.seed * 1000 + copy)
+            per_utterance += [chunked(f) for f in spectrogram_frames(augmented)]
+            utterance_speakers += list(train.speakers)
     chunks = np.concatenate(per_utterance)
     chunk_speakers = np.concatenate(
-        [np.full(len(c), s, "int32") for c, s in zip(per_utterance, train.speakers)]
+        [np.full(len(c), s, "int32") for c, s in zip(per_utterance, utterance_speakers)]
     )
     if args.limit:
         chunks, chunk_speakers = chunks[: args.limit], chunk_speakers[: args.limit]
@@ -286,6 +302,8 @@ def run_speech(argv=None):
             "training_seconds": training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "speaker_conditioning": args.speaker_conditioning,
+            "augment": {"preset": args.augment, "copies": args.augment_copies if augmentation else 0},
+            "training_chunks": len(chunks),
             "time_stride": stride,
             "label_alignment": "each code repeated time_stride times to meet the 10 ms phone and speaker labels",
             "features": {
