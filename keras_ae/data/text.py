@@ -274,7 +274,7 @@ def austen_novels():
             try:
                 with gzip.open(cache, "rt", encoding="utf-8") as file:
                     novels = json.load(file)
-                if set(novels) == set(AUSTEN_NOVELS.values()):
+                if isinstance(novels, dict) and novels and all(isinstance(v, list) for v in novels.values()):
                     return novels
             except (OSError, EOFError, ValueError):
                 pass
