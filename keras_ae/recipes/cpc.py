@@ -73,7 +73,6 @@ QUICK = {
     "held_out_engine": "none",
     "held_out_voices": 2,
     "held_out_train_sentences": 4,
-    "extra_speakers": 2,
 }
 CORPORA = {"espeak": {}, "varied": {"extra_speakers": 32, "flite": True}}
 COLUMNS = ["dim", "phone", "speaker"]
