@@ -125,6 +125,7 @@ MODELS = {
         data=(0.3 * rng.normal(size=(32, 1600))).astype("float32"),
         export_inputs=[(0.3 * rng.normal(size=(2, 1600))).astype("float32")],
         fall=0.999,  # noise has no future to predict: the loss leaves log(candidates) only slowly
+        fit_kwargs={"batch_size": 8},
     ),
     "QuickThought": dict(
         make=lambda: M.QuickThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8),
@@ -149,6 +150,7 @@ MODELS = {
 def test_model_contract(name, tmp_path):
     spec = dict(MODELS[name])
     fit_kwargs = {"batch_size": 32} if isinstance(spec["data"], np.ndarray) else {}
+    fit_kwargs.update(spec.pop("fit_kwargs", {}))
     run_model_test(spec.pop("make"), spec.pop("data"), export_dir=tmp_path / name, fit_kwargs=fit_kwargs, **spec)
 
 
