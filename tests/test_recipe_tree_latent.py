@@ -16,6 +16,8 @@ def test_quick_run_writes_metrics_and_figures(tmp_path):
     stored = json.loads((run / "metrics.json").read_text())
     assert set(stored["table"]) == {"right-branching", "left-branching", "random", "compound PCFG"}
     assert 0 <= metrics["sentence_f1"] <= 100 and metrics["perplexity"] > 1
+    projector = run / "tensorboard" / "projector" / "projector_config.pbtxt"
+    assert "test sentences (z)" in projector.read_text()
 
 
 def test_bad_flags_fail_before_work(tmp_path):

@@ -16,6 +16,7 @@ import inspect
 import time
 
 import keras
+import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
@@ -23,6 +24,7 @@ from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.tensorboard import write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
@@ -91,6 +93,7 @@ def main(argv=None):
                      "the training step. Drop the flag.")
     if args.embedding_dim < 0:
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
+    run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
                           synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
@@ -104,8 +107,8 @@ def main(argv=None):
         f"{strategy.num_replicas_in_sync} replica(s)"
     )
     rows, trees = {}, {}
-    with RunFolder(args.run_dir, resume=args.resume) as run:
-        run.write_json("config.json", {"flags": vars(args)})
+    with run:
+        run.write_config()
         if data.test_trees is not None:
             baselines = baseline_f1(data.test_trees, seed=args.seed)
             rows.update({name.replace("_", "-"): row for name, row in baselines.items()})
@@ -138,7 +141,11 @@ def main(argv=None):
         if is_chief():
             plots.history_curves(history, run.file("history.png"), title=name)
             _tree_figure(data, trees, run.file("trees.png"))
-    export_path = export_run(model, args.export_dir, metrics) if args.export else None
+            if args.embedding_dim:  # the projector of the test sentences' z, searchable by sentence and length
+                write_projector(run.file("tensorboard"), model.encode(tf.constant(data.test)),
+                                {"sentence": data.test, "words": [len(s.split()) for s in data.test]},
+                                name="test sentences (z)")
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
 
