@@ -32,6 +32,7 @@ import numpy as np
 
 from keras_ae.data import keras_ae_home
 from keras_ae.data.speech import SAMPLE_RATE, SILENCE, _read_manifest, _sentence_split, write_wav
+from keras_ae.data.speech.corpus import assign_splits
 
 ENGINE_CORPUS_VERSION = 1
 _PAUSES = ("pau", "h#", "brth", "#")
@@ -219,11 +220,8 @@ def load_engine_corpus(voices, sentences, sentence_ids=None, held_out_speakers=0
     if not (folder / "manifest.jsonl").exists():
         _build(folder, voices, sentences, sentence_ids, progress)
     corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
-    corpus.sentence_split = _sentence_split(corpus.sentences, len(sentences), validation_sentences, test_sentences,
-                                            seed)
-    held_out = set(range(len(voices) - held_out_speakers, len(voices)))
-    corpus.speaker_split = np.array(["test" if s in held_out else "train" for s in corpus.speakers])
-    return corpus
+    return assign_splits(corpus, len(sentences), validation_sentences, test_sentences, len(voices),
+                         held_out_speakers, seed)
 
 
 def _build(folder, voices, sentences, sentence_ids, progress):

@@ -164,9 +164,17 @@ def load_speech_corpus(
                 print(f"The cached corpus {folder} is damaged ({damage}); rebuilding it.")
             _build_corpus(folder, speakers, sentences, jitter, seed, progress)
             corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
-    corpus.sentence_split = _sentence_split(corpus.sentences, len(sentences), validation_sentences, test_sentences,
+    return assign_splits(corpus, len(sentences), validation_sentences, test_sentences, len(speakers),
+                         held_out_speakers, seed)
+
+
+def assign_splits(corpus, num_sentences, validation_sentences, test_sentences, num_speakers, held_out_speakers,
+                  seed):
+    """Gives a synthesized corpus its sentence split (seeded) and its speaker split (the last `held_out_speakers`
+    speakers are `"test"`); returns the corpus."""
+    corpus.sentence_split = _sentence_split(corpus.sentences, num_sentences, validation_sentences, test_sentences,
                                             seed)
-    held_out = set(range(len(speakers) - held_out_speakers, len(speakers)))
+    held_out = set(range(num_speakers - held_out_speakers, num_speakers))
     corpus.speaker_split = np.array(["test" if s in held_out else "train" for s in corpus.speakers])
     return corpus
 
