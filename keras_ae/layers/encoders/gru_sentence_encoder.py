@@ -93,6 +93,21 @@ class GRUSentenceEncoder(keras.layers.Layer):
         """Token ids `[batch, max_length]` (int64, 0-padded) of a `tf.string` tensor `[batch]`."""
         return self.vectorizer(sentences)
 
+    def words(self, sentences):
+        """The standardised words `[batch, max_length]` (`tf.string`, "" as padding) that `tokenize` maps to ids,
+        position by position (the vectorizer's own standardisation and split), e.g. to spell out-of-vocabulary ids."""
+        words = self.vectorizer._preprocess(tf.convert_to_tensor(sentences, tf.string))
+        return words.to_tensor(default_value="", shape=[None, self.max_length])
+
+    def token_states(self, token_ids, training=None):
+        """`(states [batch, max_length, embedding_dim], mask [batch, max_length])`: the GRU's state at every token
+        (what an attention decoder reads); needs a pooling other than `"last"`, whose GRU returns its last state only."""
+        if self.pooling == "last":
+            raise ValueError("token_states needs the GRU's state at every token: build the encoder with pooling='max' "
+                             "or 'mean'.")
+        mask = tf.not_equal(token_ids, 0)
+        return self.gru(self.word_embedding(token_ids), mask=mask, training=training), mask
+
     def encode_tokens(self, token_ids, training=None):
         """Embeddings `[batch, embedding_dim]` of token ids from `tokenize`."""
         words = self.word_embedding(token_ids)

@@ -1,0 +1,254 @@
+"""Documents and summaries for text as the latent: training documents, a disjoint pool of real summaries for the
+discriminator, and validation / test pairs used for evaluation only.
+
+Example:
+    data = load_summary_data("debian")                          # or "FILE.jsonl", with summaries="FILE.txt"
+    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=6000)
+    unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, batch_size=64, shuffle=True)
+    pseudo_documents, pseudo_targets = pseudo_pairs(data.train_documents, length=6, seed=0)
+
+Protocol (fixed, never tuned on test):
+- Debian (default): Debian's English package descriptions (`keras_ae.data.debian_packages`), split by source
+  package into train / validation / test (80 / 10 / 10, seed 0). The training source packages are split again, by
+  source, into two halves: the long descriptions of one half are the training documents, the synopses of the other
+  half are the real summaries the discriminator sees. So training never pairs a document with its own summary, and
+  no summary of the pool belongs to a package whose description is trained on. `train_summaries` (the documents'
+  own synopses) are used by the supervised ceiling only.
+- A user JSONL file: records `{"document": ..., "summary": ...}` (summary optional). Records are assigned to splits
+  by a seeded permutation (80 / 10 / 10); records with a summary fill validation and test first, up to a tenth of the
+  records each. The training records are halved as above unless `summaries` (a text file of real summaries, one a
+  line, unpaired) is given, which then is the pool and every training record's document is trained on.
+- Documents are whitespace-normalised; documents longer than `max_words` words keep their first `max_words` (the
+  count is in `SummaryData.truncated`).
+"""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from keras_ae.data.text import build_vocabulary  # noqa: F401  (the summary models' vocabulary comes from here)
+
+MIN_SUMMARIES = 50  # fewer real summaries cannot train a discriminator
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+@dataclasses.dataclass
+class SummaryData:
+    """Training documents (and their own summaries, for the supervised ceiling only), the unpaired pool of real
+    summaries, and validation / test pairs (`(documents, summaries)`, or None when the data has no summaries)."""
+
+    name: str
+    train_documents: list
+    train_summaries: list
+    real_summaries: list
+    validation: tuple
+    test: tuple
+    truncated: int = 0
+
+    @property
+    def has_pairs(self):
+        return self.test is not None and len(self.test[0]) > 0
+
+
+def normalize(text):
+    """Collapses whitespace (paragraph breaks included) to single spaces."""
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def truncate_words(texts, max_words):
+    """`(texts, count)`: every text cut to its first `max_words` words, and how many were longer."""
+    out, count = [], 0
+    for text in texts:
+        words = text.split(" ")
+        if len(words) > max_words:
+            count += 1
+            text = " ".join(words[:max_words])
+        out.append(text)
+    return out, count
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_summary_data(source="debian", summaries=None, max_words=60, seed=0, limit=None):
+    """Documents, real summaries and evaluation pairs (see the module doc) from `"debian"` or a `.jsonl` file, with
+    an optional `summaries` text file of real summaries. Raises a `ValueError` naming the problem and the fix for an
+    empty file, bytes that are not UTF-8, a record without `document`, or too few real summaries."""
+    if max_words < 1:
+        raise ValueError(f"max_words must be positive; got {max_words}.")
+    pool = read_summaries(summaries) if summaries is not None else None
+    if source == "debian":
+        if pool is not None:
+            raise ValueError("--summaries replaces the pool of a --data FILE.jsonl; the Debian default has its own "
+                             "pool of synopses. Give --data FILE.jsonl with it, or drop --summaries.")
+        data = _debian(seed, limit)
+    else:
+        data = _user_data(Path(source), pool, seed, limit)
+    data.train_documents, truncated = truncate_words(data.train_documents, max_words)
+    for split in ("validation", "test"):
+        pairs = getattr(data, split)
+        if pairs is not None:
+            documents, count = truncate_words(pairs[0], max_words)
+            truncated += count
+            setattr(data, split, (documents, pairs[1]))
+    data.truncated = truncated
+    if len(data.real_summaries) < MIN_SUMMARIES:
+        raise ValueError(
+            f"{data.name}: only {len(data.real_summaries)} real summaries for the discriminator; it needs at least "
+            f"{MIN_SUMMARIES}. Give more records with a 'summary' or a --summaries FILE.txt of real summaries."
+        )
+    if not data.train_documents:
+        raise ValueError(f"{data.name}: no training documents; give more records.")
+    return data
+
+
+def _debian(seed, limit):
+    from keras_ae.data.debian_packages import package_descriptions, split_by_source
+
+    records = [r for r in package_descriptions() if normalize(r.description) and normalize(r.synopsis)]
+    splits = split_by_source(records, fractions=SPLIT_FRACTIONS, seed=seed)
+    train = splits["train"]
+    sources = sorted({record.source for record in train})
+    rng = np.random.default_rng(seed + 1)
+    pool_sources = set(rng.permutation(sources)[: len(sources) // 2].tolist())
+    documents = [r for r in train if r.source not in pool_sources]
+    pool = [normalize(r.synopsis) for r in train if r.source in pool_sources]
+    if limit:
+        documents = documents[:limit]
+    pairs = lambda rs: ([normalize(r.description) for r in rs], [normalize(r.synopsis) for r in rs])  # noqa: E731
+    return SummaryData(
+        name="debian", train_documents=pairs(documents)[0], train_summaries=pairs(documents)[1],
+        real_summaries=pool, validation=pairs(splits["validation"]), test=pairs(splits["test"]),
+    )
+
+
+def read_summaries(path):
+    """Real summaries, one a non-empty line, from a UTF-8 text file."""
+    lines = _read_lines(Path(path), "--summaries")
+    summaries = [normalize(line) for line in lines if line.strip()]
+    if not summaries:
+        raise ValueError(f"{path}: no summaries (every line is blank); give one real summary a line.")
+    return summaries
+
+
+def read_records(path):
+    """`[(document, summary or None)]` from a JSONL file of `{"document": ..., "summary": ...}` records."""
+    records = []
+    for number, line in enumerate(_read_lines(path, "--data"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not a JSON record ({error.msg}); write one JSON object a line.") from None
+        if not isinstance(record, dict) or not isinstance(record.get("document"), str):
+            raise ValueError(
+                f'{path}:{number}: a record needs a "document" string, e.g. {{"document": "...", "summary": "..."}}.'
+            )
+        summary = record.get("summary")
+        if summary is not None and not isinstance(summary, str):
+            raise ValueError(f'{path}:{number}: "summary" must be a string (or left out).')
+        document = normalize(record["document"])
+        if not document:
+            raise ValueError(f'{path}:{number}: the "document" is empty; drop the record or fill it in.')
+        records.append((document, normalize(summary) if summary and summary.strip() else None))
+    if not records:
+        raise ValueError(f"{path}: no records (the file is blank); write one JSON record a line.")
+    return records
+
+
+def _read_lines(path, flag):
+    if not path.is_file():
+        raise FileNotFoundError(f"{flag} {path}: no such file.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"{flag} {path}: the file is empty; give a file with content.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(f"{flag} {path}:{line}: bytes that are not UTF-8; re-encode the file as UTF-8 (e.g. with "
+                         "iconv).") from None
+    return text.splitlines()
+
+
+def _user_data(path, pool, seed, limit):
+    if path.suffix != ".jsonl":
+        raise ValueError(f"--data {path}: expected 'debian' or a .jsonl file of {{\"document\", \"summary\"}} records.")
+    records = read_records(path)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(records))
+    paired = [i for i in order if records[i][1] is not None]
+    held = max(1, len(records) // 10) if paired else 0
+    validation, test = paired[:held], paired[held : 2 * held]
+    used = set(validation) | set(test)
+    train = [i for i in order if i not in used]
+    if pool is None:  # halve the training records: documents of one half, summaries of the other
+        with_summary = [i for i in train if records[i][1] is not None]
+        pool_index = set(with_summary[: len(with_summary) // 2])
+        pool = [records[i][1] for i in sorted(pool_index)]
+        train = [i for i in train if i not in pool_index]
+    if limit:
+        train = train[:limit]
+    pairs = lambda index: ([records[i][0] for i in index], [records[i][1] for i in index])  # noqa: E731
+    return SummaryData(
+        name=path.name, train_documents=pairs(train)[0], train_summaries=pairs(train)[1], real_summaries=pool,
+        validation=pairs(validation) if validation else None, test=pairs(test) if test else None,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pseudo pairs for pretraining, and tf.data pipelines
+
+
+def content_words(text):
+    """The words of `text` (lower-cased, punctuation stripped) that are not English stop words."""
+    words = re.findall(r"[\w+\-.]*\w", text.lower())
+    return [word for word in words if word not in ENGLISH_STOP_WORDS]
+
+
+def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3):
+    """`(noisy_documents, targets)` for pretraining the generator without real pairs: the target is the document's
+    first `length` content words (stop words dropped, order kept), a compressed lead; the input is the document with
+    a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of `phrase`
+    words shuffled, so that the generator learns to select and order words rather than to copy the first ones."""
+    rng = np.random.default_rng(seed)
+    noisy, targets = [], []
+    for document in documents:
+        words = document.split(" ")
+        targets.append(" ".join(content_words(document)[:length]))
+        kept = [word for word in words if rng.uniform() >= drop] or words[:1]
+        phrases = [kept[i : i + phrase] for i in range(0, len(kept), phrase)]
+        shuffled = []
+        for start in range(0, len(phrases), 3):
+            window = phrases[start : start + 3]
+            shuffled += [window[i] for i in rng.permutation(len(window))]
+        noisy.append(" ".join(word for chunk in shuffled for word in chunk))
+    return noisy, targets
+
+
+def make_pair_dataset(documents, targets, batch_size, shuffle=False, seed=0):
+    """Batches `{"document": [batch] strings, "target": [batch] strings}` (pseudo or real pairs)."""
+    dataset = tf.data.Dataset.from_tensor_slices({"document": list(documents), "target": list(targets)})
+    if shuffle:
+        dataset = dataset.shuffle(len(documents), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+
+
+def make_unpaired_dataset(documents, summaries, batch_size, shuffle=False, seed=0):
+    """Batches `{"document", "summary"}` where every summary is drawn from the real pool, never the document's own:
+    the documents in (shuffled) order, beside the pool shuffled independently and repeated as needed."""
+    rng = np.random.default_rng(seed)
+    repeats = -(-len(documents) // len(summaries))
+    pool = np.concatenate([rng.permutation(np.array(summaries, dtype=object)) for _ in range(repeats)])
+    pool = [str(s) for s in pool[: len(documents)]]
+    dataset = tf.data.Dataset.from_tensor_slices({"document": list(documents), "summary": pool})
+    if shuffle:
+        dataset = dataset.shuffle(len(documents), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,147 @@
+"""GRU decoder with attention over a document and a copy mechanism (a pointer-generator)."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class AttentionCopyDecoder(keras.layers.Layer):
+    """Writes a word sequence about a document, one word per step, mixing a vocabulary softmax with a copy of the
+    document's words: `p(w) = p_gen * softmax(W [s; c])_w + (1 - p_gen) * sum_{i: x_i = w} a_i`, where `a` is
+    additive attention over the encoder's states (Bahdanau et al., 2015), `c` its context and `p_gen` a learned gate
+    (See et al., 2017, "Get To The Point: Summarization with Pointer-Generator Networks"). Wang & Lee (2018) use such a
+    generator as the summariser of their text-as-latent auto-encoder.
+
+    The memory is `(states [batch, T, d], mask [batch, T], token_ids [batch, T], pooled [batch, d])`: a sentence
+    encoder's state at each token, which tokens are real, their vocabulary ids (what a copy emits) and a summary of
+    the document that sets the initial state. Outputs are log-probabilities, so `masked_token_crossentropy` of them is
+    the exact negative log-likelihood. Id 0 is padding and the end symbol; the start symbol is `vocabulary_size`.
+
+    Args:
+        vocabulary_size: number of output tokens (padding / end at 0 and OOV at 1 included).
+        length: number of words `generate` writes.
+        hidden_dim: size of the GRU state.
+        word_dim: size of the input word embeddings.
+        attention_dim: size of the additive attention's hidden layer.
+
+    Example:
+        decoder = AttentionCopyDecoder(vocabulary_size=100, length=5, hidden_dim=32)
+        memory = (tf.zeros([2, 7, 16]), tf.ones([2, 7], bool), tf.fill([2, 7], 3), tf.zeros([2, 16]))
+        log_probs = decoder(decoder.teacher_forcing_inputs(tf.constant([[4, 5, 0, 0, 0]] * 2)), memory)  # [2, 5, 100]
+        words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
+    """
+
+    def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, **kwargs):
+        super().__init__(**kwargs)
+        # Layers (the input embedding's extra row is the start symbol)
+        self.word_embedding = keras.layers.Embedding(vocabulary_size + 1, word_dim, name="words")
+        self.initial_state = keras.layers.Dense(hidden_dim, activation="tanh", name="initial_state")
+        self.cell = keras.layers.GRUCell(hidden_dim, name="cell")
+        self.memory_keys = keras.layers.Dense(attention_dim, use_bias=False, name="memory_keys")
+        self.state_query = keras.layers.Dense(attention_dim, name="state_query")
+        self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
+        self.output_projection = keras.layers.Dense(word_dim, activation="tanh", name="output_projection")
+        self.to_logits = keras.layers.Dense(vocabulary_size, name="logits")
+        self.copy_gate = keras.layers.Dense(1, name="copy_gate")
+        # Config
+        self.vocabulary_size = vocabulary_size
+        self.length = length
+        self.hidden_dim = hidden_dim
+        self.word_dim = word_dim
+        self.attention_dim = attention_dim
+        self.start_id = vocabulary_size
+
+    def build(self, input_ids_shape=None, memory_shape=None):
+        memory_dim = memory_shape[0][-1] if memory_shape is not None else self.hidden_dim
+        self.word_embedding.build((None,))
+        self.initial_state.build((None, memory_dim))
+        self.cell.build((None, self.word_dim + memory_dim))
+        self.memory_keys.build((None, None, memory_dim))
+        self.state_query.build((None, self.hidden_dim))
+        self.attention_score.build((None, None, self.attention_dim))
+        self.output_projection.build((None, self.hidden_dim + memory_dim))
+        self.to_logits.build((None, self.word_dim))
+        self.copy_gate.build((None, self.hidden_dim + memory_dim + self.word_dim))
+        self.built = True
+
+    def teacher_forcing_inputs(self, target_ids):
+        """The inputs for targets `[batch, length]`: the start symbol, then the targets shifted right."""
+        target_ids = tf.convert_to_tensor(target_ids)
+        start = tf.fill([tf.shape(target_ids)[0], 1], tf.constant(self.start_id, target_ids.dtype))
+        return tf.concat([start, target_ids[:, :-1]], axis=1)
+
+    # ------------------------------------------------------------------ one step
+    def _start(self, memory):
+        states, mask, token_ids, pooled = memory
+        keys = self.memory_keys(states)
+        return self.initial_state(pooled), (states, tf.cast(mask, keys.dtype), tf.cast(token_ids, tf.int32), keys)
+
+    def _step(self, word_vectors, state, memory):
+        """`(log_probs [batch, V], attention [batch, T], new_state)` after reading one input word vector."""
+        states, mask, token_ids, keys = memory
+        previous = state
+        scores = self.attention_score(tf.tanh(keys + self.state_query(previous)[:, None, :]))[..., 0]
+        scores = scores + (1.0 - mask) * tf.cast(-1e9, scores.dtype)
+        attention = tf.nn.softmax(scores, axis=-1)
+        context = tf.reduce_sum(attention[:, :, None] * states, axis=1)
+        output, new_state = self.cell(tf.concat([word_vectors, context], axis=-1), previous)
+        new_state = new_state[0] if isinstance(new_state, (list, tuple)) else new_state
+        features = tf.concat([output, context], axis=-1)
+        vocabulary_probs = tf.nn.softmax(tf.cast(self.to_logits(self.output_projection(features)), "float32"))
+        gate = tf.sigmoid(tf.cast(self.copy_gate(tf.concat([features, word_vectors], axis=-1)), "float32"))
+        batch = tf.shape(token_ids)[0]
+        rows = tf.tile(tf.range(batch)[:, None], [1, tf.shape(token_ids)[1]])
+        copy_probs = tf.scatter_nd(
+            tf.stack([rows, token_ids], axis=-1), tf.cast(attention, "float32"), [batch, self.vocabulary_size]
+        )
+        probs = gate * vocabulary_probs + (1.0 - gate) * copy_probs
+        return tf.math.log(probs + 1e-9), attention, new_state
+
+    # ------------------------------------------------------------------ teacher forcing and generation
+    def call(self, input_ids, memory, training=None):
+        """Log-probabilities `[batch, length, V]` of the next word after each of `input_ids` (teacher forcing)."""
+        state, memory = self._start(memory)
+        words = self.word_embedding(input_ids)
+        outputs = []
+        for step in range(input_ids.shape[1]):
+            log_probs, _, state = self._step(words[:, step], state, memory)
+            outputs.append(log_probs)
+        return tf.stack(outputs, axis=1)
+
+    def generate(self, memory, sampler=None, training=False):
+        """`(words [batch, length, V], attention [batch, length, T])`: one-hot words written free-running, each the
+        input of the next step. With a `sampler` (e.g. a hard `GumbelSoftmax`) in training the words are its samples
+        of the log-probabilities, so gradients flow back through them; otherwise the most probable word (greedy).
+        After the first end symbol (id 0) every word is the end symbol, as padding is in real summaries."""
+        state, memory = self._start(memory)
+        batch = tf.shape(memory[0])[0]
+        table = self.word_embedding.embeddings
+        vectors = tf.gather(table, tf.fill([batch], self.start_id))
+        alive = tf.ones([batch, 1], "float32")
+        end = tf.one_hot(tf.zeros([batch], tf.int32), self.vocabulary_size, dtype="float32")
+        words, attentions = [], []
+        for _ in range(self.length):
+            log_probs, attention, state = self._step(vectors, state, memory)
+            if sampler is not None and training:
+                word = tf.cast(sampler(log_probs, training=True), "float32")
+            else:
+                word = tf.one_hot(tf.argmax(log_probs, axis=-1), self.vocabulary_size, dtype="float32")
+            word = alive * word + (1.0 - alive) * end
+            alive = alive * (1.0 - tf.stop_gradient(word[:, :1]))
+            vectors = tf.matmul(tf.cast(word, table.dtype), table[: self.vocabulary_size])
+            words.append(word)
+            attentions.append(attention)
+        return tf.stack(words, axis=1), tf.stack(attentions, axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "length": self.length,
+                "hidden_dim": self.hidden_dim,
+                "word_dim": self.word_dim,
+                "attention_dim": self.attention_dim,
+            }
+        )
+        return config

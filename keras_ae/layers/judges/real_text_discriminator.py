@@ -1,0 +1,110 @@
+"""A Wasserstein critic of word sequences that has only seen real human-written summaries."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.core.steps import gradient_penalty
+from keras_ae.distribute import replica_uniform
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class RealTextDiscriminator(keras.layers.Layer):
+    """Scores word sequences `[batch, length, V]` (one-hot or soft) by how much they read like real summaries; an
+    adversary of the `JudgedEncoder` loop whose code is the generated word sequence.
+
+    A convolutional critic (word vectors from a bias-free projection of the word distributions, convolutions of
+    several widths, max over time) trained as a WGAN-GP: it minimises `D(fake) - D(real) + penalty_weight * GP`, the
+    generator minimises `-D(fake)` (Gulrajani et al., 2017; Wang & Lee, 2018, "Learning to Encode Text as
+    Human-Readable Summaries using Generative Adversarial Networks", section 3.2). Real summaries come from the
+    batch's `real_key` entry as token ids `[batch, length]` (0-padded: padding is the end symbol, as in generated
+    sequences), never paired with the batch's documents.
+
+    Args:
+        vocabulary_size: number of tokens (the last axis of the sequences).
+        word_dim: size of the critic's word vectors.
+        filters: feature maps per convolution width.
+        widths: convolution widths (in words).
+        penalty_weight: weight of the gradient penalty.
+        real_key: the batch entry with the real summaries' token ids.
+        seed: seed of the penalty's interpolation.
+
+    Example:
+        critic = RealTextDiscriminator(vocabulary_size=100, name="discriminator")
+        losses, metrics = critic.adversary_loss({"summary_ids": real_ids}, generated_one_hots)   # [batch], {...}
+    """
+
+    def __init__(self, vocabulary_size, word_dim=64, filters=64, widths=(2, 3), penalty_weight=10.0,
+                 real_key="summary_ids", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        # Layers
+        self.words = keras.layers.Dense(word_dim, use_bias=False, name="words")
+        self.convolutions = [
+            keras.layers.Conv1D(filters, width, padding="same", activation="relu", name=f"conv{width}")
+            for width in widths
+        ]
+        self.score = keras.layers.Dense(1, name="score")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Config
+        self.vocabulary_size = vocabulary_size
+        self.word_dim = word_dim
+        self.filters = filters
+        self.widths = tuple(widths)
+        self.penalty_weight = float(penalty_weight)
+        self.real_key = real_key
+        self.seed = seed
+        self.metric_names = (f"{self.name}_accuracy", f"{self.name}_distance")
+
+    def build(self, code_shape=None):
+        self.words.build((None, None, self.vocabulary_size))
+        for convolution in self.convolutions:
+            convolution.build((None, None, self.word_dim))
+        self.score.build((None, self.filters * len(self.widths)))
+        self.built = True
+
+    def call(self, sequences):
+        """Critic scores `[batch]` of word sequences `[batch, length, V]`."""
+        vectors = self.words(sequences)
+        pooled = [tf.reduce_max(convolution(vectors), axis=1) for convolution in self.convolutions]
+        return tf.cast(self.score(tf.concat(pooled, axis=-1))[:, 0], "float32")
+
+    def real_sequences(self, batch, length):
+        if not isinstance(batch, dict) or self.real_key not in batch:
+            raise ValueError(f"{self.name} reads real summaries from batch[{self.real_key!r}]; feed dict batches "
+                             "with that key (see keras_ae.data.summaries.make_unpaired_dataset).")
+        ids = tf.cast(batch[self.real_key], tf.int32)[:, :length]
+        ids = tf.pad(ids, [[0, 0], [0, length - tf.shape(ids)[1]]])
+        return tf.one_hot(ids, self.vocabulary_size, dtype="float32")
+
+    def adversary_loss(self, batch, code, training=False):
+        """The critic's WGAN-GP loss `[batch]`, its accuracy (real scored above the midpoint of the mean real and
+        fake scores, fake below) and the estimated Wasserstein distance `mean D(real) - mean D(fake)`."""
+        fake = tf.cast(code, "float32")
+        real = self.real_sequences(batch, fake.shape[1] or tf.shape(fake)[1])
+        real_scores, fake_scores = self(real), self(fake)
+        seed = tf.cast(replica_uniform([2], self.seed_generator) * 2**30, tf.int32)
+        penalty = gradient_penalty(self, real, fake, seed)
+        losses = fake_scores - real_scores + self.penalty_weight * penalty
+        middle = 0.5 * (tf.reduce_mean(real_scores) + tf.reduce_mean(fake_scores))
+        accuracy = 0.5 * (tf.reduce_mean(tf.cast(real_scores > middle, "float32"))
+                          + tf.reduce_mean(tf.cast(fake_scores <= middle, "float32")))
+        distance = tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
+        return losses, {self.metric_names[0]: accuracy, self.metric_names[1]: distance}
+
+    def encoder_loss(self, batch, code, training=False):
+        """What the generator minimises, `-D(fake)` `[batch]`."""
+        return -self(tf.cast(code, "float32"))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "word_dim": self.word_dim,
+                "filters": self.filters,
+                "widths": list(self.widths),
+                "penalty_weight": self.penalty_weight,
+                "real_key": self.real_key,
+                "seed": self.seed,
+            }
+        )
+        return config

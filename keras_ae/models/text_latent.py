@@ -1,0 +1,279 @@
+"""Text as the latent: an auto-encoder whose code is a short word sequence, read back into the document and judged
+by a discriminator of real summaries, so that the code becomes a readable summary."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.config import deserialize_sublayers
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.distribute import replica_uniform
+from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
+from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
+from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
+from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
+
+OBJECTIVES = ("paired", "reconstruction", "unpaired")
+SUBLAYERS = ("encoder", "generator", "reader", "document_decoder", "discriminator")
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class TextLatent(JudgedEncoder):
+    """A seq2seq2seq auto-encoder with a human-readable code (Wang & Lee, 2018, "Learning to Encode Text as
+    Human-Readable Summaries using Generative Adversarial Networks").
+
+    Generator: a bidirectional GRU encoder of the document (`GRUSentenceEncoder`, raw strings in, vocabulary inside)
+    and an `AttentionCopyDecoder` that writes `summary_length` words. Reconstructor: a `WordSequenceEncoder` reads
+    the words and a `ConditionalGRUDecoder` rebuilds the document's first `reconstruct_length` tokens from them
+    (teacher forcing with word dropout, so it must use the code). Discriminator: a `RealTextDiscriminator`
+    (WGAN-GP critic) that sees real summaries, never paired with the batch's documents, and the generated words.
+
+    Gradient path: the generated words are hard straight-through Gumbel-softmax samples (`GumbelSoftmax`), so the
+    reconstructor and the critic see discrete one-hot words, the same format as real summaries (a critic of soft
+    distributions against one-hot real words could tell them apart by their entropy alone), and both losses reach the
+    generator through the relaxed samples, without REINFORCE's variance.
+
+    `objective` chooses what trains (the layers, and so the weights, are the same for all three; see
+    `with_objective`):
+        "paired": the generator alone, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real
+            pairs for the supervised ceiling).
+        "reconstruction": generator and reconstructor on the reconstruction loss (no discriminator).
+        "unpaired": the same plus the discriminator, an adversary of the core loop with its own optimizer
+            (`compile(optimizers={"encoder": ..., "adversary": ...})`); `batch["summary"]` holds real summaries.
+
+    Args:
+        vocabulary: list of tokens (see `keras_ae.data.text.build_vocabulary`); one vocabulary for documents and
+            summaries.
+        objective: see above.
+        summary_length: words the generator writes (the code's length).
+        document_length: documents are truncated to this many tokens.
+        reconstruct_length: the reconstructor rebuilds the document's first this many tokens.
+        embedding_dim: size of the document embedding (`encode`) and of the encoder's states.
+        word_dim: size of the word vectors everywhere.
+        hidden_dim: size of the generator's and the reconstructor's GRU states.
+        adversary_weight: weight of the generator's `-D(fake)` beside the reconstruction loss.
+        penalty_weight: the critic's gradient-penalty weight.
+        adversary_steps, adversary_ramp_steps: see `JudgedEncoder`.
+        decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
+        initial_temperature, min_temperature, anneal_rate: the Gumbel-softmax schedule (see `GumbelSoftmax`).
+        seed: seed of the Gumbel noise, the word dropout and the critic's penalty.
+        encoder, generator, reader, document_decoder, discriminator: the parts (default built from the arguments).
+
+    Example:
+        model = TextLatent(vocabulary, objective="paired")
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.fit(make_pair_dataset(*pseudo_pairs(documents, length=6), batch_size=64, shuffle=True), epochs=2)
+        model = model.with_objective("unpaired")
+        model.compile(optimizers={"encoder": keras.optimizers.Adam(1e-3), "adversary": keras.optimizers.Adam(1e-4)})
+        model.fit(make_unpaired_dataset(documents, real_summaries, batch_size=64, shuffle=True), epochs=2)
+        model.summarize(tf.constant(["PyYAML is a YAML parser and emitter for Python."]))
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        objective="unpaired",
+        summary_length=10,
+        document_length=60,
+        reconstruct_length=30,
+        embedding_dim=128,
+        word_dim=64,
+        hidden_dim=128,
+        adversary_weight=1.0,
+        penalty_weight=10.0,
+        adversary_steps=1,
+        adversary_ramp_steps=0,
+        decoder_word_dropout=0.5,
+        initial_temperature=1.0,
+        min_temperature=0.5,
+        anneal_rate=1e-4,
+        seed=None,
+        encoder=None,
+        generator=None,
+        reader=None,
+        document_decoder=None,
+        discriminator=None,
+        **kwargs,
+    ):
+        if objective not in OBJECTIVES:
+            raise ValueError(f"Unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}.")
+        if not 0.0 <= decoder_word_dropout < 1.0:
+            raise ValueError(f"decoder_word_dropout must be in [0, 1); got {decoder_word_dropout}.")
+        reconstruct_length = min(reconstruct_length, document_length)
+        # Layers
+        encoder = encoder or GRUSentenceEncoder(
+            vocabulary, embedding_dim=embedding_dim, word_dim=word_dim, max_length=document_length, pooling="max",
+            bidirectional=True, name="encoder",
+        )
+        size = encoder.vocabulary_size
+        generator = generator or AttentionCopyDecoder(
+            size, length=summary_length, hidden_dim=hidden_dim, word_dim=word_dim, name="generator"
+        )
+        reader = reader or WordSequenceEncoder(size, embedding_dim=hidden_dim, word_dim=word_dim, name="reader")
+        document_decoder = document_decoder or ConditionalGRUDecoder(
+            size, hidden_dim=hidden_dim, word_dim=word_dim, output_dim=word_dim, name="document_decoder"
+        )
+        discriminator = discriminator or RealTextDiscriminator(
+            size, word_dim=word_dim, penalty_weight=penalty_weight, seed=seed, name="discriminator"
+        )
+        if objective == "paired":
+            judges, adversaries = [NeighbourDecoder(generator, name="summary")], []
+        else:
+            judges = [NeighbourDecoder(document_decoder, name="reconstruction")]
+            adversaries = [discriminator] if objective == "unpaired" else []
+        super().__init__(
+            encoder=encoder, judges=judges, adversaries=adversaries, adversary_weights=[adversary_weight] * len(
+                adversaries), adversary_steps=adversary_steps, adversary_ramp_steps=adversary_ramp_steps, **kwargs,
+        )
+        self.generator = generator
+        self.reader = reader
+        self.document_decoder = document_decoder
+        self.discriminator = discriminator
+        self.sampler = GumbelSoftmax(initial_temperature, min_temperature, anneal_rate, hard=True, seed=seed,
+                                     name="sampler")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Config
+        self.vocabulary = list(vocabulary)
+        self.objective = objective
+        self.summary_length = summary_length
+        self.document_length = document_length
+        self.reconstruct_length = reconstruct_length
+        self.embedding_dim = embedding_dim
+        self.word_dim = word_dim
+        self.hidden_dim = hidden_dim
+        self.adversary_weight = float(adversary_weight)
+        self.penalty_weight = float(penalty_weight)
+        self.decoder_word_dropout = decoder_word_dropout
+        self.initial_temperature = initial_temperature
+        self.min_temperature = min_temperature
+        self.anneal_rate = anneal_rate
+        self.seed = seed
+        # Build now, so that every variable exists before training is traced (and inside the strategy scope).
+        self.build((None,))
+
+    def build(self, input_shape=None):
+        if not self.encoder.built:
+            self.encoder.build(input_shape)
+        memory_shape = ((None, self.document_length, self.embedding_dim),)
+        if not self.generator.built:
+            self.generator.build((None, self.summary_length), memory_shape)
+        if not self.reader.built:
+            self.reader.build()
+        if not self.document_decoder.built:
+            self.document_decoder.build((None, self.reconstruct_length), (None, self.hidden_dim))
+        if not self.discriminator.built:
+            self.discriminator.build()
+        for judge in self.judges:
+            judge.built = True
+        self.built = True
+
+    # ------------------------------------------------------------------ the parts
+    def memory(self, documents, training=False):
+        """What the generator reads: `(states, mask, token_ids, pooled)` of a `tf.string` batch of documents."""
+        token_ids = self.encoder.tokenize(documents)
+        states, mask = self.encoder.token_states(token_ids, training=training)
+        pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
+        pooled = tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
+        return states, mask, token_ids, pooled
+
+    def call(self, documents, training=False):
+        return self.memory(documents, training=training)[3]
+
+    def encode(self, documents):
+        """Document embeddings `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]`."""
+        return tf.cast(self(tf.convert_to_tensor(documents, tf.string), training=False), tf.float32)
+
+    def summary_ids(self, documents):
+        """Greedy summaries as token ids `[batch, summary_length]` (0 after the end) and the words they spell
+        (`tf.string` `[batch, summary_length]`; an out-of-vocabulary id spells the document word it attends to)."""
+        documents = tf.convert_to_tensor(documents, tf.string)
+        words, attention = self.generator.generate(self.memory(documents), training=False)
+        ids = tf.argmax(words, axis=-1, output_type=tf.int32)
+        table = tf.constant(["", "[UNK]", *self.vocabulary])
+        spelled = tf.gather(table, ids)
+        document_words = self.encoder.words(documents)
+        copied = tf.gather(document_words, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
+        return ids, tf.where(tf.equal(ids, 1), copied, spelled)
+
+    def summarize(self, documents):
+        """Summaries `tf.string [batch]` of documents `tf.string [batch]` (greedy decoding, in the graph)."""
+        _, words = self.summary_ids(documents)
+        joined = tf.strings.reduce_join(words, axis=1, separator=" ")
+        return tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
+
+    # ------------------------------------------------------------------ the loop's hooks
+    def unpack_batch(self, data):
+        batch = dict(super().unpack_batch(data))
+        if "summary" in batch:  # the discriminator's real summaries, as token ids
+            batch["summary_ids"] = self.encoder.tokenize(batch["summary"])[:, : self.summary_length]
+        return batch
+
+    def forward(self, batch, training=False):
+        """The paired objective's code is the generator's memory; the others' the generated one-hot words."""
+        memory = self.memory(batch["document"], training=training)
+        if self.objective == "paired":
+            return memory, {}, {}
+        words, _ = self.generator.generate(memory, sampler=self.sampler, training=training)
+        return words, {}, {}
+
+    def judge_code(self, batch, code, training=False):
+        judge = self.judges[0]
+        if self.objective == "paired":
+            targets = self.encoder.tokenize(batch["target"])[:, : self.summary_length]
+            inputs = {"inputs": self.generator.teacher_forcing_inputs(targets), "targets": targets}
+            return [judge.judge_loss(inputs, code, training=training)], {}
+        targets = self.encoder.tokenize(batch["document"])[:, : self.reconstruct_length]
+        input_ids = self._drop_words(targets) if training else targets
+        inputs = {"inputs": self.document_decoder.teacher_forcing_inputs(input_ids), "targets": targets}
+        return [judge.judge_loss(inputs, self.reader(code, training=training), training=training)], {}
+
+    def _drop_words(self, token_ids):
+        """Replaces `decoder_word_dropout` of the words (not the padding) by the out-of-vocabulary id 1."""
+        if not self.decoder_word_dropout:
+            return token_ids
+        draws = replica_uniform(tf.shape(token_ids), self.seed_generator)
+        dropped = tf.logical_and(draws < self.decoder_word_dropout, tf.not_equal(token_ids, 0))
+        return tf.where(dropped, tf.ones_like(token_ids), token_ids)
+
+    def with_objective(self, objective):
+        """A copy of this model (same config, same weights) that trains `objective`; create it in the strategy's
+        scope. Pretraining, the reconstruction-only ablation and the full model are one model at three stages."""
+        clone = type(self).from_config({**self.get_config(), "objective": objective})
+        for name in (*SUBLAYERS, "sampler"):
+            getattr(clone, name).set_weights(getattr(self, name).get_weights())
+        return clone
+
+    def export_signatures(self):
+        """`encode` (document embeddings) and `summarize` (summaries), both of `tf.string` documents."""
+        documents = tf.TensorSpec([None], tf.string, name="documents")
+        return {"encode": (self.encode, [documents]), "summarize": (self.summarize, [documents])}
+
+    def get_config(self):
+        config = without_parts(super().get_config(), keep=("adversary_steps", "adversary_ramp_steps"))
+        config.update(
+            {
+                "vocabulary": list(self.vocabulary),
+                "objective": self.objective,
+                "summary_length": self.summary_length,
+                "document_length": self.document_length,
+                "reconstruct_length": self.reconstruct_length,
+                "embedding_dim": self.embedding_dim,
+                "word_dim": self.word_dim,
+                "hidden_dim": self.hidden_dim,
+                "adversary_weight": self.adversary_weight,
+                "penalty_weight": self.penalty_weight,
+                "decoder_word_dropout": self.decoder_word_dropout,
+                "initial_temperature": self.initial_temperature,
+                "min_temperature": self.min_temperature,
+                "anneal_rate": self.anneal_rate,
+                "seed": self.seed,
+                **{name: keras.saving.serialize_keras_object(getattr(self, name)) for name in SUBLAYERS},
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**deserialize_sublayers(config, SUBLAYERS))
