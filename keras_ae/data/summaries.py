@@ -16,7 +16,8 @@ Protocol (fixed, never tuned on test):
   own synopses) are used by the supervised ceiling only.
 - A user JSONL file: records `{"document": ..., "summary": ...}` (summary optional). Records are assigned to splits
   by a seeded permutation (80 / 10 / 10); records with a summary fill validation and test first, up to a tenth of the
-  records each. The training records are halved as above unless `summaries` (a text file of real summaries, one a
+  records each (without any summary, a tenth of all records each, for readability only). The training records are
+  halved as above unless `summaries` (a text file of real summaries, one a
   line, unpaired) is given, which then is the pool and every training record's document is trained on.
 - Documents are whitespace-normalised; documents longer than `max_words` words keep their first `max_words` (the
   count is in `SummaryData.truncated`).
@@ -40,7 +41,8 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 @dataclasses.dataclass
 class SummaryData:
     """Training documents (and their own summaries, for the supervised ceiling only), the unpaired pool of real
-    summaries, and validation / test pairs (`(documents, summaries)`, or None when the data has no summaries)."""
+    summaries, and validation / test pairs `(documents, summaries)` (`(documents, None)` when no record has a
+    summary: those documents are then scored for readability only)."""
 
     name: str
     train_documents: list
@@ -52,7 +54,8 @@ class SummaryData:
 
     @property
     def has_pairs(self):
-        return self.test is not None and len(self.test[0]) > 0
+        """Whether the test documents come with reference summaries (otherwise `test` is `(documents, None)`)."""
+        return self.test[1] is not None
 
 
 def normalize(text):
@@ -92,11 +95,10 @@ def load_summary_data(source="debian", summaries=None, max_words=60, seed=0, lim
         data = _user_data(Path(source), pool, seed, limit)
     data.train_documents, truncated = truncate_words(data.train_documents, max_words)
     for split in ("validation", "test"):
-        pairs = getattr(data, split)
-        if pairs is not None:
-            documents, count = truncate_words(pairs[0], max_words)
-            truncated += count
-            setattr(data, split, (documents, pairs[1]))
+        documents, references = getattr(data, split)
+        documents, count = truncate_words(documents, max_words)
+        truncated += count
+        setattr(data, split, (documents, references))
     data.truncated = truncated
     if len(data.real_summaries) < MIN_SUMMARIES:
         raise ValueError(
@@ -185,8 +187,9 @@ def _user_data(path, pool, seed, limit):
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(records))
     paired = [i for i in order if records[i][1] is not None]
-    held = max(1, len(records) // 10) if paired else 0
-    validation, test = paired[:held], paired[held : 2 * held]
+    held = max(1, len(records) // 10)
+    candidates = paired if paired else list(order)  # without summaries, held-out documents are scored for readability
+    validation, test = candidates[:held], candidates[held : 2 * held]
     used = set(validation) | set(test)
     train = [i for i in order if i not in used]
     if pool is None:  # halve the training records: documents of one half, summaries of the other
@@ -196,10 +199,13 @@ def _user_data(path, pool, seed, limit):
         train = [i for i in train if i not in pool_index]
     if limit:
         train = train[:limit]
-    pairs = lambda index: ([records[i][0] for i in index], [records[i][1] for i in index])  # noqa: E731
+    def pairs(index):
+        summaries = [records[i][1] for i in index]
+        return [records[i][0] for i in index], summaries if all(s is not None for s in summaries) else None
+
     return SummaryData(
-        name=path.name, train_documents=pairs(train)[0], train_summaries=pairs(train)[1], real_summaries=pool,
-        validation=pairs(validation) if validation else None, test=pairs(test) if test else None,
+        name=path.name, train_documents=pairs(train)[0], train_summaries=pairs(train)[1] or [], real_summaries=pool,
+        validation=pairs(validation), test=pairs(test),
     )
 
 

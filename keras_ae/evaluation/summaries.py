@@ -1,0 +1,124 @@
+"""Summaries judged against references that training never paired with their documents: ROUGE-1/2/L F1, beside
+extractive baselines; readability as perplexity under an n-gram language model of held-out real summaries; and
+the share of outputs that only copy the document's first words.
+
+Example:
+    scores = rouge(predictions, references)                     # {"rouge1": 23.1, "rouge2": 7.4, "rougeL": 21.9}
+    lm = SummaryLanguageModel(real_summaries)                   # held-out summaries, never trained on
+    lm.perplexity(predictions), first_words_share(documents, predictions)
+    lead(documents, n=6), first_clause(documents)               # baselines
+
+Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
+averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
+model over lower-cased words, trained on real summaries that no model trained on; words seen once in it map to
+`<UNK>`, so unseen words get the unknown word's probability instead of zero. An output copies the first words when
+its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document's first words.
+"""
+
+import re
+
+import numpy as np
+from nltk.lm import Vocabulary, WittenBellInterpolated
+from nltk.lm.preprocessing import pad_both_ends, padded_everygram_pipeline
+from nltk.util import ngrams
+from rouge_score import rouge_scorer
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+FIRST_WORDS = 3
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text):
+    """Lower-cased alphanumeric words, as ROUGE and the language model see them."""
+    return _WORD.findall(str(text).lower())
+
+
+def rouge(predictions, references):
+    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F1 (x100) of `predictions` against `references` (lists of strings)."""
+    if len(predictions) != len(references):
+        raise ValueError(f"Got {len(predictions)} predictions for {len(references)} references.")
+    if not references:
+        raise ValueError("No references to score against.")
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    totals = np.zeros(len(ROUGE_TYPES))
+    for prediction, reference in zip(predictions, references):
+        scores = scorer.score(reference, prediction)
+        totals += [scores[name].fmeasure for name in ROUGE_TYPES]
+    return {name: float(100.0 * total / len(references)) for name, total in zip(ROUGE_TYPES, totals)}
+
+
+def lead(documents, n):
+    """The first `n` words of every document (Lead-N)."""
+    return [" ".join(document.split()[:n]) for document in documents]
+
+
+def first_clause(documents):
+    """Every document's first sentence, cut at its first clause boundary (`,`, `;`, `:`, ` - ` or `(`)."""
+    clauses = []
+    for document in documents:
+        sentence = re.split(r"(?<=[.!?])\s", document.strip(), maxsplit=1)[0]
+        clauses.append(re.split(r"[,;:(]|\s-\s", sentence, maxsplit=1)[0].strip().rstrip("."))
+    return clauses
+
+
+def median_length(summaries):
+    """The median number of words of `summaries` (an int, at least 1): N of Lead-N."""
+    return max(1, int(np.median([len(summary.split()) for summary in summaries])))
+
+
+def first_words_share(documents, predictions, count=FIRST_WORDS):
+    """Share of predictions whose first `count` words (all, if shorter; empty outputs excluded) are the document's
+    first words."""
+    copies = total = 0
+    for document, prediction in zip(documents, predictions):
+        predicted = words(prediction)[:count]
+        if not predicted:
+            continue
+        total += 1
+        copies += predicted == words(document)[: len(predicted)]
+    return copies / max(total, 1)
+
+
+def repeated_word_share(predictions):
+    """Share of the words of `predictions` that repeat an earlier word of the same output ("the the the")."""
+    repeated = total = 0
+    for prediction in predictions:
+        tokens = words(prediction)
+        total += len(tokens)
+        repeated += len(tokens) - len(set(tokens))
+    return repeated / max(total, 1)
+
+
+class SummaryLanguageModel:
+    """An interpolated Witten-Bell n-gram model of real summaries (`nltk.lm`), to score readability.
+
+    Args:
+        summaries: real summaries (strings), held out from every model's training.
+        order: n of the n-grams.
+
+    Example:
+        lm = SummaryLanguageModel(["Python library for YAML", "command-line tool for JSON"])
+        lm.perplexity(["library for JSON"])
+    """
+
+    def __init__(self, summaries, order=3):
+        sentences = [words(summary) for summary in summaries]
+        sentences = [sentence for sentence in sentences if sentence]
+        if not sentences:
+            raise ValueError("SummaryLanguageModel needs some real summaries with words.")
+        vocabulary = Vocabulary((word for sentence in sentences for word in sentence), unk_cutoff=2)
+        sentences = [list(vocabulary.lookup(sentence)) for sentence in sentences]
+        self.order = order
+        self.model = WittenBellInterpolated(order, vocabulary=vocabulary)
+        grams, _ = padded_everygram_pipeline(order, sentences)
+        self.model.fit(grams)
+
+    def perplexity(self, texts):
+        """Perplexity of `texts` (every n-gram of every padded text, the end symbol included); empty texts
+        count as the end symbol alone."""
+        grams = [
+            gram
+            for text in texts
+            for gram in ngrams(pad_both_ends(list(self.model.vocab.lookup(words(text))), self.order), self.order)
+        ]
+        return float(self.model.perplexity(grams))

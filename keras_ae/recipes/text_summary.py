@@ -1,0 +1,280 @@
+"""Text as the latent (summaries without pairs): `python -m keras_ae.recipes.text_summary [--data debian|FILE.jsonl]
+[--summaries FILE.txt] ...`.
+
+Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
+generator is pretrained on pseudo pairs (a document with words dropped and phrases shuffled -> its first content
+words), then trained to let a reconstructor rebuild the document from its words while a WGAN-GP discriminator, which
+has only seen real summaries never paired with these documents, judges them. The same pretrained generator is also
+trained without the discriminator (reconstruction only) and on the real pairs (the supervised ceiling). The table
+on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
+pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
+under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
+run folder gets metrics.json, samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy
+over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
+descriptions (long description -> synopsis).
+"""
+
+import inspect
+import time
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae import plots
+from keras_ae.data.summaries import (
+    build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
+)
+from keras_ae.distribute import get_strategy, is_chief
+from keras_ae.evaluation.summaries import (
+    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
+)
+from keras_ae.models.text_latent import TextLatent
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+
+DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).parameters.items() if p.default != p.empty}
+QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
+         "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
+         "curve_documents": 32}
+COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "train_seconds"]
+
+
+def build_parser():
+    parser = recipe_parser(
+        "text_summary",
+        __doc__.splitlines()[0],
+        defaults={"data": "debian", "epochs": 2, "batch_size": 64, "learning_rate": 1e-3,
+                  "embedding_dim": DEFAULTS["embedding_dim"], "limit": 8000},
+    )
+    parser.add_argument("--summaries", help="text file of real summaries, one a line, never paired with documents "
+                                            "(replaces the pool taken from --data FILE.jsonl)")
+    parser.add_argument("--max-words", type=int, default=DEFAULTS["document_length"],
+                        help="longer documents keep their first words (and are counted)")
+    parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"], help="words generated")
+    parser.add_argument("--vocabulary-size", type=int, default=5000, help="most frequent training words")
+    parser.add_argument("--word-dim", type=int, default=DEFAULTS["word_dim"], help="word vector size")
+    parser.add_argument("--hidden-dim", type=int, default=DEFAULTS["hidden_dim"], help="decoder state size")
+    parser.add_argument("--adversary-weight", type=float, default=DEFAULTS["adversary_weight"],
+                        help="weight of the discriminator's loss for the generator")
+    parser.add_argument("--adversary-learning-rate", type=float, default=1e-4, help="the discriminator's Adam rate")
+    parser.add_argument("--pretrain-epochs", type=int, default=2, help="epochs on pseudo pairs")
+    parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
+    parser.add_argument("--no-ablation", dest="ablation", action="store_false",
+                        help="skip the reconstruction-only model")
+    parser.add_argument("--no-supervised", dest="supervised", action="store_false", help="skip the ceiling")
+    parser.add_argument("--evaluate", type=int, default=2000, help="test pairs scored (0: all)")
+    parser.add_argument("--curve-documents", type=int, default=300,
+                        help="validation pairs scored after every epoch of the full model (the ROUGE curve)")
+    parser.epilog = "--epochs is the number of epochs of the reconstruction-only and the full model."
+    return parser
+
+
+def build_model(args, vocabulary, objective="paired"):
+    return TextLatent(
+        vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
+        embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
+        adversary_weight=args.adversary_weight, seed=args.seed,
+    )
+
+
+def summarize(model, documents, batch_size=256):
+    """The model's summaries (Python strings) of `documents`, in batches."""
+    function = tf.function(model.summarize)
+    outputs = []
+    for start in range(0, len(documents), batch_size):
+        outputs += [s.decode("utf-8") for s in function(tf.constant(documents[start : start + batch_size])).numpy()]
+    return outputs
+
+
+def score(documents, predictions, references, lm):
+    """A table row: ROUGE (if there are references), perplexity, copies of the first words, repeated words."""
+    row = rouge(predictions, references) if references is not None else {}
+    row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
+                "repeated": repeated_word_share(predictions)})
+    return row
+
+
+class RougeCurve(keras.callbacks.Callback):
+    """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
+    first-word copies), into the epoch's logs (and so history.csv and TensorBoard)."""
+
+    def __init__(self, documents, references):
+        super().__init__()
+        self.documents, self.references = documents, references
+
+    def on_epoch_end(self, epoch, logs=None):
+        predictions = summarize(self.model, self.documents)
+        if logs is not None:
+            if self.references is not None:
+                logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
+            logs["val_first_words"] = first_words_share(self.documents, predictions)
+
+
+def fit(model, dataset, epochs, args, callbacks=(), run=None):
+    started = time.perf_counter()
+    with warnings.catch_warnings():  # the paired objective leaves the reconstructor and the critic without gradients
+        warnings.filterwarnings("ignore", message="Gradients do not exist")
+        if run is not None:
+            history = run.fit(model, dataset, epochs=epochs, callbacks=list(callbacks), verbose=2)
+        else:
+            history = model.fit(dataset, epochs=epochs, callbacks=list(callbacks), verbose=2)
+    return history.history, round(time.perf_counter() - started, 1)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parse_flags(parser, argv, quick=QUICK)
+    if args.jit_compile:
+        parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
+                     "the training step. Drop the flag.")
+    if args.resume:
+        parser.error("--resume is not supported by text_summary: it trains several models one after another; start "
+                     "a new run (a 15-minute default).")
+    if args.strategy == "multi_worker":
+        parser.error("text_summary runs on one machine (--strategy default or mirrored); see "
+                     "recipes/text_summary_gigaword.toml for a several-GPU run.")
+    run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
+    data = load_summary_data(args.data, summaries=args.summaries, max_words=args.max_words, seed=args.seed,
+                             limit=args.limit)
+    strategy = get_strategy(args.strategy)
+    keras.utils.set_random_seed(args.seed)
+    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=args.vocabulary_size)
+    validation, test = data.validation, data.test
+    count = args.evaluate or len(test[0])
+    test_documents = test[0][:count]
+    test_references = None if test[1] is None else test[1][:count]
+    if validation[1] is not None:
+        lm_source = validation[1]
+    else:  # no held-out summaries: a fifth of the pool is held out from the discriminator for the language model
+        held = len(data.real_summaries) // 5
+        lm_source, data.real_summaries = data.real_summaries[:held], data.real_summaries[held:]
+    n = median_length(lm_source)
+    print(f"{data.name}: {len(data.train_documents)} training documents, {len(data.real_summaries)} real summaries "
+          f"(unpaired), {len(test_documents)} test documents {'with' if test_references else 'without'} summaries; "
+          f"{data.truncated} documents cut to {args.max_words} words; vocabulary {len(vocabulary)}; Lead-{n}; "
+          f"{strategy.num_replicas_in_sync} replica(s)")
+    lm = SummaryLanguageModel(lm_source)
+    rows, outputs, histories = {}, {}, {}
+    if test_references is not None:
+        for name, predictions in ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents))):
+            outputs[name] = predictions
+            rows[name] = score(test_documents, predictions, test_references, lm)
+    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(data.real_summaries[:2000])}
+    adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
+
+    def evaluate(name, model, seconds):
+        outputs[name] = summarize(model, test_documents)
+        rows[name] = {**score(test_documents, outputs[name], test_references, lm), "train_seconds": seconds}
+
+    with run:
+        run.write_config()
+        # 1. Pretraining on pseudo pairs
+        noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
+        with strategy.scope():
+            pretrained = build_model(args, vocabulary)
+            pretrained.compile(optimizer=adam(args.learning_rate))
+        histories["pretrained"], seconds = fit(
+            pretrained, make_pair_dataset(noisy, targets, args.batch_size, shuffle=True, seed=args.seed),
+            args.pretrain_epochs, args)
+        evaluate("pretrained only", pretrained, seconds)
+        # 2. Reconstruction only, and 3. the full model, both from the pretrained generator
+        unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, args.batch_size, shuffle=True,
+                                         seed=args.seed)
+        if args.ablation:
+            with strategy.scope():
+                reconstruction = pretrained.with_objective("reconstruction")
+                reconstruction.compile(optimizer=adam(args.learning_rate))
+            histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args)
+            evaluate("reconstruction only", reconstruction, pretrained_seconds(rows, seconds))
+        with strategy.scope():
+            model = pretrained.with_objective("unpaired")
+            model.compile(optimizers={"encoder": adam(args.learning_rate),
+                                      "adversary": adam(args.adversary_learning_rate)})
+        curve = RougeCurve(validation[0][: args.curve_documents],
+                           None if validation[1] is None else validation[1][: args.curve_documents])
+        histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[curve], run=run)
+        evaluate("full (unpaired)", model, pretrained_seconds(rows, seconds))
+        # 4. The supervised ceiling: the same architecture on the training documents' own summaries
+        if args.supervised and test_references is not None and all(data.train_summaries):
+            with strategy.scope():
+                supervised = pretrained.with_objective("paired")
+                supervised.compile(optimizer=adam(args.learning_rate))
+            histories["supervised"], seconds = fit(
+                supervised, make_pair_dataset(data.train_documents, data.train_summaries, args.batch_size,
+                                              shuffle=True, seed=args.seed),
+                args.supervised_epochs, args)
+            evaluate("supervised (ceiling)", supervised, pretrained_seconds(rows, seconds))
+        metrics = {
+            "data": data.name,
+            "documents": {"train": len(data.train_documents), "real_summaries": len(data.real_summaries),
+                          "test": len(test_documents)},
+            "truncated": data.truncated,
+            "lead_n": n,
+            "seed": args.seed,
+            "epochs": {"pretrain": args.pretrain_epochs, "reconstruction_and_full": args.epochs,
+                       "supervised": args.supervised_epochs},
+            "parameters": model.count_params(),
+            "table": rows,
+            "histories": histories,
+            **{key: value for key, value in rows["full (unpaired)"].items()},
+        }
+        run.write_json("metrics.json", metrics)
+        if is_chief():
+            _write_samples(run.file("samples.md"), test_documents, test_references, outputs)
+            curves = {key: value for key, value in histories["full"].items()
+                      if key in ("val_rouge1", "val_first_words", "discriminator_accuracy", "discriminator_distance",
+                                 "reconstruction_loss")}
+            plots.history_curves(curves, run.file("full_model_curves.png"), title="full model (unpaired)")
+            if data.has_pairs:
+                plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},
+                                run.file("rouge.png"), title="ROUGE-1 F1 on the test pairs", ylabel="ROUGE-1")
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+    print_summary(run, export_path, format_table(rows, COLUMNS))
+    return metrics
+
+
+def pretrained_seconds(rows, seconds):
+    """Training seconds of a model that started from the pretrained generator: its own plus the pretraining's."""
+    return round(rows["pretrained only"]["train_seconds"] + seconds, 1)
+
+
+def _write_samples(path, documents, references, outputs, count=20):
+    lines = ["# Example summaries (test documents)", ""]
+    for i in range(min(count, len(documents))):
+        lines += [f"## {i + 1}", "", f"**document**: {documents[i]}", ""]
+        if references is not None:
+            lines += [f"- **reference**: {references[i]}"]
+        lines += [f"- **{name}**: {predictions[i]}" for name, predictions in outputs.items()] + [""]
+    from keras_ae.core.files import atomic_write_text
+
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model text_summary` task: a `TextSummaryHyperModel` searching the
+    embedding size of the generator's encoder, trained on pseudo pairs and scored by validation ROUGE-1 (default
+    data: Debian's package descriptions)."""
+    from keras_ae.tuning import TextSummaryHyperModel, TuningTask
+
+    defaults = build_parser().parse_args([])
+    data = load_summary_data(args.data or defaults.data, max_words=defaults.max_words,
+                             limit=min(args.limit or defaults.limit, defaults.limit))
+    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=defaults.vocabulary_size)
+    n = median_length(data.validation[1])
+    noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
+    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # 128: the images' default
+    hypermodel = TextSummaryHyperModel(
+        vocabulary, (data.validation[0][:300], data.validation[1][:300]), min_dim=max(args.min_dim, 8),
+        max_dim=args.max_dim, learning_rate=args.learning_rate,
+    )
+    return TuningTask(
+        hypermodel,
+        make_pair_dataset(noisy, targets, batch_size, shuffle=True, seed=args.seed),
+        make_pair_dataset(data.validation[0], lead(data.validation[0], n), batch_size),
+        "text_summary",
+    )
+
+
+if __name__ == "__main__":
+    main()
