@@ -7,10 +7,13 @@ import tensorflow as tf
 from keras_ae import layers as L
 from keras_ae import models as M
 from keras_ae.core import JudgedEncoder
+from keras_ae.data.summaries import make_pair_dataset
 from keras_ae.data.text import make_contiguous_dataset, make_triple_dataset
 from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
 from tests.helpers import bar_images
 from tests.sentence_helpers import VOCABULARY, cycle_split
+from tests.summary_helpers import VOCABULARY as SUMMARY_VOCABULARY
+from tests.summary_helpers import tiny_pairs
 from tests.testing import run_layer_test, run_model_test
 
 rng = np.random.default_rng(0)
@@ -75,6 +78,21 @@ LAYERS = {
         rng.normal(size=(2, 5, 8)).astype("float32"),
         lambda judge, code: judge.adversary_loss({"labels": tf.constant([0, 2])}, code),
     ),
+    "AttentionCopyDecoder": (
+        lambda: L.AttentionCopyDecoder(10, length=3, hidden_dim=8, word_dim=4, attention_dim=4),
+        (TOKENS, (rng.normal(size=(2, 5, 8)).astype("float32"), TOKENS != 0, TOKENS, EMBEDDING)),
+        lambda layer, x: layer(x[0], x[1], training=True),
+    ),
+    "WordSequenceEncoder": (
+        lambda: L.WordSequenceEncoder(10, embedding_dim=8, word_dim=4),
+        tf.nn.softmax(rng.normal(size=(2, 4, 10)).astype("float32")),
+        None,
+    ),
+    "RealTextDiscriminator": (
+        lambda: L.RealTextDiscriminator(10, word_dim=4, filters=4, seed=0),
+        tf.nn.softmax(rng.normal(size=(2, 4, 10)).astype("float32")),
+        lambda judge, code: judge.adversary_loss({"summary_ids": TOKENS[:, :4]}, code, training=True),
+    ),
 }
 
 
@@ -135,6 +153,13 @@ MODELS = {
     "SkipThought": dict(
         make=lambda: M.SkipThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8),
         data=make_triple_dataset(SPLIT, batch_size=10), export_inputs=[np.array(["the cat runs", "the dog"])],
+        learning_rate=1e-2,
+    ),
+    "TextLatent": dict(
+        make=lambda: M.TextLatent(SUMMARY_VOCABULARY, objective="paired", summary_length=4, document_length=12,
+                                  embedding_dim=8, word_dim=8, hidden_dim=8, seed=0),
+        data=make_pair_dataset(*tiny_pairs(64), batch_size=16), export_inputs=[np.array(tiny_pairs(2)[0])],
+        replica_batch={"document": np.array(tiny_pairs(8)[0]), "target": np.array(tiny_pairs(8)[1])},
         learning_rate=1e-2,
     ),
     "TreeLatent": dict(

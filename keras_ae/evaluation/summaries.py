@@ -7,6 +7,7 @@ Example:
     lm = SummaryLanguageModel(real_summaries)                   # held-out summaries, never trained on
     lm.perplexity(predictions), first_words_share(documents, predictions)
     lead(documents, n=6), first_clause(documents)               # baselines
+    predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
 
 Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
 averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
@@ -18,6 +19,7 @@ its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document
 import re
 
 import numpy as np
+import tensorflow as tf
 from nltk.lm import Vocabulary, WittenBellInterpolated
 from nltk.lm.preprocessing import pad_both_ends, padded_everygram_pipeline
 from nltk.util import ngrams
@@ -31,6 +33,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 def words(text):
     """Lower-cased alphanumeric words, as ROUGE and the language model see them."""
     return _WORD.findall(str(text).lower())
+
+
+def summarize(model, documents, batch_size=256):
+    """A summariser's outputs (Python strings) for `documents`, in batches of its graph-mode `summarize`."""
+    function = tf.function(model.summarize)
+    outputs = []
+    for start in range(0, len(documents), batch_size):
+        batch = tf.constant(list(documents[start : start + batch_size]))
+        outputs += [text.decode("utf-8") for text in function(batch).numpy()]
+    return outputs
 
 
 def rouge(predictions, references):

@@ -4,21 +4,25 @@ from keras_ae.layers.bottlenecks.binary_quantizer import BinaryQuantizer
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.bottlenecks.vector_quantizer import VectorQuantizer
+from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
 from keras_ae.layers.decoders.conv_image_decoder import ConvImageDecoder
 from keras_ae.layers.encoders.conv_image_encoder import ConvImageEncoder
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
+from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.classifier_adversary import ClassifierAdversary
 from keras_ae.layers.judges.future_predictor import FuturePredictor
 from keras_ae.layers.judges.grammar import CompoundPCFG
 from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.layers.judges.pair_discriminator import PairDiscriminator
+from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
 
 __all__ = [
+    "AttentionCopyDecoder",
     "BinaryQuantizer",
     "ClassifierAdversary",
     "CompoundPCFG",
@@ -33,7 +37,9 @@ __all__ = [
     "NeighbourDecoder",
     "PairDiscriminator",
     "RandomShift",
+    "RealTextDiscriminator",
     "ReconstructionJudge",
     "VectorQuantizer",
     "WaveformEncoder",
+    "WordSequenceEncoder",
 ]

@@ -7,6 +7,7 @@ from keras_ae.models.discrete import DiscreteAutoEncoder
 from keras_ae.models.infomax import InfoMax
 from keras_ae.models.quick_thought import QuickThought
 from keras_ae.models.skip_thought import SkipThought
+from keras_ae.models.text_latent import TextLatent
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.models.vqvae import VQVAE
 
@@ -18,6 +19,7 @@ __all__ = [
     "JudgedEncoder",
     "QuickThought",
     "SkipThought",
+    "TextLatent",
     "TreeLatent",
     "VQVAE",
 ]

@@ -28,7 +28,7 @@ from keras_ae.data.summaries import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
-    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
+    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge, summarize,
 )
 from keras_ae.models.text_latent import TextLatent
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
@@ -58,7 +58,7 @@ def build_parser():
     parser.add_argument("--adversary-weight", type=float, default=DEFAULTS["adversary_weight"],
                         help="weight of the discriminator's loss for the generator")
     parser.add_argument("--adversary-learning-rate", type=float, default=1e-4, help="the discriminator's Adam rate")
-    parser.add_argument("--pretrain-epochs", type=int, default=2, help="epochs on pseudo pairs")
+    parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
                         help="skip the reconstruction-only model")
@@ -76,15 +76,6 @@ def build_model(args, vocabulary, objective="paired"):
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, seed=args.seed,
     )
-
-
-def summarize(model, documents, batch_size=256):
-    """The model's summaries (Python strings) of `documents`, in batches."""
-    function = tf.function(model.summarize)
-    outputs = []
-    for start in range(0, len(documents), batch_size):
-        outputs += [s.decode("utf-8") for s in function(tf.constant(documents[start : start + batch_size])).numpy()]
-    return outputs
 
 
 def score(documents, predictions, references, lm):
@@ -263,7 +254,7 @@ def tuning_task(args):
     vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=defaults.vocabulary_size)
     n = median_length(data.validation[1])
     noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
-    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # 128: the images' default
+    batch_size = args.batch_size or defaults.batch_size
     hypermodel = TextSummaryHyperModel(
         vocabulary, (data.validation[0][:300], data.validation[1][:300]), min_dim=max(args.min_dim, 8),
         max_dim=args.max_dim, learning_rate=args.learning_rate,
@@ -271,7 +262,7 @@ def tuning_task(args):
     return TuningTask(
         hypermodel,
         make_pair_dataset(noisy, targets, batch_size, shuffle=True, seed=args.seed),
-        make_pair_dataset(data.validation[0], lead(data.validation[0], n), batch_size),
+        make_pair_dataset(*pseudo_pairs(data.validation[0], length=n, seed=args.seed), batch_size),
         "text_summary",
     )
 

@@ -7,6 +7,7 @@ from keras_ae.tuning.hypermodels import (
     InfoMaxHyperModel,
     ProbeHyperModel,
     QuickThoughtHyperModel,
+    TextSummaryHyperModel,
     TreeLatentHyperModel,
     VQVAEHyperModel,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "InfoMaxHyperModel",
     "ProbeHyperModel",
     "QuickThoughtHyperModel",
+    "TextSummaryHyperModel",
     "TreeLatentHyperModel",
     "TuningTask",
     "VQVAEHyperModel",

@@ -255,3 +255,33 @@ class TreeLatentHyperModel(ProbeHyperModel):
             "val_perplexity": row["perplexity"],
             "loss": float(np.asarray(history.history["loss"][-1])),
         }
+
+
+class TextSummaryHyperModel(ProbeHyperModel):
+    """Searches the embedding size (`embedding_dim`, log scale) of `TextLatent`'s document encoder, trained on pseudo
+    pairs (the generator's pretraining). There is no probe: the objective, reported under the tuner's objective name
+    `val_probe_accuracy`, is the ROUGE-1 F1 (a fraction) of the greedy summaries of the validation documents against
+    their real summaries, which training never sees; `val_rouge1` (percent) beside it.
+
+    Args:
+        vocabulary: the training vocabulary (`keras_ae.data.summaries.build_vocabulary`).
+        probe_data: `(validation_documents, validation_summaries)`.
+    """
+
+    def __init__(self, vocabulary, probe_data, min_dim=16, max_dim=256, **kwargs):
+        super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.vocabulary = vocabulary
+
+    def build_model(self, hp, embedding_dim):
+        from keras_ae.models.text_latent import TextLatent
+
+        return TextLatent(self.vocabulary, objective="paired", embedding_dim=embedding_dim)
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.summaries import rouge, summarize
+
+        history = model.fit(*args, **kwargs)
+        documents, references = self.probe_data
+        rouge1 = rouge(summarize(model, documents), references)["rouge1"]
+        return {OBJECTIVE: rouge1 / 100.0, "val_rouge1": rouge1,
+                "loss": float(np.asarray(history.history["loss"][-1]))}

@@ -1,0 +1,101 @@
+"""Document / summary sets: user files with every bad input, disjoint pools, pseudo pairs, unpaired batches."""
+
+import json
+
+import pytest
+
+from keras_ae.data.summaries import (
+    MIN_SUMMARIES, load_summary_data, make_unpaired_dataset, pseudo_pairs, read_records, truncate_words,
+)
+from tests.summary_helpers import tiny_pairs
+
+
+def _jsonl(path, records):
+    path.write_text("\n".join(json.dumps(record) for record in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_user_pairs_split_without_pairing_a_training_document_with_its_summary(tmp_path):
+    documents, summaries = tiny_pairs(300)
+    documents = [f"{d} number{i}" for i, d in enumerate(documents)]  # distinct documents
+    path = _jsonl(tmp_path / "pairs.jsonl", [{"document": d, "summary": s} for d, s in zip(documents, summaries)])
+    data = load_summary_data(str(path), seed=0)
+    own = dict(zip(documents, range(len(documents))))
+    trained = {own[d] for d in data.train_documents}
+    held = {own[d] for d in data.validation[0] + data.test[0]}
+    assert not trained & held and len(data.test[0]) == len(data.validation[0]) == 30
+    # the pool holds the summaries of other training records, never those of trained documents
+    assert len(data.real_summaries) == (300 - 60) // 2 and len(data.train_documents) == 300 - 60 - 120
+    assert data.has_pairs and data.train_summaries == [summaries[own[d]] for d in data.train_documents]
+
+
+def test_summaries_file_is_the_pool_and_documents_without_summaries_still_load(tmp_path):
+    documents, summaries = tiny_pairs(100)
+    path = _jsonl(tmp_path / "docs.jsonl", [{"document": d} for d in documents])
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(summaries) + "\n\n", encoding="utf-8")
+    data = load_summary_data(str(path), summaries=str(pool))
+    assert data.real_summaries == summaries and not data.has_pairs
+    assert len(data.train_documents) == 80 and len(data.test[0]) == 10 and data.test[1] is None
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the file is empty"),
+        (b'{"document": "caf\xe9"}\n', "not UTF-8"),
+        (b'{"summary": "no document"}\n', 'needs a "document"'),
+        (b'{"document": 3}\n', 'needs a "document"'),
+        (b"not json\n", "not a JSON record"),
+        (b'{"document": "  "}\n', "is empty"),
+    ],
+)
+def test_bad_jsonl_fails_with_the_line_and_the_fix(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        read_records(path)
+
+
+def test_too_few_summaries_and_bad_paths_fail_before_any_work(tmp_path):
+    documents, summaries = tiny_pairs(40)
+    path = _jsonl(tmp_path / "few.jsonl", [{"document": d, "summary": s} for d, s in zip(documents, summaries)])
+    with pytest.raises(ValueError, match=f"needs at least {MIN_SUMMARIES}"):
+        load_summary_data(str(path))
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_summary_data(str(tmp_path / "missing.jsonl"))
+    with pytest.raises(ValueError, match="jsonl"):
+        load_summary_data(str(tmp_path / "docs.csv"))
+    pool = tmp_path / "blank.txt"
+    pool.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty|no summaries"):
+        load_summary_data(str(path), summaries=str(pool))
+
+
+def test_long_documents_are_truncated_and_counted(tmp_path):
+    documents, summaries = tiny_pairs(200)
+    documents[0] = " ".join(["word"] * 100)
+    path = _jsonl(tmp_path / "long.jsonl", [{"document": d, "summary": s} for d, s in zip(documents, summaries)])
+    data = load_summary_data(str(path), max_words=20)
+    every = data.train_documents + data.validation[0] + data.test[0]
+    assert data.truncated == 1 and max(len(d.split()) for d in every) == 20
+    assert truncate_words(["a b c", "a"], 2) == (["a b", "a"], 1)
+
+
+def test_pseudo_pairs_drop_and_shuffle_the_input_and_target_the_first_content_words():
+    documents = [" ".join(f"w{i}" for i in range(30))]
+    noisy, targets = pseudo_pairs(documents, length=4, seed=0, drop=0.2)
+    assert targets == ["w0 w1 w2 w3"]
+    words = noisy[0].split()
+    positions = [int(word[1:]) for word in words]
+    assert 15 <= len(words) < 30 and len(set(positions)) == len(positions)
+    assert positions != sorted(positions)  # phrases were shuffled
+    assert pseudo_pairs(["This is the parser for the YAML files."], 3)[1] == ["parser yaml files"]
+
+
+def test_unpaired_batches_draw_summaries_from_the_pool_only():
+    documents, _ = tiny_pairs(50)
+    pool = [f"summary {i}" for i in range(7)]
+    batches = list(make_unpaired_dataset(documents, pool, batch_size=10, shuffle=True).as_numpy_iterator())
+    seen = [s.decode() for batch in batches for s in batch["summary"]]
+    assert len(seen) == 50 and set(seen) <= set(pool) and len(set(seen)) == 7

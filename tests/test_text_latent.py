@@ -1,0 +1,127 @@
+"""TextLatent and its layers: the copy decoder's distribution, generation, a summariser that learns, the critic,
+two replicas, and exports whose `summarize` and `encode` match the model."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset
+from keras_ae.evaluation.summaries import lead, rouge, summarize
+from keras_ae.export import export_model
+from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
+from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
+from keras_ae.models.text_latent import TextLatent
+from tests.helpers import reload_and_call_many, two_replica_strategy
+from tests.summary_helpers import VOCABULARY, tiny_pairs
+
+SIZES = dict(summary_length=5, document_length=12, embedding_dim=16, word_dim=16, hidden_dim=16, seed=0)
+
+
+def _memory(batch=2, steps=6, dim=8, vocabulary=20, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(2, vocabulary, size=(batch, steps)).astype("int32")
+    ids[:, -2:] = 0
+    return (tf.constant(rng.normal(size=(batch, steps, dim)), tf.float32), tf.constant(ids != 0),
+            tf.constant(ids), tf.constant(rng.normal(size=(batch, dim)), tf.float32))
+
+
+def test_copy_decoder_gives_a_distribution_whose_copy_part_covers_the_document_words():
+    decoder = AttentionCopyDecoder(20, length=4, hidden_dim=8, word_dim=8)
+    memory = _memory()
+    log_probs = decoder(decoder.teacher_forcing_inputs(tf.constant([[3, 4, 0, 0]] * 2)), memory)
+    np.testing.assert_allclose(tf.reduce_sum(tf.exp(log_probs), -1), 1.0, atol=1e-5)
+    decoder.copy_gate.bias.assign([-30.0])  # always copy: all mass on the document's (real) words
+    probs = tf.exp(decoder(tf.constant([[20, 3]] * 2), memory)).numpy()
+    for row in range(2):
+        words = set(memory[2][row].numpy()[:4].tolist())
+        assert probs[row][:, sorted(words)].sum(-1) == pytest.approx([1.0, 1.0], abs=1e-4)
+
+
+def test_generation_is_greedy_one_hot_and_ends_with_padding():
+    decoder = AttentionCopyDecoder(20, length=6, hidden_dim=8, word_dim=8)
+    decoder(tf.constant([[20]] * 2), _memory())
+    decoder.to_logits.bias.assign(np.r_[5.0, np.zeros(19)].astype("float32"))  # make the end symbol likely
+    decoder.copy_gate.bias.assign([30.0])
+    words, attention = decoder.generate(_memory())
+    ids = tf.argmax(words, -1).numpy()
+    assert words.shape == (2, 6, 20) and attention.shape == (2, 6, 6)
+    np.testing.assert_allclose(tf.reduce_sum(words, -1), 1.0)
+    for row in ids:
+        ended = np.flatnonzero(row == 0)
+        assert ended.size and np.all(row[ended[0]:] == 0)
+    again, _ = decoder.generate(_memory())
+    np.testing.assert_array_equal(words, again)
+
+
+@pytest.fixture(scope="module")
+def supervised():
+    """A TextLatent trained on the tiny pairs (the paired objective with real summaries)."""
+    keras.utils.set_random_seed(0)
+    documents, summaries = tiny_pairs(96)
+    model = TextLatent(VOCABULARY, objective="paired", **SIZES)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(make_pair_dataset(documents, summaries, 32, shuffle=True), epochs=25, verbose=0)
+    return model, history.history["loss"]
+
+
+def test_the_paired_objective_learns_to_summarize(supervised):
+    model, losses = supervised
+    documents, summaries = tiny_pairs(64, seed=1)  # new documents
+    outputs = summarize(model, documents)
+    assert losses[-1] < 0.5 * losses[0]
+    assert rouge(outputs, summaries)["rouge1"] > rouge(lead(documents, 4), summaries)["rouge1"] + 30
+
+
+def test_with_objective_keeps_the_weights_and_the_unpaired_model_trains(supervised):
+    model, _ = supervised
+    documents, summaries = tiny_pairs(64, seed=2)
+    unpaired = model.with_objective("unpaired")
+    assert summarize(unpaired, documents[:8]) == summarize(model, documents[:8])
+    unpaired.compile(optimizers={"encoder": keras.optimizers.Adam(1e-3), "adversary": keras.optimizers.Adam(1e-3)})
+    history = unpaired.fit(make_unpaired_dataset(documents, summaries, 32), epochs=2, verbose=0).history
+    assert {"reconstruction_loss", "discriminator_loss", "discriminator_accuracy"} <= set(history)
+    assert np.all(np.isfinite(history["loss"])) and history["reconstruction_loss"][-1] < history["reconstruction_loss"][0]
+
+
+def test_export_summarize_and_encode_match_the_model(supervised, tmp_path):
+    model, _ = supervised
+    documents = np.array(tiny_pairs(4, seed=3)[0] + ["an unknownword parser for yaml"])
+    destination = export_model(model, tmp_path / "text_summary")
+    calls = {"summarize": ("summarize", [documents]), "encode": ("encode", [documents])}
+    outputs, signatures = reload_and_call_many(destination, calls)
+    assert {"summarize", "encode"} <= set(signatures)
+    assert [s.decode() for s in outputs["summarize"][0]] == summarize(model, documents)
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(documents), atol=1e-5)
+
+
+def test_discriminator_learns_real_summaries_from_repetitions():
+    keras.utils.set_random_seed(0)
+    critic = RealTextDiscriminator(30, word_dim=8, filters=8, seed=0)
+    critic.build()
+    optimizer = keras.optimizers.Adam(1e-2)
+    rng = np.random.default_rng(0)
+    real = rng.permutation(np.arange(2, 30))[: 8 * 5].reshape(8, 5)  # distinct words
+    fake = tf.one_hot(np.repeat(rng.integers(2, 30, size=(8, 1)), 5, axis=1), 30)  # "the the the the the"
+    for _ in range(40):
+        with tf.GradientTape() as tape:
+            losses, metrics = critic.adversary_loss({"summary_ids": real}, fake, training=True)
+            loss = tf.reduce_mean(losses)
+        optimizer.apply(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables)
+    assert float(metrics[critic.metric_names[0]]) == 1.0  # accuracy
+    assert float(metrics[critic.metric_names[1]]) > 0.5  # D(real) - D(fake)
+    assert float(tf.reduce_mean(critic.encoder_loss({}, fake))) > -float(tf.reduce_mean(critic(tf.one_hot(real, 30))))
+
+
+def test_unpaired_model_trains_on_two_replicas():
+    documents, summaries = tiny_pairs(32)
+    with two_replica_strategy().scope():
+        model = TextLatent(VOCABULARY, objective="unpaired", **SIZES)
+        model.compile(optimizers={"encoder": keras.optimizers.Adam(1e-3), "adversary": keras.optimizers.Adam(1e-3)})
+    history = model.fit(make_unpaired_dataset(documents, summaries, 16), epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0]) and 0.0 <= history["discriminator_accuracy"][0] <= 1.0
+
+
+def test_bad_objective_is_refused():
+    with pytest.raises(ValueError, match="objective"):
+        TextLatent(VOCABULARY, objective="gan")
