@@ -22,6 +22,7 @@ QUICK = ["--quick", "--epochs", "1", "--pretrain-epochs", "1", "--supervised-epo
          "--curve-documents", "16", "--evaluate", "16"]
 
 
+@pytest.mark.slow  # a few minutes: four models traced and trained
 def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path):
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path)), "--run-dir", str(tmp_path / "run"),
                                  "--export-dir", str(tmp_path / "export")])
@@ -36,6 +37,7 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert "val_rouge1" in (run / "history.csv").read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 def test_documents_without_summaries_still_train_and_report_readability(tmp_path):
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(tiny_pairs(200, seed=5)[1]), encoding="utf-8")

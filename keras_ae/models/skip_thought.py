@@ -5,8 +5,7 @@ import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
-from keras_ae.distribute import replica_uniform
-from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder, word_dropout
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 
@@ -158,11 +157,7 @@ class SkipThought(JudgedEncoder):
 
     def _drop_words(self, token_ids):
         """Replaces `decoder_word_dropout` of the words (not the padding) by the out-of-vocabulary id 1."""
-        if not self.decoder_word_dropout:
-            return token_ids
-        draws = replica_uniform(tf.shape(token_ids), self.seed_generator)
-        dropped = tf.logical_and(draws < self.decoder_word_dropout, tf.not_equal(token_ids, 0))
-        return tf.where(dropped, tf.ones_like(token_ids), token_ids)
+        return word_dropout(token_ids, self.decoder_word_dropout, self.seed_generator)
 
     def _decoder_inputs(self, decoder, token_ids):
         if not self.share_embeddings:

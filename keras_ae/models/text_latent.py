@@ -6,10 +6,9 @@ import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
-from keras_ae.distribute import replica_uniform
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
-from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder, word_dropout
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
@@ -225,17 +224,9 @@ class TextLatent(JudgedEncoder):
             inputs = {"inputs": self.generator.teacher_forcing_inputs(targets), "targets": targets}
             return [judge.judge_loss(inputs, code, training=training)], {}
         targets = self.encoder.tokenize(batch["document"])[:, : self.reconstruct_length]
-        input_ids = self._drop_words(targets) if training else targets
+        input_ids = word_dropout(targets, self.decoder_word_dropout, self.seed_generator) if training else targets
         inputs = {"inputs": self.document_decoder.teacher_forcing_inputs(input_ids), "targets": targets}
         return [judge.judge_loss(inputs, self.reader(code, training=training), training=training)], {}
-
-    def _drop_words(self, token_ids):
-        """Replaces `decoder_word_dropout` of the words (not the padding) by the out-of-vocabulary id 1."""
-        if not self.decoder_word_dropout:
-            return token_ids
-        draws = replica_uniform(tf.shape(token_ids), self.seed_generator)
-        dropped = tf.logical_and(draws < self.decoder_word_dropout, tf.not_equal(token_ids, 0))
-        return tf.where(dropped, tf.ones_like(token_ids), token_ids)
 
     def with_objective(self, objective):
         """A copy of this model (same config, same weights) that trains `objective`; create it in the strategy's

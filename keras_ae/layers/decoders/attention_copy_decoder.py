@@ -23,6 +23,10 @@ class AttentionCopyDecoder(keras.layers.Layer):
         hidden_dim: size of the GRU state.
         word_dim: size of the input word embeddings.
         attention_dim: size of the additive attention's hidden layer.
+        block_repeats: `generate` never writes a word twice (the end symbol and OOV aside): a decoding constraint
+            against "the the the" (as trigram blocking in Paulus et al., 2018, here on words, since real summaries
+            rarely repeat one). The attention also sees its coverage, the sum of its past weights at each token
+            (See et al., 2017), in teacher forcing and generation alike.
 
     Example:
         decoder = AttentionCopyDecoder(vocabulary_size=100, length=5, hidden_dim=32)
@@ -31,7 +35,8 @@ class AttentionCopyDecoder(keras.layers.Layer):
         words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
     """
 
-    def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, **kwargs):
+    def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, block_repeats=True,
+                 **kwargs):
         super().__init__(**kwargs)
         # Layers (the input embedding's extra row is the start symbol)
         self.word_embedding = keras.layers.Embedding(vocabulary_size + 1, word_dim, name="words")
@@ -39,6 +44,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         self.cell = keras.layers.GRUCell(hidden_dim, name="cell")
         self.memory_keys = keras.layers.Dense(attention_dim, use_bias=False, name="memory_keys")
         self.state_query = keras.layers.Dense(attention_dim, name="state_query")
+        self.coverage_key = keras.layers.Dense(attention_dim, use_bias=False, name="coverage_key")
         self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
         self.output_projection = keras.layers.Dense(word_dim, activation="tanh", name="output_projection")
         self.to_logits = keras.layers.Dense(vocabulary_size, name="logits")
@@ -49,7 +55,9 @@ class AttentionCopyDecoder(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.word_dim = word_dim
         self.attention_dim = attention_dim
+        self.block_repeats = block_repeats
         self.start_id = vocabulary_size
+        self.blockable = tf.constant([0.0, 0.0] + [1.0] * (vocabulary_size - 2))  # all but the end symbol and OOV
 
     def build(self, input_ids_shape=None, memory_shape=None):
         memory_dim = memory_shape[0][-1] if memory_shape is not None else self.hidden_dim
@@ -58,6 +66,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         self.cell.build((None, self.word_dim + memory_dim))
         self.memory_keys.build((None, None, memory_dim))
         self.state_query.build((None, self.hidden_dim))
+        self.coverage_key.build((None, None, 1))
         self.attention_score.build((None, None, self.attention_dim))
         self.output_projection.build((None, self.hidden_dim + memory_dim))
         self.to_logits.build((None, self.word_dim))
@@ -76,11 +85,13 @@ class AttentionCopyDecoder(keras.layers.Layer):
         keys = self.memory_keys(states)
         return self.initial_state(pooled), (states, tf.cast(mask, keys.dtype), tf.cast(token_ids, tf.int32), keys)
 
-    def _step(self, word_vectors, state, memory):
-        """`(log_probs [batch, V], attention [batch, T], new_state)` after reading one input word vector."""
+    def _step(self, word_vectors, state, coverage, memory):
+        """`(log_probs [batch, V], attention [batch, T], new_state)` after reading one input word vector, given the
+        attention's coverage so far `[batch, T]`."""
         states, mask, token_ids, keys = memory
         previous = state
-        scores = self.attention_score(tf.tanh(keys + self.state_query(previous)[:, None, :]))[..., 0]
+        features = keys + self.state_query(previous)[:, None, :] + self.coverage_key(coverage[:, :, None])
+        scores = self.attention_score(tf.tanh(features))[..., 0]
         scores = scores + (1.0 - mask) * tf.cast(-1e9, scores.dtype)
         attention = tf.nn.softmax(scores, axis=-1)
         context = tf.reduce_sum(attention[:, :, None] * states, axis=1)
@@ -102,9 +113,11 @@ class AttentionCopyDecoder(keras.layers.Layer):
         """Log-probabilities `[batch, length, V]` of the next word after each of `input_ids` (teacher forcing)."""
         state, memory = self._start(memory)
         words = self.word_embedding(input_ids)
+        coverage = tf.zeros_like(memory[1])
         outputs = []
         for step in range(input_ids.shape[1]):
-            log_probs, _, state = self._step(words[:, step], state, memory)
+            log_probs, attention, state = self._step(words[:, step], state, coverage, memory)
+            coverage += attention
             outputs.append(log_probs)
         return tf.stack(outputs, axis=1)
 
@@ -119,15 +132,21 @@ class AttentionCopyDecoder(keras.layers.Layer):
         vectors = tf.gather(table, tf.fill([batch], self.start_id))
         alive = tf.ones([batch, 1], "float32")
         end = tf.one_hot(tf.zeros([batch], tf.int32), self.vocabulary_size, dtype="float32")
+        coverage = tf.zeros_like(memory[1])
+        written = tf.zeros([batch, self.vocabulary_size], "float32")  # words already written (end and OOV never)
         words, attentions = [], []
         for _ in range(self.length):
-            log_probs, attention, state = self._step(vectors, state, memory)
+            log_probs, attention, state = self._step(vectors, state, coverage, memory)
+            coverage += attention
+            if self.block_repeats:
+                log_probs += written * -1e9
             if sampler is not None and training:
                 word = tf.cast(sampler(log_probs, training=True), "float32")
             else:
                 word = tf.one_hot(tf.argmax(log_probs, axis=-1), self.vocabulary_size, dtype="float32")
             word = alive * word + (1.0 - alive) * end
             alive = alive * (1.0 - tf.stop_gradient(word[:, :1]))
+            written = tf.maximum(written, tf.stop_gradient(word) * self.blockable)
             vectors = tf.matmul(tf.cast(word, table.dtype), table[: self.vocabulary_size])
             words.append(word)
             attentions.append(attention)
@@ -142,6 +161,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
                 "hidden_dim": self.hidden_dim,
                 "word_dim": self.word_dim,
                 "attention_dim": self.attention_dim,
+                "block_repeats": self.block_repeats,
             }
         )
         return config

@@ -3,6 +3,19 @@
 import keras
 import tensorflow as tf
 
+from keras_ae.distribute import replica_uniform
+
+
+def word_dropout(token_ids, rate, seed_generator):
+    """Replaces a `rate` share of the words (not the padding, id 0) by the out-of-vocabulary id 1: a decoder's
+    teacher-forcing inputs with words dropped, so that it must lean on its condition (Bowman et al., 2016,
+    "Generating Sentences from a Continuous Space"). Draws differ between replicas (`replica_uniform`)."""
+    if not rate:
+        return token_ids
+    draws = replica_uniform(tf.shape(token_ids), seed_generator)
+    dropped = tf.logical_and(draws < rate, tf.not_equal(token_ids, 0))
+    return tf.where(dropped, tf.ones_like(token_ids), token_ids)
+
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class ConditionalGRUDecoder(keras.layers.Layer):

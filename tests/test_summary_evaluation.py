@@ -1,0 +1,38 @@
+"""Summary evaluation: ROUGE, the extractive baselines, first-word copies, repetitions, n-gram perplexity."""
+
+import pytest
+
+from keras_ae.evaluation.summaries import (
+    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
+)
+from tests.summary_helpers import tiny_pairs
+
+
+def test_rouge_is_100_for_the_references_and_falls_with_fewer_shared_words():
+    references = ["python library for yaml", "rust tool for json"]
+    assert rouge(references, references) == pytest.approx({"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0})
+    partial = rouge(["python library for json", "perl server for xml"], references)
+    assert 0 < partial["rouge2"] < partial["rouge1"] < 100
+    with pytest.raises(ValueError, match="predictions"):
+        rouge(["one"], references)
+
+
+def test_baselines_and_copy_shares():
+    documents = ["PyYAML is a YAML parser, and emitter. It is fast.", "A tool (for JSON) that checks files"]
+    assert lead(documents, 3) == ["PyYAML is a", "A tool (for"]
+    assert first_clause(documents) == ["PyYAML is a YAML parser", "A tool"]
+    assert median_length(["a b", "a b c", "a b c d e"]) == 3
+    assert first_words_share(documents, ["pyyaml is a parser", "json tool"]) == 0.5
+    assert first_words_share(documents, ["", "a tool"]) == 1.0  # empty outputs are not counted
+    assert repeated_word_share(["the the the", "a b"]) == pytest.approx(2 / 5)
+
+
+def test_language_model_prefers_real_summaries_to_repetitions_and_scrambles():
+    _, summaries = tiny_pairs(200)
+    lm = SummaryLanguageModel(summaries[:150])
+    held_out = summaries[150:]
+    real = lm.perplexity(held_out)
+    scrambled = lm.perplexity([" ".join(reversed(s.split())) for s in held_out])
+    repeated = lm.perplexity([" ".join([s.split()[0]] * 4) for s in held_out])
+    assert 1 < real < scrambled and real < repeated
+    assert lm.perplexity(["entirely unseen words here"]) < float("inf")
