@@ -2,7 +2,7 @@
 discriminator, and validation / test pairs used for evaluation only.
 
 Example:
-    data = load_summary_data("debian")                          # or "FILE.jsonl", with summaries="FILE.txt"
+    data = load_summary_data(source)         # "debian" (the default), or a .jsonl file (and summaries="FILE.txt")
     vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=6000)
     unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, batch_size=64, shuffle=True)
     pseudo_documents, pseudo_targets = pseudo_pairs(data.train_documents, length=6, seed=0)
