@@ -157,7 +157,7 @@ MODELS = {
     ),
     "TextLatent": dict(
         make=lambda: M.TextLatent(SUMMARY_VOCABULARY, objective="paired", summary_length=4, document_length=12,
-                                  embedding_dim=8, word_dim=8, hidden_dim=8, seed=0),
+                                  embedding_dim=8, word_dim=8, hidden_dim=8, decoder_word_dropout=0.0, seed=0),
         data=make_pair_dataset(*tiny_pairs(64), batch_size=16), export_inputs=[np.array(tiny_pairs(2)[0])],
         replica_batch={"document": np.array(tiny_pairs(8)[0]), "target": np.array(tiny_pairs(8)[1])},
         learning_rate=1e-2,

@@ -36,8 +36,8 @@ class TextLatent(JudgedEncoder):
 
     `objective` chooses what trains (the layers, and so the weights, are the same for all three; see
     `with_objective`):
-        "paired": the generator alone, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real
-            pairs for the supervised ceiling).
+        "paired": the generator, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real pairs
+            for the supervised ceiling), and the reconstructor, rebuilding the document from the target words.
         "reconstruction": generator and reconstructor on the reconstruction loss (no discriminator).
         "unpaired": the same plus the discriminator, an adversary of the core loop with its own optimizer
             (`compile(optimizers={"encoder": ..., "adversary": ...})`); `batch["summary"]` holds real summaries.
@@ -117,11 +117,10 @@ class TextLatent(JudgedEncoder):
         discriminator = discriminator or RealTextDiscriminator(
             size, word_dim=word_dim, penalty_weight=penalty_weight, seed=seed, name="discriminator"
         )
+        judges = [NeighbourDecoder(document_decoder, name="reconstruction")]
         if objective == "paired":
-            judges, adversaries = [NeighbourDecoder(generator, name="summary")], []
-        else:
-            judges = [NeighbourDecoder(document_decoder, name="reconstruction")]
-            adversaries = [discriminator] if objective == "unpaired" else []
+            judges.insert(0, NeighbourDecoder(generator, name="summary"))
+        adversaries = [discriminator] if objective == "unpaired" else []
         super().__init__(
             encoder=encoder, judges=judges, adversaries=adversaries, adversary_weights=[adversary_weight] * len(
                 adversaries), adversary_steps=adversary_steps, adversary_ramp_steps=adversary_ramp_steps, **kwargs,
@@ -186,14 +185,17 @@ class TextLatent(JudgedEncoder):
 
     def summary_ids(self, documents):
         """Greedy summaries as token ids `[batch, summary_length]` (0 after the end) and the words they spell
-        (`tf.string` `[batch, summary_length]`; an out-of-vocabulary id spells the document word it attends to)."""
+        (`tf.string` `[batch, summary_length]`; an out-of-vocabulary id spells the out-of-vocabulary document word
+        it attends to most)."""
         documents = tf.convert_to_tensor(documents, tf.string)
         words, attention = self.generator.generate(self.memory(documents), training=False)
         ids = tf.argmax(words, axis=-1, output_type=tf.int32)
         table = tf.constant(["", "[UNK]", *self.vocabulary])
         spelled = tf.gather(table, ids)
         document_words = self.encoder.words(documents)
-        copied = tf.gather(document_words, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
+        unknown = tf.cast(tf.equal(self.encoder.tokenize(documents), 1), attention.dtype)  # the OOV tokens
+        pointer = tf.argmax(attention * unknown[:, None, :], axis=-1, output_type=tf.int32)
+        copied = tf.gather(document_words, pointer, batch_dims=1)
         return ids, tf.where(tf.equal(ids, 1), copied, spelled)
 
     def summarize(self, documents):
@@ -218,15 +220,24 @@ class TextLatent(JudgedEncoder):
         return words, {}, {}
 
     def judge_code(self, batch, code, training=False):
-        judge = self.judges[0]
-        if self.objective == "paired":
-            targets = self.encoder.tokenize(batch["target"])[:, : self.summary_length]
-            inputs = {"inputs": self.generator.teacher_forcing_inputs(targets), "targets": targets}
-            return [judge.judge_loss(inputs, code, training=training)], {}
+        """Paired: the generator's loss on the target words and the reconstructor's loss from them (so that the
+        reconstructor already reads words when the unpaired training starts); otherwise the reconstructor's loss
+        from the generated words `code`."""
+        if self.objective != "paired":
+            return [self._reconstruction_loss(batch, code, training)], {}
+        targets = self.encoder.tokenize(batch["target"])[:, : self.summary_length]
+        targets = tf.pad(targets, [[0, 0], [0, self.summary_length - tf.shape(targets)[1]]])
+        inputs = {"inputs": self.generator.teacher_forcing_inputs(targets), "targets": targets}
+        summary_loss = self.judges[0].judge_loss(inputs, code, training=training)
+        words = tf.one_hot(tf.cast(targets, tf.int32), self.encoder.vocabulary_size)  # padding: the end symbol 0
+        return [summary_loss, self._reconstruction_loss(batch, words, training)], {}
+
+    def _reconstruction_loss(self, batch, words, training):
+        """The reconstructor's per-document loss `[batch]` for word sequences `[batch, summary_length, V]`."""
         targets = self.encoder.tokenize(batch["document"])[:, : self.reconstruct_length]
         input_ids = word_dropout(targets, self.decoder_word_dropout, self.seed_generator) if training else targets
         inputs = {"inputs": self.document_decoder.teacher_forcing_inputs(input_ids), "targets": targets}
-        return [judge.judge_loss(inputs, self.reader(code, training=training), training=training)], {}
+        return self.judges[-1].judge_loss(inputs, self.reader(words, training=training), training=training)
 
     def with_objective(self, objective):
         """A copy of this model (same config, same weights) that trains `objective`; create it in the strategy's
