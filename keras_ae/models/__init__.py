@@ -9,6 +9,9 @@ from keras_ae.models.quick_thought import QuickThought
 from keras_ae.models.skip_thought import SkipThought
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.models.vqvae import VQVAE
+from keras_ae.models.adain_vc import AdaINVC
+from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
+from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
 
 __all__ = [
     "AutoEncoder",
@@ -20,4 +23,7 @@ __all__ = [
     "SkipThought",
     "TreeLatent",
     "VQVAE",
+    "AdaINVC",
+    "AdversarialDisentanglingAutoEncoder",
+    "DisentanglingAutoEncoder",
 ]
