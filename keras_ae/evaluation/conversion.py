@@ -33,6 +33,7 @@ from keras_ae.layers.audio.log_mel import padded_stft
 MCEP_ORDER = 24
 MCEP_ALPHA = 0.42  # the all-pass constant that approximates the mel scale at 16 kHz
 SPEECH_FRAME_DB = 40.0  # MCD counts frames within this many dB of the utterance's loudest frame
+SILENT_FRAME_DB = -60.0  # and never frames quieter than this (a digital silence)
 
 
 def mel_cepstra(waveform):
@@ -47,7 +48,8 @@ def mel_cepstra(waveform):
 
 
 def _speech_frames(cepstra, energy):
-    return cepstra[energy > energy.max() - SPEECH_FRAME_DB][:, 1:]  # c0 (loudness) left out, as is usual
+    keep = (energy > energy.max() - SPEECH_FRAME_DB) & (energy > SILENT_FRAME_DB)
+    return cepstra[keep][:, 1:]  # c0 (loudness) left out, as is usual
 
 
 def mel_cepstral_distortion(waveform, reference):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.core.validation import integer_at_least
+from keras_ae.data.speech.constants import FRAME_SAMPLES, SILENCE_PEAK
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
@@ -12,6 +13,30 @@ from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
+
+
+MIN_FRAMES = 3  # the shortest input (30 ms) the encoders accept: below it a convolution sees padding only
+
+
+def checked_waveforms(waveforms, name, audible=False):
+    """`waveforms` as float32 `[batch, samples]`, with in-graph checks (they hold in an export too): at least
+    `MIN_FRAMES` 10 ms frames, finite samples, and with `audible` a peak above the silence level."""
+    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+    if waveforms.shape.rank is not None and waveforms.shape.rank != 2:
+        raise ValueError(f"{name} must be float32 [batch, samples] at 16 kHz; got shape {waveforms.shape.as_list()} "
+                         "(a single waveform [samples] needs a batch axis: waveform[None]).")
+    checks = [
+        tf.debugging.assert_greater_equal(
+            tf.shape(waveforms)[1], MIN_FRAMES * FRAME_SAMPLES,
+            message=f"{name} is shorter than {MIN_FRAMES * FRAME_SAMPLES} samples ({MIN_FRAMES * 10} ms at 16 kHz)"),
+        tf.debugging.assert_all_finite(waveforms, f"{name} holds NaN or infinite samples"),
+    ]
+    if audible:
+        checks.append(tf.debugging.assert_greater_equal(
+            tf.reduce_max(tf.abs(waveforms), axis=1), SILENCE_PEAK,
+            message=f"{name} is silent (peak amplitude below {SILENCE_PEAK:g})"))
+    with tf.control_dependencies(checks):
+        return tf.identity(waveforms)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -102,6 +127,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def unpack_batch(self, data):
         if isinstance(data, dict):
             return data
+        if isinstance(data, (tuple, list)) and isinstance(data[0], dict):
+            return data[0]
         if isinstance(data, (tuple, list)):
             return {"waveforms": data[0], "speakers": data[1]} if len(data) > 1 else {"waveforms": data[0]}
         return {"waveforms": data}
@@ -112,14 +139,16 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):
         """Content codes `[batch, samples // 160, content_dim]`."""
-        return self(waveforms, training=False)
+        return self(checked_waveforms(waveforms, "the waveforms"), training=False)
 
     def encode_speaker(self, waveforms):
         """Speaker codes `[batch, speaker_dim]` (any length: averaged over time)."""
-        return self.encoder.encode_speaker(waveforms, training=False)
+        return self.encoder.encode_speaker(checked_waveforms(waveforms, "the waveforms"), training=False)
 
     def convert_frames(self, source, reference):
         """Frames `[batch, source frames, bins]`: the content of `source` said by the speaker of `reference`."""
+        source = checked_waveforms(source, "the source", audible=True)
+        reference = checked_waveforms(reference, "the reference", audible=True)
         return self.decoder(self.encode(source), self.encode_speaker(reference), training=False)
 
     def convert(self, source, reference):
@@ -128,7 +157,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     def resynthesize(self, waveforms):
         """Real speech through the front end and the vocoder (no codes): the vocoder's floor."""
-        return self.vocoder(self.front_end(waveforms))
+        return self.vocoder(self.front_end(checked_waveforms(waveforms, "the waveforms")))
 
     def export_signatures(self):
         waveforms = tf.TensorSpec([None, None], tf.float32, name="waveforms")
