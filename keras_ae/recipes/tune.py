@@ -13,7 +13,7 @@ import keras
 
 from keras_ae import plots
 from keras_ae.core.validation import positive_int
-from keras_ae.recipes import cpc, quick_thought, tree_latent
+from keras_ae.recipes import cpc, quick_thought, tree_latent, voice_conversion
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
 from keras_ae.tensorboard import write_trial_objectives
 from keras_ae.tuning import (
@@ -34,6 +34,7 @@ TASKS = {
     "quick_thought": quick_thought.tuning_task,  # embedding size, book probe on validation chapters
     "cpc": cpc.tuning_task,  # embedding size, phone probe on validation utterances
     "tree_latent": tree_latent.tuning_task,  # size of z and number of nonterminals, F1 on validation gold trees
+    "voice_conversion": voice_conversion.tuning_task,  # content code size, phone minus speaker probe on it
 }
 
 

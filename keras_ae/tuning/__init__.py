@@ -9,6 +9,7 @@ from keras_ae.tuning.hypermodels import (
     QuickThoughtHyperModel,
     TreeLatentHyperModel,
     VQVAEHyperModel,
+    VoiceConversionHyperModel,
 )
 from keras_ae.tuning.search import TUNERS, TuningTask, image_task, make_tuner, trial_table
 
@@ -23,6 +24,7 @@ __all__ = [
     "TreeLatentHyperModel",
     "TuningTask",
     "VQVAEHyperModel",
+    "VoiceConversionHyperModel",
     "image_task",
     "make_tuner",
     "trial_table",
