@@ -10,7 +10,7 @@ Protocol (fixed; never tuned on the test split):
       real utterances of every speaker (seen and held-out) saying training sentences, labels converted speech of
       held-out sentences: the share given to the target speaker and to the source speaker;
     - mel-cepstral distortion (`mel_cepstral_distortion`: pysptk mel-cepstra of order 24, alpha 0.42, c0 left out,
-      DTW alignment by fastdtw, speech frames only) between the converted utterance and the same sentence really
+      DTW alignment by dtaidistance's C implementation, speech frames only) between the converted utterance and the same sentence really
       spoken by the target, beside source vs target (no conversion) and the vocoder floor (the target's own
       utterance through features and vocoder);
     - content kept: a frame phone probe trained on real speech (MFCC + deltas), applied to converted speech against
@@ -24,6 +24,7 @@ Example:
 import math
 
 import numpy as np
+import tensorflow as tf
 
 from keras_ae.data.speech import FRAME_SAMPLES
 from keras_ae.evaluation.probes import linear_probe_accuracy
@@ -44,7 +45,7 @@ def mel_cepstra(waveform):
     power = np.square(np.abs(np.asarray(padded_stft(np.asarray(waveform, np.float32)[None]))[0])).astype("float64")
     power = np.maximum(power, 1e-10)
     energy = 10.0 * np.log10(power.sum(axis=1))
-    return np.stack([pysptk.sp2mc(frame, MCEP_ORDER, MCEP_ALPHA) for frame in power]), energy
+    return pysptk.sp2mc(power, MCEP_ORDER, MCEP_ALPHA), energy
 
 
 def _speech_frames(cepstra, energy):
@@ -55,16 +56,26 @@ def _speech_frames(cepstra, energy):
 def mel_cepstral_distortion(waveform, reference):
     """DTW-aligned mel-cepstral distortion in dB between two waveforms (speech frames only):
     `10 / ln 10 * sqrt(2 * sum_d (c_d - c'_d)^2)`, averaged over the aligned frame pairs."""
-    from fastdtw import fastdtw
+    from dtaidistance import dtw_ndim
 
     a = _speech_frames(*mel_cepstra(waveform))
     b = _speech_frames(*mel_cepstra(reference))
     if len(a) == 0 or len(b) == 0:
         raise ValueError("mel_cepstral_distortion needs waveforms with speech frames; got silence.")
-    _, path = fastdtw(a, b, radius=10, dist=lambda x, y: float(np.sqrt(np.sum((x - y) ** 2))))
-    path = np.asarray(path)
+    path = np.asarray(dtw_ndim.warping_path(a.astype("float64"), b.astype("float64"), use_c=True))
     distances = np.sqrt(2.0 * np.sum((a[path[:, 0]] - b[path[:, 1]]) ** 2, axis=1))
     return float(10.0 / math.log(10.0) * distances.mean())
+
+
+def one_utterance(function):
+    """`function` (float32 `[1, samples]` inputs, one or more) traced once, called on single waveforms
+    `[samples]`, returning its one output as numpy without the batch axis."""
+    traced = tf.function(function, reduce_retracing=True)
+
+    def call(*waveforms):
+        return np.asarray(traced(*[tf.constant(np.asarray(w, np.float32)[None]) for w in waveforms]))[0]
+
+    return call
 
 
 def utterance_statistics(frames):
@@ -112,10 +123,11 @@ def phone_histograms(phones, num_phones):
 def code_probes(model, probe_train, probe_test, seed=0):
     """Speaker probes on the content code (utterance statistics of the frames) and on the speaker code, with chance
     and the phone-label oracle: `{"content_code": acc, "speaker_code": acc, "chance": acc, "phone_oracle": acc}`."""
+    encode, encode_speaker = one_utterance(model.encode), one_utterance(model.encode_speaker)
+
     def codes(corpus):
-        content = [utterance_statistics(np.asarray(model.encode(w[None]))[0]) for w in corpus.waveforms]
-        speaker = [np.asarray(model.encode_speaker(w[None]))[0] for w in corpus.waveforms]
-        return np.stack(content), np.stack(speaker)
+        content = [utterance_statistics(encode(w)) for w in corpus.waveforms]
+        return np.stack(content), np.stack([encode_speaker(w) for w in corpus.waveforms])
 
     (train_content, train_speaker), (test_content, test_speaker) = codes(probe_train), codes(probe_test)
     y_train, y_test = probe_train.speakers, probe_test.speakers
@@ -286,4 +298,4 @@ def _mean(values):
 
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
            "conversion_scores", "mel_cepstra", "speaker_name_list", "mel_cepstral_distortion", "plot_conversion_matrix",
-           "plot_spectrograms", "utterance_statistics", "vocoder_floor"]
+           "one_utterance", "plot_spectrograms", "utterance_statistics", "vocoder_floor"]

@@ -40,6 +40,7 @@ from keras_ae.evaluation.conversion import (
     conversion_matrix,
     conversion_pairs,
     conversion_scores,
+    one_utterance,
     plot_conversion_matrix,
     plot_spectrograms,
     speaker_name_list,
@@ -195,15 +196,13 @@ def main(argv=None):
                           jit_compile=args.jit_compile)
         else:
             model.compile(optimizer=optimizer, jit_compile=args.jit_compile)
-    convert = tf.function(model.convert, input_signature=[tf.TensorSpec([1, None], tf.float32)] * 2)
-    resynthesize = tf.function(model.resynthesize, input_signature=[tf.TensorSpec([1, None], tf.float32)])
-    one = lambda function: (lambda *waves: np.asarray(function(*[w[None] for w in waves]))[0])  # noqa: E731
+    convert, resynthesize = one_utterance(model.convert), one_utterance(model.resynthesize)
     sample_source, sample_reference = probe_test.subset([0]), corpus.select(speakers="test").subset([0])
 
     def views(model, index):
         source, reference = sample_source.waveforms[0], sample_reference.waveforms[0]
-        return {"audio: converted to a held-out speaker": one(convert)(source, reference),
-                "audio: resynthesised (vocoder floor)": one(resynthesize)(source),
+        return {"audio: converted to a held-out speaker": convert(source, reference),
+                "audio: resynthesised (vocoder floor)": resynthesize(source),
                 "content code": np.asarray(model.encode(source[None]))[0]}
 
     with run:
@@ -213,7 +212,7 @@ def main(argv=None):
         started = time.perf_counter()
         history = run.fit(model, train_data, epochs=args.epochs, callbacks=[samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
-        metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, one, args,
+        metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args,
                            run)
         metrics.update({"method": args.method, "epochs": args.epochs, "seed": args.seed,
                         "training_seconds": training_seconds,
@@ -226,7 +225,7 @@ def main(argv=None):
     return metrics
 
 
-def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, one, args, run):
+def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args, run):
     """The table of the module doc, the figures and the WAV samples."""
     started = time.perf_counter()
     long_enough = lambda c: c.subset(np.flatnonzero([len(w) >= MIN_SECONDS * SAMPLE_RATE for w in c.waveforms]))  # noqa: E731,E501
@@ -247,7 +246,7 @@ def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, re
     real_test = long_enough(corpus.select(sentences="test"))
     real_test = _sample(real_test, args.probe_utterances, args.seed)
     judge_real = judge.accuracy(real_test.waveforms, speaker_name_list(real_test))
-    resynthesised = [one(resynthesize)(w) for w in real_test.waveforms]
+    resynthesised = [resynthesize(w) for w in real_test.waveforms]
     judge_resynthesised = judge.accuracy(resynthesised, speaker_name_list(real_test))
     phone_probe = None
     if corpus.phones is not None:
@@ -262,10 +261,10 @@ def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, re
             continue
         target_corpus = source_pool if targets is corpus else targets  # the engine's sentence ids are eSpeak's
         pairs = conversion_pairs(source_pool, target_corpus, speakers, args.pairs, seed=args.seed + offset)
-        scores, converted, matrix = conversion_scores(one(convert), source_pool, target_corpus, pairs, judge,
+        scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, pairs, judge,
                                                       phone_probe)
         truths = [target_corpus.waveforms[t] for _, _, t in pairs if t is not None]
-        scores["mcd_vocoder_floor"] = vocoder_floor(one(resynthesize), truths) if truths else None
+        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesize, truths) if truths else None
         table[name] = scores
         matrices += matrix
         if pairs:

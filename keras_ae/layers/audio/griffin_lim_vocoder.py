@@ -10,6 +10,35 @@ from keras_ae.data.speech.constants import FRAME_SAMPLES
 from keras_ae.layers.audio.log_mel import FFT_LENGTH, FRAME_LENGTH, LEFT_PAD, LINEAR_BINS, log_magnitude
 
 
+def fast_griffin_lim(magnitude, iterations=32, momentum=0.99):
+    """A waveform `[batch, frames * 160]` whose STFT (`log_mel.padded_stft`'s framing) has a magnitude close to
+    `magnitude` `[batch, frames, 257]`: fast Griffin-Lim (Perraudin, Balazs & Sondergaard, 2013) from fixed seeded
+    phases, in the graph (`tf.signal.inverse_stft`)."""
+    window = tf.signal.inverse_stft_window_fn(FRAME_SAMPLES)
+    magnitude = tf.cast(magnitude, tf.complex64)
+
+    def istft(spectrum):
+        return tf.signal.inverse_stft(spectrum, FRAME_LENGTH, FRAME_SAMPLES, FFT_LENGTH, window_fn=window)
+
+    def project(spectrum):  # the nearest consistent spectrogram, with the frame count kept
+        frames = tf.shape(spectrum)[1]
+        rebuilt = tf.signal.stft(istft(spectrum), FRAME_LENGTH, FRAME_SAMPLES, FFT_LENGTH)[:, :frames]
+        return tf.pad(rebuilt, [[0, 0], [0, frames - tf.shape(rebuilt)[1]], [0, 0]])
+
+    phases = tf.random.stateless_uniform(tf.shape(magnitude), [7, 11], 0.0, 2 * math.pi)
+    angles = tf.exp(tf.complex(0.0, phases))
+    previous = tf.zeros_like(magnitude)
+    for _ in range(iterations):
+        current = project(magnitude * angles)
+        accelerated = current + tf.cast(momentum, tf.complex64) * (current - previous)
+        previous = current
+        angles = accelerated / tf.cast(tf.maximum(tf.abs(accelerated), 1e-8), tf.complex64)
+    waveform = istft(magnitude * angles)
+    num_samples = tf.shape(magnitude)[1] * FRAME_SAMPLES
+    waveform = waveform[:, LEFT_PAD : LEFT_PAD + num_samples]
+    return tf.pad(waveform, [[0, 0], [0, num_samples - tf.shape(waveform)[1]]])
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class GriffinLimVocoder(keras.layers.Layer):
     """Standardised log-mel frames `[batch, frames, bins]` (`LogMelSpectrogram`'s output) -> waveforms
@@ -71,29 +100,7 @@ class GriffinLimVocoder(keras.layers.Layer):
 
     def griffin_lim(self, magnitude):
         """A waveform `[batch, frames * 160]` whose STFT magnitude is close to `magnitude` `[batch, frames, 257]`."""
-        window = tf.signal.inverse_stft_window_fn(FRAME_SAMPLES)
-        magnitude = tf.cast(magnitude, tf.complex64)
-
-        def istft(spectrum):
-            return tf.signal.inverse_stft(spectrum, FRAME_LENGTH, FRAME_SAMPLES, FFT_LENGTH, window_fn=window)
-
-        def project(spectrum):  # the nearest consistent spectrogram, with the frame count kept
-            frames = tf.shape(spectrum)[1]
-            rebuilt = tf.signal.stft(istft(spectrum), FRAME_LENGTH, FRAME_SAMPLES, FFT_LENGTH)[:, :frames]
-            return tf.pad(rebuilt, [[0, 0], [0, frames - tf.shape(rebuilt)[1]], [0, 0]])
-
-        phases = tf.random.stateless_uniform(tf.shape(magnitude), [7, 11], 0.0, 2 * math.pi)
-        angles = tf.exp(tf.complex(0.0, phases))
-        previous = tf.zeros_like(magnitude)
-        for _ in range(self.iterations):
-            current = project(magnitude * angles)
-            accelerated = current + tf.cast(self.momentum, tf.complex64) * (current - previous)
-            previous = current
-            angles = accelerated / tf.cast(tf.maximum(tf.abs(accelerated), 1e-8), tf.complex64)
-        waveform = istft(magnitude * angles)
-        num_samples = tf.shape(magnitude)[1] * FRAME_SAMPLES
-        waveform = waveform[:, LEFT_PAD : LEFT_PAD + num_samples]
-        return tf.pad(waveform, [[0, 0], [0, num_samples - tf.shape(waveform)[1]]])
+        return fast_griffin_lim(magnitude, self.iterations, self.momentum)
 
     def call(self, frames, training=False):
         magnitude = tf.exp(self.linear_log_magnitude(frames, training=training))
