@@ -6,12 +6,13 @@ import wave
 
 import keras
 import numpy as np
+import pysptk
 import pytest
 import tensorflow as tf
 
 from keras_ae import convert as convert_cli
 from keras_ae.data.speech import write_wav
-from keras_ae.evaluation.conversion import conversion_matrix, conversion_pairs, mel_cepstral_distortion
+from keras_ae.evaluation.conversion import conversion_matrix, conversion_pairs, mel_cepstra, mel_cepstral_distortion
 from keras_ae.export import export_model
 from keras_ae.layers import (
     AdaptiveInstanceNormalization,
@@ -164,6 +165,8 @@ def test_convert_command_resamples_and_refuses_bad_files(tiny_export, tmp_path, 
 def test_mel_cepstral_distortion_is_zero_for_the_same_speech_and_grows_with_change():
     speech = _tone(0.5, 200.0) + 0.1 * _tone(0.5, 900.0)
     other = _tone(0.5, 200.0) + 0.1 * _tone(0.5, 2500.0)
+    power = np.maximum(np.abs(np.asarray(padded_stft(speech[None]))[0]) ** 2, 1e-10).astype("float64")
+    np.testing.assert_allclose(mel_cepstra(speech)[0], pysptk.sp2mc(power, 24, 0.42), atol=1e-8)
     assert mel_cepstral_distortion(speech, speech) < 1e-6
     assert mel_cepstral_distortion(speech, other) > 1.0
     with pytest.raises(ValueError, match="silence"):

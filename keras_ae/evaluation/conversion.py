@@ -21,6 +21,7 @@ Example:
     print(format_conversion_table({"adain": table}))
 """
 
+import functools
 import math
 
 import numpy as np
@@ -37,15 +38,25 @@ SPEECH_FRAME_DB = 40.0  # MCD counts frames within this many dB of the utterance
 SILENT_FRAME_DB = -60.0  # and never frames quieter than this (a digital silence)
 
 
-def mel_cepstra(waveform):
-    """Mel-cepstra `[frames, 25]` (order 24, alpha 0.42) of a float32 waveform, one per 10 ms, and each frame's
-    energy in dB."""
+@functools.lru_cache(maxsize=4)
+def _frequency_warping(length, order, alpha):
+    """SPTK's frequency warping of a real cepstrum of `length` to a mel-cepstrum of `order` (`pysptk.freqt`) is
+    linear: its matrix `[length, order + 1]`, built once from the unit cepstra."""
     import pysptk
 
+    return np.stack([pysptk.freqt(unit, order, alpha) for unit in np.eye(length)])
+
+
+def mel_cepstra(waveform):
+    """Mel-cepstra `[frames, 25]` (order 24, alpha 0.42) of a float32 waveform, one per 10 ms, and each frame's
+    energy in dB: `pysptk.sp2mc` of the power spectrum (its real cepstrum, warped by `pysptk.freqt`), for all
+    frames at once."""
     power = np.square(np.abs(np.asarray(padded_stft(np.asarray(waveform, np.float32)[None]))[0])).astype("float64")
     power = np.maximum(power, 1e-10)
     energy = 10.0 * np.log10(power.sum(axis=1))
-    return pysptk.sp2mc(power, MCEP_ORDER, MCEP_ALPHA), energy
+    cepstrum = np.fft.irfft(np.log(power), axis=1)
+    cepstrum[:, 0] /= 2.0
+    return cepstrum @ _frequency_warping(cepstrum.shape[1], MCEP_ORDER, MCEP_ALPHA), energy
 
 
 def _speech_frames(cepstra, energy):

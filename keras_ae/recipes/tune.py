@@ -89,7 +89,7 @@ def _write_trials(trials, run):
         writer = csv.DictWriter(file, fieldnames=keys)
         writer.writeheader()
         writer.writerows(trials)
-    size = "embedding_dim" if "embedding_dim" in trials[0] else "codebook_size"
+    size = next((key for key in ("embedding_dim", "content_dim") if key in trials[0]), "codebook_size")
     finished = sorted((row[size], row[OBJECTIVE]) for row in trials if row[OBJECTIVE] is not None)
     plots.line_plot(
         [dim for dim, _ in finished],

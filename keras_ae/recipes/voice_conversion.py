@@ -92,9 +92,9 @@ def build_parser():
     parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
     parser.add_argument("--held-out-speakers", type=non_negative_int, default=4,
                         help="speakers kept out of training (the unseen one-shot targets)")
-    parser.add_argument("--probe-utterances", type=positive_int, default=240,
+    parser.add_argument("--probe-utterances", type=positive_int, default=160,
                         help="utterances each probe and the speaker classifier fit on (per split)")
-    parser.add_argument("--pairs", type=positive_int, default=40, help="conversions scored per condition")
+    parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
     parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
                         help="also convert to Festival voices never trained on ('auto': when festival is installed)")
     parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files instead of failing")
