@@ -98,6 +98,8 @@ def tiny_export(tmp_path_factory):
     return model, export_model(model, tmp_path_factory.mktemp("vc") / "export")
 
 
+@pytest.mark.slow  # an export and a fresh TensorFlow process: too slow for the default suite (the contract test
+# checks encode against its export there)
 def test_export_signatures_match_the_model_and_refuse_bad_audio(tiny_export):
     model, folder = tiny_export
     source, reference = SPEECH[0][:1], SPEECH[0][1:2, :800]
@@ -130,18 +132,38 @@ def _write_stereo_wav(path, left, right, rate):
         file.writeframes(np.clip(pcm * 32767, -32768, 32767).astype("<i2").tobytes())
 
 
-def test_convert_command_resamples_and_refuses_bad_files(tiny_export, tmp_path, capsys):
-    _, folder = tiny_export
+def _inputs(tmp_path):
     source, reference = tmp_path / "source.wav", tmp_path / "reference.wav"
     tone = _tone(0.6, 220.0, rate=22050)
     _write_stereo_wav(source, tone, 0.5 * tone, 22050)  # stereo at 22.05 kHz: mixed down and resampled
     write_wav(reference, _tone(0.5, 400.0))
+    return source, reference
+
+
+@pytest.mark.slow
+def test_convert_command_writes_a_16_khz_mono_conversion(tiny_export, tmp_path):
+    _, folder = tiny_export
+    source, reference = _inputs(tmp_path)
     output = tmp_path / "out.wav"
     convert_cli.main(["--model", str(folder), "--source", str(source), "--reference", str(reference),
                       "--output", str(output)])
     with wave.open(str(output)) as file:
         assert file.getframerate() == 16000 and file.getnchannels() == 1
         assert abs(file.getnframes() - 0.6 * 16000) <= 160
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        convert_cli.convert_files(folder, source, reference, output)
+
+
+def test_convert_command_refuses_bad_files_before_loading_the_model(tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError, match="not a keras_ae export"):
+        convert_cli.convert_files(folder, *_inputs(tmp_path), tmp_path / "x.wav")
+    (folder / "keras_ae.json").write_text('{"signatures": {"encode": {}}}')
+    with pytest.raises(ValueError, match="no convert signature"):
+        convert_cli.convert_files(folder, *_inputs(tmp_path), tmp_path / "x.wav")
+    (folder / "keras_ae.json").write_text('{"signatures": {"encode": {}, "convert": {}}}')  # never loaded below
+    source, _ = _inputs(tmp_path)
     silent, short, corrupt = tmp_path / "silent.wav", tmp_path / "short.wav", tmp_path / "corrupt.wav"
     write_wav(silent, np.zeros(8000))
     write_wav(short, SPEECH[0][0][:1600])
@@ -154,10 +176,6 @@ def test_convert_command_resamples_and_refuses_bad_files(tiny_export, tmp_path, 
                               "--output", str(tmp_path / "never.wav")])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "never.wav").exists()
-    with pytest.raises(FileExistsError, match="--overwrite"):
-        convert_cli.convert_files(folder, source, reference, output)
-    with pytest.raises(FileNotFoundError, match="not a keras_ae export"):
-        convert_cli.convert_files(tmp_path, source, reference, tmp_path / "x.wav")
 
 
 def test_mel_cepstral_distortion_is_zero_for_the_same_speech_and_grows_with_change():
