@@ -38,7 +38,7 @@ def test_python_dash_m_keras_ae_is_the_same_command():
     assert completed.returncode == 0, completed.stderr
     assert set(line.split()[0] for line in completed.stdout.splitlines()) == {
         "autoencoder", "cpc", "discrete", "infomax", "quick_thought", "skip_thought", "tree_latent", "vqvae",
-        "text_summary"}
+        "text_summary", "voice_conversion"}
 
 
 def test_train_and_tune_pass_every_flag_to_the_recipe(monkeypatch):

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_ae.data.speech import FRAME_SAMPLES, SAMPLE_RATE
 from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
+from keras_ae.layers.audio.griffin_lim_vocoder import fast_griffin_lim
 
 MAX_PROBE_FRAMES = 20000
 
@@ -93,21 +94,7 @@ def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=
     log_mel = tf.signal.idct(mfcc, type=2) / tf.sqrt(2.0 * num_mel_bins)  # mfccs_from_log_mel_spectrograms, undone
     mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
     power = tf.nn.relu(tf.exp(log_mel) @ tf.linalg.pinv(mel_matrix))
-    magnitude = tf.cast(tf.sqrt(power), tf.complex64)
-    frame_length, frame_step = 400, FRAME_SAMPLES
-    window = tf.signal.inverse_stft_window_fn(frame_step)
-    stft = lambda signal: tf.signal.stft(signal, frame_length, frame_step, 512)  # noqa: E731
-    istft = lambda spectrum: tf.signal.inverse_stft(  # noqa: E731
-        spectrum, frame_length, frame_step, 512, window_fn=window)
-    angles = tf.exp(tf.complex(0.0, tf.random.stateless_uniform(tf.shape(power), [0, 0], 0.0, 2 * np.pi)))
-    previous = tf.zeros_like(angles)
-    for _ in range(iterations):
-        rebuilt = stft(istft(magnitude * angles))[: tf.shape(magnitude)[0]]
-        rebuilt = tf.pad(rebuilt, [[0, tf.shape(magnitude)[0] - tf.shape(rebuilt)[0]], [0, 0]])
-        accelerated = rebuilt - tf.cast(momentum / (1 + momentum), tf.complex64) * previous
-        previous = rebuilt
-        angles = accelerated / tf.cast(tf.maximum(tf.abs(accelerated), 1e-8), tf.complex64)
-    waveform = istft(magnitude * angles).numpy()
+    waveform = fast_griffin_lim(tf.sqrt(power)[None], iterations, momentum)[0].numpy()
     return (0.9 * waveform / max(float(np.abs(waveform).max()), 1e-8)).astype("float32")
 
 

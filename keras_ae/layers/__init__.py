@@ -20,6 +20,16 @@ from keras_ae.layers.judges.pair_discriminator import PairDiscriminator
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
+from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
+from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+from keras_ae.layers.bottlenecks.unit_noise import UnitNoiseBottleneck
+from keras_ae.layers.conditioning.adaptive_instance_normalization import AdaptiveInstanceNormalization
+from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
+from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
+from keras_ae.layers.encoders.content_encoder import ContentEncoder
+from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
+from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
 
 __all__ = [
     "AttentionCopyDecoder",
@@ -42,4 +52,14 @@ __all__ = [
     "VectorQuantizer",
     "WaveformEncoder",
     "WordSequenceEncoder",
+    "GriffinLimVocoder",
+    "LogMelSpectrogram",
+    "UnitNoiseBottleneck",
+    "AdaptiveInstanceNormalization",
+    "InstanceNormalization",
+    "SpeechDecoder",
+    "ContentEncoder",
+    "SpeakerContentEncoder",
+    "SpeakerEncoder",
+    "SpeechReconstructionJudge",
 ]

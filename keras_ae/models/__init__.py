@@ -10,6 +10,9 @@ from keras_ae.models.skip_thought import SkipThought
 from keras_ae.models.text_latent import TextLatent
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.models.vqvae import VQVAE
+from keras_ae.models.adain_vc import AdaINVC
+from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
+from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
 
 __all__ = [
     "AutoEncoder",
@@ -22,4 +25,7 @@ __all__ = [
     "TextLatent",
     "TreeLatent",
     "VQVAE",
+    "AdaINVC",
+    "AdversarialDisentanglingAutoEncoder",
+    "DisentanglingAutoEncoder",
 ]

@@ -13,8 +13,7 @@ import keras
 
 from keras_ae import plots
 from keras_ae.core.validation import positive_int
-from keras_ae.recipes import cpc, quick_thought, tree_latent
-from keras_ae.recipes import text_summary
+from keras_ae.recipes import cpc, quick_thought, text_summary, tree_latent, voice_conversion
 from keras_ae.recipes.common import RunFolder, format_table, parse_flags, recipe_parser
 from keras_ae.tensorboard import write_trial_objectives
 from keras_ae.tuning import (
@@ -36,6 +35,7 @@ TASKS = {
     "cpc": cpc.tuning_task,  # embedding size, phone probe on validation utterances
     "tree_latent": tree_latent.tuning_task,  # size of z and number of nonterminals, F1 on validation gold trees
     "text_summary": text_summary.tuning_task,  # generator's embedding size, ROUGE-1 on validation pairs
+    "voice_conversion": voice_conversion.tuning_task,  # content code size, phone minus speaker probe on it
 }
 
 
@@ -90,7 +90,7 @@ def _write_trials(trials, run):
         writer = csv.DictWriter(file, fieldnames=keys)
         writer.writeheader()
         writer.writerows(trials)
-    size = "embedding_dim" if "embedding_dim" in trials[0] else "codebook_size"
+    size = next((key for key in ("embedding_dim", "content_dim") if key in trials[0]), "codebook_size")
     finished = sorted((row[size], row[OBJECTIVE]) for row in trials if row[OBJECTIVE] is not None)
     plots.line_plot(
         [dim for dim, _ in finished],

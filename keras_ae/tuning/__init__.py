@@ -10,6 +10,7 @@ from keras_ae.tuning.hypermodels import (
     TextSummaryHyperModel,
     TreeLatentHyperModel,
     VQVAEHyperModel,
+    VoiceConversionHyperModel,
 )
 from keras_ae.tuning.search import TUNERS, TuningTask, image_task, make_tuner, trial_table
 
@@ -25,6 +26,7 @@ __all__ = [
     "TreeLatentHyperModel",
     "TuningTask",
     "VQVAEHyperModel",
+    "VoiceConversionHyperModel",
     "image_task",
     "make_tuner",
     "trial_table",

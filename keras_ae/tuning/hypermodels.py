@@ -285,3 +285,61 @@ class TextSummaryHyperModel(ProbeHyperModel):
         rouge1 = rouge(summarize(model, documents), references)["rouge1"]
         return {OBJECTIVE: rouge1 / 100.0, "val_rouge1": rouge1,
                 "loss": float(np.asarray(history.history["loss"][-1]))}
+
+
+class VoiceConversionHyperModel(ProbeHyperModel):
+    """Searches the content code size of a voice conversion model (`--method`: `AdaINVC`,
+    `AdversarialDisentanglingAutoEncoder` or `DisentanglingAutoEncoder`), the knob that decides whether the speaker
+    leaks through the content code (Qian et al., 2019, AutoVC). The objective trades content against speaker on
+    validation sentences of seen speakers: the frame phone probe on the content code minus the speaker probe's
+    accuracy above chance on the same code (`keras_ae.evaluation.conversion.code_probes`), so a code that keeps
+    the words and loses the voice scores highest.
+
+    Args:
+        train, validation: `SpeechCorpus` objects (the probes fit on up to 160 training utterances).
+        method: `"adain"`, `"adversarial"` or `"plain"`.
+        num_speakers: speaker ids (for the adversary).
+        filters, blocks, speaker_dim, vocoder_iterations: fixed settings of every trial.
+    """
+
+    def __init__(self, train, validation, method="adain", num_speakers=2, filters=128, blocks=3, speaker_dim=64,
+                 vocoder_iterations=32, min_dim=2, max_dim=64, seed=0, **kwargs):
+        super().__init__((train, validation), min_dim=min_dim, max_dim=max_dim, **kwargs)
+        self.method = method
+        self.num_speakers = num_speakers
+        self.settings = dict(filters=filters, blocks=blocks, speaker_dim=speaker_dim,
+                             vocoder_iterations=vocoder_iterations)
+        self.seed = seed
+
+    def build(self, hp):
+        from keras_ae.models.adain_vc import AdaINVC
+        from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
+        from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
+
+        content_dim = hp.Int("content_dim", self.min_dim, self.max_dim, step=2, sampling="log")
+        if self.method == "adain":
+            model = AdaINVC(content_dim=content_dim, seed=self.seed, **self.settings)
+        elif self.method == "adversarial":
+            model = AdversarialDisentanglingAutoEncoder(num_speakers=self.num_speakers, content_dim=content_dim,
+                                                        **self.settings)
+        else:
+            model = DisentanglingAutoEncoder(content_dim=content_dim, **self.settings)
+        model.adapt(self.probe_data[0].waveforms[:200])
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        from keras_ae.evaluation.conversion import code_probes
+        from keras_ae.evaluation.speech import phone_probe_accuracy
+
+        history = model.fit(*args, **kwargs)
+        train, validation = self.probe_data
+        train = train.subset(np.random.default_rng(self.seed).permutation(len(train))[:160])
+        probes = code_probes(model, train, validation, seed=self.seed)
+        score = -(probes["content_code"] - probes["chance"])
+        if train.phones is not None:
+            frames = lambda corpus: [np.asarray(model.encode(w[None]))[0] for w in corpus.waveforms]  # noqa: E731
+            probes["phone"] = phone_probe_accuracy(frames(train), train.phones, frames(validation), validation.phones)
+            score += probes["phone"]
+        return {OBJECTIVE: float(score), "loss": float(np.asarray(history.history["loss"][-1])), **{
+            f"val_{name}": value for name, value in probes.items()}}

@@ -9,7 +9,7 @@ from keras_ae.recipes.common import parse_flags
 
 CONFIGS = sorted(Path(__file__).parents[2].joinpath("recipes").glob("*.toml"))
 RECIPES = {"autoencoder", "infomax", "skip_thought", "quick_thought", "cpc", "vqvae", "discrete", "tree_latent",
-           "text_summary"}
+           "text_summary", "voice_conversion"}
 
 
 def _recipe_for(config):

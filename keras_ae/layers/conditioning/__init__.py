@@ -1,1 +1,1 @@
-"""Conditioning: speaker embeddings, instance normalisation, AdaIN."""
+"""Conditioning layers: instance normalisation and adaptive instance normalisation (AdaIN)."""

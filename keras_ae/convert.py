@@ -1,0 +1,109 @@
+"""Voice conversion from the command line, with an exported model and nothing else of keras_ae at run time.
+
+    python -m keras_ae.convert --model saved_models/voice_conversion --source a.wav --reference b.wav \\
+        --output out.wav
+
+The source's words in the reference speaker's voice. Audio files may have any sample rate (8 kHz or more) and one
+or two channels (mixed down and resampled to 16 kHz, `keras_ae.data.speech.load_audio`); a missing, empty, corrupt,
+silent or too short file is refused with its name before anything runs, and the output is written atomically
+(an existing file is replaced only with `--overwrite`). The model is any export with a `convert(source,
+reference)` signature (`keras_ae.recipes.voice_conversion`).
+"""
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from keras_ae.core.files import EXPORT_MARKER
+from keras_ae.data.speech import SAMPLE_RATE, AudioError, load_audio, write_wav
+
+MIN_SECONDS = 0.25
+
+
+def read_input(path, what):
+    """A waveform at 16 kHz of at least `MIN_SECONDS`, or an `AudioError` naming `what` and the file."""
+    try:
+        waveform = load_audio(path)
+    except AudioError as error:
+        raise AudioError(f"--{what}: {error}") from None
+    if len(waveform) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(f"--{what}: {path} lasts {len(waveform) / SAMPLE_RATE:.3f} s; give at least "
+                         f"{MIN_SECONDS} s of speech.")
+    return waveform
+
+
+def check_model(folder):
+    """The export folder, or a clear error when it is missing or has no `convert` signature."""
+    folder = Path(folder)
+    manifest = folder / EXPORT_MARKER
+    if not manifest.is_file():
+        raise FileNotFoundError(f"--model {folder}: not a keras_ae export (no {EXPORT_MARKER}); train one with "
+                                "python -m keras_ae.recipes.voice_conversion.")
+    signatures = json.loads(manifest.read_text()).get("signatures", {})
+    if "convert" not in signatures:
+        raise ValueError(f"--model {folder}: the export has no convert signature (it has {', '.join(signatures)}); "
+                         "use a voice conversion export.")
+    return folder
+
+
+def check_output(path, overwrite):
+    path = Path(path)
+    if path.suffix.lower() != ".wav":
+        raise ValueError(f"--output {path}: the output is written as WAV; give a .wav path.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist.")
+    if path.exists() and (not overwrite or path.is_dir()):
+        raise FileExistsError(f"--output {path} exists; pass --overwrite to replace it (or choose another name).")
+    return path
+
+
+def convert_files(model, source, reference, output, overwrite=False):
+    """Converts `source` to the voice of `reference` with the export at `model`, writes `output`; returns the
+    number of samples written. Every input is checked before the model loads."""
+    model = check_model(model)
+    output = check_output(output, overwrite)
+    source_waveform = read_input(source, "source")
+    reference_waveform = read_input(reference, "reference")
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(model))  # kept alive while its function runs (it owns the variables)
+    converted = loaded.convert(source=tf.constant(source_waveform[None]),
+                               reference=tf.constant(reference_waveform[None]))
+    converted = np.asarray(converted)[0]
+    peak = float(np.max(np.abs(converted))) if converted.size else 0.0
+    if not np.all(np.isfinite(converted)) or peak == 0.0:
+        raise RuntimeError("The model returned silence or non-finite samples; the export looks broken.")
+    converted = 0.9 * converted / peak if peak > 0.9 else converted
+    descriptor, staging = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(descriptor)
+    try:
+        write_wav(staging, converted)
+        os.replace(staging, output)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return len(converted)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m keras_ae.convert",
+                                     description="Say the source's words in the reference's voice.")
+    parser.add_argument("--model", default="saved_models/voice_conversion", help="a voice conversion export")
+    parser.add_argument("--source", required=True, help="audio file whose words are kept")
+    parser.add_argument("--reference", required=True, help="audio file of the target voice (any speaker)")
+    parser.add_argument("--output", required=True, help="the WAV file to write (16 kHz mono)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    args = parser.parse_args(argv)
+    try:
+        samples = convert_files(args.model, args.source, args.reference, args.output, args.overwrite)
+    except (AudioError, FileNotFoundError, FileExistsError, ValueError) as error:
+        parser.exit(2, f"error: {error}\n")
+    print(f"Wrote {args.output} ({samples / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz)")
+
+
+if __name__ == "__main__":
+    main()

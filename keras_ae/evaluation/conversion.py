@@ -1,0 +1,312 @@
+"""Disentanglement and voice conversion scores (DESIGN.md, "Disentanglement and conversion").
+
+Protocol (fixed; never tuned on the test split):
+    - code probes: linear probes (`linear_probe_accuracy`) of the speaker from each utterance's content code
+      (mean and standard deviation over frames) and from its speaker code; fitted on seen speakers saying
+      training sentences, tested on the same speakers saying held-out sentences; beside chance and the same probe
+      on the true phone labels (per-utterance phone histograms: on a corpus whose speakers differ in accent, a
+      perfect content code still names some of them);
+    - an independent speaker classifier (`SpeakerClassifier`: MFCC statistics, logistic regression), trained only on
+      real utterances of every speaker (seen and held-out) saying training sentences, labels converted speech of
+      held-out sentences: the share given to the target speaker and to the source speaker;
+    - mel-cepstral distortion (`mel_cepstral_distortion`: pysptk mel-cepstra of order 24, alpha 0.42, c0 left out,
+      DTW alignment by dtaidistance's C implementation, speech frames only) between the converted utterance and the same sentence really
+      spoken by the target, beside source vs target (no conversion) and the vocoder floor (the target's own
+      utterance through features and vocoder);
+    - content kept: a frame phone probe trained on real speech (MFCC + deltas), applied to converted speech against
+      the source's phone labels (conversion keeps the frame count), beside its accuracy on the real source.
+
+Example:
+    table = conversion_table(model, corpus, seen_pairs, unseen_pairs)
+    print(format_conversion_table({"adain": table}))
+"""
+
+import functools
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.data.speech import FRAME_SAMPLES
+from keras_ae.evaluation.probes import linear_probe_accuracy
+from keras_ae.evaluation.speech import MAX_PROBE_FRAMES, mfcc_features
+from keras_ae.layers.audio.log_mel import padded_stft
+
+MCEP_ORDER = 24
+MCEP_ALPHA = 0.42  # the all-pass constant that approximates the mel scale at 16 kHz
+SPEECH_FRAME_DB = 40.0  # MCD counts frames within this many dB of the utterance's loudest frame
+SILENT_FRAME_DB = -60.0  # and never frames quieter than this (a digital silence)
+
+
+@functools.lru_cache(maxsize=4)
+def _frequency_warping(length, order, alpha):
+    """SPTK's frequency warping of a real cepstrum of `length` to a mel-cepstrum of `order` (`pysptk.freqt`) is
+    linear: its matrix `[length, order + 1]`, built once from the unit cepstra."""
+    import pysptk
+
+    return np.stack([pysptk.freqt(unit, order, alpha) for unit in np.eye(length)])
+
+
+def mel_cepstra(waveform):
+    """Mel-cepstra `[frames, 25]` (order 24, alpha 0.42) of a float32 waveform, one per 10 ms, and each frame's
+    energy in dB: `pysptk.sp2mc` of the power spectrum (its real cepstrum, warped by `pysptk.freqt`), for all
+    frames at once."""
+    power = np.square(np.abs(np.asarray(padded_stft(np.asarray(waveform, np.float32)[None]))[0])).astype("float64")
+    power = np.maximum(power, 1e-10)
+    energy = 10.0 * np.log10(power.sum(axis=1))
+    cepstrum = np.fft.irfft(np.log(power), axis=1)
+    cepstrum[:, 0] /= 2.0
+    return cepstrum @ _frequency_warping(cepstrum.shape[1], MCEP_ORDER, MCEP_ALPHA), energy
+
+
+def _speech_frames(cepstra, energy):
+    keep = (energy > energy.max() - SPEECH_FRAME_DB) & (energy > SILENT_FRAME_DB)
+    return cepstra[keep][:, 1:]  # c0 (loudness) left out, as is usual
+
+
+def mel_cepstral_distortion(waveform, reference):
+    """DTW-aligned mel-cepstral distortion in dB between two waveforms (speech frames only):
+    `10 / ln 10 * sqrt(2 * sum_d (c_d - c'_d)^2)`, averaged over the aligned frame pairs."""
+    from dtaidistance import dtw_ndim
+
+    a = _speech_frames(*mel_cepstra(waveform))
+    b = _speech_frames(*mel_cepstra(reference))
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("mel_cepstral_distortion needs waveforms with speech frames; got silence.")
+    path = np.asarray(dtw_ndim.warping_path(a.astype("float64"), b.astype("float64"), use_c=True))
+    distances = np.sqrt(2.0 * np.sum((a[path[:, 0]] - b[path[:, 1]]) ** 2, axis=1))
+    return float(10.0 / math.log(10.0) * distances.mean())
+
+
+def one_utterance(function):
+    """`function` (float32 `[1, samples]` inputs, one or more) traced once, called on single waveforms
+    `[samples]`, returning its one output as numpy without the batch axis."""
+    traced = tf.function(function, reduce_retracing=True)
+
+    def call(*waveforms):
+        return np.asarray(traced(*[tf.constant(np.asarray(w, np.float32)[None]) for w in waveforms]))[0]
+
+    return call
+
+
+def utterance_statistics(frames):
+    """Mean and standard deviation over time of `[frames, dim]`: one `[2 dim]` vector."""
+    frames = np.asarray(frames, np.float32)
+    return np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
+
+
+def _mfcc(waveform):
+    return np.asarray(mfcc_features(np.asarray(waveform, np.float32)[None]))[0]
+
+
+class SpeakerClassifier:
+    """An independent speaker classifier on real speech: a logistic regression of the speaker from the mean and
+    standard deviation of an utterance's MFCCs (with deltas). It never sees a model's output, so it can judge
+    converted speech.
+
+    Example:
+        judge = SpeakerClassifier().fit(real_waveforms, real_speakers)
+        shares = judge.predict(converted_waveforms)
+    """
+
+    def fit(self, waveforms, speakers, seed=0):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        features = np.stack([utterance_statistics(_mfcc(w)) for w in waveforms])
+        self.classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+        self.classifier.fit(features, np.asarray(speakers))
+        return self
+
+    def predict(self, waveforms):
+        return self.classifier.predict(np.stack([utterance_statistics(_mfcc(w)) for w in waveforms]))
+
+    def accuracy(self, waveforms, speakers):
+        return float(np.mean(self.predict(waveforms) == np.asarray(speakers)))
+
+
+def phone_histograms(phones, num_phones):
+    """Per-utterance phone histograms (the oracle content code of the content-code speaker probe)."""
+    return np.stack([np.bincount(p, minlength=num_phones) / max(len(p), 1) for p in phones])
+
+
+def code_probes(model, probe_train, probe_test, seed=0):
+    """Speaker probes on the content code (utterance statistics of the frames) and on the speaker code, with chance
+    and the phone-label oracle: `{"content_code": acc, "speaker_code": acc, "chance": acc, "phone_oracle": acc}`."""
+    encode, encode_speaker = one_utterance(model.encode), one_utterance(model.encode_speaker)
+
+    def codes(corpus):
+        content = [utterance_statistics(encode(w)) for w in corpus.waveforms]
+        return np.stack(content), np.stack([encode_speaker(w) for w in corpus.waveforms])
+
+    (train_content, train_speaker), (test_content, test_speaker) = codes(probe_train), codes(probe_test)
+    y_train, y_test = probe_train.speakers, probe_test.speakers
+    row = {
+        "content_code": linear_probe_accuracy(train_content, y_train, test_content, y_test, seed=seed),
+        "speaker_code": linear_probe_accuracy(train_speaker, y_train, test_speaker, y_test, seed=seed),
+        "chance": float(np.mean(y_test == np.bincount(y_train).argmax())),
+    }
+    if probe_train.phones is not None:
+        num_phones = probe_train.num_phones
+        row["phone_oracle"] = linear_probe_accuracy(phone_histograms(probe_train.phones, num_phones), y_train,
+                                                    phone_histograms(probe_test.phones, num_phones), y_test,
+                                                    seed=seed)
+    return row
+
+
+def speaker_name_list(corpus):
+    """The speaker name of every utterance of `corpus` (the labels of `SpeakerClassifier` across corpora)."""
+    return [corpus.speaker_names[s] for s in corpus.speakers]
+
+
+def conversion_pairs(sources, targets, target_speakers, count, seed=0):
+    """`count` seeded `(source, reference, ground truth)` index triples for conversion on held-out sentences:
+    the source an utterance of `sources` (a corpus) saying a test sentence, the target a speaker id of the
+    corpus `targets` among `target_speakers` (never the source's speaker when both corpora are one); the
+    reference the target saying another sentence, the ground truth the target saying the source's sentence
+    (None where `targets` has no such parallel rendering). Sentence ids must mean the same text in both."""
+    rng = np.random.default_rng(seed)
+    candidates = np.flatnonzero((sources.sentence_split == "test") & (sources.speaker_split == "train"))
+    rendering = {(s, t): i for i, (s, t) in enumerate(zip(targets.speakers, targets.sentences))}
+    same = sources is targets
+    pairs = []
+    for _ in range(50 * count):
+        if len(pairs) == count or len(candidates) == 0:
+            break
+        source = int(rng.choice(candidates))
+        choices = [t for t in target_speakers if not (same and t == sources.speakers[source])]
+        if not choices:
+            break
+        target = int(rng.choice(choices))
+        references = np.flatnonzero((targets.speakers == target) & (targets.sentences != sources.sentences[source]))
+        if len(references) == 0:
+            continue
+        pairs.append((source, int(rng.choice(references)), rendering.get((target, sources.sentences[source]))))
+    return pairs
+
+
+class PhoneProbe:
+    """A frame phone probe trained on real speech (MFCC + deltas, logistic regression), to apply to converted
+    speech against the source's labels."""
+
+    def fit(self, waveforms, phones, seed=0):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        x = np.concatenate([_mfcc(w)[: len(p)] for w, p in zip(waveforms, phones)])
+        y = np.concatenate([p[: len(_mfcc(w))] for w, p in zip(waveforms, phones)])
+        if len(x) > MAX_PROBE_FRAMES:
+            keep = np.random.default_rng(seed).choice(len(x), MAX_PROBE_FRAMES, replace=False)
+            x, y = x[keep], y[keep]
+        self.classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed))
+        self.classifier.fit(x, y)
+        return self
+
+    def accuracy(self, waveforms, phones):
+        correct = total = 0
+        for waveform, labels in zip(waveforms, phones):
+            features = _mfcc(waveform)
+            count = min(len(features), len(labels))
+            correct += int(np.sum(self.classifier.predict(features[:count]) == labels[:count]))
+            total += count
+        return correct / max(total, 1)
+
+
+def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None):
+    """Scores of `convert(source, reference) -> waveform` on `pairs` (see `conversion_pairs`): the target and source
+    shares of `judge` (a `SpeakerClassifier` fitted on speaker names), MCD converted-vs-target and source-vs-target
+    (pairs with a ground truth), the phone
+    probe on converted speech against the source's labels beside the real source. Returns `(scores, converted
+    waveforms, [(source name, target name, hit)])`."""
+    converted = [np.asarray(convert(sources.waveforms[s], targets.waveforms[r])) for s, r, _ in pairs]
+    predicted = np.asarray(judge.predict(converted))
+    source_names = np.array([sources.speaker_names[sources.speakers[s]] for s, _, _ in pairs])
+    target_names = np.array([targets.speaker_names[targets.speakers[r]] for _, r, _ in pairs])
+    with_truth = [(c, s, t) for c, (s, _, t) in zip(converted, pairs) if t is not None]
+    scores = {
+        "pairs": len(pairs),
+        "target_share": float(np.mean(predicted == target_names)),
+        "source_share": float(np.mean(predicted == source_names)),
+        "mcd_converted_target": _mean([mel_cepstral_distortion(c, targets.waveforms[t]) for c, _, t in with_truth]),
+        "mcd_source_target": _mean([mel_cepstral_distortion(sources.waveforms[s], targets.waveforms[t])
+                                    for _, s, t in with_truth]),
+    }
+    if phone_probe is not None and sources.phones is not None:
+        labels = [sources.phones[s] for s, _, _ in pairs]
+        scores["phone_converted"] = phone_probe.accuracy(converted, labels)
+        scores["phone_real_source"] = phone_probe.accuracy([sources.waveforms[s] for s, _, _ in pairs], labels)
+    matrix = [(str(s), str(t), bool(p == t)) for s, t, p in zip(source_names, target_names, predicted)]
+    return scores, converted, matrix
+
+
+def vocoder_floor(resynthesize, waveforms):
+    """Mean MCD (dB) between real utterances and their resynthesis (features -> vocoder): the best a conversion
+    through this vocoder can reach."""
+    return _mean([mel_cepstral_distortion(np.asarray(resynthesize(w)), w) for w in waveforms])
+
+
+def conversion_matrix(matrix, sources, targets):
+    """`[len(sources), len(targets)]` share of conversions assigned to the target, from `conversion_scores`' list
+    (speaker names; NaN where no pair was drawn)."""
+    hits = np.zeros([len(sources), len(targets)])
+    counts = np.zeros([len(sources), len(targets)])
+    for source, target, hit in matrix:
+        if source in sources and target in targets:
+            hits[sources.index(source), targets.index(target)] += hit
+            counts[sources.index(source), targets.index(target)] += 1
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+
+
+def plot_conversion_matrix(shares, source_names, target_names, path,
+                           title="Converted speech assigned to the target speaker"):
+    """Saves a source x target heat map of `conversion_matrix` shares; returns `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(3.5 + 0.4 * len(target_names), 1.5 + 0.35 * len(source_names)))
+    image = axis.imshow(np.ma.masked_invalid(shares), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    axis.set_xticks(np.arange(len(target_names)), target_names, fontsize=6, rotation=60, ha="right")
+    axis.set_yticks(np.arange(len(source_names)), source_names, fontsize=6)
+    axis.set_xlabel("target speaker")
+    axis.set_ylabel("source speaker")
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_spectrograms(panels, path, title="Voice conversion"):
+    """Saves stacked log-magnitude spectrograms of `{name: waveform}`; returns `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 1.8 * len(panels)), squeeze=False)
+    for axis, (name, waveform) in zip(axes[:, 0], panels.items()):
+        magnitude = np.abs(np.asarray(padded_stft(np.asarray(waveform, np.float32)[None]))[0])
+        axis.imshow(np.log(magnitude.T + 1e-5), origin="lower", aspect="auto", cmap="magma")
+        axis.set_title(name, fontsize=9)
+        axis.set_ylabel("bin")
+    axes[-1, 0].set_xlabel(f"frame ({FRAME_SAMPLES / 16:.0f} ms)")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _mean(values):
+    return float(np.mean(values)) if len(values) else None
+
+
+__all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
+           "conversion_scores", "mel_cepstra", "speaker_name_list", "mel_cepstral_distortion", "plot_conversion_matrix",
+           "one_utterance", "plot_spectrograms", "utterance_statistics", "vocoder_floor"]

@@ -1,0 +1,85 @@
+"""A speech decoder: content frames and a speaker vector -> spectral frames."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.core.validation import integer_at_least
+from keras_ae.layers.conditioning.adaptive_instance_normalization import AdaptiveInstanceNormalization
+
+CONDITIONING = ("adain", "concat")
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class SpeechDecoder(keras.layers.Layer):
+    """Content codes `[batch, time, code_dim]` and a speaker embedding `[batch, speaker_dim]` -> frames
+    `[batch, time, num_mel_bins]`, through `blocks` residual 1-D convolution blocks.
+
+    The speaker enters every block: `"adain"` gives each block's output the scale and shift an
+    `AdaptiveInstanceNormalization` reads from the speaker embedding (Chou, Yeh & Lee, 2019, AdaIN-VC);
+    `"concat"` concatenates the embedding to every frame before each block (Chou et al., 2018).
+
+    Args:
+        num_mel_bins: bins of the output frames.
+        filters: channels of the convolutions.
+        blocks: residual blocks.
+        kernel_size: kernel width in frames.
+        conditioning: `"adain"` or `"concat"`.
+
+    Example:
+        decoder = SpeechDecoder(num_mel_bins=80, conditioning="adain")
+        frames = decoder(content, speaker)              # [b, t, 16], [b, 64] -> [b, t, 80]
+    """
+
+    def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", **kwargs):
+        super().__init__(**kwargs)
+        num_mel_bins = integer_at_least("SpeechDecoder num_mel_bins", num_mel_bins, 1)
+        blocks = integer_at_least("SpeechDecoder blocks", blocks, 1)
+        if conditioning not in CONDITIONING:
+            raise ValueError(f"Unknown conditioning {conditioning!r}: choose one of {', '.join(CONDITIONING)}.")
+        # Layers
+        self.project_in = keras.layers.Conv1D(filters, 1, name="project_in")
+        self.convolutions = [keras.layers.Conv1D(filters, kernel_size, padding="same", name=f"block_{i}")
+                             for i in range(blocks)]
+        self.adains = ([AdaptiveInstanceNormalization(filters, name=f"adain_{i}") for i in range(blocks)]
+                       if conditioning == "adain" else [])
+        self.project_out = keras.layers.Dense(num_mel_bins, name="project_out")
+        # Config
+        self.num_mel_bins = num_mel_bins
+        self.filters = filters
+        self.blocks = blocks
+        self.kernel_size = kernel_size
+        self.conditioning = conditioning
+
+    def build(self, content_shape, speaker_shape=None):
+        speaker_dim = speaker_shape[-1]
+        self.project_in.build((None, None, content_shape[-1]))
+        extra = speaker_dim if self.conditioning == "concat" else 0
+        for index, convolution in enumerate(self.convolutions):
+            convolution.build((None, None, self.filters + extra))
+            if self.adains:
+                self.adains[index].build((None, None, self.filters), (None, speaker_dim))
+        self.project_out.build((None, None, self.filters))
+        self.built = True
+
+    def call(self, content, speaker, training=False):
+        hidden = self.project_in(content)
+        for index, convolution in enumerate(self.convolutions):
+            inputs = tf.nn.gelu(hidden)
+            if self.conditioning == "concat":
+                tiled = tf.broadcast_to(speaker[:, None, :], [tf.shape(inputs)[0], tf.shape(inputs)[1],
+                                                              tf.shape(speaker)[-1]])
+                inputs = tf.concat([inputs, tiled], axis=-1)
+            update = convolution(inputs)
+            if self.adains:
+                update = self.adains[index](update, speaker)
+            hidden = hidden + update
+        return self.project_out(tf.nn.gelu(hidden))
+
+    def compute_output_shape(self, content_shape, speaker_shape=None):
+        return (content_shape[0], content_shape[1], self.num_mel_bins)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_mel_bins": self.num_mel_bins, "filters": self.filters, "blocks": self.blocks,
+                       "kernel_size": self.kernel_size, "conditioning": self.conditioning})
+        return config

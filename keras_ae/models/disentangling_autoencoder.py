@@ -1,0 +1,185 @@
+"""A disentangling speech auto-encoder: a content code per frame, a speaker code per utterance, one decoder."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.core.validation import integer_at_least
+from keras_ae.data.speech.constants import FRAME_SAMPLES, SILENCE_PEAK
+from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
+from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
+from keras_ae.layers.encoders.content_encoder import ContentEncoder
+from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
+from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
+
+
+MIN_FRAMES = 3  # the shortest input (30 ms) the encoders accept: below it a convolution sees padding only
+
+
+def checked_waveforms(waveforms, name, audible=False):
+    """`waveforms` as float32 `[batch, samples]`, with in-graph checks (they hold in an export too): at least
+    `MIN_FRAMES` 10 ms frames, finite samples, and with `audible` a peak above the silence level."""
+    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+    if waveforms.shape.rank is not None and waveforms.shape.rank != 2:
+        raise ValueError(f"{name} must be float32 [batch, samples] at 16 kHz; got shape {waveforms.shape.as_list()} "
+                         "(a single waveform [samples] needs a batch axis: waveform[None]).")
+    checks = [
+        tf.debugging.assert_greater_equal(
+            tf.shape(waveforms)[1], MIN_FRAMES * FRAME_SAMPLES,
+            message=f"{name} is shorter than {MIN_FRAMES * FRAME_SAMPLES} samples ({MIN_FRAMES * 10} ms at 16 kHz)"),
+        tf.debugging.assert_all_finite(waveforms, f"{name} holds NaN or infinite samples"),
+    ]
+    if audible:
+        checks.append(tf.debugging.assert_greater_equal(
+            tf.reduce_max(tf.abs(waveforms), axis=1), SILENCE_PEAK,
+            message=f"{name} is silent (peak amplitude below {SILENCE_PEAK:g})"))
+    with tf.control_dependencies(checks):
+        return tf.identity(waveforms)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class DisentanglingAutoEncoder(JudgedEncoder):
+    """Splits speech into *what is said* and *who says it*, and converts voices one-shot.
+
+    Waveforms (float32 `[batch, samples]`, 16 kHz) go through a `LogMelSpectrogram` front end; a `ContentEncoder`
+    gives `content_dim` floats per 10 ms frame, a `SpeakerEncoder` one `speaker_dim` vector per utterance, and a
+    `SpeechDecoder` rebuilds the frames from both (`SpeechReconstructionJudge`, which also trains the
+    `GriffinLimVocoder`'s post-net). Nothing but the narrow content code forces the split here: this is the
+    baseline of `AdversarialDisentanglingAutoEncoder` and `AdaINVC`. Conversion: the content of `source` with the
+    speaker code of `reference`, decoded and vocoded inside the graph (`convert`), so the export maps waveforms to
+    a waveform. Call `adapt(training_waveforms)` once before training: it sets the front end's statistics.
+
+    Batches: dicts `{"waveforms": [batch, samples], "speakers": [batch]}` or `(waveforms, speaker_ids)` tuples
+    (`keras_ae.data.speech.make_crop_dataset`); the speaker ids are read only by adversaries.
+
+    Args:
+        num_mel_bins: mel bins of the front end, the decoder and the vocoder.
+        content_dim: floats per frame of the content code.
+        speaker_dim: size of the speaker code.
+        filters, blocks, kernel_size: the convolution stacks of the encoders, decoder and post-net.
+        instance_norm: instance normalisation in the content encoder.
+        conditioning: how the decoder reads the speaker code, `"concat"` or `"adain"`.
+        vocoder_iterations: Griffin-Lim rounds of the vocoder.
+
+    Example:
+        model = DisentanglingAutoEncoder(content_dim=16)
+        model.adapt(corpus.waveforms)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.fit(make_crop_dataset(corpus, 20480, batch_size=16), epochs=5)
+        speech = model.convert(source[None], reference[None])    # [1, samples // 160 * 160]
+    """
+
+    conditioning_default = "concat"
+
+    def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
+                 instance_norm=False, conditioning=None, vocoder_iterations=32, adversaries=(),
+                 **kwargs):
+        content_dim = integer_at_least("content_dim", content_dim, 1)
+        speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
+        conditioning = conditioning or self.conditioning_default
+        encoder = SpeakerContentEncoder(
+            LogMelSpectrogram(num_mel_bins, name="front_end"),
+            ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
+                           instance_norm=instance_norm, name="content_encoder"),
+            SpeakerEncoder(speaker_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
+                           name="speaker_encoder"),
+            name="encoder",
+        )
+        judge = SpeechReconstructionJudge(
+            SpeechDecoder(num_mel_bins, filters=filters, blocks=blocks, kernel_size=kernel_size,
+                          conditioning=conditioning, name="decoder"),
+            GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
+                              iterations=vocoder_iterations, name="vocoder"),
+            name="reconstruction",
+        )
+        super().__init__(encoder, judges=[judge], adversaries=adversaries, input_shape=(None,), **kwargs)
+        # Config
+        self.num_mel_bins = num_mel_bins
+        self.content_dim = content_dim
+        self.speaker_dim = speaker_dim
+        self.filters = filters
+        self.blocks = blocks
+        self.kernel_size = kernel_size
+        self.instance_norm = bool(instance_norm)
+        self.conditioning = conditioning
+        self.vocoder_iterations = vocoder_iterations
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def front_end(self):
+        return self.encoder.front_end
+
+    @property
+    def decoder(self):
+        return self.judges[0].decoder
+
+    @property
+    def vocoder(self):
+        return self.judges[0].vocoder
+
+    def adapt(self, waveforms):
+        """Sets the front end's normalisation statistics from a list of float32 `[samples]` training waveforms."""
+        self.front_end.adapt(waveforms)
+
+    # ------------------------------------------------------------------ batches
+    def unpack_batch(self, data):
+        if isinstance(data, dict):
+            return data
+        if isinstance(data, (tuple, list)) and isinstance(data[0], dict):
+            return data[0]
+        if isinstance(data, (tuple, list)):
+            return {"waveforms": data[0], "speakers": data[1]} if len(data) > 1 else {"waveforms": data[0]}
+        return {"waveforms": data}
+
+    def encoder_inputs(self, batch):
+        return batch["waveforms"]
+
+    # ------------------------------------------------------------------ what users call
+    def encode(self, waveforms):
+        """Content codes `[batch, samples // 160, content_dim]`."""
+        return self(checked_waveforms(waveforms, "the waveforms"), training=False)
+
+    def encode_speaker(self, waveforms):
+        """Speaker codes `[batch, speaker_dim]` (any length: averaged over time)."""
+        return self.encoder.encode_speaker(checked_waveforms(waveforms, "the waveforms"), training=False)
+
+    def convert_frames(self, source, reference):
+        """Frames `[batch, source frames, bins]`: the content of `source` said by the speaker of `reference`."""
+        source = checked_waveforms(source, "the source", audible=True)
+        reference = checked_waveforms(reference, "the reference", audible=True)
+        return self.decoder(self.encode(source), self.encode_speaker(reference), training=False)
+
+    def convert(self, source, reference):
+        """The waveform `[batch, source_samples // 160 * 160]` of `source`'s words in `reference`'s voice."""
+        return self.vocoder(self.convert_frames(source, reference))
+
+    def resynthesize(self, waveforms):
+        """Real speech through the front end and the vocoder (no codes): the vocoder's floor."""
+        return self.vocoder(self.front_end(checked_waveforms(waveforms, "the waveforms")))
+
+    def export_signatures(self):
+        waveforms = tf.TensorSpec([None, None], tf.float32, name="waveforms")
+        return {
+            "encode": (self.encode, [waveforms]),
+            "encode_speaker": (self.encode_speaker, [waveforms]),
+            "convert": (self.convert, [tf.TensorSpec([1, None], tf.float32, name="source"),
+                                       tf.TensorSpec([1, None], tf.float32, name="reference")]),
+            "resynthesize": (self.resynthesize, [waveforms]),
+        }
+
+    def get_config(self, keep=()):
+        config = without_parts(super().get_config(), keep=keep)
+        config.pop("encoder")
+        config.update({
+            "num_mel_bins": self.num_mel_bins, "content_dim": self.content_dim, "speaker_dim": self.speaker_dim,
+            "filters": self.filters, "blocks": self.blocks, "kernel_size": self.kernel_size,
+            "instance_norm": self.instance_norm, "conditioning": self.conditioning,
+            "vocoder_iterations": self.vocoder_iterations,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,358 @@
+"""One-shot voice conversion: `python -m keras_ae.recipes.voice_conversion --method adain|adversarial|plain ...`.
+
+Trains a disentangling speech auto-encoder on random crops of the synthesized eSpeak NG corpus (seen speakers,
+training sentences; `--data` for your own folder or manifest with speaker labels) and reports, on held-out
+sentences (keras_ae.evaluation.conversion):
+- the speaker probe on the content code (toward chance) and on the speaker code (high), beside chance and the
+  same probe on the true phone labels;
+- an independent speaker classifier (real speech only, every speaker) on converted speech: the share assigned to
+  the target and to the source, for seen and for unseen (held-out) target speakers;
+- mel-cepstral distortion (DTW) converted-vs-target beside source-vs-target and the vocoder floor;
+- a phone probe trained on real speech, on converted speech against the source's labels and on the real source;
+- with `--held-out-engine`, the same conversion scores with Festival voices (an engine training never heard) as
+  one-shot targets.
+
+Methods: `plain` (`DisentanglingAutoEncoder`: only the narrow content code splits), `adversarial`
+(`AdversarialDisentanglingAutoEncoder`: a speaker classifier on the content code, trained against it) and `adain`
+(`AdaINVC`: instance norm in the content encoder, AdaIN in the decoder). The run folder gets metrics.json, the
+spectrograms (source, reference, converted, real target), WAV samples, TensorBoard audio and a source x target
+conversion-matrix figure; the export (`saved_models/voice_conversion`) has the signatures `encode`,
+`encode_speaker`, `convert(source, reference)` and `resynthesize` on raw float32 16 kHz waveforms, for
+`python -m keras_ae.convert`.
+"""
+
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae import plots
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
+from keras_ae.data.festival import HELD_OUT_VOICES, load_engine_corpus
+from keras_ae.data.speech import SAMPLE_RATE, builtin_sentences, make_crop_dataset, write_wav
+from keras_ae.distribute import get_strategy, is_chief
+from keras_ae.evaluation.conversion import (
+    PhoneProbe,
+    SpeakerClassifier,
+    code_probes,
+    conversion_matrix,
+    conversion_pairs,
+    conversion_scores,
+    one_utterance,
+    plot_conversion_matrix,
+    plot_spectrograms,
+    speaker_name_list,
+    vocoder_floor,
+)
+from keras_ae.layers.judges.classifier_adversary import FOOLING
+from keras_ae.models.adain_vc import AdaINVC
+from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
+from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
+from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.recipes.cpc import crop_length, load_corpus
+from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions
+
+METHODS = ("adain", "adversarial", "plain")
+DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 16, "learning_rate": 1e-3}
+QUICK = {
+    "epochs": 1, "batch_size": 4, "filters": 16, "blocks": 1, "content_dim": 4, "speaker_dim": 8,
+    "crop_seconds": 0.4, "speakers": 4, "sentences": 10, "held_out_speakers": 1, "probe_utterances": 12,
+    "pairs": 4, "vocoder_iterations": 4, "held_out_engine": "none", "adversary_ramp_steps": 2,
+}
+MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
+ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
+CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
+                      "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
+
+
+def build_parser():
+    parser = recipe_parser("voice_conversion", __doc__.splitlines()[0], defaults=DEFAULTS)
+    parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
+                        "speaker (see the module doc)")
+    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per 10 ms frame of the content "
+                        "code (the bottleneck: too wide and the speaker leaks through)")
+    parser.add_argument("--speaker-dim", type=positive_int, default=64, help="size of the speaker code")
+    parser.add_argument("--filters", type=positive_int, default=128, help="channels of the convolutions")
+    parser.add_argument("--blocks", type=positive_int, default=3, help="convolution blocks per encoder / decoder")
+    parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the training crops")
+    parser.add_argument("--kl-weight", type=non_negative_float, default=0.01, help="adain: KL weight on the content "
+                        "code (0: no noise, no KL)")
+    parser.add_argument("--adversary-weight", type=non_negative_float, default=0.1, help="adversarial: weight of the "
+                        "fooling loss after the ramp")
+    parser.add_argument("--adversary-steps", type=positive_int, default=3, help="adversarial: classifier updates "
+                        "per encoder update")
+    parser.add_argument("--adversary-ramp-steps", type=non_negative_int, default=200, help="adversarial: encoder "
+                        "updates over which the adversarial weight ramps up from 0")
+    parser.add_argument("--fooling", choices=FOOLING, default="uniform", help="adversarial: the encoder's loss "
+                        "against the classifier")
+    parser.add_argument("--vocoder-iterations", type=positive_int, default=32, help="Griffin-Lim rounds")
+    parser.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
+    parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
+    parser.add_argument("--held-out-speakers", type=non_negative_int, default=4,
+                        help="speakers kept out of training (the unseen one-shot targets)")
+    parser.add_argument("--probe-utterances", type=positive_int, default=160,
+                        help="utterances each probe and the speaker classifier fit on (per split)")
+    parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
+    parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
+                        help="also convert to Festival voices never trained on ('auto': when festival is installed)")
+    parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files instead of failing")
+    parser.set_defaults(stream=False)  # cpc.load_corpus reads it: conversion needs the audio in memory
+    return parser
+
+
+def build_model(args, num_speakers):
+    shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
+                  blocks=args.blocks, vocoder_iterations=args.vocoder_iterations)
+    if args.method == "adain":
+        return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
+    if args.method == "adversarial":
+        return AdversarialDisentanglingAutoEncoder(
+            num_speakers=num_speakers, adversary_weight=args.adversary_weight, adversary_steps=args.adversary_steps,
+            adversary_ramp_steps=args.adversary_ramp_steps, fooling=args.fooling, **shared)
+    return DisentanglingAutoEncoder(**shared)
+
+
+def check_speakers(corpus, args):
+    """Speaker labels usable for conversion: every utterance labelled, enough speakers, two utterances each.
+    Gives user data its speaker split (the last `--held-out-speakers` speakers by name are the unseen targets)."""
+    names = corpus.speaker_names
+    if "unknown" in names:
+        unlabelled = int(np.sum(corpus.speakers == names.index("unknown")))
+        raise ValueError(f"{args.data}: {unlabelled} file(s) have no speaker label; voice conversion needs one for "
+                         "every file (a sub-folder per speaker, or a 'speaker' column in the manifest).")
+    if corpus.num_speakers < args.held_out_speakers + 2:
+        raise ValueError(f"{args.data}: {corpus.num_speakers} speaker(s) for {args.held_out_speakers} held-out "
+                         "speakers; training needs at least two seen speakers (lower --held-out-speakers or add "
+                         "speakers).")
+    counts = np.bincount(corpus.speakers, minlength=corpus.num_speakers)
+    if counts.min() < 2:
+        lonely = [names[i] for i in np.flatnonzero(counts < 2)][:3]
+        raise ValueError(f"{args.data}: speaker(s) {', '.join(lonely)} have a single utterance; conversion needs a "
+                         "reference besides the source. Check that the speaker labels match the audio files.")
+    if args.data not in (None, "espeak"):
+        held_out = set(range(corpus.num_speakers - args.held_out_speakers, corpus.num_speakers))
+        corpus.speaker_split = np.array(["test" if s in held_out else "train" for s in corpus.speakers])
+    lengths = np.array([len(w) for w in corpus.waveforms])
+    if np.all(lengths < crop_length(args)):
+        raise ValueError(f"{args.data}: every utterance is shorter than one training crop ({args.crop_seconds} s); "
+                         "lower --crop-seconds.")
+    return corpus
+
+
+def _sample(corpus, count, seed):
+    if len(corpus) <= count:
+        return corpus
+    return corpus.subset(np.sort(np.random.default_rng(seed).permutation(len(corpus))[:count]))
+
+
+def held_out_engine(args):
+    """Festival voices saying the training sentences the classifier fits on and the test sentences (or None)."""
+    if args.held_out_engine == "none" or args.data not in (None, "espeak"):
+        return None
+    if shutil.which("festival") is None:
+        if args.held_out_engine == "auto":
+            print("Held-out engine skipped: festival is not installed.")
+            return None
+        raise FileNotFoundError("--held-out-engine festival needs festival: sudo apt-get install festival "
+                                "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts")
+    from keras_ae.data.festival import sentence_splits
+
+    sentences = builtin_sentences(args.sentences)
+    split = sentence_splits(len(sentences), seed=args.seed)
+    ids = np.concatenate([np.flatnonzero(split == "train")[:20], np.flatnonzero(split == "test")])
+    return load_engine_corpus(HELD_OUT_VOICES, sentences, sentence_ids=ids, seed=args.seed)
+
+
+def main(argv=None):
+    args = parse_flags(build_parser(), argv, quick=QUICK)
+    run = RunFolder.for_flags(args)
+    keras.utils.set_random_seed(args.seed)
+    strategy = get_strategy(args.strategy)
+    corpus = check_speakers(load_corpus(args), args)
+    train = corpus.select(sentences="train", speakers="train")
+    probe_test = corpus.select(sentences="test", speakers="train")
+    if args.limit:
+        train = train.head(args.limit)
+    if len(probe_test) == 0 or len(train) == 0:
+        raise ValueError(f"{args.data}: too few sentences for training and held-out test sentences; give more data "
+                         "(--sentences 10 or more).")
+    engine = held_out_engine(args)
+    crop_samples = crop_length(args)
+    train_data = make_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
+                                   skip_short=True)
+    seen = sorted(set(train.speakers.tolist()))
+    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
+    print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "
+          f"held out); training on {len(train)} utterances ({train_data.skipped_short} shorter than a crop left "
+          f"out); method {args.method}; {strategy.num_replicas_in_sync} replica(s)")
+    with strategy.scope():
+        model = build_model(args, corpus.num_speakers)
+        model.adapt(_sample(train, 400, args.seed).waveforms)
+        optimizer = keras.optimizers.Adam(args.learning_rate)
+        if args.method == "adversarial":
+            model.compile(optimizers={"encoder": optimizer, "adversary": keras.optimizers.Adam(args.learning_rate)},
+                          jit_compile=args.jit_compile)
+        else:
+            model.compile(optimizer=optimizer, jit_compile=args.jit_compile)
+    convert, resynthesize = one_utterance(model.convert), one_utterance(model.resynthesize)
+    sample_source, sample_reference = probe_test.subset([0]), corpus.select(speakers="test").subset([0])
+
+    def views(model, index):
+        source, reference = sample_source.waveforms[0], sample_reference.waveforms[0]
+        return {"audio: converted to a held-out speaker": convert(source, reference),
+                "audio: resynthesised (vocoder floor)": resynthesize(source),
+                "content code": np.asarray(model.encode(source[None]))[0]}
+
+    with run:
+        run.write_config(model)
+        samples = EpochSummaries(run.file("tensorboard"),
+                                 speech_samples(sample_source.waveforms, utterance_captions(sample_source, 1), views))
+        started = time.perf_counter()
+        history = run.fit(model, train_data, epochs=args.epochs, callbacks=[samples], shuffle=False, verbose=2)
+        training_seconds = time.perf_counter() - started
+        metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args,
+                           run)
+        metrics.update({"method": args.method, "epochs": args.epochs, "seed": args.seed,
+                        "training_seconds": training_seconds,
+                        "final_losses": {key: values[-1] for key, values in history.history.items()}})
+        run.write_json("metrics.json", metrics)
+        if is_chief():
+            plots.history_curves(history.history, run.file("history.png"), title=f"voice conversion ({args.method})")
+        export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
+    print_summary(run, export_path, format_metrics(metrics))
+    return metrics
+
+
+def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args, run):
+    """The table of the module doc, the figures and the WAV samples."""
+    started = time.perf_counter()
+    long_enough = lambda c: c.subset(np.flatnonzero([len(w) >= MIN_SECONDS * SAMPLE_RATE for w in c.waveforms]))  # noqa: E731,E501
+    probe_train = _sample(train, args.probe_utterances, args.seed)
+    probe_test = _sample(long_enough(probe_test), args.probe_utterances, args.seed)
+    codes = code_probes(model, probe_train, probe_test, seed=args.seed)
+    # the independent judge: real speech of every speaker (held-out ones too) saying training sentences
+    judge_train = [_sample(corpus.select(sentences="train").subset(np.flatnonzero(
+        corpus.select(sentences="train").speakers == s)), max(4, args.probe_utterances // corpus.num_speakers),
+        args.seed) for s in range(corpus.num_speakers)]
+    judge_waveforms = [w for c in judge_train for w in c.waveforms]
+    judge_names = [n for c in judge_train for n in speaker_name_list(c)]
+    if engine is not None:
+        engine_train = engine.select(sentences="train")
+        judge_waveforms += engine_train.waveforms
+        judge_names += speaker_name_list(engine_train)
+    judge = SpeakerClassifier().fit(judge_waveforms, judge_names, seed=args.seed)
+    real_test = long_enough(corpus.select(sentences="test"))
+    real_test = _sample(real_test, args.probe_utterances, args.seed)
+    judge_real = judge.accuracy(real_test.waveforms, speaker_name_list(real_test))
+    resynthesised = [resynthesize(w) for w in real_test.waveforms]
+    judge_resynthesised = judge.accuracy(resynthesised, speaker_name_list(real_test))
+    phone_probe = None
+    if corpus.phones is not None:
+        phone_probe = PhoneProbe().fit(probe_train.waveforms, probe_train.phones, seed=args.seed)
+    conditions = {"seen targets": (corpus, seen), "unseen targets": (corpus, unseen)}
+    if engine is not None:
+        conditions["held-out engine targets"] = (engine, sorted(set(engine.speakers.tolist())))
+    source_pool = long_enough(corpus)
+    table, matrices, examples = {}, [], {}
+    for offset, (name, (targets, speakers)) in enumerate(conditions.items()):
+        if not speakers:
+            continue
+        target_corpus = source_pool if targets is corpus else targets  # the engine's sentence ids are eSpeak's
+        pairs = conversion_pairs(source_pool, target_corpus, speakers, args.pairs, seed=args.seed + offset)
+        scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, pairs, judge,
+                                                      phone_probe)
+        truths = [target_corpus.waveforms[t] for _, _, t in pairs if t is not None]
+        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesize, truths) if truths else None
+        table[name] = scores
+        matrices += matrix
+        if pairs:
+            examples[name] = (pairs[0], converted[0], target_corpus)
+    metrics = {
+        "data": args.data,
+        "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
+                       "judge_train": len(judge_waveforms)},
+        "code_probes": codes,
+        "speaker_classifier": {"real_test_accuracy": judge_real, "resynthesised_test_accuracy": judge_resynthesised,
+                               "speakers": len(set(judge_names))},
+        "conversion": table,
+        "evaluation_seconds": None,
+    }
+    if is_chief():
+        _samples(run, source_pool, examples)
+        source_names = sorted({s for s, _, _ in matrices})
+        target_names = sorted({t for _, t, _ in matrices})
+        plot_conversion_matrix(conversion_matrix(matrices, source_names, target_names), source_names, target_names,
+                               run.file("conversion_matrix.png"))
+    metrics["evaluation_seconds"] = time.perf_counter() - started
+    return metrics
+
+
+def _samples(run, sources, examples):
+    """WAV files and spectrogram figures of one conversion per condition: source, reference, converted, target."""
+    folder = run.file("samples")
+    folder.mkdir(exist_ok=True)
+    writer = tf.summary.create_file_writer(str(run.file("tensorboard")))
+    for index, (name, ((source, reference, truth), converted, targets)) in enumerate(examples.items()):
+        slug = name.replace(" ", "_")
+        panels = {"source": sources.waveforms[source], "reference": targets.waveforms[reference],
+                  "converted": converted}
+        if truth is not None:
+            panels["real target (same sentence)"] = targets.waveforms[truth]
+        for label, waveform in panels.items():
+            write_wav(folder / f"{slug}_{label.split(' ')[0]}.wav", np.clip(waveform, -1, 1))
+        plot_spectrograms(panels, run.file(f"spectrograms_{slug}.png"), title=f"Conversion, {name}")
+        with writer.as_default():
+            for label, waveform in panels.items():
+                tf.summary.audio(f"conversion, {name}: {label}", np.asarray(waveform, "float32")[None, :, None],
+                                 SAMPLE_RATE, step=0)
+    writer.close()
+
+
+def format_metrics(metrics):
+    probes = metrics["code_probes"]
+    lines = ["Speaker probes on held-out sentences (seen speakers)",
+             format_table({"speaker probe": {key: probes.get(key) for key in
+                                             ("content_code", "speaker_code", "chance", "phone_oracle")}},
+                          ["content_code", "speaker_code", "chance", "phone_oracle"]),
+             "Speaker classifier (real speech only): accuracy on real test utterances "
+             f"{metrics['speaker_classifier']['real_test_accuracy']:.3f}, on their vocoder resynthesis "
+             f"{metrics['speaker_classifier']['resynthesised_test_accuracy']:.3f}",
+             "Conversion on held-out sentences (MCD in dB)",
+             format_table(metrics["conversion"], CONVERSION_COLUMNS)]
+    return "\n".join(lines)
+
+
+def tuning_task(args):
+    """The `python -m keras_ae.recipes.tune --model voice_conversion` task: a `VoiceConversionHyperModel` searching
+    the content code size, scored on validation sentences of seen speakers."""
+    from keras_ae.tuning import TuningTask, VoiceConversionHyperModel
+
+    defaults = parse_flags(build_parser(), ["--quick"] if getattr(args, "quick", False) else [], quick=QUICK)
+    defaults.data = args.data or defaults.data
+    defaults.seed = args.seed
+    corpus = check_speakers(load_corpus(defaults), defaults)
+    train = corpus.select(sentences="train", speakers="train")
+    validation = corpus.select(sentences="validation", speakers="train")
+    if args.limit:
+        train = train.head(args.limit)
+    crop_samples = crop_length(defaults)
+    quick = getattr(args, "quick", False)
+    batch_size = defaults.batch_size if quick or args.batch_size is None else args.batch_size
+    hypermodel = VoiceConversionHyperModel(
+        train, validation, method=defaults.method, num_speakers=corpus.num_speakers, filters=defaults.filters,
+        blocks=defaults.blocks, speaker_dim=defaults.speaker_dim, min_dim=max(args.min_dim, 2),
+        max_dim=args.max_dim, learning_rate=defaults.learning_rate, seed=args.seed,
+        vocoder_iterations=defaults.vocoder_iterations)
+    return TuningTask(
+        hypermodel,
+        make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed, skip_short=True),
+        make_crop_dataset(validation, crop_samples, batch_size, shuffle=False, skip_short=True,
+                          drop_remainder=False),
+        "voice_conversion",
+    )
+
+
+if __name__ == "__main__":
+    main()

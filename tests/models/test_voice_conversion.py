@@ -1,0 +1,256 @@
+"""Voice conversion: the spectral front end and vocoder, (adaptive) instance normalisation, the models' export and
+checks, the conversion scores, `python -m keras_ae.convert` and the recipe."""
+
+import types
+import wave
+
+import keras
+import numpy as np
+import pysptk
+import pytest
+import tensorflow as tf
+
+from keras_ae import convert as convert_cli
+from keras_ae.data.speech import write_wav
+from keras_ae.evaluation.conversion import conversion_matrix, conversion_pairs, mel_cepstra, mel_cepstral_distortion
+from keras_ae.export import export_model
+from keras_ae.layers import (
+    AdaptiveInstanceNormalization,
+    GriffinLimVocoder,
+    InstanceNormalization,
+    LogMelSpectrogram,
+    SpeakerEncoder,
+)
+from keras_ae.layers.audio.log_mel import padded_stft
+from keras_ae.models import AdaINVC
+from keras_ae.recipes import voice_conversion
+from tests.helpers import reload_and_call_many
+from tests.test_contract import SPEECH, TINY_VC
+
+rng = np.random.default_rng(0)
+
+
+def _tone(seconds=0.5, frequency=220.0, rate=16000):
+    time = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * frequency * time) * (1 + 0.5 * np.sin(2 * np.pi * 3 * time))).astype("float32")
+
+
+def test_log_mel_frames_line_up_with_the_labels_and_adapt_standardises():
+    front_end = LogMelSpectrogram(num_mel_bins=16)
+    waveforms = [_tone(0.5, f) for f in (150.0, 300.0, 600.0)]
+    assert front_end(np.stack(waveforms)).shape == (3, 50, 16)  # one frame per 160 samples
+    front_end.adapt(waveforms)
+    frames = np.asarray(front_end(np.stack(waveforms))).reshape(-1, 16)
+    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(frames.std(axis=0), 1.0, atol=0.05)
+    clone = LogMelSpectrogram.from_config(front_end.get_config())
+    clone.set_weights(front_end.get_weights())  # the statistics are weights: saved with the model
+    np.testing.assert_allclose(clone(waveforms[0][None]), front_end(waveforms[0][None]), atol=1e-6)
+
+
+def test_masked_instance_norm_ignores_padding():
+    frames = rng.normal(3.0, 2.0, size=(1, 5, 4)).astype("float32")
+    padded = np.concatenate([frames, 100 * np.ones([1, 3, 4], "float32")], axis=1)
+    layer = InstanceNormalization()
+    alone = np.asarray(layer(frames))
+    masked = np.asarray(layer(padded, mask=tf.sequence_mask([5], 8)))
+    np.testing.assert_allclose(masked[:, :5], alone, atol=1e-5)
+    assert np.all(masked[:, 5:] == 0)
+    np.testing.assert_allclose(alone.mean(axis=1), 0.0, atol=1e-5)
+
+
+def test_adain_takes_scale_and_shift_from_the_condition():
+    layer = AdaptiveInstanceNormalization(channels=2)
+    frames = rng.normal(5.0, 3.0, size=(2, 50, 2)).astype("float32")
+    condition = np.array([[1.0], [-1.0]], "float32")
+    layer(frames, condition)
+    layer.affine.kernel.assign([[1.0, 1.0, 2.0, 2.0]])  # gamma = c, beta = 2 c
+    out = np.asarray(layer(frames, condition))
+    np.testing.assert_allclose(out.mean(axis=1), [[2, 2], [-2, -2]], atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=1), [[2, 2], [0, 0]], atol=1e-3)
+
+
+def test_speaker_encoder_takes_any_length_and_ignores_padding():
+    encoder = SpeakerEncoder(embedding_dim=4, filters=8, blocks=1, kernel_size=1)
+    frames = rng.normal(size=(1, 7, 3)).astype("float32")
+    padded = np.concatenate([frames, np.zeros([1, 5, 3], "float32")], axis=1)
+    np.testing.assert_allclose(encoder(padded, mask=tf.sequence_mask([7], 12)), encoder(frames), atol=1e-5)
+    assert encoder(rng.normal(size=(2, 40, 3)).astype("float32")).shape == (2, 4)
+
+
+def test_griffin_lim_rebuilds_the_phases_of_a_real_magnitude():
+    waveform = _tone(0.4) + 0.2 * _tone(0.4, 1250.0)
+    magnitude = tf.abs(padded_stft(waveform[None]))
+
+    def spectral_convergence(iterations):
+        rebuilt = GriffinLimVocoder(num_mel_bins=8, iterations=iterations).griffin_lim(magnitude)
+        assert rebuilt.shape == (1, len(waveform))
+        return float(tf.norm(tf.abs(padded_stft(rebuilt)) - magnitude) / tf.norm(magnitude))
+
+    assert spectral_convergence(24) < 0.5 * spectral_convergence(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(kl_weight=0.0, **TINY_VC)  # untrained: the contract test trains one; this checks the export
+    model.adapt(list(SPEECH[0][:8]))
+    return model, export_model(model, tmp_path_factory.mktemp("vc") / "export")
+
+
+@pytest.mark.slow  # an export and a fresh TensorFlow process: too slow for the default suite (the contract test
+# checks encode against its export there)
+def test_export_signatures_match_the_model_and_refuse_bad_audio(tiny_export):
+    model, folder = tiny_export
+    source, reference = SPEECH[0][:1], SPEECH[0][1:2, :800]
+    nan = source.copy()
+    nan[0, 10] = np.nan
+    outputs, signatures = reload_and_call_many(folder, {
+        "encode": ("encode", [SPEECH[0][:2]]),
+        "encode_speaker": ("encode_speaker", [SPEECH[0][:2]]),
+        "convert": ("convert", [source, reference]),
+        "nan": ("convert", [nan, reference]),
+        "short": ("convert", [source, reference[:, :200]]),
+        "silent": ("convert", [source, np.zeros_like(reference)]),
+    })
+    assert {"encode", "encode_speaker", "convert", "resynthesize"} <= set(signatures)
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(SPEECH[0][:2]), atol=1e-5)
+    np.testing.assert_allclose(outputs["encode_speaker"][0], model.encode_speaker(SPEECH[0][:2]), atol=1e-5)
+    np.testing.assert_allclose(outputs["convert"][0], model.convert(source, reference), atol=1e-5)
+    assert outputs["convert"][0].shape == (1, 1600)
+    assert "NaN" in outputs["nan"] and "shorter than 480 samples" in outputs["short"] and "silent" in outputs["silent"]
+    with pytest.raises(ValueError, match="batch axis"):
+        model.convert(source[0], reference[0])
+
+
+def _write_stereo_wav(path, left, right, rate):
+    pcm = np.stack([left, right], axis=1)
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(2)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(np.clip(pcm * 32767, -32768, 32767).astype("<i2").tobytes())
+
+
+def _inputs(tmp_path):
+    source, reference = tmp_path / "source.wav", tmp_path / "reference.wav"
+    tone = _tone(0.6, 220.0, rate=22050)
+    _write_stereo_wav(source, tone, 0.5 * tone, 22050)  # stereo at 22.05 kHz: mixed down and resampled
+    write_wav(reference, _tone(0.5, 400.0))
+    return source, reference
+
+
+@pytest.mark.slow
+def test_convert_command_writes_a_16_khz_mono_conversion(tiny_export, tmp_path):
+    _, folder = tiny_export
+    source, reference = _inputs(tmp_path)
+    output = tmp_path / "out.wav"
+    convert_cli.main(["--model", str(folder), "--source", str(source), "--reference", str(reference),
+                      "--output", str(output)])
+    with wave.open(str(output)) as file:
+        assert file.getframerate() == 16000 and file.getnchannels() == 1
+        assert abs(file.getnframes() - 0.6 * 16000) <= 160
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        convert_cli.convert_files(folder, source, reference, output)
+
+
+def test_convert_command_refuses_bad_files_before_loading_the_model(tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError, match="not a keras_ae export"):
+        convert_cli.convert_files(folder, *_inputs(tmp_path), tmp_path / "x.wav")
+    (folder / "keras_ae.json").write_text('{"signatures": {"encode": {}}}')
+    with pytest.raises(ValueError, match="no convert signature"):
+        convert_cli.convert_files(folder, *_inputs(tmp_path), tmp_path / "x.wav")
+    (folder / "keras_ae.json").write_text('{"signatures": {"encode": {}, "convert": {}}}')  # never loaded below
+    source, _ = _inputs(tmp_path)
+    silent, short, corrupt = tmp_path / "silent.wav", tmp_path / "short.wav", tmp_path / "corrupt.wav"
+    write_wav(silent, np.zeros(8000))
+    write_wav(short, SPEECH[0][0][:1600])
+    corrupt.write_bytes(b"RIFF....WAVEfmt garbage")
+    cases = {tmp_path / "missing.wav": "no such audio file", silent: "silent", short: "at least 0.25 s",
+             corrupt: "cannot decode"}
+    for bad, message in cases.items():
+        with pytest.raises(SystemExit):
+            convert_cli.main(["--model", str(folder), "--source", str(source), "--reference", str(bad),
+                              "--output", str(tmp_path / "never.wav")])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "never.wav").exists()
+
+
+def test_mel_cepstral_distortion_is_zero_for_the_same_speech_and_grows_with_change():
+    speech = _tone(0.5, 200.0) + 0.1 * _tone(0.5, 900.0)
+    other = _tone(0.5, 200.0) + 0.1 * _tone(0.5, 2500.0)
+    power = np.maximum(np.abs(np.asarray(padded_stft(speech[None]))[0]) ** 2, 1e-10).astype("float64")
+    np.testing.assert_allclose(mel_cepstra(speech)[0], pysptk.sp2mc(power, 24, 0.42), atol=1e-8)
+    assert mel_cepstral_distortion(speech, speech) < 1e-6
+    assert mel_cepstral_distortion(speech, other) > 1.0
+    with pytest.raises(ValueError, match="silence"):
+        mel_cepstral_distortion(np.zeros(8000, "float32"), speech)
+
+
+def _toy_corpus():
+    speakers = np.repeat(np.arange(4), 5)
+    sentences = np.tile(np.arange(5), 4)
+    return types.SimpleNamespace(
+        speakers=speakers, sentences=sentences, speaker_names=["a", "b", "c", "d"],
+        sentence_split=np.array(["train", "train", "train", "test", "test"])[sentences],
+        speaker_split=np.where(speakers < 3, "train", "test"))
+
+
+def test_conversion_pairs_use_held_out_sentences_and_parallel_ground_truth():
+    corpus = _toy_corpus()
+    pairs = conversion_pairs(corpus, corpus, [0, 1, 2, 3], count=30, seed=0)
+    assert len(pairs) == 30
+    for source, reference, truth in pairs:
+        assert corpus.sentence_split[source] == "test" and corpus.speaker_split[source] == "train"
+        assert corpus.speakers[reference] != corpus.speakers[source]
+        assert corpus.sentences[reference] != corpus.sentences[source]
+        assert corpus.speakers[truth] == corpus.speakers[reference]
+        assert corpus.sentences[truth] == corpus.sentences[source]
+    shares = conversion_matrix([("a", "b", True), ("a", "b", False), ("b", "a", True)], ["a", "b"], ["a", "b"])
+    np.testing.assert_allclose(shares, [[np.nan, 0.5], [1.0, np.nan]])
+
+
+def test_speaker_labels_that_do_not_fit_the_audio_are_refused_before_training():
+    args = types.SimpleNamespace(data="folder", held_out_speakers=1, crop_seconds=0.1)
+    corpus = _toy_corpus()
+    corpus.num_speakers = 4
+    corpus.waveforms = [np.zeros(16000, "float32")] * len(corpus.speakers)
+    unlabelled = types.SimpleNamespace(**{**vars(corpus), "speaker_names": ["a", "b", "c", "unknown"]})
+    with pytest.raises(ValueError, match="no speaker label"):
+        voice_conversion.check_speakers(unlabelled, args)
+    lonely = types.SimpleNamespace(**{**vars(corpus), "speakers": corpus.speakers[:16],
+                                      "waveforms": corpus.waveforms[:16]})  # speaker d says one sentence
+    with pytest.raises(ValueError, match="single utterance"):
+        voice_conversion.check_speakers(lonely, args)
+    with pytest.raises(ValueError, match="two seen speakers"):
+        voice_conversion.check_speakers(corpus, types.SimpleNamespace(**{**vars(args), "held_out_speakers": 3}))
+    assert list(voice_conversion.check_speakers(corpus, args).speaker_split[-5:]) == ["test"] * 5
+
+
+def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
+    with pytest.raises(SystemExit):
+        voice_conversion.main(["--method", "autovc", "--run-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", voice_conversion.METHODS)
+def test_recipe_end_to_end_resumes_and_exports_a_converter(method, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path / "home"))
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    flags = ["--quick", "--method", method, "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
+    metrics = voice_conversion.main(flags)
+    assert set(metrics["conversion"]) == {"seen targets", "unseen targets"}
+    for scores in metrics["conversion"].values():
+        assert 0 <= scores["target_share"] <= 1 and scores["mcd_converted_target"] > 0
+    for name in ("metrics.json", "conversion_matrix.png", "spectrograms_unseen_targets.png", "history.png"):
+        assert (run_dir / name).exists(), name
+    assert (run_dir / "samples" / "unseen_targets_converted.wav").exists()
+    resumed = voice_conversion.main(flags + ["--resume", "--epochs", "2"])
+    assert resumed["epochs"] == 2
+    wav = run_dir / "samples" / "unseen_targets_source.wav"
+    convert_cli.main(["--model", str(export_dir), "--source", str(wav), "--reference",
+                      str(run_dir / "samples" / "unseen_targets_reference.wav"), "--output", str(tmp_path / "o.wav")])
+    assert (tmp_path / "o.wav").stat().st_size > 1000
