@@ -16,6 +16,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 # Speech engines beside eSpeak NG (keras_ae.data.festival): Flite voices for varied training speech, Festival voices
 # held out for evaluation.
+# pysptk (mel-cepstra for voice conversion's MCD) builds from source: a C compiler and Python's headers.
+command -v gcc >/dev/null || missing+=(build-essential)
+[ -f /usr/include/python3.11/Python.h ] || missing+=(python3-dev)
 command -v flite >/dev/null || missing+=(flite)
 command -v festival >/dev/null || missing+=(festival)
 [ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
