@@ -94,6 +94,7 @@ LAYERS = {
         lambda: L.RealTextDiscriminator(10, word_dim=4, filters=4, seed=0),
         tf.nn.softmax(rng.normal(size=(2, 4, 10)).astype("float32")),
         lambda judge, code: judge.adversary_loss({"summary_ids": TOKENS[:, :4]}, code, training=True),
+    ),
     "LogMelSpectrogram": (lambda: L.LogMelSpectrogram(num_mel_bins=8), WAVEFORMS, None),
     "GriffinLimVocoder": (lambda: L.GriffinLimVocoder(num_mel_bins=8, hidden_dim=8, iterations=2), MEL_FRAMES, None),
     "InstanceNormalization": (
