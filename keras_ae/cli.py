@@ -6,6 +6,7 @@
     keras-ae train vqvae --help                       # every flag of a recipe
     keras-ae tune --model infomax --max-trials 4      # = python -m keras_ae.recipes.tune ...
     keras-ae export runs/infomax                      # = python -m keras_ae.export runs/infomax
+    keras-ae convert --model saved_models/voice_conversion --source a.wav --reference b.wav --output out.wav
     keras-ae tensorboard runs/infomax                 # TensorBoard on a run folder's logs
 
 The recipe modules keep their `python -m` forms; this command only dispatches to their `main(argv)`, so both take
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import keras_ae.recipes
 
+# Tools whose flags (and --help) go untouched to their own `main(argv)`.
+TOOLS = {"tune": "keras_ae.recipes.tune", "export": "keras_ae.export", "convert": "keras_ae.convert"}
 # Modules of keras_ae.recipes that are shared flows or tools, not recipes of their own.
 NOT_RECIPES = ("common", "image_recipe", "text_recipe", "tune")
 
@@ -61,6 +64,9 @@ def build_parser():
     export = commands.add_parser("export", help="export a finished run folder as a SavedModel with its model card",
                                  add_help=False)
     export.add_argument("flags", nargs=argparse.REMAINDER, help="RUN_DIR and the flags of python -m keras_ae.export")
+    convert = commands.add_parser("convert", help="one-shot voice conversion with an exported voice_conversion "
+                                  "model (keras-ae convert --help)", add_help=False)
+    convert.add_argument("flags", nargs=argparse.REMAINDER, help="flags of python -m keras_ae.convert")
     board = commands.add_parser("tensorboard", help="TensorBoard on a run folder (projector, images, audio, HParams)")
     board.add_argument("run_dir", help="a run folder (its tensorboard/ logs are shown) or any TensorBoard log folder")
     board.add_argument("--port", type=int, default=6006, help="port of the TensorBoard server")
@@ -70,9 +76,9 @@ def build_parser():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("tune", "export"):  # every flag (and --help) goes untouched to the tool's own parser
+    if argv and argv[0] in TOOLS:  # every flag (and --help) goes untouched to the tool's own parser
         build_parser().parse_args(argv[:1])
-        return _tune(argv[1:]) if argv[0] == "tune" else _export(argv[1:])
+        return importlib.import_module(TOOLS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "recipes":
         for name, summary in recipes().items():
@@ -81,14 +87,6 @@ def main(argv=None):
     if args.command == "train":
         return importlib.import_module(f"keras_ae.recipes.{args.recipe}").main(args.flags)
     return _tensorboard(args.run_dir, args.port)
-
-
-def _tune(flags):
-    return importlib.import_module("keras_ae.recipes.tune").main(flags)
-
-
-def _export(flags):
-    return importlib.import_module("keras_ae.export").main(flags)
 
 
 def _tensorboard(run_dir, port):

@@ -22,7 +22,7 @@ def test_entry_point_is_declared():
 def test_help_lists_commands_and_recipes_without_importing_tensorflow():
     script = "import sys\nfrom keras_ae.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n" \
              "print('tensorflow' in sys.modules)"
-    for argv, expected in ((["--help"], ["train", "tune", "export", "tensorboard", "recipes"]),
+    for argv, expected in ((["--help"], ["train", "tune", "export", "convert", "tensorboard", "recipes"]),
                            (["train", "--help"], ["skip_thought", "Skip-thought sentence embeddings", "vqvae", "cpc"])):
         completed = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120,
                                    cwd=ROOT)
@@ -71,6 +71,15 @@ def test_export_is_python_dash_m_keras_ae_export(monkeypatch, capsys):
     monkeypatch.setattr(keras_ae.export, "main", lambda argv: calls.append(argv))
     cli.main(["export", "runs/x", "--export-dir", "saved_models/x"])
     assert calls == [["runs/x", "--export-dir", "saved_models/x"]]
+
+
+def test_convert_is_python_dash_m_keras_ae_convert(monkeypatch):
+    import keras_ae.convert
+
+    calls = []
+    monkeypatch.setattr(keras_ae.convert, "main", lambda argv: calls.append(argv))
+    cli.main(["convert", "--model", "m", "--source", "a.wav", "--reference", "b.wav", "--output", "o.wav"])
+    assert calls == [["--model", "m", "--source", "a.wav", "--reference", "b.wav", "--output", "o.wav"]]
 
 
 def test_tensorboard_refuses_a_missing_folder(tmp_path):
