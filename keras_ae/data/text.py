@@ -56,7 +56,6 @@ HELD_OUT_EVERY = 10
 TEST_UNIT = 3
 VALIDATION_UNIT = 7
 MIN_DOCUMENT_SENTENCES = 30
-FETCH_COMMAND = f"sudo apt-get update && apt-get download {AUSTEN_PACKAGE}"
 
 # Words that end with a period without ending the sentence (compared lower-case, without the period).
 ABBREVIATIONS = frozenset(
@@ -91,6 +90,7 @@ class SentenceSplit:
     sentences: list
     labels: np.ndarray
     segments: np.ndarray
+    sources: np.ndarray = None  # index into `TextSplits.source_names` per sentence (None: one source)
 
     def __len__(self):
         return len(self.sentences)
@@ -125,6 +125,7 @@ class TextSplits:
     test: SentenceSplit
     document_names: list
     truncated: int = 0
+    source_names: list = None  # the corpora the documents come from (`keras_ae.data.corpus`), None: one source
 
     @property
     def num_documents(self):
@@ -336,22 +337,22 @@ def _fetch_austen():
     return novels
 
 
-def _download_deb(workdir):
-    cached = sorted((keras_ae_home() / "text").glob(f"{AUSTEN_PACKAGE}_*.deb"))
+def _download_deb(workdir, package=AUSTEN_PACKAGE):
+    """The `.deb` of Debian `package`: one the user put in the cache's `text/` folder, or `apt-get download`."""
+    cached = sorted((keras_ae_home() / "text").glob(f"{package}_*.deb"))
     if cached:
         return cached[-1]
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise RuntimeError(
-            f"The default corpus comes from Debian's {AUSTEN_PACKAGE} package, which needs apt-get and dpkg-deb. "
-            f"Download {AUSTEN_PACKAGE}_*.deb by hand into {keras_ae_home() / 'text'}, or pass your own .txt files "
-            "with --data."
+            f"This corpus comes from Debian's {package} package, which needs apt-get and dpkg-deb. Download "
+            f"{package}_*.deb by hand into {keras_ae_home() / 'text'}, or pass your own .txt files with --data."
         )
-    result = subprocess.run(["apt-get", "download", AUSTEN_PACKAGE], cwd=workdir, capture_output=True, text=True)
-    debs = sorted(workdir.glob(f"{AUSTEN_PACKAGE}_*.deb"))
+    result = subprocess.run(["apt-get", "download", package], cwd=workdir, capture_output=True, text=True)
+    debs = sorted(workdir.glob(f"{package}_*.deb"))
     if result.returncode != 0 or not debs:
         raise RuntimeError(
-            f"Could not download Debian's {AUSTEN_PACKAGE} (the default corpus): {result.stderr.strip()[-300:]}\n"
-            f"Refresh the package lists and retry: {FETCH_COMMAND}\n"
+            f"Could not download Debian's {package}: {result.stderr.strip()[-300:]}\n"
+            f"Refresh the package lists and retry: sudo apt-get update && apt-get download {package}\n"
             f"(run it in {keras_ae_home() / 'text'} to keep the .deb there), or pass your own .txt files with --data."
         )
     return debs[-1]
@@ -370,46 +371,63 @@ def load_text(source="austen", max_length=None, errors="strict", limit=None):
         errors: `"strict"` (non-UTF-8 bytes raise an error naming file and line) or `"replace"`.
         limit: keep at most this many sentences of each document (its beginning), for quick runs.
     """
-    documents = read_documents(source, errors=errors)
+    return split_documents(str(source), read_documents(source, errors=errors), max_length=max_length, limit=limit)
+
+
+def split_documents(name, documents, max_length=None, limit=None, sources=None, source_names=None, held_out=None):
+    """`TextSplits` of `documents` (a list of `Document`) by the protocol of the module docstring.
+
+    Args:
+        sources: the source index of each document (into `source_names`), carried per sentence as `sources`.
+        held_out: the split (`"train"`, `"validation"`, `"test"`) of each document, for corpora held out by whole
+            documents; None holds out chapters (or blocks) of every document.
+    """
     truncated = 0
     if max_length is not None:
         if max_length < 1:
             raise ValueError(f"max_length must be positive; got {max_length}.")
         documents, truncated = _truncate(documents, max_length)
         if truncated:
-            warnings.warn(f"{source}: truncated {truncated} sentences to their first {max_length} words.")
+            warnings.warn(f"{name}: truncated {truncated} sentences to their first {max_length} words.")
     if limit:
         documents = [_head(document, limit) for document in documents]
     total = sum(len(chapter) for document in documents for chapter in document.chapters)
     if total == 0:
-        raise ValueError(f"{source}: the corpus is empty (no sentences found); give ordered text with sentences.")
+        raise ValueError(f"{name}: the corpus is empty (no sentences found); give ordered text with sentences.")
     if total < 3:
         raise ValueError(
-            f"{source}: the corpus has only {total} sentence(s); Skip-thought and Quick-thought learn from "
+            f"{name}: the corpus has only {total} sentence(s); Skip-thought and Quick-thought learn from "
             f"neighbouring sentences and need at least {MIN_DOCUMENT_SENTENCES} in one document."
         )
-    parts = {"train": ([], [], []), "validation": ([], [], []), "test": ([], [], [])}
+    parts = {"train": ([], [], [], []), "validation": ([], [], [], []), "test": ([], [], [], [])}
     segment = 0
     for label, document in enumerate(documents):
-        for split, sentences in _held_out_units(document):
+        units = (
+            ((held_out[label], chapter) for chapter in document.chapters) if held_out else _held_out_units(document)
+        )
+        for split, sentences in units:
             if sentences:
                 part = parts[split]
                 part[0].extend(sentences)
                 part[1].extend([label] * len(sentences))
                 part[2].extend([segment] * len(sentences))
+                part[3].extend([0 if sources is None else sources[label]] * len(sentences))
                 segment += 1
     for split in ("test", "validation"):
         if not parts[split][0]:
             raise ValueError(
-                f"{source}: {total} sentences are too few to hold out a {split} split; give at least one document of "
+                f"{name}: {total} sentences are too few to hold out a {split} split; give at least one document of "
                 f"{MIN_DOCUMENT_SENTENCES} sentences or more."
             )
     splits = {
-        name: SentenceSplit(sentences, np.asarray(labels, dtype="int64"), np.asarray(segments, dtype="int64"))
-        for name, (sentences, labels, segments) in parts.items()
+        split: SentenceSplit(
+            sentences, *(np.asarray(values, dtype="int64") for values in (labels, segments, origins))
+        )
+        for split, (sentences, labels, segments, origins) in parts.items()
     }
     return TextSplits(
-        name=str(source), document_names=[document.name for document in documents], truncated=truncated, **splits
+        name=name, document_names=[document.name for document in documents], truncated=truncated,
+        source_names=source_names, **splits,
     )
 
 
