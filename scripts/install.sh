@@ -21,8 +21,11 @@ command -v festival >/dev/null || missing+=(festival)
 [ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
 [ -d /usr/share/festival/voices/english/ked_diphone ] || missing+=(festvox-kdlpc16k)
 [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
-if [ ${#missing[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1; then
-  sudo_if_needed apt-get update -q
+# Debian's English package descriptions (keras_ae.data.debian_packages) come with the package lists when apt is
+# asked for them.
+if [ ${#missing[@]} -gt 0 ] || ! apt-cache show r-cran-janeaustenr >/dev/null 2>&1 \
+    || ! compgen -G "/var/lib/apt/lists/*_i18n_Translation-en*" >/dev/null; then
+  sudo_if_needed apt-get update -q -o Acquire::Languages=en
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"

@@ -61,6 +61,12 @@ def test_engine_corpus_has_arpabet_labels_aligned_with_the_audio(tmp_path):
     again = load_engine_corpus(voices, TEXTS, sentence_ids=[0, 2], validation_sentences=0, test_sentences=1,
                                root=tmp_path, progress=False)
     np.testing.assert_array_equal(again.waveforms[1], corpus.waveforms[1])  # read back from the cache
+    with open(corpus.paths[1], "r+b") as wav:  # a cache damaged by a full disk is rebuilt, not trusted
+        wav.truncate(200)
+    rebuilt = load_engine_corpus(voices, TEXTS, sentence_ids=[0, 2], validation_sentences=0, test_sentences=1,
+                                 root=tmp_path, progress=False)
+    np.testing.assert_array_equal(rebuilt.waveforms[1], corpus.waveforms[1])
+    assert len(list(tmp_path.iterdir())) == 1  # no staging folder left behind
     with pytest.raises(ValueError, match="sentence_ids must index"):
         load_engine_corpus(voices, TEXTS, sentence_ids=[5], root=tmp_path)
 

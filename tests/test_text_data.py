@@ -174,7 +174,7 @@ def test_austen_download_failure_names_the_command(tmp_path, monkeypatch):
     monkeypatch.setattr(text.shutil, "which", lambda name: f"/usr/bin/{name}")
     with pytest.raises(RuntimeError, match=r"sudo apt-get update && apt-get download r-cran-janeaustenr"):
         text.load_text("austen")
-    assert not (tmp_path / "home" / "text" / "janeausten.json.gz").exists()
+    assert not (tmp_path / "home" / "text" / "janeausten").exists()
 
 
 def test_austen_cache_is_used(tmp_path, monkeypatch):
@@ -182,9 +182,9 @@ def test_austen_cache_is_used(tmp_path, monkeypatch):
     import json
 
     monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path))
-    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "janeausten").mkdir(parents=True)
     novels = {"Book A": _story("Anna", 60, chapters=10), "Book B": _story("Bella", 60)}
-    with gzip.open(tmp_path / "text" / "janeausten.json.gz", "wt") as file:
+    with gzip.open(tmp_path / "text" / "janeausten" / "novels.json.gz", "wt") as file:
         json.dump(novels, file)
     splits = text.load_text("austen")
     assert splits.document_names == ["Book A", "Book B"]

@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_ae.data import keras_ae_home
+from keras_ae.data.cache import cached_folder
 from keras_ae.data.speech import SAMPLE_RATE, SILENCE, _read_manifest, _sentence_split, write_wav
 from keras_ae.data.speech.corpus import assign_splits
 
@@ -217,43 +217,32 @@ def load_engine_corpus(voices, sentences, sentence_ids=None, held_out_speakers=0
     engines = "-".join(sorted({v.engine for v in voices}))
     root = Path(root) if root is not None else keras_ae_home() / "speech"
     folder = root / f"{engines}-{digest}"
-    if not (folder / "manifest.jsonl").exists():
-        _build(folder, voices, sentences, sentence_ids, progress)
-    corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
+    for voice in voices:  # fail before any work when a program is missing
+        _program(voice.engine)
+    corpus = cached_folder(folder, "engine corpus cache",
+                           lambda staging: _build(staging, voices, sentences, sentence_ids, progress),
+                           lambda cached: _read_manifest(cached / "manifest.jsonl", with_phones=True),
+                           markers=["manifest.jsonl"])
     return assign_splits(corpus, len(sentences), validation_sentences, test_sentences, len(voices),
                          held_out_speakers, seed)
 
 
-def _build(folder, voices, sentences, sentence_ids, progress):
+def _build(staging, voices, sentences, sentence_ids, progress):
     from tqdm.auto import tqdm
 
-    for voice in voices:  # fail before any work when a program is missing
-        _program(voice.engine)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
-    try:
-        rows = []
-        texts = [sentences[i] for i in sentence_ids]
-        for speaker_id, voice in enumerate(tqdm(voices, desc=f"Rendering {len(voices)} x {len(texts)} utterances",
-                                                disable=not progress, unit="voice")):
-            (staging / f"s{speaker_id:03d}").mkdir()
-            with tempfile.TemporaryDirectory(dir=staging) as raw:
-                rendered = _RENDERERS[voice.engine](voice, texts, raw)
-            for sentence_id, text, (waveform, segments) in zip(sentence_ids, texts, rendered):
-                path = f"s{speaker_id:03d}/u{sentence_id:04d}.wav"
-                write_wav(staging / path, waveform)
-                rows.append({"path": path, "speaker": voice.name, "speaker_id": speaker_id,
-                             "sentence_id": sentence_id, "text": text, "num_samples": len(waveform),
-                             "phones": [[int(a), int(b), name] for a, b, name in segments]})
-        with open(staging / "manifest.jsonl", "w") as file:
-            for row in rows:
-                file.write(json.dumps(row) + "\n")
-        try:
-            os.replace(staging, folder)
-        except OSError:  # built meanwhile by another process: keep theirs
-            if not (folder / "manifest.jsonl").exists():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    rows = []
+    texts = [sentences[i] for i in sentence_ids]
+    for speaker_id, voice in enumerate(tqdm(voices, desc=f"Rendering {len(voices)} x {len(texts)} utterances",
+                                            disable=not progress, unit="voice")):
+        (staging / f"s{speaker_id:03d}").mkdir()
+        with tempfile.TemporaryDirectory(dir=staging) as raw:
+            rendered = _RENDERERS[voice.engine](voice, texts, raw)
+        for sentence_id, text, (waveform, segments) in zip(sentence_ids, texts, rendered):
+            path = f"s{speaker_id:03d}/u{sentence_id:04d}.wav"
+            write_wav(staging / path, waveform)
+            rows.append({"path": path, "speaker": voice.name, "speaker_id": speaker_id,
+                         "sentence_id": sentence_id, "text": text, "num_samples": len(waveform),
+                         "phones": [[int(a), int(b), name] for a, b, name in segments]})
+    with open(staging / "manifest.jsonl", "w") as file:
+        for row in rows:
+            file.write(json.dumps(row) + "\n")

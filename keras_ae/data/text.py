@@ -26,7 +26,6 @@ Protocol (fixed, never tuned on test):
 import dataclasses
 import gzip
 import json
-import os
 import re
 import shutil
 import struct
@@ -39,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.core.files import hold_lock
 from keras_ae.data import keras_ae_home
+from keras_ae.data.cache import DamagedCache, cached_folder
 
 AUSTEN_PACKAGE = "r-cran-janeaustenr"
 AUSTEN_RDB = "usr/lib/R/site-library/janeaustenr/data/Rdata"
@@ -268,32 +267,24 @@ def read_documents(source="austen", errors="strict"):
 
 def austen_novels():
     """`{title: lines}` of Jane Austen's six novels, fetched from Debian's `r-cran-janeaustenr` and cached."""
-    cache = keras_ae_home() / "text" / "janeausten.json.gz"
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with hold_lock(cache, "Austen corpus cache", wait=True):  # one process fetches, the others wait
-        if cache.exists():
-            try:
-                with gzip.open(cache, "rt", encoding="utf-8") as file:
-                    novels = json.load(file)
-                if isinstance(novels, dict) and novels and all(isinstance(v, list) for v in novels.values()):
-                    return novels
-            except (OSError, EOFError, ValueError):
-                pass
-            print(f"The cached corpus {cache} is damaged; fetching it again.")
-        return _cache_austen(cache)
 
+    def build(staging):
+        with gzip.open(staging / "novels.json.gz", "wt", encoding="utf-8") as file:
+            json.dump(_fetch_austen(), file)
 
-def _cache_austen(cache):
-    novels = _fetch_austen()
-    handle, staging = tempfile.mkstemp(prefix=cache.name + ".tmp-", dir=cache.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as file:
-            json.dump(novels, file)
-        os.replace(staging, cache)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return novels
+    def read(folder):
+        try:
+            with gzip.open(folder / "novels.json.gz", "rt", encoding="utf-8") as file:
+                novels = json.load(file)
+        except FileNotFoundError:
+            raise DamagedCache("novels.json.gz is missing") from None
+        except (OSError, EOFError, ValueError) as error:
+            raise DamagedCache(f"novels.json.gz does not parse: {error}") from None
+        if not (isinstance(novels, dict) and novels and all(isinstance(v, list) for v in novels.values())):
+            raise DamagedCache("novels.json.gz is not a {title: lines} mapping")
+        return novels
+
+    return cached_folder(keras_ae_home() / "text" / "janeausten", "Austen corpus cache", build, read)
 
 
 def _fetch_austen():

@@ -4,16 +4,13 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
 
-from keras_ae.core.files import STAGING_MARKER, hold_lock, remove_stale, swap_in
 from keras_ae.data import keras_ae_home
+from keras_ae.data.cache import DamagedCache, cached_folder
 from keras_ae.data.speech.constants import CORPUS_VERSION, SAMPLE_RATE, SILENCE
 from keras_ae.data.speech.sentences import builtin_sentences
 from keras_ae.data.speech.espeak import default_speakers, frame_labels, synthesize
@@ -155,15 +152,10 @@ def load_speech_corpus(
     root = Path(root) if root is not None else keras_ae_home() / "speech"
     folder = root / f"espeak-{digest}"
     root.mkdir(parents=True, exist_ok=True)
-    with hold_lock(folder, "speech corpus cache", wait=True):  # one process synthesizes, the others wait
-        remove_stale(folder, ["manifest.jsonl"])  # a killed synthesis's staging folder
-        try:
-            corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
-        except DamagedCache as damage:
-            if folder.exists():
-                print(f"The cached corpus {folder} is damaged ({damage}); rebuilding it.")
-            _build_corpus(folder, speakers, sentences, jitter, seed, progress)
-            corpus = _read_manifest(folder / "manifest.jsonl", with_phones=True)
+    corpus = cached_folder(folder, "speech corpus cache",
+                           lambda staging: _build_corpus(staging, speakers, sentences, jitter, seed, progress),
+                           lambda cached: _read_manifest(cached / "manifest.jsonl", with_phones=True),
+                           markers=["manifest.jsonl"])
     return assign_splits(corpus, len(sentences), validation_sentences, test_sentences, len(speakers),
                          held_out_speakers, seed)
 
@@ -204,45 +196,37 @@ def _sentence_split(sentence_ids, num_sentences, validation, test, seed):
     return np.array([split[i] for i in sentence_ids]).astype(str)
 
 
-def _build_corpus(folder, speakers, sentences, jitter, seed, progress):
+def _build_corpus(staging, speakers, sentences, jitter, seed, progress):
     from tqdm.auto import tqdm
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
-    (staging / STAGING_MARKER).write_text(str(os.getpid()))  # marks it as ours for the cleanup after a kill
-    try:
-        rng = np.random.default_rng(seed)
-        rows = []
-        total = len(speakers) * len(sentences)
-        with tqdm(total=total, desc=f"Synthesizing {total} utterances", disable=not progress, unit="utt") as bar:
-            for speaker_id, speaker in enumerate(speakers):
-                (staging / f"s{speaker_id:03d}").mkdir()
-                for sentence_id, text in enumerate(sentences):
-                    pitch_jitter, rate_jitter = (rng.integers(-4, 5), rng.uniform(0.94, 1.06)) if jitter else (0, 1)
-                    voice = dataclasses.replace(speaker, pitch=int(np.clip(speaker.pitch + pitch_jitter, 0, 99)),
-                                                rate=int(round(speaker.rate * rate_jitter)))
-                    waveform, segments = synthesize(text, voice)
-                    path = f"s{speaker_id:03d}/u{sentence_id:04d}.wav"
-                    write_wav(staging / path, waveform)
-                    rows.append({
-                        "path": path,
-                        "speaker": speaker.name,
-                        "speaker_id": speaker_id,
-                        "sentence_id": sentence_id,
-                        "text": text,
-                        "num_samples": len(waveform),
-                        "pitch": voice.pitch,
-                        "rate": voice.rate,
-                        "phones": [[int(a), int(b), name] for a, b, name in segments],
-                    })
-                    bar.update()
-        with open(staging / "manifest.jsonl", "w") as file:
-            for row in rows:
-                file.write(json.dumps(row) + "\n")
-        swap_in(staging, folder)  # replaces a damaged cache atomically
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    rng = np.random.default_rng(seed)
+    rows = []
+    total = len(speakers) * len(sentences)
+    with tqdm(total=total, desc=f"Synthesizing {total} utterances", disable=not progress, unit="utt") as bar:
+        for speaker_id, speaker in enumerate(speakers):
+            (staging / f"s{speaker_id:03d}").mkdir()
+            for sentence_id, text in enumerate(sentences):
+                pitch_jitter, rate_jitter = (rng.integers(-4, 5), rng.uniform(0.94, 1.06)) if jitter else (0, 1)
+                voice = dataclasses.replace(speaker, pitch=int(np.clip(speaker.pitch + pitch_jitter, 0, 99)),
+                                            rate=int(round(speaker.rate * rate_jitter)))
+                waveform, segments = synthesize(text, voice)
+                path = f"s{speaker_id:03d}/u{sentence_id:04d}.wav"
+                write_wav(staging / path, waveform)
+                rows.append({
+                    "path": path,
+                    "speaker": speaker.name,
+                    "speaker_id": speaker_id,
+                    "sentence_id": sentence_id,
+                    "text": text,
+                    "num_samples": len(waveform),
+                    "pitch": voice.pitch,
+                    "rate": voice.rate,
+                    "phones": [[int(a), int(b), name] for a, b, name in segments],
+                })
+                bar.update()
+    with open(staging / "manifest.jsonl", "w") as file:
+        for row in rows:
+            file.write(json.dumps(row) + "\n")
 
 
 def write_wav(path, waveform, sample_rate=SAMPLE_RATE):
@@ -258,10 +242,6 @@ def write_wav(path, waveform, sample_rate=SAMPLE_RATE):
 def _read_pcm16_wav(path):
     with wave.open(str(path), "rb") as file:
         return np.frombuffer(file.readframes(file.getnframes()), "<i2").astype("float32") / 32768.0
-
-
-class DamagedCache(Exception):
-    """A cached corpus that is missing, incomplete or altered (it is rebuilt)."""
 
 
 def _read_manifest(manifest, with_phones):
