@@ -20,7 +20,8 @@ Protocol: the other sources hold out chapters (or blocks) as `keras_ae.data.text
 normalised text equals an earlier one's is dropped (`deduplicate`). Each source is cached at
 `$KERAS_AE_HOME/text/corpus-v1/<source>/` as `<split>-NNNNN.tfrecord` shards of `SHARD_SENTENCES` sentences in
 reading order (fields: `sentence`, `document`, `segment`, `position`) and a `meta.json`, built under a lock in a
-staging folder that is renamed into place, so a killed build leaves no half-written cache.
+staging folder that is swapped into place (`keras_ae.data.cache.cached_folder`), so a killed build leaves no
+half-written cache.
 
 Example:
     corpus = load_corpus("all")                                  # TextSplits with sources; cached after the first call
@@ -32,9 +33,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
-import os
 import re
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -44,8 +43,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.core.files import hold_lock
 from keras_ae.data import keras_ae_home
+from keras_ae.data.cache import DamagedCache, cached_folder
 from keras_ae.data.text import Document, _download_deb, austen_novels, document_from_lines, split_documents
 
 SOURCES = ("austen", "novels", "bible", "packages")
@@ -224,57 +223,44 @@ def deduplicate(documents, *per_document, seen=None):
 
 
 def source_cache(source, progress=True):
-    """The cache of `source`, built (once, under a lock, atomically) if it is missing or damaged."""
-    root = keras_ae_home() / "text" / CACHE_VERSION
-    folder = root / source
-    root.mkdir(parents=True, exist_ok=True)
-    with hold_lock(folder, f"{source} corpus cache", wait=True):
-        meta = _read_meta(folder)
-        if meta is None:
-            _build(source, folder, progress)
-            meta = _read_meta(folder)
-        return SourceCache(source, folder, meta)
+    """The cache of `source`, built once (`keras_ae.data.cache.cached_folder`: locked, checked, atomic)."""
+    folder = keras_ae_home() / "text" / CACHE_VERSION / source
+    meta = cached_folder(folder, f"{source} corpus cache", lambda staging: _build(source, staging, progress), _read_meta)
+    return SourceCache(source, folder, meta)
 
 
 def _read_meta(folder):
     try:
         meta = json.loads((folder / "meta.json").read_text())
-        if all((folder / name).exists() for split in SPLITS for name in meta["shards"][split]):
-            return meta
-    except (OSError, ValueError, KeyError):
-        pass
-    return None
+        missing = [name for split in SPLITS for name in meta["shards"][split] if not (folder / name).exists()]
+    except (OSError, ValueError, KeyError) as error:
+        raise DamagedCache(f"meta.json: {type(error).__name__}") from None
+    if missing:
+        raise DamagedCache(f"missing shards {', '.join(missing[:3])}")
+    return meta
 
 
-def _build(source, folder, progress):
+def _build(source, staging, progress):
     from tqdm.auto import tqdm
 
-    print(f"Building the {source} corpus cache in {folder} (once).")
+    print(f"Building the {source} corpus cache (once).")
     documents, held_out, topics = source_documents(source)
     seen = set()
     if source == "novels":  # Pride and Prejudice is in Austen's six too
         deduplicate([document_from_lines(t, lines) for t, lines in austen_novels().items()], seen=seen)
     documents, held_out, topics = deduplicate(documents, held_out, topics, seen=seen)
     splits = split_documents(source, documents, held_out=held_out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{source}.tmp-", dir=folder.parent))
-    try:
-        shards = {}
-        total = sum(len(getattr(splits, split)) for split in SPLITS)
-        with tqdm(total=total, desc=f"{source} corpus shards", unit="sentence", disable=not progress) as bar:
-            for split in SPLITS:
-                shards[split] = _write_shards(staging, split, getattr(splits, split), bar)
-        meta = {
-            "source": source, "documents": splits.document_names, "topics": topics, "shards": shards,
-            "sentences": {split: len(getattr(splits, split)) for split in SPLITS},
-            "segments": int(max(getattr(splits, split).segments.max() for split in SPLITS)) + 1,
-        }
-        (staging / "meta.json").write_text(json.dumps(meta))
-        if folder.exists():
-            shutil.rmtree(folder)  # a damaged cache of ours (no meta.json or a missing shard)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    shards = {}
+    total = sum(len(getattr(splits, split)) for split in SPLITS)
+    with tqdm(total=total, desc=f"{source} corpus shards", unit="sentence", disable=not progress) as bar:
+        for split in SPLITS:
+            shards[split] = _write_shards(staging, split, getattr(splits, split), bar)
+    meta = {
+        "source": source, "documents": splits.document_names, "topics": topics, "shards": shards,
+        "sentences": {split: len(getattr(splits, split)) for split in SPLITS},
+        "segments": int(max(getattr(splits, split).segments.max() for split in SPLITS)) + 1,
+    }
+    (staging / "meta.json").write_text(json.dumps(meta))  # last: a folder without it is damaged
 
 
 def _write_shards(folder, split, sentences, bar):

@@ -497,6 +497,34 @@ def build_vocabulary(sentences, size=5000, standardize="lower_and_strip_punctuat
     return vocabulary
 
 
+def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=100000):
+    """A WordPiece vocabulary of about `size` subwords learned from `sentences` (an even spread of at most
+    `max_sentences` of them) by TensorFlow Text's learner (`bert_vocab_from_dataset`), on the text the encoder's
+    `tokenizer="wordpiece"` splits (lower case, punctuation stripped); without the padding and OOV tokens.
+
+    Example:
+        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=8000)  # ["the", ..., "##ing", ...]
+        encoder = GRUSentenceEncoder(vocabulary, tokenizer="wordpiece")
+    """
+    if size < 1:
+        raise ValueError(f"Vocabulary size must be positive; got {size}.")
+    from tensorflow_text.tools.wordpiece_vocab.bert_vocab_from_dataset import bert_vocab_from_dataset
+
+    from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
+
+    sentences = list(sentences)
+    if len(sentences) > max_sentences:
+        sentences = [sentences[i] for i in np.linspace(0, len(sentences) - 1, max_sentences).round().astype(int)]
+    dataset = tf.data.Dataset.from_tensor_slices(sentences).batch(1024).map(standardize_text)
+    reserved = ["[PAD]", "[UNK]"]
+    vocabulary = bert_vocab_from_dataset(dataset, vocab_size=size + len(reserved), reserved_tokens=reserved,
+                                         bert_tokenizer_params={"lower_case": False})
+    vocabulary = [token for token in vocabulary if token not in reserved]
+    if not vocabulary:
+        raise ValueError("The training sentences hold no words; cannot build a vocabulary.")
+    return vocabulary
+
+
 def make_triple_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder=None):
     """Skip-thought batches: `{"previous", "sentence", "next"}` string tensors `[batch]`.
 

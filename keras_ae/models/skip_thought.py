@@ -27,6 +27,8 @@ class SkipThought(JudgedEncoder):
         pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
             `GRUSentenceEncoder`).
         bidirectional: forward and backward GRUs of `embedding_dim / 2` units (Skip-thought's bi-skip encoder).
+        tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
+            `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
@@ -60,6 +62,7 @@ class SkipThought(JudgedEncoder):
         max_length=30,
         pooling="last",
         bidirectional=False,
+        tokenizer="word",
         decoder_dim=None,
         output_dim=None,
         decoder_length=None,
@@ -84,6 +87,7 @@ class SkipThought(JudgedEncoder):
             max_length=max_length,
             pooling=pooling,
             bidirectional=bidirectional,
+            tokenizer=tokenizer,
             name="encoder",
         )
         size = encoder.vocabulary_size
@@ -105,6 +109,7 @@ class SkipThought(JudgedEncoder):
         self.max_length = max_length
         self.pooling = pooling
         self.bidirectional = bidirectional
+        self.tokenizer = tokenizer
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
         self.decoder_length = decoder_length
@@ -188,6 +193,7 @@ class SkipThought(JudgedEncoder):
                 "max_length": self.max_length,
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
+                "tokenizer": self.tokenizer,
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
                 "decoder_length": self.decoder_length,
