@@ -123,6 +123,11 @@ class QuickThought(JudgedEncoder):
         code = (self.query_encoder(sentences, training=training), self.context_encoder(sentences, training=training))
         return code, {}, {}
 
+    @property
+    def export_imports(self):
+        """Modules to import before loading the export: TensorFlow Text's ops for WordPiece."""
+        return ["tensorflow_text"] if self.tokenizer == "wordpiece" else []
+
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
         sentences = tf.TensorSpec([None], tf.string, name="sentences")

@@ -178,6 +178,11 @@ class SkipThought(JudgedEncoder):
         shifted = tf.concat([start, token_ids[:, :-1]], axis=1)
         return keras.ops.take(self.encoder.word_embedding.embeddings, shifted, axis=0)
 
+    @property
+    def export_imports(self):
+        """Modules to import before loading the export: TensorFlow Text's ops for WordPiece."""
+        return ["tensorflow_text"] if self.tokenizer == "wordpiece" else []
+
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
         sentences = tf.TensorSpec([None], tf.string, name="sentences")
