@@ -25,8 +25,8 @@ half-written cache.
 
 Example:
     corpus = load_corpus("all")                                  # TextSplits with sources; cached after the first call
-    triples = triple_batches(corpus.shards["train"], batch_size=128, seed=0)      # Skip-thought, streamed
-    contiguous = contiguous_batches(corpus.shards["train"], batch_size=400, chunk_size=20, seed=0)  # Quick-thought
+    triples = triple_batches(corpus.train.shards, batch_size=128, seed=0)      # Skip-thought, streamed
+    contiguous = contiguous_batches(corpus.train.shards, batch_size=400, chunk_size=20, seed=0)  # Quick-thought
 """
 
 import dataclasses
@@ -305,7 +305,7 @@ class Shards:
 
 def load_corpus(name="all", progress=True):
     """`TextSplits` of a named corpus (`CORPORA`) with `sources`, `source_names`, `topics` (one per document, None
-    outside `packages`) and `shards` (`Shards` per split, for `triple_batches` / `contiguous_batches`)."""
+    outside `packages`) and each split's `shards` (for `triple_batches` / `contiguous_batches`)."""
     if name not in CORPORA:
         raise ValueError(f"Unknown corpus {name!r}: choose from {', '.join(CORPORA)}, or give a path to .txt files.")
     caches = [source_cache(source, progress=progress) for source in CORPORA[name]]
@@ -331,12 +331,9 @@ def load_corpus(name="all", progress=True):
             sentences += [s.decode("utf-8") for s in record["sentence"]]
             columns.append(np.stack([record["document"], record["segment"], record["source"]], axis=1))
         columns = np.concatenate(columns) if columns else np.zeros((0, 3), "int64")
-        parts[split] = SentenceSplit(sentences, columns[:, 0], columns[:, 1], columns[:, 2])
-        parts[split].shards = Shards(files, table, len(sentences))
-    splits = TextSplits(name=name, document_names=documents, source_names=list(CORPORA[name]), **parts)
-    splits.topics = topics
-    splits.shards = {split: parts[split].shards for split in SPLITS}
-    return splits
+        parts[split] = SentenceSplit(sentences, columns[:, 0], columns[:, 1], columns[:, 2],
+                                     shards=Shards(files, table, len(sentences)))
+    return TextSplits(name=name, document_names=documents, source_names=list(CORPORA[name]), topics=topics, **parts)
 
 
 def _records(files, offsets, shuffle=False, seed=0, cycle_length=1, chunk_size=None):
@@ -353,7 +350,7 @@ def _records(files, offsets, shuffle=False, seed=0, cycle_length=1, chunk_size=N
         )
         return records.batch(chunk_size, drop_remainder=True) if chunk_size else records
 
-    return table.interleave(read, cycle_length=cycle_length, block_length=1, deterministic=True)
+    return table.interleave(read, cycle_length=cycle_length, block_length=1)
 
 
 def _with_offsets(record, offset):

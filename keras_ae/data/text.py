@@ -90,6 +90,7 @@ class SentenceSplit:
     labels: np.ndarray
     segments: np.ndarray
     sources: np.ndarray = None  # index into `TextSplits.source_names` per sentence (None: one source)
+    shards: object = None  # `keras_ae.data.corpus.Shards` when the split is cached as shards (streamed batches)
 
     def __len__(self):
         return len(self.sentences)
@@ -125,6 +126,7 @@ class TextSplits:
     document_names: list
     truncated: int = 0
     source_names: list = None  # the corpora the documents come from (`keras_ae.data.corpus`), None: one source
+    topics: list = None  # a topic per document (a package description's Debian section), None where there is none
 
     @property
     def num_documents(self):
@@ -497,7 +499,7 @@ def build_vocabulary(sentences, size=5000, standardize="lower_and_strip_punctuat
     return vocabulary
 
 
-def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=100000):
+def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
     """A WordPiece vocabulary of about `size` subwords learned from `sentences` (an even spread of at most
     `max_sentences` of them) by TensorFlow Text's learner (`bert_vocab_from_dataset`), on the text the encoder's
     `tokenizer="wordpiece"` splits (lower case, punctuation stripped); without the padding and OOV tokens.

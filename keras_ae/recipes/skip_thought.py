@@ -8,6 +8,7 @@ trained model: book probe, kNN, next-sentence retrieval among 100 held-out candi
 """
 
 from keras_ae.core.validation import positive_int, probability
+from keras_ae.data.corpus import triple_batches
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.models.skip_thought import SkipThought
 from keras_ae.recipes.common import recipe_parser
@@ -16,7 +17,7 @@ from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text
 
 def build_parser():
     parser = recipe_parser(
-        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 10, "learning_rate": 1e-2}
+        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 100, "learning_rate": 1e-2}
     )
     add_text_flags(parser)
     parser.add_argument("--decoder-dim", type=positive_int, default=None, help="decoder GRU size (default: embedding dim)")
@@ -44,10 +45,13 @@ def build_model(args, vocabulary):
         seed=args.seed,
         pooling=args.pooling,
         bidirectional=args.bidirectional,
+        tokenizer=args.tokens,
     )
 
 
 def make_dataset(args, split, shuffle=False):
+    if shuffle and split.shards is not None:
+        return triple_batches(split.shards, args.batch_size, seed=args.seed)
     return make_triple_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed)
 
 
