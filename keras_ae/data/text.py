@@ -519,8 +519,11 @@ def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
         sentences = [sentences[i] for i in np.linspace(0, len(sentences) - 1, max_sentences).round().astype(int)]
     dataset = tf.data.Dataset.from_tensor_slices(sentences).batch(1024).map(standardize_text)
     reserved = ["[PAD]", "[UNK]"]
+    # The learner is pure Python: its input is cut to the 20,000 most frequent words of at most 20 letters, and a
+    # vocabulary within 10% of `size` ends its search for a count threshold early.
+    learn = {"max_input_tokens": 20000, "max_token_length": 20, "slack_ratio": 0.1}
     vocabulary = bert_vocab_from_dataset(dataset, vocab_size=size + len(reserved), reserved_tokens=reserved,
-                                         bert_tokenizer_params={"lower_case": False})
+                                         bert_tokenizer_params={"lower_case": False}, learn_params=learn)
     vocabulary = [token for token in vocabulary if token not in reserved]
     if not vocabulary:
         raise ValueError("The training sentences hold no words; cannot build a vocabulary.")

@@ -1,4 +1,4 @@
-"""Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--data austen|FILE.txt|FOLDER] ...`.
+"""Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--corpus all|books|austen|PATH] ...`.
 
 Trains two GRU sentence encoders f and g so that f(s) . g(c) picks the true previous and next sentences among all
 sentences of the global batch (batches of stretches of contiguous sentences; `--chunk-size 0` for the paper's one

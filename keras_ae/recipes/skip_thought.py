@@ -1,10 +1,11 @@
-"""Skip-thought sentence embeddings: `python -m keras_ae.recipes.skip_thought [--data austen|FILE.txt|FOLDER] ...`.
+"""Skip-thought sentence embeddings: `python -m keras_ae.recipes.skip_thought [--corpus all|books|austen|PATH] ...`.
 
 Trains a GRU sentence encoder with two GRU decoders of the previous and next sentences on ordered text (default:
-Jane Austen's six novels), then prints the comparison table (TF-IDF, a random-init encoder of the same shape, the
-trained model: book probe, kNN, next-sentence retrieval among 100 held-out candidates), writes the run folder
-(nearest neighbours of a few queries, figures, history, TensorBoard, checkpoint) and exports a SavedModel whose
-`encode` signature takes raw `tf.string` sentences.
+the `all` corpus of `keras_ae.data.corpus`, WordPiece subwords, a 5-minute budget), then prints the comparison
+table (TF-IDF, TF-IDF + LSA, a random-init encoder of the same shape, the trained model: the transfer probes book,
+genre and topic, and next-sentence retrieval among 100 held-out candidates), writes the run folder (nearest
+neighbours of a few queries, figures, history, TensorBoard, checkpoint) and exports a SavedModel whose `encode`
+signature takes raw `tf.string` sentences (load it after `import tensorflow_text` when it uses WordPiece).
 """
 
 from keras_ae.core.validation import positive_int, probability
