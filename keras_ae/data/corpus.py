@@ -30,14 +30,11 @@ Example:
 """
 
 import dataclasses
-import gzip
 import hashlib
 import json
 import re
-import struct
 import subprocess
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +42,9 @@ import tensorflow as tf
 
 from keras_ae.data import keras_ae_home
 from keras_ae.data.cache import DamagedCache, cached_folder
-from keras_ae.data.text import Document, _download_deb, austen_novels, document_from_lines, split_documents
+from keras_ae.data.text import (
+    Document, _download_deb, austen_novels, document_from_lines, read_rdb_object, split_documents,
+)
 
 SOURCES = ("austen", "novels", "bible", "packages")
 CORPORA = {"austen": ("austen",), "books": ("austen", "novels"), "all": SOURCES}
@@ -120,16 +119,7 @@ def _novels():
             lines = ["" if line is None or line != line else str(line) for line in books["text"][books["title"] == title]]
             documents.append(document_from_lines(str(title), lines))
         base = _unpacked(TOKENIZERS_PACKAGE, workdir, TOKENIZERS_RDB)
-        index = rdata.conversion.convert(
-            rdata.parser.parse_data(gzip.decompress(base.with_suffix(".rdx").read_bytes()), extension=".rds")
-        )
-        offset, length = (int(v) for v in index["variables"]["mobydick"])
-        chunk = base.with_suffix(".rdb").read_bytes()[offset : offset + length]
-        (size,) = struct.unpack(">I", chunk[:4])
-        raw = zlib.decompress(chunk[4:])
-        if len(raw) != size:
-            raise ValueError(f"{TOKENIZERS_PACKAGE}: Moby-Dick is damaged ({len(raw)} bytes, expected {size}).")
-        text = str(rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))[0])
+        text = str(read_rdb_object(base, "mobydick", TOKENIZERS_PACKAGE)[0])
     documents.append(document_from_lines("Moby-Dick", _gutenberg_body(text).splitlines()))
     return documents
 

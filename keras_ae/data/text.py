@@ -291,7 +291,7 @@ def austen_novels():
 
 def _fetch_austen():
     try:
-        import rdata
+        import rdata  # noqa: F401  (checked here for a clear message)
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "Reading the Austen novels needs the rdata package. Install it with: pip install 'rdata>=0.11' "
@@ -312,22 +312,31 @@ def _fetch_austen():
             subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(workdir) / "root")], check=True, capture_output=True)
             base = Path(workdir) / "root" / AUSTEN_RDB
             progress.update(1)
-        index = rdata.conversion.convert(
-            rdata.parser.parse_data(gzip.decompress(base.with_suffix(".rdx").read_bytes()), extension=".rds")
-        )
-        database = base.with_suffix(".rdb").read_bytes()
         novels = {}
         for name, title in AUSTEN_NOVELS.items():
-            offset, length = (int(v) for v in index["variables"][name])
-            chunk = database[offset : offset + length]
-            (size,) = struct.unpack(">I", chunk[:4])
-            raw = zlib.decompress(chunk[4:])
-            if len(raw) != size:
-                raise ValueError(f"{AUSTEN_PACKAGE}: object {name} is damaged ({len(raw)} bytes, expected {size}).")
-            lines = rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))
+            lines = read_rdb_object(base, name, AUSTEN_PACKAGE)
             novels[title] = ["" if line is None else str(line) for line in lines]
             progress.update(1)
     return novels
+
+
+def read_rdb_object(base, name, package):
+    """Object `name` of an R lazy-load database (`base.rdb` with its index `base.rdx`, see DATA.md), converted by
+    `rdata`; a damaged chunk raises an error naming `package`."""
+    import rdata
+
+    index = rdata.conversion.convert(
+        rdata.parser.parse_data(gzip.decompress(base.with_suffix(".rdx").read_bytes()), extension=".rds")
+    )
+    offset, length = (int(v) for v in index["variables"][name])
+    with open(base.with_suffix(".rdb"), "rb") as file:
+        file.seek(offset)
+        chunk = file.read(length)
+    (size,) = struct.unpack(">I", chunk[:4])
+    raw = zlib.decompress(chunk[4:])
+    if len(raw) != size:
+        raise ValueError(f"{package}: object {name} is damaged ({len(raw)} bytes, expected {size}).")
+    return rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))
 
 
 def _download_deb(workdir, package=AUSTEN_PACKAGE):
