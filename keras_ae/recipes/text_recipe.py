@@ -113,12 +113,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "--jit-compile does not apply to the sentence recipes: tokenization (string ops, which XLA cannot "
             "compile) runs inside the training step. Drop the flag."
         )
+    if args.data in STREAMED and (args.limit or args.quick):
+        parser.error(f"--limit and --quick apply to austen and to your own .txt files, not to --corpus {args.data}; "
+                     "use --minutes and --steps-per-epoch for a short run on it.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     if args.data in STREAMED:
-        if args.limit:
-            parser.error(f"--limit applies to austen and to your own .txt files, not to --corpus {args.data}.")
         splits = load_corpus(args.data)
     else:
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
