@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from keras_ae.evaluation.speech import mfcc_features  # noqa: E402
+from keras_ae.evaluation.speech import chance_row, mfcc_features, probe_row  # noqa: E402
 from keras_ae.recipes import cpc  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
@@ -44,9 +44,9 @@ def main(argv=None):
     for path, model in zip(args.exports, loaded):
         encoders[f"{path} ({args.signature})"] = (getattr(model, args.signature), None)
     for title, (fit_on, test_on) in test_sets.items():
-        rows = {name: cpc.probe_row(encode, fit_on, test_on, dim or "-", args.seed)
+        rows = {name: probe_row(encode, fit_on, test_on, dim or "-", args.seed)
                 for name, (encode, dim) in encoders.items()}
-        rows["chance"] = cpc.chance_row(fit_on, test_on)
+        rows["chance"] = chance_row(fit_on, test_on)
         print(f"{title}\n{format_table(rows, cpc.COLUMNS)}\n")
 
 

@@ -147,6 +147,25 @@ def _draw_tree(tree, axis):
     axis.set_ylim(-0.8, height + 0.5)
 
 
+def speech_code_map(features, reconstruction, codes, phones, phone_names, path):
+    """One held-out utterance: its spectrogram, the reconstruction from codes, and the code and phone per frame."""
+    frames = min(len(features), len(phones), 300)
+    figure, axes = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
+    axes[0].imshow(features[:frames].T, aspect="auto", origin="lower")
+    axes[0].set_title("input: 40-band log-mel spectrum in its DCT basis (standardised)", fontsize=9)
+    axes[1].imshow(reconstruction[:frames].T, aspect="auto", origin="lower")
+    axes[1].set_title("reconstruction from the codes", fontsize=9)
+    axes[2].step(np.arange(frames), codes[:frames], where="post", linewidth=0.8)
+    axes[2].set_ylabel("code")
+    changes = [0] + [i for i in range(1, frames) if phones[i] != phones[i - 1]]
+    for start in changes:
+        axes[2].axvline(start, color="grey", linewidth=0.3)
+        if phone_names:
+            axes[2].text(start, axes[2].get_ylim()[1], phone_names[phones[start]], fontsize=6, va="bottom")
+    axes[2].set_xlabel("frame (10 ms)")
+    _save(figure, path)
+
+
 def _save(figure, path):
     figure.tight_layout(rect=(0, 0.04 if figure.texts else 0, 1, 1))
     figure.savefig(path, dpi=100)

@@ -214,6 +214,23 @@ def sentence_samples(queries, pool, k=3):
     return write
 
 
+def tree_samples(sentences, gold_trees=None):
+    """A writer for tree models (`model.parse(sentences) -> tf.string` brackets): each sentence's most probable
+    tree, beside its gold tree when known, as a markdown table."""
+    sentences = list(sentences)
+    gold = None if gold_trees is None else [" ".join(str(tree).split()) for tree in gold_trees]
+
+    def write(model, step):
+        parses = [tree.decode() for tree in model.parse(tf.constant(sentences)).numpy()]
+        lines = ["| sentence | most probable tree |" + (" gold tree |" if gold else ""),
+                 "|---|---|" + ("---|" if gold else "")]
+        for index, (sentence, parse) in enumerate(zip(sentences, parses)):
+            lines.append(f"| {_markdown(sentence)} | `{parse}` |" + (f" `{gold[index]}` |" if gold else ""))
+        tf.summary.text("parses of test sentences", "\n".join(lines))
+
+    return write
+
+
 def _markdown(text):
     return str(text).replace("|", "\\|")
 

@@ -145,6 +145,8 @@ def _workers(tmp_path, run_dir, epochs, *options, timeout=300):
     return [(worker.returncode, output) for worker, output in zip(workers, outputs)]
 
 
+@pytest.mark.slow  # default-suite budget: two workers x two runs; killed
+# single-process runs resume in tests/test_runs.py and tests/test_fault_injection.py
 def test_killed_two_worker_run_resumes_with_identical_weights_and_each_epoch_once(tmp_path):
     run_dir = tmp_path / "run"
     first = _workers(tmp_path, run_dir, 3, "stop:1")  # both workers die right after epoch 1's checkpoint

@@ -22,7 +22,7 @@ def _models():
     }
 
 
-@pytest.mark.parametrize("name", ["autoencoder", "infomax"])
+@pytest.mark.parametrize("name", ["autoencoder", pytest.param("infomax", marks=pytest.mark.slow)])
 def test_export_reloads_without_keras_ae_and_matches(tmp_path, name):
     model = _models()[name]
     images, _ = bar_images(5)

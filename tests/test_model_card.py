@@ -84,6 +84,7 @@ def test_saved_model_cli_lists_signatures_and_runs_encode(exported, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "out" / "output_0.npy"), model.encode(images), atol=1e-5)
 
 
+@pytest.mark.slow  # default-suite budget: saved_model_cli is run by the test above
 def test_card_saved_model_cli_commands_run(exported, tmp_path):
     model, destination = exported
     block = _code_block((destination / CARD_NAME).read_text(), "Inspect and run it", "bash")

@@ -11,6 +11,7 @@ from keras_ae.tensorboard import (
     image_samples,
     sentence_samples,
     speech_samples,
+    tree_samples,
     write_projector,
     write_trial_objectives,
 )
@@ -78,6 +79,35 @@ def test_sentence_samples_write_nearest_neighbours(tmp_path):
     accumulator.Reload()
     table = tf.make_ndarray(accumulator.Tensors("nearest neighbours")[0].tensor_proto).item().decode()
     assert "| Anna sang. | Anna slept. (1.00) |" in table and "| Tom ran. | Tom ate. (1.00) |" in table
+
+
+class _RightBranchingParser:
+    """A stand-in tree model whose `parse` brackets every sentence right-branching."""
+
+    @staticmethod
+    def parse(sentences):
+        def bracket(sentence):
+            words = sentence.decode().split()
+            tree = words[-1]
+            for word in reversed(words[:-1]):
+                tree = f"(X {word} {tree})"
+            return tree
+
+        return tf.constant([bracket(s) for s in sentences.numpy()])
+
+
+def test_tree_samples_write_parses_beside_gold_trees(tmp_path):
+    import nltk
+
+    gold = [nltk.Tree.fromstring("(S (NP the cat) (VP sat))")]
+    with tf.summary.create_file_writer(str(tmp_path)).as_default(step=0):
+        tree_samples(["the cat sat"], gold)(_RightBranchingParser(), 0)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    table = tf.make_ndarray(accumulator.Tensors("parses of test sentences")[0].tensor_proto).item().decode()
+    assert "| the cat sat | `(X the (X cat sat))` | `(S (NP the cat) (VP sat))` |" in table
 
 
 def test_speech_samples_audio_once_and_spectrograms_each_epoch(tmp_path):

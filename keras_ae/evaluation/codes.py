@@ -190,3 +190,54 @@ def fit_kmeans(train_frames, num_codes, seed=0, max_frames=20000):
 def kmeans_codes(train_frames, test_frames, num_codes, seed=0, max_frames=20000):
     """Cluster index of every test frame under k-means fitted on the training frames (see `fit_kmeans`)."""
     return fit_kmeans(train_frames, num_codes, seed, max_frames)(test_frames)
+
+
+def speech_code_row(codes, test, probe_codes, probe_train, num_codes, stride=1):
+    """The speech-code table's row for code sequences: `codes` (one `[steps]` array per utterance of the `test`
+    corpus, a code per `stride` 10 ms frames) against its frame phone labels and speakers, and `probe_codes` of the
+    `probe_train` corpus for the speaker probe.
+
+    Phone and speaker scores compare codes with the 10 ms frame labels, so each code is repeated `stride` times
+    (once per frame it covers): a code spanning a phone boundary is scored against both phones. Usage and
+    perplexity count each code once; the speaker probe's histograms are normalised, so repetition would not change
+    them.
+    """
+    frame_codes = [np.repeat(np.asarray(c), stride) for c in codes]
+    lengths = [min(len(c), len(p)) for c, p in zip(frame_codes, test.phones)]
+    flat_codes = np.concatenate([c[:n] for c, n in zip(frame_codes, lengths)])
+    phones = np.concatenate([np.asarray(p)[:n] for p, n in zip(test.phones, lengths)])
+    speakers = np.concatenate([np.full(n, s) for n, s in zip(lengths, test.speakers)])
+    usage = code_usage(np.concatenate([np.asarray(c).reshape(-1) for c in codes]), num_codes)
+    return {
+        "phone_purity": phone_purity(flat_codes, phones, num_codes)["purity"],
+        "phone_info": label_information(flat_codes, phones),
+        "speaker_info": label_information(flat_codes, speakers),
+        **speaker_probe_on_codes(probe_codes, probe_train.speakers, codes, test.speakers, num_codes),
+        "codes_used": usage["codes_used"],
+        "perplexity": usage["perplexity"],
+    }
+
+
+def kmeans_code_row(train_frames, test_frames, probe_frames, test, probe_train, num_codes, seed=0):
+    """`speech_code_row` for k-means with `num_codes` clusters fitted on `train_frames` (lists of `[frames, dim]`)
+    and applied to the test and probe frames: what clustering alone gives with the same number of codes."""
+    assign = fit_kmeans(np.concatenate(train_frames), num_codes, seed=seed)
+    return speech_code_row([assign(f) for f in test_frames], test, [assign(f) for f in probe_frames], probe_train,
+                           num_codes)
+
+
+def speech_code_references(test, probe_train, num_phones):
+    """The speech-code table's reference rows: the true phone labels as codes (what a perfect phone code would
+    reveal of the speaker; the corpus's accents use different phones, so its speaker probe is well above chance)
+    and chance (the majority phone; the majority speaker)."""
+    phones = np.concatenate([np.asarray(p) for p in test.phones])
+    speakers = np.concatenate([np.full(len(p), s) for p, s in zip(test.phones, test.speakers)])
+    oracle = {
+        "phone_purity": 1.0,
+        "phone_info": 1.0,
+        "speaker_info": label_information(phones, speakers),
+        **speaker_probe_on_codes(probe_train.phones, probe_train.speakers, test.phones, test.speakers, num_phones),
+    }
+    chance = {"phone_purity": float(np.bincount(phones).max() / phones.size),
+              "speaker_probe_accuracy": chance_accuracy(test.speakers)}
+    return {"phone labels (oracle)": oracle, "majority phone / chance": chance}

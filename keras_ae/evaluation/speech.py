@@ -12,8 +12,9 @@ Protocol (fixed; never tuned on the test split):
     - chance: always answering the most frequent training label.
 
 Example:
-    table = speech_probe_table({"MFCC": mfcc_features, "CPC": model.encode}, probe_train, probe_test)
-    print(format_probe_table(table))
+    table = {"MFCC": probe_row(mfcc_features, probe_train, probe_test, dim=39),
+             "CPC": probe_row(model.encode, probe_train, probe_test, dim=model.context_dim),
+             "chance": chance_row(probe_train, probe_test)}
 """
 
 import numpy as np
@@ -138,35 +139,30 @@ def speaker_probe_accuracy(train_features, train_speakers, test_features, test_s
                                  seed=seed)
 
 
-def speech_probe_table(encoders, train, test, max_frames=MAX_PROBE_FRAMES, seed=0):
-    """Phone and speaker probe accuracy for every `name -> encode` in `encoders` (`encode` maps float32
-    `[batch, samples]` at 16 kHz to `[batch, frames, dim]`), trained on the `train` corpus and tested on `test`
-    (`SpeechCorpus` objects with frame phone labels). Returns `{name: {"phone": acc, "speaker": acc}}` with a
-    `"chance"` row."""
-    table = {}
-    for name, encode in encoders.items():
-        train_features = utterance_features(encode, train.waveforms)
-        test_features = utterance_features(encode, test.waveforms)
-        table[name] = {
-            "phone": phone_probe_accuracy(train_features, train.phones, test_features, test.phones, max_frames,
-                                          seed),
-            "speaker": speaker_probe_accuracy(train_features, train.speakers, test_features, test.speakers, seed),
-        }
-    train_phones = np.concatenate(train.phones)
-    table["chance"] = {
-        "phone": float(np.mean(np.concatenate(test.phones) == np.bincount(train_phones).argmax())),
-        "speaker": float(np.mean(np.asarray(test.speakers) == np.bincount(train.speakers).argmax())),
-    }
-    return table
+def probe_row(encode, train, test, dim, seed=0):
+    """`{"dim", "phone", "speaker"}`: phone and speaker probe accuracy of `encode` (float32 `[batch, samples]` at
+    16 kHz -> `[batch, frames, dim]`) fitted on the `train` corpus and scored on `test`; None where the corpus has
+    no such labels (no phone labels, or a single speaker)."""
+    train_features = utterance_features(encode, train.waveforms)
+    test_features = utterance_features(encode, test.waveforms)
+    row = {"dim": dim, "phone": None, "speaker": None}
+    if train.phones is not None:
+        row["phone"] = phone_probe_accuracy(train_features, train.phones, test_features, test.phones, seed=seed)
+    if len(set(np.asarray(train.speakers).tolist())) > 1:
+        row["speaker"] = speaker_probe_accuracy(train_features, train.speakers, test_features, test.speakers,
+                                                seed=seed)
+    return row
 
 
-def format_probe_table(table, title="Probe accuracy on held-out utterances (unseen sentences)"):
-    """The probe table as aligned text."""
-    width = max(len(name) for name in table) + 2
-    lines = [title, f"{'features':<{width}}{'phone':>8}{'speaker':>9}"]
-    for name, row in table.items():
-        lines.append(f"{name:<{width}}{row['phone']:>8.3f}{row['speaker']:>9.3f}")
-    return "\n".join(lines)
+def chance_row(train, test):
+    """The probe table's chance row: always answering the most frequent training phone / speaker."""
+    row = {"dim": "-", "phone": None, "speaker": None}
+    if train.phones is not None:
+        majority = np.bincount(np.concatenate(train.phones)).argmax()
+        row["phone"] = float(np.mean(np.concatenate(test.phones) == majority))
+    majority = np.bincount(train.speakers).argmax()
+    row["speaker"] = float(np.mean(np.asarray(test.speakers) == majority))
+    return row
 
 
 def plot_step_accuracy(accuracies, path, title="CPC: prediction accuracy against the step k"):
@@ -204,5 +200,5 @@ def _pooled(features):
     return np.stack([np.asarray(f).mean(axis=0) for f in features])
 
 
-__all__ = ["chance_accuracy", "format_probe_table", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy",
-           "speaker_probe_accuracy", "speech_probe_table", "utterance_features"]
+__all__ = ["chance_accuracy", "chance_row", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy", "probe_row",
+           "speaker_probe_accuracy", "utterance_features"]

@@ -188,7 +188,6 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
     import keras
     import tensorflow as tf
 
-    keras.utils.set_random_seed(seed)
     lookup = {word: index + 2 for index, word in enumerate(vocabulary)}  # 0: padding and end, 1: unknown
     size = len(vocabulary) + 2
 
@@ -204,11 +203,15 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
             mask[row, : len(words) + 1] = 1.0
         return inputs, targets, mask
 
+    # Seeded initialisers and a seeded order of the training sentences: the caller's global RNG is left alone.
     model = keras.Sequential(
         [
-            keras.layers.Embedding(size, word_dim),
-            keras.layers.LSTM(hidden_dim, return_sequences=True),
-            keras.layers.Dense(size),
+            keras.layers.Embedding(size, word_dim, embeddings_initializer=keras.initializers.RandomUniform(
+                -0.05, 0.05, seed=seed)),
+            keras.layers.LSTM(hidden_dim, return_sequences=True,
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
+                              recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 2)),
+            keras.layers.Dense(size, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 3)),
         ]
     )
     model.compile(
@@ -216,7 +219,10 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     inputs, targets, mask = encode(train)
-    model.fit(inputs, targets, sample_weight=mask, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    for epoch in range(epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(inputs))
+        model.fit(inputs[order], targets[order], sample_weight=mask[order], epochs=1, batch_size=batch_size,
+                  shuffle=False, verbose=verbose)
     inputs, targets, mask = encode(test)
     logits = model.predict(inputs, batch_size=256, verbose=0)
     token_nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits).numpy()

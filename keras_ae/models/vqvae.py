@@ -69,6 +69,8 @@ class VQVAE(JudgedEncoder):
             encoder downsamples time by a strided convolution and the default decoder upsamples back, so inputs
             need a number of frames divisible by `time_stride` (others raise a clear error).
         seed: seed of the quantiser's random draws.
+        quantizer_options: the `VectorQuantizer`'s other arguments (`epsilon`, `kmeans_samples`,
+            `kmeans_iterations`, `usage_decay`, `restart_every`, `buffer_size`), defaults there.
 
     Example:
         model = VQVAE(data_shape=(28, 28, 1), num_codes=512, code_dim=32)
@@ -104,6 +106,7 @@ class VQVAE(JudgedEncoder):
         speaker_dim=16,
         seed=None,
         time_stride=1,
+        quantizer_options=None,
         **kwargs,
     ):
         if modality not in MODALITIES:
@@ -116,6 +119,11 @@ class VQVAE(JudgedEncoder):
             )
         check_num_codes(num_codes)
         _check_speaker_options(num_speakers, speaker_dim)
+        quantizer_options = dict(quantizer_options or {})
+        named = {"num_codes", "code_dim", "beta", "ema", "decay", "kmeans_init", "restart_dead_codes",
+                 "dead_code_threshold", "seed", "name"} & set(quantizer_options)
+        if named:
+            raise ValueError(f"VQVAE quantizer_options repeats {sorted(named)}: pass them as VQVAE arguments.")
         time_stride = _positive_integer("time_stride", time_stride)
         if time_stride != 1 and modality != "frames":
             raise ValueError(
@@ -144,6 +152,7 @@ class VQVAE(JudgedEncoder):
             dead_code_threshold=dead_code_threshold,
             seed=seed,
             name="quantizer",
+            **quantizer_options,
         )
         judge = ReconstructionJudge(decoder, loss=reconstruction_loss, name="reconstruction")
         super().__init__(encoder=encoder, judges=[judge], bottleneck=quantizer, **kwargs)
@@ -166,6 +175,7 @@ class VQVAE(JudgedEncoder):
         self.speaker_dim = speaker_dim if num_speakers is None else int(speaker_dim)
         self.seed = seed
         self.time_stride = time_stride
+        self.quantizer_options = quantizer_options
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None, *self.data_shape))
 
@@ -338,6 +348,7 @@ class VQVAE(JudgedEncoder):
                 "speaker_dim": self.speaker_dim,
                 "seed": self.seed,
                 "time_stride": self.time_stride,
+                "quantizer_options": self.quantizer_options,
             }
         )
         return config

@@ -45,13 +45,7 @@ from keras_ae.data.speech import (
 )
 from keras_ae.data.varied_speech import load_extra_training_speech
 from keras_ae.distribute import get_strategy, is_chief
-from keras_ae.evaluation.speech import (
-    mfcc_features,
-    phone_probe_accuracy,
-    plot_step_accuracy,
-    speaker_probe_accuracy,
-    utterance_features,
-)
+from keras_ae.evaluation.speech import chance_row, mfcc_features, plot_step_accuracy, probe_row, utterance_features
 from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
@@ -186,30 +180,6 @@ def splits(corpus, args):
     rng = np.random.default_rng(args.seed)
     probe_train = train.subset(np.sort(rng.permutation(len(train))[: args.probe_utterances]))
     return train, validation, probe_train, probe_test
-
-
-def probe_row(encode, probe_train, probe_test, dim, seed=0):
-    """Phone and speaker probe accuracy of `encode` (None where the data has no such labels)."""
-    train_features = utterance_features(encode, probe_train.waveforms)
-    test_features = utterance_features(encode, probe_test.waveforms)
-    row = {"dim": dim, "phone": None, "speaker": None}
-    if probe_train.phones is not None:
-        row["phone"] = phone_probe_accuracy(train_features, probe_train.phones, test_features, probe_test.phones,
-                                            seed=seed)
-    if len(set(probe_train.speakers.tolist())) > 1:
-        row["speaker"] = speaker_probe_accuracy(train_features, probe_train.speakers, test_features,
-                                                probe_test.speakers, seed=seed)
-    return row
-
-
-def chance_row(probe_train, probe_test):
-    row = {"dim": "-", "phone": None, "speaker": None}
-    if probe_train.phones is not None:
-        majority = np.bincount(np.concatenate(probe_train.phones)).argmax()
-        row["phone"] = float(np.mean(np.concatenate(probe_test.phones) == majority))
-    majority = np.bincount(probe_train.speakers).argmax()
-    row["speaker"] = float(np.mean(probe_test.speakers == majority))
-    return row
 
 
 def main(argv=None):

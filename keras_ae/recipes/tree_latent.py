@@ -24,11 +24,12 @@ from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
-from keras_ae.tensorboard import write_projector
+from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
+SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
 COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
 
 
@@ -113,8 +114,10 @@ def main(argv=None):
             baselines = baseline_f1(data.test_trees, seed=args.seed)
             rows.update({name.replace("_", "-"): row for name, row in baselines.items()})
         name = "compound PCFG" if args.embedding_dim else "neural PCFG"
+        gold = None if data.test_trees is None else data.test_trees[:SAMPLES]
+        samples = EpochSummaries(run.file("tensorboard"), tree_samples(data.test[:SAMPLES], gold))
         model, rows[name], trees[name], history = train(
-            args, strategy, data, vocabulary, args.embedding_dim, run.callbacks()
+            args, strategy, data, vocabulary, args.embedding_dim, run.callbacks() + [samples]
         )
         if args.ablation and args.embedding_dim:
             _, rows["neural PCFG"], trees["neural PCFG"], _ = train(args, strategy, data, vocabulary, 0, [])

@@ -37,13 +37,7 @@ from keras_ae.core.validation import at_least_two_int, non_negative_float, non_n
 from keras_ae.data.augmentation import augment_waveforms
 from keras_ae.data.speech import load_speech_corpus
 from keras_ae.distribute import get_strategy
-from keras_ae.evaluation.codes import (
-    code_usage,
-    fit_kmeans,
-    label_information,
-    phone_purity,
-    speaker_probe_on_codes,
-)
+from keras_ae.evaluation.codes import code_usage, kmeans_code_row, speech_code_references, speech_code_row
 from keras_ae.evaluation.speech import mel_cepstrum_to_waveform, mfcc_features
 from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
@@ -223,79 +217,25 @@ def run_speech(argv=None):
         write_speech_projector(run.file("tensorboard"), [model.encode(f[None])[0] for f in test_features], test,
                                frame_step=stride)
         probe_features, probe_codes = codes_of(probe_train)
-        # Phone and speaker metrics compare codes with the 10 ms frame labels: with --time-stride s each code is
-        # repeated s times (one copy per frame it covers), so a code spanning a phone boundary is scored against both
-        # phones. Usage and perplexity count each code once; the speaker probe's histograms are normalised, so the
-        # repetition would not change them.
-        frame_codes = [np.repeat(c, stride) for c in test_codes]
-        test_phones = np.concatenate([p[: len(c)] for p, c in zip(test.phones, frame_codes)])
-        flat_codes = np.concatenate([c[: len(p)] for p, c in zip(test.phones, frame_codes)])
-        usage = code_usage(np.concatenate(test_codes), args.codebook_size)
         reconstructions = [
             np.asarray(model.reconstruct(f[None], [s] if args.speaker_conditioning else None))[0]
             for f, s in zip(test_features, test.speakers)
         ]
         mse = float(np.mean(np.concatenate([(r - f) ** 2 for r, f in zip(reconstructions, test_features)])))
-        # Frame-level speaker labels (each frame is its utterance's speaker), for the share of speaker entropy a
-        # single code reveals: unlike the histogram probe, it does not saturate at 1.
-        frame_speakers = lambda code_sequences: np.concatenate(  # noqa: E731
-            [np.full(min(len(c), len(p)), s) for c, p, s in zip(code_sequences, test.phones, test.speakers)]
-        )
-        rows = {
-            "VQ-VAE codes": {
-                "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["purity"],
-                "phone_info": label_information(flat_codes, test_phones),
-                "speaker_info": label_information(flat_codes, frame_speakers(frame_codes)),
-                **speaker_probe_on_codes(probe_codes, probe_train.speakers, test_codes, test.speakers,
-                                         args.codebook_size),
-                "codes_used": usage["codes_used"],
-                "perplexity": usage["perplexity"],
-                "test_mse": mse,
-            }
-        }
-        def kmeans_row(train_frames, test_frames, probe_frames):
-            """k-means with the same number of codes, fitted on training frames, scored like the VQ-VAE codes."""
-            assign = fit_kmeans(np.concatenate(train_frames), args.codebook_size, seed=args.seed)
-            test_sequences = [assign(f) for f in test_frames]
-            frames = np.concatenate([c[: len(p)] for c, p in zip(test_sequences, test.phones)])
-            phones = np.concatenate([p[: len(c)] for c, p in zip(test_sequences, test.phones)])
-            kmeans_usage = code_usage(frames, args.codebook_size)
-            return {
-                "phone_purity": phone_purity(frames, phones, args.codebook_size)["purity"],
-                "phone_info": label_information(frames, phones),
-                "speaker_info": label_information(frames, frame_speakers(test_sequences)),
-                **speaker_probe_on_codes([assign(f) for f in probe_frames], probe_train.speakers, test_sequences,
-                                         test.speakers, args.codebook_size),
-                "codes_used": kmeans_usage["codes_used"],
-                "perplexity": kmeans_usage["perplexity"],
-            }
-
+        rows = {"VQ-VAE codes": {**speech_code_row(test_codes, test, probe_codes, probe_train, args.codebook_size,
+                                                   stride), "test_mse": mse}}
         # Baselines: k-means on MFCC (+ deltas) frames, and on the VQ-VAE's own input frames (does the encoder add
         # anything to clustering what it is given?).
-        mfcc_train = [np.asarray(mfcc_features(w[None]))[0] for w in train.waveforms]
-        mfcc_test = [np.asarray(mfcc_features(w[None]))[0] for w in test.waveforms]
-        mfcc_probe = [np.asarray(mfcc_features(w[None]))[0] for w in probe_train.waveforms]
-        mfcc_mean, mfcc_std = np.concatenate(mfcc_train).mean(0), np.concatenate(mfcc_train).std(0) + 1e-6
-        scale = lambda frames: [(f - mfcc_mean) / mfcc_std for f in frames]  # noqa: E731
-        rows[f"k-means on MFCC (K={args.codebook_size})"] = kmeans_row(
-            scale(mfcc_train), scale(mfcc_test), scale(mfcc_probe)
-        )
-        rows[f"k-means on the VQ-VAE input (K={args.codebook_size})"] = kmeans_row(
-            [normalize(f) for f in train_features], test_features, probe_features
-        )
-        # What a perfect phone code would reveal: the probe on histograms of the true phone labels. The corpus's
-        # speakers differ in accent, and eSpeak's accents use different phones, so this is well above chance.
-        rows["phone labels (oracle)"] = {
-            "phone_purity": 1.0,
-            "phone_info": 1.0,
-            "speaker_info": label_information(np.concatenate(list(test.phones)), frame_speakers(test.phones)),
-            **speaker_probe_on_codes(probe_train.phones, probe_train.speakers, test.phones, test.speakers,
-                                     corpus.num_phones),
-        }
-        rows["majority phone / chance"] = {
-            "phone_purity": phone_purity(flat_codes, test_phones, args.codebook_size)["majority_floor"],
-            "speaker_probe_accuracy": rows["VQ-VAE codes"]["chance"],
-        }
+        mfcc = [[np.asarray(mfcc_features(w[None]))[0] for w in part.waveforms] for part in (train, test, probe_train)]
+        mfcc_mean, mfcc_std = np.concatenate(mfcc[0]).mean(0), np.concatenate(mfcc[0]).std(0) + 1e-6
+        mfcc = [[(f - mfcc_mean) / mfcc_std for f in part] for part in mfcc]
+        rows[f"k-means on MFCC (K={args.codebook_size})"] = kmeans_code_row(
+            *mfcc, test, probe_train, args.codebook_size, seed=args.seed)
+        rows[f"k-means on the VQ-VAE input (K={args.codebook_size})"] = kmeans_code_row(
+            [normalize(f) for f in train_features], test_features, probe_features, test, probe_train,
+            args.codebook_size, seed=args.seed)
+        rows.update(speech_code_references(test, probe_train, corpus.num_phones))
+        usage = code_usage(np.concatenate(test_codes), args.codebook_size)
         metrics = {
             "data": "speech",
             "epochs": args.epochs,
@@ -321,36 +261,13 @@ def run_speech(argv=None):
         plots.bar_chart(np.sort(usage["histogram"])[::-1], run.file("code_usage.png"),
                         f"Held-out code usage ({usage['num_codes_used']} of {args.codebook_size} codes)",
                         "code (by rank)", "frames")
-        _speech_code_map(test_features[0], reconstructions[0], frame_codes[0], test.phones[0], corpus.phone_names,
-                         run.file("code_maps.png"))
+        plots.speech_code_map(test_features[0], reconstructions[0], np.repeat(test_codes[0], stride), test.phones[0],
+                              corpus.phone_names, run.file("code_maps.png"))
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     columns = ["phone_purity", "phone_info", "speaker_probe_accuracy", "chance", "speaker_info", "codes_used",
                "perplexity", "test_mse"]
     print_summary(run, export_path, format_table(rows, columns))
     return metrics
-
-
-def _speech_code_map(features, reconstruction, codes, phones, phone_names, path):
-    """One held-out utterance: its spectrogram, the reconstruction from codes, and the code and phone per frame."""
-    import matplotlib.pyplot as plt
-
-    frames = min(len(features), len(phones), 300)
-    figure, axes = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
-    axes[0].imshow(features[:frames].T, aspect="auto", origin="lower")
-    axes[0].set_title("input: 40-band log-mel spectrum in its DCT basis (standardised)", fontsize=9)
-    axes[1].imshow(reconstruction[:frames].T, aspect="auto", origin="lower")
-    axes[1].set_title("reconstruction from the codes", fontsize=9)
-    axes[2].step(np.arange(frames), codes[:frames], where="post", linewidth=0.8)
-    axes[2].set_ylabel("code")
-    changes = [0] + [i for i in range(1, frames) if phones[i] != phones[i - 1]]
-    for start in changes:
-        axes[2].axvline(start, color="grey", linewidth=0.3)
-        if phone_names:
-            axes[2].text(start, axes[2].get_ylim()[1], phone_names[phones[start]], fontsize=6, va="bottom")
-    axes[2].set_xlabel("frame (10 ms)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def main(argv=None):

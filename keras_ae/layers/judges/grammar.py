@@ -128,6 +128,8 @@ class CompoundPCFG(keras.layers.Layer):
     def rule_scores(self, code):
         """Log probabilities `(root [b, NT], rules [b, NT, NT+T, NT+T], emissions [b, T, V+1])`; `b` is 1 without a
         code (the neural PCFG's one grammar)."""
+        if not self.built:  # a grammar used on its own, outside a model (which builds its judges)
+            self.build()
         symbols = self.num_nonterminals + self.num_preterminals
         root = self._residual_mlp(
             self._with_code(self.root_embedding, code), self.root_in, self.root_blocks, self.root_out

@@ -7,7 +7,7 @@ import pytest
 
 from keras_ae.recipes.common import parse_flags
 
-CONFIGS = sorted(Path(__file__).parents[1].joinpath("recipes").glob("*.toml"))
+CONFIGS = sorted(Path(__file__).parents[2].joinpath("recipes").glob("*.toml"))
 RECIPES = {"autoencoder", "infomax", "skip_thought", "quick_thought", "cpc", "vqvae", "discrete", "tree_latent"}
 
 

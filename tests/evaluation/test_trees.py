@@ -63,3 +63,22 @@ def test_spans_to_tree_and_perplexity():
     assert tree == "(X (X a b) (X c d))"
     assert tree_spans(tree)[0] == {(0, 2), (2, 4)}
     assert perplexity([math.log(0.5) * 3], [2]) == pytest.approx(2.0)
+
+
+def test_lstm_language_model_is_seeded_without_reseeding_the_caller():
+    import keras
+
+    from keras_ae.evaluation.trees import lstm_language_model_perplexity
+
+    sentences = ["the dog saw a cat", "a cat saw the dog", "the cat ran", "a dog ran", "the dog saw the cat"] * 8
+    vocabulary = sorted({word for sentence in sentences for word in sentence.split()})
+    keras.utils.set_random_seed(7)
+    expected_draw = np.random.random()  # the caller's global stream, which the probe must not reseed
+    keras.utils.set_random_seed(7)
+    first, parameters = lstm_language_model_perplexity(sentences, sentences[:5], vocabulary, hidden_dim=16,
+                                                       word_dim=8, epochs=3, seed=3)
+    second, _ = lstm_language_model_perplexity(sentences, sentences[:5], vocabulary, hidden_dim=16, word_dim=8,
+                                               epochs=3, seed=3)
+    assert abs(first - second) < 1e-4 and parameters > 0
+    assert first < len(vocabulary) + 2  # it learned something: better than a uniform guess over the vocabulary
+    assert np.random.random() == expected_draw

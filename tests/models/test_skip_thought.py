@@ -105,6 +105,7 @@ def test_two_replicas_give_the_one_replica_loss():
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.slow  # default-suite budget: the 1-vs-2-replica equality test above stays
 def test_two_replicas_train_with_word_dropout():
     from tests.helpers import two_replica_strategy
 

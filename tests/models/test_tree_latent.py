@@ -74,6 +74,7 @@ def test_neural_pcfg_has_no_code_and_trains(data):
     np.testing.assert_allclose(elbo, -model.grammar.judge_loss(tf.constant(data.test[:2]), tf.zeros([2, 0])))
 
 
+@pytest.mark.slow  # default-suite budget: the contract test trains and exports TreeLatent
 def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
     batch = tf.constant(data.train[:8])
 
@@ -92,6 +93,7 @@ def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+@pytest.mark.slow  # default-suite budget: the contract test exports `encode` to 1e-5
 def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
     model, _ = trained
     destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})

@@ -43,10 +43,15 @@ def test_frames_give_one_code_per_frame():
 
 
 def test_config_round_trip():
-    model = _small_vqvae(ema=False, beta=0.5, restart_dead_codes=False)
+    model = _small_vqvae(ema=False, beta=0.5, restart_dead_codes=False,
+                         quantizer_options={"kmeans_iterations": 3, "buffer_size": 64})
     clone = VQVAE.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    quantizer = clone.quantizer.get_config()
+    assert (quantizer["kmeans_iterations"], quantizer["buffer_size"], quantizer["beta"]) == (3, 64, 0.5)
+    with pytest.raises(ValueError, match=r"repeats \['beta'\]: pass them as VQVAE arguments"):
+        _small_vqvae(quantizer_options={"beta": 1.0})
 
 
 def test_bad_input_is_a_clear_error():

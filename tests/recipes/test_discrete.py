@@ -61,8 +61,11 @@ def test_codebook_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
     assert "--codebook-size: must be an integer of at least 2, got 0" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-speaker-conditioning", "--feature-norm", "global"],
-                                   ["--augment", "default", "--augment-copies", "2"]])
+@pytest.mark.parametrize("flags", [  # the default flags in the default suite, the variants with -m slow
+    [],
+    pytest.param(["--no-speaker-conditioning", "--feature-norm", "global"], marks=pytest.mark.slow),
+    pytest.param(["--augment", "default", "--augment-copies", "2"], marks=pytest.mark.slow),
+])
 def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     """Tiny synthesized corpus (3 speakers, 8 sentences): phone purity beside k-means on MFCC, speaker probe; the
     decoder is speaker-conditioned unless --no-speaker-conditioning."""
@@ -93,6 +96,7 @@ def test_vqvae_recipe_on_synthesized_speech(tmp_path, monkeypatch, flags):
     assert metrics["augment"] == ({"preset": "default", "copies": 2} if augmented else {"preset": "none", "copies": 0})
 
 
+@pytest.mark.slow  # default-suite budget: the flags' checks run in the test below
 def test_vqvae_speech_time_stride(tmp_path, monkeypatch):
     """--time-stride 2: one code per 20 ms, scored against the 10 ms labels; crops must be divisible by the stride."""
     monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path / "home"))
@@ -105,6 +109,9 @@ def test_vqvae_speech_time_stride(tmp_path, monkeypatch):
     row = metrics["table"]["VQ-VAE codes"]
     assert 0.0 <= row["phone_purity"] <= 1.0 and 0.0 <= row["speaker_info"] <= 1.0 + 1e-9
     assert np.isfinite(row["test_mse"])
+
+
+def test_vqvae_speech_time_stride_flags_are_checked(tmp_path):
     with pytest.raises(ValueError, match="divisible by --time-stride"):
         vqvae.main(["--data", "speech", "--quick", "--crop-frames", "30", "--time-stride", "4",
                     "--run-dir", str(tmp_path / "bad")])

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from keras_ae.recipes import tree_latent
+from tests.tensorboard_helpers import summary_plugins, summary_steps
 
 
 def test_quick_run_writes_metrics_and_figures(tmp_path):
@@ -18,6 +19,9 @@ def test_quick_run_writes_metrics_and_figures(tmp_path):
     assert 0 <= metrics["sentence_f1"] <= 100 and metrics["perplexity"] > 1
     projector = run / "tensorboard" / "projector" / "projector_config.pbtxt"
     assert "test sentences (z)" in projector.read_text()
+    # the parses of test sentences, before training and after every epoch, as TensorBoard text
+    assert summary_steps(run / "tensorboard" / "samples")["parses of test sentences"] == [0, 1]
+    assert summary_plugins(run / "tensorboard" / "samples")["parses of test sentences"] == "text"
 
 
 def test_bad_flags_fail_before_work(tmp_path):
