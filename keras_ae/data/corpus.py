@@ -24,7 +24,7 @@ staging folder that is swapped into place (`keras_ae.data.cache.cached_folder`),
 half-written cache.
 
 Example:
-    corpus = load_corpus("all")                                  # TextSplits with sources; cached after the first call
+    corpus = load_corpus(args.corpus)              # "all", "books" or "austen": TextSplits with sources, cached
     triples = triple_batches(corpus.train.shards, batch_size=128, seed=0)      # Skip-thought, streamed
     contiguous = contiguous_batches(corpus.train.shards, batch_size=400, chunk_size=20, seed=0)  # Quick-thought
 """
