@@ -116,6 +116,21 @@ def single_and_mirrored(make_model, learning_rate=0.5):
     return single, mirrored
 
 
+def assert_two_replicas_step_like_one(make_model, batch, learning_rate=0.5, rtol=1e-4, atol=1e-4):
+    """One SGD step on `batch` with 2 replicas gives the loss and the weights of one step on 1 device (see
+    `single_and_mirrored`). Returns `(single, mirrored, loss)` for further checks."""
+    import numpy as np
+    import tensorflow as tf
+
+    single, mirrored = single_and_mirrored(make_model, learning_rate=learning_rate)
+    expected = single.train_on_batch(batch, return_dict=True)["loss"]
+    got = mirrored.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history["loss"][0]
+    np.testing.assert_allclose(got, expected, rtol=rtol)
+    for a, b in zip(single.get_weights(), mirrored.get_weights()):
+        np.testing.assert_allclose(a, b, atol=atol)
+    return single, mirrored, expected
+
+
 class global_policy:
     """Context manager that sets Keras' global dtype policy (e.g. "mixed_float16") and restores the previous one on
     exit, even when the test fails:

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.helpers import reload_and_call_many, single_and_mirrored
+from tests.helpers import assert_two_replicas_step_like_one, reload_and_call_many
 
 
 def _config_round_trip(obj):
@@ -70,10 +70,5 @@ def run_model_test(make_model, data, epochs=4, learning_rate=3e-3, export_dir=No
         np.testing.assert_allclose(outputs["encode"][0], np.asarray(expected), atol=1e-5)
     if replica_batch is not None:
         keras.utils.set_random_seed(1)
-        single, mirrored = single_and_mirrored(make_model)
-        expected = single.train_on_batch(replica_batch, return_dict=True)["loss"]
-        got = mirrored.fit(tf.data.Dataset.from_tensors(replica_batch), epochs=1, verbose=0).history["loss"][0]
-        np.testing.assert_allclose(got, expected, rtol=1e-4)
-        for a, b in zip(single.get_weights(), mirrored.get_weights()):
-            np.testing.assert_allclose(a, b, atol=1e-4)
+        assert_two_replicas_step_like_one(make_model, replica_batch)
     return model

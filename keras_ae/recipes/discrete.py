@@ -133,7 +133,7 @@ def _figures(model, test_images, codes, usage, history, run):
         row_titles=["test images", "reconstructions from the codes"],
     )
     histogram = np.asarray(usage["histogram"])
-    if getattr(model, "code", None) == "binary":
+    if model.code_values == 2:  # bits: the share of images with each bit set
         plots.bar_chart(histogram, run.file("code_usage.png"), "Share of test images with each bit set", "bit", "share")
     else:
         plots.bar_chart(
@@ -142,7 +142,7 @@ def _figures(model, test_images, codes, usage, history, run):
         )
     # Code maps: each test image's code drawn as a small image (grid codes scaled to [0, 1]).
     code_maps = np.asarray(codes[:10], dtype="float32")
-    top = float(max(getattr(model, "num_codes", 0) or getattr(model, "num_categories", 2), 2) - 1)
+    top = float(model.code_values - 1)
     if code_maps.ndim == 2:
         side = math.ceil(math.sqrt(code_maps.shape[1]))
         padded = np.zeros([len(code_maps), side * side], "float32")

@@ -165,7 +165,7 @@ def tuning_task(args):
     if data.validation_trees is None:
         raise ValueError(f"{data.name} has no gold trees to tune against: give --data with gold trees (a treebank).")
     vocabulary = build_vocabulary(data.train, size=defaults.vocabulary_size)
-    batch_size = args.batch_size if args.batch_size != 128 else defaults.batch_size  # 128: the images' default
+    batch_size = defaults.batch_size if args.batch_size is None else args.batch_size  # None: not given
     hypermodel = TreeLatentHyperModel(
         vocabulary, (data.validation, data.validation_trees), min_dim=max(args.min_dim, 1),
         max_dim=args.max_dim, learning_rate=args.learning_rate,

@@ -11,7 +11,7 @@ from keras_ae.export import export_model
 from keras_ae.layers.judges.neighbour_classifier import neighbour_classification_losses as quick_thought_losses
 from keras_ae.models.quick_thought import QuickThought
 from tests.helpers import reload_and_call
-from tests.helpers import single_and_mirrored
+from tests.helpers import assert_two_replicas_step_like_one
 from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_split
 
 
@@ -93,12 +93,7 @@ def test_two_replicas_give_the_one_replica_loss():
     split = cycle_split(repeats=2)
     batch = next(iter(make_contiguous_dataset(split, batch_size=8)))
     keras.utils.set_random_seed(2)
-    single, mirrored = single_and_mirrored(_model)
-    expected = single.train_on_batch(batch, return_dict=True)["loss"]
-    got = mirrored.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history["loss"][0]
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    single, _, expected = assert_two_replicas_step_like_one(_model, batch, rtol=1e-5, atol=1e-5)
     # A local-only softmax (no gathering) would give a different loss: the check above has teeth.
     query = single.query_encoder(batch["sentences"])
     context = single.context_encoder(batch["sentences"])

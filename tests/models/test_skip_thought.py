@@ -11,7 +11,7 @@ from keras_ae.export import export_model
 from keras_ae.losses import masked_token_crossentropy
 from keras_ae.models.skip_thought import SkipThought
 from tests.helpers import reload_and_call
-from tests.helpers import single_and_mirrored
+from tests.helpers import assert_two_replicas_step_like_one
 from tests.sentence_helpers import VOCABULARY, cycle_split
 
 
@@ -96,13 +96,7 @@ def test_two_replicas_give_the_one_replica_loss():
     split = cycle_split(repeats=2)
     batch = next(iter(make_triple_dataset(split, batch_size=8)))
     keras.utils.set_random_seed(1)
-    single, mirrored = single_and_mirrored(lambda: _model(decoder_word_dropout=0.0))  # no random draws
-    dataset = tf.data.Dataset.from_tensors(batch)
-    expected = single.train_on_batch(batch, return_dict=True)["loss"]
-    got = mirrored.fit(dataset, epochs=1, verbose=0).history["loss"][0]
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert_two_replicas_step_like_one(lambda: _model(decoder_word_dropout=0.0), batch, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow  # default-suite budget: the 1-vs-2-replica equality test above stays

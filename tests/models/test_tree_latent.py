@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
 from keras_ae.export import export_model
 from keras_ae.models.tree_latent import TreeLatent
-from tests.helpers import reload_and_call_many, single_and_mirrored
+from tests.helpers import assert_two_replicas_step_like_one, reload_and_call_many
 
 SIZES = dict(num_nonterminals=4, num_preterminals=6, symbol_dim=16, encoder_dim=8, word_dim=8)
 
@@ -85,12 +85,7 @@ def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
             model.bottleneck.log_variance_layer.bias.assign(tf.fill([code_dim], -20.0))
         return model
 
-    single, mirrored = single_and_mirrored(make, learning_rate=0.1)
-    expected = single.train_on_batch(batch, return_dict=True)["loss"]
-    got = mirrored.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history["loss"][0]
-    np.testing.assert_allclose(got, expected, rtol=1e-4)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert_two_replicas_step_like_one(make, batch, learning_rate=0.1)
 
 
 @pytest.mark.slow  # default-suite budget: the contract test exports `encode` to 1e-5

@@ -40,3 +40,13 @@ def test_default_run_beats_right_branching_by_20_points(tmp_path):
     table = metrics["table"]
     assert table["compound PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20
     assert table["neural PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20
+
+
+@pytest.mark.parametrize("batch_size, expected", [(None, 32), (8, 8)])
+def test_tuning_task_uses_the_recipe_batch_size_unless_given(batch_size, expected):
+    import argparse
+
+    args = argparse.Namespace(data=None, limit=200, batch_size=batch_size, seed=0, min_dim=2, max_dim=4,
+                              learning_rate=1e-3)
+    task = tree_latent.tuning_task(args)
+    assert next(iter(task.train)).shape[0] == expected and task.recipe == "tree_latent"
