@@ -79,6 +79,8 @@ def _write_export(model, signatures, staging, destination, metrics, flags):
             },
             "metrics": _jsonable(metrics or {}),
             "flags": _jsonable(flags or {}),
+            # Modules a loader imports before tf.saved_model.load (their custom ops, e.g. tensorflow_text).
+            "imports": list(getattr(model, "export_imports", ())),
             "versions": {
                 "keras_ae": _keras_ae_version(),
                 "keras": keras.__version__,

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_ae.core.files import (
     EXPORT_MARKER,
@@ -58,7 +59,7 @@ from keras_ae.distribute import is_chief, will_be_chief
 # Flags that may differ on --resume: how long to train, where and whether to export, how to run, what to report.
 MAY_CHANGE = frozenset({
     "epochs", "resume", "config", "quick", "export", "export_dir", "run_dir", "strategy", "jit_compile",
-    "baselines", "compare", "patience",
+    "baselines", "compare", "patience", "minutes",
 })
 CHECKPOINT_FOLDER = "checkpoint"
 KEEP_CHECKPOINTS = 2
@@ -254,6 +255,47 @@ class _Checkpoint(keras.callbacks.Callback):
             raise
         for _, old in checkpoints(self.folder)[self.keep :]:
             old.unlink()
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops `run.fit` once `minutes` of wall-clock training (validation included, summed over the run's
+    `--resume`s) are spent. The epoch in progress ends at that step, so its checkpoint is written like any other;
+    the seconds of every epoch go to the run's `budget.json`, which a resume cuts back to the restored epoch.
+
+    Example:
+        run.fit(model, train, epochs=1000, steps_per_epoch=200, callbacks=[TimeBudget(run, minutes=10)])
+    """
+
+    def __init__(self, run, minutes):
+        super().__init__()
+        self.run, self.minutes = run, minutes
+        self.seconds = []
+
+    @property
+    def spent(self):
+        """Training seconds of the run so far (finished epochs)."""
+        return float(sum(self.seconds))
+
+    def on_train_begin(self, logs=None):
+        seconds = (_read_json(self.run.file("budget.json")) or {}).get("seconds", []) if self.run.resuming else []
+        restored = self.run.restored_epoch
+        # An epoch whose checkpoint was written but not its seconds (a kill in between) counts as an average one.
+        fill = float(np.mean(seconds)) if seconds else 0.0
+        self.seconds = (list(seconds) + [fill] * restored)[:restored]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.spent + time.perf_counter() - self.started >= 60.0 * self.minutes:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+        if self.run.chief:
+            self.run.write_json("budget.json", {"minutes": self.minutes, "seconds": self.seconds})
+        if self.spent >= 60.0 * self.minutes:
+            self.model.stop_training = True
 
 
 class RunFolder:

@@ -31,6 +31,8 @@ RELOAD_SCRIPT = textwrap.dedent(
     import tensorflow as tf
     assert not any(name.startswith("keras_ae") for name in sys.modules)  # TF itself loads parts of keras
     export_dir, calls = sys.argv[1], json.loads(sys.argv[2])
+    for module in json.load(open(f"{export_dir}/keras_ae.json")).get("imports", []):  # custom ops (tensorflow_text)
+        __import__(module)
     loaded = tf.saved_model.load(export_dir)
     outputs = {}
     for label, (signature, count) in calls.items():

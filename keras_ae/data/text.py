@@ -55,7 +55,6 @@ HELD_OUT_EVERY = 10
 TEST_UNIT = 3
 VALIDATION_UNIT = 7
 MIN_DOCUMENT_SENTENCES = 30
-FETCH_COMMAND = f"sudo apt-get update && apt-get download {AUSTEN_PACKAGE}"
 
 # Words that end with a period without ending the sentence (compared lower-case, without the period).
 ABBREVIATIONS = frozenset(
@@ -90,6 +89,8 @@ class SentenceSplit:
     sentences: list
     labels: np.ndarray
     segments: np.ndarray
+    sources: np.ndarray = None  # index into `TextSplits.source_names` per sentence (None: one source)
+    shards: object = None  # `keras_ae.data.corpus.Shards` when the split is cached as shards (streamed batches)
 
     def __len__(self):
         return len(self.sentences)
@@ -124,6 +125,8 @@ class TextSplits:
     test: SentenceSplit
     document_names: list
     truncated: int = 0
+    source_names: list = None  # the corpora the documents come from (`keras_ae.data.corpus`), None: one source
+    topics: list = None  # a topic per document (a package description's Debian section), None where there is none
 
     @property
     def num_documents(self):
@@ -288,7 +291,7 @@ def austen_novels():
 
 def _fetch_austen():
     try:
-        import rdata
+        import rdata  # noqa: F401  (checked here for a clear message)
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "Reading the Austen novels needs the rdata package. Install it with: pip install 'rdata>=0.11' "
@@ -309,40 +312,49 @@ def _fetch_austen():
             subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(workdir) / "root")], check=True, capture_output=True)
             base = Path(workdir) / "root" / AUSTEN_RDB
             progress.update(1)
-        index = rdata.conversion.convert(
-            rdata.parser.parse_data(gzip.decompress(base.with_suffix(".rdx").read_bytes()), extension=".rds")
-        )
-        database = base.with_suffix(".rdb").read_bytes()
         novels = {}
         for name, title in AUSTEN_NOVELS.items():
-            offset, length = (int(v) for v in index["variables"][name])
-            chunk = database[offset : offset + length]
-            (size,) = struct.unpack(">I", chunk[:4])
-            raw = zlib.decompress(chunk[4:])
-            if len(raw) != size:
-                raise ValueError(f"{AUSTEN_PACKAGE}: object {name} is damaged ({len(raw)} bytes, expected {size}).")
-            lines = rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))
+            lines = read_rdb_object(base, name, AUSTEN_PACKAGE)
             novels[title] = ["" if line is None else str(line) for line in lines]
             progress.update(1)
     return novels
 
 
-def _download_deb(workdir):
-    cached = sorted((keras_ae_home() / "text").glob(f"{AUSTEN_PACKAGE}_*.deb"))
+def read_rdb_object(base, name, package):
+    """Object `name` of an R lazy-load database (`base.rdb` with its index `base.rdx`, see DATA.md), converted by
+    `rdata`; a damaged chunk raises an error naming `package`."""
+    import rdata
+
+    index = rdata.conversion.convert(
+        rdata.parser.parse_data(gzip.decompress(base.with_suffix(".rdx").read_bytes()), extension=".rds")
+    )
+    offset, length = (int(v) for v in index["variables"][name])
+    with open(base.with_suffix(".rdb"), "rb") as file:
+        file.seek(offset)
+        chunk = file.read(length)
+    (size,) = struct.unpack(">I", chunk[:4])
+    raw = zlib.decompress(chunk[4:])
+    if len(raw) != size:
+        raise ValueError(f"{package}: object {name} is damaged ({len(raw)} bytes, expected {size}).")
+    return rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))
+
+
+def _download_deb(workdir, package=AUSTEN_PACKAGE):
+    """The `.deb` of Debian `package`: one the user put in the cache's `text/` folder, or `apt-get download`."""
+    cached = sorted((keras_ae_home() / "text").glob(f"{package}_*.deb"))
     if cached:
         return cached[-1]
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise RuntimeError(
-            f"The default corpus comes from Debian's {AUSTEN_PACKAGE} package, which needs apt-get and dpkg-deb. "
-            f"Download {AUSTEN_PACKAGE}_*.deb by hand into {keras_ae_home() / 'text'}, or pass your own .txt files "
-            "with --data."
+            f"This corpus comes from Debian's {package} package, which needs apt-get and dpkg-deb. Download "
+            f"{package}_*.deb by hand into {keras_ae_home() / 'text'}, or pass your own .txt files with --data."
         )
-    result = subprocess.run(["apt-get", "download", AUSTEN_PACKAGE], cwd=workdir, capture_output=True, text=True)
-    debs = sorted(workdir.glob(f"{AUSTEN_PACKAGE}_*.deb"))
+    result = subprocess.run(["apt-get", "download", package], cwd=workdir, capture_output=True, text=True)
+    debs = sorted(workdir.glob(f"{package}_*.deb"))
     if result.returncode != 0 or not debs:
         raise RuntimeError(
-            f"Could not download Debian's {AUSTEN_PACKAGE} (the default corpus): {result.stderr.strip()[-300:]}\n"
-            f"Refresh the package lists and retry: {FETCH_COMMAND}\n"
+            f"Could not download Debian's {package}: {result.stderr.strip()[-300:]}\n"
+            f"Refresh the package lists and retry: sudo apt-get update && apt-get download {package}\n"
             f"(run it in {keras_ae_home() / 'text'} to keep the .deb there), or pass your own .txt files with --data."
         )
     return debs[-1]
@@ -361,46 +373,63 @@ def load_text(source="austen", max_length=None, errors="strict", limit=None):
         errors: `"strict"` (non-UTF-8 bytes raise an error naming file and line) or `"replace"`.
         limit: keep at most this many sentences of each document (its beginning), for quick runs.
     """
-    documents = read_documents(source, errors=errors)
+    return split_documents(str(source), read_documents(source, errors=errors), max_length=max_length, limit=limit)
+
+
+def split_documents(name, documents, max_length=None, limit=None, sources=None, source_names=None, held_out=None):
+    """`TextSplits` of `documents` (a list of `Document`) by the protocol of the module docstring.
+
+    Args:
+        sources: the source index of each document (into `source_names`), carried per sentence as `sources`.
+        held_out: the split (`"train"`, `"validation"`, `"test"`) of each document, for corpora held out by whole
+            documents; None holds out chapters (or blocks) of every document.
+    """
     truncated = 0
     if max_length is not None:
         if max_length < 1:
             raise ValueError(f"max_length must be positive; got {max_length}.")
         documents, truncated = _truncate(documents, max_length)
         if truncated:
-            warnings.warn(f"{source}: truncated {truncated} sentences to their first {max_length} words.")
+            warnings.warn(f"{name}: truncated {truncated} sentences to their first {max_length} words.")
     if limit:
         documents = [_head(document, limit) for document in documents]
     total = sum(len(chapter) for document in documents for chapter in document.chapters)
     if total == 0:
-        raise ValueError(f"{source}: the corpus is empty (no sentences found); give ordered text with sentences.")
+        raise ValueError(f"{name}: the corpus is empty (no sentences found); give ordered text with sentences.")
     if total < 3:
         raise ValueError(
-            f"{source}: the corpus has only {total} sentence(s); Skip-thought and Quick-thought learn from "
+            f"{name}: the corpus has only {total} sentence(s); Skip-thought and Quick-thought learn from "
             f"neighbouring sentences and need at least {MIN_DOCUMENT_SENTENCES} in one document."
         )
-    parts = {"train": ([], [], []), "validation": ([], [], []), "test": ([], [], [])}
+    parts = {"train": ([], [], [], []), "validation": ([], [], [], []), "test": ([], [], [], [])}
     segment = 0
     for label, document in enumerate(documents):
-        for split, sentences in _held_out_units(document):
+        units = (
+            ((held_out[label], chapter) for chapter in document.chapters) if held_out else _held_out_units(document)
+        )
+        for split, sentences in units:
             if sentences:
                 part = parts[split]
                 part[0].extend(sentences)
                 part[1].extend([label] * len(sentences))
                 part[2].extend([segment] * len(sentences))
+                part[3].extend([0 if sources is None else sources[label]] * len(sentences))
                 segment += 1
     for split in ("test", "validation"):
         if not parts[split][0]:
             raise ValueError(
-                f"{source}: {total} sentences are too few to hold out a {split} split; give at least one document of "
+                f"{name}: {total} sentences are too few to hold out a {split} split; give at least one document of "
                 f"{MIN_DOCUMENT_SENTENCES} sentences or more."
             )
     splits = {
-        name: SentenceSplit(sentences, np.asarray(labels, dtype="int64"), np.asarray(segments, dtype="int64"))
-        for name, (sentences, labels, segments) in parts.items()
+        split: SentenceSplit(
+            sentences, *(np.asarray(values, dtype="int64") for values in (labels, segments, origins))
+        )
+        for split, (sentences, labels, segments, origins) in parts.items()
     }
     return TextSplits(
-        name=str(source), document_names=[document.name for document in documents], truncated=truncated, **splits
+        name=name, document_names=[document.name for document in documents], truncated=truncated,
+        source_names=source_names, **splits,
     )
 
 
@@ -474,6 +503,37 @@ def build_vocabulary(sentences, size=5000, standardize="lower_and_strip_punctuat
     vectorizer = keras.layers.TextVectorization(max_tokens=size + 2, standardize=standardize)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(sentences)).batch(1024))
     vocabulary = [token for token in vectorizer.get_vocabulary()[2:] if token]
+    if not vocabulary:
+        raise ValueError("The training sentences hold no words; cannot build a vocabulary.")
+    return vocabulary
+
+
+def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
+    """A WordPiece vocabulary of about `size` subwords learned from `sentences` (an even spread of at most
+    `max_sentences` of them) by TensorFlow Text's learner (`bert_vocab_from_dataset`), on the text the encoder's
+    `tokenizer="wordpiece"` splits (lower case, punctuation stripped); without the padding and OOV tokens.
+
+    Example:
+        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=8000)  # ["the", ..., "##ing", ...]
+        encoder = GRUSentenceEncoder(vocabulary, tokenizer="wordpiece")
+    """
+    if size < 1:
+        raise ValueError(f"Vocabulary size must be positive; got {size}.")
+    from tensorflow_text.tools.wordpiece_vocab.bert_vocab_from_dataset import bert_vocab_from_dataset
+
+    from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
+
+    sentences = list(sentences)
+    if len(sentences) > max_sentences:
+        sentences = [sentences[i] for i in np.linspace(0, len(sentences) - 1, max_sentences).round().astype(int)]
+    dataset = tf.data.Dataset.from_tensor_slices(sentences).batch(1024).map(standardize_text)
+    reserved = ["[PAD]", "[UNK]"]
+    # The learner is pure Python: its input is cut to the 20,000 most frequent words of at most 20 letters, and a
+    # vocabulary within 10% of `size` ends its search for a count threshold early.
+    learn = {"max_input_tokens": 20000, "max_token_length": 20, "slack_ratio": 0.1}
+    vocabulary = bert_vocab_from_dataset(dataset, vocab_size=size + len(reserved), reserved_tokens=reserved,
+                                         bert_tokenizer_params={"lower_case": False}, learn_params=learn)
+    vocabulary = [token for token in vocabulary if token not in reserved]
     if not vocabulary:
         raise ValueError("The training sentences hold no words; cannot build a vocabulary.")
     return vocabulary

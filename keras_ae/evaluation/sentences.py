@@ -216,3 +216,149 @@ def _sparse_scores(query, pool, candidates):
     for row in range(len(candidates)):
         scores[row] = (pool[candidates[row]] @ query[row].T).toarray().ravel()
     return scores
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Transfer probes on the large corpus (keras_ae.data.corpus), the same for every training corpus
+
+TRANSFER_PROBES = ("book", "genre", "topic")
+NOVEL_SOURCES = ("austen", "novels")
+GENRE_PER_SOURCE = {"train": 2500, "test": 1000}
+TOPICS, TOPIC_SENTENCES = 12, 3
+TOPIC_ITEMS = {"train": 6000, "test": 2000}
+
+
+def transfer_probe_data(corpus, max_train=10000, seed=0):
+    """The fixed transfer probes on the held-out data of `corpus` (`keras_ae.data.corpus.load_corpus("all")`).
+
+    Returns `{"book" | "genre" | "topic": (train_items, train_labels, test_items, test_labels), "retrieval": split}`;
+    an item is a tuple of sentences (one sentence, or a package description's first `TOPIC_SENTENCES`):
+    - book: which of the novels (Austen's six and the other four) a sentence comes from; probe trained on an even
+      spread of `max_train` training sentences, tested on all held-out ones;
+    - genre: the source corpus (novels, Austen, the Bible, package descriptions) of a sentence, `GENRE_PER_SOURCE`
+      sentences of each source drawn with `seed` (chance 1 / 4);
+    - topic: the Debian section of a package description, among the `TOPICS` most frequent sections of the training
+      descriptions, for descriptions of source packages never seen in training (`split_by_source`);
+    - retrieval: the held-out novels as a `SentenceSplit`, for `next_sentence_retrieval`.
+    """
+    rng = np.random.default_rng(seed)
+    names = corpus.source_names
+    novel_ids = [names.index(source) for source in NOVEL_SOURCES if source in names]
+    data = {}
+    book = {split: _subsplit(getattr(corpus, split), np.isin(getattr(corpus, split).sources, novel_ids))
+            for split in ("train", "test")}
+    train = book["train"]
+    spread = np.linspace(0, len(train) - 1, min(max_train, len(train))).round().astype(int)
+    data["book"] = ([(train.sentences[i],) for i in spread], train.labels[spread],
+                    [(s,) for s in book["test"].sentences], book["test"].labels)
+    genre = []
+    for split in ("train", "test"):
+        part = getattr(corpus, split)
+        chosen = np.concatenate([
+            rng.permutation(np.nonzero(part.sources == source)[0])[: GENRE_PER_SOURCE[split]]
+            for source in range(len(names))
+        ])
+        genre += [[(part.sentences[i],) for i in chosen], part.sources[chosen]]
+    data["genre"] = tuple(genre)
+    if "packages" in names:
+        data["topic"] = _topic_items(corpus, names.index("packages"), rng)
+    data["retrieval"] = book["test"]
+    return data
+
+
+def _subsplit(split, keep):
+    from keras_ae.data.text import SentenceSplit
+
+    index = np.nonzero(keep)[0]
+    return SentenceSplit([split.sentences[i] for i in index], split.labels[index], split.segments[index],
+                         split.sources[index])
+
+
+def _topic_items(corpus, source, rng):
+    items = {}
+    for split in ("train", "test"):
+        part = getattr(corpus, split)
+        by_document = {}
+        for i in np.nonzero(part.sources == source)[0]:
+            sentences = by_document.setdefault(int(part.labels[i]), [])
+            if len(sentences) < TOPIC_SENTENCES:
+                sentences.append(part.sentences[i])
+        items[split] = [(tuple(sentences), corpus.topics[document]) for document, sentences in by_document.items()]
+    counts = {}
+    for _, topic in items["train"]:
+        counts[topic] = counts.get(topic, 0) + 1
+    topics = sorted(counts, key=lambda topic: (-counts[topic], topic))[:TOPICS]
+    result = []
+    for split in ("train", "test"):
+        kept = [(sentences, topics.index(topic)) for sentences, topic in items[split] if topic in topics]
+        kept = [kept[i] for i in np.sort(rng.permutation(len(kept))[: TOPIC_ITEMS[split]])]
+        result += [[sentences for sentences, _ in kept], np.asarray([label for _, label in kept], "int64")]
+    return tuple(result)
+
+
+def embed_items(encode, items):
+    """The mean embedding of each item's sentences (`items`: a list of tuples of strings)."""
+    flat = [sentence for item in items for sentence in item]
+    owners = np.repeat(np.arange(len(items)), [len(item) for item in items])
+    z = embed(encode, flat)
+    sums = np.zeros((len(items), z.shape[1]), "float32")
+    np.add.at(sums, owners, z)
+    return sums / np.bincount(owners, minlength=len(items))[:, None]
+
+
+def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, seed=0,
+                      num_candidates=NUM_CANDIDATES):
+    """Linear-probe accuracy on each transfer probe of `data` (`transfer_probe_data`) and next-sentence retrieval
+    (top-1, mean rank) for an encoder `strings -> [n, d]` (retrieval by the model's own scorer when given)."""
+    result = {}
+    for probe in TRANSFER_PROBES:
+        if probe in data:
+            train_items, train_labels, test_items, test_labels = data[probe]
+            result[f"{probe}_probe"] = linear_probe_accuracy(
+                embed_items(encode, train_items), train_labels, embed_items(encode, test_items), test_labels,
+                seed=seed,
+            )
+    split = data["retrieval"]
+    if query_encode is not None and candidate_encode is not None:
+        query_z, candidate_z, similarity = embed(query_encode, split.sentences), embed(candidate_encode,
+                                                                                      split.sentences), "dot"
+    else:
+        query_z = candidate_z = embed(encode, split.sentences)
+        similarity = "cosine"
+    retrieval = next_sentence_retrieval(query_z, candidate_z, split, num_candidates=num_candidates, seed=seed,
+                                        similarity=similarity)
+    result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    return result
+
+
+def evaluate_transfer_tfidf(data, embedding_dim=None, seed=0, num_candidates=NUM_CANDIDATES):
+    """`evaluate_transfer` on TF-IDF features (fitted on each probe's training items): the full sparse vectors
+    (logistic regression on them) or their LSA projection to `embedding_dim` (standardised linear probe)."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.linear_model import LogisticRegression
+
+    def features(train_texts, *others):
+        vectorizer = tfidf_vectorizer(train_texts)
+        matrices = [vectorizer.transform(texts) for texts in (train_texts, *others)]
+        if not embedding_dim:
+            return matrices
+        svd = TruncatedSVD(n_components=min(embedding_dim, matrices[0].shape[1] - 1), random_state=seed)
+        svd.fit(matrices[0])
+        return [svd.transform(matrix).astype("float32") for matrix in matrices]
+
+    result = {}
+    for probe in TRANSFER_PROBES:
+        if probe in data:
+            train_items, train_labels, test_items, test_labels = data[probe]
+            train_x, test_x = features([" ".join(item) for item in train_items], [" ".join(i) for i in test_items])
+            if embedding_dim:
+                accuracy = linear_probe_accuracy(train_x, train_labels, test_x, test_labels, seed=seed)
+            else:
+                classifier = LogisticRegression(max_iter=1000, random_state=seed).fit(train_x, train_labels)
+                accuracy = float(classifier.score(test_x, test_labels))
+            result[f"{probe}_probe"] = accuracy
+    split = data["retrieval"]
+    (z,) = features(split.sentences)
+    retrieval = next_sentence_retrieval(z, z, split, num_candidates=num_candidates, seed=seed)
+    result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    return result

@@ -27,6 +27,8 @@ class QuickThought(JudgedEncoder):
         pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
             `GRUSentenceEncoder`).
         bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
+        tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
+            `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences are truncated to this many tokens.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments.
 
@@ -45,6 +47,7 @@ class QuickThought(JudgedEncoder):
         max_length=30,
         pooling="last",
         bidirectional=False,
+        tokenizer="word",
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -62,12 +65,12 @@ class QuickThought(JudgedEncoder):
         half = embedding_dim // 2
         query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, bidirectional=bidirectional, name="query_encoder"
+            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, name="query_encoder"
         )
         super().__init__(encoder=query_encoder, judges=[NeighbourClassifier(name="neighbour")], **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, bidirectional=bidirectional, name="context_encoder"
+            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, name="context_encoder"
         )
         # Config
         self.vocabulary = list(vocabulary)
@@ -76,6 +79,7 @@ class QuickThought(JudgedEncoder):
         self.max_length = max_length
         self.pooling = pooling
         self.bidirectional = bidirectional
+        self.tokenizer = tokenizer
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -119,6 +123,11 @@ class QuickThought(JudgedEncoder):
         code = (self.query_encoder(sentences, training=training), self.context_encoder(sentences, training=training))
         return code, {}, {}
 
+    @property
+    def export_imports(self):
+        """Modules to import before loading the export: TensorFlow Text's ops for WordPiece."""
+        return ["tensorflow_text"] if self.tokenizer == "wordpiece" else []
+
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
         sentences = tf.TensorSpec([None], tf.string, name="sentences")
@@ -140,6 +149,7 @@ class QuickThought(JudgedEncoder):
                 "max_length": self.max_length,
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
+                "tokenizer": self.tokenizer,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

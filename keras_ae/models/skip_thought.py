@@ -26,6 +26,8 @@ class SkipThought(JudgedEncoder):
         pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
             `GRUSentenceEncoder`).
         bidirectional: forward and backward GRUs of `embedding_dim / 2` units (Skip-thought's bi-skip encoder).
+        tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
+            `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences (inputs and decoder targets) are truncated to this many tokens.
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
@@ -59,6 +61,7 @@ class SkipThought(JudgedEncoder):
         max_length=30,
         pooling="last",
         bidirectional=False,
+        tokenizer="word",
         decoder_dim=None,
         output_dim=None,
         decoder_length=None,
@@ -83,6 +86,7 @@ class SkipThought(JudgedEncoder):
             max_length=max_length,
             pooling=pooling,
             bidirectional=bidirectional,
+            tokenizer=tokenizer,
             name="encoder",
         )
         size = encoder.vocabulary_size
@@ -104,6 +108,7 @@ class SkipThought(JudgedEncoder):
         self.max_length = max_length
         self.pooling = pooling
         self.bidirectional = bidirectional
+        self.tokenizer = tokenizer
         self.decoder_dim = decoder_dim
         self.output_dim = output_dim
         self.decoder_length = decoder_length
@@ -168,6 +173,11 @@ class SkipThought(JudgedEncoder):
         shifted = tf.concat([start, token_ids[:, :-1]], axis=1)
         return keras.ops.take(self.encoder.word_embedding.embeddings, shifted, axis=0)
 
+    @property
+    def export_imports(self):
+        """Modules to import before loading the export: TensorFlow Text's ops for WordPiece."""
+        return ["tensorflow_text"] if self.tokenizer == "wordpiece" else []
+
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`)."""
         sentences = tf.TensorSpec([None], tf.string, name="sentences")
@@ -183,6 +193,7 @@ class SkipThought(JudgedEncoder):
                 "max_length": self.max_length,
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
+                "tokenizer": self.tokenizer,
                 "decoder_dim": self.decoder_dim,
                 "output_dim": self.output_dim,
                 "decoder_length": self.decoder_length,

@@ -1,4 +1,4 @@
-"""Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--data austen|FILE.txt|FOLDER] ...`.
+"""Quick-thought sentence embeddings: `python -m keras_ae.recipes.quick_thought [--corpus all|books|austen|PATH] ...`.
 
 Trains two GRU sentence encoders f and g so that f(s) . g(c) picks the true previous and next sentences among all
 sentences of the global batch (batches of stretches of contiguous sentences; `--chunk-size 0` for the paper's one
@@ -10,6 +10,7 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 import argparse
 
 from keras_ae.core.validation import non_negative_int
+from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.models.quick_thought import QuickThought
 from keras_ae.recipes.common import recipe_parser
@@ -20,7 +21,7 @@ def build_parser():
     parser = recipe_parser(
         "quick_thought",
         __doc__.splitlines()[0],
-        defaults={**TEXT_DEFAULTS, "epochs": 10, "batch_size": 400, "learning_rate": 1e-2},
+        defaults={**TEXT_DEFAULTS, "epochs": 100, "batch_size": 400, "learning_rate": 1e-2},
     )
     add_text_flags(parser)
     parser.add_argument(
@@ -41,10 +42,14 @@ def build_model(args, vocabulary):
         max_length=args.max_length,
         pooling=args.pooling,
         bidirectional=args.bidirectional,
+        tokenizer=args.tokens,
     )
 
 
 def make_dataset(args, split, shuffle=False):
+    if shuffle and split.shards is not None:
+        return contiguous_batches(split.shards, args.batch_size, chunk_size=args.chunk_size or args.batch_size,
+                                  seed=args.seed)
     return make_contiguous_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed, chunk_size=args.chunk_size)
 
 
@@ -62,7 +67,7 @@ def tuning_task(args):
     from keras_ae.tuning import TuningTask, QuickThoughtHyperModel
 
     defaults = build_parser().parse_args([])
-    splits = load_text(args.data or defaults.data, max_length=defaults.max_length, limit=args.limit)
+    splits = load_text(args.data or "austen", max_length=defaults.max_length, limit=args.limit)
     vocabulary = build_vocabulary(splits.train.sentences, size=defaults.vocabulary_size)
     train_sentences, train_labels = probe_training_set(splits, PROBE_TRAIN_SENTENCES)
     hypermodel = QuickThoughtHyperModel(

@@ -1,13 +1,15 @@
-"""Skip-thought sentence embeddings: `python -m keras_ae.recipes.skip_thought [--data austen|FILE.txt|FOLDER] ...`.
+"""Skip-thought sentence embeddings: `python -m keras_ae.recipes.skip_thought [--corpus all|books|austen|PATH] ...`.
 
 Trains a GRU sentence encoder with two GRU decoders of the previous and next sentences on ordered text (default:
-Jane Austen's six novels), then prints the comparison table (TF-IDF, a random-init encoder of the same shape, the
-trained model: book probe, kNN, next-sentence retrieval among 100 held-out candidates), writes the run folder
-(nearest neighbours of a few queries, figures, history, TensorBoard, checkpoint) and exports a SavedModel whose
-`encode` signature takes raw `tf.string` sentences.
+the `all` corpus of `keras_ae.data.corpus`, WordPiece subwords, a 5-minute budget), then prints the comparison
+table (TF-IDF, TF-IDF + LSA, a random-init encoder of the same shape, the trained model: the transfer probes book,
+genre and topic, and next-sentence retrieval among 100 held-out candidates), writes the run folder (nearest
+neighbours of a few queries, figures, history, TensorBoard, checkpoint) and exports a SavedModel whose `encode`
+signature takes raw `tf.string` sentences (load it after `import tensorflow_text` when it uses WordPiece).
 """
 
 from keras_ae.core.validation import positive_int, probability
+from keras_ae.data.corpus import triple_batches
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.models.skip_thought import SkipThought
 from keras_ae.recipes.common import recipe_parser
@@ -16,7 +18,7 @@ from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text
 
 def build_parser():
     parser = recipe_parser(
-        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 10, "learning_rate": 1e-2}
+        "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 100, "learning_rate": 1e-2}
     )
     add_text_flags(parser)
     parser.add_argument("--decoder-dim", type=positive_int, default=None, help="decoder GRU size (default: embedding dim)")
@@ -44,10 +46,13 @@ def build_model(args, vocabulary):
         seed=args.seed,
         pooling=args.pooling,
         bidirectional=args.bidirectional,
+        tokenizer=args.tokens,
     )
 
 
 def make_dataset(args, split, shuffle=False):
+    if shuffle and split.shards is not None:
+        return triple_batches(split.shards, args.batch_size, seed=args.seed)
     return make_triple_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed)
 
 

@@ -1,17 +1,25 @@
 """The flow both sentence recipes share: corpus, vocabulary, strategy, model, training, the comparison table
 (TF-IDF, random-init encoder, the trained model), nearest neighbours, figures, export.
 
+Corpora (`--corpus`): `all` (default: Austen, four more novels, the King James Bible and Debian's package
+descriptions, `keras_ae.data.corpus`, streamed from its shards), `books`, `austen`, or a path to `.txt` files. On
+the named corpora the table holds the transfer probes of `keras_ae.evaluation.sentences.transfer_probe_data`
+(book, genre, topic, next-sentence retrieval on the held-out novels), the same whatever the training corpus; on a
+path, the book probe and retrieval of that corpus. `--minutes` trains for a wall-clock budget (`TimeBudget`).
+
 `keras_ae.recipes.skip_thought` and `keras_ae.recipes.quick_thought` differ only in the model and its batches.
 """
 
+import argparse
 import time
 
 import keras
 import numpy as np
 
 from keras_ae import plots
-from keras_ae.core.validation import non_negative_int, positive_int
-from keras_ae.data.text import build_vocabulary, load_text
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
+from keras_ae.data.corpus import CORPORA, load_corpus
+from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
@@ -19,21 +27,50 @@ from keras_ae.evaluation.sentences import (
     embed,
     evaluate_sentence_encoder,
     evaluate_tfidf,
+    evaluate_transfer,
+    evaluate_transfer_tfidf,
+    transfer_probe_data,
     write_neighbours,
 )
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
+from keras_ae.runs import TimeBudget
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
 
-TEXT_DEFAULTS = {"data": "austen", "embedding_dim": 128, "learning_rate": 3e-3}
-QUICK = {"epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32, "word_dim": 16}
+TEXT_DEFAULTS = {"data": "all", "embedding_dim": 128, "learning_rate": 3e-3}
+QUICK = {
+    "data": "austen", "epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32,
+    "word_dim": 16, "minutes": None,
+}
+STREAMED = ("books", "all")  # named corpora read from their shards (austen and paths are small: read whole)
+VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on this many first sentences
 PROBE_TRAIN_SENTENCES = 10000
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
+TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
+                    "train_seconds"]
 
 
-def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64):
+def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, minutes=5.0):
     """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
-    parser.add_argument("--vocabulary-size", type=positive_int, default=vocabulary_size, help="most frequent training words")
+    parser.add_argument(
+        "--corpus", dest="data", default=argparse.SUPPRESS,
+        help=f"{'|'.join(CORPORA)}|PATH (a .txt file or a folder of them); the same as --data",
+    )
+    parser.add_argument(
+        "--tokens", choices=["wordpiece", "word"], default="wordpiece",
+        help="subwords learned from the training corpus (unseen words are split into pieces) or whole words",
+    )
+    parser.add_argument("--vocabulary-size", type=positive_int, default=vocabulary_size,
+                        help="subwords (or most frequent words) in the vocabulary")
+    parser.add_argument(
+        "--minutes", type=non_negative_float, default=minutes,
+        help="wall-clock training budget, checkpointed and resumable like epochs; --epochs is then an upper bound "
+        "(0: no budget, train --epochs)",
+    )
+    parser.add_argument(
+        "--steps-per-epoch", type=positive_int, default=None,
+        help="training steps per epoch (default: one pass over the training sentences; 200 with --minutes)",
+    )
     parser.add_argument(
         "--max-length",
         type=positive_int,
@@ -76,11 +113,23 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "--jit-compile does not apply to the sentence recipes: tokenization (string ops, which XLA cannot "
             "compile) runs inside the training step. Drop the flag."
         )
+    if args.data in STREAMED and (args.limit or args.quick):
+        parser.error(f"--limit and --quick apply to austen and to your own .txt files, not to --corpus {args.data}; "
+                     "use --minutes and --steps-per-epoch for a short run on it.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
-    splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
-    vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    if args.data in STREAMED:
+        splits = load_corpus(args.data)
+    else:
+        splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
+    if args.tokens == "wordpiece":
+        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    else:
+        vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    transfer = None
+    if args.data in CORPORA and not args.quick:
+        transfer = transfer_probe_data(splits if args.data == "all" else load_corpus("all"), seed=args.seed)
     num_candidates = min(NUM_CANDIDATES, len(splits.test) - 1)
     if num_candidates < 1 or len(splits.train) < 10 or len(np.unique(splits.train.labels)) < 2:
         raise ValueError(
@@ -92,10 +141,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
     print(
         f"{splits.name}: {splits.num_documents} documents; {len(splits.train)} train, {len(splits.validation)} "
         f"validation, {len(splits.test)} test sentences (held-out chapters); {splits.truncated} truncated to "
-        f"{args.max_length} words; vocabulary {len(vocabulary)}; {strategy.num_replicas_in_sync} replica(s)"
+        f"{args.max_length} words; {args.tokens} vocabulary {len(vocabulary)}; {strategy.num_replicas_in_sync} "
+        "replica(s)"
     )
-    train = make_dataset(args, splits.train, shuffle=True)
+    steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
+    train = make_dataset(args, splits.train, shuffle=True).repeat()
     validation = make_dataset(args, splits.validation, shuffle=False)
+    validation_steps = max(1, min(VALIDATION_SENTENCES, len(splits.validation)) // args.batch_size)
     with strategy.scope():
         model = build_model(args, vocabulary)
         # No XLA: tokenization (string ops) runs inside the training step. Clipping keeps the GRUs stable.
@@ -103,6 +155,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
 
     def evaluate():
         scorer = retrieval_scorer(model) if retrieval_scorer else (None, None)
+        if transfer is not None:
+            result = evaluate_transfer(model.encode, transfer, query_encode=scorer[0], candidate_encode=scorer[1],
+                                       seed=args.seed)
+            return {"dim": args.embedding_dim, **result}
         result = evaluate_sentence_encoder(
             model.encode, splits, query_encode=scorer[0], candidate_encode=scorer[1], seed=args.seed,
             num_candidates=num_candidates, max_train=PROBE_TRAIN_SENTENCES,
@@ -113,7 +169,14 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
     with run:
         run.write_config(model)
         rows = {}
-        if args.baselines:
+        if args.baselines and transfer is not None:
+            rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_transfer_tfidf(transfer, seed=args.seed)}
+            rows[f"tfidf + LSA {args.embedding_dim}"] = {
+                "dim": args.embedding_dim, **evaluate_transfer_tfidf(transfer, args.embedding_dim, seed=args.seed),
+            }
+            if not run.resuming:
+                rows[f"random-init {name}"] = evaluate()
+        elif args.baselines:
             rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(
                 splits, seed=args.seed, num_candidates=num_candidates, max_train=PROBE_TRAIN_SENTENCES
             )}
@@ -126,7 +189,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             }
             if not run.resuming:
                 rows[f"random-init {name}"] = evaluate()
-        started = time.perf_counter()
+        started, steps_before = time.perf_counter(), int(model.optimizer.iterations.numpy())
         queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
         neighbours = sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL])
         callbacks = [EpochSummaries(run.file("tensorboard"), neighbours)]
@@ -134,10 +197,14 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
             )
+        if args.minutes:
+            callbacks.append(TimeBudget(run, args.minutes))
         history = run.fit(
-            model, train, validation_data=validation, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=2
+            model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
         training_seconds = time.perf_counter() - started
+        steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
         metrics = {
             "data": splits.name,
@@ -152,7 +219,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
                 int(np.argmin(history.history["val_loss"])) + 1 if "val_loss" in history.history else None
             ),
             "training_seconds": training_seconds,
-            "training_sentences_per_second": len(splits.train) * len(history.epochs_run) / training_seconds,
+            "training_sentences_per_second": steps * args.batch_size / training_seconds,
+            "training_steps": int(model.optimizer.iterations.numpy()),
+            "tokens": args.tokens,
+            "vocabulary_size": len(vocabulary),
+            "minutes": args.minutes,
+            "probes": "transfer" if transfer is not None else "corpus",
             "retrieval_candidates": num_candidates,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "table": rows,
@@ -163,7 +235,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             write_neighbours(run.file("neighbours.json"), model.encode, splits)
             _figures(model, splits, history.history, run, rows)
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
-    print_summary(run, export_path, format_table(rows, COLUMNS))
+    print_summary(run, export_path, format_table(rows, TRANSFER_COLUMNS if transfer is not None else COLUMNS))
     return metrics
 
 
@@ -179,12 +251,18 @@ def _figures(model, splits, history, run, rows):
     })
     if count < 100:  # too few points for a t-SNE map
         return
-    majority = np.bincount(splits.test.labels).max() / len(splits.test)
-    scores = "; ".join(f"{row}: book probe {values['probe_accuracy']:.2f}, kNN {values['knn_accuracy']:.2f}"
-                       for row, values in rows.items())
+    if splits.source_names:  # a corpus of several sources: colour by source (genre)
+        labels, names, what = splits.test.sources, splits.source_names, "source"
+        scores = "; ".join(f"{row}: genre probe {values['genre_probe']:.2f}" for row, values in rows.items()
+                           if "genre_probe" in values)
+    else:
+        labels, names, what = splits.test.labels, splits.document_names, "book"
+        scores = "; ".join(f"{row}: book probe {values['probe_accuracy']:.2f}, kNN {values['knn_accuracy']:.2f}"
+                           for row, values in rows.items() if "probe_accuracy" in values)
+    majority = np.bincount(labels).max() / len(labels)
     plots.embedding_map(
-        embeddings, splits.test.labels[chosen], run.file("embedding_map.png"), label_names=splits.document_names,
-        title=f"{type(model).__name__}: {count} held-out sentences (unseen chapters), t-SNE", colour_by="book",
-        note=f"Majority book {majority:.2f}. {scores}. Sentences of one book mix with the others' because most "
-        "sentences carry little of their book (names do; TF-IDF's probe relies on them).",
+        embeddings, labels[chosen], run.file("embedding_map.png"), label_names=names,
+        title=f"{type(model).__name__}: {count} held-out sentences (unseen chapters), t-SNE", colour_by=what,
+        note=f"Majority {what} {majority:.2f}. {scores}. Most sentences carry little of their {what}; names and "
+        "rare words do, which TF-IDF's probe relies on.",
     )

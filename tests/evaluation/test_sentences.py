@@ -66,3 +66,50 @@ def test_tfidf_baselines():
     for result in (full, reduced):
         assert set(result) == {"probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank"}
         assert 1.0 <= result["retrieval_mean_rank"] <= 20.0
+
+
+def _corpus_with_sources(count=600):
+    """Four sources (the last one package descriptions of 2 topics); each source and topic has its own words."""
+    rng = np.random.default_rng(0)
+    vocab = {0: "lady ball", 1: "whale sea", 2: "lord thee", 3: "package library"}
+    topic_words = ["network socket", "font glyph"]
+    parts, topics = {}, []
+    for split, offset in (("train", 0), ("test", 10000)):
+        sentences, labels, segments, sources = [], [], [], []
+        for i in range(count):
+            source = i * 4 // count
+            document = (i // 3) if source == 3 else source * 2 + (i % 2)
+            topic = (i // 3) % 2
+            extra = topic_words[topic] if source == 3 else rng.choice(["a", "b"])
+            sentences.append(f"{vocab[source]} {extra} word{rng.integers(50)} {i + offset}")
+            labels.append(document + offset if source == 3 else document)
+            segments.append(i // 6 + offset)
+            sources.append(source)
+        parts[split] = SentenceSplit(sentences, *(np.asarray(v, "int64") for v in (labels, segments, sources)))
+    topics = {}
+    for split in ("train", "test"):
+        for label, sentence in zip(parts[split].labels, parts[split].sentences):
+            if sentence.startswith("package"):
+                topics[int(label)] = "net" if "network" in sentence else "fonts"
+    names = [f"doc{i}" for i in range(max(topics) + 1)]
+    topic_list = [topics.get(i) for i in range(len(names))]
+    return TextSplits("fake", parts["train"], parts["test"], parts["test"], names,
+                      source_names=["austen", "novels", "bible", "packages"], topics=topic_list)
+
+
+def test_transfer_probes_are_held_out_and_beat_chance_with_tfidf():
+    corpus = _corpus_with_sources()
+    data = evaluation.transfer_probe_data(corpus, max_train=200, seed=0)
+    train_items, train_labels, test_items, test_labels = data["genre"]
+    assert set(train_labels) == set(test_labels) == {0, 1, 2, 3}
+    assert not {s for (s,) in train_items} & {s for (s,) in test_items}
+    topic_train, topic_labels, topic_test, _ = data["topic"]
+    assert len(topic_train) == len(topic_labels) and all(1 <= len(item) <= 3 for item in topic_train)
+    assert set(np.unique(data["book"][1])) <= {0, 1, 2, 3} and len(data["retrieval"]) == 300  # novels only
+    result = evaluation.evaluate_transfer_tfidf(data, seed=0, num_candidates=20)
+    assert result["genre_probe"] > 0.9 and result["topic_probe"] > 0.9  # chance 0.25 and 0.5
+    assert result["retrieval_mean_rank"] >= 1.0
+    random = np.random.default_rng(1).normal(size=(64, 8)).astype("float32")
+    lookup = lambda s: tf.gather(random, tf.strings.to_hash_bucket_fast(s, 64))  # noqa: E731
+    mean = evaluation.evaluate_transfer(lookup, data, seed=0, num_candidates=20)
+    assert 0.0 <= mean["genre_probe"] < result["genre_probe"]  # a hash of the whole sentence knows no genre

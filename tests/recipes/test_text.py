@@ -34,6 +34,16 @@ def test_jit_compile_is_refused_with_the_reason(recipe, capsys):
     assert "string ops" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_corpus_flag_defaults_to_the_large_corpus_and_quick_runs_refuse_it(recipe, capsys):
+    args = recipe.build_parser().parse_args([])
+    assert (args.data, args.tokens, args.minutes) == ("all", "wordpiece", 5.0)
+    assert recipe.build_parser().parse_args(["--corpus", "books"]).data == "books"
+    with pytest.raises(SystemExit):
+        recipe.main(["--quick", "--corpus", "all"])
+    assert "--quick apply to austen" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):

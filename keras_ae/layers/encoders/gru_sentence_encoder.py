@@ -4,6 +4,14 @@ import keras
 import tensorflow as tf
 
 POOLINGS = ("last", "max", "mean")
+TOKENIZERS = ("word", "wordpiece")
+# The punctuation `TextVectorization`'s "lower_and_strip_punctuation" removes, removed before WordPiece too.
+STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+def standardize_text(sentences):
+    """Lower case, punctuation stripped (as `TextVectorization`'s default): what both tokenizers split."""
+    return tf.strings.regex_replace(tf.strings.lower(sentences), STRIP_PUNCTUATION, "")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -15,6 +23,12 @@ class GRUSentenceEncoder(keras.layers.Layer):
 
     Because the vocabulary is inside the layer, a model exported with it takes raw `tf.string` sentences.
     Token ids: 0 is padding, 1 is out-of-vocabulary, `2 + i` is `vocabulary[i]`; `vocabulary_size` counts all of them.
+
+    With `tokenizer="wordpiece"` the vocabulary holds WordPiece subwords (continuations start with `##`, see
+    `keras_ae.data.text.build_wordpiece_vocabulary`) and TensorFlow Text's `FastWordpieceTokenizer` splits every
+    lower-cased word without punctuation into its longest known pieces (Wu et al., 2016, "Google's Neural Machine
+    Translation System"), so a word never seen in training becomes pieces instead of the OOV id. An export of such a
+    model loads with `import tensorflow_text` before `tf.saved_model.load` (its op lives there).
 
     Args:
         vocabulary: list of tokens (most frequent first, without padding and OOV tokens), e.g. from
@@ -28,6 +42,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         bidirectional: two GRUs of `embedding_dim / 2` units read the sentence forwards and backwards and their states
             are concatenated (Skip-thought's bi-skip encoder); at the same embedding size this is about half the
             recurrent cost of one GRU.
+        tokenizer: `"word"` (`TextVectorization` of whole words) or `"wordpiece"` (subwords; `standardize` must
+            then be `"lower_and_strip_punctuation"`).
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -44,9 +60,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
         standardize="lower_and_strip_punctuation",
         pooling="last",
         bidirectional=False,
+        tokenizer="word",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(f"Unknown tokenizer {tokenizer!r}: choose one of {', '.join(TOKENIZERS)}.")
+        if tokenizer == "wordpiece" and standardize != "lower_and_strip_punctuation":
+            raise ValueError("tokenizer='wordpiece' standardizes with 'lower_and_strip_punctuation'; drop standardize.")
         if pooling not in POOLINGS:
             raise ValueError(f"Unknown pooling {pooling!r}: choose one of {', '.join(POOLINGS)}.")
         vocabulary = [str(token) for token in vocabulary]
@@ -59,9 +80,17 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if bidirectional and embedding_dim % 2:
             raise ValueError(f"A bidirectional encoder needs an even embedding_dim; got {embedding_dim}.")
         # Layers
-        self.vectorizer = keras.layers.TextVectorization(
-            vocabulary=vocabulary, standardize=standardize, output_sequence_length=max_length, name="vectorizer"
-        )
+        if tokenizer == "word":
+            self.vectorizer = keras.layers.TextVectorization(
+                vocabulary=vocabulary, standardize=standardize, output_sequence_length=max_length, name="vectorizer"
+            )
+        else:
+            import tensorflow_text
+
+            self.wordpiece = tensorflow_text.FastWordpieceTokenizer(
+                ["[PAD]", "[UNK]", *vocabulary], token_out_type=tf.int64, unknown_token="[UNK]",
+                support_detokenization=False,
+            )
         self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
         if bidirectional:
             self.gru = keras.layers.Bidirectional(
@@ -77,6 +106,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.standardize = standardize
         self.pooling = pooling
         self.bidirectional = bidirectional
+        self.tokenizer = tokenizer
         self.vocabulary_size = len(vocabulary) + 2
 
     def build(self, input_shape=None):
@@ -91,7 +121,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
 
     def tokenize(self, sentences):
         """Token ids `[batch, max_length]` (int64, 0-padded) of a `tf.string` tensor `[batch]`."""
-        return self.vectorizer(sentences)
+        if self.tokenizer == "word":
+            return self.vectorizer(sentences)
+        pieces = self.wordpiece.tokenize(standardize_text(sentences))[:, : self.max_length]
+        return pieces.to_tensor(default_value=0, shape=[None, self.max_length])
 
     def words(self, sentences):
         """The standardised words `[batch, max_length]` (`tf.string`, "" as padding) that `tokenize` maps to ids,
@@ -135,6 +168,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "standardize": self.standardize,
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
+                "tokenizer": self.tokenizer,
             }
         )
         return config

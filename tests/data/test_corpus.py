@@ -1,0 +1,93 @@
+"""The large sentence corpus (keras_ae.data.corpus) on tiny sources the tests make: cache, dedup, streaming."""
+
+import numpy as np
+import pytest
+
+from keras_ae.data import corpus
+from keras_ae.data.text import Document, split_documents
+
+BIBLE_LINES = [
+    "", "Genesis 1", "", "  1 In the beginning God created the heaven and the earth.",
+    "  2 And the earth was without form. And darkness was upon the deep.", "", "Genesis 2", "",
+    "  1 Thus the heavens were finished.", "", "1 Samuel 1", "", "  1 Now there was a certain man.",
+]
+
+
+def _novel(name, words):
+    chapters = [[f"{name} {word} {chapter} {i}." for i in range(8)] for chapter, word in enumerate(words * 6)]
+    return Document(name, chapters)
+
+
+def _fake_sources(monkeypatch, tmp_path, calls):
+    monkeypatch.setenv("KERAS_AE_HOME", str(tmp_path))
+
+    def documents(source):
+        calls.append(source)
+        if source == "austen":
+            return [_novel("emma", ["walks", "talks"]), _novel("anne", ["sails", "waits"])], None, None
+        pages = [Document(f"pkg{i}", [[f"Tool {i} does thing {i}.", f"It runs on {i} machines."]]) for i in range(30)]
+        pages.append(Document("copy", [[f"Tool {0} does thing {0}.", f"It runs on {0} machines."]]))  # a duplicate
+        held_out = ["train"] * 20 + ["validation"] * 5 + ["test"] * 5 + ["train"]
+        return pages, held_out, ["net" if i % 2 else "libs" for i in range(31)]
+
+    monkeypatch.setattr(corpus, "source_documents", documents)
+    monkeypatch.setitem(corpus.CORPORA, "tiny", ("austen", "packages"))
+    monkeypatch.setattr(corpus, "SHARD_SENTENCES", 50)
+
+
+def test_bible_output_becomes_books_of_chapters_of_sentences():
+    books = corpus.bible_documents(BIBLE_LINES)
+    assert [book.name for book in books] == ["Genesis", "1 Samuel"]
+    assert books[0].chapters[0] == [
+        "In the beginning God created the heaven and the earth.", "And the earth was without form.",
+        "And darkness was upon the deep.",
+    ]
+    assert books[0].chapters[1] == ["Thus the heavens were finished."] and len(books[1].chapters) == 1
+
+
+def test_deduplicate_drops_documents_seen_before_whatever_their_spacing():
+    first, copy, other = Document("a", [["One  two.", "Three."]]), Document("b", [["one two.", "three."]]), \
+        Document("c", [["Four."]])
+    kept, labels = corpus.deduplicate([first, copy, other], ["x", "y", "z"])
+    assert [d.name for d in kept] == ["a", "c"] and labels == ["x", "z"]
+    assert corpus.deduplicate([other], seen=set())[0] == [other]
+
+
+def test_corpus_is_built_once_streamed_by_source_and_rebuilt_when_damaged(monkeypatch, tmp_path):
+    calls = []
+    _fake_sources(monkeypatch, tmp_path, calls)
+    splits = corpus.load_corpus("tiny", progress=False)
+    assert calls == ["austen", "packages"]
+    assert splits.source_names == ["austen", "packages"] and "copy" not in splits.document_names
+    assert set(np.unique(splits.train.sources)) == {0, 1}
+    packages_test = {splits.document_names[d] for d in splits.test.labels[splits.test.sources == 1]}
+    assert packages_test == {f"pkg{i}" for i in range(25, 30)}  # held out as whole documents
+    assert splits.topics[splits.document_names.index("pkg3")] == "net"
+    assert len(splits.train.shards.files) > 2  # several shards per source
+
+    again = corpus.load_corpus("tiny", progress=False)
+    assert calls == ["austen", "packages"] and again.train.sentences == splits.train.sentences
+    (tmp_path / "text" / corpus.CACHE_VERSION / "austen" / "train-00000.tfrecord").unlink()
+    corpus.load_corpus("tiny", progress=False)
+    assert calls == ["austen", "packages", "austen"]
+
+    # Skip-thought triples are neighbours in one segment; Quick-thought positions differ by 1 only between them.
+    by_sentence = {s: i for i, s in enumerate(splits.train.sentences)}
+    batch = next(iter(corpus.triple_batches(splits.train.shards, batch_size=16, chunk_size=8)))
+    for previous, middle, following in zip(*(batch[key].numpy() for key in ("previous", "sentence", "next"))):
+        i = by_sentence[middle.decode()]
+        assert by_sentence[previous.decode()] == i - 1 and by_sentence[following.decode()] == i + 1
+        assert splits.train.segments[i - 1] == splits.train.segments[i] == splits.train.segments[i + 1]
+    batch = next(iter(corpus.contiguous_batches(splits.train.shards, batch_size=16, chunk_size=4)))
+    sentences, positions = batch["sentences"].numpy(), batch["positions"].numpy()
+    for a in range(16):
+        for b in range(16):
+            if abs(positions[a] - positions[b]) == 1:
+                i, j = by_sentence[sentences[a].decode()], by_sentence[sentences[b].decode()]
+                assert abs(i - j) == 1 and splits.train.segments[i] == splits.train.segments[j]
+
+
+def test_whole_document_split_must_leave_test_and_validation():
+    documents = [Document(f"d{i}", [["A b.", "C d."]]) for i in range(3)]
+    with pytest.raises(ValueError, match="validation"):
+        split_documents("x", documents, held_out=["train", "test", "test"])

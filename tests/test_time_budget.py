@@ -1,0 +1,58 @@
+"""`--minutes`: TimeBudget stops a run once its wall-clock budget is spent, also across a kill and `--resume`."""
+
+import csv
+import json
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ae.runs import RunFolder, TimeBudget
+
+BUDGET_MINUTES = 0.05  # 3 s: the first epoch (tracing) may take 1 s on a busy machine
+STEP_SECONDS = 0.1
+
+
+class _SlowSteps(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(STEP_SECONDS)
+
+
+class _KillAfter(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated kill after the second epoch's checkpoint")
+
+
+def _fit(run_dir, resume=False, extra=()):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 3), "float32")
+    with RunFolder(run_dir, resume=resume, flags={"minutes": BUDGET_MINUTES}) as run:
+        budget = TimeBudget(run, BUDGET_MINUTES)
+        run.fit(model, x, y=x[:, :1], batch_size=2, epochs=100, callbacks=[_SlowSteps(), budget, *extra], verbose=0)
+    return budget
+
+
+def _epochs(run_dir):
+    with open(run_dir / "history.csv") as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+def test_budget_stops_training_and_a_resume_counts_the_time_already_spent(tmp_path):
+    started = time.perf_counter()
+    budget = _fit(tmp_path / "fresh")
+    assert 60 * BUDGET_MINUTES <= budget.spent < time.perf_counter() - started
+    epochs = _epochs(tmp_path / "fresh")
+    assert 1 <= len(epochs) < 100  # 4 steps of 0.1 s an epoch: about 6 epochs, far from --epochs
+    saved = json.loads((tmp_path / "fresh" / "budget.json").read_text())
+    assert len(saved["seconds"]) == len(epochs)
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tmp_path / "killed", extra=[_KillAfter()])
+    before = json.loads((tmp_path / "killed.partial" / "budget.json").read_text())["seconds"]
+    resumed = _fit(tmp_path / "killed", resume=True)
+    assert resumed.seconds[:2] == before[:2]  # the two epochs before the kill count against the budget
+    assert len(resumed.seconds) == len(_epochs(tmp_path / "killed")) and resumed.spent >= 60 * BUDGET_MINUTES
