@@ -20,7 +20,6 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.data.summaries import (
