@@ -137,6 +137,14 @@ def _config_value(path, key, value, action):
     return converted
 
 
+def refuse_jit_compile(parser, args):
+    """For recipes that tokenize strings inside the training step: `--jit-compile` is a flag error, since XLA
+    cannot compile string ops."""
+    if args.jit_compile:
+        parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
+                     "the training step. Drop the flag.")
+
+
 def export_run(model, export_dir, metrics, flags=None):
     """Exports the model with its model card (the chief writes `export_dir`; other workers a temporary copy they
     delete); `flags` (e.g. `vars(args)`) go into the card and the manifest."""

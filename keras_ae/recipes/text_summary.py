@@ -30,7 +30,15 @@ from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge, summarize,
 )
 from keras_ae.models.text_latent import TextLatent
-from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.recipes.common import (
+    RunFolder,
+    export_run,
+    format_table,
+    parse_flags,
+    print_summary,
+    recipe_parser,
+    refuse_jit_compile,
+)
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).parameters.items() if p.default != p.empty}
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
@@ -115,9 +123,7 @@ def fit(model, dataset, epochs, args, callbacks=(), run=None):
 def main(argv=None):
     parser = build_parser()
     args = parse_flags(parser, argv, quick=QUICK)
-    if args.jit_compile:
-        parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
-                     "the training step. Drop the flag.")
+    refuse_jit_compile(parser, args)
     if args.resume:
         parser.error("--resume is not supported by text_summary: it trains several models one after another; start "
                      "a new run (a 15-minute default).")

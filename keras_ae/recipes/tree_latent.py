@@ -23,7 +23,15 @@ from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
 from keras_ae.models.tree_latent import TreeLatent
-from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.recipes.common import (
+    RunFolder,
+    export_run,
+    format_table,
+    parse_flags,
+    print_summary,
+    recipe_parser,
+    refuse_jit_compile,
+)
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
@@ -89,9 +97,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
 def main(argv=None):
     parser = build_parser()
     args = parse_flags(parser, argv, quick=QUICK)
-    if args.jit_compile:
-        parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
-                     "the training step. Drop the flag.")
+    refuse_jit_compile(parser, args)
     if args.embedding_dim < 0:
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
