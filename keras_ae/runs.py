@@ -526,10 +526,15 @@ class RunFolder:
             callbacks.append(_Checkpoint(checkpoint_folder))
         return callbacks
 
-    def fit(self, model, x=None, callbacks=(), **kwargs):
-        """`model.fit` with the run's callbacks (then `callbacks`); `history.history` holds every epoch of the run,
-        also those trained before a `--resume` (`history.epochs_run`: the epochs this call trained)."""
-        history = model.fit(x, callbacks=[*self.callbacks(), *callbacks], **kwargs)
+    def fit(self, model, x=None, callbacks=(), metric_callbacks=(), **kwargs):
+        """`model.fit` with the run's callbacks, then `callbacks` (they see each epoch checkpointed).
+        `metric_callbacks` add metrics to an epoch's logs: they run before the run's TensorBoard, history.csv and
+        checkpoint callbacks, so what they add is logged. `history.history` holds every epoch of the run, also
+        those trained before a `--resume` (`history.epochs_run`: the epochs this call trained)."""
+        own = self.callbacks()
+        first = [callback for callback in own if isinstance(callback, _Restore)]
+        logging = [callback for callback in own if not isinstance(callback, _Restore)]
+        history = model.fit(x, callbacks=[*first, *metric_callbacks, *logging, *callbacks], **kwargs)
         history.epochs_run = list(history.epoch)  # the epochs this call trained
         complete = self.history()
         if complete:

@@ -231,6 +231,27 @@ def tree_samples(sentences, gold_trees=None):
     return write
 
 
+def summary_samples(documents, references=None, characters=300):
+    """A writer for summarisers (`model.summarize(strings) -> strings`): each document (its first `characters`), the
+    model's summary and the real one when known, as a markdown table."""
+    from keras_ae.evaluation.summaries import summarize
+
+    documents = list(documents)
+    references = None if references is None else list(references)
+
+    def write(model, step):
+        outputs = summarize(model, documents)
+        lines = ["| document | generated summary |" + (" real summary |" if references else ""),
+                 "|---|---|" + ("---|" if references else "")]
+        for index, (document, output) in enumerate(zip(documents, outputs)):
+            cut = document if len(document) <= characters else document[:characters] + "..."
+            lines.append(f"| {_markdown(cut)} | {_markdown(output)} |"
+                         + (f" {_markdown(references[index])} |" if references else ""))
+        tf.summary.text("summaries of validation documents", "\n".join(lines))
+
+    return write
+
+
 def _markdown(text):
     return str(text).replace("|", "\\|")
 

@@ -205,3 +205,18 @@ def test_resume_after_the_last_epoch_trains_nothing_and_keeps_the_history(tmp_pa
     run, history = train(True)
     assert run.restored_epoch == 2 and history.epochs_run == []
     assert len(history.history["loss"]) == 2 and _epochs(tmp_path / "run") == [0, 1]
+
+
+class _AddsMetric(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_extra"] = float(epoch)
+
+
+def test_metric_callbacks_reach_the_history_and_other_callbacks_see_the_checkpoint(tmp_path):
+    images = np.random.default_rng(0).uniform(size=(16, 8, 8, 1)).astype("float32")
+    model = AutoEncoder(image_shape=(8, 8, 1), embedding_dim=4)
+    model.compile(optimizer="adam")
+    with RunFolder(tmp_path / "run", flags={"epochs": 2}) as run:
+        history = run.fit(model, images, batch_size=16, epochs=2, verbose=0, metric_callbacks=[_AddsMetric()])
+    assert history.history["val_extra"] == [0.0, 1.0]
+    assert "val_extra" in (tmp_path / "run" / "history.csv").read_text().splitlines()[0]

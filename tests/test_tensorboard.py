@@ -11,6 +11,7 @@ from keras_ae.tensorboard import (
     image_samples,
     sentence_samples,
     speech_samples,
+    summary_samples,
     tree_samples,
     write_projector,
     write_trial_objectives,
@@ -108,6 +109,26 @@ def test_tree_samples_write_parses_beside_gold_trees(tmp_path):
     accumulator.Reload()
     table = tf.make_ndarray(accumulator.Tensors("parses of test sentences")[0].tensor_proto).item().decode()
     assert "| the cat sat | `(X the (X cat sat))` | `(S (NP the cat) (VP sat))` |" in table
+
+
+class _FirstWordSummarizer:
+    """A stand-in summariser whose `summarize` keeps each document's first word."""
+
+    @staticmethod
+    def summarize(documents):
+        return tf.strings.split(documents).to_tensor()[:, 0]
+
+
+def test_summary_samples_write_documents_summaries_and_references(tmp_path):
+    with tf.summary.create_file_writer(str(tmp_path)).as_default(step=0):
+        summary_samples(["Foo frobnicates | widgets quickly.", "Bar draws bars."], ["frob widgets", "bars"],
+                        characters=12)(_FirstWordSummarizer(), 0)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    table = tf.make_ndarray(accumulator.Tensors("summaries of validation documents")[0].tensor_proto).item().decode()
+    assert "| Foo frobnica... | Foo | frob widgets |" in table and "| Bar draws ba... | Bar | bars |" in table
 
 
 def test_speech_samples_audio_once_and_spectrograms_each_epoch(tmp_path):

@@ -20,6 +20,7 @@ import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.data.summaries import (
@@ -39,12 +40,14 @@ from keras_ae.recipes.common import (
     recipe_parser,
     refuse_jit_compile,
 )
+from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).parameters.items() if p.default != p.empty}
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
 COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "train_seconds"]
+SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 
 
 def build_parser():
@@ -109,14 +112,15 @@ class RougeCurve(keras.callbacks.Callback):
             logs["val_first_words"] = first_words_share(self.documents, predictions)
 
 
-def fit(model, dataset, epochs, args, callbacks=(), run=None):
+def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=()):
     started = time.perf_counter()
     with warnings.catch_warnings():  # the paired objective leaves the reconstructor and the critic without gradients
         warnings.filterwarnings("ignore", message="Gradients do not exist")
         if run is not None:
-            history = run.fit(model, dataset, epochs=epochs, callbacks=list(callbacks), verbose=2)
+            history = run.fit(model, dataset, epochs=epochs, callbacks=list(callbacks),
+                              metric_callbacks=list(metric_callbacks), verbose=2)
         else:
-            history = model.fit(dataset, epochs=epochs, callbacks=list(callbacks), verbose=2)
+            history = model.fit(dataset, epochs=epochs, callbacks=[*metric_callbacks, *callbacks], verbose=2)
     return history.history, round(time.perf_counter() - started, 1)
 
 
@@ -189,7 +193,10 @@ def main(argv=None):
                                       "adversary": adam(args.adversary_learning_rate)})
         curve = RougeCurve(validation[0][: args.curve_documents],
                            None if validation[1] is None else validation[1][: args.curve_documents])
-        histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[curve], run=run)
+        samples = EpochSummaries(run.file("tensorboard"), summary_samples(
+            validation[0][:SAMPLES], None if validation[1] is None else validation[1][:SAMPLES]))
+        histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[samples], run=run,
+                                         metric_callbacks=[curve])
         evaluate("full (unpaired)", model, pretrained_seconds(rows, seconds))
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
         if args.supervised and test_references is not None and all(data.train_summaries):
@@ -218,6 +225,10 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             _write_samples(run.file("samples.md"), test_documents, test_references, outputs)
+            shown = slice(0, MAX_PROJECTOR_POINTS)  # the projector: test documents' encodings with their summaries
+            write_projector(run.file("tensorboard"), model.encode(tf.constant(test_documents[shown])), {
+                "generated summary": outputs["full (unpaired)"][shown], "document": [d[:120] for d in test_documents[shown]],
+            }, name="test documents (encoder embedding)")
             curves = {key: value for key, value in histories["full"].items()
                       if key in ("val_rouge1", "val_first_words", "discriminator_accuracy", "discriminator_distance",
                                  "reconstruction_loss")}

@@ -52,7 +52,13 @@ from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDis
 from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.cpc import crop_length, load_corpus
-from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions
+from keras_ae.tensorboard import (
+    EpochSummaries,
+    speech_samples,
+    utterance_captions,
+    write_projector,
+    write_speech_projector,
+)
 
 METHODS = ("adain", "adversarial", "plain")
 DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 16, "learning_rate": 1e-3}
@@ -220,9 +226,22 @@ def main(argv=None):
         run.write_json("metrics.json", metrics)
         if is_chief():
             plots.history_curves(history.history, run.file("history.png"), title=f"voice conversion ({args.method})")
+            _projectors(model, probe_test, run)
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_metrics(metrics))
     return metrics
+
+
+def _projectors(model, corpus, run, count=64):
+    """The Embedding Projector of held-out utterances: the content code (per frame and averaged: it should not
+    cluster by speaker) and the speaker code (it should)."""
+    corpus = corpus.subset(np.arange(min(count, len(corpus))))
+    content = [np.asarray(model.encode(w[None]))[0] for w in corpus.waveforms]
+    write_speech_projector(run.file("tensorboard"), content, corpus)
+    speaker_codes = np.stack([np.asarray(model.encode_speaker(w[None]))[0] for w in corpus.waveforms])
+    write_projector(run.file("tensorboard"), speaker_codes,
+                    {"speaker": [corpus.speaker_names[s] for s in corpus.speakers], "text": corpus.texts},
+                    name="held-out utterances (speaker code)")
 
 
 def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args, run):

@@ -26,6 +26,7 @@ from keras_ae.models import AdaINVC
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
 from tests.test_contract import SPEECH, TINY_VC
+from tests.tensorboard_helpers import read_projector
 
 rng = np.random.default_rng(0)
 
@@ -248,6 +249,10 @@ def test_recipe_end_to_end_resumes_and_exports_a_converter(method, tmp_path, mon
     for name in ("metrics.json", "conversion_matrix.png", "spectrograms_unseen_targets.png", "history.png"):
         assert (run_dir / name).exists(), name
     assert (run_dir / "samples" / "unseen_targets_converted.wav").exists()
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out utterances (speaker code)")
+    assert metadata[0] == "speaker\ttext" and len(metadata) > 2
+    _, metadata, _ = read_projector(run_dir / "tensorboard", "held-out frames")  # the content code, per frame
+    assert metadata[0] == "phone\tspeaker\ttime (s)"
     resumed = voice_conversion.main(flags + ["--resume", "--epochs", "2"])
     assert resumed["epochs"] == 2
     wav = run_dir / "samples" / "unseen_targets_source.wav"

@@ -1,5 +1,5 @@
-"""The text_summary recipe end to end: a quick run on user files (default suite), bad input, and the full default
-run on Debian's descriptions (`-m slow`)."""
+"""The text_summary recipe end to end: bad input (default suite); quick runs on user files and the full default run
+on Debian's descriptions (`-m slow`)."""
 
 import json
 
@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.recipes import text_summary
 from tests.summary_helpers import tiny_pairs
+from tests.tensorboard_helpers import read_projector, summary_steps
 
 
 def _files(tmp_path, count=300, summaries=True):
@@ -35,6 +36,10 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert all(0 <= table[name]["rouge1"] <= 100 for name in ("Lead-4", "full (unpaired)"))
     assert metrics["perplexity"] > 1 and (tmp_path / "export" / "keras_ae.json").is_file()
     assert "val_rouge1" in (run / "history.csv").read_text().splitlines()[0]
+    # the full model's summaries of validation documents, before training and after its epoch, as TensorBoard text
+    assert summary_steps(run / "tensorboard" / "samples")["summaries of validation documents"] == [0, 1]
+    _, metadata, rows = read_projector(run / "tensorboard", "test documents (encoder embedding)")
+    assert metadata[0] == "generated summary\tdocument" and len(metadata) == len(rows) + 1
 
 
 @pytest.mark.slow
