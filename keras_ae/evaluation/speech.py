@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras_ae.data.speech import FRAME_SAMPLES, SAMPLE_RATE
 from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
 from keras_ae.layers.audio.griffin_lim_vocoder import fast_griffin_lim
+from keras_ae.layers.audio.log_mel import padded_stft
 
 MAX_PROBE_FRAMES = 20000
 
@@ -67,13 +68,9 @@ def _traced(encode):
 def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
     """MFCCs with `tf.signal` (25 ms Hann windows every 10 ms, 512-point FFT, 40 mel bands from 20 Hz to 7.6 kHz,
     log, DCT, the first 13 coefficients) plus deltas and delta-deltas: `[batch, samples // 160, 39]`. Frame `i` is
-    centred on sample `160 i + 80`, like the phone labels."""
-    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
-    frame_length, frame_step = 400, FRAME_SAMPLES
-    padded = tf.pad(waveforms, [[0, 0], [(frame_length - frame_step) // 2, frame_length]])
-    stft = tf.signal.stft(padded, frame_length=frame_length, frame_step=frame_step, fft_length=512)
-    num_frames = tf.shape(waveforms)[1] // frame_step
-    power = tf.square(tf.abs(stft))[:, :num_frames]
+    centred on sample `160 i + 80`, like the phone labels: the framing of the speech models' front end
+    (`keras_ae.layers.audio.log_mel.padded_stft`)."""
+    power = tf.square(tf.abs(padded_stft(waveforms)))
     mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
     log_mel = tf.math.log(tf.tensordot(power, mel_matrix, 1) + 1e-6)
     mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :num_coefficients]
