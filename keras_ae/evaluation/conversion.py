@@ -27,7 +27,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.speech import FRAME_SAMPLES
+from keras_ae.data.speech import FRAME_SAMPLES, SAMPLE_RATE
 from keras_ae.evaluation.probes import linear_probe_accuracy
 from keras_ae.evaluation.speech import MAX_PROBE_FRAMES, mfcc_features
 from keras_ae.layers.audio.log_mel import padded_stft
@@ -310,3 +310,74 @@ def _mean(values):
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
            "conversion_scores", "mel_cepstra", "speaker_name_list", "mel_cepstral_distortion", "plot_conversion_matrix",
            "one_utterance", "plot_spectrograms", "utterance_statistics", "vocoder_floor"]
+
+
+def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
+                      probe_utterances=160, pairs=32, min_seconds=0.3, seed=0):
+    """The whole conversion evaluation of the module doc: `(metrics, matrix_rows, examples)`.
+
+    Args:
+        model: the trained model (`encode`, `encode_speaker`), for the code probes.
+        convert, resynthesize: `convert(source, reference)` and `resynthesize(waveform)` on float32 `[samples]`.
+        corpus: the training corpus (seen and held-out speakers, parallel sentences).
+        train, probe_test: its training utterances and the held-out sentences of seen speakers.
+        engine: a corpus of another engine's voices (unseen one-shot targets) or None.
+        seen, unseen: speaker ids of `corpus` to convert to.
+        probe_utterances: utterances the probes and the speaker classifier fit on.
+        pairs: conversions per condition.
+        min_seconds: the shortest utterance converted.
+
+    `metrics` holds the code probes, the independent speaker classifier's accuracy on real and resynthesised test
+    speech, and per condition (seen / unseen / engine targets) the scores of `conversion_scores` with the vocoder
+    floor; `matrix_rows` are the `(source, target, hit)` rows of `conversion_matrix`; `examples` holds one
+    conversion per condition, `(pair, converted, source corpus, target corpus)`.
+    """
+    long_enough = lambda c: c.subset(np.flatnonzero([len(w) >= min_seconds * SAMPLE_RATE for w in c.waveforms]))  # noqa: E731,E501
+    probe_train = train.sample(probe_utterances, seed)
+    probe_test = long_enough(probe_test).sample(probe_utterances, seed)
+    codes = code_probes(model, probe_train, probe_test, seed=seed)
+    # the independent judge: real speech of every speaker (held-out ones too) saying training sentences
+    training_sentences = corpus.select(sentences="train")
+    per_speaker = max(4, probe_utterances // corpus.num_speakers)
+    judge_train = [training_sentences.subset(np.flatnonzero(training_sentences.speakers == s)).sample(per_speaker, seed)
+                   for s in range(corpus.num_speakers)]
+    judge_waveforms = [w for c in judge_train for w in c.waveforms]
+    judge_names = [n for c in judge_train for n in speaker_name_list(c)]
+    if engine is not None:
+        engine_train = engine.select(sentences="train")
+        judge_waveforms += engine_train.waveforms
+        judge_names += speaker_name_list(engine_train)
+    judge = SpeakerClassifier().fit(judge_waveforms, judge_names, seed=seed)
+    real_test = long_enough(corpus.select(sentences="test")).sample(probe_utterances, seed)
+    judge_real = judge.accuracy(real_test.waveforms, speaker_name_list(real_test))
+    judge_resynthesised = judge.accuracy([resynthesize(w) for w in real_test.waveforms], speaker_name_list(real_test))
+    phone_probe = None
+    if corpus.phones is not None:
+        phone_probe = PhoneProbe().fit(probe_train.waveforms, probe_train.phones, seed=seed)
+    conditions = {"seen targets": (corpus, seen), "unseen targets": (corpus, unseen)}
+    if engine is not None:
+        conditions["held-out engine targets"] = (engine, sorted(set(engine.speakers.tolist())))
+    source_pool = long_enough(corpus)
+    table, matrices, examples = {}, [], {}
+    for offset, (name, (targets, speakers)) in enumerate(conditions.items()):
+        if not speakers:
+            continue
+        target_corpus = source_pool if targets is corpus else targets  # the engine's sentence ids are eSpeak's
+        chosen = conversion_pairs(source_pool, target_corpus, speakers, pairs, seed=seed + offset)
+        scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, chosen, judge,
+                                                      phone_probe)
+        truths = [target_corpus.waveforms[t] for _, _, t in chosen if t is not None]
+        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesize, truths) if truths else None
+        table[name] = scores
+        matrices += matrix
+        if chosen:
+            examples[name] = (chosen[0], converted[0], source_pool, target_corpus)
+    metrics = {
+        "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
+                       "judge_train": len(judge_waveforms)},
+        "code_probes": codes,
+        "speaker_classifier": {"real_test_accuracy": judge_real, "resynthesised_test_accuracy": judge_resynthesised,
+                               "speakers": len(set(judge_names))},
+        "conversion": table,
+    }
+    return metrics, matrices, examples

@@ -198,9 +198,9 @@ def main(argv=None):
     steps_per_epoch = None
     if corpus.waveforms is None:  # --stream: decode only what the probes and validation need
         decode = dict(skip_bad=True, min_seconds=args.crop_seconds)
-        validation = _sample(validation, args.probe_utterances, args.seed).decoded(**decode)
+        validation = validation.sample(args.probe_utterances, args.seed).decoded(**decode)
         probe_train = probe_train.decoded(**decode)
-        probe_test = _sample(probe_test, args.probe_utterances, args.seed).decoded(**decode)
+        probe_test = probe_test.sample(args.probe_utterances, args.seed).decoded(**decode)
         train_data = make_file_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
                                             crops_per_utterance=args.crops_per_utterance, skip_bad=args.skip_bad)
         hours = "streamed"
@@ -305,13 +305,6 @@ def main(argv=None):
 
 def _count(counter):
     counter[0] += 1
-
-
-def _sample(corpus, count, seed):
-    """At most `count` utterances of `corpus`, a seeded choice kept in corpus order."""
-    if len(corpus) <= count:
-        return corpus
-    return corpus.subset(np.sort(np.random.default_rng(seed).permutation(len(corpus))[:count]))
 
 
 def _figures(model, history, step_accuracy, run):

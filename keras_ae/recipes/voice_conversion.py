@@ -34,17 +34,11 @@ from keras_ae.data.festival import HELD_OUT_VOICES, load_engine_corpus
 from keras_ae.data.speech import SAMPLE_RATE, builtin_sentences, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.conversion import (
-    PhoneProbe,
-    SpeakerClassifier,
-    code_probes,
     conversion_matrix,
-    conversion_pairs,
-    conversion_scores,
+    conversion_report,
     one_utterance,
     plot_conversion_matrix,
     plot_spectrograms,
-    speaker_name_list,
-    vocoder_floor,
 )
 from keras_ae.layers.judges.classifier_adversary import FOOLING
 from keras_ae.models.adain_vc import AdaINVC
@@ -147,12 +141,6 @@ def check_speakers(corpus, args):
     return corpus
 
 
-def _sample(corpus, count, seed):
-    if len(corpus) <= count:
-        return corpus
-    return corpus.subset(np.sort(np.random.default_rng(seed).permutation(len(corpus))[:count]))
-
-
 def held_out_engine(args):
     """Festival voices saying the training sentences the classifier fits on and the test sentences (or None)."""
     if args.held_out_engine == "none" or args.data not in (None, "espeak"):
@@ -195,7 +183,7 @@ def main(argv=None):
           f"out); method {args.method}; {strategy.num_replicas_in_sync} replica(s)")
     with strategy.scope():
         model = build_model(args, corpus.num_speakers)
-        model.adapt(_sample(train, 400, args.seed).waveforms)
+        model.adapt(train.sample(400, args.seed).waveforms)
         optimizer = keras.optimizers.Adam(args.learning_rate)
         if args.method == "adversarial":
             model.compile(optimizers={"encoder": optimizer, "adversary": keras.optimizers.Adam(args.learning_rate)},
@@ -245,61 +233,15 @@ def _projectors(model, corpus, run, count=64):
 
 
 def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args, run):
-    """The table of the module doc, the figures and the WAV samples."""
+    """The table of the module doc (`keras_ae.evaluation.conversion.conversion_report`), the conversion-matrix
+    figure and the WAV samples."""
     started = time.perf_counter()
-    long_enough = lambda c: c.subset(np.flatnonzero([len(w) >= MIN_SECONDS * SAMPLE_RATE for w in c.waveforms]))  # noqa: E731,E501
-    probe_train = _sample(train, args.probe_utterances, args.seed)
-    probe_test = _sample(long_enough(probe_test), args.probe_utterances, args.seed)
-    codes = code_probes(model, probe_train, probe_test, seed=args.seed)
-    # the independent judge: real speech of every speaker (held-out ones too) saying training sentences
-    judge_train = [_sample(corpus.select(sentences="train").subset(np.flatnonzero(
-        corpus.select(sentences="train").speakers == s)), max(4, args.probe_utterances // corpus.num_speakers),
-        args.seed) for s in range(corpus.num_speakers)]
-    judge_waveforms = [w for c in judge_train for w in c.waveforms]
-    judge_names = [n for c in judge_train for n in speaker_name_list(c)]
-    if engine is not None:
-        engine_train = engine.select(sentences="train")
-        judge_waveforms += engine_train.waveforms
-        judge_names += speaker_name_list(engine_train)
-    judge = SpeakerClassifier().fit(judge_waveforms, judge_names, seed=args.seed)
-    real_test = long_enough(corpus.select(sentences="test"))
-    real_test = _sample(real_test, args.probe_utterances, args.seed)
-    judge_real = judge.accuracy(real_test.waveforms, speaker_name_list(real_test))
-    resynthesised = [resynthesize(w) for w in real_test.waveforms]
-    judge_resynthesised = judge.accuracy(resynthesised, speaker_name_list(real_test))
-    phone_probe = None
-    if corpus.phones is not None:
-        phone_probe = PhoneProbe().fit(probe_train.waveforms, probe_train.phones, seed=args.seed)
-    conditions = {"seen targets": (corpus, seen), "unseen targets": (corpus, unseen)}
-    if engine is not None:
-        conditions["held-out engine targets"] = (engine, sorted(set(engine.speakers.tolist())))
-    source_pool = long_enough(corpus)
-    table, matrices, examples = {}, [], {}
-    for offset, (name, (targets, speakers)) in enumerate(conditions.items()):
-        if not speakers:
-            continue
-        target_corpus = source_pool if targets is corpus else targets  # the engine's sentence ids are eSpeak's
-        pairs = conversion_pairs(source_pool, target_corpus, speakers, args.pairs, seed=args.seed + offset)
-        scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, pairs, judge,
-                                                      phone_probe)
-        truths = [target_corpus.waveforms[t] for _, _, t in pairs if t is not None]
-        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesize, truths) if truths else None
-        table[name] = scores
-        matrices += matrix
-        if pairs:
-            examples[name] = (pairs[0], converted[0], target_corpus)
-    metrics = {
-        "data": args.data,
-        "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
-                       "judge_train": len(judge_waveforms)},
-        "code_probes": codes,
-        "speaker_classifier": {"real_test_accuracy": judge_real, "resynthesised_test_accuracy": judge_resynthesised,
-                               "speakers": len(set(judge_names))},
-        "conversion": table,
-        "evaluation_seconds": None,
-    }
+    metrics, matrices, examples = conversion_report(
+        model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
+        probe_utterances=args.probe_utterances, pairs=args.pairs, min_seconds=MIN_SECONDS, seed=args.seed)
+    metrics["data"] = args.data
     if is_chief():
-        _samples(run, source_pool, examples)
+        _samples(run, examples)
         source_names = sorted({s for s, _, _ in matrices})
         target_names = sorted({t for _, t, _ in matrices})
         plot_conversion_matrix(conversion_matrix(matrices, source_names, target_names), source_names, target_names,
@@ -308,12 +250,12 @@ def evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, re
     return metrics
 
 
-def _samples(run, sources, examples):
+def _samples(run, examples):
     """WAV files and spectrogram figures of one conversion per condition: source, reference, converted, target."""
     folder = run.file("samples")
     folder.mkdir(exist_ok=True)
     writer = tf.summary.create_file_writer(str(run.file("tensorboard")))
-    for index, (name, ((source, reference, truth), converted, targets)) in enumerate(examples.items()):
+    for index, (name, ((source, reference, truth), converted, sources, targets)) in enumerate(examples.items()):
         slug = name.replace(" ", "_")
         panels = {"source": sources.waveforms[source], "reference": targets.waveforms[reference],
                   "converted": converted}

@@ -95,6 +95,12 @@ class SpeechCorpus:
         """The first `count` utterances (for quick runs)."""
         return self.subset(np.arange(min(count, len(self))))
 
+    def sample(self, count, seed=0):
+        """At most `count` utterances, a seeded choice kept in corpus order."""
+        if len(self) <= count:
+            return self
+        return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:count]))
+
     def decoded(self, skip_bad=False, min_seconds=0.0, progress=True):
         """This corpus with its audio decoded (itself if it already is); see `load_audio_corpus(decode=False)`."""
         if self.waveforms is not None:
