@@ -62,6 +62,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         instance_norm: instance normalisation in the content encoder.
         conditioning: how the decoder reads the speaker code, `"concat"` or `"adain"`.
         vocoder_iterations: Griffin-Lim rounds of the vocoder.
+        reconstruction_loss: `"l1"` or `"l2"` on the rebuilt log-mel frames (`SpeechReconstructionJudge`).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -74,8 +75,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     conditioning_default = "concat"
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
-                 instance_norm=False, conditioning=None, vocoder_iterations=32, adversaries=(),
-                 **kwargs):
+                 instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
+                 adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -92,6 +93,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                           conditioning=conditioning, name="decoder"),
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
+            loss=reconstruction_loss,
             name="reconstruction",
         )
         super().__init__(encoder, judges=[judge], adversaries=adversaries, input_shape=(None,), **kwargs)
@@ -105,6 +107,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.instance_norm = bool(instance_norm)
         self.conditioning = conditioning
         self.vocoder_iterations = vocoder_iterations
+        self.reconstruction_loss = reconstruction_loss
 
     # ------------------------------------------------------------------ parts
     @property
@@ -176,7 +179,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "num_mel_bins": self.num_mel_bins, "content_dim": self.content_dim, "speaker_dim": self.speaker_dim,
             "filters": self.filters, "blocks": self.blocks, "kernel_size": self.kernel_size,
             "instance_norm": self.instance_norm, "conditioning": self.conditioning,
-            "vocoder_iterations": self.vocoder_iterations,
+            "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
         })
         return config
 
