@@ -9,10 +9,6 @@ Example:
     from keras_ae.layers.audio.augmentation import augmentation_from_preset
     train = make_crop_dataset(corpus, crop_samples=20480, batch_size=32)
     train = augment_dataset(train, augmentation_from_preset("default"), seed=0)
-    copies = augment_waveforms(corpus.waveforms, augmentation_from_preset("default"), seed=0)   # a list, offline
-
-`augment_waveforms` augments a list of utterances of any lengths once (utterance `i` with the seed `(seed, i)`), for
-models trained on features computed once, such as the speech VQ-VAE's spectrogram frames.
 """
 
 import tensorflow as tf
@@ -32,11 +28,3 @@ def augment_dataset(dataset, augmentation, seed=0):
 
     return tf.data.Dataset.zip((dataset, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE,
                                                      deterministic=True).prefetch(tf.data.AUTOTUNE)
-
-
-def augment_waveforms(waveforms, augmentation, seed=0):
-    """One augmented copy of each waveform of the list `waveforms` (float32 `[samples]` each, any lengths)."""
-    augment = tf.function(lambda waveform, pair: augmentation(waveform[None], training=True, seed=pair)[0],
-                          input_signature=[tf.TensorSpec([None], tf.float32), tf.TensorSpec([2], tf.int32)])
-    return [augment(tf.constant(w, tf.float32), tf.constant([seed, index], tf.int32)).numpy()
-            for index, w in enumerate(waveforms)]

@@ -20,10 +20,10 @@ Example:
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.speech import FRAME_SAMPLES, SAMPLE_RATE
+from keras_ae.data.speech import FRAME_SAMPLES
 from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
 from keras_ae.layers.audio.griffin_lim_vocoder import fast_griffin_lim
-from keras_ae.layers.audio.log_mel import padded_stft
+from keras_ae.layers.audio.log_mel import log_mel_frames, mel_matrix
 
 MAX_PROBE_FRAMES = 20000
 
@@ -68,12 +68,9 @@ def _traced(encode):
 def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
     """MFCCs with `tf.signal` (25 ms Hann windows every 10 ms, 512-point FFT, 40 mel bands from 20 Hz to 7.6 kHz,
     log, DCT, the first 13 coefficients) plus deltas and delta-deltas: `[batch, samples // 160, 39]`. Frame `i` is
-    centred on sample `160 i + 80`, like the phone labels: the framing of the speech models' front end
-    (`keras_ae.layers.audio.log_mel.padded_stft`)."""
-    power = tf.square(tf.abs(padded_stft(waveforms)))
-    mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
-    log_mel = tf.math.log(tf.tensordot(power, mel_matrix, 1) + 1e-6)
-    mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :num_coefficients]
+    centred on sample `160 i + 80`, like the phone labels: the log-mel frames of the speech models' front end
+    (`keras_ae.layers.audio.log_mel.log_mel_frames`)."""
+    mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel_frames(waveforms, num_mel_bins))[..., :num_coefficients]
     if not deltas:
         return mfcc
     delta = _delta(mfcc)
@@ -89,8 +86,7 @@ def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=
     """
     mfcc = tf.convert_to_tensor(features, tf.float32)
     log_mel = tf.signal.idct(mfcc, type=2) / tf.sqrt(2.0 * num_mel_bins)  # mfccs_from_log_mel_spectrograms, undone
-    mel_matrix = tf.signal.linear_to_mel_weight_matrix(num_mel_bins, 257, SAMPLE_RATE, 20.0, 7600.0)
-    power = tf.nn.relu(tf.exp(log_mel) @ tf.linalg.pinv(mel_matrix))
+    power = tf.nn.relu(tf.exp(log_mel) @ tf.linalg.pinv(mel_matrix(num_mel_bins)))
     waveform = fast_griffin_lim(tf.sqrt(power)[None], iterations, momentum)[0].numpy()
     return (0.9 * waveform / max(float(np.abs(waveform).max()), 1e-8)).astype("float32")
 

@@ -8,6 +8,8 @@ Example:
     lm.perplexity(predictions), first_words_share(documents, predictions)
     lead(documents, n=6), first_clause(documents)               # baselines
     predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
+    summary_row(documents, predictions, references, lm)        # all of the above, one table row
+    model.fit(..., callbacks=[RougeCurve(validation_documents, validation_references)])   # val_rouge1 per epoch
 
 Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
 averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
@@ -18,6 +20,7 @@ its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document
 
 import re
 
+import keras
 import numpy as np
 import tensorflow as tf
 from nltk.lm import Vocabulary, WittenBellInterpolated
@@ -134,3 +137,28 @@ class SummaryLanguageModel:
             for gram in ngrams(pad_both_ends(list(self.model.vocab.lookup(words(text))), self.order), self.order)
         ]
         return float(self.model.perplexity(grams))
+
+
+def summary_row(documents, predictions, references, lm):
+    """A table row for `predictions` of `documents`: ROUGE against `references` (skipped when None), perplexity under
+    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words."""
+    row = rouge(predictions, references) if references is not None else {}
+    row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
+                "repeated": repeated_word_share(predictions)})
+    return row
+
+
+class RougeCurve(keras.callbacks.Callback):
+    """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
+    first-word copies), into the epoch's logs (and so history.csv and TensorBoard)."""
+
+    def __init__(self, documents, references):
+        super().__init__()
+        self.documents, self.references = documents, references
+
+    def on_epoch_end(self, epoch, logs=None):
+        predictions = summarize(self.model, self.documents)
+        if logs is not None:
+            if self.references is not None:
+                logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
+            logs["val_first_words"] = first_words_share(self.documents, predictions)

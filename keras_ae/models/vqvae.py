@@ -34,7 +34,9 @@ class VQVAE(JudgedEncoder):
     rebuilds the input from those codes only.
 
     On images the code is a grid (one code per cell, 7x7 for MNIST); on speech it is one code per frame of a
-    spectrogram (or of any frame encoder you pass, e.g. a waveform encoder with a matching decoder). The loss per
+    spectrogram (or of any frame encoder you pass, e.g. a waveform encoder with a matching decoder). With a
+    `front_end` (such as `LogMelSpectrogram`) the model takes raw waveforms `[batch, samples]`, in training and in
+    its export, and the decoder rebuilds the front end's frames; `features` gives those frames. The loss per
     example is the reconstruction error plus the mean VQ loss over code positions (`VectorQuantizer`: commitment
     with weight `beta`, plus the codebook loss unless `ema`). The codebook is initialised by k-means on the first
     batches and dead codes are restarted from recent encoder outputs (both switchable), so it does not collapse;
@@ -69,6 +71,8 @@ class VQVAE(JudgedEncoder):
             encoder downsamples time by a strided convolution and the default decoder upsamples back, so inputs
             need a number of frames divisible by `time_stride` (others raise a clear error).
         seed: seed of the quantiser's random draws.
+        front_end: frames only: a layer from float32 waveforms `[batch, samples]` to frames `[batch, time,
+            data_shape[-1]]` inside the model (None: the model takes frames).
         quantizer_options: the `VectorQuantizer`'s other arguments (`epsilon`, `kmeans_samples`,
             `kmeans_iterations`, `usage_decay`, `restart_every`, `buffer_size`), defaults there.
 
@@ -85,6 +89,11 @@ class VQVAE(JudgedEncoder):
         model.fit({"frames": chunks, "speakers": chunk_speaker_ids}, batch_size=32, epochs=8)
         codes = model.codes(frames)                     # int32 [n, time]
         frames = model.decode_codes(codes, speaker_ids) # [n, time, 40], voiced by speakers `speaker_ids` [n]
+
+        # Waveforms in, through a spectral front end inside the model (and its export):
+        front_end = LogMelSpectrogram(40, normalization="utterance", dct=True)
+        model = VQVAE(data_shape=(None, 40), modality="frames", front_end=front_end)
+        codes = model.codes(waveforms)                  # float32 [n, samples] -> int32 [n, samples // 160]
     """
 
     def __init__(
@@ -106,6 +115,7 @@ class VQVAE(JudgedEncoder):
         speaker_dim=16,
         seed=None,
         time_stride=1,
+        front_end=None,
         quantizer_options=None,
         **kwargs,
     ):
@@ -134,6 +144,13 @@ class VQVAE(JudgedEncoder):
                 f"VQVAE needs a number of frames divisible by time_stride={time_stride}; "
                 f"data_shape has {data_shape[0]}."
             )
+        if front_end is not None:
+            if modality != "frames":
+                raise ValueError(f"VQVAE front_end applies to modality='frames' only; got {modality!r}.")
+            front_end_bins = front_end.compute_output_shape((None, None))[-1]
+            if front_end_bins != data_shape[-1]:
+                raise ValueError(f"The front end gives frames of {front_end_bins} features, but data_shape is "
+                                 f"{tuple(data_shape)}: make data_shape[-1] = {front_end_bins}.")
         # Layers
         if modality == "image":
             encoder = encoder or image_grid_encoder(code_dim)
@@ -156,6 +173,7 @@ class VQVAE(JudgedEncoder):
         )
         judge = ReconstructionJudge(decoder, loss=reconstruction_loss, name="reconstruction")
         super().__init__(encoder=encoder, judges=[judge], bottleneck=quantizer, **kwargs)
+        self.front_end = front_end
         self.speaker_embedding = None
         if num_speakers is not None:
             self.speaker_embedding = keras.layers.Embedding(num_speakers, speaker_dim, name="speaker_embedding")
@@ -177,7 +195,7 @@ class VQVAE(JudgedEncoder):
         self.time_stride = time_stride
         self.quantizer_options = quantizer_options
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
-        self.build((None, *self.data_shape))
+        self.build((None, *self.data_shape) if front_end is None else (None, None))
 
     @property
     def code_values(self):
@@ -193,6 +211,11 @@ class VQVAE(JudgedEncoder):
         return self.judges[0].decoder
 
     def build(self, input_shape):
+        """Builds every part for inputs of `input_shape`: frames, or with a front end waveforms `(batch, samples)`."""
+        if self.front_end is not None:
+            if not self.front_end.built:
+                self.front_end.build(input_shape)
+            input_shape = self.front_end.compute_output_shape(input_shape)
         if not self.encoder.built:
             self.encoder.build(input_shape)
         code_shape = self.encoder.compute_output_shape(input_shape)
@@ -213,7 +236,17 @@ class VQVAE(JudgedEncoder):
 
     # ------------------------------------------------------------------ the user's API
     def call(self, inputs, training=False):
-        return self.encoder(self._check_length(inputs), training=training)
+        return self.encoder(self._check_length(self.features(inputs)), training=training)
+
+    def features(self, inputs):
+        """What the encoder reads and the decoder rebuilds: the front end's frames of raw `inputs`, or the inputs."""
+        return inputs if self.front_end is None else self.front_end(inputs)
+
+    def adapt(self, waveforms):
+        """Sets the front end's normalisation statistics from a list of float32 `[samples]` training waveforms."""
+        if self.front_end is None:
+            raise ValueError("This VQVAE has no front end to adapt; it takes its frames as they are.")
+        self.front_end.adapt(waveforms)
 
     def _check_length(self, inputs):
         """Inputs with a number of frames not divisible by `time_stride` raise a clear error (a ValueError when the
@@ -299,6 +332,15 @@ class VQVAE(JudgedEncoder):
         return inputs, None
 
     # ------------------------------------------------------------------ the one loop's parts
+    def unpack_batch(self, data):
+        """The step's batch, with raw inputs replaced by the front end's frames (computed once per step)."""
+        batch = super().unpack_batch(data)
+        if self.front_end is None:
+            return batch
+        inputs, speakers = self._split_batch(batch)
+        frames = self.front_end(inputs)
+        return frames if speakers is None else {"frames": frames, "speakers": speakers}
+
     def encoder_inputs(self, batch):
         return self._check_length(self._split_batch(batch)[0])
 
@@ -315,17 +357,25 @@ class VQVAE(JudgedEncoder):
     # ------------------------------------------------------------------ export and config
     def export_signatures(self):
         """Named SavedModel signatures (see `keras_ae.export`): `encode`, `quantize`, `decode_codes` (which takes
-        `(codes, speakers)`, int32 `[batch]` speaker ids, when the decoder is speaker-conditioned)."""
-        data_spec = tf.TensorSpec([None, *self.data_shape], tf.float32, name="inputs")
+        `(codes, speakers)`, int32 `[batch]` speaker ids, when the decoder is speaker-conditioned), and with a front
+        end `features`; with a front end, `encode`, `quantize` and `features` take float32 waveforms
+        `[batch, samples]`."""
+        if self.front_end is None:
+            data_spec = tf.TensorSpec([None, *self.data_shape], tf.float32, name="inputs")
+        else:
+            data_spec = tf.TensorSpec([None, None], tf.float32, name="waveforms")
         code_spec = tf.TensorSpec([None, *self.code_shape], tf.int32, name="codes")
         decode_specs = [code_spec]
         if self.speaker_embedding is not None:
             decode_specs.append(tf.TensorSpec([None], tf.int32, name="speakers"))
-        return {
+        signatures = {
             "encode": (self.encode, [data_spec]),
             "quantize": (self.codes, [data_spec]),
             "decode_codes": (self.decode_codes, decode_specs),
         }
+        if self.front_end is not None:
+            signatures["features"] = (self.features, [data_spec])
+        return signatures
 
     def get_config(self):
         config = without_parts(super().get_config())
@@ -348,6 +398,7 @@ class VQVAE(JudgedEncoder):
                 "speaker_dim": self.speaker_dim,
                 "seed": self.seed,
                 "time_stride": self.time_stride,
+                "front_end": keras.saving.serialize_keras_object(self.front_end),
                 "quantizer_options": self.quantizer_options,
             }
         )
@@ -355,4 +406,4 @@ class VQVAE(JudgedEncoder):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**deserialize_sublayers(config, ("encoder", "decoder")))
+        return cls(**deserialize_sublayers(config, ("encoder", "decoder", "front_end")))

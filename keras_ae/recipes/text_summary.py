@@ -28,7 +28,7 @@ from keras_ae.data.summaries import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
-    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge, summarize,
+    RougeCurve, SummaryLanguageModel, first_clause, lead, median_length, summarize, summary_row,
 )
 from keras_ae.models.text_latent import TextLatent
 from keras_ae.recipes.common import (
@@ -88,30 +88,6 @@ def build_model(args, vocabulary, objective="paired"):
     )
 
 
-def score(documents, predictions, references, lm):
-    """A table row: ROUGE (if there are references), perplexity, copies of the first words, repeated words."""
-    row = rouge(predictions, references) if references is not None else {}
-    row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
-                "repeated": repeated_word_share(predictions)})
-    return row
-
-
-class RougeCurve(keras.callbacks.Callback):
-    """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
-    first-word copies), into the epoch's logs (and so history.csv and TensorBoard)."""
-
-    def __init__(self, documents, references):
-        super().__init__()
-        self.documents, self.references = documents, references
-
-    def on_epoch_end(self, epoch, logs=None):
-        predictions = summarize(self.model, self.documents)
-        if logs is not None:
-            if self.references is not None:
-                logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
-            logs["val_first_words"] = first_words_share(self.documents, predictions)
-
-
 def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=()):
     started = time.perf_counter()
     with warnings.catch_warnings():  # the paired objective leaves the reconstructor and the critic without gradients
@@ -159,13 +135,13 @@ def main(argv=None):
     if test_references is not None:
         for name, predictions in ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents))):
             outputs[name] = predictions
-            rows[name] = score(test_documents, predictions, test_references, lm)
+            rows[name] = summary_row(test_documents, predictions, test_references, lm)
     rows["real summaries (pool)"] = {"perplexity": lm.perplexity(data.real_summaries[:2000])}
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
 
     def evaluate(name, model, seconds):
         outputs[name] = summarize(model, test_documents)
-        rows[name] = {**score(test_documents, outputs[name], test_references, lm), "train_seconds": seconds}
+        rows[name] = {**summary_row(test_documents, outputs[name], test_references, lm), "train_seconds": seconds}
 
     with run:
         run.write_config()

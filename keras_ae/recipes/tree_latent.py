@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.core.restarts import best_of_restarts
 from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
@@ -61,37 +62,50 @@ def build_parser():
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
     parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
     parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
+    parser.add_argument(
+        "--restarts", type=int, default=1, help="random starts per model, each warmed up for --warmup-steps; the "
+        "one with the lowest validation loss (negative ELBO, no gold trees) is trained on"
+    )
+    parser.add_argument("--warmup-steps", type=int, default=60, help="training steps of each restart's warm-up")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
     return parser
 
 
-def build_model(args, vocabulary, code_dim):
+def build_model(args, vocabulary, code_dim, seed):
     return TreeLatent(
         vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim, max_length=args.max_length,
-        seed=args.seed,
+        seed=seed,
     )
 
 
 def train(args, strategy, data, vocabulary, code_dim, callbacks):
-    """Builds, trains and evaluates one model: `(model, row, trees, history)`."""
-    keras.utils.set_random_seed(args.seed)
-    with strategy.scope():
-        model = build_model(args, vocabulary, code_dim)
-        # Kim et al.'s optimiser: Adam with beta_1 = 0.75, gradients clipped to norm 3. No XLA: string ops.
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.75, global_clipnorm=3.0),
-                      jit_compile=False)
+    """Builds (the best of `--restarts` warm-ups), trains and evaluates one model: `(model, row, trees, history)`."""
+
+    def build(seed):
+        with strategy.scope():
+            model = build_model(args, vocabulary, code_dim, seed)
+            # Kim et al.'s optimiser: Adam with beta_1 = 0.75, gradients clipped to norm 3. No XLA: string ops.
+            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.75, global_clipnorm=3.0),
+                          jit_compile=False)
+        return model
+
     started = time.perf_counter()
+    validation = make_sentence_dataset(data.validation, args.batch_size)
+    warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed).repeat()
+    model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
     history = model.fit(
         make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=make_sentence_dataset(data.validation, args.batch_size),
-        epochs=args.epochs, callbacks=callbacks, verbose=2,
+        validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=2,
     )
     seconds = time.perf_counter() - started
     row, trees = evaluate_tree_model(model, data.test, data.test_trees)
-    return model, {**row, "train_seconds": round(seconds, 1)}, trees, history.history
+    row = {**row, "train_seconds": round(seconds, 1)}
+    if restart_losses:
+        row["restart_validation_losses"] = [round(loss, 4) for loss in restart_losses]
+    return model, row, trees, history.history
 
 
 def main(argv=None):
@@ -100,6 +114,8 @@ def main(argv=None):
     refuse_jit_compile(parser, args)
     if args.embedding_dim < 0:
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
+    if args.restarts < 1 or args.warmup_steps < 1:
+        parser.error(f"--restarts and --warmup-steps must be 1 or more; got {args.restarts} and {args.warmup_steps}.")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,

@@ -1,8 +1,9 @@
 """VQ-VAE: `python -m keras_ae.recipes.vqvae [--data mnist|speech|PATH] [--codebook-size 512] ...`.
 
 On speech (`--data speech`, the synthesized multi-speaker corpus of `keras_ae.data.speech`): one code per 10 ms
-frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis), each utterance standardised by its own
-mean and std (`--feature-norm global` for training-set statistics instead). By default the decoder is conditioned
+frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis), each input standardised by its own
+mean and std (`--feature-norm global` for training-set statistics instead), computed by a `LogMelSpectrogram`
+front end inside the model, so the model and its export take 16 kHz waveforms. By default the decoder is conditioned
 on a learned speaker embedding (van den Oord et al., 2017), so the codes need not carry the speaker
 (`--no-speaker-conditioning` to compare). Both defaults lower the speaker information per code (README).
 
@@ -31,15 +32,17 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.validation import at_least_two_int, non_negative_float, non_negative_int, positive_int
-from keras_ae.data.augmentation import augment_waveforms
-from keras_ae.data.speech import load_speech_corpus
+from keras_ae.data.augmentation import augment_dataset
+from keras_ae.data.speech import FRAME_SAMPLES, load_speech_corpus
 from keras_ae.distribute import get_strategy
 from keras_ae.evaluation.codes import code_usage, kmeans_code_row, speech_code_references, speech_code_row
 from keras_ae.evaluation.speech import mel_cepstrum_to_waveform, mfcc_features
 from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
+from keras_ae.layers.audio.log_mel import LogMelSpectrogram
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
@@ -77,10 +80,8 @@ def build_parser():
                              "the codes need not carry the speaker")
     speech.add_argument("--speaker-dim", type=positive_int, default=16, help="size of the decoder's speaker embedding")
     speech.add_argument("--augment", choices=AUGMENT_PRESETS, default="none",
-                        help="add augmented copies of the training utterances (keras_ae.layers.audio.augmentation; "
-                             "features are computed once, so each copy is one fixed draw)")
-    speech.add_argument("--augment-copies", type=positive_int, default=1,
-                        help="augmented copies of each training utterance")
+                        help="time-domain augmentation of the training crops, drawn anew every epoch "
+                             "(keras_ae.layers.audio.augmentation)")
     speech.add_argument("--feature-norm", choices=("global", "utterance"), default="utterance",
                         help="standardise spectrogram frames with each utterance's own mean and std (utterance: "
                              "removes the speaker's average spectrum; measured: less speaker information per code) "
@@ -114,13 +115,25 @@ def check_data_size(args, splits):
     )
 
 
-def spectrogram_frames(waveforms):
-    """One 40-band log-mel frame per 10 ms (in the orthonormal DCT basis, so invertible): `[frames, 40]` each."""
-    return [np.asarray(mfcc_features(w[None], num_coefficients=MEL_BANDS, deltas=False))[0] for w in waveforms]
+def crop_dataset(corpus_part, crop_samples, batch_size, conditioned, augmentation, seed, limit=None):
+    """Batches of the utterances of `corpus_part` cut into consecutive crops of `crop_samples` samples (the rest of
+    each utterance is dropped), shuffled every epoch, augmented by `augmentation` (fresh draws every epoch) and
+    keyed for `VQVAE`: `{"inputs": crops, "speakers": ids}` when the decoder is conditioned, else the crops."""
+    crops, speakers = [], []
+    for waveform, speaker in zip(corpus_part.waveforms, corpus_part.speakers):
+        whole = len(waveform) // crop_samples * crop_samples
+        crops.append(np.asarray(waveform[:whole], np.float32).reshape(-1, crop_samples))
+        speakers.append(np.full(len(crops[-1]), speaker, np.int32))
+    crops, speakers = np.concatenate(crops)[:limit], np.concatenate(speakers)[:limit]
+    dataset = tf.data.Dataset.from_tensor_slices((crops, speakers))
+    dataset = dataset.shuffle(len(crops), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    dataset = augment_dataset(dataset, augmentation, seed=seed)
+    keyed = (lambda c, s: {"inputs": c, "speakers": s}) if conditioned else (lambda c, s: c)
+    return dataset.map(keyed).prefetch(tf.data.AUTOTUNE), len(crops)
 
 
 def run_speech(argv=None):
-    """VQ-VAE on speech frames: train on chunks of seen speakers' training sentences, evaluate on held-out ones."""
+    """VQ-VAE on speech: train on crops of seen speakers' training sentences, evaluate on held-out ones."""
     parser = build_parser()
     parser.set_defaults(**SPEECH_DEFAULTS)
     args = parse_flags(parser, argv, quick=SPEECH_QUICK)
@@ -142,60 +155,40 @@ def run_speech(argv=None):
         raise ValueError(f"--sentences {args.sentences} leaves {len(train)} training and {len(test)} held-out "
                          "utterances of seen speakers; the evaluation needs both. Pass --sentences 10 or more.")
     probe_train = train.subset(np.random.default_rng(args.seed).permutation(len(train))[: args.probe_utterances])
-    train_features = spectrogram_frames(train.waveforms)
-    stacked = np.concatenate(train_features)
-    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
-
-    def normalize(frames):
-        if args.feature_norm == "utterance":
-            return ((frames - frames.mean(axis=0)) / (frames.std(axis=0) + 1e-6)).astype("float32")
-        return ((frames - mean) / std).astype("float32")
-
-    def chunked(frames):
-        return normalize(frames)[: len(frames) // args.crop_frames * args.crop_frames].reshape(
-            -1, args.crop_frames, MEL_BANDS
-        )
-
-    per_utterance = [chunked(f) for f in train_features]
-    utterance_speakers = list(train.speakers)
     augmentation = augmentation_from_preset(args.augment, seed=args.seed)
-    if augmentation is not None:
-        if args.augment_copies < 1:
-            raise ValueError(f"--augment-copies must be at least 1; got {args.augment_copies}.")
-        for copy in range(args.augment_copies):
-            augmented = augment_waveforms(train.waveforms, augmentation, seed=args.seed * 1000 + copy)
-            per_utterance += [chunked(f) for f in spectrogram_frames(augmented)]
-            utterance_speakers += list(train.speakers)
-    chunks = np.concatenate(per_utterance)
-    chunk_speakers = np.concatenate(
-        [np.full(len(c), s, "int32") for c, s in zip(per_utterance, utterance_speakers)]
-    )
-    if args.limit:
-        chunks, chunk_speakers = chunks[: args.limit], chunk_speakers[: args.limit]
-    check_codebook_fits(args.codebook_size, chunks.shape[0] * chunks.shape[1] // stride, what="training codes")
-    print(f"speech: {len(train)} training utterances ({len(chunks)} chunks of {args.crop_frames} frames), "
-          f"{len(test)} held-out utterances; {strategy.num_replicas_in_sync} replica(s)")
+    training_data, num_crops = crop_dataset(train, args.crop_frames * FRAME_SAMPLES, args.batch_size,
+                                            args.speaker_conditioning, augmentation, args.seed, args.limit or None)
+    check_codebook_fits(args.codebook_size, num_crops * args.crop_frames // stride, what="training codes")
+    print(f"speech: {len(train)} training utterances ({num_crops} crops of {args.crop_frames} frames), "
+          f"{len(test)} held-out utterances; {strategy.num_replicas_in_sync} replica(s); augmentation: {args.augment}")
     with strategy.scope():
         model = VQVAE(
             data_shape=(None, MEL_BANDS), modality="frames", num_codes=args.codebook_size, code_dim=args.code_dim,
             beta=args.beta, ema=args.ema, kmeans_init=args.kmeans_init, restart_dead_codes=args.restart,
             dead_code_threshold=args.dead_code_threshold, seed=args.seed, time_stride=stride,
             num_speakers=corpus.num_speakers if args.speaker_conditioning else None, speaker_dim=args.speaker_dim,
+            front_end=LogMelSpectrogram(MEL_BANDS, normalization=args.feature_norm, dct=True, name="front_end"),
         )
+        if args.feature_norm == "global":
+            model.adapt(train.waveforms)
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
-    training_data = {"frames": chunks, "speakers": chunk_speakers} if args.speaker_conditioning else chunks
+
+    def whole_codes(waveform):
+        """The waveform cut to a whole number of codes (`time_stride` frames each)."""
+        return np.asarray(waveform, np.float32)[None, : len(waveform) // (FRAME_SAMPLES * stride) * FRAME_SAMPLES
+                                                  * stride]
 
     def views(model, index):
         """TensorBoard samples of held-out utterance `index`: the model's input, reconstruction and codes, and the
         input and the reconstruction as sound (Griffin-Lim; the input's rendering is the vocoder's floor)."""
-        raw = spectrogram_frames([test.waveforms[index]])[0]
-        frames = normalize(raw)[None, : len(raw) // stride * stride]
+        waveform = whole_codes(test.waveforms[index])
+        frames = np.asarray(model.features(waveform))
         speakers = [test.speakers[index]] if args.speaker_conditioning else None
-        reconstruction = np.asarray(model.reconstruct(frames, speakers))[0]
-        scale, shift = (raw.std(axis=0) + 1e-6, raw.mean(axis=0)) if args.feature_norm == "utterance" else (std, mean)
-        vocode = lambda standardised: mel_cepstrum_to_waveform(standardised * scale + shift)  # noqa: E731
+        reconstruction = np.asarray(model.reconstruct(waveform, speakers))[0]
+        mean, std = (np.asarray(t).reshape(-1) for t in model.front_end.statistics(model.front_end.log_mel(waveform)))
+        vocode = lambda standardised: mel_cepstrum_to_waveform(standardised * std + mean)  # noqa: E731
         return {"VQ-VAE input (standardised)": frames[0], "reconstruction from the codes": reconstruction,
-                "code per step": model.codes(frames)[0], "audio: input features, vocoded (floor)": vocode(frames[0]),
+                "code per step": model.codes(waveform)[0], "audio: input features, vocoded (floor)": vocode(frames[0]),
                 "audio: reconstruction from the codes, vocoded": vocode(reconstruction)}
 
     with run:
@@ -203,23 +196,23 @@ def run_speech(argv=None):
         samples = EpochSummaries(run.file("tensorboard"),
                                  speech_samples(test.waveforms[:2], utterance_captions(test), views))
         started = time.perf_counter()
-        history = run.fit(model, training_data, batch_size=args.batch_size, epochs=args.epochs, callbacks=[samples])
+        history = run.fit(model, training_data, epochs=args.epochs, callbacks=[samples])
         training_seconds = time.perf_counter() - started
 
         def codes_of(corpus_part):
-            """Features (normalised, cut to a multiple of the stride) and their codes, one per `stride` frames."""
-            features = [normalize(f) for f in spectrogram_frames(corpus_part.waveforms)]
-            features = [f[: len(f) // stride * stride] for f in features]
-            codes = [np.asarray(model.codes(f[None]))[0] for f in features]
+            """The front end's frames (cut to a multiple of the stride) and their codes, one per `stride` frames."""
+            waveforms = [whole_codes(w) for w in corpus_part.waveforms]
+            features = [np.asarray(model.features(w))[0] for w in waveforms]
+            codes = [np.asarray(model.codes(w))[0] for w in waveforms]
             return features, codes
 
         test_features, test_codes = codes_of(test)
-        write_speech_projector(run.file("tensorboard"), [model.encode(f[None])[0] for f in test_features], test,
-                               frame_step=stride)
+        write_speech_projector(run.file("tensorboard"), [model.encode(whole_codes(w))[0] for w in test.waveforms],
+                               test, frame_step=stride)
         probe_features, probe_codes = codes_of(probe_train)
         reconstructions = [
-            np.asarray(model.reconstruct(f[None], [s] if args.speaker_conditioning else None))[0]
-            for f, s in zip(test_features, test.speakers)
+            np.asarray(model.reconstruct(whole_codes(w), [s] if args.speaker_conditioning else None))[0]
+            for w, s in zip(test.waveforms, test.speakers)
         ]
         mse = float(np.mean(np.concatenate([(r - f) ** 2 for r, f in zip(reconstructions, test_features)])))
         rows = {"VQ-VAE codes": {**speech_code_row(test_codes, test, probe_codes, probe_train, args.codebook_size,
@@ -232,8 +225,8 @@ def run_speech(argv=None):
         rows[f"k-means on MFCC (K={args.codebook_size})"] = kmeans_code_row(
             *mfcc, test, probe_train, args.codebook_size, seed=args.seed)
         rows[f"k-means on the VQ-VAE input (K={args.codebook_size})"] = kmeans_code_row(
-            [normalize(f) for f in train_features], test_features, probe_features, test, probe_train,
-            args.codebook_size, seed=args.seed)
+            [np.asarray(model.features(w[None]))[0] for w in train.waveforms], test_features, probe_features, test,
+            probe_train, args.codebook_size, seed=args.seed)
         rows.update(speech_code_references(test, probe_train, corpus.num_phones))
         usage = code_usage(np.concatenate(test_codes), args.codebook_size)
         metrics = {
@@ -242,17 +235,17 @@ def run_speech(argv=None):
             "training_seconds": training_seconds,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             "speaker_conditioning": args.speaker_conditioning,
-            "augment": {"preset": args.augment, "copies": args.augment_copies if augmentation else 0},
-            "training_chunks": len(chunks),
+            "augment": args.augment,
+            "training_crops": num_crops,
             "time_stride": stride,
             "label_alignment": "each code repeated time_stride times to meet the 10 ms phone and speaker labels",
             "features": {
-                "kind": "keras_ae.evaluation.speech.mfcc_features(num_coefficients=40, deltas=False), then "
-                + ("(x - mean) / std with training-set statistics" if args.feature_norm == "global"
-                   else "each utterance standardised by its own mean and std"),
+                "kind": f"LogMelSpectrogram({MEL_BANDS}, dct=True) inside the model: {MEL_BANDS} log-mel bands in "
+                "their DCT basis, "
+                + ("standardised with training-set statistics (weights of the front end)" if args.feature_norm
+                   == "global" else "each input standardised by its own mean and std over time"),
                 "norm": args.feature_norm,
-                # Training-set statistics, for inputs to the export only with --feature-norm global.
-                **({"mean": mean.tolist(), "std": std.tolist()} if args.feature_norm == "global" else {}),
+                "export_inputs": "float32 waveforms [batch, samples] at 16 kHz",
             },
             "table": rows,
         }

@@ -4,6 +4,7 @@ import pytest
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
+    summary_row,
 )
 from tests.summary_helpers import tiny_pairs
 
@@ -36,3 +37,15 @@ def test_language_model_prefers_real_summaries_to_repetitions_and_scrambles():
     repeated = lm.perplexity([" ".join([s.split()[0]] * 4) for s in held_out])
     assert 1 < real < scrambled and real < repeated
     assert lm.perplexity(["entirely unseen words here"]) < float("inf")
+
+
+def test_summary_row_scores_with_and_without_references():
+    documents, summaries = tiny_pairs(200)
+    lm = SummaryLanguageModel(summaries[:150])
+    predictions = [" ".join(d.split()[:3]) for d in documents[150:160]]
+    row = summary_row(documents[150:160], predictions, summaries[150:160], lm)
+    assert set(row) == {"rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated"}
+    assert row["first_words"] == 1.0 and row["perplexity"] > 1
+    assert summary_row(documents[150:160], summaries[150:160], summaries[150:160], lm)["rouge1"] == pytest.approx(100)
+    unpaired = summary_row(documents[150:160], predictions, None, lm)
+    assert "rouge1" not in unpaired and unpaired["perplexity"] == row["perplexity"]

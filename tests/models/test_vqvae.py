@@ -273,3 +273,58 @@ def test_time_stride_bad_input_is_a_clear_error():
         _small_vqvae(time_stride=2)
     with pytest.raises(ValueError, match="time_stride must be a positive integer"):
         _small_vqvae(data_shape=(None, 8), modality="frames", time_stride=0)
+
+
+def _tone_waveforms(count=24, samples=3200, speakers=3, seed=0):
+    """Waveforms of two tones each, whose pitch depends on the speaker id: `(waveforms [count, samples], ids)`."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(count, dtype="int32") % speakers
+    time = np.arange(samples) / 16000.0
+    pitches = 150.0 * (1 + ids)[:, None]
+    tones = np.sin(2 * np.pi * pitches * time) + 0.5 * np.sin(2 * np.pi * rng.uniform(500, 2000, (count, 1)) * time)
+    return (0.3 * tones + 0.01 * rng.normal(size=tones.shape)).astype("float32"), ids
+
+
+def _front_end_vqvae(normalization="utterance"):
+    from keras_ae.layers import LogMelSpectrogram
+
+    return VQVAE(data_shape=(None, 16), modality="frames", num_codes=16, code_dim=4, num_speakers=3, speaker_dim=4,
+                 seed=0, front_end=LogMelSpectrogram(16, normalization=normalization, dct=True))
+
+
+def test_front_end_takes_waveforms_in_training_and_export(tmp_path):
+    """With a front end the VQ-VAE trains on waveforms (the loss falls), reconstructs the front end's frames, and its
+    export takes waveforms too: `encode`, `quantize` and `features` match the model in a TF-only process."""
+    from tests.testing import run_model_test
+
+    waveforms, ids = _tone_waveforms()
+    model = run_model_test(_front_end_vqvae, {"inputs": waveforms, "speakers": ids}, epochs=6,
+                           fit_kwargs={"batch_size": 8}, replica_batch={"inputs": waveforms[:4], "speakers": ids[:4]})
+    frames = model.features(waveforms[:2])
+    assert frames.shape == (2, 20, 16)
+    assert model.codes(waveforms[:2]).shape == (2, 20)
+    assert model.reconstruct(waveforms[:2], ids[:2]).shape == (2, 20, 16)
+    destination = export_model(model, tmp_path / "vq")
+    outputs, signatures = reload_and_call_many(destination, {
+        name: (name, [waveforms[:2]]) for name in ("encode", "quantize", "features")})
+    assert {"encode", "quantize", "features", "decode_codes"} <= set(signatures)
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(waveforms[:2]).numpy(), atol=1e-5)
+    np.testing.assert_array_equal(outputs["quantize"][0], model.codes(waveforms[:2]).numpy())
+    np.testing.assert_allclose(outputs["features"][0], frames.numpy(), atol=1e-5)
+
+
+def test_front_end_statistics_are_weights_with_global_normalization():
+    waveforms, _ = _tone_waveforms(count=6)
+    model = _front_end_vqvae("global")
+    model.adapt(list(waveforms))
+    frames = np.asarray(model.features(waveforms)).reshape(-1, 16)
+    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-3)
+    clone = VQVAE.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(np.asarray(clone.features(waveforms)), np.asarray(model.features(waveforms)), atol=1e-6)
+    with pytest.raises(ValueError, match="front_end applies to modality='frames' only"):
+        VQVAE(data_shape=(28, 28, 1), front_end=model.front_end)
+    with pytest.raises(ValueError, match=r"make data_shape\[-1\] = 16"):
+        VQVAE(data_shape=(None, 8), modality="frames", front_end=model.front_end)
+    with pytest.raises(ValueError, match="no front end to adapt"):
+        _small_vqvae().adapt(list(waveforms))

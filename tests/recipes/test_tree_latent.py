@@ -24,9 +24,20 @@ def test_quick_run_writes_metrics_and_figures(tmp_path):
     assert summary_plugins(run / "tensorboard" / "samples")["parses of test sentences"] == "text"
 
 
+def test_restarts_report_their_warmup_losses(tmp_path):
+    metrics = tree_latent.main(
+        ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
+         "--run-dir", str(tmp_path / "run")]
+    )
+    losses = metrics["restart_validation_losses"]  # one warm-up loss per start, in metrics.json
+    assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
+
+
 def test_bad_flags_fail_before_work(tmp_path):
     with pytest.raises(SystemExit):
         tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--restarts", "0", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):
