@@ -73,8 +73,10 @@ def build_parser():
     parser = recipe_parser("voice_conversion", __doc__.splitlines()[0], defaults=DEFAULTS)
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
-    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per 10 ms frame of the content "
-                        "code (the bottleneck: too wide and the speaker leaks through)")
+    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per step of the content code "
+                        "(the bottleneck: too wide and the speaker leaks through)")
+    parser.add_argument("--downsample", type=positive_int, default=1, help="10 ms frames per content-code step "
+                        "(AdaIN-VC's official configuration uses 8)")
     parser.add_argument("--speaker-dim", type=positive_int, default=64, help="size of the speaker code")
     parser.add_argument("--filters", type=positive_int, default=128, help="channels of the convolutions")
     parser.add_argument("--blocks", type=positive_int, default=3, help="convolution blocks per encoder / decoder")
@@ -109,7 +111,7 @@ def build_parser():
 def build_model(args, num_speakers):
     shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
-                  reconstruction_loss=args.reconstruction_loss)
+                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample)
     if args.method == "adain":
         return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
     if args.method == "adversarial":
@@ -230,7 +232,7 @@ def _projectors(model, corpus, run, count=64):
     cluster by speaker) and the speaker code (it should)."""
     corpus = corpus.subset(np.arange(min(count, len(corpus))))
     content = [np.asarray(model.encode(w[None]))[0] for w in corpus.waveforms]
-    write_speech_projector(run.file("tensorboard"), content, corpus)
+    write_speech_projector(run.file("tensorboard"), content, corpus, frame_step=model.downsample)
     speaker_codes = np.stack([np.asarray(model.encode_speaker(w[None]))[0] for w in corpus.waveforms])
     write_projector(run.file("tensorboard"), speaker_codes,
                     {"speaker": [corpus.speaker_names[s] for s in corpus.speakers], "text": corpus.texts},

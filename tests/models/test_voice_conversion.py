@@ -35,7 +35,7 @@ from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.models import AdaINVC
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
-from tests.test_contract import SPEECH, TINY_VC
+from tests.test_contract import SPEECH, SPEECH_BATCHES, TINY_VC
 from tests.tensorboard_helpers import read_projector
 
 rng = np.random.default_rng(0)
@@ -314,3 +314,22 @@ def test_reconstruction_loss_is_l1_or_l2_of_the_frames():
     np.testing.assert_allclose(metrics["frame_l1"], np.mean(np.abs(error)), rtol=1e-5)
     with pytest.raises(ValueError, match="l1, l2"):
         SpeechReconstructionJudge(decoder, vocoder, loss="huber")
+
+
+def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(kl_weight=0.0, downsample=4, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    source = np.concatenate(list(SPEECH[0][:4]))[None, : 37 * 160 + 50]  # 37 frames: not a multiple of 4
+    reference = SPEECH[0][4:5]
+    assert model.encode(source).shape == (1, 10, TINY_VC["content_dim"])
+    assert model.convert_frames(source, reference).shape == (1, 37, TINY_VC["num_mel_bins"])
+    assert model.convert(source, reference).shape == (1, 37 * 160)
+    clone = AdaINVC.from_config(model.get_config())
+    assert clone.downsample == 4 and clone.decoder.upsample == 4
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.convert_frames(source, reference), model.convert_frames(source, reference),
+                               atol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(SPEECH_BATCHES.repeat(6), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])

@@ -17,9 +17,9 @@ def batch_waveforms(batch):
 class SpeechReconstructionJudge(keras.layers.Layer):
     """Judges a code `(frames, speaker, content)` (`SpeakerContentEncoder`'s output) by how well the decoder rebuilds
     the frames from the content codes and the speaker embedding: the mean absolute (`loss="l1"`) or squared
-(`"l2"`) error per utterance. It also
-    trains the vocoder's post-net on the same real frames (`GriffinLimVocoder.postnet_loss`, the frames held
-    fixed), so the vocoder always matches the features it is given.
+    (`"l2"`) error per utterance, the decoder's output cropped to the frames' length. It also trains the vocoder's
+    post-net on the same real frames (`GriffinLimVocoder.postnet_loss`, the frames held fixed), so the vocoder
+    always matches the features it is given.
 
     Args:
         decoder: `(content, speaker) -> frames`, e.g. `SpeechDecoder`.
@@ -52,13 +52,10 @@ class SpeechReconstructionJudge(keras.layers.Layer):
             self.vocoder.build(frames_shape)
         self.built = True
 
-    def decode(self, content, speaker, training=False):
-        return self.decoder(content, speaker, training=training)
-
     def judge_loss(self, batch, code, training=False):
         frames, speaker, content = code
         frames = tf.stop_gradient(frames)
-        rebuilt = self.decoder(content, speaker, training=training)
+        rebuilt = self.decoder(content, speaker, length=tf.shape(frames)[1], training=training)
         error = tf.cast(rebuilt, "float32") - frames
         frame_l1 = tf.reduce_mean(tf.abs(error), axis=[1, 2])
         frame_loss = frame_l1 if self.loss == "l1" else tf.reduce_mean(tf.square(error), axis=[1, 2])
