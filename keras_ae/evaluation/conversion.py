@@ -101,26 +101,35 @@ def _mfcc(waveform):
 
 class SpeakerClassifier:
     """An independent speaker classifier on real speech: a logistic regression of the speaker from the mean and
-    standard deviation of an utterance's MFCCs (with deltas). It never sees a model's output, so it can judge
-    converted speech.
+    standard deviation over time of an utterance's frame features, by default its MFCCs (with deltas) computed
+    from the waveform. It never sees a model's output, so it can judge converted speech.
+
+    Args:
+        features: utterance -> frame features `[frames, dim]`; the default takes a waveform to MFCCs. With
+            `np.asarray` it reads spectral frames directly (e.g. a decoder's log-mel output before the vocoder).
 
     Example:
         judge = SpeakerClassifier().fit(real_waveforms, real_speakers)
         shares = judge.predict(converted_waveforms)
     """
 
-    def fit(self, waveforms, speakers, seed=0):
+    def __init__(self, features=None):
+        self.features = features or _mfcc
+
+    def _statistics(self, utterances):
+        return np.stack([utterance_statistics(self.features(u)) for u in utterances])
+
+    def fit(self, utterances, speakers, seed=0):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        features = np.stack([utterance_statistics(_mfcc(w)) for w in waveforms])
         self.classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-        self.classifier.fit(features, np.asarray(speakers))
+        self.classifier.fit(self._statistics(utterances), np.asarray(speakers))
         return self
 
-    def predict(self, waveforms):
-        return self.classifier.predict(np.stack([utterance_statistics(_mfcc(w)) for w in waveforms]))
+    def predict(self, utterances):
+        return self.classifier.predict(self._statistics(utterances))
 
     def accuracy(self, waveforms, speakers):
         return float(np.mean(self.predict(waveforms) == np.asarray(speakers)))
@@ -223,7 +232,7 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None)
     converted = [np.asarray(convert(sources.waveforms[s], targets.waveforms[r])) for s, r, _ in pairs]
     predicted = np.asarray(judge.predict(converted))
     source_names = np.array([sources.speaker_names[sources.speakers[s]] for s, _, _ in pairs])
-    target_names = np.array([targets.speaker_names[targets.speakers[r]] for _, r, _ in pairs])
+    target_names = _target_names(targets, pairs)
     with_truth = [(c, s, t) for c, (s, _, t) in zip(converted, pairs) if t is not None]
     scores = {
         "pairs": len(pairs),
@@ -241,10 +250,42 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None)
     return scores, converted, matrix
 
 
-def vocoder_floor(resynthesize, waveforms):
-    """Mean MCD (dB) between real utterances and their resynthesis (features -> vocoder): the best a conversion
-    through this vocoder can reach."""
-    return _mean([mel_cepstral_distortion(np.asarray(resynthesize(w)), w) for w in waveforms])
+def vocoder_floor(resynthesised, waveforms):
+    """Mean MCD (dB) between real utterances and their resynthesis (features -> vocoder, `resynthesised`): the best
+    a conversion through this vocoder can reach."""
+    return _mean([mel_cepstral_distortion(np.asarray(r), w) for r, w in zip(resynthesised, waveforms)])
+
+
+def _target_names(targets, pairs):
+    return np.array([targets.speaker_names[targets.speakers[r]] for _, r, _ in pairs])
+
+
+def mel_target_shares(convert_frames, front_end, sources, targets, pairs, converted, mel_judge):
+    """Whether the speaker is lost in the model or in the vocoder: the share of `pairs` that `mel_judge` (a
+    `SpeakerClassifier(features=np.asarray)` fitted on the front end's log-mel frames of real speech) assigns to
+    the target, on the decoder's frames before the vocoder (`convert_frames`) and on the front end's frames of the
+    vocoded conversions (`converted`). A drop from the first to the second is the vocoder's; a low first share is
+    the model's."""
+    names = _target_names(targets, pairs)
+    before = mel_judge.predict([convert_frames(sources.waveforms[s], targets.waveforms[r]) for s, r, _ in pairs])
+    after = mel_judge.predict([front_end(c) for c in converted])
+    return {"target_share_mel_decoder": float(np.mean(before == names)),
+            "target_share_mel_vocoded": float(np.mean(after == names))}
+
+
+def self_conversion_share(convert, corpus, pairs, judge, seed=0):
+    """The share of conversions back to the source's own speaker (the content of each pair's source with the
+    speaker code of another sentence by the same speaker) that `judge` assigns to that speaker: how much of a
+    speaker the decoder's output can carry at all, whatever the split."""
+    rng = np.random.default_rng(seed)
+    converted, names = [], []
+    for source, _, _ in pairs:
+        references = np.flatnonzero((corpus.speakers == corpus.speakers[source])
+                                    & (corpus.sentences != corpus.sentences[source]))
+        if len(references):
+            converted.append(convert(corpus.waveforms[source], corpus.waveforms[int(rng.choice(references))]))
+            names.append(corpus.speaker_names[corpus.speakers[source]])
+    return float(np.mean(judge.predict(converted) == np.array(names))) if converted else None
 
 
 def conversion_matrix(matrix, sources, targets):
@@ -308,8 +349,9 @@ def _mean(values):
 
 
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
-           "conversion_scores", "mel_cepstra", "speaker_name_list", "mel_cepstral_distortion", "plot_conversion_matrix",
-           "one_utterance", "plot_spectrograms", "utterance_statistics", "vocoder_floor"]
+           "conversion_scores", "mel_cepstra", "mel_target_shares", "speaker_name_list", "mel_cepstral_distortion",
+           "plot_conversion_matrix", "one_utterance", "plot_spectrograms", "self_conversion_share",
+           "utterance_statistics", "vocoder_floor"]
 
 
 def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
@@ -328,9 +370,13 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         min_seconds: the shortest utterance converted.
 
     `metrics` holds the code probes, the independent speaker classifier's accuracy on real and resynthesised test
-    speech, and per condition (seen / unseen / engine targets) the scores of `conversion_scores` with the vocoder
-    floor; `matrix_rows` are the `(source, target, hit)` rows of `conversion_matrix`; `examples` holds one
-    conversion per condition, `(pair, converted, source corpus, target corpus)`.
+    speech (and that of a classifier on the front end's log-mel frames), the self-conversion share
+    (`self_conversion_share`), and per condition (seen / unseen / engine targets) the scores of `conversion_scores`
+    with the vocoder floor, the target-share ceiling (the classifier on the targets' real utterances of the same
+    sentences, resynthesised: what a perfect conversion through this vocoder would score) and
+    `mel_target_shares` (before and after the vocoder); `matrix_rows` are the `(source, target, hit)` rows of
+    `conversion_matrix`; `examples` holds one conversion per condition, `(pair, converted, source corpus, target
+    corpus)`.
     """
     long_enough = lambda c: c.subset(np.flatnonzero([len(w) >= min_seconds * SAMPLE_RATE for w in c.waveforms]))  # noqa: E731,E501
     probe_train = train.sample(probe_utterances, seed)
@@ -348,9 +394,20 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         judge_waveforms += engine_train.waveforms
         judge_names += speaker_name_list(engine_train)
     judge = SpeakerClassifier().fit(judge_waveforms, judge_names, seed=seed)
+    front_end, convert_frames = one_utterance(model.front_end), one_utterance(model.convert_frames)
+    mel_judge = SpeakerClassifier(features=np.asarray).fit([front_end(w) for w in judge_waveforms], judge_names,
+                                                           seed=seed)
     real_test = long_enough(corpus.select(sentences="test")).sample(probe_utterances, seed)
-    judge_real = judge.accuracy(real_test.waveforms, speaker_name_list(real_test))
-    judge_resynthesised = judge.accuracy([resynthesize(w) for w in real_test.waveforms], speaker_name_list(real_test))
+    real_names = speaker_name_list(real_test)
+    resynthesised_test = [resynthesize(w) for w in real_test.waveforms]
+    classifiers = {
+        "real_test_accuracy": judge.accuracy(real_test.waveforms, real_names),
+        "resynthesised_test_accuracy": judge.accuracy(resynthesised_test, real_names),
+        "mel_real_test_accuracy": mel_judge.accuracy([front_end(w) for w in real_test.waveforms], real_names),
+        "mel_resynthesised_test_accuracy": mel_judge.accuracy([front_end(w) for w in resynthesised_test],
+                                                              real_names),
+        "speakers": len(set(judge_names)),
+    }
     phone_probe = None
     if corpus.phones is not None:
         phone_probe = PhoneProbe().fit(probe_train.waveforms, probe_train.phones, seed=seed)
@@ -366,8 +423,15 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         chosen = conversion_pairs(source_pool, target_corpus, speakers, pairs, seed=seed + offset)
         scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, chosen, judge,
                                                       phone_probe)
-        truths = [target_corpus.waveforms[t] for _, _, t in chosen if t is not None]
-        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesize, truths) if truths else None
+        with_truth = [(r, t) for _, r, t in chosen if t is not None]
+        truths = [target_corpus.waveforms[t] for _, t in with_truth]
+        resynthesised = [resynthesize(w) for w in truths]
+        scores["mcd_vocoder_floor"] = vocoder_floor(resynthesised, truths) if truths else None
+        scores["target_share_ceiling"] = (float(np.mean(judge.predict(resynthesised) == np.array(
+            [target_corpus.speaker_names[target_corpus.speakers[r]] for r, _ in with_truth]))) if truths else None)
+        if chosen:
+            scores.update(mel_target_shares(convert_frames, front_end, source_pool, target_corpus, chosen, converted,
+                                            mel_judge))
         table[name] = scores
         matrices += matrix
         if chosen:
@@ -376,8 +440,9 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
                        "judge_train": len(judge_waveforms)},
         "code_probes": codes,
-        "speaker_classifier": {"real_test_accuracy": judge_real, "resynthesised_test_accuracy": judge_resynthesised,
-                               "speakers": len(set(judge_names))},
+        "speaker_classifier": classifiers,
+        "self_conversion_share": self_conversion_share(
+            convert, source_pool, conversion_pairs(source_pool, source_pool, seen, pairs, seed=seed), judge, seed=seed),
         "conversion": table,
     }
     return metrics, matrices, examples

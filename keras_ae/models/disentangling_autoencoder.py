@@ -44,7 +44,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     """Splits speech into *what is said* and *who says it*, and converts voices one-shot.
 
     Waveforms (float32 `[batch, samples]`, 16 kHz) go through a `LogMelSpectrogram` front end; a `ContentEncoder`
-    gives `content_dim` floats per 10 ms frame, a `SpeakerEncoder` one `speaker_dim` vector per utterance, and a
+    gives `content_dim` floats per `downsample` 10 ms frames, a `SpeakerEncoder` one `speaker_dim` vector per utterance, and a
     `SpeechDecoder` rebuilds the frames from both (`SpeechReconstructionJudge`, which also trains the
     `GriffinLimVocoder`'s post-net). Nothing but the narrow content code forces the split here: this is the
     baseline of `AdversarialDisentanglingAutoEncoder` and `AdaINVC`. Conversion: the content of `source` with the
@@ -56,12 +56,14 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     Args:
         num_mel_bins: mel bins of the front end, the decoder and the vocoder.
-        content_dim: floats per frame of the content code.
+        content_dim: floats per step of the content code.
         speaker_dim: size of the speaker code.
         filters, blocks, kernel_size: the convolution stacks of the encoders, decoder and post-net.
         instance_norm: instance normalisation in the content encoder.
         conditioning: how the decoder reads the speaker code, `"concat"` or `"adain"`.
         vocoder_iterations: Griffin-Lim rounds of the vocoder.
+        reconstruction_loss: `"l1"` or `"l2"` on the rebuilt log-mel frames (`SpeechReconstructionJudge`).
+        downsample: 10 ms frames per content step (`ContentEncoder(downsample=...)`, undone by the decoder).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -74,24 +76,25 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     conditioning_default = "concat"
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
-                 instance_norm=False, conditioning=None, vocoder_iterations=32, adversaries=(),
-                 **kwargs):
+                 instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
+                 downsample=1, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
         encoder = SpeakerContentEncoder(
             LogMelSpectrogram(num_mel_bins, name="front_end"),
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
-                           instance_norm=instance_norm, name="content_encoder"),
+                           instance_norm=instance_norm, downsample=downsample, name="content_encoder"),
             SpeakerEncoder(speaker_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
                            name="speaker_encoder"),
             name="encoder",
         )
         judge = SpeechReconstructionJudge(
             SpeechDecoder(num_mel_bins, filters=filters, blocks=blocks, kernel_size=kernel_size,
-                          conditioning=conditioning, name="decoder"),
+                          conditioning=conditioning, upsample=downsample, name="decoder"),
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
+            loss=reconstruction_loss,
             name="reconstruction",
         )
         super().__init__(encoder, judges=[judge], adversaries=adversaries, input_shape=(None,), **kwargs)
@@ -105,6 +108,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.instance_norm = bool(instance_norm)
         self.conditioning = conditioning
         self.vocoder_iterations = vocoder_iterations
+        self.reconstruction_loss = reconstruction_loss
+        self.downsample = self.encoder.content_encoder.downsample
 
     # ------------------------------------------------------------------ parts
     @property
@@ -138,7 +143,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):
-        """Content codes `[batch, samples // 160, content_dim]`."""
+        """Content codes `[batch, ceil(samples // 160 / downsample), content_dim]`."""
         return self(checked_waveforms(waveforms, "the waveforms"), training=False)
 
     def encode_speaker(self, waveforms):
@@ -149,7 +154,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         """Frames `[batch, source frames, bins]`: the content of `source` said by the speaker of `reference`."""
         source = checked_waveforms(source, "the source", audible=True)
         reference = checked_waveforms(reference, "the reference", audible=True)
-        return self.decoder(self.encode(source), self.encode_speaker(reference), training=False)
+        return self.decoder(self.encode(source), self.encode_speaker(reference),
+                            length=tf.shape(source)[1] // FRAME_SAMPLES, training=False)
 
     def convert(self, source, reference):
         """The waveform `[batch, source_samples // 160 * 160]` of `source`'s words in `reference`'s voice."""
@@ -176,7 +182,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "num_mel_bins": self.num_mel_bins, "content_dim": self.content_dim, "speaker_dim": self.speaker_dim,
             "filters": self.filters, "blocks": self.blocks, "kernel_size": self.kernel_size,
             "instance_norm": self.instance_norm, "conditioning": self.conditioning,
-            "vocoder_iterations": self.vocoder_iterations,
+            "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
+            "downsample": self.downsample,
         })
         return config
 

@@ -41,6 +41,7 @@ from keras_ae.evaluation.conversion import (
     plot_spectrograms,
 )
 from keras_ae.layers.judges.classifier_adversary import FOOLING
+from keras_ae.layers.judges.speech_reconstruction_judge import LOSSES
 from keras_ae.models.adain_vc import AdaINVC
 from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
 from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
@@ -65,20 +66,25 @@ MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
                       "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
+DIAGNOSTIC_COLUMNS = ["target_share", "target_share_ceiling", "target_share_mel_decoder", "target_share_mel_vocoded"]
 
 
 def build_parser():
     parser = recipe_parser("voice_conversion", __doc__.splitlines()[0], defaults=DEFAULTS)
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
-    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per 10 ms frame of the content "
-                        "code (the bottleneck: too wide and the speaker leaks through)")
+    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per step of the content code "
+                        "(the bottleneck: too wide and the speaker leaks through)")
+    parser.add_argument("--downsample", type=positive_int, default=1, help="10 ms frames per content-code step "
+                        "(AdaIN-VC's official configuration uses 8)")
     parser.add_argument("--speaker-dim", type=positive_int, default=64, help="size of the speaker code")
     parser.add_argument("--filters", type=positive_int, default=128, help="channels of the convolutions")
     parser.add_argument("--blocks", type=positive_int, default=3, help="convolution blocks per encoder / decoder")
     parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the training crops")
     parser.add_argument("--kl-weight", type=non_negative_float, default=0.01, help="adain: KL weight on the content "
                         "code (0: no noise, no KL)")
+    parser.add_argument("--reconstruction-loss", choices=LOSSES, default="l1", help="error on the rebuilt log-mel "
+                        "frames: l1 (AdaIN-VC's) or l2")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=0.1, help="adversarial: weight of the "
                         "fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=3, help="adversarial: classifier updates "
@@ -104,7 +110,8 @@ def build_parser():
 
 def build_model(args, num_speakers):
     shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
-                  blocks=args.blocks, vocoder_iterations=args.vocoder_iterations)
+                  blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
+                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample)
     if args.method == "adain":
         return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
     if args.method == "adversarial":
@@ -225,7 +232,7 @@ def _projectors(model, corpus, run, count=64):
     cluster by speaker) and the speaker code (it should)."""
     corpus = corpus.subset(np.arange(min(count, len(corpus))))
     content = [np.asarray(model.encode(w[None]))[0] for w in corpus.waveforms]
-    write_speech_projector(run.file("tensorboard"), content, corpus)
+    write_speech_projector(run.file("tensorboard"), content, corpus, frame_step=model.downsample)
     speaker_codes = np.stack([np.asarray(model.encode_speaker(w[None]))[0] for w in corpus.waveforms])
     write_projector(run.file("tensorboard"), speaker_codes,
                     {"speaker": [corpus.speaker_names[s] for s in corpus.speakers], "text": corpus.texts},
@@ -273,6 +280,7 @@ def _samples(run, examples):
 
 def format_metrics(metrics):
     probes = metrics["code_probes"]
+    self_share = metrics["self_conversion_share"]
     lines = ["Speaker probes on held-out sentences (seen speakers)",
              format_table({"speaker probe": {key: probes.get(key) for key in
                                              ("content_code", "speaker_code", "chance", "phone_oracle")}},
@@ -281,7 +289,11 @@ def format_metrics(metrics):
              f"{metrics['speaker_classifier']['real_test_accuracy']:.3f}, on their vocoder resynthesis "
              f"{metrics['speaker_classifier']['resynthesised_test_accuracy']:.3f}",
              "Conversion on held-out sentences (MCD in dB)",
-             format_table(metrics["conversion"], CONVERSION_COLUMNS)]
+             format_table(metrics["conversion"], CONVERSION_COLUMNS),
+             "Where the target speaker is lost: the MFCC classifier's target share beside its ceiling (the targets' "
+             "real speech, resynthesised), and a log-mel classifier's before and after the vocoder; converted back "
+             f"to the source's own speaker, {'-' if self_share is None else f'{self_share:.3f}'} is assigned to it",
+             format_table(metrics["conversion"], DIAGNOSTIC_COLUMNS)]
     return "\n".join(lines)
 
 

@@ -339,7 +339,8 @@ class VoiceConversionHyperModel(ProbeHyperModel):
         score = -(probes["content_code"] - probes["chance"])
         if train.phones is not None:
             frames = lambda corpus: [np.asarray(model.encode(w[None]))[0] for w in corpus.waveforms]  # noqa: E731
-            probes["phone"] = phone_probe_accuracy(frames(train), train.phones, frames(validation), validation.phones)
+            phones = lambda corpus: [labels[:: model.downsample] for labels in corpus.phones]  # noqa: E731
+            probes["phone"] = phone_probe_accuracy(frames(train), phones(train), frames(validation), phones(validation))
             score += probes["phone"]
         return {OBJECTIVE: float(score), "loss": float(np.asarray(history.history["loss"][-1])), **{
             f"val_{name}": value for name, value in probes.items()}}

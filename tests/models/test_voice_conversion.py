@@ -12,7 +12,15 @@ import tensorflow as tf
 
 from keras_ae import convert as convert_cli
 from keras_ae.data.speech import write_wav
-from keras_ae.evaluation.conversion import conversion_matrix, conversion_pairs, mel_cepstra, mel_cepstral_distortion
+from keras_ae.evaluation.conversion import (
+    SpeakerClassifier,
+    conversion_matrix,
+    conversion_pairs,
+    mel_cepstra,
+    mel_cepstral_distortion,
+    mel_target_shares,
+    self_conversion_share,
+)
 from keras_ae.export import export_model
 from keras_ae.layers import (
     AdaptiveInstanceNormalization,
@@ -20,12 +28,14 @@ from keras_ae.layers import (
     InstanceNormalization,
     LogMelSpectrogram,
     SpeakerEncoder,
+    SpeechDecoder,
+    SpeechReconstructionJudge,
 )
 from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.models import AdaINVC
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
-from tests.test_contract import SPEECH, TINY_VC
+from tests.test_contract import SPEECH, SPEECH_BATCHES, TINY_VC
 from tests.tensorboard_helpers import read_projector
 
 rng = np.random.default_rng(0)
@@ -259,3 +269,67 @@ def test_recipe_end_to_end_resumes_and_exports_a_converter(method, tmp_path, mon
     convert_cli.main(["--model", str(export_dir), "--source", str(wav), "--reference",
                       str(run_dir / "samples" / "unseen_targets_reference.wav"), "--output", str(tmp_path / "o.wav")])
     assert (tmp_path / "o.wav").stat().st_size > 1000
+
+
+def _voiced_corpus():
+    """The toy corpus with a waveform per utterance: each speaker a pitch, each sentence a loudness pattern."""
+    corpus = _toy_corpus()
+    corpus.waveforms = [_tone(0.4, 150.0 * (1 + speaker)) * (0.5 + 0.1 * sentence)
+                        for speaker, sentence in zip(corpus.speakers, corpus.sentences)]
+    return corpus
+
+
+def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker_is_lost():
+    corpus = _voiced_corpus()
+    names = [corpus.speaker_names[s] for s in corpus.speakers]
+    judge = SpeakerClassifier().fit(corpus.waveforms, names)
+    assert judge.accuracy(corpus.waveforms, names) == 1.0
+    front_end = LogMelSpectrogram(num_mel_bins=16)
+    frames = lambda waveform: np.asarray(front_end(waveform[None]))[0]  # noqa: E731
+    mel_judge = SpeakerClassifier(features=np.asarray).fit([frames(w) for w in corpus.waveforms], names)
+    pairs = conversion_pairs(corpus, corpus, [0, 1, 2, 3], count=12, seed=0)
+    # a decoder that makes the target's frames, and a vocoder that brings back the source's voice
+    shares = mel_target_shares(lambda source, reference: frames(reference), frames, corpus,
+                               corpus, pairs, [corpus.waveforms[s] for s, _, _ in pairs], mel_judge)
+    assert shares == {"target_share_mel_decoder": 1.0, "target_share_mel_vocoded": 0.0}
+    assert self_conversion_share(lambda source, reference: reference, corpus, pairs, judge) == 1.0
+    other_voice = lambda source, reference: corpus.waveforms[(corpus.speakers != 0).argmax()]  # noqa: E731
+    assert self_conversion_share(other_voice, corpus, pairs, judge) < 0.5
+
+
+def test_reconstruction_loss_is_l1_or_l2_of_the_frames():
+    decoder = SpeechDecoder(8, filters=8, blocks=1)
+    frames = tf.constant(rng.normal(size=[2, 12, 8]), tf.float32)
+    code = (frames, tf.zeros([2, 4]), tf.zeros([2, 12, 3]))
+    vocoder = GriffinLimVocoder(8, hidden_dim=8, iterations=2)
+    waveforms = tf.zeros([2, 12 * 160])
+    losses = {}
+    for loss in ("l1", "l2"):
+        judge = SpeechReconstructionJudge(decoder, vocoder, postnet_weight=0.0, loss=loss)
+        losses[loss], metrics = judge.judge_loss({"waveforms": waveforms}, code)
+        assert judge.get_config()["loss"] == loss
+    error = decoder(code[2], code[1]) - frames
+    np.testing.assert_allclose(losses["l1"], np.mean(np.abs(error), axis=(1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(losses["l2"], np.mean(np.square(error), axis=(1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(metrics["frame_l1"], np.mean(np.abs(error)), rtol=1e-5)
+    with pytest.raises(ValueError, match="l1, l2"):
+        SpeechReconstructionJudge(decoder, vocoder, loss="huber")
+
+
+def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(kl_weight=0.0, downsample=4, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    source = np.concatenate(list(SPEECH[0][:4]))[None, : 37 * 160 + 50]  # 37 frames: not a multiple of 4
+    reference = SPEECH[0][4:5]
+    assert model.encode(source).shape == (1, 10, TINY_VC["content_dim"])
+    assert model.convert_frames(source, reference).shape == (1, 37, TINY_VC["num_mel_bins"])
+    assert model.convert(source, reference).shape == (1, 37 * 160)
+    clone = AdaINVC.from_config(model.get_config())
+    assert clone.downsample == 4 and clone.decoder.upsample == 4
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.convert_frames(source, reference), model.convert_frames(source, reference),
+                               atol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(SPEECH_BATCHES.repeat(6), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])

@@ -11,8 +11,13 @@ CONDITIONING = ("adain", "concat")
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class SpeechDecoder(keras.layers.Layer):
-    """Content codes `[batch, time, code_dim]` and a speaker embedding `[batch, speaker_dim]` -> frames
-    `[batch, time, num_mel_bins]`, through `blocks` residual 1-D convolution blocks.
+    """Content codes `[batch, steps, code_dim]` and a speaker embedding `[batch, speaker_dim]` -> frames
+    `[batch, steps * upsample, num_mel_bins]` (or `[batch, length, num_mel_bins]`), through `blocks` residual 1-D
+    convolution blocks.
+
+    With `upsample > 1` each code step is repeated `upsample` times before the first convolution, which undoes
+    `ContentEncoder(downsample=upsample)`; `call(..., length=frames)` crops the output to the frame count of the
+    input, since the encoder rounds up.
 
     The speaker enters every block: `"adain"` gives each block's output the scale and shift an
     `AdaptiveInstanceNormalization` reads from the speaker embedding (Chou, Yeh & Lee, 2019, AdaIN-VC);
@@ -24,16 +29,20 @@ class SpeechDecoder(keras.layers.Layer):
         blocks: residual blocks.
         kernel_size: kernel width in frames.
         conditioning: `"adain"` or `"concat"`.
+        upsample: frames per content step.
 
     Example:
         decoder = SpeechDecoder(num_mel_bins=80, conditioning="adain")
         frames = decoder(content, speaker)              # [b, t, 16], [b, 64] -> [b, t, 80]
+        frames = SpeechDecoder(80, upsample=4)(coarse, speaker, length=t)   # [b, ceil(t / 4), 16] -> [b, t, 80]
     """
 
-    def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", **kwargs):
+    def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", upsample=1,
+                 **kwargs):
         super().__init__(**kwargs)
         num_mel_bins = integer_at_least("SpeechDecoder num_mel_bins", num_mel_bins, 1)
         blocks = integer_at_least("SpeechDecoder blocks", blocks, 1)
+        upsample = integer_at_least("SpeechDecoder upsample", upsample, 1)
         if conditioning not in CONDITIONING:
             raise ValueError(f"Unknown conditioning {conditioning!r}: choose one of {', '.join(CONDITIONING)}.")
         # Layers
@@ -49,6 +58,7 @@ class SpeechDecoder(keras.layers.Layer):
         self.blocks = blocks
         self.kernel_size = kernel_size
         self.conditioning = conditioning
+        self.upsample = upsample
 
     def build(self, content_shape, speaker_shape=None):
         speaker_dim = speaker_shape[-1]
@@ -61,7 +71,11 @@ class SpeechDecoder(keras.layers.Layer):
         self.project_out.build((None, None, self.filters))
         self.built = True
 
-    def call(self, content, speaker, training=False):
+    def call(self, content, speaker, length=None, training=False):
+        if self.upsample > 1:
+            content = tf.repeat(content, self.upsample, axis=1)
+        if length is not None:
+            content = content[:, :length]
         hidden = self.project_in(content)
         for index, convolution in enumerate(self.convolutions):
             inputs = tf.nn.gelu(hidden)
@@ -76,10 +90,12 @@ class SpeechDecoder(keras.layers.Layer):
         return self.project_out(tf.nn.gelu(hidden))
 
     def compute_output_shape(self, content_shape, speaker_shape=None):
-        return (content_shape[0], content_shape[1], self.num_mel_bins)
+        steps = content_shape[1] * self.upsample if content_shape[1] is not None else None
+        return (content_shape[0], steps, self.num_mel_bins)
 
     def get_config(self):
         config = super().get_config()
         config.update({"num_mel_bins": self.num_mel_bins, "filters": self.filters, "blocks": self.blocks,
-                       "kernel_size": self.kernel_size, "conditioning": self.conditioning})
+                       "kernel_size": self.kernel_size, "conditioning": self.conditioning,
+                       "upsample": self.upsample})
         return config
