@@ -85,6 +85,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     """Builds (the best of `--restarts` warm-ups), trains and evaluates one model: `(model, row, trees, history)`."""
 
     def build(seed):
+        keras.utils.set_random_seed(seed)  # each start's initial weights and noise streams come from its own seed
         with strategy.scope():
             model = build_model(args, vocabulary, code_dim, seed)
             # Kim et al.'s optimiser: Adam with beta_1 = 0.75, gradients clipped to norm 3. No XLA: string ops.

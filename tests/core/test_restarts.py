@@ -15,8 +15,10 @@ def _data(seed, count=64):
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
 
 
-def _builder(built):
+def _builder(built, seeded=True):
     def build(seed):
+        if seeded:
+            keras.utils.set_random_seed(seed)  # the caller owns each start's randomness
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
         built.append((seed, model.get_weights()[0].copy()))
@@ -46,6 +48,14 @@ def test_is_reproducible_from_the_seed_and_one_restart_is_the_plain_run():
     untrained = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     assert losses == [] and [seed for seed, _ in built] == [3]
     np.testing.assert_array_equal(plain.get_weights()[0], untrained.get_weights()[0])
+
+
+def test_leaves_the_global_random_stream_alone():
+    keras.utils.set_random_seed(11)
+    expected = np.random.random(3)
+    keras.utils.set_random_seed(11)
+    best_of_restarts(_builder([], seeded=False), _data(0).repeat(), _data(1), restarts=2, warmup_steps=1, seed=5)
+    np.testing.assert_array_equal(np.random.random(3), expected)
 
 
 @pytest.mark.parametrize("restarts, warmup_steps", [(0, 5), (2.5, 5), (3, 0), (3, None)])
