@@ -27,7 +27,7 @@ import keras_ae.recipes
 # Tools whose flags (and --help) go untouched to their own `main(argv)`.
 TOOLS = {"tune": "keras_ae.recipes.tune", "export": "keras_ae.export", "convert": "keras_ae.convert"}
 # Modules of keras_ae.recipes that are shared flows or tools, not recipes of their own.
-NOT_RECIPES = ("common", "image_recipe", "text_recipe", "tune")
+NOT_RECIPES = ("common", "image_recipe", "speech_recipe", "text_recipe", "tune")
 
 
 def recipes():

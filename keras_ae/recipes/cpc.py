@@ -23,7 +23,6 @@ With `--data` pointing at your own audio folder or manifest (see `keras_ae.data.
 skipped (no phone labels) and the speaker probe runs when the data names at least two speakers.
 """
 
-import shutil
 import time
 from functools import partial
 
@@ -31,18 +30,11 @@ import keras
 import numpy as np
 
 from keras_ae import plots
-from keras_ae.core.validation import non_negative_int, positive_float, positive_int
+from keras_ae.core.validation import positive_int
 from keras_ae.data.augmentation import augment_dataset
-from keras_ae.data.festival import HELD_OUT_VOICES, load_engine_corpus, sentence_splits
+from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.phones import merge_corpora, to_arpabet
-from keras_ae.data.speech import (
-    SAMPLE_RATE,
-    builtin_sentences,
-    load_audio_corpus,
-    load_speech_corpus,
-    make_crop_dataset,
-    make_file_crop_dataset,
-)
+from keras_ae.data.speech import SAMPLE_RATE, builtin_sentences, make_crop_dataset, make_file_crop_dataset
 from keras_ae.data.varied_speech import load_extra_training_speech
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.speech import chance_row, mfcc_features, plot_step_accuracy, probe_row, utterance_features
@@ -50,6 +42,7 @@ from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_fro
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
+from keras_ae.recipes.speech_recipe import add_waveform_flags, crop_length, held_out_engine_corpus, load_corpus
 from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 DEFAULTS = {"data": "espeak", "epochs": 5, "batch_size": 32, "embedding_dim": 128, "learning_rate": 1e-3}
@@ -74,18 +67,14 @@ COLUMNS = ["dim", "phone", "speaker"]
 
 def build_parser():
     parser = recipe_parser("cpc", __doc__.splitlines()[0], defaults=DEFAULTS)
+    add_waveform_flags(parser, held_out_engine_help="probe again on Festival voices never trained on")
     parser.add_argument("--context-dim", type=positive_int, default=None, help="GRU context size (default: embedding dim)")
     parser.add_argument("--filters", type=positive_int, default=64, help="channels of the waveform convolutions")
     parser.add_argument("--prediction-steps", type=positive_int, default=12, help="K: future frames predicted (10 ms each)")
     parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
                         help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
-    parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the random training crops")
     parser.add_argument("--crops-per-utterance", type=positive_int, default=1, help="crops of each utterance per epoch")
-    parser.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
-    parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
-    parser.add_argument("--held-out-speakers", type=non_negative_int, default=4, help="speakers kept out of training")
     parser.add_argument("--probe-utterances", type=positive_int, default=960, help="training utterances the probes fit on")
-    parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
     parser.add_argument("--stream", action="store_true",
                         help="decode your audio while training instead of loading it all (corpora larger than memory)")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip the MFCC / random rows")
@@ -98,8 +87,6 @@ def build_parser():
                         help="wide-range eSpeak speakers added to training (training sentences only)")
     parser.add_argument("--flite", action="store_true", default=None,
                         help="add Flite's awb and rms voices at three rates to training (apt-get install flite)")
-    parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
-                        help="probe again on Festival voices never trained on ('auto': when festival is installed)")
     parser.add_argument("--held-out-voices", type=int, default=len(HELD_OUT_VOICES),
                         help="how many of the held-out Festival voices to use (speakers of its speaker probe)")
     parser.add_argument("--held-out-train-sentences", type=int, default=60,
@@ -122,38 +109,10 @@ def corpus_makeup(args):
 
 def held_out_engine_splits(args):
     """Probe training and test utterances of the held-out Festival voices (None without `--held-out-engine`)."""
-    wanted = args.held_out_engine
-    if wanted == "none" or args.data not in (None, "espeak"):
-        return None
-    if shutil.which("festival") is None:
-        if wanted == "auto":
-            print("Held-out engine skipped: festival is not installed (sudo apt-get install festival "
-                  "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts).")
-            return None
-        raise FileNotFoundError("--held-out-engine festival needs the festival program and voices: sudo apt-get "
-                                "install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts")
     if not 2 <= args.held_out_voices <= len(HELD_OUT_VOICES):
         raise ValueError(f"--held-out-voices must be in [2, {len(HELD_OUT_VOICES)}]; got {args.held_out_voices}.")
-    sentences = builtin_sentences(args.sentences)
-    split = sentence_splits(len(sentences), seed=args.seed)
-    ids = np.concatenate([np.flatnonzero(split == "train")[: args.held_out_train_sentences],
-                          np.flatnonzero(split == "test")])
-    corpus = load_engine_corpus(HELD_OUT_VOICES[: args.held_out_voices], sentences, sentence_ids=ids, seed=args.seed)
-    return corpus.select(sentences="train"), corpus.select(sentences="test")
-
-
-def load_corpus(args):
-    """The corpus named by `--data`: `espeak` (synthesized) or a folder / manifest of the user's audio."""
-    if args.data in (None, "espeak"):
-        return load_speech_corpus(
-            num_speakers=args.speakers, num_sentences=args.sentences, held_out_speakers=args.held_out_speakers,
-            seed=args.seed,
-        )
-    corpus = load_audio_corpus(args.data, skip_bad=args.skip_bad, min_seconds=args.crop_seconds, seed=args.seed,
-                               decode=not args.stream)
-    if corpus.skipped:
-        print(f"Skipped {len(corpus.skipped)} unusable file(s), e.g. {corpus.skipped[0][1]}")
-    return corpus
+    corpus = held_out_engine_corpus(args, HELD_OUT_VOICES[: args.held_out_voices], args.held_out_train_sentences)
+    return None if corpus is None else (corpus.select(sentences="train"), corpus.select(sentences="test"))
 
 
 def build_model(args):
@@ -165,11 +124,6 @@ def build_model(args):
         negatives=args.negatives,
         crop_samples=crop_samples,
     )
-
-
-def crop_length(args):
-    """Crop length in samples, a whole number of 10 ms frames."""
-    return int(round(args.crop_seconds * SAMPLE_RATE / 160)) * 160
 
 
 def splits(corpus, args):

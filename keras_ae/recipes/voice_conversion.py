@@ -21,7 +21,6 @@ conversion-matrix figure; the export (`saved_models/voice_conversion`) has the s
 `python -m keras_ae.convert`.
 """
 
-import shutil
 import time
 
 import keras
@@ -29,9 +28,9 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
-from keras_ae.data.festival import HELD_OUT_VOICES, load_engine_corpus
-from keras_ae.data.speech import SAMPLE_RATE, builtin_sentences, make_crop_dataset, write_wav
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
+from keras_ae.data.festival import HELD_OUT_VOICES
+from keras_ae.data.speech import SAMPLE_RATE, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.conversion import (
     conversion_matrix,
@@ -46,7 +45,7 @@ from keras_ae.models.adain_vc import AdaINVC
 from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
 from keras_ae.models.disentangling_autoencoder import DisentanglingAutoEncoder
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
-from keras_ae.recipes.cpc import crop_length, load_corpus
+from keras_ae.recipes.speech_recipe import add_waveform_flags, crop_length, held_out_engine_corpus, load_corpus
 from keras_ae.tensorboard import (
     EpochSummaries,
     speech_samples,
@@ -71,6 +70,8 @@ DIAGNOSTIC_COLUMNS = ["target_share", "target_share_ceiling", "target_share_mel_
 
 def build_parser():
     parser = recipe_parser("voice_conversion", __doc__.splitlines()[0], defaults=DEFAULTS)
+    add_waveform_flags(parser, held_out_engine_help="also convert to Festival voices never trained on",
+                       held_out_speakers_help="speakers kept out of training (the unseen one-shot targets)")
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
     parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per step of the content code "
@@ -80,7 +81,6 @@ def build_parser():
     parser.add_argument("--speaker-dim", type=positive_int, default=64, help="size of the speaker code")
     parser.add_argument("--filters", type=positive_int, default=128, help="channels of the convolutions")
     parser.add_argument("--blocks", type=positive_int, default=3, help="convolution blocks per encoder / decoder")
-    parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the training crops")
     parser.add_argument("--kl-weight", type=non_negative_float, default=0.01, help="adain: KL weight on the content "
                         "code (0: no noise, no KL)")
     parser.add_argument("--reconstruction-loss", choices=LOSSES, default="l1", help="error on the rebuilt log-mel "
@@ -94,17 +94,9 @@ def build_parser():
     parser.add_argument("--fooling", choices=FOOLING, default="uniform", help="adversarial: the encoder's loss "
                         "against the classifier")
     parser.add_argument("--vocoder-iterations", type=positive_int, default=32, help="Griffin-Lim rounds")
-    parser.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
-    parser.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
-    parser.add_argument("--held-out-speakers", type=non_negative_int, default=4,
-                        help="speakers kept out of training (the unseen one-shot targets)")
     parser.add_argument("--probe-utterances", type=positive_int, default=160,
                         help="utterances each probe and the speaker classifier fit on (per split)")
     parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
-    parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
-                        help="also convert to Festival voices never trained on ('auto': when festival is installed)")
-    parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files instead of failing")
-    parser.set_defaults(stream=False)  # cpc.load_corpus reads it: conversion needs the audio in memory
     return parser
 
 
@@ -148,24 +140,6 @@ def check_speakers(corpus, args):
     return corpus
 
 
-def held_out_engine(args):
-    """Festival voices saying the training sentences the classifier fits on and the test sentences (or None)."""
-    if args.held_out_engine == "none" or args.data not in (None, "espeak"):
-        return None
-    if shutil.which("festival") is None:
-        if args.held_out_engine == "auto":
-            print("Held-out engine skipped: festival is not installed.")
-            return None
-        raise FileNotFoundError("--held-out-engine festival needs festival: sudo apt-get install festival "
-                                "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts")
-    from keras_ae.data.festival import sentence_splits
-
-    sentences = builtin_sentences(args.sentences)
-    split = sentence_splits(len(sentences), seed=args.seed)
-    ids = np.concatenate([np.flatnonzero(split == "train")[:20], np.flatnonzero(split == "test")])
-    return load_engine_corpus(HELD_OUT_VOICES, sentences, sentence_ids=ids, seed=args.seed)
-
-
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
     run = RunFolder.for_flags(args)
@@ -179,7 +153,7 @@ def main(argv=None):
     if len(probe_test) == 0 or len(train) == 0:
         raise ValueError(f"{args.data}: too few sentences for training and held-out test sentences; give more data "
                          "(--sentences 10 or more).")
-    engine = held_out_engine(args)
+    engine = held_out_engine_corpus(args, HELD_OUT_VOICES, train_sentences=20)
     crop_samples = crop_length(args)
     train_data = make_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
                                    skip_short=True)

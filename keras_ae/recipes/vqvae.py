@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
-from keras_ae.core.validation import at_least_two_int, non_negative_float, non_negative_int, positive_int
+from keras_ae.core.validation import at_least_two_int, non_negative_float, positive_int
 from keras_ae.data.augmentation import augment_dataset
 from keras_ae.data.speech import FRAME_SAMPLES, load_speech_corpus
 from keras_ae.distribute import get_strategy
@@ -47,6 +47,7 @@ from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
 from keras_ae.models.vqvae import VQVAE
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
 from keras_ae.recipes.discrete import run_code_recipe
+from keras_ae.recipes.speech_recipe import add_corpus_flags
 from keras_ae.tensorboard import EpochSummaries, speech_samples, utterance_captions, write_speech_projector
 
 SPEECH_QUICK = {"epochs": 1, "batch_size": 8, "speakers": 3, "sentences": 8, "held_out_speakers": 1,
@@ -67,9 +68,7 @@ def build_parser():
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
     speech = parser.add_argument_group("speech (--data speech)")
-    speech.add_argument("--speakers", type=positive_int, default=16, help="speakers of the synthesized corpus")
-    speech.add_argument("--sentences", type=positive_int, default=200, help="sentences of the synthesized corpus")
-    speech.add_argument("--held-out-speakers", type=non_negative_int, default=4, help="speakers kept out of training")
+    add_corpus_flags(speech)
     speech.add_argument("--crop-frames", type=positive_int, default=100, help="training chunk length in 10 ms frames")
     speech.add_argument("--time-stride", type=positive_int, default=1,
                         help="one code per this many 10 ms frames (strided encoder, upsampling decoder); "
