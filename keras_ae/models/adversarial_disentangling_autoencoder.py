@@ -35,7 +35,7 @@ class AdversarialDisentanglingAutoEncoder(DisentanglingAutoEncoder):
         model.fit(make_crop_dataset(corpus, 20480, batch_size=16), epochs=5)
     """
 
-    def __init__(self, num_speakers, adversary_weight=0.1, adversary_steps=3, adversary_ramp_steps=500,
+    def __init__(self, num_speakers, adversary_weight=0.1, adversary_steps=3, adversary_ramp_steps=200,
                  fooling="uniform", adversary_dim=128, **kwargs):
         num_speakers = integer_at_least("num_speakers", num_speakers, 2)
         adversary = ClassifierAdversary(num_speakers, label_key="speakers", hidden_dim=adversary_dim,

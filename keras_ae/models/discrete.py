@@ -61,7 +61,7 @@ class DiscreteAutoEncoder(JudgedEncoder):
         self,
         image_shape=(28, 28, 1),
         code="binary",
-        code_length=32,
+        code_length=64,
         num_categories=None,
         binary_mode="deterministic",
         initial_temperature=1.0,

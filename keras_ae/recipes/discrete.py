@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
 from keras_ae.data.images import make_dataset
 from keras_ae.evaluation.codes import batched, bit_usage, code_usage, compare_reconstruction, reconstruction_mse
 from keras_ae.layers.bottlenecks.vector_quantizer import check_codebook_fits
@@ -25,11 +26,12 @@ from keras_ae.recipes.image_recipe import fit_in_run_folder, prepare_image_train
 
 def build_parser():
     parser = recipe_parser("discrete", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 5})
-    parser.add_argument("--code", choices=CODES, default="binary", help="binary bits or one-hot groups")
-    parser.add_argument("--code-length", type=positive_int, default=64,
+    default = lambda name: constructor_default(DiscreteAutoEncoder, name)  # noqa: E731
+    parser.add_argument("--code", choices=CODES, default=default("code"), help="binary bits or one-hot groups")
+    parser.add_argument("--code-length", type=positive_int, default=default("code_length"),
                         help="bits (binary) or one-hot groups (onehot)")
     parser.add_argument("--categories", type=at_least_two_int, default=16, help="categories per one-hot group")
-    parser.add_argument("--binary-mode", choices=["deterministic", "stochastic"], default="deterministic")
+    parser.add_argument("--binary-mode", choices=["deterministic", "stochastic"], default=default("binary_mode"))
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
     return parser

@@ -27,7 +27,8 @@ def add_waveform_flags(parser, held_out_engine_help, held_out_speakers_help="spe
     """The corpus flags plus those of recipes that train on waveform crops and may read the user's audio files."""
     add_corpus_flags(parser, held_out_speakers_help)
     parser.add_argument("--crop-seconds", type=positive_float, default=1.28, help="length of the random training crops")
-    parser.add_argument("--skip-bad", action="store_true", help="skip unusable audio files (counted) instead of failing")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip unusable audio files (counted) instead of failing")
     parser.add_argument("--held-out-engine", choices=("auto", "festival", "none"), default="auto",
                         help=f"{held_out_engine_help} ('auto': when festival is installed)")
 

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
 from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.speech import SAMPLE_RATE, make_crop_dataset, write_wav
@@ -70,30 +71,36 @@ DIAGNOSTIC_COLUMNS = ["target_share", "target_share_ceiling", "target_share_mel_
 
 def build_parser():
     parser = recipe_parser("voice_conversion", __doc__.splitlines()[0], defaults=DEFAULTS)
+    base = lambda name: constructor_default(DisentanglingAutoEncoder, name)  # noqa: E731
+    adversarial = lambda name: constructor_default(AdversarialDisentanglingAutoEncoder, name)  # noqa: E731
     add_waveform_flags(parser, held_out_engine_help="also convert to Festival voices never trained on",
                        held_out_speakers_help="speakers kept out of training (the unseen one-shot targets)")
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
-    parser.add_argument("--content-dim", type=positive_int, default=16, help="floats per step of the content code "
-                        "(the bottleneck: too wide and the speaker leaks through)")
-    parser.add_argument("--downsample", type=positive_int, default=1, help="10 ms frames per content-code step "
-                        "(AdaIN-VC's official configuration uses 8)")
-    parser.add_argument("--speaker-dim", type=positive_int, default=64, help="size of the speaker code")
-    parser.add_argument("--filters", type=positive_int, default=128, help="channels of the convolutions")
-    parser.add_argument("--blocks", type=positive_int, default=3, help="convolution blocks per encoder / decoder")
-    parser.add_argument("--kl-weight", type=non_negative_float, default=0.01, help="adain: KL weight on the content "
-                        "code (0: no noise, no KL)")
-    parser.add_argument("--reconstruction-loss", choices=LOSSES, default="l1", help="error on the rebuilt log-mel "
-                        "frames: l1 (AdaIN-VC's) or l2")
-    parser.add_argument("--adversary-weight", type=non_negative_float, default=0.1, help="adversarial: weight of the "
-                        "fooling loss after the ramp")
-    parser.add_argument("--adversary-steps", type=positive_int, default=3, help="adversarial: classifier updates "
-                        "per encoder update")
-    parser.add_argument("--adversary-ramp-steps", type=non_negative_int, default=200, help="adversarial: encoder "
-                        "updates over which the adversarial weight ramps up from 0")
-    parser.add_argument("--fooling", choices=FOOLING, default="uniform", help="adversarial: the encoder's loss "
-                        "against the classifier")
-    parser.add_argument("--vocoder-iterations", type=positive_int, default=32, help="Griffin-Lim rounds")
+    parser.add_argument("--content-dim", type=positive_int, default=base("content_dim"),
+                        help="floats per step of the content code (the bottleneck: too wide and the speaker leaks "
+                             "through)")
+    parser.add_argument("--downsample", type=positive_int, default=base("downsample"),
+                        help="10 ms frames per content-code step (AdaIN-VC's official configuration uses 8)")
+    parser.add_argument("--speaker-dim", type=positive_int, default=base("speaker_dim"),
+                        help="size of the speaker code")
+    parser.add_argument("--filters", type=positive_int, default=base("filters"), help="channels of the convolutions")
+    parser.add_argument("--blocks", type=positive_int, default=base("blocks"),
+                        help="convolution blocks per encoder / decoder")
+    parser.add_argument("--kl-weight", type=non_negative_float, default=constructor_default(AdaINVC, "kl_weight"),
+                        help="adain: KL weight on the content code (0: no noise, no KL)")
+    parser.add_argument("--reconstruction-loss", choices=LOSSES, default=base("reconstruction_loss"),
+                        help="error on the rebuilt log-mel frames: l1 (AdaIN-VC's) or l2")
+    parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
+                        help="adversarial: weight of the fooling loss after the ramp")
+    parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
+                        help="adversarial: classifier updates per encoder update")
+    parser.add_argument("--adversary-ramp-steps", type=non_negative_int, default=adversarial("adversary_ramp_steps"),
+                        help="adversarial: encoder updates over which the adversarial weight ramps up from 0")
+    parser.add_argument("--fooling", choices=FOOLING, default=adversarial("fooling"),
+                        help="adversarial: the encoder's loss against the classifier")
+    parser.add_argument("--vocoder-iterations", type=positive_int, default=base("vocoder_iterations"),
+                        help="Griffin-Lim rounds")
     parser.add_argument("--probe-utterances", type=positive_int, default=160,
                         help="utterances each probe and the speaker classifier fit on (per split)")
     parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
@@ -288,10 +295,10 @@ def tuning_task(args):
     quick = getattr(args, "quick", False)
     batch_size = defaults.batch_size if quick or args.batch_size is None else args.batch_size
     hypermodel = VoiceConversionHyperModel(
-        train, validation, method=defaults.method, num_speakers=corpus.num_speakers, filters=defaults.filters,
-        blocks=defaults.blocks, speaker_dim=defaults.speaker_dim, min_dim=max(args.min_dim, 2),
+        train, validation, method=defaults.method, num_speakers=corpus.num_speakers, min_dim=max(args.min_dim, 2),
         max_dim=args.max_dim, learning_rate=defaults.learning_rate, seed=args.seed,
-        vocoder_iterations=defaults.vocoder_iterations)
+        model_options=dict(filters=defaults.filters, blocks=defaults.blocks, speaker_dim=defaults.speaker_dim,
+                           vocoder_iterations=defaults.vocoder_iterations))
     return TuningTask(
         hypermodel,
         make_crop_dataset(train, crop_samples, batch_size, shuffle=True, seed=args.seed, skip_short=True),

@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
 from keras_ae.core.validation import at_least_two_int, non_negative_float, positive_int
 from keras_ae.data.augmentation import augment_dataset
 from keras_ae.data.speech import FRAME_SAMPLES, load_speech_corpus
@@ -58,26 +59,31 @@ MEL_BANDS = 40
 
 def build_parser():
     parser = recipe_parser("vqvae", __doc__.splitlines()[0], defaults={"data": "mnist", "epochs": 3})
-    parser.add_argument("--codebook-size", type=at_least_two_int, default=512, help="number of codes K")
-    parser.add_argument("--code-dim", type=positive_int, default=32, help="size of each code vector")
-    parser.add_argument("--beta", type=non_negative_float, default=0.25, help="commitment weight")
+    default = lambda name: constructor_default(VQVAE, name)  # noqa: E731
+    parser.add_argument("--codebook-size", type=at_least_two_int, default=default("num_codes"),
+                        help="number of codes K")
+    parser.add_argument("--code-dim", type=positive_int, default=default("code_dim"),
+                        help="size of each code vector")
+    parser.add_argument("--beta", type=non_negative_float, default=default("beta"), help="commitment weight")
     parser.add_argument("--no-ema", dest="ema", action="store_false", help="learn the codebook by its loss, not EMA")
     parser.add_argument("--no-restart", dest="restart", action="store_false", help="never restart dead codes")
     parser.add_argument("--no-kmeans-init", dest="kmeans_init", action="store_false", help="random codebook start")
-    parser.add_argument("--dead-code-threshold", type=non_negative_float, default=0.03, help="share of mean usage = dead")
+    parser.add_argument("--dead-code-threshold", type=non_negative_float, default=default("dead_code_threshold"),
+                        help="share of mean usage = dead")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip training the continuous AutoEncoder of the same latent size")
     speech = parser.add_argument_group("speech (--data speech)")
     add_corpus_flags(speech)
     speech.add_argument("--crop-frames", type=positive_int, default=100, help="training chunk length in 10 ms frames")
-    speech.add_argument("--time-stride", type=positive_int, default=1,
+    speech.add_argument("--time-stride", type=positive_int, default=default("time_stride"),
                         help="one code per this many 10 ms frames (strided encoder, upsampling decoder); "
                              "--crop-frames must be divisible by it")
     speech.add_argument("--probe-utterances", type=positive_int, default=480, help="utterances the speaker probe fits on")
     speech.add_argument("--speaker-conditioning", action=argparse.BooleanOptionalAction, default=True,
                         help="condition the decoder on a learned speaker embedding (van den Oord et al., 2017), so "
                              "the codes need not carry the speaker")
-    speech.add_argument("--speaker-dim", type=positive_int, default=16, help="size of the decoder's speaker embedding")
+    speech.add_argument("--speaker-dim", type=positive_int, default=default("speaker_dim"),
+                        help="size of the decoder's speaker embedding")
     speech.add_argument("--augment", choices=AUGMENT_PRESETS, default="none",
                         help="time-domain augmentation of the training crops, drawn anew every epoch "
                              "(keras_ae.layers.audio.augmentation)")

@@ -180,19 +180,20 @@ class VQVAEHyperModel(ProbeHyperModel):
         probe_data: `(train_images, train_labels, validation_images, validation_labels)`.
         min_dim, max_dim: the smallest and largest codebook sizes searched (the tune recipe's `--min-dim`,
             `--max-dim`).
-        code_dim: size of each code vector, fixed for every trial.
+        model_options: other `VQVAE` arguments, fixed for every trial (e.g. `{"code_dim": 64}`); the rest keep
+            `VQVAE`'s defaults.
     """
 
-    def __init__(self, image_shape, probe_data, min_dim=16, max_dim=1024, code_dim=32, **kwargs):
+    def __init__(self, image_shape, probe_data, min_dim=16, max_dim=1024, model_options=None, **kwargs):
         super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
         self.image_shape = image_shape
-        self.code_dim = code_dim
+        self.model_options = dict(model_options or {})
 
     def build(self, hp):
         from keras_ae.models.vqvae import VQVAE
 
         codebook_size = hp.Int("codebook_size", self.min_dim, self.max_dim, step=2, sampling="log")
-        model = VQVAE(data_shape=self.image_shape, num_codes=codebook_size, code_dim=self.code_dim)
+        model = VQVAE(data_shape=self.image_shape, num_codes=codebook_size, **self.model_options)
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         return model
 
@@ -299,16 +300,16 @@ class VoiceConversionHyperModel(ProbeHyperModel):
         train, validation: `SpeechCorpus` objects (the probes fit on up to 160 training utterances).
         method: `"adain"`, `"adversarial"` or `"plain"`.
         num_speakers: speaker ids (for the adversary).
-        filters, blocks, speaker_dim, vocoder_iterations: fixed settings of every trial.
+        model_options: other constructor arguments, fixed for every trial (e.g. `{"filters": 64, "blocks": 2}`);
+            the rest keep the model's defaults.
     """
 
-    def __init__(self, train, validation, method="adain", num_speakers=2, filters=128, blocks=3, speaker_dim=64,
-                 vocoder_iterations=32, min_dim=2, max_dim=64, seed=0, **kwargs):
+    def __init__(self, train, validation, method="adain", num_speakers=2, min_dim=2, max_dim=64, seed=0,
+                 model_options=None, **kwargs):
         super().__init__((train, validation), min_dim=min_dim, max_dim=max_dim, **kwargs)
         self.method = method
         self.num_speakers = num_speakers
-        self.settings = dict(filters=filters, blocks=blocks, speaker_dim=speaker_dim,
-                             vocoder_iterations=vocoder_iterations)
+        self.settings = dict(model_options or {})
         self.seed = seed
 
     def build(self, hp):

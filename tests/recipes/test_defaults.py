@@ -1,0 +1,39 @@
+"""One home per hyperparameter: a recipe flag that sets a model's constructor argument defaults to that argument's
+constructor default (`keras_ae.config.constructor_default`), so a recipe run and `Model(...)` agree."""
+
+import importlib
+import inspect
+
+import pytest
+
+from keras_ae import models
+
+# recipe -> the model classes its flags configure
+RECIPE_MODELS = {
+    "autoencoder": [models.AutoEncoder],
+    "infomax": [models.InfoMax],
+    "discrete": [models.DiscreteAutoEncoder],
+    "vqvae": [models.VQVAE],
+    "voice_conversion": [models.DisentanglingAutoEncoder, models.AdaINVC, models.AdversarialDisentanglingAutoEncoder],
+    "tree_latent": [models.TreeLatent],
+    "text_summary": [models.TextLatent],
+}
+# Flags that share a name with a constructor argument but mean something else in the recipe.
+NOT_HYPERPARAMETERS = {
+    "seed",  # every recipe has --seed 0; a model's seed=None draws from the global generator the recipe seeded
+    "max_length",  # tree_latent: --max-length skips longer sentences; the model's is how many words its encoder reads
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_MODELS))
+def test_recipe_defaults_are_the_constructor_defaults(recipe):
+    parser = importlib.import_module(f"keras_ae.recipes.{recipe}").build_parser()
+    flags = {action.dest: action.default for action in parser._actions}
+    differing = []
+    for model_class in RECIPE_MODELS[recipe]:
+        for name, parameter in inspect.signature(model_class.__init__).parameters.items():
+            if name in flags and name not in NOT_HYPERPARAMETERS and parameter.default is not inspect.Parameter.empty:
+                if flags[name] != parameter.default:
+                    differing.append(f"--{name.replace('_', '-')} {flags[name]!r} vs {model_class.__name__}({name}="
+                                     f"{parameter.default!r})")
+    assert not differing, f"{recipe}: " + "; ".join(differing)
