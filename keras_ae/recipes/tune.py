@@ -79,6 +79,9 @@ def main(argv=None):
     columns = [key for key in trials[0] if key != "trial"]
     print(format_table({f"trial {row['trial']}": row for row in trials}, columns))
     print(f"Best: {best}. Run folder: {run.path}")
+    # The retrained best was built inside this run's .partial folder, so the paths it printed moved with it.
+    print(f"Retrained best setting: {run.path / 'best'}; TensorBoard (trials and the retrained run): "
+          f"tensorboard --logdir {run.path}")
     if args.export:
         print(f"SavedModel of the retrained best: {args.export_dir}")
     return trials
