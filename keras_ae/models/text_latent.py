@@ -169,12 +169,17 @@ class TextLatent(JudgedEncoder):
 
     # ------------------------------------------------------------------ the parts
     def memory(self, documents, training=False):
-        """What the generator reads: `(states, mask, token_ids, pooled)` of a `tf.string` batch of documents."""
+        """What the generator reads: `(states, mask, token_ids, pooled, spellings)` of a `tf.string` batch of
+        documents; `spellings [batch, T]` is, for every token, the position of its word's first occurrence in the
+        document, so that the generator never spells one out-of-vocabulary word twice."""
         token_ids = self.encoder.tokenize(documents)
         states, mask = self.encoder.token_states(token_ids, training=training)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         pooled = tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
-        return states, mask, token_ids, pooled
+        words = self.encoder.words(documents)
+        spellings = tf.argmax(tf.cast(tf.equal(words[:, :, None], words[:, None, :]), tf.int32), axis=-1,
+                              output_type=tf.int32)
+        return states, mask, token_ids, pooled, spellings
 
     def call(self, documents, training=False):
         return self.memory(documents, training=training)[3]
@@ -186,16 +191,13 @@ class TextLatent(JudgedEncoder):
     def summary_ids(self, documents):
         """Greedy summaries as token ids `[batch, summary_length]` (0 after the end) and the words they spell
         (`tf.string` `[batch, summary_length]`; an out-of-vocabulary id spells the out-of-vocabulary document word
-        it attends to most)."""
+        it attends to most among those not spelled yet: no OOV word is spelled twice)."""
         documents = tf.convert_to_tensor(documents, tf.string)
-        words, attention = self.generator.generate(self.memory(documents), training=False)
+        words, _, pointers = self.generator.generate(self.memory(documents), training=False, return_pointers=True)
         ids = tf.argmax(words, axis=-1, output_type=tf.int32)
         table = tf.constant(["", "[UNK]", *self.vocabulary])
         spelled = tf.gather(table, ids)
-        document_words = self.encoder.words(documents)
-        unknown = tf.cast(tf.equal(self.encoder.tokenize(documents), 1), attention.dtype)  # the OOV tokens
-        pointer = tf.argmax(attention * unknown[:, None, :], axis=-1, output_type=tf.int32)
-        copied = tf.gather(document_words, pointer, batch_dims=1)
+        copied = tf.gather(self.encoder.words(documents), pointers, batch_dims=1)
         return ids, tf.where(tf.equal(ids, 1), copied, spelled)
 
     def summarize(self, documents):

@@ -54,6 +54,28 @@ def test_generation_is_greedy_one_hot_and_ends_with_padding():
     np.testing.assert_array_equal(words, again)
 
 
+def _oov_memory():
+    """One document whose tokens are OOV, OOV, a word, OOV, padding: positions 0 and 1 spell the same word."""
+    ids = tf.constant([[1, 1, 5, 1, 0, 0]])
+    spellings = tf.constant([[0, 0, 2, 3, 4, 5]])
+    return (tf.random.stateless_normal([1, 6, 8], [0, 1]), tf.not_equal(ids, 0), ids, tf.zeros([1, 8]), spellings)
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_generation_spells_every_oov_word_of_the_document_at_most_once(block):
+    decoder = AttentionCopyDecoder(20, length=5, hidden_dim=8, word_dim=8, block_repeats=block)
+    decoder(tf.constant([[20]]), _oov_memory())
+    decoder.to_logits.bias.assign(np.r_[-20.0, 20.0, np.zeros(18)].astype("float32"))  # the OOV id first
+    decoder.copy_gate.bias.assign([30.0])
+    words, _, pointers = decoder.generate(_oov_memory(), return_pointers=True)
+    ids, pointers = tf.argmax(words, -1).numpy()[0], pointers.numpy()[0]
+    spelled = [int(_oov_memory()[4][0, p]) for p in pointers[ids == 1]]
+    if block:  # two distinct OOV words (positions 0/1 and 3): written twice, then blocked
+        assert ids[:2].tolist() == [1, 1] and np.all(ids[2:] != 1) and sorted(spelled) == [0, 3]
+    else:  # without blocking the OOV id is written at every step, and spelled again and again
+        assert np.all(ids == 1) and len(set(spelled)) < len(spelled)
+
+
 @pytest.fixture(scope="module")
 def supervised():
     """A TextLatent trained on the tiny pairs (the paired objective with real summaries)."""
@@ -89,7 +111,9 @@ def test_with_objective_keeps_the_weights_and_the_unpaired_model_trains_on_two_r
 
 def test_export_summarize_and_encode_match_the_model(supervised, tmp_path):
     model, _ = supervised
-    documents = np.array(tiny_pairs(4, seed=3)[0] + ["an unknownword parser for yaml"])
+    documents = np.array(tiny_pairs(4, seed=3)[0] + ["an unknownword parser for yaml unknownword"])
+    spellings = model.memory(tf.constant(documents[-1:]))[4].numpy()[0, :6]  # the first occurrence of each word
+    np.testing.assert_array_equal(spellings, [0, 1, 2, 3, 4, 1])
     destination = export_model(model, tmp_path / "text_summary")
     calls = {"summarize": ("summarize", [documents]), "encode": ("encode", [documents])}
     outputs, signatures = reload_and_call_many(destination, calls)
