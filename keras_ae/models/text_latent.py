@@ -172,17 +172,21 @@ class TextLatent(JudgedEncoder):
         """What the generator reads: `(states, mask, token_ids, pooled, spellings)` of a `tf.string` batch of
         documents; `spellings [batch, T]` is, for every token, the position of its word's first occurrence in the
         document, so that the generator never spells one out-of-vocabulary word twice."""
+        words = self.encoder.words(documents)
+        spellings = tf.argmax(tf.cast(tf.equal(words[:, :, None], words[:, None, :]), tf.int32), axis=-1,
+                              output_type=tf.int32)
+        return (*self._states(documents, training), spellings)
+
+    def _states(self, documents, training=False):
+        """`(states, mask, token_ids, pooled)`: the encoder's state at every token and their max over the tokens."""
         token_ids = self.encoder.tokenize(documents)
         states, mask = self.encoder.token_states(token_ids, training=training)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         pooled = tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
-        words = self.encoder.words(documents)
-        spellings = tf.argmax(tf.cast(tf.equal(words[:, :, None], words[:, None, :]), tf.int32), axis=-1,
-                              output_type=tf.int32)
-        return states, mask, token_ids, pooled, spellings
+        return states, mask, token_ids, pooled
 
     def call(self, documents, training=False):
-        return self.memory(documents, training=training)[3]
+        return self._states(documents, training=training)[3]
 
     def encode(self, documents):
         """Document embeddings `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]`."""
