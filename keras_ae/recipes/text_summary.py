@@ -111,21 +111,12 @@ def main(argv=None):
         parser.error("text_summary runs on one machine (--strategy default or mirrored); see "
                      "recipes/text_summary_gigaword.toml for a several-GPU run.")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
-    data = load_summary_data(args.data, summaries=args.summaries, max_words=args.max_words, seed=args.seed,
-                             limit=args.limit)
+    data, vocabulary, lm_source, n = prepare_data(args)
     strategy = get_strategy(args.strategy)
-    keras.utils.set_random_seed(args.seed)
-    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=args.vocabulary_size)
     validation, test = data.validation, data.test
     count = args.evaluate or len(test[0])
     test_documents = test[0][:count]
     test_references = None if test[1] is None else test[1][:count]
-    if validation[1] is not None:
-        lm_source = validation[1]
-    else:  # no held-out summaries: a fifth of the pool is held out from the discriminator for the language model
-        held = len(data.real_summaries) // 5
-        lm_source, data.real_summaries = data.real_summaries[:held], data.real_summaries[held:]
-    n = median_length(lm_source)
     print(f"{data.name}: {len(data.train_documents)} training documents, {len(data.real_summaries)} real summaries "
           f"(unpaired), {len(test_documents)} test documents {'with' if test_references else 'without'} summaries; "
           f"{data.truncated} documents cut to {args.max_words} words; vocabulary {len(vocabulary)}; Lead-{n}; "
@@ -215,6 +206,22 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
+
+
+def prepare_data(args):
+    """`(data, vocabulary, lm_source, n)` for the flags: the `SummaryData`, the vocabulary (the global random seed is
+    set first), the held-out real summaries of the language model (the validation references, or without them a
+    fifth of the pool, then taken out of `data.real_summaries`) and N of Lead-N (their median length)."""
+    data = load_summary_data(args.data, summaries=args.summaries, max_words=args.max_words, seed=args.seed,
+                             limit=args.limit)
+    keras.utils.set_random_seed(args.seed)
+    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=args.vocabulary_size)
+    if data.validation[1] is not None:
+        lm_source = data.validation[1]
+    else:  # no held-out summaries: a fifth of the pool is held out from the discriminator for the language model
+        held = len(data.real_summaries) // 5
+        lm_source, data.real_summaries = data.real_summaries[:held], data.real_summaries[held:]
+    return data, vocabulary, lm_source, median_length(lm_source)
 
 
 def pretrained_seconds(rows, seconds):

@@ -134,6 +134,13 @@ class AttentionCopyDecoder(keras.layers.Layer):
         After the first end symbol (id 0) every word is the end symbol, as padding is in real summaries.
         `return_pointers=True` adds `pointers [batch, length]` (int32): at each step, the document token an OOV word
         spells (the most attended OOV token whose word is not spelled yet; meaningful where the word is OOV)."""
+        written = self.write(memory, sampler=sampler, training=training)
+        outputs = (written["words"], written["attention"])
+        return (*outputs, written["pointers"]) if return_pointers else outputs
+
+    def write(self, memory, sampler=None, training=False):
+        """`generate`'s outputs as a dict (`words`, `attention`, `pointers`) plus `log_probs [batch, length]`: the
+        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE."""
         spellings = memory[4] if len(memory) > 4 else None
         state, memory = self._start(memory)
         _, mask, token_ids, _ = memory
@@ -150,7 +157,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         end = tf.one_hot(tf.zeros([batch], tf.int32), self.vocabulary_size, dtype="float32")
         coverage = tf.zeros_like(memory[1])
         written = tf.zeros([batch, self.vocabulary_size], "float32")  # words already written (end and OOV never)
-        words, attentions, pointers = [], [], []
+        words, attentions, pointers, chosen_log_probs = [], [], [], []
         for _ in range(self.length):
             log_probs, attention, state = self._step(vectors, state, coverage, memory)
             coverage += attention
@@ -162,6 +169,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
                 word = tf.cast(sampler(log_probs, training=True), "float32")
             else:
                 word = tf.one_hot(tf.argmax(log_probs, axis=-1), self.vocabulary_size, dtype="float32")
+            chosen_log_probs.append(alive[:, 0] * tf.reduce_sum(tf.stop_gradient(word) * log_probs, axis=-1))
             word = alive * word + (1.0 - alive) * end
             alive = alive * (1.0 - tf.stop_gradient(word[:, :1]))
             written = tf.maximum(written, tf.stop_gradient(word) * self.blockable)
@@ -173,8 +181,8 @@ class AttentionCopyDecoder(keras.layers.Layer):
             words.append(word)
             attentions.append(attention)
             pointers.append(pointer)
-        outputs = (tf.stack(words, axis=1), tf.stack(attentions, axis=1))
-        return (*outputs, tf.stack(pointers, axis=1)) if return_pointers else outputs
+        return {"words": tf.stack(words, axis=1), "attention": tf.stack(attentions, axis=1),
+                "pointers": tf.stack(pointers, axis=1), "log_probs": tf.stack(chosen_log_probs, axis=1)}
 
     def get_config(self):
         config = super().get_config()
