@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset
-from keras_ae.evaluation.summaries import lead, rouge, summarize
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs
+from keras_ae.evaluation.summaries import code_dependence, critic_auc, lead, rouge, summarize
 from keras_ae.export import export_model
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
@@ -107,6 +107,36 @@ def test_with_objective_keeps_the_weights_and_the_unpaired_model_trains_on_two_r
     history = unpaired.fit(make_unpaired_dataset(documents, summaries, 16), epochs=2, verbose=0).history
     assert {"reconstruction_loss", "discriminator_loss", "discriminator_accuracy"} <= set(history)
     assert np.all(np.isfinite(history["loss"])) and 0.0 <= history["discriminator_accuracy"][-1] <= 1.0
+
+
+def test_the_trained_reconstructor_reads_the_code_and_an_equal_real_set_is_a_coin_flip_for_the_critic(supervised):
+    model, _ = supervised
+    documents, _ = tiny_pairs(64, seed=4)
+    losses = code_dependence(model, documents)
+    assert losses["true"] < losses["shuffled"] - 0.1 and losses["true"] < losses["empty"] - 0.1
+    assert critic_auc(model, documents, summarize(model, documents)) == pytest.approx(0.5)
+
+
+def test_self_critical_gradient_with_the_pseudo_pair_loss_reaches_the_generator():
+    documents, summaries = tiny_pairs(16, seed=5)
+    # untrained, so that samples differ from the greedy baseline; one model for both options, run eagerly (seconds)
+    model = TextLatent(VOCABULARY, objective="unpaired", gradient="self_critical", pseudo_weight=1.0, **SIZES)
+    noisy, targets = pseudo_pairs(documents, 4)
+    batch = model.unpack_batch({"document": tf.constant(documents), "summary": tf.constant(summaries),
+                                "noisy": tf.constant(noisy), "target": tf.constant(targets)})
+    with tf.GradientTape() as tape:
+        code, _, _ = model.forward(batch, training=True)
+        (pseudo, reconstruction), metrics = model.judge_code(batch, code, training=True)
+        reinforce = tf.reduce_mean(reconstruction) - tf.reduce_mean(model.reconstruction_losses(batch, code[0]))
+    sampled, log_prob, greedy = code
+    assert sampled.shape == greedy.shape == (16, 4, model.encoder.vocabulary_size) and log_prob.shape == (16,)
+    assert float(metrics["advantage"]) != 0.0 and model.judge_weights == [1.0, 1.0]
+    # the REINFORCE term alone (the loss less the plain reconstruction loss) moves the generator
+    gradients = tape.gradient(reinforce, model.generator.trainable_variables)
+    assert any(g is not None and float(tf.reduce_max(tf.abs(tf.convert_to_tensor(g)))) > 0 for g in gradients)
+    assert np.all(np.isfinite(pseudo)) and np.all(pseudo > 0)
+    with pytest.raises(ValueError, match="gradient"):
+        model.with_objective("unpaired", gradient="gumbel")
 
 
 def test_export_summarize_and_encode_match_the_model(supervised, tmp_path):
