@@ -63,7 +63,7 @@ def main(argv=None):
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
     data, vocabulary, _, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
-    real = data.validation[1][flags.curve_documents : 2 * flags.curve_documents]  # held-out real summaries
+    real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = pseudo_pairs(data.train_documents, length=n, seed=flags.seed)
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
@@ -95,6 +95,7 @@ def main(argv=None):
         logs = {}
         curve.on_epoch_end(-1, logs)
         rows[f"{name} @0"] = {"step": 0, **logs}
+        print(name, 0, {key: round(float(value), 3) for key, value in logs.items()}, flush=True)
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Gradients do not exist")
