@@ -9,8 +9,9 @@ trained without the discriminator (reconstruction only) and on the real pairs (t
 on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
 pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
 under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
-run folder gets metrics.json, samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy
-over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
+run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each
+document's own summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs
+beside references), figures of ROUGE-1 and discriminator accuracy over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
 descriptions (long description -> synopsis).
 """
 
