@@ -247,14 +247,18 @@ def make_pair_dataset(documents, targets, batch_size, shuffle=False, seed=0):
     return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
 
 
-def make_unpaired_dataset(documents, summaries, batch_size, shuffle=False, seed=0):
+def make_unpaired_dataset(documents, summaries, batch_size, shuffle=False, seed=0, pseudo=None):
     """Batches `{"document", "summary"}` where every summary is drawn from the real pool, never the document's own:
-    the documents in (shuffled) order, beside the pool shuffled independently and repeated as needed."""
+    the documents in (shuffled) order, beside the pool shuffled independently and repeated as needed. `pseudo`:
+    the documents' `pseudo_pairs` `(noisy, targets)`, added as `"noisy"` and `"target"` (for `pseudo_weight`)."""
     rng = np.random.default_rng(seed)
     repeats = -(-len(documents) // len(summaries))
     pool = np.concatenate([rng.permutation(np.array(summaries, dtype=object)) for _ in range(repeats)])
     pool = [str(s) for s in pool[: len(documents)]]
-    dataset = tf.data.Dataset.from_tensor_slices({"document": list(documents), "summary": pool})
+    records = {"document": list(documents), "summary": pool}
+    if pseudo is not None:
+        records.update(noisy=list(pseudo[0]), target=list(pseudo[1]))
+    dataset = tf.data.Dataset.from_tensor_slices(records)
     if shuffle:
         dataset = dataset.shuffle(len(documents), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)

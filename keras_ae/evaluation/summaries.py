@@ -10,6 +10,8 @@ Example:
     predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
     summary_row(documents, predictions, references, lm)        # all of the above, one table row
     model.fit(..., callbacks=[RougeCurve(validation_documents, validation_references)])   # val_rouge1 per epoch
+    code_dependence(model, documents)       # reconstruction loss from the model's own summary, another's, none
+    critic_auc(model, documents, real_summaries)               # P(D(real) > D(generated)), 0.5: no difference
 
 Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
 averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
@@ -148,17 +150,59 @@ def summary_row(documents, predictions, references, lm):
     return row
 
 
+def _greedy_words(model, documents):
+    return model.generator.generate(model.memory(tf.constant(list(documents))), training=False)[0]
+
+
+def code_dependence(model, documents, batch_size=256):
+    """Does the reconstruction reward depend on the code? The reconstructor's mean loss (nats per token, no word
+    dropout) on `documents` from three codes: each document's own greedy summary (`true`), the summary of another
+    document of the batch (`shuffled`, the batch rolled by one) and the empty summary (`empty`). `true` far below
+    `shuffled` means the reconstructor reads the code; `shuffled` near `empty` means it ignores it."""
+    totals = {"true": 0.0, "shuffled": 0.0, "empty": 0.0}
+    for start in range(0, len(documents), batch_size):
+        chunk = list(documents[start : start + batch_size])
+        batch = {"document": tf.constant(chunk)}
+        words = _greedy_words(model, chunk)
+        codes = {"true": words, "shuffled": tf.roll(words, 1, axis=0),
+                 "empty": tf.one_hot(tf.zeros(tf.shape(words)[:2], tf.int32), tf.shape(words)[-1])}
+        for name, code in codes.items():
+            totals[name] += float(tf.reduce_sum(model.reconstruction_losses(batch, code)))
+    return {name: total / len(documents) for name, total in totals.items()}
+
+
+def critic_auc(model, documents, real_summaries):
+    """The discriminator's ranking of real summaries above the model's greedy summaries of `documents`: the share of
+    (real, generated) pairs with `D(real) > D(generated)` (ties count half); 0.5 means it cannot tell them apart."""
+    generated = model.discriminator(_greedy_words(model, documents)).numpy()
+    real_ids = model.encoder.tokenize(tf.constant(list(real_summaries)))
+    real = model.discriminator(model.discriminator.real_sequences({"summary_ids": real_ids},
+                                                                  model.summary_length)).numpy()
+    above = (real[:, None] > generated[None, :]).mean() + 0.5 * (real[:, None] == generated[None, :]).mean()
+    return float(above)
+
+
 class RougeCurve(keras.callbacks.Callback):
     """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
-    first-word copies), into the epoch's logs (and so history.csv and TensorBoard)."""
+    first-word copies), into the epoch's logs (and so history.csv and TensorBoard). With `diagnostics=True` also the
+    validation `code_dependence` (`val_reconstruction_true`, `_shuffled`, `_empty`) and, when `real_summaries` are
+    given, `critic_auc` (`val_critic_auc`) of held-out real summaries against the generated ones."""
 
-    def __init__(self, documents, references):
+    def __init__(self, documents, references, diagnostics=False, real_summaries=None):
         super().__init__()
         self.documents, self.references = documents, references
+        self.diagnostics, self.real_summaries = diagnostics, real_summaries
 
     def on_epoch_end(self, epoch, logs=None):
         predictions = summarize(self.model, self.documents)
-        if logs is not None:
-            if self.references is not None:
-                logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
-            logs["val_first_words"] = first_words_share(self.documents, predictions)
+        if logs is None:
+            return
+        if self.references is not None:
+            logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
+        logs["val_first_words"] = first_words_share(self.documents, predictions)
+        logs["val_repeated"] = repeated_word_share(predictions)
+        if self.diagnostics:
+            for name, value in code_dependence(self.model, self.documents).items():
+                logs[f"val_reconstruction_{name}"] = value
+            if self.real_summaries is not None:
+                logs["val_critic_auc"] = critic_auc(self.model, self.documents, self.real_summaries)

@@ -9,8 +9,9 @@ trained without the discriminator (reconstruction only) and on the real pairs (t
 on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
 pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
 under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
-run folder gets metrics.json, samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy
-over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
+run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each
+document's own summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs
+beside references), figures of ROUGE-1 and discriminator accuracy over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
 descriptions (long description -> synopsis).
 """
 
@@ -30,7 +31,7 @@ from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
     RougeCurve, SummaryLanguageModel, first_clause, lead, median_length, summarize, summary_row,
 )
-from keras_ae.models.text_latent import TextLatent
+from keras_ae.models.text_latent import GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
     RunFolder,
     export_run,
@@ -68,6 +69,11 @@ def build_parser():
     parser.add_argument("--adversary-weight", type=float, default=DEFAULTS["adversary_weight"],
                         help="weight of the discriminator's loss for the generator")
     parser.add_argument("--adversary-learning-rate", type=float, default=1e-4, help="the discriminator's Adam rate")
+    parser.add_argument("--gradient", choices=GRADIENTS, default=DEFAULTS["gradient"],
+                        help="how the generated words' losses reach the generator (straight-through Gumbel-softmax "
+                             "or self-critical REINFORCE)")
+    parser.add_argument("--pseudo-weight", type=float, default=DEFAULTS["pseudo_weight"],
+                        help="weight of the pseudo-pair loss kept on in the reconstruction-only and full models")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -84,7 +90,8 @@ def build_model(args, vocabulary, objective="paired"):
     return TextLatent(
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
-        adversary_weight=args.adversary_weight, seed=args.seed,
+        adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
+        seed=args.seed,
     )
 
 
@@ -111,21 +118,12 @@ def main(argv=None):
         parser.error("text_summary runs on one machine (--strategy default or mirrored); see "
                      "recipes/text_summary_gigaword.toml for a several-GPU run.")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
-    data = load_summary_data(args.data, summaries=args.summaries, max_words=args.max_words, seed=args.seed,
-                             limit=args.limit)
+    data, vocabulary, lm_source, n = prepare_data(args)
     strategy = get_strategy(args.strategy)
-    keras.utils.set_random_seed(args.seed)
-    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=args.vocabulary_size)
     validation, test = data.validation, data.test
     count = args.evaluate or len(test[0])
     test_documents = test[0][:count]
     test_references = None if test[1] is None else test[1][:count]
-    if validation[1] is not None:
-        lm_source = validation[1]
-    else:  # no held-out summaries: a fifth of the pool is held out from the discriminator for the language model
-        held = len(data.real_summaries) // 5
-        lm_source, data.real_summaries = data.real_summaries[:held], data.real_summaries[held:]
-    n = median_length(lm_source)
     print(f"{data.name}: {len(data.train_documents)} training documents, {len(data.real_summaries)} real summaries "
           f"(unpaired), {len(test_documents)} test documents {'with' if test_references else 'without'} summaries; "
           f"{data.truncated} documents cut to {args.max_words} words; vocabulary {len(vocabulary)}; Lead-{n}; "
@@ -143,6 +141,14 @@ def main(argv=None):
         outputs[name] = summarize(model, test_documents)
         rows[name] = {**summary_row(test_documents, outputs[name], test_references, lm), "train_seconds": seconds}
 
+    def stage_curve(critic=False):
+        """Validation ROUGE-1 and the code-dependence diagnostics after every epoch of a stage (and the critic's
+        ranking of held-out real summaries for the full model): why a stage gains or loses shows in metrics.json."""
+        documents = validation[0][: args.curve_documents]
+        references = None if validation[1] is None else validation[1][: args.curve_documents]
+        real = lm_source[-args.curve_documents :]  # held-out real summaries (the last ones: not the curve's pairs)
+        return RougeCurve(documents, references, diagnostics=True, real_summaries=real if critic else None)
+
     with run:
         run.write_config()
         # 1. Pretraining on pseudo pairs
@@ -152,23 +158,23 @@ def main(argv=None):
             pretrained.compile(optimizer=adam(args.learning_rate))
         histories["pretrained"], seconds = fit(
             pretrained, make_pair_dataset(noisy, targets, args.batch_size, shuffle=True, seed=args.seed),
-            args.pretrain_epochs, args)
+            args.pretrain_epochs, args, metric_callbacks=[stage_curve()])
         evaluate("pretrained only", pretrained, seconds)
         # 2. Reconstruction only, and 3. the full model, both from the pretrained generator
         unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, args.batch_size, shuffle=True,
-                                         seed=args.seed)
+                                         seed=args.seed, pseudo=(noisy, targets) if args.pseudo_weight else None)
         if args.ablation:
             with strategy.scope():
                 reconstruction = pretrained.with_objective("reconstruction")
                 reconstruction.compile(optimizer=adam(args.learning_rate))
-            histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args)
+            histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args,
+                                                            metric_callbacks=[stage_curve()])
             evaluate("reconstruction only", reconstruction, pretrained_seconds(rows, seconds))
         with strategy.scope():
             model = pretrained.with_objective("unpaired")
             model.compile(optimizers={"encoder": adam(args.learning_rate),
                                       "adversary": adam(args.adversary_learning_rate)})
-        curve = RougeCurve(validation[0][: args.curve_documents],
-                           None if validation[1] is None else validation[1][: args.curve_documents])
+        curve = stage_curve(critic=True)
         samples = EpochSummaries(run.file("tensorboard"), summary_samples(
             validation[0][:SAMPLES], None if validation[1] is None else validation[1][:SAMPLES]))
         histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[samples], run=run,
@@ -182,7 +188,7 @@ def main(argv=None):
             histories["supervised"], seconds = fit(
                 supervised, make_pair_dataset(data.train_documents, data.train_summaries, args.batch_size,
                                               shuffle=True, seed=args.seed),
-                args.supervised_epochs, args)
+                args.supervised_epochs, args, metric_callbacks=[stage_curve()])
             evaluate("supervised (ceiling)", supervised, pretrained_seconds(rows, seconds))
         metrics = {
             "data": data.name,
@@ -205,9 +211,9 @@ def main(argv=None):
             write_projector(run.file("tensorboard"), model.encode(tf.constant(test_documents[shown])), {
                 "generated summary": outputs["full (unpaired)"][shown], "document": [d[:120] for d in test_documents[shown]],
             }, name="test documents (encoder embedding)")
-            curves = {key: value for key, value in histories["full"].items()
+            curves = {key.replace("val_", "validation_"): value for key, value in histories["full"].items()
                       if key in ("val_rouge1", "val_first_words", "discriminator_accuracy", "discriminator_distance",
-                                 "reconstruction_loss")}
+                                 "reconstruction_loss", "val_critic_auc")}
             plots.history_curves(curves, run.file("full_model_curves.png"), title="full model (unpaired)")
             if data.has_pairs:
                 plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},
@@ -215,6 +221,22 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, COLUMNS))
     return metrics
+
+
+def prepare_data(args):
+    """`(data, vocabulary, lm_source, n)` for the flags: the `SummaryData`, the vocabulary (the global random seed is
+    set first), the held-out real summaries of the language model (the validation references, or without them a
+    fifth of the pool, then taken out of `data.real_summaries`) and N of Lead-N (their median length)."""
+    data = load_summary_data(args.data, summaries=args.summaries, max_words=args.max_words, seed=args.seed,
+                             limit=args.limit)
+    keras.utils.set_random_seed(args.seed)
+    vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=args.vocabulary_size)
+    if data.validation[1] is not None:
+        lm_source = data.validation[1]
+    else:  # no held-out summaries: a fifth of the pool is held out from the discriminator for the language model
+        held = len(data.real_summaries) // 5
+        lm_source, data.real_summaries = data.real_summaries[:held], data.real_summaries[held:]
+    return data, vocabulary, lm_source, median_length(lm_source)
 
 
 def pretrained_seconds(rows, seconds):

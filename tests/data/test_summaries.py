@@ -99,3 +99,8 @@ def test_unpaired_batches_draw_summaries_from_the_pool_only():
     batches = list(make_unpaired_dataset(documents, pool, batch_size=10, shuffle=True).as_numpy_iterator())
     seen = [s.decode() for batch in batches for s in batch["summary"]]
     assert len(seen) == 50 and set(seen) <= set(pool) and len(set(seen)) == 7
+    pseudo = pseudo_pairs(documents, length=3)
+    batch = next(make_unpaired_dataset(documents, pool, batch_size=10, shuffle=True, pseudo=pseudo).as_numpy_iterator())
+    for document, noisy, target in zip(batch["document"], batch["noisy"], batch["target"]):  # aligned after shuffling
+        index = documents.index(document.decode())
+        assert (noisy.decode(), target.decode()) == (pseudo[0][index], pseudo[1][index])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset
-from keras_ae.evaluation.summaries import lead, rouge, summarize
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs
+from keras_ae.evaluation.summaries import code_dependence, critic_auc, lead, rouge, summarize
 from keras_ae.export import export_model
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
@@ -54,6 +54,28 @@ def test_generation_is_greedy_one_hot_and_ends_with_padding():
     np.testing.assert_array_equal(words, again)
 
 
+def _oov_memory():
+    """One document whose tokens are OOV, OOV, a word, OOV, padding: positions 0 and 1 spell the same word."""
+    ids = tf.constant([[1, 1, 5, 1, 0, 0]])
+    spellings = tf.constant([[0, 0, 2, 3, 4, 5]])
+    return (tf.random.stateless_normal([1, 6, 8], [0, 1]), tf.not_equal(ids, 0), ids, tf.zeros([1, 8]), spellings)
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_generation_spells_every_oov_word_of_the_document_at_most_once(block):
+    decoder = AttentionCopyDecoder(20, length=5, hidden_dim=8, word_dim=8, block_repeats=block)
+    decoder(tf.constant([[20]]), _oov_memory())
+    decoder.to_logits.bias.assign(np.r_[-20.0, 20.0, np.zeros(18)].astype("float32"))  # the OOV id first
+    decoder.copy_gate.bias.assign([30.0])
+    words, _, pointers = decoder.generate(_oov_memory(), return_pointers=True)
+    ids, pointers = tf.argmax(words, -1).numpy()[0], pointers.numpy()[0]
+    spelled = [int(_oov_memory()[4][0, p]) for p in pointers[ids == 1]]
+    if block:  # two distinct OOV words (positions 0/1 and 3): written twice, then blocked
+        assert ids[:2].tolist() == [1, 1] and np.all(ids[2:] != 1) and sorted(spelled) == [0, 3]
+    else:  # without blocking the OOV id is written at every step, and spelled again and again
+        assert np.all(ids == 1) and len(set(spelled)) < len(spelled)
+
+
 @pytest.fixture(scope="module")
 def supervised():
     """A TextLatent trained on the tiny pairs (the paired objective with real summaries)."""
@@ -87,9 +109,41 @@ def test_with_objective_keeps_the_weights_and_the_unpaired_model_trains_on_two_r
     assert np.all(np.isfinite(history["loss"])) and 0.0 <= history["discriminator_accuracy"][-1] <= 1.0
 
 
+def test_the_trained_reconstructor_reads_the_code_and_an_equal_real_set_is_a_coin_flip_for_the_critic(supervised):
+    model, _ = supervised
+    documents, _ = tiny_pairs(64, seed=4)
+    losses = code_dependence(model, documents)
+    assert losses["true"] < losses["shuffled"] - 0.1 and losses["true"] < losses["empty"] - 0.1
+    assert critic_auc(model, documents, summarize(model, documents)) == pytest.approx(0.5)
+
+
+def test_self_critical_gradient_with_the_pseudo_pair_loss_reaches_the_generator():
+    documents, summaries = tiny_pairs(16, seed=5)
+    # untrained, so that samples differ from the greedy baseline; one model for both options, run eagerly (seconds)
+    model = TextLatent(VOCABULARY, objective="unpaired", gradient="self_critical", pseudo_weight=1.0, **SIZES)
+    noisy, targets = pseudo_pairs(documents, 4)
+    batch = model.unpack_batch({"document": tf.constant(documents), "summary": tf.constant(summaries),
+                                "noisy": tf.constant(noisy), "target": tf.constant(targets)})
+    with tf.GradientTape() as tape:
+        code, _, _ = model.forward(batch, training=True)
+        (pseudo, reconstruction), metrics = model.judge_code(batch, code, training=True)
+        reinforce = tf.reduce_mean(reconstruction) - tf.reduce_mean(model.reconstruction_losses(batch, code[0]))
+    sampled, log_prob, greedy = code
+    assert sampled.shape == greedy.shape == (16, 4, model.encoder.vocabulary_size) and log_prob.shape == (16,)
+    assert float(metrics["advantage"]) != 0.0 and model.judge_weights == [1.0, 1.0]
+    # the REINFORCE term alone (the loss less the plain reconstruction loss) moves the generator
+    gradients = tape.gradient(reinforce, model.generator.trainable_variables)
+    assert any(g is not None and float(tf.reduce_max(tf.abs(tf.convert_to_tensor(g)))) > 0 for g in gradients)
+    assert np.all(np.isfinite(pseudo)) and np.all(pseudo > 0)
+    with pytest.raises(ValueError, match="gradient"):
+        model.with_objective("unpaired", gradient="gumbel")
+
+
 def test_export_summarize_and_encode_match_the_model(supervised, tmp_path):
     model, _ = supervised
-    documents = np.array(tiny_pairs(4, seed=3)[0] + ["an unknownword parser for yaml"])
+    documents = np.array(tiny_pairs(4, seed=3)[0] + ["an unknownword parser for yaml unknownword"])
+    spellings = model.memory(tf.constant(documents[-1:]))[4].numpy()[0, :6]  # the first occurrence of each word
+    np.testing.assert_array_equal(spellings, [0, 1, 2, 3, 4, 1])
     destination = export_model(model, tmp_path / "text_summary")
     calls = {"summarize": ("summarize", [documents]), "encode": ("encode", [documents])}
     outputs, signatures = reload_and_call_many(destination, calls)

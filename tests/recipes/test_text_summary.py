@@ -36,6 +36,11 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert all(0 <= table[name]["rouge1"] <= 100 for name in ("Lead-4", "full (unpaired)"))
     assert metrics["perplexity"] > 1 and (tmp_path / "export" / "keras_ae.json").is_file()
     assert "val_rouge1" in (run / "history.csv").read_text().splitlines()[0]
+    # every stage's validation curves, with the code-dependence diagnostics (and the critic's AUC for the full model)
+    histories = json.loads((run / "metrics.json").read_text())["histories"]
+    assert all({"val_rouge1", "val_reconstruction_true", "val_reconstruction_shuffled"} <= set(history)
+               for history in histories.values()) and len(histories) == 4
+    assert 0.0 <= histories["full"]["val_critic_auc"][-1] <= 1.0
     # the full model's summaries of validation documents, before training and after its epoch, as TensorBoard text
     assert summary_steps(run / "tensorboard" / "samples")["summaries of validation documents"] == [0, 1]
     _, metadata, rows = read_projector(run / "tensorboard", "test documents (encoder embedding)")

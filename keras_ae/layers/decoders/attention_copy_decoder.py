@@ -14,7 +14,10 @@ class AttentionCopyDecoder(keras.layers.Layer):
 
     The memory is `(states [batch, T, d], mask [batch, T], token_ids [batch, T], pooled [batch, d])`: a sentence
     encoder's state at each token, which tokens are real, their vocabulary ids (what a copy emits) and a summary of
-    the document that sets the initial state. Outputs are log-probabilities, so `masked_token_crossentropy` of them is
+    the document that sets the initial state; an optional fifth element, `spellings [batch, T]` (int), gives tokens
+    that spell the same word the same key (e.g. the position of the word's first occurrence; default: every position
+    its own word). It matters for out-of-vocabulary tokens, which all share id 1: `generate` spells each written OOV
+    id as the most attended OOV document word not spelled yet (see `block_repeats`). Outputs are log-probabilities, so `masked_token_crossentropy` of them is
     the exact negative log-likelihood. Id 0 is padding and the end symbol; the start symbol is `vocabulary_size`.
 
     Args:
@@ -26,13 +29,16 @@ class AttentionCopyDecoder(keras.layers.Layer):
         block_repeats: `generate` never writes a word twice (the end symbol and OOV aside): a decoding constraint
             against "the the the" (as trigram blocking in Paulus et al., 2018, here on words, since real summaries
             rarely repeat one). The attention also sees its coverage, the sum of its past weights at each token
-            (See et al., 2017), in teacher forcing and generation alike.
+            (See et al., 2017), in teacher forcing and generation alike. The OOV id may be written again, but
+            each time for a document word not spelled yet: once every OOV word of the document is spelled (or the
+            document has none), the OOV id is blocked too, so the same OOV word is never spelled twice.
 
     Example:
         decoder = AttentionCopyDecoder(vocabulary_size=100, length=5, hidden_dim=32)
         memory = (tf.zeros([2, 7, 16]), tf.ones([2, 7], bool), tf.fill([2, 7], 3), tf.zeros([2, 16]))
         log_probs = decoder(decoder.teacher_forcing_inputs(tf.constant([[4, 5, 0, 0, 0]] * 2)), memory)  # [2, 5, 100]
         words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
+        words, _, pointers = decoder.generate(memory, return_pointers=True)   # + the document token each OOV spells
     """
 
     def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, block_repeats=True,
@@ -81,7 +87,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
 
     # ------------------------------------------------------------------ one step
     def _start(self, memory):
-        states, mask, token_ids, pooled = memory
+        states, mask, token_ids, pooled = memory[:4]
         keys = self.memory_keys(states)
         return self.initial_state(pooled), (states, tf.cast(mask, keys.dtype), tf.cast(token_ids, tf.int32), keys)
 
@@ -121,36 +127,62 @@ class AttentionCopyDecoder(keras.layers.Layer):
             outputs.append(log_probs)
         return tf.stack(outputs, axis=1)
 
-    def generate(self, memory, sampler=None, training=False):
+    def generate(self, memory, sampler=None, training=False, return_pointers=False):
         """`(words [batch, length, V], attention [batch, length, T])`: one-hot words written free-running, each the
         input of the next step. With a `sampler` (e.g. a hard `GumbelSoftmax`) in training the words are its samples
         of the log-probabilities, so gradients flow back through them; otherwise the most probable word (greedy).
-        After the first end symbol (id 0) every word is the end symbol, as padding is in real summaries."""
+        After the first end symbol (id 0) every word is the end symbol, as padding is in real summaries.
+        `return_pointers=True` adds `pointers [batch, length]` (int32): at each step, the document token an OOV word
+        spells (the most attended OOV token whose word is not spelled yet; meaningful where the word is OOV)."""
+        written = self.write(memory, sampler=sampler, training=training)
+        outputs = (written["words"], written["attention"])
+        return (*outputs, written["pointers"]) if return_pointers else outputs
+
+    def write(self, memory, sampler=None, training=False):
+        """`generate`'s outputs as a dict (`words`, `attention`, `pointers`) plus `log_probs [batch, length]`: the
+        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE."""
+        spellings = memory[4] if len(memory) > 4 else None
         state, memory = self._start(memory)
-        batch = tf.shape(memory[0])[0]
+        _, mask, token_ids, _ = memory
+        batch, steps = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
+        if spellings is None:
+            spellings = tf.tile(tf.range(steps)[None, :], [batch, 1])
+        spellings = tf.cast(spellings, tf.int32)
+        unknown = tf.cast(tf.equal(token_ids, 1), "float32") * tf.cast(mask, "float32")  # OOV document tokens
+        spelled = tf.zeros_like(unknown)  # OOV tokens whose word has been spelled
+        oov = tf.one_hot(1, self.vocabulary_size, dtype="float32")
         table = self.word_embedding.embeddings
         vectors = tf.gather(table, tf.fill([batch], self.start_id))
         alive = tf.ones([batch, 1], "float32")
         end = tf.one_hot(tf.zeros([batch], tf.int32), self.vocabulary_size, dtype="float32")
         coverage = tf.zeros_like(memory[1])
         written = tf.zeros([batch, self.vocabulary_size], "float32")  # words already written (end and OOV never)
-        words, attentions = [], []
+        words, attentions, pointers, chosen_log_probs = [], [], [], []
         for _ in range(self.length):
             log_probs, attention, state = self._step(vectors, state, coverage, memory)
             coverage += attention
+            available = unknown * (1.0 - spelled) if self.block_repeats else unknown
             if self.block_repeats:
-                log_probs += written * -1e9
+                none_left = 1.0 - tf.reduce_max(available, axis=-1, keepdims=True)  # no OOV word left to spell
+                log_probs += (written + none_left * oov) * -1e9
             if sampler is not None and training:
                 word = tf.cast(sampler(log_probs, training=True), "float32")
             else:
                 word = tf.one_hot(tf.argmax(log_probs, axis=-1), self.vocabulary_size, dtype="float32")
+            chosen_log_probs.append(alive[:, 0] * tf.reduce_sum(tf.stop_gradient(word) * log_probs, axis=-1))
             word = alive * word + (1.0 - alive) * end
             alive = alive * (1.0 - tf.stop_gradient(word[:, :1]))
             written = tf.maximum(written, tf.stop_gradient(word) * self.blockable)
+            pointer = tf.argmax((tf.cast(attention, "float32") + 1e-9) * available, axis=-1, output_type=tf.int32)
+            chosen = tf.gather(spellings, pointer, batch_dims=1)
+            same = tf.cast(tf.equal(spellings, chosen[:, None]), "float32")
+            spelled = tf.maximum(spelled, tf.stop_gradient(word[:, 1:2]) * same * unknown)
             vectors = tf.matmul(tf.cast(word, table.dtype), table[: self.vocabulary_size])
             words.append(word)
             attentions.append(attention)
-        return tf.stack(words, axis=1), tf.stack(attentions, axis=1)
+            pointers.append(pointer)
+        return {"words": tf.stack(words, axis=1), "attention": tf.stack(attentions, axis=1),
+                "pointers": tf.stack(pointers, axis=1), "log_probs": tf.stack(chosen_log_probs, axis=1)}
 
     def get_config(self):
         config = super().get_config()

@@ -75,10 +75,16 @@ class RealTextDiscriminator(keras.layers.Layer):
         ids = tf.pad(ids, [[0, 0], [0, length - tf.shape(ids)[1]]])
         return tf.one_hot(ids, self.vocabulary_size, dtype="float32")
 
+    @staticmethod
+    def sequences(code):
+        """The generated word sequences of a code: the code itself, or the first element of a tuple code (e.g. a
+        REINFORCE code `(sampled words, log-probabilities, baseline words)`)."""
+        return tf.cast(code[0] if isinstance(code, (tuple, list)) else code, "float32")
+
     def adversary_loss(self, batch, code, training=False):
         """The critic's WGAN-GP loss `[batch]`, its accuracy (real scored above the midpoint of the mean real and
         fake scores, fake below) and the estimated Wasserstein distance `mean D(real) - mean D(fake)`."""
-        fake = tf.cast(code, "float32")
+        fake = self.sequences(code)
         real = self.real_sequences(batch, fake.shape[1] or tf.shape(fake)[1])
         real_scores, fake_scores = self(real), self(fake)
         seed = tf.cast(replica_uniform([2], self.seed_generator) * 2**30, tf.int32)
@@ -92,7 +98,7 @@ class RealTextDiscriminator(keras.layers.Layer):
 
     def encoder_loss(self, batch, code, training=False):
         """What the generator minimises, `-D(fake)` `[batch]`."""
-        return -self(tf.cast(code, "float32"))
+        return -self(self.sequences(code))
 
     def get_config(self):
         config = super().get_config()

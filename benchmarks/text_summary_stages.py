@@ -1,0 +1,118 @@
+"""Why do the unpaired stages of text_summary lose what pretraining gave? Curves of every stage on validation pairs.
+
+    python benchmarks/text_summary_stages.py [--variants full,reconstruction,...] [--steps 250] [--every 50]
+        [--pretrained /tmp/ts_pretrained.weights.h5] [recipe flags: --seed, --limit, --quick, ...]
+
+Pretrains the generator on pseudo pairs once as the recipe does (or loads those weights from `--pretrained` if the
+file exists, and saves them there otherwise), then trains each variant of the unpaired stage from it for `--steps`
+steps, and every `--every` steps (and at step 0) scores `--curve-documents` VALIDATION pairs (never the test
+pairs): ROUGE-1, repeated words, the reconstructor's loss from each document's own greedy summary, from another
+document's and from the empty summary (`evaluation.summaries.code_dependence`), and the critic's ranking of held-out
+real summaries above the generated ones (`critic_auc`; full models only). Prints one table row per point.
+
+Variants (name: objective and changes to the model or the stage):
+    reconstruction     reconstruction only (straight-through Gumbel)
+    full               reconstruction + WGAN-GP critic, as the recipe trains it
+    full_slow          the same with the generator's learning rate 10 times lower
+    full_critic5       5 critic updates per generator update
+    full_pseudo        the pseudo-pair loss kept on beside the unpaired losses (pseudo_weight 1)
+    full_self_critical REINFORCE with a greedy baseline instead of straight-through Gumbel
+    full_self_critical_pseudo  both of the last two
+    reconstruction_pseudo      reconstruction only, with the pseudo-pair loss kept on
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs  # noqa: E402
+from keras_ae.evaluation.summaries import RougeCurve  # noqa: E402
+from keras_ae.recipes import text_summary  # noqa: E402
+from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
+
+VARIANTS = {
+    "reconstruction": ("reconstruction", {}, {}),
+    "full": ("unpaired", {}, {}),
+    "full_slow": ("unpaired", {}, {"learning_rate_scale": 0.1}),
+    "full_critic5": ("unpaired", {"adversary_steps": 5}, {}),
+    "full_pseudo": ("unpaired", {"pseudo_weight": 1.0}, {}),
+    "full_self_critical": ("unpaired", {"gradient": "self_critical"}, {}),
+    "full_self_critical_pseudo": ("unpaired", {"gradient": "self_critical", "pseudo_weight": 1.0}, {}),
+    "reconstruction_pseudo": ("reconstruction", {"pseudo_weight": 1.0}, {}),
+}
+COLUMNS = ["step", "val_rouge1", "val_repeated", "val_reconstruction_true", "val_reconstruction_shuffled",
+           "val_reconstruction_empty", "val_critic_auc", "discriminator_distance", "seconds"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=True)
+    parser.add_argument("--variants", default="reconstruction,full")
+    parser.add_argument("--steps", type=int, default=250, help="training steps of each variant")
+    parser.add_argument("--every", type=int, default=50, help="steps between two validation points")
+    parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
+    args, recipe_argv = parser.parse_known_args(argv)
+    unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose among {', '.join(VARIANTS)}")
+    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
+    data, vocabulary, _, n = text_summary.prepare_data(flags)
+    documents, references = (part[: flags.curve_documents] for part in data.validation)
+    real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
+    pseudo = pseudo_pairs(data.train_documents, length=n, seed=flags.seed)
+    adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
+
+    pretrained = text_summary.build_model(flags, vocabulary)
+    pretrained.compile(optimizer=adam(flags.learning_rate))
+    if args.pretrained and Path(args.pretrained).is_file():
+        pretrained.load_weights(args.pretrained)
+        print(f"loaded the pretrained weights from {args.pretrained}")
+    else:
+        text_summary.fit(pretrained, make_pair_dataset(*pseudo, flags.batch_size, shuffle=True, seed=flags.seed),
+                         flags.pretrain_epochs, flags)
+        if args.pretrained:
+            pretrained.save_weights(args.pretrained)
+    rows = {}
+    for name in args.variants.split(","):
+        objective, changes, stage = VARIANTS[name]
+        keras.utils.set_random_seed(flags.seed)
+        model = pretrained.with_objective(objective, **changes)
+        rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
+        if objective == "unpaired":
+            model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
+        else:
+            model.compile(optimizer=adam(rate))
+        dataset = make_unpaired_dataset(data.train_documents, data.real_summaries, flags.batch_size, shuffle=True,
+                                        seed=flags.seed, pseudo=pseudo if model.pseudo_weight else None).repeat()
+        curve = RougeCurve(documents, references, diagnostics=True,
+                           real_summaries=real if objective == "unpaired" else None)
+        curve.set_model(model)
+        logs = {}
+        curve.on_epoch_end(-1, logs)
+        rows[f"{name} @0"] = {"step": 0, **logs}
+        print(name, 0, {key: round(float(value), 3) for key, value in logs.items()}, flush=True)
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Gradients do not exist")
+            history = model.fit(dataset, steps_per_epoch=args.every, epochs=max(1, args.steps // args.every),
+                                callbacks=[curve], verbose=0).history
+        seconds = round(time.perf_counter() - started, 1)
+        for index in range(len(history["loss"])):
+            point = {key: values[index] for key, values in history.items()}
+            rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
+                                                           "seconds": seconds}
+            print(name, (index + 1) * args.every, {key: round(float(value), 3) for key, value in point.items()},
+                  flush=True)
+    print(f"seed {flags.seed}, {len(data.train_documents)} training documents, {len(documents)} validation pairs, "
+          f"Lead-{n}")
+    print(format_table(rows, COLUMNS))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
