@@ -3,6 +3,7 @@
     pip install -e '.[bench]'       # torch 2.13.0 (CPU build), for this benchmark only
     python benchmarks/sentence_twin.py                          # both models, 60 s of timed training per side
     python benchmarks/sentence_twin.py --models quick --seconds 30 --tokens word
+    python benchmarks/sentence_twin.py --before       # also the Keras step as it was before its speed-up
 
 The Keras side is what `python -m keras_ae.recipes.quick_thought` (and `skip_thought`) trains with its defaults:
 the recipe's model, its optimizer (Adam, clipping 5) and its training pipeline (`text_recipe.training_dataset`:
@@ -55,6 +56,9 @@ def parse_args(argv=None):
     parser.add_argument("--chunk", type=float, default=5.0, help="seconds of one timed chunk before switching sides")
     parser.add_argument("--recipe-flags", default="", help="extra flags for both recipes' parsers, e.g. '--max-length 40'")
     parser.add_argument("--torch-threads", type=int, default=None, help="PyTorch's intra-op threads (default: its own)")
+    parser.add_argument("--before", action="store_true",
+                        help="also time the Keras step as it was before the speed-up (raw strings tokenised inside the "
+                        "step, Keras' masked GRU loop) in the same interleaved run")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -188,8 +192,17 @@ def build_sides(name, args, splits, vocabulary):
     keras.utils.set_random_seed(args.seed)
     model = recipe.build_model(recipe_args, vocabulary)
     model.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
-    dataset = training_dataset(model, recipe.make_dataset(recipe_args, splits.train, shuffle=True).repeat())
-    keras_side = KerasSide(model, dataset)
+    batches = recipe.make_dataset(recipe_args, splits.train, shuffle=True).repeat()
+    keras_side = KerasSide(model, training_dataset(model, batches))
+    before = None
+    if args.before:
+        keras.utils.set_random_seed(args.seed)
+        old = recipe.build_model(recipe_args, vocabulary)
+        for layer in old._flatten_layers():
+            if hasattr(layer, "unroll"):
+                layer.unroll = False
+        old.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
+        before = KerasSide(old, batches)
 
     encoder = model.encoder
     ids = encoder.tokenize(np.asarray(splits.train.sentences, dtype=object)).numpy()  # tokens prepared once
@@ -219,7 +232,7 @@ def build_sides(name, args, splits, vocabulary):
 
         twin = skip_class(size, recipe_args.word_dim, recipe_args.embedding_dim, recipe_args.word_dropout)
         label = f"Skip-thought (batch {batch}, decoders {length} tokens)"
-    return label, batch, keras_side, TorchSide(twin, recipe_args.learning_rate, sample)
+    return label, batch, keras_side, TorchSide(twin, recipe_args.learning_rate, sample), before
 
 
 def time_chunk(side, seconds, sync=None):
@@ -233,19 +246,25 @@ def time_chunk(side, seconds, sync=None):
     return steps, time.perf_counter() - started
 
 
-def compare(label, batch, keras_side, torch_side, args):
-    for side in (keras_side, torch_side):  # warm-up: tracing, the pipeline's first buffers, allocator
-        time_chunk(side, min(args.chunk, 3.0), sync_keras if side is keras_side else None)
-    totals = {"keras": [0, 0.0], "torch": [0, 0.0]}
+def compare(label, batch, keras_side, torch_side, before, args):
+    sides = {"keras": keras_side, "torch": torch_side}
+    if before is not None:
+        sides["before"] = before
+    for side in sides.values():  # warm-up: tracing, the pipeline's first buffers, allocator
+        time_chunk(side, min(args.chunk, 3.0), None if side is torch_side else sync_keras)
+    totals = {key: [0, 0.0] for key in sides}
     rounds = max(1, round(args.seconds / args.chunk))
     for _ in range(rounds):
-        for key, side in (("keras", keras_side), ("torch", torch_side)):
-            steps, seconds = time_chunk(side, args.chunk, sync_keras if key == "keras" else None)
+        for key, side in sides.items():
+            steps, seconds = time_chunk(side, args.chunk, None if key == "torch" else sync_keras)
             totals[key][0] += steps
             totals[key][1] += seconds
     rates = {key: steps * batch / seconds for key, (steps, seconds) in totals.items()}
-    return {"model": label, "keras": rates["keras"], "torch": rates["torch"], "ratio": rates["keras"] / rates["torch"],
-            "steps": f"{totals['keras'][0]} / {totals['torch'][0]}"}
+    row = {"model": label, "keras": rates["keras"], "torch": rates["torch"], "ratio": rates["keras"] / rates["torch"],
+           "steps": " / ".join(str(totals[key][0]) for key in sides)}
+    if before is not None:
+        row.update(before=rates["before"], before_ratio=rates["before"] / rates["torch"])
+    return row
 
 
 def main(argv=None):
@@ -278,9 +297,13 @@ def main(argv=None):
           f"chunks of {args.chunk:.0f} s; TensorFlow {tf.__version__} (threads: default), PyTorch {torch.__version__} "
           f"({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}); shared machine: "
           f"load average {os.getloadavg()[0]:.1f} at the end")
-    print(f"{'model':<48}{'Keras sent/s':>14}{'PyTorch sent/s':>16}{'Keras/PyTorch':>15}{'steps K / P':>14}")
+    before = args.before
+    print(f"{'model':<48}{'Keras sent/s':>14}{'PyTorch sent/s':>16}{'Keras/PyTorch':>15}"
+          + (f"{'before sent/s':>15}{'before/PyTorch':>16}" if before else "") + f"{'steps':>18}")
     for row in rows:
-        print(f"{row['model']:<48}{row['keras']:>14.0f}{row['torch']:>16.0f}{row['ratio']:>15.2f}{row['steps']:>14}")
+        print(f"{row['model']:<48}{row['keras']:>14.0f}{row['torch']:>16.0f}{row['ratio']:>15.2f}"
+              + (f"{row['before']:>15.0f}{row['before_ratio']:>16.2f}" if before else "") + f"{row['steps']:>18}")
+    print("steps: Keras / PyTorch" + (" / before" if before else "") + " steps timed.")
     return rows
 
 
