@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder, word_dropout
-from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, token_ids
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 
 
@@ -42,14 +42,19 @@ class SkipThought(JudgedEncoder):
             paper's code), so the decoders' language-model signal shapes the encoder's words from the first steps;
             the start symbol is the padding row (id 0), which the encoder masks out.
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
-            built from the arguments above.
-        previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments.
+            built from the arguments above, with `unroll=True` (its GRU runs as a loop unrolled over `max_length`).
+        previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments, with
+            `unroll=True`.
+
+    Training batches may hold raw sentences or, from `prepare_batch` in a `tf.data` pipeline, their token ids, which
+    takes the string work off the training step; `encode` and the export take raw sentences.
 
     Example:
         vocabulary = build_vocabulary(splits.train.sentences, size=5000)
         model = SkipThought(vocabulary, embedding_dim=256)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
-        model.fit(make_triple_dataset(splits.train, batch_size=128, shuffle=True), epochs=2)
+        batches = make_triple_dataset(splits.train, batch_size=128, shuffle=True)
+        model.fit(batches.map(model.prepare_batch), epochs=2)   # token ids made in tf.data (raw batches work too)
         z = model.encode(tf.constant(["It is a truth universally acknowledged."]))
     """
 
@@ -87,11 +92,13 @@ class SkipThought(JudgedEncoder):
             pooling=pooling,
             bidirectional=bidirectional,
             tokenizer=tokenizer,
+            unroll=True,
             name="encoder",
         )
         size = encoder.vocabulary_size
         decoder_args = dict(
-            hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, embed_inputs=not share_embeddings
+            hidden_dim=decoder_dim, word_dim=word_dim, output_dim=output_dim, embed_inputs=not share_embeddings,
+            unroll=True,
         )
         judges = [
             NeighbourDecoder(previous_decoder or ConditionalGRUDecoder(size, name="previous_decoder", **decoder_args),
@@ -145,8 +152,18 @@ class SkipThought(JudgedEncoder):
         """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
         return tf.cast(self(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
+    def prepare_batch(self, batch):
+        """A batch `{"previous", "sentence", "next"}` as token ids (the neighbours' first `decoder_length`), for
+        `tf.data.Dataset.map`."""
+        return {
+            "previous": self.encoder.tokenize(batch["previous"])[:, : self.decoder_length],
+            "sentence": self.encoder.tokenize(batch["sentence"]),
+            "next": self.encoder.tokenize(batch["next"])[:, : self.decoder_length],
+        }
+
     def forward(self, batch, training=False):
-        """The thought vectors of a batch `{"previous", "sentence", "next"}`'s middle sentences."""
+        """The thought vectors of a batch `{"previous", "sentence", "next"}`'s middle sentences (raw, or token ids
+        from `prepare_batch`)."""
         return self.encoder(batch["sentence"], training=training), {}, {}
 
     def judge_code(self, batch, code, training=False):
@@ -154,7 +171,7 @@ class SkipThought(JudgedEncoder):
         training the decoders' input words are dropped out."""
         losses = []
         for key, judge in zip(("previous", "next"), self.judges):
-            target_ids = self.encoder.tokenize(batch[key])[:, : self.decoder_length]
+            target_ids = token_ids(self.encoder, batch[key])[:, : self.decoder_length]
             input_ids = self._drop_words(target_ids) if training else target_ids
             inputs = {"inputs": self._decoder_inputs(judge.decoder, input_ids), "targets": target_ids}
             losses.append(judge.judge_loss(inputs, code, training=training))

@@ -15,6 +15,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
@@ -98,6 +99,13 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, min
     return parser
 
 
+def training_dataset(model, dataset):
+    """The batches a sentence model trains on: its recipe's batches of raw sentences, tokenised inside `tf.data` by
+    the model's own tokenizer (`prepare_batch`), so the training step starts from token ids and the string work
+    overlaps with the previous step."""
+    return dataset.map(model.prepare_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, argv=None):
     """Runs a sentence recipe.
 
@@ -110,8 +118,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
     args = parse_flags(parser, argv, quick=QUICK)
     if args.jit_compile:
         parser.error(
-            "--jit-compile does not apply to the sentence recipes: tokenization (string ops, which XLA cannot "
-            "compile) runs inside the training step. Drop the flag."
+            "--jit-compile does not apply to the sentence recipes: on CPU, XLA made the Quick-thought step slower, not "
+            "faster (benchmarks/sentence_twin.py); their GRUs are unrolled instead. Drop the flag."
         )
     if args.data in STREAMED and (args.limit or args.quick):
         parser.error(f"--limit and --quick apply to austen and to your own .txt files, not to --corpus {args.data}; "
@@ -145,13 +153,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         "replica(s)"
     )
     steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
-    train = make_dataset(args, splits.train, shuffle=True).repeat()
-    validation = make_dataset(args, splits.validation, shuffle=False)
     validation_steps = max(1, min(VALIDATION_SENTENCES, len(splits.validation)) // args.batch_size)
     with strategy.scope():
         model = build_model(args, vocabulary)
-        # No XLA: tokenization (string ops) runs inside the training step. Clipping keeps the GRUs stable.
+        # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
+    train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
+    validation = training_dataset(model, make_dataset(args, splits.validation, shuffle=False))
 
     def evaluate():
         scorer = retrieval_scorer(model) if retrieval_scorer else (None, None)

@@ -94,3 +94,44 @@ def test_decoder_reads_word_vectors_when_the_caller_embeds():
     words = tf.random.normal([2, 3, 4], seed=2)
     logits = _round_trip(decoder, words, tf.zeros([2, 5]))
     assert logits.shape == (2, 3, 9) and decoder.word_embedding is None
+
+
+def _outputs_and_gradients(layer, *inputs):
+    with tf.GradientTape() as tape:
+        outputs = layer(*inputs)
+        loss = tf.reduce_sum(tf.square(outputs))
+    return outputs, [tf.convert_to_tensor(g) for g in tape.gradient(loss, layer.trainable_variables)]
+
+
+def test_unrolled_encoders_equal_the_keras_gru_with_its_mask():
+    """unroll=True (the hoisted, unrolled loop with its written-out gradient) gives Keras' masked GRU's embedding and
+    gradients, for every pooling, both directions, empty and truncated sentences, from strings or token ids."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on"])
+    for bidirectional in (False, True):
+        for pooling in ("last", "mean", "max"):
+            keras_gru = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling=pooling,
+                                           bidirectional=bidirectional)
+            unrolled = GRUSentenceEncoder.from_config({**keras_gru.get_config(), "unroll": True})
+            keras_gru(sentences), unrolled(sentences)
+            unrolled.set_weights(keras_gru.get_weights())
+            assert unrolled._unrolls(7) and not keras_gru._unrolls(7)
+            expected, expected_gradients = _outputs_and_gradients(keras_gru, sentences)
+            z, gradients = _outputs_and_gradients(unrolled, sentences)
+            np.testing.assert_allclose(z, expected, atol=1e-6)
+            for gradient, expected_gradient in zip(gradients, expected_gradients):
+                np.testing.assert_allclose(gradient, expected_gradient, atol=1e-5)
+            np.testing.assert_allclose(unrolled(unrolled.tokenize(sentences)), z, atol=1e-7)
+
+
+def test_unrolled_decoder_equals_the_keras_gru():
+    decoder = ConditionalGRUDecoder(vocabulary_size=9, hidden_dim=8, word_dim=4, output_dim=5)
+    unrolled = ConditionalGRUDecoder.from_config({**decoder.get_config(), "unroll": True})
+    inputs = decoder.teacher_forcing_inputs(tf.constant([[2, 3, 4, 0], [5, 6, 0, 0]]))
+    condition = tf.random.normal([2, 6], seed=2)
+    decoder(inputs, condition), unrolled(inputs, condition)
+    unrolled.set_weights(decoder.get_weights())
+    expected, expected_gradients = _outputs_and_gradients(decoder, inputs, condition)
+    logits, gradients = _outputs_and_gradients(unrolled, inputs, condition)
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    for gradient, expected_gradient in zip(gradients, expected_gradients):
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-4, atol=1e-5)

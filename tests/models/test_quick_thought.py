@@ -99,3 +99,14 @@ def test_two_replicas_give_the_one_replica_loss():
     context = single.context_encoder(batch["sentences"])
     halves = [quick_thought_losses(query[s], context[s], batch["positions"][s])[0] for s in (slice(0, 4), slice(4, 8))]
     assert not np.isclose(float(tf.reduce_mean(tf.concat(halves, 0))), float(expected), rtol=1e-3)
+
+
+def test_batches_of_token_ids_give_the_raw_batches_loss(trained):
+    model, _ = trained
+    batch = next(iter(make_contiguous_dataset(chain_split(), batch_size=11)))
+    model.reset_metrics()  # test_step reports running means
+    raw = float(model.test_step(batch)["loss"])
+    prepared = model.prepare_batch(batch)
+    assert prepared["sentences"].dtype == tf.int64
+    model.reset_metrics()
+    np.testing.assert_allclose(model.test_step(prepared)["loss"], raw, rtol=1e-6)

@@ -114,3 +114,14 @@ def test_two_replicas_train_with_word_dropout():
     states = strategy.experimental_local_results(model.seed_generator.state.value)
     np.testing.assert_array_equal(states[0], states[1])  # one generator state on every replica
     assert not np.array_equal(np.asarray(states[0]), before)  # and it moved: dropout was drawn
+
+
+def test_batches_of_token_ids_give_the_raw_batches_loss(trained):
+    model, _ = trained
+    batch = next(iter(make_triple_dataset(cycle_split(), batch_size=16)))
+    prepared = model.prepare_batch(batch)
+    assert prepared["next"].shape[1] == model.decoder_length
+    model.reset_metrics()  # test_step reports running means
+    raw = float(model.test_step(batch)["loss"])
+    model.reset_metrics()
+    np.testing.assert_allclose(model.test_step(prepared)["loss"], raw, rtol=1e-6)

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae.distribute import replica_uniform
+from keras_ae.layers.unrolled_gru import can_unroll, unrolled_gru
 
 
 def word_dropout(token_ids, rate, seed_generator):
@@ -37,6 +38,10 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         embed_inputs: True: the inputs are token ids, embedded by the decoder's own table (with one extra row, the
             start symbol `vocabulary_size`). False: the inputs are word vectors `[batch, length, word_dim]` embedded by
             the caller, e.g. with the encoder's table, as Skip-thought shares its word embeddings.
+        unroll: run the GRU's weights as a loop unrolled over the (static) input length, projecting the words of all
+            steps at once and the condition once instead of at every step (`keras_ae.layers.unrolled_gru`): the same
+            logits (to float rounding), faster on CPU, a longer first trace. False (or an input length unknown when
+            traced): Keras' `GRU` loop.
 
     Example:
         decoder = ConditionalGRUDecoder(vocabulary_size=100, hidden_dim=64)
@@ -44,7 +49,8 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         logits = decoder(decoder.teacher_forcing_inputs(targets), tf.zeros([1, 32]))   # [1, 4, 100]
     """
 
-    def __init__(self, vocabulary_size, hidden_dim=256, word_dim=128, output_dim=None, embed_inputs=True, **kwargs):
+    def __init__(self, vocabulary_size, hidden_dim=256, word_dim=128, output_dim=None, embed_inputs=True, unroll=False,
+                 **kwargs):
         super().__init__(**kwargs)
         # Layers: the input embedding has one extra row, the start symbol `vocabulary_size`.
         self.word_embedding = (
@@ -60,6 +66,7 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         self.word_dim = word_dim
         self.output_dim = output_dim
         self.embed_inputs = embed_inputs
+        self.unroll = unroll
         self.start_id = vocabulary_size
 
     def build(self, input_ids_shape, condition_shape=None):
@@ -83,11 +90,14 @@ class ConditionalGRUDecoder(keras.layers.Layer):
 
     def call(self, input_ids, condition, training=None):
         words = self.word_embedding(input_ids) if self.word_embedding is not None else input_ids
-        steps = tf.shape(words)[1]
-        repeated = tf.tile(tf.expand_dims(tf.cast(condition, words.dtype), 1), tf.stack([1, steps, 1]))
-        states = self.gru(
-            tf.concat([words, repeated], axis=-1), initial_state=self.initial_state(condition), training=training
-        )
+        if self.unroll and can_unroll(self.gru, words.shape[1]):
+            states = unrolled_gru(self.gru, words, self.initial_state(condition), steady_inputs=condition)
+        else:
+            steps = tf.shape(words)[1]
+            repeated = tf.tile(tf.expand_dims(tf.cast(condition, words.dtype), 1), tf.stack([1, steps, 1]))
+            states = self.gru(
+                tf.concat([words, repeated], axis=-1), initial_state=self.initial_state(condition), training=training
+            )
         if self.projection is not None:
             states = self.projection(states)
         return self.to_logits(states)
@@ -101,6 +111,7 @@ class ConditionalGRUDecoder(keras.layers.Layer):
                 "word_dim": self.word_dim,
                 "output_dim": self.output_dim,
                 "embed_inputs": self.embed_inputs,
+                "unroll": self.unroll,
             }
         )
         return config

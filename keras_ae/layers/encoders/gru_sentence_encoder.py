@@ -1,7 +1,10 @@
-"""GRU sentence encoder that takes raw strings: tokenization and vocabulary live inside the layer."""
+"""GRU sentence encoder that takes raw strings (or their token ids): tokenization and vocabulary live inside the
+layer."""
 
 import keras
 import tensorflow as tf
+
+from keras_ae.layers.unrolled_gru import can_unroll, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
 TOKENIZERS = ("word", "wordpiece")
@@ -14,10 +17,31 @@ def standardize_text(sentences):
     return tf.strings.regex_replace(tf.strings.lower(sentences), STRIP_PUNCTUATION, "")
 
 
+def token_ids(encoder, sentences):
+    """`encoder.tokenize(sentences)` for raw `tf.string` sentences; integer token ids (already tokenised, e.g. by a
+    training pipeline) pass through."""
+    sentences = tf.convert_to_tensor(sentences)
+    return sentences if sentences.dtype.is_integer else encoder.tokenize(sentences)
+
+
+def _reverse(sequences, mask):
+    """`sequences [batch, length, ...]` with each sentence's own tokens (`mask`) in reverse order, padding kept last."""
+    return tf.reverse_sequence(sequences, tf.reduce_sum(tf.cast(mask, tf.int32), axis=1), seq_axis=1, batch_axis=0)
+
+
+TOKENIZATION = ("tokenizer", "vocabulary", "max_length", "standardize")
+
+
+def same_tokens(first, second):
+    """True when two encoders split text into the same token ids (so one tokenisation serves both)."""
+    return all(getattr(first, key, None) == getattr(second, key, None) for key in TOKENIZATION)
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class GRUSentenceEncoder(keras.layers.Layer):
     """`strings [batch] -> embedding [batch, embedding_dim]`: `TextVectorization`, word embeddings, a GRU, and a
-    pooling of its states (padding masked) as the sentence embedding. `pooling="last"` is Skip-thought's uni-skip
+    pooling of its states (padding masked) as the sentence embedding. It also takes the token ids of `tokenize`
+    (`[batch, max_length]` integers), so a training pipeline can tokenise in `tf.data`, off the training step. `pooling="last"` is Skip-thought's uni-skip
     encoder (Kiros et al., 2015, "Skip-Thought Vectors"); `"max"` (max over time, as in InferSent, Conneau et al.,
     2017) keeps more word-level information, which helps when training time is short.
 
@@ -44,11 +68,16 @@ class GRUSentenceEncoder(keras.layers.Layer):
             recurrent cost of one GRU.
         tokenizer: `"word"` (`TextVectorization` of whole words) or `"wordpiece"` (subwords; `standardize` must
             then be `"lower_and_strip_punctuation"`).
+        unroll: run the GRU's weights as a loop unrolled over the `max_length` tokens, with the input projection of
+            all tokens hoisted out of it and no mask carried (`keras_ae.layers.unrolled_gru`): the same embedding (to
+            float rounding), about 1.5x faster training steps on CPU, a longer first trace. False: Keras' masked
+            `GRU` loop.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
         z = encoder(tf.constant(["The cat sat.", "A dog"]))      # [2, 32]
         ids = encoder.tokenize(tf.constant(["The cat sat."]))   # [[2, 3, 4, 0, ...]]
+        same = encoder(ids)                                       # [1, 32], the embedding of "The cat sat."
     """
 
     def __init__(
@@ -61,6 +90,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         pooling="last",
         bidirectional=False,
         tokenizer="word",
+        unroll=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,6 +137,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.pooling = pooling
         self.bidirectional = bidirectional
         self.tokenizer = tokenizer
+        self.unroll = unroll
         self.vocabulary_size = len(vocabulary) + 2
 
     def build(self, input_shape=None):
@@ -145,17 +176,50 @@ class GRUSentenceEncoder(keras.layers.Layer):
         """Embeddings `[batch, embedding_dim]` of token ids from `tokenize`."""
         words = self.word_embedding(token_ids)
         mask = tf.not_equal(token_ids, 0)
+        if self._unrolls(token_ids.shape[1]):
+            return self._pool_unrolled(self._unrolled_states(words, mask), mask)
         states = self.gru(words, mask=mask, training=training)
         if self.pooling == "last":
             return states
+        return self._pool(states, mask)
+
+    def _pool(self, states, mask):
+        """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
         weights = tf.cast(mask, states.dtype)[:, :, None]
         if self.pooling == "mean":
             return tf.reduce_sum(states * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         return tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
 
+    def _unrolls(self, length):
+        if not self.unroll:
+            return False
+        if self.bidirectional:
+            return can_unroll(self.gru.forward_layer, length) and can_unroll(self.gru.backward_layer, length, True)
+        return can_unroll(self.gru, length)
+
+    def _unrolled_states(self, words, mask):
+        """The GRU's states at every position `[batch, length, embedding_dim]`, unrolled (see `unroll`); the
+        backward GRU of a bidirectional encoder reads each sentence's own tokens from its last to its first."""
+        if not self.bidirectional:
+            return unrolled_gru(self.gru, words)
+        backward = _reverse(unrolled_gru(self.gru.backward_layer, _reverse(words, mask)), mask)
+        return tf.concat([unrolled_gru(self.gru.forward_layer, words), backward], axis=-1)
+
+    def _pool_unrolled(self, states, mask):
+        if self.pooling != "last":
+            return self._pool(states, mask)
+        # The state after the last token (forwards) and, for the backward half, after the first.
+        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+        last = tf.gather(states, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
+        if self.bidirectional:
+            half = self.embedding_dim // 2
+            last = tf.concat([last[:, :half], states[:, 0, half:]], axis=-1)
+        return tf.where((lengths > 0)[:, None], last, tf.zeros_like(last))
+
     def call(self, sentences, training=None):
-        return self.encode_tokens(self.tokenize(sentences), training=training)
+        """Embeddings of raw `tf.string` sentences `[batch]`, or of their token ids `[batch, max_length]`."""
+        return self.encode_tokens(token_ids(self, sentences), training=training)
 
     def get_config(self):
         config = super().get_config()
@@ -169,6 +233,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
                 "tokenizer": self.tokenizer,
+                "unroll": self.unroll,
             }
         )
         return config

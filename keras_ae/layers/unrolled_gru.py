@@ -1,0 +1,117 @@
+"""A Keras `GRU` layer's own weights run as an unrolled loop over a fixed length, its input projection hoisted.
+
+On CPU a sentence GRU is a few small matrix products per token, so the cost of a step is mostly the overhead of
+its many small ops: the generic Keras RNN loop projects every token's input inside the loop, carries a mask
+through `tf.where` at every step, and runs a `while_loop` with its `TensorArray`s (forwards and backwards), and
+automatic differentiation adds two to three small ops for each op of the loop. Here the input projection of all
+tokens is one matrix product, the loop is Python-unrolled over the static length (25 or 40 tokens; no
+`while_loop`), its gradient is written out (`tf.custom_gradient`) so that everything but the chain through the
+state is computed for all steps at once (about 6 ops per step backwards instead of about 25), and no mask is
+carried: with padding at the end, the states at a sentence's own
+tokens do not depend on what follows them, so callers pool those states only (`GRUSentenceEncoder`) or score only
+those positions (`ConditionalGRUDecoder`'s targets). The gate equations are Keras' `GRUCell` with
+`reset_after=True` (Cho et al., 2014, "On the Properties of Neural Machine Translation: Encoder-Decoder
+Approaches"), so the variables, checkpoints and outputs are those of the `GRU` layer itself.
+
+Example:
+    gru = keras.layers.GRU(8, return_sequences=True)
+    words = tf.random.normal([2, 5, 4])
+    gru.build(words.shape)
+    states = unrolled_gru(gru, words)                 # [2, 5, 8], equal to gru(words)
+"""
+
+import keras
+import tensorflow as tf
+
+
+def can_unroll(gru, length, backwards=False):
+    """True when `unrolled_gru` computes what `gru` does over a static `length`: a built `keras.layers.GRU` with its
+    default gates (`reset_after`, bias, tanh, sigmoid) and no dropout, reading forwards (`backwards=True`: the
+    backward half of a `Bidirectional`, whose caller reverses each sentence itself)."""
+    if not isinstance(gru, keras.layers.GRU) or not gru.built or length is None:
+        return False
+    cell = gru.cell
+    return (
+        cell.reset_after and cell.use_bias and gru.go_backwards == backwards and not gru.stateful
+        and cell.activation is keras.activations.tanh and cell.recurrent_activation is keras.activations.sigmoid
+        and not cell.dropout and not cell.recurrent_dropout
+    )
+
+
+def _recurrence(projected, recurrent_kernel, recurrent_bias, initial_state):
+    """`[length, batch, units]` states of the GRU's recurrence, given every step's input projection
+    `projected [length, batch, 3 units]` (gates z, r, then the candidate; input bias included)."""
+    units = recurrent_kernel.shape[0]
+
+    @tf.custom_gradient
+    def recurrence(projected, recurrent_kernel, recurrent_bias, initial_state):
+        state = initial_state
+        previous, gates, candidates, recurrent_candidates = [], [], [], []
+        for step_input in tf.unstack(projected, axis=0):
+            x_gates, x_candidate = tf.split(step_input, [2 * units, units], axis=-1)
+            h_gates, h_candidate = tf.split(tf.matmul(state, recurrent_kernel) + recurrent_bias, [2 * units, units],
+                                            axis=-1)
+            step_gates = tf.sigmoid(x_gates + h_gates)  # [update z, reset r]
+            update, reset = tf.split(step_gates, 2, axis=-1)
+            candidate = tf.tanh(x_candidate + reset * h_candidate)
+            previous.append(state)
+            state = candidate + update * (state - candidate)  # = z * state + (1 - z) * candidate
+            gates.append(step_gates)
+            candidates.append(candidate)
+            recurrent_candidates.append(h_candidate)
+        previous, gates = tf.stack(previous), tf.stack(gates)
+        candidates, recurrent_candidates = tf.stack(candidates), tf.stack(recurrent_candidates)
+        states = tf.concat([previous[1:], state[None]], axis=0)
+
+        def gradient(upstream):
+            update, reset = tf.split(gates, 2, axis=-1)
+            # With s the state's gradient at a step: d(candidate pre-activation) = s * a, d(update pre-activation) =
+            # s * b, d(reset pre-activation) = s * a * c, where a, b, c depend on the forward pass only.
+            a = (1.0 - update) * (1.0 - tf.square(candidates))
+            b = (previous - candidates) * update * (1.0 - update)
+            c = recurrent_candidates * reset * (1.0 - reset)
+            # The gradient of the recurrent projection h @ U + b_rec per unit of s, and of the input projection.
+            to_recurrent = tf.concat([b, a * c, a * reset], axis=-1)
+            to_input = tf.concat([b, a * c, a], axis=-1)
+            carried = tf.zeros_like(upstream[0])
+            per_step = []
+            for step in range(projected.shape[0] - 1, -1, -1):  # only the chain through the state runs step by step
+                s = upstream[step] + carried
+                per_step.append(s)
+                carried = s * update[step] + tf.matmul(tf.tile(s, [1, 3]) * to_recurrent[step], recurrent_kernel,
+                                                       transpose_b=True)
+            s = tf.tile(tf.stack(per_step[::-1]), [1, 1, 3])
+            d_recurrent = s * to_recurrent
+            d_kernel = tf.einsum("tbu,tbk->uk", previous, d_recurrent)
+            d_bias = tf.reduce_sum(d_recurrent, axis=[0, 1])
+            return s * to_input, d_kernel, d_bias, carried
+
+        return states, gradient
+
+    return recurrence(projected, recurrent_kernel, recurrent_bias, initial_state)
+
+
+def unrolled_gru(gru, inputs, initial_state=None, steady_inputs=None):
+    """The states `[batch, length, units]` of `gru` (see `can_unroll`) over `inputs [batch, length, features]`.
+
+    Args:
+        gru: a built `keras.layers.GRU`; its kernel reads `features` (plus `steady_features`) inputs.
+        inputs: `[batch, length, features]` with a static `length`.
+        initial_state: `[batch, units]` (default zeros).
+        steady_inputs: `[batch, steady_features]` that the GRU reads at every step after `inputs` (as if tiled and
+            concatenated to them, e.g. a decoder's condition); projected once instead of at every step.
+    """
+    cell = gru.cell
+    dtype = inputs.dtype
+    kernel, recurrent_kernel, bias = (tf.cast(tf.convert_to_tensor(variable), dtype)
+                                      for variable in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    input_bias, recurrent_bias = tf.unstack(bias)
+    features = inputs.shape[-1]
+    # [length, batch, 3 units]: every token's input projection in one product, time first.
+    projected = tf.einsum("btf,fk->tbk", inputs, kernel[:features]) + input_bias
+    if steady_inputs is not None:
+        projected += tf.matmul(tf.cast(steady_inputs, dtype), kernel[features:])[None]
+    if initial_state is None:
+        initial_state = tf.zeros([tf.shape(inputs)[0], cell.units], dtype)
+    states = _recurrence(projected, recurrent_kernel, recurrent_bias, tf.cast(initial_state, dtype))
+    return tf.transpose(states, [1, 0, 2])
