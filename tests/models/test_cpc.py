@@ -49,6 +49,26 @@ def test_encoder_gives_one_embedding_per_10ms_and_round_trips():
     np.testing.assert_allclose(encoder(waves), encoder(3.0 * waves), atol=1e-4)
 
 
+def test_time_normalization_standardises_each_first_layer_channel_over_the_utterance():
+    encoder = WaveformEncoder(embedding_dim=8, filters=8, time_normalization=True)
+    clone = WaveformEncoder.from_config(encoder.get_config())
+    assert clone.time_normalization and clone.get_config() == encoder.get_config()
+    waves, _ = tone_sequences(2)
+    coloured = waves * np.linspace(0.2, 3.0, waves.shape[1], dtype=np.float32) + 0.5  # slow gain ramp, DC offset
+    for wave in (waves, coloured):
+        wave = (wave - wave.mean(axis=1, keepdims=True)) / wave.std(axis=1, keepdims=True)  # as `call` does
+        raw = encoder.convolutions[0](wave[..., None])  # [batch, time, channels]
+        mean, variance = tf.nn.moments(raw, axes=[1], keepdims=True)  # each channel over the utterance
+        expected = (raw - mean) * tf.math.rsqrt(variance + encoder.norms[0].epsilon)
+        np.testing.assert_allclose(encoder.norms[0](raw), expected, atol=1e-4)
+    # The default normalises each frame over channels instead: its channels are not standardised over time.
+    plain = WaveformEncoder(embedding_dim=8, filters=8)
+    first = plain.norms[0](plain.convolutions[0](wave[..., None]))
+    mean, variance = tf.nn.moments(first, axes=[1], keepdims=True)
+    assert float(tf.reduce_max(tf.abs(first - (first - mean) * tf.math.rsqrt(variance + 1e-3)))) > 0.1
+    assert encoder(waves).shape == (2, CROP // 160, 8)
+
+
 def test_loss_falls_and_future_frames_are_found():
     waves, labels = tone_sequences(64)
     keras.utils.set_random_seed(0)
