@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.export import export_model
-from keras_ae.layers import WaveformEncoder
+from keras_ae.layers import LogMelEncoder, WaveformEncoder
 from keras_ae.models import CPC
 from tests.helpers import reload_and_call, two_replica_strategy
 
@@ -67,6 +67,22 @@ def test_time_normalization_standardises_each_first_layer_channel_over_the_utter
     mean, variance = tf.nn.moments(first, axes=[1], keepdims=True)
     assert float(tf.reduce_max(tf.abs(first - (first - mean) * tf.math.rsqrt(variance + 1e-3)))) > 0.1
     assert encoder(waves).shape == (2, CROP // 160, 8)
+
+
+def test_log_mel_encoder_frames_round_trip_and_ignore_the_channel_gain():
+    encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2)
+    assert encoder.hop == 160 and encoder(tf.zeros([2, 16000])).shape == (2, 100, 8)
+    clone = LogMelEncoder.from_config(encoder.get_config())
+    assert clone.get_config() == encoder.get_config()
+    waves, labels = tone_sequences(16)
+    # Utterance normalisation of the mel bands: a gain (or any fixed per-band colour) changes nothing.
+    np.testing.assert_allclose(encoder(waves), encoder(4.0 * waves), atol=1e-2)  # up to the log floor
+    keras.utils.set_random_seed(0)
+    model = CPC(LogMelEncoder(embedding_dim=16, units=32), context_dim=16, crop_samples=CROP, prediction_steps=3)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(waves, labels, batch_size=8, epochs=4, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert type(CPC.from_config(model.get_config()).encoder) is LogMelEncoder
 
 
 def test_loss_falls_and_future_frames_are_found():

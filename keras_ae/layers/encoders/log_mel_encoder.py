@@ -1,0 +1,88 @@
+"""Frame encoder on a fixed log-mel front end: one embedding per 10 ms from the waveform's mel spectrum alone."""
+
+import keras
+import tensorflow as tf
+
+from keras_ae.data.speech.constants import FRAME_SAMPLES
+from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class LogMelEncoder(keras.layers.Layer):
+    """Raw audio `[batch, samples]` -> frame embeddings `[batch, samples // 160, embedding_dim]`, through a fixed
+    spectral front end (`LogMelSpectrogram`: 25 ms windows every 10 ms, `num_mel_bins` log-mel bands) and a
+    per-frame network (`depth` dense layers, each with layer normalisation and a ReLU, then a linear projection).
+
+    A drop-in for `WaveformEncoder` in `CPC`. What it can learn from is limited to the short-time mel power
+    spectrum: the waveform's fine structure (phase, the exact pulse shape of a synthesizer's voice source), which a
+    learned filterbank on raw samples can pick up and which changes from one voice engine to another, never reaches
+    it. Each frame is seen alone (no window over neighbouring frames), so the context network does all the temporal
+    modelling and the future frames stay unseen. With `normalization="utterance"` every band is standardised over
+    the utterance (cepstral mean and variance normalisation), which removes the voice's and the channel's average
+    spectrum; `"global"` needs `front_end.adapt(waveforms)` on training speech first.
+
+    Papers: Chung, Hsu, Tang & Glass, 2019, "An Unsupervised Autoregressive Model for Speech Representation
+    Learning" (a predictive model on log-mel frames); van den Oord, Li & Vinyals, 2018 (CPC).
+
+    Args:
+        embedding_dim: size of each frame embedding.
+        units: width of the per-frame dense layers.
+        depth: number of per-frame dense layers before the projection.
+        num_mel_bins: mel bands of the front end.
+        normalization: the front end's `"utterance"` or `"global"` normalisation (see `LogMelSpectrogram`).
+
+    Example:
+        encoder = LogMelEncoder(embedding_dim=64, units=32)
+        frames = encoder(tf.zeros([2, 16000]))   # [2, 100, 64]: one embedding per 10 ms
+    """
+
+    def __init__(self, embedding_dim=128, units=256, depth=3, num_mel_bins=80, normalization="utterance",
+                 **kwargs):
+        super().__init__(**kwargs)
+        # Layers
+        self.front_end = LogMelSpectrogram(num_mel_bins, normalization=normalization, name="front_end")
+        self.hidden = [keras.layers.Dense(units, name=f"dense_{index}") for index in range(depth)]
+        self.norms = [keras.layers.LayerNormalization(name=f"norm_{index}") for index in range(depth)]
+        self.projection = keras.layers.Dense(embedding_dim, name="projection")
+        # Config
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.depth = depth
+        self.num_mel_bins = num_mel_bins
+        self.normalization = normalization
+
+    @property
+    def hop(self):
+        """Samples per output frame."""
+        return FRAME_SAMPLES
+
+    def num_frames(self, num_samples):
+        """Frames the encoder returns for `num_samples` samples."""
+        return num_samples // FRAME_SAMPLES
+
+    def build(self, input_shape):
+        shape = (input_shape[0], None, self.num_mel_bins)
+        for dense, norm in zip(self.hidden, self.norms):
+            if not dense.built:
+                dense.build(shape)
+            shape = dense.compute_output_shape(shape)
+            if not norm.built:
+                norm.build(shape)
+        if not self.projection.built:
+            self.projection.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        length = input_shape[1]
+        return (input_shape[0], None if length is None else self.num_frames(length), self.embedding_dim)
+
+    def call(self, waveforms):
+        features = tf.cast(self.front_end(tf.cast(waveforms, tf.float32)), self.compute_dtype)
+        for dense, norm in zip(self.hidden, self.norms):
+            features = tf.nn.relu(norm(dense(features)))
+        return self.projection(features)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"embedding_dim": self.embedding_dim, "units": self.units, "depth": self.depth,
+                       "num_mel_bins": self.num_mel_bins, "normalization": self.normalization})
+        return config
