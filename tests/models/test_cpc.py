@@ -49,34 +49,19 @@ def test_encoder_gives_one_embedding_per_10ms_and_round_trips():
     np.testing.assert_allclose(encoder(waves), encoder(3.0 * waves), atol=1e-4)
 
 
-def test_time_normalization_standardises_each_first_layer_channel_over_the_utterance():
-    encoder = WaveformEncoder(embedding_dim=8, filters=8, time_normalization=True)
-    clone = WaveformEncoder.from_config(encoder.get_config())
-    assert clone.time_normalization and clone.get_config() == encoder.get_config()
-    waves, _ = tone_sequences(2)
-    coloured = waves * np.linspace(0.2, 3.0, waves.shape[1], dtype=np.float32) + 0.5  # slow gain ramp, DC offset
-    for wave in (waves, coloured):
-        wave = (wave - wave.mean(axis=1, keepdims=True)) / wave.std(axis=1, keepdims=True)  # as `call` does
-        raw = encoder.convolutions[0](wave[..., None])  # [batch, time, channels]
-        mean, variance = tf.nn.moments(raw, axes=[1], keepdims=True)  # each channel over the utterance
-        expected = (raw - mean) * tf.math.rsqrt(variance + encoder.norms[0].epsilon)
-        np.testing.assert_allclose(encoder.norms[0](raw), expected, atol=1e-4)
-    # The default normalises each frame over channels instead: its channels are not standardised over time.
-    plain = WaveformEncoder(embedding_dim=8, filters=8)
-    first = plain.norms[0](plain.convolutions[0](wave[..., None]))
-    mean, variance = tf.nn.moments(first, axes=[1], keepdims=True)
-    assert float(tf.reduce_max(tf.abs(first - (first - mean) * tf.math.rsqrt(variance + 1e-3)))) > 0.1
-    assert encoder(waves).shape == (2, CROP // 160, 8)
-
-
 def test_log_mel_encoder_frames_round_trip_and_ignore_the_channel_gain():
-    encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2)
+    encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2, normalization="utterance")
     assert encoder.hop == 160 and encoder(tf.zeros([2, 16000])).shape == (2, 100, 8)
     clone = LogMelEncoder.from_config(encoder.get_config())
     assert clone.get_config() == encoder.get_config()
     waves, labels = tone_sequences(16)
     # Utterance normalisation of the mel bands: a gain (or any fixed per-band colour) changes nothing.
     np.testing.assert_allclose(encoder(waves), encoder(4.0 * waves), atol=1e-2)  # up to the log floor
+    # Global normalisation: statistics from `adapt`, saved in the weights, the same for every utterance.
+    global_encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2)
+    global_encoder.front_end.adapt(list(waves))
+    assert float(np.abs(global_encoder.front_end.mean.numpy()).max()) > 0
+    assert not np.allclose(global_encoder(waves), global_encoder(4.0 * waves), atol=1e-2)
     keras.utils.set_random_seed(0)
     model = CPC(LogMelEncoder(embedding_dim=16, units=32), context_dim=16, crop_samples=CROP, prediction_steps=3)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))

@@ -16,12 +16,6 @@ class WaveformEncoder(keras.layers.Layer):
     projection to the embedding. With `normalize_input`, each waveform is first scaled to zero mean and unit
     variance, so recordings of different loudness give the same embeddings.
 
-    With `time_normalization=True`, the first convolution (a learned filterbank) is normalised per channel over the
-    utterance's time instead of per frame over channels (a group normalisation with one group per channel, as in
-    wav2vec 2.0's feature encoder, Baevski et al., 2020): what a channel carries all through an utterance (the
-    voice's or the recording's spectral colour) is removed before the later layers see it. The statistics span the
-    whole input, padding included, like `normalize_input`'s.
-
     Paper: van den Oord, Li & Vinyals, 2018, "Representation Learning with Contrastive Predictive Coding".
 
     Args:
@@ -30,7 +24,6 @@ class WaveformEncoder(keras.layers.Layer):
         kernel_sizes: kernel width of each convolution.
         strides: stride of each convolution; their product is the hop.
         normalize_input: standardise each waveform before the convolutions.
-        time_normalization: normalise the first convolution's channels over time (see above).
 
     Example:
         encoder = WaveformEncoder(embedding_dim=64, filters=32)
@@ -38,7 +31,7 @@ class WaveformEncoder(keras.layers.Layer):
     """
 
     def __init__(self, embedding_dim=128, filters=128, kernel_sizes=(10, 8, 4, 4, 4), strides=(5, 4, 2, 2, 2),
-                 normalize_input=True, time_normalization=False, **kwargs):
+                 normalize_input=True, **kwargs):
         super().__init__(**kwargs)
         filters = [filters] * len(kernel_sizes) if isinstance(filters, int) else list(filters)
         if not len(filters) == len(kernel_sizes) == len(strides):
@@ -50,10 +43,7 @@ class WaveformEncoder(keras.layers.Layer):
             self.convolutions.append(
                 keras.layers.Conv1D(width, kernel, strides=stride, padding="same", name=f"conv_{index}")
             )
-            if index == 0 and time_normalization:  # one group per channel: each channel over time
-                self.norms.append(keras.layers.GroupNormalization(groups=width, name=f"norm_{index}"))
-            else:
-                self.norms.append(keras.layers.LayerNormalization(name=f"norm_{index}"))
+            self.norms.append(keras.layers.LayerNormalization(name=f"norm_{index}"))
         self.projection = keras.layers.Dense(embedding_dim, name="projection")
         # Config
         self.embedding_dim = embedding_dim
@@ -61,7 +51,6 @@ class WaveformEncoder(keras.layers.Layer):
         self.kernel_sizes = tuple(kernel_sizes)
         self.strides = tuple(strides)
         self.normalize_input = normalize_input
-        self.time_normalization = bool(time_normalization)
 
     @property
     def hop(self):
@@ -108,7 +97,6 @@ class WaveformEncoder(keras.layers.Layer):
                 "kernel_sizes": list(self.kernel_sizes),
                 "strides": list(self.strides),
                 "normalize_input": self.normalize_input,
-                "time_normalization": self.time_normalization,
             }
         )
         return config
