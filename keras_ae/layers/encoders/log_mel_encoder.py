@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_ae.data.speech.constants import FRAME_SAMPLES
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+from keras_ae.layers.encoders.waveform_encoder import build_normalized_stack
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -64,15 +65,7 @@ class LogMelEncoder(keras.layers.Layer):
         return num_samples // FRAME_SAMPLES
 
     def build(self, input_shape):
-        shape = (input_shape[0], None, self.num_mel_bins)
-        for dense, norm in zip(self.hidden, self.norms):
-            if not dense.built:
-                dense.build(shape)
-            shape = dense.compute_output_shape(shape)
-            if not norm.built:
-                norm.build(shape)
-        if not self.projection.built:
-            self.projection.build(shape)
+        build_normalized_stack(self.hidden, self.norms, self.projection, (input_shape[0], None, self.num_mel_bins))
 
     def compute_output_shape(self, input_shape):
         length = input_shape[1]
