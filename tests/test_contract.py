@@ -97,6 +97,7 @@ LAYERS = {
         lambda judge, code: judge.adversary_loss({"summary_ids": TOKENS[:, :4]}, code, training=True),
     ),
     "LogMelSpectrogram": (lambda: L.LogMelSpectrogram(num_mel_bins=8), WAVEFORMS, None),
+    "LogMelEncoder": (lambda: L.LogMelEncoder(embedding_dim=8, units=8, depth=1, num_mel_bins=8), WAVEFORMS, None),
     "GriffinLimVocoder": (lambda: L.GriffinLimVocoder(num_mel_bins=8, hidden_dim=8, iterations=2), MEL_FRAMES, None),
     "InstanceNormalization": (
         L.InstanceNormalization, MEL_FRAMES, lambda layer, x: layer(x, mask=tf.sequence_mask([5, 3], 5))

@@ -24,6 +24,7 @@ from keras_ae.data.speech import FRAME_SAMPLES
 from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
 from keras_ae.layers.audio.griffin_lim_vocoder import fast_griffin_lim
 from keras_ae.layers.audio.log_mel import log_mel_frames, mel_matrix
+from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
 
 MAX_PROBE_FRAMES = 20000
 
@@ -123,8 +124,13 @@ def probe_row(encode, train, test, dim, seed=0):
     """`{"dim", "phone", "speaker"}`: phone and speaker probe accuracy of `encode` (float32 `[batch, samples]` at
     16 kHz -> `[batch, frames, dim]`) fitted on the `train` corpus and scored on `test`; None where the corpus has
     no such labels (no phone labels, or a single speaker)."""
-    train_features = utterance_features(encode, train.waveforms)
-    test_features = utterance_features(encode, test.waveforms)
+    return feature_row(utterance_features(encode, train.waveforms), utterance_features(encode, test.waveforms),
+                       train, test, dim, seed)
+
+
+def feature_row(train_features, test_features, train, test, dim, seed=0):
+    """`probe_row` on features already computed: lists of `[frames, dim]` arrays, one per utterance of `train` and
+    `test`."""
     row = {"dim": dim, "phone": None, "speaker": None}
     if train.phones is not None:
         row["phone"] = phone_probe_accuracy(train_features, train.phones, test_features, test.phones, seed=seed)
@@ -132,6 +138,14 @@ def probe_row(encode, train, test, dim, seed=0):
         row["speaker"] = speaker_probe_accuracy(train_features, train.speakers, test_features, test.speakers,
                                                 seed=seed)
     return row
+
+
+def utterance_normalized(features):
+    """Each utterance's features `[frames, dim]` standardised over its own frames (zero mean, unit variance per
+    dimension): removes what is constant within an utterance (a voice's or a channel's colour), as cepstral mean and
+    variance normalisation does for MFCCs."""
+    normalise = InstanceNormalization()
+    return [np.asarray(normalise(np.asarray(f, np.float32)[None]))[0] for f in features]
 
 
 def chance_row(train, test):
@@ -180,5 +194,5 @@ def _pooled(features):
     return np.stack([np.asarray(f).mean(axis=0) for f in features])
 
 
-__all__ = ["chance_accuracy", "chance_row", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy", "probe_row",
-           "speaker_probe_accuracy", "utterance_features"]
+__all__ = ["chance_accuracy", "chance_row", "feature_row", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy", "probe_row",
+           "speaker_probe_accuracy", "utterance_features", "utterance_normalized"]

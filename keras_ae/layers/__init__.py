@@ -27,6 +27,7 @@ from keras_ae.layers.conditioning.adaptive_instance_normalization import Adaptiv
 from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
+from keras_ae.layers.encoders.log_mel_encoder import LogMelEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
@@ -57,6 +58,7 @@ __all__ = [
     "UnitNoiseBottleneck",
     "AdaptiveInstanceNormalization",
     "InstanceNormalization",
+    "LogMelEncoder",
     "SpeechDecoder",
     "ContentEncoder",
     "SpeakerContentEncoder",

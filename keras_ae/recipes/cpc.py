@@ -14,6 +14,10 @@ Robustness to a new voice engine:
     --corpus varied         adds wide-range eSpeak speakers (--extra-speakers) and Flite voices (--flite) saying the
                             training sentences (keras_ae.data.varied_speech); steps per epoch stay those of the
                             default corpus, so the runs compare at equal training compute
+    --encoder               log_mel (default): a fixed log-mel front end (band statistics of the training speech,
+                            saved in the model) and a per-frame network (LogMelEncoder); waveform: the CPC paper's
+                            strided convolutions on raw samples (WaveformEncoder), whose learned filterbank fits
+                            the training engine's signal (README, "Speech, CPC on a held-out synthesizer")
     --held-out-engine       the probe table again on speech of Festival voices no training run uses
                             (keras_ae.data.festival.HELD_OUT_VOICES): the phone probe with Festival's own labels and
                             the speaker probe, fitted on its renderings of training sentences, tested on the
@@ -30,6 +34,7 @@ import keras
 import numpy as np
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
 from keras_ae.core.validation import positive_int
 from keras_ae.data.augmentation import augment_dataset
 from keras_ae.data.festival import HELD_OUT_VOICES
@@ -39,6 +44,8 @@ from keras_ae.data.varied_speech import load_extra_training_speech
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.speech import chance_row, mfcc_features, plot_step_accuracy, probe_row, utterance_features
 from keras_ae.layers.audio.augmentation import AUGMENT_PRESETS, augmentation_from_preset
+from keras_ae.layers.audio.log_mel import NORMALIZATIONS
+from keras_ae.layers.encoders.log_mel_encoder import LogMelEncoder
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.models.cpc import CPC, NEGATIVES
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary, recipe_parser
@@ -63,13 +70,22 @@ QUICK = {
 }
 CORPORA = {"espeak": {}, "varied": {"extra_speakers": 32, "flite": True}}
 COLUMNS = ["dim", "phone", "speaker"]
+ENCODERS = ("waveform", "log_mel")
 
 
 def build_parser():
     parser = recipe_parser("cpc", __doc__.splitlines()[0], defaults=DEFAULTS)
     add_waveform_flags(parser, held_out_engine_help="probe again on Festival voices never trained on")
     parser.add_argument("--context-dim", type=positive_int, default=None, help="GRU context size (default: embedding dim)")
-    parser.add_argument("--filters", type=positive_int, default=64, help="channels of the waveform convolutions")
+    parser.add_argument("--encoder", choices=ENCODERS, default="log_mel",
+                        help="frame encoder: a log-mel front end (LogMelEncoder), or strided convolutions on raw "
+                             "samples (WaveformEncoder, the CPC paper's)")
+    parser.add_argument("--filters", type=positive_int, default=64,
+                        help="--encoder waveform: channels of the waveform convolutions")
+    parser.add_argument("--mel-normalization", choices=NORMALIZATIONS,
+                        default=constructor_default(LogMelEncoder, "normalization"),
+                        help="--encoder log_mel: standardise the log-mel bands per utterance, or with training-set "
+                             "statistics (global)")
     parser.add_argument("--prediction-steps", type=positive_int, default=12, help="K: future frames predicted (10 ms each)")
     parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
                         help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
@@ -117,8 +133,13 @@ def held_out_engine_splits(args):
 
 def build_model(args):
     crop_samples = crop_length(args)
+    if args.encoder == "log_mel":
+        encoder = LogMelEncoder(embedding_dim=args.embedding_dim, normalization=args.mel_normalization,
+                                name="encoder")
+    else:
+        encoder = WaveformEncoder(embedding_dim=args.embedding_dim, filters=args.filters, name="encoder")
     return CPC(
-        WaveformEncoder(embedding_dim=args.embedding_dim, filters=args.filters, name="encoder"),
+        encoder,
         context_dim=args.context_dim or args.embedding_dim,
         prediction_steps=args.prediction_steps,
         negatives=args.negatives,
@@ -189,6 +210,8 @@ def main(argv=None):
                                         skip_short=True, drop_remainder=False)
     with strategy.scope():
         model = build_model(args)
+        if isinstance(model.encoder, LogMelEncoder):  # training-set band statistics (unused when per utterance)
+            model.encoder.front_end.adapt(probe_train.waveforms)
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=args.jit_compile)
 
     name = "CPC (context)"

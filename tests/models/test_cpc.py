@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.export import export_model
-from keras_ae.layers import WaveformEncoder
+from keras_ae.layers import LogMelEncoder, WaveformEncoder
 from keras_ae.models import CPC
 from tests.helpers import reload_and_call, two_replica_strategy
 
@@ -47,6 +47,27 @@ def test_encoder_gives_one_embedding_per_10ms_and_round_trips():
     # Loudness does not matter with input normalisation.
     waves, _ = tone_sequences(2)
     np.testing.assert_allclose(encoder(waves), encoder(3.0 * waves), atol=1e-4)
+
+
+def test_log_mel_encoder_frames_round_trip_and_ignore_the_channel_gain():
+    encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2, normalization="utterance")
+    assert encoder.hop == 160 and encoder(tf.zeros([2, 16000])).shape == (2, 100, 8)
+    clone = LogMelEncoder.from_config(encoder.get_config())
+    assert clone.get_config() == encoder.get_config()
+    waves, labels = tone_sequences(16)
+    # Utterance normalisation of the mel bands: a gain (or any fixed per-band colour) changes nothing.
+    np.testing.assert_allclose(encoder(waves), encoder(4.0 * waves), atol=1e-2)  # up to the log floor
+    # Global normalisation: statistics from `adapt`, saved in the weights, the same for every utterance.
+    global_encoder = LogMelEncoder(embedding_dim=8, units=16, depth=2)
+    global_encoder.front_end.adapt(list(waves))
+    assert float(np.abs(global_encoder.front_end.mean.numpy()).max()) > 0
+    assert not np.allclose(global_encoder(waves), global_encoder(4.0 * waves), atol=1e-2)
+    keras.utils.set_random_seed(0)
+    model = CPC(LogMelEncoder(embedding_dim=16, units=32), context_dim=16, crop_samples=CROP, prediction_steps=3)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(waves, labels, batch_size=8, epochs=4, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert type(CPC.from_config(model.get_config()).encoder) is LogMelEncoder
 
 
 def test_loss_falls_and_future_frames_are_found():

@@ -6,6 +6,18 @@ import keras
 import tensorflow as tf
 
 
+def build_normalized_stack(layers, norms, projection, shape):
+    """Builds `layer -> norm` pairs in order, then `projection`, from the input `shape` (a frame encoder's stack)."""
+    for layer, norm in zip(layers, norms):
+        if not layer.built:
+            layer.build(shape)
+        shape = layer.compute_output_shape(shape)
+        if not norm.built:
+            norm.build(shape)
+    if not projection.built:
+        projection.build(shape)
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class WaveformEncoder(keras.layers.Layer):
     """Raw audio `[batch, samples]` -> frame embeddings `[batch, ceil(samples / hop), embedding_dim]`.
@@ -58,15 +70,7 @@ class WaveformEncoder(keras.layers.Layer):
         return math.prod(self.strides)
 
     def build(self, input_shape):
-        shape = (input_shape[0], input_shape[1], 1)
-        for convolution, norm in zip(self.convolutions, self.norms):
-            if not convolution.built:
-                convolution.build(shape)
-            shape = convolution.compute_output_shape(shape)
-            if not norm.built:
-                norm.build(shape)
-        if not self.projection.built:
-            self.projection.build(shape)
+        build_normalized_stack(self.convolutions, self.norms, self.projection, (input_shape[0], input_shape[1], 1))
 
     def num_frames(self, num_samples):
         """Frames the encoder returns for `num_samples` samples."""
