@@ -196,7 +196,7 @@ MODELS = {
         fit_kwargs={"batch_size": 8},
     ),
     "QuickThought": dict(
-        make=lambda: M.QuickThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8),
+        make=lambda: M.QuickThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8, pooling="last"),
         data=make_contiguous_dataset(SPLIT, batch_size=10), export_inputs=[np.array(["the cat runs", "the dog"])],
         learning_rate=1e-2, fall=0.995,
     ),

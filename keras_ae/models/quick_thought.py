@@ -24,8 +24,8 @@ class QuickThought(JudgedEncoder):
         embedding_dim: size of the final embedding `[f(s), g(s)]`; each encoder gives half (must be even), so the
             model compares with others at the same embedding size.
         word_dim: size of the word embeddings.
-        pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
-            `GRUSentenceEncoder`).
+        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and the README
+            measures), `"last"` (the papers' choice) or `"max"` (see `GRUSentenceEncoder`).
         bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
@@ -47,10 +47,10 @@ class QuickThought(JudgedEncoder):
     def __init__(
         self,
         vocabulary,
-        embedding_dim=256,
-        word_dim=128,
-        max_length=30,
-        pooling="last",
+        embedding_dim=128,
+        word_dim=64,
+        max_length=25,
+        pooling="mean",
         bidirectional=False,
         tokenizer="word",
         query_encoder=None,

@@ -23,8 +23,8 @@ class SkipThought(JudgedEncoder):
         vocabulary: list of tokens (see `keras_ae.data.text.build_vocabulary`).
         embedding_dim: size of the thought vector (the embedding).
         word_dim: size of the word embeddings (encoder and decoders).
-        pooling: how the encoder pools its GRU states: `"last"` (the papers' choice), `"max"` or `"mean"` (see
-            `GRUSentenceEncoder`).
+        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and the README
+            measures), `"last"` (the papers' choice) or `"max"` (see `GRUSentenceEncoder`).
         bidirectional: forward and backward GRUs of `embedding_dim / 2` units (Skip-thought's bi-skip encoder).
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
@@ -32,7 +32,7 @@ class SkipThought(JudgedEncoder):
         decoder_dim: size of the decoders' GRU state (default `embedding_dim`).
         output_dim: projection before the decoders' softmax (default `word_dim`; keeps the output layer cheap).
         decoder_length: the decoders predict the first `decoder_length` tokens of the neighbouring sentences
-            (default `max_length`); shorter is cheaper, since the decoders' softmax is most of the training cost.
+            (None: `max_length`); shorter is cheaper, since the decoders' softmax is most of the training cost.
         decoder_word_dropout: during training, this share of the decoders' input words (never the targets) is
             replaced by the out-of-vocabulary token, so the decoders cannot predict the neighbours from their own
             previous words alone and must lean on the thought vector (word dropout, Bowman et al., 2016,
@@ -61,15 +61,15 @@ class SkipThought(JudgedEncoder):
     def __init__(
         self,
         vocabulary,
-        embedding_dim=256,
-        word_dim=128,
-        max_length=30,
-        pooling="last",
+        embedding_dim=128,
+        word_dim=64,
+        max_length=25,
+        pooling="mean",
         bidirectional=False,
         tokenizer="word",
         decoder_dim=None,
         output_dim=None,
-        decoder_length=None,
+        decoder_length=12,
         decoder_word_dropout=0.8,
         share_embeddings=True,
         seed=None,

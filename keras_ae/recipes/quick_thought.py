@@ -23,7 +23,7 @@ def build_parser():
         __doc__.splitlines()[0],
         defaults={**TEXT_DEFAULTS, "epochs": 100, "batch_size": 400, "learning_rate": 1e-2},
     )
-    add_text_flags(parser)
+    add_text_flags(parser, QuickThought)
     parser.add_argument(
         "--chunk-size",
         type=non_negative_int,
@@ -73,8 +73,7 @@ def tuning_task(args):
     hypermodel = QuickThoughtHyperModel(
         vocabulary,
         (train_sentences, train_labels, splits.validation.sentences, splits.validation.labels),
-        word_dim=defaults.word_dim,
-        max_length=defaults.max_length,
+        model_options=dict(word_dim=defaults.word_dim, max_length=defaults.max_length),
         min_dim=max(args.min_dim, 2),
         max_dim=args.max_dim,
         learning_rate=args.learning_rate,

@@ -8,6 +8,7 @@ neighbours of a few queries, figures, history, TensorBoard, checkpoint) and expo
 signature takes raw `tf.string` sentences (load it after `import tensorflow_text` when it uses WordPiece).
 """
 
+from keras_ae.config import constructor_default
 from keras_ae.core.validation import positive_int, probability
 from keras_ae.data.corpus import triple_batches
 from keras_ae.data.text import make_triple_dataset
@@ -20,15 +21,16 @@ def build_parser():
     parser = recipe_parser(
         "skip_thought", __doc__.splitlines()[0], defaults={**TEXT_DEFAULTS, "epochs": 100, "learning_rate": 1e-2}
     )
-    add_text_flags(parser)
+    add_text_flags(parser, SkipThought)
     parser.add_argument("--decoder-dim", type=positive_int, default=None, help="decoder GRU size (default: embedding dim)")
     parser.add_argument(
-        "--decoder-length", type=positive_int, default=12, help="the decoders predict this many first words of the neighbours"
+        "--decoder-length", type=positive_int, default=constructor_default(SkipThought, "decoder_length"),
+        help="the decoders predict this many first words of the neighbours"
     )
     parser.add_argument(
         "--word-dropout",
         type=probability,
-        default=0.8,
+        default=constructor_default(SkipThought, "decoder_word_dropout"),
         help="share of the decoders' input words hidden during training, so they lean on the thought vector",
     )
     return parser

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
 from keras_ae.data.corpus import CORPORA, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
@@ -37,7 +38,7 @@ from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_f
 from keras_ae.runs import TimeBudget
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
 
-TEXT_DEFAULTS = {"data": "all", "embedding_dim": 128, "learning_rate": 3e-3}
+TEXT_DEFAULTS = {"data": "all", "learning_rate": 3e-3}
 QUICK = {
     "data": "austen", "epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32,
     "word_dim": 16, "minutes": None,
@@ -51,8 +52,11 @@ TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieva
                     "train_seconds"]
 
 
-def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, minutes=5.0):
-    """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document)."""
+def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
+    """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document); the model's
+    sizes default to `model_class`'s constructor defaults."""
+    default = lambda name: constructor_default(model_class, name)  # noqa: E731
+    parser.set_defaults(embedding_dim=default("embedding_dim"))
     parser.add_argument(
         "--corpus", dest="data", default=argparse.SUPPRESS,
         help=f"{'|'.join(CORPORA)}|PATH (a .txt file or a folder of them); the same as --data",
@@ -75,15 +79,18 @@ def add_text_flags(parser, vocabulary_size=3000, max_length=25, word_dim=64, min
     parser.add_argument(
         "--max-length",
         type=positive_int,
-        default=max_length,
+        default=default("max_length"),
         help="sentences are truncated to their first max-length words (the count is reported)",
     )
-    parser.add_argument("--word-dim", type=positive_int, default=word_dim, help="size of the word embeddings")
+    parser.add_argument("--word-dim", type=positive_int, default=default("word_dim"),
+                        help="size of the word embeddings")
     parser.add_argument(
-        "--pooling", choices=["last", "max", "mean"], default="mean", help="how the encoder pools its GRU states"
+        "--pooling", choices=["last", "max", "mean"], default=default("pooling"),
+        help="how the encoder pools its GRU states"
     )
     parser.add_argument(
-        "--bidirectional", action="store_true", help="forward and backward GRUs of half the size (bi-skip encoder)"
+        "--bidirectional", action="store_true", default=default("bidirectional"),
+        help="forward and backward GRUs of half the size (bi-skip encoder)"
     )
     parser.add_argument(
         "--text-errors", choices=["strict", "replace"], default="strict", help="non-UTF-8 bytes: error or replace"

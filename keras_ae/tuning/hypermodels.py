@@ -90,14 +90,14 @@ class QuickThoughtHyperModel(ProbeHyperModel):
     Args:
         vocabulary: the training vocabulary (`keras_ae.data.text.build_vocabulary`).
         probe_data: `(train_sentences, train_labels, validation_sentences, validation_labels)`.
-        word_dim, max_length: fixed sizes of every trial.
+        model_options: other `QuickThought` arguments, fixed for every trial (e.g. `{"word_dim": 128}`); the rest
+            keep `QuickThought`'s defaults.
     """
 
-    def __init__(self, vocabulary, probe_data, word_dim=64, max_length=25, min_dim=16, max_dim=512, **kwargs):
+    def __init__(self, vocabulary, probe_data, min_dim=16, max_dim=512, model_options=None, **kwargs):
         super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
         self.vocabulary = vocabulary
-        self.word_dim = word_dim
-        self.max_length = max_length
+        self.model_options = dict(model_options or {})
 
     def build_model(self, hp, embedding_dim):
         from keras_ae.models.quick_thought import QuickThought
@@ -106,9 +106,8 @@ class QuickThoughtHyperModel(ProbeHyperModel):
         return QuickThought(
             self.vocabulary,
             embedding_dim=max(2, embedding_dim - embedding_dim % 2),
-            word_dim=self.word_dim,
-            max_length=self.max_length,
             pooling=pooling,
+            **self.model_options,
         )
 
     def fit(self, hp, model, *args, **kwargs):

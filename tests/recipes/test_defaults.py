@@ -15,6 +15,8 @@ RECIPE_MODELS = {
     "discrete": [models.DiscreteAutoEncoder],
     "vqvae": [models.VQVAE],
     "voice_conversion": [models.DisentanglingAutoEncoder, models.AdaINVC, models.AdversarialDisentanglingAutoEncoder],
+    "skip_thought": [models.SkipThought],
+    "quick_thought": [models.QuickThought],
     "tree_latent": [models.TreeLatent],
     "text_summary": [models.TextLatent],
 }
