@@ -26,7 +26,7 @@ The judge is `FuturePredictor`; its predictors start at zero (see there).
         - `"same_sequence"`: every other time step of the same sequence;
         - `"batch_and_sequence"`: both the `"batch"` and the `"same_sequence"` candidates. Batch negatives alone can
           often be told apart by voice; the sequence's own other frames can only be told apart by what is said, so
-          the context learns more phonetic content (the recipe's default: a better phone probe on our corpus).
+          the context learns more phonetic content (the default: a better phone probe on our corpus).
 
     Args:
         encoder: a layer mapping `[batch, samples]` to `[batch, frames, embedding_dim]`; default `WaveformEncoder`.
@@ -46,7 +46,7 @@ The judge is `FuturePredictor`; its predictors start at zero (see there).
         context = model.encode(waveforms)      # [batch, samples // 160, context_dim]
     """
 
-    def __init__(self, encoder=None, embedding_dim=128, context_dim=128, prediction_steps=12, negatives="batch",
+    def __init__(self, encoder=None, embedding_dim=128, context_dim=128, prediction_steps=12, negatives="batch_and_sequence",
                  temperature=None, crop_samples=20480, **kwargs):
         # Layers
         encoder = encoder or WaveformEncoder(embedding_dim=embedding_dim, name="encoder")

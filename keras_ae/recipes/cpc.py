@@ -80,14 +80,15 @@ def build_parser():
     parser.add_argument("--encoder", choices=ENCODERS, default="log_mel",
                         help="frame encoder: a log-mel front end (LogMelEncoder), or strided convolutions on raw "
                              "samples (WaveformEncoder, the CPC paper's)")
-    parser.add_argument("--filters", type=positive_int, default=64,
+    parser.add_argument("--filters", type=positive_int, default=constructor_default(WaveformEncoder, "filters"),
                         help="--encoder waveform: channels of the waveform convolutions")
     parser.add_argument("--mel-normalization", choices=NORMALIZATIONS,
                         default=constructor_default(LogMelEncoder, "normalization"),
                         help="--encoder log_mel: standardise the log-mel bands per utterance, or with training-set "
                              "statistics (global)")
-    parser.add_argument("--prediction-steps", type=positive_int, default=12, help="K: future frames predicted (10 ms each)")
-    parser.add_argument("--negatives", choices=NEGATIVES, default="batch_and_sequence",
+    parser.add_argument("--prediction-steps", type=positive_int, default=constructor_default(CPC, "prediction_steps"),
+                        help="K: future frames predicted (10 ms each)")
+    parser.add_argument("--negatives", choices=NEGATIVES, default=constructor_default(CPC, "negatives"),
                         help="where InfoNCE negatives come from (see keras_ae.models.cpc.CPC)")
     parser.add_argument("--crops-per-utterance", type=positive_int, default=1, help="crops of each utterance per epoch")
     parser.add_argument("--probe-utterances", type=positive_int, default=960, help="training utterances the probes fit on")
@@ -189,12 +190,14 @@ def main(argv=None):
             print(f"Varied training speech: {len(train)} + {len(extra)} utterances ({extra.num_speakers} extra "
                   f"speakers: {extra_speakers} eSpeak, {len(extra.speaker_names) - extra_speakers} Flite), "
                   f"{steps_per_epoch} steps per epoch")
-        # fast extra speakers say some sentences in less than a crop: those utterances are left out (counted)
+        # Synthesized voices say some sentences in less than a crop (fast speakers, short sentences; which ones
+        # depends on the seed): those utterances are left out and counted. The user's audio needs --skip-bad for it.
         train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
                                        crops_per_utterance=args.crops_per_utterance,
-                                       skip_short=args.skip_bad or pool is not train)
-        if steps_per_epoch:
+                                       skip_short=args.skip_bad or args.data in (None, "espeak"))
+        if train_data.skipped_short:
             print(f"{train_data.skipped_short} training utterance(s) shorter than one crop left out")
+        if steps_per_epoch:
             train_data = train_data.repeat()
         hours = f"{corpus.seconds / 3600:.2f} h"
     train_data = augment_dataset(train_data, augmentation_from_preset(args.augment, seed=args.seed), seed=args.seed)
@@ -307,9 +310,10 @@ def tuning_task(args):
         train = train.head(args.limit)
     crop_samples = crop_length(defaults)
     hypermodel = CPCHyperModel(
-        (probe_train, validation), crop_samples=crop_samples, filters=defaults.filters,
-        prediction_steps=defaults.prediction_steps, min_dim=max(args.min_dim, 8), max_dim=args.max_dim,
-        learning_rate=defaults.learning_rate,
+        (probe_train, validation), min_dim=max(args.min_dim, 8), max_dim=args.max_dim,
+        learning_rate=defaults.learning_rate, encoder_options=dict(filters=defaults.filters),
+        model_options=dict(crop_samples=crop_samples, prediction_steps=defaults.prediction_steps,
+                           negatives=defaults.negatives),
     )
     quick = getattr(args, "quick", False)
     batch_size = defaults.batch_size if quick or args.batch_size is None else args.batch_size

@@ -131,25 +131,23 @@ class CPCHyperModel(ProbeHyperModel):
 
     Args:
         probe_data: `(probe_train, probe_validation)`, two `keras_ae.data.speech.SpeechCorpus` objects.
-        crop_samples, filters, prediction_steps: fixed settings of every trial.
+        encoder_options: other `WaveformEncoder` arguments and `model_options` other `CPC` arguments, fixed for
+            every trial (e.g. `{"filters": 32}`, `{"crop_samples": 12800}`); the rest keep the constructors' defaults.
     """
 
-    def __init__(self, probe_data, crop_samples=20480, filters=64, prediction_steps=12, min_dim=16, max_dim=256,
-                 **kwargs):
+    def __init__(self, probe_data, min_dim=16, max_dim=256, encoder_options=None, model_options=None, **kwargs):
         super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
-        self.crop_samples = crop_samples
-        self.filters = filters
-        self.prediction_steps = prediction_steps
+        self.encoder_options = dict(encoder_options or {})
+        self.model_options = dict(model_options or {})
 
     def build_model(self, hp, embedding_dim):
         from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
         from keras_ae.models.cpc import CPC
 
         return CPC(
-            WaveformEncoder(embedding_dim=embedding_dim, filters=self.filters, name="encoder"),
+            WaveformEncoder(embedding_dim=embedding_dim, name="encoder", **self.encoder_options),
             context_dim=embedding_dim,
-            prediction_steps=self.prediction_steps,
-            crop_samples=self.crop_samples,
+            **self.model_options,
         )
 
     def fit(self, hp, model, *args, **kwargs):

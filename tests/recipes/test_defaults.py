@@ -7,9 +7,11 @@ import inspect
 import pytest
 
 from keras_ae import models
+from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 
 # recipe -> the model classes its flags configure
 RECIPE_MODELS = {
+    "cpc": [models.CPC, WaveformEncoder],
     "autoencoder": [models.AutoEncoder],
     "infomax": [models.InfoMax],
     "discrete": [models.DiscreteAutoEncoder],
@@ -24,6 +26,8 @@ RECIPE_MODELS = {
 NOT_HYPERPARAMETERS = {
     "seed",  # every recipe has --seed 0; a model's seed=None draws from the global generator the recipe seeded
     "max_length",  # tree_latent: --max-length skips longer sentences; the model's is how many words its encoder reads
+    "encoder",  # cpc: --encoder names a kind of encoder (log_mel needs the training speech's band statistics)
+    "context_dim",  # cpc: --context-dim defaults to --embedding-dim, whose default is CPC's context_dim
 }
 
 

@@ -42,7 +42,7 @@ class WaveformEncoder(keras.layers.Layer):
         frames = encoder(tf.zeros([2, 16000]))   # [2, 100, 64]: one embedding per 10 ms
     """
 
-    def __init__(self, embedding_dim=128, filters=128, kernel_sizes=(10, 8, 4, 4, 4), strides=(5, 4, 2, 2, 2),
+    def __init__(self, embedding_dim=128, filters=64, kernel_sizes=(10, 8, 4, 4, 4), strides=(5, 4, 2, 2, 2),
                  normalize_input=True, **kwargs):
         super().__init__(**kwargs)
         filters = [filters] * len(kernel_sizes) if isinstance(filters, int) else list(filters)
