@@ -31,7 +31,8 @@ class QuickThought(JudgedEncoder):
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences are truncated to this many tokens.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
-            with `unroll=True` (their GRUs run as loops unrolled over `max_length`, about 1.5x faster steps on CPU).
+            with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
+            about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
 
     Training batches may hold raw sentences or, from `prepare_batch` in a `tf.data` pipeline, their token ids, which
     takes the string work off the training step; `encode` and the export take raw sentences.

@@ -70,8 +70,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
             then be `"lower_and_strip_punctuation"`).
         unroll: run the GRU's weights as a loop unrolled over the `max_length` tokens, with the input projection of
             all tokens hoisted out of it and no mask carried (`keras_ae.layers.unrolled_gru`): the same embedding (to
-            float rounding), about 1.5x faster training steps on CPU, a longer first trace. False: Keras' masked
-            `GRU` loop.
+            float rounding), faster training steps on CPU (with token ids in and the decoders unrolled too:
+            Quick-thought 1.2x, Skip-thought 1.55x, `benchmarks/sentence_twin.py --before`), a longer first trace.
+            False: Keras' masked `GRU` loop.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
