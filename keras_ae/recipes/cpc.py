@@ -211,6 +211,8 @@ def main(argv=None):
     )
     validation_data = make_crop_dataset(validation, crop_samples, args.batch_size, shuffle=False,
                                         skip_short=True, drop_remainder=False)
+    held_out_crops = make_crop_dataset(probe_test, crop_samples, args.batch_size, shuffle=False, skip_short=True,
+                                       drop_remainder=False)  # built before training, so a bad crop length fails first
     with strategy.scope():
         model = build_model(args)
         if isinstance(model.encoder, LogMelEncoder):  # training-set band statistics (unused when per utterance)
@@ -241,8 +243,6 @@ def main(argv=None):
         for table, fit_on, test_on in probe_sets:
             table[name] = probe_row(model.encode, fit_on, test_on, model.context_dim, args.seed)
             table["chance"] = chance_row(fit_on, test_on)
-        held_out_crops = make_crop_dataset(probe_test, crop_samples, args.batch_size, shuffle=False, skip_short=True,
-                                           drop_remainder=False)
         step_accuracy = model.step_accuracies(model.evaluate(held_out_crops, verbose=0, return_dict=True))
         audio_seconds = counter[0] * args.batch_size * crop_samples / SAMPLE_RATE
         metrics = {

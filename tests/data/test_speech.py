@@ -113,6 +113,8 @@ def test_crop_dataset_shapes_labels_and_short_clips(tmp_path):
         make_crop_dataset(corpus, crop_samples=longest - 1, batch_size=1)
     skipping = make_crop_dataset(corpus, crop_samples=longest - 1, batch_size=1, skip_short=True)
     assert skipping.skipped_short == len(corpus) - 1 and len(list(skipping)) == 1
+    with pytest.raises(ValueError, match="None of the .* utterances is as long as one crop"):
+        make_crop_dataset(corpus, crop_samples=longest + 1, batch_size=1, shuffle=False, skip_short=True)
 
 
 def _contains(waveform, piece):

@@ -46,6 +46,9 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
                          f"({crop_samples / SAMPLE_RATE:.2f} s); {len(short)} such file(s). Lower the crop length "
                          "or pass skip_short=True.")
     keep = np.flatnonzero(lengths >= crop_samples)
+    if len(keep) == 0:
+        raise ValueError(f"None of the {len(lengths)} utterances is as long as one crop "
+                         f"({crop_samples / SAMPLE_RATE:.2f} s): lower the crop length (--crop-seconds).")
     drop_remainder = shuffle if drop_remainder is None else drop_remainder
     if drop_remainder and len(keep) * crops_per_utterance < batch_size:
         raise ValueError(f"Only {len(keep) * crops_per_utterance} crops for a batch size of {batch_size}: lower the "
