@@ -194,5 +194,5 @@ def _pooled(features):
     return np.stack([np.asarray(f).mean(axis=0) for f in features])
 
 
-__all__ = ["chance_accuracy", "chance_row", "feature_row", "mfcc_features", "phone_probe_accuracy", "plot_step_accuracy", "probe_row",
-           "speaker_probe_accuracy", "utterance_features", "utterance_normalized"]
+__all__ = ["chance_accuracy", "chance_row", "feature_row", "mfcc_features", "phone_probe_accuracy",
+           "plot_step_accuracy", "probe_row", "speaker_probe_accuracy", "utterance_features", "utterance_normalized"]
