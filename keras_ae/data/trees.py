@@ -7,6 +7,7 @@ Example:
     data = load_tree_data(None, gold_trees="wsj_23.mrg")               # sentences are the trees' leaves
     vocabulary = build_vocabulary(data.train, size=10000)
     batches = make_sentence_dataset(data.train, batch_size=64, shuffle=True)
+    batches, steps = make_curriculum_dataset(data.train, batch_size=64, epochs=4, start_length=4)  # short first
 
 Protocol (fixed, never tuned on test):
 - Punctuation (Kim, Dyer & Rush, 2019, following Klein & Manning, 2002): removed. In text, a word is a run of
@@ -403,3 +404,51 @@ def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0):
     if shuffle:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+
+
+def curriculum_lengths(epochs, start_length, length_step, max_length):
+    """The length limit of each of `epochs` curriculum stages: `start_length`, growing by `length_step` words a stage
+    up to `max_length` (Kim, Dyer & Rush, 2019, their `--max_length` grown by `--len_incr` each epoch)."""
+    for name, value in (("epochs", epochs), ("start_length", start_length), ("length_step", length_step)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Curriculum {name} must be a positive integer; got {value!r}.")
+    if start_length < MIN_LENGTH:
+        raise ValueError(f"The curriculum's start_length must be at least {MIN_LENGTH} words; got {start_length}.")
+    return [min(max_length, start_length + stage * length_step) for stage in range(epochs)]
+
+
+def make_curriculum_dataset(sentences, batch_size, epochs, start_length=None, length_step=2, seed=0):
+    """Training batches with a length curriculum, as Kim, Dyer & Rush (2019) train the compound PCFG: stage `e` is
+    one shuffled pass over the sentences of at most `start_length + e * length_step` words, so the grammar first
+    fits short sentences and then longer ones. Returns `(dataset, steps_per_epoch)` for
+    `model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)`: the stages follow each other in one finite
+    stream of known length (so it distributes like any dataset, e.g. under `MirroredStrategy`), and Keras's epochs
+    are equal slices of it (a stage shorter than the full data makes the run shorter than without a curriculum).
+    `start_length=None` is no curriculum: `(make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed),
+    None)`, a pass over all sentences each epoch.
+
+    Example:
+        batches, steps = make_curriculum_dataset(data.train, batch_size=32, epochs=4, start_length=4)  # 4, 6, 8, 10
+        model.fit(batches, epochs=4, steps_per_epoch=steps)
+    """
+    if start_length is None:
+        return make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed), None
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive; got {batch_size}.")
+    lengths = [len(sentence.split()) for sentence in sentences]
+    limits = curriculum_lengths(epochs, start_length, length_step, max(lengths + [start_length]))
+    stages, batches = [], 0
+    for stage, limit in enumerate(limits):
+        chosen = [sentence for sentence, length in zip(sentences, lengths) if length <= limit]
+        if len(chosen) < batch_size:
+            raise ValueError(
+                f"Only {len(chosen)} training sentences of at most {limit} words for curriculum stage {stage} and a "
+                f"batch size of {batch_size}: raise the curriculum's start length or lower the batch size."
+            )
+        batches += len(chosen) // batch_size
+        stages.append(tf.data.Dataset.from_tensor_slices(chosen).shuffle(len(chosen), seed=seed + stage)
+                      .batch(batch_size, drop_remainder=True))
+    dataset = stages[0]
+    for stage in stages[1:]:
+        dataset = dataset.concatenate(stage)
+    return dataset.prefetch(tf.data.AUTOTUNE), batches // epochs

@@ -20,7 +20,13 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.restarts import best_of_restarts
-from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
+from keras_ae.data.trees import (
+    build_vocabulary,
+    curriculum_lengths,
+    load_tree_data,
+    make_curriculum_dataset,
+    make_sentence_dataset,
+)
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
 from keras_ae.models.tree_latent import TreeLatent
@@ -36,6 +42,8 @@ from keras_ae.recipes.common import (
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
+CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
+              if p.default != p.empty}
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -67,6 +75,13 @@ def build_parser():
         "one with the lowest validation loss (negative ELBO, no gold trees) is trained on"
     )
     parser.add_argument("--warmup-steps", type=int, default=60, help="training steps of each restart's warm-up")
+    parser.add_argument(
+        "--curriculum-start", type=int, default=CURRICULUM["start_length"], help="length curriculum (Kim et al.'s "
+        "len_incr): epoch 1 trains on sentences of at most this many words, each later epoch on --curriculum-step "
+        "more, up to --max-length (default: no curriculum)"
+    )
+    parser.add_argument("--curriculum-step", type=int, default=CURRICULUM["length_step"],
+                        help="words added to the curriculum's length limit each epoch")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
@@ -97,10 +112,10 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     validation = make_sentence_dataset(data.validation, args.batch_size)
     warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed).repeat()
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
-    history = model.fit(
-        make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=2,
-    )
+    batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
+                                             args.curriculum_step, seed=args.seed)
+    history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
+                        callbacks=callbacks, verbose=2)
     seconds = time.perf_counter() - started
     row, trees = evaluate_tree_model(model, data.test, data.test_trees)
     row = {**row, "train_seconds": round(seconds, 1)}
@@ -117,6 +132,12 @@ def main(argv=None):
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     if args.restarts < 1 or args.warmup_steps < 1:
         parser.error(f"--restarts and --warmup-steps must be 1 or more; got {args.restarts} and {args.warmup_steps}.")
+    if args.curriculum_start is not None:
+        try:
+            lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
+        except ValueError as error:
+            parser.error(f"--curriculum-start / --curriculum-step: {error}")
+        print(f"length curriculum: at most {', '.join(map(str, lengths))} words in epochs 1..{args.epochs}")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
@@ -156,6 +177,8 @@ def main(argv=None):
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,
             "max_length": args.max_length,
+            "curriculum": None if args.curriculum_start is None else curriculum_lengths(
+                args.epochs, args.curriculum_start, args.curriculum_step, args.max_length),
             "seed": args.seed,
             "parameters": model.count_params(),
             "final_losses": {key: values[-1] for key, values in history.items()},
