@@ -1,5 +1,7 @@
 """Sentences for grammar induction, with gold trees when there are any: a built-in synthetic treebank (default), a
-text file of one sentence a line, the embedded Austen corpus's short sentences, or a Penn Treebank bracket file.
+text file of one sentence a line, the embedded Austen corpus's short sentences, the larger offline corpora of
+`keras_ae.data.corpus` (`books`: Austen and four more novels; `all`: also the King James Bible and Debian's package
+descriptions), or a Penn Treebank bracket file.
 
 Example:
     data = load_tree_data("synthetic", max_length=10)                 # or "austen", "sentences.txt"
@@ -18,7 +20,11 @@ Protocol (fixed, never tuned on test):
   (`TreeData.skipped_long`), as are sentences of fewer than 2 words (`skipped_short`): one word has no binary tree.
 - Splits: the synthetic treebank samples its three splits with different seeds. Files and the Austen corpus: line
   (or sentence) `i` goes to test when `i % 10 == 3`, to validation when `i % 10 == 7`, to training otherwise
-  (Austen: its own held-out chapters, see `keras_ae.data.text`). Gold trees are only ever used for evaluation.
+  (Austen and the corpora: their own held-out chapters or documents, see `keras_ae.data.text` and
+  `keras_ae.data.corpus`; Austen's test chapters are the same in `austen`, `books` and `all`). Gold trees are only
+  ever used for evaluation. With `test_trees`, a training or validation sentence that equals one of those trees'
+  sentences (ignoring case) is dropped as well (`TreeData.dropped_test_duplicates`), so no test sentence is ever
+  trained on, even where a short sentence ("I dare say") recurs in another chapter.
 - Bad input: an empty file, a tree file that does not parse, or gold trees whose leaves differ from their
   sentences raise an error naming the file and line.
 """
@@ -30,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from keras_ae.data.corpus import CORPORA, load_corpus
 
 PUNCTUATION_TAGS = frozenset({",", ".", ":", "``", "''", "-LRB-", "-RRB-", "#", "$", "-NONE-", "HYPH", "NFP"})
 _WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
@@ -50,6 +58,7 @@ class TreeData:
     test_trees: list = None
     skipped_long: int = 0
     skipped_short: int = 0
+    dropped_test_duplicates: int = 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -259,8 +268,8 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
-        source: `"synthetic"` (the built-in treebank), `"austen"`, a UTF-8 file of one sentence a line, or None when
-            `gold_trees` alone gives the sentences.
+        source: `"synthetic"` (the built-in treebank), a named text corpus (`"austen"`, `"books"`, `"all"`), a
+            UTF-8 file of one sentence a line, or None when `gold_trees` alone gives the sentences.
         gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
@@ -276,6 +285,11 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
             raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
         data.test_trees = [trees[i] for i in kept]
         data.test = [tree_words(tree) for tree in data.test_trees]
+        held_out = {sentence.lower() for sentence in data.test}
+        before = len(data.train) + len(data.validation)
+        data.train = [sentence for sentence in data.train if sentence.lower() not in held_out]
+        data.validation = [sentence for sentence in data.validation if sentence.lower() not in held_out]
+        data.dropped_test_duplicates = before - len(data.train) - len(data.validation)
     return data
 
 
@@ -293,10 +307,10 @@ def _load(source, gold_trees, max_length, synthetic_size, seed):
         return TreeData(
             "synthetic", words["train"], words["validation"], words["test"], splits["validation"], splits["test"]
         )
-    if source == "austen":
+    if source in CORPORA:
         if gold_trees is not None:
-            raise ValueError("--gold-trees pairs trees with the lines of a sentence file; it does not apply to austen.")
-        return _austen(max_length)
+            raise ValueError(f"--gold-trees pairs trees with the lines of a sentence file; it does not apply to {source}.")
+        return _text_corpus(source, max_length)
     if source in (None, "synthetic"):
         if gold_trees is None:
             raise ValueError("Give sentences (--data FILE.txt or austen) or a treebank (--gold-trees FILE).")
@@ -311,17 +325,19 @@ def _split(items):
     return parts
 
 
-def _austen(max_length):
+def _text_corpus(source, max_length):
+    """Short sentences of Austen's novels (`source="austen"`, `keras_ae.data.text`) or of a named corpus of
+    `keras_ae.data.corpus`, in its own splits."""
     from keras_ae.data.text import load_text
 
-    splits = load_text("austen")
+    splits = load_text("austen") if source == "austen" else load_corpus(source, progress=False)
     parts, long, short = {}, 0, 0
     for name in ("train", "validation", "test"):
         sentences = [strip_punctuation(sentence) for sentence in getattr(splits, name).sentences]
         kept, too_long, too_short = _filter(sentences, max_length)
         parts[name] = [sentences[i] for i in kept]
         long, short = long + too_long, short + too_short
-    return TreeData("austen", parts["train"], parts["validation"], parts["test"], None, None, long, short)
+    return TreeData(source, parts["train"], parts["validation"], parts["test"], None, None, long, short)
 
 
 def _from_trees(path, max_length):

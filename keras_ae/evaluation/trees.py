@@ -96,6 +96,84 @@ def parsing_f1(predicted_trees, gold_trees):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Where the errors are: per-sentence spread and recall by constituent type
+
+
+def labelled_spans(tree):
+    """`{(start, end): label}` of the tree's non-trivial constituents (as `tree_spans`); a span repeated by a unary
+    chain gets the label of its topmost node (`(S (VP ...))` is an S)."""
+    import nltk
+
+    tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+    labels = {}
+
+    def visit(node, start):
+        if not isinstance(node, nltk.Tree):
+            return start + 1
+        end = start
+        for child in node:
+            end = visit(child, end)
+        if end - start >= 2:
+            labels[(start, end)] = node.label()  # children are visited first: the parent's label wins
+        return end
+
+    length = visit(tree, 0)
+    labels.pop((0, length), None)
+    return labels
+
+
+def sentence_f1_values(predicted_spans, gold_spans):
+    """Each sentence's F1 in percent (the values `span_f1` averages), for standard errors and paired comparisons."""
+    return np.asarray([100.0 * sentence_f1(p, g) for p, g in zip(predicted_spans, gold_spans)])
+
+
+def standard_error(values):
+    """Standard error of the mean of `values` (sample standard deviation over the square root of their number)."""
+    values = np.asarray(values, dtype="float64")
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
+def recall_by_label(predicted_spans, gold_trees):
+    """`{label: {"recall": percent, "count": gold spans}}`: the share of the gold constituents of each label (NP, VP,
+    PP, ...) that the predicted spans contain, over all sentences, most frequent label first; unlabelled F1 says how
+    much is found, this says which constituents are found.
+
+    Example:
+        recall_by_label([right_branching_spans(len(t.leaves())) for t in gold], gold)["NP"]  # {"recall": .., ...}
+    """
+    found, counts = {}, {}
+    for spans, tree in zip(predicted_spans, gold_trees):
+        for span, label in labelled_spans(tree).items():
+            counts[label] = counts.get(label, 0) + 1
+            found[label] = found.get(label, 0) + (span in spans)
+    order = sorted(counts, key=lambda label: (-counts[label], label))
+    return {label: {"recall": 100.0 * found[label] / counts[label], "count": counts[label]} for label in order}
+
+
+def compare_to_right_branching(predicted_trees, gold_trees):
+    """Where parsers win or lose against right-branching trees on the same gold trees: `{name: row}` for
+    `"right-branching"`, `"left-branching"` and each of `predicted_trees` (`{name: trees}`), each row with
+    `sentence_f1`, its standard error `sentence_f1_se`, the paired difference to right-branching `minus_right` and
+    its standard error `minus_right_se` (per sentence, so the sentences' own difficulty cancels), and
+    `recall_by_label` (see `recall_by_label`)."""
+    gold = [tree_spans(tree) for tree in gold_trees]
+    gold_spans = [spans for spans, _ in gold]
+    parsers = {"right-branching": [right_branching_spans(n) for _, n in gold],
+               "left-branching": [left_branching_spans(n) for _, n in gold]}
+    parsers.update({name: [tree_spans(tree)[0] for tree in trees] for name, trees in predicted_trees.items()})
+    right = sentence_f1_values(parsers["right-branching"], gold_spans)
+    rows = {}
+    for name, spans in parsers.items():
+        values = sentence_f1_values(spans, gold_spans)
+        rows[name] = {
+            "sentence_f1": float(np.mean(values)), "sentence_f1_se": standard_error(values),
+            "minus_right": float(np.mean(values - right)), "minus_right_se": standard_error(values - right),
+            "recall_by_label": recall_by_label(spans, gold_trees),
+        }
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Baselines
 
 

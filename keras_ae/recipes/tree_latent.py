@@ -1,5 +1,5 @@
-"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|FILE.txt]
-[--gold-trees FILE] [--max-length N] ...`.
+"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
+FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--curriculum-start N] ...`.
 
 Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the
 inside algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length`
@@ -28,7 +28,12 @@ from keras_ae.data.trees import (
     make_sentence_dataset,
 )
 from keras_ae.distribute import get_strategy, is_chief
-from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
+from keras_ae.evaluation.trees import (
+    baseline_f1,
+    compare_to_right_branching,
+    evaluate_tree_model,
+    lstm_language_model_perplexity,
+)
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import (
     RunFolder,
@@ -48,6 +53,7 @@ QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
 COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
+LABELS = 6  # constituent types (the most frequent in the gold trees) whose recall the second table shows
 
 
 def build_parser():
@@ -150,6 +156,7 @@ def main(argv=None):
         f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped); "
         f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
         f"{strategy.num_replicas_in_sync} replica(s)"
+        + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
     )
     rows, trees = {}, {}
     with run:
@@ -176,6 +183,7 @@ def main(argv=None):
             "sentences": {"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,
+            "dropped_test_duplicates": data.dropped_test_duplicates,
             "max_length": args.max_length,
             "curriculum": None if args.curriculum_start is None else curriculum_lengths(
                 args.epochs, args.curriculum_start, args.curriculum_step, args.max_length),
@@ -185,6 +193,11 @@ def main(argv=None):
             "table": rows,
             **{key: value for key, value in rows[name].items()},
         }
+        table = format_table(rows, COLUMNS)
+        if data.test_trees is not None:
+            compared = compare_to_right_branching(trees, data.test_trees)
+            metrics["compared_to_right_branching"] = compared
+            table += "\n\n" + _comparison_table(compared)
         run.write_json("metrics.json", metrics)
         run.write_json("test_trees.json", {"sentences": data.test, **trees})
         if is_chief():
@@ -195,7 +208,7 @@ def main(argv=None):
                                 {"sentence": data.test, "words": [len(s.split()) for s in data.test]},
                                 name="test sentences (z)")
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
-    print_summary(run, export_path, format_table(rows, COLUMNS))
+    print_summary(run, export_path, table)
     return metrics
 
 
@@ -222,6 +235,21 @@ def tuning_task(args):
         make_sentence_dataset(data.validation, batch_size),
         "tree_latent",
     )
+
+
+def _comparison_table(compared):
+    """Sentence F1 with its standard error, the paired difference to right-branching trees, and the recall (percent)
+    of the most frequent gold constituent types, one row per parser."""
+    labels = list(next(iter(compared.values()))["recall_by_label"])[:LABELS]
+    rows = {}
+    for name, row in compared.items():
+        recall = row["recall_by_label"]
+        rows[name] = {
+            "sentence F1": f"{row['sentence_f1']:.1f} +- {row['sentence_f1_se']:.1f}",
+            "minus right-branching": f"{row['minus_right']:+.1f} +- {row['minus_right_se']:.1f}",
+            **{f"{label} ({recall[label]['count']})": f"{recall[label]['recall']:.1f}" for label in labels},
+        }
+    return format_table(rows, list(next(iter(rows.values()))))
 
 
 def _tree_figure(data, trees, path, count=4):

@@ -7,13 +7,17 @@ import pytest
 
 from keras_ae.evaluation.trees import (
     baseline_f1,
+    labelled_spans,
     left_branching_spans,
     parsing_f1,
     perplexity,
     random_spans,
+    recall_by_label,
     right_branching_spans,
     sentence_f1,
+    sentence_f1_values,
     spans_to_tree,
+    standard_error,
     tree_spans,
 )
 
@@ -82,3 +86,15 @@ def test_lstm_language_model_is_seeded_without_reseeding_the_caller():
     assert abs(first - second) < 1e-4 and parameters > 0
     assert first < len(vocabulary) + 2  # it learned something: better than a uniform guess over the vocabulary
     assert np.random.random() == expected_draw
+
+
+def test_recall_by_label_and_standard_errors():
+    assert labelled_spans("(S (NP (NP (DT a) (NN b))) (VP (V c)))") == {(0, 2): "NP"}
+    assert labelled_spans("(S (S (VP (V go) (ADVP (RB now)))) (NP (PRP he)) (VP (VBD said)))") == {(0, 2): "S"}
+    right = right_branching_spans(6)  # finds the VP, the PP and the object NP of GOLD, not the subject NP (0, 2)
+    recall = recall_by_label([right, right], [GOLD, GOLD])
+    assert list(recall) == ["NP", "PP", "VP"]  # the most frequent label first
+    assert recall["NP"] == {"recall": 50.0, "count": 4} and recall["VP"] == {"recall": 100.0, "count": 2}
+    values = sentence_f1_values([right, tree_spans(GOLD)[0]], [tree_spans(GOLD)[0]] * 2)
+    assert values.tolist() == [75.0, 100.0] and standard_error(values) == pytest.approx(12.5)
+    assert math.isnan(standard_error([1.0]))
