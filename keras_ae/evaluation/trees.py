@@ -150,12 +150,69 @@ def recall_by_label(predicted_spans, gold_trees):
     return {label: {"recall": 100.0 * found[label] / counts[label], "count": counts[label]} for label in order}
 
 
+def transitive_clauses(tree):
+    """`[(subject_start, verb, vp_end)]` of the gold tree's clauses `(S ... (NP subject) (VP (V verb) (NP object)
+    ...) ...)`: an S with an NP followed by a VP whose first child is a verb tag (`VB...`) and whose second is an NP
+    (or a VP whose first child is such a VP: the modified verb phrase of `(VP (VP saw the dog) (PP in it))`)."""
+    import nltk
+
+    tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+    clauses = []
+
+    def visit(node, start):
+        if not isinstance(node, nltk.Tree):
+            return start + 1
+        children, end = [], start
+        for child in node:
+            children.append((child, end))
+            end = visit(child, end)
+        for (subject, first), (vp, verb) in zip(children, children[1:]):
+            if node.label() != "S" or _label(subject) != "NP" or _label(vp) != "VP":
+                continue
+            while _label(vp[0]) == "VP":  # (VP (VP saw the dog) (PP in the garden)): the inner VP
+                vp = vp[0]
+            if len(vp) >= 2 and _label(vp[0]).startswith("VB") and _label(vp[1]) == "NP":
+                clauses.append((first, verb, verb + len(vp.leaves())))
+        return end
+
+    visit(tree, 0)
+    return clauses
+
+
+def _label(node):
+    return node.label() if hasattr(node, "label") else ""
+
+
+def clause_groupings(predicted_spans, gold_trees):
+    """How predicted trees group the subject, verb and object of the gold trees' transitive clauses
+    (`transitive_clauses`): `{"clauses": count, "verb_object": percent, "subject_verb": percent}`, the share of
+    clauses whose predicted tree has the verb phrase (verb and object, `(S (V O))`) or the subject with the verb
+    (`((S V) O)`) as a constituent. The two are the competing local optima of grammar induction on subject-verb-object
+    sentences; unlabelled F1 alone does not say which one a run found.
+
+    Example:
+        clause_groupings([tree_spans("(X (X the cat) (X saw (X a dog)))")[0]],
+                         ["(S (NP (DT the) (NN cat)) (VP (VBD saw) (NP (DT a) (NN dog))))"])  # verb_object 100.0
+    """
+    counts = {"clauses": 0, "verb_object": 0, "subject_verb": 0}
+    for spans, tree in zip(predicted_spans, gold_trees):
+        length = len(_as_tree(tree.decode() if isinstance(tree, bytes) else tree).leaves())
+        found = lambda span: span in spans or span == (0, length)  # noqa: E731 (the whole sentence is always a span)
+        for subject, verb, end in transitive_clauses(tree):
+            counts["clauses"] += 1
+            counts["verb_object"] += found((verb, end))
+            counts["subject_verb"] += found((subject, verb + 1))
+    total = max(counts["clauses"], 1)
+    return {"clauses": counts["clauses"], "verb_object": 100.0 * counts["verb_object"] / total,
+            "subject_verb": 100.0 * counts["subject_verb"] / total}
+
+
 def compare_to_right_branching(predicted_trees, gold_trees):
     """Where parsers win or lose against right-branching trees on the same gold trees: `{name: row}` for
     `"right-branching"`, `"left-branching"` and each of `predicted_trees` (`{name: trees}`), each row with
     `sentence_f1`, its standard error `sentence_f1_se`, the paired difference to right-branching `minus_right` and
-    its standard error `minus_right_se` (per sentence, so the sentences' own difficulty cancels), and
-    `recall_by_label` (see `recall_by_label`)."""
+    its standard error `minus_right_se` (per sentence, so the sentences' own difficulty cancels),
+    `recall_by_label` and `clause_groupings` (see those functions)."""
     gold = [tree_spans(tree) for tree in gold_trees]
     gold_spans = [spans for spans, _ in gold]
     parsers = {"right-branching": [right_branching_spans(n) for _, n in gold],
@@ -169,6 +226,7 @@ def compare_to_right_branching(predicted_trees, gold_trees):
             "sentence_f1": float(np.mean(values)), "sentence_f1_se": standard_error(values),
             "minus_right": float(np.mean(values - right)), "minus_right_se": standard_error(values - right),
             "recall_by_label": recall_by_label(spans, gold_trees),
+            "clause_groupings": clause_groupings(spans, gold_trees),
         }
     return rows
 

@@ -238,8 +238,8 @@ def tuning_task(args):
 
 
 def _comparison_table(compared):
-    """Sentence F1 with its standard error, the paired difference to right-branching trees, and the recall (percent)
-    of the most frequent gold constituent types, one row per parser."""
+    """Sentence F1 with its standard error, the paired difference to right-branching trees, how transitive clauses are
+    grouped (percent), and the recall (percent) of the most frequent gold constituent types, one row per parser."""
     labels = list(next(iter(compared.values()))["recall_by_label"])[:LABELS]
     rows = {}
     for name, row in compared.items():
@@ -247,6 +247,8 @@ def _comparison_table(compared):
         rows[name] = {
             "sentence F1": f"{row['sentence_f1']:.1f} +- {row['sentence_f1_se']:.1f}",
             "minus right-branching": f"{row['minus_right']:+.1f} +- {row['minus_right_se']:.1f}",
+            "(verb object)": f"{row['clause_groupings']['verb_object']:.1f}",
+            "(subject verb)": f"{row['clause_groupings']['subject_verb']:.1f}",
             **{f"{label} ({recall[label]['count']})": f"{recall[label]['recall']:.1f}" for label in labels},
         }
     return format_table(rows, list(next(iter(rows.values()))))

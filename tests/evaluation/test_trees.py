@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.evaluation.trees import (
     baseline_f1,
+    clause_groupings,
     labelled_spans,
     left_branching_spans,
     parsing_f1,
@@ -18,6 +19,7 @@ from keras_ae.evaluation.trees import (
     sentence_f1_values,
     spans_to_tree,
     standard_error,
+    transitive_clauses,
     tree_spans,
 )
 
@@ -98,3 +100,15 @@ def test_recall_by_label_and_standard_errors():
     values = sentence_f1_values([right, tree_spans(GOLD)[0]], [tree_spans(GOLD)[0]] * 2)
     assert values.tolist() == [75.0, 100.0] and standard_error(values) == pytest.approx(12.5)
     assert math.isnan(standard_error([1.0]))
+
+
+def test_clause_groupings_tell_the_two_optima_apart():
+    gold = ["(S (NP (DT the) (NN cat)) (VP (VBD saw) (NP (DT a) (NN dog)) (PP (IN in) (NP (NNP bath)))))",
+            "(S (NP (PRP she)) (VP (VBD slept)))"]  # one transitive clause: subject 0..2, verb 2, VP 2..7
+    assert transitive_clauses(gold[0]) == [(0, 2, 7)] and transitive_clauses(gold[1]) == []
+    modified = "(S (NP (PRP she)) (VP (VP (VBD saw) (NP (PRP it))) (PP (IN in) (NP (NNP bath)))))"
+    assert transitive_clauses(modified) == [(0, 1, 3)]  # the inner verb phrase "saw it"
+    good = [tree_spans("(X (X the cat) (X (X saw (X a dog)) (X in bath)))")[0], set()]
+    bad = [tree_spans("(X (X (X (X the cat) saw) (X a dog)) (X in bath))")[0], set()]
+    assert clause_groupings(good, gold) == {"clauses": 1, "verb_object": 100.0, "subject_verb": 0.0}
+    assert clause_groupings(bad, gold) == {"clauses": 1, "verb_object": 0.0, "subject_verb": 100.0}
