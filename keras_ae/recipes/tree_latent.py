@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.restarts import best_of_restarts
+from keras_ae.core.validation import non_negative_int
 from keras_ae.data.trees import (
     build_vocabulary,
     curriculum_lengths,
@@ -91,6 +92,7 @@ def build_parser():
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
+    parser._option_string_actions["--embedding-dim"].type = non_negative_int  # the shared flag refuses 0
     return parser
 
 

@@ -31,6 +31,10 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
 
 
+def test_embedding_dim_zero_is_the_neural_pcfg():
+    assert tree_latent.build_parser().parse_args(["--embedding-dim", "0"]).embedding_dim == 0
+
+
 def test_bad_flags_fail_before_work(tmp_path):
     with pytest.raises(SystemExit):
         tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
