@@ -28,10 +28,17 @@ def _as_tree(tree):
 def tree_spans(tree):
     """`(spans, length)`: the set of `(start, end)` word ranges (end exclusive) of the tree's constituents that
     cover two words or more but not the whole sentence, and the number of words."""
+    labels, length = _constituents(tree)
+    return set(labels), length
+
+
+def _constituents(tree):
+    """`({(start, end): label}, length)` of the non-trivial constituents; a span repeated by a unary chain gets the
+    label of its topmost node."""
     import nltk
 
     tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
-    spans = set()
+    labels = {}
 
     def visit(node, start):
         if not isinstance(node, nltk.Tree):
@@ -40,12 +47,12 @@ def tree_spans(tree):
         for child in node:
             end = visit(child, end)
         if end - start >= 2:
-            spans.add((start, end))
+            labels[(start, end)] = node.label()  # children are visited first: the parent's label wins
         return end
 
     length = visit(tree, 0)
-    spans.discard((0, length))
-    return spans, length
+    labels.pop((0, length), None)
+    return labels, length
 
 
 def _counts(predicted, gold):
@@ -102,24 +109,7 @@ def parsing_f1(predicted_trees, gold_trees):
 def labelled_spans(tree):
     """`{(start, end): label}` of the tree's non-trivial constituents (as `tree_spans`); a span repeated by a unary
     chain gets the label of its topmost node (`(S (VP ...))` is an S)."""
-    import nltk
-
-    tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
-    labels = {}
-
-    def visit(node, start):
-        if not isinstance(node, nltk.Tree):
-            return start + 1
-        end = start
-        for child in node:
-            end = visit(child, end)
-        if end - start >= 2:
-            labels[(start, end)] = node.label()  # children are visited first: the parent's label wins
-        return end
-
-    length = visit(tree, 0)
-    labels.pop((0, length), None)
-    return labels
+    return _constituents(tree)[0]
 
 
 def sentence_f1_values(predicted_spans, gold_spans):
