@@ -309,7 +309,9 @@ def _load(source, gold_trees, max_length, synthetic_size, seed):
         )
     if source in CORPORA:
         if gold_trees is not None:
-            raise ValueError(f"--gold-trees pairs trees with the lines of a sentence file; it does not apply to {source}.")
+            raise ValueError(
+                f"--gold-trees pairs trees with the lines of a sentence file; it does not apply to {source}."
+            )
         return _text_corpus(source, max_length)
     if source in (None, "synthetic"):
         if gold_trees is None:
