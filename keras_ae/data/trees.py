@@ -1,5 +1,7 @@
 """Sentences for grammar induction, with gold trees when there are any: a built-in synthetic treebank (default), a
-text file of one sentence a line, the embedded Austen corpus's short sentences, or a Penn Treebank bracket file.
+text file of one sentence a line, the embedded Austen corpus's short sentences, the larger offline corpora of
+`keras_ae.data.corpus` (`books`: Austen and four more novels; `all`: also the King James Bible and Debian's package
+descriptions), or a Penn Treebank bracket file.
 
 Example:
     data = load_tree_data("synthetic", max_length=10)                 # or "austen", "sentences.txt"
@@ -7,6 +9,7 @@ Example:
     data = load_tree_data(None, gold_trees="wsj_23.mrg")               # sentences are the trees' leaves
     vocabulary = build_vocabulary(data.train, size=10000)
     batches = make_sentence_dataset(data.train, batch_size=64, shuffle=True)
+    batches, steps = make_curriculum_dataset(data.train, batch_size=64, epochs=4, start_length=4)  # short first
 
 Protocol (fixed, never tuned on test):
 - Punctuation (Kim, Dyer & Rush, 2019, following Klein & Manning, 2002): removed. In text, a word is a run of
@@ -17,7 +20,11 @@ Protocol (fixed, never tuned on test):
   (`TreeData.skipped_long`), as are sentences of fewer than 2 words (`skipped_short`): one word has no binary tree.
 - Splits: the synthetic treebank samples its three splits with different seeds. Files and the Austen corpus: line
   (or sentence) `i` goes to test when `i % 10 == 3`, to validation when `i % 10 == 7`, to training otherwise
-  (Austen: its own held-out chapters, see `keras_ae.data.text`). Gold trees are only ever used for evaluation.
+  (Austen and the corpora: their own held-out chapters or documents, see `keras_ae.data.text` and
+  `keras_ae.data.corpus`; Austen's test chapters are the same in `austen`, `books` and `all`). Gold trees are only
+  ever used for evaluation. With `test_trees`, a training or validation sentence that equals one of those trees'
+  sentences (ignoring case) is dropped as well (`TreeData.dropped_test_duplicates`), so no test sentence is ever
+  trained on, even where a short sentence ("I dare say") recurs in another chapter.
 - Bad input: an empty file, a tree file that does not parse, or gold trees whose leaves differ from their
   sentences raise an error naming the file and line.
 """
@@ -29,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from keras_ae.data.corpus import CORPORA, load_corpus
 
 PUNCTUATION_TAGS = frozenset({",", ".", ":", "``", "''", "-LRB-", "-RRB-", "#", "$", "-NONE-", "HYPH", "NFP"})
 _WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
@@ -49,6 +58,7 @@ class TreeData:
     test_trees: list = None
     skipped_long: int = 0
     skipped_short: int = 0
+    dropped_test_duplicates: int = 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -258,8 +268,8 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
-        source: `"synthetic"` (the built-in treebank), `"austen"`, a UTF-8 file of one sentence a line, or None when
-            `gold_trees` alone gives the sentences.
+        source: `"synthetic"` (the built-in treebank), a named text corpus (`"austen"`, `"books"`, `"all"`), a
+            UTF-8 file of one sentence a line, or None when `gold_trees` alone gives the sentences.
         gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
@@ -275,6 +285,11 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
             raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
         data.test_trees = [trees[i] for i in kept]
         data.test = [tree_words(tree) for tree in data.test_trees]
+        held_out = {sentence.lower() for sentence in data.test}
+        before = len(data.train) + len(data.validation)
+        data.train = [sentence for sentence in data.train if sentence.lower() not in held_out]
+        data.validation = [sentence for sentence in data.validation if sentence.lower() not in held_out]
+        data.dropped_test_duplicates = before - len(data.train) - len(data.validation)
     return data
 
 
@@ -292,10 +307,12 @@ def _load(source, gold_trees, max_length, synthetic_size, seed):
         return TreeData(
             "synthetic", words["train"], words["validation"], words["test"], splits["validation"], splits["test"]
         )
-    if source == "austen":
+    if source in CORPORA:
         if gold_trees is not None:
-            raise ValueError("--gold-trees pairs trees with the lines of a sentence file; it does not apply to austen.")
-        return _austen(max_length)
+            raise ValueError(
+                f"--gold-trees pairs trees with the lines of a sentence file; it does not apply to {source}."
+            )
+        return _text_corpus(source, max_length)
     if source in (None, "synthetic"):
         if gold_trees is None:
             raise ValueError("Give sentences (--data FILE.txt or austen) or a treebank (--gold-trees FILE).")
@@ -310,17 +327,19 @@ def _split(items):
     return parts
 
 
-def _austen(max_length):
+def _text_corpus(source, max_length):
+    """Short sentences of Austen's novels (`source="austen"`, `keras_ae.data.text`) or of a named corpus of
+    `keras_ae.data.corpus`, in its own splits."""
     from keras_ae.data.text import load_text
 
-    splits = load_text("austen")
+    splits = load_text("austen") if source == "austen" else load_corpus(source, progress=False)
     parts, long, short = {}, 0, 0
     for name in ("train", "validation", "test"):
         sentences = [strip_punctuation(sentence) for sentence in getattr(splits, name).sentences]
         kept, too_long, too_short = _filter(sentences, max_length)
         parts[name] = [sentences[i] for i in kept]
         long, short = long + too_long, short + too_short
-    return TreeData("austen", parts["train"], parts["validation"], parts["test"], None, None, long, short)
+    return TreeData(source, parts["train"], parts["validation"], parts["test"], None, None, long, short)
 
 
 def _from_trees(path, max_length):
@@ -403,3 +422,51 @@ def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0):
     if shuffle:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+
+
+def curriculum_lengths(epochs, start_length, length_step, max_length):
+    """The length limit of each of `epochs` curriculum stages: `start_length`, growing by `length_step` words a stage
+    up to `max_length` (Kim, Dyer & Rush, 2019, their `--max_length` grown by `--len_incr` each epoch)."""
+    for name, value in (("epochs", epochs), ("start_length", start_length), ("length_step", length_step)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Curriculum {name} must be a positive integer; got {value!r}.")
+    if start_length < MIN_LENGTH:
+        raise ValueError(f"The curriculum's start_length must be at least {MIN_LENGTH} words; got {start_length}.")
+    return [min(max_length, start_length + stage * length_step) for stage in range(epochs)]
+
+
+def make_curriculum_dataset(sentences, batch_size, epochs, start_length=None, length_step=2, seed=0):
+    """Training batches with a length curriculum, as Kim, Dyer & Rush (2019) train the compound PCFG: stage `e` is
+    one shuffled pass over the sentences of at most `start_length + e * length_step` words, so the grammar first
+    fits short sentences and then longer ones. Returns `(dataset, steps_per_epoch)` for
+    `model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)`: the stages follow each other in one finite
+    stream of known length (so it distributes like any dataset, e.g. under `MirroredStrategy`), and Keras's epochs
+    are equal slices of it (a stage shorter than the full data makes the run shorter than without a curriculum).
+    `start_length=None` is no curriculum: `(make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed),
+    None)`, a pass over all sentences each epoch.
+
+    Example:
+        batches, steps = make_curriculum_dataset(data.train, batch_size=32, epochs=4, start_length=4)  # 4, 6, 8, 10
+        model.fit(batches, epochs=4, steps_per_epoch=steps)
+    """
+    if start_length is None:
+        return make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed), None
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive; got {batch_size}.")
+    lengths = [len(sentence.split()) for sentence in sentences]
+    limits = curriculum_lengths(epochs, start_length, length_step, max(lengths + [start_length]))
+    stages, batches = [], 0
+    for stage, limit in enumerate(limits):
+        chosen = [sentence for sentence, length in zip(sentences, lengths) if length <= limit]
+        if len(chosen) < batch_size:
+            raise ValueError(
+                f"Only {len(chosen)} training sentences of at most {limit} words for curriculum stage {stage} and a "
+                f"batch size of {batch_size}: raise the curriculum's start length or lower the batch size."
+            )
+        batches += len(chosen) // batch_size
+        stages.append(tf.data.Dataset.from_tensor_slices(chosen).shuffle(len(chosen), seed=seed + stage)
+                      .batch(batch_size, drop_remainder=True))
+    dataset = stages[0]
+    for stage in stages[1:]:
+        dataset = dataset.concatenate(stage)
+    return dataset.prefetch(tf.data.AUTOTUNE), batches // epochs

@@ -28,10 +28,17 @@ def _as_tree(tree):
 def tree_spans(tree):
     """`(spans, length)`: the set of `(start, end)` word ranges (end exclusive) of the tree's constituents that
     cover two words or more but not the whole sentence, and the number of words."""
+    labels, length = _constituents(tree)
+    return set(labels), length
+
+
+def _constituents(tree):
+    """`({(start, end): label}, length)` of the non-trivial constituents; a span repeated by a unary chain gets the
+    label of its topmost node."""
     import nltk
 
     tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
-    spans = set()
+    labels = {}
 
     def visit(node, start):
         if not isinstance(node, nltk.Tree):
@@ -40,12 +47,12 @@ def tree_spans(tree):
         for child in node:
             end = visit(child, end)
         if end - start >= 2:
-            spans.add((start, end))
+            labels[(start, end)] = node.label()  # children are visited first: the parent's label wins
         return end
 
     length = visit(tree, 0)
-    spans.discard((0, length))
-    return spans, length
+    labels.pop((0, length), None)
+    return labels, length
 
 
 def _counts(predicted, gold):
@@ -93,6 +100,125 @@ def parsing_f1(predicted_trees, gold_trees):
         predicted.append(spans)
         gold.append(gold_spans)
     return span_f1(predicted, gold)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Where the errors are: per-sentence spread and recall by constituent type
+
+
+def labelled_spans(tree):
+    """`{(start, end): label}` of the tree's non-trivial constituents (as `tree_spans`); a span repeated by a unary
+    chain gets the label of its topmost node (`(S (VP ...))` is an S)."""
+    return _constituents(tree)[0]
+
+
+def sentence_f1_values(predicted_spans, gold_spans):
+    """Each sentence's F1 in percent (the values `span_f1` averages), for standard errors and paired comparisons."""
+    return np.asarray([100.0 * sentence_f1(p, g) for p, g in zip(predicted_spans, gold_spans)])
+
+
+def standard_error(values):
+    """Standard error of the mean of `values` (sample standard deviation over the square root of their number)."""
+    values = np.asarray(values, dtype="float64")
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
+def recall_by_label(predicted_spans, gold_trees):
+    """`{label: {"recall": percent, "count": gold spans}}`: the share of the gold constituents of each label (NP, VP,
+    PP, ...) that the predicted spans contain, over all sentences, most frequent label first; unlabelled F1 says how
+    much is found, this says which constituents are found.
+
+    Example:
+        recall_by_label([right_branching_spans(len(t.leaves())) for t in gold], gold)["NP"]  # {"recall": .., ...}
+    """
+    found, counts = {}, {}
+    for spans, tree in zip(predicted_spans, gold_trees):
+        for span, label in labelled_spans(tree).items():
+            counts[label] = counts.get(label, 0) + 1
+            found[label] = found.get(label, 0) + (span in spans)
+    order = sorted(counts, key=lambda label: (-counts[label], label))
+    return {label: {"recall": 100.0 * found[label] / counts[label], "count": counts[label]} for label in order}
+
+
+def transitive_clauses(tree):
+    """`[(subject_start, verb, vp_end)]` of the gold tree's clauses `(S ... (NP subject) (VP (V verb) (NP object)
+    ...) ...)`: an S with an NP followed by a VP whose first child is a verb tag (`VB...`) and whose second is an NP
+    (or a VP whose first child is such a VP: the modified verb phrase of `(VP (VP saw the dog) (PP in it))`)."""
+    import nltk
+
+    tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+    clauses = []
+
+    def visit(node, start):
+        if not isinstance(node, nltk.Tree):
+            return start + 1
+        children, end = [], start
+        for child in node:
+            children.append((child, end))
+            end = visit(child, end)
+        for (subject, first), (vp, verb) in zip(children, children[1:]):
+            if node.label() != "S" or _label(subject) != "NP" or _label(vp) != "VP":
+                continue
+            while _label(vp[0]) == "VP":  # (VP (VP saw the dog) (PP in the garden)): the inner VP
+                vp = vp[0]
+            if len(vp) >= 2 and _label(vp[0]).startswith("VB") and _label(vp[1]) == "NP":
+                clauses.append((first, verb, verb + len(vp.leaves())))
+        return end
+
+    visit(tree, 0)
+    return clauses
+
+
+def _label(node):
+    return node.label() if hasattr(node, "label") else ""
+
+
+def clause_groupings(predicted_spans, gold_trees):
+    """How predicted trees group the subject, verb and object of the gold trees' transitive clauses
+    (`transitive_clauses`): `{"clauses": count, "verb_object": percent, "subject_verb": percent}`, the share of
+    clauses whose predicted tree has the verb phrase (verb and object, `(S (V O))`) or the subject with the verb
+    (`((S V) O)`) as a constituent. The two are the competing local optima of grammar induction on subject-verb-object
+    sentences; unlabelled F1 alone does not say which one a run found.
+
+    Example:
+        clause_groupings([tree_spans("(X (X the cat) (X saw (X a dog)))")[0]],
+                         ["(S (NP (DT the) (NN cat)) (VP (VBD saw) (NP (DT a) (NN dog))))"])  # verb_object 100.0
+    """
+    counts = {"clauses": 0, "verb_object": 0, "subject_verb": 0}
+    for spans, tree in zip(predicted_spans, gold_trees):
+        length = len(_as_tree(tree.decode() if isinstance(tree, bytes) else tree).leaves())
+        found = lambda span: span in spans or span == (0, length)  # noqa: E731 (the whole sentence is always a span)
+        for subject, verb, end in transitive_clauses(tree):
+            counts["clauses"] += 1
+            counts["verb_object"] += found((verb, end))
+            counts["subject_verb"] += found((subject, verb + 1))
+    total = max(counts["clauses"], 1)
+    return {"clauses": counts["clauses"], "verb_object": 100.0 * counts["verb_object"] / total,
+            "subject_verb": 100.0 * counts["subject_verb"] / total}
+
+
+def compare_to_right_branching(predicted_trees, gold_trees):
+    """Where parsers win or lose against right-branching trees on the same gold trees: `{name: row}` for
+    `"right-branching"`, `"left-branching"` and each of `predicted_trees` (`{name: trees}`), each row with
+    `sentence_f1`, its standard error `sentence_f1_se`, the paired difference to right-branching `minus_right` and
+    its standard error `minus_right_se` (per sentence, so the sentences' own difficulty cancels),
+    `recall_by_label` and `clause_groupings` (see those functions)."""
+    gold = [tree_spans(tree) for tree in gold_trees]
+    gold_spans = [spans for spans, _ in gold]
+    parsers = {"right-branching": [right_branching_spans(n) for _, n in gold],
+               "left-branching": [left_branching_spans(n) for _, n in gold]}
+    parsers.update({name: [tree_spans(tree)[0] for tree in trees] for name, trees in predicted_trees.items()})
+    right = sentence_f1_values(parsers["right-branching"], gold_spans)
+    rows = {}
+    for name, spans in parsers.items():
+        values = sentence_f1_values(spans, gold_spans)
+        rows[name] = {
+            "sentence_f1": float(np.mean(values)), "sentence_f1_se": standard_error(values),
+            "minus_right": float(np.mean(values - right)), "minus_right_se": standard_error(values - right),
+            "recall_by_label": recall_by_label(spans, gold_trees),
+            "clause_groupings": clause_groupings(spans, gold_trees),
+        }
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
-"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|FILE.txt]
-[--gold-trees FILE] [--max-length N] ...`.
+"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
+FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--curriculum-start N] ...`.
 
 Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the
 inside algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length`
 words, then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans
 discarded) beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the
-compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size. The default data is
+compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a
+second table says where each parser wins or loses against right-branching (standard errors, the paired difference,
+how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
+(Kim et al.'s length curriculum; off by default: it did not help, see the README). The default data is
 the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
 standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
 trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
@@ -20,9 +23,21 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.restarts import best_of_restarts
-from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
+from keras_ae.core.validation import non_negative_int
+from keras_ae.data.trees import (
+    build_vocabulary,
+    curriculum_lengths,
+    load_tree_data,
+    make_curriculum_dataset,
+    make_sentence_dataset,
+)
 from keras_ae.distribute import get_strategy, is_chief
-from keras_ae.evaluation.trees import baseline_f1, evaluate_tree_model, lstm_language_model_perplexity
+from keras_ae.evaluation.trees import (
+    baseline_f1,
+    compare_to_right_branching,
+    evaluate_tree_model,
+    lstm_language_model_perplexity,
+)
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import (
     RunFolder,
@@ -36,10 +51,13 @@ from keras_ae.recipes.common import (
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
+CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
+              if p.default != p.empty}
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
 COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
+LABELS = 6  # constituent types (the most frequent in the gold trees) whose recall the second table shows
 
 
 def build_parser():
@@ -67,9 +85,17 @@ def build_parser():
         "one with the lowest validation loss (negative ELBO, no gold trees) is trained on"
     )
     parser.add_argument("--warmup-steps", type=int, default=60, help="training steps of each restart's warm-up")
+    parser.add_argument(
+        "--curriculum-start", type=int, default=CURRICULUM["start_length"], help="length curriculum (Kim et al.'s "
+        "len_incr): epoch 1 trains on sentences of at most this many words, each later epoch on --curriculum-step "
+        "more, up to --max-length (default: no curriculum)"
+    )
+    parser.add_argument("--curriculum-step", type=int, default=CURRICULUM["length_step"],
+                        help="words added to the curriculum's length limit each epoch")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
+    parser._option_string_actions["--embedding-dim"].type = non_negative_int  # the shared flag refuses 0
     return parser
 
 
@@ -97,10 +123,10 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     validation = make_sentence_dataset(data.validation, args.batch_size)
     warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed).repeat()
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
-    history = model.fit(
-        make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=validation, epochs=args.epochs, callbacks=callbacks, verbose=2,
-    )
+    batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
+                                             args.curriculum_step, seed=args.seed)
+    history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
+                        callbacks=callbacks, verbose=2)
     seconds = time.perf_counter() - started
     row, trees = evaluate_tree_model(model, data.test, data.test_trees)
     row = {**row, "train_seconds": round(seconds, 1)}
@@ -117,6 +143,12 @@ def main(argv=None):
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     if args.restarts < 1 or args.warmup_steps < 1:
         parser.error(f"--restarts and --warmup-steps must be 1 or more; got {args.restarts} and {args.warmup_steps}.")
+    if args.curriculum_start is not None:
+        try:
+            lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
+        except ValueError as error:
+            parser.error(f"--curriculum-start / --curriculum-step: {error}")
+        print(f"length curriculum: at most {', '.join(map(str, lengths))} words in epochs 1..{args.epochs}")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
@@ -129,6 +161,7 @@ def main(argv=None):
         f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped); "
         f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
         f"{strategy.num_replicas_in_sync} replica(s)"
+        + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
     )
     rows, trees = {}, {}
     with run:
@@ -155,13 +188,21 @@ def main(argv=None):
             "sentences": {"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,
+            "dropped_test_duplicates": data.dropped_test_duplicates,
             "max_length": args.max_length,
+            "curriculum": None if args.curriculum_start is None else curriculum_lengths(
+                args.epochs, args.curriculum_start, args.curriculum_step, args.max_length),
             "seed": args.seed,
             "parameters": model.count_params(),
             "final_losses": {key: values[-1] for key, values in history.items()},
             "table": rows,
             **{key: value for key, value in rows[name].items()},
         }
+        table = format_table(rows, COLUMNS)
+        if data.test_trees is not None:
+            compared = compare_to_right_branching(trees, data.test_trees)
+            metrics["compared_to_right_branching"] = compared
+            table += "\n\n" + _comparison_table(compared)
         run.write_json("metrics.json", metrics)
         run.write_json("test_trees.json", {"sentences": data.test, **trees})
         if is_chief():
@@ -172,7 +213,7 @@ def main(argv=None):
                                 {"sentence": data.test, "words": [len(s.split()) for s in data.test]},
                                 name="test sentences (z)")
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
-    print_summary(run, export_path, format_table(rows, COLUMNS))
+    print_summary(run, export_path, table)
     return metrics
 
 
@@ -199,6 +240,23 @@ def tuning_task(args):
         make_sentence_dataset(data.validation, batch_size),
         "tree_latent",
     )
+
+
+def _comparison_table(compared):
+    """Sentence F1 with its standard error, the paired difference to right-branching trees, how transitive clauses are
+    grouped (percent), and the recall (percent) of the most frequent gold constituent types, one row per parser."""
+    labels = list(next(iter(compared.values()))["recall_by_label"])[:LABELS]
+    rows = {}
+    for name, row in compared.items():
+        recall = row["recall_by_label"]
+        rows[name] = {
+            "sentence F1": f"{row['sentence_f1']:.1f} +- {row['sentence_f1_se']:.1f}",
+            "minus right-branching": f"{row['minus_right']:+.1f} +- {row['minus_right_se']:.1f}",
+            "(verb object)": f"{row['clause_groupings']['verb_object']:.1f}",
+            "(subject verb)": f"{row['clause_groupings']['subject_verb']:.1f}",
+            **{f"{label} ({recall[label]['count']})": f"{recall[label]['recall']:.1f}" for label in labels},
+        }
+    return format_table(rows, list(next(iter(rows.values()))))
 
 
 def _tree_figure(data, trees, path, count=4):

@@ -6,7 +6,9 @@ import pytest
 from keras_ae.data.trees import (
     build_vocabulary,
     clean_tree,
+    curriculum_lengths,
     load_tree_data,
+    make_curriculum_dataset,
     make_sentence_dataset,
     read_treebank,
     strip_punctuation,
@@ -92,3 +94,30 @@ def test_vocabulary_and_dataset():
     assert len(batches) == 2 and batches[0].shape == (2,)
     with pytest.raises(ValueError, match="lower it"):
         make_sentence_dataset(["a b"], batch_size=2, shuffle=True)
+
+
+def test_length_curriculum_grows_the_limit_stage_by_stage():
+    sentences = [" ".join(["w"] * length) for length in range(2, 11) for _ in range(8)]  # 8 of each 2..10 words
+    assert curriculum_lengths(4, 4, 2, 10) == [4, 6, 8, 10] and curriculum_lengths(3, 5, 4, 10) == [5, 9, 10]
+    dataset, steps = make_curriculum_dataset(sentences, batch_size=4, epochs=3, start_length=5, length_step=4)
+    batches = [[len(s.split()) for s in batch.numpy()] for batch in dataset]
+    # stage 1: the 32 sentences of 2..5 words (8 batches), stage 2: 2..9 (16 batches), stage 3: all 72 (18 batches)
+    assert len(batches) == 42 == dataset.cardinality() and steps == 14
+    assert max(max(b) for b in batches[:8]) == 5 and max(max(b) for b in batches[8:24]) == 9
+    assert sorted(n for b in batches[24:] for n in b) == sorted(len(s.split()) for s in sentences)
+    plain, none = make_curriculum_dataset(sentences, batch_size=4, epochs=3)  # no curriculum: the plain pipeline
+    assert none is None and len(list(plain)) == 18
+    with pytest.raises(ValueError, match="stage 0"):
+        make_curriculum_dataset(sentences, batch_size=40, epochs=2, start_length=3)
+    with pytest.raises(ValueError, match="at least 2 words"):
+        curriculum_lengths(2, 1, 1, 10)
+
+
+def test_test_trees_sentences_never_reach_training(tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("The cat sat\nShe smiled.\nA dog barked\n" * 10)
+    trees = tmp_path / "gold.mrg"
+    trees.write_text("(S (NP (PRP she)) (VP (VBD smiled)) (. .))\n")
+    data = load_tree_data(str(sentences), test_trees=str(trees))
+    assert data.test == ["she smiled"] and data.dropped_test_duplicates == 9  # the 10th was in the test slot
+    assert "She smiled" not in data.train + data.validation and "The cat sat" in data.train

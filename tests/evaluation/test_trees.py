@@ -7,13 +7,19 @@ import pytest
 
 from keras_ae.evaluation.trees import (
     baseline_f1,
+    clause_groupings,
+    labelled_spans,
     left_branching_spans,
     parsing_f1,
     perplexity,
     random_spans,
+    recall_by_label,
     right_branching_spans,
     sentence_f1,
+    sentence_f1_values,
     spans_to_tree,
+    standard_error,
+    transitive_clauses,
     tree_spans,
 )
 
@@ -82,3 +88,27 @@ def test_lstm_language_model_is_seeded_without_reseeding_the_caller():
     assert abs(first - second) < 1e-4 and parameters > 0
     assert first < len(vocabulary) + 2  # it learned something: better than a uniform guess over the vocabulary
     assert np.random.random() == expected_draw
+
+
+def test_recall_by_label_and_standard_errors():
+    assert labelled_spans("(S (NP (NP (DT a) (NN b))) (VP (V c)))") == {(0, 2): "NP"}
+    assert labelled_spans("(S (S (VP (V go) (ADVP (RB now)))) (NP (PRP he)) (VP (VBD said)))") == {(0, 2): "S"}
+    right = right_branching_spans(6)  # finds the VP, the PP and the object NP of GOLD, not the subject NP (0, 2)
+    recall = recall_by_label([right, right], [GOLD, GOLD])
+    assert list(recall) == ["NP", "PP", "VP"]  # the most frequent label first
+    assert recall["NP"] == {"recall": 50.0, "count": 4} and recall["VP"] == {"recall": 100.0, "count": 2}
+    values = sentence_f1_values([right, tree_spans(GOLD)[0]], [tree_spans(GOLD)[0]] * 2)
+    assert values.tolist() == [75.0, 100.0] and standard_error(values) == pytest.approx(12.5)
+    assert math.isnan(standard_error([1.0]))
+
+
+def test_clause_groupings_tell_the_two_optima_apart():
+    gold = ["(S (NP (DT the) (NN cat)) (VP (VBD saw) (NP (DT a) (NN dog)) (PP (IN in) (NP (NNP bath)))))",
+            "(S (NP (PRP she)) (VP (VBD slept)))"]  # one transitive clause: subject 0..2, verb 2, VP 2..7
+    assert transitive_clauses(gold[0]) == [(0, 2, 7)] and transitive_clauses(gold[1]) == []
+    modified = "(S (NP (PRP she)) (VP (VP (VBD saw) (NP (PRP it))) (PP (IN in) (NP (NNP bath)))))"
+    assert transitive_clauses(modified) == [(0, 1, 3)]  # the inner verb phrase "saw it"
+    good = [tree_spans("(X (X the cat) (X (X saw (X a dog)) (X in bath)))")[0], set()]
+    bad = [tree_spans("(X (X (X (X the cat) saw) (X a dog)) (X in bath))")[0], set()]
+    assert clause_groupings(good, gold) == {"clauses": 1, "verb_object": 100.0, "subject_verb": 0.0}
+    assert clause_groupings(bad, gold) == {"clauses": 1, "verb_object": 0.0, "subject_verb": 100.0}

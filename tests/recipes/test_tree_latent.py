@@ -8,10 +8,10 @@ from keras_ae.recipes import tree_latent
 from tests.tensorboard_helpers import summary_plugins, summary_steps
 
 
-def test_quick_run_with_restarts_writes_metrics_and_figures(tmp_path):
+def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--run-dir", str(tmp_path / "run")]
+         "--curriculum-start", "3", "--epochs", "2", "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
@@ -21,10 +21,18 @@ def test_quick_run_with_restarts_writes_metrics_and_figures(tmp_path):
     projector = run / "tensorboard" / "projector" / "projector_config.pbtxt"
     assert "test sentences (z)" in projector.read_text()
     # the parses of test sentences, before training and after every epoch, as TensorBoard text
-    assert summary_steps(run / "tensorboard" / "samples")["parses of test sentences"] == [0, 1]
+    assert summary_steps(run / "tensorboard" / "samples")["parses of test sentences"] == [0, 1, 2]
+    assert stored["curriculum"] == [3, 5]  # the length limit of each epoch
+    compared = stored["compared_to_right_branching"]  # standard errors and recall by constituent type
+    assert compared["right-branching"]["minus_right"] == 0 and compared["compound PCFG"]["sentence_f1_se"] > 0
+    assert "NP" in compared["compound PCFG"]["recall_by_label"]
     assert summary_plugins(run / "tensorboard" / "samples")["parses of test sentences"] == "text"
     losses = stored["restart_validation_losses"]  # one warm-up loss per start
     assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
+
+
+def test_embedding_dim_zero_is_the_neural_pcfg():
+    assert tree_latent.build_parser().parse_args(["--embedding-dim", "0"]).embedding_dim == 0
 
 
 def test_bad_flags_fail_before_work(tmp_path):
@@ -32,6 +40,8 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         tree_latent.main(["--restarts", "0", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--curriculum-start", "1", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):
