@@ -66,7 +66,8 @@ MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
                       "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
-DIAGNOSTIC_COLUMNS = ["target_share", "target_share_ceiling", "target_share_mel_decoder", "target_share_mel_vocoded"]
+DIAGNOSTIC_COLUMNS = ["target_share", "target_share_few", "source_share_few", "target_share_ceiling",
+                      "target_share_mel_decoder", "target_share_mel_vocoded"]
 
 
 def build_parser():
@@ -87,6 +88,10 @@ def build_parser():
     parser.add_argument("--filters", type=positive_int, default=base("filters"), help="channels of the convolutions")
     parser.add_argument("--blocks", type=positive_int, default=base("blocks"),
                         help="convolution blocks per encoder / decoder")
+    parser.add_argument("--decoder-blocks", type=positive_int, default=base("decoder_blocks"),
+                        help="residual blocks of the decoder (default: --blocks)")
+    parser.add_argument("--decoder-dilation", type=positive_int, default=base("decoder_dilation"),
+                        help="growth of the decoder convolutions' dilation per block (1: none)")
     parser.add_argument("--kl-weight", type=non_negative_float, default=constructor_default(AdaINVC, "kl_weight"),
                         help="adain: KL weight on the content code (0: no noise, no KL)")
     parser.add_argument("--reconstruction-loss", choices=LOSSES, default=base("reconstruction_loss"),
@@ -110,7 +115,8 @@ def build_parser():
 def build_model(args, num_speakers):
     shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
-                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample)
+                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
+                  decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation)
     if args.method == "adain":
         return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
     if args.method == "adversarial":
@@ -261,19 +267,25 @@ def _samples(run, examples):
 
 def format_metrics(metrics):
     probes = metrics["code_probes"]
-    self_share = metrics["self_conversion_share"]
+    self_share, self_few = metrics["self_conversion_share"], metrics.get("self_conversion_share_few")
+    classifier = metrics["speaker_classifier"]
+    share = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
     lines = ["Speaker probes on held-out sentences (seen speakers)",
              format_table({"speaker probe": {key: probes.get(key) for key in
                                              ("content_code", "speaker_code", "chance", "phone_oracle")}},
                           ["content_code", "speaker_code", "chance", "phone_oracle"]),
-             "Speaker classifier (real speech only): accuracy on real test utterances "
-             f"{metrics['speaker_classifier']['real_test_accuracy']:.3f}, on their vocoder resynthesis "
-             f"{metrics['speaker_classifier']['resynthesised_test_accuracy']:.3f}",
+             f"Speaker classifier (real speech only: {classifier['fitted_on']['real']} real training utterances "
+             f"and {classifier['fitted_on']['resynthesised']} of them resynthesised): accuracy on real test "
+             f"utterances {classifier['real_test_accuracy']:.3f}, on their vocoder resynthesis "
+             f"{classifier['resynthesised_test_accuracy']:.3f}; the few-utterance classifier "
+             f"({classifier['fitted_on']['few_real']} real utterances, the '_few' columns) "
+             f"{classifier['few_real_test_accuracy']:.3f} and {classifier['few_resynthesised_test_accuracy']:.3f}",
              "Conversion on held-out sentences (MCD in dB)",
              format_table(metrics["conversion"], CONVERSION_COLUMNS),
-             "Where the target speaker is lost: the MFCC classifier's target share beside its ceiling (the targets' "
-             "real speech, resynthesised), and a log-mel classifier's before and after the vocoder; converted back "
-             f"to the source's own speaker, {'-' if self_share is None else f'{self_share:.3f}'} is assigned to it",
+             "Where the target speaker is lost: the MFCC classifier's target share (and the few-utterance "
+             "classifier's) beside its ceiling (the targets' real speech, resynthesised), and a log-mel classifier's "
+             "before and after the vocoder; converted back to the source's own speaker, "
+             f"{share(self_share)} is assigned to it ({share(self_few)} by the few-utterance classifier)",
              format_table(metrics["conversion"], DIAGNOSTIC_COLUMNS)]
     return "\n".join(lines)
 
