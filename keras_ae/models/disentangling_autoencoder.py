@@ -79,7 +79,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
-                 downsample=1, decoder_blocks=None, decoder_dilation=1, adversaries=(), **kwargs):
+                 downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, adversaries=(),
+                 **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -94,7 +95,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         )
         judge = SpeechReconstructionJudge(
             SpeechDecoder(num_mel_bins, filters=filters, blocks=decoder_blocks, kernel_size=kernel_size,
-                          conditioning=conditioning, upsample=downsample, dilation=decoder_dilation, name="decoder"),
+                          conditioning=conditioning, upsample=downsample, dilation=decoder_dilation,
+                          norm_first=decoder_norm_first, name="decoder"),
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
             loss=reconstruction_loss,
@@ -115,6 +117,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.downsample = self.encoder.content_encoder.downsample
         self.decoder_blocks = self.judges[0].decoder.blocks
         self.decoder_dilation = self.judges[0].decoder.dilation
+        self.decoder_norm_first = self.judges[0].decoder.norm_first
 
     # ------------------------------------------------------------------ parts
     @property
@@ -189,7 +192,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "instance_norm": self.instance_norm, "conditioning": self.conditioning,
             "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
             "downsample": self.downsample, "decoder_blocks": self.decoder_blocks,
-            "decoder_dilation": self.decoder_dilation,
+            "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
         })
         return config
 

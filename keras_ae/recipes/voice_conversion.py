@@ -21,6 +21,7 @@ conversion-matrix figure; the export (`saved_models/voice_conversion`) has the s
 `python -m keras_ae.convert`.
 """
 
+import argparse
 import time
 
 import keras
@@ -78,9 +79,10 @@ def build_parser():
                        held_out_speakers_help="speakers kept out of training (the unseen one-shot targets)")
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
-    parser.add_argument("--content-dim", type=positive_int, default=base("content_dim"),
+    parser.add_argument("--content-dim", type=positive_int, default=None,
                         help="floats per step of the content code (the bottleneck: too wide and the speaker leaks "
-                             "through)")
+                             f"through; default: the method's, adain {constructor_default(AdaINVC, 'content_dim')}, "
+                             f"plain and adversarial {base('content_dim')})")
     parser.add_argument("--downsample", type=positive_int, default=base("downsample"),
                         help="10 ms frames per content-code step (AdaIN-VC's official configuration uses 8)")
     parser.add_argument("--speaker-dim", type=positive_int, default=base("speaker_dim"),
@@ -92,6 +94,9 @@ def build_parser():
                         help="residual blocks of the decoder (default: --blocks)")
     parser.add_argument("--decoder-dilation", type=positive_int, default=base("decoder_dilation"),
                         help="growth of the decoder convolutions' dilation per block (1: none)")
+    parser.add_argument("--decoder-norm-first", action=argparse.BooleanOptionalAction,
+                        default=base("decoder_norm_first"),
+                        help="adain: AdaIN on each decoder block's input (pre-norm) instead of its output")
     parser.add_argument("--kl-weight", type=non_negative_float, default=constructor_default(AdaINVC, "kl_weight"),
                         help="adain: KL weight on the content code (0: no noise, no KL)")
     parser.add_argument("--reconstruction-loss", choices=LOSSES, default=base("reconstruction_loss"),
@@ -113,10 +118,13 @@ def build_parser():
 
 
 def build_model(args, num_speakers):
-    shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
+    shared = dict(speaker_dim=args.speaker_dim, filters=args.filters,
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
                   reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
-                  decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation)
+                  decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation,
+                  decoder_norm_first=args.decoder_norm_first)
+    if args.content_dim is not None:  # else the method's constructor default
+        shared["content_dim"] = args.content_dim
     if args.method == "adain":
         return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
     if args.method == "adversarial":

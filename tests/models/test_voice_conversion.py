@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae import convert as convert_cli
+from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from keras_ae.evaluation.conversion import (
     SpeakerClassifier,
@@ -33,7 +34,7 @@ from keras_ae.layers import (
     SpeechReconstructionJudge,
 )
 from keras_ae.layers.audio.log_mel import padded_stft
-from keras_ae.models import AdaINVC
+from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
 from tests.test_contract import SPEECH, SPEECH_BATCHES, TINY_VC
@@ -321,6 +322,16 @@ def test_speaker_judges_fit_on_real_training_speech_and_its_resynthesis_only():
     test = corpus.select(sentences="test")
     names = [corpus.speaker_names[s] for s in test.speakers]
     assert judge.accuracy(test.waveforms, names) == 1.0 and few.accuracy(test.waveforms, names) == 1.0
+
+
+@pytest.mark.parametrize("method", voice_conversion.METHODS)
+def test_recipe_models_take_their_content_code_size_from_their_own_constructor(method):
+    args = voice_conversion.build_parser().parse_args(["--method", method])
+    model = voice_conversion.build_model(args, num_speakers=3)
+    home = AdaINVC if method == "adain" else DisentanglingAutoEncoder  # the adversarial model inherits it
+    assert model.content_dim == constructor_default(home, "content_dim") == (4 if method == "adain" else 16)
+    args = voice_conversion.build_parser().parse_args(["--method", method, "--content-dim", "7"])
+    assert voice_conversion.build_model(args, num_speakers=3).content_dim == 7
 
 
 def test_reconstruction_loss_is_l1_or_l2_of_the_frames():

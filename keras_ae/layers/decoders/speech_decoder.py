@@ -45,7 +45,7 @@ class SpeechDecoder(keras.layers.Layer):
     """
 
     def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", upsample=1,
-                 dilation=1, **kwargs):
+                 dilation=1, norm_first=False, **kwargs):
         super().__init__(**kwargs)
         num_mel_bins = integer_at_least("SpeechDecoder num_mel_bins", num_mel_bins, 1)
         blocks = integer_at_least("SpeechDecoder blocks", blocks, 1)
@@ -68,6 +68,7 @@ class SpeechDecoder(keras.layers.Layer):
         self.conditioning = conditioning
         self.upsample = upsample
         self.dilation = dilation
+        self.norm_first = bool(norm_first)
 
     def build(self, content_shape, speaker_shape=None):
         speaker_dim = speaker_shape[-1]
@@ -87,6 +88,10 @@ class SpeechDecoder(keras.layers.Layer):
             content = content[:, :length]
         hidden = self.project_in(content)
         for index, convolution in enumerate(self.convolutions):
+            if self.adains and self.norm_first:
+                hidden_in = self.adains[index](hidden, speaker)
+                hidden = hidden + convolution(tf.nn.gelu(hidden_in))
+                continue
             inputs = tf.nn.gelu(hidden)
             if self.conditioning == "concat":
                 tiled = tf.broadcast_to(speaker[:, None, :], [tf.shape(inputs)[0], tf.shape(inputs)[1],
@@ -106,5 +111,5 @@ class SpeechDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update({"num_mel_bins": self.num_mel_bins, "filters": self.filters, "blocks": self.blocks,
                        "kernel_size": self.kernel_size, "conditioning": self.conditioning,
-                       "upsample": self.upsample, "dilation": self.dilation})
+                       "upsample": self.upsample, "dilation": self.dilation, "norm_first": self.norm_first})
         return config
