@@ -57,7 +57,7 @@ from keras_ae.tensorboard import (
 )
 
 METHODS = ("adain", "adversarial", "plain")
-DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 16, "learning_rate": 1e-3}
+DEFAULTS = {"data": "espeak", "epochs": 8, "batch_size": 16, "learning_rate": 1e-3}
 QUICK = {
     "epochs": 1, "batch_size": 4, "filters": 16, "blocks": 1, "content_dim": 4, "speaker_dim": 8,
     "crop_seconds": 0.4, "speakers": 4, "sentences": 10, "held_out_speakers": 1, "probe_utterances": 12,
