@@ -476,7 +476,8 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
     self_pairs = conversion_pairs(source_pool, source_pool, seen, pairs, seed=seed)
     metrics = {
         "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
-                       "judge_train": len(judge_waveforms)},
+                       "judge_train": judge.fitted_real + judge.fitted_resynthesised,
+                       "few_judge_train": len(judge_waveforms)},
         "code_probes": codes,
         "speaker_classifier": classifiers,
         "self_conversion_share": self_conversion_share(convert, source_pool, self_pairs, judge, seed=seed),
