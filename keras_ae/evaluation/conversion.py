@@ -135,6 +135,42 @@ class SpeakerClassifier:
         return float(np.mean(self.predict(waveforms) == np.asarray(speakers)))
 
 
+def speaker_judges(corpus, engine, resynthesize, probe_utterances, resynthesised_per_speaker, seed=0):
+    """The independent speaker classifiers of `conversion_report`, both fitted only on real speech of every speaker
+    (seen and held-out, and `engine`'s voices) saying training sentences, never on a model's conversions:
+
+    - the judge: every such utterance, plus the resynthesis (`resynthesize`: real speech through the front end and
+      the model's own vocoder) of `resynthesised_per_speaker` of them per speaker, so that speech through this
+      vocoder is not out of its domain and the ceiling (the targets' resynthesised real speech) is measured
+      fairly;
+    - the few-utterance judge (the one the README's earlier tables used): `max(4, probe_utterances //
+      corpus.num_speakers)` real utterances per eSpeak speaker and the engine's training utterances, no resynthesis.
+
+    Returns `(judge, few_judge, few_waveforms, few_names)`; `judge.fitted_real` and `judge.fitted_resynthesised`
+    count what it was fitted on.
+    """
+    training_sentences = corpus.select(sentences="train")
+    speakers = [training_sentences.subset(np.flatnonzero(training_sentences.speakers == s))
+                for s in range(corpus.num_speakers)]
+    if engine is not None:
+        engine_train = engine.select(sentences="train")
+        speakers += [engine_train.subset(np.flatnonzero(engine_train.speakers == s))
+                     for s in sorted(set(engine_train.speakers.tolist()))]
+    per_speaker = max(4, probe_utterances // corpus.num_speakers)
+    few = [s.sample(per_speaker, seed) for s in speakers[:corpus.num_speakers]] + speakers[corpus.num_speakers:]
+    few_waveforms = [w for c in few for w in c.waveforms]
+    few_names = [n for c in few for n in speaker_name_list(c)]
+    few_judge = SpeakerClassifier().fit(few_waveforms, few_names, seed=seed)
+    waveforms = [w for c in speakers for w in c.waveforms]
+    names = [n for c in speakers for n in speaker_name_list(c)]
+    resynthesised = [c.sample(resynthesised_per_speaker, seed) for c in speakers if len(c)]
+    extra = [resynthesize(w) for c in resynthesised for w in c.waveforms]
+    judge = SpeakerClassifier().fit(waveforms + extra, names + [n for c in resynthesised for n in speaker_name_list(c)],
+                                    seed=seed)
+    judge.fitted_real, judge.fitted_resynthesised = len(waveforms), len(extra)
+    return judge, few_judge, few_waveforms, few_names
+
+
 def phone_histograms(phones, num_phones):
     """Per-utterance phone histograms (the oracle content code of the content-code speaker probe)."""
     return np.stack([np.bincount(p, minlength=num_phones) / max(len(p), 1) for p in phones])
@@ -223,12 +259,13 @@ class PhoneProbe:
         return correct / max(total, 1)
 
 
-def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None):
+def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None, other_judges=None):
     """Scores of `convert(source, reference) -> waveform` on `pairs` (see `conversion_pairs`): the target and source
     shares of `judge` (a `SpeakerClassifier` fitted on speaker names), MCD converted-vs-target and source-vs-target
     (pairs with a ground truth), the phone
-    probe on converted speech against the source's labels beside the real source. Returns `(scores, converted
-    waveforms, [(source name, target name, hit)])`."""
+    probe on converted speech against the source's labels beside the real source. `other_judges` (`{suffix:
+    classifier}`) add `target_share_<suffix>` and `source_share_<suffix>` on the same conversions. Returns
+    `(scores, converted waveforms, [(source name, target name, hit)])`."""
     converted = [np.asarray(convert(sources.waveforms[s], targets.waveforms[r])) for s, r, _ in pairs]
     predicted = np.asarray(judge.predict(converted))
     source_names = np.array([sources.speaker_names[sources.speakers[s]] for s, _, _ in pairs])
@@ -242,6 +279,10 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None)
         "mcd_source_target": _mean([mel_cepstral_distortion(sources.waveforms[s], targets.waveforms[t])
                                     for _, s, t in with_truth]),
     }
+    for suffix, other in (other_judges or {}).items():
+        other_predicted = np.asarray(other.predict(converted))
+        scores[f"target_share_{suffix}"] = float(np.mean(other_predicted == target_names))
+        scores[f"source_share_{suffix}"] = float(np.mean(other_predicted == source_names))
     if phone_probe is not None and sources.phones is not None:
         labels = [sources.phones[s] for s, _, _ in pairs]
         scores["phone_converted"] = phone_probe.accuracy(converted, labels)
@@ -350,12 +391,12 @@ def _mean(values):
 
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
            "conversion_scores", "mel_cepstra", "mel_target_shares", "speaker_name_list", "mel_cepstral_distortion",
-           "plot_conversion_matrix", "one_utterance", "plot_spectrograms", "self_conversion_share",
+           "plot_conversion_matrix", "one_utterance", "plot_spectrograms", "self_conversion_share", "speaker_judges",
            "utterance_statistics", "vocoder_floor"]
 
 
 def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
-                      probe_utterances=160, pairs=32, min_seconds=0.3, seed=0):
+                      probe_utterances=160, pairs=32, min_seconds=0.3, resynthesised_per_speaker=20, seed=0):
     """The whole conversion evaluation of the module doc: `(metrics, matrix_rows, examples)`.
 
     Args:
@@ -368,6 +409,8 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         probe_utterances: utterances the probes and the speaker classifier fit on.
         pairs: conversions per condition.
         min_seconds: the shortest utterance converted.
+        resynthesised_per_speaker: training utterances per speaker whose resynthesis the speaker classifier also
+            fits on (`speaker_judges`).
 
     `metrics` holds the code probes, the independent speaker classifier's accuracy on real and resynthesised test
     speech (and that of a classifier on the front end's log-mel frames), the self-conversion share
@@ -382,18 +425,8 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
     probe_train = train.sample(probe_utterances, seed)
     probe_test = long_enough(probe_test).sample(probe_utterances, seed)
     codes = code_probes(model, probe_train, probe_test, seed=seed)
-    # the independent judge: real speech of every speaker (held-out ones too) saying training sentences
-    training_sentences = corpus.select(sentences="train")
-    per_speaker = max(4, probe_utterances // corpus.num_speakers)
-    judge_train = [training_sentences.subset(np.flatnonzero(training_sentences.speakers == s)).sample(per_speaker, seed)
-                   for s in range(corpus.num_speakers)]
-    judge_waveforms = [w for c in judge_train for w in c.waveforms]
-    judge_names = [n for c in judge_train for n in speaker_name_list(c)]
-    if engine is not None:
-        engine_train = engine.select(sentences="train")
-        judge_waveforms += engine_train.waveforms
-        judge_names += speaker_name_list(engine_train)
-    judge = SpeakerClassifier().fit(judge_waveforms, judge_names, seed=seed)
+    judge, few_judge, judge_waveforms, judge_names = speaker_judges(
+        corpus, engine, resynthesize, probe_utterances, resynthesised_per_speaker, seed=seed)
     front_end, convert_frames = one_utterance(model.front_end), one_utterance(model.convert_frames)
     mel_judge = SpeakerClassifier(features=np.asarray).fit([front_end(w) for w in judge_waveforms], judge_names,
                                                            seed=seed)
@@ -403,6 +436,10 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
     classifiers = {
         "real_test_accuracy": judge.accuracy(real_test.waveforms, real_names),
         "resynthesised_test_accuracy": judge.accuracy(resynthesised_test, real_names),
+        "few_real_test_accuracy": few_judge.accuracy(real_test.waveforms, real_names),
+        "few_resynthesised_test_accuracy": few_judge.accuracy(resynthesised_test, real_names),
+        "fitted_on": {"real": judge.fitted_real, "resynthesised": judge.fitted_resynthesised,
+                      "few_real": len(judge_waveforms)},
         "mel_real_test_accuracy": mel_judge.accuracy([front_end(w) for w in real_test.waveforms], real_names),
         "mel_resynthesised_test_accuracy": mel_judge.accuracy([front_end(w) for w in resynthesised_test],
                                                               real_names),
@@ -422,7 +459,7 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         target_corpus = source_pool if targets is corpus else targets  # the engine's sentence ids are eSpeak's
         chosen = conversion_pairs(source_pool, target_corpus, speakers, pairs, seed=seed + offset)
         scores, converted, matrix = conversion_scores(convert, source_pool, target_corpus, chosen, judge,
-                                                      phone_probe)
+                                                      phone_probe, other_judges={"few": few_judge})
         with_truth = [(r, t) for _, r, t in chosen if t is not None]
         truths = [target_corpus.waveforms[t] for _, t in with_truth]
         resynthesised = [resynthesize(w) for w in truths]
@@ -436,13 +473,15 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         matrices += matrix
         if chosen:
             examples[name] = (chosen[0], converted[0], source_pool, target_corpus)
+    self_pairs = conversion_pairs(source_pool, source_pool, seen, pairs, seed=seed)
     metrics = {
         "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
-                       "judge_train": len(judge_waveforms)},
+                       "judge_train": judge.fitted_real + judge.fitted_resynthesised,
+                       "few_judge_train": len(judge_waveforms)},
         "code_probes": codes,
         "speaker_classifier": classifiers,
-        "self_conversion_share": self_conversion_share(
-            convert, source_pool, conversion_pairs(source_pool, source_pool, seen, pairs, seed=seed), judge, seed=seed),
+        "self_conversion_share": self_conversion_share(convert, source_pool, self_pairs, judge, seed=seed),
+        "self_conversion_share_few": self_conversion_share(convert, source_pool, self_pairs, few_judge, seed=seed),
         "conversion": table,
     }
     return metrics, matrices, examples

@@ -15,15 +15,18 @@ class AdaINVC(DisentanglingAutoEncoder):
 
     With `kl_weight > 0` the content code is the mean of a unit-variance Gaussian, as in the paper
     (`UnitNoiseBottleneck`): training adds unit noise to it and `kl_weight` times its KL divergence to N(0, I) to
-    the loss, reported as `content_kl`. `encode` and `convert` use the mean.
+    the loss, reported as `content_kl`. `encode` and `convert` use the mean. The defaults (no KL, 4 floats per
+    frame) are the README's measured choice on the eSpeak corpus: the narrow code removes about as much of the
+    speaker as the noise did, and the decoder learns much faster without the noise (README, "Voice conversion").
 
     Args:
         kl_weight: weight of the KL term on the content code (0: a plain code, no noise).
+        content_dim: floats per step of the content code.
         seed: seed of the training noise.
         **kwargs: `DisentanglingAutoEncoder`'s arguments (`instance_norm` and `conditioning` are set here).
 
     Example:
-        model = AdaINVC(content_dim=16, kl_weight=0.01)
+        model = AdaINVC(content_dim=4, kl_weight=0.0)
         model.adapt(corpus.waveforms)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         model.fit(make_crop_dataset(corpus, 20480, batch_size=16), epochs=5)
@@ -32,12 +35,12 @@ class AdaINVC(DisentanglingAutoEncoder):
 
     conditioning_default = "adain"
 
-    def __init__(self, kl_weight=0.01, seed=0, **kwargs):
+    def __init__(self, kl_weight=0.0, content_dim=4, seed=0, **kwargs):
         kwargs.setdefault("instance_norm", True)
         if kl_weight < 0:
             raise ValueError(f"AdaINVC kl_weight must be 0 or more; got {kl_weight}.")
         bottleneck = UnitNoiseBottleneck(kl_weight, seed=seed, name="content_noise") if kl_weight else None
-        super().__init__(bottleneck=bottleneck, **kwargs)
+        super().__init__(content_dim=content_dim, bottleneck=bottleneck, **kwargs)
         # Config
         self.kl_weight = float(kl_weight)
         self.seed = seed

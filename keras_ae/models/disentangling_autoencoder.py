@@ -64,6 +64,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         vocoder_iterations: Griffin-Lim rounds of the vocoder.
         reconstruction_loss: `"l1"` or `"l2"` on the rebuilt log-mel frames (`SpeechReconstructionJudge`).
         downsample: 10 ms frames per content step (`ContentEncoder(downsample=...)`, undone by the decoder).
+        decoder_blocks: residual blocks of the decoder (None: `blocks`).
+        decoder_dilation: growth of the decoder's dilation per block (`SpeechDecoder(dilation=...)`).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -77,10 +79,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
-                 downsample=1, adversaries=(), **kwargs):
+                 downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, adversaries=(),
+                 **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
+        decoder_blocks = blocks if decoder_blocks is None else decoder_blocks
         encoder = SpeakerContentEncoder(
             LogMelSpectrogram(num_mel_bins, name="front_end"),
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
@@ -90,8 +94,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             name="encoder",
         )
         judge = SpeechReconstructionJudge(
-            SpeechDecoder(num_mel_bins, filters=filters, blocks=blocks, kernel_size=kernel_size,
-                          conditioning=conditioning, upsample=downsample, name="decoder"),
+            SpeechDecoder(num_mel_bins, filters=filters, blocks=decoder_blocks, kernel_size=kernel_size,
+                          conditioning=conditioning, upsample=downsample, dilation=decoder_dilation,
+                          norm_first=decoder_norm_first, name="decoder"),
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
             loss=reconstruction_loss,
@@ -110,6 +115,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.vocoder_iterations = vocoder_iterations
         self.reconstruction_loss = reconstruction_loss
         self.downsample = self.encoder.content_encoder.downsample
+        self.decoder_blocks = self.judges[0].decoder.blocks
+        self.decoder_dilation = self.judges[0].decoder.dilation
+        self.decoder_norm_first = self.judges[0].decoder.norm_first
 
     # ------------------------------------------------------------------ parts
     @property
@@ -183,7 +191,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "filters": self.filters, "blocks": self.blocks, "kernel_size": self.kernel_size,
             "instance_norm": self.instance_norm, "conditioning": self.conditioning,
             "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
-            "downsample": self.downsample,
+            "downsample": self.downsample, "decoder_blocks": self.decoder_blocks,
+            "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
         })
         return config
 

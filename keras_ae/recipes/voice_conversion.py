@@ -21,6 +21,7 @@ conversion-matrix figure; the export (`saved_models/voice_conversion`) has the s
 `python -m keras_ae.convert`.
 """
 
+import argparse
 import time
 
 import keras
@@ -56,7 +57,7 @@ from keras_ae.tensorboard import (
 )
 
 METHODS = ("adain", "adversarial", "plain")
-DEFAULTS = {"data": "espeak", "epochs": 4, "batch_size": 16, "learning_rate": 1e-3}
+DEFAULTS = {"data": "espeak", "epochs": 8, "batch_size": 16, "learning_rate": 1e-3}
 QUICK = {
     "epochs": 1, "batch_size": 4, "filters": 16, "blocks": 1, "content_dim": 4, "speaker_dim": 8,
     "crop_seconds": 0.4, "speakers": 4, "sentences": 10, "held_out_speakers": 1, "probe_utterances": 12,
@@ -66,7 +67,8 @@ MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
                       "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
-DIAGNOSTIC_COLUMNS = ["target_share", "target_share_ceiling", "target_share_mel_decoder", "target_share_mel_vocoded"]
+DIAGNOSTIC_COLUMNS = ["target_share", "target_share_few", "source_share_few", "target_share_ceiling",
+                      "target_share_mel_decoder", "target_share_mel_vocoded"]
 
 
 def build_parser():
@@ -77,9 +79,10 @@ def build_parser():
                        held_out_speakers_help="speakers kept out of training (the unseen one-shot targets)")
     parser.add_argument("--method", choices=METHODS, default="adain", help="how the content code is freed of the "
                         "speaker (see the module doc)")
-    parser.add_argument("--content-dim", type=positive_int, default=base("content_dim"),
+    parser.add_argument("--content-dim", type=positive_int, default=None,
                         help="floats per step of the content code (the bottleneck: too wide and the speaker leaks "
-                             "through)")
+                             f"through; default: the method's, adain {constructor_default(AdaINVC, 'content_dim')}, "
+                             f"plain and adversarial {base('content_dim')})")
     parser.add_argument("--downsample", type=positive_int, default=base("downsample"),
                         help="10 ms frames per content-code step (AdaIN-VC's official configuration uses 8)")
     parser.add_argument("--speaker-dim", type=positive_int, default=base("speaker_dim"),
@@ -87,6 +90,13 @@ def build_parser():
     parser.add_argument("--filters", type=positive_int, default=base("filters"), help="channels of the convolutions")
     parser.add_argument("--blocks", type=positive_int, default=base("blocks"),
                         help="convolution blocks per encoder / decoder")
+    parser.add_argument("--decoder-blocks", type=positive_int, default=base("decoder_blocks"),
+                        help="residual blocks of the decoder (default: --blocks)")
+    parser.add_argument("--decoder-dilation", type=positive_int, default=base("decoder_dilation"),
+                        help="growth of the decoder convolutions' dilation per block (1: none)")
+    parser.add_argument("--decoder-norm-first", action=argparse.BooleanOptionalAction,
+                        default=base("decoder_norm_first"),
+                        help="adain: AdaIN on each decoder block's input (pre-norm) instead of its output")
     parser.add_argument("--kl-weight", type=non_negative_float, default=constructor_default(AdaINVC, "kl_weight"),
                         help="adain: KL weight on the content code (0: no noise, no KL)")
     parser.add_argument("--reconstruction-loss", choices=LOSSES, default=base("reconstruction_loss"),
@@ -108,9 +118,13 @@ def build_parser():
 
 
 def build_model(args, num_speakers):
-    shared = dict(content_dim=args.content_dim, speaker_dim=args.speaker_dim, filters=args.filters,
+    shared = dict(speaker_dim=args.speaker_dim, filters=args.filters,
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
-                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample)
+                  reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
+                  decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation,
+                  decoder_norm_first=args.decoder_norm_first)
+    if args.content_dim is not None:  # else the method's constructor default
+        shared["content_dim"] = args.content_dim
     if args.method == "adain":
         return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
     if args.method == "adversarial":
@@ -261,19 +275,25 @@ def _samples(run, examples):
 
 def format_metrics(metrics):
     probes = metrics["code_probes"]
-    self_share = metrics["self_conversion_share"]
+    self_share, self_few = metrics["self_conversion_share"], metrics.get("self_conversion_share_few")
+    classifier = metrics["speaker_classifier"]
+    share = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
     lines = ["Speaker probes on held-out sentences (seen speakers)",
              format_table({"speaker probe": {key: probes.get(key) for key in
                                              ("content_code", "speaker_code", "chance", "phone_oracle")}},
                           ["content_code", "speaker_code", "chance", "phone_oracle"]),
-             "Speaker classifier (real speech only): accuracy on real test utterances "
-             f"{metrics['speaker_classifier']['real_test_accuracy']:.3f}, on their vocoder resynthesis "
-             f"{metrics['speaker_classifier']['resynthesised_test_accuracy']:.3f}",
+             f"Speaker classifier (real speech only: {classifier['fitted_on']['real']} real training utterances "
+             f"and {classifier['fitted_on']['resynthesised']} of them resynthesised): accuracy on real test "
+             f"utterances {classifier['real_test_accuracy']:.3f}, on their vocoder resynthesis "
+             f"{classifier['resynthesised_test_accuracy']:.3f}; the few-utterance classifier "
+             f"({classifier['fitted_on']['few_real']} real utterances, the '_few' columns) "
+             f"{classifier['few_real_test_accuracy']:.3f} and {classifier['few_resynthesised_test_accuracy']:.3f}",
              "Conversion on held-out sentences (MCD in dB)",
              format_table(metrics["conversion"], CONVERSION_COLUMNS),
-             "Where the target speaker is lost: the MFCC classifier's target share beside its ceiling (the targets' "
-             "real speech, resynthesised), and a log-mel classifier's before and after the vocoder; converted back "
-             f"to the source's own speaker, {'-' if self_share is None else f'{self_share:.3f}'} is assigned to it",
+             "Where the target speaker is lost: the MFCC classifier's target share (and the few-utterance "
+             "classifier's) beside its ceiling (the targets' real speech, resynthesised), and a log-mel classifier's "
+             "before and after the vocoder; converted back to the source's own speaker, "
+             f"{share(self_share)} is assigned to it ({share(self_few)} by the few-utterance classifier)",
              format_table(metrics["conversion"], DIAGNOSTIC_COLUMNS)]
     return "\n".join(lines)
 

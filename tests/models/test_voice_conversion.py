@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from keras_ae import convert as convert_cli
-from keras_ae.data.speech import write_wav
+from keras_ae.config import constructor_default
+from keras_ae.data.speech import SpeechCorpus, write_wav
 from keras_ae.evaluation.conversion import (
     SpeakerClassifier,
     conversion_matrix,
@@ -20,6 +21,7 @@ from keras_ae.evaluation.conversion import (
     mel_cepstral_distortion,
     mel_target_shares,
     self_conversion_share,
+    speaker_judges,
 )
 from keras_ae.export import export_model
 from keras_ae.layers import (
@@ -32,7 +34,7 @@ from keras_ae.layers import (
     SpeechReconstructionJudge,
 )
 from keras_ae.layers.audio.log_mel import padded_stft
-from keras_ae.models import AdaINVC
+from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
 from tests.test_contract import SPEECH, SPEECH_BATCHES, TINY_VC
@@ -295,6 +297,41 @@ def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker
     assert self_conversion_share(lambda source, reference: reference, corpus, pairs, judge) == 1.0
     other_voice = lambda source, reference: corpus.waveforms[(corpus.speakers != 0).argmax()]  # noqa: E731
     assert self_conversion_share(other_voice, corpus, pairs, judge) < 0.5
+
+
+def test_speaker_judges_fit_on_real_training_speech_and_its_resynthesis_only():
+    toy = _voiced_corpus()
+    corpus = SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences,
+                          texts=[""] * 20, phones=None, paths=[str(i) for i in range(20)],
+                          speaker_split=toy.speaker_split, sentence_split=toy.sentence_split,
+                          speaker_names=toy.speaker_names)
+    heard = []
+
+    def resynthesize(waveform):
+        heard.append(waveform)
+        return waveform * 0.9
+
+    judge, few, few_waveforms, few_names = speaker_judges(corpus, None, resynthesize, probe_utterances=8,
+                                                          resynthesised_per_speaker=2)
+    # every real training-sentence utterance (3 per speaker), plus 2 resynthesised per speaker; never a test one
+    assert (judge.fitted_real, judge.fitted_resynthesised) == (12, 8)
+    training = {id(w) for w, split in zip(corpus.waveforms, corpus.sentence_split) if split == "train"}
+    assert len(heard) == 8 and all(id(w) in training for w in heard)
+    # the few-utterance judge: max(4, 8 // 4) = 4 per speaker, capped by the 3 training sentences
+    assert len(few_waveforms) == 12 and sorted(set(few_names)) == ["a", "b", "c", "d"]
+    test = corpus.select(sentences="test")
+    names = [corpus.speaker_names[s] for s in test.speakers]
+    assert judge.accuracy(test.waveforms, names) == 1.0 and few.accuracy(test.waveforms, names) == 1.0
+
+
+@pytest.mark.parametrize("method", voice_conversion.METHODS)
+def test_recipe_models_take_their_content_code_size_from_their_own_constructor(method):
+    args = voice_conversion.build_parser().parse_args(["--method", method])
+    model = voice_conversion.build_model(args, num_speakers=3)
+    home = AdaINVC if method == "adain" else DisentanglingAutoEncoder  # the adversarial model inherits it
+    assert model.content_dim == constructor_default(home, "content_dim") == (4 if method == "adain" else 16)
+    args = voice_conversion.build_parser().parse_args(["--method", method, "--content-dim", "7"])
+    assert voice_conversion.build_model(args, num_speakers=3).content_dim == 7
 
 
 def test_reconstruction_loss_is_l1_or_l2_of_the_frames():

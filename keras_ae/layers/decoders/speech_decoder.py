@@ -23,6 +23,11 @@ class SpeechDecoder(keras.layers.Layer):
     `AdaptiveInstanceNormalization` reads from the speaker embedding (Chou, Yeh & Lee, 2019, AdaIN-VC);
     `"concat"` concatenates the embedding to every frame before each block (Chou et al., 2018).
 
+    With `dilation > 1` block `i` dilates its convolution by `dilation ** i` (WaveNet's doubling: van den Oord et
+    al., 2016), so the blocks see `1 + (kernel_size - 1) * (dilation ** blocks - 1) / (dilation - 1)` frames
+    instead of `1 + (kernel_size - 1) * blocks` at the same cost: a narrow content code needs the context of its
+    neighbours to name the spectrum of a frame.
+
     Args:
         num_mel_bins: bins of the output frames.
         filters: channels of the convolutions.
@@ -30,25 +35,28 @@ class SpeechDecoder(keras.layers.Layer):
         kernel_size: kernel width in frames.
         conditioning: `"adain"` or `"concat"`.
         upsample: frames per content step.
+        dilation: growth of the convolutions' dilation from block to block (1: none).
 
     Example:
         decoder = SpeechDecoder(num_mel_bins=80, conditioning="adain")
         frames = decoder(content, speaker)              # [b, t, 16], [b, 64] -> [b, t, 80]
         frames = SpeechDecoder(80, upsample=4)(coarse, speaker, length=t)   # [b, ceil(t / 4), 16] -> [b, t, 80]
+        wide = SpeechDecoder(80, blocks=6, dilation=2)   # sees 253 frames (2.5 s) around each frame
     """
 
     def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", upsample=1,
-                 **kwargs):
+                 dilation=1, norm_first=False, **kwargs):
         super().__init__(**kwargs)
         num_mel_bins = integer_at_least("SpeechDecoder num_mel_bins", num_mel_bins, 1)
         blocks = integer_at_least("SpeechDecoder blocks", blocks, 1)
         upsample = integer_at_least("SpeechDecoder upsample", upsample, 1)
+        dilation = integer_at_least("SpeechDecoder dilation", dilation, 1)
         if conditioning not in CONDITIONING:
             raise ValueError(f"Unknown conditioning {conditioning!r}: choose one of {', '.join(CONDITIONING)}.")
         # Layers
         self.project_in = keras.layers.Conv1D(filters, 1, name="project_in")
-        self.convolutions = [keras.layers.Conv1D(filters, kernel_size, padding="same", name=f"block_{i}")
-                             for i in range(blocks)]
+        self.convolutions = [keras.layers.Conv1D(filters, kernel_size, padding="same", dilation_rate=dilation ** i,
+                                                 name=f"block_{i}") for i in range(blocks)]
         self.adains = ([AdaptiveInstanceNormalization(filters, name=f"adain_{i}") for i in range(blocks)]
                        if conditioning == "adain" else [])
         self.project_out = keras.layers.Dense(num_mel_bins, name="project_out")
@@ -59,6 +67,8 @@ class SpeechDecoder(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.conditioning = conditioning
         self.upsample = upsample
+        self.dilation = dilation
+        self.norm_first = bool(norm_first)
 
     def build(self, content_shape, speaker_shape=None):
         speaker_dim = speaker_shape[-1]
@@ -78,6 +88,10 @@ class SpeechDecoder(keras.layers.Layer):
             content = content[:, :length]
         hidden = self.project_in(content)
         for index, convolution in enumerate(self.convolutions):
+            if self.adains and self.norm_first:
+                hidden_in = self.adains[index](hidden, speaker)
+                hidden = hidden + convolution(tf.nn.gelu(hidden_in))
+                continue
             inputs = tf.nn.gelu(hidden)
             if self.conditioning == "concat":
                 tiled = tf.broadcast_to(speaker[:, None, :], [tf.shape(inputs)[0], tf.shape(inputs)[1],
@@ -97,5 +111,5 @@ class SpeechDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update({"num_mel_bins": self.num_mel_bins, "filters": self.filters, "blocks": self.blocks,
                        "kernel_size": self.kernel_size, "conditioning": self.conditioning,
-                       "upsample": self.upsample})
+                       "upsample": self.upsample, "dilation": self.dilation, "norm_first": self.norm_first})
         return config
