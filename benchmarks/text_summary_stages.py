@@ -23,6 +23,7 @@ Variants (name: objective and changes to the model or the stage):
     full_self_critical REINFORCE with a greedy baseline instead of straight-through Gumbel
     full_self_critical_pseudo  both of the last two
     reconstruction_pseudo      reconstruction only, with the pseudo-pair loss kept on
+    reconstruction_dropout75   reconstruction only, the reconstructor's word dropout 0.75
 """
 
 import argparse
@@ -51,6 +52,7 @@ VARIANTS = {
     "full_self_critical": ("unpaired", {"gradient": "self_critical"}, {}),
     "full_self_critical_pseudo": ("unpaired", {"gradient": "self_critical", "pseudo_weight": 1.0}, {}),
     "reconstruction_pseudo": ("reconstruction", {"pseudo_weight": 1.0}, {}),
+    "reconstruction_dropout75": ("reconstruction", {"decoder_word_dropout": 0.75}, {}),
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated", "val_reconstruction_true", "val_reconstruction_shuffled",
            "val_reconstruction_empty", "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
