@@ -31,7 +31,7 @@ from keras_ae.data.summaries import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
-    RougeCurve, SummaryLanguageModel, first_clause, lead, median_length, summarize, summary_row,
+    RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, summarize, summary_row,
 )
 from keras_ae.models.text_latent import GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
@@ -139,7 +139,8 @@ def main(argv=None):
         for name, predictions in ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents))):
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
-    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(data.real_summaries[:2000])}
+    pool = data.real_summaries[:2000]
+    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(pool), "words": mean_length(pool)}
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
 
     def evaluate(name, model, seconds):
