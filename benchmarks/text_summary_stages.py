@@ -65,7 +65,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=250, help="training steps of each variant")
     parser.add_argument("--every", type=int, default=50, help="steps between two validation points")
     parser.add_argument("--average", type=float, default=None,
-                        help="decay of the weight average scored beside the last iterate (default: the recipe's; 0: none)")
+                        help="decay of the weight average scored beside the last iterate (default: the recipe's; "
+                             "0: none)")
     parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]

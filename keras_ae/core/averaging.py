@@ -32,7 +32,8 @@ class WeightAverage(keras.callbacks.Callback):
         swap_on_epoch: put the averaged weights into the model at every epoch's end (so that the callbacks after this
             one, e.g. a validation curve and the checkpoints, see them) and the training weights back at the next
             epoch's start; after the last epoch the model keeps the averaged weights. When False the model keeps its
-            training weights; `averaged()` swaps the average in for a `with` block and `apply()` copies it into the model.
+            training weights; `averaged()` swaps the average in for a `with` block and `apply()` copies it into the
+            model.
 
     Example:
         average = WeightAverage(decay=0.99)

@@ -149,8 +149,8 @@ class SummaryLanguageModel:
 
 def summary_row(documents, predictions, references, lm):
     """A table row for `predictions` of `documents`: ROUGE against `references` (skipped when None), perplexity under
-    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words, and the mean number of
-    words of an output."""
+    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words, and the mean
+    number of words of an output."""
     row = rouge(predictions, references) if references is not None else {}
     row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
                 "repeated": repeated_word_share(predictions), "words": mean_length(predictions)})

@@ -43,7 +43,8 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert 0.0 <= histories["full"]["val_critic_auc"][-1] <= 1.0
     # the unpaired stages are scored with the weight average and, beside it, with their last iterate
     assert {"full (unpaired), last iterate", "reconstruction only, last iterate"} <= set(table)
-    assert {"val_raw_rouge1", "val_raw_words"} <= set(histories["full"]) and "val_raw_rouge1" not in histories["pretrained"]
+    assert {"val_raw_rouge1", "val_raw_words"} <= set(histories["full"])
+    assert "val_raw_rouge1" not in histories["pretrained"]
     # the full model's summaries of validation documents, before training and after its epoch, as TensorBoard text
     assert summary_steps(run / "tensorboard" / "samples")["summaries of validation documents"] == [0, 1]
     _, metadata, rows = read_projector(run / "tensorboard", "test documents (encoder embedding)")
