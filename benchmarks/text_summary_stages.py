@@ -54,9 +54,10 @@ VARIANTS = {
     "reconstruction_pseudo": ("reconstruction", {"pseudo_weight": 1.0}, {}),
     "reconstruction_dropout75": ("reconstruction", {"decoder_word_dropout": 0.75}, {}),
 }
-COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated", "val_reconstruction_true", "val_reconstruction_shuffled",
-           "val_reconstruction_empty", "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
-           "val_raw_critic_auc", "discriminator_distance", "seconds"]
+COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
+           "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
+           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc", "val_raw_critic_auc",
+           "discriminator_distance", "seconds"]
 
 
 def main(argv=None):
