@@ -9,9 +9,9 @@ steps, and every `--every` steps (and at step 0) scores `--curve-documents` VALI
 pairs): ROUGE-1, repeated words, the reconstructor's loss from each document's own greedy summary, from another
 document's and from the empty summary (`evaluation.summaries.code_dependence`), and the critic's ranking of held-out
 real summaries above the generated ones (`critic_auc`; full models only). With `--average DECAY` (default: the
-recipe's) each point scores the exponential moving average of the weights (`core.averaging.WeightAverage`, as the
-recipe evaluates and exports) and, as `val_raw_*`, the last iterate of the same training. Prints one table row per
-point.
+recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
+(`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
+the same training. Prints one table row per point.
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)

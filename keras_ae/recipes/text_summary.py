@@ -76,9 +76,12 @@ def build_parser():
                              "or self-critical REINFORCE)")
     parser.add_argument("--pseudo-weight", type=float, default=DEFAULTS["pseudo_weight"],
                         help="weight of the pseudo-pair loss kept on in the reconstruction-only and full models")
-    parser.add_argument("--average-decay", type=float, default=constructor_default(WeightAverage, "decay"),
-                        help="decay per step of the moving average of the weights that the reconstruction-only and the "
-                             "full model are evaluated and exported with (0: the last iterate)")
+    parser.add_argument("--average-decay", type=float, default=0.0,
+                        help="evaluate and export the reconstruction-only and full models with a moving average of "
+                             "their weights of this decay per step (e.g. WeightAverage's default, "
+                             f"{constructor_default(WeightAverage, 'decay')}), and score their last iterate beside it; "
+                             "0 (default): the last iterate only (on three seeds the average did not help on "
+                             "validation)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
