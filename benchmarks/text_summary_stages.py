@@ -8,17 +8,22 @@ file exists, and saves them there otherwise), then trains each variant of the un
 steps, and every `--every` steps (and at step 0) scores `--curve-documents` VALIDATION pairs (never the test
 pairs): ROUGE-1, repeated words, the reconstructor's loss from each document's own greedy summary, from another
 document's and from the empty summary (`evaluation.summaries.code_dependence`), and the critic's ranking of held-out
-real summaries above the generated ones (`critic_auc`; full models only). Prints one table row per point.
+real summaries above the generated ones (`critic_auc`; full models only). With `--average DECAY` (default: the
+recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
+(`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
+the same training. Prints one table row per point.
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)
     full               reconstruction + WGAN-GP critic, as the recipe trains it
     full_slow          the same with the generator's learning rate 10 times lower
+    full_dropout75     the reconstructor's word dropout 0.75 instead of 0.5 (it must read the code more)
     full_critic5       5 critic updates per generator update
     full_pseudo        the pseudo-pair loss kept on beside the unpaired losses (pseudo_weight 1)
     full_self_critical REINFORCE with a greedy baseline instead of straight-through Gumbel
     full_self_critical_pseudo  both of the last two
     reconstruction_pseudo      reconstruction only, with the pseudo-pair loss kept on
+    reconstruction_dropout75   reconstruction only, the reconstructor's word dropout 0.75
 """
 
 import argparse
@@ -31,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs  # noqa: E402
 from keras_ae.evaluation.summaries import RougeCurve  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
@@ -40,14 +46,18 @@ VARIANTS = {
     "reconstruction": ("reconstruction", {}, {}),
     "full": ("unpaired", {}, {}),
     "full_slow": ("unpaired", {}, {"learning_rate_scale": 0.1}),
+    "full_dropout75": ("unpaired", {"decoder_word_dropout": 0.75}, {}),
     "full_critic5": ("unpaired", {"adversary_steps": 5}, {}),
     "full_pseudo": ("unpaired", {"pseudo_weight": 1.0}, {}),
     "full_self_critical": ("unpaired", {"gradient": "self_critical"}, {}),
     "full_self_critical_pseudo": ("unpaired", {"gradient": "self_critical", "pseudo_weight": 1.0}, {}),
     "reconstruction_pseudo": ("reconstruction", {"pseudo_weight": 1.0}, {}),
+    "reconstruction_dropout75": ("reconstruction", {"decoder_word_dropout": 0.75}, {}),
 }
-COLUMNS = ["step", "val_rouge1", "val_repeated", "val_reconstruction_true", "val_reconstruction_shuffled",
-           "val_reconstruction_empty", "val_critic_auc", "discriminator_distance", "seconds"]
+COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
+           "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
+           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc", "val_raw_critic_auc",
+           "discriminator_distance", "seconds"]
 
 
 def main(argv=None):
@@ -55,6 +65,9 @@ def main(argv=None):
     parser.add_argument("--variants", default="reconstruction,full")
     parser.add_argument("--steps", type=int, default=250, help="training steps of each variant")
     parser.add_argument("--every", type=int, default=50, help="steps between two validation points")
+    parser.add_argument("--average", type=float, default=None,
+                        help="decay of the weight average scored beside the last iterate (default: the recipe's; "
+                             "0: none)")
     parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
@@ -96,11 +109,18 @@ def main(argv=None):
         curve.on_epoch_end(-1, logs)
         rows[f"{name} @0"] = {"step": 0, **logs}
         print(name, 0, {key: round(float(value), 3) for key, value in logs.items()}, flush=True)
+        callbacks = [curve]
+        decay = flags.average_decay if args.average is None else args.average
+        if decay:
+            average = WeightAverage(decay)  # the curve scores the average; the raw curve the last iterate
+            raw = RougeCurve(documents, references, diagnostics=True, prefix="val_raw_", weights=average.raw,
+                             real_summaries=real if objective == "unpaired" else None)
+            callbacks = [average, curve, raw]
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Gradients do not exist")
             history = model.fit(dataset, steps_per_epoch=args.every, epochs=max(1, args.steps // args.every),
-                                callbacks=[curve], verbose=0).history
+                                callbacks=callbacks, verbose=0).history
         seconds = round(time.perf_counter() - started, 1)
         for index in range(len(history["loss"])):
             point = {key: values[index] for key, values in history.items()}

@@ -20,6 +20,7 @@ model over lower-cased words, trained on real summaries that no model trained on
 its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document's first words.
 """
 
+import contextlib
 import re
 
 import keras
@@ -96,6 +97,11 @@ def first_words_share(documents, predictions, count=FIRST_WORDS):
     return copies / max(total, 1)
 
 
+def mean_length(predictions):
+    """The mean number of words of `predictions` (short outputs can score a low perplexity by length alone)."""
+    return float(np.mean([len(words(prediction)) for prediction in predictions])) if predictions else 0.0
+
+
 def repeated_word_share(predictions):
     """Share of the words of `predictions` that repeat an earlier word of the same output ("the the the")."""
     repeated = total = 0
@@ -143,10 +149,11 @@ class SummaryLanguageModel:
 
 def summary_row(documents, predictions, references, lm):
     """A table row for `predictions` of `documents`: ROUGE against `references` (skipped when None), perplexity under
-    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words."""
+    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words, and the mean
+    number of words of an output."""
     row = rouge(predictions, references) if references is not None else {}
     row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
-                "repeated": repeated_word_share(predictions)})
+                "repeated": repeated_word_share(predictions), "words": mean_length(predictions)})
     return row
 
 
@@ -186,23 +193,34 @@ class RougeCurve(keras.callbacks.Callback):
     """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
     first-word copies), into the epoch's logs (and so history.csv and TensorBoard). With `diagnostics=True` also the
     validation `code_dependence` (`val_reconstruction_true`, `_shuffled`, `_empty`) and, when `real_summaries` are
-    given, `critic_auc` (`val_critic_auc`) of held-out real summaries against the generated ones."""
+    given, `critic_auc` (`val_critic_auc`) of held-out real summaries against the generated ones, and `val_words`,
+    the mean number of words of an output. `prefix` replaces `val_` in these names; `weights`, a function returning
+    a context manager, sets the weights scored (e.g. `WeightAverage.raw`: the last iterate instead of the average)."""
 
-    def __init__(self, documents, references, diagnostics=False, real_summaries=None):
+    def __init__(self, documents, references, diagnostics=False, real_summaries=None, prefix="val_", weights=None):
         super().__init__()
         self.documents, self.references = documents, references
         self.diagnostics, self.real_summaries = diagnostics, real_summaries
+        self.prefix, self.weights = prefix, weights
 
     def on_epoch_end(self, epoch, logs=None):
-        predictions = summarize(self.model, self.documents)
         if logs is None:
             return
+        with self.weights() if self.weights is not None else contextlib.nullcontext():
+            logs.update({self.prefix + name: value for name, value in self.scores().items()})
+
+    def scores(self):
+        """The curve's validation scores of the model as it is, by name without the prefix."""
+        predictions = summarize(self.model, self.documents)
+        scores = {}
         if self.references is not None:
-            logs["val_rouge1"] = rouge(predictions, self.references)["rouge1"]
-        logs["val_first_words"] = first_words_share(self.documents, predictions)
-        logs["val_repeated"] = repeated_word_share(predictions)
+            scores["rouge1"] = rouge(predictions, self.references)["rouge1"]
+        scores["first_words"] = first_words_share(self.documents, predictions)
+        scores["repeated"] = repeated_word_share(predictions)
+        scores["words"] = mean_length(predictions)
         if self.diagnostics:
             for name, value in code_dependence(self.model, self.documents).items():
-                logs[f"val_reconstruction_{name}"] = value
+                scores[f"reconstruction_{name}"] = value
             if self.real_summaries is not None:
-                logs["val_critic_auc"] = critic_auc(self.model, self.documents, self.real_summaries)
+                scores["critic_auc"] = critic_auc(self.model, self.documents, self.real_summaries)
+        return scores

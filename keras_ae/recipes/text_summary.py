@@ -24,12 +24,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.config import constructor_default
+from keras_ae.core.averaging import WeightAverage
 from keras_ae.data.summaries import (
     build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
-    RougeCurve, SummaryLanguageModel, first_clause, lead, median_length, summarize, summary_row,
+    RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, summarize, summary_row,
 )
 from keras_ae.models.text_latent import GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
@@ -47,7 +49,7 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).paramet
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
-COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "train_seconds"]
+COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "words", "train_seconds"]
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 
 
@@ -74,6 +76,12 @@ def build_parser():
                              "or self-critical REINFORCE)")
     parser.add_argument("--pseudo-weight", type=float, default=DEFAULTS["pseudo_weight"],
                         help="weight of the pseudo-pair loss kept on in the reconstruction-only and full models")
+    parser.add_argument("--average-decay", type=float, default=0.0,
+                        help="evaluate and export the reconstruction-only and full models with a moving average of "
+                             "their weights of this decay per step (e.g. WeightAverage's default, "
+                             f"{constructor_default(WeightAverage, 'decay')}), and score their last iterate beside it; "
+                             "0 (default): the last iterate only (on three seeds the average did not help on "
+                             "validation)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -134,20 +142,35 @@ def main(argv=None):
         for name, predictions in ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents))):
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
-    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(data.real_summaries[:2000])}
+    pool = data.real_summaries[:2000]
+    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(pool), "words": mean_length(pool)}
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
 
     def evaluate(name, model, seconds):
         outputs[name] = summarize(model, test_documents)
         rows[name] = {**summary_row(test_documents, outputs[name], test_references, lm), "train_seconds": seconds}
 
-    def stage_curve(critic=False):
+    def stage_curve(critic=False, **options):
         """Validation ROUGE-1 and the code-dependence diagnostics after every epoch of a stage (and the critic's
         ranking of held-out real summaries for the full model): why a stage gains or loses shows in metrics.json."""
         documents = validation[0][: args.curve_documents]
         references = None if validation[1] is None else validation[1][: args.curve_documents]
         real = lm_source[-args.curve_documents :]  # held-out real summaries (the last ones: not the curve's pairs)
-        return RougeCurve(documents, references, diagnostics=True, real_summaries=real if critic else None)
+        return RougeCurve(documents, references, diagnostics=True, real_summaries=real if critic else None, **options)
+
+    def unpaired_callbacks(critic=False):
+        """`(average, metric callbacks)` of an unpaired stage: the weight average (None without one), whose weights
+        the curve, the checkpoints and the evaluation see, and the curve of the last iterate (`val_raw_*`)."""
+        if not args.average_decay:
+            return None, [stage_curve(critic)]
+        average = WeightAverage(args.average_decay)
+        return average, [average, stage_curve(critic), stage_curve(critic, prefix="val_raw_", weights=average.raw)]
+
+    def evaluate_unpaired(name, model, average, seconds):
+        evaluate(name, model, seconds)
+        if average is not None:
+            with average.raw():
+                evaluate(f"{name}, last iterate", model, seconds)
 
     with run:
         run.write_config()
@@ -167,19 +190,20 @@ def main(argv=None):
             with strategy.scope():
                 reconstruction = pretrained.with_objective("reconstruction")
                 reconstruction.compile(optimizer=adam(args.learning_rate))
+            average, callbacks = unpaired_callbacks()
             histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args,
-                                                            metric_callbacks=[stage_curve()])
-            evaluate("reconstruction only", reconstruction, pretrained_seconds(rows, seconds))
+                                                            metric_callbacks=callbacks)
+            evaluate_unpaired("reconstruction only", reconstruction, average, pretrained_seconds(rows, seconds))
         with strategy.scope():
             model = pretrained.with_objective("unpaired")
             model.compile(optimizers={"encoder": adam(args.learning_rate),
                                       "adversary": adam(args.adversary_learning_rate)})
-        curve = stage_curve(critic=True)
+        average, callbacks = unpaired_callbacks(critic=True)
         samples = EpochSummaries(run.file("tensorboard"), summary_samples(
             validation[0][:SAMPLES], None if validation[1] is None else validation[1][:SAMPLES]))
         histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[samples], run=run,
-                                         metric_callbacks=[curve])
-        evaluate("full (unpaired)", model, pretrained_seconds(rows, seconds))
+                                         metric_callbacks=callbacks)
+        evaluate_unpaired("full (unpaired)", model, average, pretrained_seconds(rows, seconds))
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
         if args.supervised and test_references is not None and all(data.train_summaries):
             with strategy.scope():
@@ -212,8 +236,8 @@ def main(argv=None):
                 "generated summary": outputs["full (unpaired)"][shown], "document": [d[:120] for d in test_documents[shown]],
             }, name="test documents (encoder embedding)")
             curves = {key.replace("val_", "validation_"): value for key, value in histories["full"].items()
-                      if key in ("val_rouge1", "val_first_words", "discriminator_accuracy", "discriminator_distance",
-                                 "reconstruction_loss", "val_critic_auc")}
+                      if key in ("val_rouge1", "val_raw_rouge1", "val_first_words", "discriminator_accuracy",
+                                 "discriminator_distance", "reconstruction_loss", "val_critic_auc")}
             plots.history_curves(curves, run.file("full_model_curves.png"), title="full model (unpaired)")
             if data.has_pairs:
                 plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},

@@ -4,7 +4,7 @@ import pytest
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
-    summary_row,
+    mean_length, summary_row,
 )
 from tests.summary_helpers import tiny_pairs
 
@@ -26,6 +26,7 @@ def test_baselines_and_copy_shares():
     assert first_words_share(documents, ["pyyaml is a parser", "json tool"]) == 0.5
     assert first_words_share(documents, ["", "a tool"]) == 1.0  # empty outputs are not counted
     assert repeated_word_share(["the the the", "a b"]) == pytest.approx(2 / 5)
+    assert mean_length(["the the the", "a-b", ""]) == pytest.approx(5 / 3)  # words as ROUGE sees them
 
 
 def test_language_model_prefers_real_summaries_to_repetitions_and_scrambles():
@@ -44,8 +45,8 @@ def test_summary_row_scores_with_and_without_references():
     lm = SummaryLanguageModel(summaries[:150])
     predictions = [" ".join(d.split()[:3]) for d in documents[150:160]]
     row = summary_row(documents[150:160], predictions, summaries[150:160], lm)
-    assert set(row) == {"rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated"}
-    assert row["first_words"] == 1.0 and row["perplexity"] > 1
+    assert set(row) == {"rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "words"}
+    assert row["first_words"] == 1.0 and row["perplexity"] > 1 and row["words"] == 3.0
     assert summary_row(documents[150:160], summaries[150:160], summaries[150:160], lm)["rouge1"] == pytest.approx(100)
     unpaired = summary_row(documents[150:160], predictions, None, lm)
     assert "rouge1" not in unpaired and unpaired["perplexity"] == row["perplexity"]

@@ -1,13 +1,15 @@
 """TextLatent and its layers: the copy decoder's distribution, generation, a summariser that learns, the critic,
 two replicas, and exports whose `summarize` and `encode` match the model."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs
-from keras_ae.evaluation.summaries import code_dependence, critic_auc, lead, rouge, summarize
+from keras_ae.evaluation.summaries import RougeCurve, code_dependence, critic_auc, lead, rouge, summarize
 from keras_ae.export import export_model
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
@@ -115,6 +117,27 @@ def test_the_trained_reconstructor_reads_the_code_and_an_equal_real_set_is_a_coi
     losses = code_dependence(model, documents)
     assert losses["true"] < losses["shuffled"] - 0.1 and losses["true"] < losses["empty"] - 0.1
     assert critic_auc(model, documents, summarize(model, documents)) == pytest.approx(0.5)
+
+
+def test_rouge_curve_scores_the_weights_its_context_sets_under_its_prefix(supervised):
+    model, _ = supervised
+    documents, summaries = tiny_pairs(16, seed=5)
+    kernel = model.generator.trainable_variables[0]
+    trained = kernel.numpy()
+
+    @contextlib.contextmanager
+    def scrambled():  # stands in for WeightAverage.raw: other weights inside the block, the same after it
+        kernel.assign(np.random.default_rng(0).normal(size=trained.shape) * 3)
+        yield
+        kernel.assign(trained)
+
+    logs = {}
+    for curve in (RougeCurve(documents, summaries), RougeCurve(documents, summaries, prefix="x_", weights=scrambled)):
+        curve.set_model(model)
+        curve.on_epoch_end(0, logs)
+    assert logs["val_words"] == pytest.approx(4.0, abs=1.0) and "x_words" in logs
+    assert logs["val_rouge1"] > logs["x_rouge1"] + 20
+    np.testing.assert_array_equal(kernel.numpy(), trained)
 
 
 def test_self_critical_gradient_with_the_pseudo_pair_loss_reaches_the_generator():

@@ -26,7 +26,7 @@ QUICK = ["--quick", "--epochs", "1", "--pretrain-epochs", "1", "--supervised-epo
 @pytest.mark.slow  # a few minutes: four models traced and trained
 def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path):
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path)), "--run-dir", str(tmp_path / "run"),
-                                 "--export-dir", str(tmp_path / "export")])
+                                 "--export-dir", str(tmp_path / "export"), "--average-decay", "0.99"])
     run = tmp_path / "run"
     assert {"metrics.json", "samples.md", "full_model_curves.png", "rouge.png", "history.csv"} <= {
         p.name for p in run.iterdir()}
@@ -41,6 +41,10 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert all({"val_rouge1", "val_reconstruction_true", "val_reconstruction_shuffled"} <= set(history)
                for history in histories.values()) and len(histories) == 4
     assert 0.0 <= histories["full"]["val_critic_auc"][-1] <= 1.0
+    # with --average-decay the unpaired stages are scored with the weight average and, beside it, their last iterate
+    assert {"full (unpaired), last iterate", "reconstruction only, last iterate"} <= set(table)
+    assert {"val_raw_rouge1", "val_raw_words"} <= set(histories["full"])
+    assert "val_raw_rouge1" not in histories["pretrained"]
     # the full model's summaries of validation documents, before training and after its epoch, as TensorBoard text
     assert summary_steps(run / "tensorboard" / "samples")["summaries of validation documents"] == [0, 1]
     _, metadata, rows = read_projector(run / "tensorboard", "test documents (encoder embedding)")
