@@ -137,7 +137,7 @@ class ProbeMarks(keras.callbacks.Callback):
     def __init__(self, evaluate, marks, budget=None, log_dir=None):
         super().__init__()
         self.evaluate, self.marks, self.budget, self.log_dir = evaluate, sorted(marks), budget, log_dir
-        self.curve = []
+        self.curve, self.probing = [], 0.0
 
     def on_train_begin(self, logs=None):
         self.started, self.probing = time.perf_counter(), 0.0
@@ -284,7 +284,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
-        training_seconds = time.perf_counter() - started
+        training_seconds = time.perf_counter() - started - marks.probing  # the --probe-at probes are not training
         steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
         metrics = {
