@@ -5,7 +5,8 @@ Corpora (`--corpus`): `all` (default: Austen, four more novels, the King James B
 descriptions, `keras_ae.data.corpus`, streamed from its shards), `books`, `austen`, or a path to `.txt` files. On
 the named corpora the table holds the transfer probes of `keras_ae.evaluation.sentences.transfer_probe_data`
 (book, genre, topic, next-sentence retrieval on the held-out novels), the same whatever the training corpus; on a
-path, the book probe and retrieval of that corpus. `--minutes` trains for a wall-clock budget (`TimeBudget`).
+path, the book probe and retrieval of that corpus. `--minutes` trains for a wall-clock budget (`TimeBudget`);
+`--probe-at 1,3,10` also measures the table after those minutes of training (`ProbeMarks`: the probe curve).
 
 `keras_ae.recipes.skip_thought` and `keras_ae.recipes.quick_thought` differ only in the model and its batches.
 """
