@@ -5,7 +5,8 @@ Corpora (`--corpus`): `all` (default: Austen, four more novels, the King James B
 descriptions, `keras_ae.data.corpus`, streamed from its shards), `books`, `austen`, or a path to `.txt` files. On
 the named corpora the table holds the transfer probes of `keras_ae.evaluation.sentences.transfer_probe_data`
 (book, genre, topic, next-sentence retrieval on the held-out novels), the same whatever the training corpus; on a
-path, the book probe and retrieval of that corpus. `--minutes` trains for a wall-clock budget (`TimeBudget`).
+path, the book probe and retrieval of that corpus. `--minutes` trains for a wall-clock budget (`TimeBudget`);
+`--probe-at 1,3,10` also measures the table after those minutes of training (`ProbeMarks`: the probe curve).
 
 `keras_ae.recipes.skip_thought` and `keras_ae.recipes.quick_thought` differ only in the model and its batches.
 """
@@ -103,7 +104,69 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "off by default: on Austen both models' book probe keeps rising after their validation loss bottoms out)",
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
+    parser.add_argument(
+        "--probe-at", type=_minutes_list, default=(),
+        help="comma-separated minutes of training (e.g. 1,3,10) after which the full probe table is also measured, "
+        "at the first epoch end past each mark, into metrics.json's probe_curve and TensorBoard (probe time is not "
+        "training time; default: only after training)",
+    )
     return parser
+
+
+def _minutes_list(text):
+    try:
+        values = sorted(float(value) for value in text.split(",") if value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated minutes such as 1,3,10, got {text!r}") from None
+    if any(value <= 0 for value in values):
+        raise argparse.ArgumentTypeError(f"probe marks must be positive minutes, got {text!r}")
+    return tuple(values)
+
+
+class ProbeMarks(keras.callbacks.Callback):
+    """Measures `evaluate()` (a dict of probe scores) at the first epoch end after each of `marks` minutes of
+    training, so a time-budgeted run leaves its probe curve (the issue's "reaching the best probe N times sooner").
+    Training time is the `TimeBudget`'s (`budget`) when given, otherwise the wall-clock since training began without
+    the probes' own time; put this callback after the `TimeBudget` so the probes fall outside its epochs.
+
+    Example:
+        marks = ProbeMarks(lambda: {"book_probe": 0.3}, [1, 3, 10], budget=TimeBudget(run, 30), log_dir="tb")
+        run.fit(model, train, epochs=1000, steps_per_epoch=200, callbacks=[marks.budget, marks])
+        marks.curve  # [{"training_seconds": 61.2, "training_steps": 340, "book_probe": 0.3}, ...]
+    """
+
+    def __init__(self, evaluate, marks, budget=None, log_dir=None):
+        super().__init__()
+        self.evaluate, self.marks, self.budget, self.log_dir = evaluate, sorted(marks), budget, log_dir
+        self.curve, self.probing = [], 0.0
+
+    def on_train_begin(self, logs=None):
+        self.started, self.probing = time.perf_counter(), 0.0
+        self.pending = list(self.marks)
+
+    def _training_seconds(self):
+        if self.budget is not None:
+            return self.budget.spent
+        return time.perf_counter() - self.started - self.probing
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = self._training_seconds()
+        if not self.pending or seconds < 60.0 * self.pending[0]:
+            return
+        while self.pending and seconds >= 60.0 * self.pending[0]:
+            self.pending.pop(0)
+        probe_started = time.perf_counter()
+        point = {"training_seconds": round(seconds, 1), "training_steps": int(self.model.optimizer.iterations.numpy()),
+                 **{key: value for key, value in self.evaluate().items() if key != "dim"}}
+        self.probing += time.perf_counter() - probe_started
+        self.curve.append(point)
+        print(f"probes after {seconds:.0f} s of training: " + ", ".join(
+            f"{key} {value:.3f}" for key, value in point.items() if key not in ("training_seconds", "training_steps")))
+        if self.log_dir is not None:
+            with tf.summary.create_file_writer(self.log_dir).as_default(step=int(round(seconds))):
+                for key, value in point.items():
+                    if key not in ("training_seconds", "training_steps"):
+                        tf.summary.scalar(f"probe/{key}", value)
 
 
 def training_dataset(model, dataset):
@@ -212,13 +275,17 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
             )
-        if args.minutes:
-            callbacks.append(TimeBudget(run, args.minutes))
+        budget = TimeBudget(run, args.minutes) if args.minutes else None
+        if budget is not None:
+            callbacks.append(budget)
+        marks = ProbeMarks(evaluate, args.probe_at, budget=budget, log_dir=str(run.file("tensorboard/probes")))
+        if args.probe_at:
+            callbacks.append(marks)  # after the budget: probe time is not training time
         history = run.fit(
             model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
-        training_seconds = time.perf_counter() - started
+        training_seconds = time.perf_counter() - started - marks.probing  # the --probe-at probes are not training
         steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
         metrics = {
@@ -242,6 +309,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "probes": "transfer" if transfer is not None else "corpus",
             "retrieval_candidates": num_candidates,
             "final_losses": {key: values[-1] for key, values in history.history.items()},
+            # the probes after --probe-at minutes of training (x-axis: TensorBoard's probe/* in training seconds)
+            "probe_curve": marks.curve,
             "table": rows,
             **{key: value for key, value in rows[name].items() if key != "dim"},
         }

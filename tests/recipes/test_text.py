@@ -84,3 +84,41 @@ def test_tune_quick_thought_searches_the_embedding_size(tmp_path, monkeypatch):
     )
     assert trials and all(8 <= row["embedding_dim"] <= 64 for row in trials)
     assert (tmp_path / "run" / "trials.csv").exists() and (tmp_path / "export" / "keras_ae.json").exists()
+
+
+def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
+    """`--probe-at`: the probes run at the first epoch end past each mark; their own time is not training time."""
+    import time
+
+    import keras
+
+    from keras_ae.recipes.text_recipe import ProbeMarks
+    from keras_ae.runs import RunFolder, TimeBudget
+
+    class SlowSteps(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.1)  # epochs of 4 steps: 0.4 s, plus tracing in the first
+
+    def evaluate():
+        time.sleep(0.5)  # a probe slower than an epoch: if it counted, the budget would end sooner
+        return {"dim": 1, "book_probe": 0.5}
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 3), "float32")
+    with RunFolder(tmp_path / "run", flags={}) as run:
+        budget = TimeBudget(run, 5 / 60)  # 5 s of training; marks after 1.5 s and 3 s
+        marks = ProbeMarks(evaluate, [0.05, 0.025], budget=budget, log_dir=str(tmp_path / "probes"))
+        started = time.perf_counter()
+        run.fit(model, x, y=x[:, :1], batch_size=2, epochs=1000, callbacks=[SlowSteps(), budget, marks], verbose=0)
+        elapsed = time.perf_counter() - started
+    seconds = [point["training_seconds"] for point in marks.curve]
+    assert len(marks.curve) == 2 and 1.5 <= seconds[0] < 3.0 <= seconds[1] < 5.0
+    assert all(point["book_probe"] == 0.5 and "dim" not in point for point in marks.curve)
+    assert marks.curve[0]["training_steps"] < marks.curve[1]["training_steps"]
+    assert elapsed >= budget.spent + 1.0 and marks.probing >= 1.0  # the probes are outside the budget
+    assert summary_steps(tmp_path / "probes")["probe/book_probe"] == [int(round(s)) for s in seconds]
+    assert quick_thought.build_parser().parse_args(["--probe-at", "10,1,3"]).probe_at == (1.0, 3.0, 10.0)
+    with pytest.raises(SystemExit):
+        quick_thought.build_parser().parse_args(["--probe-at", "3,0"])

@@ -1,0 +1,240 @@
+"""Why a trained sentence encoder loses the transfer probes to TF-IDF + LSA: cheap diagnostics on a finished run.
+
+    python benchmarks/sentence_probe_diagnostics.py runs/quick_thought          # a run of --corpus all
+    python benchmarks/sentence_probe_diagnostics.py runs/skip_thought --only model
+
+Loads the newest checkpoint of the run folder (finished or `.partial`) and prints the probe table of
+`keras_ae.evaluation.sentences.evaluate_transfer` (book, genre, topic, retrieval by cosine) for:
+- **model**: what `encode` returns (Quick-thought: `[f(s), g(s)]`, the paper's embedding), each half alone
+  (Quick-thought), the encoder reading `--long` tokens instead of the trained `max_length` (the same weights; shows
+  what truncation costs), and the mean of the model's own word-piece embeddings (no GRU: how much of a probe a bag of
+  its pieces already carries);
+- **lexical** baselines: TF-IDF of words, full and LSA to 64 / 128 / 256, and TF-IDF of the model's word pieces
+  (its vocabulary), all pieces or only the first `max_length` (what the encoder sees), full and LSA to 128;
+- **regularisation**: the probe's inverse regularisation C chosen by 3-fold cross-validation on the probe's
+  training items (C in 0.01 .. 10) instead of the default C = 1, for `encode` and LSA 128;
+- **names**: full TF-IDF of only the capitalised words of each text (names, places, sentence starts) and of the
+  rest: how topical (lexical) each probe's classes are.
+The probes, seeds and data are the recipes' (`transfer_probe_data(load_corpus("all"), seed)`).
+"""
+
+import argparse
+import importlib
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.data.corpus import load_corpus
+from keras_ae.evaluation.sentences import (
+    TRANSFER_PROBES,
+    embed_items,
+    evaluate_transfer,
+    evaluate_transfer_tfidf,
+)
+from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
+from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
+
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+COLUMNS = ("book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", help="a sentence recipe's run folder (--corpus all)")
+    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names"], action="append",
+                        help="only these groups of rows (default: all)")
+    parser.add_argument("--long", type=int, default=60, help="tokens the encoder reads in the long-input row")
+    parser.add_argument("--seed", type=int, default=0, help="the probes' seed (the recipe's --seed)")
+    parser.add_argument("--output", help="also write the rows as JSON here")
+    return parser.parse_args(argv)
+
+
+def load_run_model(run_dir):
+    """The model of a run folder at its newest checkpoint, and the run's flags."""
+    folder = Path(run_dir)
+    if not (folder / "config.json").is_file():
+        folder = folder.with_name(folder.name + ".partial")
+    config = json.loads((folder / "config.json").read_text())
+    module_name, class_name = config["model_class"].rsplit(".", 1)
+    model = getattr(importlib.import_module(module_name), class_name).from_config(config["model"])
+    epoch, path = checkpoints(folder / CHECKPOINT_FOLDER)[0]
+    model.load_weights(path)
+    print(f"{folder}: {class_name} at epoch {epoch}")
+    return model, config["flags"]
+
+
+def encoders(model):
+    """`{name: GRUSentenceEncoder}` of a model: Quick-thought's f and g, or Skip-thought's one encoder."""
+    if hasattr(model, "query_encoder"):
+        return {"f": model.query_encoder, "g": model.context_encoder}
+    return {"encoder": model.encoder}
+
+
+def long_tokens(encoder, sentences, length):
+    pieces = encoder.wordpiece.tokenize(standardize_text(sentences))[:, :length]
+    return pieces.to_tensor(default_value=0, shape=[None, length])
+
+
+def model_rows(model, data, args):
+    parts = encoders(model)
+    rows = {"encode (as exported)": model.encode}
+    if len(parts) > 1:
+        rows.update({f"{name} only": part for name, part in parts.items()})
+    wordpiece = all(part.tokenizer == "wordpiece" for part in parts.values())
+    if wordpiece:
+        rows[f"encode reading {args.long} tokens"] = lambda s: tf.concat(
+            [part.encode_tokens(long_tokens(part, s, args.long)) for part in parts.values()], axis=-1)
+
+    def bag_of_pieces(sentences):
+        halves = []
+        for part in parts.values():
+            ids = part.tokenize(sentences)
+            mask = tf.cast(ids > 0, tf.float32)[:, :, None]
+            halves.append(tf.reduce_sum(part.word_embedding(ids) * mask, 1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0))
+        return tf.concat(halves, axis=-1)
+
+    rows["mean of its piece embeddings (no GRU)"] = bag_of_pieces
+    return {name: evaluate_transfer(encode, data, seed=args.seed) for name, encode in rows.items()}, parts
+
+
+def piece_texts(encoder, texts, length=None):
+    """Each text as the space-joined word pieces the encoder's tokenizer gives it (the first `length` only)."""
+    out = []
+    for start in range(0, len(texts), 2048):
+        ids = encoder.wordpiece.tokenize(standardize_text(tf.constant(texts[start:start + 2048])))
+        if length:
+            ids = ids[:, :length]
+        out += [" ".join(f"p{i}" for i in row) for row in ids.to_list()]
+    return out
+
+
+def lexical_rows(data, parts, args):
+    rows = {"TF-IDF words, full": evaluate_transfer_tfidf(data, seed=args.seed)}
+    for dim in (64, 128, 256):
+        rows[f"TF-IDF words, LSA {dim}"] = evaluate_transfer_tfidf(data, dim, seed=args.seed)
+    encoder = next(iter(parts.values()))
+    if encoder.tokenizer != "wordpiece":
+        return rows
+    for length, what in ((None, "all pieces"), (encoder.max_length, f"first {encoder.max_length} pieces")):
+        pieces = {}
+        for probe in TRANSFER_PROBES:
+            train_items, train_labels, test_items, test_labels = data[probe]
+            # each sentence of an item truncated on its own, so a topic item keeps its 3 truncated sentences
+            pieces[probe] = (_item_pieces(encoder, train_items, length), train_labels,
+                             _item_pieces(encoder, test_items, length), test_labels)
+        split = data["retrieval"]
+        pieces["retrieval"] = split.__class__(piece_texts(encoder, list(split.sentences), length), split.labels,
+                                              split.segments, split.sources)
+        rows[f"TF-IDF of its {what}, full"] = evaluate_transfer_tfidf(pieces, seed=args.seed)
+        rows[f"TF-IDF of its {what}, LSA 128"] = evaluate_transfer_tfidf(pieces, 128, seed=args.seed)
+    return rows
+
+
+def _item_pieces(encoder, items, length):
+    flat = piece_texts(encoder, [sentence for item in items for sentence in item], length)
+    out, start = [], 0
+    for item in items:
+        out.append(tuple(flat[start:start + len(item)]))
+        start += len(item)
+    return out
+
+
+def chosen_c_probe(train_x, train_y, test_x, test_y, seed):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def probe(c):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000, random_state=seed))
+
+    scores = {c: cross_val_score(probe(c), train_x, train_y, cv=3).mean() for c in C_GRID}
+    best = max(scores, key=scores.get)
+    return float(probe(best).fit(train_x, train_y).score(test_x, test_y)), best
+
+
+def regularisation_rows(model, data, args):
+    from sklearn.decomposition import TruncatedSVD
+
+    from keras_ae.evaluation.sentences import tfidf_vectorizer
+
+    rows = {}
+    for name in ("encode (as exported)", "TF-IDF words, LSA 128"):
+        row = {}
+        for probe in TRANSFER_PROBES:
+            train_items, train_labels, test_items, test_labels = data[probe]
+            if name.startswith("encode"):
+                train_x, test_x = embed_items(model.encode, train_items), embed_items(model.encode, test_items)
+            else:
+                texts = [" ".join(item) for item in train_items]
+                vectorizer = tfidf_vectorizer(texts)
+                svd = TruncatedSVD(128, random_state=args.seed).fit(vectorizer.transform(texts))
+                train_x = svd.transform(vectorizer.transform(texts))
+                test_x = svd.transform(vectorizer.transform([" ".join(item) for item in test_items]))
+            accuracy, c = chosen_c_probe(train_x, train_labels, test_x, test_labels, args.seed)
+            row[f"{probe}_probe"], row[f"{probe}_C"] = accuracy, c
+        rows[f"{name}, C by 3-fold CV"] = row
+    return rows
+
+
+CAPITALISED = re.compile(r"\b[A-Z]\w*")
+
+
+def _keep_words(text, capitalised):
+    words = text.split()
+    return " ".join(w for w in words if bool(CAPITALISED.match(w)) == capitalised) or "_"
+
+
+def name_rows(data, args):
+    rows = {}
+    for capitalised, what in ((True, "only capitalised words"), (False, "without capitalised words")):
+        kept = {probe: ([tuple(_keep_words(s, capitalised) for s in item) for item in data[probe][0]], data[probe][1],
+                        [tuple(_keep_words(s, capitalised) for s in item) for item in data[probe][2]], data[probe][3])
+                for probe in TRANSFER_PROBES}
+        split = data["retrieval"]
+        kept["retrieval"] = split.__class__([_keep_words(s, capitalised) for s in split.sentences], split.labels,
+                                            split.segments, split.sources)
+        rows[f"TF-IDF words, {what}, full"] = evaluate_transfer_tfidf(kept, seed=args.seed)
+    return rows
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    groups = args.only or ["model", "lexical", "regularisation", "names"]
+    model, flags = load_run_model(args.run_dir)
+    data = _probe_data(args.seed)
+    rows = {}
+    started = time.perf_counter()
+    parts = encoders(model)
+    if "model" in groups:
+        found, parts = model_rows(model, data, args)
+        rows.update(found)
+    if "lexical" in groups:
+        rows.update(lexical_rows(data, parts, args))
+    if "regularisation" in groups:
+        rows.update(regularisation_rows(model, data, args))
+    if "names" in groups:
+        rows.update(name_rows(data, args))
+    print(f"\n{args.run_dir} ({flags.get('tokens')}, max_length {flags.get('max_length')}, seed {args.seed}); "
+          f"{time.perf_counter() - started:.0f} s")
+    extra = sorted({key for row in rows.values() for key in row if key.endswith("_C")})
+    columns = [*COLUMNS, *extra]
+    print(f"{'row':52s} " + " ".join(f"{c.replace('_probe', ''):>10s}" for c in columns))
+    for name, row in rows.items():
+        print(f"{name:52s} " + " ".join(f"{row[c]:10.3f}" if c in row else f"{'-':>10s}" for c in columns))
+    if args.output:
+        Path(args.output).write_text(json.dumps(rows, indent=2))
+
+
+def _probe_data(seed):
+    from keras_ae.evaluation.sentences import transfer_probe_data
+
+    return transfer_probe_data(load_corpus("all", progress=False), seed=seed)
+
+
+if __name__ == "__main__":
+    main()
