@@ -425,10 +425,11 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
     probe_train = train.sample(probe_utterances, seed)
     probe_test = long_enough(probe_test).sample(probe_utterances, seed)
     codes = code_probes(model, probe_train, probe_test, seed=seed)
-    judge, few_judge, judge_waveforms, judge_names = speaker_judges(
+    judge, few_judge, few_waveforms, few_names = speaker_judges(
         corpus, engine, resynthesize, probe_utterances, resynthesised_per_speaker, seed=seed)
     front_end, convert_frames = one_utterance(model.front_end), one_utterance(model.convert_frames)
-    mel_judge = SpeakerClassifier(features=np.asarray).fit([front_end(w) for w in judge_waveforms], judge_names,
+    # the log-mel classifier keeps the few-utterance fitting set it had before the headline judge grew
+    mel_judge = SpeakerClassifier(features=np.asarray).fit([front_end(w) for w in few_waveforms], few_names,
                                                            seed=seed)
     real_test = long_enough(corpus.select(sentences="test")).sample(probe_utterances, seed)
     real_names = speaker_name_list(real_test)
@@ -439,11 +440,11 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         "few_real_test_accuracy": few_judge.accuracy(real_test.waveforms, real_names),
         "few_resynthesised_test_accuracy": few_judge.accuracy(resynthesised_test, real_names),
         "fitted_on": {"real": judge.fitted_real, "resynthesised": judge.fitted_resynthesised,
-                      "few_real": len(judge_waveforms)},
+                      "few_real": len(few_waveforms)},
         "mel_real_test_accuracy": mel_judge.accuracy([front_end(w) for w in real_test.waveforms], real_names),
         "mel_resynthesised_test_accuracy": mel_judge.accuracy([front_end(w) for w in resynthesised_test],
                                                               real_names),
-        "speakers": len(set(judge_names)),
+        "speakers": len(set(few_names)),
     }
     phone_probe = None
     if corpus.phones is not None:
@@ -477,7 +478,7 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
     metrics = {
         "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
                        "judge_train": judge.fitted_real + judge.fitted_resynthesised,
-                       "few_judge_train": len(judge_waveforms)},
+                       "few_judge_train": len(few_waveforms)},
         "code_probes": codes,
         "speaker_classifier": classifiers,
         "self_conversion_share": self_conversion_share(convert, source_pool, self_pairs, judge, seed=seed),
