@@ -15,30 +15,17 @@ import argparse
 import json
 from pathlib import Path
 
-import nltk
 import numpy as np
 
 from keras_ae.data.trees import clean_tree, read_treebank
-from keras_ae.evaluation.trees import right_branching_spans, sentence_f1, tree_spans
+from keras_ae.evaluation.trees import constituents_in_order, right_branching_spans, sentence_f1, tree_spans
 from keras_ae.recipes.common import format_table
 
 
 def script_gold_spans(tree):
     """The gold span set as the paper's script builds it: every constituent of two words or more, in post-order,
     without the last one (the root); a span repeated by a unary chain at the top stays."""
-    spans = []
-
-    def visit(node, start):
-        if not isinstance(node, nltk.Tree):
-            return start + 1
-        end = start
-        for child in node:
-            end = visit(child, end)
-        if end - start >= 2:
-            spans.append((start, end))
-        return end
-
-    visit(tree, 0)
+    spans = [(start, end) for start, end, _ in constituents_in_order(tree)[0]]
     return set(spans[:-1])
 
 
