@@ -411,9 +411,18 @@ def build_vocabulary(sentences, size=10000):
     return [word for word, _ in counts.most_common(size)]
 
 
-def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0):
+def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0, by_length=False):
     """Batches of sentences (`tf.string [batch]`). Training pipelines (`shuffle=True`) drop the last partial batch,
-    so every replica sees the same batch size."""
+    so every replica sees the same batch size.
+
+    `by_length=True` makes each batch hold sentences of one length (as Kim, Dyer & Rush, 2019, batch their training
+    data): the inside algorithm pads a batch to its longest sentence and costs the cube of that length, so equal
+    lengths waste nothing on padding. The batches still come in a random order, reshuffled every pass; with
+    `shuffle=True` the leftover sentences of each length (fewer than `batch_size`) are dropped for that pass.
+
+    Example:
+        batches = make_sentence_dataset(data.train, batch_size=32, shuffle=True, by_length=True)
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive; got {batch_size}.")
     if shuffle and len(sentences) < batch_size:
@@ -421,7 +430,32 @@ def make_sentence_dataset(sentences, batch_size, shuffle=False, seed=0):
     dataset = tf.data.Dataset.from_tensor_slices(list(sentences)).cache()
     if shuffle:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=shuffle).prefetch(tf.data.AUTOTUNE)
+    if by_length:
+        dataset = _batch_by_length(dataset, sentences, batch_size, drop_remainder=shuffle)
+    else:
+        dataset = dataset.batch(batch_size, drop_remainder=shuffle)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _length_batch_count(sentences, batch_size, drop_remainder):
+    counts = collections.Counter(len(sentence.split()) for sentence in sentences)
+    if drop_remainder:
+        return sum(count // batch_size for count in counts.values())
+    return sum(-(-count // batch_size) for count in counts.values())
+
+
+def _batch_by_length(dataset, sentences, batch_size, drop_remainder):
+    """`dataset` (of the strings `sentences`, in any order) in batches of sentences of one word count each, of known
+    cardinality."""
+    longest = max([len(sentence.split()) for sentence in sentences] + [1])
+    batched = dataset.bucket_by_sequence_length(
+        lambda sentence: tf.size(tf.strings.split(sentence)),
+        bucket_boundaries=list(range(1, longest + 2)),  # one bucket per word count 0 .. longest (+ one unused)
+        bucket_batch_sizes=[batch_size] * (longest + 2),
+        drop_remainder=drop_remainder,
+    )
+    count = _length_batch_count(sentences, batch_size, drop_remainder)
+    return batched.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def curriculum_lengths(epochs, start_length, length_step, max_length):
@@ -435,22 +469,24 @@ def curriculum_lengths(epochs, start_length, length_step, max_length):
     return [min(max_length, start_length + stage * length_step) for stage in range(epochs)]
 
 
-def make_curriculum_dataset(sentences, batch_size, epochs, start_length=None, length_step=2, seed=0):
+def make_curriculum_dataset(sentences, batch_size, epochs, start_length=None, length_step=2, seed=0,
+                            by_length=False):
     """Training batches with a length curriculum, as Kim, Dyer & Rush (2019) train the compound PCFG: stage `e` is
     one shuffled pass over the sentences of at most `start_length + e * length_step` words, so the grammar first
     fits short sentences and then longer ones. Returns `(dataset, steps_per_epoch)` for
     `model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)`: the stages follow each other in one finite
     stream of known length (so it distributes like any dataset, e.g. under `MirroredStrategy`), and Keras's epochs
     are equal slices of it (a stage shorter than the full data makes the run shorter than without a curriculum).
-    `start_length=None` is no curriculum: `(make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed),
-    None)`, a pass over all sentences each epoch.
+    `start_length=None` is no curriculum: `(make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed,
+    by_length=by_length), None)`, a pass over all sentences each epoch. `by_length`: batches of one sentence length
+    each (`make_sentence_dataset`).
 
     Example:
         batches, steps = make_curriculum_dataset(data.train, batch_size=32, epochs=4, start_length=4)  # 4, 6, 8, 10
         model.fit(batches, epochs=4, steps_per_epoch=steps)
     """
     if start_length is None:
-        return make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed), None
+        return make_sentence_dataset(sentences, batch_size, shuffle=True, seed=seed, by_length=by_length), None
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive; got {batch_size}.")
     lengths = [len(sentence.split()) for sentence in sentences]
@@ -463,9 +499,13 @@ def make_curriculum_dataset(sentences, batch_size, epochs, start_length=None, le
                 f"Only {len(chosen)} training sentences of at most {limit} words for curriculum stage {stage} and a "
                 f"batch size of {batch_size}: raise the curriculum's start length or lower the batch size."
             )
-        batches += len(chosen) // batch_size
-        stages.append(tf.data.Dataset.from_tensor_slices(chosen).shuffle(len(chosen), seed=seed + stage)
-                      .batch(batch_size, drop_remainder=True))
+        shuffled = tf.data.Dataset.from_tensor_slices(chosen).shuffle(len(chosen), seed=seed + stage)
+        if by_length:
+            batches += _length_batch_count(chosen, batch_size, drop_remainder=True)
+            stages.append(_batch_by_length(shuffled, chosen, batch_size, drop_remainder=True))
+        else:
+            batches += len(chosen) // batch_size
+            stages.append(shuffled.batch(batch_size, drop_remainder=True))
     dataset = stages[0]
     for stage in stages[1:]:
         dataset = dataset.concatenate(stage)

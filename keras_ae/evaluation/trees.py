@@ -32,13 +32,14 @@ def tree_spans(tree):
     return set(labels), length
 
 
-def _constituents(tree):
-    """`({(start, end): label}, length)` of the non-trivial constituents; a span repeated by a unary chain gets the
-    label of its topmost node."""
+def constituents_in_order(tree):
+    """`([(start, end, label)], length)`: every constituent of the tree that covers two words or more, children
+    before their parents (post-order, so the root comes last), a span repeated by a unary chain once per node; and
+    the number of words. Trees may be `nltk.Tree`s or bracket strings."""
     import nltk
 
     tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
-    labels = {}
+    found = []
 
     def visit(node, start):
         if not isinstance(node, nltk.Tree):
@@ -47,10 +48,17 @@ def _constituents(tree):
         for child in node:
             end = visit(child, end)
         if end - start >= 2:
-            labels[(start, end)] = node.label()  # children are visited first: the parent's label wins
+            found.append((start, end, node.label()))
         return end
 
-    length = visit(tree, 0)
+    return found, visit(tree, 0)
+
+
+def _constituents(tree):
+    """`({(start, end): label}, length)` of the non-trivial constituents; a span repeated by a unary chain gets the
+    label of its topmost node."""
+    found, length = constituents_in_order(tree)
+    labels = {(start, end): label for start, end, label in found}  # parents come later: the topmost label wins
     labels.pop((0, length), None)
     return labels, length
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.core.restarts import best_of_restarts
-from keras_ae.core.validation import non_negative_int
+from keras_ae.core.validation import non_negative_float, non_negative_int
 from keras_ae.data.trees import (
     build_vocabulary,
     curriculum_lengths,
@@ -77,6 +77,8 @@ def build_parser():
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
     parser.add_argument("--symbol-dim", type=int, default=DEFAULTS["symbol_dim"], help="grammar embedding size")
     parser.add_argument("--encoder-dim", type=int, default=DEFAULTS["encoder_dim"], help="sentence encoding size")
+    parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
+                        help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
     parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
     parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
@@ -92,6 +94,10 @@ def build_parser():
     )
     parser.add_argument("--curriculum-step", type=int, default=CURRICULUM["length_step"],
                         help="words added to the curriculum's length limit each epoch")
+    parser.add_argument(
+        "--length-batches", action="store_true", default=CURRICULUM["by_length"], help="batch sentences of one length "
+        "together, as Kim et al. do: no padding in the inside algorithm, so long sentences cost far less"
+    )
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
@@ -103,7 +109,7 @@ def build_model(args, vocabulary, code_dim, seed):
     return TreeLatent(
         vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim, max_length=args.max_length,
-        seed=seed,
+        kl_weight=args.kl_weight, seed=seed,
     )
 
 
@@ -121,10 +127,11 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
 
     started = time.perf_counter()
     validation = make_sentence_dataset(data.validation, args.batch_size)
-    warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed).repeat()
+    warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed,
+                                   by_length=args.length_batches).repeat()
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
     batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
-                                             args.curriculum_step, seed=args.seed)
+                                             args.curriculum_step, seed=args.seed, by_length=args.length_batches)
     history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
                         callbacks=callbacks, verbose=2)
     seconds = time.perf_counter() - started

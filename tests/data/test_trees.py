@@ -96,6 +96,25 @@ def test_vocabulary_and_dataset():
         make_sentence_dataset(["a b"], batch_size=2, shuffle=True)
 
 
+def test_length_batches_hold_one_length_each_in_a_new_order_every_pass():
+    sentences = [" ".join(["w"] * length) for length in range(2, 8) for _ in range(3 * length)]  # 6..21 of each
+    dataset = make_sentence_dataset(sentences, batch_size=4, shuffle=True, seed=1, by_length=True)
+    passes = [[[len(s.split()) for s in batch.numpy()] for batch in dataset] for _ in range(2)]
+    expected = sum(3 * length // 4 for length in range(2, 8))  # leftovers of each length dropped
+    assert dataset.cardinality() == expected == len(passes[0]) == len(passes[1])
+    assert all(len(batch) == 4 and len(set(batch)) == 1 for batch in passes[0] + passes[1])
+    assert [b[0] for b in passes[0]] != sorted(b[0] for b in passes[0])  # lengths mixed, not sorted
+    assert passes[0] != passes[1]  # reshuffled each pass
+    evaluation = make_sentence_dataset(sentences, batch_size=4, by_length=True)  # nothing dropped
+    assert sorted(s.decode() for batch in evaluation for s in batch.numpy()) == sorted(sentences)
+    staged, steps = make_curriculum_dataset(sentences, batch_size=4, epochs=2, start_length=4, length_step=9,
+                                            by_length=True)  # stage 2: all
+    lengths = [[len(s.split()) for s in batch.numpy()] for batch in staged]
+    first = 6 // 4 + 9 // 4 + 12 // 4  # stage 1: the sentences of 2, 3 and 4 words
+    assert all(len(set(batch)) == 1 for batch in lengths) and max(max(b) for b in lengths[:first]) == 4
+    assert len(lengths) == staged.cardinality() == first + expected and steps == (first + expected) // 2
+
+
 def test_length_curriculum_grows_the_limit_stage_by_stage():
     sentences = [" ".join(["w"] * length) for length in range(2, 11) for _ in range(8)]  # 8 of each 2..10 words
     assert curriculum_lengths(4, 4, 2, 10) == [4, 6, 8, 10] and curriculum_lengths(3, 5, 4, 10) == [5, 9, 10]

@@ -112,3 +112,15 @@ def test_clause_groupings_tell_the_two_optima_apart():
     bad = [tree_spans("(X (X (X (X the cat) saw) (X a dog)) (X in bath))")[0], set()]
     assert clause_groupings(good, gold) == {"clauses": 1, "verb_object": 100.0, "subject_verb": 0.0}
     assert clause_groupings(bad, gold) == {"clauses": 1, "verb_object": 0.0, "subject_verb": 100.0}
+
+
+def test_paper_script_convention_keeps_a_unary_root_copy_and_skips_empty_sentences():
+    import nltk
+
+    from benchmarks.tree_paper_scorer import script_gold_spans, script_sentence_f1
+
+    imperative = nltk.Tree.fromstring("(S (VP (VB go) (NP (DT the) (NN way)) (ADVP home)))")
+    assert script_gold_spans(imperative) == {(1, 3), (0, 4)}  # the VP's copy of the whole sentence stays
+    assert tree_spans(imperative)[0] == {(1, 3)}
+    # a sentence with an empty gold set is left out of the mean (ours would score it 0 against a binary parse)
+    assert script_sentence_f1([{(1, 3)}, {(0, 2)}], [{(1, 3)}, set()]) == (100.0, 1)

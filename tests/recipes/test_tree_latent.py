@@ -11,7 +11,7 @@ from tests.tensorboard_helpers import summary_plugins, summary_steps
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--curriculum-start", "3", "--epochs", "2", "--run-dir", str(tmp_path / "run")]
+         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
@@ -33,6 +33,14 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
 
 def test_embedding_dim_zero_is_the_neural_pcfg():
     assert tree_latent.build_parser().parse_args(["--embedding-dim", "0"]).embedding_dim == 0
+
+
+def test_kl_weight_flag_reaches_the_posterior_and_defaults_to_the_elbo():
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
+    assert build([]).bottleneck.beta == 1.0 and build(["--kl-weight", "0.25"]).bottleneck.beta == 0.25
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--kl-weight", "-1"])
 
 
 def test_bad_flags_fail_before_work(tmp_path):
