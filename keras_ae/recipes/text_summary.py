@@ -65,6 +65,11 @@ def build_parser():
     parser.add_argument("--max-words", type=int, default=DEFAULTS["document_length"],
                         help="longer documents keep their first words (and are counted)")
     parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"], help="words generated")
+    parser.add_argument("--no-match-length", dest="match_length", action="store_false",
+                        default=DEFAULTS["match_length"],
+                        help="let the generator choose its summaries' length (up to --summary-length) instead of "
+                             "giving each the length of a real summary in training and N words (N of Lead-N) in "
+                             "the summaries scored and exported")
     parser.add_argument("--vocabulary-size", type=int, default=5000, help="most frequent training words")
     parser.add_argument("--word-dim", type=int, default=DEFAULTS["word_dim"], help="word vector size")
     parser.add_argument("--hidden-dim", type=int, default=DEFAULTS["hidden_dim"], help="decoder state size")
@@ -94,9 +99,12 @@ def build_parser():
     return parser
 
 
-def build_model(args, vocabulary, objective="paired"):
+def build_model(args, vocabulary, n, objective="paired"):
+    """The recipe's `TextLatent`; with `--match-length` (the default) its greedy summaries have `n` words (N of
+    Lead-N, the median real length)."""
     return TextLatent(
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
+        match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
         seed=args.seed,
@@ -177,7 +185,7 @@ def main(argv=None):
         # 1. Pretraining on pseudo pairs
         noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
         with strategy.scope():
-            pretrained = build_model(args, vocabulary)
+            pretrained = build_model(args, vocabulary, n)
             pretrained.compile(optimizer=adam(args.learning_rate))
         histories["pretrained"], seconds = fit(
             pretrained, make_pair_dataset(noisy, targets, args.batch_size, shuffle=True, seed=args.seed),
@@ -207,7 +215,7 @@ def main(argv=None):
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
         if args.supervised and test_references is not None and all(data.train_summaries):
             with strategy.scope():
-                supervised = pretrained.with_objective("paired")
+                supervised = pretrained.with_objective("paired", output_length=None)  # real pairs: it learns to end
                 supervised.compile(optimizer=adam(args.learning_rate))
             histories["supervised"], seconds = fit(
                 supervised, make_pair_dataset(data.train_documents, data.train_summaries, args.batch_size,
@@ -237,7 +245,8 @@ def main(argv=None):
             }, name="test documents (encoder embedding)")
             curves = {key.replace("val_", "validation_"): value for key, value in histories["full"].items()
                       if key in ("val_rouge1", "val_raw_rouge1", "val_first_words", "discriminator_accuracy",
-                                 "discriminator_distance", "reconstruction_loss", "val_critic_auc")}
+                                 "discriminator_distance", "reconstruction_loss", "val_critic_auc",
+                                 "val_critic_auc_same_length", "val_length_auc")}
             plots.history_curves(curves, run.file("full_model_curves.png"), title="full model (unpaired)")
             if data.has_pairs:
                 plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},
