@@ -61,9 +61,8 @@ VARIANTS = {
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
-           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc", "val_critic_auc_same_length", "val_length_auc",
-           "val_raw_critic_auc",
-           "discriminator_distance", "seconds"]
+           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
+           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
 
 
 def main(argv=None):

@@ -4,8 +4,11 @@
 Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
 generator is pretrained on pseudo pairs (a document with words dropped and phrases shuffled -> its first content
 words), then trained to let a reconstructor rebuild the document from its words while a WGAN-GP discriminator, which
-has only seen real summaries never paired with these documents, judges them. The same pretrained generator is also
-trained without the discriminator (reconstruction only) and on the real pairs (the supervised ceiling). The table
+has only seen real summaries never paired with these documents, judges them. In training every generated summary
+has the length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries
+scored and exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length).
+The same pretrained generator is also trained without the discriminator (reconstruction only) and on the real pairs
+(the supervised ceiling). The table
 on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
 pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
 under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
@@ -64,7 +67,8 @@ def build_parser():
                                             "(replaces the pool taken from --data FILE.jsonl)")
     parser.add_argument("--max-words", type=int, default=DEFAULTS["document_length"],
                         help="longer documents keep their first words (and are counted)")
-    parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"], help="words generated")
+    parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"],
+                        help="words generated at most")
     parser.add_argument("--no-match-length", dest="match_length", action="store_false",
                         default=DEFAULTS["match_length"],
                         help="let the generator choose its summaries' length (up to --summary-length) instead of "
@@ -100,8 +104,8 @@ def build_parser():
 
 
 def build_model(args, vocabulary, n, objective="paired"):
-    """The recipe's `TextLatent`; with `--match-length` (the default) its greedy summaries have `n` words (N of
-    Lead-N, the median real length)."""
+    """The recipe's `TextLatent`; unless `--no-match-length`, its greedy summaries have `n` words (N of Lead-N, the
+    median real length) and in training each generated summary the length of a real one."""
     return TextLatent(
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
