@@ -64,6 +64,7 @@ def test_generation_with_lengths_writes_exactly_that_many_words_sampled_or_greed
     decoder = AttentionCopyDecoder(20, length=6, hidden_dim=8, word_dim=8)
     decoder(tf.constant([[20]] * 2), _memory())
     decoder.to_logits.bias.assign(np.r_[end_bias, np.zeros(19)].astype("float32"))
+    decoder.copy_gate.bias.assign([30.0])  # the vocabulary distribution alone, so the bias decides the free end
     sampler = GumbelSoftmax(hard=True, seed=0)
     lengths = tf.constant([2, 5])
     for options in ({}, {"sampler": sampler, "training": True}):
