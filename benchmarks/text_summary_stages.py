@@ -24,6 +24,9 @@ Variants (name: objective and changes to the model or the stage):
     full_self_critical_pseudo  both of the last two
     reconstruction_pseudo      reconstruction only, with the pseudo-pair loss kept on
     reconstruction_dropout75   reconstruction only, the reconstructor's word dropout 0.75
+    full_free_length   the full model choosing its own length (`--no-match-length` of the recipe), from the same
+                       pretrained weights as the recipe's length-matched default
+    reconstruction_free_length reconstruction only, the same
 """
 
 import argparse
@@ -53,11 +56,13 @@ VARIANTS = {
     "full_self_critical_pseudo": ("unpaired", {"gradient": "self_critical", "pseudo_weight": 1.0}, {}),
     "reconstruction_pseudo": ("reconstruction", {"pseudo_weight": 1.0}, {}),
     "reconstruction_dropout75": ("reconstruction", {"decoder_word_dropout": 0.75}, {}),
+    "full_free_length": ("unpaired", {"match_length": False, "output_length": None}, {}),
+    "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
-           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc", "val_raw_critic_auc",
-           "discriminator_distance", "seconds"]
+           "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
+           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
 
 
 def main(argv=None):
@@ -80,7 +85,7 @@ def main(argv=None):
     pseudo = pseudo_pairs(data.train_documents, length=n, seed=flags.seed)
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
-    pretrained = text_summary.build_model(flags, vocabulary)
+    pretrained = text_summary.build_model(flags, vocabulary, n)
     pretrained.compile(optimizer=adam(flags.learning_rate))
     if args.pretrained and Path(args.pretrained).is_file():
         pretrained.load_weights(args.pretrained)

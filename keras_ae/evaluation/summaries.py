@@ -12,6 +12,7 @@ Example:
     model.fit(..., callbacks=[RougeCurve(validation_documents, validation_references)])   # val_rouge1 per epoch
     code_dependence(model, documents)       # reconstruction loss from the model's own summary, another's, none
     critic_auc(model, documents, real_summaries)               # P(D(real) > D(generated)), 0.5: no difference
+    critic_ranking(model, documents, real_summaries)  # the same, on equal-length pairs only, and by length alone
 
 Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
 averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
@@ -158,7 +159,7 @@ def summary_row(documents, predictions, references, lm):
 
 
 def _greedy_words(model, documents):
-    return model.generator.generate(model.memory(tf.constant(list(documents))), training=False)[0]
+    return model.greedy_words(tf.constant(list(documents)))
 
 
 def code_dependence(model, documents, batch_size=256):
@@ -181,19 +182,55 @@ def code_dependence(model, documents, batch_size=256):
 def critic_auc(model, documents, real_summaries):
     """The discriminator's ranking of real summaries above the model's greedy summaries of `documents`: the share of
     (real, generated) pairs with `D(real) > D(generated)` (ties count half); 0.5 means it cannot tell them apart."""
-    generated = model.discriminator(_greedy_words(model, documents)).numpy()
+    return critic_ranking(model, documents, real_summaries)["critic_auc"]
+
+
+def critic_ranking(model, documents, real_summaries):
+    """Does the discriminator tell real from generated summaries by their length? `critic_auc` (all pairs),
+    `critic_auc_same_length`: the same over the (real, generated) pairs of equal length only (NaN without any), and
+    `length_auc`: the AUC of the best ranking by length alone, each length scored by how much more often real
+    summaries have it than generated ones (`p_real(L) / p_generated(L)`, fitted on these very summaries, so an upper
+    bound of what length alone tells). Lengths are counted as the critic sees them: tokens, at most
+    `model.summary_length`."""
+    words = _greedy_words(model, documents)
+    generated = model.discriminator(words).numpy()
+    generated_lengths = tf.math.count_nonzero(tf.argmax(words, axis=-1), axis=1).numpy()
     real_ids = model.encoder.tokenize(tf.constant(list(real_summaries)))
-    real = model.discriminator(model.discriminator.real_sequences({"summary_ids": real_ids},
-                                                                  model.summary_length)).numpy()
-    above = (real[:, None] > generated[None, :]).mean() + 0.5 * (real[:, None] == generated[None, :]).mean()
-    return float(above)
+    real_words = model.discriminator.real_sequences({"summary_ids": real_ids}, model.summary_length)
+    real = model.discriminator(real_words).numpy()
+    real_lengths = tf.math.count_nonzero(tf.argmax(real_words, axis=-1), axis=1).numpy()
+    same = real_lengths[:, None] == generated_lengths[None, :]
+    return {"critic_auc": _auc(real, generated),
+            "critic_auc_same_length": _auc(real, generated, same) if same.any() else float("nan"),
+            "length_auc": length_auc(real_lengths, generated_lengths)}
+
+
+def length_auc(real_lengths, generated_lengths):
+    """The AUC of ranking real above generated sequences by their length alone, with the best such ranking for
+    these samples: each length scored by `p_real(L) / p_generated(L)` (e.g. real lengths [3, 7, 10] against
+    generated [10, 10]: 0.83)."""
+    real_lengths, generated_lengths = np.asarray(real_lengths, int), np.asarray(generated_lengths, int)
+    size = int(max(real_lengths.max(), generated_lengths.max())) + 1
+    p = np.bincount(real_lengths, minlength=size) / len(real_lengths)
+    q = np.bincount(generated_lengths, minlength=size) / len(generated_lengths)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(q > 0, p / np.where(q > 0, q, 1.0), np.inf)
+    return _auc(ratio[real_lengths], ratio[generated_lengths])
+
+
+def _auc(real, generated, pairs=None):
+    """The share of (real, generated) score pairs (those where `pairs [real, generated]` is True, default all) with
+    the real score above (ties count half)."""
+    above = (real[:, None] > generated[None, :]) + 0.5 * (real[:, None] == generated[None, :])
+    return float(above.mean() if pairs is None else above[pairs].mean())
 
 
 class RougeCurve(keras.callbacks.Callback):
     """After every epoch: ROUGE-1 of the model's summaries of some validation pairs (or, without pairs, the share of
     first-word copies), into the epoch's logs (and so history.csv and TensorBoard). With `diagnostics=True` also the
     validation `code_dependence` (`val_reconstruction_true`, `_shuffled`, `_empty`) and, when `real_summaries` are
-    given, `critic_auc` (`val_critic_auc`) of held-out real summaries against the generated ones, and `val_words`,
+    given, `critic_ranking` (`val_critic_auc`, `val_critic_auc_same_length`, `val_length_auc`) of held-out real
+    summaries against the generated ones, and `val_words`,
     the mean number of words of an output. `prefix` replaces `val_` in these names; `weights`, a function returning
     a context manager, sets the weights scored (e.g. `WeightAverage.raw`: the last iterate instead of the average)."""
 
@@ -222,5 +259,5 @@ class RougeCurve(keras.callbacks.Callback):
             for name, value in code_dependence(self.model, self.documents).items():
                 scores[f"reconstruction_{name}"] = value
             if self.real_summaries is not None:
-                scores["critic_auc"] = critic_auc(self.model, self.documents, self.real_summaries)
+                scores.update(critic_ranking(self.model, self.documents, self.real_summaries))
         return scores

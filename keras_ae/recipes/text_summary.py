@@ -4,8 +4,11 @@
 Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
 generator is pretrained on pseudo pairs (a document with words dropped and phrases shuffled -> its first content
 words), then trained to let a reconstructor rebuild the document from its words while a WGAN-GP discriminator, which
-has only seen real summaries never paired with these documents, judges them. The same pretrained generator is also
-trained without the discriminator (reconstruction only) and on the real pairs (the supervised ceiling). The table
+has only seen real summaries never paired with these documents, judges them. In training every generated summary
+has the length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries
+scored and exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length).
+The same pretrained generator is also trained without the discriminator (reconstruction only) and on the real pairs
+(the supervised ceiling). The table
 on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
 pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
 under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
@@ -64,7 +67,13 @@ def build_parser():
                                             "(replaces the pool taken from --data FILE.jsonl)")
     parser.add_argument("--max-words", type=int, default=DEFAULTS["document_length"],
                         help="longer documents keep their first words (and are counted)")
-    parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"], help="words generated")
+    parser.add_argument("--summary-length", type=int, default=DEFAULTS["summary_length"],
+                        help="words generated at most")
+    parser.add_argument("--no-match-length", dest="match_length", action="store_false",
+                        default=DEFAULTS["match_length"],
+                        help="let the generator choose its summaries' length (up to --summary-length) instead of "
+                             "giving each the length of a real summary in training and N words (N of Lead-N) in "
+                             "the summaries scored and exported")
     parser.add_argument("--vocabulary-size", type=int, default=5000, help="most frequent training words")
     parser.add_argument("--word-dim", type=int, default=DEFAULTS["word_dim"], help="word vector size")
     parser.add_argument("--hidden-dim", type=int, default=DEFAULTS["hidden_dim"], help="decoder state size")
@@ -94,9 +103,12 @@ def build_parser():
     return parser
 
 
-def build_model(args, vocabulary, objective="paired"):
+def build_model(args, vocabulary, n, objective="paired"):
+    """The recipe's `TextLatent`; unless `--no-match-length`, its greedy summaries have `n` words (N of Lead-N, the
+    median real length) and in training each generated summary the length of a real one."""
     return TextLatent(
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
+        match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
         seed=args.seed,
@@ -177,7 +189,7 @@ def main(argv=None):
         # 1. Pretraining on pseudo pairs
         noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
         with strategy.scope():
-            pretrained = build_model(args, vocabulary)
+            pretrained = build_model(args, vocabulary, n)
             pretrained.compile(optimizer=adam(args.learning_rate))
         histories["pretrained"], seconds = fit(
             pretrained, make_pair_dataset(noisy, targets, args.batch_size, shuffle=True, seed=args.seed),
@@ -207,7 +219,7 @@ def main(argv=None):
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
         if args.supervised and test_references is not None and all(data.train_summaries):
             with strategy.scope():
-                supervised = pretrained.with_objective("paired")
+                supervised = pretrained.with_objective("paired", output_length=None)  # real pairs: it learns to end
                 supervised.compile(optimizer=adam(args.learning_rate))
             histories["supervised"], seconds = fit(
                 supervised, make_pair_dataset(data.train_documents, data.train_summaries, args.batch_size,
@@ -237,7 +249,8 @@ def main(argv=None):
             }, name="test documents (encoder embedding)")
             curves = {key.replace("val_", "validation_"): value for key, value in histories["full"].items()
                       if key in ("val_rouge1", "val_raw_rouge1", "val_first_words", "discriminator_accuracy",
-                                 "discriminator_distance", "reconstruction_loss", "val_critic_auc")}
+                                 "discriminator_distance", "reconstruction_loss", "val_critic_auc",
+                                 "val_critic_auc_same_length", "val_length_auc")}
             plots.history_curves(curves, run.file("full_model_curves.png"), title="full model (unpaired)")
             if data.has_pairs:
                 plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},

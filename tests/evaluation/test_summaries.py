@@ -3,8 +3,8 @@
 import pytest
 
 from keras_ae.evaluation.summaries import (
-    SummaryLanguageModel, first_clause, first_words_share, lead, median_length, repeated_word_share, rouge,
-    mean_length, summary_row,
+    SummaryLanguageModel, first_clause, first_words_share, lead, length_auc, median_length, repeated_word_share,
+    rouge, mean_length, summary_row,
 )
 from tests.summary_helpers import tiny_pairs
 
@@ -50,3 +50,10 @@ def test_summary_row_scores_with_and_without_references():
     assert summary_row(documents[150:160], summaries[150:160], summaries[150:160], lm)["rouge1"] == pytest.approx(100)
     unpaired = summary_row(documents[150:160], predictions, None, lm)
     assert "rouge1" not in unpaired and unpaired["perplexity"] == row["perplexity"]
+
+
+def test_length_auc_is_what_length_alone_tells_real_from_generated():
+    assert length_auc([3, 7, 10], [10, 10]) == pytest.approx(5 / 6)  # 3 and 7 above 10, 10 against 10 a tie
+    assert length_auc([6, 7, 8], [8, 7, 6]) == pytest.approx(0.5)  # the same lengths: no cue
+    assert length_auc([2, 3], [9, 10, 10]) == 1.0
+    assert length_auc([10, 10, 2], [2, 2, 10]) == pytest.approx(6 / 9)  # the ranking may prefer the longer

@@ -9,8 +9,11 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs
-from keras_ae.evaluation.summaries import RougeCurve, code_dependence, critic_auc, lead, rouge, summarize
+from keras_ae.evaluation.summaries import (
+    RougeCurve, code_dependence, critic_auc, critic_ranking, lead, rouge, summarize,
+)
 from keras_ae.export import export_model
+from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
 from keras_ae.models.text_latent import TextLatent
@@ -54,6 +57,44 @@ def test_generation_is_greedy_one_hot_and_ends_with_padding():
         assert ended.size and np.all(row[ended[0]:] == 0)
     again, _ = decoder.generate(_memory())
     np.testing.assert_array_equal(words, again)
+
+
+@pytest.mark.parametrize("end_bias", [5.0, -5.0])  # the end symbol likely (it would end at once) or unlikely
+def test_generation_with_lengths_writes_exactly_that_many_words_sampled_or_greedy(end_bias):
+    decoder = AttentionCopyDecoder(20, length=6, hidden_dim=8, word_dim=8)
+    decoder(tf.constant([[20]] * 2), _memory())
+    decoder.to_logits.bias.assign(np.r_[end_bias, np.zeros(19)].astype("float32"))
+    decoder.copy_gate.bias.assign([30.0])  # the vocabulary distribution alone, so the bias decides the free end
+    sampler = GumbelSoftmax(hard=True, seed=0)
+    lengths = tf.constant([2, 5])
+    for options in ({}, {"sampler": sampler, "training": True}):
+        written = decoder.write(_memory(), lengths=lengths, **options)
+        ids = tf.argmax(written["words"], -1).numpy()
+        for row, length in zip(ids, lengths.numpy()):
+            assert np.all(row[:length] != 0) and np.all(row[length:] == 0)
+        assert np.all(written["log_probs"].numpy()[:, 5:] == 0.0) and np.all(written["log_probs"].numpy()[0, 2:] == 0)
+    free = tf.argmax(decoder.generate(_memory())[0], -1).numpy()  # without lengths the bias decides
+    assert np.all(free[:, 0] == 0) if end_bias > 0 else np.all(free != 0)
+
+
+def test_match_length_gives_generated_summaries_the_real_lengths_and_greedy_ones_output_length_words():
+    documents, _ = tiny_pairs(6, seed=6)
+    real = ["python", "rust tool", "perl server for json", "a b c d e f g", "yaml", "json parser for ruby"]
+    model = TextLatent(VOCABULARY, objective="unpaired", output_length=3, **SIZES)  # summary_length 4
+    batch = model.unpack_batch({"document": tf.constant(documents), "summary": tf.constant(real)})
+    words, _, _ = model.forward(batch, training=True)
+    np.testing.assert_array_equal(tf.math.count_nonzero(tf.argmax(words, -1), axis=1), [1, 2, 4, 4, 1, 4])
+    ids, _ = model.summary_ids(tf.constant(documents))
+    np.testing.assert_array_equal(tf.math.count_nonzero(ids, axis=1), [3] * 6)
+    assert all(len(summary.split()) == 3 for summary in summarize(model, documents))
+    ranking = critic_ranking(model, documents, real)  # greedy: 3 words each, none of the real ones has 3
+    assert np.isnan(ranking["critic_auc_same_length"]) and ranking["length_auc"] == 1.0
+    free = model.with_objective("unpaired", match_length=False)
+    assert free.output_length == 3 and free.get_config()["match_length"] is False
+    words, _, _ = free.forward(batch, training=True)  # the lengths of the greedy summaries, not the real ones
+    np.testing.assert_array_equal(tf.math.count_nonzero(tf.argmax(words, -1), axis=1), [3] * 6)
+    with pytest.raises(ValueError, match="output_length"):
+        TextLatent(VOCABULARY, output_length=5, **SIZES)
 
 
 def _oov_memory():

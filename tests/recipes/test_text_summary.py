@@ -41,6 +41,9 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert all({"val_rouge1", "val_reconstruction_true", "val_reconstruction_shuffled"} <= set(history)
                for history in histories.values()) and len(histories) == 4
     assert 0.0 <= histories["full"]["val_critic_auc"][-1] <= 1.0
+    assert {"val_critic_auc_same_length", "val_length_auc"} <= set(histories["full"])
+    # length matched (the default): the unpaired models write N words, as Lead-N; the ceiling ends by itself
+    assert table["full (unpaired)"]["words"] == table["reconstruction only"]["words"] == pytest.approx(4.0)
     # with --average-decay the unpaired stages are scored with the weight average and, beside it, their last iterate
     assert {"full (unpaired), last iterate", "reconstruction only, last iterate"} <= set(table)
     assert {"val_raw_rouge1", "val_raw_words"} <= set(histories["full"])

@@ -39,6 +39,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         log_probs = decoder(decoder.teacher_forcing_inputs(tf.constant([[4, 5, 0, 0, 0]] * 2)), memory)  # [2, 5, 100]
         words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
         words, _, pointers = decoder.generate(memory, return_pointers=True)   # + the document token each OOV spells
+        words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]))       # exactly 2 and 4 words, then the end
     """
 
     def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, block_repeats=True,
@@ -127,20 +128,23 @@ class AttentionCopyDecoder(keras.layers.Layer):
             outputs.append(log_probs)
         return tf.stack(outputs, axis=1)
 
-    def generate(self, memory, sampler=None, training=False, return_pointers=False):
+    def generate(self, memory, sampler=None, training=False, return_pointers=False, lengths=None):
         """`(words [batch, length, V], attention [batch, length, T])`: one-hot words written free-running, each the
         input of the next step. With a `sampler` (e.g. a hard `GumbelSoftmax`) in training the words are its samples
         of the log-probabilities, so gradients flow back through them; otherwise the most probable word (greedy).
         After the first end symbol (id 0) every word is the end symbol, as padding is in real summaries.
         `return_pointers=True` adds `pointers [batch, length]` (int32): at each step, the document token an OOV word
-        spells (the most attended OOV token whose word is not spelled yet; meaningful where the word is OOV)."""
-        written = self.write(memory, sampler=sampler, training=training)
+        spells (the most attended OOV token whose word is not spelled yet; meaningful where the word is OOV).
+        `lengths [batch]` (int): write exactly that many words (at most `length`), the end symbol blocked before and
+        forced after them; None: each sequence ends at its first end symbol."""
+        written = self.write(memory, sampler=sampler, training=training, lengths=lengths)
         outputs = (written["words"], written["attention"])
         return (*outputs, written["pointers"]) if return_pointers else outputs
 
-    def write(self, memory, sampler=None, training=False):
+    def write(self, memory, sampler=None, training=False, lengths=None):
         """`generate`'s outputs as a dict (`words`, `attention`, `pointers`) plus `log_probs [batch, length]`: the
-        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE."""
+        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE. `lengths`: see
+        `generate`."""
         spellings = memory[4] if len(memory) > 4 else None
         state, memory = self._start(memory)
         _, mask, token_ids, _ = memory
@@ -158,9 +162,13 @@ class AttentionCopyDecoder(keras.layers.Layer):
         coverage = tf.zeros_like(memory[1])
         written = tf.zeros([batch, self.vocabulary_size], "float32")  # words already written (end and OOV never)
         words, attentions, pointers, chosen_log_probs = [], [], [], []
-        for _ in range(self.length):
+        for step in range(self.length):
             log_probs, attention, state = self._step(vectors, state, coverage, memory)
             coverage += attention
+            if lengths is not None:  # before the length: never the end symbol; from it on: nothing but the end
+                before = tf.cast(step < tf.cast(lengths, tf.int32), "float32")[:, None]
+                log_probs += before * end * -1e9
+                alive = alive * before
             available = unknown * (1.0 - spelled) if self.block_repeats else unknown
             if self.block_repeats:
                 none_left = 1.0 - tf.reduce_max(available, axis=-1, keepdims=True)  # no OOV word left to spell
