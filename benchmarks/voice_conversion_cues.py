@@ -27,10 +27,10 @@ import tensorflow as tf
 from keras_ae.data.speech import load_speech_corpus
 from keras_ae.evaluation.conversion import (
     conversion_pairs,
+    mfcc_frames,
     speaker_judges,
     utterance_statistics,
 )
-from keras_ae.evaluation.speech import mfcc_features
 from keras_ae.layers.audio.log_mel import log_mel_frames
 from keras_ae.recipes.common import format_table
 
@@ -63,7 +63,7 @@ def cues(waveform):
 
 
 def statistics(waveform):
-    return utterance_statistics(np.asarray(mfcc_features(np.asarray(waveform, np.float32)[None]))[0])
+    return utterance_statistics(mfcc_frames(waveform))
 
 
 def condition_rows(convert, resynthesize, corpus, pairs, judge):

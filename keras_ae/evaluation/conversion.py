@@ -100,7 +100,7 @@ def _traced_mfcc():
     return tf.function(mfcc_features, reduce_retracing=True)
 
 
-def _mfcc(waveform):
+def mfcc_frames(waveform):
     """MFCCs with deltas `[frames, 39]` of one waveform (`mfcc_features`, traced once for any length)."""
     return np.asarray(_traced_mfcc()(tf.constant(np.asarray(waveform, np.float32)[None])))[0]
 
@@ -120,7 +120,7 @@ class SpeakerClassifier:
     """
 
     def __init__(self, features=None):
-        self.features = features or _mfcc
+        self.features = features or mfcc_frames
 
     def _statistics(self, utterances):
         return np.stack([utterance_statistics(self.features(u)) for u in utterances])
@@ -246,7 +246,7 @@ class PhoneProbe:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        features = [_mfcc(w) for w in waveforms]
+        features = [mfcc_frames(w) for w in waveforms]
         x = np.concatenate([f[: len(p)] for f, p in zip(features, phones)])
         y = np.concatenate([p[: len(f)] for f, p in zip(features, phones)])
         if len(x) > MAX_PROBE_FRAMES:
@@ -259,7 +259,7 @@ class PhoneProbe:
     def accuracy(self, waveforms, phones):
         correct = total = 0
         for waveform, labels in zip(waveforms, phones):
-            features = _mfcc(waveform)
+            features = mfcc_frames(waveform)
             count = min(len(features), len(labels))
             correct += int(np.sum(self.classifier.predict(features[:count]) == labels[:count]))
             total += count
@@ -404,10 +404,9 @@ def _mean(values):
 
 
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
-           "conversion_scores", "mel_cepstra", "mel_target_shares", "speaker_name_list", "mel_cepstral_distortion",
-           "plot_conversion_matrix", "one_utterance", "plot_spectrograms", "self_conversion_share", "self_conversions",
-           "speaker_judges",
-           "utterance_statistics", "vocoder_floor"]
+           "conversion_scores", "mel_cepstra", "mel_cepstral_distortion", "mel_target_shares", "mfcc_frames",
+           "one_utterance", "plot_conversion_matrix", "plot_spectrograms", "self_conversion_share",
+           "self_conversions", "speaker_judges", "speaker_name_list", "utterance_statistics", "vocoder_floor"]
 
 
 def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
