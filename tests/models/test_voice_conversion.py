@@ -374,6 +374,15 @@ def test_spread_term_penalises_over_smoothed_frames_and_adds_to_the_l1():
         SpeechReconstructionJudge(decoder, vocoder, spread_weight=-1.0)
 
 
+def test_extra_speakers_are_only_for_the_synthesized_corpus():
+    corpus = types.SimpleNamespace(num_speakers=3)
+    args = types.SimpleNamespace(extra_speakers=0, data="espeak")
+    assert voice_conversion.with_extra_speakers(corpus, "train", args) == ("train", 3)
+    args = types.SimpleNamespace(extra_speakers=2, data="/my/audio")
+    with pytest.raises(ValueError, match="--extra-speakers"):
+        voice_conversion.with_extra_speakers(corpus, "train", args)
+
+
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
     keras.utils.set_random_seed(0)
     model = AdaINVC(kl_weight=0.0, downsample=4, **TINY_VC)
