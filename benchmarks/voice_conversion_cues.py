@@ -13,6 +13,8 @@ sentences) and prints, per condition:
 - pitch (median F0 of voiced frames, `pysptk.swipe`) of the converted speech against the source's and the
   target's: does the decoder carry the reference's pitch or the source's? (the slope of log converted F0 on log
   target F0 and on log source F0 over the pairs, and the share of pairs whose F0 is nearer the target's);
+- the converted c1-c12 standard deviations over the target's (`spread_ratio`, mean over pairs and coefficients;
+  below 1: over-smoothed) and their mean |log ratio| (`spread_log_error`, beside the source's);
 - level (mean energy of speech frames, dB), spectral tilt (slope of the mean log-mel spectrum, per bin) and voiced
   share (fraction of frames with an F0), each as converted minus target and source minus target.
 
@@ -83,8 +85,13 @@ def condition_rows(convert, resynthesize, corpus, pairs, judge):
     swapped = truth_stats.copy()
     swapped[:, BLOCKS["dynamics"]] = converted_stats[:, BLOCKS["dynamics"]]
     row["all_but_dynamics"] = float(np.mean(classifier.predict(swapped) == names))
-    measured = {"converted": [cues(c) for c in converted],
-                "source": [cues(resynthesize(corpus.waveforms[s])) for s, _, _ in pairs],
+    sources = [resynthesize(corpus.waveforms[s]) for s, _, _ in pairs]
+    source_stats = np.stack([statistics(s) for s in sources])
+    spread = BLOCKS["spread"]
+    row["spread_ratio"] = float(np.mean(converted_stats[:, spread] / truth_stats[:, spread]))
+    row["spread_log_error"] = float(np.mean(np.abs(np.log(converted_stats[:, spread] / truth_stats[:, spread]))))
+    row["spread_log_error_source"] = float(np.mean(np.abs(np.log(source_stats[:, spread] / truth_stats[:, spread]))))
+    measured = {"converted": [cues(c) for c in converted], "source": [cues(s) for s in sources],
                 "target": [cues(t) for t in truths]}
     f0 = {k: np.array([m["f0"] for m in v]) for k, v in measured.items()}
     ok = np.isfinite(f0["converted"]) & np.isfinite(f0["source"]) & np.isfinite(f0["target"])
