@@ -25,9 +25,11 @@ WIDE_PITCHES = (5, 95)  # eSpeak's pitch parameter, 0-100
 WIDE_RATES = (110, 240)  # words per minute
 
 
-def wide_espeak_speakers(count, seed=0):
+def wide_espeak_speakers(count, seed=0, exclude=()):
     """`count` distinct eSpeak speakers: every accent in turn, a seeded variant, pitch and rate from the wide
-    ranges above."""
+    ranges above. Candidates with the accent and variant of a speaker in `exclude` (e.g. held-out speakers) are
+    skipped, so no extra speaker is a held-out voice at another pitch or rate."""
+    taken = {(s.accent, s.variant) for s in exclude}
     rng = np.random.default_rng(seed)
     speakers = set()
     ordered = []
@@ -35,20 +37,22 @@ def wide_espeak_speakers(count, seed=0):
         speaker = Speaker(ACCENTS[len(ordered) % len(ACCENTS)], str(rng.choice(WIDE_VARIANTS)),
                           int(rng.integers(WIDE_PITCHES[0], WIDE_PITCHES[1] + 1)),
                           int(rng.integers(WIDE_RATES[0], WIDE_RATES[1] + 1)))
-        if speaker not in speakers:
+        if speaker not in speakers and (speaker.accent, speaker.variant) not in taken:
             speakers.add(speaker)
             ordered.append(speaker)
     return ordered
 
 
-def load_extra_training_speech(corpus, sentences, espeak_speakers=32, flite=True, seed=0, progress=True):
+def load_extra_training_speech(corpus, sentences, espeak_speakers=32, flite=True, seed=0, progress=True,
+                               exclude=()):
     """Extra training speakers for `corpus` (built from `sentences` with `seed`): `espeak_speakers` wide eSpeak
     speakers and (with `flite`) the Flite training voices, saying the corpus's training sentences, with ARPAbet
-    labels, every utterance in the `"train"` splits. Returns None when nothing is asked for."""
+    labels, every utterance in the `"train"` splits; `exclude` as in `wide_espeak_speakers`. Returns None when
+    nothing is asked for."""
     train_ids = sorted(set(corpus.sentences[corpus.sentence_split == "train"].tolist()))
     parts = []
     if espeak_speakers:
-        wide = load_speech_corpus(speakers=wide_espeak_speakers(espeak_speakers, seed=seed + 1),
+        wide = load_speech_corpus(speakers=wide_espeak_speakers(espeak_speakers, seed=seed + 1, exclude=exclude),
                                   sentences=[sentences[i] for i in train_ids], held_out_speakers=0,
                                   validation_sentences=0, test_sentences=0, seed=seed, progress=progress)
         wide.sentences = np.array(train_ids)[wide.sentences]

@@ -95,8 +95,14 @@ def utterance_statistics(frames):
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
 
 
-def _mfcc(waveform):
-    return np.asarray(mfcc_features(np.asarray(waveform, np.float32)[None]))[0]
+@functools.lru_cache(maxsize=1)
+def _traced_mfcc():
+    return tf.function(mfcc_features, reduce_retracing=True)
+
+
+def mfcc_frames(waveform):
+    """MFCCs with deltas `[frames, 39]` of one waveform (`mfcc_features`, traced once for any length)."""
+    return np.asarray(_traced_mfcc()(tf.constant(np.asarray(waveform, np.float32)[None])))[0]
 
 
 class SpeakerClassifier:
@@ -114,7 +120,7 @@ class SpeakerClassifier:
     """
 
     def __init__(self, features=None):
-        self.features = features or _mfcc
+        self.features = features or mfcc_frames
 
     def _statistics(self, utterances):
         return np.stack([utterance_statistics(self.features(u)) for u in utterances])
@@ -240,8 +246,9 @@ class PhoneProbe:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        x = np.concatenate([_mfcc(w)[: len(p)] for w, p in zip(waveforms, phones)])
-        y = np.concatenate([p[: len(_mfcc(w))] for w, p in zip(waveforms, phones)])
+        features = [mfcc_frames(w) for w in waveforms]
+        x = np.concatenate([f[: len(p)] for f, p in zip(features, phones)])
+        y = np.concatenate([p[: len(f)] for f, p in zip(features, phones)])
         if len(x) > MAX_PROBE_FRAMES:
             keep = np.random.default_rng(seed).choice(len(x), MAX_PROBE_FRAMES, replace=False)
             x, y = x[keep], y[keep]
@@ -252,7 +259,7 @@ class PhoneProbe:
     def accuracy(self, waveforms, phones):
         correct = total = 0
         for waveform, labels in zip(waveforms, phones):
-            features = _mfcc(waveform)
+            features = mfcc_frames(waveform)
             count = min(len(features), len(labels))
             correct += int(np.sum(self.classifier.predict(features[:count]) == labels[:count]))
             total += count
@@ -314,10 +321,9 @@ def mel_target_shares(convert_frames, front_end, sources, targets, pairs, conver
             "target_share_mel_vocoded": float(np.mean(after == names))}
 
 
-def self_conversion_share(convert, corpus, pairs, judge, seed=0):
-    """The share of conversions back to the source's own speaker (the content of each pair's source with the
-    speaker code of another sentence by the same speaker) that `judge` assigns to that speaker: how much of a
-    speaker the decoder's output can carry at all, whatever the split."""
+def self_conversions(convert, corpus, pairs, seed=0):
+    """Conversions back to each pair's source speaker (the content of the source with the speaker code of another
+    sentence by the same speaker) and that speaker's names: `(waveforms, names)`."""
     rng = np.random.default_rng(seed)
     converted, names = [], []
     for source, _, _ in pairs:
@@ -326,7 +332,15 @@ def self_conversion_share(convert, corpus, pairs, judge, seed=0):
         if len(references):
             converted.append(convert(corpus.waveforms[source], corpus.waveforms[int(rng.choice(references))]))
             names.append(corpus.speaker_names[corpus.speakers[source]])
-    return float(np.mean(judge.predict(converted) == np.array(names))) if converted else None
+    return converted, np.array(names)
+
+
+def self_conversion_share(convert, corpus, pairs, judge, seed=0, conversions=None):
+    """The share of conversions back to the source's own speaker (`self_conversions`) that `judge` assigns to that
+    speaker: how much of a speaker the decoder's output can carry at all, whatever the split. `conversions`: the
+    `self_conversions` output, when already made."""
+    converted, names = conversions or self_conversions(convert, corpus, pairs, seed=seed)
+    return float(np.mean(judge.predict(converted) == names)) if len(converted) else None
 
 
 def conversion_matrix(matrix, sources, targets):
@@ -390,9 +404,9 @@ def _mean(values):
 
 
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
-           "conversion_scores", "mel_cepstra", "mel_target_shares", "speaker_name_list", "mel_cepstral_distortion",
-           "plot_conversion_matrix", "one_utterance", "plot_spectrograms", "self_conversion_share", "speaker_judges",
-           "utterance_statistics", "vocoder_floor"]
+           "conversion_scores", "mel_cepstra", "mel_cepstral_distortion", "mel_target_shares", "mfcc_frames",
+           "one_utterance", "plot_conversion_matrix", "plot_spectrograms", "self_conversion_share",
+           "self_conversions", "speaker_judges", "speaker_name_list", "utterance_statistics", "vocoder_floor"]
 
 
 def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,
@@ -475,14 +489,16 @@ def conversion_report(model, convert, resynthesize, corpus, train, probe_test, e
         if chosen:
             examples[name] = (chosen[0], converted[0], source_pool, target_corpus)
     self_pairs = conversion_pairs(source_pool, source_pool, seen, pairs, seed=seed)
+    own = self_conversions(convert, source_pool, self_pairs, seed=seed)
     metrics = {
         "utterances": {"train": len(train), "probe_train": len(probe_train), "probe_test": len(probe_test),
                        "judge_train": judge.fitted_real + judge.fitted_resynthesised,
                        "few_judge_train": len(few_waveforms)},
         "code_probes": codes,
         "speaker_classifier": classifiers,
-        "self_conversion_share": self_conversion_share(convert, source_pool, self_pairs, judge, seed=seed),
-        "self_conversion_share_few": self_conversion_share(convert, source_pool, self_pairs, few_judge, seed=seed),
+        "self_conversion_share": self_conversion_share(convert, source_pool, self_pairs, judge, conversions=own),
+        "self_conversion_share_few": self_conversion_share(convert, source_pool, self_pairs, few_judge,
+                                                           conversions=own),
         "conversion": table,
     }
     return metrics, matrices, examples

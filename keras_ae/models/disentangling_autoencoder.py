@@ -63,6 +63,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         conditioning: how the decoder reads the speaker code, `"concat"` or `"adain"`.
         vocoder_iterations: Griffin-Lim rounds of the vocoder.
         reconstruction_loss: `"l1"` or `"l2"` on the rebuilt log-mel frames (`SpeechReconstructionJudge`).
+        spread_weight: weight of the judge's global-variance term against over-smoothed frames
+            (`SpeechReconstructionJudge(spread_weight=...)`; 0: none).
         downsample: 10 ms frames per content step (`ContentEncoder(downsample=...)`, undone by the decoder).
         decoder_blocks: residual blocks of the decoder (None: `blocks`).
         decoder_dilation: growth of the decoder's dilation per block (`SpeechDecoder(dilation=...)`).
@@ -79,8 +81,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
-                 downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, adversaries=(),
-                 **kwargs):
+                 downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
+                 adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -100,6 +102,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
             loss=reconstruction_loss,
+            spread_weight=spread_weight,
             name="reconstruction",
         )
         super().__init__(encoder, judges=[judge], adversaries=adversaries, input_shape=(None,), **kwargs)
@@ -118,6 +121,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.decoder_blocks = self.judges[0].decoder.blocks
         self.decoder_dilation = self.judges[0].decoder.dilation
         self.decoder_norm_first = self.judges[0].decoder.norm_first
+        self.spread_weight = self.judges[0].spread_weight
 
     # ------------------------------------------------------------------ parts
     @property
@@ -193,6 +197,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
             "downsample": self.downsample, "decoder_blocks": self.decoder_blocks,
             "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
+            "spread_weight": self.spread_weight,
         })
         return config
 

@@ -101,6 +101,9 @@ def build_parser():
                         help="adain: KL weight on the content code (0: no noise, no KL)")
     parser.add_argument("--reconstruction-loss", choices=LOSSES, default=base("reconstruction_loss"),
                         help="error on the rebuilt log-mel frames: l1 (AdaIN-VC's) or l2")
+    parser.add_argument("--spread-weight", type=non_negative_float, default=base("spread_weight"),
+                        help="weight of a global-variance term: the rebuilt frames' spread over time (and that of "
+                             "their changes) against the real frames' (0: none; against over-smoothed output)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -114,6 +117,10 @@ def build_parser():
     parser.add_argument("--probe-utterances", type=positive_int, default=160,
                         help="utterances each probe and the speaker classifier fit on (per split)")
     parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
+    parser.add_argument("--extra-speakers", type=non_negative_int, default=0,
+                        help="wide-range eSpeak speakers (keras_ae.data.varied_speech) added to training, saying the "
+                             "training sentences only; none shares accent and variant with a held-out speaker. The "
+                             "evaluation, its classifier and the step count stay those of the default corpus")
     return parser
 
 
@@ -122,7 +129,7 @@ def build_model(args, num_speakers):
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
                   reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
                   decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation,
-                  decoder_norm_first=args.decoder_norm_first)
+                  decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -176,15 +183,19 @@ def main(argv=None):
                          "(--sentences 10 or more).")
     engine = held_out_engine_corpus(args, HELD_OUT_VOICES, train_sentences=20)
     crop_samples = crop_length(args)
-    train_data = make_crop_dataset(train, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
+    pool, num_speakers = with_extra_speakers(corpus, train, args)
+    train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
                                    skip_short=True)
     seen = sorted(set(train.speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "
-          f"held out); training on {len(train)} utterances ({train_data.skipped_short} shorter than a crop left "
-          f"out); method {args.method}; {strategy.num_replicas_in_sync} replica(s)")
+          f"held out); training on {len(pool)} utterances ({train_data.skipped_short} shorter than a crop left "
+          f"out; {num_speakers - corpus.num_speakers} extra speakers); method {args.method}; "
+          f"{strategy.num_replicas_in_sync} replica(s)")
+    if len(pool) > len(train):  # more voices, the default corpus's number of steps
+        train_data = train_data.take(len(train) // args.batch_size)
     with strategy.scope():
-        model = build_model(args, corpus.num_speakers)
+        model = build_model(args, num_speakers)
         model.adapt(train.sample(400, args.seed).waveforms)
         optimizer = keras.optimizers.Adam(args.learning_rate)
         if args.method == "adversarial":
@@ -220,6 +231,23 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_metrics(metrics))
     return metrics
+
+
+def with_extra_speakers(corpus, train, args):
+    """The training pool and its speaker count: `train`, plus `--extra-speakers` wide-range eSpeak speakers saying
+    the training sentences (never one with the accent and variant of a held-out speaker)."""
+    if not args.extra_speakers:
+        return train, corpus.num_speakers
+    if args.data not in (None, "espeak"):
+        raise ValueError("--extra-speakers adds synthesized speakers to the eSpeak corpus; drop it with --data.")
+    from keras_ae.data.phones import merge_corpora, to_arpabet
+    from keras_ae.data.speech import builtin_sentences, default_speakers
+    from keras_ae.data.varied_speech import load_extra_training_speech
+
+    held_out = default_speakers(args.speakers)[args.speakers - args.held_out_speakers:]
+    extra = load_extra_training_speech(corpus, builtin_sentences(args.sentences), args.extra_speakers, flite=False,
+                                       seed=args.seed, exclude=held_out)
+    return merge_corpora([to_arpabet(train), extra]), corpus.num_speakers + extra.num_speakers
 
 
 def _projectors(model, corpus, run, count=64):

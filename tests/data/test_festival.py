@@ -39,6 +39,11 @@ def test_wide_speakers_are_distinct_and_cover_the_accents():
     assert len(set(speakers)) == 24
     assert len({s.accent for s in speakers}) == 8 and len({s.variant for s in speakers}) > 8
     assert wide_espeak_speakers(24, seed=1) == speakers
+    # held-out voices' accent and variant never come back at another pitch or rate
+    excluded = speakers[:6]
+    kept = wide_espeak_speakers(24, seed=1, exclude=excluded)
+    assert len(set(kept)) == 24
+    assert not {(s.accent, s.variant) for s in kept} & {(s.accent, s.variant) for s in excluded}
 
 
 @pytest.mark.skipif(not (shutil.which("festival") and shutil.which("flite")),

@@ -34,6 +34,7 @@ from keras_ae.layers import (
     SpeechReconstructionJudge,
 )
 from keras_ae.layers.audio.log_mel import padded_stft
+from keras_ae.layers.judges.speech_reconstruction_judge import frame_spread_error
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
 from keras_ae.recipes import voice_conversion
 from tests.helpers import reload_and_call_many
@@ -351,6 +352,35 @@ def test_reconstruction_loss_is_l1_or_l2_of_the_frames():
     np.testing.assert_allclose(metrics["frame_l1"], np.mean(np.abs(error)), rtol=1e-5)
     with pytest.raises(ValueError, match="l1, l2"):
         SpeechReconstructionJudge(decoder, vocoder, loss="huber")
+
+
+def test_spread_term_penalises_over_smoothed_frames_and_adds_to_the_l1():
+    frames = tf.constant(rng.normal(size=[2, 40, 8]), tf.float32)
+    smooth = tf.nn.avg_pool1d(frames, 5, 1, "SAME")  # same means, less spread over time and in its changes
+    assert float(tf.reduce_mean(frame_spread_error(frames, frames))) < 1e-6
+    assert float(tf.reduce_mean(frame_spread_error(smooth, frames))) > 0.3
+    decoder = SpeechDecoder(8, filters=8, blocks=1)
+    vocoder = GriffinLimVocoder(8, hidden_dim=8, iterations=2)
+    code = (frames, tf.zeros([2, 4]), tf.zeros([2, 40, 3]))
+    batch = {"waveforms": tf.zeros([2, 40 * 160])}
+    plain, _ = SpeechReconstructionJudge(decoder, vocoder, postnet_weight=0.0).judge_loss(batch, code)
+    judge = SpeechReconstructionJudge(decoder, vocoder, postnet_weight=0.0, spread_weight=2.0)
+    weighted, metrics = judge.judge_loss(batch, code)
+    spread = frame_spread_error(decoder(code[2], code[1]), frames)
+    np.testing.assert_allclose(weighted, plain + 2.0 * spread, rtol=1e-5)
+    np.testing.assert_allclose(metrics["frame_spread"], np.mean(spread), rtol=1e-5)
+    assert judge.get_config()["spread_weight"] == 2.0
+    with pytest.raises(ValueError, match="spread_weight"):
+        SpeechReconstructionJudge(decoder, vocoder, spread_weight=-1.0)
+
+
+def test_extra_speakers_are_only_for_the_synthesized_corpus():
+    corpus = types.SimpleNamespace(num_speakers=3)
+    args = types.SimpleNamespace(extra_speakers=0, data="espeak")
+    assert voice_conversion.with_extra_speakers(corpus, "train", args) == ("train", 3)
+    args = types.SimpleNamespace(extra_speakers=2, data="/my/audio")
+    with pytest.raises(ValueError, match="--extra-speakers"):
+        voice_conversion.with_extra_speakers(corpus, "train", args)
 
 
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
