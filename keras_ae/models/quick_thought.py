@@ -29,7 +29,8 @@ class QuickThought(JudgedEncoder):
         bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
-        max_length: sentences are truncated to this many tokens.
+        max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
+            `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -50,7 +51,7 @@ class QuickThought(JudgedEncoder):
         vocabulary,
         embedding_dim=128,
         word_dim=64,
-        max_length=25,
+        max_length=40,
         pooling="mean",
         bidirectional=False,
         tokenizer="word",
