@@ -8,7 +8,9 @@ discarded) beside right-branching, left-branching and random trees, and test per
 compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a
 second table says where each parser wins or loses against right-branching (standard errors, the paired difference,
 how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
-(Kim et al.'s length curriculum; off by default: it did not help, see the README). The default data is
+(Kim et al.'s length curriculum; off by default: it did not help, see the README). As Kim et al. select their
+checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
+gradients are clipped to their global norm 3 (`--clip-norm`). The default data is
 the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
 standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
 trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
