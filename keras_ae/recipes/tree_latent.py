@@ -8,7 +8,9 @@ discarded) beside right-branching, left-branching and random trees, and test per
 compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a
 second table says where each parser wins or loses against right-branching (standard errors, the paired difference,
 how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
-(Kim et al.'s length curriculum; off by default: it did not help, see the README). The default data is
+(Kim et al.'s length curriculum; off by default: it did not help, see the README). As Kim et al. select their
+checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
+gradients are clipped to their global norm 3 (`--clip-norm`). The default data is
 the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
 standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
 trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
@@ -98,6 +100,14 @@ def build_parser():
         "--length-batches", action="store_true", default=CURRICULUM["by_length"], help="batch sentences of one length "
         "together, as Kim et al. do: no padding in the inside algorithm, so long sentences cost far less"
     )
+    parser.add_argument(
+        "--clip-norm", type=non_negative_float, default=3.0, help="gradients are clipped to this global norm (Kim et "
+        "al.'s max_grad_norm 3; 0: no clipping)"
+    )
+    parser.add_argument(
+        "--no-select-best", dest="select_best", action="store_false", help="keep the last epoch's weights instead of "
+        "the epoch with the lowest validation loss (Kim et al. keep their best validation perplexity checkpoint)"
+    )
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
@@ -113,6 +123,13 @@ def build_model(args, vocabulary, code_dim, seed):
     )
 
 
+def build_optimizer(args):
+    """Kim et al.'s optimiser: Adam with beta_1 = 0.75 (beta_2 0.999), gradients clipped to a global norm of
+    `--clip-norm` (their 3; 0 turns clipping off)."""
+    clip = {"global_clipnorm": args.clip_norm} if args.clip_norm else {}
+    return keras.optimizers.Adam(args.learning_rate, beta_1=0.75, beta_2=0.999, **clip)
+
+
 def train(args, strategy, data, vocabulary, code_dim, callbacks):
     """Builds (the best of `--restarts` warm-ups), trains and evaluates one model: `(model, row, trees, history)`."""
 
@@ -120,9 +137,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
         keras.utils.set_random_seed(seed)  # each start's initial weights and noise streams come from its own seed
         with strategy.scope():
             model = build_model(args, vocabulary, code_dim, seed)
-            # Kim et al.'s optimiser: Adam with beta_1 = 0.75, gradients clipped to norm 3. No XLA: string ops.
-            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.75, global_clipnorm=3.0),
-                          jit_compile=False)
+            model.compile(optimizer=build_optimizer(args), jit_compile=False)  # no XLA: string ops
         return model
 
     started = time.perf_counter()
@@ -132,11 +147,17 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
     batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
                                              args.curriculum_step, seed=args.seed, by_length=args.length_batches)
+    # Kim et al.'s model selection: the checkpoint (here: the epoch) with the lowest validation loss is kept.
+    best = None
+    if args.select_best:
+        best = keras.callbacks.EarlyStopping(patience=args.epochs + 1, restore_best_weights=True)
     history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
-                        callbacks=callbacks, verbose=2)
+                        callbacks=callbacks + ([best] if best else []), verbose=2)
     seconds = time.perf_counter() - started
     row, trees = evaluate_tree_model(model, data.test, data.test_trees)
     row = {**row, "train_seconds": round(seconds, 1)}
+    if best is not None:
+        row["selected_epoch"] = best.best_epoch + 1
     if restart_losses:
         row["restart_validation_losses"] = [round(loss, 4) for loss in restart_losses]
     return model, row, trees, history.history

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_ae.evaluation.trees import (
     baseline_f1,
@@ -124,3 +125,19 @@ def test_paper_script_convention_keeps_a_unary_root_copy_and_skips_empty_sentenc
     assert tree_spans(imperative)[0] == {(1, 3)}
     # a sentence with an empty gold set is left out of the mean (ours would score it 0 against a binary parse)
     assert script_sentence_f1([{(1, 3)}, {(0, 2)}], [{(1, 3)}, set()]) == (100.0, 1)
+
+
+def test_gradient_norm_benchmark_measures_the_norm_that_clipping_sees():
+    from benchmarks.tree_gradient_norms import gradient_norms
+    from keras_ae.data.trees import build_vocabulary, load_tree_data
+    from keras_ae.models.tree_latent import TreeLatent
+
+    data = load_tree_data("synthetic", max_length=6, synthetic_size=40)
+    model = TreeLatent(build_vocabulary(data.train), num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=0,
+                       seed=0)  # the neural PCFG: no sampled z, so the loss is deterministic
+    batch = tf.constant(data.train[:8])
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(model.grammar.log_likelihood(batch, tf.zeros([8, 0])))
+    expected = float(tf.linalg.global_norm(tape.gradient(loss, model.trainable_variables)))
+    norms = gradient_norms(model, [batch, tf.constant(data.train[8:12])])
+    assert norms.shape == (2,) and norms[0] == pytest.approx(expected, rel=1e-4) and norms[1] != norms[0]

@@ -1,5 +1,6 @@
 """The tree_latent recipe end to end: a quick run (default suite) and the full default run (`-m slow`)."""
 
+import csv
 import json
 
 import pytest
@@ -27,6 +28,9 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert compared["right-branching"]["minus_right"] == 0 and compared["compound PCFG"]["sentence_f1_se"] > 0
     assert "NP" in compared["compound PCFG"]["recall_by_label"]
     assert summary_plugins(run / "tensorboard" / "samples")["parses of test sentences"] == "text"
+    # Kim et al.'s model selection: the epoch with the lowest validation loss is the one evaluated
+    validation = [float(row["val_loss"]) for row in csv.DictReader((run / "history.csv").open())]
+    assert stored["selected_epoch"] == 1 + validation.index(min(validation))
     losses = stored["restart_validation_losses"]  # one warm-up loss per start
     assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
 
@@ -41,6 +45,13 @@ def test_kl_weight_flag_reaches_the_posterior_and_defaults_to_the_elbo():
     assert build([]).bottleneck.beta == 1.0 and build(["--kl-weight", "0.25"]).bottleneck.beta == 0.25
     with pytest.raises(SystemExit):
         parser.parse_args(["--kl-weight", "-1"])
+
+
+def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
+    parser = tree_latent.build_parser()
+    assert tree_latent.build_optimizer(parser.parse_args([])).global_clipnorm == 3.0
+    assert tree_latent.build_optimizer(parser.parse_args(["--clip-norm", "0"])).global_clipnorm is None
+    assert tree_latent.build_optimizer(parser.parse_args(["--clip-norm", "1.5"])).global_clipnorm == 1.5
 
 
 def test_bad_flags_fail_before_work(tmp_path):
