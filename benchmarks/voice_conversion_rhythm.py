@@ -5,15 +5,16 @@ statistics read it, how well the model's label-free rate estimate follows it, an
 `keras_ae.recipes.voice_conversion` run (its flags give the corpus and the seed) and prints, for the seeded pairs
 of held-out sentences that `benchmarks.voice_conversion_cues` draws (seen and unseen eSpeak targets):
 
-1. *timing*: the true duration ratio of each pair, the source's speech frames (phone labels other than silence) over
-   those of the target's real utterance of the same sentence: the median |log2| (in percent of an octave of tempo
-   is hard to read, so it is printed as the median of |ratio - 1|) and the share of pairs more than 10% apart;
-2. *does the judge read it*: over the same pairs, the correlation between the log duration ratio and the log ratio
-   of the source's to the target's delta spread (mean over c1-c12 of the standard deviation of the MFCC deltas,
-   the `dynamics` block of the recipe's MFCC speaker classifier), on real speech;
+1. *timing*: the true stretch of each pair, the speech frames (phone labels other than silence) of the target's
+   real utterance of the same sentence over those of the source: the median |stretch - 1| and the share of pairs
+   more than 10% apart;
+2. *does the judge read it*: over the same pairs, the correlation between the log stretch and the log ratio of the
+   target's to the source's delta spread (mean over c1-c12 of the standard deviation of the MFCC deltas, part of the
+   `dynamics` block of the recipe's MFCC speaker classifier), on real speech (negative: slower speech, smaller
+   deltas);
 3. *the estimate*: the correlation of the model's `rhythm_ratio` before clipping (source rate over the reference
-   utterance's rate: another sentence of the target speaker, as in a real conversion) with the true ratio, and the
-   mean |log error| of the clipped ratio against that of no rhythm conversion (ratio 1); per utterance, the
+   utterance's rate: another sentence of the target speaker, as in a real conversion) with the true stretch, and
+   the mean |log error| of the clipped ratio against that of no rhythm conversion (stretch 1); per utterance, the
    correlation of `speaking_rate` with the true phone rate (phone segments per second of speech);
 4. the cue table of `benchmarks.voice_conversion_cues` (same judge, same pairs) with `rhythm_conversion` off and on;
 5. with `--report`, the recipe's whole conversion table (`conversion_report`, `--pairs-report` pairs per
@@ -74,16 +75,16 @@ def timing_rows(model, corpus, pairs, limit):
     rows = []
     rate = one_utterance(model.speaking_rate)
     for source, reference, truth in pairs:
-        true = speech_frames(corpus.phones[source]) / speech_frames(corpus.phones[truth])
+        true = speech_frames(corpus.phones[truth]) / speech_frames(corpus.phones[source])
         estimate = float(rate(corpus.waveforms[source]) / rate(corpus.waveforms[reference]))
         rows.append({"true": true, "estimate": estimate, "clipped": float(np.clip(estimate, 1 / limit, limit)),
-                     "dynamics": delta_spread(corpus.waveforms[source]) / delta_spread(corpus.waveforms[truth])})
+                     "dynamics": delta_spread(corpus.waveforms[truth]) / delta_spread(corpus.waveforms[source])})
     true = np.log([r["true"] for r in rows])
     estimate = np.log([r["estimate"] for r in rows])
     clipped = np.log([r["clipped"] for r in rows])
     return {
         "pairs": len(rows),
-        "median_|ratio-1|": float(np.median(np.abs(np.exp(true) - 1))),
+        "median_|stretch-1|": float(np.median(np.abs(np.exp(true) - 1))),
         "share_>10%": float(np.mean(np.abs(np.exp(true) - 1) > 0.1)),
         "corr_dynamics": correlation(true, np.log([r["dynamics"] for r in rows])),
         "corr_estimate": correlation(true, estimate),
@@ -98,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int, default=64, help="pairs per condition for parts 1-4")
     parser.add_argument("--report", action="store_true", help="also the recipe's conversion table, rhythm on")
     parser.add_argument("--pairs-report", type=int, default=32, help="pairs per condition for --report")
+    parser.add_argument("--timing-only", action="store_true", help="parts 1-3 only (no judge, no conversions)")
     parser.add_argument("--utterances", type=int, default=160, help="utterances for the per-utterance correlation")
     args = parser.parse_args(argv)
     from keras_ae.data.speech import load_speech_corpus
@@ -120,9 +122,11 @@ def main(argv=None):
     pairs = {name: [p for p in conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=seed + offset)
                     if p[2] is not None] for offset, (name, speakers) in enumerate(conditions.items())}
     timing = {name: timing_rows(model, long_enough, chosen, model.rhythm_limit) for name, chosen in pairs.items()}
-    print(f"Timing (seed {seed}; ratio = source speech frames / target's, same sentence; rhythm_limit "
+    print(f"Timing (seed {seed}; stretch = target's speech frames / source's, same sentence; rhythm_limit "
           f"{model.rhythm_limit:g})")
     print(format_table(timing, list(next(iter(timing.values())))))
+    if args.timing_only:
+        return
     resynthesize = one_utterance(model.resynthesize)
     judge = speaker_judges(corpus, None, resynthesize, 160, 20, seed=seed)[0]
     cues = {}
