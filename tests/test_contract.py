@@ -227,7 +227,8 @@ MODELS = {
         data=SPEECH_BATCHES, export_inputs=[SPEECH[0][:2]], replica_batch=SPEECH_BATCH, learning_rate=1e-2,
     ),
     "AdaINVC": dict(
-        make=lambda: M.AdaINVC(kl_weight=0.01, seed=0, **TINY_VC), data=SPEECH_BATCHES, export_inputs=[SPEECH[0][:2]],
+        make=lambda: M.AdaINVC(kl_weight=0.01, seed=0, frame_adversary_weight=0.1, **TINY_VC), data=SPEECH_BATCHES,
+        export_inputs=[SPEECH[0][:2]],
         learning_rate=1e-2,
     ),
 }

@@ -14,7 +14,9 @@ Protocol (fixed; never tuned on the test split):
       spoken by the target, beside source vs target (no conversion) and the vocoder floor (the target's own
       utterance through features and vocoder);
     - content kept: a frame phone probe trained on real speech (MFCC + deltas), applied to converted speech against
-      the source's phone labels (conversion keeps the frame count), beside its accuracy on the real source.
+      the source's phone labels (a frame-by-frame conversion keeps the frame count; one that converts the speaking
+      rate stretches the whole utterance by one ratio, and the labels are stretched by the same ratio,
+      `stretched_labels`), beside its accuracy on the real source.
 
 Example:
     table = conversion_table(model, corpus, seen_pairs, unseen_pairs)
@@ -266,6 +268,19 @@ class PhoneProbe:
         return correct / max(total, 1)
 
 
+def stretched_labels(labels, frames):
+    """Frame labels `[n]` mapped onto `frames` frames of a uniformly time-stretched utterance (nearest frame).
+
+    Example:
+        stretched_labels(np.array([1, 2]), 4)   # [1, 1, 2, 2]
+    """
+    labels = np.asarray(labels)
+    if frames == len(labels) or not len(labels):
+        return labels
+    positions = np.floor((np.arange(frames) + 0.5) * len(labels) / frames).astype(int)
+    return labels[np.minimum(positions, len(labels) - 1)]
+
+
 def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None, other_judges=None):
     """Scores of `convert(source, reference) -> waveform` on `pairs` (see `conversion_pairs`): the target and source
     shares of `judge` (a `SpeakerClassifier` fitted on speaker names), MCD converted-vs-target and source-vs-target
@@ -292,7 +307,10 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
         scores[f"source_share_{suffix}"] = float(np.mean(other_predicted == source_names))
     if phone_probe is not None and sources.phones is not None:
         labels = [sources.phones[s] for s, _, _ in pairs]
-        scores["phone_converted"] = phone_probe.accuracy(converted, labels)
+        scores["phone_converted"] = phone_probe.accuracy(converted, [
+            labels[i] if len(c) // FRAME_SAMPLES == len(sources.waveforms[s]) // FRAME_SAMPLES
+            else stretched_labels(labels[i], len(c) // FRAME_SAMPLES) for i, (c, (s, _, _)) in
+            enumerate(zip(converted, pairs))])
         scores["phone_real_source"] = phone_probe.accuracy([sources.waveforms[s] for s, _, _ in pairs], labels)
     matrix = [(str(s), str(t), bool(p == t)) for s, t, p in zip(source_names, target_names, predicted)]
     return scores, converted, matrix
@@ -406,7 +424,8 @@ def _mean(values):
 __all__ = ["PhoneProbe", "SpeakerClassifier", "code_probes", "conversion_matrix", "conversion_pairs",
            "conversion_scores", "mel_cepstra", "mel_cepstral_distortion", "mel_target_shares", "mfcc_frames",
            "one_utterance", "plot_conversion_matrix", "plot_spectrograms", "self_conversion_share",
-           "self_conversions", "speaker_judges", "speaker_name_list", "utterance_statistics", "vocoder_floor"]
+           "self_conversions", "speaker_judges", "speaker_name_list", "stretched_labels", "utterance_statistics",
+           "vocoder_floor"]
 
 
 def conversion_report(model, convert, resynthesize, corpus, train, probe_test, engine, seen, unseen,

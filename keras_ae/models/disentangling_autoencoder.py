@@ -8,10 +8,12 @@ from keras_ae.core.validation import integer_at_least
 from keras_ae.data.speech.constants import FRAME_SAMPLES, SILENCE_PEAK
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
 
 
@@ -68,6 +70,15 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         downsample: 10 ms frames per content step (`ContentEncoder(downsample=...)`, undone by the decoder).
         decoder_blocks: residual blocks of the decoder (None: `blocks`).
         decoder_dilation: growth of the decoder's dilation per block (`SpeechDecoder(dilation=...)`).
+        rhythm_conversion: `convert` also converts the global speaking rate: the source's content code is
+            resampled in time by the ratio of the source's to the reference's rate (`speaking_rate`), so the
+            output takes the reference's tempo (and a length of its own). Conversion only: training is unchanged.
+        rhythm_limit: the ratio is clipped to `[1 / rhythm_limit, rhythm_limit]`.
+        frame_adversary_weight: with a value above 0, a `FrameDiscriminator` (an adversary of the core loop, one
+            update per step, with its own copy of the optimizer unless `compile(optimizers=...)` names one) learns
+            to tell real frames from rebuilt and converted ones (the content of each utterance of the batch with
+            the speaker code of the next), and the decoder minimises this weight times its adversarial loss.
+        frame_feature_matching: the discriminator's `feature_matching_weight` (None: its default).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -75,6 +86,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         model.fit(make_crop_dataset(corpus, 20480, batch_size=16), epochs=5)
         speech = model.convert(source[None], reference[None])    # [1, samples // 160 * 160]
+        model.rhythm_conversion = True                           # (or the constructor's rhythm_conversion=True)
+        speech = model.convert(source[None], reference[None])    # [1, about samples * rate ratio]
     """
 
     conditioning_default = "concat"
@@ -82,11 +95,22 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
+                 rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
         decoder_blocks = blocks if decoder_blocks is None else decoder_blocks
+        if not rhythm_limit >= 1:
+            raise ValueError(f"rhythm_limit must be 1 or more (the largest rate ratio); got {rhythm_limit}.")
+        if not frame_adversary_weight >= 0:
+            raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
+        adversaries = list(adversaries)
+        if frame_adversary_weight:
+            weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
+            options = {} if frame_feature_matching is None else {"feature_matching_weight": frame_feature_matching}
+            adversaries.append(FrameDiscriminator(name="frame_discriminator", **options))
+            kwargs["adversary_weights"] = [*weights, frame_adversary_weight]
         encoder = SpeakerContentEncoder(
             LogMelSpectrogram(num_mel_bins, name="front_end"),
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
@@ -122,6 +146,10 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.decoder_dilation = self.judges[0].decoder.dilation
         self.decoder_norm_first = self.judges[0].decoder.norm_first
         self.spread_weight = self.judges[0].spread_weight
+        self.rhythm_conversion = bool(rhythm_conversion)
+        self.rhythm_limit = float(rhythm_limit)
+        self.frame_adversary_weight = float(frame_adversary_weight)
+        self.frame_feature_matching = frame_feature_matching
 
     # ------------------------------------------------------------------ parts
     @property
@@ -153,6 +181,20 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def encoder_inputs(self, batch):
         return batch["waveforms"]
 
+    def forward(self, batch, training=False):
+        """The core loop's code `(frames, speaker, content)`; with a frame adversary also the decoded frames it
+        judges, `(frames, speaker, {"rebuilt": ..., "converted": ...}, content)` (the reconstruction judge reuses
+        the rebuilt frames, so the decoder runs once per kind of output)."""
+        code, losses, metrics = super().forward(batch, training=training)
+        if not self.frame_adversary_weight:
+            return code, losses, metrics
+        frames, speaker, content = code
+        length = tf.shape(frames)[1]
+        generated = {"rebuilt": self.decoder(content, speaker, length=length, training=training),
+                     "converted": self.decoder(content, tf.roll(speaker, 1, axis=0), length=length,
+                                               training=training)}
+        return (frames, speaker, generated, content), losses, metrics
+
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):
         """Content codes `[batch, ceil(samples // 160 / downsample), content_dim]`."""
@@ -162,15 +204,41 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         """Speaker codes `[batch, speaker_dim]` (any length: averaged over time)."""
         return self.encoder.encode_speaker(checked_waveforms(waveforms, "the waveforms"), training=False)
 
+    def speaking_rate(self, waveforms):
+        """`[batch]`: how fast each utterance is spoken, without labels: the mean change of its content code from
+        one step to the next over its speech steps (`keras_ae.layers.audio.rhythm.code_change_rate`)."""
+        waveforms = checked_waveforms(waveforms, "the waveforms")
+        mask = speech_mask(self.front_end.log_mel(waveforms), step=self.downsample)
+        return code_change_rate(self(waveforms, training=False), mask)
+
+    def rhythm_ratio(self, source, reference):
+        """`[batch]`: the time-stretch factor that gives `source` the speaking rate of `reference` (source rate over
+        reference rate, clipped to `[1 / rhythm_limit, rhythm_limit]`; above 1 the reference speaks slower)."""
+        ratio = self.speaking_rate(source) / tf.maximum(self.speaking_rate(reference), 1e-6)
+        return tf.clip_by_value(ratio, 1.0 / self.rhythm_limit, self.rhythm_limit)
+
     def convert_frames(self, source, reference):
-        """Frames `[batch, source frames, bins]`: the content of `source` said by the speaker of `reference`."""
+        """Frames `[batch, frames, bins]`: the content of `source` said by the speaker of `reference`; `frames` is
+        the source's, or with `rhythm_conversion` the source's times `rhythm_ratio` (one utterance at a time)."""
         source = checked_waveforms(source, "the source", audible=True)
         reference = checked_waveforms(reference, "the reference", audible=True)
-        return self.decoder(self.encode(source), self.encode_speaker(reference),
-                            length=tf.shape(source)[1] // FRAME_SAMPLES, training=False)
+        content, length = self.encode(source), tf.shape(source)[1] // FRAME_SAMPLES
+        if self.rhythm_conversion:
+            content, length = self._stretched(content, length, source, reference)
+        return self.decoder(content, self.encode_speaker(reference), length=length, training=False)
+
+    def _stretched(self, content, length, source, reference):
+        """The content code resampled in time by `rhythm_ratio`, and the new frame count."""
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                tf.shape(source)[0], 1, message="rhythm conversion converts one utterance at a time (batch 1)")]):
+            ratio = self.rhythm_ratio(source, reference)[0]
+        length = tf.maximum(tf.cast(tf.round(tf.cast(length, tf.float32) * ratio), tf.int32), 1)
+        steps = (length + self.downsample - 1) // self.downsample
+        return stretch_in_time(content, steps), length
 
     def convert(self, source, reference):
-        """The waveform `[batch, source_samples // 160 * 160]` of `source`'s words in `reference`'s voice."""
+        """The waveform `[batch, source_samples // 160 * 160]` (with `rhythm_conversion`: times the rate ratio) of
+        `source`'s words in `reference`'s voice."""
         return self.vocoder(self.convert_frames(source, reference))
 
     def resynthesize(self, waveforms):
@@ -197,7 +265,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
             "downsample": self.downsample, "decoder_blocks": self.decoder_blocks,
             "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
-            "spread_weight": self.spread_weight,
+            "spread_weight": self.spread_weight, "rhythm_conversion": self.rhythm_conversion,
+            "rhythm_limit": self.rhythm_limit, "frame_adversary_weight": self.frame_adversary_weight,
+            "frame_feature_matching": self.frame_feature_matching,
         })
         return config
 

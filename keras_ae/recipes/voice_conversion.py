@@ -104,6 +104,18 @@ def build_parser():
     parser.add_argument("--spread-weight", type=non_negative_float, default=base("spread_weight"),
                         help="weight of a global-variance term: the rebuilt frames' spread over time (and that of "
                              "their changes) against the real frames' (0: none; against over-smoothed output)")
+    parser.add_argument("--rhythm-conversion", action=argparse.BooleanOptionalAction,
+                        default=base("rhythm_conversion"),
+                        help="convert the global speaking rate too: stretch the source's content code in time by "
+                             "the ratio of its rate to the reference's (estimated from the content codes), so the "
+                             "output takes the reference's tempo; conversion only, training is unchanged")
+    parser.add_argument("--rhythm-limit", type=float, default=base("rhythm_limit"),
+                        help="the largest rate ratio (and its inverse the smallest) --rhythm-conversion applies")
+    parser.add_argument("--frame-adversary-weight", type=non_negative_float, default=base("frame_adversary_weight"),
+                        help="weight of a frame discriminator's adversarial loss on the decoder (real log-mel "
+                             "frames against rebuilt and converted ones, LSGAN plus feature matching; 0: none)")
+    parser.add_argument("--frame-feature-matching", type=non_negative_float, default=base("frame_feature_matching"),
+                        help="the frame discriminator's feature-matching weight (default: the discriminator's)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -129,7 +141,10 @@ def build_model(args, num_speakers):
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
                   reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
                   decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation,
-                  decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight)
+                  decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight,
+                  rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
+                  frame_adversary_weight=args.frame_adversary_weight,
+                  frame_feature_matching=args.frame_feature_matching)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":

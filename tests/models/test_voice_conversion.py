@@ -22,6 +22,7 @@ from keras_ae.evaluation.conversion import (
     mel_target_shares,
     self_conversion_share,
     speaker_judges,
+    stretched_labels,
 )
 from keras_ae.export import export_model
 from keras_ae.layers import (
@@ -34,6 +35,8 @@ from keras_ae.layers import (
     SpeechReconstructionJudge,
 )
 from keras_ae.layers.audio.log_mel import padded_stft
+from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
+from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import frame_spread_error
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
 from keras_ae.recipes import voice_conversion
@@ -400,3 +403,90 @@ def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(SPEECH_BATCHES.repeat(6), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
+
+
+def test_rhythm_helpers_measure_rate_and_stretch_by_a_known_ratio():
+    ramp = tf.reshape(tf.range(5.0), [1, 5, 1])
+    np.testing.assert_allclose(stretch_in_time(ramp, 9)[0, :, 0], np.arange(9) / 2, atol=1e-6)
+    assert stretch_in_time(tf.zeros([2, 40, 3]), 50).shape == (2, 50, 3)
+    np.testing.assert_allclose(stretch_in_time(ramp, 5), ramp)
+    # a code that changes every 2 steps changes twice as much per step as one that changes every 4
+    fast = ((np.arange(41) // 2) % 2).astype("float32")[None, :, None]
+    slow = ((np.arange(41) // 4) % 2).astype("float32")[None, :, None]
+    both_speech = tf.ones([1, 41])
+    assert float(code_change_rate(fast, both_speech)[0]) == pytest.approx(2 * float(code_change_rate(slow,
+                                                                                                  both_speech)[0]))
+    # silence (a quiet frame) does not count as slow speech
+    log_power = np.zeros([1, 20, 4], np.float32)
+    log_power[0, 10:] = -20.0
+    mask = speech_mask(log_power)
+    assert mask.numpy().tolist() == [[1.0] * 10 + [0.0] * 10]
+    halves = np.concatenate([np.repeat(np.arange(5.0), 2), np.full(10, 4.0)])[None, :, None]
+    assert float(code_change_rate(halves, mask)[0]) == pytest.approx(4 / 9)
+    assert stretched_labels(np.array([1, 2]), 4).tolist() == [1, 1, 2, 2]
+    assert stretched_labels(np.array([1, 2, 3, 4]), 2).tolist() == [2, 4]  # the frames at the centres
+
+
+def test_rhythm_conversion_changes_the_frame_count_by_the_rate_ratio(monkeypatch):
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(kl_weight=0.0, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    source = np.concatenate(list(SPEECH[0][:4]))[None, : 40 * 160]
+    reference = SPEECH[0][4:5]
+    plain = model.convert_frames(source, reference)
+    assert plain.shape[1] == 40
+    rhythm = AdaINVC.from_config({**model.get_config(), "rhythm_conversion": True, "rhythm_limit": 1.5})
+    rhythm.set_weights(model.get_weights())
+    assert rhythm.get_config()["rhythm_conversion"] and rhythm.rhythm_limit == 1.5
+    # the same speaker and sentence as reference: ratio 1, the frame-by-frame conversion exactly
+    np.testing.assert_allclose(rhythm.convert_frames(source, source), model.convert_frames(source, source),
+                               atol=1e-5)
+    rates = {}
+    monkeypatch.setattr(rhythm, "speaking_rate", lambda waveforms: rates[waveforms.shape[1]])
+    rates.update({source.shape[1]: tf.constant([1.0]), reference.shape[1]: tf.constant([0.8])})
+    assert rhythm.convert_frames(source, reference).shape[1] == 50  # the reference speaks slower: 1.25x longer
+    assert rhythm.convert(source, reference).shape == (1, 50 * 160)
+    rates[reference.shape[1]] = tf.constant([4.0])  # 4x faster, clipped to 1.5
+    assert rhythm.convert_frames(source, reference).shape[1] == 27
+    with pytest.raises(ValueError, match="rhythm_limit"):
+        AdaINVC(rhythm_limit=0.5, **TINY_VC)
+
+
+def test_frame_discriminator_is_an_adversary_of_the_decoder_on_rebuilt_and_converted_frames():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(kl_weight=0.0, frame_adversary_weight=0.5, frame_feature_matching=2.0, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    discriminator = model.adversaries[0]
+    assert isinstance(discriminator, FrameDiscriminator) and discriminator.feature_matching_weight == 2.0
+    assert model.adversary_weights == [0.5]
+    adversarial = {id(v) for v in model.adversary_variables}
+    assert adversarial == {id(v) for v in discriminator.trainable_variables}
+    assert not adversarial & {id(v) for v in model.encoder_variables}
+    batch = {"waveforms": tf.constant(SPEECH[0][:4])}
+    code, _, _ = model.forward(batch)
+    frames, speaker, generated, content = code
+    np.testing.assert_allclose(generated["rebuilt"], model.decoder(content, speaker, length=frames.shape[1]),
+                               atol=1e-5)
+    np.testing.assert_allclose(generated["converted"],
+                               model.decoder(content, tf.roll(speaker, 1, axis=0), length=frames.shape[1]), atol=1e-5)
+    # the reconstruction judge scores the rebuilt frames the model made, as if it had decoded them itself
+    reused, _ = model.judges[0].judge_loss(batch, code)
+    own, _ = model.judges[0].judge_loss(batch, (frames, speaker, content))
+    np.testing.assert_allclose(reused, own, rtol=1e-5)
+    # perfect fakes: no feature-matching term, the LSGAN losses of equal scores
+    same = (frames, speaker, {"rebuilt": frames, "converted": frames}, content)
+    scores = discriminator(frames)
+    np.testing.assert_allclose(discriminator.encoder_loss(batch, same), np.mean((scores - 1) ** 2, axis=1), rtol=1e-5)
+    losses, metrics = discriminator.adversary_loss(batch, same)
+    np.testing.assert_allclose(losses, np.mean((scores - 1) ** 2 + scores ** 2, axis=1), rtol=1e-5)
+    assert set(metrics) == {"frame_discriminator_real", "frame_discriminator_fake"}
+    clone = AdaINVC.from_config(model.get_config())
+    assert clone.frame_adversary_weight == 0.5 and clone.adversaries[0].feature_matching_weight == 2.0
+    assert not AdaINVC(**TINY_VC).adversaries
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    before = [v.numpy().copy() for v in discriminator.trainable_variables]
+    history = model.fit(SPEECH_BATCHES.take(2), epochs=1, verbose=0)
+    assert {"frame_discriminator_loss", "frame_discriminator_real", "frame_l1"} <= set(history.history)
+    assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, discriminator.trainable_variables))
+    with pytest.raises(ValueError, match="lsgan, hinge"):
+        FrameDiscriminator(loss="wasserstein")

@@ -31,7 +31,8 @@ def frame_spread_error(rebuilt, frames):
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class SpeechReconstructionJudge(keras.layers.Layer):
-    """Judges a code `(frames, speaker, content)` (`SpeakerContentEncoder`'s output) by how well the decoder rebuilds
+    """Judges a code `(frames, speaker, content)` (`SpeakerContentEncoder`'s output; or `(frames, speaker,
+    {"rebuilt": ...}, content)` with the decoder's output already made) by how well the decoder rebuilds
     the frames from the content codes and the speaker embedding: the mean absolute (`loss="l1"`) or squared
     (`"l2"`) error per utterance, the decoder's output cropped to the frames' length. It also trains the vocoder's
     post-net on the same real frames (`GriffinLimVocoder.postnet_loss`, the frames held fixed), so the vocoder
@@ -81,9 +82,12 @@ class SpeechReconstructionJudge(keras.layers.Layer):
         self.built = True
 
     def judge_loss(self, batch, code, training=False):
-        frames, speaker, content = code
+        frames, speaker, content = code[0], code[1], code[-1]
         frames = tf.stop_gradient(frames)
-        rebuilt = self.decoder(content, speaker, length=tf.shape(frames)[1], training=training)
+        if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already (a frame adversary)
+            rebuilt = code[2]["rebuilt"]
+        else:
+            rebuilt = self.decoder(content, speaker, length=tf.shape(frames)[1], training=training)
         error = tf.cast(rebuilt, "float32") - frames
         frame_l1 = tf.reduce_mean(tf.abs(error), axis=[1, 2])
         frame_loss = frame_l1 if self.loss == "l1" else tf.reduce_mean(tf.square(error), axis=[1, 2])
