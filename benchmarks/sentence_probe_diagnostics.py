@@ -13,6 +13,10 @@ Loads the newest checkpoint of the run folder (finished or `.partial`) and print
   (its vocabulary), all pieces or only the first `max_length` (what the encoder sees), full and LSA to 128;
 - **regularisation**: the probe's inverse regularisation C chosen by 3-fold cross-validation on the probe's
   training items (C in 0.01 .. 10) instead of the default C = 1, for `encode` and LSA 128;
+- **tokens**: what the encoder's tokenizer makes of the probes' held-out text (novels of the retrieval probe, the
+  genre probe's test items, the topic probe's package descriptions): tokens per sentence before truncation, the
+  share of sentences longer than `max_length`, and the share of tokens that are out of vocabulary (whole words the
+  vocabulary lacks, or `[UNK]` pieces), to compare word-level and subword vocabularies on the same text;
 - **names**: full TF-IDF of only the capitalised words of each text (names, places, sentence starts) and of the
   rest: how topical (lexical) each probe's classes are.
 The probes, seeds and data are the recipes' (`transfer_probe_data(load_corpus("all"), seed)`).
@@ -45,7 +49,7 @@ COLUMNS = ("book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrie
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="a sentence recipe's run folder (--corpus all)")
-    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names"], action="append",
+    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names", "tokens"], action="append",
                         help="only these groups of rows (default: all)")
     parser.add_argument("--long", type=int, default=60, help="tokens the encoder reads in the long-input row")
     parser.add_argument("--seed", type=int, default=0, help="the probes' seed (the recipe's --seed)")
@@ -202,9 +206,41 @@ def name_rows(data, args):
     return rows
 
 
+def token_counts(encoder, sentences):
+    """`(tokens per sentence, share longer than max_length, share of tokens out of vocabulary)` of `sentences` as
+    `encoder` splits them before truncation."""
+    lengths, unknown = [], 0
+    known = set(encoder.vocabulary)
+    for start in range(0, len(sentences), 2048):
+        batch = standardize_text(tf.constant(sentences[start:start + 2048]))
+        if encoder.tokenizer == "wordpiece":
+            rows = encoder.wordpiece.tokenize(batch).to_list()
+            unknown += sum(token == 1 for row in rows for token in row)
+        else:
+            rows = [[word.decode() for word in row] for row in tf.strings.split(batch).to_list()]
+            unknown += sum(word not in known for row in rows for word in row)
+        lengths += [len(row) for row in rows]
+    lengths = np.asarray(lengths)
+    return float(lengths.mean()), float((lengths > encoder.max_length).mean()), unknown / max(int(lengths.sum()), 1)
+
+
+def token_rows(data, parts):
+    encoder = next(iter(parts.values()))
+    texts = {
+        "novels (retrieval)": list(data["retrieval"].sentences),
+        "genre test items": [sentence for item in data["genre"][2] for sentence in item],
+        "package descriptions (topic test)": [sentence for item in data["topic"][2] for sentence in item],
+    }
+    print(f"\n{encoder.tokenizer} vocabulary {len(encoder.vocabulary)}, max_length {encoder.max_length}:")
+    print(f"{'text':36s} {'sentences':>10s} {'tokens/sentence':>16s} {'truncated':>10s} {'OOV tokens':>11s}")
+    for name, sentences in texts.items():
+        mean, truncated, unknown = token_counts(encoder, sentences)
+        print(f"{name:36s} {len(sentences):10d} {mean:16.1f} {truncated:10.3f} {unknown:11.3f}")
+
+
 def main(argv=None):
     args = parse_args(argv)
-    groups = args.only or ["model", "lexical", "regularisation", "names"]
+    groups = args.only or ["model", "lexical", "regularisation", "names", "tokens"]
     model, flags = load_run_model(args.run_dir)
     data = _probe_data(args.seed)
     rows = {}
@@ -219,6 +255,8 @@ def main(argv=None):
         rows.update(regularisation_rows(model, data, args))
     if "names" in groups:
         rows.update(name_rows(data, args))
+    if "tokens" in groups:
+        token_rows(data, parts)
     print(f"\n{args.run_dir} ({flags.get('tokens')}, max_length {flags.get('max_length')}, seed {args.seed}); "
           f"{time.perf_counter() - started:.0f} s")
     extra = sorted({key for row in rows.values() for key in row if key.endswith("_C")})

@@ -27,6 +27,9 @@ class QuickThought(JudgedEncoder):
         pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and the README
             measures), `"last"` (the papers' choice) or `"max"` (see `GRUSentenceEncoder`).
         bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
+        hidden_dim: each encoder's GRU size (default: `embedding_dim / 2`, no projection); when it differs, each
+            encoder's pooled states are projected linearly to `embedding_dim / 2`, so the embedding keeps its size
+            (`GRUSentenceEncoder(hidden_dim)`).
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
@@ -55,6 +58,7 @@ class QuickThought(JudgedEncoder):
         pooling="mean",
         bidirectional=False,
         tokenizer="word",
+        hidden_dim=None,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -63,7 +67,7 @@ class QuickThought(JudgedEncoder):
             raise ValueError(
                 f"QuickThought's embedding_dim is split between f and g, so it must be even; got {embedding_dim}."
             )
-        if bidirectional and embedding_dim % 4:
+        if bidirectional and hidden_dim is None and embedding_dim % 4:
             raise ValueError(
                 "A bidirectional QuickThought splits embedding_dim between f and g and each half between two "
                 f"directions, so it must be a multiple of 4; got {embedding_dim}."
@@ -72,12 +76,14 @@ class QuickThought(JudgedEncoder):
         half = embedding_dim // 2
         query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, name="query_encoder"
+            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
+            name="query_encoder",
         )
         super().__init__(encoder=query_encoder, judges=[NeighbourClassifier(name="neighbour")], **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, name="context_encoder"
+            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
+            name="context_encoder",
         )
         # Config
         self.vocabulary = list(vocabulary)
@@ -87,6 +93,7 @@ class QuickThought(JudgedEncoder):
         self.pooling = pooling
         self.bidirectional = bidirectional
         self.tokenizer = tokenizer
+        self.hidden_dim = hidden_dim
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -171,6 +178,7 @@ class QuickThought(JudgedEncoder):
                 "pooling": self.pooling,
                 "bidirectional": self.bidirectional,
                 "tokenizer": self.tokenizer,
+                "hidden_dim": self.hidden_dim,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

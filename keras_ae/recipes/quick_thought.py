@@ -9,7 +9,8 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 
 import argparse
 
-from keras_ae.core.validation import non_negative_int
+from keras_ae.config import constructor_default
+from keras_ae.core.validation import non_negative_int, positive_int
 from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.models.quick_thought import QuickThought
@@ -33,6 +34,13 @@ def build_parser():
         help="a batch is batch-size / chunk-size stretches of chunk-size contiguous sentences from random places "
         "(0: one contiguous stretch per batch, as in the paper)",
     )
+    parser.add_argument(
+        "--hidden-dim",
+        type=positive_int,
+        default=constructor_default(QuickThought, "hidden_dim"),
+        help="each encoder's GRU size (default: half of --embedding-dim); when it differs, the pooled states are "
+        "projected to half of --embedding-dim, so the embedding keeps its size",
+    )
     return parser
 
 
@@ -45,6 +53,7 @@ def build_model(args, vocabulary):
         pooling=args.pooling,
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
+        hidden_dim=args.hidden_dim,
     )
 
 

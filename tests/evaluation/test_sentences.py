@@ -113,3 +113,17 @@ def test_transfer_probes_are_held_out_and_beat_chance_with_tfidf():
     lookup = lambda s: tf.gather(random, tf.strings.to_hash_bucket_fast(s, 64))  # noqa: E731
     mean = evaluation.evaluate_transfer(lookup, data, seed=0, num_candidates=20)
     assert 0.0 <= mean["genre_probe"] < result["genre_probe"]  # a hash of the whole sentence knows no genre
+
+
+def test_diagnostics_count_tokens_truncation_and_oov_per_tokenizer():
+    from benchmarks.sentence_probe_diagnostics import token_counts
+    from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+
+    sentences = ["The cat sat on the mat.", "A dog", "cats"]
+    words = GRUSentenceEncoder(["the", "cat", "sat", "on", "mat", "dog"], max_length=3)
+    mean, truncated, unknown = token_counts(words, sentences)
+    assert mean == 9 / 3 and truncated == 1 / 3 and unknown == 2 / 9  # "a" and "cats" are unknown words
+    pieces = GRUSentenceEncoder(["the", "cat", "sat", "on", "mat", "a", "dog", "##s"], max_length=3,
+                                tokenizer="wordpiece")
+    mean, truncated, unknown = token_counts(pieces, sentences + ["xyz"])
+    assert mean == 11 / 4 and truncated == 1 / 4 and unknown == 1 / 11  # "cats" is cat ##s, "xyz" is [UNK]

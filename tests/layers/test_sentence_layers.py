@@ -135,3 +135,25 @@ def test_unrolled_decoder_equals_the_keras_gru():
     np.testing.assert_allclose(logits, expected, atol=1e-5)
     for gradient, expected_gradient in zip(gradients, expected_gradients):
         np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-4, atol=1e-5)
+
+
+def test_wider_gru_is_projected_to_the_embedding_size():
+    """hidden_dim != embedding_dim: the GRU has hidden_dim units, its pooled states are projected to embedding_dim,
+    the unrolled loop still equals Keras' masked GRU, and the layer round-trips with its projection."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog ran"])
+    for bidirectional in (False, True):
+        wide = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling="mean",
+                                  bidirectional=bidirectional, hidden_dim=10)
+        z = _round_trip(wide, sentences)
+        assert z.shape == (3, 6)
+        assert wide.projection is not None and wide.projection.kernel.shape == (10, 6)
+        states, _ = wide.token_states(wide.tokenize(sentences))
+        assert states.shape == (3, 7, 10)
+        np.testing.assert_allclose(z[1], wide.projection.bias.numpy(), atol=1e-6)  # empty sentence: zero states
+        unrolled = GRUSentenceEncoder.from_config({**wide.get_config(), "unroll": True})
+        unrolled(sentences)
+        unrolled.set_weights(wide.get_weights())
+        np.testing.assert_allclose(unrolled(sentences), z, atol=1e-6)
+    assert GRUSentenceEncoder(VOCABULARY, embedding_dim=6, hidden_dim=6).projection is None
+    with np.testing.assert_raises(ValueError):
+        GRUSentenceEncoder(VOCABULARY, embedding_dim=6, hidden_dim=5, bidirectional=True)

@@ -110,3 +110,14 @@ def test_batches_of_token_ids_give_the_raw_batches_loss(trained):
     assert prepared["sentences"].dtype == tf.int64
     model.reset_metrics()
     np.testing.assert_allclose(model.test_step(prepared)["loss"], raw, rtol=1e-6)
+
+
+def test_wider_encoders_keep_the_embedding_size():
+    model = _model(hidden_dim=12)
+    sentences = tf.constant(["w1 w2.", "w2 w3", ""])
+    assert model.encode(sentences).shape == (3, 16)
+    for encoder in (model.query_encoder, model.context_encoder):
+        assert encoder.gru.units == 12 and encoder.projection.kernel.shape == (12, 8)
+    clone = QuickThought.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.encode(sentences), model.encode(sentences), atol=1e-6)

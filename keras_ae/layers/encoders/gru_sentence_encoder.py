@@ -57,15 +57,15 @@ class GRUSentenceEncoder(keras.layers.Layer):
     Args:
         vocabulary: list of tokens (most frequent first, without padding and OOV tokens), e.g. from
             `keras_ae.data.text.build_vocabulary`.
-        embedding_dim: size of the sentence embedding (the GRU's state).
+        embedding_dim: size of the sentence embedding (the GRU's state, unless `hidden_dim` differs).
         word_dim: size of the word embeddings.
         max_length: sentences are truncated to their first `max_length` tokens.
         standardize: `TextVectorization`'s standardization (`"lower_and_strip_punctuation"`, `"lower"`, ...).
         pooling: `"last"` (the GRU's last state), `"max"` or `"mean"` over the states of the sentence's tokens. An empty
             sentence embeds to zeros.
-        bidirectional: two GRUs of `embedding_dim / 2` units read the sentence forwards and backwards and their states
-            are concatenated (Skip-thought's bi-skip encoder); at the same embedding size this is about half the
-            recurrent cost of one GRU.
+        bidirectional: two GRUs of half the GRU size (`hidden_dim`, else `embedding_dim`) read the sentence forwards
+            and backwards and their states are concatenated (Skip-thought's bi-skip encoder); at the same embedding
+            size this is about half the recurrent cost of one GRU.
         tokenizer: `"word"` (`TextVectorization` of whole words) or `"wordpiece"` (subwords; `standardize` must
             then be `"lower_and_strip_punctuation"`).
         unroll: run the GRU's weights as a loop unrolled over the `max_length` tokens, with the input projection of
@@ -73,6 +73,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
             float rounding), faster training steps on CPU (with token ids in and the decoders unrolled too:
             Quick-thought 1.2x, Skip-thought 1.55x, `benchmarks/sentence_twin.py --before`), a longer first trace.
             False: Keras' masked `GRU` loop.
+        hidden_dim: the GRU's state size (default `embedding_dim`). When it differs, the pooled states are projected
+            linearly (`Dense`, with bias) to `embedding_dim`, so a wider (or narrower) GRU keeps the embedding's size.
+            `token_states` then returns states of `hidden_dim`.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -92,6 +95,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         bidirectional=False,
         tokenizer="word",
         unroll=False,
+        hidden_dim=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -108,8 +112,13 @@ class GRUSentenceEncoder(keras.layers.Layer):
             )
         if max_length < 1:
             raise ValueError(f"max_length must be positive; got {max_length}.")
-        if bidirectional and embedding_dim % 2:
-            raise ValueError(f"A bidirectional encoder needs an even embedding_dim; got {embedding_dim}.")
+        if hidden_dim is not None and hidden_dim < 1:
+            raise ValueError(f"hidden_dim must be positive; got {hidden_dim}.")
+        units = hidden_dim or embedding_dim
+        if bidirectional and units % 2:
+            raise ValueError(
+                f"A bidirectional encoder needs an even GRU size (hidden_dim, else embedding_dim); got {units}."
+            )
         # Layers
         if tokenizer == "word":
             self.vectorizer = keras.layers.TextVectorization(
@@ -125,10 +134,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
         if bidirectional:
             self.gru = keras.layers.Bidirectional(
-                keras.layers.GRU(embedding_dim // 2, return_sequences=pooling != "last"), name="gru"
+                keras.layers.GRU(units // 2, return_sequences=pooling != "last"), name="gru"
             )
         else:
-            self.gru = keras.layers.GRU(embedding_dim, return_sequences=pooling != "last", name="gru")
+            self.gru = keras.layers.GRU(units, return_sequences=pooling != "last", name="gru")
+        self.projection = keras.layers.Dense(embedding_dim, name="projection") if units != embedding_dim else None
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
@@ -139,6 +149,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.bidirectional = bidirectional
         self.tokenizer = tokenizer
         self.unroll = unroll
+        self.hidden_dim = hidden_dim
+        self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
     def build(self, input_shape=None):
@@ -146,6 +158,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.word_embedding.build((None, self.max_length))
         if not self.gru.built:
             self.gru.build((None, self.max_length, self.word_dim))
+        if self.projection is not None and not self.projection.built:
+            self.projection.build((None, self.units))
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -165,8 +179,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
         return words.to_tensor(default_value="", shape=[None, self.max_length])
 
     def token_states(self, token_ids, training=None):
-        """`(states [batch, max_length, embedding_dim], mask [batch, max_length])`: the GRU's state at every token
-        (what an attention decoder reads); needs a pooling other than `"last"`, whose GRU returns its last state only."""
+        """`(states [batch, max_length, units], mask [batch, max_length])` (`units`: `hidden_dim`, else
+        `embedding_dim`): the GRU's state at every token (what an attention decoder reads); needs a pooling other than
+        `"last"`, whose GRU returns its last state only."""
         if self.pooling == "last":
             raise ValueError("token_states needs the GRU's state at every token: build the encoder with pooling='max' "
                              "or 'mean'.")
@@ -178,11 +193,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
         words = self.word_embedding(token_ids)
         mask = tf.not_equal(token_ids, 0)
         if self._unrolls(token_ids.shape[1]):
-            return self._pool_unrolled(self._unrolled_states(words, mask), mask)
-        states = self.gru(words, mask=mask, training=training)
-        if self.pooling == "last":
-            return states
-        return self._pool(states, mask)
+            pooled = self._pool_unrolled(self._unrolled_states(words, mask), mask)
+        else:
+            states = self.gru(words, mask=mask, training=training)
+            pooled = states if self.pooling == "last" else self._pool(states, mask)
+        return pooled if self.projection is None else self.projection(pooled)
 
     def _pool(self, states, mask):
         """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
@@ -200,7 +215,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         return can_unroll(self.gru, length)
 
     def _unrolled_states(self, words, mask):
-        """The GRU's states at every position `[batch, length, embedding_dim]`, unrolled (see `unroll`); the
+        """The GRU's states at every position `[batch, length, units]`, unrolled (see `unroll`); the
         backward GRU of a bidirectional encoder reads each sentence's own tokens from its last to its first."""
         if not self.bidirectional:
             return unrolled_gru(self.gru, words)
@@ -214,7 +229,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         last = tf.gather(states, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
         if self.bidirectional:
-            half = self.embedding_dim // 2
+            half = self.units // 2
             last = tf.concat([last[:, :half], states[:, 0, half:]], axis=-1)
         return tf.where((lengths > 0)[:, None], last, tf.zeros_like(last))
 
@@ -235,6 +250,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "bidirectional": self.bidirectional,
                 "tokenizer": self.tokenizer,
                 "unroll": self.unroll,
+                "hidden_dim": self.hidden_dim,
             }
         )
         return config
