@@ -27,9 +27,15 @@ Variants (name: objective and changes to the model or the stage):
     full_free_length   the full model choosing its own length (`--no-match-length` of the recipe), from the same
                        pretrained weights as the recipe's length-matched default
     reconstruction_free_length reconstruction only, the same
+    full_critic_weight_W  the full model with the critic's weight for the generator (`adversary_weight`) W instead
+                       of 1, W in 0.3, 3, 10 (reconstruction only is W = 0): which of the two losses moves ROUGE-1
+
+With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
+to separate the summaries' length from what training taught.
 """
 
 import argparse
+import contextlib
 import os
 import time
 import warnings
@@ -40,7 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
-from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs  # noqa: E402
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset  # noqa: E402
 from keras_ae.evaluation.summaries import RougeCurve  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
@@ -58,6 +64,7 @@ VARIANTS = {
     "reconstruction_dropout75": ("reconstruction", {"decoder_word_dropout": 0.75}, {}),
     "full_free_length": ("unpaired", {"match_length": False, "output_length": None}, {}),
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
+    **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
@@ -73,6 +80,8 @@ def main(argv=None):
     parser.add_argument("--average", type=float, default=None,
                         help="decay of the weight average scored beside the last iterate (default: the recipe's; "
                              "0: none)")
+    parser.add_argument("--score-length", type=int, default=None,
+                        help="also score every point with summaries of this many words (val_atL_*)")
     parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
@@ -82,7 +91,7 @@ def main(argv=None):
     data, vocabulary, _, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
-    pseudo = pseudo_pairs(data.train_documents, length=n, seed=flags.seed)
+    pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
     pretrained = text_summary.build_model(flags, vocabulary, n)
@@ -121,6 +130,12 @@ def main(argv=None):
             raw = RougeCurve(documents, references, diagnostics=True, prefix="val_raw_", weights=average.raw,
                              real_summaries=real if objective == "unpaired" else None)
             callbacks = [average, curve, raw]
+        if args.score_length:
+            at = RougeCurve(documents, references, prefix=f"val_at{args.score_length}_",
+                            weights=lambda: _output_length(model, args.score_length))
+            at.set_model(model)
+            at.on_epoch_end(-1, rows[f"{name} @0"])
+            callbacks.append(at)
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Gradients do not exist")
@@ -135,8 +150,21 @@ def main(argv=None):
                   flush=True)
     print(f"seed {flags.seed}, {len(data.train_documents)} training documents, {len(documents)} validation pairs, "
           f"Lead-{n}")
-    print(format_table(rows, COLUMNS))
+    columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]
+                         if args.score_length else [])
+    print(format_table(rows, columns))
     return rows
+
+
+@contextlib.contextmanager
+def _output_length(model, length):
+    """The model's greedy summaries have `length` words inside the block (its `output_length` again after)."""
+    kept = model.output_length
+    model.output_length = length
+    try:
+        yield
+    finally:
+        model.output_length = kept
 
 
 if __name__ == "__main__":

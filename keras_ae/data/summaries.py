@@ -219,17 +219,31 @@ def content_words(text):
     return [word for word in words if word not in ENGLISH_STOP_WORDS]
 
 
+def content_lead(document, length):
+    """The first `length` content words of `document` (stop words dropped, order kept): the pseudo pairs' target,
+    and an extractive baseline of its own (e.g. "This is the parser for the YAML files.", 3: "parser yaml files")."""
+    return " ".join(content_words(document)[:length])
+
+
 def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3):
     """`(noisy_documents, targets)` for pretraining the generator without real pairs: the target is the document's
     first `length` content words (stop words dropped, order kept), a compressed lead; the input is the document with
     a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of `phrase`
-    words shuffled, so that the generator learns to select and order words rather than to copy the first ones."""
+    words shuffled, so that the generator learns to select and order words rather than to copy the first ones
+    (`phrase=0`: no shuffling; `drop=0`: no word dropped)."""
+    if not 0.0 <= drop < 1.0:
+        raise ValueError(f"drop must be in [0, 1); got {drop}.")
+    if phrase < 0:
+        raise ValueError(f"phrase must be at least 0 (0: no shuffling); got {phrase}.")
     rng = np.random.default_rng(seed)
     noisy, targets = [], []
     for document in documents:
         words = document.split(" ")
-        targets.append(" ".join(content_words(document)[:length]))
+        targets.append(content_lead(document, length))
         kept = [word for word in words if rng.uniform() >= drop] or words[:1]
+        if not phrase:
+            noisy.append(" ".join(kept))
+            continue
         phrases = [kept[i : i + phrase] for i in range(0, len(kept), phrase)]
         shuffled = []
         for start in range(0, len(phrases), 3):

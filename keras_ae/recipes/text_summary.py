@@ -30,7 +30,7 @@ from keras_ae import plots
 from keras_ae.config import constructor_default
 from keras_ae.core.averaging import WeightAverage
 from keras_ae.data.summaries import (
-    build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
+    build_vocabulary, content_lead, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
@@ -49,6 +49,8 @@ from keras_ae.recipes.common import (
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).parameters.items() if p.default != p.empty}
+PSEUDO_DEFAULTS = {name: p.default for name, p in inspect.signature(pseudo_pairs).parameters.items()
+                   if p.default != p.empty}
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
@@ -91,6 +93,10 @@ def build_parser():
                              f"{constructor_default(WeightAverage, 'decay')}), and score their last iterate beside it; "
                              "0 (default): the last iterate only (on three seeds the average did not help on "
                              "validation)")
+    parser.add_argument("--pseudo-drop", type=float, default=PSEUDO_DEFAULTS["drop"],
+                        help="share of a document's words dropped from the pretraining input (pseudo pairs)")
+    parser.add_argument("--pseudo-phrase", type=int, default=PSEUDO_DEFAULTS["phrase"],
+                        help="words per phrase shuffled in the pretraining input (0: no shuffling)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -151,7 +157,9 @@ def main(argv=None):
     lm = SummaryLanguageModel(lm_source)
     rows, outputs, histories = {}, {}, {}
     if test_references is not None:
-        for name, predictions in ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents))):
+        baselines = ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents)),
+                     (f"first {n} content words (pretraining target)", [content_lead(d, n) for d in test_documents]))
+        for name, predictions in baselines:
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
     pool = data.real_summaries[:2000]
@@ -187,7 +195,7 @@ def main(argv=None):
     with run:
         run.write_config()
         # 1. Pretraining on pseudo pairs
-        noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
+        noisy, targets = make_pseudo_pairs(data.train_documents, n, args)
         with strategy.scope():
             pretrained = build_model(args, vocabulary, n)
             pretrained.compile(optimizer=adam(args.learning_rate))
@@ -276,6 +284,11 @@ def prepare_data(args):
     return data, vocabulary, lm_source, median_length(lm_source)
 
 
+def make_pseudo_pairs(documents, n, args):
+    """The pretraining pairs of `documents` (`pseudo_pairs`: targets of `n` content words) with the flags' noise."""
+    return pseudo_pairs(documents, length=n, seed=args.seed, drop=args.pseudo_drop, phrase=args.pseudo_phrase)
+
+
 def pretrained_seconds(rows, seconds):
     """Training seconds of a model that started from the pretrained generator: its own plus the pretraining's."""
     return round(rows["pretrained only"]["train_seconds"] + seconds, 1)
@@ -304,7 +317,8 @@ def tuning_task(args):
                              limit=min(args.limit or defaults.limit, defaults.limit))
     vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=defaults.vocabulary_size)
     n = median_length(data.validation[1])
-    noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed)
+    noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed, drop=defaults.pseudo_drop,
+                                  phrase=defaults.pseudo_phrase)
     batch_size = args.batch_size or defaults.batch_size
     hypermodel = TextSummaryHyperModel(
         vocabulary, (data.validation[0][:300], data.validation[1][:300]), min_dim=max(args.min_dim, 8),
@@ -313,7 +327,8 @@ def tuning_task(args):
     return TuningTask(
         hypermodel,
         make_pair_dataset(noisy, targets, batch_size, shuffle=True, seed=args.seed),
-        make_pair_dataset(*pseudo_pairs(data.validation[0], length=n, seed=args.seed), batch_size),
+        make_pair_dataset(*pseudo_pairs(data.validation[0], length=n, seed=args.seed, drop=defaults.pseudo_drop,
+                                        phrase=defaults.pseudo_phrase), batch_size),
         "text_summary",
     )
 

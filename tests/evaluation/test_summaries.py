@@ -57,3 +57,14 @@ def test_length_auc_is_what_length_alone_tells_real_from_generated():
     assert length_auc([6, 7, 8], [8, 7, 6]) == pytest.approx(0.5)  # the same lengths: no cue
     assert length_auc([2, 3], [9, 10, 10]) == 1.0
     assert length_auc([10, 10, 2], [2, 2, 10]) == pytest.approx(6 / 9)  # the ranking may prefer the longer
+
+
+def test_placement_counts_where_the_reference_words_sit_in_the_document():
+    from benchmarks.text_summary_baselines import placement
+
+    document = "PyYAML is a YAML parser. It is written for Python and emits YAML too."
+    row = placement([document], ["YAML parser for Python 3"])
+    # 5 words, 4 in the document ("3" is not), 1 stop word ("for"); positions 3, 4, 8, 9; 2 in the first sentence
+    assert row["in document"] == pytest.approx(0.8) and row["stop words"] == pytest.approx(0.2)
+    assert row["in first sentence"] == pytest.approx(0.5)
+    assert row["at words 0-5"] == pytest.approx(0.5) and row["at words 5-10"] == pytest.approx(0.5)
