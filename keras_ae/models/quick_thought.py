@@ -30,6 +30,8 @@ class QuickThought(JudgedEncoder):
         hidden_dim: each encoder's GRU size (default: `embedding_dim / 2`, no projection); when it differs, each
             encoder's pooled states are projected linearly to `embedding_dim / 2`, so the embedding keeps its size
             (`GRUSentenceEncoder(hidden_dim)`).
+        word_skip: each encoder adds a linear map of its mean word embedding to its pooled states
+            (`GRUSentenceEncoder(word_skip)`).
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
@@ -59,6 +61,7 @@ class QuickThought(JudgedEncoder):
         bidirectional=False,
         tokenizer="word",
         hidden_dim=None,
+        word_skip=False,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -77,13 +80,13 @@ class QuickThought(JudgedEncoder):
         query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            name="query_encoder",
+            word_skip=word_skip, name="query_encoder",
         )
         super().__init__(encoder=query_encoder, judges=[NeighbourClassifier(name="neighbour")], **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            name="context_encoder",
+            word_skip=word_skip, name="context_encoder",
         )
         # Config
         self.vocabulary = list(vocabulary)
@@ -94,6 +97,7 @@ class QuickThought(JudgedEncoder):
         self.bidirectional = bidirectional
         self.tokenizer = tokenizer
         self.hidden_dim = hidden_dim
+        self.word_skip = word_skip
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -179,6 +183,7 @@ class QuickThought(JudgedEncoder):
                 "bidirectional": self.bidirectional,
                 "tokenizer": self.tokenizer,
                 "hidden_dim": self.hidden_dim,
+                "word_skip": self.word_skip,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -41,6 +41,12 @@ def build_parser():
         help="each encoder's GRU size (default: half of --embedding-dim); when it differs, the pooled states are "
         "projected to half of --embedding-dim, so the embedding keeps its size",
     )
+    parser.add_argument(
+        "--word-skip",
+        action="store_true",
+        default=constructor_default(QuickThought, "word_skip"),
+        help="each encoder adds a linear map of its mean word embedding to its pooled GRU states",
+    )
     return parser
 
 
@@ -54,6 +60,7 @@ def build_model(args, vocabulary):
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
         hidden_dim=args.hidden_dim,
+        word_skip=args.word_skip,
     )
 
 

@@ -157,3 +157,23 @@ def test_wider_gru_is_projected_to_the_embedding_size():
     assert GRUSentenceEncoder(VOCABULARY, embedding_dim=6, hidden_dim=6).projection is None
     with np.testing.assert_raises(ValueError):
         GRUSentenceEncoder(VOCABULARY, embedding_dim=6, hidden_dim=5, bidirectional=True)
+
+
+def test_word_skip_adds_the_mapped_mean_word_embedding():
+    """word_skip: the output is the plain encoder's plus word_skip(mean of the sentence's word embeddings), the
+    unrolled loop agrees, an empty sentence adds nothing, and the layer round-trips with the skip."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog ran"])
+    skip = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling="mean", word_skip=True)
+    z = _round_trip(skip, sentences)
+    plain = GRUSentenceEncoder.from_config({**skip.get_config(), "word_skip": False})
+    plain(sentences)
+    plain.set_weights([w.numpy() for w in skip.weights if w is not skip.word_skip_map.kernel])
+    token_ids = skip.tokenize(sentences)
+    mask = tf.cast(token_ids != 0, tf.float32)[:, :, None]
+    mean_words = tf.reduce_sum(skip.word_embedding(token_ids) * mask, 1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0)
+    np.testing.assert_allclose(z, plain(sentences) + mean_words @ skip.word_skip_map.kernel, atol=1e-5)
+    np.testing.assert_allclose(z[1], np.zeros(6), atol=1e-6)
+    unrolled = GRUSentenceEncoder.from_config({**skip.get_config(), "unroll": True})
+    unrolled(sentences)
+    unrolled.set_weights(skip.get_weights())
+    np.testing.assert_allclose(unrolled(sentences), z, atol=1e-5)

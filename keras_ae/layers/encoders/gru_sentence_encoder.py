@@ -76,6 +76,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
         hidden_dim: the GRU's state size (default `embedding_dim`). When it differs, the pooled states are projected
             linearly (`Dense`, with bias) to `embedding_dim`, so a wider (or narrower) GRU keeps the embedding's size.
             `token_states` then returns states of `hidden_dim`.
+        word_skip: add a linear map of the mean of the sentence's word embeddings to the pooled (and projected)
+            states, a skip from the words to the sentence vector (the bag of words beside the GRU, as the
+            bag-of-words features beside an RNN's in Kiros et al.'s and Conneau et al.'s evaluations), so the words'
+            topical content need not pass through the recurrence.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -96,6 +100,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         tokenizer="word",
         unroll=False,
         hidden_dim=None,
+        word_skip=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -139,6 +144,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         else:
             self.gru = keras.layers.GRU(units, return_sequences=pooling != "last", name="gru")
         self.projection = keras.layers.Dense(embedding_dim, name="projection") if units != embedding_dim else None
+        self.word_skip_map = keras.layers.Dense(embedding_dim, use_bias=False, name="word_skip") if word_skip else None
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
@@ -150,6 +156,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.tokenizer = tokenizer
         self.unroll = unroll
         self.hidden_dim = hidden_dim
+        self.word_skip = bool(word_skip)
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
@@ -160,6 +167,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.gru.build((None, self.max_length, self.word_dim))
         if self.projection is not None and not self.projection.built:
             self.projection.build((None, self.units))
+        if self.word_skip_map is not None and not self.word_skip_map.built:
+            self.word_skip_map.build((None, self.word_dim))
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -197,7 +206,12 @@ class GRUSentenceEncoder(keras.layers.Layer):
         else:
             states = self.gru(words, mask=mask, training=training)
             pooled = states if self.pooling == "last" else self._pool(states, mask)
-        return pooled if self.projection is None else self.projection(pooled)
+        sentence = pooled if self.projection is None else self.projection(pooled)
+        if self.word_skip_map is None:
+            return sentence
+        weights = tf.cast(mask, words.dtype)[:, :, None]
+        mean_words = tf.reduce_sum(words * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+        return sentence + self.word_skip_map(mean_words)
 
     def _pool(self, states, mask):
         """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
@@ -251,6 +265,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "tokenizer": self.tokenizer,
                 "unroll": self.unroll,
                 "hidden_dim": self.hidden_dim,
+                "word_skip": self.word_skip,
             }
         )
         return config
