@@ -81,6 +81,12 @@ LAYERS = {
         rng.normal(size=(2, 5, 8)).astype("float32"),
         lambda judge, code: judge.adversary_loss({"labels": tf.constant([0, 2])}, code),
     ),
+    "FrameDiscriminator": (
+        lambda: L.FrameDiscriminator(filters=4, blocks=2, kernel_size=3),
+        (MEL_FRAMES, EMBEDDING, {"rebuilt": 0.5 * MEL_FRAMES, "converted": 0.2 * MEL_FRAMES},
+         rng.normal(size=(2, 5, 4)).astype("float32")),
+        lambda judge, code: judge.adversary_loss({}, code),
+    ),
     "AttentionCopyDecoder": (
         lambda: L.AttentionCopyDecoder(10, length=3, hidden_dim=8, word_dim=4, attention_dim=4),
         (TOKENS, (rng.normal(size=(2, 5, 8)).astype("float32"), TOKENS != 0, TOKENS, EMBEDDING)),

@@ -68,8 +68,9 @@ class FrameDiscriminator(keras.layers.Layer):
         self.feature_matching_weight = float(feature_matching_weight)
         self.metric_names = (f"{self.name}_real", f"{self.name}_fake")
 
-    def build(self, code_shape):
-        bins = code_shape[0][-1]
+    def build(self, input_shape):
+        """`input_shape`: of frames `[batch, time, bins]`, or of a whole speech code whose first part is the frames."""
+        bins = (input_shape[0] if isinstance(input_shape[0], (tuple, list)) else input_shape)[-1]
         for index, convolution in enumerate(self.convolutions):
             convolution.build((None, None, bins if index == 0 else self.filters))
         self.score.build((None, None, self.filters))
