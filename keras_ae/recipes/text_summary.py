@@ -29,6 +29,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default
 from keras_ae.core.averaging import WeightAverage
+from keras_ae.core.validation import non_negative_int, probability
 from keras_ae.data.summaries import (
     build_vocabulary, content_lead, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
 )
@@ -93,9 +94,9 @@ def build_parser():
                              f"{constructor_default(WeightAverage, 'decay')}), and score their last iterate beside it; "
                              "0 (default): the last iterate only (on three seeds the average did not help on "
                              "validation)")
-    parser.add_argument("--pseudo-drop", type=float, default=PSEUDO_DEFAULTS["drop"],
+    parser.add_argument("--pseudo-drop", type=probability, default=PSEUDO_DEFAULTS["drop"],
                         help="share of a document's words dropped from the pretraining input (pseudo pairs)")
-    parser.add_argument("--pseudo-phrase", type=int, default=PSEUDO_DEFAULTS["phrase"],
+    parser.add_argument("--pseudo-phrase", type=non_negative_int, default=PSEUDO_DEFAULTS["phrase"],
                         help="words per phrase shuffled in the pretraining input (0: no shuffling)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")

@@ -71,6 +71,9 @@ def test_bad_input_fails_before_any_work(tmp_path):
         text_summary.main(["--data", str(bad), "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         text_summary.main(["--resume", "--run-dir", str(tmp_path / "run")])
+    for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"]):
+        with pytest.raises(SystemExit):
+            text_summary.main([*flags, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
 
 
