@@ -17,7 +17,7 @@ import pytest
 
 from keras_ae.core.files import RUN_MARKER, LockedError, UnsafePathError
 from keras_ae.data.speech import AudioError, write_wav
-from keras_ae.recipes import autoencoder, cpc, discrete, infomax, skip_thought, vqvae
+from keras_ae.recipes import autoencoder, cpc, discrete, infomax, skip_thought, text_summary, voice_conversion, vqvae
 from keras_ae.runs import ResumeError
 
 SMALL = ["--data", "digits", "--epochs", "1", "--batch-size", "32", "--embedding-dim", "8", "--limit", "200"]
@@ -249,6 +249,10 @@ CASES = [
     flags("code_length_zero", ["--code-length", "0"], r"--code-length", r"positive integer", main=discrete.main),
     flags("crop_seconds_zero", ["--crop-seconds", "0"], r"--crop-seconds", r"above 0", main=cpc.main),
     flags("max_shift_negative", ["--max-shift", "-2"], r"--max-shift.*-2", r"0 or a positive", main=infomax.main),
+    flags("rhythm_limit_below_one", ["--rhythm-limit", "0.5"], r"--rhythm-limit.*0\.5", r"1 or more",
+          main=voice_conversion.main),
+    flags("pseudo_drop_one", ["--pseudo-drop", "1"], r"--pseudo-drop.*1", r"up to \(not including\) 1",
+          main=text_summary.main),
     # TOML configs: the same types, choices and ranges, and errors that name the file and key.
     toml("toml_float_epochs", "epochs = 2.5\n", r"run\.toml: epochs = 2\.5", r"whole number.*epochs = 2"),
     toml("toml_string_for_int", 'epochs = "3"\n', r"epochs = '3'", r"without quotes"),

@@ -68,6 +68,14 @@ def non_negative_float(text):
     return value
 
 
+def ratio_limit(text):
+    """A finite number >= 1 (the largest ratio a conversion may apply; its inverse is the smallest)."""
+    value = _number(text, "a number")
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a finite number of 1 or more, got {value}")
+    return value
+
+
 def probability(text):
     """A share in [0, 1) (dropout rates: 1 would hide everything)."""
     value = _number(text, "a number")

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, ratio_limit
 from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.speech import SAMPLE_RATE, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
@@ -109,7 +109,7 @@ def build_parser():
                         help="convert the global speaking rate too: stretch the source's content code in time by "
                              "the ratio of its rate to the reference's (estimated from the content codes), so the "
                              "output takes the reference's tempo; conversion only, training is unchanged")
-    parser.add_argument("--rhythm-limit", type=float, default=base("rhythm_limit"),
+    parser.add_argument("--rhythm-limit", type=ratio_limit, default=base("rhythm_limit"),
                         help="the largest rate ratio (and its inverse the smallest) --rhythm-conversion applies")
     parser.add_argument("--frame-adversary-weight", type=non_negative_float, default=base("frame_adversary_weight"),
                         help="weight of a frame discriminator's adversarial loss on the decoder (real log-mel "
