@@ -313,13 +313,12 @@ def tuning_task(args):
     data: Debian's package descriptions)."""
     from keras_ae.tuning import TextSummaryHyperModel, TuningTask
 
-    defaults = build_parser().parse_args([])
+    defaults = build_parser().parse_args(["--seed", str(args.seed)])
     data = load_summary_data(args.data or defaults.data, max_words=defaults.max_words,
                              limit=min(args.limit or defaults.limit, defaults.limit))
     vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=defaults.vocabulary_size)
     n = median_length(data.validation[1])
-    noisy, targets = pseudo_pairs(data.train_documents, length=n, seed=args.seed, drop=defaults.pseudo_drop,
-                                  phrase=defaults.pseudo_phrase)
+    noisy, targets = make_pseudo_pairs(data.train_documents, n, defaults)
     batch_size = args.batch_size or defaults.batch_size
     hypermodel = TextSummaryHyperModel(
         vocabulary, (data.validation[0][:300], data.validation[1][:300]), min_dim=max(args.min_dim, 8),
@@ -328,8 +327,7 @@ def tuning_task(args):
     return TuningTask(
         hypermodel,
         make_pair_dataset(noisy, targets, batch_size, shuffle=True, seed=args.seed),
-        make_pair_dataset(*pseudo_pairs(data.validation[0], length=n, seed=args.seed, drop=defaults.pseudo_drop,
-                                        phrase=defaults.pseudo_phrase), batch_size),
+        make_pair_dataset(*make_pseudo_pairs(data.validation[0], n, defaults), batch_size),
         "text_summary",
     )
 
