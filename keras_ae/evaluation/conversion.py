@@ -240,15 +240,28 @@ def conversion_pairs(sources, targets, target_speakers, count, seed=0):
 
 
 class PhoneProbe:
-    """A frame phone probe trained on real speech (MFCC + deltas, logistic regression), to apply to converted
-    speech against the source's labels."""
+    """A frame phone probe trained on real speech (logistic regression of each 10 ms frame's phone label from its
+    features), to apply to converted speech against the source's labels.
 
-    def fit(self, waveforms, phones, seed=0):
+    Args:
+        features: utterance -> frame features `[frames, dim]`, frame `i` centred on label `i`; the default takes a
+            waveform to MFCCs with deltas (`mfcc_frames`). A function of a model's log-mel frames (e.g. with
+            `keras_ae.evaluation.speech.with_deltas`) probes a decoder's output before the vocoder.
+
+    Example:
+        probe = PhoneProbe().fit(real_waveforms, real_phones)
+        kept = probe.accuracy(converted_waveforms, source_phones) / probe.accuracy(real_waveforms, real_phones)
+    """
+
+    def __init__(self, features=None):
+        self.features = features or mfcc_frames
+
+    def fit(self, utterances, phones, seed=0):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        features = [mfcc_frames(w) for w in waveforms]
+        features = [np.asarray(self.features(u)) for u in utterances]
         x = np.concatenate([f[: len(p)] for f, p in zip(features, phones)])
         y = np.concatenate([p[: len(f)] for f, p in zip(features, phones)])
         if len(x) > MAX_PROBE_FRAMES:
@@ -258,12 +271,17 @@ class PhoneProbe:
         self.classifier.fit(x, y)
         return self
 
-    def accuracy(self, waveforms, phones):
+    def predict(self, utterance):
+        """The phone id of every frame of one utterance `[frames]`."""
+        return self.classifier.predict(np.asarray(self.features(utterance)))
+
+    def accuracy(self, utterances, phones):
+        """Frame accuracy over `utterances` against their labels (each pair cut to the shorter length)."""
         correct = total = 0
-        for waveform, labels in zip(waveforms, phones):
-            features = mfcc_frames(waveform)
-            count = min(len(features), len(labels))
-            correct += int(np.sum(self.classifier.predict(features[:count]) == labels[:count]))
+        for utterance, labels in zip(utterances, phones):
+            predicted = self.predict(utterance)
+            count = min(len(predicted), len(labels))
+            correct += int(np.sum(predicted[:count] == np.asarray(labels)[:count]))
             total += count
         return correct / max(total, 1)
 

@@ -13,7 +13,9 @@ import tensorflow as tf
 from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
+from benchmarks.voice_conversion_phones import shifted_accuracy
 from keras_ae.evaluation.conversion import (
+    PhoneProbe,
     SpeakerClassifier,
     conversion_matrix,
     conversion_pairs,
@@ -384,6 +386,32 @@ def test_extra_speakers_are_only_for_the_synthesized_corpus():
     args = types.SimpleNamespace(extra_speakers=2, data="/my/audio")
     with pytest.raises(ValueError, match="--extra-speakers"):
         voice_conversion.with_extra_speakers(corpus, "train", args)
+
+
+def test_training_speakers_keep_the_held_out_targets_and_every_speaker_for_the_classifier():
+    corpus = _toy_corpus()  # speakers a, b, c seen; d held out
+    assert voice_conversion.with_training_speakers(corpus, None) is corpus
+    limited = voice_conversion.with_training_speakers(_toy_corpus(), 2)
+    assert limited.speaker_split[limited.speakers == 2].tolist() == ["unused"] * 5  # c left out of training
+    assert limited.speaker_split[limited.speakers == 3].tolist() == ["test"] * 5  # d still the unseen target
+    assert len(limited.speakers) == len(corpus.speakers)  # c still speaks to the speaker classifier
+    for source, reference, _ in conversion_pairs(limited, limited, [0, 1, 3], count=20, seed=0):
+        assert limited.speakers[source] in (0, 1)  # never a source the model did not train on
+    for count in (1, 4):
+        with pytest.raises(ValueError, match="--training-speakers"):
+            voice_conversion.with_training_speakers(_toy_corpus(), count)
+
+
+def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
+    labels = [np.repeat(np.arange(5) % 3, 4)[rng.permutation(20)] for _ in range(6)]
+    frames = [np.eye(3)[p] + 0.05 * rng.normal(size=(len(p), 3)) for p in labels]
+    probe = PhoneProbe(features=np.asarray).fit(frames, labels)
+    assert probe.accuracy(frames, labels) == 1.0
+    late = [np.concatenate([f[:1], f[:-1]]) for f in frames]  # the same frames one step late
+    assert probe.accuracy(late, labels) < 0.7
+    predicted = probe.predict(late[0])
+    assert shifted_accuracy(predicted, labels[0], 1) == (19, 19)
+    assert shifted_accuracy(predicted, labels[0], -1)[1] == 19
 
 
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
