@@ -1,10 +1,10 @@
 """Where the phone probe loses content in voice conversion: the vocoder, the decoder, or the split.
 
-`python -m benchmarks.voice_conversion_phones --run RUN_DIR [--pairs 32]` loads the newest checkpoint of a
-`keras_ae.recipes.voice_conversion` run (its flags give the corpus and the seed), fits the recipe's phone probe
-exactly as the recipe does (`PhoneProbe`: MFCCs with deltas of real speech, the recipe's 160 probe utterances of
-seen speakers saying training sentences) and scores it, on the recipe's seeded pairs of held-out sentences (seen
-and unseen eSpeak targets), on:
+`python -m benchmarks.voice_conversion_phones --run RUN_DIR [--pairs 32] [--no-rhythm-conversion]` loads the newest
+checkpoint of a `keras_ae.recipes.voice_conversion` run (its flags give the corpus and the seed), fits the
+recipe's phone probe exactly as the recipe does (`PhoneProbe`: MFCCs with deltas of real speech, the recipe's 160
+probe utterances of seen speakers saying training sentences) and scores it, on the recipe's seeded pairs of
+held-out sentences (seen and unseen eSpeak targets), on:
 
 - `real source`: the source utterance (the recipe's "real" column);
 - `resynthesis`: the source through the front end and the vocoder, no codes (the vocoder's own loss);
@@ -87,8 +87,12 @@ def main(argv=None):
     parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
     parser.add_argument("--pairs", type=int, default=32, help="conversions per condition (the recipe's 32)")
     parser.add_argument("--probe-utterances", type=int, default=160, help="the recipe's --probe-utterances")
+    parser.add_argument("--rhythm-conversion", action=argparse.BooleanOptionalAction, default=None,
+                        help="switch the model's rhythm conversion on or off (default: as the run trained it)")
     args = parser.parse_args(argv)
     model, flags = load_run(args.run)
+    if args.rhythm_conversion is not None:
+        model.rhythm_conversion = args.rhythm_conversion
     seed = flags["seed"]
     corpus = load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
                                 held_out_speakers=flags["held_out_speakers"], seed=seed)
@@ -130,7 +134,8 @@ def main(argv=None):
         for row in rows.values():
             row["kept"] = row["mfcc_probe"] / real
         tables[name] = rows
-        print(f"{name}: {len(pairs)} pairs (run {args.run}, seed {seed}; frames of {FRAME_SAMPLES} samples)")
+        print(f"{name}: {len(pairs)} pairs (run {args.run}, seed {seed}, rhythm conversion "
+              f"{'on' if model.rhythm_conversion else 'off'}; frames of {FRAME_SAMPLES} samples)")
         print(format_table(rows, ["mfcc_probe", "kept", "best_shift", "at_best_shift", "speech_frames",
                                   "silence_frames", "log_mel_before_vocoder", "log_mel_after_vocoder"]))
     return tables
