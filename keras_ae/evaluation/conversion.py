@@ -16,7 +16,9 @@ Protocol (fixed; never tuned on the test split):
     - content kept: a frame phone probe trained on real speech (MFCC + deltas), applied to converted speech against
       the source's phone labels (a frame-by-frame conversion keeps the frame count; one that converts the speaking
       rate stretches the whole utterance by one ratio, and the labels are stretched by the same ratio,
-      `stretched_labels`), beside its accuracy on the real source.
+      `stretched_labels`), beside its accuracy on the real source and on the target's real utterance of the same
+      sentence against its own labels (what a perfect conversion would score: the probe is fitted on seen speakers
+      only, so a voice it never heard costs accuracy by itself).
 
 Example:
     table = conversion_table(model, corpus, seen_pairs, unseen_pairs)
@@ -303,7 +305,8 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
     """Scores of `convert(source, reference) -> waveform` on `pairs` (see `conversion_pairs`): the target and source
     shares of `judge` (a `SpeakerClassifier` fitted on speaker names), MCD converted-vs-target and source-vs-target
     (pairs with a ground truth), the phone
-    probe on converted speech against the source's labels beside the real source. `other_judges` (`{suffix:
+    probe on converted speech against the source's labels beside the real source and the real target (the same
+    sentence in the target's voice, against its own labels). `other_judges` (`{suffix:
     classifier}`) add `target_share_<suffix>` and `source_share_<suffix>` on the same conversions. Returns
     `(scores, converted waveforms, [(source name, target name, hit)])`."""
     converted = [np.asarray(convert(sources.waveforms[s], targets.waveforms[r])) for s, r, _ in pairs]
@@ -330,6 +333,10 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
             else stretched_labels(labels[i], len(c) // FRAME_SAMPLES) for i, (c, (s, _, _)) in
             enumerate(zip(converted, pairs))])
         scores["phone_real_source"] = phone_probe.accuracy([sources.waveforms[s] for s, _, _ in pairs], labels)
+        if targets.phones is not None and with_truth:  # a perfect conversion: the target's own voice, its labels
+            truths = [t for _, _, t in pairs if t is not None]
+            scores["phone_real_target"] = phone_probe.accuracy([targets.waveforms[t] for t in truths],
+                                                               [targets.phones[t] for t in truths])
     matrix = [(str(s), str(t), bool(p == t)) for s, t, p in zip(source_names, target_names, predicted)]
     return scores, converted, matrix
 

@@ -66,7 +66,7 @@ QUICK = {
 MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
-                      "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
+                      "mcd_vocoder_floor", "phone_converted", "phone_real_source", "phone_real_target"]
 DIAGNOSTIC_COLUMNS = ["target_share", "target_share_few", "source_share_few", "target_share_ceiling",
                       "target_share_mel_decoder", "target_share_mel_vocoded"]
 

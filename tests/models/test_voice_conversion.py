@@ -19,6 +19,7 @@ from keras_ae.evaluation.conversion import (
     SpeakerClassifier,
     conversion_matrix,
     conversion_pairs,
+    conversion_scores,
     mel_cepstra,
     mel_cepstral_distortion,
     mel_target_shares,
@@ -412,6 +413,26 @@ def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
     predicted = probe.predict(late[0])
     assert shifted_accuracy(predicted, labels[0], 1) == (19, 19)
     assert shifted_accuracy(predicted, labels[0], -1)[1] == 19
+
+
+def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
+    corpus = _voiced_corpus()  # every speaker says sentence k with the same phone labels
+    corpus.phones = [np.roll(np.arange(len(w) // 160) // 8 % 3, sentence)
+                     for w, sentence in zip(corpus.waveforms, corpus.sentences)]
+    judge = SpeakerClassifier().fit(corpus.waveforms, [corpus.speaker_names[s] for s in corpus.speakers])
+    probe = PhoneProbe().fit(corpus.waveforms[:8], corpus.phones[:8])
+    pairs = conversion_pairs(corpus, corpus, [0, 1, 2, 3], count=8, seed=0)
+    truth = {(s, r): t for s, r, t in pairs}
+    perfect = lambda source, reference: next(  # noqa: E731
+        corpus.waveforms[truth[s, r]] for s, r in truth
+        if corpus.waveforms[s] is source and corpus.waveforms[r] is reference)
+    scores = conversion_scores(perfect, corpus, corpus, pairs, judge, probe)[0]
+    assert scores["target_share"] == 1.0
+    assert scores["phone_converted"] == scores["phone_real_target"]
+    reversed_ = conversion_scores(lambda source, reference: source[::-1].copy(), corpus, corpus, pairs, judge,
+                                  probe)[0]
+    assert reversed_["phone_real_target"] == scores["phone_real_target"]  # the real target, whatever the model
+    assert reversed_["phone_converted"] < scores["phone_real_target"]
 
 
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
