@@ -333,7 +333,8 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
             else stretched_labels(labels[i], len(c) // FRAME_SAMPLES) for i, (c, (s, _, _)) in
             enumerate(zip(converted, pairs))])
         scores["phone_real_source"] = phone_probe.accuracy([sources.waveforms[s] for s, _, _ in pairs], labels)
-        if targets.phones is not None and with_truth:  # a perfect conversion: the target's own voice, its labels
+        same_phones = targets.phones is not None and list(targets.phone_names) == list(sources.phone_names)
+        if same_phones and with_truth:  # a perfect conversion: the target's own voice, its labels
             truths = [t for _, _, t in pairs if t is not None]
             scores["phone_real_target"] = phone_probe.accuracy([targets.waveforms[t] for t in truths],
                                                                [targets.phones[t] for t in truths])

@@ -419,6 +419,7 @@ def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
     corpus = _voiced_corpus()  # every speaker says sentence k with the same phone labels
     corpus.phones = [np.roll(np.arange(len(w) // 160) // 8 % 3, sentence)
                      for w, sentence in zip(corpus.waveforms, corpus.sentences)]
+    corpus.phone_names = ["sil", "a", "b"]
     judge = SpeakerClassifier().fit(corpus.waveforms, [corpus.speaker_names[s] for s in corpus.speakers])
     probe = PhoneProbe().fit(corpus.waveforms[:8], corpus.phones[:8])
     pairs = conversion_pairs(corpus, corpus, [0, 1, 2, 3], count=8, seed=0)
@@ -433,6 +434,8 @@ def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
                                   probe)[0]
     assert reversed_["phone_real_target"] == scores["phone_real_target"]  # the real target, whatever the model
     assert reversed_["phone_converted"] < scores["phone_real_target"]
+    other_engine = types.SimpleNamespace(**{**vars(corpus), "phone_names": ["pau", "aa", "b"]})  # another inventory
+    assert "phone_real_target" not in conversion_scores(perfect, corpus, other_engine, pairs, judge, probe)[0]
 
 
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
