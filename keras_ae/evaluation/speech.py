@@ -77,7 +77,11 @@ def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
 
 def with_deltas(features):
     """`[batch, frames, dim]` features with their regression deltas and delta-deltas appended (HTK's, +-2
-    frames): `[batch, frames, 3 dim]`. Example: `with_deltas(tf.zeros([1, 10, 13])).shape  # (1, 10, 39)`."""
+    frames): `[batch, frames, 3 dim]`.
+
+    Example:
+        assert with_deltas(tf.zeros([1, 10, 13])).shape == (1, 10, 39)
+    """
     features = tf.convert_to_tensor(features, tf.float32)
     delta = _delta(features)
     return tf.concat([features, delta, _delta(delta)], axis=-1)
