@@ -16,7 +16,9 @@ Protocol (fixed; never tuned on the test split):
     - content kept: a frame phone probe trained on real speech (MFCC + deltas), applied to converted speech against
       the source's phone labels (a frame-by-frame conversion keeps the frame count; one that converts the speaking
       rate stretches the whole utterance by one ratio, and the labels are stretched by the same ratio,
-      `stretched_labels`), beside its accuracy on the real source.
+      `stretched_labels`), beside its accuracy on the real source and on the target's real utterance of the same
+      sentence against its own labels (what a perfect conversion would score: the probe is fitted on seen speakers
+      only, so a voice it never heard costs accuracy by itself).
 
 Example:
     table = conversion_table(model, corpus, seen_pairs, unseen_pairs)
@@ -240,15 +242,28 @@ def conversion_pairs(sources, targets, target_speakers, count, seed=0):
 
 
 class PhoneProbe:
-    """A frame phone probe trained on real speech (MFCC + deltas, logistic regression), to apply to converted
-    speech against the source's labels."""
+    """A frame phone probe trained on real speech (logistic regression of each 10 ms frame's phone label from its
+    features), to apply to converted speech against the source's labels.
 
-    def fit(self, waveforms, phones, seed=0):
+    Args:
+        features: utterance -> frame features `[frames, dim]`, frame `i` centred on label `i`; the default takes a
+            waveform to MFCCs with deltas (`mfcc_frames`). A function of a model's log-mel frames (e.g. with
+            `keras_ae.evaluation.speech.with_deltas`) probes a decoder's output before the vocoder.
+
+    Example:
+        probe = PhoneProbe().fit(real_waveforms, real_phones)
+        kept = probe.accuracy(converted_waveforms, source_phones) / probe.accuracy(real_waveforms, real_phones)
+    """
+
+    def __init__(self, features=None):
+        self.features = features or mfcc_frames
+
+    def fit(self, utterances, phones, seed=0):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        features = [mfcc_frames(w) for w in waveforms]
+        features = [np.asarray(self.features(u)) for u in utterances]
         x = np.concatenate([f[: len(p)] for f, p in zip(features, phones)])
         y = np.concatenate([p[: len(f)] for f, p in zip(features, phones)])
         if len(x) > MAX_PROBE_FRAMES:
@@ -258,12 +273,17 @@ class PhoneProbe:
         self.classifier.fit(x, y)
         return self
 
-    def accuracy(self, waveforms, phones):
+    def predict(self, utterance):
+        """The phone id of every frame of one utterance `[frames]`."""
+        return self.classifier.predict(np.asarray(self.features(utterance)))
+
+    def accuracy(self, utterances, phones):
+        """Frame accuracy over `utterances` against their labels (each pair cut to the shorter length)."""
         correct = total = 0
-        for waveform, labels in zip(waveforms, phones):
-            features = mfcc_frames(waveform)
-            count = min(len(features), len(labels))
-            correct += int(np.sum(self.classifier.predict(features[:count]) == labels[:count]))
+        for utterance, labels in zip(utterances, phones):
+            predicted = self.predict(utterance)
+            count = min(len(predicted), len(labels))
+            correct += int(np.sum(predicted[:count] == np.asarray(labels)[:count]))
             total += count
         return correct / max(total, 1)
 
@@ -285,7 +305,8 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
     """Scores of `convert(source, reference) -> waveform` on `pairs` (see `conversion_pairs`): the target and source
     shares of `judge` (a `SpeakerClassifier` fitted on speaker names), MCD converted-vs-target and source-vs-target
     (pairs with a ground truth), the phone
-    probe on converted speech against the source's labels beside the real source. `other_judges` (`{suffix:
+    probe on converted speech against the source's labels beside the real source and the real target (the same
+    sentence in the target's voice, against its own labels). `other_judges` (`{suffix:
     classifier}`) add `target_share_<suffix>` and `source_share_<suffix>` on the same conversions. Returns
     `(scores, converted waveforms, [(source name, target name, hit)])`."""
     converted = [np.asarray(convert(sources.waveforms[s], targets.waveforms[r])) for s, r, _ in pairs]
@@ -312,6 +333,11 @@ def conversion_scores(convert, sources, targets, pairs, judge, phone_probe=None,
             else stretched_labels(labels[i], len(c) // FRAME_SAMPLES) for i, (c, (s, _, _)) in
             enumerate(zip(converted, pairs))])
         scores["phone_real_source"] = phone_probe.accuracy([sources.waveforms[s] for s, _, _ in pairs], labels)
+        same_phones = targets.phones is not None and list(targets.phone_names) == list(sources.phone_names)
+        if same_phones and with_truth:  # a perfect conversion: the target's own voice, its labels
+            truths = [t for _, _, t in pairs if t is not None]
+            scores["phone_real_target"] = phone_probe.accuracy([targets.waveforms[t] for t in truths],
+                                                               [targets.phones[t] for t in truths])
     matrix = [(str(s), str(t), bool(p == t)) for s, t, p in zip(source_names, target_names, predicted)]
     return scores, converted, matrix
 

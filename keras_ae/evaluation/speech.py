@@ -72,10 +72,19 @@ def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
     centred on sample `160 i + 80`, like the phone labels: the log-mel frames of the speech models' front end
     (`keras_ae.layers.audio.log_mel.log_mel_frames`)."""
     mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel_frames(waveforms, num_mel_bins))[..., :num_coefficients]
-    if not deltas:
-        return mfcc
-    delta = _delta(mfcc)
-    return tf.concat([mfcc, delta, _delta(delta)], axis=-1)
+    return with_deltas(mfcc) if deltas else mfcc
+
+
+def with_deltas(features):
+    """`[batch, frames, dim]` features with their regression deltas and delta-deltas appended (HTK's, +-2
+    frames): `[batch, frames, 3 dim]`.
+
+    Example:
+        assert with_deltas(tf.zeros([1, 10, 13])).shape == (1, 10, 39)
+    """
+    features = tf.convert_to_tensor(features, tf.float32)
+    delta = _delta(features)
+    return tf.concat([features, delta, _delta(delta)], axis=-1)
 
 
 def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=0.99):
@@ -195,4 +204,5 @@ def _pooled(features):
 
 
 __all__ = ["chance_accuracy", "chance_row", "feature_row", "mfcc_features", "phone_probe_accuracy",
-           "plot_step_accuracy", "probe_row", "speaker_probe_accuracy", "utterance_features", "utterance_normalized"]
+           "plot_step_accuracy", "probe_row", "speaker_probe_accuracy", "utterance_features", "utterance_normalized",
+           "with_deltas"]

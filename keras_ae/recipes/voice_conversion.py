@@ -66,7 +66,7 @@ QUICK = {
 MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
-                      "mcd_vocoder_floor", "phone_converted", "phone_real_source"]
+                      "mcd_vocoder_floor", "phone_converted", "phone_real_source", "phone_real_target"]
 DIAGNOSTIC_COLUMNS = ["target_share", "target_share_few", "source_share_few", "target_share_ceiling",
                       "target_share_mel_decoder", "target_share_mel_vocoded"]
 
@@ -129,6 +129,10 @@ def build_parser():
     parser.add_argument("--probe-utterances", type=positive_int, default=160,
                         help="utterances each probe and the speaker classifier fit on (per split)")
     parser.add_argument("--pairs", type=positive_int, default=32, help="conversions scored per condition")
+    parser.add_argument("--training-speakers", type=positive_int, default=None,
+                        help="train on only the first N seen speakers (by id), at the same number of steps; the "
+                             "others are left out of training and of the seen targets, while the held-out (unseen) "
+                             "targets and the speaker classifier stay the same (default: every seen speaker)")
     parser.add_argument("--extra-speakers", type=non_negative_int, default=0,
                         help="wide-range eSpeak speakers (keras_ae.data.varied_speech) added to training, saying the "
                              "training sentences only; none shares accent and variant with a held-out speaker. The "
@@ -189,6 +193,8 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     corpus = check_speakers(load_corpus(args), args)
+    full_steps = len(corpus.select(sentences="train", speakers="train")) // args.batch_size
+    corpus = with_training_speakers(corpus, args.training_speakers)
     train = corpus.select(sentences="train", speakers="train")
     probe_test = corpus.select(sentences="test", speakers="train")
     if args.limit:
@@ -209,6 +215,8 @@ def main(argv=None):
           f"{strategy.num_replicas_in_sync} replica(s)")
     if len(pool) > len(train):  # more voices, the default corpus's number of steps
         train_data = train_data.take(len(train) // args.batch_size)
+    elif args.training_speakers:  # fewer voices, the number of steps of every seen speaker
+        train_data = train_data.repeat().take(full_steps)
     with strategy.scope():
         model = build_model(args, num_speakers)
         model.adapt(train.sample(400, args.seed).waveforms)
@@ -246,6 +254,20 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_metrics(metrics))
     return metrics
+
+
+def with_training_speakers(corpus, count):
+    """`corpus` with only the first `count` seen speakers (by id) still seen: the other seen speakers' utterances
+    get the speaker split "unused", so they are neither trained on nor converted from or to (the held-out speakers
+    keep "test"; every speaker stays in the corpus for the speaker classifier). `count` None: unchanged."""
+    if count is None:
+        return corpus
+    seen = sorted(set(corpus.speakers[corpus.speaker_split == "train"].tolist()))
+    if not 2 <= count <= len(seen):
+        raise ValueError(f"--training-speakers must be between 2 and the {len(seen)} seen speakers; got {count}.")
+    dropped = np.isin(corpus.speakers, seen[count:])
+    corpus.speaker_split = np.where(dropped, "unused", corpus.speaker_split)
+    return corpus
 
 
 def with_extra_speakers(corpus, train, args):

@@ -13,10 +13,13 @@ import tensorflow as tf
 from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
+from benchmarks.voice_conversion_phones import shifted_accuracy
 from keras_ae.evaluation.conversion import (
+    PhoneProbe,
     SpeakerClassifier,
     conversion_matrix,
     conversion_pairs,
+    conversion_scores,
     mel_cepstra,
     mel_cepstral_distortion,
     mel_target_shares,
@@ -384,6 +387,55 @@ def test_extra_speakers_are_only_for_the_synthesized_corpus():
     args = types.SimpleNamespace(extra_speakers=2, data="/my/audio")
     with pytest.raises(ValueError, match="--extra-speakers"):
         voice_conversion.with_extra_speakers(corpus, "train", args)
+
+
+def test_training_speakers_keep_the_held_out_targets_and_every_speaker_for_the_classifier():
+    corpus = _toy_corpus()  # speakers a, b, c seen; d held out
+    assert voice_conversion.with_training_speakers(corpus, None) is corpus
+    limited = voice_conversion.with_training_speakers(_toy_corpus(), 2)
+    assert limited.speaker_split[limited.speakers == 2].tolist() == ["unused"] * 5  # c left out of training
+    assert limited.speaker_split[limited.speakers == 3].tolist() == ["test"] * 5  # d still the unseen target
+    assert len(limited.speakers) == len(corpus.speakers)  # c still speaks to the speaker classifier
+    for source, reference, _ in conversion_pairs(limited, limited, [0, 1, 3], count=20, seed=0):
+        assert limited.speakers[source] in (0, 1)  # never a source the model did not train on
+    for count in (1, 4):
+        with pytest.raises(ValueError, match="--training-speakers"):
+            voice_conversion.with_training_speakers(_toy_corpus(), count)
+
+
+def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
+    labels = [np.repeat(np.arange(5) % 3, 4)[rng.permutation(20)] for _ in range(6)]
+    frames = [np.eye(3)[p] + 0.05 * rng.normal(size=(len(p), 3)) for p in labels]
+    probe = PhoneProbe(features=np.asarray).fit(frames, labels)
+    assert probe.accuracy(frames, labels) == 1.0
+    late = [np.concatenate([f[:1], f[:-1]]) for f in frames]  # the same frames one step late
+    assert probe.accuracy(late, labels) < 0.7
+    predicted = probe.predict(late[0])
+    assert shifted_accuracy(predicted, labels[0], 1) == (19, 19)
+    assert shifted_accuracy(predicted, labels[0], -1)[1] == 19
+
+
+def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
+    corpus = _voiced_corpus()  # every speaker says sentence k with the same phone labels
+    corpus.phones = [np.roll(np.arange(len(w) // 160) // 8 % 3, sentence)
+                     for w, sentence in zip(corpus.waveforms, corpus.sentences)]
+    corpus.phone_names = ["sil", "a", "b"]
+    judge = SpeakerClassifier().fit(corpus.waveforms, [corpus.speaker_names[s] for s in corpus.speakers])
+    probe = PhoneProbe().fit(corpus.waveforms[:8], corpus.phones[:8])
+    pairs = conversion_pairs(corpus, corpus, [0, 1, 2, 3], count=8, seed=0)
+    truth = {(s, r): t for s, r, t in pairs}
+    perfect = lambda source, reference: next(  # noqa: E731
+        corpus.waveforms[truth[s, r]] for s, r in truth
+        if corpus.waveforms[s] is source and corpus.waveforms[r] is reference)
+    scores = conversion_scores(perfect, corpus, corpus, pairs, judge, probe)[0]
+    assert scores["target_share"] == 1.0
+    assert scores["phone_converted"] == scores["phone_real_target"]
+    reversed_ = conversion_scores(lambda source, reference: source[::-1].copy(), corpus, corpus, pairs, judge,
+                                  probe)[0]
+    assert reversed_["phone_real_target"] == scores["phone_real_target"]  # the real target, whatever the model
+    assert reversed_["phone_converted"] < scores["phone_real_target"]
+    other_engine = types.SimpleNamespace(**{**vars(corpus), "phone_names": ["pau", "aa", "b"]})  # another inventory
+    assert "phone_real_target" not in conversion_scores(perfect, corpus, other_engine, pairs, judge, probe)[0]
 
 
 def test_a_downsampled_content_code_is_upsampled_back_to_every_frame():
