@@ -364,20 +364,33 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
     return perplexity(log_likelihoods, mask.sum(axis=1) - 1), model.count_params()
 
 
-def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128):
-    """Scores a model with `parse(sentences)` and `elbo(sentences) -> (elbo, kl)` (e.g. `TreeLatent`) on
-    `sentences`: `(row, trees)`, where `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
-    `sentence_f1` and `corpus_f1`; `trees` are the predicted bracket strings."""
+def parse_sentences(model, sentences, decoding=None, batch_size=128):
+    """Bracket strings of `model.parse(sentences, decoding)` (e.g. `TreeLatent`; `decoding` None: the model's own),
+    parsed in batches."""
+    import functools
+
     import tensorflow as tf
 
     signature = [tf.TensorSpec([None], tf.string)]
-    parse = tf.function(model.parse, input_signature=signature, autograph=False)
-    elbo = tf.function(model.elbo, input_signature=signature, autograph=False)
-    trees, elbos, kls = [], [], []
+    parse = tf.function(functools.partial(model.parse, decoding=decoding), input_signature=signature, autograph=False)
+    trees = []
     for start in range(0, len(sentences), batch_size):
-        batch = tf.constant(list(sentences[start : start + batch_size]))
-        trees += [tree.decode() for tree in parse(batch).numpy()]
-        values, kl = elbo(batch)
+        trees += [tree.decode() for tree in parse(tf.constant(list(sentences[start : start + batch_size]))).numpy()]
+    return trees
+
+
+def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128, decoding=None):
+    """Scores a model with `parse(sentences, decoding)` and `elbo(sentences) -> (elbo, kl)` (e.g. `TreeLatent`) on
+    `sentences`: `(row, trees)`, where `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
+    `sentence_f1` and `corpus_f1`; `trees` are the predicted bracket strings (`decoding` None: the model's own)."""
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec([None], tf.string)]
+    elbo = tf.function(model.elbo, input_signature=signature, autograph=False)
+    trees = parse_sentences(model, sentences, decoding, batch_size)
+    elbos, kls = [], []
+    for start in range(0, len(sentences), batch_size):
+        values, kl = elbo(tf.constant(list(sentences[start : start + batch_size])))
         elbos.append(values.numpy())
         kls.append(kl.numpy())
     elbos, kls = np.concatenate(elbos), np.concatenate(kls)
