@@ -229,6 +229,44 @@ def compare_to_right_branching(predicted_trees, gold_trees):
     return rows
 
 
+def tree_shape(trees):
+    """How trees branch: `{"depth", "right_heavy", "like_right", "like_left"}`.
+
+    `depth`: the mean over sentences of the most constituents of two words or more above one word (a unary chain's
+    repeated span counts once; a right-branching tree of n words has depth n - 1, a balanced one about log2 n).
+    `right_heavy`: of all constituents whose first and last child differ in width, the percent whose last child is
+    the wider (right-branching trees: 100; left-branching: 0). `like_right` / `like_left`: mean sentence F1
+    (percent) against the right- / left-branching tree of the same words, trivial spans discarded. A parser that
+    collapses to one branching direction has `right_heavy` near 100 or 0 and that direction's F1 near 100.
+    """
+    import nltk
+
+    depths, like_right, like_left, counts = [], [], [], {"right": 0, "left": 0}
+
+    def visit(node):
+        """`(width, depth)` of a subtree."""
+        if not isinstance(node, nltk.Tree):
+            return 1, 0
+        children = [visit(child) for child in node]
+        width, depth = sum(w for w, _ in children), max(d for _, d in children)
+        if len(children) >= 2:
+            counts["right"] += children[-1][0] > children[0][0]
+            counts["left"] += children[0][0] > children[-1][0]
+        repeated = len(children) == 1 and children[0][0] == width and isinstance(node[0], nltk.Tree)
+        return width, depth + (width >= 2 and not repeated)
+
+    for tree in trees:
+        tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+        spans, length = tree_spans(tree)
+        depths.append(visit(tree)[1])
+        like_right.append(100.0 * sentence_f1(spans, right_branching_spans(length)))
+        like_left.append(100.0 * sentence_f1(spans, left_branching_spans(length)))
+    unbalanced = counts["right"] + counts["left"]
+    return {"depth": float(np.mean(depths)),
+            "right_heavy": 100.0 * counts["right"] / unbalanced if unbalanced else float("nan"),
+            "like_right": float(np.mean(like_right)), "like_left": float(np.mean(like_left))}
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Baselines
 

@@ -21,7 +21,9 @@ training curves; the compound PCFG is exported with `encode` (z) and `parse` (br
 """
 
 import inspect
+import json
 import time
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -56,6 +58,7 @@ from keras_ae.recipes.common import (
     recipe_parser,
     refuse_jit_compile,
 )
+from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
@@ -144,6 +147,39 @@ def build_optimizer(args):
     `--clip-norm` (their 3; 0 turns clipping off)."""
     clip = {"global_clipnorm": args.clip_norm} if args.clip_norm else {}
     return keras.optimizers.Adam(args.learning_rate, beta_1=0.75, beta_2=0.999, **clip)
+
+
+def run_flags(folder):
+    """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults)."""
+    args = build_parser().parse_args([])
+    stored = json.loads((Path(folder) / "config.json").read_text())["flags"]
+    for name, value in stored.items():
+        setattr(args, name, value)
+    return args
+
+
+def rebuild_run(folder, epoch=None):
+    """`(args, data, model)` of a finished run, rebuilt from its flags as `main` builds them: the same data and
+    vocabulary, and the compound (or neural) PCFG with the run's initial weights, or with the weights of its
+    checkpoint after `epoch` (`"selected"`: the epoch metrics.json says was kept; the run folder keeps the last
+    two)."""
+    folder = Path(folder)
+    args = run_flags(folder)
+    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+    if args.limit:
+        data.train = data.train[: args.limit]
+    keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
+    model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
+    if epoch == "selected":
+        metrics = json.loads((folder / "metrics.json").read_text())
+        epoch = metrics.get("selected_epoch", args.epochs)
+    if epoch is not None:
+        kept = dict(checkpoints(folder / CHECKPOINT_FOLDER))
+        if epoch not in kept:
+            raise ValueError(f"{folder}: no checkpoint of epoch {epoch} (kept: {sorted(kept) or 'none'}).")
+        model.load_weights(kept[epoch])
+    return args, data, model
 
 
 def train(args, strategy, data, vocabulary, code_dim, callbacks):

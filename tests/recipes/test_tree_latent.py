@@ -12,7 +12,7 @@ from tests.tensorboard_helpers import summary_plugins, summary_steps
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--run-dir", str(tmp_path / "run")]
+         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1", "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
@@ -33,6 +33,43 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert stored["selected_epoch"] == 1 + validation.index(min(validation))
     losses = stored["restart_validation_losses"]  # one warm-up loss per start
     assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
+    # both decodings of the same weights; the per-epoch diagnostic ends on the weights that were scored
+    by_decoding = stored["f1_by_decoding"]
+    assert set(by_decoding) == {"mbr", "viterbi"} and by_decoding["mbr"]["sentence_f1"] == metrics["sentence_f1"]
+    assert [row["epoch"] for row in stored["by_epoch"]] == [1, 2]
+    last = stored["by_epoch"][stored["selected_epoch"] - 1]
+    assert last["sentence_f1_mbr"] == pytest.approx(metrics["sentence_f1"], abs=0.01)
+    assert last["sentence_f1_viterbi"] == pytest.approx(by_decoding["viterbi"]["sentence_f1"], abs=0.01)
+    # the report rebuilds the kept checkpoint and parses as the run did
+    from benchmarks.tree_report import run_rows
+
+    rows = run_rows(run, ["NP"], decoding="viterbi")
+    assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{by_decoding['viterbi']['sentence_f1']:.1f}")
+    assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
+
+
+def test_epoch_diagnostic_leaves_training_unchanged():
+    """The per-epoch F1 draws z for its ELBO; the noise stream is put back, so the losses are those of a run
+    without it."""
+    import keras
+
+    from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
+    from keras_ae.models.tree_latent import TreeLatent
+
+    data = load_tree_data("synthetic", max_length=6, synthetic_size=60)
+
+    def losses(callbacks):
+        keras.utils.set_random_seed(0)
+        model = TreeLatent(build_vocabulary(data.train), num_nonterminals=3, num_preterminals=4, symbol_dim=8,
+                           code_dim=2, encoder_dim=4, word_dim=4, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        batches = make_sentence_dataset(data.train, 16, shuffle=True, seed=0)
+        return model.fit(batches, epochs=3, callbacks=callbacks, verbose=0).history["loss"]
+
+    diagnostic = tree_latent.EpochParses(data.test[:8], data.test_trees[:8])
+    assert losses([diagnostic]) == losses([])
+    assert [row["epoch"] for row in diagnostic.rows] == [1, 2, 3]
+    assert all(0 <= row["sentence_f1_viterbi"] <= 100 and row["test_perplexity"] > 1 for row in diagnostic.rows)
 
 
 def test_embedding_dim_zero_is_the_neural_pcfg():
@@ -61,6 +98,10 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--restarts", "0", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         tree_latent.main(["--curriculum-start", "1", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):  # the per-epoch F1 needs gold trees
+        tree_latent.main(["--data", "austen", "--epoch-f1", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--decoding", "argmax", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):
