@@ -12,7 +12,8 @@ gold transitive clauses `(S (NP subject) (VP verb (NP object) ...))` whose parse
 or the subject with the verb, `((S V) O)`, as a constituent (`keras_ae.evaluation.trees.clause_groupings`); and
 the recall of gold constituents by label; and the shape of the trees (`keras_ae.evaluation.trees.tree_shape`):
 their mean depth, the share of unbalanced constituents that are heavier on the right, and their F1 against right-
-and left-branching trees, beside the gold trees' own. `--decoding mbr|viterbi` re-parses the test sentences with
+and left-branching trees, beside the gold trees' own; a second table splits the right-heavy share by what each
+constituent is in the gold tree (the whole sentence, a gold label, or no gold constituent), with counts. `--decoding mbr|viterbi` re-parses the test sentences with
 the run's main model (its selected epoch's checkpoint, rebuilt from the flags) instead of reading its parses.
 """
 
@@ -22,8 +23,8 @@ from pathlib import Path
 
 from keras_ae.data.trees import load_tree_data
 from keras_ae.evaluation.trees import (
+    TreeScorer,
     compare_to_right_branching,
-    parse_sentences,
     right_branching_spans,
     spans_to_tree,
     tree_shape,
@@ -48,19 +49,25 @@ def run_rows(folder, labels, decoding=None):
     if decoding is not None:  # the main model (the first parser) read again from its checkpoint
         main = next(iter(parsers))
         _, _, model = rebuild_run(folder, epoch="selected")
-        parsers = {f"{main} ({decoding})": parse_sentences(model, data.test, decoding)}
+        parsers = {f"{main} ({decoding})": TreeScorer(model).parse(data.test, decoding)}
     compared = compare_to_right_branching(parsers, data.test_trees)
-    shapes = {name: tree_shape(trees) for name, trees in parsers.items()}
+    shapes = {name: tree_shape(trees, data.test_trees) for name, trees in parsers.items()}
     shapes["right-branching"] = tree_shape(
-        [spans_to_tree(right_branching_spans(len(words)), words) for words in (s.split() for s in data.test)])
-    shapes["gold"] = tree_shape(data.test_trees)
-    rows = {}
+        [spans_to_tree(right_branching_spans(len(words)), words) for words in (s.split() for s in data.test)],
+        data.test_trees)
+    shapes["gold"] = tree_shape(data.test_trees, data.test_trees)
+    rows, by_label = {}, {}
     for name, row in [*compared.items(), ("gold", None)]:
         if name == "left-branching":
             continue
         shape = shapes[name]
         shape_columns = {"depth": f"{shape['depth']:.2f}", "right-heavy": f"{shape['right_heavy']:.1f}",
                          "F1 to RB": f"{shape['like_right']:.1f}", "F1 to LB": f"{shape['like_left']:.1f}"}
+        by_label[f"{folder.name}: {name}"] = {
+            label: f"{value['right_heavy']:.1f} ({value['count']})"
+            for label, value in shape.get("right_heavy_by_label", {}).items()
+            if label in ("sentence", "not gold", *labels)
+        }
         if row is None:
             rows[f"{folder.name}: gold"] = shape_columns
             continue
@@ -74,7 +81,7 @@ def run_rows(folder, labels, decoding=None):
             **{label: f"{recall[label]['recall']:.1f}" if label in recall else "-" for label in labels},
             **shape_columns,
         }
-    return rows
+    return rows, by_label
 
 
 def main(argv=None):
@@ -84,11 +91,15 @@ def main(argv=None):
     parser.add_argument("--decoding", choices=DECODINGS, help="re-parse with the run's kept checkpoint and this "
                         "decoding instead of reading its parses")
     args = parser.parse_args(argv)
-    rows = {}
+    rows, by_label = {}, {}
     for folder in args.runs:
-        rows.update(run_rows(folder, args.labels, args.decoding))
-    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
-    print(format_table(rows, columns))
+        run, labelled = run_rows(folder, args.labels, args.decoding)
+        rows.update(run)
+        by_label.update(labelled)
+    columns = lambda table: list(dict.fromkeys(column for row in table.values() for column in row))  # noqa: E731
+    print(format_table(rows, columns(rows)))
+    print("\nright-heavy percent (unbalanced constituents) by what the span is in the gold tree:")
+    print(format_table(by_label, columns(by_label)))
 
 
 if __name__ == "__main__":

@@ -42,9 +42,8 @@ from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import (
     baseline_f1,
     compare_to_right_branching,
-    evaluate_tree_model,
+    TreeScorer,
     lstm_language_model_perplexity,
-    parse_sentences,
     parsing_f1,
 )
 from keras_ae.layers.judges.grammar import DECODINGS, CompoundPCFG
@@ -203,15 +202,16 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     best = None
     if args.select_best:
         best = keras.callbacks.EarlyStopping(patience=args.epochs + 1, restore_best_weights=True)
-    per_epoch = EpochParses(data.test, data.test_trees) if args.epoch_f1 else None
+    scorer = TreeScorer(model)  # one set of traced parse and ELBO functions for every evaluation of this model
+    per_epoch = EpochParses(scorer, data.test, data.test_trees) if args.epoch_f1 else None
     history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
                         callbacks=callbacks + ([per_epoch] if per_epoch else []) + ([best] if best else []), verbose=2)
     seconds = time.perf_counter() - started
-    row, trees = evaluate_tree_model(model, data.test, data.test_trees)
+    row, trees = scorer.evaluate(data.test, data.test_trees)
     row = {**row, "train_seconds": round(seconds, 1)}
     if data.test_trees is not None:  # the same weights read with each decoding
         row["f1_by_decoding"] = {
-            decoding: parsing_f1(trees if decoding == args.decoding else parse_sentences(model, data.test, decoding),
+            decoding: parsing_f1(trees if decoding == args.decoding else scorer.parse(data.test, decoding),
                                  data.test_trees)
             for decoding in DECODINGS
         }
@@ -345,17 +345,18 @@ class EpochParses(keras.callbacks.Callback):
     """A diagnostic of training length, never used to select: after every epoch, the sentence F1 of both decodings
     of the current weights on the gold test trees, the test perplexity (from the ELBO, as the final table's) and
     the validation loss. The ELBO draws z; the noise stream is put back afterwards, so training continues exactly
-    as it would without this callback. `rows`: one dict per epoch."""
+    as it would without this callback. `scorer`: a `keras_ae.evaluation.trees.TreeScorer` of the model being trained.
+    `rows`: one dict per epoch."""
 
-    def __init__(self, sentences, gold_trees):
+    def __init__(self, scorer, sentences, gold_trees):
         super().__init__()
-        self.sentences, self.gold_trees, self.rows = sentences, gold_trees, []
+        self.scorer, self.sentences, self.gold_trees, self.rows = scorer, sentences, gold_trees, []
 
     def on_epoch_end(self, epoch, logs=None):
         generator = getattr(self.model.bottleneck, "seed_generator", None)
         state = None if generator is None else generator.state.numpy()
-        row, trees = evaluate_tree_model(self.model, self.sentences, self.gold_trees, decoding="mbr")
-        viterbi = parsing_f1(parse_sentences(self.model, self.sentences, "viterbi"), self.gold_trees)
+        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding="mbr")
+        viterbi = parsing_f1(self.scorer.parse(self.sentences, "viterbi"), self.gold_trees)
         if state is not None:
             generator.state.assign(state)
         self.rows.append({

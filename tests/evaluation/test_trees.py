@@ -155,3 +155,10 @@ def test_tree_shape_tells_the_branching_directions_apart():
     assert gold["depth"] == 2.0  # "the": NP and VP (= S); "the" of the second: NP and S
     assert gold["right_heavy"] == 0.0  # the VP's first child (1 word) and last (1 word) tie; the S's NP is wider
     assert gold["like_right"] == 0.0 and gold["like_left"] == 50.0
+    # by gold label: ((the dog) saw) (a cat) is left-heavy at the sentence and on a span that is no gold constituent
+    shape = tree_shape(["(X (X (X the dog) saw) (X a cat))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
+    assert shape["right_heavy_by_label"] == {"sentence": {"count": 1, "right_heavy": 0.0},
+                                             "not gold": {"count": 1, "right_heavy": 0.0}}
+    shape = tree_shape(["(X (X the dog) (X saw (X a cat)))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
+    assert shape["right_heavy_by_label"] == {"VP": {"count": 1, "right_heavy": 100.0},
+                                             "sentence": {"count": 1, "right_heavy": 100.0}}  # 2 words, then 3
