@@ -179,13 +179,19 @@ def span_marginals(root, rules, preterminals, lengths):
     `i .. i+w` (width `w + 1`; zero for widths below 2 and outside the sentence), and `words[b, i, T]` that
     preterminal `T` generates word `i`.
     """
+    return _span_gradients(inside, root, rules, preterminals, lengths)
+
+
+def _span_gradients(score, root, rules, preterminals, lengths):
+    """`(d score / d span scores [b, n, n, NT], d score / d preterminals [b, n, T])` of `score` (`inside` or
+    `viterbi`) summed over the batch, with zero span scores added to every labelled span."""
     preterminals = tf.convert_to_tensor(preterminals, tf.float32)
     shape = tf.shape(preterminals)
     span_scores = tf.zeros([shape[0], shape[1], shape[1], rules.shape[1]], tf.float32)
     with tf.GradientTape() as tape:
         tape.watch([span_scores, preterminals])
-        log_z = inside(root, rules, preterminals, lengths, span_scores)
-    spans, words = tape.gradient(log_z, [span_scores, preterminals])
+        total = score(root, rules, preterminals, lengths, span_scores)
+    spans, words = tape.gradient(total, [span_scores, preterminals])
     return spans, words
 
 
@@ -204,13 +210,7 @@ def viterbi_spans(root, rules, preterminals, lengths):
     `i .. i+w` (width `w + 1`; widths below 2 and spans outside the sentence are 0), and `words[b, i, T]` when it
     puts preterminal `T` over word `i`. Ties between trees go to one of them (the first argmax at every step).
     """
-    preterminals = tf.convert_to_tensor(preterminals, tf.float32)
-    shape = tf.shape(preterminals)
-    span_scores = tf.zeros([shape[0], shape[1], shape[1], rules.shape[1]], tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch([span_scores, preterminals])
-        best = viterbi(root, rules, preterminals, lengths, span_scores)
-    spans, words = tape.gradient(best, [span_scores, preterminals])
+    spans, words = _span_gradients(viterbi, root, rules, preterminals, lengths)
     return tf.round(spans), tf.round(words)
 
 
