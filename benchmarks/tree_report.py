@@ -13,8 +13,9 @@ or the subject with the verb, `((S V) O)`, as a constituent (`keras_ae.evaluatio
 the recall of gold constituents by label; and the shape of the trees (`keras_ae.evaluation.trees.tree_shape`):
 their mean depth, the share of unbalanced constituents that are heavier on the right, and their F1 against right-
 and left-branching trees, beside the gold trees' own; a second table splits the right-heavy share by what each
-constituent is in the gold tree (the whole sentence, a gold label, or no gold constituent), with counts. `--decoding mbr|viterbi` re-parses the test sentences with
-the run's main model (its selected epoch's checkpoint, rebuilt from the flags) instead of reading its parses.
+constituent is in the gold tree (the whole sentence, a gold label, or no gold constituent), with counts.
+`--decoding mbr|viterbi` re-parses the test sentences with the run's main model (its selected epoch's checkpoint,
+rebuilt from the flags) instead of reading its parses.
 """
 
 import argparse

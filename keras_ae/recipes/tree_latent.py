@@ -40,9 +40,9 @@ from keras_ae.data.trees import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import (
+    TreeScorer,
     baseline_f1,
     compare_to_right_branching,
-    TreeScorer,
     lstm_language_model_perplexity,
     parsing_f1,
 )
@@ -355,14 +355,16 @@ class EpochParses(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         generator = getattr(self.model.bottleneck, "seed_generator", None)
         state = None if generator is None else generator.state.numpy()
-        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding="mbr")
-        viterbi = parsing_f1(self.scorer.parse(self.sentences, "viterbi"), self.gold_trees)
+        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=DECODINGS[0])
+        f1 = {DECODINGS[0]: row["sentence_f1"]}
+        for decoding in DECODINGS[1:]:
+            f1[decoding] = parsing_f1(self.scorer.parse(self.sentences, decoding), self.gold_trees)["sentence_f1"]
         if state is not None:
             generator.state.assign(state)
         self.rows.append({
-            "epoch": epoch + 1, "sentence_f1_mbr": round(row["sentence_f1"], 2),
-            "sentence_f1_viterbi": round(viterbi["sentence_f1"], 2), "test_perplexity": round(row["perplexity"], 2),
-            "kl": round(row["kl"], 3), "val_loss": round(float((logs or {}).get("val_loss", float("nan"))), 4),
+            "epoch": epoch + 1, **{f"sentence_f1_{decoding}": round(value, 2) for decoding, value in f1.items()},
+            "test_perplexity": round(row["perplexity"], 2), "kl": round(row["kl"], 3),
+            "val_loss": round(float((logs or {}).get("val_loss", float("nan"))), 4),
         })
         print("diagnostic " + ", ".join(f"{key} {value}" for key, value in self.rows[-1].items()), flush=True)
 

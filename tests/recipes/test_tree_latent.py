@@ -12,7 +12,8 @@ from tests.tensorboard_helpers import summary_plugins, summary_steps
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1", "--run-dir", str(tmp_path / "run")]
+         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1",
+         "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
@@ -44,7 +45,8 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     from benchmarks.tree_report import run_rows
 
     rows, by_label = run_rows(run, ["NP"], decoding="viterbi")
-    assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{by_decoding['viterbi']['sentence_f1']:.1f}")
+    viterbi = by_decoding["viterbi"]["sentence_f1"]
+    assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{viterbi:.1f}")
     assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
     assert by_label["run: right-branching"]["sentence"].startswith("100.0")
 
