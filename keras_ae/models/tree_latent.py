@@ -32,7 +32,8 @@ class TreeLatent(JudgedEncoder):
         max_length: the encoder reads the first `max_length` words (the grammar always generates all of them).
         kl_weight: weight of the KL term (1: the ELBO).
         seed: seed of z's sampling noise.
-        decoding: how `parse` reads a tree, `"mbr"` or `"viterbi"` (`CompoundPCFG`); None: the grammar's default.
+        decoding: how `parse` reads a tree (`CompoundPCFG`): `"mbr"`, the minimum-Bayes-risk tree over span
+            marginals, or `"viterbi"`, the most probable labelled tree (the paper's); a given `grammar` keeps its own.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -58,7 +59,7 @@ class TreeLatent(JudgedEncoder):
         max_length=40,
         kl_weight=1.0,
         seed=None,
-        decoding=None,
+        decoding="mbr",
         encoder=None,
         grammar=None,
         **kwargs,
@@ -75,7 +76,7 @@ class TreeLatent(JudgedEncoder):
             bottleneck = None
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
-            code_dim=code_dim, name="grammar", **({} if decoding is None else {"decoding": decoding}),
+            code_dim=code_dim, decoding=decoding, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -89,7 +90,7 @@ class TreeLatent(JudgedEncoder):
         self.max_length = max_length
         self.kl_weight = float(kl_weight)
         self.seed = seed
-        self.decoding = decoding
+        self.decoding = grammar.decoding
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 

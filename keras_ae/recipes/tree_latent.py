@@ -46,7 +46,7 @@ from keras_ae.evaluation.trees import (
     lstm_language_model_perplexity,
     parsing_f1,
 )
-from keras_ae.layers.judges.grammar import DECODINGS, CompoundPCFG
+from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import (
     RunFolder,
@@ -61,7 +61,6 @@ from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
-DECODING = inspect.signature(CompoundPCFG).parameters["decoding"].default
 CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
               if p.default != p.empty}
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
@@ -118,7 +117,7 @@ def build_parser():
         "the epoch with the lowest validation loss (Kim et al. keep their best validation perplexity checkpoint)"
     )
     parser.add_argument(
-        "--decoding", choices=DECODINGS, default=DECODING, help="how a tree is read off the grammar: mbr, the tree "
+        "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"], help="how a tree is read off the grammar: mbr, the tree "
         "with the most expected correct spans (span marginals), or viterbi, the most probable labelled tree (Kim et "
         "al.'s); both are scored on gold trees either way"
     )
