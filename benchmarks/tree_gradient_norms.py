@@ -12,26 +12,15 @@ steps are shortened by clipping).
 """
 
 import argparse
-import json
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.trees import build_vocabulary, load_tree_data, make_sentence_dataset
-from keras_ae.recipes import tree_latent
+from keras_ae.data.trees import make_sentence_dataset
 from keras_ae.recipes.common import format_table
+from keras_ae.recipes.tree_latent import rebuild_run
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
-
-
-def run_flags(folder):
-    """The run's flags as the recipe's `argparse.Namespace` (flags the run predates take today's defaults)."""
-    args = tree_latent.build_parser().parse_args([])
-    stored = json.loads((Path(folder) / "config.json").read_text())["flags"]
-    for name, value in stored.items():
-        setattr(args, name, value)
-    return args
 
 
 def gradient_norms(model, batches):
@@ -50,16 +39,9 @@ def gradient_norms(model, batches):
 
 def run_rows(folder, count):
     """`{row name: columns}` of one run: its initial weights and each kept checkpoint."""
-    args = run_flags(folder)
-    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
-    if args.limit:
-        data.train = data.train[: args.limit]
-    vocabulary = build_vocabulary(data.train, size=args.vocabulary_size)
+    args, data, model = rebuild_run(folder)  # the run's data and initial weights
     batches = list(make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed,
                                          by_length=args.length_batches).take(count))
-    keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
-    model = tree_latent.build_model(args, vocabulary, args.embedding_dim, args.seed)
     states = [("initial weights", None)] + [
         (f"after epoch {epoch}", path) for epoch, path in sorted(checkpoints(Path(folder) / CHECKPOINT_FOLDER))
     ]

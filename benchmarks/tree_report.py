@@ -3,13 +3,19 @@ right-branching trees, which grouping of transitive clauses it found, and which 
 
     python benchmarks/tree_report.py runs/tree_latent-*                     # one row per run and parser
     python benchmarks/tree_report.py RUN_DIR --labels NP VP PP S SBAR
+    python benchmarks/tree_report.py RUN_DIR --decoding viterbi            # re-parses with the kept checkpoint
 
 Each run folder's `config.json` gives the data flags (the synthetic treebank is sampled again from its seed, a
 `--test-trees` file is read again) and `test_trees.json` the parses; nothing is trained. Columns: sentence F1 with
 its standard error; the paired per-sentence difference to right-branching trees with its standard error; the share of
 gold transitive clauses `(S (NP subject) (VP verb (NP object) ...))` whose parse has the verb phrase, `(S (V O))`,
 or the subject with the verb, `((S V) O)`, as a constituent (`keras_ae.evaluation.trees.clause_groupings`); and
-the recall of gold constituents by label.
+the recall of gold constituents by label; and the shape of the trees (`keras_ae.evaluation.trees.tree_shape`):
+their mean depth, the share of unbalanced constituents that are heavier on the right, and their F1 against right-
+and left-branching trees, beside the gold trees' own; a second table splits the right-heavy share by what each
+constituent is in the gold tree (the whole sentence, a gold label, or no gold constituent), with counts.
+`--decoding mbr|viterbi` re-parses the test sentences with the run's main model (its selected epoch's checkpoint,
+rebuilt from the flags) instead of reading its parses.
 """
 
 import argparse
@@ -17,12 +23,20 @@ import json
 from pathlib import Path
 
 from keras_ae.data.trees import load_tree_data
-from keras_ae.evaluation.trees import compare_to_right_branching
+from keras_ae.evaluation.trees import (
+    TreeScorer,
+    compare_to_right_branching,
+    right_branching_spans,
+    spans_to_tree,
+    tree_shape,
+)
+from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.recipes.common import format_table
+from keras_ae.recipes.tree_latent import rebuild_run
 
 
-def run_rows(folder, labels):
-    """`{row name: columns}` of one run folder (its parsers and the right-branching baseline)."""
+def run_rows(folder, labels, decoding=None):
+    """`{row name: columns}` of one run folder (its parsers, the right-branching baseline and the gold trees)."""
     folder = Path(folder)
     flags = json.loads((folder / "config.json").read_text())["flags"]
     parses = json.loads((folder / "test_trees.json").read_text())
@@ -32,10 +46,31 @@ def run_rows(folder, labels):
         raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
     if data.test != parses["sentences"]:
         raise ValueError(f"{folder}: its test sentences differ from the ones its flags give now; cannot re-score.")
-    compared = compare_to_right_branching({k: v for k, v in parses.items() if k != "sentences"}, data.test_trees)
-    rows = {}
-    for name, row in compared.items():
+    parsers = {k: v for k, v in parses.items() if k != "sentences"}
+    if decoding is not None:  # the main model (the first parser) read again from its checkpoint
+        main = next(iter(parsers))
+        _, _, model = rebuild_run(folder, epoch="selected")
+        parsers = {f"{main} ({decoding})": TreeScorer(model).parse(data.test, decoding)}
+    compared = compare_to_right_branching(parsers, data.test_trees)
+    shapes = {name: tree_shape(trees, data.test_trees) for name, trees in parsers.items()}
+    shapes["right-branching"] = tree_shape(
+        [spans_to_tree(right_branching_spans(len(words)), words) for words in (s.split() for s in data.test)],
+        data.test_trees)
+    shapes["gold"] = tree_shape(data.test_trees, data.test_trees)
+    rows, by_label = {}, {}
+    for name, row in [*compared.items(), ("gold", None)]:
         if name == "left-branching":
+            continue
+        shape = shapes[name]
+        shape_columns = {"depth": f"{shape['depth']:.2f}", "right-heavy": f"{shape['right_heavy']:.1f}",
+                         "F1 to RB": f"{shape['like_right']:.1f}", "F1 to LB": f"{shape['like_left']:.1f}"}
+        by_label[f"{folder.name}: {name}"] = {
+            label: f"{value['right_heavy']:.1f} ({value['count']})"
+            for label, value in shape.get("right_heavy_by_label", {}).items()
+            if label in ("sentence", "not gold", *labels)
+        }
+        if row is None:
+            rows[f"{folder.name}: gold"] = shape_columns
             continue
         groupings, recall = row["clause_groupings"], row["recall_by_label"]
         rows[f"{folder.name}: {name}"] = {
@@ -45,19 +80,27 @@ def run_rows(folder, labels):
             "(verb object)": f"{groupings['verb_object']:.1f}",
             "(subject verb)": f"{groupings['subject_verb']:.1f}",
             **{label: f"{recall[label]['recall']:.1f}" if label in recall else "-" for label in labels},
+            **shape_columns,
         }
-    return rows
+    return rows, by_label
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="tree_latent run folders (with config.json and test_trees.json)")
     parser.add_argument("--labels", nargs="*", default=["NP", "VP", "PP", "S"], help="gold labels whose recall to show")
+    parser.add_argument("--decoding", choices=DECODINGS, help="re-parse with the run's kept checkpoint and this "
+                        "decoding instead of reading its parses")
     args = parser.parse_args(argv)
-    rows = {}
+    rows, by_label = {}, {}
     for folder in args.runs:
-        rows.update(run_rows(folder, args.labels))
-    print(format_table(rows, list(next(iter(rows.values())))))
+        run, labelled = run_rows(folder, args.labels, args.decoding)
+        rows.update(run)
+        by_label.update(labelled)
+    columns = lambda table: list(dict.fromkeys(column for row in table.values() for column in row))  # noqa: E731
+    print(format_table(rows, columns(rows)))
+    print("\nright-heavy percent (unbalanced constituents) by what the span is in the gold tree:")
+    print(format_table(by_label, columns(by_label)))
 
 
 if __name__ == "__main__":

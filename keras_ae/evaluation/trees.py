@@ -229,6 +229,59 @@ def compare_to_right_branching(predicted_trees, gold_trees):
     return rows
 
 
+def tree_shape(trees, gold_trees=None):
+    """How trees branch: `{"depth", "right_heavy", "like_right", "like_left"}`, and with gold trees of the same
+    sentences `"right_heavy_by_label"`.
+
+    `depth`: the mean over sentences of the most constituents of two words or more above one word (a unary chain's
+    repeated span counts once; a right-branching tree of n words has depth n - 1, a balanced one about log2 n).
+    `right_heavy`: of all constituents whose first and last child differ in width, the percent whose last child is
+    the wider (right-branching trees: 100; left-branching: 0). `like_right` / `like_left`: mean sentence F1
+    (percent) against the right- / left-branching tree of the same words, trivial spans discarded. A parser that
+    collapses to one branching direction has `right_heavy` near 100 or 0 and that direction's F1 near 100.
+    `right_heavy_by_label`: the same share split by what each constituent is in the gold tree, `{label: {"count",
+    "right_heavy"}}` (count: the unbalanced constituents), with the whole sentence as `"sentence"` and a span that is
+    no gold constituent as `"not gold"`, most frequent first: it says where a parser branches the other way.
+    """
+    import nltk
+
+    depths, like_right, like_left = [], [], []
+    counts = {}  # label -> [right-heavy, left-heavy]
+
+    def visit(node, start, labels, length):
+        """`(end, depth)` of the subtree that starts at word `start`."""
+        if not isinstance(node, nltk.Tree):
+            return start + 1, 0
+        widths, depth, end = [], 0, start
+        for child in node:
+            child_end, child_depth = visit(child, end, labels, length)
+            widths.append(child_end - end)
+            depth, end = max(depth, child_depth), child_end
+        if len(widths) >= 2 and widths[0] != widths[-1]:
+            label = "sentence" if (start, end) == (0, length) else labels.get((start, end), "not gold")
+            counts.setdefault(label, [0, 0])[widths[-1] < widths[0]] += 1
+        repeated = len(widths) == 1 and isinstance(node[0], nltk.Tree)  # a unary chain: the same span again
+        return end, depth + (end - start >= 2 and not repeated)
+
+    for i, tree in enumerate(trees):
+        tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
+        spans, length = tree_spans(tree)
+        labels = {} if gold_trees is None else labelled_spans(gold_trees[i])
+        depths.append(visit(tree, 0, labels, length)[1])
+        like_right.append(100.0 * sentence_f1(spans, right_branching_spans(length)))
+        like_left.append(100.0 * sentence_f1(spans, left_branching_spans(length)))
+    share = lambda right, left: 100.0 * right / (right + left) if right + left else float("nan")  # noqa: E731
+    right, left = sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())
+    shape = {"depth": float(np.mean(depths)), "right_heavy": share(right, left),
+             "like_right": float(np.mean(like_right)), "like_left": float(np.mean(like_left))}
+    if gold_trees is not None:
+        shape["right_heavy_by_label"] = {
+            label: {"count": sum(c), "right_heavy": share(*c)}
+            for label, c in sorted(counts.items(), key=lambda item: -sum(item[1]))
+        }
+    return shape
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Baselines
 
@@ -364,24 +417,55 @@ def lstm_language_model_perplexity(train, test, vocabulary, hidden_dim=128, word
     return perplexity(log_likelihoods, mask.sum(axis=1) - 1), model.count_params()
 
 
-def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128):
-    """Scores a model with `parse(sentences)` and `elbo(sentences) -> (elbo, kl)` (e.g. `TreeLatent`) on
-    `sentences`: `(row, trees)`, where `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
-    `sentence_f1` and `corpus_f1`; `trees` are the predicted bracket strings."""
-    import tensorflow as tf
+class TreeScorer:
+    """Parses and ELBOs of one model (with `parse(sentences, decoding)` and `elbo(sentences) -> (elbo, kl)`, e.g.
+    `TreeLatent`), in batches, through `tf.function`s traced once per model and decoding: tracing the inside
+    algorithm and its gradient takes seconds, so a scorer used after every epoch keeps its traces.
 
-    signature = [tf.TensorSpec([None], tf.string)]
-    parse = tf.function(model.parse, input_signature=signature, autograph=False)
-    elbo = tf.function(model.elbo, input_signature=signature, autograph=False)
-    trees, elbos, kls = [], [], []
-    for start in range(0, len(sentences), batch_size):
-        batch = tf.constant(list(sentences[start : start + batch_size]))
-        trees += [tree.decode() for tree in parse(batch).numpy()]
-        values, kl = elbo(batch)
-        elbos.append(values.numpy())
-        kls.append(kl.numpy())
-    elbos, kls = np.concatenate(elbos), np.concatenate(kls)
-    row = {"perplexity": perplexity(elbos, [len(s.split()) for s in sentences]), "kl": float(np.mean(kls))}
-    if gold_trees is not None:
-        row.update(parsing_f1(trees, gold_trees))
-    return row, trees
+    Example:
+        scorer = TreeScorer(model)
+        row, trees = scorer.evaluate(sentences, gold_trees)          # perplexity, kl, sentence_f1, corpus_f1
+        best = scorer.parse(sentences, decoding="viterbi")            # bracket strings
+    """
+
+    def __init__(self, model, batch_size=128):
+        self.model, self.batch_size, self._parse, self._elbo = model, batch_size, {}, None
+
+    def _batches(self, sentences):
+        import tensorflow as tf
+
+        for start in range(0, len(sentences), self.batch_size):
+            yield tf.constant(list(sentences[start : start + self.batch_size]))
+
+    def parse(self, sentences, decoding=None):
+        """Bracket strings of the model's parses (`decoding` None: the model's own)."""
+        import functools
+
+        import tensorflow as tf
+
+        if decoding not in self._parse:
+            self._parse[decoding] = tf.function(functools.partial(self.model.parse, decoding=decoding),
+                                                input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
+        return [tree.decode() for batch in self._batches(sentences) for tree in self._parse[decoding](batch).numpy()]
+
+    def evaluate(self, sentences, gold_trees=None, decoding=None):
+        """`(row, trees)`: `row` has `perplexity` (from the ELBO), the mean `kl` and, with gold trees,
+        `sentence_f1` and `corpus_f1`; `trees` are the parses."""
+        import tensorflow as tf
+
+        if self._elbo is None:
+            self._elbo = tf.function(self.model.elbo, input_signature=[tf.TensorSpec([None], tf.string)],
+                                     autograph=False)
+        trees = self.parse(sentences, decoding)
+        elbos, kls = zip(*[(values.numpy(), kl.numpy()) for values, kl in map(self._elbo, self._batches(sentences))])
+        elbos, kls = np.concatenate(elbos), np.concatenate(kls)
+        row = {"perplexity": perplexity(elbos, [len(s.split()) for s in sentences]), "kl": float(np.mean(kls))}
+        if gold_trees is not None:
+            row.update(parsing_f1(trees, gold_trees))
+        return row, trees
+
+
+def evaluate_tree_model(model, sentences, gold_trees=None, batch_size=128, decoding=None):
+    """`TreeScorer(model, batch_size).evaluate(sentences, gold_trees, decoding)`: `(row, trees)` with the test
+    `perplexity` (from the ELBO), the mean `kl` and, with gold trees, `sentence_f1` and `corpus_f1`."""
+    return TreeScorer(model, batch_size).evaluate(sentences, gold_trees, decoding)

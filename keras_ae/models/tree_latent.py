@@ -17,8 +17,9 @@ class TreeLatent(JudgedEncoder):
     A bidirectional GRU reads the sentence (max-pooled states, as the paper's inference network); a
     `GaussianBottleneck` turns that into q(z|x) with its KL to N(0, I); the judge is a `CompoundPCFG` whose rule
     probabilities depend on z and which scores `-log p(sentence | z)` exactly with the inside algorithm. The loss is
-    the negative ELBO. The tree is the other half of the code: `parse` gives each sentence's most probable tree
-    (minimum-Bayes-risk over span marginals) under the grammar of its posterior mean z. With `code_dim=0` the model
+    the negative ELBO. The tree is the other half of the code: `parse` gives each sentence's tree under the grammar of
+    its posterior mean z, by default the minimum-Bayes-risk tree over span marginals (`decoding="viterbi"`: the most
+    probable labelled tree, as the paper decodes). With `code_dim=0` the model
     is the paper's neural PCFG: no encoder, no z, one grammar for all sentences.
 
     Args:
@@ -31,6 +32,8 @@ class TreeLatent(JudgedEncoder):
         max_length: the encoder reads the first `max_length` words (the grammar always generates all of them).
         kl_weight: weight of the KL term (1: the ELBO).
         seed: seed of z's sampling noise.
+        decoding: how `parse` reads a tree (`CompoundPCFG`): `"mbr"`, the minimum-Bayes-risk tree over span
+            marginals, or `"viterbi"`, the most probable labelled tree (the paper's); a given `grammar` keeps its own.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -56,6 +59,7 @@ class TreeLatent(JudgedEncoder):
         max_length=40,
         kl_weight=1.0,
         seed=None,
+        decoding="mbr",
         encoder=None,
         grammar=None,
         **kwargs,
@@ -72,7 +76,7 @@ class TreeLatent(JudgedEncoder):
             bottleneck = None
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
-            code_dim=code_dim, name="grammar",
+            code_dim=code_dim, decoding=decoding, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -86,6 +90,7 @@ class TreeLatent(JudgedEncoder):
         self.max_length = max_length
         self.kl_weight = float(kl_weight)
         self.seed = seed
+        self.decoding = grammar.decoding
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -116,13 +121,13 @@ class TreeLatent(JudgedEncoder):
         """The posterior mean of z `[batch, code_dim]` (float32) of a `tf.string` tensor `[batch]` of sentences."""
         return tf.cast(self(tf.convert_to_tensor(sentences, tf.string), training=False), tf.float32)
 
-    def parse(self, sentences):
+    def parse(self, sentences, decoding=None):
         """Bracketed trees `tf.string [batch]` with a label on every constituent, e.g.
         `(NT3 (NT1 (T5 the) (T2 cat)) (T7 sat))`; the leaves are the sentence's whitespace-separated tokens
         verbatim (`(` and `)` written `-LRB-`, `-RRB-`), out-of-vocabulary words too. Readable by
-        `nltk.Tree.fromstring`."""
+        `nltk.Tree.fromstring`. `decoding` (`"mbr"` or `"viterbi"`) overrides the grammar's for this call."""
         sentences = tf.convert_to_tensor(sentences, tf.string)
-        return self.grammar.parse(sentences, self.encode(sentences))
+        return self.grammar.parse(sentences, self.encode(sentences), decoding=decoding)
 
     def elbo(self, sentences, samples=4):
         """`(elbo [batch], kl [batch])`: `E_q[log p(x|z)] - KL(q(z|x) || p(z))` estimated with `samples` draws of z
@@ -157,6 +162,7 @@ class TreeLatent(JudgedEncoder):
                 "max_length": self.max_length,
                 "kl_weight": self.kl_weight,
                 "seed": self.seed,
+                "decoding": self.decoding,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

@@ -10,7 +10,10 @@ second table says where each parser wins or loses against right-branching (stand
 how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
 (Kim et al.'s length curriculum; off by default: it did not help, see the README). As Kim et al. select their
 checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
-gradients are clipped to their global norm 3 (`--clip-norm`). The default data is
+gradients are clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default
+(`--decoding viterbi`: the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of
+the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a
+diagnostic: nothing is selected by it). The default data is
 the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
 standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
 trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
@@ -18,7 +21,9 @@ training curves; the compound PCFG is exported with `encode` (z) and `parse` (br
 """
 
 import inspect
+import json
 import time
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -35,11 +40,13 @@ from keras_ae.data.trees import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.trees import (
+    TreeScorer,
     baseline_f1,
     compare_to_right_branching,
-    evaluate_tree_model,
     lstm_language_model_perplexity,
+    parsing_f1,
 )
+from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.models.tree_latent import TreeLatent
 from keras_ae.recipes.common import (
     RunFolder,
@@ -50,6 +57,7 @@ from keras_ae.recipes.common import (
     recipe_parser,
     refuse_jit_compile,
 )
+from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
@@ -108,6 +116,15 @@ def build_parser():
         "--no-select-best", dest="select_best", action="store_false", help="keep the last epoch's weights instead of "
         "the epoch with the lowest validation loss (Kim et al. keep their best validation perplexity checkpoint)"
     )
+    parser.add_argument(
+        "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"], help="how a tree is read off the grammar: mbr, the tree "
+        "with the most expected correct spans (span marginals), or viterbi, the most probable labelled tree (Kim et "
+        "al.'s); both are scored on gold trees either way"
+    )
+    parser.add_argument(
+        "--epoch-f1", action="store_true", help="diagnostic: after every epoch, print the test F1 of both decodings "
+        "and the test perplexity (needs gold trees; never used to select; z's noise stream is put back after it)"
+    )
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip the neural PCFG")
     parser.add_argument("--no-lm", dest="lm", action="store_false", help="skip the LSTM language model")
     parser.epilog = "--embedding-dim is the size of z (0 trains only the neural PCFG)."
@@ -119,7 +136,7 @@ def build_model(args, vocabulary, code_dim, seed):
     return TreeLatent(
         vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim, max_length=args.max_length,
-        kl_weight=args.kl_weight, seed=seed,
+        kl_weight=args.kl_weight, seed=seed, decoding=args.decoding,
     )
 
 
@@ -128,6 +145,39 @@ def build_optimizer(args):
     `--clip-norm` (their 3; 0 turns clipping off)."""
     clip = {"global_clipnorm": args.clip_norm} if args.clip_norm else {}
     return keras.optimizers.Adam(args.learning_rate, beta_1=0.75, beta_2=0.999, **clip)
+
+
+def run_flags(folder):
+    """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults)."""
+    args = build_parser().parse_args([])
+    stored = json.loads((Path(folder) / "config.json").read_text())["flags"]
+    for name, value in stored.items():
+        setattr(args, name, value)
+    return args
+
+
+def rebuild_run(folder, epoch=None):
+    """`(args, data, model)` of a finished run, rebuilt from its flags as `main` builds them: the same data and
+    vocabulary, and the compound (or neural) PCFG with the run's initial weights, or with the weights of its
+    checkpoint after `epoch` (`"selected"`: the epoch metrics.json says was kept; the run folder keeps the last
+    two)."""
+    folder = Path(folder)
+    args = run_flags(folder)
+    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+    if args.limit:
+        data.train = data.train[: args.limit]
+    keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
+    model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
+    if epoch == "selected":
+        metrics = json.loads((folder / "metrics.json").read_text())
+        epoch = metrics.get("selected_epoch", args.epochs)
+    if epoch is not None:
+        kept = dict(checkpoints(folder / CHECKPOINT_FOLDER))
+        if epoch not in kept:
+            raise ValueError(f"{folder}: no checkpoint of epoch {epoch} (kept: {sorted(kept) or 'none'}).")
+        model.load_weights(kept[epoch])
+    return args, data, model
 
 
 def train(args, strategy, data, vocabulary, code_dim, callbacks):
@@ -151,13 +201,23 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     best = None
     if args.select_best:
         best = keras.callbacks.EarlyStopping(patience=args.epochs + 1, restore_best_weights=True)
+    scorer = TreeScorer(model)  # one set of traced parse and ELBO functions for every evaluation of this model
+    per_epoch = EpochParses(scorer, data.test, data.test_trees) if args.epoch_f1 else None
     history = model.fit(batches, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps,
-                        callbacks=callbacks + ([best] if best else []), verbose=2)
+                        callbacks=callbacks + ([per_epoch] if per_epoch else []) + ([best] if best else []), verbose=2)
     seconds = time.perf_counter() - started
-    row, trees = evaluate_tree_model(model, data.test, data.test_trees)
+    row, trees = scorer.evaluate(data.test, data.test_trees)
     row = {**row, "train_seconds": round(seconds, 1)}
+    if data.test_trees is not None:  # the same weights read with each decoding
+        row["f1_by_decoding"] = {
+            decoding: parsing_f1(trees if decoding == args.decoding else scorer.parse(data.test, decoding),
+                                 data.test_trees)
+            for decoding in DECODINGS
+        }
     if best is not None:
         row["selected_epoch"] = best.best_epoch + 1
+    if per_epoch is not None:
+        row["by_epoch"] = per_epoch.rows
     if restart_losses:
         row["restart_validation_losses"] = [round(loss, 4) for loss in restart_losses]
     return model, row, trees, history.history
@@ -171,6 +231,9 @@ def main(argv=None):
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     if args.restarts < 1 or args.warmup_steps < 1:
         parser.error(f"--restarts and --warmup-steps must be 1 or more; got {args.restarts} and {args.warmup_steps}.")
+    if args.epoch_f1 and not (args.gold_trees or args.test_trees or args.data == "synthetic"):
+        parser.error("--epoch-f1 scores parses against gold trees: give --gold-trees or --test-trees (or the "
+                     "synthetic data).")
     if args.curriculum_start is not None:
         try:
             lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
@@ -227,6 +290,13 @@ def main(argv=None):
             **{key: value for key, value in rows[name].items()},
         }
         table = format_table(rows, COLUMNS)
+        for parser_name, row in rows.items():
+            if "f1_by_decoding" in row:
+                table += f"\n{parser_name}, sentence F1 of the same weights by decoding: " + ", ".join(
+                    f"{decoding} {scores['sentence_f1']:.1f}" for decoding, scores in row["f1_by_decoding"].items())
+        if "by_epoch" in rows[name]:
+            table += "\n\n" + format_table({f"{name}, epoch {row['epoch']}": row for row in rows[name]["by_epoch"]},
+                                             list(rows[name]["by_epoch"][0])[1:])
         if data.test_trees is not None:
             compared = compare_to_right_branching(trees, data.test_trees)
             metrics["compared_to_right_branching"] = compared
@@ -268,6 +338,34 @@ def tuning_task(args):
         make_sentence_dataset(data.validation, batch_size),
         "tree_latent",
     )
+
+
+class EpochParses(keras.callbacks.Callback):
+    """A diagnostic of training length, never used to select: after every epoch, the sentence F1 of both decodings
+    of the current weights on the gold test trees, the test perplexity (from the ELBO, as the final table's) and
+    the validation loss. The ELBO draws z; the noise stream is put back afterwards, so training continues exactly
+    as it would without this callback. `scorer`: a `keras_ae.evaluation.trees.TreeScorer` of the model being trained.
+    `rows`: one dict per epoch."""
+
+    def __init__(self, scorer, sentences, gold_trees):
+        super().__init__()
+        self.scorer, self.sentences, self.gold_trees, self.rows = scorer, sentences, gold_trees, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        generator = getattr(self.model.bottleneck, "seed_generator", None)
+        state = None if generator is None else generator.state.numpy()
+        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=DECODINGS[0])
+        f1 = {DECODINGS[0]: row["sentence_f1"]}
+        for decoding in DECODINGS[1:]:
+            f1[decoding] = parsing_f1(self.scorer.parse(self.sentences, decoding), self.gold_trees)["sentence_f1"]
+        if state is not None:
+            generator.state.assign(state)
+        self.rows.append({
+            "epoch": epoch + 1, **{f"sentence_f1_{decoding}": round(value, 2) for decoding, value in f1.items()},
+            "test_perplexity": round(row["perplexity"], 2), "kl": round(row["kl"], 3),
+            "val_loss": round(float((logs or {}).get("val_loss", float("nan"))), 4),
+        })
+        print("diagnostic " + ", ".join(f"{key} {value}" for key, value in self.rows[-1].items()), flush=True)
 
 
 def _comparison_table(compared):

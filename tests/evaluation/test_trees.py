@@ -141,3 +141,24 @@ def test_gradient_norm_benchmark_measures_the_norm_that_clipping_sees():
     expected = float(tf.linalg.global_norm(tape.gradient(loss, model.trainable_variables)))
     norms = gradient_norms(model, [batch, tf.constant(data.train[8:12])])
     assert norms.shape == (2,) and norms[0] == pytest.approx(expected, rel=1e-4) and norms[1] != norms[0]
+
+
+def test_tree_shape_tells_the_branching_directions_apart():
+    from keras_ae.evaluation.trees import tree_shape
+
+    right = tree_shape(["(X a (X b (X c (X d e))))"])
+    assert right == {"depth": 4.0, "right_heavy": 100.0, "like_right": 100.0, "like_left": 0.0}
+    left = tree_shape(["(X (X (X (X a b) c) d) e)"])
+    assert left["right_heavy"] == 0.0 and left["like_left"] == 100.0 and left["depth"] == 4.0
+    # a gold tree: the unary chain S -> VP repeats the whole sentence, which counts once in the depth
+    gold = tree_shape(["(S (VP (VB go) (NP (DT the) (NN way)) (ADVP home)))", "(S (NP the cat) (VP sat))"])
+    assert gold["depth"] == 2.0  # "the": NP and VP (= S); "the" of the second: NP and S
+    assert gold["right_heavy"] == 0.0  # the VP's first child (1 word) and last (1 word) tie; the S's NP is wider
+    assert gold["like_right"] == 0.0 and gold["like_left"] == 50.0
+    # by gold label: ((the dog) saw) (a cat) is left-heavy at the sentence and on a span that is no gold constituent
+    shape = tree_shape(["(X (X (X the dog) saw) (X a cat))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
+    assert shape["right_heavy_by_label"] == {"sentence": {"count": 1, "right_heavy": 0.0},
+                                             "not gold": {"count": 1, "right_heavy": 0.0}}
+    shape = tree_shape(["(X (X the dog) (X saw (X a cat)))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
+    assert shape["right_heavy_by_label"] == {"VP": {"count": 1, "right_heavy": 100.0},
+                                             "sentence": {"count": 1, "right_heavy": 100.0}}  # 2 words, then 3

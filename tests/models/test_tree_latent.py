@@ -60,6 +60,11 @@ def test_config_round_trip(trained, data):
     np.testing.assert_allclose(clone.elbo(sentences, samples=1)[1], model.elbo(sentences, samples=1)[1], atol=1e-6)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
     assert type(restored) is TreeLatent and restored.code_dim == 4
+    # decoding is part of the config: a Viterbi clone parses as the model does when asked for Viterbi trees.
+    viterbi = TreeLatent.from_config({**model.get_config(), "grammar": None, "decoding": "viterbi"})
+    viterbi.set_weights(model.get_weights())
+    assert viterbi.grammar.decoding == "viterbi" and model.grammar.decoding == "mbr"
+    np.testing.assert_array_equal(viterbi.parse(sentences), model.parse(sentences, decoding="viterbi"))
 
 
 def test_neural_pcfg_has_no_code_and_trains(data):

@@ -12,7 +12,8 @@ from tests.tensorboard_helpers import summary_plugins, summary_steps
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--run-dir", str(tmp_path / "run")]
+         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1",
+         "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
@@ -33,6 +34,51 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert stored["selected_epoch"] == 1 + validation.index(min(validation))
     losses = stored["restart_validation_losses"]  # one warm-up loss per start
     assert len(losses) == 2 and losses[0] != losses[1] and all(loss > 0 for loss in losses)
+    # both decodings of the same weights; the per-epoch diagnostic ends on the weights that were scored
+    by_decoding = stored["f1_by_decoding"]
+    assert set(by_decoding) == {"mbr", "viterbi"} and by_decoding["mbr"]["sentence_f1"] == metrics["sentence_f1"]
+    assert [row["epoch"] for row in stored["by_epoch"]] == [1, 2]
+    last = stored["by_epoch"][stored["selected_epoch"] - 1]
+    assert last["sentence_f1_mbr"] == pytest.approx(metrics["sentence_f1"], abs=0.01)
+    assert last["sentence_f1_viterbi"] == pytest.approx(by_decoding["viterbi"]["sentence_f1"], abs=0.01)
+    # the report rebuilds the kept checkpoint and parses as the run did
+    from benchmarks.tree_report import run_rows
+
+    rows, by_label = run_rows(run, ["NP"], decoding="viterbi")
+    viterbi = by_decoding["viterbi"]["sentence_f1"]
+    assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{viterbi:.1f}")
+    assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
+    assert by_label["run: right-branching"]["sentence"].startswith("100.0")
+
+
+def test_epoch_diagnostic_puts_the_noise_stream_back():
+    """The per-epoch F1 draws z for its ELBO, which advances z's noise stream; the diagnostic puts the stream back,
+    so training continues as without it. (A stand-in scorer draws from the stream as the ELBO does: tracing the
+    real one takes tens of seconds; the quick run above uses it.)"""
+    from keras_ae.models.tree_latent import TreeLatent
+
+    model = TreeLatent(["a", "b"], num_nonterminals=2, num_preterminals=2, symbol_dim=4, code_dim=2, encoder_dim=4,
+                       word_dim=4, seed=0)
+    generator = model.bottleneck.seed_generator
+    gold = ["(S (NP a) (VP b (NP a)))", "(S (NP a b) (VP b))"]
+
+    class DrawingScorer:
+        def evaluate(self, sentences, gold_trees, decoding=None):
+            generator.next()
+            return {"sentence_f1": 50.0, "perplexity": 12.0, "kl": 0.5}, []
+
+        def parse(self, sentences, decoding=None):
+            return ["(X a (X b a))", "(X (X a b) b)"]
+
+    diagnostic = tree_latent.EpochParses(DrawingScorer(), ["a b a", "a b b"], gold)
+    diagnostic.set_model(model)
+    state = generator.state.numpy()
+    diagnostic.on_epoch_end(0, {"val_loss": 1.0})
+    assert (generator.state.numpy() == state).all()
+    DrawingScorer().evaluate([], None)  # the stand-in does move the stream
+    assert (generator.state.numpy() != state).any()
+    assert diagnostic.rows == [{"epoch": 1, "sentence_f1_mbr": 50.0, "sentence_f1_viterbi": 100.0,
+                                "test_perplexity": 12.0, "kl": 0.5, "val_loss": 1.0}]
 
 
 def test_embedding_dim_zero_is_the_neural_pcfg():
@@ -61,6 +107,10 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--restarts", "0", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         tree_latent.main(["--curriculum-start", "1", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):  # the per-epoch F1 needs gold trees
+        tree_latent.main(["--data", "austen", "--epoch-f1", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--decoding", "argmax", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):

@@ -5,7 +5,9 @@ import keras
 import tensorflow as tf
 
 from keras_ae.core.validation import integer_at_least
-from keras_ae.layers.judges.inside import bracketed_trees, inside, span_cky, span_marginals
+from keras_ae.layers.judges.inside import bracketed_trees, inside, span_cky, span_marginals, viterbi_spans
+
+DECODINGS = ("mbr", "viterbi")  # how `CompoundPCFG.parse` reads a tree off the grammar
 
 
 def whitespace_tokens(sentences):
@@ -45,6 +47,8 @@ class CompoundPCFG(keras.layers.Layer):
         num_preterminals: T, the symbols that generate one word (the paper: 60).
         symbol_dim: size of the symbol embeddings and of the MLPs (the paper: 256).
         code_dim: size of z (the paper: 64); 0 for the neural PCFG, which ignores the code.
+        decoding: how `parse` reads the tree: `"mbr"`, the minimum-Bayes-risk tree (the binary tree with the largest
+            sum of posterior span marginals), or `"viterbi"`, the most probable labelled tree (the paper's decoding).
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -52,12 +56,14 @@ class CompoundPCFG(keras.layers.Layer):
         sentences = tf.constant(["the cat sat", "the dog sat"])
         nll = grammar.judge_loss(sentences, tf.zeros([2, 0]))           # -log p(sentence), [2]
         trees = grammar.parse(sentences, tf.zeros([2, 0]))              # e.g. b"(NT2 (NT0 (T1 the) (T3 cat)) (T0 sat))"
+        best = grammar.parse(sentences, tf.zeros([2, 0]), decoding="viterbi")  # the most probable trees
     """
 
     metric_names = ()
 
     def __init__(
-        self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, **kwargs
+        self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
+        **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -68,6 +74,7 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("num_preterminals", num_preterminals, 1)
         integer_at_least("symbol_dim", symbol_dim, 1)
         integer_at_least("code_dim", code_dim, 0)
+        _check_decoding(decoding)
         symbols = num_nonterminals + num_preterminals
         dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
             units, activation=activation, name=name, dtype=self.dtype_policy
@@ -87,6 +94,7 @@ class CompoundPCFG(keras.layers.Layer):
         self.num_preterminals = num_preterminals
         self.symbol_dim = symbol_dim
         self.code_dim = code_dim
+        self.decoding = decoding
 
     def build(self, input_shape=None, code_shape=None):
         init = keras.initializers.GlorotUniform()
@@ -173,18 +181,28 @@ class CompoundPCFG(keras.layers.Layer):
     def call(self, sentences, code=None):
         return self.log_likelihood(sentences, code)
 
-    def parse(self, sentences, code):
+    def parse(self, sentences, code, decoding=None):
         """Bracketed trees `[batch]` (`tf.string`), e.g. `(NT3 (NT1 (T5 the) (T2 cat)) (T7 sat))`.
 
-        The tree is the minimum-Bayes-risk parse: the binary tree with the largest sum of posterior span marginals
-        (`span_cky`). Each span is labelled with its most probable nonterminal, each word with its most probable
-        preterminal. Leaves are the input's tokens verbatim (see `whitespace_tokens`); an empty sentence gives "".
+        `decoding` (default: the layer's) chooses the tree. `"mbr"`: the minimum-Bayes-risk parse, the binary tree
+        with the largest sum of posterior span marginals (`span_cky`), each span labelled with its most probable
+        nonterminal and each word with its most probable preterminal. `"viterbi"`: the most probable labelled tree
+        (`viterbi_spans`) with its own labels. Leaves are the input's tokens verbatim (see `whitespace_tokens`); an
+        empty sentence gives "".
         """
+        decoding = self.decoding if decoding is None else _check_decoding(decoding)
         root, rules, preterminals, tokens, lengths = self.sentence_scores(sentences, code)
-        spans, words = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
+        if decoding == "viterbi":
+            spans, words = viterbi_spans(root, rules, preterminals, tf.maximum(lengths, 2))
+            width = tf.shape(spans)[2]
+            # Every word is a span of its own; sentences of one word have no wider span.
+            chosen = tf.reduce_sum(spans[:, 1:], axis=-1) * tf.cast(lengths >= 2, tf.float32)[:, None, None]
+            chosen = tf.concat([tf.sequence_mask(lengths, width, tf.float32)[:, None], chosen], axis=1)
+        else:
+            spans, words = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
+            chosen = span_cky(tf.reduce_sum(spans, axis=-1), lengths)
         # One-word sentences: their only tree is the word under its best preterminal.
         words = tf.where((lengths == 1)[:, None, None], tf.nn.softmax(preterminals), words)
-        chosen = span_cky(tf.reduce_sum(spans, axis=-1), lengths)
         span_labels = tf.strings.join(["NT", tf.strings.as_string(tf.argmax(spans, axis=-1))])
         word_labels = tf.strings.join(["T", tf.strings.as_string(tf.argmax(words, axis=-1))])
         labels = tf.concat([word_labels[:, None], span_labels[:, 1:]], axis=1)
@@ -199,6 +217,13 @@ class CompoundPCFG(keras.layers.Layer):
                 "num_preterminals": self.num_preterminals,
                 "symbol_dim": self.symbol_dim,
                 "code_dim": self.code_dim,
+                "decoding": self.decoding,
             }
         )
         return config
+
+
+def _check_decoding(decoding):
+    if decoding not in DECODINGS:
+        raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}; got {decoding!r}.")
+    return decoding

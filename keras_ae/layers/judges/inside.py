@@ -1,6 +1,8 @@
-"""The inside algorithm of a binary PCFG in log space, span marginals, and CKY over span scores, in TensorFlow.
+"""The inside algorithm of a binary PCFG in log space, span marginals, the Viterbi (most probable) tree, and CKY over
+span scores, in TensorFlow.
 
-Reads top to bottom: helpers, the inside pass (`inside`), its gradient (`span_marginals`), the best tree for given
+Reads top to bottom: helpers, the inside pass (`inside`), its gradient (`span_marginals`), the same pass with max in
+place of sum (`viterbi`) and its gradient, the most probable labelled tree (`viterbi_spans`), the best tree for given
 span scores (`span_cky`), and the bracketed string of a tree (`bracketed_trees`).
 
 The grammar is in Chomsky normal form with the split of Kim, Dyer & Rush (2019, "Compound Probabilistic
@@ -20,6 +22,7 @@ Example:
     log_z = inside(root, rules, preterminals, lengths)                       # [batch]
     labelled, words = span_marginals(root, rules, preterminals, lengths)    # P(span labelled A), P(word's tag)
     chosen = span_cky(tf.reduce_sum(labelled, -1), lengths)                 # [batch, width, start] 0/1
+    best, tags = viterbi_spans(root, rules, preterminals, lengths)          # the argmax tree's labelled spans, 0/1
 """
 
 import tensorflow as tf
@@ -52,12 +55,29 @@ def _combine(left, right, rule_probs):
     return tf.math.log(tf.maximum(total, 1e-37)) + left_top + right_top
 
 
+def _best_of(scores):
+    """The maximum along the last axis, read by gathering the first argmax, so that its gradient is 1 at exactly one
+    element (`tf.reduce_max` would share it among ties)."""
+    index = tf.argmax(scores, axis=-1, output_type=tf.int32)
+    return tf.gather(scores, index, batch_dims=len(scores.shape) - 1)
+
+
+def _combine_best(left, right, rule_logs):
+    """`max_{B,C} left_B + right_C + rule_logs[B*C, A]` for every split, span start and parent `A` (the max-product
+    counterpart of `_combine`; shapes as there, with `rule_logs` log probabilities). Memory grows with
+    `splits * starts * B * C * A` per sentence: fine for evaluation batches at NT 10 / T 20."""
+    pairs = left[..., :, None] + right[..., None, :]  # [splits, batch, starts, B, C]
+    shape = tf.shape(pairs)
+    pairs = tf.reshape(pairs, [shape[0], shape[1], shape[2], shape[3] * shape[4]])
+    scores = pairs[..., None, :] + tf.transpose(rule_logs, [0, 2, 1])[None, :, None]  # [..., A, B * C]
+    return _best_of(scores)
+
+
 def _rule_blocks(rules, num_nonterminals):
-    """Rule probabilities by the kind of children: `(NT NT, NT T, T NT, T T)`, each `[batch, B * C, NT]`."""
+    """Rule scores by the kind of children: `(NT NT, NT T, T NT, T T)`, each `[batch, B * C, NT]`."""
     nt = num_nonterminals
-    probs = tf.exp(rules)
     batch, parents = tf.shape(rules)[0], tf.shape(rules)[1]
-    blocks = (probs[:, :, :nt, :nt], probs[:, :, :nt, nt:], probs[:, :, nt:, :nt], probs[:, :, nt:, nt:])
+    blocks = (rules[:, :, :nt, :nt], rules[:, :, :nt, nt:], rules[:, :, nt:, :nt], rules[:, :, nt:, nt:])
     return tuple(tf.transpose(tf.reshape(block, [batch, parents, -1]), [0, 2, 1]) for block in blocks)
 
 
@@ -66,12 +86,14 @@ def _pad_positions(values, before, after):
     return tf.pad(values, [[0, 0], [before, after], [0, 0]], constant_values=NEG)
 
 
-def inside_chart(rules, preterminals, span_scores=None):
+def inside_chart(rules, preterminals, span_scores=None, best=False):
     """The nonterminal inside chart: `chart[w, b, i, A]` = log inside score of `A` over words `i .. i+w-1`.
 
     Widths 0 and 1 (no nonterminal covers fewer than two words) and spans that run past the longest sentence hold
     `NEG`. `span_scores` (`[batch, width, start, NT]`, optional) is added to every span's scores; with zeros, its
-    gradient is the span marginals.
+    gradient is the span marginals. With `best=True` every sum over children and splits is a max (the Viterbi
+    chart: the log score of the best labelled subtree), and the gradient of a span's score is 1 on the spans and
+    preterminals of that one subtree.
 
     Returns `[max_length + 1, batch, max_length, NT]`.
     """
@@ -79,14 +101,19 @@ def inside_chart(rules, preterminals, span_scores=None):
     preterminals = tf.convert_to_tensor(preterminals, tf.float32)
     nt = rules.shape[1]
     batch, length = tf.shape(preterminals)[0], tf.shape(preterminals)[1]
-    nn, nterm, termn, tt = _rule_blocks(rules, nt)
+    if best:
+        combine, reduce_parts = _combine_best, lambda parts: _best_of(tf.transpose(parts, [1, 2, 3, 0]))
+        nn, nterm, termn, tt = _rule_blocks(rules, nt)
+    else:
+        combine, reduce_parts = _combine, lambda parts: tf.reduce_logsumexp(parts, axis=0)
+        nn, nterm, termn, tt = _rule_blocks(tf.exp(rules), nt)
     empty = tf.fill([batch, length, nt], tf.constant(NEG, tf.float32))
 
     def add_span_scores(scores, width):
         return scores if span_scores is None else scores + span_scores[:, width - 1, : length - width + 1]
 
     # Width 2: both children are preterminals (T T rules), for every start at once.
-    pairs = add_span_scores(_combine(preterminals[None, :, :-1], preterminals[None, :, 1:], tt)[0], 2)
+    pairs = add_span_scores(combine(preterminals[None, :, :-1], preterminals[None, :, 1:], tt)[0], 2)
     by_start = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None, nt], clear_after_read=False)
     by_end = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None, nt], clear_after_read=False)
     by_start = by_start.write(0, empty).write(1, empty).write(2, _pad_positions(pairs, 0, 1))
@@ -97,13 +124,13 @@ def inside_chart(rules, preterminals, span_scores=None):
         shorter = by_start.read(width - 1)
         parts = [
             # T NT and NT T: one child is a single word, the other a nonterminal of width - 1.
-            _combine(preterminals[None, :, :starts], shorter[None, :, 1 : 1 + starts], termn),
-            _combine(shorter[None, :, :starts], preterminals[None, :, width - 1 :], nterm),
+            combine(preterminals[None, :, :starts], shorter[None, :, 1 : 1 + starts], termn),
+            combine(shorter[None, :, :starts], preterminals[None, :, width - 1 :], nterm),
             # NT NT (spans of four words or more): left widths 2 .. width - 2; each right child ends where the span
             # ends, so it is a slice of the end-aligned chart.
             tf.cond(
                 width >= 4,
-                lambda: _combine(
+                lambda: combine(
                     by_start.gather(tf.range(2, tf.maximum(width - 1, 3)))[:, :, :starts],
                     by_end.gather(tf.range(width - 2, tf.minimum(width - 2, 1), -1))[:, :, width - 1 :],
                     nn,
@@ -111,7 +138,7 @@ def inside_chart(rules, preterminals, span_scores=None):
                 lambda: tf.fill([0, batch, starts, nt], tf.constant(NEG, tf.float32)),
             ),
         ]
-        scores = add_span_scores(tf.reduce_logsumexp(tf.concat(parts, axis=0), axis=0), width)  # [batch, starts, NT]
+        scores = add_span_scores(reduce_parts(tf.concat(parts, axis=0)), width)  # [batch, starts, NT]
         by_start = by_start.write(width, _pad_positions(scores, 0, width - 1))
         by_end = by_end.write(width, _pad_positions(scores, width - 1, 0))
         return width + 1, by_start, by_end
@@ -152,14 +179,39 @@ def span_marginals(root, rules, preterminals, lengths):
     `i .. i+w` (width `w + 1`; zero for widths below 2 and outside the sentence), and `words[b, i, T]` that
     preterminal `T` generates word `i`.
     """
+    return _span_gradients(inside, root, rules, preterminals, lengths)
+
+
+def _span_gradients(score, root, rules, preterminals, lengths):
+    """`(d score / d span scores [b, n, n, NT], d score / d preterminals [b, n, T])` of `score` (`inside` or
+    `viterbi`) summed over the batch, with zero span scores added to every labelled span."""
     preterminals = tf.convert_to_tensor(preterminals, tf.float32)
     shape = tf.shape(preterminals)
     span_scores = tf.zeros([shape[0], shape[1], shape[1], rules.shape[1]], tf.float32)
     with tf.GradientTape() as tape:
         tape.watch([span_scores, preterminals])
-        log_z = inside(root, rules, preterminals, lengths, span_scores)
-    spans, words = tape.gradient(log_z, [span_scores, preterminals])
+        total = score(root, rules, preterminals, lengths, span_scores)
+    spans, words = tape.gradient(total, [span_scores, preterminals])
     return spans, words
+
+
+def viterbi(root, rules, preterminals, lengths, span_scores=None):
+    """Log score `[batch]` of each sentence's most probable labelled tree, `max_trees log p(tree, sentence)` (the
+    Viterbi score; arguments as `inside`)."""
+    chart = inside_chart(rules, preterminals, span_scores, best=True)
+    return _best_of(tf.cast(root, tf.float32) + _whole_sentence(chart, lengths))
+
+
+def viterbi_spans(root, rules, preterminals, lengths):
+    """The most probable labelled tree of each sentence (the Viterbi parse, as Kim, Dyer & Rush decode), as the
+    gradient of its score (`viterbi`).
+
+    Returns `(spans, words)`, both 0/1: `spans[b, w, i, A]` is 1 when the tree has nonterminal `A` over words
+    `i .. i+w` (width `w + 1`; widths below 2 and spans outside the sentence are 0), and `words[b, i, T]` when it
+    puts preterminal `T` over word `i`. Ties between trees go to one of them (the first argmax at every step).
+    """
+    spans, words = _span_gradients(viterbi, root, rules, preterminals, lengths)
+    return tf.round(spans), tf.round(words)
 
 
 def span_cky(span_scores, lengths):

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
 from keras_ae.layers.judges.grammar import CompoundPCFG, whitespace_tokens
-from keras_ae.layers.judges.inside import inside, span_cky, span_marginals
+from keras_ae.layers.judges.inside import inside, span_cky, span_marginals, viterbi, viterbi_spans
 
 NT, T = 2, 3
 
@@ -60,6 +60,46 @@ def test_inside_equals_enumeration_of_all_trees():
     log_z = inside(root, rules, preterminals, lengths).numpy()
     expected = [_brute_force(root[b], rules[b], preterminals[b], lengths[b]) for b in range(3)]
     np.testing.assert_allclose(log_z, expected, rtol=1e-5)
+
+
+def _labelled_spans(used_rules, uses, top):
+    """`({(start, end, A)}, {(position, T)})` of a derivation from `_labelled_trees` (its rules in pre-order)."""
+    rules, spans = list(used_rules), set()
+
+    def walk(symbol, start):
+        if symbol >= NT:
+            return start + 1
+        parent, left, right = rules.pop(0)
+        assert parent == symbol
+        end = walk(right, walk(left, start))
+        spans.add((start, end, symbol))
+        return end
+
+    walk(top, 0)
+    return spans, set(uses)
+
+
+def test_viterbi_finds_the_most_probable_labelled_tree():
+    """Against enumeration of every labelled tree: the Viterbi score is the best tree's, and `viterbi_spans` marks
+    exactly that tree's labelled spans and preterminals (padding and a shorter sentence included)."""
+    root, rules, preterminals = _tiny_grammar(batch=3, length=5, seed=4)
+    lengths = np.array([5, 4, 2])
+    scores = viterbi(root, rules, preterminals, lengths).numpy()
+    spans, words = (x.numpy() for x in viterbi_spans(tf.constant(root), tf.constant(rules), preterminals, lengths))
+    for b, n in enumerate(lengths):
+        candidates = []
+        for top in range(NT):
+            for used_rules, uses in _labelled_trees(0, n, top):
+                score = root[b, top] + sum(rules[b, a, l, r] for a, l, r in used_rules)
+                candidates.append((score + sum(preterminals[b, i, t] for i, t in uses), top, used_rules, uses))
+        best_score, top, used_rules, uses = max(candidates, key=lambda candidate: candidate[0])
+        assert sorted(c[0] for c in candidates)[-2] < best_score - 1e-3  # one clear best tree on these draws
+        np.testing.assert_allclose(scores[b], best_score, rtol=1e-5)
+        expected_spans, expected_words = _labelled_spans(used_rules, uses, top)
+        found = {(i, i + w + 1, a) for w, i, a in zip(*np.nonzero(spans[b]))}
+        assert found == expected_spans
+        assert {(i, t) for i, t in zip(*np.nonzero(words[b]))} == expected_words
+    assert set(np.unique(spans)) <= {0.0, 1.0} and set(np.unique(words)) <= {0.0, 1.0}
 
 
 def test_padding_does_not_change_a_sentence():
@@ -139,6 +179,8 @@ def test_parse_is_the_most_probable_tree_of_a_peaked_grammar():
     grammar.word_out.bias.assign(np.zeros(4, "float32"))
     tree = grammar.parse(tf.constant(["a b c"]), tf.zeros([1, 0])).numpy()[0].decode()
     assert tree == "(NT0 (T0 a) (NT1 (T1 b) (T2 c)))"
+    best = grammar.parse(tf.constant(["a b c"]), tf.zeros([1, 0]), decoding="viterbi").numpy()[0].decode()
+    assert best == tree
 
 
 def test_grammar_round_trip_parse_strings_and_masking():
@@ -157,6 +199,17 @@ def test_grammar_round_trip_parse_strings_and_masking():
     parsed = nltk.Tree.fromstring(trees[1])
     assert all(len(node) in (1, 2) for node in parsed.subtrees())  # binary, with preterminals over words
     assert trees[2].startswith("(T") and trees[3] == ""
+    best = [tree.decode() for tree in grammar.parse(sentences, code, decoding="viterbi").numpy()]
+    assert [nltk.Tree.fromstring(tree).leaves() for tree in best[:2]] == [nltk.Tree.fromstring(tree).leaves()
+                                                                          for tree in trees[:2]]
+    assert all(len(node) in (1, 2) for node in nltk.Tree.fromstring(best[1]).subtrees())
+    assert best[2].startswith("(T") and best[3] == ""
+    with pytest.raises(ValueError, match="decoding"):
+        CompoundPCFG(vocabulary, decoding="argmax")
+    clone = CompoundPCFG.from_config({**grammar.get_config(), "decoding": "viterbi"})
+    clone.build()
+    clone.set_weights(grammar.get_weights())
+    assert [tree.decode() for tree in clone.parse(sentences, code).numpy()] == best
     clone = CompoundPCFG.from_config(grammar.get_config())
     clone.build()
     clone.set_weights(grammar.get_weights())
