@@ -34,6 +34,8 @@ class QuickThought(JudgedEncoder):
             (`GRUSentenceEncoder(word_skip)`).
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
+        context_window: how many sentences on each side of a sentence are true neighbours for the judge to pick
+            out (1: the previous and the next, as in the paper; `NeighbourClassifier(context_window)`).
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
             `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
@@ -62,6 +64,7 @@ class QuickThought(JudgedEncoder):
         tokenizer="word",
         hidden_dim=None,
         word_skip=False,
+        context_window=1,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -82,7 +85,9 @@ class QuickThought(JudgedEncoder):
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
             word_skip=word_skip, name="query_encoder",
         )
-        super().__init__(encoder=query_encoder, judges=[NeighbourClassifier(name="neighbour")], **kwargs)
+        super().__init__(
+            encoder=query_encoder, judges=[NeighbourClassifier(context_window, name="neighbour")], **kwargs
+        )
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
@@ -98,6 +103,7 @@ class QuickThought(JudgedEncoder):
         self.tokenizer = tokenizer
         self.hidden_dim = hidden_dim
         self.word_skip = word_skip
+        self.context_window = self.judges[0].context_window
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -184,6 +190,7 @@ class QuickThought(JudgedEncoder):
                 "tokenizer": self.tokenizer,
                 "hidden_dim": self.hidden_dim,
                 "word_skip": self.word_skip,
+                "context_window": self.context_window,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -47,6 +47,12 @@ def build_parser():
         default=constructor_default(QuickThought, "word_skip"),
         help="each encoder adds a linear map of its mean word embedding to its pooled GRU states",
     )
+    parser.add_argument(
+        "--context-window",
+        type=positive_int,
+        default=constructor_default(QuickThought, "context_window"),
+        help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)",
+    )
     return parser
 
 
@@ -61,6 +67,7 @@ def build_model(args, vocabulary):
         tokenizer=args.tokens,
         hidden_dim=args.hidden_dim,
         word_skip=args.word_skip,
+        context_window=args.context_window,
     )
 
 

@@ -19,7 +19,7 @@ def _model(**kwargs):
     return QuickThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8, **kwargs)
 
 
-def _reference_losses(query, context, positions):
+def _reference_losses(query, context, positions, window=1):
     scores = query @ context.T
     np.fill_diagonal(scores, -np.inf)
     log_softmax = scores - np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1, keepdims=True)) - scores.max(
@@ -27,10 +27,13 @@ def _reference_losses(query, context, positions):
     )
     losses = np.zeros(len(query))
     for i in range(len(query)):
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(query) and positions[j] == positions[i] + (j - i):
+        for direction in (-1, 1):
+            for distance in range(1, window + 1):
+                j = i + direction * distance
+                if not (0 <= j < len(query) and positions[j] == positions[i] + (j - i)):
+                    break  # a chapter break or another stretch: nothing further on this side is a neighbour
                 losses[i] -= log_softmax[i, j]
-    return losses
+    return losses / window
 
 
 def test_loss_matches_reference_and_respects_segment_breaks():
@@ -40,6 +43,26 @@ def test_loss_matches_reference_and_respects_segment_breaks():
     loss, count = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions))
     np.testing.assert_allclose(loss, _reference_losses(query, context, positions), rtol=1e-5)
     assert count.numpy().tolist() == [1, 2, 1, 1, 2, 1]
+
+
+def test_wider_context_picks_every_neighbour_within_the_window_of_the_same_stretch():
+    rng = np.random.default_rng(1)
+    query, context = rng.normal(size=(9, 4)).astype("float32"), rng.normal(size=(9, 4)).astype("float32")
+    # A chapter break between rows 2 and 3; rows 7-8 are another stretch, whose row 8 sits exactly 2 after row 6 in
+    # positions but is not 2 sentences after it in the batch (row 7 in between is not row 6's neighbour).
+    positions = np.array([0, 1, 2, 4, 5, 6, 7, 50, 9])
+    loss, count = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions),
+                                       context_window=2)
+    assert count.numpy().tolist() == [2, 2, 2, 2, 3, 3, 2, 0, 0]
+    np.testing.assert_allclose(loss, _reference_losses(query, context, positions, window=2), rtol=1e-5)
+    # The window-1 loss is the default judge's, unchanged.
+    one, _ = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions), context_window=1)
+    np.testing.assert_allclose(one, _reference_losses(query, context, positions), rtol=1e-5)
+    model = _model(context_window=2)
+    assert model.judges[0].context_window == 2
+    assert QuickThought.from_config(model.get_config()).judges[0].context_window == 2
+    with pytest.raises(ValueError, match="context_window"):
+        _model(context_window=0)
 
 
 @pytest.fixture(scope="module")
