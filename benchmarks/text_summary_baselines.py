@@ -8,7 +8,9 @@ them) that occur in the document, how many of those are stop words, where in the
 occurs (word position) and whether it is in the first sentence; then one row per extractive rule, scored as the
 recipe scores its rows (ROUGE-1/2/L F1, perplexity under the trigram model of the validation synopses, first-word
 copies, words): Lead-N, the first clause, and the first N (and 10) content words of the document
-(`data.summaries.content_lead`, the target the generator is pretrained on). `--split validation` (default) is what
+(`data.summaries.content_lead`, the target the generator is pretrained on), also spelled as the model's vocabulary
+spells words (punctuation stripped: "fdlock" for "fd-lock"; what summaries were before `TextLatent`'s
+`document_spelling`). `--split validation` (default) is what
 choices may be made on; `--split test` gives the rows of the recipe's table (its first `--evaluate` test pairs).
 """
 
@@ -25,6 +27,7 @@ from keras_ae.data.summaries import content_lead  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
     SummaryLanguageModel, first_clause, lead, summary_row, words,
 )
+from keras_ae.layers.encoders.gru_sentence_encoder import STRIP_PUNCTUATION  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
@@ -62,6 +65,12 @@ def first_sentence(document):
     return re.split(r"(?<=[.!?])\s", document.strip(), maxsplit=1)[0]
 
 
+def vocabulary_spelling(text):
+    """`text`'s words as the model's vocabulary holds them: punctuation stripped inside each word ("fd-lock" ->
+    "fdlock"), words left empty dropped."""
+    return " ".join(word for word in (re.sub(STRIP_PUNCTUATION, "", token) for token in text.split()) if word)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
@@ -82,7 +91,9 @@ def main(argv=None):
         lm = SummaryLanguageModel(lm_source)
         for name, predictions in ((f"Lead-{n}", lead(documents, n)), ("first clause", first_clause(documents)),
                                   (f"first N={n} content words", [content_lead(d, n) for d in documents]),
-                                  ("first 10 content words", [content_lead(d, 10) for d in documents])):
+                                  ("first 10 content words", [content_lead(d, 10) for d in documents]),
+                                  (f"first N={n} content words, vocabulary spelling",
+                                   [vocabulary_spelling(content_lead(d, n)) for d in documents])):
             rows[f"seed {seed}: {name}"] = summary_row(documents, predictions, references, lm)
         print(f"seed {seed}: {len(documents)} {args.split} pairs, Lead-{n}", flush=True)
     print(format_table(placements, list(next(iter(placements.values())))))

@@ -32,6 +32,11 @@ Variants (name: objective and changes to the model or the stage):
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
+
+After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
+first N content words of the clean document) on the same validation pairs: its ROUGE-1 against the references, the
+target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
+pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired stage).
 """
 
 import argparse
@@ -46,8 +51,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
-from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset  # noqa: E402
-from keras_ae.evaluation.summaries import RougeCurve  # noqa: E402
+from keras_ae.data.summaries import content_lead, make_pair_dataset, make_unpaired_dataset  # noqa: E402
+from keras_ae.evaluation.summaries import RougeCurve, rouge, summarize  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
@@ -75,7 +80,8 @@ COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words",
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=True)
     parser.add_argument("--variants", default="reconstruction,full")
-    parser.add_argument("--steps", type=int, default=250, help="training steps of each variant")
+    parser.add_argument("--steps", type=int, default=250,
+                        help="training steps of each variant (0: pretrain and score the pretrained generator only)")
     parser.add_argument("--every", type=int, default=50, help="steps between two validation points")
     parser.add_argument("--average", type=float, default=None,
                         help="decay of the weight average scored beside the last iterate (default: the recipe's; "
@@ -100,12 +106,15 @@ def main(argv=None):
         pretrained.load_weights(args.pretrained)
         print(f"loaded the pretrained weights from {args.pretrained}")
     else:
-        text_summary.fit(pretrained, make_pair_dataset(*pseudo, flags.batch_size, shuffle=True, seed=flags.seed),
-                         flags.pretrain_epochs, flags)
+        _, seconds = text_summary.fit(pretrained, make_pair_dataset(*pseudo, flags.batch_size, shuffle=True,
+                                                                    seed=flags.seed), flags.pretrain_epochs, flags)
+        print(f"pretrained in {seconds} s (drop {flags.pseudo_drop}, phrase {flags.pseudo_phrase}, "
+              f"{flags.pretrain_epochs} epochs)")
         if args.pretrained:
             pretrained.save_weights(args.pretrained)
+    imitation(pretrained, documents, references, n)
     rows = {}
-    for name in args.variants.split(","):
+    for name in args.variants.split(",") if args.steps else ():
         objective, changes, stage = VARIANTS[name]
         keras.utils.set_random_seed(flags.seed)
         model = pretrained.with_objective(objective, **changes)
@@ -154,6 +163,29 @@ def main(argv=None):
                          if args.score_length else [])
     print(format_table(rows, columns))
     return rows
+
+
+def imitation(model, documents, references, n):
+    """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (the
+    first `n` content words of each clean document) and how both score against `references` (ROUGE-1 F1), with the
+    summaries' words spelled as the document writes them (`document_spelling`, the default) and as the vocabulary
+    spells them (punctuation stripped: "fdlock" for "fd-lock")."""
+    targets = [content_lead(document, n) for document in documents]
+    scores = {"target": rouge(targets, references)["rouge1"]}
+    kept = model.document_spelling
+    for spelling, name in ((True, ""), (False, "vocabulary_")):
+        model.document_spelling = spelling
+        generated = summarize(model, documents)
+        scores[f"{name}generator"] = rouge(generated, references)["rouge1"]
+        scores[f"{name}generator_vs_target"] = rouge(generated, targets)["rouge1"]
+        scores[f"{name}equal_to_target"] = sum(g == t for g, t in zip(generated, targets)) / len(targets)
+    model.document_spelling = kept
+    print(f"pretrained generator, {len(documents)} validation pairs: R-1 {scores['generator']:.1f} (vocabulary's "
+          f"spelling {scores['vocabulary_generator']:.1f}); its target (first {n} content words) "
+          f"{scores['target']:.1f}; generator against target R-1 {scores['generator_vs_target']:.1f} "
+          f"({scores['vocabulary_generator_vs_target']:.1f}), equal to it {scores['equal_to_target']:.2f} "
+          f"({scores['vocabulary_equal_to_target']:.2f})", flush=True)
+    return scores
 
 
 @contextlib.contextmanager

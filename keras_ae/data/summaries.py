@@ -225,12 +225,15 @@ def content_lead(document, length):
     return " ".join(content_words(document)[:length])
 
 
-def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3):
+def pseudo_pairs(documents, length, seed=0, drop=0.0, phrase=0):
     """`(noisy_documents, targets)` for pretraining the generator without real pairs: the target is the document's
     first `length` content words (stop words dropped, order kept), a compressed lead; the input is the document with
     a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of `phrase`
-    words shuffled, so that the generator learns to select and order words rather than to copy the first ones
-    (`phrase=0`: no shuffling; `drop=0`: no word dropped)."""
+    words shuffled (Wang & Lee's noise, meant to make the generator select and order words rather than copy the
+    first ones; `phrase=0`: no shuffling; `drop=0`: no word dropped). The defaults add no noise: on Debian's
+    descriptions (validation, seeds 0 to 2) a generator pretrained on the clean document ends within 1.1 ROUGE-1 of
+    its own target (-0.1 / -1.1 / +0.1), and on the noisy one (drop 0.1, phrase 3) 1.2 to 1.7 points below the
+    clean one (README, text as the latent)."""
     if not 0.0 <= drop < 1.0:
         raise ValueError(f"drop must be in [0, 1); got {drop}.")
     if phrase < 0:

@@ -9,7 +9,7 @@ from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder, word_dropout
-from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.encoders.gru_sentence_encoder import STRIP_PUNCTUATION, GRUSentenceEncoder, standardize_text
 from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
@@ -17,6 +17,27 @@ from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
 OBJECTIVES = ("paired", "reconstruction", "unpaired")
 GRADIENTS = ("straight_through", "self_critical")
 SUBLAYERS = ("encoder", "generator", "reader", "document_decoder", "discriminator")
+
+
+def document_spellings(documents, words):
+    """`words` (`tf.string [batch, L]`, standardised as the encoder's vocabulary: lower case, punctuation stripped)
+    spelled as `documents` (`tf.string [batch]`) write them: each word equal to a document token's standardised form
+    becomes that token (its first such one), lower-cased, with the punctuation around it stripped and the punctuation
+    inside kept; other words, and "", stay as they are.
+
+    Example:
+        document_spellings(tf.constant(["Rust crate fd-lock (source)."]), tf.constant([["fdlock", "source", "x"]]))
+        # [[b"fd-lock", b"source", b"x"]]
+    """
+    tokens = tf.strings.split(tf.strings.lower(documents))  # ragged [batch, tokens]
+    dense = lambda ragged: tf.pad(ragged.to_tensor(default_value=""), [[0, 0], [0, 1]])  # noqa: E731 (never empty)
+    standardized = dense(tf.ragged.map_flat_values(standardize_text, tokens))
+    trimmed = dense(tf.ragged.map_flat_values(
+        tf.strings.regex_replace, tokens, f"^{STRIP_PUNCTUATION}+|{STRIP_PUNCTUATION}+$", ""
+    ))
+    equal = tf.equal(words[:, :, None], standardized[:, None, :]) & tf.not_equal(words, "")[:, :, None]
+    first = tf.argmax(tf.cast(equal, tf.int32), axis=-1, output_type=tf.int32)
+    return tf.where(tf.reduce_any(equal, axis=-1), tf.gather(trimmed, first, batch_dims=1), words)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -49,6 +70,13 @@ class TextLatent(JudgedEncoder):
     export beside it) then have `output_length` words (e.g. the median real length, N of Lead-N); None: the
     generator ends them itself, at most `summary_length` words.
 
+    Spelling (`document_spelling`): the vocabulary is of standardised words (lower case, punctuation stripped), so
+    the generator writes "fdlock" for the document's "fd-lock" and "python3yaml" for "python3-yaml". With
+    `document_spelling=True` a greedy summary's word that the document holds is spelled as the document writes it
+    (lower case, punctuation kept inside the word, stripped around it), as a pointer-generator copies the source's
+    token (See et al., 2017); words the document does not hold stay as the vocabulary spells them. Only the
+    strings of `summarize` change: the ids, the code the reconstructor and the critic read, and training do not.
+
     Pseudo pairs in the unpaired stages (`pseudo_weight > 0`): the pretraining objective stays on as an auxiliary
     loss (`pseudo_weight` times the generator's loss on `batch["target"]` given `batch["noisy"]`), so the
     reconstruction reward cannot pull the generator far from what pretraining taught; batches then carry the pseudo
@@ -80,6 +108,7 @@ class TextLatent(JudgedEncoder):
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
+        document_spelling: spell the summaries' words as the document writes them (see above).
         initial_temperature, min_temperature, anneal_rate: the Gumbel-softmax schedule (see `GumbelSoftmax`).
         seed: seed of the Gumbel noise, the word dropout and the critic's penalty.
         encoder, generator, reader, document_decoder, discriminator: the parts (default built from the arguments).
@@ -113,6 +142,7 @@ class TextLatent(JudgedEncoder):
         gradient="straight_through",
         pseudo_weight=0.0,
         decoder_word_dropout=0.5,
+        document_spelling=True,
         initial_temperature=1.0,
         min_temperature=0.5,
         anneal_rate=1e-4,
@@ -189,6 +219,7 @@ class TextLatent(JudgedEncoder):
         self.gradient = gradient
         self.pseudo_weight = float(pseudo_weight)
         self.decoder_word_dropout = decoder_word_dropout
+        self.document_spelling = bool(document_spelling)
         self.initial_temperature = initial_temperature
         self.min_temperature = min_temperature
         self.anneal_rate = anneal_rate
@@ -261,7 +292,8 @@ class TextLatent(JudgedEncoder):
     def summary_ids(self, documents):
         """Greedy summaries as token ids `[batch, summary_length]` (0 after the end) and the words they spell
         (`tf.string` `[batch, summary_length]`; an out-of-vocabulary id spells the out-of-vocabulary document word
-        it attends to most among those not spelled yet: no OOV word is spelled twice)."""
+        it attends to most among those not spelled yet: no OOV word is spelled twice; with `document_spelling`, as
+        the document writes it)."""
         documents = tf.convert_to_tensor(documents, tf.string)
         words, _, pointers = self.generator.generate(self.memory(documents), training=False, return_pointers=True,
                                                      lengths=self.output_lengths(documents))
@@ -269,7 +301,8 @@ class TextLatent(JudgedEncoder):
         table = tf.constant(["", "[UNK]", *self.vocabulary])
         spelled = tf.gather(table, ids)
         copied = tf.gather(self.encoder.words(documents), pointers, batch_dims=1)
-        return ids, tf.where(tf.equal(ids, 1), copied, spelled)
+        spelled = tf.where(tf.equal(ids, 1), copied, spelled)
+        return ids, document_spellings(documents, spelled) if self.document_spelling else spelled
 
     def summarize(self, documents):
         """Summaries `tf.string [batch]` of documents `tf.string [batch]` (greedy decoding, in the graph)."""
@@ -391,6 +424,7 @@ class TextLatent(JudgedEncoder):
                 "gradient": self.gradient,
                 "pseudo_weight": self.pseudo_weight,
                 "decoder_word_dropout": self.decoder_word_dropout,
+                "document_spelling": self.document_spelling,
                 "initial_temperature": self.initial_temperature,
                 "min_temperature": self.min_temperature,
                 "anneal_rate": self.anneal_rate,

@@ -84,17 +84,17 @@ def test_long_documents_are_truncated_and_counted(tmp_path):
 
 def test_pseudo_pairs_drop_and_shuffle_the_input_and_target_the_first_content_words():
     documents = [" ".join(f"w{i}" for i in range(30))]
-    noisy, targets = pseudo_pairs(documents, length=4, seed=0, drop=0.2)
+    noisy, targets = pseudo_pairs(documents, length=4, seed=0, drop=0.2, phrase=3)
     assert targets == ["w0 w1 w2 w3"]
     words = noisy[0].split()
     positions = [int(word[1:]) for word in words]
     assert 15 <= len(words) < 30 and len(set(positions)) == len(positions)
     assert positions != sorted(positions)  # phrases were shuffled
     assert pseudo_pairs(["This is the parser for the YAML files."], 3)[1] == ["parser yaml files"]
-    # phrase=0: words dropped but the order kept; drop=0 and phrase=0: the document itself
+    # phrase=0: words dropped but the order kept; drop=0 and phrase=0 (the defaults): the document itself
     kept = [int(word[1:]) for word in pseudo_pairs(documents, 4, drop=0.2, phrase=0)[0][0].split()]
     assert 15 <= len(kept) < 30 and kept == sorted(kept)
-    assert pseudo_pairs(documents, 4, drop=0.0, phrase=0) == (documents, ["w0 w1 w2 w3"])
+    assert pseudo_pairs(documents, 4, drop=0.0, phrase=0) == pseudo_pairs(documents, 4) == (documents, ["w0 w1 w2 w3"])
     with pytest.raises(ValueError, match="drop"):
         pseudo_pairs(documents, 4, drop=1.0)
     with pytest.raises(ValueError, match="phrase"):

@@ -16,7 +16,7 @@ from keras_ae.export import export_model
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
-from keras_ae.models.text_latent import TextLatent
+from keras_ae.models.text_latent import TextLatent, document_spellings
 from tests.helpers import reload_and_call_many, two_replica_strategy
 from tests.summary_helpers import VOCABULARY, tiny_pairs
 
@@ -237,3 +237,25 @@ def test_discriminator_learns_real_summaries_from_repetitions():
 def test_bad_objective_is_refused():
     with pytest.raises(ValueError, match="objective"):
         TextLatent(VOCABULARY, objective="gan")
+
+
+def test_document_spelling_writes_summary_words_as_the_document_does_and_changes_no_id():
+    spelled = document_spellings(
+        tf.constant(["Rust crate fd-lock (source). fd-lock!", "", "c++ JSON-parser"]),
+        tf.constant([["fdlock", "source", "absent", ""], ["a", "", "", ""], ["c", "jsonparser", "json", "parser"]]),
+    ).numpy().astype(str)
+    np.testing.assert_array_equal(spelled, [["fd-lock", "source", "absent", ""], ["a", "", "", ""],
+                                            ["c", "json-parser", "json", "parser"]])
+    documents = ["python-yaml json-parser rust-tool perl-server", "sql-server, (toml-library) csv-tool."]
+    model = TextLatent(VOCABULARY, objective="unpaired", output_length=3, **SIZES)
+    model.generator.copy_gate.bias.assign([-30.0])  # always copy: every word written is a document word
+    plain = model.with_objective("unpaired", document_spelling=False)
+    assert model.document_spelling and plain.get_config()["document_spelling"] is False
+    ids, words = model.summary_ids(tf.constant(documents))
+    plain_ids, plain_words = plain.summary_ids(tf.constant(documents))
+    np.testing.assert_array_equal(ids, plain_ids)  # the code is the same; only its spelling differs
+    for document, row, plain_row in zip(documents, words.numpy().astype(str), plain_words.numpy().astype(str)):
+        tokens = [token.strip(",.()") for token in document.split()]
+        assert all(word in tokens and "-" in word for word in row if word) and sum(map(bool, row)) == 3
+        assert list(plain_row) == [word.replace("-", "") for word in row]
+    assert summarize(model, documents) == [" ".join(filter(None, row)) for row in words.numpy().astype(str)]
