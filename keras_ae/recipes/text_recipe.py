@@ -155,8 +155,9 @@ class ProbeMarks(keras.callbacks.Callback):
             return
         while self.pending and seconds >= 60.0 * self.pending[0]:
             self.pending.pop(0)
+        seconds = round(seconds, 1)  # one value for metrics.json, the log line and the TensorBoard step
         probe_started = time.perf_counter()
-        point = {"training_seconds": round(seconds, 1), "training_steps": int(self.model.optimizer.iterations.numpy()),
+        point = {"training_seconds": seconds, "training_steps": int(self.model.optimizer.iterations.numpy()),
                  **{key: value for key, value in self.evaluate().items() if key != "dim"}}
         self.probing += time.perf_counter() - probe_started
         self.curve.append(point)
