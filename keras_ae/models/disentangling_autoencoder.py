@@ -79,6 +79,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             to tell real frames from rebuilt and converted ones (the content of each utterance of the batch with
             the speaker code of the next), and the decoder minimises this weight times its adversarial loss.
         frame_feature_matching: the discriminator's `feature_matching_weight` (None: its default).
+        speaker_reference: where training takes the speaker code that rebuilds an utterance from: `"own"` (the
+            utterance itself) or `"other"` (the batch's `"reference"`, another utterance of the same speaker:
+            `make_crop_dataset(..., reference=True)`), as AutoVC (Qian et al., 2019) and other one-shot systems
+            train, so the decoder cannot use content that leaks into the speaker code. Training only: `encode`,
+            `encode_speaker`, `convert` and the export are unchanged.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -88,21 +93,25 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         speech = model.convert(source[None], reference[None])    # [1, samples // 160 * 160]
         model.rhythm_conversion = True                           # (or the constructor's rhythm_conversion=True)
         speech = model.convert(source[None], reference[None])    # [1, about samples * rate ratio]
+        other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
     """
 
     conditioning_default = "concat"
+    speaker_references = ("own", "other")
 
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
-                 adversaries=(), **kwargs):
+                 speaker_reference="own", adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
         decoder_blocks = blocks if decoder_blocks is None else decoder_blocks
         if not rhythm_limit >= 1:
             raise ValueError(f"rhythm_limit must be 1 or more (the largest rate ratio); got {rhythm_limit}.")
+        if speaker_reference not in self.speaker_references:
+            raise ValueError(f"speaker_reference must be one of {self.speaker_references}; got {speaker_reference!r}.")
         if not frame_adversary_weight >= 0:
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
         adversaries = list(adversaries)
@@ -150,6 +159,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.rhythm_limit = float(rhythm_limit)
         self.frame_adversary_weight = float(frame_adversary_weight)
         self.frame_feature_matching = frame_feature_matching
+        self.speaker_reference = speaker_reference
 
     # ------------------------------------------------------------------ parts
     @property
@@ -184,8 +194,10 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def forward(self, batch, training=False):
         """The core loop's code `(frames, speaker, content)`; with a frame adversary also the decoded frames it
         judges, `(frames, speaker, {"rebuilt": ..., "converted": ...}, content)` (the reconstruction judge reuses
-        the rebuilt frames, so the decoder runs once per kind of output)."""
+        the rebuilt frames, so the decoder runs once per kind of output). With `speaker_reference="other"`, the
+        speaker code is that of the batch's `"reference"` utterances (required in training)."""
         code, losses, metrics = super().forward(batch, training=training)
+        code = self._with_reference_speaker(batch, code, training)
         if not self.frame_adversary_weight:
             return code, losses, metrics
         frames, speaker, content = code
@@ -194,6 +206,19 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                      "converted": self.decoder(content, tf.roll(speaker, 1, axis=0), length=length,
                                                training=training)}
         return (frames, speaker, generated, content), losses, metrics
+
+    def _with_reference_speaker(self, batch, code, training):
+        """`code` with the speaker code of `batch["reference"]` when `speaker_reference` is "other"."""
+        if self.speaker_reference == "own":
+            return code
+        reference = batch.get("reference") if isinstance(batch, dict) else None
+        if reference is None:
+            if training:
+                raise ValueError('speaker_reference="other" trains on batches with a "reference" key (another '
+                                 "utterance of each utterance's speaker): make_crop_dataset(..., reference=True).")
+            return code
+        frames, _, content = code
+        return frames, self.encoder.encode_speaker(reference, training=training), content
 
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):
@@ -267,7 +292,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
             "spread_weight": self.spread_weight, "rhythm_conversion": self.rhythm_conversion,
             "rhythm_limit": self.rhythm_limit, "frame_adversary_weight": self.frame_adversary_weight,
-            "frame_feature_matching": self.frame_feature_matching,
+            "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
         })
         return config
 

@@ -116,6 +116,11 @@ def build_parser():
                              "frames against rebuilt and converted ones, LSGAN plus feature matching; 0: none)")
     parser.add_argument("--frame-feature-matching", type=non_negative_float, default=base("frame_feature_matching"),
                         help="the frame discriminator's feature-matching weight (default: the discriminator's)")
+    parser.add_argument("--speaker-reference", choices=DisentanglingAutoEncoder.speaker_references,
+                        default=base("speaker_reference"),
+                        help="where training takes the speaker code that rebuilds a crop from: own (the crop "
+                             "itself) or other (a crop of another utterance of the same speaker, so the decoder "
+                             "cannot use content leaking through the speaker code; training only)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -148,7 +153,7 @@ def build_model(args, num_speakers):
                   decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight,
                   rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
                   frame_adversary_weight=args.frame_adversary_weight,
-                  frame_feature_matching=args.frame_feature_matching)
+                  frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -206,13 +211,16 @@ def main(argv=None):
     crop_samples = crop_length(args)
     pool, num_speakers = with_extra_speakers(corpus, train, args)
     train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
-                                   skip_short=True)
+                                   skip_short=True, reference=args.speaker_reference == "other")
     seen = sorted(set(train.speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "
           f"held out); training on {len(pool)} utterances ({train_data.skipped_short} shorter than a crop left "
           f"out; {num_speakers - corpus.num_speakers} extra speakers); method {args.method}; "
           f"{strategy.num_replicas_in_sync} replica(s)")
+    if train_data.self_referenced:
+        print(f"speaker reference: {train_data.self_referenced} utterance(s) are their speaker's only one and serve "
+              "as their own reference")
     if len(pool) > len(train):  # more voices, the default corpus's number of steps
         train_data = train_data.take(len(train) // args.batch_size)
     elif args.training_speakers:  # fewer voices, the number of steps of every seen speaker

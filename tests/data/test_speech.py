@@ -1,4 +1,5 @@
 import os
+import types
 import wave
 
 import numpy as np
@@ -187,3 +188,29 @@ def test_streaming_crops_from_files(tmp_path):
         list(speech.make_file_crop_dataset(listed, crop_samples=4800, batch_size=2, shuffle=False))
     decoded = listed.subset([0, 1]).decoded()
     assert len(decoded.waveforms) == 2 and abs(len(decoded.waveforms[0]) - 9600) <= 2
+
+
+def test_crop_dataset_reference_is_another_utterance_of_the_same_speaker():
+    # every sample of utterance i is i, so a crop names its utterance
+    speakers = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    corpus = types.SimpleNamespace(waveforms=[np.full(3000 + 100 * i, i, np.float32) for i in range(10)],
+                                   speakers=speakers, paths=[f"u{i}.wav" for i in range(10)])
+    dataset = make_crop_dataset(corpus, 2000, batch_size=5, seed=1, reference=True)
+    assert dataset.self_referenced == 1  # speaker 3 has one utterance
+    plain = [crops.numpy() for crops, _ in make_crop_dataset(corpus, 2000, batch_size=5, seed=1)]
+    references = []
+    for epoch in range(3):
+        for index, batch in enumerate(dataset):
+            assert set(batch) == {"waveforms", "speakers", "reference"} and batch["reference"].shape == (5, 2000)
+            own, other = batch["waveforms"].numpy(), batch["reference"].numpy()
+            assert np.all(own == own[:, :1]) and np.all(other == other[:, :1])  # one utterance per crop
+            own, other = own[:, 0].astype(int), other[:, 0].astype(int)
+            np.testing.assert_array_equal(speakers[other], batch["speakers"].numpy())
+            np.testing.assert_array_equal(speakers[own], batch["speakers"].numpy())
+            assert np.all((other != own) | (speakers[own] == 3))
+            if epoch == 0:  # the crops themselves are those of reference=False
+                np.testing.assert_array_equal(batch["waveforms"].numpy(), plain[index])
+            references += list(zip(own, other))
+    assert len({pair for pair in references if pair[0] == 5}) > 1  # drawn anew: utterance 5 has three partners
+    fixed = list(make_crop_dataset(corpus, 2000, batch_size=5, shuffle=False, reference=True))
+    np.testing.assert_array_equal(fixed[0]["reference"].numpy()[:, 0], [1, 2, 0, 4, 3])  # the speaker's next one

@@ -27,14 +27,34 @@ def _crop_start(length, crop_samples, shuffle, random_seed):
     )
 
 
+def _speaker_groups(speakers):
+    """For utterances with speaker ids `speakers` `[n]`: `(order, first, count, rank)`, int64 `[n]` each: `order`
+    lists the utterances grouped by speaker, and utterance i's speaker occupies `order[first[i] : first[i] +
+    count[i]]`, with i itself at `order[first[i] + rank[i]]`."""
+    speakers = np.asarray(speakers)
+    order = np.argsort(speakers, kind="stable")
+    names, starts, counts = np.unique(speakers[order], return_index=True, return_counts=True)
+    group = np.searchsorted(names, speakers)
+    position = np.empty(len(speakers), np.int64)
+    position[order] = np.arange(len(speakers))
+    first = starts[group].astype(np.int64)
+    return order.astype(np.int64), first, counts[group].astype(np.int64), position - first
+
+
 def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
-                      skip_short=False, drop_remainder=None):
+                      skip_short=False, drop_remainder=None, reference=False):
     """Random fixed-length crops: `(crops [batch, crop_samples] float32, speaker ids [batch] int64)` batches.
 
     Each pass yields `crops_per_utterance` crops of every utterance (random offsets, new ones every epoch when
     `shuffle`; offset 0 otherwise). An utterance shorter than `crop_samples` raises `AudioError` naming its file,
     or is skipped (counted in the returned dataset's `skipped_short` attribute) with `skip_short=True`.
     Training pipelines drop the last partial batch so every replica gets the same batch size.
+
+    With `reference=True` the batches are dicts `{"waveforms", "speakers", "reference"}`: `reference` is a crop of
+    another utterance of the same speaker, drawn anew for every crop (with `shuffle`; else the speaker's next
+    utterance, from offset 0), for a speaker code that cannot carry the crop's own content. A speaker with a single
+    usable utterance is its own reference (counted in the dataset's `self_referenced` attribute). The crops and
+    their order are those of `reference=False`.
     """
     if batch_size < 1 or crop_samples < 1:
         raise ValueError(f"batch_size and crop_samples must be positive; got {batch_size} and {crop_samples}.")
@@ -56,17 +76,42 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
     flat = np.concatenate([corpus.waveforms[i] for i in keep]).astype("float32")
     offsets = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]]).astype(np.int64)
     flat = tf.constant(flat)
-    items = tf.data.Dataset.from_tensor_slices((offsets, lengths[keep], np.asarray(corpus.speakers)[keep]))
-    items = _seeded_items(items, len(keep), crops_per_utterance, shuffle, seed)
+    columns = (offsets, lengths[keep], np.asarray(corpus.speakers)[keep])
+    if reference:  # and each item's index, to find its speaker's other utterances
+        columns += (np.arange(len(keep), dtype=np.int64),)
+    items = _seeded_items(tf.data.Dataset.from_tensor_slices(columns), len(keep), crops_per_utterance, shuffle, seed)
 
     def crop(item, random_seed):
-        offset, length, speaker = item
+        offset, length, speaker = item[:3]
         start = _crop_start(length, crop_samples, shuffle, random_seed)
         return flat[offset + start : offset + start + crop_samples], speaker
 
-    dataset = items.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    self_referenced = 0
+    if reference:
+        groups = _speaker_groups(np.asarray(corpus.speakers)[keep])
+        self_referenced = int(np.sum(groups[2] == 1))
+        order, group_first, count, rank = (tf.constant(a) for a in groups)
+        kept_offsets, kept_lengths = tf.constant(offsets), tf.constant(lengths[keep])
+
+        def crop_with_reference(item, random_seed):
+            waveforms, speaker = crop(item, random_seed)
+            index = item[3]
+            # another utterance of the speaker: a random step of 1 to count - 1 around the speaker's group
+            step = 1 + (tf.random.stateless_uniform([], seed=tf.random.experimental.stateless_fold_in(random_seed, 1),
+                                                    maxval=tf.maximum(count[index] - 1, 1), dtype=tf.int64)
+                        if shuffle else tf.constant(0, tf.int64))
+            other = order[group_first[index] + (rank[index] + step) % count[index]]
+            start = _crop_start(kept_lengths[other], crop_samples, shuffle,
+                                tf.random.experimental.stateless_fold_in(random_seed, 2))
+            return {"waveforms": waveforms, "speakers": speaker,
+                    "reference": flat[kept_offsets[other] + start : kept_offsets[other] + start + crop_samples]}
+
+        dataset = items.map(crop_with_reference, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = items.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     dataset.skipped_short = len(short)
+    dataset.self_referenced = self_referenced
     return dataset
 
 
