@@ -61,10 +61,12 @@ def main(argv=None):
     args, recipe_argv = parser.parse_known_args(argv)
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
     data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
-    model = text_summary.build_model(flags, vocabulary, n, objective="unpaired")
+    model = text_summary.build_model(flags, vocabulary, n)  # as the pretraining stage builds it
     model.summarize(tf.constant(data.validation[0][:2]))  # builds the model: neither way pays for that
     if args.pretrained:
         model.load_weights(args.pretrained)
+    model = model.with_objective("unpaired")  # the full model, whose curve ranks real summaries too
+    model.summarize(tf.constant(data.validation[0][:2]))
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     curve = summaries.RougeCurve(documents, references, diagnostics=True,
                                  real_summaries=lm_source[-flags.curve_documents :])
