@@ -146,6 +146,10 @@ def main(argv=None):
             at.on_epoch_end(-1, rows[f"{name} @0"])
             callbacks.append(at)
         started = time.perf_counter()
+        callbacks.append(keras.callbacks.LambdaCallback(  # every point as it comes: a run cut short keeps its curve
+            on_epoch_end=lambda epoch, logs, name=name: print(
+                name, (epoch + 1) * args.every, f"{time.perf_counter() - started:.0f} s",
+                {key: round(float(value), 3) for key, value in logs.items()}, flush=True)))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Gradients do not exist")
             history = model.fit(dataset, steps_per_epoch=args.every, epochs=max(1, args.steps // args.every),
@@ -155,8 +159,6 @@ def main(argv=None):
             point = {key: values[index] for key, values in history.items()}
             rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
                                                            "seconds": seconds}
-            print(name, (index + 1) * args.every, {key: round(float(value), 3) for key, value in point.items()},
-                  flush=True)
     print(f"seed {flags.seed}, {len(data.train_documents)} training documents, {len(documents)} validation pairs, "
           f"Lead-{n}")
     columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]

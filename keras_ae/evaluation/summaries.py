@@ -8,6 +8,7 @@ Example:
     lm.perplexity(predictions), first_words_share(documents, predictions)
     lead(documents, n=6), first_clause(documents)               # baselines
     predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
+    graph_function(model, "summarize")       # the tf.function summarize uses: one trace per model and configuration
     summary_row(documents, predictions, references, lm)        # all of the above, one table row
     model.fit(..., callbacks=[RougeCurve(validation_documents, validation_references)])   # val_rouge1 per epoch
     code_dependence(model, documents)       # reconstruction loss from the model's own summary, another's, none
@@ -22,7 +23,9 @@ its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document
 """
 
 import contextlib
+import json
 import re
+import weakref
 
 import keras
 import numpy as np
@@ -43,13 +46,49 @@ def words(text):
 
 
 def summarize(model, documents, batch_size=256):
-    """A summariser's outputs (Python strings) for `documents`, in batches of its graph-mode `summarize`."""
-    function = tf.function(model.summarize)
+    """A summariser's outputs (Python strings) for `documents`, in batches of its graph-mode `summarize` (traced once
+    per model and configuration, `graph_function`)."""
+    function = graph_function(model, "summarize")
     outputs = []
     for start in range(0, len(documents), batch_size):
         batch = tf.constant(list(documents[start : start + batch_size]))
         outputs += [text.decode("utf-8") for text in function(batch).numpy()]
     return outputs
+
+
+def graph_function(model, method):
+    """`model.<method>` (e.g. "summarize") as a `tf.function` of one `tf.string [batch]` tensor, traced once and
+    kept for as long as `model` lives, so that a validation curve or TensorBoard's samples do not trace the greedy
+    decoder again at every epoch. Weights are variables, read at every call: training, `load_weights` or a weight
+    average swapped in between two calls need no new trace. Python attributes are baked into the trace, so the
+    cache is keyed by the model's configuration too (`get_config()`: e.g. `output_length`, `document_spelling`, the
+    decoder's length): set one of them and the next call traces anew; set it back and the first trace is reused.
+
+    Example:
+        function = graph_function(model, "summarize")       # the same object at every call while nothing changes
+        function(tf.constant(["PyYAML is a YAML parser and emitter for Python."]))
+    """
+    functions = _GRAPH_FUNCTIONS.setdefault(model, {})
+    key = (method, _configuration(model))
+    if key not in functions:
+        owner = weakref.ref(model)  # the cache's values must not keep its keys alive
+
+        def call(documents):
+            return getattr(owner(), method)(documents)
+
+        functions[key] = tf.function(call, input_signature=[tf.TensorSpec([None], tf.string, name="documents")])
+    return functions[key]
+
+
+def _configuration(model):
+    """A hashable image of the Python state a trace of `model` bakes in (its config as sorted JSON; None without
+    `get_config`)."""
+    if not hasattr(model, "get_config"):
+        return None
+    return json.dumps(model.get_config(), sort_keys=True, default=str)
+
+
+_GRAPH_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> {(method, configuration): tf.function}
 
 
 def rouge(predictions, references):
@@ -159,7 +198,7 @@ def summary_row(documents, predictions, references, lm):
 
 
 def _greedy_words(model, documents):
-    return model.greedy_words(tf.constant(list(documents)))
+    return graph_function(model, "greedy_words")(tf.constant(list(documents)))
 
 
 def code_dependence(model, documents, batch_size=256):

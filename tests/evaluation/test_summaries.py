@@ -1,12 +1,19 @@
-"""Summary evaluation: ROUGE, the extractive baselines, first-word copies, repetitions, n-gram perplexity."""
+"""Summary evaluation: ROUGE, the extractive baselines, first-word copies, repetitions, n-gram perplexity, and the
+graph-mode summaries traced once per model."""
 
+import gc
+import weakref
+
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_ae.evaluation.summaries import (
-    SummaryLanguageModel, first_clause, first_words_share, lead, length_auc, median_length, repeated_word_share,
-    rouge, mean_length, summary_row,
+    SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
+    repeated_word_share, rouge, mean_length, summarize, summary_row,
 )
-from tests.summary_helpers import tiny_pairs
+from keras_ae.models.text_latent import TextLatent
+from tests.summary_helpers import VOCABULARY, tiny_pairs
 
 
 def test_rouge_is_100_for_the_references_and_falls_with_fewer_shared_words():
@@ -68,3 +75,28 @@ def test_placement_counts_where_the_reference_words_sit_in_the_document():
     assert row["in document"] == pytest.approx(0.8) and row["stop words"] == pytest.approx(0.2)
     assert row["in first sentence"] == pytest.approx(0.5)
     assert row["at words 0-5"] == pytest.approx(0.5) and row["at words 5-10"] == pytest.approx(0.5)
+
+
+def test_summarize_traces_once_per_model_and_follows_its_weights_and_settings():
+    documents, _ = tiny_pairs(5)
+    model = TextLatent(VOCABULARY, objective="paired", output_length=3, summary_length=4, document_length=10,
+                       embedding_dim=16, word_dim=16, hidden_dim=16, seed=0)
+    before = summarize(model, documents, batch_size=2)  # batches of 2, 2 and 1
+    function = graph_function(model, "summarize")
+    assert function.experimental_get_tracing_count() == 1 and graph_function(model, "summarize") is function
+    # new weights (as in training): no new trace, and the summaries a fresh trace of the changed model gives
+    model.generator.copy_gate.bias.assign([30.0])  # write from the vocabulary, the words ranked by their bias
+    model.generator.to_logits.bias.assign(np.r_[0.0, -100.0, 100.0 - 10.0 * np.arange(len(VOCABULARY))])
+    after = summarize(model, documents, batch_size=2)
+    fresh = [text.decode() for text in tf.function(model.summarize)(tf.constant(documents)).numpy()]
+    assert after == fresh == [" ".join(VOCABULARY[:3])] * 5 != before
+    assert function.experimental_get_tracing_count() == 1
+    # a Python setting the trace bakes in: traced anew, and the first trace reused once it is set back
+    model.output_length = 2
+    assert summarize(model, documents) == [" ".join(VOCABULARY[:2])] * 5
+    model.output_length = 3
+    assert summarize(model, documents) == after and graph_function(model, "summarize") is function
+    owner = weakref.ref(model)  # the cache keeps no model alive
+    del model
+    gc.collect()
+    assert owner() is None

@@ -79,19 +79,21 @@ def test_bad_input_fails_before_any_work(tmp_path):
 
 @pytest.mark.slow
 def test_default_run_on_debian(tmp_path):
-    """What the default run (seed 0) reliably gives, not the issue's +5 ROUGE-1 target for the full model (+3.6 on
-    seed 0 in session 10, +2.6 on seed 1: its 250-step unpaired stage ends where validation ROUGE-1 dips, README):
-    the pretrained generator reproduces its target, the first N content words, within 1.5 ROUGE-1 (clean pseudo
-    pairs and the document's spelling; pretraining is deterministic: 34.3 against 34.5) and so beats Lead-N by 5
-    (34.3 against 24.4); the full model is above Lead-N (28.1 against 24.4), reads better than the pretrained
-    generator it starts from (perplexity 136 against 163; reconstruction only 145, too close to assert on one
-    non-reproducible stage) and copies the first words in under a quarter of its outputs (0%)."""
+    """What the default (pretraining on noisy pseudo pairs, drop 0.1 and phrase 3) gave on all three measured seeds
+    (test pairs, seeds 0 / 1 / 2, session 11's README rows), not the issue's +5 ROUGE-1 target for the full model
+    (+7.8 / +1.2 / +4.1: its 250-step unpaired stage is not reproducible and seed 1 lands in a dip): the pretrained
+    generator comes within 2.5 ROUGE-1 of its target, the first N content words (-1.5 / -1.2 / -1.5; pretraining is
+    deterministic) and beats Lead-N by 3 (+8.6 / +4.8 / +3.7); the full model is above Lead-N, reads better than
+    reconstruction only (perplexity 120 / 136 / 118 against 198 / 206 / 184) and than the pretrained generator it
+    starts from (139 / 196 / 184), and copies the first words in under a quarter of its outputs (0.3 / 1.6 / 2.8%).
+    The run is seed 0."""
     metrics = text_summary.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
     table = metrics["table"]
     lead = next(name for name in table if name.startswith("Lead-"))
     target = next(name for name in table if name.endswith("(pretraining target)"))
-    assert table["pretrained only"]["rouge1"] >= table[target]["rouge1"] - 1.5
-    assert table["pretrained only"]["rouge1"] >= table[lead]["rouge1"] + 5
+    assert table["pretrained only"]["rouge1"] >= table[target]["rouge1"] - 2.5
+    assert table["pretrained only"]["rouge1"] >= table[lead]["rouge1"] + 3
     assert table["full (unpaired)"]["rouge1"] > table[lead]["rouge1"]
+    assert table["full (unpaired)"]["perplexity"] < table["reconstruction only"]["perplexity"]
     assert table["full (unpaired)"]["perplexity"] < table["pretrained only"]["perplexity"]
     assert table["full (unpaired)"]["first_words"] < 0.25
