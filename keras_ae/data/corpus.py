@@ -354,9 +354,11 @@ def _with_offsets(record, offset):
 
 
 def contiguous_batches(shards, batch_size, chunk_size=20, seed=0, shuffle=True, shuffle_chunks=2000):
-    """Quick-thought batches `{"sentences", "positions"}` streamed from `shards`: `batch_size / chunk_size`
-    stretches of `chunk_size` contiguous sentences, from files read four at a time in a random order and shuffled
-    in a buffer of `shuffle_chunks` stretches (never the whole corpus in memory); endless when `shuffle`."""
+    """Quick-thought batches `{"sentences", "positions", "documents"}` streamed from `shards`: `batch_size /
+    chunk_size` stretches of `chunk_size` contiguous sentences, from files read four at a time in a random order and
+    shuffled in a buffer of `shuffle_chunks` stretches (never the whole corpus in memory); endless when `shuffle`.
+    `documents` is each sentence's document id, unique across the sources (a novel, a book of the Bible, one package
+    description; `QuickThought(document_weight)` reads it)."""
     if batch_size < 2 or chunk_size < 2 or batch_size % chunk_size:
         raise ValueError(f"chunk_size ({chunk_size}) must be at least 2 and divide batch_size ({batch_size}).")
     if shards.sentences < batch_size:
@@ -365,7 +367,9 @@ def contiguous_batches(shards, batch_size, chunk_size=20, seed=0, shuffle=True, 
     if shuffle:
         chunks = chunks.shuffle(shuffle_chunks, seed=seed, reshuffle_each_iteration=True).repeat()
     batches = chunks.unbatch().batch(batch_size, drop_remainder=shuffle)
-    return batches.map(lambda r: {"sentences": r["sentence"], "positions": r["position"]}).prefetch(tf.data.AUTOTUNE)
+    return batches.map(
+        lambda r: {"sentences": r["sentence"], "positions": r["position"], "documents": r["document"]}
+    ).prefetch(tf.data.AUTOTUNE)
 
 
 def triple_batches(shards, batch_size, seed=0, shuffle=True, chunk_size=64, shuffle_triples=20000):

@@ -552,7 +552,8 @@ def make_triple_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder
 
 
 def make_contiguous_dataset(split, batch_size, shuffle=False, seed=0, drop_remainder=None, chunk_size=None):
-    """Quick-thought batches of contiguous sentences: `{"sentences": [batch] strings, "positions": [batch] int64}`.
+    """Quick-thought batches of contiguous sentences: `{"sentences": [batch] strings, "positions": [batch] int64,
+    "documents": [batch] int64}` (`documents`: the split's `labels`, each sentence's document).
 
     `positions` grow by 1 between neighbouring sentences (see `SentenceSplit.positions`). With `chunk_size=None` a
     batch is one contiguous stretch of the split (the paper's batches); with a `chunk_size` it is made of
@@ -568,7 +569,9 @@ def make_contiguous_dataset(split, batch_size, shuffle=False, seed=0, drop_remai
     chunk_size = chunk_size or batch_size
     if chunk_size < 2 or batch_size % chunk_size:
         raise ValueError(f"chunk_size must be at least 2 and divide batch_size {batch_size}; got {chunk_size}.")
-    dataset = tf.data.Dataset.from_tensor_slices({"sentences": split.sentences, "positions": split.positions()})
+    dataset = tf.data.Dataset.from_tensor_slices(
+        {"sentences": split.sentences, "positions": split.positions(), "documents": np.asarray(split.labels, "int64")}
+    )
     dataset = dataset.batch(chunk_size, drop_remainder=drop_remainder).cache()
     if shuffle:
         dataset = dataset.shuffle(max(1, len(split) // chunk_size), seed=seed, reshuffle_each_iteration=True)

@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, same_tokens
+from keras_ae.layers.judges.document_classifier import DocumentClassifier
 from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
 
 
@@ -36,6 +37,10 @@ class QuickThought(JudgedEncoder):
             `keras_ae.data.text.build_wordpiece_vocabulary`), see `GRUSentenceEncoder`.
         context_window: how many sentences on each side of a sentence are true neighbours for the judge to pick
             out (1: the previous and the next, as in the paper; `NeighbourClassifier(context_window)`).
+        document_weight: weight of a second judge aimed at the document (`DocumentClassifier`): each sentence's
+            f(s) must pick out its own document (the mean g of its document's other sentences in the batch) among
+            the batch's other documents; batches need `documents` (`contiguous_batches`). 0 (default): the
+            neighbour judge alone, the paper's objective.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
             `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
@@ -65,6 +70,7 @@ class QuickThought(JudgedEncoder):
         hidden_dim=None,
         word_skip=False,
         context_window=1,
+        document_weight=0.0,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -78,6 +84,9 @@ class QuickThought(JudgedEncoder):
                 "A bidirectional QuickThought splits embedding_dim between f and g and each half between two "
                 f"directions, so it must be a multiple of 4; got {embedding_dim}."
             )
+        document_weight = float(document_weight)
+        if not document_weight >= 0:
+            raise ValueError(f"QuickThought's document_weight must be at least 0; got {document_weight}.")
         # Layers
         half = embedding_dim // 2
         query_encoder = query_encoder or GRUSentenceEncoder(
@@ -85,9 +94,11 @@ class QuickThought(JudgedEncoder):
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
             word_skip=word_skip, name="query_encoder",
         )
-        super().__init__(
-            encoder=query_encoder, judges=[NeighbourClassifier(context_window, name="neighbour")], **kwargs
-        )
+        judges, judge_weights = [NeighbourClassifier(context_window, name="neighbour")], [1.0]
+        if document_weight > 0:
+            judges.append(DocumentClassifier(name="document"))
+            judge_weights.append(document_weight)
+        super().__init__(encoder=query_encoder, judges=judges, judge_weights=judge_weights, **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
@@ -104,6 +115,7 @@ class QuickThought(JudgedEncoder):
         self.hidden_dim = hidden_dim
         self.word_skip = word_skip
         self.context_window = self.judges[0].context_window
+        self.document_weight = document_weight
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -116,7 +128,8 @@ class QuickThought(JudgedEncoder):
         for encoder in (self.query_encoder, self.context_encoder):
             if not encoder.built:
                 encoder.build(input_shape)
-        self.judges[0].build()
+        for judge in self.judges:
+            judge.build()
         self.built = True
 
     def call(self, sentences, training=False):
@@ -191,6 +204,7 @@ class QuickThought(JudgedEncoder):
                 "hidden_dim": self.hidden_dim,
                 "word_skip": self.word_skip,
                 "context_window": self.context_window,
+                "document_weight": self.document_weight,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

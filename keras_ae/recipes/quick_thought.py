@@ -10,7 +10,7 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 import argparse
 
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_int, positive_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
 from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.models.quick_thought import QuickThought
@@ -53,6 +53,13 @@ def build_parser():
         default=constructor_default(QuickThought, "context_window"),
         help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)",
     )
+    parser.add_argument(
+        "--document-weight",
+        type=non_negative_float,
+        default=constructor_default(QuickThought, "document_weight"),
+        help="weight of the document judge: each sentence picks out its own document (the mean of its document's "
+        "other sentences in the batch) among the batch's other documents (0: off, the paper's objective)",
+    )
     return parser
 
 
@@ -68,6 +75,7 @@ def build_model(args, vocabulary):
         hidden_dim=args.hidden_dim,
         word_skip=args.word_skip,
         context_window=args.context_window,
+        document_weight=args.document_weight,
     )
 
 

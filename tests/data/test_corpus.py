@@ -80,6 +80,8 @@ def test_corpus_is_built_once_streamed_by_source_and_rebuilt_when_damaged(monkey
         assert splits.train.segments[i - 1] == splits.train.segments[i] == splits.train.segments[i + 1]
     batch = next(iter(corpus.contiguous_batches(splits.train.shards, batch_size=16, chunk_size=4)))
     sentences, positions = batch["sentences"].numpy(), batch["positions"].numpy()
+    for sentence, document in zip(sentences, batch["documents"].numpy()):  # the document judge's ids
+        assert splits.train.labels[by_sentence[sentence.decode()]] == document
     for a in range(16):
         for b in range(16):
             if abs(positions[a] - positions[b]) == 1:

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
+from keras_ae.layers.judges.document_classifier import document_classification_losses
 from keras_ae.layers.judges.neighbour_classifier import neighbour_classification_losses as quick_thought_losses
 from keras_ae.models.quick_thought import QuickThought
 from tests.helpers import reload_and_call
@@ -63,6 +64,65 @@ def test_wider_context_picks_every_neighbour_within_the_window_of_the_same_stret
     assert QuickThought.from_config(model.get_config()).judges[0].context_window == 2
     with pytest.raises(ValueError, match="context_window"):
         _model(context_window=0)
+
+
+def _reference_document_losses(query, context, documents):
+    """Per sentence: softmax over the batch's documents of f(s) . (mean g of the document's sentences), the own
+    document's mean taken without the sentence itself; no loss for a sentence alone in its document."""
+    names = list(dict.fromkeys(documents.tolist()))
+    losses, mates = np.zeros(len(query)), np.zeros(len(query))
+    for i in range(len(query)):
+        means = []
+        for name in names:
+            members = [j for j in range(len(query)) if documents[j] == name and (name != documents[i] or j != i)]
+            means.append(context[members].mean(0) if members else np.zeros(context.shape[1]))
+        scores = np.array(means) @ query[i]
+        own = names.index(documents[i])
+        mates[i] = np.sum(documents == documents[i]) - 1
+        log_softmax = scores - scores.max() - np.log(np.exp(scores - scores.max()).sum())
+        losses[i] = -log_softmax[own] if mates[i] else 0.0
+    return losses, mates
+
+
+def test_document_loss_matches_reference():
+    rng = np.random.default_rng(3)
+    query, context = rng.normal(size=(9, 4)).astype("float32"), rng.normal(size=(9, 4)).astype("float32")
+    # Two stretches of document 7 (rows 0-2 and 6-7), document 3 (rows 3-4), document 5 alone (row 5), document 1
+    # alone (row 8): rows 5 and 8 have no positive but stay candidates for the others.
+    documents = np.array([7, 7, 7, 3, 3, 5, 7, 7, 1])
+    loss, mates = document_classification_losses(tf.constant(query), tf.constant(context), tf.constant(documents))
+    expected, expected_mates = _reference_document_losses(query, context, documents)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5, atol=1e-6)
+    assert mates.numpy().tolist() == expected_mates.tolist() == [4, 4, 4, 1, 1, 0, 4, 4, 0]
+    assert loss[5] == loss[8] == 0 and np.all(loss.numpy()[[0, 1, 2, 3, 4, 6, 7]] > 0)
+    # The leave-one-out mean has teeth: with the sentence left in its own document's mean the loss differs.
+    scores = query @ np.stack([context[documents == d].mean(0) for d in (7, 3, 5, 1)]).T
+    with_self = -(scores[0, 0] - np.log(np.exp(scores[0]).sum()))
+    assert not np.isclose(loss[0], with_self, rtol=1e-3)
+
+
+def test_document_weight_adds_the_document_judge():
+    split = cycle_split(repeats=2, chapters=3)
+    batch = next(iter(make_contiguous_dataset(split, batch_size=30, chunk_size=10)))
+    assert batch["documents"].numpy().tolist() == split.labels[:30].tolist()
+    keras.utils.set_random_seed(4)
+    model = _model(document_weight=0.5)
+    assert [judge.name for judge in model.judges] == ["neighbour", "document"] and model.judge_weights == [1.0, 0.5]
+    clone = QuickThought.from_config(model.get_config())
+    assert clone.document_weight == 0.5 and len(clone.judges) == 2
+    model.compile(optimizer="sgd")
+    result = model.test_step(batch)
+    query, context = model.query_encoder(batch["sentences"]), model.context_encoder(batch["sentences"])
+    neighbour = quick_thought_losses(query, context, batch["positions"])[0]
+    document = document_classification_losses(query, context, batch["documents"])[0]
+    np.testing.assert_allclose(result["neighbour_loss"], tf.reduce_mean(neighbour), rtol=1e-5)
+    np.testing.assert_allclose(result["document_loss"], tf.reduce_mean(document), rtol=1e-5)
+    np.testing.assert_allclose(result["loss"], tf.reduce_mean(neighbour + 0.5 * document), rtol=1e-5)
+    assert len(_model().judges) == 1  # the default is the paper's objective alone
+    with pytest.raises(ValueError, match="'documents' key"):
+        model.test_step({key: batch[key] for key in ("sentences", "positions")})
+    with pytest.raises(ValueError, match="document_weight"):
+        _model(document_weight=-1)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +182,17 @@ def test_two_replicas_give_the_one_replica_loss():
     context = single.context_encoder(batch["sentences"])
     halves = [quick_thought_losses(query[s], context[s], batch["positions"][s])[0] for s in (slice(0, 4), slice(4, 8))]
     assert not np.isclose(float(tf.reduce_mean(tf.concat(halves, 0))), float(expected), rtol=1e-3)
+
+
+def test_two_replicas_give_the_one_replica_document_loss():
+    """The document judge's own rows are found through the replica offset, its documents from the global batch
+    (documents 0 and 1 each span both replicas' halves of this batch of 12)."""
+    split = cycle_split(repeats=2, chapters=2)  # document 0: rows 0-9, document 1: rows 10-19
+    rows = [0, 1, 2, 10, 11, 12, 3, 4, 5, 13, 14, 15]  # four stretches of 3, each replica gets one of each document
+    batch = {"sentences": tf.constant([split.sentences[i] for i in rows]),
+             "positions": tf.constant(split.positions()[rows]), "documents": tf.constant(split.labels[rows])}
+    keras.utils.set_random_seed(5)
+    assert_two_replicas_step_like_one(lambda: _model(document_weight=1.0), batch, rtol=1e-5, atol=1e-5)
 
 
 def test_batches_of_token_ids_give_the_raw_batches_loss(trained):
