@@ -403,6 +403,26 @@ def test_training_speakers_keep_the_held_out_targets_and_every_speaker_for_the_c
             voice_conversion.with_training_speakers(_toy_corpus(), count)
 
 
+def test_step_count_keeps_the_default_corpus_steps_unless_scaled_with_the_pool():
+    def batches(utterances, batch_size=4):  # what make_crop_dataset gives with shuffle: full batches only
+        return tf.data.Dataset.range(utterances).batch(batch_size, drop_remainder=True)
+
+    def steps(utterances, scale, training_speakers=None, train_size=48, full_steps=12):
+        args = types.SimpleNamespace(scale_steps=scale, training_speakers=training_speakers, batch_size=4)
+        data, count = voice_conversion.with_step_count(batches(utterances), utterances, train_size, full_steps, args)
+        assert count == sum(1 for _ in data)  # the reported count is what an epoch yields
+        return count
+
+    assert steps(48, scale=False) == steps(48, scale=True) == 12  # the default corpus: one pass either way
+    assert steps(176, scale=False) == 12  # 44 voices instead of 12 at the default's steps
+    assert steps(176, scale=True) == 44  # one pass over the larger pool: 44 / 12 of the steps
+    assert steps(24, scale=False, training_speakers=6, train_size=24) == 12  # half the voices, the same steps
+    assert steps(24, scale=True, training_speakers=6, train_size=24) == 6
+    parser = voice_conversion.build_parser()
+    assert parser.parse_args([]).scale_steps is False
+    assert parser.parse_args(["--scale-steps"]).scale_steps is True
+
+
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
     labels = [np.repeat(np.arange(5) % 3, 4)[rng.permutation(20)] for _ in range(6)]
     frames = [np.eye(3)[p] + 0.05 * rng.normal(size=(len(p), 3)) for p in labels]
