@@ -14,6 +14,7 @@ from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_speaker_codes import conversion_row, real_speech_rows, speaker_centroids
 from keras_ae.evaluation.conversion import (
     PhoneProbe,
     SpeakerClassifier,
@@ -421,6 +422,31 @@ def test_step_count_keeps_the_default_corpus_steps_unless_scaled_with_the_pool()
     parser = voice_conversion.build_parser()
     assert parser.parse_args([]).scale_steps is False
     assert parser.parse_args(["--scale-steps"]).scale_steps is True
+
+
+def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_placed_one():
+    rng = np.random.default_rng(0)
+    middles = {0: (0.0, 0.0), 1: (10.0, 0.0), 2: (0.0, 10.0), 3: (9.0, 1.0)}  # 0-2 seen; 3 unseen, next to 1
+    speakers = np.repeat([0, 1, 2, 3], 10)
+    codes = np.stack([middles[s] for s in speakers]) + 0.1 * rng.normal(size=(40, 2))
+    centroids = speaker_centroids(codes, speakers)
+    np.testing.assert_allclose(centroids[3], middles[3], atol=0.1)
+    rows = real_speech_rows(codes, speakers, centroids, seen=[0, 1, 2])
+    assert rows["seen speakers"]["nearest_is_own"] == rows["unseen speakers"]["nearest_is_own"] == 1.0
+    assert rows["unseen speakers"]["to_nearest_other_seen"] == pytest.approx(np.sqrt(2), abs=0.1)  # speaker 1
+    collapsed = np.where(speakers[:, None] == 3, np.asarray(middles[1]), codes)  # 3's codes drawn onto 1's
+    assert real_speech_rows(collapsed, speakers, centroids, seen=[0, 1, 2])["unseen speakers"][
+        "nearest_is_other_seen"] == 1.0
+    corpus = types.SimpleNamespace(speakers=speakers)
+    pairs = [(0, 35, None), (1, 36, None)]  # sources of speaker 0, references of the unseen speaker 3
+    references = codes[[35, 36]]
+    on_target = conversion_row(references + 0.1, references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert on_target["nearest_is_target"] == 1.0 and on_target["to_reference_code"] == pytest.approx(0.1 * np.sqrt(2))
+    on_proxy = conversion_row(np.stack([middles[1]] * 2), references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert on_proxy["nearest_is_proxy"] == 1.0 and on_proxy["nearest_is_target"] == 0.0
+    assert on_proxy["to_nearest_other_seen"] == pytest.approx(0.0, abs=0.1)
+    at_source = conversion_row(np.zeros((2, 2)), references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert at_source["nearest_is_source"] == 1.0 and at_source["to_source"] == pytest.approx(0.0, abs=0.1)
 
 
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
