@@ -16,7 +16,11 @@ measures, with the model's own speaker encoder (`encode_speaker`) and nothing fi
   converted waveform against the target's centroid, the code of the reference the decoder was given, the nearest
   seen centroid other than the target's and the source's centroid; and which centroid is nearest (the target, the
   source, the seen speaker nearest the target's centroid (its "proxy"), another speaker). A decoder that renders
-  an unseen voice as the nearest seen one shows as conversions nearer the proxy than the target.
+  an unseen voice as the nearest seen one shows as conversions nearer the proxy than the target;
+- with `--classifier`, the same four shares by the recipe's independent MFCC speaker classifier (`speaker_judges`:
+  fitted on real training-sentence speech of the 16 eSpeak speakers and 20 resynthesised utterances each; the
+  recipe's own also knows the Festival voices) on the same conversions: whether the waveform is heard as the target,
+  the source, or the target's seen proxy.
 
 Speed is not measured here.
 """
@@ -27,7 +31,7 @@ import numpy as np
 
 from benchmarks.voice_conversion_rhythm import load_run
 from keras_ae.data.speech import load_speech_corpus
-from keras_ae.evaluation.conversion import conversion_pairs, one_utterance
+from keras_ae.evaluation.conversion import conversion_pairs, one_utterance, speaker_judges
 from keras_ae.recipes.common import format_table
 
 MIN_SAMPLES = 4800  # the recipe's MIN_SECONDS (0.3 s), as in benchmarks.voice_conversion_phones
@@ -102,12 +106,28 @@ def conversion_row(converted_codes, reference_codes, pairs, corpus, centroids, s
     return {"pairs": len(pairs), **{key: float(np.mean(values)) for key, values in columns.items()}}
 
 
+def assignment_shares(predicted, pairs, corpus, centroids, seen):
+    """Shares of `predicted` speaker ids (one per pair) that are the target, the source, the target's proxy (the
+    seen speaker whose centroid is nearest the target's) or another speaker."""
+    seen_centroids = {s: centroids[s] for s in seen}
+    counts = {"target": 0, "source": 0, "proxy": 0, "other": 0}
+    for speaker, (source, reference, _) in zip(predicted, pairs):
+        target, source_speaker = int(corpus.speakers[reference]), int(corpus.speakers[source])
+        proxy = nearest_distances(centroids[target], seen_centroids, exclude=(target,))[0]
+        key = ("target" if speaker == target else "source" if speaker == source_speaker
+               else "proxy" if speaker == proxy else "other")
+        counts[key] += 1
+    return {f"classifier_{key}": value / len(pairs) for key, value in counts.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
     parser.add_argument("--pairs", type=int, default=32, help="conversions per condition (the recipe's 32)")
     parser.add_argument("--centroid-utterances", type=int, default=40,
                         help="real utterances of training sentences per speaker for its centroid")
+    parser.add_argument("--classifier", action="store_true",
+                        help="also fit the recipe's MFCC speaker classifier and say whom it hears in the conversions")
     args = parser.parse_args(argv)
     model, flags = load_run(args.run)
     seed = flags["seed"]
@@ -137,15 +157,26 @@ def main(argv=None):
     print("centroids: the nearest seen centroid of each speaker")
     print(format_table(geometry, ["nearest_seen", "distance"]))
     pool = corpus.subset(np.flatnonzero([len(w) >= MIN_SAMPLES for w in corpus.waveforms]))
+    judge = None
+    if args.classifier:
+        judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
+        names = {name: index for index, name in enumerate(corpus.speaker_names)}
     rows = {}
     for offset, (name, speakers) in enumerate({"seen targets": seen, "unseen targets": unseen}.items()):
         pairs = conversion_pairs(pool, pool, speakers, args.pairs, seed=seed + offset)  # the recipe's pairs
-        converted = np.stack([encode_speaker(convert(pool.waveforms[s], pool.waveforms[r])) for s, r, _ in pairs])
+        waveforms = [convert(pool.waveforms[s], pool.waveforms[r]) for s, r, _ in pairs]
+        converted = np.stack([encode_speaker(w) for w in waveforms])
         references = np.stack([encode_speaker(pool.waveforms[r]) for _, r, _ in pairs])
         rows[name] = conversion_row(converted, references, pairs, pool, centroids, seen)
+        if judge is not None:
+            predicted = [names[n] for n in judge.predict(waveforms)]
+            rows[name].update(assignment_shares(predicted, pairs, pool, centroids, seen))
     print(f"converted speech, the recipe's pairs (rhythm conversion {'on' if model.rhythm_conversion else 'off'})")
     print(format_table(rows, ["pairs", "to_target", "to_reference_code", "to_nearest_other_seen", "to_source",
                               "nearest_is_target", "nearest_is_source", "nearest_is_proxy", "nearest_is_other"]))
+    if judge is not None:
+        print("the MFCC speaker classifier (16 eSpeak speakers) on the same conversions")
+        print(format_table(rows, ["classifier_target", "classifier_source", "classifier_proxy", "classifier_other"]))
     return {"real": real, "centroids": geometry, "converted": rows}
 
 

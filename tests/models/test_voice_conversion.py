@@ -14,7 +14,12 @@ from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_phones import shifted_accuracy
-from benchmarks.voice_conversion_speaker_codes import conversion_row, real_speech_rows, speaker_centroids
+from benchmarks.voice_conversion_speaker_codes import (
+    assignment_shares,
+    conversion_row,
+    real_speech_rows,
+    speaker_centroids,
+)
 from keras_ae.evaluation.conversion import (
     PhoneProbe,
     SpeakerClassifier,
@@ -447,6 +452,9 @@ def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_plac
     assert on_proxy["to_nearest_other_seen"] == pytest.approx(0.0, abs=0.1)
     at_source = conversion_row(np.zeros((2, 2)), references, pairs, corpus, centroids, seen=[0, 1, 2])
     assert at_source["nearest_is_source"] == 1.0 and at_source["to_source"] == pytest.approx(0.0, abs=0.1)
+    heard = assignment_shares([3, 1, 0, 2], pairs * 2, corpus, centroids, seen=[0, 1, 2])
+    assert heard == {"classifier_target": 0.25, "classifier_source": 0.25, "classifier_proxy": 0.25,
+                     "classifier_other": 0.25}
 
 
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
