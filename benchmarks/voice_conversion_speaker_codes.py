@@ -51,13 +51,15 @@ def nearest_distances(code, centroids, exclude=()):
     return names[best], distances[best]
 
 
-def real_speech_rows(codes, speakers, centroids, seen):
-    """Per group (seen / unseen speakers): mean distance to the own centroid and to the nearest other seen centroid,
-    and the shares of utterances whose nearest centroid (of all speakers) is their own, a seen speaker's or
-    another unseen speaker's."""
+def real_speech_rows(codes, speakers, centroids, seen, names=None):
+    """Per group (seen / unseen speakers, and each unseen speaker when `names` gives their names): mean distance to
+    the own centroid and to the nearest other seen centroid, and the shares of utterances whose nearest centroid
+    (of all speakers) is their own, a seen speaker's or another unseen speaker's."""
     rows = {}
-    for group, members in (("seen speakers", [s for s in centroids if s in seen]),
-                           ("unseen speakers", [s for s in centroids if s not in seen])):
+    unseen = [s for s in centroids if s not in seen]
+    groups = [("seen speakers", [s for s in centroids if s in seen]), ("unseen speakers", unseen)]
+    groups += [(f"unseen {names[s]}", [s]) for s in unseen] if names is not None else []
+    for group, members in groups:
         own, other_seen, nearest = [], [], []
         for code, speaker in zip(codes, speakers):
             if int(speaker) not in members:
@@ -148,7 +150,7 @@ def main(argv=None):
     print(f"run {args.run}, seed {seed}: {len(seen)} seen and {len(unseen)} unseen speakers, centroids of "
           f"{args.centroid_utterances} training-sentence utterances each, speaker code {test_codes.shape[1]} floats; "
           "Euclidean distances")
-    real = real_speech_rows(test_codes, corpus.speakers[test], centroids, seen)
+    real = real_speech_rows(test_codes, corpus.speakers[test], centroids, seen, names=corpus.speaker_names)
     print("real speech, held-out sentences (20 utterances per speaker)")
     print(format_table(real,
                        ["utterances", "to_own", "to_nearest_other_seen", "nearest_is_own", "nearest_is_other_seen",

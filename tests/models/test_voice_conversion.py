@@ -439,6 +439,8 @@ def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_plac
     rows = real_speech_rows(codes, speakers, centroids, seen=[0, 1, 2])
     assert rows["seen speakers"]["nearest_is_own"] == rows["unseen speakers"]["nearest_is_own"] == 1.0
     assert rows["unseen speakers"]["to_nearest_other_seen"] == pytest.approx(np.sqrt(2), abs=0.1)  # speaker 1
+    named = real_speech_rows(codes, speakers, centroids, seen=[0, 1, 2], names=["a", "b", "c", "d"])
+    assert named["unseen d"] == named["unseen speakers"]  # one unseen speaker: its own row is the group's
     collapsed = np.where(speakers[:, None] == 3, np.asarray(middles[1]), codes)  # 3's codes drawn onto 1's
     assert real_speech_rows(collapsed, speakers, centroids, seen=[0, 1, 2])["unseen speakers"][
         "nearest_is_other_seen"] == 1.0
