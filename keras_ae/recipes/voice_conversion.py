@@ -141,7 +141,12 @@ def build_parser():
     parser.add_argument("--extra-speakers", type=non_negative_int, default=0,
                         help="wide-range eSpeak speakers (keras_ae.data.varied_speech) added to training, saying the "
                              "training sentences only; none shares accent and variant with a held-out speaker. The "
-                             "evaluation, its classifier and the step count stay those of the default corpus")
+                             "evaluation, its classifier and the step count stay those of the default corpus "
+                             "(unless --scale-steps)")
+    parser.add_argument("--scale-steps", action=argparse.BooleanOptionalAction, default=False,
+                        help="with --extra-speakers or --training-speakers, make an epoch one pass over the "
+                             "training pool, so the number of steps scales with the voices (44 voices: 3.7x the "
+                             "default's steps); off: every epoch has the default corpus's number of steps")
     return parser
 
 
@@ -221,10 +226,9 @@ def main(argv=None):
     if train_data.self_referenced:
         print(f"speaker reference: {train_data.self_referenced} utterance(s) are their speaker's only one and serve "
               "as their own reference")
-    if len(pool) > len(train):  # more voices, the default corpus's number of steps
-        train_data = train_data.take(len(train) // args.batch_size)
-    elif args.training_speakers:  # fewer voices, the number of steps of every seen speaker
-        train_data = train_data.repeat().take(full_steps)
+    train_data, steps_per_epoch = with_step_count(train_data, len(pool), len(train), full_steps, args)
+    print(f"{steps_per_epoch} steps per epoch, {steps_per_epoch * args.epochs} in all"
+          f"{' (scaled with the training pool)' if args.scale_steps else ''}")
     with strategy.scope():
         model = build_model(args, num_speakers)
         model.adapt(train.sample(400, args.seed).waveforms)
@@ -253,6 +257,7 @@ def main(argv=None):
         metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args,
                            run)
         metrics.update({"method": args.method, "epochs": args.epochs, "seed": args.seed,
+                        "training_steps": steps_per_epoch * args.epochs,
                         "training_seconds": training_seconds,
                         "final_losses": {key: values[-1] for key, values in history.history.items()}})
         run.write_json("metrics.json", metrics)
@@ -276,6 +281,18 @@ def with_training_speakers(corpus, count):
     dropped = np.isin(corpus.speakers, seen[count:])
     corpus.speaker_split = np.where(dropped, "unused", corpus.speaker_split)
     return corpus
+
+
+def with_step_count(train_data, pool_size, train_size, full_steps, args):
+    """The training batches of one epoch and their number. An epoch is one pass over the training pool when the
+    pool is the seen speakers' utterances or `--scale-steps` is on; otherwise (`--extra-speakers`,
+    `--training-speakers`) it keeps the default corpus's number of steps, `full_steps` (every seen speaker's
+    training utterances over the batch size), so that only the voices change."""
+    if not args.scale_steps and pool_size > train_size:  # more voices, the default corpus's number of steps
+        train_data = train_data.take(train_size // args.batch_size)
+    elif not args.scale_steps and args.training_speakers:  # fewer voices, every seen speaker's number of steps
+        train_data = train_data.repeat().take(full_steps)
+    return train_data, int(train_data.cardinality())
 
 
 def with_extra_speakers(corpus, train, args):

@@ -14,6 +14,12 @@ from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_speaker_codes import (
+    assignment_shares,
+    conversion_row,
+    real_speech_rows,
+    speaker_centroids,
+)
 from keras_ae.evaluation.conversion import (
     PhoneProbe,
     SpeakerClassifier,
@@ -401,6 +407,56 @@ def test_training_speakers_keep_the_held_out_targets_and_every_speaker_for_the_c
     for count in (1, 4):
         with pytest.raises(ValueError, match="--training-speakers"):
             voice_conversion.with_training_speakers(_toy_corpus(), count)
+
+
+def test_step_count_keeps_the_default_corpus_steps_unless_scaled_with_the_pool():
+    def batches(utterances, batch_size=4):  # what make_crop_dataset gives with shuffle: full batches only
+        return tf.data.Dataset.range(utterances).batch(batch_size, drop_remainder=True)
+
+    def steps(utterances, scale, training_speakers=None, train_size=48, full_steps=12):
+        args = types.SimpleNamespace(scale_steps=scale, training_speakers=training_speakers, batch_size=4)
+        data, count = voice_conversion.with_step_count(batches(utterances), utterances, train_size, full_steps, args)
+        assert count == sum(1 for _ in data)  # the reported count is what an epoch yields
+        return count
+
+    assert steps(48, scale=False) == steps(48, scale=True) == 12  # the default corpus: one pass either way
+    assert steps(176, scale=False) == 12  # 44 voices instead of 12 at the default's steps
+    assert steps(176, scale=True) == 44  # one pass over the larger pool: 44 / 12 of the steps
+    assert steps(24, scale=False, training_speakers=6, train_size=24) == 12  # half the voices, the same steps
+    assert steps(24, scale=True, training_speakers=6, train_size=24) == 6
+    parser = voice_conversion.build_parser()
+    assert parser.parse_args([]).scale_steps is False
+    assert parser.parse_args(["--scale-steps"]).scale_steps is True
+
+
+def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_placed_one():
+    rng = np.random.default_rng(0)
+    middles = {0: (0.0, 0.0), 1: (10.0, 0.0), 2: (0.0, 10.0), 3: (9.0, 1.0)}  # 0-2 seen; 3 unseen, next to 1
+    speakers = np.repeat([0, 1, 2, 3], 10)
+    codes = np.stack([middles[s] for s in speakers]) + 0.1 * rng.normal(size=(40, 2))
+    centroids = speaker_centroids(codes, speakers)
+    np.testing.assert_allclose(centroids[3], middles[3], atol=0.1)
+    rows = real_speech_rows(codes, speakers, centroids, seen=[0, 1, 2])
+    assert rows["seen speakers"]["nearest_is_own"] == rows["unseen speakers"]["nearest_is_own"] == 1.0
+    assert rows["unseen speakers"]["to_nearest_other_seen"] == pytest.approx(np.sqrt(2), abs=0.1)  # speaker 1
+    named = real_speech_rows(codes, speakers, centroids, seen=[0, 1, 2], names=["a", "b", "c", "d"])
+    assert named["unseen d"] == named["unseen speakers"]  # one unseen speaker: its own row is the group's
+    collapsed = np.where(speakers[:, None] == 3, np.asarray(middles[1]), codes)  # 3's codes drawn onto 1's
+    assert real_speech_rows(collapsed, speakers, centroids, seen=[0, 1, 2])["unseen speakers"][
+        "nearest_is_other_seen"] == 1.0
+    corpus = types.SimpleNamespace(speakers=speakers)
+    pairs = [(0, 35, None), (1, 36, None)]  # sources of speaker 0, references of the unseen speaker 3
+    references = codes[[35, 36]]
+    on_target = conversion_row(references + 0.1, references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert on_target["nearest_is_target"] == 1.0 and on_target["to_reference_code"] == pytest.approx(0.1 * np.sqrt(2))
+    on_proxy = conversion_row(np.stack([middles[1]] * 2), references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert on_proxy["nearest_is_proxy"] == 1.0 and on_proxy["nearest_is_target"] == 0.0
+    assert on_proxy["to_nearest_other_seen"] == pytest.approx(0.0, abs=0.1)
+    at_source = conversion_row(np.zeros((2, 2)), references, pairs, corpus, centroids, seen=[0, 1, 2])
+    assert at_source["nearest_is_source"] == 1.0 and at_source["to_source"] == pytest.approx(0.0, abs=0.1)
+    heard = assignment_shares([3, 1, 0, 2], pairs * 2, corpus, centroids, seen=[0, 1, 2])
+    assert heard == {"classifier_target": 0.25, "classifier_source": 0.25, "classifier_proxy": 0.25,
+                     "classifier_other": 0.25}
 
 
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
