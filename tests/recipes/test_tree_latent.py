@@ -100,6 +100,23 @@ def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     assert tree_latent.build_optimizer(parser.parse_args(["--clip-norm", "1.5"])).global_clipnorm == 1.5
 
 
+def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_grammar_1(tmp_path):
+    import inspect
+
+    from keras_ae.data.trees import load_tree_data
+
+    parser = tree_latent.build_parser()
+    default = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
+    assert parser.parse_args([]).synthetic_grammar == default
+    assert parser.parse_args(["--synthetic-grammar", "2"]).synthetic_grammar == 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--synthetic-grammar", "7"])
+    for stored, expected in [({"seed": 4}, 1), ({"seed": 4, "synthetic_grammar": 2}, 2)]:
+        (tmp_path / "config.json").write_text(json.dumps({"flags": stored}))
+        flags = tree_latent.run_flags(tmp_path)  # a run from before the flag sampled grammar 1
+        assert flags.synthetic_grammar == expected and flags.seed == 4
+
+
 def test_bad_flags_fail_before_work(tmp_path):
     with pytest.raises(SystemExit):
         tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
