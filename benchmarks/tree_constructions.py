@@ -3,6 +3,7 @@ occurs, and in what left context each verb phrase stands (is its subject right b
 
     python benchmarks/tree_constructions.py                      # 4,000 sentences of each grammar, seed 0
     python benchmarks/tree_constructions.py --seeds 0 1 2 --size 4000
+    python benchmarks/tree_constructions.py --grammars 2 --runs RUN_DIR...   # which VPs finished runs found
 
 Sentences are sampled as the recipe's training set is (`synthetic_treebank`, at most `--max-length` words).
 
@@ -14,14 +15,17 @@ without its subject in front: the evidence that the verb phrase, not (subject ve
 
 import argparse
 import collections
+import json
+from pathlib import Path
 
 import numpy as np
 from nltk import Tree
 
-from keras_ae.data.trees import SYNTHETIC_GRAMMARS, synthetic_treebank
+from keras_ae.data.trees import SYNTHETIC_GRAMMARS, load_tree_data, synthetic_treebank
+from keras_ae.evaluation.trees import tree_spans
 from keras_ae.recipes.common import format_table
 
-CONTEXTS = {"NP": "subject", "MD": "modal", "CC": "and", "TO": "to"}
+CONTEXTS = {"NP": "subject", "MD": "modal", "CC": "and", "TO": "to", "": "start"}
 
 
 def _label(node):
@@ -29,20 +33,37 @@ def _label(node):
 
 
 def verb_phrase_contexts(tree):
-    """`[(context, transitive)]` for each verb phrase of `tree` (see the module docstring)."""
+    """`[(context, transitive, (start, end))]` for each verb phrase of `tree`: its context (see the module docstring),
+    whether the verb takes an object, and the word span of verb and object (the smallest VP)."""
     found = []
 
-    def visit(node, left):  # left: the label of the node's left sibling ("" for a first child)
+    def visit(node, left, start):  # left: the label of the node's left sibling ("" for a first child)
         if not isinstance(node, Tree):
-            return
+            return start + 1
         if _label(node) == "VP" and _label(node[0]).startswith("VB"):
-            found.append((CONTEXTS.get(left, left or "?"), len(node) > 1 and _label(node[1]) == "NP"))
+            found.append((CONTEXTS.get(left, left or "?"), len(node) > 1 and _label(node[1]) == "NP",
+                          (start, start + len(node.leaves()))))
+        end = start
         for index, child in enumerate(node):
             inherit = _label(node) == "VP" and _label(child) == "VP" and index == 0  # same start as its parent
-            visit(child, left if inherit else _label(node[index - 1]) if index else "")
+            end = visit(child, left if inherit else _label(node[index - 1]) if index else "", end)
+        return end
 
-    visit(tree, "")
+    visit(tree, "", 0)
     return found
+
+
+def found_by_context(parses, gold_trees):
+    """`{context: (count, percent)}`: how many of the gold trees' transitive verb phrases stand in each context, and
+    the percent of them that the parses (bracketed trees) hold as a constituent (verb and object)."""
+    counts, found = collections.Counter(), collections.Counter()
+    for parse, gold in zip(parses, gold_trees):
+        spans = tree_spans(parse)[0]
+        for context, transitive, span in verb_phrase_contexts(gold):
+            if transitive:
+                counts[context] += 1
+                found[context] += span in spans
+    return {context: (counts[context], 100.0 * found[context] / counts[context]) for context in counts}
 
 
 def constructions(trees):
@@ -54,18 +75,42 @@ def constructions(trees):
         "VP coordination": lambda tree: any(_label(n) == "VP" and any(_label(c) == "CC" for c in n)
                                             for n in tree.subtrees()),
         "to-infinitive": lambda tree: any(_label(n) == "TO" for n in tree.subtrees()),
+        "imperative": lambda tree: _label(tree[0]) == "VP",
     }
     row = {"sentences": len(trees), "mean words": f"{np.mean([len(t.leaves()) for t in trees]):.2f}"}
     for name, test in has.items():
         row[f"{name} (% sentences)"] = f"{100 * np.mean([test(tree) for tree in trees]):.1f}"
-    transitive = collections.Counter(context for found in contexts for context, object_ in found if object_)
+    transitive = collections.Counter(context for found in contexts for context, object_, _ in found if object_)
     total = max(sum(transitive.values()), 1)
     row["transitive VPs"] = total
-    for context in ("subject", "modal", "and", "to"):
+    for context in ("subject", "modal", "and", "to", "start"):
         row[f"after {context} (%)"] = f"{100 * transitive[context] / total:.1f}"
-    other = total - sum(transitive[c] for c in ("subject", "modal", "and", "to"))
+    other = total - sum(transitive[c] for c in ("subject", "modal", "and", "to", "start"))
     row["other (%)"] = f"{100 * other / total:.1f}"
     return row
+
+
+def run_rows(folders):
+    """`{run: {context: "percent (count)"}}`: for finished tree_latent runs on gold trees, the percent of the gold
+    transitive verb phrases of each context that the run's parses hold as a constituent."""
+    from keras_ae.recipes.tree_latent import run_flags
+
+    rows = {}
+    for folder in map(Path, folders):
+        flags = run_flags(folder)
+        data = load_tree_data(flags.data, gold_trees=flags.gold_trees, max_length=flags.max_length,
+                              synthetic_size=flags.synthetic_size, seed=flags.seed, test_trees=flags.test_trees,
+                              synthetic_grammar=flags.synthetic_grammar)
+        parses = json.loads((folder / "test_trees.json").read_text())
+        if data.test_trees is None or data.test != parses["sentences"]:
+            raise ValueError(f"{folder}: no gold trees, or its test sentences differ from the ones its flags give.")
+        for name, trees in parses.items():
+            if name != "sentences":
+                found = found_by_context(trees, data.test_trees)
+                rows[f"{folder.name}: {name}"] = {
+                    context: f"{found[context][1]:.1f} ({found[context][0]})" if context in found else "-"
+                    for context in ("subject", "modal", "and", "to", "start")}
+    return rows
 
 
 def main(argv=None):
@@ -74,6 +119,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--size", type=int, default=4000, help="training sentences (the recipe's --synthetic-size)")
     parser.add_argument("--max-length", type=int, default=10)
+    parser.add_argument("--runs", nargs="*", default=[], help="tree_latent run folders: the percent of gold "
+                        "transitive verb phrases (verb and object) each run's test parses hold, by context (count)")
     args = parser.parse_args(argv)
     rows = {}
     for grammar in args.grammars:
@@ -81,6 +128,10 @@ def main(argv=None):
             trees = synthetic_treebank(args.size, args.max_length, seed=seed, grammar=grammar)
             rows[f"grammar {grammar}, seed {seed}"] = constructions(trees)
     print(format_table(rows, list(next(iter(rows.values())))))
+    if args.runs:
+        rows = run_rows(args.runs)
+        print("\n(verb object) found, percent of the gold transitive verb phrases after each context (count):")
+        print(format_table(rows, list(next(iter(rows.values())))))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def test_synthetic_grammar_1_samples_what_it_sampled_before_grammar_2_existed():
 
 
 def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_the_ptb():
-    from benchmarks.tree_constructions import verb_phrase_contexts
+    from benchmarks.tree_constructions import found_by_context, verb_phrase_contexts
 
     trees = synthetic_treebank(400, max_length=10, seed=0, grammar=2)
     assert all(2 <= len(tree.leaves()) <= 10 for tree in trees)
@@ -71,19 +71,34 @@ def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_th
                 assert base[0].label() in ("VB", "VBI")  # base forms after "to"
     assert 0.03 < len(set(map(id, coordinated))) / len(trees) < 0.15
     assert 0.05 < len(set(map(id, infinitives))) / len(trees) < 0.2
-    contexts = {context for tree in trees for context, transitive in verb_phrase_contexts(tree) if transitive}
+    contexts = {context for tree in trees for context, transitive, _ in verb_phrase_contexts(tree) if transitive}
     assert {"subject", "modal", "and", "to"} <= contexts  # (verb object) also without its subject in front
     # the first conjunct of a coordinated clause still counts as a transitive clause in the evaluation
     tree = nltk.Tree.fromstring("(S (NP (DT the) (NN dog)) (VP (VP (VBT saw) (NP (DT a) (NN cat))) (CC and) "
                                 "(VP (VBD slept))))")
     assert transitive_clauses(tree) == [(0, 2, 5)]
-    assert verb_phrase_contexts(tree) == [("subject", True), ("and", False)]
+    assert verb_phrase_contexts(tree) == [("subject", True, (2, 5)), ("and", False, (6, 7))]
+    assert found_by_context(["(X (X the dog) (X (X saw (X a cat)) (X and slept)))",
+                             "(X (X (X the dog) saw) (X (X a cat) (X and slept)))"], [tree, tree]) == {
+        "subject": (2, 50.0)}
     data = load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=2)
     assert data.test == [tree_words(tree) for tree in data.test_trees]
     assert data.validation == [tree_words(tree) for tree in data.validation_trees]
     assert data.test != load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2).test
-    with pytest.raises(ValueError, match="versions are \\[1, 2\\]"):
-        synthetic_treebank(3, grammar=3)
+    with pytest.raises(ValueError, match="versions are \\[1, 2, 3\\]"):
+        synthetic_treebank(3, grammar=4)
+
+
+def test_synthetic_grammar_3_adds_imperatives_a_verb_phrase_with_nothing_in_front():
+    from benchmarks.tree_constructions import verb_phrase_contexts
+
+    trees = synthetic_treebank(400, max_length=10, seed=0, grammar=3)
+    imperatives = [tree for tree in trees if tree[0].label() == "VP"]
+    assert 0.05 < len(imperatives) / len(trees) < 0.15 and all(len(tree) == 1 for tree in imperatives)
+    for tree in imperatives:  # (S (VP (VB meet) (NP ...) ...)): base forms
+        verb = next(node for node in tree.subtrees() if node.label().startswith("VB"))
+        assert verb.label() in ("VB", "VBI")
+    assert ("start", True) in {context[:2] for tree in imperatives for context in verb_phrase_contexts(tree)}
 
 
 def test_punctuation_conventions():
