@@ -55,12 +55,13 @@ def verb_phrase_contexts(tree):
 
 def found_by_context(parses, gold_trees):
     """`{context: (count, percent)}`: how many of the gold trees' transitive verb phrases stand in each context, and
-    the percent of them that the parses (bracketed trees) hold as a constituent (verb and object)."""
+    the percent of them that the parses (bracketed trees) hold as a constituent (verb and object; a verb phrase that
+    is the whole sentence, an imperative's, is left out: every tree holds it)."""
     counts, found = collections.Counter(), collections.Counter()
     for parse, gold in zip(parses, gold_trees):
-        spans = tree_spans(parse)[0]
+        spans, length = tree_spans(parse)
         for context, transitive, span in verb_phrase_contexts(gold):
-            if transitive:
+            if transitive and span != (0, length):  # an imperative's whole sentence is no evidence either way
                 counts[context] += 1
                 found[context] += span in spans
     return {context: (counts[context], 100.0 * found[context] / counts[context]) for context in counts}
