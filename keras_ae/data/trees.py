@@ -223,8 +223,12 @@ LEXICON_2 = {
 # a word or phrase in front that a grammar attaching the verb to its left neighbour can treat as a subject ("(to
 # read) the book", "(the cat and) ate the bone"); an imperative's verb has nothing in front of it.
 SYNTHETIC_GRAMMAR_3 = SYNTHETIC_GRAMMAR_2 + [("S", ("VP_BASE",), 0.1)]
+# Grammar 4, an ablation of 3: grammar 1 plus imperatives alone (their verb phrases without coordination; no
+# VP coordination or to-infinitive anywhere).
+SYNTHETIC_GRAMMAR_4 = SYNTHETIC_GRAMMAR + [("S", ("VP_BASE",), 0.1)] + [
+    rule for rule in SYNTHETIC_GRAMMAR_2 if rule[0] == "VP_BASE" and "CC" not in rule[1]]
 SYNTHETIC_GRAMMARS = {1: (SYNTHETIC_GRAMMAR, LEXICON), 2: (SYNTHETIC_GRAMMAR_2, LEXICON_2),
-                      3: (SYNTHETIC_GRAMMAR_3, LEXICON_2)}
+                      3: (SYNTHETIC_GRAMMAR_3, LEXICON_2), 4: (SYNTHETIC_GRAMMAR_4, LEXICON_2)}
 SYNTHETIC_GRAMMAR_VERSION = 1  # the default version of the synthetic treebank (`load_tree_data`, the recipe)
 
 
@@ -246,7 +250,8 @@ def _sample_tree(symbol, rng, rules, lexicon, depth):
 def synthetic_treebank(count, max_length=10, seed=0, grammar=SYNTHETIC_GRAMMAR_VERSION):
     """`count` trees sampled from the synthetic grammar of version `grammar` (`SYNTHETIC_GRAMMARS`: 1,
     `SYNTHETIC_GRAMMAR`; 2, `SYNTHETIC_GRAMMAR_2`, which adds VP coordination and to-infinitives; 3,
-    `SYNTHETIC_GRAMMAR_3`, which adds imperatives to 2), each of 2 .. `max_length` words (others are resampled).
+    `SYNTHETIC_GRAMMAR_3`, which adds imperatives to 2; 4, `SYNTHETIC_GRAMMAR_4`, imperatives added to 1 alone), each of
+    2 .. `max_length` words (others are resampled).
 
     Example:
         synthetic_treebank(3, max_length=10, seed=0, grammar=2)[0]   # an nltk.Tree, e.g. (S (NP (PRP she)) (VP ...))
@@ -323,7 +328,8 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         test_trees: a Penn Treebank bracket file whose trees (their leaves the sentences) replace the test split,
             e.g. a hand-bracketed sample of held-out sentences (`benchmarks/data/austen_gold_trees.mrg`).
         synthetic_grammar: the version of the synthetic treebank's grammar (`SYNTHETIC_GRAMMARS`: 2 adds VP
-            coordination and to-infinitives to 1, 3 adds imperatives to 2); only read with `source="synthetic"`.
+            coordination and to-infinitives to 1, 3 adds imperatives to 2, 4 imperatives alone to 1); only read
+            with `source="synthetic"`.
     """
     data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar)
     if test_trees is not None:

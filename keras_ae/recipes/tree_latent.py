@@ -96,7 +96,8 @@ def build_parser():
     parser.add_argument(
         "--synthetic-grammar", type=int, choices=sorted(SYNTHETIC_GRAMMARS), default=SYNTHETIC_GRAMMAR,
         help="version of the synthetic treebank's grammar: 1, the original; 2 adds VP coordination and "
-        "to-infinitives; 3 adds imperatives to 2 (keras_ae.data.trees.SYNTHETIC_GRAMMARS)"
+        "to-infinitives; 3 adds imperatives to 2; 4, imperatives alone added to 1 "
+        "(keras_ae.data.trees.SYNTHETIC_GRAMMARS)"
     )
     parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
     parser.add_argument(

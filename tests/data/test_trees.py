@@ -85,11 +85,11 @@ def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_th
     assert data.test == [tree_words(tree) for tree in data.test_trees]
     assert data.validation == [tree_words(tree) for tree in data.validation_trees]
     assert data.test != load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2).test
-    with pytest.raises(ValueError, match="versions are \\[1, 2, 3\\]"):
-        synthetic_treebank(3, grammar=4)
+    with pytest.raises(ValueError, match="versions are \\[1, 2, 3, 4\\]"):
+        synthetic_treebank(3, grammar=5)
 
 
-def test_synthetic_grammar_3_adds_imperatives_a_verb_phrase_with_nothing_in_front():
+def test_synthetic_grammars_3_and_4_add_imperatives_a_verb_phrase_with_nothing_in_front():
     from benchmarks.tree_constructions import verb_phrase_contexts
 
     trees = synthetic_treebank(400, max_length=10, seed=0, grammar=3)
@@ -99,6 +99,9 @@ def test_synthetic_grammar_3_adds_imperatives_a_verb_phrase_with_nothing_in_fron
         verb = next(node for node in tree.subtrees() if node.label().startswith("VB"))
         assert verb.label() in ("VB", "VBI")
     assert ("start", True) in {context[:2] for tree in imperatives for context in verb_phrase_contexts(tree)}
+    ablation = synthetic_treebank(400, max_length=10, seed=0, grammar=4)  # grammar 1 plus imperatives alone
+    assert any(tree[0].label() == "VP" for tree in ablation)
+    assert not any(node.label() in ("CC", "TO") for tree in ablation for node in tree.subtrees())
 
 
 def test_punctuation_conventions():
