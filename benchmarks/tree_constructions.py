@@ -91,6 +91,28 @@ def constructions(trees):
     return row
 
 
+def left_attachments(parses, gold_trees):
+    """`{"(to verb)": percent, "(... and verb)": percent}` over "to" and coordinators followed by a transitive verb
+    (tags VB, VBT): of such "to" (tag TO), the percent whose parse has "to" and the verb as a constituent; of such
+    coordinators (CC), the percent whose parse has a constituent that starts before the coordinator and ends with
+    the verb. Gold trees have neither (`(to (verb object))`, `(and (verb object))`); a grammar that attaches each
+    verb to its left neighbour has both."""
+    counts, found = collections.Counter(), collections.Counter()
+    for parse, gold in zip(parses, gold_trees):
+        spans = tree_spans(parse)[0] | {(0, len(gold.leaves()))}
+        tags = [tag for _, tag in gold.pos()] + [""]
+        for index, tag in enumerate(tags[:-1]):
+            if tags[index + 1] not in ("VB", "VBT"):
+                continue
+            if tag == "TO":
+                counts["(to verb)"] += 1
+                found["(to verb)"] += (index, index + 2) in spans
+            elif tag == "CC":
+                counts["(... and verb)"] += 1
+                found["(... and verb)"] += any(end == index + 2 and start < index for start, end in spans)
+    return {name: 100.0 * found[name] / counts[name] for name in counts}
+
+
 def run_rows(folders):
     """`{run: {context: "percent (count)"}}`: for finished tree_latent runs on gold trees, the percent of the gold
     transitive verb phrases of each context that the run's parses hold as a constituent."""
@@ -109,8 +131,9 @@ def run_rows(folders):
             if name != "sentences":
                 found = found_by_context(trees, data.test_trees)
                 rows[f"{folder.name}: {name}"] = {
-                    context: f"{found[context][1]:.1f} ({found[context][0]})" if context in found else "-"
-                    for context in ("subject", "modal", "and", "to", "start")}
+                    **{context: f"{found[context][1]:.1f} ({found[context][0]})" if context in found else "-"
+                       for context in ("subject", "modal", "and", "to", "start")},
+                    **{name: f"{value:.1f}" for name, value in left_attachments(trees, data.test_trees).items()}}
     return rows
 
 
@@ -131,7 +154,8 @@ def main(argv=None):
     print(format_table(rows, list(next(iter(rows.values())))))
     if args.runs:
         rows = run_rows(args.runs)
-        print("\n(verb object) found, percent of the gold transitive verb phrases after each context (count):")
+        print("\n(verb object) found, percent of the gold transitive verb phrases after each context (count), and "
+              "the percent of 'to' and of coordinators attached leftwards (left_attachments):")
         print(format_table(rows, list(next(iter(rows.values())))))
 
 

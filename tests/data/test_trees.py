@@ -48,7 +48,7 @@ def test_synthetic_grammar_1_samples_what_it_sampled_before_grammar_2_existed():
 
 
 def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_the_ptb():
-    from benchmarks.tree_constructions import found_by_context, verb_phrase_contexts
+    from benchmarks.tree_constructions import found_by_context, left_attachments, verb_phrase_contexts
 
     trees = synthetic_treebank(400, max_length=10, seed=0, grammar=2)
     assert all(2 <= len(tree.leaves()) <= 10 for tree in trees)
@@ -81,6 +81,10 @@ def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_th
     assert found_by_context(["(X (X the dog) (X (X saw (X a cat)) (X and slept)))",
                              "(X (X (X the dog) saw) (X (X a cat) (X and slept)))"], [tree, tree]) == {
         "subject": (2, 50.0)}
+    tree = nltk.Tree.fromstring("(S (NP (PRP we)) (VP (VP (VBT saw) (NP (PRP it))) (CC and) (VP (VBT met) (NP (PRP "
+                                "her)))))")
+    mirrored, gold_like = "(X we (X (X saw (X (X it and) met)) her))", "(X we (X (X saw it) (X and (X met her))))"
+    assert left_attachments([mirrored, gold_like], [tree, tree]) == {"(... and verb)": 50.0}
     data = load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=2)
     assert data.test == [tree_words(tree) for tree in data.test_trees]
     assert data.validation == [tree_words(tree) for tree in data.validation_trees]
