@@ -1,23 +1,24 @@
 """Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
 FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--curriculum-start N] ...`.
 
-Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the
-inside algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length`
-words, then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans
-discarded) beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the
-compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a
-second table says where each parser wins or loses against right-branching (standard errors, the paired difference,
-how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
-(Kim et al.'s length curriculum; off by default: it did not help, see the README). As Kim et al. select their
-checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
-gradients are clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default
-(`--decoding viterbi`: the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of
-the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a
-diagnostic: nothing is selected by it). The default data is
-the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
-standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
-trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
-training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees) signatures.
+Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the inside
+algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length` words,
+then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans discarded)
+beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the compound PCFG,
+exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a second table says
+where each parser wins or loses against right-branching (standard errors, the paired difference, how transitive
+clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first (Kim et al.'s
+length curriculum; off by default: it did not help, see the README). As Kim et al. select their checkpoint, the epoch
+with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last); gradients are
+clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
+the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of the same weights goes to
+metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic: nothing is
+selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written English-like
+grammar, whose trees are the gold standard (`--synthetic-grammar 2|3|4`: later versions with VP coordination,
+to-infinitives and imperatives); `--gold-trees` scores against your own Penn Treebank trees (one per sentence of
+`--data`, or alone: the trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside
+both models) and the training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees)
+signatures.
 """
 
 import inspect
