@@ -14,11 +14,12 @@ clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk par
 the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of the same weights goes to
 metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic: nothing is
 selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written English-like
-grammar, whose trees are the gold standard (`--synthetic-grammar 2|3|4`: later versions with VP coordination,
-to-infinitives and imperatives); `--gold-trees` scores against your own Penn Treebank trees (one per sentence of
-`--data`, or alone: the trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside
-both models) and the training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees)
-signatures.
+grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the default, 3, has VP coordination,
+to-infinitives and imperatives, verb phrases without their subject in front, which grammar 1 lacks: without them
+the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README); `--gold-trees` scores against
+your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves are the sentences). The run
+folder gets metrics.json, example trees (gold beside both models) and the training curves; the compound PCFG is
+exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
 import inspect
@@ -96,9 +97,10 @@ def build_parser():
     parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
     parser.add_argument(
         "--synthetic-grammar", type=int, choices=sorted(SYNTHETIC_GRAMMARS), default=SYNTHETIC_GRAMMAR,
-        help="version of the synthetic treebank's grammar: 1, the original; 2 adds VP coordination and "
-        "to-infinitives; 3 adds imperatives to 2; 4, imperatives alone added to 1 "
-        "(keras_ae.data.trees.SYNTHETIC_GRAMMARS)"
+        help="version of the synthetic treebank's grammar: 1, the original (the default before 2026-12-05); 2 adds "
+        "VP coordination and to-infinitives; 3 (the default) adds imperatives to 2, so verb phrases also stand "
+        "without their subject in front, which lets the likelihood tell (verb object) from (subject verb); 4, "
+        "imperatives alone added to 1 (keras_ae.data.trees.SYNTHETIC_GRAMMARS)"
     )
     parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
     parser.add_argument(

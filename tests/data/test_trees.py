@@ -38,8 +38,7 @@ def test_synthetic_treebank_is_reproducible_and_within_limits():
 
 def test_synthetic_grammar_1_samples_what_it_sampled_before_grammar_2_existed():
     # the bracketed trees of grammar 1, seed 7, as sampled by the code before grammar 2 was added (session 11)
-    trees = synthetic_treebank(300, max_length=10, seed=7)
-    assert trees == synthetic_treebank(300, max_length=10, seed=7, grammar=1)
+    trees = synthetic_treebank(300, max_length=10, seed=7, grammar=1)  # no longer the default (3 since session 11)
     flat = "\n".join(tree.pformat(margin=10**6) for tree in trees)
     assert trees[0].pformat(margin=10**6) == "(S (NP (PRP you)) (MD could) (VP (VBD walked)))"
     assert hashlib.sha256(flat.encode()).hexdigest() == (
@@ -88,7 +87,7 @@ def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_th
     data = load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=2)
     assert data.test == [tree_words(tree) for tree in data.test_trees]
     assert data.validation == [tree_words(tree) for tree in data.validation_trees]
-    assert data.test != load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2).test
+    assert data.test != load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=1).test
     with pytest.raises(ValueError, match="versions are \\[1, 2, 3, 4\\]"):
         synthetic_treebank(3, grammar=5)
 
@@ -97,6 +96,7 @@ def test_synthetic_grammars_3_and_4_add_imperatives_a_verb_phrase_with_nothing_i
     from benchmarks.tree_constructions import verb_phrase_contexts
 
     trees = synthetic_treebank(400, max_length=10, seed=0, grammar=3)
+    assert trees == synthetic_treebank(400, max_length=10, seed=0)  # grammar 3 is the default (session 11)
     imperatives = [tree for tree in trees if tree[0].label() == "VP"]
     assert 0.05 < len(imperatives) / len(trees) < 0.15 and all(len(tree) == 1 for tree in imperatives)
     for tree in imperatives:  # (S (VP (VB meet) (NP ...) ...)): base forms
