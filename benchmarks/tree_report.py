@@ -5,15 +5,16 @@ right-branching trees, which grouping of transitive clauses it found, and which 
     python benchmarks/tree_report.py RUN_DIR --labels NP VP PP S SBAR
     python benchmarks/tree_report.py RUN_DIR --decoding viterbi            # re-parses with the kept checkpoint
 
-Each run folder's `config.json` gives the data flags (the synthetic treebank is sampled again from its seed, a
-`--test-trees` file is read again) and `test_trees.json` the parses; nothing is trained. Columns: sentence F1 with
-its standard error; the paired per-sentence difference to right-branching trees with its standard error; the share of
-gold transitive clauses `(S (NP subject) (VP verb (NP object) ...))` whose parse has the verb phrase, `(S (V O))`,
-or the subject with the verb, `((S V) O)`, as a constituent (`keras_ae.evaluation.trees.clause_groupings`); and
-the recall of gold constituents by label; and the shape of the trees (`keras_ae.evaluation.trees.tree_shape`):
-their mean depth, the share of unbalanced constituents that are heavier on the right, and their F1 against right-
-and left-branching trees, beside the gold trees' own; a second table splits the right-heavy share by what each
-constituent is in the gold tree (the whole sentence, a gold label, or no gold constituent), with counts.
+Each run folder's `config.json` gives the data flags (the synthetic treebank is sampled again from its seed and
+grammar version, a `--test-trees` file is read again) and `test_trees.json` the parses; nothing is trained. Columns:
+sentence F1 with its standard error; the paired per-sentence difference to right-branching trees with its standard
+error; the share of gold transitive clauses `(S (NP subject) (VP verb (NP object) ...))` whose parse has the verb
+phrase, `(S (V O))`, or the subject with the verb, `((S V) O)`, as a constituent
+(`keras_ae.evaluation.trees.clause_groupings`); and the recall of gold constituents by label; and the shape of the
+trees (`keras_ae.evaluation.trees.tree_shape`): their mean depth, the share of unbalanced constituents that are
+heavier on the right, and their F1 against right- and left-branching trees, beside the gold trees' own; a second table
+splits the right-heavy share by what each constituent is in the gold tree (the whole sentence, a gold label, or no
+gold constituent), with counts.
 `--decoding mbr|viterbi` re-parses the test sentences with the run's main model (its selected epoch's checkpoint,
 rebuilt from the flags) instead of reading its parses.
 """
@@ -32,16 +33,17 @@ from keras_ae.evaluation.trees import (
 )
 from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.recipes.common import format_table
-from keras_ae.recipes.tree_latent import rebuild_run
+from keras_ae.recipes.tree_latent import rebuild_run, run_flags
 
 
 def run_rows(folder, labels, decoding=None):
     """`{row name: columns}` of one run folder (its parsers, the right-branching baseline and the gold trees)."""
     folder = Path(folder)
-    flags = json.loads((folder / "config.json").read_text())["flags"]
+    flags = run_flags(folder)
     parses = json.loads((folder / "test_trees.json").read_text())
-    data = load_tree_data(flags["data"], gold_trees=flags["gold_trees"], max_length=flags["max_length"],
-                          synthetic_size=flags["synthetic_size"], seed=flags["seed"], test_trees=flags["test_trees"])
+    data = load_tree_data(flags.data, gold_trees=flags.gold_trees, max_length=flags.max_length,
+                          synthetic_size=flags.synthetic_size, seed=flags.seed, test_trees=flags.test_trees,
+                          synthetic_grammar=flags.synthetic_grammar)
     if data.test_trees is None:
         raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
     if data.test != parses["sentences"]:

@@ -1,23 +1,25 @@
 """Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
 FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--curriculum-start N] ...`.
 
-Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the
-inside algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length`
-words, then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans
-discarded) beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the
-compound PCFG, exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a
-second table says where each parser wins or loses against right-branching (standard errors, the paired difference,
-how transitive clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first
-(Kim et al.'s length curriculum; off by default: it did not help, see the README). As Kim et al. select their
-checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
-gradients are clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default
-(`--decoding viterbi`: the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of
-the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a
-diagnostic: nothing is selected by it). The default data is
-the built-in synthetic treebank, sampled from a hand-written English-like grammar, whose trees are the gold
-standard; `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the
-trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the
-training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees) signatures.
+Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the inside
+algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length` words,
+then prints the table: unlabelled F1 against gold trees (sentence-level and corpus-level, trivial spans discarded)
+beside right-branching, left-branching and random trees, and test perplexity (from the ELBO for the compound PCFG,
+exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a second table says
+where each parser wins or loses against right-branching (standard errors, the paired difference, how transitive
+clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first (Kim et al.'s
+length curriculum; off by default: it did not help, see the README). As Kim et al. select their checkpoint, the epoch
+with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last); gradients are
+clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
+the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of the same weights goes to
+metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic: nothing is
+selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written English-like
+grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the default, 3, has VP coordination,
+to-infinitives and imperatives, verb phrases without their subject in front, which grammar 1 lacks: without them
+the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README); `--gold-trees` scores against
+your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves are the sentences). The run
+folder gets metrics.json, example trees (gold beside both models) and the training curves; the compound PCFG is
+exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
 import inspect
@@ -32,6 +34,7 @@ from keras_ae import plots
 from keras_ae.core.restarts import best_of_restarts
 from keras_ae.core.validation import non_negative_float, non_negative_int
 from keras_ae.data.trees import (
+    SYNTHETIC_GRAMMARS,
     build_vocabulary,
     curriculum_lengths,
     load_tree_data,
@@ -63,6 +66,7 @@ from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
 CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
               if p.default != p.empty}
+SYNTHETIC_GRAMMAR = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -91,6 +95,13 @@ def build_parser():
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
     parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
+    parser.add_argument(
+        "--synthetic-grammar", type=int, choices=sorted(SYNTHETIC_GRAMMARS), default=SYNTHETIC_GRAMMAR,
+        help="version of the synthetic treebank's grammar: 1, the original (the default before 2026-12-05); 2 adds "
+        "VP coordination and to-infinitives; 3 (the default) adds imperatives to 2, so verb phrases also stand "
+        "without their subject in front, which lets the likelihood tell (verb object) from (subject verb); 4, "
+        "imperatives alone added to 1 (keras_ae.data.trees.SYNTHETIC_GRAMMARS)"
+    )
     parser.add_argument("--lm-epochs", type=int, default=5, help="epochs of the LSTM language model baseline")
     parser.add_argument(
         "--restarts", type=int, default=1, help="random starts per model, each warmed up for --warmup-steps; the "
@@ -148,9 +159,10 @@ def build_optimizer(args):
 
 
 def run_flags(folder):
-    """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults)."""
+    """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults,
+    except the synthetic grammar: a run from before `--synthetic-grammar` sampled grammar 1)."""
     args = build_parser().parse_args([])
-    stored = json.loads((Path(folder) / "config.json").read_text())["flags"]
+    stored = {"synthetic_grammar": 1, **json.loads((Path(folder) / "config.json").read_text())["flags"]}
     for name, value in stored.items():
         setattr(args, name, value)
     return args
@@ -164,7 +176,8 @@ def rebuild_run(folder, epoch=None):
     folder = Path(folder)
     args = run_flags(folder)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
+                          synthetic_grammar=args.synthetic_grammar)
     if args.limit:
         data.train = data.train[: args.limit]
     keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
@@ -243,12 +256,14 @@ def main(argv=None):
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees)
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
+                          synthetic_grammar=args.synthetic_grammar)
     if args.limit:
         data.train = data.train[: args.limit]
     vocabulary = build_vocabulary(data.train, size=args.vocabulary_size)
     print(
-        f"{data.name}: {len(data.train)} train, {len(data.validation)} validation, {len(data.test)} test sentences "
+        f"{data.name}{f' (grammar {args.synthetic_grammar})' if data.name == 'synthetic' else ''}: "
+        f"{len(data.train)} train, {len(data.validation)} validation, {len(data.test)} test sentences "
         f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped); "
         f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
         f"{strategy.num_replicas_in_sync} replica(s)"
@@ -276,6 +291,7 @@ def main(argv=None):
             rows[f"LSTM LM ({lm_parameters:,} parameters)"] = {"perplexity": lm_perplexity}
         metrics = {
             "data": data.name,
+            **({"synthetic_grammar": args.synthetic_grammar} if data.name == "synthetic" else {}),
             "sentences": {"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,

@@ -1,5 +1,7 @@
 """Tests for the grammar-induction data: synthetic treebank, sentence files, gold trees and their errors."""
 
+import hashlib
+
 import nltk
 import pytest
 
@@ -13,7 +15,9 @@ from keras_ae.data.trees import (
     read_treebank,
     strip_punctuation,
     synthetic_treebank,
+    tree_words,
 )
+from keras_ae.evaluation.trees import transitive_clauses
 
 TREES = """( (S (NP (DT The) (NN cat)) (, ,) (VP (VBD sat) (NP (-NONE- *T*))) (. .)) )
 (S (NP (PRP She))
@@ -30,6 +34,78 @@ def test_synthetic_treebank_is_reproducible_and_within_limits():
     assert len(data.train) == 100 and len(data.test) == len(data.test_trees) == 10
     assert data.test[0] == " ".join(data.test_trees[0].leaves())
     assert set(data.train).isdisjoint(data.test) or len(set(data.train) & set(data.test)) < 5
+
+
+def test_synthetic_grammar_1_samples_what_it_sampled_before_grammar_2_existed():
+    # the bracketed trees of grammar 1, seed 7, as sampled by the code before grammar 2 was added (session 11)
+    trees = synthetic_treebank(300, max_length=10, seed=7, grammar=1)  # no longer the default (3 since session 11)
+    flat = "\n".join(tree.pformat(margin=10**6) for tree in trees)
+    assert trees[0].pformat(margin=10**6) == "(S (NP (PRP you)) (MD could) (VP (VBD walked)))"
+    assert hashlib.sha256(flat.encode()).hexdigest() == (
+        "fb0f2a4d80c5c22b754b694eda216ca4471fcba5fbf2a7368f7ef6b8be080764")
+    assert not any(tree.label() in ("CC", "TO") for t in trees for tree in t.subtrees())
+
+
+def test_synthetic_grammar_2_has_vp_coordination_and_infinitives_bracketed_as_the_ptb():
+    from benchmarks.tree_constructions import found_by_context, left_attachments, verb_phrase_contexts
+
+    trees = synthetic_treebank(400, max_length=10, seed=0, grammar=2)
+    assert all(2 <= len(tree.leaves()) <= 10 for tree in trees)
+    coordinated, infinitives = [], []
+    for tree in trees:
+        for node in tree.subtrees():
+            assert "_" not in node.label()  # VP_BASE and VP_TO are labelled VP
+            labels = [child.label() for child in node if isinstance(child, nltk.Tree)]
+            if node.label() == "VP" and "CC" in labels:
+                coordinated.append(tree)
+                assert labels == ["VP", "CC", "VP"] and node[1][0] in ("and", "but", "or")
+            if node.label() == "TO":
+                infinitives.append(tree)
+            if node.label() == "VP" and labels[:1] == ["VBC"]:
+                to_vp = node[1]  # (VP (VBC wanted) (VP (TO to) (VP (VB read) ...)))
+                assert labels == ["VBC", "VP"] and [c.label() for c in to_vp] == ["TO", "VP"] and to_vp[0][0] == "to"
+                base = to_vp[1]
+                while base[0].label() == "VP":  # (VP (VP read the book) (PP ...)), or a coordination
+                    base = base[0]
+                assert base[0].label() in ("VB", "VBI")  # base forms after "to"
+    assert 0.03 < len(set(map(id, coordinated))) / len(trees) < 0.15
+    assert 0.05 < len(set(map(id, infinitives))) / len(trees) < 0.2
+    contexts = {context for tree in trees for context, transitive, _ in verb_phrase_contexts(tree) if transitive}
+    assert {"subject", "modal", "and", "to"} <= contexts  # (verb object) also without its subject in front
+    # the first conjunct of a coordinated clause still counts as a transitive clause in the evaluation
+    tree = nltk.Tree.fromstring("(S (NP (DT the) (NN dog)) (VP (VP (VBT saw) (NP (DT a) (NN cat))) (CC and) "
+                                "(VP (VBD slept))))")
+    assert transitive_clauses(tree) == [(0, 2, 5)]
+    assert verb_phrase_contexts(tree) == [("subject", True, (2, 5)), ("and", False, (6, 7))]
+    assert found_by_context(["(X (X the dog) (X (X saw (X a cat)) (X and slept)))",
+                             "(X (X (X the dog) saw) (X (X a cat) (X and slept)))"], [tree, tree]) == {
+        "subject": (2, 50.0)}
+    tree = nltk.Tree.fromstring("(S (NP (PRP we)) (VP (VP (VBT saw) (NP (PRP it))) (CC and) (VP (VBT met) (NP (PRP "
+                                "her)))))")
+    mirrored, gold_like = "(X we (X (X saw (X (X it and) met)) her))", "(X we (X (X saw it) (X and (X met her))))"
+    assert left_attachments([mirrored, gold_like], [tree, tree]) == {"(... and verb)": 50.0}
+    data = load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=2)
+    assert data.test == [tree_words(tree) for tree in data.test_trees]
+    assert data.validation == [tree_words(tree) for tree in data.validation_trees]
+    assert data.test != load_tree_data("synthetic", max_length=10, synthetic_size=100, seed=2, synthetic_grammar=1).test
+    with pytest.raises(ValueError, match="versions are \\[1, 2, 3, 4\\]"):
+        synthetic_treebank(3, grammar=5)
+
+
+def test_synthetic_grammars_3_and_4_add_imperatives_a_verb_phrase_with_nothing_in_front():
+    from benchmarks.tree_constructions import verb_phrase_contexts
+
+    trees = synthetic_treebank(400, max_length=10, seed=0, grammar=3)
+    assert trees == synthetic_treebank(400, max_length=10, seed=0)  # grammar 3 is the default (session 11)
+    imperatives = [tree for tree in trees if tree[0].label() == "VP"]
+    assert 0.05 < len(imperatives) / len(trees) < 0.15 and all(len(tree) == 1 for tree in imperatives)
+    for tree in imperatives:  # (S (VP (VB meet) (NP ...) ...)): base forms
+        verb = next(node for node in tree.subtrees() if node.label().startswith("VB"))
+        assert verb.label() in ("VB", "VBI")
+    assert ("start", True) in {context[:2] for tree in imperatives for context in verb_phrase_contexts(tree)}
+    ablation = synthetic_treebank(400, max_length=10, seed=0, grammar=4)  # grammar 1 plus imperatives alone
+    assert any(tree[0].label() == "VP" for tree in ablation)
+    assert not any(node.label() in ("CC", "TO") for tree in ablation for node in tree.subtrees())
 
 
 def test_punctuation_conventions():

@@ -100,6 +100,23 @@ def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     assert tree_latent.build_optimizer(parser.parse_args(["--clip-norm", "1.5"])).global_clipnorm == 1.5
 
 
+def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_grammar_1(tmp_path):
+    import inspect
+
+    from keras_ae.data.trees import load_tree_data
+
+    parser = tree_latent.build_parser()
+    default = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
+    assert parser.parse_args([]).synthetic_grammar == default == 3  # grammar 3 since issue-15 session 11
+    assert parser.parse_args(["--synthetic-grammar", "2"]).synthetic_grammar == 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--synthetic-grammar", "7"])
+    for stored, expected in [({"seed": 4}, 1), ({"seed": 4, "synthetic_grammar": 2}, 2)]:
+        (tmp_path / "config.json").write_text(json.dumps({"flags": stored}))
+        flags = tree_latent.run_flags(tmp_path)  # a run from before the flag sampled grammar 1
+        assert flags.synthetic_grammar == expected and flags.seed == 4
+
+
 def test_bad_flags_fail_before_work(tmp_path):
     with pytest.raises(SystemExit):
         tree_latent.main(["--embedding-dim", "-1", "--run-dir", str(tmp_path / "run")])
@@ -120,10 +137,16 @@ def test_bad_flags_fail_before_work(tmp_path):
 
 @pytest.mark.slow
 def test_default_run_beats_right_branching_by_20_points(tmp_path):
+    # The default run: seed 0 of synthetic grammar 3 (the default since issue-15 session 11). Measured in separate
+    # runs (README, "Is the failure a property of the treebank?"): compound PCFG 79.2, neural PCFG 81.3, against
+    # right-branching 53.3 on the same 400 test sentences; grammar 1's seed 0 fails (54.5 against 44.4).
     metrics = tree_latent.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+    assert metrics["synthetic_grammar"] == 3
     table = metrics["table"]
-    assert table["compound PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20
-    assert table["neural PCFG"]["sentence_f1"] >= table["right-branching"]["sentence_f1"] + 20
+    right_branching = table["right-branching"]["sentence_f1"]
+    assert right_branching == pytest.approx(53.3, abs=0.05)  # the baseline needs no training: pins the treebank
+    assert table["compound PCFG"]["sentence_f1"] >= right_branching + 20
+    assert table["neural PCFG"]["sentence_f1"] >= right_branching + 20
 
 
 @pytest.mark.parametrize("batch_size, expected", [(None, 32), (8, 8)])
