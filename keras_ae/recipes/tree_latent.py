@@ -66,7 +66,7 @@ from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
 CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
               if p.default != p.empty}
-SYNTHETIC_GRAMMAR = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
+DEFAULT_GRAMMAR_VERSION = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -96,7 +96,7 @@ def build_parser():
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
     parser.add_argument("--synthetic-size", type=int, default=4000, help="training sentences of the synthetic set")
     parser.add_argument(
-        "--synthetic-grammar", type=int, choices=sorted(SYNTHETIC_GRAMMARS), default=SYNTHETIC_GRAMMAR,
+        "--synthetic-grammar", type=int, choices=sorted(SYNTHETIC_GRAMMARS), default=DEFAULT_GRAMMAR_VERSION,
         help="version of the synthetic treebank's grammar: 1, the original (the default before 2026-12-05); 2 adds "
         "VP coordination and to-infinitives; 3 (the default) adds imperatives to 2, so verb phrases also stand "
         "without their subject in front, which lets the likelihood tell (verb object) from (subject verb); 4, "
