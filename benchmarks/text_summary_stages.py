@@ -10,7 +10,8 @@ pairs): ROUGE-1, repeated words, the reconstructor's loss from each document's o
 document's and from the empty summary (`evaluation.summaries.code_dependence`), and the critic's ranking of held-out
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
-(`val_perplexity`) and the critic's mean score of them (`val_critic_generated`). With `--average DECAY` (default: the
+(`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
+pretraining target, the document's first N content words (`val_target_rouge1`). With `--average DECAY` (default: the
 recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point.
@@ -77,7 +78,8 @@ VARIANTS = {
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
 }
-COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_words", "val_raw_words", "val_repeated",
+COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
+           "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
            "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
@@ -104,6 +106,7 @@ def main(argv=None):
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
+    targets = [content_lead(document, n) for document in documents]  # the pretraining target: no reference read
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
@@ -136,7 +139,8 @@ def main(argv=None):
                            real_summaries=real if objective == "unpaired" else None, language_model=pool_lm)
         curve.set_model(model)
         critic = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, model=model: logs.update(
-            val_critic_generated=_critic_generated(model, documents)))
+            val_critic_generated=_critic_generated(model, documents),
+            val_target_rouge1=rouge(summarize(model, documents), targets)["rouge1"]))
         logs = {}
         curve.on_epoch_end(-1, logs)
         critic.on_epoch_end(-1, logs)
