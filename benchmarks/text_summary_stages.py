@@ -11,7 +11,8 @@ document's and from the empty summary (`evaluation.summaries.code_dependence`), 
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
 (`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
-pretraining target, the document's first N content words (`val_target_rouge1`). With `--average DECAY` (default: the
+pretraining target, the document's first N content words (`val_target_rouge1`); and ROUGE-1 on each half of the
+validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY` (default: the
 recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point.
@@ -79,7 +80,7 @@ VARIANTS = {
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
-           "val_words", "val_raw_words", "val_repeated",
+           "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
            "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
@@ -140,7 +141,7 @@ def main(argv=None):
         curve.set_model(model)
         critic = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, model=model: logs.update(
             val_critic_generated=_critic_generated(model, documents),
-            val_target_rouge1=rouge(summarize(model, documents), targets)["rouge1"]))
+            **_halves_and_target(summarize(model, documents), references, targets)))
         logs = {}
         curve.on_epoch_end(-1, logs)
         critic.on_epoch_end(-1, logs)
@@ -203,6 +204,16 @@ def imitation(model, documents, references, n):
           f"({scores['vocabulary_generator_vs_target']:.1f}), equal to it {scores['equal_to_target']:.2f} "
           f"({scores['vocabulary_equal_to_target']:.2f})", flush=True)
     return scores
+
+
+def _halves_and_target(summaries, references, targets):
+    """ROUGE-1 of `summaries` against the pretraining `targets` (`val_target_rouge1`) and against the references of
+    the first and of the second half of the documents (`val_rouge1_half1`, `val_rouge1_half2`: do two disjoint
+    samples of validation documents agree on which points are good?)."""
+    half = len(summaries) // 2
+    return {"val_target_rouge1": rouge(summaries, targets)["rouge1"],
+            "val_rouge1_half1": rouge(summaries[:half], references[:half])["rouge1"],
+            "val_rouge1_half2": rouge(summaries[half:], references[half:])["rouge1"]}
 
 
 def _critic_generated(model, documents, batch_size=256):
