@@ -8,7 +8,11 @@ file exists, and saves them there otherwise), then trains each variant of the un
 steps, and every `--every` steps (and at step 0) scores `--curve-documents` VALIDATION pairs (never the test
 pairs): ROUGE-1, repeated words, the reconstructor's loss from each document's own greedy summary, from another
 document's and from the empty summary (`evaluation.summaries.code_dependence`), and the critic's ranking of held-out
-real summaries above the generated ones (`critic_auc`; full models only). With `--average DECAY` (default: the
+real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
+or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
+(`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
+pretraining target, the document's first N content words (`val_target_rouge1`); and ROUGE-1 on each half of the
+validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY` (default: the
 recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point.
@@ -49,10 +53,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import content_lead, make_pair_dataset, make_unpaired_dataset  # noqa: E402
-from keras_ae.evaluation.summaries import RougeCurve, rouge, summarize  # noqa: E402
+from keras_ae.evaluation.summaries import (  # noqa: E402
+    RougeCurve, SummaryLanguageModel, graph_function, rouge, summarize,
+)
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
@@ -71,7 +79,8 @@ VARIANTS = {
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
 }
-COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_words", "val_raw_words", "val_repeated",
+COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
+           "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
            "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
@@ -98,6 +107,8 @@ def main(argv=None):
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
+    targets = [content_lead(document, n) for document in documents]  # the pretraining target: no reference read
+    pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
     pretrained = text_summary.build_model(flags, vocabulary, n)
@@ -126,10 +137,14 @@ def main(argv=None):
         dataset = make_unpaired_dataset(data.train_documents, data.real_summaries, flags.batch_size, shuffle=True,
                                         seed=flags.seed, pseudo=pseudo if model.pseudo_weight else None).repeat()
         curve = RougeCurve(documents, references, diagnostics=True,
-                           real_summaries=real if objective == "unpaired" else None)
+                           real_summaries=real if objective == "unpaired" else None, language_model=pool_lm)
         curve.set_model(model)
+        critic = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, model=model: logs.update(
+            val_critic_generated=_critic_generated(model, documents),
+            **_halves_and_target(summarize(model, documents), references, targets)))
         logs = {}
         curve.on_epoch_end(-1, logs)
+        critic.on_epoch_end(-1, logs)
         rows[f"{name} @0"] = {"step": 0, **logs}
         print(name, 0, {key: round(float(value), 3) for key, value in logs.items()}, flush=True)
         callbacks = [curve]
@@ -139,6 +154,7 @@ def main(argv=None):
             raw = RougeCurve(documents, references, diagnostics=True, prefix="val_raw_", weights=average.raw,
                              real_summaries=real if objective == "unpaired" else None)
             callbacks = [average, curve, raw]
+        callbacks.append(critic)
         if args.score_length:
             at = RougeCurve(documents, references, prefix=f"val_at{args.score_length}_",
                             weights=lambda: _output_length(model, args.score_length))
@@ -188,6 +204,25 @@ def imitation(model, documents, references, n):
           f"({scores['vocabulary_generator_vs_target']:.1f}), equal to it {scores['equal_to_target']:.2f} "
           f"({scores['vocabulary_equal_to_target']:.2f})", flush=True)
     return scores
+
+
+def _halves_and_target(summaries, references, targets):
+    """ROUGE-1 of `summaries` against the pretraining `targets` (`val_target_rouge1`) and against the references of
+    the first and of the second half of the documents (`val_rouge1_half1`, `val_rouge1_half2`: do two disjoint
+    samples of validation documents agree on which points are good?)."""
+    half = len(summaries) // 2
+    return {"val_target_rouge1": rouge(summaries, targets)["rouge1"],
+            "val_rouge1_half1": rouge(summaries[:half], references[:half])["rouge1"],
+            "val_rouge1_half2": rouge(summaries[half:], references[half:])["rouge1"]}
+
+
+def _critic_generated(model, documents, batch_size=256):
+    """The discriminator's mean score of the model's greedy summaries of `documents` (no real summary read)."""
+    scores = []
+    for start in range(0, len(documents), batch_size):
+        words = graph_function(model, "greedy_words")(tf.constant(list(documents[start : start + batch_size])))
+        scores.append(model.discriminator(words).numpy().reshape(-1))
+    return float(np.mean(np.concatenate(scores)))
 
 
 @contextlib.contextmanager

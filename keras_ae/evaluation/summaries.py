@@ -270,14 +270,17 @@ class RougeCurve(keras.callbacks.Callback):
     validation `code_dependence` (`val_reconstruction_true`, `_shuffled`, `_empty`) and, when `real_summaries` are
     given, `critic_ranking` (`val_critic_auc`, `val_critic_auc_same_length`, `val_length_auc`) of held-out real
     summaries against the generated ones, and `val_words`,
-    the mean number of words of an output. `prefix` replaces `val_` in these names; `weights`, a function returning
+    the mean number of words of an output. With `language_model` (a `SummaryLanguageModel`) also `val_perplexity`,
+    the summaries' perplexity under it. `prefix` replaces `val_` in these names; `weights`, a function returning
     a context manager, sets the weights scored (e.g. `WeightAverage.raw`: the last iterate instead of the average)."""
 
-    def __init__(self, documents, references, diagnostics=False, real_summaries=None, prefix="val_", weights=None):
+    def __init__(self, documents, references, diagnostics=False, real_summaries=None, prefix="val_", weights=None,
+                 language_model=None):
         super().__init__()
         self.documents, self.references = documents, references
         self.diagnostics, self.real_summaries = diagnostics, real_summaries
         self.prefix, self.weights = prefix, weights
+        self.language_model = language_model
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
@@ -294,6 +297,8 @@ class RougeCurve(keras.callbacks.Callback):
         scores["first_words"] = first_words_share(self.documents, predictions)
         scores["repeated"] = repeated_word_share(predictions)
         scores["words"] = mean_length(predictions)
+        if self.language_model is not None:
+            scores["perplexity"] = self.language_model.perplexity(predictions)
         if self.diagnostics:
             for name, value in code_dependence(self.model, self.documents).items():
                 scores[f"reconstruction_{name}"] = value

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_pairs
 from keras_ae.evaluation.summaries import (
-    RougeCurve, code_dependence, critic_auc, critic_ranking, lead, rouge, summarize,
+    RougeCurve, SummaryLanguageModel, code_dependence, critic_auc, critic_ranking, lead, rouge, summarize,
 )
 from keras_ae.export import export_model
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
@@ -173,11 +173,15 @@ def test_rouge_curve_scores_the_weights_its_context_sets_under_its_prefix(superv
         kernel.assign(trained)
 
     logs = {}
-    for curve in (RougeCurve(documents, summaries), RougeCurve(documents, summaries, prefix="x_", weights=scrambled)):
+    lm = SummaryLanguageModel(tiny_pairs(200, seed=6)[1])  # with a language model: the summaries' perplexity too
+    for curve in (RougeCurve(documents, summaries, language_model=lm),
+                  RougeCurve(documents, summaries, prefix="x_", weights=scrambled)):
         curve.set_model(model)
         curve.on_epoch_end(0, logs)
     assert logs["val_words"] == pytest.approx(4.0, abs=1.0) and "x_words" in logs
     assert logs["val_rouge1"] > logs["x_rouge1"] + 20
+    assert logs["val_perplexity"] == pytest.approx(lm.perplexity(summarize(model, documents)))
+    assert "x_perplexity" not in logs
     np.testing.assert_array_equal(kernel.numpy(), trained)
 
 
