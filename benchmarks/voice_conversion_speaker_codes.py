@@ -29,8 +29,8 @@ import argparse
 
 import numpy as np
 
-from benchmarks.voice_conversion_rhythm import load_run
-from keras_ae.data.speech import load_speech_corpus
+from benchmarks.voice_conversion_rhythm import load_run, run_corpus
+from keras_ae.data.speech import HELD_OUT_SPLITS
 from keras_ae.evaluation.conversion import conversion_pairs, one_utterance, speaker_judges
 from keras_ae.recipes.common import format_table
 
@@ -130,11 +130,13 @@ def main(argv=None):
                         help="real utterances of training sentences per speaker for its centroid")
     parser.add_argument("--classifier", action="store_true",
                         help="also fit the recipe's MFCC speaker classifier and say whom it hears in the conversions")
+    parser.add_argument("--held-out-split", choices=HELD_OUT_SPLITS, default=None,
+                        help="score the run's weights on this held-out split (default: the run's own); the seen "
+                        "speakers are the same in every split")
     args = parser.parse_args(argv)
     model, flags = load_run(args.run)
     seed = flags["seed"]
-    corpus = load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
-                                held_out_speakers=flags["held_out_speakers"], seed=seed)
+    corpus = run_corpus(flags, args.held_out_split)
     encode_speaker, convert = one_utterance(model.encode_speaker), one_utterance(model.convert)
     seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
@@ -147,9 +149,10 @@ def main(argv=None):
     test = np.concatenate([rng.choice(held_out[corpus.speakers[held_out] == s], 20, replace=False)
                            for s in seen + unseen])
     test_codes = np.stack([encode_speaker(corpus.waveforms[i]) for i in test])
-    print(f"run {args.run}, seed {seed}: {len(seen)} seen and {len(unseen)} unseen speakers, centroids of "
-          f"{args.centroid_utterances} training-sentence utterances each, speaker code {test_codes.shape[1]} floats; "
-          "Euclidean distances")
+    split = args.held_out_split or flags.get("held_out_split", "legacy")
+    print(f"run {args.run}, seed {seed}, held-out split {split}: {len(seen)} seen and {len(unseen)} unseen speakers, "
+          f"centroids of {args.centroid_utterances} training-sentence utterances each, speaker code "
+          f"{test_codes.shape[1]} floats; Euclidean distances")
     real = real_speech_rows(test_codes, corpus.speakers[test], centroids, seen, names=corpus.speaker_names)
     print("real speech, held-out sentences (20 utterances per speaker)")
     print(format_table(real,
