@@ -70,7 +70,8 @@ def corpus_speakers(count=16, held_out=4, split="legacy"):
     variant. Accents, pitches and rates are all shared with seen speakers in both splits (8 accents, 4 pitches and 4
     rates over 12 seen speakers).
 
-        corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
+    Example:
+        unseen = corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
     """
     if split not in HELD_OUT_SPLITS:
         raise ValueError(f"held-out split must be one of {', '.join(HELD_OUT_SPLITS)}; got {split!r}.")
