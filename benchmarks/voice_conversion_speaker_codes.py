@@ -20,7 +20,7 @@ measures, with the model's own speaker encoder (`encode_speaker`) and nothing fi
 - with `--classifier`, the same four shares by the recipe's independent MFCC speaker classifier (`speaker_judges`:
   fitted on real training-sentence speech of the 16 eSpeak speakers and 20 resynthesised utterances each; the
   recipe's own also knows the Festival voices) on the same conversions: whether the waveform is heard as the target,
-  the source, or the target's seen proxy.
+  the source, or the target's seen proxy, and per unseen target whom else it hears most.
 
 Speed is not measured here.
 """
@@ -122,6 +122,24 @@ def assignment_shares(predicted, pairs, corpus, centroids, seen):
     return {f"classifier_{key}": value / len(pairs) for key, value in counts.items()}
 
 
+def heard_rows(predicted, pairs, corpus, names, seen):
+    """Per target speaker of `pairs`: its pairs, the share the classifier hears as the target, as a seen and as an
+    unseen speaker other than the target, and the two other speakers it hears most (name and count)."""
+    rows = {}
+    targets = [int(corpus.speakers[reference]) for _, reference, _ in pairs]
+    for target in sorted(set(targets)):
+        heard = [p for p, t in zip(predicted, targets) if t == target]
+        others = [p for p in heard if p != target]
+        common = sorted(set(others), key=lambda p: (-others.count(p), p))[:2]
+        rows[names[target]] = {
+            "pairs": len(heard), "heard_target": heard.count(target) / len(heard),
+            "heard_other_seen": sum(p in seen for p in others) / len(heard),
+            "heard_other_unseen": sum(p not in seen for p in others) / len(heard),
+            "most_heard_others": ", ".join(f"{names[p]} ({others.count(p)})" for p in common) or "-",
+        }
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
@@ -166,7 +184,7 @@ def main(argv=None):
     if args.classifier:
         judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
         names = {name: index for index, name in enumerate(corpus.speaker_names)}
-    rows = {}
+    rows, heard = {}, {}
     for offset, (name, speakers) in enumerate({"seen targets": seen, "unseen targets": unseen}.items()):
         pairs = conversion_pairs(pool, pool, speakers, args.pairs, seed=seed + offset)  # the recipe's pairs
         waveforms = [convert(pool.waveforms[s], pool.waveforms[r]) for s, r, _ in pairs]
@@ -176,13 +194,17 @@ def main(argv=None):
         if judge is not None:
             predicted = [names[n] for n in judge.predict(waveforms)]
             rows[name].update(assignment_shares(predicted, pairs, pool, centroids, seen))
+            heard[name] = heard_rows(predicted, pairs, pool, corpus.speaker_names, seen)
     print(f"converted speech, the recipe's pairs (rhythm conversion {'on' if model.rhythm_conversion else 'off'})")
     print(format_table(rows, ["pairs", "to_target", "to_reference_code", "to_nearest_other_seen", "to_source",
                               "nearest_is_target", "nearest_is_source", "nearest_is_proxy", "nearest_is_other"]))
     if judge is not None:
         print("the MFCC speaker classifier (16 eSpeak speakers) on the same conversions")
         print(format_table(rows, ["classifier_target", "classifier_source", "classifier_proxy", "classifier_other"]))
-    return {"real": real, "centroids": geometry, "converted": rows}
+        print("whom the classifier hears, per unseen target")
+        print(format_table(heard["unseen targets"], ["pairs", "heard_target", "heard_other_seen", "heard_other_unseen",
+                                                     "most_heard_others"]))
+    return {"real": real, "centroids": geometry, "converted": rows, "heard": heard}
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from benchmarks.voice_conversion_phones import shifted_accuracy
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
     conversion_row,
+    heard_rows,
     real_speech_rows,
     speaker_centroids,
 )
@@ -478,6 +479,10 @@ def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_plac
     heard = assignment_shares([3, 1, 0, 2], pairs * 2, corpus, centroids, seen=[0, 1, 2])
     assert heard == {"classifier_target": 0.25, "classifier_source": 0.25, "classifier_proxy": 0.25,
                      "classifier_other": 0.25}
+    by_target = heard_rows([3, 1, 1, 2], pairs * 2, corpus, ["a", "b", "c", "d"], seen=[0, 1, 2])
+    assert list(by_target) == ["d"] and by_target["d"]["heard_target"] == 0.25
+    assert by_target["d"]["heard_other_seen"] == 0.75 and by_target["d"]["heard_other_unseen"] == 0.0
+    assert by_target["d"]["most_heard_others"] == "b (2), c (1)"
 
 
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
