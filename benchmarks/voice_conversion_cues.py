@@ -1,8 +1,8 @@
 """Which cue of the target's voice converted speech lacks: a diagnostic table for a voice-conversion export.
 
 `python -m benchmarks.voice_conversion_cues --model saved_models/voice_conversion --seed 0` rebuilds the recipe's
-eSpeak corpus (same `--seed`, `--speakers`, `--sentences`, `--held-out-speakers`, `--held-out-split`), fits the recipe's independent
-speaker classifier (`keras_ae.evaluation.conversion.speaker_judges`: MFCC statistics of real speech plus its
+eSpeak corpus (same `--seed`, `--speakers`, `--sentences`, `--held-out-speakers`, `--held-out-split`), fits the
+recipe's independent speaker classifier (`keras_ae.evaluation.conversion.speaker_judges`: MFCC statistics of real speech plus its
 resynthesis, never a conversion), converts `--pairs` seeded pairs per condition (seen / unseen targets, held-out
 sentences) and prints, per condition:
 

@@ -63,12 +63,14 @@ def corpus_speakers(count=16, held_out=4, split="legacy"):
 
     `split="legacy"`: `default_speakers(count)`, as every corpus before session 12 was built. With 16 speakers each
     of the 4 held-out voices shares its variant with a seen speaker (its "twin"; two share variant and pitch too),
-    and the speaker code places it near that twin. `split="variant"`: the same seen speakers (and the same jitter
-    draws, which are made speaker by speaker; eSpeak's audio is not bit-identical from one build to the next, so a
-    new cache is a new rendering), and each held-out speaker keeps its legacy accent, pitch and rate but takes, in order, a variant of `VARIANTS` whose family (`variant_family`) no seen speaker uses: with 16
-    speakers m3, f3, m5 and m6 (klatt2 is skipped: klatt is seen). A held-out voice then has no seen speaker of its
-    variant. Accents, pitches and rates are all shared with seen speakers in both splits (8 accents, 4 pitches and 4
-    rates over 12 seen speakers).
+    and the speaker code places it near that twin.
+
+    `split="variant"`: the same seen speakers, with the same jitter draws (they are made speaker by speaker). Each
+    held-out speaker keeps its legacy accent, pitch and rate but takes, in order, a variant of `VARIANTS` whose
+    family (`variant_family`) no seen speaker uses: with 16 speakers m3, f3, m5 and m6 (klatt2 is skipped: klatt
+    is seen). A held-out voice then has no seen speaker of its variant. Accents, pitches and rates are shared with
+    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). eSpeak's breath noise
+    (variants f2, f5) is not bit-identical from one build to the next, so a new cache renders those voices anew.
 
     Example:
         unseen = corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
