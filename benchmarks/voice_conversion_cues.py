@@ -3,8 +3,8 @@
 `python -m benchmarks.voice_conversion_cues --model saved_models/voice_conversion --seed 0` rebuilds the recipe's
 eSpeak corpus (same `--seed`, `--speakers`, `--sentences`, `--held-out-speakers`, `--held-out-split`), fits the
 recipe's independent speaker classifier (`keras_ae.evaluation.conversion.speaker_judges`: MFCC statistics of real
-speech plus its resynthesis, never a conversion), converts `--pairs` seeded pairs per condition (seen / unseen targets, held-out
-sentences) and prints, per condition:
+speech plus its resynthesis, never a conversion), converts `--pairs` seeded pairs per condition (seen / unseen
+targets, held-out sentences) and prints, per condition:
 
 - the target share, and the target share after the converted utterance's statistics in one block are replaced by
   those of the target's own resynthesised utterance of the same sentence (level: c0 mean and std; envelope:
