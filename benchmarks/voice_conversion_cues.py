@@ -1,10 +1,10 @@
 """Which cue of the target's voice converted speech lacks: a diagnostic table for a voice-conversion export.
 
 `python -m benchmarks.voice_conversion_cues --model saved_models/voice_conversion --seed 0` rebuilds the recipe's
-eSpeak corpus (same `--seed`, `--speakers`, `--sentences`, `--held-out-speakers`), fits the recipe's independent
-speaker classifier (`keras_ae.evaluation.conversion.speaker_judges`: MFCC statistics of real speech plus its
-resynthesis, never a conversion), converts `--pairs` seeded pairs per condition (seen / unseen targets, held-out
-sentences) and prints, per condition:
+eSpeak corpus (same `--seed`, `--speakers`, `--sentences`, `--held-out-speakers`, `--held-out-split`), fits the
+recipe's independent speaker classifier (`keras_ae.evaluation.conversion.speaker_judges`: MFCC statistics of real
+speech plus its resynthesis, never a conversion), converts `--pairs` seeded pairs per condition (seen / unseen
+targets, held-out sentences) and prints, per condition:
 
 - the target share, and the target share after the converted utterance's statistics in one block are replaced by
   those of the target's own resynthesised utterance of the same sentence (level: c0 mean and std; envelope:
@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.speech import load_speech_corpus
+from keras_ae.data.speech import HELD_OUT_SPLITS, load_speech_corpus
 from keras_ae.evaluation.conversion import (
     conversion_pairs,
     mfcc_frames,
@@ -34,6 +34,7 @@ from keras_ae.evaluation.conversion import (
     utterance_statistics,
 )
 from keras_ae.layers.audio.log_mel import log_mel_frames
+from keras_ae.recipes import voice_conversion
 from keras_ae.recipes.common import format_table
 
 BLOCKS = {  # indices into utterance_statistics(mfcc + deltas): means 0-38, standard deviations 39-77
@@ -121,6 +122,8 @@ def main(argv=None):
     parser.add_argument("--speakers", type=int, default=16)
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--held-out-speakers", type=int, default=4)
+    parser.add_argument("--held-out-split", choices=HELD_OUT_SPLITS, default=voice_conversion.HELD_OUT_SPLIT,
+                        help="the recipe's --held-out-split")
     parser.add_argument("--pairs", type=int, default=64, help="conversions per condition")
     args = parser.parse_args(argv)
     loaded = tf.saved_model.load(args.model)
@@ -132,7 +135,8 @@ def main(argv=None):
         return np.asarray(loaded.resynthesize(waveforms=tf.constant(waveform[None])))[0]
 
     corpus = load_speech_corpus(num_speakers=args.speakers, num_sentences=args.sentences,
-                                held_out_speakers=args.held_out_speakers, seed=args.seed)
+                                held_out_speakers=args.held_out_speakers, seed=args.seed,
+                                held_out_split=args.held_out_split)
     judge = speaker_judges(corpus, None, resynthesize, 160, 20, seed=args.seed)[0]
     long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
     seen = sorted(set(corpus.select(speakers="train").speakers.tolist()))

@@ -29,8 +29,8 @@ import argparse
 
 import numpy as np
 
-from benchmarks.voice_conversion_rhythm import load_run
-from keras_ae.data.speech import FRAME_SAMPLES, load_speech_corpus
+from benchmarks.voice_conversion_rhythm import load_run, run_corpus
+from keras_ae.data.speech import FRAME_SAMPLES
 from keras_ae.evaluation.conversion import PhoneProbe, conversion_pairs, one_utterance, stretched_labels
 from keras_ae.evaluation.speech import with_deltas
 from keras_ae.recipes.common import format_table
@@ -94,8 +94,7 @@ def main(argv=None):
     if args.rhythm_conversion is not None:
         model.rhythm_conversion = args.rhythm_conversion
     seed = flags["seed"]
-    corpus = load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
-                                held_out_speakers=flags["held_out_speakers"], seed=seed)
+    corpus = run_corpus(flags)
     train = corpus.select(sentences="train", speakers="train")
     probe_train = train.sample(args.probe_utterances, seed)
     front_end = one_utterance(model.front_end)

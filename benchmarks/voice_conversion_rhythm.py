@@ -50,6 +50,16 @@ def load_run(run_dir):
     raise FileNotFoundError(f"no checkpoint in {folder / CHECKPOINT_FOLDER}")
 
 
+def run_corpus(flags, held_out_split=None):
+    """The eSpeak corpus a voice_conversion run used (its flags), or with `held_out_split` another split of the same
+    seen speakers. Runs from before `--held-out-split` (session 12) used the "legacy" split."""
+    from keras_ae.data.speech import load_speech_corpus
+
+    return load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
+                              held_out_speakers=flags["held_out_speakers"], seed=flags["seed"],
+                              held_out_split=held_out_split or flags.get("held_out_split", "legacy"))
+
+
 def delta_spread(waveform):
     """Mean over c1-c12 of the standard deviation over time of the MFCC deltas (columns 13-38 are the deltas)."""
     return float(np.mean(np.std(mfcc_frames(waveform)[:, 14:26], axis=0)))
@@ -102,12 +112,9 @@ def main(argv=None):
     parser.add_argument("--timing-only", action="store_true", help="parts 1-3 only (no judge, no conversions)")
     parser.add_argument("--utterances", type=int, default=160, help="utterances for the per-utterance correlation")
     args = parser.parse_args(argv)
-    from keras_ae.data.speech import load_speech_corpus
-
     model, flags = load_run(args.run)
     seed = flags["seed"]
-    corpus = load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
-                                held_out_speakers=flags["held_out_speakers"], seed=seed)
+    corpus = run_corpus(flags)
     long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
     test = long_enough.select(sentences="test").sample(args.utterances, seed)
     rate = one_utterance(model.speaking_rate)

@@ -20,7 +20,7 @@ measures, with the model's own speaker encoder (`encode_speaker`) and nothing fi
 - with `--classifier`, the same four shares by the recipe's independent MFCC speaker classifier (`speaker_judges`:
   fitted on real training-sentence speech of the 16 eSpeak speakers and 20 resynthesised utterances each; the
   recipe's own also knows the Festival voices) on the same conversions: whether the waveform is heard as the target,
-  the source, or the target's seen proxy.
+  the source, or the target's seen proxy, and per unseen target whom else it hears most.
 
 Speed is not measured here.
 """
@@ -29,8 +29,8 @@ import argparse
 
 import numpy as np
 
-from benchmarks.voice_conversion_rhythm import load_run
-from keras_ae.data.speech import load_speech_corpus
+from benchmarks.voice_conversion_rhythm import load_run, run_corpus
+from keras_ae.data.speech import HELD_OUT_SPLITS
 from keras_ae.evaluation.conversion import conversion_pairs, one_utterance, speaker_judges
 from keras_ae.recipes.common import format_table
 
@@ -122,6 +122,24 @@ def assignment_shares(predicted, pairs, corpus, centroids, seen):
     return {f"classifier_{key}": value / len(pairs) for key, value in counts.items()}
 
 
+def heard_rows(predicted, pairs, corpus, names, seen):
+    """Per target speaker of `pairs`: its pairs, the share the classifier hears as the target, as a seen and as an
+    unseen speaker other than the target, and the two other speakers it hears most (name and count)."""
+    rows = {}
+    targets = [int(corpus.speakers[reference]) for _, reference, _ in pairs]
+    for target in sorted(set(targets)):
+        heard = [p for p, t in zip(predicted, targets) if t == target]
+        others = [p for p in heard if p != target]
+        common = sorted(set(others), key=lambda p: (-others.count(p), p))[:2]
+        rows[names[target]] = {
+            "pairs": len(heard), "heard_target": heard.count(target) / len(heard),
+            "heard_other_seen": sum(p in seen for p in others) / len(heard),
+            "heard_other_unseen": sum(p not in seen for p in others) / len(heard),
+            "most_heard_others": ", ".join(f"{names[p]} ({others.count(p)})" for p in common) or "-",
+        }
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
@@ -130,11 +148,13 @@ def main(argv=None):
                         help="real utterances of training sentences per speaker for its centroid")
     parser.add_argument("--classifier", action="store_true",
                         help="also fit the recipe's MFCC speaker classifier and say whom it hears in the conversions")
+    parser.add_argument("--held-out-split", choices=HELD_OUT_SPLITS, default=None,
+                        help="score the run's weights on this held-out split (default: the run's own); the seen "
+                        "speakers are the same in every split")
     args = parser.parse_args(argv)
     model, flags = load_run(args.run)
     seed = flags["seed"]
-    corpus = load_speech_corpus(num_speakers=flags["speakers"], num_sentences=flags["sentences"],
-                                held_out_speakers=flags["held_out_speakers"], seed=seed)
+    corpus = run_corpus(flags, args.held_out_split)
     encode_speaker, convert = one_utterance(model.encode_speaker), one_utterance(model.convert)
     seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
@@ -147,9 +167,10 @@ def main(argv=None):
     test = np.concatenate([rng.choice(held_out[corpus.speakers[held_out] == s], 20, replace=False)
                            for s in seen + unseen])
     test_codes = np.stack([encode_speaker(corpus.waveforms[i]) for i in test])
-    print(f"run {args.run}, seed {seed}: {len(seen)} seen and {len(unseen)} unseen speakers, centroids of "
-          f"{args.centroid_utterances} training-sentence utterances each, speaker code {test_codes.shape[1]} floats; "
-          "Euclidean distances")
+    split = args.held_out_split or flags.get("held_out_split", "legacy")
+    print(f"run {args.run}, seed {seed}, held-out split {split}: {len(seen)} seen and {len(unseen)} unseen speakers, "
+          f"centroids of {args.centroid_utterances} training-sentence utterances each, speaker code "
+          f"{test_codes.shape[1]} floats; Euclidean distances")
     real = real_speech_rows(test_codes, corpus.speakers[test], centroids, seen, names=corpus.speaker_names)
     print("real speech, held-out sentences (20 utterances per speaker)")
     print(format_table(real,
@@ -163,7 +184,7 @@ def main(argv=None):
     if args.classifier:
         judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
         names = {name: index for index, name in enumerate(corpus.speaker_names)}
-    rows = {}
+    rows, heard = {}, {}
     for offset, (name, speakers) in enumerate({"seen targets": seen, "unseen targets": unseen}.items()):
         pairs = conversion_pairs(pool, pool, speakers, args.pairs, seed=seed + offset)  # the recipe's pairs
         waveforms = [convert(pool.waveforms[s], pool.waveforms[r]) for s, r, _ in pairs]
@@ -173,13 +194,17 @@ def main(argv=None):
         if judge is not None:
             predicted = [names[n] for n in judge.predict(waveforms)]
             rows[name].update(assignment_shares(predicted, pairs, pool, centroids, seen))
+            heard[name] = heard_rows(predicted, pairs, pool, corpus.speaker_names, seen)
     print(f"converted speech, the recipe's pairs (rhythm conversion {'on' if model.rhythm_conversion else 'off'})")
     print(format_table(rows, ["pairs", "to_target", "to_reference_code", "to_nearest_other_seen", "to_source",
                               "nearest_is_target", "nearest_is_source", "nearest_is_proxy", "nearest_is_other"]))
     if judge is not None:
         print("the MFCC speaker classifier (16 eSpeak speakers) on the same conversions")
         print(format_table(rows, ["classifier_target", "classifier_source", "classifier_proxy", "classifier_other"]))
-    return {"real": real, "centroids": geometry, "converted": rows}
+        print("whom the classifier hears, per unseen target")
+        print(format_table(heard["unseen targets"], ["pairs", "heard_target", "heard_other_seen", "heard_other_unseen",
+                                                     "most_heard_others"]))
+    return {"real": real, "centroids": geometry, "converted": rows, "heard": heard}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import numpy as np
 
 from keras_ae.data.festival import FLITE_TRAINING_VOICES, load_engine_corpus
 from keras_ae.data.phones import merge_corpora, to_arpabet
-from keras_ae.data.speech import ACCENTS, Speaker, load_speech_corpus
+from keras_ae.data.speech import ACCENTS, Speaker, load_speech_corpus, variant_family
 
 # eSpeak NG's English voice variants (espeak-ng-data/voices/!v): numbered male and female voices, the six klatt
 # voices and named variants of different timbre.
@@ -25,11 +25,14 @@ WIDE_PITCHES = (5, 95)  # eSpeak's pitch parameter, 0-100
 WIDE_RATES = (110, 240)  # words per minute
 
 
-def wide_espeak_speakers(count, seed=0, exclude=()):
+def wide_espeak_speakers(count, seed=0, exclude=(), exclude_families=False):
     """`count` distinct eSpeak speakers: every accent in turn, a seeded variant, pitch and rate from the wide
     ranges above. Candidates with the accent and variant of a speaker in `exclude` (e.g. held-out speakers) are
-    skipped, so no extra speaker is a held-out voice at another pitch or rate."""
+    skipped, so no extra speaker is a held-out voice at another pitch or rate. With `exclude_families`, candidates
+    whose variant family (`variant_family`) is that of any speaker in `exclude` are skipped at every accent (the
+    "variant" held-out split: no training voice shares a variant with a held-out one)."""
     taken = {(s.accent, s.variant) for s in exclude}
+    families = {variant_family(s.variant) for s in exclude} if exclude_families else set()
     rng = np.random.default_rng(seed)
     speakers = set()
     ordered = []
@@ -37,22 +40,25 @@ def wide_espeak_speakers(count, seed=0, exclude=()):
         speaker = Speaker(ACCENTS[len(ordered) % len(ACCENTS)], str(rng.choice(WIDE_VARIANTS)),
                           int(rng.integers(WIDE_PITCHES[0], WIDE_PITCHES[1] + 1)),
                           int(rng.integers(WIDE_RATES[0], WIDE_RATES[1] + 1)))
-        if speaker not in speakers and (speaker.accent, speaker.variant) not in taken:
+        if (speaker not in speakers and (speaker.accent, speaker.variant) not in taken
+                and variant_family(speaker.variant) not in families):
             speakers.add(speaker)
             ordered.append(speaker)
     return ordered
 
 
 def load_extra_training_speech(corpus, sentences, espeak_speakers=32, flite=True, seed=0, progress=True,
-                               exclude=()):
+                               exclude=(), exclude_families=False):
     """Extra training speakers for `corpus` (built from `sentences` with `seed`): `espeak_speakers` wide eSpeak
     speakers and (with `flite`) the Flite training voices, saying the corpus's training sentences, with ARPAbet
-    labels, every utterance in the `"train"` splits; `exclude` as in `wide_espeak_speakers`. Returns None when
-    nothing is asked for."""
+    labels, every utterance in the `"train"` splits; `exclude` and `exclude_families` as in
+    `wide_espeak_speakers`. Returns None when nothing is asked for."""
     train_ids = sorted(set(corpus.sentences[corpus.sentence_split == "train"].tolist()))
     parts = []
     if espeak_speakers:
-        wide = load_speech_corpus(speakers=wide_espeak_speakers(espeak_speakers, seed=seed + 1, exclude=exclude),
+        voices = wide_espeak_speakers(espeak_speakers, seed=seed + 1, exclude=exclude,
+                                      exclude_families=exclude_families)
+        wide = load_speech_corpus(speakers=voices,
                                   sentences=[sentences[i] for i in train_ids], held_out_speakers=0,
                                   validation_sentences=0, test_sentences=0, seed=seed, progress=progress)
         wide.sentences = np.array(train_ids)[wide.sentences]

@@ -37,9 +37,10 @@ def load_corpus(args):
     """The corpus named by `--data`: `espeak` (synthesized) or a folder / manifest of the user's audio (decoded while
     training with `--stream`, where a recipe offers it)."""
     if args.data in (None, "espeak"):
+        split = {"held_out_split": args.held_out_split} if hasattr(args, "held_out_split") else {}
         return load_speech_corpus(
             num_speakers=args.speakers, num_sentences=args.sentences, held_out_speakers=args.held_out_speakers,
-            seed=args.seed,
+            seed=args.seed, **split,
         )
     corpus = load_audio_corpus(args.data, skip_bad=args.skip_bad, min_seconds=args.crop_seconds, seed=args.seed,
                                decode=not getattr(args, "stream", False))

@@ -8,15 +8,20 @@ import pytest
 from keras_ae.data import speech
 from keras_ae.data.speech import corpus as speech_corpus
 from keras_ae.data.speech import (
+    HELD_OUT_SPLITS,
     AudioError,
     Speaker,
+    corpus_speakers,
+    default_speakers,
     frame_labels,
     load_audio,
     load_audio_corpus,
     load_speech_corpus,
     make_crop_dataset,
     synthesize,
+    variant_family,
 )
+from keras_ae.data.varied_speech import wide_espeak_speakers
 
 SPEAKERS = [Speaker("en-us", "m1", 40, 170), Speaker("en-gb-scotland", "f3", 70, 160), Speaker("en-029", "m3")]
 SENTENCES = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
@@ -76,6 +81,49 @@ def test_corpus_is_parallel_labelled_split_and_cached(tmp_path, monkeypatch):
     again = _tiny_corpus(tmp_path)
     np.testing.assert_array_equal(again.waveforms[3], corpus.waveforms[3])
     assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(corpus.root)]
+
+
+def test_variant_split_holds_out_voices_of_variants_no_seen_speaker_uses():
+    legacy = corpus_speakers(16, 4, "legacy")
+    assert legacy == default_speakers(16)  # every corpus before session 12
+    assert [s.name for s in legacy[12:]] == ["en-029+f5 p75 r165", "en-us-nyc+klatt p30 r150",
+                                            "en-gb-x-gbclan+f1 p45 r195", "en-gb-x-gbcwmd+m2 p60 r180"]
+    assert {s.variant for s in legacy[12:]} <= {s.variant for s in legacy[:12]}  # the legacy split's twins
+    for count, held_out in ((16, 4), (16, 2), (12, 3), (4, 1)):
+        speakers = corpus_speakers(count, held_out, "variant")
+        seen, unseen = speakers[:count - held_out], speakers[count - held_out:]
+        assert seen == default_speakers(count)[:count - held_out]  # the same training voices
+        assert len(set(speakers)) == count and len({s.variant for s in unseen}) == held_out
+        assert not {variant_family(s.variant) for s in unseen} & {variant_family(s.variant) for s in seen}
+        for new, old in zip(unseen, default_speakers(count)[count - held_out:]):
+            assert (new.accent, new.pitch, new.rate) == (old.accent, old.pitch, old.rate)
+    assert [s.variant for s in corpus_speakers(16, 4, "variant")[12:]] == ["m3", "f3", "m5", "m6"]
+    assert variant_family("klatt2") == variant_family("klatt") != variant_family("m3")
+    assert corpus_speakers(16, 0, "variant") == default_speakers(16)
+    with pytest.raises(ValueError, match="variant"):
+        corpus_speakers(16, 8, "variant")  # 8 seen speakers leave too few unused variants
+    with pytest.raises(ValueError, match="legacy, variant"):
+        corpus_speakers(16, 4, "twins")
+    assert HELD_OUT_SPLITS == ("legacy", "variant")
+    # extra training voices (--extra-speakers) under the variant split share no held-out variant at any accent
+    unseen = corpus_speakers(16, 4, "variant")[12:]
+    families = {variant_family(s.variant) for s in unseen}
+    old_rule = wide_espeak_speakers(32, seed=1, exclude=unseen)
+    assert {variant_family(s.variant) for s in old_rule} & families  # e.g. m3 at another accent
+    strict = wide_espeak_speakers(32, seed=1, exclude=unseen, exclude_families=True)
+    assert len(set(strict)) == 32 and not {variant_family(s.variant) for s in strict} & families
+
+
+def test_variant_split_corpus_keeps_the_seen_speakers_and_the_sentence_split(tmp_path):
+    options = dict(num_speakers=4, num_sentences=3, held_out_speakers=1, validation_sentences=0, test_sentences=1,
+                   root=tmp_path, progress=False)
+    legacy = load_speech_corpus(held_out_split="legacy", **options)
+    variant = load_speech_corpus(held_out_split="variant", **options)
+    assert legacy.speaker_names[:3] == variant.speaker_names[:3]
+    assert variant.speaker_names[3] == corpus_speakers(4, 1, "variant")[3].name != legacy.speaker_names[3]
+    np.testing.assert_array_equal(legacy.speaker_split, variant.speaker_split)
+    np.testing.assert_array_equal(legacy.sentence_split, variant.sentence_split)
+    assert len({os.path.basename(c.root) for c in (legacy, variant)}) == 2  # two caches, one per split
 
 
 def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):

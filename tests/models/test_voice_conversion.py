@@ -17,6 +17,7 @@ from benchmarks.voice_conversion_phones import shifted_accuracy
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
     conversion_row,
+    heard_rows,
     real_speech_rows,
     speaker_centroids,
 )
@@ -395,6 +396,27 @@ def test_extra_speakers_are_only_for_the_synthesized_corpus():
         voice_conversion.with_extra_speakers(corpus, "train", args)
 
 
+def test_extra_speakers_avoid_the_held_out_variants_under_the_variant_split(monkeypatch):
+    import keras_ae.data.varied_speech as varied_speech
+
+    calls = []
+    monkeypatch.setattr(varied_speech, "load_extra_training_speech",
+                        lambda corpus, sentences, count, **options: calls.append(options) or types.SimpleNamespace(
+                            num_speakers=count))
+    monkeypatch.setattr("keras_ae.data.phones.to_arpabet", lambda corpus: corpus)
+    monkeypatch.setattr("keras_ae.data.phones.merge_corpora", lambda parts: parts)
+    parser = voice_conversion.build_parser()
+    assert parser.parse_args([]).held_out_split == voice_conversion.HELD_OUT_SPLIT
+    corpus = types.SimpleNamespace(num_speakers=16)
+    for split in ("legacy", "variant"):
+        args = parser.parse_args(["--extra-speakers", "2", "--held-out-split", split])
+        _, count = voice_conversion.with_extra_speakers(corpus, "train", args)
+        assert count == 18
+    legacy, variant = calls
+    assert [s.variant for s in legacy["exclude"]] == ["f5", "klatt", "f1", "m2"] and not legacy["exclude_families"]
+    assert [s.variant for s in variant["exclude"]] == ["m3", "f3", "m5", "m6"] and variant["exclude_families"]
+
+
 def test_training_speakers_keep_the_held_out_targets_and_every_speaker_for_the_classifier():
     corpus = _toy_corpus()  # speakers a, b, c seen; d held out
     assert voice_conversion.with_training_speakers(corpus, None) is corpus
@@ -457,6 +479,10 @@ def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_plac
     heard = assignment_shares([3, 1, 0, 2], pairs * 2, corpus, centroids, seen=[0, 1, 2])
     assert heard == {"classifier_target": 0.25, "classifier_source": 0.25, "classifier_proxy": 0.25,
                      "classifier_other": 0.25}
+    by_target = heard_rows([3, 1, 1, 2], pairs * 2, corpus, ["a", "b", "c", "d"], seen=[0, 1, 2])
+    assert list(by_target) == ["d"] and by_target["d"]["heard_target"] == 0.25
+    assert by_target["d"]["heard_other_seen"] == 0.75 and by_target["d"]["heard_other_unseen"] == 0.0
+    assert by_target["d"]["most_heard_others"] == "b (2), c (1)"
 
 
 def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():

@@ -47,3 +47,13 @@ def test_renders_the_first_training_sentences_and_every_test_sentence(monkeypatc
     assert voices == ["kal", "slt"]
     assert list(split[ids[:3]]) == ["train"] * 3 and set(split[ids[3:]]) == {"test"}
     assert len(ids) == 3 + int((split == "test").sum())
+
+
+def test_the_held_out_split_reaches_the_corpus_only_where_a_recipe_has_the_flag(monkeypatch):
+    calls = []
+    monkeypatch.setattr(speech_recipe, "load_speech_corpus", lambda **options: calls.append(options))
+    speech_recipe.load_corpus(_args())  # a recipe without --held-out-split (CPC): the corpus default
+    args = _args()
+    args.held_out_split = "variant"
+    speech_recipe.load_corpus(args)
+    assert "held_out_split" not in calls[0] and calls[1]["held_out_split"] == "variant"

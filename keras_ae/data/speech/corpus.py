@@ -13,7 +13,7 @@ from keras_ae.data import keras_ae_home
 from keras_ae.data.cache import DamagedCache, cached_folder
 from keras_ae.data.speech.constants import CORPUS_VERSION, SAMPLE_RATE, SILENCE
 from keras_ae.data.speech.sentences import builtin_sentences
-from keras_ae.data.speech.espeak import default_speakers, frame_labels, synthesize
+from keras_ae.data.speech.espeak import corpus_speakers, frame_labels, synthesize
 
 
 @dataclasses.dataclass
@@ -122,11 +122,12 @@ def load_speech_corpus(
     seed=0,
     root=None,
     progress=True,
+    held_out_split="legacy",
 ):
     """The synthesized multi-speaker corpus as a `SpeechCorpus`, built on first use and cached.
 
     Args:
-        num_speakers: number of `default_speakers` (ignored when `speakers` is given).
+        num_speakers: number of default speakers (`corpus_speakers`; ignored when `speakers` is given).
         num_sentences: number of `builtin_sentences` (ignored when `sentences` is given).
         held_out_speakers: speakers (the last ones) whose `speaker_split` is `"test"`.
         validation_sentences, test_sentences: share (float) or number (int) of sentences held out; every speaker
@@ -137,8 +138,12 @@ def load_speech_corpus(
         seed: seed of the jitter and of the sentence split.
         root: cache folder (default `keras_ae_home() / "speech"`).
         progress: show a progress bar while synthesizing.
+        held_out_split: how the default speakers' held-out voices are made (`corpus_speakers`): `"legacy"` (the
+            corpus every speech recipe has used; the default here) or `"variant"` (held-out voices whose variant no
+            seen speaker uses; the same seen speakers). Ignored when `speakers` is given.
     """
-    speakers = list(speakers) if speakers is not None else default_speakers(num_speakers)
+    speakers = (list(speakers) if speakers is not None
+                else corpus_speakers(num_speakers, held_out_speakers, held_out_split))
     sentences = list(sentences) if sentences is not None else builtin_sentences(num_sentences)
     if not speakers or not sentences:
         raise ValueError("The corpus needs at least one speaker and one sentence.")

@@ -48,6 +48,48 @@ def default_speakers(count=16):
     return speakers
 
 
+# How the held-out (unseen) speakers of the default corpus are chosen; see `corpus_speakers`.
+HELD_OUT_SPLITS = ("legacy", "variant")
+
+
+def variant_family(variant):
+    """The voice family of an eSpeak variant: the six klatt variants share eSpeak's Klatt synthesiser and count as
+    one family; every other variant is its own."""
+    return "klatt" if variant.startswith("klatt") else variant
+
+
+def corpus_speakers(count=16, held_out=4, split="legacy"):
+    """The default corpus's `count` speakers; the last `held_out` are the held-out (unseen) ones.
+
+    `split="legacy"`: `default_speakers(count)`, as every corpus before session 12 was built. With 16 speakers each
+    of the 4 held-out voices shares its variant with a seen speaker (its "twin"; two share variant and pitch too),
+    and the speaker code places it near that twin.
+
+    `split="variant"`: the same seen speakers, with the same jitter draws (they are made speaker by speaker). Each
+    held-out speaker keeps its legacy accent, pitch and rate but takes, in order, a variant of `VARIANTS` whose
+    family (`variant_family`) no seen speaker uses: with 16 speakers m3, f3, m5 and m6 (klatt2 is skipped: klatt
+    is seen). A held-out voice then has no seen speaker of its variant. Accents, pitches and rates are shared with
+    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). eSpeak's breath noise
+    (variants f2, f5) is not bit-identical from one build to the next, so a new cache renders those voices anew.
+
+    Example:
+        unseen = corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
+    """
+    if split not in HELD_OUT_SPLITS:
+        raise ValueError(f"held-out split must be one of {', '.join(HELD_OUT_SPLITS)}; got {split!r}.")
+    speakers = default_speakers(count)
+    if split == "legacy" or not 0 < held_out < count:  # load_speech_corpus reports a bad held_out
+        return speakers
+    seen = speakers[:count - held_out]
+    taken = {variant_family(s.variant) for s in seen}
+    free = [v for v in VARIANTS if variant_family(v) not in taken]
+    if len(free) < held_out:
+        raise ValueError(f"The 'variant' held-out split needs {held_out} voice variants that none of the {len(seen)} "
+                         f"seen speakers uses; only {len(free)} are left ({', '.join(free) or 'none'}). Hold out "
+                         "fewer speakers, use fewer speakers or the 'legacy' split.")
+    return seen + [dataclasses.replace(s, variant=v) for s, v in zip(speakers[count - held_out:], free)]
+
+
 class _EspeakEventId(ctypes.Union):
     _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
 
