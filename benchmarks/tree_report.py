@@ -23,7 +23,6 @@ import argparse
 import json
 from pathlib import Path
 
-from keras_ae.data.trees import load_tree_data
 from keras_ae.evaluation.trees import (
     TreeScorer,
     compare_to_right_branching,
@@ -33,7 +32,7 @@ from keras_ae.evaluation.trees import (
 )
 from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.recipes.common import format_table
-from keras_ae.recipes.tree_latent import rebuild_run, run_flags
+from keras_ae.recipes.tree_latent import load_run_data, rebuild_run, run_flags
 
 
 def run_rows(folder, labels, decoding=None):
@@ -41,9 +40,7 @@ def run_rows(folder, labels, decoding=None):
     folder = Path(folder)
     flags = run_flags(folder)
     parses = json.loads((folder / "test_trees.json").read_text())
-    data = load_tree_data(flags.data, gold_trees=flags.gold_trees, max_length=flags.max_length,
-                          synthetic_size=flags.synthetic_size, seed=flags.seed, test_trees=flags.test_trees,
-                          synthetic_grammar=flags.synthetic_grammar)
+    data = load_run_data(flags)
     if data.test_trees is None:
         raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
     if data.test != parses["sentences"]:

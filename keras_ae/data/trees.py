@@ -18,6 +18,8 @@ Protocol (fixed, never tuned on test):
   empty elements (`-NONE-`, traces) are dropped, and so are constituents left without leaves.
 - Length: sentences of more than `max_length` words (after punctuation) are skipped and counted
   (`TreeData.skipped_long`), as are sentences of fewer than 2 words (`skipped_short`): one word has no binary tree.
+  The test sentences (and `test_trees`) have their own limit, `test_max_length` (default: `max_length`), so that
+  training on longer sentences keeps the evaluation's sentences (the counts above are the loaded splits').
 - Splits: the synthetic treebank samples its three splits with different seeds. Files and the Austen corpus: line
   (or sentence) `i` goes to test when `i % 10 == 3`, to validation when `i % 10 == 7`, to training otherwise
   (Austen and the corpora: their own held-out chapters or documents, see `keras_ae.data.text` and
@@ -281,9 +283,9 @@ def synthetic_treebank(count, max_length=10, seed=0, grammar=SYNTHETIC_GRAMMAR_V
 # Loading
 
 
-def _check_lengths(max_length):
+def _check_lengths(max_length, name="max_length"):
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < MIN_LENGTH:
-        raise ValueError(f"max_length must be an integer of at least {MIN_LENGTH} words; got {max_length!r}.")
+        raise ValueError(f"{name} must be an integer of at least {MIN_LENGTH} words; got {max_length!r}.")
 
 
 def _slot(index):
@@ -319,7 +321,7 @@ def _filter(sentences, max_length):
 
 
 def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
-                   test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION):
+                   test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION, test_max_length=None):
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
@@ -328,6 +330,10 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
+        test_max_length: longest test sentence kept (None: `max_length`). Evaluation length apart from training
+            length: a model trained on longer sentences is scored on the same short ones (the 156 gold trees of
+            at most 10 words with `max_length=15`). It may exceed `max_length` only with `test_trees`; the other
+            sources' test splits hold no sentence longer than `max_length`.
         synthetic_size: training sentences of the synthetic treebank (validation and test: a tenth each).
         test_trees: a Penn Treebank bracket file whose trees (their leaves the sentences) replace the test split,
             e.g. a hand-bracketed sample of held-out sentences (`benchmarks/data/austen_gold_trees.mrg`).
@@ -336,11 +342,26 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
             with `source="synthetic"`.
     """
     data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar)
+    if test_max_length is None:
+        test_max_length = max_length
+    _check_lengths(test_max_length, "test_max_length")
+    if test_trees is None and test_max_length > max_length:
+        raise ValueError(
+            f"test_max_length {test_max_length} is above max_length {max_length}: the test split holds no sentence "
+            f"longer than max_length; give test_trees (--test-trees) or a test_max_length of at most {max_length}."
+        )
+    if test_trees is None and test_max_length < max_length:
+        kept, _, _ = _filter(data.test, test_max_length)
+        if not kept:
+            raise ValueError(f"no test sentence of {MIN_LENGTH}..{test_max_length} words; raise --test-max-length.")
+        data.test = [data.test[i] for i in kept]
+        data.test_trees = None if data.test_trees is None else [data.test_trees[i] for i in kept]
     if test_trees is not None:
         trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(test_trees)) if tree is not None]
-        kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
+        kept, _, _ = _filter([tree_words(tree) for tree in trees], test_max_length)
         if not kept:
-            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
+            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{test_max_length} words; raise "
+                             "--test-max-length (default: --max-length).")
         data.test_trees = [trees[i] for i in kept]
         data.test = [tree_words(tree) for tree in data.test_trees]
         held_out = {sentence.lower() for sentence in data.test}

@@ -216,3 +216,30 @@ def test_test_trees_sentences_never_reach_training(tmp_path):
     data = load_tree_data(str(sentences), test_trees=str(trees))
     assert data.test == ["she smiled"] and data.dropped_test_duplicates == 9  # the 10th was in the test slot
     assert "She smiled" not in data.train + data.validation and "The cat sat" in data.train
+
+
+def test_test_length_limit_is_apart_from_the_training_limit(tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("the cat sat\n" * 10 + " ".join(["word"] * 12) + "\n" + "a b c d e f g h\n" * 10)
+    trees = tmp_path / "gold.mrg"
+    lengths = [3, 8, 12]
+    trees.write_text("".join("(S " + " ".join(f"(NN w{i})" for i in range(n)) + ")\n" for n in lengths))
+    tied = load_tree_data(str(sentences), max_length=10, test_trees=str(trees))  # as before: the same limit
+    assert [len(s.split()) for s in tied.test] == [3, 8] and max(len(s.split()) for s in tied.train) == 8
+    # train on up to 15 words and score on the same short trees; the trees stay paired with their sentences
+    data = load_tree_data(str(sentences), max_length=15, test_trees=str(trees), test_max_length=10)
+    assert data.test == tied.test and data.test == [tree_words(tree) for tree in data.test_trees]
+    assert max(len(s.split()) for s in data.train + data.validation) == 12
+    longer = load_tree_data(str(sentences), max_length=8, test_trees=str(trees), test_max_length=12)
+    assert [len(s.split()) for s in longer.test] == lengths and max(len(s.split()) for s in longer.train) == 8
+    # without test trees the limit only shortens the loaded test split (its gold trees along)
+    synthetic = load_tree_data("synthetic", max_length=10, synthetic_size=100, test_max_length=6)
+    assert synthetic.test and max(len(s.split()) for s in synthetic.test) <= 6
+    assert synthetic.test == [tree_words(tree) for tree in synthetic.test_trees]
+    assert max(len(s.split()) for s in synthetic.train) > 6
+    with pytest.raises(ValueError, match="test_max_length 12 is above max_length 10"):
+        load_tree_data("synthetic", max_length=10, synthetic_size=100, test_max_length=12)
+    with pytest.raises(ValueError, match="test_max_length must be an integer"):
+        load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=1)
+    with pytest.raises(ValueError, match="no tree of 2..2 words; raise --test-max-length"):
+        load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=2)
