@@ -17,7 +17,7 @@ offline), so a verb phrase's context is found by a rough, data-driven heuristic 
 - "start": a base verb first in the sentence, not followed by a subject pronoun (an imperative: "Let us go",
   "Tell me"; not the question "Do you think");
 - "pronoun + verb" (for scale): a nominative pronoun + a finite verb, the commonest context in which the subject
-  does stand in front.
+  does stand in front; a sentence with two of them ("I dare say he will come") holds two clauses.
 The second table checks the heuristic against the hand-bracketed gold trees (`--test-trees`), whose verb phrases'
 contexts are read from the trees (`benchmarks.tree_constructions.verb_phrase_contexts`): how many of the gold
 trees' subject-less verb phrases of each context it finds (recall), and how many of its finds are gold ones
@@ -102,11 +102,14 @@ def length_rows(sentences, lengths, base, finite):
     rows = {}
     for name, (low, high) in buckets.items():
         chosen = [s for s in sentences if low <= len(s.split()) <= high]
-        counts = collections.Counter(context for s in chosen for context, _ in find_contexts(s, base, finite))
+        found = [[context for context, _ in find_contexts(s, base, finite)] for s in chosen]
+        counts = collections.Counter(context for contexts in found for context in contexts)
         words = sum(len(s.split()) for s in chosen)
-        with_any = sum(any(c in CONTEXTS for c, _ in find_contexts(s, base, finite)) for s in chosen)
+        with_any = sum(any(c in CONTEXTS for c in contexts) for contexts in found)
+        two_clauses = sum(contexts.count("pronoun + verb") >= 2 for contexts in found)
         row = {"sentences": len(chosen), "words": words,
-               "with a subject-less VP (%)": f"{100 * with_any / max(len(chosen), 1):.1f}"}
+               "with a subject-less VP (%)": f"{100 * with_any / max(len(chosen), 1):.1f}",
+               "two pronoun + verb (%)": f"{100 * two_clauses / max(len(chosen), 1):.1f}"}
         for context in CONTEXTS + ("pronoun + verb",):
             row[context] = f"{counts[context]} ({1000 * counts[context] / max(words, 1):.1f})"
         subjectless = sum(counts[c] for c in CONTEXTS)

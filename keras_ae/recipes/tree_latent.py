@@ -68,6 +68,7 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).paramet
 CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
               if p.default != p.empty}
 DEFAULT_GRAMMAR_VERSION = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
+DEFAULT_CLAUSE_PIECES = inspect.signature(load_tree_data).parameters["clause_pieces"].default
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -92,6 +93,11 @@ def build_parser():
         "--test-max-length", type=int, default=None, help="longer test sentences (or --test-trees) are skipped "
         "(default: --max-length); e.g. --max-length 15 --test-max-length 10 trains on longer sentences and scores "
         "on the same short ones"
+    )
+    parser.add_argument(
+        "--clause-pieces", action="store_true", default=DEFAULT_CLAUSE_PIECES, help="with a named text corpus: a "
+        "training sentence longer than --max-length gives its pieces between semicolons, colons and dashes that "
+        "fit (more short in-domain text) instead of nothing; validation and test keep whole sentences"
     )
     parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
@@ -164,7 +170,8 @@ def load_run_data(args):
     `--limit` on the training sentences."""
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
                           synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
-                          synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length)
+                          synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length,
+                          clause_pieces=args.clause_pieces)
     if args.limit:
         data.train = data.train[: args.limit]
     return data
@@ -283,6 +290,7 @@ def main(argv=None):
         f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
         f"{strategy.num_replicas_in_sync} replica(s)"
         + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
+        + (f"; {data.clause_pieces} of the training sentences are clause pieces" if data.clause_pieces else "")
     )
     rows, trees = {}, {}
     with run:
@@ -311,6 +319,7 @@ def main(argv=None):
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,
             "dropped_test_duplicates": data.dropped_test_duplicates,
+            "clause_pieces": data.clause_pieces,
             "max_length": args.max_length,
             "test_max_length": args.test_max_length or args.max_length,
             "test_lengths": _length_range(data.test),

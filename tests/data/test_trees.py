@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.data.trees import (
     build_vocabulary,
+    clause_pieces,
     clean_tree,
     curriculum_lengths,
     load_tree_data,
@@ -243,3 +244,26 @@ def test_test_length_limit_is_apart_from_the_training_limit(tmp_path):
         load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=1)
     with pytest.raises(ValueError, match="no tree of 2..2 words; raise --test-max-length"):
         load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=2)
+
+
+def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dashes(monkeypatch):
+    import types
+
+    import keras_ae.data.text
+
+    assert clause_pieces("She rose; and, smiling, walked to the window -- alone.", 10) == [
+        "She rose", "and smiling walked to the window"]  # "alone" has one word: no binary tree
+    assert clause_pieces("One two three four five six: seven eight\u2014nine ten", 4) == ["seven eight", "nine ten"]
+    split = lambda *sentences: types.SimpleNamespace(sentences=list(sentences))  # noqa: E731
+    long = "It was a truth universally acknowledged by all of them; but nobody said it: no"
+    corpus = types.SimpleNamespace(train=split("The cat sat.", long, "Yes.", "A dog barked."),
+                                   validation=split("She smiled.", long), test=split("He went home.", long))
+    monkeypatch.setattr(keras_ae.data.text, "load_text", lambda name: corpus)
+    plain = load_tree_data("austen", max_length=6)
+    assert plain.train == ["The cat sat", "A dog barked"] and plain.clause_pieces == 0
+    data = load_tree_data("austen", max_length=6, clause_pieces=True)
+    assert data.train == ["The cat sat", "but nobody said it", "A dog barked"]  # where the sentence stood
+    assert data.clause_pieces == 1 and data.validation == ["She smiled"] and data.test == ["He went home"]
+    assert data.skipped_long == plain.skipped_long == 3 and data.skipped_short == 1
+    with pytest.raises(ValueError, match="named text corpus"):
+        load_tree_data("synthetic", clause_pieces=True)

@@ -51,6 +51,21 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{viterbi:.1f}")
     assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
     assert by_label["run: right-branching"]["sentence"].startswith("100.0")
+    # --against: a copy of the run whose parses are right-branching trees gives the run's paired difference to them
+    import shutil
+
+    from benchmarks.tree_report import paired_difference
+    from keras_ae.evaluation.trees import right_branching_spans, spans_to_tree
+
+    copy = tmp_path / "right"
+    shutil.copytree(run, copy)
+    parses = json.loads((copy / "test_trees.json").read_text())
+    parses["compound PCFG"] = [str(spans_to_tree(right_branching_spans(len(s.split())), s.split()))
+                               for s in parses["sentences"]]
+    (copy / "test_trees.json").write_text(json.dumps(parses))
+    mean, error = paired_difference(run, copy)
+    assert mean == pytest.approx(compared["compound PCFG"]["minus_right"], abs=1e-6)
+    assert error == pytest.approx(compared["compound PCFG"]["minus_right_se"], abs=1e-6)
 
 
 def test_epoch_diagnostic_puts_the_noise_stream_back():
@@ -110,6 +125,8 @@ def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_gram
     parser = tree_latent.build_parser()
     default = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
     assert parser.parse_args([]).synthetic_grammar == default == 3  # grammar 3 since issue-15 session 11
+    assert parser.parse_args([]).clause_pieces is inspect.signature(load_tree_data).parameters["clause_pieces"].default
+    assert parser.parse_args(["--clause-pieces"]).clause_pieces is True
     assert parser.parse_args(["--synthetic-grammar", "2"]).synthetic_grammar == 2
     with pytest.raises(SystemExit):
         parser.parse_args(["--synthetic-grammar", "7"])
@@ -145,6 +162,8 @@ def test_bad_flags_fail_before_work(tmp_path):
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):
         tree_latent.main(["--data", str(empty), "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="named text corpus"):  # clause pieces cut a text corpus's sentences
+        tree_latent.main(["--clause-pieces", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
