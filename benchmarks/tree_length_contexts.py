@@ -12,10 +12,10 @@ offline), so a verb phrase's context is found by a rough, data-driven heuristic 
   verb* one seen as often right after a nominative pronoun ("she said", "they were"); function words, words in -ly
   and capitalised words inside a sentence (names, titles: "could Mr Darcy") never count (`NOT_VERBS`);
 - "to": `to` + a base verb (a to-infinitive: "to be", "to go"; not "to her");
-- "and": `and` / `or` / `but` + a base or finite verb not followed by a subject pronoun (a coordinated verb phrase:
-  "and looked", "but said"; not the question "and do you");
-- "start": a base verb first in the sentence, not followed by a subject pronoun (an imperative: "Let us go",
-  "Tell me"; not the question "Do you think");
+- "and": `and` / `or` / `but` + a base or finite verb, unless an auxiliary followed by a subject pronoun (a
+  coordinated verb phrase: "and looked", "but said", "and see it"; not the question "and do you");
+- "start": a base verb first in the sentence, unless an auxiliary followed by a subject pronoun (an imperative:
+  "Let us go", "Tell me", "See it"; not the question "Do you think");
 - "pronoun + verb" (for scale): a nominative pronoun + a finite verb, the commonest context in which the subject
   does stand in front; a sentence with two of them ("I dare say he will come") holds two clauses.
 The second table checks the heuristic against the hand-bracketed gold trees (`--test-trees`), whose verb phrases'
@@ -46,6 +46,7 @@ NOT_VERBS = frozenset(
 CONTEXTS = ("to", "and", "start")
 COORDINATORS = frozenset({"and", "or", "but"})
 INVERTED_SUBJECTS = PRONOUNS | {"you", "it", "there"}
+AUXILIARIES = MODALS | frozenset("do does did is are was were am have has had".split())
 
 
 def verb_lexicons(sentences, min_count=2):
@@ -78,7 +79,8 @@ def find_contexts(sentence, base, finite):
     found = []
     for index, word in enumerate(words):
         left = words[index - 1] if index else ""
-        inverted = index + 1 < len(words) and words[index + 1] in INVERTED_SUBJECTS  # "Do you", "and did she"
+        inverted = (word in AUXILIARIES and index + 1 < len(words)
+                    and words[index + 1] in INVERTED_SUBJECTS)  # a question: "Do you", "and did she"
         if index and cased[index][:1].isupper():  # a name or title ("and Miss Crawford")
             continue
         if index == 0:

@@ -267,3 +267,21 @@ def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dash
     assert data.skipped_long == plain.skipped_long == 3 and data.skipped_short == 1
     with pytest.raises(ValueError, match="named text corpus"):
         load_tree_data("synthetic", clause_pieces=True)
+
+
+def test_length_contexts_heuristic_finds_subjectless_verbs_and_skips_names_and_questions():
+    from benchmarks.tree_length_contexts import calibration_rows, find_contexts, verb_lexicons
+
+    text = ["She would go home", "He would go", "They must see it", "We must see", "She said so", "He said no",
+            "I saw it", "You saw him", "I could Mr Darcy", "He could Miss Bennet", "She could have it",
+            "I could have them"] + ["we could miss them"] * 2
+    base, finite = verb_lexicons(text, min_count=2)
+    assert base == {"go", "see", "miss", "have"}  # "Mr", "Miss" inside a sentence are names, not verbs
+    assert finite == {"said", "would", "must", "could"}  # a modal after a pronoun is a finite verb too
+    assert find_contexts("Go and see it to see", base, finite) == [("start", 0), ("and", 2), ("to", 5)]
+    assert find_contexts("She said and said so", base, finite) == [("pronoun + verb", 1), ("and", 3)]
+    assert find_contexts("Have you and Miss Bennet", base, finite) == []  # a question's auxiliary; a name
+    assert find_contexts("See you and have they", base, finite) == [("start", 0)]  # "and have they": a question
+    gold = [nltk.Tree.fromstring("(S (VP (VB Go) (CC and) (VP (VB see) (NP (PRP it)))))")]
+    rows = calibration_rows(gold, base, finite)
+    assert rows["start"]["both"] == rows["and"]["both"] == 1 and rows["to"]["gold"] == rows["to"]["found"] == 0
