@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from nltk import Tree
 
-from keras_ae.data.trees import SYNTHETIC_GRAMMARS, load_tree_data, synthetic_treebank
+from keras_ae.data.trees import SYNTHETIC_GRAMMARS, synthetic_treebank
 from keras_ae.evaluation.trees import tree_spans
 from keras_ae.recipes.common import format_table
 
@@ -116,14 +116,12 @@ def left_attachments(parses, gold_trees):
 def run_rows(folders):
     """`{run: {context: "percent (count)"}}`: for finished tree_latent runs on gold trees, the percent of the gold
     transitive verb phrases of each context that the run's parses hold as a constituent."""
-    from keras_ae.recipes.tree_latent import run_flags
+    from keras_ae.recipes.tree_latent import load_run_data, run_flags
 
     rows = {}
     for folder in map(Path, folders):
         flags = run_flags(folder)
-        data = load_tree_data(flags.data, gold_trees=flags.gold_trees, max_length=flags.max_length,
-                              synthetic_size=flags.synthetic_size, seed=flags.seed, test_trees=flags.test_trees,
-                              synthetic_grammar=flags.synthetic_grammar)
+        data = load_run_data(flags)
         parses = json.loads((folder / "test_trees.json").read_text())
         if data.test_trees is None or data.test != parses["sentences"]:
             raise ValueError(f"{folder}: no gold trees, or its test sentences differ from the ones its flags give.")

@@ -4,6 +4,7 @@ right-branching trees, which grouping of transitive clauses it found, and which 
     python benchmarks/tree_report.py runs/tree_latent-*                     # one row per run and parser
     python benchmarks/tree_report.py RUN_DIR --labels NP VP PP S SBAR
     python benchmarks/tree_report.py RUN_DIR --decoding viterbi            # re-parses with the kept checkpoint
+    python benchmarks/tree_report.py RUN_A RUN_B --against BASE_A BASE_B    # paired F1 difference to other runs
 
 Each run folder's `config.json` gives the data flags (the synthetic treebank is sampled again from its seed and
 grammar version, a `--test-trees` file is read again) and `test_trees.json` the parses; nothing is trained. Columns:
@@ -23,17 +24,21 @@ import argparse
 import json
 from pathlib import Path
 
-from keras_ae.data.trees import load_tree_data
+import numpy as np
+
 from keras_ae.evaluation.trees import (
     TreeScorer,
     compare_to_right_branching,
     right_branching_spans,
+    sentence_f1_values,
     spans_to_tree,
+    standard_error,
     tree_shape,
+    tree_spans,
 )
 from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.recipes.common import format_table
-from keras_ae.recipes.tree_latent import rebuild_run, run_flags
+from keras_ae.recipes.tree_latent import load_run_data, rebuild_run, run_flags
 
 
 def run_rows(folder, labels, decoding=None):
@@ -41,9 +46,7 @@ def run_rows(folder, labels, decoding=None):
     folder = Path(folder)
     flags = run_flags(folder)
     parses = json.loads((folder / "test_trees.json").read_text())
-    data = load_tree_data(flags.data, gold_trees=flags.gold_trees, max_length=flags.max_length,
-                          synthetic_size=flags.synthetic_size, seed=flags.seed, test_trees=flags.test_trees,
-                          synthetic_grammar=flags.synthetic_grammar)
+    data = load_run_data(flags)
     if data.test_trees is None:
         raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
     if data.test != parses["sentences"]:
@@ -87,16 +90,40 @@ def run_rows(folder, labels, decoding=None):
     return rows, by_label
 
 
+def paired_difference(folder, baseline):
+    """`(mean, standard error)` of the per-sentence F1 difference between the main parser (the first) of two
+    finished runs on the same gold test trees: `folder`'s minus `baseline`'s, percent points."""
+    parses = [json.loads((Path(f) / "test_trees.json").read_text()) for f in (folder, baseline)]
+    if parses[0]["sentences"] != parses[1]["sentences"]:
+        raise ValueError(f"{folder} and {baseline} parsed different test sentences; no paired difference.")
+    gold = load_run_data(run_flags(folder)).test_trees
+    if gold is None:
+        raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
+    gold_spans = [tree_spans(tree)[0] for tree in gold]
+    main = [next(trees for name, trees in p.items() if name != "sentences") for p in parses]  # the first parser
+    values = [sentence_f1_values([tree_spans(tree)[0] for tree in trees], gold_spans) for trees in main]
+    return float(np.mean(values[0] - values[1])), standard_error(values[0] - values[1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="tree_latent run folders (with config.json and test_trees.json)")
     parser.add_argument("--labels", nargs="*", default=["NP", "VP", "PP", "S"], help="gold labels whose recall to show")
     parser.add_argument("--decoding", choices=DECODINGS, help="re-parse with the run's kept checkpoint and this "
                         "decoding instead of reading its parses")
+    parser.add_argument("--against", nargs="*", default=[], help="one baseline run folder per run, in the same "
+                        "order: adds the paired per-sentence F1 difference of each run's main parser minus the "
+                        "baseline's (the same test sentences)")
     args = parser.parse_args(argv)
+    if args.against and len(args.against) != len(args.runs):
+        parser.error(f"--against needs one baseline run per run: {len(args.runs)} runs, {len(args.against)} given.")
     rows, by_label = {}, {}
-    for folder in args.runs:
+    for index, folder in enumerate(args.runs):
         run, labelled = run_rows(folder, args.labels, args.decoding)
+        if args.against:
+            mean, error = paired_difference(folder, args.against[index])
+            main_row = next(name for name in run if name.split(": ", 1)[1] not in ("right-branching", "gold"))
+            run[main_row]["minus baseline"] = f"{mean:+.1f} +- {error:.1f} ({Path(args.against[index]).name})"
         rows.update(run)
         by_label.update(labelled)
     columns = lambda table: list(dict.fromkeys(column for row in table.values() for column in row))  # noqa: E731

@@ -18,6 +18,8 @@ Protocol (fixed, never tuned on test):
   empty elements (`-NONE-`, traces) are dropped, and so are constituents left without leaves.
 - Length: sentences of more than `max_length` words (after punctuation) are skipped and counted
   (`TreeData.skipped_long`), as are sentences of fewer than 2 words (`skipped_short`): one word has no binary tree.
+  The test sentences (and `test_trees`) have their own limit, `test_max_length` (default: `max_length`), so that
+  training on longer sentences keeps the evaluation's sentences (the counts above are the loaded splits').
 - Splits: the synthetic treebank samples its three splits with different seeds. Files and the Austen corpus: line
   (or sentence) `i` goes to test when `i % 10 == 3`, to validation when `i % 10 == 7`, to training otherwise
   (Austen and the corpora: their own held-out chapters or documents, see `keras_ae.data.text` and
@@ -41,6 +43,7 @@ from keras_ae.data.corpus import CORPORA, load_corpus
 
 PUNCTUATION_TAGS = frozenset({",", ".", ":", "``", "''", "-LRB-", "-RRB-", "#", "$", "-NONE-", "HYPH", "NFP"})
 _WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
+_CLAUSE_BREAK = re.compile(r"[;:\u2014\u2013]|--")
 HELD_OUT_EVERY, TEST_SLOT, VALIDATION_SLOT = 10, 3, 7
 MIN_LENGTH = 2
 
@@ -59,6 +62,7 @@ class TreeData:
     skipped_long: int = 0
     skipped_short: int = 0
     dropped_test_duplicates: int = 0
+    clause_pieces: int = 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -72,6 +76,18 @@ def strip_punctuation(text):
         strip_punctuation('"Mr. Darcy," said she -- smiling.')   # 'Mr Darcy said she smiling'
     """
     return " ".join(_WORD.findall(str(text)))
+
+
+def clause_pieces(text, max_length):
+    """The parts of a sentence between semicolons, colons and dashes, punctuation removed, that have MIN_LENGTH ..
+    `max_length` words: short in-domain training text cut from sentences too long to keep whole.
+
+    Example:
+        clause_pieces("She rose; and, smiling, walked to the window -- alone.", 10)
+        # ['She rose', 'and smiling walked to the window']   ("alone", one word, has no binary tree)
+    """
+    pieces = (strip_punctuation(part) for part in _CLAUSE_BREAK.split(str(text)))
+    return [piece for piece in pieces if MIN_LENGTH <= len(piece.split()) <= max_length]
 
 
 def clean_tree(tree):
@@ -281,9 +297,9 @@ def synthetic_treebank(count, max_length=10, seed=0, grammar=SYNTHETIC_GRAMMAR_V
 # Loading
 
 
-def _check_lengths(max_length):
+def _check_lengths(max_length, name="max_length"):
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < MIN_LENGTH:
-        raise ValueError(f"max_length must be an integer of at least {MIN_LENGTH} words; got {max_length!r}.")
+        raise ValueError(f"{name} must be an integer of at least {MIN_LENGTH} words; got {max_length!r}.")
 
 
 def _slot(index):
@@ -319,7 +335,8 @@ def _filter(sentences, max_length):
 
 
 def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
-                   test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION):
+                   test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION, test_max_length=None,
+                   clause_pieces=False):
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
@@ -328,6 +345,13 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
+        test_max_length: longest test sentence kept (None: `max_length`). Evaluation length apart from training
+            length: a model trained on longer sentences is scored on the same short ones (the 156 gold trees of
+            at most 10 words with `max_length=15`). It may exceed `max_length` only with `test_trees`; the other
+            sources' test splits hold no sentence longer than `max_length`.
+        clause_pieces: a named text corpus only: a training sentence longer than `max_length` gives its pieces
+            between semicolons, colons and dashes that fit (`clause_pieces`) instead of nothing; counted in
+            `TreeData.clause_pieces`. Validation and test keep whole sentences.
         synthetic_size: training sentences of the synthetic treebank (validation and test: a tenth each).
         test_trees: a Penn Treebank bracket file whose trees (their leaves the sentences) replace the test split,
             e.g. a hand-bracketed sample of held-out sentences (`benchmarks/data/austen_gold_trees.mrg`).
@@ -335,12 +359,30 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
             coordination and to-infinitives to 1, 3 adds imperatives to 2, 4 imperatives alone to 1); only read
             with `source="synthetic"`.
     """
-    data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar)
+    if clause_pieces and (source not in CORPORA or gold_trees is not None):
+        raise ValueError(f"clause_pieces cuts the sentences of a named text corpus ({', '.join(sorted(CORPORA))}); "
+                         f"not {source!r}.")
+    data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, clause_pieces)
+    if test_max_length is None:
+        test_max_length = max_length
+    _check_lengths(test_max_length, "test_max_length")
+    if test_trees is None and test_max_length > max_length:
+        raise ValueError(
+            f"test_max_length {test_max_length} is above max_length {max_length}: the test split holds no sentence "
+            f"longer than max_length; give test_trees (--test-trees) or a test_max_length of at most {max_length}."
+        )
+    if test_trees is None and test_max_length < max_length:
+        kept, _, _ = _filter(data.test, test_max_length)
+        if not kept:
+            raise ValueError(f"no test sentence of {MIN_LENGTH}..{test_max_length} words; raise --test-max-length.")
+        data.test = [data.test[i] for i in kept]
+        data.test_trees = None if data.test_trees is None else [data.test_trees[i] for i in kept]
     if test_trees is not None:
         trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(test_trees)) if tree is not None]
-        kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
+        kept, _, _ = _filter([tree_words(tree) for tree in trees], test_max_length)
         if not kept:
-            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{max_length} words; raise --max-length.")
+            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{test_max_length} words; raise "
+                             "--test-max-length (default: --max-length).")
         data.test_trees = [trees[i] for i in kept]
         data.test = [tree_words(tree) for tree in data.test_trees]
         held_out = {sentence.lower() for sentence in data.test}
@@ -351,7 +393,7 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     return data
 
 
-def _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar):
+def _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, pieces=False):
     _check_lengths(max_length)
     if source == "synthetic" and gold_trees is None:
         splits = {
@@ -370,7 +412,7 @@ def _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_gramma
             raise ValueError(
                 f"--gold-trees pairs trees with the lines of a sentence file; it does not apply to {source}."
             )
-        return _text_corpus(source, max_length)
+        return _text_corpus(source, max_length, pieces)
     if source in (None, "synthetic"):
         if gold_trees is None:
             raise ValueError("Give sentences (--data FILE.txt or austen) or a treebank (--gold-trees FILE).")
@@ -385,19 +427,29 @@ def _split(items):
     return parts
 
 
-def _text_corpus(source, max_length):
+def _text_corpus(source, max_length, pieces=False):
     """Short sentences of Austen's novels (`source="austen"`, `keras_ae.data.text`) or of a named corpus of
-    `keras_ae.data.corpus`, in its own splits."""
+    `keras_ae.data.corpus`, in its own splits; with `pieces`, the training split also gets the clause pieces of its
+    longer sentences, each where its sentence stood."""
     from keras_ae.data.text import load_text
 
     splits = load_text("austen") if source == "austen" else load_corpus(source, progress=False)
-    parts, long, short = {}, 0, 0
+    parts, long, short, added = {}, 0, 0, 0
     for name in ("train", "validation", "test"):
-        sentences = [strip_punctuation(sentence) for sentence in getattr(splits, name).sentences]
+        raw = getattr(splits, name).sentences
+        sentences = [strip_punctuation(sentence) for sentence in raw]
         kept, too_long, too_short = _filter(sentences, max_length)
         parts[name] = [sentences[i] for i in kept]
         long, short = long + too_long, short + too_short
-    return TreeData(source, parts["train"], parts["validation"], parts["test"], None, None, long, short)
+        if pieces and name == "train":
+            whole = set(kept)
+            parts[name] = [text for i, sentence in enumerate(raw) for text in (
+                [sentences[i]] if i in whole else
+                clause_pieces(sentence, max_length) if len(sentences[i].split()) > max_length else [])]
+            added = len(parts[name]) - len(kept)
+    data = TreeData(source, parts["train"], parts["validation"], parts["test"], None, None, long, short)
+    data.clause_pieces = added
+    return data
 
 
 def _from_trees(path, max_length):

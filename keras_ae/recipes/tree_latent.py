@@ -1,5 +1,6 @@
 """Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
-FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--curriculum-start N] ...`.
+FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--test-max-length N] [--curriculum-start N]
+...`.
 
 Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the inside
 algorithm) and, as its ablation, the neural PCFG (one grammar, no z) on sentences of at most `--max-length` words,
@@ -67,6 +68,7 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).paramet
 CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
               if p.default != p.empty}
 DEFAULT_GRAMMAR_VERSION = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
+DEFAULT_CLAUSE_PIECES = inspect.signature(load_tree_data).parameters["clause_pieces"].default
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -87,6 +89,16 @@ def build_parser():
         "held-out sentences: benchmarks/data/austen_gold_trees.mrg with --data austen)"
     )
     parser.add_argument("--max-length", type=int, default=10, help="longer sentences are skipped (and counted)")
+    parser.add_argument(
+        "--test-max-length", type=int, default=None, help="longer test sentences (or --test-trees) are skipped "
+        "(default: --max-length); e.g. --max-length 15 --test-max-length 10 trains on longer sentences and scores "
+        "on the same short ones"
+    )
+    parser.add_argument(
+        "--clause-pieces", action="store_true", default=DEFAULT_CLAUSE_PIECES, help="with a named text corpus: a "
+        "training sentence longer than --max-length gives its pieces between semicolons, colons and dashes that "
+        "fit (more short in-domain text) instead of nothing; validation and test keep whole sentences"
+    )
     parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
     parser.add_argument("--symbol-dim", type=int, default=DEFAULTS["symbol_dim"], help="grammar embedding size")
@@ -146,9 +158,23 @@ def build_parser():
 def build_model(args, vocabulary, code_dim, seed):
     return TreeLatent(
         vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
-        symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim, max_length=args.max_length,
+        symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim,
+        max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding,
     )
+
+
+def load_run_data(args):
+    """The `TreeData` the recipe's flags (or a finished run's, `run_flags`) give: `--data`, `--gold-trees`,
+    `--test-trees`, the training and test length limits, the synthetic treebank's size, seed and grammar, and
+    `--limit` on the training sentences."""
+    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
+                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
+                          synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length,
+                          clause_pieces=args.clause_pieces)
+    if args.limit:
+        data.train = data.train[: args.limit]
+    return data
 
 
 def build_optimizer(args):
@@ -175,11 +201,7 @@ def rebuild_run(folder, epoch=None):
     two)."""
     folder = Path(folder)
     args = run_flags(folder)
-    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
-                          synthetic_grammar=args.synthetic_grammar)
-    if args.limit:
-        data.train = data.train[: args.limit]
+    data = load_run_data(args)
     keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
     model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
     if epoch == "selected":
@@ -247,6 +269,9 @@ def main(argv=None):
     if args.epoch_f1 and not (args.gold_trees or args.test_trees or args.data == "synthetic"):
         parser.error("--epoch-f1 scores parses against gold trees: give --gold-trees or --test-trees (or the "
                      "synthetic data).")
+    if args.test_max_length is not None and args.test_max_length > args.max_length and not args.test_trees:
+        parser.error(f"--test-max-length {args.test_max_length} is above --max-length {args.max_length}: only "
+                     "--test-trees can hold longer test sentences than the training ones.")
     if args.curriculum_start is not None:
         try:
             lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
@@ -255,19 +280,17 @@ def main(argv=None):
         print(f"length curriculum: at most {', '.join(map(str, lengths))} words in epochs 1..{args.epochs}")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
-    data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
-                          synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
-                          synthetic_grammar=args.synthetic_grammar)
-    if args.limit:
-        data.train = data.train[: args.limit]
+    data = load_run_data(args)
     vocabulary = build_vocabulary(data.train, size=args.vocabulary_size)
     print(
         f"{data.name}{f' (grammar {args.synthetic_grammar})' if data.name == 'synthetic' else ''}: "
         f"{len(data.train)} train, {len(data.validation)} validation, {len(data.test)} test sentences "
-        f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped); "
+        f"of 2..{args.max_length} words ({data.skipped_long} longer and {data.skipped_short} shorter skipped; "
+        f"test: {_length_range(data.test)} words); "
         f"gold trees: {'yes' if data.test_trees is not None else 'none'}; vocabulary {len(vocabulary)}; "
         f"{strategy.num_replicas_in_sync} replica(s)"
         + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
+        + (f"; {data.clause_pieces} of the training sentences are clause pieces" if data.clause_pieces else "")
     )
     rows, trees = {}, {}
     with run:
@@ -296,7 +319,10 @@ def main(argv=None):
             "skipped_long": data.skipped_long,
             "skipped_short": data.skipped_short,
             "dropped_test_duplicates": data.dropped_test_duplicates,
+            "clause_pieces": data.clause_pieces,
             "max_length": args.max_length,
+            "test_max_length": args.test_max_length or args.max_length,
+            "test_lengths": _length_range(data.test),
             "curriculum": None if args.curriculum_start is None else curriculum_lengths(
                 args.epochs, args.curriculum_start, args.curriculum_step, args.max_length),
             "seed": args.seed,
@@ -399,6 +425,11 @@ def _comparison_table(compared):
             **{f"{label} ({recall[label]['count']})": f"{recall[label]['recall']:.1f}" for label in labels},
         }
     return format_table(rows, list(next(iter(rows.values()))))
+
+
+def _length_range(sentences):
+    lengths = [len(sentence.split()) for sentence in sentences]
+    return f"{min(lengths)}..{max(lengths)}"
 
 
 def _tree_figure(data, trees, path, count=4):

@@ -7,6 +7,7 @@ import pytest
 
 from keras_ae.data.trees import (
     build_vocabulary,
+    clause_pieces,
     clean_tree,
     curriculum_lengths,
     load_tree_data,
@@ -216,3 +217,71 @@ def test_test_trees_sentences_never_reach_training(tmp_path):
     data = load_tree_data(str(sentences), test_trees=str(trees))
     assert data.test == ["she smiled"] and data.dropped_test_duplicates == 9  # the 10th was in the test slot
     assert "She smiled" not in data.train + data.validation and "The cat sat" in data.train
+
+
+def test_test_length_limit_is_apart_from_the_training_limit(tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("the cat sat\n" * 10 + " ".join(["word"] * 12) + "\n" + "a b c d e f g h\n" * 10)
+    trees = tmp_path / "gold.mrg"
+    lengths = [3, 8, 12]
+    trees.write_text("".join("(S " + " ".join(f"(NN w{i})" for i in range(n)) + ")\n" for n in lengths))
+    tied = load_tree_data(str(sentences), max_length=10, test_trees=str(trees))  # as before: the same limit
+    assert [len(s.split()) for s in tied.test] == [3, 8] and max(len(s.split()) for s in tied.train) == 8
+    # train on up to 15 words and score on the same short trees; the trees stay paired with their sentences
+    data = load_tree_data(str(sentences), max_length=15, test_trees=str(trees), test_max_length=10)
+    assert data.test == tied.test and data.test == [tree_words(tree) for tree in data.test_trees]
+    assert max(len(s.split()) for s in data.train + data.validation) == 12
+    longer = load_tree_data(str(sentences), max_length=8, test_trees=str(trees), test_max_length=12)
+    assert [len(s.split()) for s in longer.test] == lengths and max(len(s.split()) for s in longer.train) == 8
+    # without test trees the limit only shortens the loaded test split (its gold trees along)
+    synthetic = load_tree_data("synthetic", max_length=10, synthetic_size=100, test_max_length=6)
+    assert synthetic.test and max(len(s.split()) for s in synthetic.test) <= 6
+    assert synthetic.test == [tree_words(tree) for tree in synthetic.test_trees]
+    assert max(len(s.split()) for s in synthetic.train) > 6
+    with pytest.raises(ValueError, match="test_max_length 12 is above max_length 10"):
+        load_tree_data("synthetic", max_length=10, synthetic_size=100, test_max_length=12)
+    with pytest.raises(ValueError, match="test_max_length must be an integer"):
+        load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=1)
+    with pytest.raises(ValueError, match="no tree of 2..2 words; raise --test-max-length"):
+        load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=2)
+
+
+def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dashes(monkeypatch):
+    import types
+
+    import keras_ae.data.text
+
+    assert clause_pieces("She rose; and, smiling, walked to the window -- alone.", 10) == [
+        "She rose", "and smiling walked to the window"]  # "alone" has one word: no binary tree
+    assert clause_pieces("One two three four five six: seven eight\u2014nine ten", 4) == ["seven eight", "nine ten"]
+    split = lambda *sentences: types.SimpleNamespace(sentences=list(sentences))  # noqa: E731
+    long = "It was a truth universally acknowledged by all of them; but nobody said it: no"
+    corpus = types.SimpleNamespace(train=split("The cat sat.", long, "Yes.", "A dog barked."),
+                                   validation=split("She smiled.", long), test=split("He went home.", long))
+    monkeypatch.setattr(keras_ae.data.text, "load_text", lambda name: corpus)
+    plain = load_tree_data("austen", max_length=6)
+    assert plain.train == ["The cat sat", "A dog barked"] and plain.clause_pieces == 0
+    data = load_tree_data("austen", max_length=6, clause_pieces=True)
+    assert data.train == ["The cat sat", "but nobody said it", "A dog barked"]  # where the sentence stood
+    assert data.clause_pieces == 1 and data.validation == ["She smiled"] and data.test == ["He went home"]
+    assert data.skipped_long == plain.skipped_long == 3 and data.skipped_short == 1
+    with pytest.raises(ValueError, match="named text corpus"):
+        load_tree_data("synthetic", clause_pieces=True)
+
+
+def test_length_contexts_heuristic_finds_subjectless_verbs_and_skips_names_and_questions():
+    from benchmarks.tree_length_contexts import calibration_rows, find_contexts, verb_lexicons
+
+    text = ["She would go home", "He would go", "They must see it", "We must see", "She said so", "He said no",
+            "I saw it", "You saw him", "I could Mr Darcy", "He could Miss Bennet", "She could have it",
+            "I could have them"] + ["we could miss them"] * 2
+    base, finite = verb_lexicons(text, min_count=2)
+    assert base == {"go", "see", "miss", "have"}  # "Mr", "Miss" inside a sentence are names, not verbs
+    assert finite == {"said", "would", "must", "could"}  # a modal after a pronoun is a finite verb too
+    assert find_contexts("Go and see it to see", base, finite) == [("start", 0), ("and", 2), ("to", 5)]
+    assert find_contexts("She said and said so", base, finite) == [("pronoun + verb", 1), ("and", 3)]
+    assert find_contexts("Have you and Miss Bennet", base, finite) == []  # a question's auxiliary; a name
+    assert find_contexts("See you and have they", base, finite) == [("start", 0)]  # "and have they": a question
+    gold = [nltk.Tree.fromstring("(S (VP (VB Go) (CC and) (VP (VB see) (NP (PRP it)))))")]
+    rows = calibration_rows(gold, base, finite)
+    assert rows["start"]["both"] == rows["and"]["both"] == 1 and rows["to"]["gold"] == rows["to"]["found"] == 0

@@ -12,7 +12,7 @@ from tests.tensorboard_helpers import summary_plugins, summary_steps
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
-         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1",
+         "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1", "--test-max-length", "8",
          "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
@@ -25,6 +25,8 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     # the parses of test sentences, before training and after every epoch, as TensorBoard text
     assert summary_steps(run / "tensorboard" / "samples")["parses of test sentences"] == [0, 1, 2]
     assert stored["curriculum"] == [3, 5]  # the length limit of each epoch
+    # scored on test sentences of at most 8 words, trained on up to 10 (the report below rebuilds the same split)
+    assert stored["test_max_length"] == 8 and int(stored["test_lengths"].split("..")[1]) <= 8
     compared = stored["compared_to_right_branching"]  # standard errors and recall by constituent type
     assert compared["right-branching"]["minus_right"] == 0 and compared["compound PCFG"]["sentence_f1_se"] > 0
     assert "NP" in compared["compound PCFG"]["recall_by_label"]
@@ -49,6 +51,21 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{viterbi:.1f}")
     assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
     assert by_label["run: right-branching"]["sentence"].startswith("100.0")
+    # --against: a copy of the run whose parses are right-branching trees gives the run's paired difference to them
+    import shutil
+
+    from benchmarks.tree_report import paired_difference
+    from keras_ae.evaluation.trees import right_branching_spans, spans_to_tree
+
+    copy = tmp_path / "right"
+    shutil.copytree(run, copy)
+    parses = json.loads((copy / "test_trees.json").read_text())
+    parses["compound PCFG"] = [str(spans_to_tree(right_branching_spans(len(s.split())), s.split()))
+                               for s in parses["sentences"]]
+    (copy / "test_trees.json").write_text(json.dumps(parses))
+    mean, error = paired_difference(run, copy)
+    assert mean == pytest.approx(compared["compound PCFG"]["minus_right"], abs=1e-6)
+    assert error == pytest.approx(compared["compound PCFG"]["minus_right_se"], abs=1e-6)
 
 
 def test_epoch_diagnostic_puts_the_noise_stream_back():
@@ -108,6 +125,8 @@ def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_gram
     parser = tree_latent.build_parser()
     default = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
     assert parser.parse_args([]).synthetic_grammar == default == 3  # grammar 3 since issue-15 session 11
+    assert parser.parse_args([]).clause_pieces is inspect.signature(load_tree_data).parameters["clause_pieces"].default
+    assert parser.parse_args(["--clause-pieces"]).clause_pieces is True
     assert parser.parse_args(["--synthetic-grammar", "2"]).synthetic_grammar == 2
     with pytest.raises(SystemExit):
         parser.parse_args(["--synthetic-grammar", "7"])
@@ -115,6 +134,15 @@ def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_gram
         (tmp_path / "config.json").write_text(json.dumps({"flags": stored}))
         flags = tree_latent.run_flags(tmp_path)  # a run from before the flag sampled grammar 1
         assert flags.synthetic_grammar == expected and flags.seed == 4
+
+
+def test_encoder_reads_every_word_of_test_sentences_longer_than_the_training_ones():
+    parser = tree_latent.build_parser()
+    flags = ["--nonterminals", "2", "--preterminals", "2", "--symbol-dim", "4", "--encoder-dim", "4"]
+    for extra, expected in [([], 10), (["--max-length", "8", "--test-max-length", "12"], 12),
+                            (["--max-length", "15", "--test-max-length", "10"], 15)]:
+        args = parser.parse_args(flags + extra)
+        assert tree_latent.build_model(args, ["a", "b"], 2, seed=0).max_length == expected
 
 
 def test_bad_flags_fail_before_work(tmp_path):
@@ -128,10 +156,14 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--data", "austen", "--epoch-f1", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         tree_latent.main(["--decoding", "argmax", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):  # only --test-trees can hold test sentences longer than the training ones
+        tree_latent.main(["--test-max-length", "12", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ValueError, match="is empty"):
         tree_latent.main(["--data", str(empty), "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="named text corpus"):  # clause pieces cut a text corpus's sentences
+        tree_latent.main(["--clause-pieces", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
