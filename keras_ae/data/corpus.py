@@ -23,6 +23,14 @@ reading order (fields: `sentence`, `document`, `segment`, `position`) and a `met
 staging folder that is swapped into place (`keras_ae.data.cache.cached_folder`), so a killed build leaves no
 half-written cache.
 
+Package order (`load_corpus(package_order=...)`, recipe flag `--package-order`): Debian lists packages by name, so
+in reading order a stretch of contiguous package sentences holds name neighbours (`libfoo-perl`, `libfoo-xs-perl`,
+...) that mostly share their Debian section. `"name"` (the default) streams the training descriptions in that
+order; `"shuffled"` streams them in an order drawn once with `PACKAGE_ORDER_SEED` (each description's sentences
+stay together and in order; cached apart, at `corpus-v1/packages-shuffled/`). Only the order of the training
+shards changes: documents, ids, segments, held-out splits and the in-memory `TextSplits` (reading order, which the
+probes, the vocabulary and the validation batches read) are the same whatever the order.
+
 Example:
     corpus = load_corpus(args.corpus)              # "all", "books" or "austen": TextSplits with sources, cached
     triples = triple_batches(corpus.train.shards, batch_size=128, seed=0)      # Skip-thought, streamed
@@ -51,6 +59,8 @@ CORPORA = {"austen": ("austen",), "books": ("austen", "novels"), "all": SOURCES}
 SHARD_SENTENCES = 10000
 CACHE_VERSION = "corpus-v1"
 SPLITS = ("train", "validation", "test")
+PACKAGE_ORDERS = ("name", "shuffled")
+PACKAGE_ORDER_SEED = 0  # the fixed order of package_order="shuffled"
 TIDYTEXT_PACKAGE, TIDYTEXT_BOOKS = "r-cran-tidytext", "usr/lib/R/site-library/tidytext/extdata/books.rda"
 TOKENIZERS_PACKAGE, TOKENIZERS_RDB = "r-cran-tokenizers", "usr/lib/R/site-library/tokenizers/data/Rdata"
 BIBLE_PACKAGES = ("bible-kjv", "bible-kjv-text")
@@ -212,10 +222,15 @@ def deduplicate(documents, *per_document, seen=None):
 # The cache
 
 
-def source_cache(source, progress=True):
-    """The cache of `source`, built once (`keras_ae.data.cache.cached_folder`: locked, checked, atomic)."""
-    folder = keras_ae_home() / "text" / CACHE_VERSION / source
-    meta = cached_folder(folder, f"{source} corpus cache", lambda staging: _build(source, staging, progress), _read_meta)
+def source_cache(source, package_order, progress=True):
+    """The cache of `source`, built once (`keras_ae.data.cache.cached_folder`: locked, checked, atomic); the
+    packages' training shards in `package_order` (`load_corpus`), each order in its own folder."""
+    if package_order not in PACKAGE_ORDERS:
+        raise ValueError(f"Unknown package order {package_order!r}: choose from {', '.join(PACKAGE_ORDERS)}.")
+    shuffled = source == "packages" and package_order == "shuffled"
+    folder = keras_ae_home() / "text" / CACHE_VERSION / (f"{source}-shuffled" if shuffled else source)
+    meta = cached_folder(folder, f"{folder.name} corpus cache", lambda staging: _build(source, staging, progress,
+                                                                                         shuffled), _read_meta)
     return SourceCache(source, folder, meta)
 
 
@@ -230,16 +245,18 @@ def _read_meta(folder):
     return meta
 
 
-def _build(source, staging, progress):
+def _build(source, staging, progress, shuffled=False):
     from tqdm.auto import tqdm
 
-    print(f"Building the {source} corpus cache (once).")
+    print(f"Building the {source}{' (shuffled)' if shuffled else ''} corpus cache (once).")
     documents, held_out, topics = source_documents(source)
     seen = set()
     if source == "novels":  # Pride and Prejudice is in Austen's six too
         deduplicate([document_from_lines(t, lines) for t, lines in austen_novels().items()], seen=seen)
     documents, held_out, topics = deduplicate(documents, held_out, topics, seen=seen)
     splits = split_documents(source, documents, held_out=held_out)
+    if shuffled:
+        splits.train = shuffled_documents(splits.train, PACKAGE_ORDER_SEED)
     shards = {}
     total = sum(len(getattr(splits, split)) for split in SPLITS)
     with tqdm(total=total, desc=f"{source} corpus shards", unit="sentence", disable=not progress) as bar:
@@ -249,8 +266,23 @@ def _build(source, staging, progress):
         "source": source, "documents": splits.document_names, "topics": topics, "shards": shards,
         "sentences": {split: len(getattr(splits, split)) for split in SPLITS},
         "segments": int(max(getattr(splits, split).segments.max() for split in SPLITS)) + 1,
+        "train_order": f"shuffled, seed {PACKAGE_ORDER_SEED}" if shuffled else "reading",
     }
     (staging / "meta.json").write_text(json.dumps(meta))  # last: a folder without it is damaged
+
+
+def shuffled_documents(split, seed):
+    """`split` (a `SentenceSplit`) with its documents in a random order drawn with `seed`: each document's sentences
+    stay together and in their order, and keep their ids and segments (`positions()` then still separates them)."""
+    from keras_ae.data.text import SentenceSplit
+
+    starts = np.concatenate([[0], np.nonzero(split.labels[1:] != split.labels[:-1])[0] + 1])
+    if len(np.unique(split.labels)) != len(starts):
+        raise ValueError("shuffled_documents needs each document's sentences to be contiguous.")
+    ends = np.append(starts[1:], len(split))
+    order = np.concatenate([np.arange(starts[i], ends[i]) for i in np.random.default_rng(seed).permutation(len(starts))])
+    return SentenceSplit([split.sentences[i] for i in order], split.labels[order], split.segments[order],
+                         None if split.sources is None else split.sources[order])
 
 
 def _write_shards(folder, split, sentences, bar):
@@ -288,17 +320,23 @@ _FEATURES = {
 class Shards:
     """The shard files of one split of a corpus with the offsets that make ids unique across its sources."""
 
-    files: list
+    files: list  # records in reading order, but the packages' training ones in `load_corpus(package_order)`
     offsets: np.ndarray  # [files, 4]: document, segment, position offsets and the source index of each file
     sentences: int
 
 
-def load_corpus(name="all", progress=True):
+def load_corpus(name="all", progress=True, package_order="name"):
     """`TextSplits` of a named corpus (`CORPORA`) with `sources`, `source_names`, `topics` (one per document, None
-    outside `packages`) and each split's `shards` (for `triple_batches` / `contiguous_batches`)."""
+    outside `packages`) and each split's `shards` (for `triple_batches` / `contiguous_batches`).
+
+    Args:
+        package_order: the order in which the training shards hold the package descriptions (`PACKAGE_ORDERS`):
+            `"name"`, Debian's (reading order), or `"shuffled"` with `PACKAGE_ORDER_SEED` (module docstring). The
+            returned splits themselves are in reading order and the same for either.
+    """
     if name not in CORPORA:
         raise ValueError(f"Unknown corpus {name!r}: choose from {', '.join(CORPORA)}, or give a path to .txt files.")
-    caches = [source_cache(source, progress=progress) for source in CORPORA[name]]
+    caches = [source_cache(source, package_order, progress=progress) for source in CORPORA[name]]
     documents, topics, offsets = [], [], np.zeros(3, "int64")
     shards = {split: ([], []) for split in SPLITS}
     for index, cache in enumerate(caches):
@@ -321,7 +359,11 @@ def load_corpus(name="all", progress=True):
             sentences += [s.decode("utf-8") for s in record["sentence"]]
             columns.append(np.stack([record["document"], record["segment"], record["source"]], axis=1))
         columns = np.concatenate(columns) if columns else np.zeros((0, 3), "int64")
-        parts[split] = SentenceSplit(sentences, columns[:, 0], columns[:, 1], columns[:, 2],
+        # Segments grow in reading order (across sources too, by their offsets): sorting by them undoes a shuffled
+        # package order, and is the identity otherwise.
+        order = np.argsort(columns[:, 1], kind="stable")
+        columns = columns[order]
+        parts[split] = SentenceSplit([sentences[i] for i in order], columns[:, 0], columns[:, 1], columns[:, 2],
                                      shards=Shards(files, table, len(sentences)))
     return TextSplits(name=name, document_names=documents, source_names=list(CORPORA[name]), topics=topics, **parts)
 

@@ -12,6 +12,7 @@ path, the book probe and retrieval of that corpus. `--minutes` trains for a wall
 """
 
 import argparse
+import inspect
 import time
 
 import keras
@@ -21,7 +22,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
-from keras_ae.data.corpus import CORPORA, load_corpus
+from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
@@ -47,6 +48,7 @@ QUICK = {
 STREAMED = ("books", "all")  # named corpora read from their shards (austen and paths are small: read whole)
 VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on this many first sentences
 PROBE_TRAIN_SENTENCES = 10000
+PACKAGE_ORDER = inspect.signature(load_corpus).parameters["package_order"].default  # its home: load_corpus
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
@@ -61,6 +63,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     parser.add_argument(
         "--corpus", dest="data", default=argparse.SUPPRESS,
         help=f"{'|'.join(CORPORA)}|PATH (a .txt file or a folder of them); the same as --data",
+    )
+    parser.add_argument(
+        "--package-order", choices=PACKAGE_ORDERS, default=PACKAGE_ORDER,
+        help="the order of the package descriptions in the training stream: Debian's, by name (name neighbours "
+        "mostly share a section), or shuffled once with a fixed seed (each description kept whole and in order); "
+        "the held-out data and the probes are the same for both",
     )
     parser.add_argument(
         "--tokens", choices=["wordpiece", "word"], default="wordpiece",
@@ -195,11 +203,14 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
     if args.data in STREAMED and (args.limit or args.quick):
         parser.error(f"--limit and --quick apply to austen and to your own .txt files, not to --corpus {args.data}; "
                      "use --minutes and --steps-per-epoch for a short run on it.")
+    if args.package_order != PACKAGE_ORDER and "packages" not in CORPORA.get(args.data, ()):
+        parser.error(f"--package-order orders the package descriptions of --corpus all; --corpus {args.data} has "
+                     "none. Drop the flag.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
     if args.data in STREAMED:
-        splits = load_corpus(args.data)
+        splits = load_corpus(args.data, package_order=args.package_order)
     else:
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
     if args.tokens == "wordpiece":

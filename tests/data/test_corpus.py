@@ -89,6 +89,49 @@ def test_corpus_is_built_once_streamed_by_source_and_rebuilt_when_damaged(monkey
                 assert abs(i - j) == 1 and splits.train.segments[i] == splits.train.segments[j]
 
 
+def _training_stream(splits):
+    records = corpus._records(splits.train.shards.files, splits.train.shards.offsets).as_numpy_iterator()
+    return [(r["sentence"].decode(), int(r["document"]), int(r["position"]), int(r["source"])) for r in records]
+
+
+def test_shuffled_package_order_moves_whole_training_descriptions_and_nothing_else(monkeypatch, tmp_path):
+    calls = []
+    _fake_sources(monkeypatch, tmp_path, calls)
+    by_name = corpus.load_corpus("tiny", progress=False)
+    shuffled = corpus.load_corpus("tiny", progress=False, package_order="shuffled")
+    assert calls == ["austen", "packages", "packages"]  # one austen cache; each package order its own
+    assert (tmp_path / "text" / corpus.CACHE_VERSION / "packages").is_dir()  # the name-order cache is kept
+
+    # What the probes, the vocabulary and the validation batches read is the same: splits, ids, topics.
+    assert shuffled.document_names == by_name.document_names and shuffled.topics == by_name.topics
+    for split in corpus.SPLITS:
+        a, b = getattr(by_name, split), getattr(shuffled, split)
+        assert a.sentences == b.sentences
+        assert all(np.array_equal(getattr(a, key), getattr(b, key)) for key in ("labels", "segments", "sources"))
+    for split in ("validation", "test"):  # the held-out shards are the same bytes
+        for old, new in zip(getattr(by_name, split).shards.files, getattr(shuffled, split).shards.files):
+            assert open(old, "rb").read() == open(new, "rb").read()
+
+    # The training stream: the same sentences of the same documents, each description whole and in its order, the
+    # descriptions in another order than reading order, and no neighbour across two descriptions.
+    before, after = _training_stream(by_name), _training_stream(shuffled)
+    assert sorted(row[:2] for row in before) == sorted(row[:2] for row in after)
+    assert [row for row in before if row[3] == 0] == [row for row in after if row[3] == 0]  # austen untouched
+    packages = [row for row in after if row[3] == 1]
+    runs = [document for i, (_, document, _, _) in enumerate(packages) if i == 0 or packages[i - 1][1] != document]
+    assert len(runs) == len(set(runs)) == 20  # each description in one piece
+    reading = [document for i, (_, document, _, _) in enumerate(before)
+               if before[i][3] == 1 and (i == 0 or before[i - 1][1] != document)]
+    assert runs != reading and sorted(runs) == sorted(reading)
+    for document in runs:
+        assert [row[0] for row in packages if row[1] == document] == [row[0] for row in before if row[1] == document]
+    for (_, d1, p1, _), (_, d2, p2, _) in zip(packages, packages[1:]):
+        assert (p2 - p1 == 1) == (d1 == d2)
+
+    with pytest.raises(ValueError, match="package order"):
+        corpus.load_corpus("tiny", progress=False, package_order="random")
+
+
 def test_whole_document_split_must_leave_test_and_validation():
     documents = [Document(f"d{i}", [["A b.", "C d."]]) for i in range(3)]
     with pytest.raises(ValueError, match="validation"):

@@ -42,6 +42,10 @@ def test_corpus_flag_defaults_to_the_large_corpus_and_quick_runs_refuse_it(recip
     with pytest.raises(SystemExit):
         recipe.main(["--quick", "--corpus", "all"])
     assert "--quick apply to austen" in capsys.readouterr().err
+    assert args.package_order == "name"
+    with pytest.raises(SystemExit):
+        recipe.main(["--corpus", "books", "--package-order", "shuffled"])
+    assert "--corpus books has none" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
