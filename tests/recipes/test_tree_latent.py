@@ -110,6 +110,15 @@ def test_kl_weight_flag_reaches_the_posterior_and_defaults_to_the_elbo():
         parser.parse_args(["--kl-weight", "-1"])
 
 
+def test_affix_length_flag_reaches_the_grammar_and_defaults_to_off():
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["walked", "talked"], 4, seed=0)  # noqa: E731
+    assert build([]).grammar.affix_length == 0 and build([]).grammar.affix_embeddings is None
+    assert build(["--affix-length", "3"]).grammar.affixes == ["-d", "-ed", "-ked"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--affix-length", "-1"])
+
+
 def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     parser = tree_latent.build_parser()
     assert tree_latent.build_optimizer(parser.parse_args([])).global_clipnorm == 3.0
