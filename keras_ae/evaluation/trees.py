@@ -205,6 +205,38 @@ def clause_groupings(predicted_spans, gold_trees):
             "subject_verb": 100.0 * counts["subject_verb"] / total}
 
 
+def preterminal_tags(predicted_trees, gold_trees):
+    """How well the induced preterminals (the labels right above the words) match the gold part-of-speech tags:
+    `{"many_to_one": percent, "verbs": percent, "words": count}`. Each preterminal is mapped to the gold tag it
+    most often sits on (many-to-one accuracy, the usual score of unsupervised tagging, Johnson 2007); `verbs` is the
+    percent of gold verb tokens (`VB...`) whose preterminal maps to a verb tag. A word with siblings in the gold
+    tree (no tag of its own) is skipped.
+
+    Example:
+        preterminal_tags(["(NT0 (T1 she) (T2 walked))"], ["(S (NP (PRP she)) (VP (VBD walked)))"])  # 100, 100
+    """
+    pairs = []
+    for predicted, gold in zip(predicted_trees, gold_trees):
+        predicted = _as_tree(predicted.decode() if isinstance(predicted, bytes) else predicted)
+        gold = _as_tree(gold.decode() if isinstance(gold, bytes) else gold)
+        for position in range(len(gold.leaves())):
+            tag = gold[gold.leaf_treeposition(position)[:-1]]  # a tag covers its word alone
+            symbol = predicted[predicted.leaf_treeposition(position)[:-1]]
+            if len(tag) == 1:
+                pairs.append((symbol.label(), tag.label()))
+    counts = {}
+    for symbol, tag in pairs:
+        counts.setdefault(symbol, {}).setdefault(tag, 0)
+        counts[symbol][tag] += 1
+    mapped = {symbol: max(tags, key=lambda tag: (tags[tag], tag)) for symbol, tags in counts.items()}
+    verbs = [(symbol, tag) for symbol, tag in pairs if tag.startswith("VB")]
+    return {
+        "many_to_one": 100.0 * sum(mapped[s] == t for s, t in pairs) / max(len(pairs), 1),
+        "verbs": 100.0 * sum(mapped[s].startswith("VB") for s, _ in verbs) / max(len(verbs), 1),
+        "words": len(pairs),
+    }
+
+
 def compare_to_right_branching(predicted_trees, gold_trees):
     """Where parsers win or lose against right-branching trees on the same gold trees: `{name: row}` for
     `"right-branching"`, `"left-branching"` and each of `predicted_trees` (`{name: trees}`), each row with
