@@ -162,6 +162,11 @@ def test_tree_shape_tells_the_branching_directions_apart():
     shape = tree_shape(["(X (X the dog) (X saw (X a cat)))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
     assert shape["right_heavy_by_label"] == {"VP": {"count": 1, "right_heavy": 100.0},
                                              "sentence": {"count": 1, "right_heavy": 100.0}}  # 2 words, then 3
+    # the first split: ((she saw him) (at home)) splits later than the gold (she (saw him at home)); unary chains
+    # at the top (S -> S) are looked through
+    gold = ["(S (S (NP she) (VP saw (NP him) (PP at home))))", "(S (NP she) (VP saw (NP him)))"]
+    shape = tree_shape(["(X (X she (X saw him)) (X at home))", "(X she (X saw him))"], gold)
+    assert shape["top_split"] == {"same": 50.0, "later": 50.0}
 
 
 def test_preterminal_tags_many_to_one():
