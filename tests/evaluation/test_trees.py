@@ -179,6 +179,6 @@ def test_preterminal_tags_many_to_one():
     assert found == {"many_to_one": 100.0, "verbs": 100.0, "words": 5}
     # one symbol for most pronouns and verbs: it maps to the pronouns, so only the one verb under T2 counts as a verb
     gold.append("(S (NP (PRP it)) (VP (VBD ran)))")
-    merged = preterminal_tags([b"(NT0 (T1 she) (NT1 (T1 walked) (T3 slowly)))", "(NT0 (T1 he) (NT1 (T1 ran) (T3 home)))",
-                               "(NT0 (T1 it) (T2 ran))"], gold)
+    merged = preterminal_tags([b"(NT0 (T1 she) (NT1 (T1 walked) (T3 slowly)))",
+                               "(NT0 (T1 he) (NT1 (T1 ran) (T3 home)))", "(NT0 (T1 it) (T2 ran))"], gold)
     assert merged == {"many_to_one": pytest.approx(100 * 5 / 7), "verbs": pytest.approx(100 / 3), "words": 7}

@@ -113,7 +113,7 @@ def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
 @pytest.fixture(scope="module")
 def with_affixes(data):
     keras.utils.set_random_seed(0)
-    model = _model(data, affix_length=3)
+    model = _model(data, suffix_length=3, prefix_length=2)
     model.compile(optimizer=keras.optimizers.Adam(1e-2, beta_1=0.75, global_clipnorm=3.0))
     history = model.fit(make_sentence_dataset(data.train[:64], 32, shuffle=True), epochs=3, verbose=0).history
     return model, history
@@ -124,14 +124,14 @@ AFFIX_LEAVES = [["the", "dog", "saw", "a", "cat"], ["Zebras", "-LRB-quietly-RRB-
 
 
 def test_affix_features_train_and_round_trip(with_affixes):
-    """Word-form features (affix_length): the loss falls, the affix embeddings learn, the config round trip keeps
-    them, and parses keep the input's tokens as leaves, unknown words included."""
+    """Word-form features (suffix_length, prefix_length): the loss falls, the affix embeddings learn, the config
+    round trip keeps them, and parses keep the input's tokens as leaves, unknown words included."""
     model, history = with_affixes
-    assert model.grammar.affix_length == 3 and model.grammar.affix_embeddings.shape[0] == len(model.grammar.affixes)
+    assert model.grammar.suffix_length == 3 and model.grammar.affix_embeddings.shape[0] == len(model.grammar.affixes)
     assert history["loss"][-1] < history["loss"][0] and np.abs(model.grammar.affix_embeddings.numpy()).max() > 0
     clone = TreeLatent.from_config(model.get_config())
     clone.set_weights(model.get_weights())
-    assert clone.affix_length == 3
+    assert (clone.suffix_length, clone.prefix_length) == (3, 2)
     trees = clone.parse(tf.constant(AFFIX_SENTENCES)).numpy()
     np.testing.assert_array_equal(trees, model.parse(tf.constant(AFFIX_SENTENCES)).numpy())
     assert [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees[:2]] == AFFIX_LEAVES

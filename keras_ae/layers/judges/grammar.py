@@ -38,11 +38,11 @@ class CompoundPCFG(keras.layers.Layer):
     from one linear layer on `[embedding of A; z]`, normalised over all `(NT + T)^2` children; emissions `T -> w` from
     an MLP with two residual blocks on `[embedding of T; z]`, normalised over the vocabulary.
 
-    Word-form features (`affix_length`, off by default; not in the paper): the emission score of a word is the MLP's
-    output times the word's output embedding, to which `affix_length` adds the sum of embeddings of the word's
-    prefixes and suffixes of 1 to `affix_length` characters (those shared by two vocabulary words or more, shorter
-    than the word). Rare words then share emission statistics with words of the same ending (`-ed`, `-ly`, `-ing`),
-    which in English marks the part of speech. The affix embeddings start at zero, so a grammar with them starts
+    Word-form features (`suffix_length`, `prefix_length`, off by default; not in the paper): the emission score of a
+    word is the MLP's output times the word's output embedding, to which they add the sum of embeddings of the
+    word's suffixes of 1 to `suffix_length` characters and prefixes of 1 to `prefix_length` (those shared by two
+    vocabulary words or more, shorter than the word). Rare words then share emission statistics with words of the
+    same ending (`-ed`, `-ly`, `-ing`), which in English marks the part of speech. The affix embeddings start at zero, so a grammar with them starts
     with the same scores (and, under one seed, the same initial weights) as one without.
 
     Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
@@ -57,8 +57,8 @@ class CompoundPCFG(keras.layers.Layer):
         code_dim: size of z (the paper: 64); 0 for the neural PCFG, which ignores the code.
         decoding: how `parse` reads the tree: `"mbr"`, the minimum-Bayes-risk tree (the binary tree with the largest
             sum of posterior span marginals), or `"viterbi"`, the most probable labelled tree (the paper's decoding).
-        affix_length: longest prefix and suffix (characters) whose embedding is added to a word's output embedding;
-            0 (the default): words share nothing.
+        suffix_length, prefix_length: longest suffix and prefix (characters) whose embedding is added to a word's
+            output embedding; 0 (the default): none.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -68,14 +68,14 @@ class CompoundPCFG(keras.layers.Layer):
         trees = grammar.parse(sentences, tf.zeros([2, 0]))              # e.g. b"(NT2 (NT0 (T1 the) (T3 cat)) (T0 sat))"
         best = grammar.parse(sentences, tf.zeros([2, 0]), decoding="viterbi")  # the most probable trees
         by_form = CompoundPCFG(["walked", "talked", "slowly"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
-                               code_dim=0, affix_length=3)           # "walked" and "talked" share "ed", "ked"
+                               code_dim=0, suffix_length=3)          # "walked" and "talked" share "-ed", "-ked"
     """
 
     metric_names = ()
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        affix_length=0, **kwargs
+        suffix_length=0, prefix_length=0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -86,7 +86,8 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("num_preterminals", num_preterminals, 1)
         integer_at_least("symbol_dim", symbol_dim, 1)
         integer_at_least("code_dim", code_dim, 0)
-        integer_at_least("affix_length", affix_length, 0)
+        integer_at_least("suffix_length", suffix_length, 0)
+        integer_at_least("prefix_length", prefix_length, 0)
         _check_decoding(decoding)
         symbols = num_nonterminals + num_preterminals
         dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
@@ -102,7 +103,7 @@ class CompoundPCFG(keras.layers.Layer):
         self.word_blocks = [dense(symbol_dim, f"word_block{i}", "relu") for i in range(4)]
         self.word_out = dense(len(vocabulary) + 1, "word_out")
         # Word-form features: which shared affixes each word id (0: out of vocabulary) has; the last index is none.
-        self.affixes, self.word_affix_ids = shared_affixes(vocabulary, affix_length)
+        self.affixes, self.word_affix_ids = shared_affixes(vocabulary, suffix_length, prefix_length)
         # Config
         self.vocabulary = vocabulary
         self.num_nonterminals = num_nonterminals
@@ -110,7 +111,8 @@ class CompoundPCFG(keras.layers.Layer):
         self.symbol_dim = symbol_dim
         self.code_dim = code_dim
         self.decoding = decoding
-        self.affix_length = affix_length
+        self.suffix_length = suffix_length
+        self.prefix_length = prefix_length
 
     def build(self, input_shape=None, code_shape=None):
         init = keras.initializers.GlorotUniform()
@@ -247,18 +249,20 @@ class CompoundPCFG(keras.layers.Layer):
                 "symbol_dim": self.symbol_dim,
                 "code_dim": self.code_dim,
                 "decoding": self.decoding,
-                "affix_length": self.affix_length,
+                "suffix_length": self.suffix_length,
+                "prefix_length": self.prefix_length,
             }
         )
         return config
 
 
-def shared_affixes(vocabulary, length):
-    """`(affixes, word_affix_ids)`: the prefixes (`"un-"`) and suffixes (`"-ed"`) of 1 to `length` characters that
-    at least two words of `vocabulary` have, each shorter than its word, sorted; and for each word id (0: out of
-    vocabulary, then the vocabulary's words) the indices of its affixes in that list, padded with `len(affixes)`.
+def shared_affixes(vocabulary, suffix_length, prefix_length=0):
+    """`(affixes, word_affix_ids)`: the suffixes (`"-ed"`) of 1 to `suffix_length` characters and the prefixes
+    (`"un-"`) of 1 to `prefix_length` that at least two words of `vocabulary` have, each shorter than its word,
+    sorted; and for each word id (0: out of vocabulary, then the vocabulary's words) the indices of its affixes in
+    that list, padded with `len(affixes)`.
 
-    >>> affixes, ids = shared_affixes(["walked", "talked", "walks"], 2)
+    >>> affixes, ids = shared_affixes(["walked", "talked", "walks"], 2, 2)
     >>> affixes
     ['-d', '-ed', 'w-', 'wa-']
     >>> ids.tolist()
@@ -266,8 +270,8 @@ def shared_affixes(vocabulary, length):
     """
     words = [str(word).lower() for word in vocabulary]
     pieces = [
-        {f"{word[:k]}-" for k in range(1, length + 1) if k < len(word)}
-        | {f"-{word[-k:]}" for k in range(1, length + 1) if k < len(word)}
+        {f"{word[:k]}-" for k in range(1, prefix_length + 1) if k < len(word)}
+        | {f"-{word[-k:]}" for k in range(1, suffix_length + 1) if k < len(word)}
         for word in words
     ]
     counts = {}

@@ -219,13 +219,14 @@ def test_grammar_round_trip_parse_strings_and_masking():
 
 
 def test_shared_affixes():
-    affixes, ids = shared_affixes(["walked", "talked", "walks", "a"], 3)
+    affixes, ids = shared_affixes(["walked", "talked", "walks", "a"], 3, 3)
     assert affixes == ["-d", "-ed", "-ked", "w-", "wa-", "wal-"]  # "ta-", "-s", ... belong to one word only
     none = len(affixes)
     assert ids.tolist() == [[none] * 6, [0, 1, 2, 3, 4, 5], [0, 1, 2] + [none] * 3, [3, 4, 5] + [none] * 3,
                             [none] * 6]  # out of vocabulary, walked, talked, walks, a
     affixes, ids = shared_affixes(["Walked", "talked"], 0)
     assert affixes == [] and ids.tolist() == [[0], [0], [0]]
+    assert shared_affixes(["walked", "talked", "walks"], 3)[0] == ["-d", "-ed", "-ked"]  # suffixes alone
 
 
 def test_affix_features_start_neutral_share_by_form_and_learn():
@@ -236,7 +237,7 @@ def test_affix_features_start_neutral_share_by_form_and_learn():
     grammars = {}
     for length in (0, 3):
         keras.utils.set_random_seed(0)
-        grammars[length] = CompoundPCFG(vocabulary, affix_length=length, **sizes)
+        grammars[length] = CompoundPCFG(vocabulary, suffix_length=length, prefix_length=length, **sizes)
         grammars[length].build()
     plain, by_form = grammars[0], grammars[3]
     assert by_form.affixes == ["-d", "-e", "-ed", "-he", "-ked", "-ly", "-y", "s-", "t-"]
@@ -266,7 +267,7 @@ def test_affix_features_start_neutral_share_by_form_and_learn():
     clone = CompoundPCFG.from_config(by_form.get_config())
     clone.build()
     clone.set_weights(by_form.get_weights())
-    assert clone.affix_length == 3 and clone.affixes == by_form.affixes
+    assert (clone.suffix_length, clone.prefix_length) == (3, 3) and clone.affixes == by_form.affixes
     np.testing.assert_allclose(clone.judge_loss(sentences, code), by_form.judge_loss(sentences, code), rtol=1e-5)
     trees = [tree.decode() for tree in clone.parse(tf.constant(["She walked (very) slowly"]), code[:1]).numpy()]
     assert nltk.Tree.fromstring(trees[0]).leaves() == ["She", "walked", "-LRB-very-RRB-", "slowly"]
