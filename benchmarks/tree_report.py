@@ -13,9 +13,11 @@ error; the share of gold transitive clauses `(S (NP subject) (VP verb (NP object
 phrase, `(S (V O))`, or the subject with the verb, `((S V) O)`, as a constituent
 (`keras_ae.evaluation.trees.clause_groupings`); and the recall of gold constituents by label; and the shape of the
 trees (`keras_ae.evaluation.trees.tree_shape`): their mean depth, the share of unbalanced constituents that are
-heavier on the right, and their F1 against right- and left-branching trees, beside the gold trees' own; a second table
+heavier on the right, their F1 against right- and left-branching trees, beside the gold trees' own, and the share of
+sentences whose first split is where the gold tree's is, or after it (`top split later`); a second table
 splits the right-heavy share by what each constituent is in the gold tree (the whole sentence, a gold label, or no
-gold constituent), with counts.
+gold constituent), with counts; and how well each parser's preterminals match the gold part-of-speech tags
+(`keras_ae.evaluation.trees.preterminal_tags`: many-to-one accuracy over all words and over verbs).
 `--decoding mbr|viterbi` re-parses the test sentences with the run's main model (its selected epoch's checkpoint,
 rebuilt from the flags) instead of reading its parses.
 """
@@ -29,6 +31,7 @@ import numpy as np
 from keras_ae.evaluation.trees import (
     TreeScorer,
     compare_to_right_branching,
+    preterminal_tags,
     right_branching_spans,
     sentence_f1_values,
     spans_to_tree,
@@ -68,7 +71,9 @@ def run_rows(folder, labels, decoding=None):
             continue
         shape = shapes[name]
         shape_columns = {"depth": f"{shape['depth']:.2f}", "right-heavy": f"{shape['right_heavy']:.1f}",
-                         "F1 to RB": f"{shape['like_right']:.1f}", "F1 to LB": f"{shape['like_left']:.1f}"}
+                         "F1 to RB": f"{shape['like_right']:.1f}", "F1 to LB": f"{shape['like_left']:.1f}",
+                         "top split = gold": f"{shape['top_split']['same']:.1f}",
+                         "top split later": f"{shape['top_split']['later']:.1f}"}
         by_label[f"{folder.name}: {name}"] = {
             label: f"{value['right_heavy']:.1f} ({value['count']})"
             for label, value in shape.get("right_heavy_by_label", {}).items()
@@ -86,8 +91,18 @@ def run_rows(folder, labels, decoding=None):
             "(subject verb)": f"{groupings['subject_verb']:.1f}",
             **{label: f"{recall[label]['recall']:.1f}" if label in recall else "-" for label in labels},
             **shape_columns,
+            **_tag_columns(parsers.get(name), data.test_trees),
         }
     return rows, by_label
+
+
+def _tag_columns(trees, gold_trees):
+    """Many-to-one accuracy of a parser's preterminals on the gold tags, all words and verbs (`preterminal_tags`);
+    nothing for baselines, whose trees have no preterminals."""
+    if trees is None:
+        return {}
+    tags = preterminal_tags(trees, gold_trees)
+    return {"tags m-1": f"{tags['many_to_one']:.1f}", "verbs m-1": f"{tags['verbs']:.1f}"}
 
 
 def paired_difference(folder, baseline):

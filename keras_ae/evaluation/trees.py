@@ -205,6 +205,38 @@ def clause_groupings(predicted_spans, gold_trees):
             "subject_verb": 100.0 * counts["subject_verb"] / total}
 
 
+def preterminal_tags(predicted_trees, gold_trees):
+    """How well the induced preterminals (the labels right above the words) match the gold part-of-speech tags:
+    `{"many_to_one": percent, "verbs": percent, "words": count}`. Each preterminal is mapped to the gold tag it
+    most often sits on (many-to-one accuracy, the usual score of unsupervised tagging, Johnson 2007); `verbs` is the
+    percent of gold verb tokens (`VB...`) whose preterminal maps to a verb tag. A word with siblings in the gold
+    tree (no tag of its own) is skipped.
+
+    Example:
+        preterminal_tags(["(NT0 (T1 she) (T2 walked))"], ["(S (NP (PRP she)) (VP (VBD walked)))"])  # 100, 100
+    """
+    pairs = []
+    for predicted, gold in zip(predicted_trees, gold_trees):
+        predicted = _as_tree(predicted.decode() if isinstance(predicted, bytes) else predicted)
+        gold = _as_tree(gold.decode() if isinstance(gold, bytes) else gold)
+        for position in range(len(gold.leaves())):
+            tag = gold[gold.leaf_treeposition(position)[:-1]]  # a tag covers its word alone
+            symbol = predicted[predicted.leaf_treeposition(position)[:-1]]
+            if len(tag) == 1:
+                pairs.append((symbol.label(), tag.label()))
+    counts = {}
+    for symbol, tag in pairs:
+        counts.setdefault(symbol, {}).setdefault(tag, 0)
+        counts[symbol][tag] += 1
+    mapped = {symbol: max(tags, key=lambda tag: (tags[tag], tag)) for symbol, tags in counts.items()}
+    verbs = [(symbol, tag) for symbol, tag in pairs if tag.startswith("VB")]
+    return {
+        "many_to_one": 100.0 * sum(mapped[s] == t for s, t in pairs) / max(len(pairs), 1),
+        "verbs": 100.0 * sum(mapped[s].startswith("VB") for s, _ in verbs) / max(len(verbs), 1),
+        "words": len(pairs),
+    }
+
+
 def compare_to_right_branching(predicted_trees, gold_trees):
     """Where parsers win or lose against right-branching trees on the same gold trees: `{name: row}` for
     `"right-branching"`, `"left-branching"` and each of `predicted_trees` (`{name: trees}`), each row with
@@ -242,10 +274,13 @@ def tree_shape(trees, gold_trees=None):
     `right_heavy_by_label`: the same share split by what each constituent is in the gold tree, `{label: {"count",
     "right_heavy"}}` (count: the unbalanced constituents), with the whole sentence as `"sentence"` and a span that is
     no gold constituent as `"not gold"`, most frequent first: it says where a parser branches the other way.
+    `top_split` (with gold trees): the percent of sentences whose first split (the words left of it, below any
+    unary chain at the top) is at the gold tree's, `"same"`, or after it, `"later"` (e.g. `((she saw him) (at
+    home))` where the gold tree splits `(she (saw him at home))`).
     """
     import nltk
 
-    depths, like_right, like_left = [], [], []
+    depths, like_right, like_left, splits = [], [], [], []
     counts = {}  # label -> [right-heavy, left-heavy]
 
     def visit(node, start, labels, length):
@@ -267,6 +302,8 @@ def tree_shape(trees, gold_trees=None):
         tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
         spans, length = tree_spans(tree)
         labels = {} if gold_trees is None else labelled_spans(gold_trees[i])
+        if gold_trees is not None:
+            splits.append(np.sign(_top_split(tree) - _top_split(_as_tree(gold_trees[i]))))
         depths.append(visit(tree, 0, labels, length)[1])
         like_right.append(100.0 * sentence_f1(spans, right_branching_spans(length)))
         like_left.append(100.0 * sentence_f1(spans, left_branching_spans(length)))
@@ -279,7 +316,20 @@ def tree_shape(trees, gold_trees=None):
             label: {"count": sum(c), "right_heavy": share(*c)}
             for label, c in sorted(counts.items(), key=lambda item: -sum(item[1]))
         }
+        shape["top_split"] = {"same": 100.0 * float(np.mean(np.equal(splits, 0))),
+                              "later": 100.0 * float(np.mean(np.greater(splits, 0)))}
     return shape
+
+
+def _top_split(tree):
+    """The number of words left of a tree's first split (below any unary chain at the top; 0 for one word)."""
+    import nltk
+
+    while len(tree) == 1 and isinstance(tree[0], nltk.Tree):
+        tree = tree[0]
+    if len(tree) == 1:
+        return 0
+    return len(tree[0].leaves()) if isinstance(tree[0], nltk.Tree) else 1
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ class TreeLatent(JudgedEncoder):
         seed: seed of z's sampling noise.
         decoding: how `parse` reads a tree (`CompoundPCFG`): `"mbr"`, the minimum-Bayes-risk tree over span
             marginals, or `"viterbi"`, the most probable labelled tree (the paper's); a given `grammar` keeps its own.
+        suffix_length, prefix_length: word-form features of the emissions (`CompoundPCFG`): a word's output
+            embedding adds those of its suffixes of 1 to `suffix_length` characters and prefixes of 1 to
+            `prefix_length`; 0 (the default): none.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -60,6 +63,8 @@ class TreeLatent(JudgedEncoder):
         kl_weight=1.0,
         seed=None,
         decoding="mbr",
+        suffix_length=0,
+        prefix_length=0,
         encoder=None,
         grammar=None,
         **kwargs,
@@ -76,7 +81,8 @@ class TreeLatent(JudgedEncoder):
             bottleneck = None
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
-            code_dim=code_dim, decoding=decoding, name="grammar",
+            code_dim=code_dim, decoding=decoding, suffix_length=suffix_length,
+            prefix_length=prefix_length, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -91,6 +97,8 @@ class TreeLatent(JudgedEncoder):
         self.kl_weight = float(kl_weight)
         self.seed = seed
         self.decoding = grammar.decoding
+        self.suffix_length = grammar.suffix_length
+        self.prefix_length = grammar.prefix_length
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -163,6 +171,8 @@ class TreeLatent(JudgedEncoder):
                 "kl_weight": self.kl_weight,
                 "seed": self.seed,
                 "decoding": self.decoding,
+                "suffix_length": self.suffix_length,
+                "prefix_length": self.prefix_length,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

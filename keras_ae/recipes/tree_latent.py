@@ -103,6 +103,13 @@ def build_parser():
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
     parser.add_argument("--symbol-dim", type=int, default=DEFAULTS["symbol_dim"], help="grammar embedding size")
     parser.add_argument("--encoder-dim", type=int, default=DEFAULTS["encoder_dim"], help="sentence encoding size")
+    parser.add_argument(
+        "--suffix-length", type=non_negative_int, default=DEFAULTS["suffix_length"], help="word-form features: each "
+        "word's emission score also uses embeddings of its suffixes of 1 to N characters shared with other "
+        "vocabulary words, so rare words share statistics by their ending (-ed, -ly, -ing); 0: off"
+    )
+    parser.add_argument("--prefix-length", type=non_negative_int, default=DEFAULTS["prefix_length"],
+                        help="the same with prefixes of 1 to N characters; 0: off")
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -160,7 +167,8 @@ def build_model(args, vocabulary, code_dim, seed):
         vocabulary, num_nonterminals=args.nonterminals, num_preterminals=args.preterminals,
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim,
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
-        kl_weight=args.kl_weight, seed=seed, decoding=args.decoding,
+        kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
+        prefix_length=args.prefix_length,
     )
 
 

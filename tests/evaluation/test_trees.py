@@ -162,3 +162,23 @@ def test_tree_shape_tells_the_branching_directions_apart():
     shape = tree_shape(["(X (X the dog) (X saw (X a cat)))"], ["(S (NP the dog) (VP saw (NP a cat)))"])
     assert shape["right_heavy_by_label"] == {"VP": {"count": 1, "right_heavy": 100.0},
                                              "sentence": {"count": 1, "right_heavy": 100.0}}  # 2 words, then 3
+    # the first split: ((she saw him) (at home)) splits later than the gold (she (saw him at home)); unary chains
+    # at the top (S -> S) are looked through
+    gold = ["(S (S (NP she) (VP saw (NP him) (PP at home))))", "(S (NP she) (VP saw (NP him)))"]
+    shape = tree_shape(["(X (X she (X saw him)) (X at home))", "(X she (X saw him))"], gold)
+    assert shape["top_split"] == {"same": 50.0, "later": 50.0}
+
+
+def test_preterminal_tags_many_to_one():
+    from keras_ae.evaluation.trees import preterminal_tags
+
+    gold = ["(S (NP (PRP she)) (VP (VBD walked) (ADVP (RB slowly))))", "(S (NP (PRP he)) (VP (VBD ran) home))"]
+    # T1 sits on pronouns, T2 on verbs: every tagged word right ("home" has no tag of its own: skipped)
+    found = preterminal_tags(["(NT0 (T1 she) (NT1 (T2 walked) (T3 slowly)))", "(NT0 (T1 he) (NT1 (T2 ran) (T3 home)))"],
+                             gold)
+    assert found == {"many_to_one": 100.0, "verbs": 100.0, "words": 5}
+    # one symbol for most pronouns and verbs: it maps to the pronouns, so only the one verb under T2 counts as a verb
+    gold.append("(S (NP (PRP it)) (VP (VBD ran)))")
+    merged = preterminal_tags([b"(NT0 (T1 she) (NT1 (T1 walked) (T3 slowly)))",
+                               "(NT0 (T1 he) (NT1 (T1 ran) (T3 home)))", "(NT0 (T1 it) (T2 ran))"], gold)
+    assert merged == {"many_to_one": pytest.approx(100 * 5 / 7), "verbs": pytest.approx(100 / 3), "words": 7}

@@ -110,6 +110,43 @@ def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
     assert trees[3] == b""
 
 
+@pytest.fixture(scope="module")
+def with_affixes(data):
+    keras.utils.set_random_seed(0)
+    model = _model(data, suffix_length=3, prefix_length=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2, beta_1=0.75, global_clipnorm=3.0))
+    history = model.fit(make_sentence_dataset(data.train[:64], 32, shuffle=True), epochs=3, verbose=0).history
+    return model, history
+
+
+AFFIX_SENTENCES = np.array(["the dog saw a cat", "Zebras (quietly) walked home today", "she", ""])
+AFFIX_LEAVES = [["the", "dog", "saw", "a", "cat"], ["Zebras", "-LRB-quietly-RRB-", "walked", "home", "today"]]
+
+
+def test_affix_features_train_and_round_trip(with_affixes):
+    """Word-form features (suffix_length, prefix_length): the loss falls, the affix embeddings learn, the config
+    round trip keeps them, and parses keep the input's tokens as leaves, unknown words included."""
+    model, history = with_affixes
+    assert model.grammar.suffix_length == 3 and model.grammar.affix_embeddings.shape[0] == len(model.grammar.affixes)
+    assert history["loss"][-1] < history["loss"][0] and np.abs(model.grammar.affix_embeddings.numpy()).max() > 0
+    clone = TreeLatent.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    assert (clone.suffix_length, clone.prefix_length) == (3, 2)
+    trees = clone.parse(tf.constant(AFFIX_SENTENCES)).numpy()
+    np.testing.assert_array_equal(trees, model.parse(tf.constant(AFFIX_SENTENCES)).numpy())
+    assert [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees[:2]] == AFFIX_LEAVES
+
+
+@pytest.mark.slow  # default-suite budget: exporting takes about a minute
+def test_affix_model_exports_parses_with_the_input_tokens(with_affixes, tmp_path):
+    model, _ = with_affixes
+    destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})
+    outputs, _ = reload_and_call_many(destination, {"parse": ("parse", [AFFIX_SENTENCES])})
+    trees = outputs["parse"][0]
+    np.testing.assert_array_equal(trees, model.parse(tf.constant(AFFIX_SENTENCES)).numpy())
+    assert [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees[:2]] == AFFIX_LEAVES
+
+
 def test_hypermodel_scores_f1_on_validation_trees(data):
     import keras_tuner as kt
 

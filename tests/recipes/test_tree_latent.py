@@ -110,6 +110,18 @@ def test_kl_weight_flag_reaches_the_posterior_and_defaults_to_the_elbo():
         parser.parse_args(["--kl-weight", "-1"])
 
 
+def test_suffix_and_prefix_flags_reach_the_grammar_and_default_to_off():
+    parser = tree_latent.build_parser()
+    vocabulary = ["walked", "talked"]
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), vocabulary, 4, seed=0)  # noqa: E731
+    assert build([]).grammar.suffix_length == build([]).grammar.prefix_length == 0
+    assert build([]).grammar.affix_embeddings is None
+    assert build(["--suffix-length", "3"]).grammar.affixes == ["-d", "-ed", "-ked"]
+    assert build(["--prefix-length", "2"]).grammar.affixes == []  # "w-", "t-", "wa-", "ta-": one word each
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--suffix-length", "-1"])
+
+
 def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     parser = tree_latent.build_parser()
     assert tree_latent.build_optimizer(parser.parse_args([])).global_clipnorm == 3.0

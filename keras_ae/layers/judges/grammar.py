@@ -2,6 +2,7 @@
 inside algorithm (`keras_ae.layers.judges.inside`)."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_ae.core.validation import integer_at_least
@@ -37,6 +38,13 @@ class CompoundPCFG(keras.layers.Layer):
     from one linear layer on `[embedding of A; z]`, normalised over all `(NT + T)^2` children; emissions `T -> w` from
     an MLP with two residual blocks on `[embedding of T; z]`, normalised over the vocabulary.
 
+    Word-form features (`suffix_length`, `prefix_length`, off by default; not in the paper): the emission score of a
+    word is the MLP's output times the word's output embedding, to which they add the sum of embeddings of the
+    word's suffixes of 1 to `suffix_length` characters and prefixes of 1 to `prefix_length` (those shared by two
+    vocabulary words or more, shorter than the word). Rare words then share emission statistics with words of the
+    same ending (`-ed`, `-ly`, `-ing`), which in English marks the part of speech. The affix embeddings start at zero, so a grammar with them starts
+    with the same scores (and, under one seed, the same initial weights) as one without.
+
     Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
     outside the vocabulary share one out-of-vocabulary id. The grammar computes in float32 whatever the global dtype
     policy (log-sum-exp over many rules is not safe in float16).
@@ -49,6 +57,8 @@ class CompoundPCFG(keras.layers.Layer):
         code_dim: size of z (the paper: 64); 0 for the neural PCFG, which ignores the code.
         decoding: how `parse` reads the tree: `"mbr"`, the minimum-Bayes-risk tree (the binary tree with the largest
             sum of posterior span marginals), or `"viterbi"`, the most probable labelled tree (the paper's decoding).
+        suffix_length, prefix_length: longest suffix and prefix (characters) whose embedding is added to a word's
+            output embedding; 0 (the default): none.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -57,13 +67,15 @@ class CompoundPCFG(keras.layers.Layer):
         nll = grammar.judge_loss(sentences, tf.zeros([2, 0]))           # -log p(sentence), [2]
         trees = grammar.parse(sentences, tf.zeros([2, 0]))              # e.g. b"(NT2 (NT0 (T1 the) (T3 cat)) (T0 sat))"
         best = grammar.parse(sentences, tf.zeros([2, 0]), decoding="viterbi")  # the most probable trees
+        by_form = CompoundPCFG(["walked", "talked", "slowly"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
+                               code_dim=0, suffix_length=3)          # "walked" and "talked" share "-ed", "-ked"
     """
 
     metric_names = ()
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        **kwargs
+        suffix_length=0, prefix_length=0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -74,6 +86,8 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("num_preterminals", num_preterminals, 1)
         integer_at_least("symbol_dim", symbol_dim, 1)
         integer_at_least("code_dim", code_dim, 0)
+        integer_at_least("suffix_length", suffix_length, 0)
+        integer_at_least("prefix_length", prefix_length, 0)
         _check_decoding(decoding)
         symbols = num_nonterminals + num_preterminals
         dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
@@ -88,6 +102,8 @@ class CompoundPCFG(keras.layers.Layer):
         self.word_in = dense(symbol_dim, "word_in")
         self.word_blocks = [dense(symbol_dim, f"word_block{i}", "relu") for i in range(4)]
         self.word_out = dense(len(vocabulary) + 1, "word_out")
+        # Word-form features: which shared affixes each word id (0: out of vocabulary) has; the last index is none.
+        self.affixes, self.word_affix_ids = shared_affixes(vocabulary, suffix_length, prefix_length)
         # Config
         self.vocabulary = vocabulary
         self.num_nonterminals = num_nonterminals
@@ -95,6 +111,8 @@ class CompoundPCFG(keras.layers.Layer):
         self.symbol_dim = symbol_dim
         self.code_dim = code_dim
         self.decoding = decoding
+        self.suffix_length = suffix_length
+        self.prefix_length = prefix_length
 
     def build(self, input_shape=None, code_shape=None):
         init = keras.initializers.GlorotUniform()
@@ -110,6 +128,10 @@ class CompoundPCFG(keras.layers.Layer):
             layer.build((None, None, width))
         for layer in (*self.root_blocks, *self.word_blocks, self.root_out, self.word_out):
             layer.build((None, None, self.symbol_dim))
+        # Created last and at zero: the other weights draw the same random numbers as without affixes.
+        self.affix_embeddings = self.add_weight(
+            shape=(len(self.affixes), self.symbol_dim), initializer="zeros", name="affix_embeddings"
+        ) if self.affixes else None
         self.built = True
 
     # ------------------------------------------------------------------------------------------------------------
@@ -133,6 +155,15 @@ class CompoundPCFG(keras.layers.Layer):
             hidden = two(one(hidden)) + hidden
         return last(hidden)
 
+    def _word_scores(self, hidden):
+        """Emission logits `[b, T, V+1]`: `hidden` times each word's output embedding, plus its affixes' if any."""
+        scores = self.word_out(hidden)
+        if self.affix_embeddings is None:
+            return scores
+        table = tf.concat([self.affix_embeddings, tf.zeros([1, self.symbol_dim])], axis=0)  # the last row: none
+        by_form = tf.reduce_sum(tf.gather(table, self.word_affix_ids), axis=1)  # [V+1, symbol_dim]
+        return scores + tf.einsum("btd,vd->btv", hidden, by_form)
+
     def rule_scores(self, code):
         """Log probabilities `(root [b, NT], rules [b, NT, NT+T, NT+T], emissions [b, T, V+1])`; `b` is 1 without a
         code (the neural PCFG's one grammar)."""
@@ -144,7 +175,7 @@ class CompoundPCFG(keras.layers.Layer):
         )[:, 0]
         rules = self.rule_out(self._with_code(self.nonterminal_embeddings, code))
         emissions = self._residual_mlp(
-            self._with_code(self.preterminal_embeddings, code), self.word_in, self.word_blocks, self.word_out
+            self._with_code(self.preterminal_embeddings, code), self.word_in, self.word_blocks, self._word_scores
         )
         rules = tf.reshape(tf.nn.log_softmax(rules, axis=-1), [-1, self.num_nonterminals, symbols, symbols])
         return tf.nn.log_softmax(root, axis=-1), rules, tf.nn.log_softmax(emissions, axis=-1)
@@ -218,9 +249,43 @@ class CompoundPCFG(keras.layers.Layer):
                 "symbol_dim": self.symbol_dim,
                 "code_dim": self.code_dim,
                 "decoding": self.decoding,
+                "suffix_length": self.suffix_length,
+                "prefix_length": self.prefix_length,
             }
         )
         return config
+
+
+def shared_affixes(vocabulary, suffix_length, prefix_length=0):
+    """`(affixes, word_affix_ids)`: the suffixes (`"-ed"`) of 1 to `suffix_length` characters and the prefixes
+    (`"un-"`) of 1 to `prefix_length` that at least two words of `vocabulary` have, each shorter than its word,
+    sorted; and for each word id (0: out of vocabulary, then the vocabulary's words) the indices of its affixes in
+    that list, padded with `len(affixes)`.
+
+    >>> affixes, ids = shared_affixes(["walked", "talked", "walks"], 2, 2)
+    >>> affixes
+    ['-d', '-ed', 'w-', 'wa-']
+    >>> ids.tolist()
+    [[4, 4, 4, 4], [0, 1, 2, 3], [0, 1, 4, 4], [2, 3, 4, 4]]
+    """
+    words = [str(word).lower() for word in vocabulary]
+    pieces = [
+        {f"{word[:k]}-" for k in range(1, prefix_length + 1) if k < len(word)}
+        | {f"-{word[-k:]}" for k in range(1, suffix_length + 1) if k < len(word)}
+        for word in words
+    ]
+    counts = {}
+    for word_pieces in pieces:
+        for piece in word_pieces:
+            counts[piece] = counts.get(piece, 0) + 1
+    affixes = sorted(piece for piece, count in counts.items() if count >= 2)
+    index = {piece: i for i, piece in enumerate(affixes)}
+    rows = [[]] + [sorted(index[piece] for piece in word_pieces if piece in index) for word_pieces in pieces]
+    width = max(1, max(len(row) for row in rows))
+    ids = np.full((len(rows), width), len(affixes), dtype="int32")
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+    return affixes, ids
 
 
 def _check_decoding(decoding):

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
-from keras_ae.layers.judges.grammar import CompoundPCFG, whitespace_tokens
+from keras_ae.layers.judges.grammar import CompoundPCFG, shared_affixes, whitespace_tokens
 from keras_ae.layers.judges.inside import inside, span_cky, span_marginals, viterbi, viterbi_spans
 
 NT, T = 2, 3
@@ -216,6 +216,61 @@ def test_grammar_round_trip_parse_strings_and_masking():
     np.testing.assert_allclose(clone.judge_loss(sentences, code), nll, rtol=1e-6)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(grammar))
     assert type(restored) is CompoundPCFG and restored.vocabulary == vocabulary
+
+
+def test_shared_affixes():
+    affixes, ids = shared_affixes(["walked", "talked", "walks", "a"], 3, 3)
+    assert affixes == ["-d", "-ed", "-ked", "w-", "wa-", "wal-"]  # "ta-", "-s", ... belong to one word only
+    none = len(affixes)
+    assert ids.tolist() == [[none] * 6, [0, 1, 2, 3, 4, 5], [0, 1, 2] + [none] * 3, [3, 4, 5] + [none] * 3,
+                            [none] * 6]  # out of vocabulary, walked, talked, walks, a
+    affixes, ids = shared_affixes(["Walked", "talked"], 0)
+    assert affixes == [] and ids.tolist() == [[0], [0], [0]]
+    assert shared_affixes(["walked", "talked", "walks"], 3)[0] == ["-d", "-ed", "-ked"]  # suffixes alone
+
+
+def test_affix_features_start_neutral_share_by_form_and_learn():
+    vocabulary = ["she", "he", "walked", "talked", "slowly", "quickly", "the", "dog"]
+    sentences = tf.constant(["she walked slowly", "he talked quickly", "the dog walked", "she talked"])
+    sizes = dict(num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=2)
+    code = tf.random.normal([4, 2], seed=3)
+    grammars = {}
+    for length in (0, 3):
+        keras.utils.set_random_seed(0)
+        grammars[length] = CompoundPCFG(vocabulary, suffix_length=length, prefix_length=length, **sizes)
+        grammars[length].build()
+    plain, by_form = grammars[0], grammars[3]
+    assert by_form.affixes == ["-d", "-e", "-ed", "-he", "-ked", "-ly", "-y", "s-", "t-"]
+    # Zero affix embeddings created last: the same weights and scores as without them.
+    np.testing.assert_allclose(by_form.judge_loss(sentences, code), plain.judge_loss(sentences, code), rtol=1e-6)
+    _, _, emissions = by_form.rule_scores(code)
+    assert emissions.shape == (4, 4, len(vocabulary) + 1)
+    np.testing.assert_allclose(tf.reduce_sum(tf.exp(emissions), axis=-1), 1.0, rtol=1e-5)
+    # The affixes carry the word form into the likelihood: a step on their embeddings alone makes "she walked"
+    # more probable.
+    she_walked = tf.constant(["she walked"])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(by_form.judge_loss(she_walked, code[:1]))
+    gradient = tf.convert_to_tensor(tape.gradient(loss, by_form.affix_embeddings))
+    assert np.abs(gradient.numpy()[by_form.affixes.index("-ed")]).sum() > 0
+    by_form.affix_embeddings.assign_sub(0.1 * gradient)
+    assert float(tf.reduce_sum(by_form.judge_loss(she_walked, code[:1]))) < float(loss) - 1e-3
+    # Trained on a tiny corpus, the loss falls and the affix embeddings move; the config round trip keeps them.
+    optimizer = keras.optimizers.Adam(1e-2)
+    losses = []
+    for _ in range(30):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(by_form.judge_loss(sentences, code))
+        optimizer.apply_gradients(zip(tape.gradient(loss, by_form.trainable_weights), by_form.trainable_weights))
+        losses.append(float(loss))
+    assert losses[-1] < losses[0] - 1.0 and np.abs(by_form.affix_embeddings.numpy()).max() > 0
+    clone = CompoundPCFG.from_config(by_form.get_config())
+    clone.build()
+    clone.set_weights(by_form.get_weights())
+    assert (clone.suffix_length, clone.prefix_length) == (3, 3) and clone.affixes == by_form.affixes
+    np.testing.assert_allclose(clone.judge_loss(sentences, code), by_form.judge_loss(sentences, code), rtol=1e-5)
+    trees = [tree.decode() for tree in clone.parse(tf.constant(["She walked (very) slowly"]), code[:1]).numpy()]
+    assert nltk.Tree.fromstring(trees[0]).leaves() == ["She", "walked", "-LRB-very-RRB-", "slowly"]
 
 
 def test_neural_pcfg_ignores_the_code_and_compound_does_not():
