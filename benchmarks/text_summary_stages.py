@@ -34,7 +34,7 @@ Variants (name: objective and changes to the model or the stage):
     full_critic_weight_W  the full model with the critic's weight for the generator (`adversary_weight`) W instead
                        of 1, W in 0.3, 3, 10 (reconstruction only is W = 0): which of the two losses moves ROUGE-1
     full_anchor_W      the full model with the KL to the pretrained generator (`anchor_weight`, the recipe's
-                       `--anchor-weight`) W, W in 0.1, 0.3, 1, 3 (`anchor_kl`: the stage's mean KL, nats per summary)
+                       `--anchor-weight`) W, W in 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean KL, nats per summary)
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
 variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
@@ -83,7 +83,7 @@ VARIANTS = {
     "full_free_length": ("unpaired", {"match_length": False, "output_length": None}, {}),
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
-    **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {}) for weight in (0.1, 0.3, 1, 3)},
+    **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {}) for weight in (0.01, 0.03, 0.1, 0.3, 1)},
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
