@@ -35,6 +35,7 @@ Variants (name: objective and changes to the model or the stage):
                        of 1, W in 0.3, 3, 10 (reconstruction only is W = 0): which of the two losses moves ROUGE-1
     full_anchor_W      the full model with the KL to the pretrained generator (`anchor_weight`, the recipe's
                        `--anchor-weight`) W, W in 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean KL, nats per summary)
+    reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
 variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
@@ -84,6 +85,7 @@ VARIANTS = {
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
     **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {}) for weight in (0.01, 0.03, 0.1, 0.3, 1)},
+    "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
