@@ -11,8 +11,8 @@ copies, words): Lead-N, the first clause, and the first N (and 10) content words
 (`data.summaries.content_lead`, the target the generator is pretrained on), also spelled as the model's vocabulary
 spells words (punctuation stripped: "fdlock" for "fd-lock"; what summaries were before `TextLatent`'s
 `document_spelling`). `--split validation` (default) is what
-choices may be made on; `--split test` gives the rows of the recipe's table (its first `--evaluate` test pairs). `--leads 6,7` adds Lead-6 and
-Lead-7 whatever N is.
+choices may be made on; `--split test` gives the rows of the recipe's table (its first `--evaluate` test pairs).
+`--leads 6,7` adds Lead-6 and Lead-7 whatever N is.
 """
 
 import argparse

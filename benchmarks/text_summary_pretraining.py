@@ -8,9 +8,9 @@ Pretrains the generator on pseudo pairs as the recipe does (same data, seed, noi
 ROUGE-1 against the references (`val_rouge1`), against the pretraining target, the document's first N content words
 (`val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's unpaired pool of real
 summaries (`val_perplexity`) and the generator's teacher-forced loss on the validation documents' pseudo pairs
-(`val_pseudo_loss`, the same noise). The recipe's constant learning rate makes the first E epochs of a longer run the recipe's
-E-epoch pretraining, so `--save-at 3` saves the recipe's pretrained weights (`{prefix}_epoch3.weights.h5`), which
-`benchmarks/text_summary_stages.py --pretrained FILE` loads.
+(`val_pseudo_loss`, the same noise). The recipe's rate is constant, so the first E epochs of a longer run are the
+recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights (`{prefix}_epoch3.weights.h5`),
+which `benchmarks/text_summary_stages.py --pretrained FILE` loads.
 """
 
 import argparse

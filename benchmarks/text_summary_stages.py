@@ -34,7 +34,8 @@ Variants (name: objective and changes to the model or the stage):
     full_critic_weight_W  the full model with the critic's weight for the generator (`adversary_weight`) W instead
                        of 1, W in 0.3, 3, 10 (reconstruction only is W = 0): which of the two losses moves ROUGE-1
     full_anchor_W      the full model with the KL to the pretrained generator (`anchor_weight`, the recipe's
-                       `--anchor-weight`) W, W in 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean KL, nats per summary)
+                       `--anchor-weight`) W, W in 0.003, 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean
+                       KL, nats per summary)
     reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
@@ -84,15 +85,16 @@ VARIANTS = {
     "full_free_length": ("unpaired", {"match_length": False, "output_length": None}, {}),
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
-    **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {}) for weight in (0.01, 0.03, 0.1, 0.3, 1)},
+    **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {})
+       for weight in (0.003, 0.01, 0.03, 0.1, 0.3, 1)},
     "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
-           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "val_first_words", "discriminator_distance",
-           "anchor_kl", "seconds"]
+           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "val_first_words",
+           "discriminator_distance", "anchor_kl", "seconds"]
 
 
 def main(argv=None):
