@@ -12,6 +12,7 @@ copies, words): Lead-N, the first clause, and the first N (and 10) content words
 spells words (punctuation stripped: "fdlock" for "fd-lock"; what summaries were before `TextLatent`'s
 `document_spelling`). `--split validation` (default) is what
 choices may be made on; `--split test` gives the rows of the recipe's table (its first `--evaluate` test pairs).
+`--leads 6,7` adds Lead-6 and Lead-7 whatever N is.
 """
 
 import argparse
@@ -77,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--split", choices=("validation", "test"), default="validation")
     parser.add_argument("--pairs", type=int, default=0, help="pairs scored (0: the recipe's --evaluate for test, "
                                                              "all validation pairs)")
+    parser.add_argument("--leads", default="", help="comma-separated K: also score Lead-K (e.g. 6,7: how much of a "
+                                                    "seed's margin over Lead-N is N)")
     args, recipe_argv = parser.parse_known_args(argv)
     placements, rows = {}, {}
     for seed in (int(s) for s in args.seeds.split(",")):
@@ -95,6 +98,8 @@ def main(argv=None):
                                   (f"first N={n} content words, vocabulary spelling",
                                    [vocabulary_spelling(content_lead(d, n)) for d in documents])):
             rows[f"seed {seed}: {name}"] = summary_row(documents, predictions, references, lm)
+        for k in (int(k) for k in args.leads.split(",") if k):
+            rows[f"seed {seed}: Lead-{k}"] = summary_row(documents, lead(documents, k), references, lm)
         print(f"seed {seed}: {len(documents)} {args.split} pairs, Lead-{n}", flush=True)
     print(format_table(placements, list(next(iter(placements.values())))))
     print(format_table(rows, ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "words"]))

@@ -33,6 +33,13 @@ Variants (name: objective and changes to the model or the stage):
     reconstruction_free_length reconstruction only, the same
     full_critic_weight_W  the full model with the critic's weight for the generator (`adversary_weight`) W instead
                        of 1, W in 0.3, 3, 10 (reconstruction only is W = 0): which of the two losses moves ROUGE-1
+    full_anchor_W      the full model with the KL to the pretrained generator (`anchor_weight`, the recipe's
+                       `--anchor-weight`) W, W in 0.003, 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean
+                       KL, nats per summary)
+    reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
+
+`--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
+variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
@@ -59,7 +66,7 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import content_lead, make_pair_dataset, make_unpaired_dataset  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
-    RougeCurve, SummaryLanguageModel, graph_function, rouge, summarize,
+    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row,
 )
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
@@ -78,12 +85,16 @@ VARIANTS = {
     "full_free_length": ("unpaired", {"match_length": False, "output_length": None}, {}),
     "reconstruction_free_length": ("reconstruction", {"match_length": False, "output_length": None}, {}),
     **{f"full_critic_weight_{weight}": ("unpaired", {"adversary_weight": weight}, {}) for weight in (0.3, 3, 10)},
+    **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {})
+       for weight in (0.003, 0.01, 0.03, 0.1, 0.3, 1)},
+    "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
-           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "discriminator_distance", "seconds"]
+           "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "val_first_words",
+           "discriminator_distance", "anchor_kl", "seconds"]
 
 
 def main(argv=None):
@@ -98,12 +109,17 @@ def main(argv=None):
     parser.add_argument("--score-length", type=int, default=None,
                         help="also score every point with summaries of this many words (val_atL_*)")
     parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
+    parser.add_argument("--save", help="save each variant's last weights to {SAVE}_{variant}.weights.h5")
+    parser.add_argument("--score-test", action="store_true",
+                        help="train nothing: load each variant's --save weights and print the recipe's test rows")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants {unknown}; choose among {', '.join(VARIANTS)}")
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
-    data, vocabulary, _, n = text_summary.prepare_data(flags)
+    if args.score_test and not args.save:
+        parser.error("--score-test needs --save (the prefix of the weights it scores)")
+    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
@@ -123,6 +139,8 @@ def main(argv=None):
               f"{flags.pretrain_epochs} epochs)")
         if args.pretrained:
             pretrained.save_weights(args.pretrained)
+    if args.score_test:
+        return score_test(pretrained, args, flags, data, lm_source, n)
     imitation(pretrained, documents, references, n)
     rows = {}
     for name in args.variants.split(",") if args.steps else ():
@@ -171,6 +189,8 @@ def main(argv=None):
             history = model.fit(dataset, steps_per_epoch=args.every, epochs=max(1, args.steps // args.every),
                                 callbacks=callbacks, verbose=0).history
         seconds = round(time.perf_counter() - started, 1)
+        if args.save:
+            model.save_weights(f"{args.save}_{name}.weights.h5")
         for index in range(len(history["loss"])):
             point = {key: values[index] for key, values in history.items()}
             rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
@@ -180,6 +200,24 @@ def main(argv=None):
     columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]
                          if args.score_length else [])
     print(format_table(rows, columns))
+    return rows
+
+
+def score_test(pretrained, args, flags, data, lm_source, n):
+    """The recipe's test rows (its first `--evaluate` test pairs, its trigram model of the validation summaries) of
+    Lead-N, the pretrained generator and each variant's saved weights (`--save`); trains nothing."""
+    count = flags.evaluate or len(data.test[0])
+    documents, references = data.test[0][:count], data.test[1][:count]
+    lm = SummaryLanguageModel(lm_source)
+    rows = {f"Lead-{n}": summary_row(documents, lead(documents, n), references, lm),
+            "pretrained only": summary_row(documents, summarize(pretrained, documents), references, lm)}
+    for name in args.variants.split(","):
+        objective, changes, _ = VARIANTS[name]
+        model = pretrained.with_objective(objective, **changes)
+        model.load_weights(f"{args.save}_{name}.weights.h5")
+        rows[name] = summary_row(documents, summarize(model, documents), references, lm)
+    print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
+    print(format_table(rows, text_summary.COLUMNS))
     return rows
 
 

@@ -82,6 +82,16 @@ class TextLatent(JudgedEncoder):
     reconstruction reward cannot pull the generator far from what pretraining taught; batches then carry the pseudo
     pairs (`make_unpaired_dataset(..., pseudo=pseudo_pairs(documents, n))`).
 
+    Anchor in the unpaired stages (`anchor_weight > 0`): a trust region around the model the stage starts from, as in
+    KL-regularised policy optimisation (Jaques et al., 2017, "Sequence Tutor"; Ziegler et al., 2019): the loss gains
+    `anchor_weight * sum_t KL(p(. | w_<t, x) || p_anchor(. | w_<t, x))`, the KL between the generator's word
+    distribution and that of a frozen copy of the starting encoder and generator (`anchor_encoder`,
+    `anchor_generator`) at every step of the generated summary `w` (its written words, the same prefix for both), in
+    nats per summary (metric `anchor_kl`, unweighted). Unlike `pseudo_weight` it holds the generator near what
+    pretraining taught it, not near the pseudo targets. The anchor is the model as built; `with_objective` sets it to
+    the weights of the model it is called on (the stage's start), `reset_anchor` to the current weights; the paired
+    objective has no anchor.
+
     `objective` chooses what trains (the layers, and so the weights, are the same for all three; see
     `with_objective`):
         "paired": the generator, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real pairs
@@ -107,6 +117,7 @@ class TextLatent(JudgedEncoder):
         adversary_steps, adversary_ramp_steps: see `JudgedEncoder`.
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
+        anchor_weight: weight of the KL to the stage's starting generator in those objectives (0: none; see above).
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
         document_spelling: spell the summaries' words as the document writes them (see above).
         initial_temperature, min_temperature, anneal_rate: the Gumbel-softmax schedule (see `GumbelSoftmax`).
@@ -141,6 +152,7 @@ class TextLatent(JudgedEncoder):
         adversary_ramp_steps=0,
         gradient="straight_through",
         pseudo_weight=0.0,
+        anchor_weight=0.0,
         decoder_word_dropout=0.5,
         document_spelling=True,
         initial_temperature=1.0,
@@ -163,6 +175,8 @@ class TextLatent(JudgedEncoder):
                              f"{output_length}.")
         if pseudo_weight < 0:
             raise ValueError(f"pseudo_weight must be at least 0; got {pseudo_weight}.")
+        if anchor_weight < 0:
+            raise ValueError(f"anchor_weight must be at least 0 (0: no anchor); got {anchor_weight}.")
         if not 0.0 <= decoder_word_dropout < 1.0:
             raise ValueError(f"decoder_word_dropout must be in [0, 1); got {decoder_word_dropout}.")
         reconstruct_length = min(reconstruct_length, document_length)
@@ -196,6 +210,12 @@ class TextLatent(JudgedEncoder):
         if gradient == "self_critical" and objective != "paired":
             for name in ("advantage", "greedy_reconstruction"):  # the reward's advantage, the baseline's loss
                 self.trackers[name] = keras.metrics.Mean(name=name)
+        self.anchored = anchor_weight > 0 and objective != "paired"
+        if self.anchored:  # frozen copies of the generating parts, set by `with_objective` to the stage's start
+            self.anchor_encoder = type(encoder).from_config({**encoder.get_config(), "name": "anchor_encoder"})
+            self.anchor_generator = type(generator).from_config({**generator.get_config(), "name": "anchor_generator"})
+            self.anchor_encoder.trainable = self.anchor_generator.trainable = False
+            self.trackers["anchor_kl"] = keras.metrics.Mean(name="anchor_kl")
         self.generator = generator
         self.reader = reader
         self.document_decoder = document_decoder
@@ -218,6 +238,7 @@ class TextLatent(JudgedEncoder):
         self.penalty_weight = float(penalty_weight)
         self.gradient = gradient
         self.pseudo_weight = float(pseudo_weight)
+        self.anchor_weight = float(anchor_weight)
         self.decoder_word_dropout = decoder_word_dropout
         self.document_spelling = bool(document_spelling)
         self.initial_temperature = initial_temperature
@@ -226,6 +247,8 @@ class TextLatent(JudgedEncoder):
         self.seed = seed
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
+        if self.anchored:
+            self.reset_anchor()
 
     def build(self, input_shape=None):
         if not self.encoder.built:
@@ -239,6 +262,9 @@ class TextLatent(JudgedEncoder):
             self.document_decoder.build((None, self.reconstruct_length), (None, self.hidden_dim))
         if not self.discriminator.built:
             self.discriminator.build()
+        if self.anchored and not self.anchor_generator.built:
+            self.anchor_encoder.build(input_shape)
+            self.anchor_generator.build((None, self.summary_length), memory_shape)
         for judge in self.judges:
             judge.built = True
         self.built = True
@@ -253,10 +279,12 @@ class TextLatent(JudgedEncoder):
                               output_type=tf.int32)
         return (*self._states(documents, training), spellings)
 
-    def _states(self, documents, training=False):
-        """`(states, mask, token_ids, pooled)`: the encoder's state at every token and their max over the tokens."""
-        token_ids = self.encoder.tokenize(documents)
-        states, mask = self.encoder.token_states(token_ids, training=training)
+    def _states(self, documents, training=False, encoder=None):
+        """`(states, mask, token_ids, pooled)`: the encoder's (or `encoder`'s) state at every token and their max over
+        the tokens."""
+        encoder = encoder or self.encoder
+        token_ids = encoder.tokenize(documents)
+        states, mask = encoder.token_states(token_ids, training=training)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         pooled = tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
         return states, mask, token_ids, pooled
@@ -329,9 +357,25 @@ class TextLatent(JudgedEncoder):
             sampled = self.generator.write(memory, sampler=self.sampler, training=True, lengths=lengths)
             greedy = self.generator.write(memory, training=False, lengths=lengths)["words"]
             log_prob = tf.reduce_sum(sampled["log_probs"], axis=1)
-            return (tf.stop_gradient(sampled["words"]), log_prob, tf.stop_gradient(greedy)), {}, {}
-        words, _ = self.generator.generate(memory, sampler=self.sampler, training=training, lengths=lengths)
-        return words, {}, {}
+            code, words = (tf.stop_gradient(sampled["words"]), log_prob, tf.stop_gradient(greedy)), sampled["words"]
+        else:
+            words, _ = self.generator.generate(memory, sampler=self.sampler, training=training, lengths=lengths)
+            code = words
+        if not self.anchored:
+            return code, {}, {}
+        kl = self.anchor_kl(batch["document"], memory, words, training)
+        return code, {"anchor": self.anchor_weight * kl}, {"anchor_kl": kl}
+
+    def anchor_kl(self, documents, memory, words, training=False):
+        """`[batch]`: `sum_t KL(p(. | w_<t) || p_anchor(. | w_<t))` over the written words of `words [batch, L, V]`
+        (one-hot), the generator reading `memory` (of `documents`) and the frozen anchor reading its own encoding of
+        them; gradients reach the generator and the encoder through `p`, not through the words."""
+        ids = tf.argmax(tf.stop_gradient(words), axis=-1, output_type=tf.int32)
+        inputs = self.generator.teacher_forcing_inputs(ids)
+        log_p = self.generator(inputs, memory[:4], training=training)
+        log_q = self.anchor_generator(inputs, self._states(documents, encoder=self.anchor_encoder), training=False)
+        per_step = tf.reduce_sum(tf.exp(log_p) * (log_p - tf.stop_gradient(log_q)), axis=-1)
+        return tf.reduce_sum(per_step * tf.cast(ids > 0, per_step.dtype), axis=1)
 
     def judge_code(self, batch, code, training=False):
         """Paired: the generator's loss on the target words and the reconstructor's loss from them (so that the
@@ -398,7 +442,14 @@ class TextLatent(JudgedEncoder):
         clone = type(self).from_config({**self.get_config(), **changes, "objective": objective})
         for name in (*SUBLAYERS, "sampler"):
             getattr(clone, name).set_weights(getattr(self, name).get_weights())
+        if clone.anchored:
+            clone.reset_anchor()  # the anchor is this model: the stage's start
         return clone
+
+    def reset_anchor(self):
+        """Set the anchor (`anchor_weight > 0`) to the model's encoder and generator as they are now."""
+        self.anchor_encoder.set_weights(self.encoder.get_weights())
+        self.anchor_generator.set_weights(self.generator.get_weights())
 
     def export_signatures(self):
         """`encode` (document embeddings) and `summarize` (summaries), both of `tf.string` documents."""
@@ -423,6 +474,7 @@ class TextLatent(JudgedEncoder):
                 "penalty_weight": self.penalty_weight,
                 "gradient": self.gradient,
                 "pseudo_weight": self.pseudo_weight,
+                "anchor_weight": self.anchor_weight,
                 "decoder_word_dropout": self.decoder_word_dropout,
                 "document_spelling": self.document_spelling,
                 "initial_temperature": self.initial_temperature,

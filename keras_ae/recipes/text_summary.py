@@ -29,7 +29,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default
 from keras_ae.core.averaging import WeightAverage
-from keras_ae.core.validation import non_negative_int, probability
+from keras_ae.core.validation import non_negative_float, non_negative_int, probability
 from keras_ae.data.summaries import (
     build_vocabulary, content_lead, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
 )
@@ -88,6 +88,9 @@ def build_parser():
                              "or self-critical REINFORCE)")
     parser.add_argument("--pseudo-weight", type=float, default=DEFAULTS["pseudo_weight"],
                         help="weight of the pseudo-pair loss kept on in the reconstruction-only and full models")
+    parser.add_argument("--anchor-weight", type=non_negative_float, default=DEFAULTS["anchor_weight"],
+                        help="weight of the KL between the generator's word distributions and the pretrained "
+                             "generator's in the reconstruction-only and full models (0: none)")
     parser.add_argument("--average-decay", type=float, default=0.0,
                         help="evaluate and export the reconstruction-only and full models with a moving average of "
                              "their weights of this decay per step (e.g. WeightAverage's default, "
@@ -118,7 +121,7 @@ def build_model(args, vocabulary, n, objective="paired"):
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
-        seed=args.seed,
+        anchor_weight=args.anchor_weight, seed=args.seed,
     )
 
 

@@ -263,3 +263,50 @@ def test_document_spelling_writes_summary_words_as_the_document_does_and_changes
         assert all(word in tokens and "-" in word for word in row if word) and sum(map(bool, row)) == 3
         assert list(plain_row) == [word.replace("-", "") for word in row]
     assert summarize(model, documents) == [" ".join(filter(None, row)) for row in words.numpy().astype(str)]
+
+
+def _anchor_kl(model, documents):
+    """The anchored `model`'s mean KL to its anchor over its greedy summaries of `documents`."""
+    batch = {"document": tf.constant(documents)}
+    _, losses, metrics = model.forward(batch)
+    np.testing.assert_allclose(losses["anchor"], model.anchor_weight * metrics["anchor_kl"], rtol=1e-6)
+    return float(tf.reduce_mean(metrics["anchor_kl"]))
+
+
+def test_the_anchor_kl_is_zero_at_the_stage_start_and_positive_once_the_generator_moves(supervised):
+    model, _ = supervised
+    documents, _ = tiny_pairs(16, seed=7)
+    anchored = model.with_objective("unpaired", anchor_weight=2.0)
+    assert _anchor_kl(anchored, documents) == pytest.approx(0.0, abs=1e-5)
+    anchor_ids = {id(variable) for part in (anchored.anchor_encoder, anchored.anchor_generator)
+                  for variable in part.weights}
+    assert anchor_ids and not anchor_ids & {id(variable) for variable in anchored.trainable_variables}
+    rng = np.random.default_rng(0)
+    for variable in anchored.generator.trainable_variables:  # the generator moves; its anchor does not
+        variable.assign(variable.numpy() + rng.normal(scale=0.5, size=variable.shape))
+    assert _anchor_kl(anchored, documents) > 0.1
+    anchored.reset_anchor()
+    assert _anchor_kl(anchored, documents) == pytest.approx(0.0, abs=1e-5)
+    config = anchored.get_config()
+    assert config["anchor_weight"] == 2.0 and TextLatent.from_config(config).anchored
+    assert not model.with_objective("paired", anchor_weight=2.0).anchored  # pretraining has no anchor
+    with pytest.raises(ValueError, match="anchor_weight"):
+        model.with_objective("unpaired", anchor_weight=-1.0)
+
+
+def test_the_anchor_holds_the_generator_near_its_start(supervised):
+    model, _ = supervised
+    documents, summaries = tiny_pairs(64, seed=8)
+    drifts = {}
+    for weight in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        trained = model.with_objective("reconstruction", anchor_weight=weight)
+        trained.compile(optimizer=keras.optimizers.Adam(1e-2))
+        history = trained.fit(make_unpaired_dataset(documents, summaries, 16, shuffle=True), epochs=3,
+                              verbose=0).history
+        assert ("anchor_kl" in history) == (weight > 0)
+        probe = model.with_objective("reconstruction", anchor_weight=1.0)  # anchored to the start
+        for name in ("encoder", "generator"):
+            getattr(probe, name).set_weights(getattr(trained, name).get_weights())
+        drifts[weight] = _anchor_kl(probe, documents)
+    assert drifts[0.0] > 0.05 and drifts[10.0] < 0.5 * drifts[0.0]
