@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
+from benchmarks.voice_conversion_cues import condition_rows
 from benchmarks.voice_conversion_phones import shifted_accuracy
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
@@ -659,3 +660,19 @@ def test_speaker_reference_other_rebuilds_each_utterance_with_another_utterances
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = model.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0)
     assert np.isfinite(history.history["frame_l1"][0])
+
+
+def test_cue_benchmark_takes_the_pitch_references_from_real_speech_not_the_resynthesis():
+    # real sources at 200 / 220 Hz, real targets at 100 / 120 Hz; the "vocoder" doubles the pitch of what it
+    # resynthesises (a tracker misreading the resynthesis, as on eSpeak's m5), the "model" converts pitch perfectly
+    frequencies = [200.0, 220.0, 100.0, 120.0]
+    waveforms = [_tone(0.6, f) for f in frequencies]
+    frequency = {id(w): f for w, f in zip(waveforms, frequencies)}
+    corpus = types.SimpleNamespace(waveforms=waveforms, speakers=np.array([0, 1, 2, 3]),
+                                   speaker_names=["s0", "s1", "t0", "t1"])
+    pairs = [(0, 2, 2), (1, 3, 3), (0, 3, 3), (1, 2, 2)]
+    judge = types.SimpleNamespace(classifier=types.SimpleNamespace(predict=lambda x: np.array(["t0"] * len(x))))
+    row = condition_rows(lambda source, reference: _tone(0.6, frequency[id(reference)]),
+                         lambda waveform: _tone(0.6, 2 * frequency[id(waveform)]), corpus, pairs, judge)
+    assert row["f0_error_semitones"] < 0.5 and row["f0_nearer_target"] == 1.0
+    assert 95 < row["f0_target"] < 125 and row["f0_source_error_semitones"] > 9
