@@ -132,6 +132,11 @@ def build_parser():
                         help="where training takes the speaker code that rebuilds a crop from: own (the crop "
                              "itself) or other (a crop of another utterance of the same speaker, so the decoder "
                              "cannot use content leaking through the speaker code; training only)")
+    parser.add_argument("--reference-attention", action=argparse.BooleanOptionalAction,
+                        default=base("reference_attention"),
+                        help="frame-level speaker conditioning on top of AdaIN: the decoder's frames also attend to "
+                             "the reference utterance's log-mel frames (FragmentVC's idea), in training and in "
+                             "convert; needs --speaker-reference other")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -169,7 +174,8 @@ def build_model(args, num_speakers):
                   decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight,
                   rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
                   frame_adversary_weight=args.frame_adversary_weight,
-                  frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference)
+                  frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
+                  reference_attention=args.reference_attention)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -209,7 +215,11 @@ def check_speakers(corpus, args):
 
 
 def main(argv=None):
-    args = parse_flags(build_parser(), argv, quick=QUICK)
+    parser = build_parser()
+    args = parse_flags(parser, argv, quick=QUICK)
+    if args.reference_attention and args.speaker_reference != "other":
+        parser.error("--reference-attention needs --speaker-reference other: attending to the crop's own frames, "
+                     "the decoder would copy its content.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
