@@ -716,6 +716,13 @@ def test_reference_attention_conditions_the_decoder_on_the_reference_frames_in_t
                                                                reference=model.front_end(waveforms)), atol=1e-4)
     with pytest.raises(ValueError, match="needs the reference utterance's frames"):
         model.decoder(content, speaker)
+    # with a frame adversary, the "converted" frames take the next utterance's speaker code and reference frames
+    judged = AdaINVC(frame_adversary_weight=0.1, **ATTENTION_VC)
+    judged.adapt(list(SPEECH[0][:8]))
+    (_, speaker, generated, content), _, _ = judged.forward(batch, training=True)
+    np.testing.assert_allclose(generated["converted"], judged.decoder(
+        content, tf.roll(speaker, 1, axis=0), length=frames.shape[1],
+        reference=tf.roll(judged.front_end(reference), 1, axis=0)), atol=1e-5)
     # convert: any reference length, the source's frame count, and the frames that training decodes with
     source = SPEECH[0][:1]
     for samples in (800, 1600, 2400):
