@@ -14,7 +14,9 @@ targets, held-out sentences) and prints, per condition:
   target's: does the decoder carry the reference's pitch or the source's? (the slope of log converted F0 on log
   target F0 and on log source F0 over the pairs, and the share of pairs whose F0 is nearer the target's). The
   source's and the target's F0 are read from their real speech, not the resynthesis: on some voices the tracker
-  misreads the vocoder's output (eSpeak m5: 95-101 Hz real, 238-446 Hz resynthesised);
+  misreads the vocoder's output (eSpeak m5: 95-101 Hz real, 238-446 Hz resynthesised). Converted speech can only
+  be tracked after the vocoder, so `f0_resynthesis_error_semitones` (the targets' resynthesis against their real
+  speech) is the floor of `f0_error_semitones`;
 - the converted c1-c12 standard deviations over the target's (`spread_ratio`, mean over pairs and coefficients;
   below 1: over-smoothed) and their mean |log ratio| (`spread_log_error`, beside the source's);
 - level (mean energy of speech frames, dB), spectral tilt (slope of the mean log-mel spectrum, per bin) and voiced
@@ -117,6 +119,10 @@ def condition_rows(convert, resynthesize, corpus, pairs, judge):
         "f0_source_error_semitones": float(np.mean(np.abs(12 * (log_f0["source"] - log_f0["target"])
                                                           / np.log(2)))),
     })
+    resynthesised_f0 = np.array([m["f0"] for m in measured["target"]])
+    tracked = np.isfinite(resynthesised_f0) & np.isfinite(f0["target"])
+    row["f0_resynthesis_error_semitones"] = float(np.mean(np.abs(
+        12 * np.log2(resynthesised_f0[tracked] / f0["target"][tracked]))))
     for cue in ("level", "tilt", "voiced"):
         values = {k: np.array([m[cue] for m in v]) for k, v in measured.items()}
         row[f"{cue}_converted_minus_target"] = float(np.mean(np.abs(values["converted"] - values["target"])))

@@ -679,6 +679,7 @@ def test_cue_benchmark_takes_the_pitch_references_from_real_speech_not_the_resyn
                          lambda waveform: _tone(0.6, 2 * frequency[id(waveform)]), corpus, pairs, judge)
     assert row["f0_error_semitones"] < 0.5 and row["f0_nearer_target"] == 1.0
     assert 95 < row["f0_target"] < 125 and row["f0_source_error_semitones"] > 9
+    np.testing.assert_allclose(row["f0_resynthesis_error_semitones"], 12.0, atol=0.5)  # the tracker's floor: an octave
 
 
 ATTENTION_VC = dict(TINY_VC, speaker_reference="other", reference_attention=True)
