@@ -86,10 +86,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             `encode_speaker`, `convert` and the export are unchanged.
         reference_attention: frame-level speaker conditioning on top of the speaker code: the decoder's frames
             also attend to the reference utterance's log-mel frames (`SpeechDecoder(reference_attention=True)`,
-            `ReferenceAttention`; FragmentVC's idea), in training (the batch's `"reference"`) and in `convert`
-            (any reference length). Needs `speaker_reference="other"`: with the utterance's own frames the
-            decoder would copy the content through the attention. Without a `"reference"` (evaluation batches)
-            the utterance attends to its own frames.
+            `ReferenceAttention`; FragmentVC's idea), in `convert` (any reference length) and in training, where
+            the frames are those of the batch's `"reference"` (another utterance of the speaker, required: with
+            the utterance's own frames the decoder would copy the content through the attention), whatever
+            `speaker_reference` says of the speaker code. Without a `"reference"` outside training (evaluation
+            batches) the utterance attends to its own frames.
         attention_heads: heads of that attention.
 
     Example:
@@ -101,7 +102,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         model.rhythm_conversion = True                           # (or the constructor's rhythm_conversion=True)
         speech = model.convert(source[None], reference[None])    # [1, about samples * rate ratio]
         other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
-        fragments = DisentanglingAutoEncoder(speaker_reference="other", reference_attention=True)
+        fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
     """
 
     conditioning_default = "concat"
@@ -120,9 +121,6 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"rhythm_limit must be 1 or more (the largest rate ratio); got {rhythm_limit}.")
         if speaker_reference not in self.speaker_references:
             raise ValueError(f"speaker_reference must be one of {self.speaker_references}; got {speaker_reference!r}.")
-        if reference_attention and speaker_reference != "other":
-            raise ValueError('reference_attention=True needs speaker_reference="other" (recipe: --speaker-reference '
-                             "other): attending to the utterance's own frames, the decoder would copy its content.")
         if not frame_adversary_weight >= 0:
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
         adversaries = list(adversaries)
@@ -229,19 +227,23 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return (frames, speaker, generated, content), losses, metrics
 
     def _with_reference_speaker(self, batch, code, training):
-        """`(code, reference_frames)`: with `speaker_reference="other"` and a `batch["reference"]`, the code with
-        the reference's speaker code and the reference's frames; else `code` and the utterance's own frames."""
-        frames, _, content = code
+        """`(code, frames to attend to)`: the code with the speaker code of `batch["reference"]` when
+        `speaker_reference` is "other", and the reference's frames when `reference_attention` is on (without a
+        reference outside training: the code as it is and the utterance's own frames)."""
+        frames, speaker, content = code
         reference = batch.get("reference") if isinstance(batch, dict) else None
-        if self.speaker_reference == "own":
+        if self.speaker_reference == "own" and not self.reference_attention:
             return code, frames
         if reference is None:
             if training:
-                raise ValueError('speaker_reference="other" trains on batches with a "reference" key (another '
-                                 "utterance of each utterance's speaker): make_crop_dataset(..., reference=True).")
+                raise ValueError('speaker_reference="other" and reference_attention train on batches with a '
+                                 '"reference" key (another utterance of each utterance\'s speaker): '
+                                 "make_crop_dataset(..., reference=True).")
             return code, frames
         reference_frames = self.front_end(reference)
-        return (frames, self.encoder.speaker_encoder(reference_frames, training=training), content), reference_frames
+        if self.speaker_reference == "other":
+            speaker = self.encoder.speaker_encoder(reference_frames, training=training)
+        return (frames, speaker, content), reference_frames
 
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):

@@ -135,8 +135,9 @@ def build_parser():
     parser.add_argument("--reference-attention", action=argparse.BooleanOptionalAction,
                         default=base("reference_attention"),
                         help="frame-level speaker conditioning on top of AdaIN: the decoder's frames also attend to "
-                             "the reference utterance's log-mel frames (FragmentVC's idea), in training and in "
-                             "convert; needs --speaker-reference other")
+                             "the reference utterance's log-mel frames (FragmentVC's idea); training attends to a "
+                             "crop of another utterance of the same speaker (the speaker code still follows "
+                             "--speaker-reference)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -215,11 +216,7 @@ def check_speakers(corpus, args):
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parse_flags(parser, argv, quick=QUICK)
-    if args.reference_attention and args.speaker_reference != "other":
-        parser.error("--reference-attention needs --speaker-reference other: attending to the crop's own frames, "
-                     "the decoder would copy its content.")
+    args = parse_flags(build_parser(), argv, quick=QUICK)
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -237,7 +234,8 @@ def main(argv=None):
     crop_samples = crop_length(args)
     pool, num_speakers = with_extra_speakers(corpus, train, args)
     train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
-                                   skip_short=True, reference=args.speaker_reference == "other")
+                                   skip_short=True,
+                                   reference=args.speaker_reference == "other" or args.reference_attention)
     seen = sorted(set(train.speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "

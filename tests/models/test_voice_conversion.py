@@ -261,8 +261,6 @@ def test_speaker_labels_that_do_not_fit_the_audio_are_refused_before_training():
 def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
     with pytest.raises(SystemExit):
         voice_conversion.main(["--method", "autovc", "--run-dir", str(tmp_path / "run")])
-    with pytest.raises(SystemExit):  # attention to the crop's own frames would copy the content
-        voice_conversion.main(["--reference-attention", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
@@ -682,7 +680,7 @@ def test_cue_benchmark_takes_the_pitch_references_from_real_speech_not_the_resyn
     np.testing.assert_allclose(row["f0_resynthesis_error_semitones"], 12.0, atol=0.5)  # the tracker's floor: an octave
 
 
-ATTENTION_VC = dict(TINY_VC, speaker_reference="other", reference_attention=True)
+ATTENTION_VC = dict(TINY_VC, speaker_reference="other", reference_attention=True)  # the measured setting
 
 
 def test_reference_attention_takes_any_reference_length_and_ignores_masked_frames():
@@ -739,8 +737,16 @@ def test_reference_attention_conditions_the_decoder_on_the_reference_frames_in_t
     assert clone.reference_attention and clone.decoder.attention is not None and clone.attention_heads == 4
     assert constructor_default(DisentanglingAutoEncoder, "reference_attention") is False
     assert AdaINVC(**TINY_VC).decoder.attention is None
-    with pytest.raises(ValueError, match='needs speaker_reference="other"'):
-        AdaINVC(reference_attention=True, **TINY_VC)
+    # with the default speaker code, the attention still takes the reference's frames (required in training)
+    own_code = AdaINVC(reference_attention=True, **TINY_VC)
+    own_code.adapt(list(SPEECH[0][:8]))
+    (_, own_speaker, own_generated, _), _, _ = own_code.forward(batch, training=True)
+    np.testing.assert_allclose(own_speaker, own_code.encoder.encode_speaker(waveforms), atol=1e-5)
+    np.testing.assert_allclose(own_generated["rebuilt"], own_code.decoder(
+        own_code.encode(waveforms), own_speaker, length=frames.shape[1], reference=own_code.front_end(reference)),
+        atol=1e-5)
+    with pytest.raises(ValueError, match='"reference" key'):
+        own_code.forward({"waveforms": waveforms}, training=True)
     # training moves the attention's weights and the frame loss falls
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     before = [v.numpy().copy() for v in model.decoder.attention.trainable_variables]
