@@ -65,9 +65,10 @@ class ReferenceAttention(keras.layers.Layer):
     def encode_reference(self, reference, reference_mask=None):
         """Keys and values `[batch, reference_time, filters]` of the reference frames."""
         hidden = reference
-        keep = None if reference_mask is None else tf.cast(reference_mask, hidden.dtype)[:, :, None]
         for convolution in self.convolutions:
-            hidden = convolution(hidden if keep is None else hidden * tf.cast(keep, hidden.dtype))
+            if reference_mask is not None:
+                hidden = hidden * tf.cast(reference_mask, hidden.dtype)[:, :, None]
+            hidden = convolution(hidden)
         return hidden
 
     def call(self, queries, reference, reference_mask=None, training=False):
