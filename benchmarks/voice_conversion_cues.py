@@ -12,7 +12,11 @@ targets, held-out sentences) and prints, per condition:
   most is what the judge misses;
 - pitch (median F0 of voiced frames, `pysptk.swipe`) of the converted speech against the source's and the
   target's: does the decoder carry the reference's pitch or the source's? (the slope of log converted F0 on log
-  target F0 and on log source F0 over the pairs, and the share of pairs whose F0 is nearer the target's);
+  target F0 and on log source F0 over the pairs, and the share of pairs whose F0 is nearer the target's). The
+  source's and the target's F0 are read from their real speech, not the resynthesis: on some voices the tracker
+  misreads the vocoder's output (eSpeak m5: 95-101 Hz real, 238-446 Hz resynthesised). Converted speech can only
+  be tracked after the vocoder, so `f0_resynthesis_error_semitones` (the targets' resynthesis against their real
+  speech) is the floor of `f0_error_semitones`;
 - the converted c1-c12 standard deviations over the target's (`spread_ratio`, mean over pairs and coefficients;
   below 1: over-smoothed) and their mean |log ratio| (`spread_log_error`, beside the source's);
 - level (mean energy of speech frames, dB), spectral tilt (slope of the mean log-mel spectrum, per bin) and voiced
@@ -52,14 +56,19 @@ def pitch(waveform):
     return pysptk.swipe(np.asarray(waveform, np.float64), fs=16000, hopsize=160, min=50, max=500, otype="f0")
 
 
+def voiced_median(f0):
+    """The median of a pitch track's voiced frames, in Hz (NaN if none is voiced)."""
+    return float(np.median(f0[f0 > 0])) if np.any(f0 > 0) else np.nan
+
+
 def cues(waveform):
+    """Pitch (`f0`, Hz), voiced share, level (dB) and spectral tilt of one waveform."""
     f0 = pitch(waveform)
-    voiced = f0[f0 > 0]
     log_mel = np.asarray(log_mel_frames(np.asarray(waveform, np.float32)[None], 40))[0]
     energy = log_mel.max(axis=1)
     speech = log_mel[energy > energy.max() - 4.6]  # frames within about 40 dB (natural log) of the loudest
     spectrum = speech.mean(axis=0)
-    return {"f0": float(np.median(voiced)) if len(voiced) else np.nan,
+    return {"f0": voiced_median(f0),
             "voiced": float(np.mean(f0 > 0)),
             "level": float(10 / np.log(10) * np.mean(np.log(np.exp(speech).sum(axis=1)))),
             "tilt": float(np.polyfit(np.arange(len(spectrum)), spectrum, 1)[0])}
@@ -94,7 +103,9 @@ def condition_rows(convert, resynthesize, corpus, pairs, judge):
     row["spread_log_error_source"] = float(np.mean(np.abs(np.log(source_stats[:, spread] / truth_stats[:, spread]))))
     measured = {"converted": [cues(c) for c in converted], "source": [cues(s) for s in sources],
                 "target": [cues(t) for t in truths]}
-    f0 = {k: np.array([m["f0"] for m in v]) for k, v in measured.items()}
+    f0 = {"converted": np.array([m["f0"] for m in measured["converted"]]),
+          "source": np.array([voiced_median(pitch(corpus.waveforms[s])) for s, _, _ in pairs]),
+          "target": np.array([voiced_median(pitch(corpus.waveforms[t])) for _, _, t in pairs])}
     ok = np.isfinite(f0["converted"]) & np.isfinite(f0["source"]) & np.isfinite(f0["target"])
     log_f0 = {k: np.log(v[ok]) for k, v in f0.items()}
     design = np.stack([log_f0["target"], log_f0["source"], np.ones(ok.sum())], axis=1)
@@ -108,6 +119,10 @@ def condition_rows(convert, resynthesize, corpus, pairs, judge):
         "f0_source_error_semitones": float(np.mean(np.abs(12 * (log_f0["source"] - log_f0["target"])
                                                           / np.log(2)))),
     })
+    resynthesised_f0 = np.array([m["f0"] for m in measured["target"]])
+    tracked = np.isfinite(resynthesised_f0) & np.isfinite(f0["target"])
+    row["f0_resynthesis_error_semitones"] = float(np.mean(np.abs(
+        12 * np.log2(resynthesised_f0[tracked] / f0["target"][tracked]))))
     for cue in ("level", "tilt", "voiced"):
         values = {k: np.array([m[cue] for m in v]) for k, v in measured.items()}
         row[f"{cue}_converted_minus_target"] = float(np.mean(np.abs(values["converted"] - values["target"])))

@@ -116,6 +116,16 @@ LAYERS = {
     "SpeechDecoder": (
         lambda: L.SpeechDecoder(8, filters=8, blocks=1), (MEL_FRAMES, EMBEDDING), lambda layer, x: layer(x[0], x[1])
     ),
+    "SpeechDecoder(reference_attention)": (
+        lambda: L.SpeechDecoder(8, filters=8, blocks=1, reference_attention=True, attention_heads=2),
+        (MEL_FRAMES, EMBEDDING, rng.normal(size=(2, 7, 8)).astype("float32")),
+        lambda layer, x: layer(x[0], x[1], reference=x[2], reference_mask=tf.sequence_mask([7, 4], 7)),
+    ),
+    "ReferenceAttention": (
+        lambda: L.ReferenceAttention(8, heads=2, filters=4, blocks=2, kernel_size=3),
+        (rng.normal(size=(2, 5, 8)).astype("float32"), rng.normal(size=(2, 9, 6)).astype("float32")),
+        lambda layer, x: layer(x[0], x[1], reference_mask=tf.sequence_mask([9, 3], 9)),
+    ),
     "SpeakerContentEncoder": (
         lambda: L.SpeakerContentEncoder(L.LogMelSpectrogram(8), L.ContentEncoder(4, filters=8, blocks=1),
                                         L.SpeakerEncoder(4, filters=8, blocks=1)), WAVEFORMS, None

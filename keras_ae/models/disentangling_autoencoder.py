@@ -84,6 +84,14 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             `make_crop_dataset(..., reference=True)`), as AutoVC (Qian et al., 2019) and other one-shot systems
             train, so the decoder cannot use content that leaks into the speaker code. Training only: `encode`,
             `encode_speaker`, `convert` and the export are unchanged.
+        reference_attention: frame-level speaker conditioning on top of the speaker code: the decoder's frames
+            also attend to the reference utterance's log-mel frames (`SpeechDecoder(reference_attention=True)`,
+            `ReferenceAttention`; FragmentVC's idea), in `convert` (any reference length) and in training, where
+            the frames are those of the batch's `"reference"` (another utterance of the speaker, required: with
+            the utterance's own frames the decoder would copy the content through the attention), whatever
+            `speaker_reference` says of the speaker code. Without a `"reference"` outside training (evaluation
+            batches) the utterance attends to its own frames.
+        attention_heads: heads of that attention.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -94,6 +102,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         model.rhythm_conversion = True                           # (or the constructor's rhythm_conversion=True)
         speech = model.convert(source[None], reference[None])    # [1, about samples * rate ratio]
         other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
+        fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
     """
 
     conditioning_default = "concat"
@@ -103,7 +112,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
-                 speaker_reference="own", adversaries=(), **kwargs):
+                 speaker_reference="own", reference_attention=False, attention_heads=4, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -131,7 +140,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         judge = SpeechReconstructionJudge(
             SpeechDecoder(num_mel_bins, filters=filters, blocks=decoder_blocks, kernel_size=kernel_size,
                           conditioning=conditioning, upsample=downsample, dilation=decoder_dilation,
-                          norm_first=decoder_norm_first, name="decoder"),
+                          norm_first=decoder_norm_first, reference_attention=reference_attention,
+                          attention_heads=attention_heads, name="decoder"),
             GriffinLimVocoder(num_mel_bins, hidden_dim=2 * filters, kernel_size=kernel_size,
                               iterations=vocoder_iterations, name="vocoder"),
             loss=reconstruction_loss,
@@ -160,6 +170,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.frame_adversary_weight = float(frame_adversary_weight)
         self.frame_feature_matching = frame_feature_matching
         self.speaker_reference = speaker_reference
+        self.reference_attention = self.judges[0].decoder.reference_attention
+        self.attention_heads = self.judges[0].decoder.attention_heads
 
     # ------------------------------------------------------------------ parts
     @property
@@ -192,33 +204,46 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return batch["waveforms"]
 
     def forward(self, batch, training=False):
-        """The core loop's code `(frames, speaker, content)`; with a frame adversary also the decoded frames it
-        judges, `(frames, speaker, {"rebuilt": ..., "converted": ...}, content)` (the reconstruction judge reuses
-        the rebuilt frames, so the decoder runs once per kind of output). With `speaker_reference="other"`, the
-        speaker code is that of the batch's `"reference"` utterances (required in training)."""
+        """The core loop's code `(frames, speaker, content)`; with a frame adversary or reference attention also
+        the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted": ...]}, content)` (the reconstruction
+        judge reuses the rebuilt frames, so the decoder runs once per kind of output; "converted", which the frame
+        adversary judges, is the content of each utterance with the speaker of the next). With
+        `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
+        `"reference"` utterances (required in training)."""
         code, losses, metrics = super().forward(batch, training=training)
-        code = self._with_reference_speaker(batch, code, training)
-        if not self.frame_adversary_weight:
+        code, reference = self._with_reference_speaker(batch, code, training)
+        if not (self.frame_adversary_weight or self.reference_attention):
             return code, losses, metrics
         frames, speaker, content = code
-        length = tf.shape(frames)[1]
-        generated = {"rebuilt": self.decoder(content, speaker, length=length, training=training),
-                     "converted": self.decoder(content, tf.roll(speaker, 1, axis=0), length=length,
-                                               training=training)}
+        reference = reference if self.reference_attention else None
+
+        def decode(speaker, reference):
+            return self.decoder(content, speaker, length=tf.shape(frames)[1], reference=reference, training=training)
+
+        generated = {"rebuilt": decode(speaker, reference)}
+        if self.frame_adversary_weight:
+            generated["converted"] = decode(tf.roll(speaker, 1, axis=0),
+                                            None if reference is None else tf.roll(reference, 1, axis=0))
         return (frames, speaker, generated, content), losses, metrics
 
     def _with_reference_speaker(self, batch, code, training):
-        """`code` with the speaker code of `batch["reference"]` when `speaker_reference` is "other"."""
-        if self.speaker_reference == "own":
-            return code
+        """`(code, frames to attend to)`: the code with the speaker code of `batch["reference"]` when
+        `speaker_reference` is "other", and the reference's frames when `reference_attention` is on (without a
+        reference outside training: the code as it is and the utterance's own frames)."""
+        frames, speaker, content = code
         reference = batch.get("reference") if isinstance(batch, dict) else None
+        if self.speaker_reference == "own" and not self.reference_attention:
+            return code, frames
         if reference is None:
             if training:
-                raise ValueError('speaker_reference="other" trains on batches with a "reference" key (another '
-                                 "utterance of each utterance's speaker): make_crop_dataset(..., reference=True).")
-            return code
-        frames, _, content = code
-        return frames, self.encoder.encode_speaker(reference, training=training), content
+                raise ValueError('speaker_reference="other" and reference_attention train on batches with a '
+                                 '"reference" key (another utterance of each utterance\'s speaker): '
+                                 "make_crop_dataset(..., reference=True).")
+            return code, frames
+        reference_frames = self.front_end(reference)
+        if self.speaker_reference == "other":
+            speaker = self.encoder.speaker_encoder(reference_frames, training=training)
+        return (frames, speaker, content), reference_frames
 
     # ------------------------------------------------------------------ what users call
     def encode(self, waveforms):
@@ -250,7 +275,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         content, length = self.encode(source), tf.shape(source)[1] // FRAME_SAMPLES
         if self.rhythm_conversion:
             content, length = self._stretched(content, length, source, reference)
-        return self.decoder(content, self.encode_speaker(reference), length=length, training=False)
+        return self.decoder(content, self.encode_speaker(reference), length=length,
+                            reference=self.front_end(reference) if self.reference_attention else None, training=False)
 
     def _stretched(self, content, length, source, reference):
         """The content code resampled in time by `rhythm_ratio`, and the new frame count."""
@@ -293,6 +319,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "spread_weight": self.spread_weight, "rhythm_conversion": self.rhythm_conversion,
             "rhythm_limit": self.rhythm_limit, "frame_adversary_weight": self.frame_adversary_weight,
             "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
+            "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
         })
         return config
 

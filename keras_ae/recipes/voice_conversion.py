@@ -132,6 +132,12 @@ def build_parser():
                         help="where training takes the speaker code that rebuilds a crop from: own (the crop "
                              "itself) or other (a crop of another utterance of the same speaker, so the decoder "
                              "cannot use content leaking through the speaker code; training only)")
+    parser.add_argument("--reference-attention", action=argparse.BooleanOptionalAction,
+                        default=base("reference_attention"),
+                        help="frame-level speaker conditioning on top of AdaIN: the decoder's frames also attend to "
+                             "the reference utterance's log-mel frames (FragmentVC's idea); training attends to a "
+                             "crop of another utterance of the same speaker (the speaker code still follows "
+                             "--speaker-reference)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -169,7 +175,8 @@ def build_model(args, num_speakers):
                   decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight,
                   rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
                   frame_adversary_weight=args.frame_adversary_weight,
-                  frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference)
+                  frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
+                  reference_attention=args.reference_attention)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -227,7 +234,8 @@ def main(argv=None):
     crop_samples = crop_length(args)
     pool, num_speakers = with_extra_speakers(corpus, train, args)
     train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
-                                   skip_short=True, reference=args.speaker_reference == "other")
+                                   skip_short=True,
+                                   reference=args.speaker_reference == "other" or args.reference_attention)
     seen = sorted(set(train.speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "

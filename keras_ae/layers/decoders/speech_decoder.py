@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_ae.core.validation import integer_at_least
 from keras_ae.layers.conditioning.adaptive_instance_normalization import AdaptiveInstanceNormalization
+from keras_ae.layers.conditioning.reference_attention import ReferenceAttention
 
 CONDITIONING = ("adain", "concat")
 
@@ -28,6 +29,11 @@ class SpeechDecoder(keras.layers.Layer):
     instead of `1 + (kernel_size - 1) * blocks` at the same cost: a narrow content code needs the context of its
     neighbours to name the spectrum of a frame.
 
+    With `reference_attention`, the speaker also enters frame by frame: after the input projection, each frame
+    attends to the frames of a reference utterance of the speaker (`ReferenceAttention`, FragmentVC's idea;
+    `call(..., reference=frames, reference_mask=...)`, any reference length) and adds what it finds, on top of the
+    speaker embedding's conditioning.
+
     Args:
         num_mel_bins: bins of the output frames.
         filters: channels of the convolutions.
@@ -36,16 +42,22 @@ class SpeechDecoder(keras.layers.Layer):
         conditioning: `"adain"` or `"concat"`.
         upsample: frames per content step.
         dilation: growth of the convolutions' dilation from block to block (1: none).
+        norm_first: with AdaIN, normalise each block's input instead of its output.
+        reference_attention: attend to a reference utterance's `num_mel_bins` log-mel frames (`call`'s
+            `reference`, then required).
+        attention_heads: heads of that attention.
 
     Example:
         decoder = SpeechDecoder(num_mel_bins=80, conditioning="adain")
         frames = decoder(content, speaker)              # [b, t, 16], [b, 64] -> [b, t, 80]
         frames = SpeechDecoder(80, upsample=4)(coarse, speaker, length=t)   # [b, ceil(t / 4), 16] -> [b, t, 80]
         wide = SpeechDecoder(80, blocks=6, dilation=2)   # sees 253 frames (2.5 s) around each frame
+        fragments = SpeechDecoder(80, reference_attention=True)
+        frames = fragments(content, speaker, reference=reference_frames)   # reference_frames [b, r, 80]
     """
 
     def __init__(self, num_mel_bins=80, filters=128, blocks=3, kernel_size=5, conditioning="adain", upsample=1,
-                 dilation=1, norm_first=False, **kwargs):
+                 dilation=1, norm_first=False, reference_attention=False, attention_heads=4, **kwargs):
         super().__init__(**kwargs)
         num_mel_bins = integer_at_least("SpeechDecoder num_mel_bins", num_mel_bins, 1)
         blocks = integer_at_least("SpeechDecoder blocks", blocks, 1)
@@ -59,6 +71,8 @@ class SpeechDecoder(keras.layers.Layer):
                                                  name=f"block_{i}") for i in range(blocks)]
         self.adains = ([AdaptiveInstanceNormalization(filters, name=f"adain_{i}") for i in range(blocks)]
                        if conditioning == "adain" else [])
+        self.attention = (ReferenceAttention(filters, heads=attention_heads, filters=filters, kernel_size=kernel_size,
+                                             name="reference_attention") if reference_attention else None)
         self.project_out = keras.layers.Dense(num_mel_bins, name="project_out")
         # Config
         self.num_mel_bins = num_mel_bins
@@ -69,10 +83,14 @@ class SpeechDecoder(keras.layers.Layer):
         self.upsample = upsample
         self.dilation = dilation
         self.norm_first = bool(norm_first)
+        self.reference_attention = bool(reference_attention)
+        self.attention_heads = attention_heads
 
     def build(self, content_shape, speaker_shape=None):
         speaker_dim = speaker_shape[-1]
         self.project_in.build((None, None, content_shape[-1]))
+        if self.attention is not None:
+            self.attention.build((None, None, self.filters), (None, None, self.num_mel_bins))
         extra = speaker_dim if self.conditioning == "concat" else 0
         for index, convolution in enumerate(self.convolutions):
             convolution.build((None, None, self.filters + extra))
@@ -81,12 +99,17 @@ class SpeechDecoder(keras.layers.Layer):
         self.project_out.build((None, None, self.filters))
         self.built = True
 
-    def call(self, content, speaker, length=None, training=False):
+    def call(self, content, speaker, length=None, reference=None, reference_mask=None, training=False):
         if self.upsample > 1:
             content = tf.repeat(content, self.upsample, axis=1)
         if length is not None:
             content = content[:, :length]
         hidden = self.project_in(content)
+        if self.attention is not None:
+            if reference is None:
+                raise ValueError("SpeechDecoder(reference_attention=True) needs the reference utterance's frames: "
+                                 "call(content, speaker, reference=frames).")
+            hidden = hidden + self.attention(hidden, reference, reference_mask=reference_mask, training=training)
         for index, convolution in enumerate(self.convolutions):
             if self.adains and self.norm_first:
                 hidden_in = self.adains[index](hidden, speaker)
@@ -111,5 +134,6 @@ class SpeechDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update({"num_mel_bins": self.num_mel_bins, "filters": self.filters, "blocks": self.blocks,
                        "kernel_size": self.kernel_size, "conditioning": self.conditioning,
-                       "upsample": self.upsample, "dilation": self.dilation, "norm_first": self.norm_first})
+                       "upsample": self.upsample, "dilation": self.dilation, "norm_first": self.norm_first,
+                       "reference_attention": self.reference_attention, "attention_heads": self.attention_heads})
         return config
