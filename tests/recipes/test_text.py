@@ -146,7 +146,7 @@ def test_held_out_curve_measures_the_judge_on_held_out_text_every_epoch(tmp_path
     assert "held_out after" in capsys.readouterr().out
     assert summary_steps(run_dir / "tensorboard" / "held_out").keys() == {"held_out/text_loss",
                                                                             "held_out/text_accuracy"}
-    assert json.loads((run_dir / "config.json").read_text())["config"]["token_dropout"] == 0.2
+    assert json.loads((run_dir / "config.json").read_text())["model"]["token_dropout"] == 0.2
     assert quick_thought.build_parser().parse_args([]).held_out_curve is False
     with pytest.raises(SystemExit):
         quick_thought.build_parser().parse_args(["--token-dropout", "1"])
