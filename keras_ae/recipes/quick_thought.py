@@ -37,36 +37,25 @@ def build_parser():
         help="a batch is batch-size / chunk-size stretches of chunk-size contiguous sentences from random places "
         "(0: one contiguous stretch per batch, as in the paper)",
     )
-    parser.add_argument(
-        "--hidden-dim",
-        type=positive_int,
-        default=constructor_default(QuickThought, "hidden_dim"),
+    model_flag = lambda flag, **kwargs: parser.add_argument(  # noqa: E731
+        flag, default=constructor_default(QuickThought, flag[2:].replace("-", "_")), **kwargs
+    )  # a flag whose default has one home: QuickThought's constructor
+    model_flag(
+        "--hidden-dim", type=positive_int,
         help="each encoder's GRU size (default: half of --embedding-dim); when it differs, the pooled states are "
         "projected to half of --embedding-dim, so the embedding keeps its size",
     )
-    parser.add_argument(
-        "--word-skip",
-        action="store_true",
-        default=constructor_default(QuickThought, "word_skip"),
-        help="each encoder adds a linear map of its mean word embedding to its pooled GRU states",
-    )
-    parser.add_argument(
-        "--context-window",
-        type=positive_int,
-        default=constructor_default(QuickThought, "context_window"),
-        help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)",
-    )
-    parser.add_argument(
-        "--document-weight",
-        type=non_negative_float,
-        default=constructor_default(QuickThought, "document_weight"),
+    model_flag("--word-skip", action="store_true",
+               help="each encoder adds a linear map of its mean word embedding to its pooled GRU states")
+    model_flag("--context-window", type=positive_int,
+               help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)")
+    model_flag(
+        "--document-weight", type=non_negative_float,
         help="weight of the document judge: each sentence picks out its own document (the mean of its document's "
         "other sentences in the batch) among the batch's other documents (0: off, the paper's objective)",
     )
-    parser.add_argument(
-        "--token-dropout",
-        type=probability,
-        default=constructor_default(QuickThought, "token_dropout"),
+    model_flag(
+        "--token-dropout", type=probability,
         help="in training, each encoder reads each token as out-of-vocabulary with this probability, against "
         "learning the training text's exact wording (0: off)",
     )
