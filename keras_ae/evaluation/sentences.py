@@ -306,18 +306,21 @@ def embed_items(encode, items):
     return sums / np.bincount(owners, minlength=len(items))[:, None]
 
 
+def transfer_probe(encode, data, probe, seed=0):
+    """Linear-probe accuracy of an encoder `strings -> [n, d]` on one transfer probe of `data` (`"book"`, `"genre"`
+    or `"topic"`, see `transfer_probe_data`)."""
+    train_items, train_labels, test_items, test_labels = data[probe]
+    return linear_probe_accuracy(
+        embed_items(encode, train_items), train_labels, embed_items(encode, test_items), test_labels, seed=seed,
+    )
+
+
 def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, seed=0,
                       num_candidates=NUM_CANDIDATES):
     """Linear-probe accuracy on each transfer probe of `data` (`transfer_probe_data`) and next-sentence retrieval
     (top-1, mean rank) for an encoder `strings -> [n, d]` (retrieval by the model's own scorer when given)."""
-    result = {}
-    for probe in TRANSFER_PROBES:
-        if probe in data:
-            train_items, train_labels, test_items, test_labels = data[probe]
-            result[f"{probe}_probe"] = linear_probe_accuracy(
-                embed_items(encode, train_items), train_labels, embed_items(encode, test_items), test_labels,
-                seed=seed,
-            )
+    result = {f"{probe}_probe": transfer_probe(encode, data, probe, seed=seed)
+              for probe in TRANSFER_PROBES if probe in data}
     split = data["retrieval"]
     if query_encode is not None and candidate_encode is not None:
         query_z, candidate_z, similarity = embed(query_encode, split.sentences), embed(candidate_encode,
@@ -361,4 +364,54 @@ def evaluate_transfer_tfidf(data, embedding_dim=None, seed=0, num_candidates=NUM
     (z,) = features(split.sentences)
     retrieval = next_sentence_retrieval(z, z, split, num_candidates=num_candidates, seed=seed)
     result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    return result
+
+
+HELD_OUT_PER_SOURCE = 2000
+
+
+def held_out_sample(split, per_source=HELD_OUT_PER_SOURCE):
+    """The first `per_source` sentences (reading order) of each source of a held-out `split` (one source when it has
+    no `sources`), as one split whose `sources` are set."""
+    from keras_ae.data.text import SentenceSplit
+
+    if split.sources is None:
+        split = SentenceSplit(split.sentences, split.labels, split.segments, np.zeros(len(split), "int64"))
+    keep = np.zeros(len(split), bool)
+    for source in np.unique(split.sources):
+        keep[np.nonzero(split.sources == source)[0][:per_source]] = True
+    return _subsplit(split, keep)
+
+
+def neighbour_picks_by_source(model, batches, sources, source_names):
+    """Quick-thought's judge on held-out text, source by source: `{"<source>_loss": softmax cross-entropy per true
+    neighbour, "<source>_accuracy": share of true neighbours picked right}` (`neighbour_classification_losses`).
+
+    `batches`: a list of `model.prepare_batch` batches (with `documents`) of held-out sentences, e.g. of
+    `make_contiguous_dataset(held_out_sample(split), ..., chunk_size=20)`, mixed like the training batches, so each
+    pick has the training's kind of negatives; `sources[d]`: the source index of document `d`. Without labels, this
+    tells whether the judge's own task still generalises to unseen documents of each source (an overfitting signal
+    per source, e.g. package descriptions of unseen source packages).
+    """
+    from keras_ae.layers.judges.neighbour_classifier import neighbour_classification_losses
+
+    window = model.context_window
+
+    @tf.function
+    def picks(batch):
+        (query, context), _, _ = model.forward(batch, training=False)
+        losses, count, right = neighbour_classification_losses(query, context, batch["positions"], window)
+        return losses * float(window), count, right
+
+    sums = np.zeros((3, len(source_names)))
+    for batch in batches:
+        loss, count, right = (value.numpy() for value in picks(batch))
+        owner = sources[batch["documents"].numpy()]
+        for row, value in enumerate((loss, count, right)):
+            np.add.at(sums[row], owner, value)
+    result = {}
+    for index, name in enumerate(source_names):
+        picked = max(sums[1, index], 1.0)
+        result[f"{name}_loss"] = float(sums[0, index] / picked)
+        result[f"{name}_accuracy"] = float(sums[2, index] / picked)
     return result

@@ -41,6 +41,9 @@ class QuickThought(JudgedEncoder):
             f(s) must pick out its own document (the mean g of its document's other sentences in the batch) among
             the batch's other documents; batches need `documents` (`contiguous_batches`). 0 (default): the
             neighbour judge alone, the paper's objective.
+        token_dropout: in training, each encoder reads each token as out-of-vocabulary with this probability
+            (`GRUSentenceEncoder(token_dropout)`), against learning the training text's exact wording; 0 (default):
+            off.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
             `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
@@ -71,6 +74,7 @@ class QuickThought(JudgedEncoder):
         word_skip=False,
         context_window=1,
         document_weight=0.0,
+        token_dropout=0.0,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -92,7 +96,7 @@ class QuickThought(JudgedEncoder):
         query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            word_skip=word_skip, name="query_encoder",
+            word_skip=word_skip, token_dropout=token_dropout, name="query_encoder",
         )
         judges, judge_weights = [NeighbourClassifier(context_window, name="neighbour")], [1.0]
         if document_weight > 0:
@@ -102,7 +106,7 @@ class QuickThought(JudgedEncoder):
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            word_skip=word_skip, name="context_encoder",
+            word_skip=word_skip, token_dropout=token_dropout, name="context_encoder",
         )
         # Config
         self.vocabulary = list(vocabulary)
@@ -116,6 +120,7 @@ class QuickThought(JudgedEncoder):
         self.word_skip = word_skip
         self.context_window = self.judges[0].context_window
         self.document_weight = document_weight
+        self.token_dropout = float(token_dropout)
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -205,6 +210,7 @@ class QuickThought(JudgedEncoder):
                 "word_skip": self.word_skip,
                 "context_window": self.context_window,
                 "document_weight": self.document_weight,
+                "token_dropout": self.token_dropout,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -9,10 +9,13 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 
 import argparse
 
+import numpy as np
+
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, probability
 from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
+from keras_ae.evaluation.sentences import HELD_OUT_PER_SOURCE, held_out_sample, neighbour_picks_by_source
 from keras_ae.models.quick_thought import QuickThought
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
@@ -34,31 +37,36 @@ def build_parser():
         help="a batch is batch-size / chunk-size stretches of chunk-size contiguous sentences from random places "
         "(0: one contiguous stretch per batch, as in the paper)",
     )
-    parser.add_argument(
-        "--hidden-dim",
-        type=positive_int,
-        default=constructor_default(QuickThought, "hidden_dim"),
+    model_flag = lambda flag, **kwargs: parser.add_argument(  # noqa: E731
+        flag, default=constructor_default(QuickThought, flag[2:].replace("-", "_")), **kwargs
+    )  # a flag whose default has one home: QuickThought's constructor
+    model_flag(
+        "--hidden-dim", type=positive_int,
         help="each encoder's GRU size (default: half of --embedding-dim); when it differs, the pooled states are "
         "projected to half of --embedding-dim, so the embedding keeps its size",
     )
-    parser.add_argument(
-        "--word-skip",
-        action="store_true",
-        default=constructor_default(QuickThought, "word_skip"),
-        help="each encoder adds a linear map of its mean word embedding to its pooled GRU states",
-    )
-    parser.add_argument(
-        "--context-window",
-        type=positive_int,
-        default=constructor_default(QuickThought, "context_window"),
-        help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)",
-    )
-    parser.add_argument(
-        "--document-weight",
-        type=non_negative_float,
-        default=constructor_default(QuickThought, "document_weight"),
+    model_flag("--word-skip", action="store_true",
+               help="each encoder adds a linear map of its mean word embedding to its pooled GRU states")
+    model_flag("--context-window", type=positive_int,
+               help="how many sentences on each side are true neighbours to pick out (1: the previous and the next)")
+    model_flag(
+        "--document-weight", type=non_negative_float,
         help="weight of the document judge: each sentence picks out its own document (the mean of its document's "
         "other sentences in the batch) among the batch's other documents (0: off, the paper's objective)",
+    )
+    model_flag(
+        "--token-dropout", type=probability,
+        help="in training, each encoder reads each token as out-of-vocabulary with this probability, against "
+        "learning the training text's exact wording (0: off)",
+    )
+    parser.add_argument(
+        "--held-out-curve",
+        action="store_true",
+        help="after every epoch, also measure the judge on held-out text, source by source (loss and share of true "
+        f"neighbours picked right, on the first {HELD_OUT_PER_SOURCE} validation sentences of each source in "
+        "batches mixed like the training's) and the topic probe, into metrics.json's held_out_curve and "
+        "TensorBoard's held_out/* (outside the time budget): how the judge's task and the probe generalise as "
+        "training goes on",
     )
     return parser
 
@@ -76,6 +84,7 @@ def build_model(args, vocabulary):
         word_skip=args.word_skip,
         context_window=args.context_window,
         document_weight=args.document_weight,
+        token_dropout=args.token_dropout,
     )
 
 
@@ -84,6 +93,19 @@ def make_dataset(args, split, shuffle=False):
         return contiguous_batches(split.shards, args.batch_size, chunk_size=args.chunk_size or args.batch_size,
                                   seed=args.seed)
     return make_contiguous_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed, chunk_size=args.chunk_size)
+
+
+def held_out_judge(args, model, splits):
+    """`--held-out-curve`'s judge: `neighbour_picks_by_source` on the first validation sentences of each source,
+    batched once (seed 0) like the training batches."""
+    sample = held_out_sample(splits.validation)
+    batches = make_contiguous_dataset(sample, min(args.batch_size, len(sample)), shuffle=True, seed=0,
+                                      chunk_size=args.chunk_size or None)
+    batches = [model.prepare_batch(batch) for batch in batches]
+    sources = np.zeros(len(splits.document_names), "int64")
+    sources[sample.labels] = sample.sources
+    names = splits.source_names or ["text"]
+    return lambda: neighbour_picks_by_source(model, batches, sources, names)
 
 
 def retrieval_scorer(model):
@@ -125,7 +147,8 @@ def tuning_task(args):
 
 
 def main(argv=None):
-    return run_text_recipe(build_parser(), build_model, make_dataset, retrieval_scorer=retrieval_scorer, argv=argv)
+    return run_text_recipe(build_parser(), build_model, make_dataset, retrieval_scorer=retrieval_scorer,
+                           held_out_judge=held_out_judge, argv=argv)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from keras_ae.evaluation.sentences import (
     evaluate_tfidf,
     evaluate_transfer,
     evaluate_transfer_tfidf,
+    transfer_probe,
     transfer_probe_data,
     write_neighbours,
 )
@@ -133,7 +134,8 @@ def _minutes_list(text):
 
 class ProbeMarks(keras.callbacks.Callback):
     """Measures `evaluate()` (a dict of probe scores) at the first epoch end after each of `marks` minutes of
-    training, so a time-budgeted run leaves its probe curve (the issue's "reaching the best probe N times sooner").
+    training (`marks=None`: at every epoch end), so a time-budgeted run leaves its probe curve (the issue's
+    "reaching the best probe N times sooner").
     Training time is the `TimeBudget`'s (`budget`) when given, otherwise the wall-clock since training began without
     the probes' own time; put this callback after the `TimeBudget` so the probes fall outside its epochs.
 
@@ -143,14 +145,15 @@ class ProbeMarks(keras.callbacks.Callback):
         marks.curve  # [{"training_seconds": 61.2, "training_steps": 340, "book_probe": 0.3}, ...]
     """
 
-    def __init__(self, evaluate, marks, budget=None, log_dir=None):
+    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe"):
         super().__init__()
-        self.evaluate, self.marks, self.budget, self.log_dir = evaluate, sorted(marks), budget, log_dir
+        self.evaluate, self.budget, self.log_dir, self.tag = evaluate, budget, log_dir, tag
+        self.marks = None if marks is None else sorted(marks)
         self.curve, self.probing = [], 0.0
 
     def on_train_begin(self, logs=None):
         self.started, self.probing = time.perf_counter(), 0.0
-        self.pending = list(self.marks)
+        self.pending = None if self.marks is None else list(self.marks)
 
     def _training_seconds(self):
         if self.budget is not None:
@@ -159,23 +162,24 @@ class ProbeMarks(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self._training_seconds()
-        if not self.pending or seconds < 60.0 * self.pending[0]:
-            return
-        while self.pending and seconds >= 60.0 * self.pending[0]:
-            self.pending.pop(0)
+        if self.pending is not None:
+            if not self.pending or seconds < 60.0 * self.pending[0]:
+                return
+            while self.pending and seconds >= 60.0 * self.pending[0]:
+                self.pending.pop(0)
         seconds = round(seconds, 1)  # one value for metrics.json, the log line and the TensorBoard step
         probe_started = time.perf_counter()
         point = {"training_seconds": seconds, "training_steps": int(self.model.optimizer.iterations.numpy()),
                  **{key: value for key, value in self.evaluate().items() if key != "dim"}}
         self.probing += time.perf_counter() - probe_started
         self.curve.append(point)
-        print(f"probes after {seconds:.0f} s of training: " + ", ".join(
+        print(f"{self.tag} after {seconds:.0f} s of training: " + ", ".join(
             f"{key} {value:.3f}" for key, value in point.items() if key not in ("training_seconds", "training_steps")))
         if self.log_dir is not None:
             with tf.summary.create_file_writer(self.log_dir).as_default(step=int(round(seconds))):
                 for key, value in point.items():
                     if key not in ("training_seconds", "training_steps"):
-                        tf.summary.scalar(f"probe/{key}", value)
+                        tf.summary.scalar(f"{self.tag}/{key}", value)
 
 
 def training_dataset(model, dataset):
@@ -185,7 +189,7 @@ def training_dataset(model, dataset):
     return dataset.map(model.prepare_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, argv=None):
+def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, held_out_judge=None, argv=None):
     """Runs a sentence recipe.
 
     Args:
@@ -193,6 +197,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         make_dataset: `(args, split, shuffle) -> tf.data.Dataset` of the model's batches.
         retrieval_scorer: `model -> (query_encode, candidate_encode)` for retrieval with the model's own scorer,
             or None for the cosine of `encode`.
+        held_out_judge: `(args, model, splits) -> (() -> dict)`, the judge's scores on held-out text that
+            `--held-out-curve` measures every epoch (beside the topic probe); None: the recipe has no such flag.
     """
     args = parse_flags(parser, argv, quick=QUICK)
     if args.jit_compile:
@@ -293,11 +299,16 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         marks = ProbeMarks(evaluate, args.probe_at, budget=budget, log_dir=str(run.file("tensorboard/probes")))
         if args.probe_at:
             callbacks.append(marks)  # after the budget: probe time is not training time
+        curve = ProbeMarks(_held_out_scores(args, model, splits, transfer, held_out_judge), None, budget=budget,
+                           log_dir=str(run.file("tensorboard/held_out")), tag="held_out")
+        if getattr(args, "held_out_curve", False):
+            callbacks.append(curve)
         history = run.fit(
             model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
-        training_seconds = time.perf_counter() - started - marks.probing  # the --probe-at probes are not training
+        # the --probe-at probes and the --held-out-curve are not training
+        training_seconds = time.perf_counter() - started - marks.probing - curve.probing
         steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
         metrics = {
@@ -323,6 +334,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
             "final_losses": {key: values[-1] for key, values in history.history.items()},
             # the probes after --probe-at minutes of training (x-axis: TensorBoard's probe/* in training seconds)
             "probe_curve": marks.curve,
+            # --held-out-curve: the judge on held-out text of each source and the topic probe, every epoch
+            "held_out_curve": curve.curve,
             "table": rows,
             **{key: value for key, value in rows[name].items() if key != "dim"},
         }
@@ -333,6 +346,22 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, ar
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, TRANSFER_COLUMNS if transfer is not None else COLUMNS))
     return metrics
+
+
+def _held_out_scores(args, model, splits, transfer, held_out_judge):
+    """What `--held-out-curve` measures every epoch: the judge on held-out text (`held_out_judge`) and the topic
+    probe (when the corpus has package descriptions)."""
+    if not getattr(args, "held_out_curve", False):
+        return None
+    judge = held_out_judge(args, model, splits)
+
+    def scores():
+        result = judge()
+        if transfer is not None and "topic" in transfer:
+            result["topic_probe"] = transfer_probe(model.encode, transfer, "topic", seed=args.seed)
+        return result
+
+    return scores
 
 
 def _figures(model, splits, history, run, rows):

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
@@ -177,3 +178,30 @@ def test_word_skip_adds_the_mapped_mean_word_embedding():
     unrolled(sentences)
     unrolled.set_weights(skip.get_weights())
     np.testing.assert_allclose(unrolled(sentences), z, atol=1e-5)
+
+
+def test_token_dropout_hides_tokens_in_training_only():
+    """token_dropout: in training about that share of a sentence's tokens (never padding) becomes the OOV id 1, a
+    fresh draw per call; inference reads every token; the rate round-trips and is checked."""
+    encoder = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling="mean",
+                                 token_dropout=0.5, seed=3)
+    sentences = tf.constant(["The cat sat on the mat.", "dog ran", ""] * 200)
+    _round_trip(encoder, sentences)
+    token_ids = encoder.tokenize(sentences)
+    dropped = encoder.drop_tokens(token_ids)
+    real = token_ids.numpy() != 0
+    assert np.all(dropped.numpy()[~real] == 0)  # padding stays padding
+    changed = dropped.numpy() != token_ids.numpy()
+    assert np.all(dropped.numpy()[changed] == 1)
+    assert 0.45 < changed[real].mean() < 0.55
+    assert not np.array_equal(encoder.drop_tokens(token_ids), dropped)  # a fresh draw each time
+    np.testing.assert_allclose(encoder(sentences), encoder(sentences))  # inference: no dropout
+    assert not np.allclose(encoder(sentences, training=True), encoder(sentences))
+    plain = GRUSentenceEncoder.from_config({**encoder.get_config(), "token_dropout": 0.0})
+    plain(sentences)
+    plain.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(plain(sentences, training=True), encoder(sentences), atol=1e-6)
+    assert plain.seed_generator is None  # no generator (no state) without token dropout
+    for rate in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="token_dropout"):
+            GRUSentenceEncoder(VOCABULARY, token_dropout=rate)

@@ -37,11 +37,60 @@ def _reference_losses(query, context, positions, window=1):
     return losses / window
 
 
+def _reference_right(query, context, positions, window=1):
+    """Per sentence: how many of its true neighbours outscore every candidate that is neither it nor a true
+    neighbour."""
+    scores = query @ context.T
+    right = np.zeros(len(query))
+    for i in range(len(query)):
+        neighbours = []
+        for direction in (-1, 1):
+            for distance in range(1, window + 1):
+                j = i + direction * distance
+                if not (0 <= j < len(query) and positions[j] == positions[i] + (j - i)):
+                    break
+                neighbours.append(j)
+        others = [scores[i, k] for k in range(len(query)) if k != i and k not in neighbours]
+        right[i] = sum(scores[i, j] > max(others) for j in neighbours)
+    return right
+
+
+def test_accuracy_counts_the_true_neighbours_that_outscore_every_other_candidate():
+    """The picks right: a sentence whose neighbours score highest gets all of them right, and a neighbour beaten by
+    one non-neighbour is wrong; `judge_loss` reports their share as `neighbour_accuracy`."""
+    rng = np.random.default_rng(2)
+    query, context = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 4)).astype("float32")
+    positions = np.array([0, 1, 2, 3, 5, 6, 7, 8])  # a chapter break between rows 3 and 4
+    _, count, right = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions))
+    np.testing.assert_array_equal(right, _reference_right(query, context, positions))
+    # Contexts on a line: each sentence's nearest rows score highest, so with an aligned query every pick is right.
+    line = np.stack([np.cos(np.arange(8) * 0.3), np.sin(np.arange(8) * 0.3)], 1).astype("float32")
+    _, count, right = quick_thought_losses(tf.constant(line * 10), tf.constant(line), tf.constant(np.arange(8)))
+    np.testing.assert_array_equal(right, count)
+    losses, metrics = _model().judges[0].judge_loss(
+        {"positions": tf.constant(positions, tf.int64)}, (tf.constant(query), tf.constant(context))
+    )
+    expected = _reference_right(query, context, positions).sum() / 12  # 12 true neighbours (2 per row, 1 at ends)
+    np.testing.assert_allclose(metrics["neighbour_accuracy"], expected, rtol=1e-6)
+    assert losses.shape == (8,) and "neighbour_accuracy" in _model().trackers  # logged in training and validation
+
+
+def test_token_dropout_reaches_both_encoders_and_training_only():
+    model = _model(token_dropout=0.3)
+    assert model.query_encoder.token_dropout == model.context_encoder.token_dropout == 0.3
+    clone = QuickThought.from_config(model.get_config())
+    assert clone.token_dropout == 0.3 and clone.context_encoder.token_dropout == 0.3
+    sentences = tf.constant([" ".join(VOCABULARY[i : i + 6]) for i in range(0, 12, 2)])  # 36 known words
+    np.testing.assert_allclose(model(sentences), model(sentences))
+    assert not np.allclose(model(sentences, training=True), model(sentences))
+    assert _model().query_encoder.token_dropout == 0.0  # off by default
+
+
 def test_loss_matches_reference_and_respects_segment_breaks():
     rng = np.random.default_rng(0)
     query, context = rng.normal(size=(6, 4)).astype("float32"), rng.normal(size=(6, 4)).astype("float32")
     positions = np.array([0, 1, 2, 4, 5, 6])  # a chapter break between rows 2 and 3
-    loss, count = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions))
+    loss, count, _ = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions))
     np.testing.assert_allclose(loss, _reference_losses(query, context, positions), rtol=1e-5)
     assert count.numpy().tolist() == [1, 2, 1, 1, 2, 1]
 
@@ -52,12 +101,14 @@ def test_wider_context_picks_every_neighbour_within_the_window_of_the_same_stret
     # A chapter break between rows 2 and 3; rows 7-8 are another stretch, whose row 8 sits exactly 2 after row 6 in
     # positions but is not 2 sentences after it in the batch (row 7 in between is not row 6's neighbour).
     positions = np.array([0, 1, 2, 4, 5, 6, 7, 50, 9])
-    loss, count = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions),
-                                       context_window=2)
+    loss, count, right = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions),
+                                              context_window=2)
     assert count.numpy().tolist() == [2, 2, 2, 2, 3, 3, 2, 0, 0]
     np.testing.assert_allclose(loss, _reference_losses(query, context, positions, window=2), rtol=1e-5)
+    np.testing.assert_array_equal(right, _reference_right(query, context, positions, window=2))
     # The window-1 loss is the default judge's, unchanged.
-    one, _ = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions), context_window=1)
+    one, _, _ = quick_thought_losses(tf.constant(query), tf.constant(context), tf.constant(positions),
+                                     context_window=1)
     np.testing.assert_allclose(one, _reference_losses(query, context, positions), rtol=1e-5)
     model = _model(context_window=2)
     assert model.judges[0].context_window == 2

@@ -126,3 +126,27 @@ def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
     assert quick_thought.build_parser().parse_args(["--probe-at", "10,1,3"]).probe_at == (1.0, 3.0, 10.0)
     with pytest.raises(SystemExit):
         quick_thought.build_parser().parse_args(["--probe-at", "3,0"])
+
+
+def test_held_out_curve_measures_the_judge_on_held_out_text_every_epoch(tmp_path, capsys):
+    """`--held-out-curve`: after every epoch, the neighbour judge's loss and accuracy on held-out text (one source
+    here: a path corpus), into metrics.json; with `--token-dropout` on, whose rate the parser checks."""
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    run_dir = tmp_path / "run"
+    metrics = quick_thought.main(
+        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--no-export", "--no-baselines", "--epochs", "2",
+         "--held-out-curve", "--token-dropout", "0.2"]
+    )
+    curve = json.loads((run_dir / "metrics.json").read_text())["held_out_curve"]
+    assert curve == metrics["held_out_curve"] and len(curve) == 2
+    assert curve[0]["training_steps"] < curve[1]["training_steps"]
+    for point in curve:
+        assert point["text_loss"] > 0 and 0.0 <= point["text_accuracy"] <= 1.0
+    assert "held_out after" in capsys.readouterr().out
+    assert summary_steps(run_dir / "tensorboard" / "held_out").keys() == {"held_out/text_loss",
+                                                                            "held_out/text_accuracy"}
+    assert json.loads((run_dir / "config.json").read_text())["model"]["token_dropout"] == 0.2
+    assert quick_thought.build_parser().parse_args([]).held_out_curve is False
+    with pytest.raises(SystemExit):
+        quick_thought.build_parser().parse_args(["--token-dropout", "1"])

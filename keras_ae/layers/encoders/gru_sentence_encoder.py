@@ -4,6 +4,7 @@ layer."""
 import keras
 import tensorflow as tf
 
+from keras_ae.distribute import replica_uniform
 from keras_ae.layers.unrolled_gru import can_unroll, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
@@ -80,6 +81,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
             states, a skip from the words to the sentence vector (the bag of words beside the GRU, as the
             bag-of-words features beside an RNN's in Kiros et al.'s and Conneau et al.'s evaluations), so the words'
             topical content need not pass through the recurrence.
+        token_dropout: in training, each of a sentence's tokens is replaced by the out-of-vocabulary id (1) with this
+            probability, a fresh draw every step (word dropout on the encoder's input, Iyyer et al., 2015, "Deep
+            Unordered Composition Rivals Syntactic Methods for Text Classification"; Bowman et al., 2016, did it on
+            the decoder's), so the encoder cannot lean on any one word; 0 (default): off. Inference never drops.
+        seed: seed of the token dropout's draws (None: from Keras' global seed).
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -101,9 +107,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
         unroll=False,
         hidden_dim=None,
         word_skip=False,
+        token_dropout=0.0,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        token_dropout = float(token_dropout)
+        if not 0.0 <= token_dropout < 1.0:
+            raise ValueError(f"token_dropout is a probability in [0, 1); got {token_dropout}.")
         if tokenizer not in TOKENIZERS:
             raise ValueError(f"Unknown tokenizer {tokenizer!r}: choose one of {', '.join(TOKENIZERS)}.")
         if tokenizer == "wordpiece" and standardize != "lower_and_strip_punctuation":
@@ -145,6 +156,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.gru = keras.layers.GRU(units, return_sequences=pooling != "last", name="gru")
         self.projection = keras.layers.Dense(embedding_dim, name="projection") if units != embedding_dim else None
         self.word_skip_map = keras.layers.Dense(embedding_dim, use_bias=False, name="word_skip") if word_skip else None
+        self.seed_generator = None  # token dropout's, made in `build` (see there)
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
@@ -157,6 +169,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.unroll = unroll
         self.hidden_dim = hidden_dim
         self.word_skip = bool(word_skip)
+        self.token_dropout = token_dropout
+        self.seed = seed
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
@@ -169,6 +183,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.projection.build((None, self.units))
         if self.word_skip_map is not None and not self.word_skip_map.built:
             self.word_skip_map.build((None, self.word_dim))
+        # Only with token dropout, and after the weights: drawing its seed here leaves every weight's initial value
+        # (which draws from the same global seed) as it is without token dropout.
+        if self.token_dropout and self.seed_generator is None:
+            self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -197,8 +215,16 @@ class GRUSentenceEncoder(keras.layers.Layer):
         mask = tf.not_equal(token_ids, 0)
         return self.gru(self.word_embedding(token_ids), mask=mask, training=training), mask
 
+    def drop_tokens(self, token_ids):
+        """`token_ids` with each token (not the padding) replaced by the out-of-vocabulary id with probability
+        `token_dropout`, drawn per replica."""
+        keep = replica_uniform(tf.shape(token_ids), self.seed_generator) >= self.token_dropout
+        return tf.where(keep | tf.equal(token_ids, 0), token_ids, tf.ones_like(token_ids))
+
     def encode_tokens(self, token_ids, training=None):
-        """Embeddings `[batch, embedding_dim]` of token ids from `tokenize`."""
+        """Embeddings `[batch, embedding_dim]` of token ids from `tokenize` (with `token_dropout` in training)."""
+        if training and self.token_dropout:
+            token_ids = self.drop_tokens(token_ids)
         words = self.word_embedding(token_ids)
         mask = tf.not_equal(token_ids, 0)
         if self._unrolls(token_ids.shape[1]):
@@ -266,6 +292,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "unroll": self.unroll,
                 "hidden_dim": self.hidden_dim,
                 "word_skip": self.word_skip,
+                "token_dropout": self.token_dropout,
+                "seed": self.seed,
             }
         )
         return config
