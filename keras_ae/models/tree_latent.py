@@ -37,6 +37,9 @@ class TreeLatent(JudgedEncoder):
         suffix_length, prefix_length: word-form features of the emissions (`CompoundPCFG`): a word's output
             embedding adds those of its suffixes of 1 to `suffix_length` characters and prefixes of 1 to
             `prefix_length`; 0 (the default): none.
+        late_split_penalty: weight of a structural prior for English in the training loss (`CompoundPCFG`): the
+            posterior of a root whose left child covers more than half the sentence is penalised; 0 (the default):
+            off. Training only: `parse`, `elbo` and the export read the grammar unmasked.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -65,6 +68,7 @@ class TreeLatent(JudgedEncoder):
         decoding="mbr",
         suffix_length=0,
         prefix_length=0,
+        late_split_penalty=0.0,
         encoder=None,
         grammar=None,
         **kwargs,
@@ -82,7 +86,7 @@ class TreeLatent(JudgedEncoder):
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
             code_dim=code_dim, decoding=decoding, suffix_length=suffix_length,
-            prefix_length=prefix_length, name="grammar",
+            prefix_length=prefix_length, late_split_penalty=late_split_penalty, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -99,6 +103,7 @@ class TreeLatent(JudgedEncoder):
         self.decoding = grammar.decoding
         self.suffix_length = grammar.suffix_length
         self.prefix_length = grammar.prefix_length
+        self.late_split_penalty = grammar.late_split_penalty
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -173,6 +178,7 @@ class TreeLatent(JudgedEncoder):
                 "decoding": self.decoding,
                 "suffix_length": self.suffix_length,
                 "prefix_length": self.prefix_length,
+                "late_split_penalty": self.late_split_penalty,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

@@ -110,6 +110,12 @@ def build_parser():
     )
     parser.add_argument("--prefix-length", type=non_negative_int, default=DEFAULTS["prefix_length"],
                         help="the same with prefixes of 1 to N characters; 0: off")
+    parser.add_argument(
+        "--late-split-penalty", type=non_negative_float, default=DEFAULTS["late_split_penalty"], help="a structural "
+        "prior for English, in training only: adds B * -log P(the root's left child covers at most half the "
+        "sentence) to the loss (1: train on the trees with an early first split only); wrong for head-final "
+        "languages; 0: off"
+    )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -168,7 +174,7 @@ def build_model(args, vocabulary, code_dim, seed):
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim,
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
-        prefix_length=args.prefix_length,
+        prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty,
     )
 
 

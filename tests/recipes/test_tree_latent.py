@@ -122,6 +122,16 @@ def test_suffix_and_prefix_flags_reach_the_grammar_and_default_to_off():
         parser.parse_args(["--suffix-length", "-1"])
 
 
+def test_late_split_penalty_flag_reaches_the_grammar_and_defaults_to_off():
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
+    assert build([]).grammar.late_split_penalty == 0.0
+    model = build(["--late-split-penalty", "1"])
+    assert model.grammar.late_split_penalty == model.get_config()["late_split_penalty"] == 1.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--late-split-penalty", "-1"])
+
+
 def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     parser = tree_latent.build_parser()
     assert tree_latent.build_optimizer(parser.parse_args([])).global_clipnorm == 3.0

@@ -1,12 +1,14 @@
 """Grammar judge: a (compound) probabilistic context-free grammar that generates the sentence, scored exactly by the
 inside algorithm (`keras_ae.layers.judges.inside`)."""
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_ae.core.validation import integer_at_least
-from keras_ae.layers.judges.inside import bracketed_trees, inside, span_cky, span_marginals, viterbi_spans
+from keras_ae.layers.judges.inside import NEG, bracketed_trees, inside, span_cky, span_marginals, viterbi_spans
 
 DECODINGS = ("mbr", "viterbi")  # how `CompoundPCFG.parse` reads a tree off the grammar
 
@@ -45,6 +47,15 @@ class CompoundPCFG(keras.layers.Layer):
     same ending (`-ed`, `-ly`, `-ing`), which in English marks the part of speech. The affix embeddings start at zero, so a grammar with them starts
     with the same scores (and, under one seed, the same initial weights) as one without.
 
+    Late-split penalty (`late_split_penalty` B, off by default; not in the paper): a structural prior the user sets,
+    in training only. It adds `B * -log P(first split in the first half | sentence, z)` to the loss, the posterior
+    of the trees whose root's left child covers at most `ceil(n / 2)` of the n words, from a second inside pass with
+    the other trees masked out. With B = 1 the loss is exactly `-log p(sentence, first split in the first half | z)`.
+    It encodes that English is right-branching (a short subject, then the predicate): a grammar that splits a
+    clause from its trailing phrase, `((Marianne was rejoiced to find her sister) (so easily pleased))`, pays for
+    it. For a head-final language (Japanese, Turkish) it is the wrong prior. Parsing, the ELBO and perplexity read
+    the grammar alone, unmasked: the prior only steers which grammar training finds.
+
     Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
     outside the vocabulary share one out-of-vocabulary id. The grammar computes in float32 whatever the global dtype
     policy (log-sum-exp over many rules is not safe in float16).
@@ -59,6 +70,7 @@ class CompoundPCFG(keras.layers.Layer):
             sum of posterior span marginals), or `"viterbi"`, the most probable labelled tree (the paper's decoding).
         suffix_length, prefix_length: longest suffix and prefix (characters) whose embedding is added to a word's
             output embedding; 0 (the default): none.
+        late_split_penalty: weight B of the late-split penalty in the training loss (English only); 0: off.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -69,13 +81,16 @@ class CompoundPCFG(keras.layers.Layer):
         best = grammar.parse(sentences, tf.zeros([2, 0]), decoding="viterbi")  # the most probable trees
         by_form = CompoundPCFG(["walked", "talked", "slowly"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
                                code_dim=0, suffix_length=3)          # "walked" and "talked" share "-ed", "-ked"
+        english = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
+                               code_dim=0, late_split_penalty=1.0)
+        english.judge_loss(sentences, tf.zeros([2, 0]), training=True)  # -log p(sentence, early first split)
     """
 
     metric_names = ()
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        suffix_length=0, prefix_length=0, **kwargs
+        suffix_length=0, prefix_length=0, late_split_penalty=0.0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -89,6 +104,9 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("suffix_length", suffix_length, 0)
         integer_at_least("prefix_length", prefix_length, 0)
         _check_decoding(decoding)
+        if not (isinstance(late_split_penalty, (int, float)) and math.isfinite(late_split_penalty)
+                and late_split_penalty >= 0):
+            raise ValueError(f"late_split_penalty must be a number >= 0 (0: off), got {late_split_penalty!r}.")
         symbols = num_nonterminals + num_preterminals
         dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
             units, activation=activation, name=name, dtype=self.dtype_policy
@@ -113,6 +131,7 @@ class CompoundPCFG(keras.layers.Layer):
         self.decoding = decoding
         self.suffix_length = suffix_length
         self.prefix_length = prefix_length
+        self.late_split_penalty = float(late_split_penalty)
 
     def build(self, input_shape=None, code_shape=None):
         init = keras.initializers.GlorotUniform()
@@ -206,8 +225,17 @@ class CompoundPCFG(keras.layers.Layer):
         return tf.where(lengths >= 2, log_z, 0.0)
 
     def judge_loss(self, batch, code, training=False):
-        """`-log p(sentence | z)` per sentence `[batch]`: the reconstruction term of the ELBO."""
-        return -self.log_likelihood(batch, code)
+        """`-log p(sentence | z)` per sentence `[batch]`: the reconstruction term of the ELBO; in training, plus the
+        late-split penalty if `late_split_penalty` is set."""
+        if not (training and self.late_split_penalty):
+            return -self.log_likelihood(batch, code)
+        root, rules, preterminals, _, lengths = self.sentence_scores(batch, code)
+        chart_lengths = tf.maximum(lengths, 2)
+        log_z = inside(root, rules, preterminals, chart_lengths)
+        forbidden = late_first_splits(chart_lengths, tf.shape(preterminals)[1], self.num_nonterminals)
+        early = inside(root, rules, preterminals, chart_lengths, span_scores=forbidden)
+        loss = -log_z + self.late_split_penalty * (log_z - early)
+        return tf.where(lengths >= 2, loss, 0.0)  # as `log_likelihood`: one-word sentences have no binary tree
 
     def call(self, sentences, code=None):
         return self.log_likelihood(sentences, code)
@@ -251,9 +279,27 @@ class CompoundPCFG(keras.layers.Layer):
                 "decoding": self.decoding,
                 "suffix_length": self.suffix_length,
                 "prefix_length": self.prefix_length,
+                "late_split_penalty": self.late_split_penalty,
             }
         )
         return config
+
+
+def late_first_splits(lengths, width, num_nonterminals):
+    """Span scores `[batch, width, width, NT]` (for `inside`) that forbid a late first split: `NEG` on the spans
+    that start at the first word and cover more than `ceil(n / 2)` but fewer than all n words of a sentence (a
+    root whose left child is such a span, or contains one), 0 elsewhere.
+
+    Example:
+        late_first_splits(tf.constant([5]), 5, 1)[0, :, 0, 0]  # [0, 0, 0, NEG, 0]: span widths 1..5 from word 0
+    """
+    span_widths = tf.range(1, width + 1)[None, :]  # [1, width]: index w - 1 holds width w
+    lengths = tf.cast(lengths, tf.int32)[:, None]
+    late = (span_widths > (lengths + 1) // 2) & (span_widths < lengths)  # [batch, width]
+    at_start = tf.one_hot(0, width, on_value=True, off_value=False, dtype=tf.bool)[None, None, :]
+    mask = late[:, :, None] & at_start  # [batch, width, start]
+    scores = tf.where(mask, tf.constant(NEG, tf.float32), 0.0)
+    return tf.broadcast_to(scores[..., None], tf.concat([tf.shape(scores), [num_nonterminals]], axis=0))
 
 
 def shared_affixes(vocabulary, suffix_length, prefix_length=0):

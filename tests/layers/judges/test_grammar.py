@@ -329,3 +329,36 @@ def test_gaussian_bottleneck():
     np.testing.assert_allclose(clone(encoding)[0], z, rtol=1e-6)
     with pytest.raises(ValueError, match="code_dim"):
         GaussianBottleneck(code_dim=0)
+
+
+def test_late_split_penalty_is_the_posterior_of_a_late_first_split_and_training_lowers_it():
+    vocabulary = ["she", "walked", "home", "very", "slowly", "the", "dog"]
+    sentences = tf.constant(["she walked home slowly", "the dog walked home very", "she walked", "dog"])
+    sizes = dict(num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=0)
+    keras.utils.set_random_seed(0)
+    grammar = CompoundPCFG(vocabulary, late_split_penalty=1.0, **sizes)
+    grammar.build()
+    code = tf.zeros([4, 0])
+    plain = grammar.judge_loss(sentences, code).numpy()
+    np.testing.assert_allclose(plain, -grammar.log_likelihood(sentences, code).numpy())  # outside training: the NLL
+
+    def late_marginal():  # posterior of the one late first split of 4 and 5 words: a left child of n - 1 words
+        root, rules, preterminals, _, lengths = grammar.sentence_scores(sentences, code)
+        spans, _ = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
+        spans = tf.reduce_sum(spans, axis=-1).numpy()
+        return np.array([spans[0, 2, 0], spans[1, 3, 0]])  # spans [0, 3) and [0, 4): index width - 1, start 0
+
+    penalty = grammar.judge_loss(sentences, code, training=True).numpy() - plain
+    np.testing.assert_allclose(penalty[:2], -np.log1p(-late_marginal()), rtol=1e-4)
+    np.testing.assert_allclose(penalty[2:], 0.0, atol=1e-5)  # two words: nothing is late; one word: no tree
+    before = late_marginal()
+    optimizer = keras.optimizers.Adam(1e-2)
+    for _ in range(30):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    assert (late_marginal() < before).all() and late_marginal().max() < 0.05
+    assert CompoundPCFG.from_config(grammar.get_config()).late_split_penalty == 1.0
+    for bad in (-1.0, float("nan"), "1"):
+        with pytest.raises(ValueError, match="late_split_penalty"):
+            CompoundPCFG(vocabulary, late_split_penalty=bad, **sizes)
