@@ -262,3 +262,18 @@ def test_crop_dataset_reference_is_another_utterance_of_the_same_speaker():
     assert len({pair for pair in references if pair[0] == 5}) > 1  # drawn anew: utterance 5 has three partners
     fixed = list(make_crop_dataset(corpus, 2000, batch_size=5, shuffle=False, reference=True))
     np.testing.assert_array_equal(fixed[0]["reference"].numpy()[:, 0], [1, 2, 0, 4, 3])  # the speaker's next one
+
+
+@pytest.mark.slow
+def test_breath_noise_voice_renders_the_same_in_two_fresh_processes():
+    """eSpeak seeds its breath noise (variants f2, f3, f5) from the clock unless `synthesize` reseeds it."""
+    import hashlib
+    import subprocess
+    import sys
+
+    script = ("import hashlib; from keras_ae.data.speech import Speaker, synthesize; "
+              "print(hashlib.sha256(synthesize('Glue the sheet to the dark blue background.', "
+              "Speaker('en-us-nyc', 'f3', 30, 150))[0].tobytes()).hexdigest())")
+    digests = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env=os.environ).stdout.split()[-1] for _ in range(2)]
+    assert digests[0] == digests[1]

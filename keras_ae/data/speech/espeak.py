@@ -4,6 +4,7 @@ import ctypes
 import dataclasses
 import math
 import threading
+import zlib
 
 import numpy as np
 
@@ -69,8 +70,9 @@ def corpus_speakers(count=16, held_out=4, split="legacy"):
     held-out speaker keeps its legacy accent, pitch and rate but takes, in order, a variant of `VARIANTS` whose
     family (`variant_family`) no seen speaker uses: with 16 speakers m3, f3, m5 and m6 (klatt2 is skipped: klatt
     is seen). A held-out voice then has no seen speaker of its variant. Accents, pitches and rates are shared with
-    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). eSpeak's breath noise
-    (variants f2, f5) is not bit-identical from one build to the next, so a new cache renders those voices anew.
+    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). Caches built before
+    session 13 render the breath-noise voices (variants f2, f3, f5) differently on every build; see
+    `_Espeak.synthesize`.
 
     Example:
         unseen = corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
@@ -142,6 +144,7 @@ class _Espeak:
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                           ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         data_path = espeakng_loader.get_data_path().encode()
         self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path,
                                                       _INITIALIZE_PHONEME_EVENTS)
@@ -170,8 +173,14 @@ class _Espeak:
         return 0
 
     def synthesize(self, text, voice, pitch, rate):
-        """int16 samples at `self.sample_rate` and phoneme events `[(sample, name), ...]`."""
+        """int16 samples at `self.sample_rate` and phoneme events `[(sample, name), ...]`.
+
+        The breath noise of variants f2, f3 and f5 comes from eSpeak's random generator, which it seeds from the
+        clock; it is reseeded here from the utterance itself, so a corpus built in a fresh process is the same
+        byte for byte every time. (Other state carries over from one call to the next within a process, so the same
+        utterance said twice in one process still differs slightly.)"""
         with self._lock:
+            self.lib.espeak_ng_SetRandSeed(zlib.crc32(f"{voice}|{pitch}|{rate}|{text}".encode()))
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ValueError(f"eSpeak NG has no voice {voice!r}; accents are {', '.join(ACCENTS)} and variants "
                                  "are listed in espeak-ng-data/voices/!v.")
