@@ -70,9 +70,9 @@ def corpus_speakers(count=16, held_out=4, split="legacy"):
     held-out speaker keeps its legacy accent, pitch and rate but takes, in order, a variant of `VARIANTS` whose
     family (`variant_family`) no seen speaker uses: with 16 speakers m3, f3, m5 and m6 (klatt2 is skipped: klatt
     is seen). A held-out voice then has no seen speaker of its variant. Accents, pitches and rates are shared with
-    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). Caches built before
-    session 13 render the breath-noise voices (variants f2, f3, f5) differently on every build; see
-    `_Espeak.synthesize`.
+    seen speakers in both splits (8 accents, 4 pitches and 4 rates over 12 seen speakers). eSpeak's breath noise
+    (variants f2, f3, f5) is reseeded per utterance, so every build renders it the same (caches built before that
+    reseeding hold other breath noise for those voices); see `_Espeak.synthesize`.
 
     Example:
         unseen = corpus_speakers(16, 4, "variant")[12:]   # en-029+m3 p75 r165, en-us-nyc+f3 p30 r150, ...
