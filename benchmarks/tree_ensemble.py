@@ -18,7 +18,11 @@ and the share of subsets above right-branching):
 - `medoid`: per sentence, the run tree with the largest F1 summed against the other K - 1 trees;
 - `oracle`: per sentence, the run tree with the best F1 against the gold tree (an upper bound no unsupervised
   choice reaches);
-- `runs`: the mean F1 of the K single runs.
+- `runs`: the mean F1 of the K single runs;
+- `marginals + RB`: as `marginals`, with the right-branching tree as one more voter of a run's weight (a hand-set
+  prior for English, applied in decoding only; with K = 1 it is the right-branching tree, which one run's marginals
+  can at most tie);
+- `random + RB`: its control, K random binary trees (one draw per subset) in place of the runs.
 
 Where the errors are: each gold constituent by how many runs find it (and whether right-branching trees do), the
 recall by gold label of the single runs, the all-runs ensemble and right-branching trees, the share of first splits
@@ -34,6 +38,7 @@ import tensorflow as tf
 
 from keras_ae.evaluation.trees import (
     labelled_spans,
+    random_spans,
     recall_by_label,
     right_branching_spans,
     sentence_f1,
@@ -46,7 +51,7 @@ from keras_ae.layers.judges.inside import span_cky, span_marginals
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.tree_latent import load_run_data, rebuild_run, run_flags
 
-ENSEMBLES = ("marginals", "span vote", "medoid", "oracle", "runs")
+ENSEMBLES = ("marginals", "span vote", "medoid", "oracle", "runs", "marginals + RB", "random + RB")
 
 
 def unlabelled_marginals(model, sentences, width=None, batch_size=128):
@@ -95,11 +100,14 @@ def medoid_spans(trees_by_run):
     return chosen
 
 
-def ensemble_scores(marginals, own_trees, lengths, gold_spans, members):
+def ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng=None):
     """`{ensemble: sentence F1}` (percent, `ENSEMBLES`) of the runs `members` (indices into `marginals [runs, ...]`
-    and `own_trees [runs][sentences]`)."""
+    and `own_trees [runs][sentences]`); `rng` draws the control's random trees."""
     members = list(members)
     width = marginals.shape[-1]
+    rng = rng or np.random.default_rng(0)
+    right = span_indicators([right_branching_spans(n) for n in lengths], width)
+    randoms = [span_indicators([random_spans(n, rng) for n in lengths], width) for _ in members]
     f1 = lambda spans: float(np.mean(sentence_f1_values(spans, gold_spans)))  # noqa: E731
     per_run = np.stack([sentence_f1_values(own_trees[r], gold_spans) for r in members])
     return {
@@ -108,6 +116,8 @@ def ensemble_scores(marginals, own_trees, lengths, gold_spans, members):
         "medoid": f1(medoid_spans([own_trees[r] for r in members])),
         "oracle": float(per_run.max(axis=0).mean()),
         "runs": float(per_run.mean()),
+        "marginals + RB": f1(mbr_spans((marginals[members].sum(axis=0) + right) / (len(members) + 1), lengths)),
+        "random + RB": f1(mbr_spans((np.sum(randoms, axis=0) + right) / (len(members) + 1), lengths)),
     }
 
 
@@ -116,7 +126,8 @@ def subset_table(marginals, own_trees, lengths, gold_spans, sizes, right):
     rows = {}
     for size in sizes:
         subsets = list(itertools.combinations(range(len(own_trees)), size))
-        scores = [ensemble_scores(marginals, own_trees, lengths, gold_spans, members) for members in subsets]
+        rng = np.random.default_rng(size)
+        scores = [ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng) for members in subsets]
         for name in ENSEMBLES:
             values = np.array([score[name] for score in scores])
             rows[f"K={size}: {name}"] = {"subsets": len(subsets), "mean F1": f"{values.mean():.1f}",
@@ -195,8 +206,10 @@ def main(argv=None):
     print(format_table(shared_errors(own_trees, gold_spans, gold_trees, lengths),
                        ["gold spans", "share", "if independent", "held by RB", "labels"]))
     together = mbr_spans(marginals.mean(axis=0), lengths)
+    with_right = mbr_spans((marginals.sum(axis=0) + span_indicators(
+        [right_branching_spans(n) for n in lengths], width)) / (len(names) + 1), lengths)
     parsers = {**{name: trees for name, trees in zip(names, own_trees)}, f"ensemble of {len(names)}": together,
-               "right-branching": [right_branching_spans(n) for n in lengths]}
+               f"ensemble of {len(names)} + RB": with_right, "right-branching": [right_branching_spans(n) for n in lengths]}
     rows = {}
     for name, spans in parsers.items():
         recall = recall_by_label(spans, gold_trees)

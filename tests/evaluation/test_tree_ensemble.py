@@ -14,7 +14,7 @@ from benchmarks.tree_ensemble import (
     unlabelled_marginals,
 )
 from keras_ae.data.trees import build_vocabulary, load_tree_data
-from keras_ae.evaluation.trees import tree_spans
+from keras_ae.evaluation.trees import right_branching_spans, sentence_f1_values, tree_spans
 from keras_ae.models.tree_latent import TreeLatent
 
 SIZES = dict(num_nonterminals=4, num_preterminals=6, symbol_dim=16, encoder_dim=8, word_dim=8, code_dim=4)
@@ -63,7 +63,9 @@ def test_averaged_marginals_give_binary_trees_and_scores(runs):
     scores = ensemble_scores(marginals, own, lengths, gold_spans, [0, 1, 2])
     assert scores["oracle"] >= max(scores["runs"], scores["medoid"]) and 0 <= scores["runs"] <= 100
     alone = ensemble_scores(marginals, own, lengths, gold_spans, [1])
-    assert len(set(alone.values())) == 1  # one run: every ensemble is that run
+    assert len({alone[name] for name in ("marginals", "span vote", "medoid", "oracle", "runs")}) == 1  # that run
+    right = np.mean(sentence_f1_values([right_branching_spans(n) for n in lengths], gold_spans))
+    assert alone["marginals + RB"] == pytest.approx(right)  # one run's marginals cannot outvote RB
     # the whole table of gold spans by how many runs find them counts every gold span once
     rows = shared_errors(own, gold_spans, gold, np.array(lengths))
     assert sum(row["gold spans"] for row in rows.values()) == sum(len(spans) for spans in gold_spans)
