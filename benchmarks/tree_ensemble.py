@@ -26,7 +26,9 @@ and the share of subsets above right-branching):
 
 Where the errors are: each gold constituent by how many runs find it (and whether right-branching trees do), the
 recall by gold label of the single runs, the all-runs ensemble and right-branching trees, the share of first splits
-later than gold's, and the mean correlation over pairs of runs of their per-sentence F1.
+later than gold's, and the mean correlation over pairs of runs of their per-sentence F1. Last, whether the runs'
+agreement (no gold trees needed) tells where the all-runs ensemble beats right-branching: the sentences in thirds by
+the mean averaged marginal of the ensemble tree's spans, with both parsers' F1 in each third.
 """
 
 import argparse
@@ -165,6 +167,24 @@ def shared_errors(own_trees, gold_spans, gold_trees, lengths):
     return rows
 
 
+def agreement_thirds(scores, spans, lengths, gold_spans):
+    """`{third: columns}`: the sentences in three equal groups by `agreement` (the mean of `scores [b, w, i]` over the
+    ensemble tree's `spans`; 1 for sentences of two words), each with its length and the F1 of the ensemble's trees
+    and of right-branching trees."""
+    agreement = np.array([np.mean([scores[b, end - start - 1, start] for start, end in tree]) if tree else 1.0
+                          for b, tree in enumerate(spans)])
+    ensemble = sentence_f1_values(spans, gold_spans)
+    right = sentence_f1_values([right_branching_spans(n) for n in lengths], gold_spans)
+    rows = {}
+    for index, part in enumerate(np.array_split(np.argsort(agreement, kind="stable"), 3)):
+        rows[f"third {index + 1}"] = {
+            "agreement": f"{agreement[part].min():.2f}..{agreement[part].max():.2f}", "sentences": len(part),
+            "words": f"{np.mean(np.asarray(lengths)[part]):.1f}", "ensemble F1": f"{ensemble[part].mean():.1f}",
+            "RB F1": f"{right[part].mean():.1f}", "difference": f"{np.mean(ensemble[part] - right[part]):+.1f}",
+        }
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="tree_latent run folders with gold test trees (the first run's test "
@@ -223,6 +243,9 @@ def main(argv=None):
     pairs = [np.corrcoef(per_sentence[a], per_sentence[b])[0, 1] for a, b in itertools.combinations(range(len(names)), 2)]
     print(f"\nper-sentence F1, correlation between two runs: mean {np.mean(pairs):+.2f} "
           f"(min {np.min(pairs):+.2f}, max {np.max(pairs):+.2f}, {len(pairs)} pairs)")
+    thirds = agreement_thirds(marginals.mean(axis=0), together, lengths, gold_spans)
+    print(f"\nthe ensemble of {len(names)} against right-branching, sentences in thirds by the runs' agreement:")
+    print(format_table(thirds, list(thirds["third 1"])))
 
 
 if __name__ == "__main__":

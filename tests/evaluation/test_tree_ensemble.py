@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from benchmarks.tree_ensemble import (
+    agreement_thirds,
     ensemble_scores,
     mbr_spans,
     medoid_spans,
@@ -69,6 +70,10 @@ def test_averaged_marginals_give_binary_trees_and_scores(runs):
     # the whole table of gold spans by how many runs find them counts every gold span once
     rows = shared_errors(own, gold_spans, gold, np.array(lengths))
     assert sum(row["gold spans"] for row in rows.values()) == sum(len(spans) for spans in gold_spans)
+    thirds = agreement_thirds(marginals.mean(axis=0), together, lengths, gold_spans)
+    assert sum(row["sentences"] for row in thirds.values()) == len(sentences)
+    low, high = (float(thirds[name]["agreement"].split("..")[i]) for name, i in (("third 1", 1), ("third 3", 0)))
+    assert low <= high
 
 
 def test_span_vote_and_medoid_follow_the_majority():
