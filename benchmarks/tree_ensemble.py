@@ -33,6 +33,7 @@ the mean averaged marginal of the ensemble tree's spans, with both parsers' F1 i
 
 import argparse
 import itertools
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -154,10 +155,7 @@ def shared_errors(own_trees, gold_spans, gold_trees, lengths):
     recalls = [sum(len(spans & own_trees[r][b]) for b, spans in enumerate(gold_spans)) / total for r in range(runs)]
     rows = {}
     for count, group in groups.items():
-        labels = {}
-        for label, _ in group:
-            labels[label] = labels.get(label, 0) + 1
-        common = sorted(labels.items(), key=lambda item: -item[1])[:3]
+        common = Counter(label for label, _ in group).most_common(3)
         rows[f"found by {count} of {runs}"] = {
             "gold spans": len(group), "share": f"{100 * len(group) / total:.1f}%",
             "held by RB": f"{100 * np.mean([held for _, held in group]):.0f}%" if group else "-",
