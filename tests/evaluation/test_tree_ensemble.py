@@ -83,3 +83,11 @@ def test_span_vote_and_medoid_follow_the_majority():
     assert votes[0, 3, 1] == pytest.approx(2 / 3) and votes[0, 1, 0] == pytest.approx(1 / 3)
     assert mbr_spans(votes, [5]) == [right]
     assert medoid_spans([[right], [left], [right]]) == [right]
+
+
+def test_sizes_outside_the_runs_are_refused_before_any_work(capsys):
+    from benchmarks.tree_ensemble import main
+
+    with pytest.raises(SystemExit):
+        main(["no/such/run_a", "no/such/run_b", "--sizes", "3"])
+    assert "--sizes must be between 1 and the number of runs (2)" in capsys.readouterr().err
