@@ -212,7 +212,8 @@ def main(argv=None):
         own_trees.append(mbr_spans(marginals[-1], lengths))
     marginals = np.stack(marginals)
     gold_spans = [tree_spans(tree)[0] for tree in gold_trees]
-    right = float(np.mean(sentence_f1_values([right_branching_spans(n) for n in lengths], gold_spans)))
+    right_trees = [right_branching_spans(n) for n in lengths]
+    right = float(np.mean(sentence_f1_values(right_trees, gold_spans)))
     singles = [float(np.mean(sentence_f1_values(trees, gold_spans))) for trees in own_trees]
     print(f"{len(sentences)} test sentences; right-branching {right:.1f}; single runs: "
           + ", ".join(f"{name} {f1:.1f}" for name, f1 in zip(names, singles)))
@@ -224,10 +225,9 @@ def main(argv=None):
     print(format_table(shared_errors(own_trees, gold_spans, gold_trees, lengths),
                        ["gold spans", "share", "if independent", "held by RB", "labels"]))
     together = mbr_spans(marginals.mean(axis=0), lengths)
-    with_right = mbr_spans((marginals.sum(axis=0) + span_indicators(
-        [right_branching_spans(n) for n in lengths], width)) / (len(names) + 1), lengths)
-    parsers = {**{name: trees for name, trees in zip(names, own_trees)}, f"ensemble of {len(names)}": together,
-               f"ensemble of {len(names)} + RB": with_right, "right-branching": [right_branching_spans(n) for n in lengths]}
+    with_right = mbr_spans((marginals.sum(axis=0) + span_indicators(right_trees, width)) / (len(names) + 1), lengths)
+    parsers = {**dict(zip(names, own_trees)), f"ensemble of {len(names)}": together,
+               f"ensemble of {len(names)} + RB": with_right, "right-branching": right_trees}
     rows = {}
     for name, spans in parsers.items():
         recall = recall_by_label(spans, gold_trees)
@@ -238,7 +238,8 @@ def main(argv=None):
     print("\nrecall by gold label, and the share of first splits later than gold's:")
     print(format_table(rows, list(next(iter(rows.values())))))
     per_sentence = np.stack([sentence_f1_values(trees, gold_spans) for trees in own_trees])
-    pairs = [np.corrcoef(per_sentence[a], per_sentence[b])[0, 1] for a, b in itertools.combinations(range(len(names)), 2)]
+    pairs = [np.corrcoef(per_sentence[a], per_sentence[b])[0, 1]
+             for a, b in itertools.combinations(range(len(names)), 2)]
     print(f"\nper-sentence F1, correlation between two runs: mean {np.mean(pairs):+.2f} "
           f"(min {np.min(pairs):+.2f}, max {np.max(pairs):+.2f}, {len(pairs)} pairs)")
     thirds = agreement_thirds(marginals.mean(axis=0), together, lengths, gold_spans)
