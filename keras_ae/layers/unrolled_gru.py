@@ -1,17 +1,16 @@
 """A Keras `GRU` layer's own weights run as an unrolled loop over a fixed length, its input projection hoisted.
 
-On CPU a sentence GRU is a few small matrix products per token, so the cost of a step is mostly the overhead of
-its many small ops: the generic Keras RNN loop projects every token's input inside the loop, carries a mask
-through `tf.where` at every step, and runs a `while_loop` with its `TensorArray`s (forwards and backwards), and
-automatic differentiation adds two to three small ops for each op of the loop. Here the input projection of all
-tokens is one matrix product, the loop is Python-unrolled over the static length (25 or 40 tokens; no
-`while_loop`), its gradient is written out (`tf.custom_gradient`) so that everything but the chain through the
-state is computed for all steps at once (about 6 ops per step backwards instead of about 25), and no mask is
-carried: with padding at the end, the states at a sentence's own
-tokens do not depend on what follows them, so callers pool those states only (`GRUSentenceEncoder`) or score only
-those positions (`ConditionalGRUDecoder`'s targets). The gate equations are Keras' `GRUCell` with
-`reset_after=True` (Cho et al., 2014, "On the Properties of Neural Machine Translation: Encoder-Decoder
-Approaches"), so the variables, checkpoints and outputs are those of the `GRU` layer itself.
+On CPU a sentence GRU is a few small matrix products per token, so the cost of a step is mostly the overhead of its
+many small ops: the generic Keras RNN loop projects every token's input inside the loop, carries a mask through
+`tf.where` at every step, and runs a `while_loop` with its `TensorArray`s (forwards and backwards), and automatic
+differentiation adds two to three small ops for each op of the loop. Here the input projection of all tokens is two
+matrix products (gates, candidate), the loop is Python-unrolled over the static length (25 or 40 tokens; no
+`while_loop`), its gradient is written out (`tf.custom_gradient`) so that everything but the chain through the state
+is computed for all steps at once (about 6 ops per step backwards instead of about 25), and no mask is carried: with padding at the end, the states at a sentence's own tokens do not depend on what follows them, so
+callers pool those states only (`GRUSentenceEncoder`) or score only those positions (`ConditionalGRUDecoder`'s
+targets). The gate equations are Keras' `GRUCell` with `reset_after=True` (Cho et al., 2014, "On the Properties of
+Neural Machine Translation: Encoder-Decoder Approaches"), so the variables, checkpoints and outputs are those of the
+`GRU` layer itself.
 
 Example:
     gru = keras.layers.GRU(8, return_sequences=True)
@@ -41,8 +40,7 @@ def can_unroll(gru, length, backwards=False):
 def _recurrence(gate_inputs, candidate_inputs, recurrent_kernel, recurrent_bias, initial_state):
     """`[length, batch, units]` states of the GRU's recurrence, given every step's input projection for the gates
     `gate_inputs [length, batch, 2 units]` (z, then r) and for the candidate `candidate_inputs [length, batch, units]`
-    (input biases included), with the gates' columns, here and in `recurrent_kernel` and `recurrent_bias`, at half
-    their pre-activation (see `unrolled_gru`)."""
+    (input biases included)."""
     units = recurrent_kernel.shape[0]
 
     @tf.custom_gradient
@@ -56,7 +54,7 @@ def _recurrence(gate_inputs, candidate_inputs, recurrent_kernel, recurrent_bias,
         for x_gates, x_candidate in zip(tf.unstack(gate_inputs), tf.unstack(candidate_inputs)):
             h_gates = tf.matmul(state, gate_kernel) + gate_bias
             h_candidate = tf.matmul(state, candidate_kernel) + candidate_bias
-            step_gates = 0.5 + 0.5 * tf.tanh(x_gates + h_gates)  # = sigmoid of the whole pre-activation [z, r]
+            step_gates = tf.sigmoid(x_gates + h_gates)  # [update z, reset r]
             update, reset = tf.split(step_gates, 2, axis=-1)
             candidate = tf.tanh(x_candidate + reset * h_candidate)
             previous.append(state)
@@ -70,12 +68,11 @@ def _recurrence(gate_inputs, candidate_inputs, recurrent_kernel, recurrent_bias,
 
         def gradient(upstream):
             update, reset = tf.split(gates, 2, axis=-1)
-            # With s the state's gradient at a step: d(candidate pre-activation) = s * a, d(update half
-            # pre-activation) = s * b, d(reset half pre-activation) = s * a * c, where a, b, c depend on the forward
-            # pass only (a half pre-activation's derivative is twice the sigmoid's, 2 z (1 - z)).
+            # With s the state's gradient at a step: d(candidate pre-activation) = s * a, d(update pre-activation) =
+            # s * b, d(reset pre-activation) = s * a * c, where a, b, c depend on the forward pass only.
             a = (1.0 - update) * (1.0 - tf.square(candidates))
-            b = 2.0 * (previous - candidates) * update * (1.0 - update)
-            c = 2.0 * recurrent_candidates * reset * (1.0 - reset)
+            b = (previous - candidates) * update * (1.0 - update)
+            c = recurrent_candidates * reset * (1.0 - reset)
             # The gradient of the recurrent projection h @ U + b_rec per unit of s.
             to_recurrent = tf.concat([b, a * c, a * reset], axis=-1)
             carried = tf.zeros_like(upstream[0])
@@ -111,11 +108,7 @@ def unrolled_gru(gru, inputs, initial_state=None, steady_inputs=None):
     cell = gru.cell
     dtype = inputs.dtype
     units = cell.units
-    # The gates' columns of every weight halved (exact in floating point), so that a gate's sigmoid is one tanh of
-    # its half pre-activation: sigmoid(x) = 0.5 + 0.5 tanh(x / 2). TensorFlow's CPU `Sigmoid` took several times
-    # its `Tanh`'s time.
-    halves = tf.constant([0.5] * (2 * units) + [1.0] * units, dtype)
-    kernel, recurrent_kernel, bias = (tf.cast(tf.convert_to_tensor(variable), dtype) * halves
+    kernel, recurrent_kernel, bias = (tf.cast(tf.convert_to_tensor(variable), dtype)
                                       for variable in (cell.kernel, cell.recurrent_kernel, cell.bias))
     input_bias, recurrent_bias = tf.unstack(bias)
     features = inputs.shape[-1]
