@@ -23,7 +23,9 @@ The twin's tokens are prepared once, before timing (the issue's twin: "its token
 pipeline"); its batches are index lookups into that table. Both sides run on the same cores; timed chunks of
 `--chunk` seconds alternate between them so that load from other processes hits both alike. The table gives the
 training sentences per second of each (a sentence is one sentence of a Quick-thought batch, one triple of a
-Skip-thought batch) and the ratio Keras / PyTorch.
+Skip-thought batch), the ratio Keras / PyTorch, and each side's CPU time per step (the process's, every thread's):
+on a shared machine the ratio of rates moves with the load (0.73-1.51 for one and the same code), the CPU time far
+less, so it tells how much work each step is.
 """
 
 import argparse
