@@ -23,7 +23,9 @@ The twin's tokens are prepared once, before timing (the issue's twin: "its token
 pipeline"); its batches are index lookups into that table. Both sides run on the same cores; timed chunks of
 `--chunk` seconds alternate between them so that load from other processes hits both alike. The table gives the
 training sentences per second of each (a sentence is one sentence of a Quick-thought batch, one triple of a
-Skip-thought batch) and the ratio Keras / PyTorch.
+Skip-thought batch), the ratio Keras / PyTorch, and each side's CPU time per step (the process's, every thread's):
+on a shared machine the ratio of rates moves with the load (0.73-1.51 for one and the same code), the CPU time far
+less, so it tells how much work each step is.
 """
 
 import argparse
@@ -236,14 +238,15 @@ def build_sides(name, args, splits, vocabulary):
 
 
 def time_chunk(side, seconds, sync=None):
-    """Steps `side` for about `seconds`; returns (steps, seconds)."""
-    steps, started = 0, time.perf_counter()
+    """Steps `side` for about `seconds`; returns (steps, seconds, CPU seconds of the process: every thread's, so
+    the input pipeline's too)."""
+    steps, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         side.step()
         steps += 1
     if sync:
         sync(side)
-    return steps, time.perf_counter() - started
+    return steps, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def compare(label, batch, keras_side, torch_side, before, args):
@@ -252,16 +255,16 @@ def compare(label, batch, keras_side, torch_side, before, args):
         sides["before"] = before
     for side in sides.values():  # warm-up: tracing, the pipeline's first buffers, allocator
         time_chunk(side, min(args.chunk, 3.0), None if side is torch_side else sync_keras)
-    totals = {key: [0, 0.0] for key in sides}
+    totals = {key: [0, 0.0, 0.0] for key in sides}
     rounds = max(1, round(args.seconds / args.chunk))
     for _ in range(rounds):
         for key, side in sides.items():
-            steps, seconds = time_chunk(side, args.chunk, None if key == "torch" else sync_keras)
-            totals[key][0] += steps
-            totals[key][1] += seconds
-    rates = {key: steps * batch / seconds for key, (steps, seconds) in totals.items()}
+            measured = time_chunk(side, args.chunk, None if key == "torch" else sync_keras)
+            totals[key] = [total + value for total, value in zip(totals[key], measured)]
+    rates = {key: steps * batch / seconds for key, (steps, seconds, _) in totals.items()}
+    cpu = {key: 1000 * cpu_seconds / steps for key, (steps, _, cpu_seconds) in totals.items()}
     row = {"model": label, "keras": rates["keras"], "torch": rates["torch"], "ratio": rates["keras"] / rates["torch"],
-           "steps": " / ".join(str(totals[key][0]) for key in sides)}
+           "cpu": cpu["keras"], "torch_cpu": cpu["torch"], "steps": " / ".join(str(totals[key][0]) for key in sides)}
     if before is not None:
         row.update(before=rates["before"], before_ratio=rates["before"] / rates["torch"])
     return row
@@ -299,11 +302,14 @@ def main(argv=None):
           f"load average {os.getloadavg()[0]:.1f} at the end")
     before = args.before
     print(f"{'model':<48}{'Keras sent/s':>14}{'PyTorch sent/s':>16}{'Keras/PyTorch':>15}"
-          + (f"{'before sent/s':>15}{'before/PyTorch':>16}" if before else "") + f"{'steps':>18}")
+          + (f"{'before sent/s':>15}{'before/PyTorch':>16}" if before else "")
+          + f"{'CPU ms/step K / P':>20}{'steps':>18}")
     for row in rows:
         print(f"{row['model']:<48}{row['keras']:>14.0f}{row['torch']:>16.0f}{row['ratio']:>15.2f}"
-              + (f"{row['before']:>15.0f}{row['before_ratio']:>16.2f}" if before else "") + f"{row['steps']:>18}")
-    print("steps: Keras / PyTorch" + (" / before" if before else "") + " steps timed.")
+              + (f"{row['before']:>15.0f}{row['before_ratio']:>16.2f}" if before else "")
+              + f"{row['cpu']:>12.0f} / {row['torch_cpu']:<5.0f}{row['steps']:>18}")
+    print("steps: Keras / PyTorch" + (" / before" if before else "") + " steps timed. CPU ms/step: the process's CPU "
+          "time (all threads) per training step, Keras / PyTorch: the load-independent share of the cost.")
     return rows
 
 
