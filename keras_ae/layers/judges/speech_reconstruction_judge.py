@@ -84,14 +84,17 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     def judge_loss(self, batch, code, training=False):
         frames, speaker, content = code[0], code[1], code[-1]
         frames = tf.stop_gradient(frames)
+        vocoder_frames = frames
         if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already (a frame adversary)
             rebuilt = code[2]["rebuilt"]
+            vocoder_frames = tf.stop_gradient(code[2].get("vocoder_frames", frames))
         else:
             rebuilt = self.decoder(content, speaker, length=tf.shape(frames)[1], training=training)
         error = tf.cast(rebuilt, "float32") - frames
         frame_l1 = tf.reduce_mean(tf.abs(error), axis=[1, 2])
         frame_loss = frame_l1 if self.loss == "l1" else tf.reduce_mean(tf.square(error), axis=[1, 2])
-        postnet_l1 = tf.cast(self.vocoder.postnet_loss(frames, batch_waveforms(batch), training=training), "float32")
+        postnet_l1 = tf.cast(self.vocoder.postnet_loss(vocoder_frames, batch_waveforms(batch), training=training),
+                             "float32")
         metrics = {"frame_l1": tf.reduce_mean(frame_l1), "postnet_l1": tf.reduce_mean(postnet_l1)}
         loss = frame_loss + self.postnet_weight * postnet_l1
         if self.spread_weight:
