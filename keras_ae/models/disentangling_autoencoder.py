@@ -223,10 +223,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return batch["waveforms"]
 
     def forward(self, batch, training=False):
-        """The core loop's code `(frames, speaker, content)`; with a frame adversary or reference attention also
-        the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted": ...]}, content)` (the reconstruction
-        judge reuses the rebuilt frames, so the decoder runs once per kind of output; "converted", which the frame
-        adversary judges, is the content of each utterance with the speaker of the next). With
+        """The core loop's code `(frames, speaker, content)`; with a frame adversary, reference attention or
+        pseudo-speakers (in training) also the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted":
+        ...]}, content)` (the reconstruction judge reuses the rebuilt frames, so the decoder runs once per kind of
+        output; "converted", which the frame adversary judges, is the content of each utterance with the speaker of
+        the next). With
         `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
         `"reference"` utterances (required in training). With `speaker_augmentation` in training, the code is that
         of the warped frames (the target too), and `"vocoder_frames"` holds the real ones for the post-net."""

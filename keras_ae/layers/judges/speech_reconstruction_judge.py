@@ -36,7 +36,9 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     the frames from the content codes and the speaker embedding: the mean absolute (`loss="l1"`) or squared
     (`"l2"`) error per utterance, the decoder's output cropped to the frames' length. It also trains the vocoder's
     post-net on the same real frames (`GriffinLimVocoder.postnet_loss`, the frames held fixed), so the vocoder
-    always matches the features it is given.
+    always matches the features it is given; when the judged frames are transformed (pseudo-speakers:
+    `DisentanglingAutoEncoder(speaker_augmentation=True)`), the post-net learns from the real frames given as
+    `{"vocoder_frames": ...}` beside "rebuilt".
 
     With `spread_weight > 0` a global-variance term is added: per utterance and mel bin, the absolute difference
     between the standard deviation over time of the rebuilt and of the real frames, and the same for their
@@ -85,7 +87,7 @@ class SpeechReconstructionJudge(keras.layers.Layer):
         frames, speaker, content = code[0], code[1], code[-1]
         frames = tf.stop_gradient(frames)
         vocoder_frames = frames
-        if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already (a frame adversary)
+        if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already
             rebuilt = code[2]["rebuilt"]
             vocoder_frames = tf.stop_gradient(code[2].get("vocoder_frames", frames))
         else:
