@@ -105,6 +105,7 @@ LAYERS = {
     "LogMelSpectrogram": (lambda: L.LogMelSpectrogram(num_mel_bins=8), WAVEFORMS, None),
     "LogMelEncoder": (lambda: L.LogMelEncoder(embedding_dim=8, units=8, depth=1, num_mel_bins=8), WAVEFORMS, None),
     "GriffinLimVocoder": (lambda: L.GriffinLimVocoder(num_mel_bins=8, hidden_dim=8, iterations=2), MEL_FRAMES, None),
+    "VocalTractLengthWarp": (lambda: L.VocalTractLengthWarp((0.9, 1.1), seed=0), MEL_FRAMES, None),
     "InstanceNormalization": (
         L.InstanceNormalization, MEL_FRAMES, lambda layer, x: layer(x, mask=tf.sequence_mask([5, 3], 5))
     ),
@@ -246,6 +247,10 @@ MODELS = {
         make=lambda: M.AdaINVC(kl_weight=0.01, seed=0, frame_adversary_weight=0.1, **TINY_VC), data=SPEECH_BATCHES,
         export_inputs=[SPEECH[0][:2]],
         learning_rate=1e-2,
+    ),
+    "AdaINVC(speaker_augmentation)": dict(
+        make=lambda: M.AdaINVC(speaker_augmentation=True, **TINY_VC), data=SPEECH_BATCHES,
+        export_inputs=[SPEECH[0][:2]], learning_rate=1e-2,
     ),
 }
 

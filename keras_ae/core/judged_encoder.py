@@ -192,7 +192,10 @@ class JudgedEncoder(keras.Model):
 
     def forward(self, batch, training=False):
         """`(code, bottleneck_losses, metrics)` for a batch: the encoder, then the bottleneck if any."""
-        encoding = self.encoder(self.encoder_inputs(batch), training=training)
+        return self.bottleneck_code(self.encoder(self.encoder_inputs(batch), training=training), training=training)
+
+    def bottleneck_code(self, encoding, training=False):
+        """`(code, bottleneck_losses, metrics)` of an encoding: the bottleneck's, or the encoding itself."""
         if self.bottleneck is None:
             return encoding, {}, {}
         compress = getattr(self.bottleneck, "compress", None) or self.bottleneck

@@ -23,6 +23,7 @@ from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
+from keras_ae.layers.audio.vocal_tract_warp import VocalTractLengthWarp
 from keras_ae.layers.bottlenecks.unit_noise import UnitNoiseBottleneck
 from keras_ae.layers.conditioning.adaptive_instance_normalization import AdaptiveInstanceNormalization
 from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
@@ -58,6 +59,7 @@ __all__ = [
     "WordSequenceEncoder",
     "GriffinLimVocoder",
     "LogMelSpectrogram",
+    "VocalTractLengthWarp",
     "UnitNoiseBottleneck",
     "AdaptiveInstanceNormalization",
     "InstanceNormalization",

@@ -9,6 +9,7 @@ from keras_ae.data.speech.constants import FRAME_SAMPLES, SILENCE_PEAK
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
+from keras_ae.layers.audio.vocal_tract_warp import VocalTractLengthWarp
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
@@ -92,6 +93,15 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             `speaker_reference` says of the speaker code. Without a `"reference"` outside training (evaluation
             batches) the utterance attends to its own frames.
         attention_heads: heads of that attention.
+        speaker_augmentation: train on pseudo-speakers: every training utterance's log-mel frames get a random
+            vocal-tract-length warp (`VocalTractLengthWarp`, VTLP: Jaitly & Hinton, 2013; one factor per utterance
+            and step, uniform in `warp_range`) before both encoders, and the decoder rebuilds the warped frames, so
+            the speaker encoder learns a continuum of voices between the training speakers. The batch's
+            `"reference"` gets its utterance's warp, so the pair keeps one voice. Speaker labels (read by a speaker
+            adversary) stay the utterance's own: a warp makes a voice near the speaker's, not a new class. The
+            vocoder's post-net still learns from the real frames (the waveform's spectrum is not warped). Training
+            only: evaluation, `encode`, `convert` and the export never warp.
+        warp_range: `(low, high)` of the warp factor (above 1: formants and harmonics move up).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -103,6 +113,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         speech = model.convert(source[None], reference[None])    # [1, about samples * rate ratio]
         other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
         fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
+        pseudo = DisentanglingAutoEncoder(speaker_augmentation=True, warp_range=(0.85, 1.15))
     """
 
     conditioning_default = "concat"
@@ -112,7 +123,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
-                 speaker_reference="own", reference_attention=False, attention_heads=4, adversaries=(), **kwargs):
+                 speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
+                 warp_range=(0.85, 1.15), adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -129,8 +141,13 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             options = {} if frame_feature_matching is None else {"feature_matching_weight": frame_feature_matching}
             adversaries.append(FrameDiscriminator(name="frame_discriminator", **options))
             kwargs["adversary_weights"] = [*weights, frame_adversary_weight]
+        front_end = LogMelSpectrogram(num_mel_bins, name="front_end")
+        # Pseudo-speakers: built before the parent, so it is tracked (its generator's state is checkpointed)
+        self.speaker_warp = VocalTractLengthWarp(
+            warp_range, lower_hertz=front_end.lower_hertz, upper_hertz=front_end.upper_hertz,
+            name="speaker_warp") if speaker_augmentation else None
         encoder = SpeakerContentEncoder(
-            LogMelSpectrogram(num_mel_bins, name="front_end"),
+            front_end,
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
                            instance_norm=instance_norm, downsample=downsample, name="content_encoder"),
             SpeakerEncoder(speaker_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
@@ -172,6 +189,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.speaker_reference = speaker_reference
         self.reference_attention = self.judges[0].decoder.reference_attention
         self.attention_heads = self.judges[0].decoder.attention_heads
+        self.speaker_augmentation = bool(speaker_augmentation)
+        self.warp_range = tuple(float(value) for value in warp_range)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -204,15 +223,23 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return batch["waveforms"]
 
     def forward(self, batch, training=False):
-        """The core loop's code `(frames, speaker, content)`; with a frame adversary or reference attention also
-        the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted": ...]}, content)` (the reconstruction
-        judge reuses the rebuilt frames, so the decoder runs once per kind of output; "converted", which the frame
-        adversary judges, is the content of each utterance with the speaker of the next). With
+        """The core loop's code `(frames, speaker, content)`; with a frame adversary, reference attention or
+        pseudo-speakers (in training) also the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted":
+        ...]}, content)` (the reconstruction judge reuses the rebuilt frames, so the decoder runs once per kind of
+        output; "converted", which the frame adversary judges, is the content of each utterance with the speaker of
+        the next). With
         `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
-        `"reference"` utterances (required in training)."""
-        code, losses, metrics = super().forward(batch, training=training)
-        code, reference = self._with_reference_speaker(batch, code, training)
-        if not (self.frame_adversary_weight or self.reference_attention):
+        `"reference"` utterances (required in training). With `speaker_augmentation` in training, the code is that
+        of the warped frames (the target too), and `"vocoder_frames"` holds the real ones for the post-net."""
+        alphas = self.speaker_warp.draw(tf.shape(batch["waveforms"])[0]) if self._warps(training) else None
+        if alphas is None:
+            code, losses, metrics = super().forward(batch, training=training)
+        else:
+            real = self.front_end(batch["waveforms"])
+            encoding = self.encoder.encode_frames(self._frames(batch["waveforms"], alphas), training=training)
+            code, losses, metrics = self.bottleneck_code(encoding, training=training)
+        code, reference = self._with_reference_speaker(batch, code, training, alphas)
+        if not (self.frame_adversary_weight or self.reference_attention or alphas is not None):
             return code, losses, metrics
         frames, speaker, content = code
         reference = reference if self.reference_attention else None
@@ -224,9 +251,21 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         if self.frame_adversary_weight:
             generated["converted"] = decode(tf.roll(speaker, 1, axis=0),
                                             None if reference is None else tf.roll(reference, 1, axis=0))
+        if alphas is not None:
+            generated["vocoder_frames"] = real
         return (frames, speaker, generated, content), losses, metrics
 
-    def _with_reference_speaker(self, batch, code, training):
+    def _warps(self, training):
+        return bool(training) and self.speaker_warp is not None
+
+    def _frames(self, waveforms, alphas=None):
+        """The front end's frames of `waveforms`, warped by `alphas` `[batch]` (on the log-mel scale, before the
+        standardisation) unless None."""
+        if alphas is None:
+            return self.front_end(waveforms)
+        return self.front_end.standardize(self.speaker_warp(self.front_end.log_mel(waveforms), alphas=alphas))
+
+    def _with_reference_speaker(self, batch, code, training, alphas=None):
         """`(code, frames to attend to)`: the code with the speaker code of `batch["reference"]` when
         `speaker_reference` is "other", and the reference's frames when `reference_attention` is on (without a
         reference outside training: the code as it is and the utterance's own frames)."""
@@ -240,7 +279,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                                  '"reference" key (another utterance of each utterance\'s speaker): '
                                  "make_crop_dataset(..., reference=True).")
             return code, frames
-        reference_frames = self.front_end(reference)
+        reference_frames = self._frames(reference, alphas)
         if self.speaker_reference == "other":
             speaker = self.encoder.speaker_encoder(reference_frames, training=training)
         return (frames, speaker, content), reference_frames
@@ -320,6 +359,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "rhythm_limit": self.rhythm_limit, "frame_adversary_weight": self.frame_adversary_weight,
             "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
+            "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
         })
         return config
 

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, ratio_limit
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int, ratio_limit
 from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.speech import HELD_OUT_SPLITS, SAMPLE_RATE, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
@@ -41,6 +41,7 @@ from keras_ae.evaluation.conversion import (
     plot_conversion_matrix,
     plot_spectrograms,
 )
+from keras_ae.layers.audio.vocal_tract_warp import checked_alpha_range
 from keras_ae.layers.judges.classifier_adversary import FOOLING
 from keras_ae.layers.judges.speech_reconstruction_judge import LOSSES
 from keras_ae.models.adain_vc import AdaINVC
@@ -138,6 +139,15 @@ def build_parser():
                              "the reference utterance's log-mel frames (FragmentVC's idea); training attends to a "
                              "crop of another utterance of the same speaker (the speaker code still follows "
                              "--speaker-reference)")
+    parser.add_argument("--speaker-augmentation", action=argparse.BooleanOptionalAction,
+                        default=base("speaker_augmentation"),
+                        help="train on pseudo-speakers: a random vocal-tract-length warp (VTLP) of each training "
+                             "crop's log-mel frames, one factor per crop and step, given to both encoders and the "
+                             "reconstruction target alike; never at evaluation or conversion")
+    parser.add_argument("--warp-range", type=positive_float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=base("warp_range"),
+                        help="with --speaker-augmentation, the range of the warp factor (above 1: formants and "
+                             "harmonics move up)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -176,7 +186,8 @@ def build_model(args, num_speakers):
                   rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
                   frame_adversary_weight=args.frame_adversary_weight,
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
-                  reference_attention=args.reference_attention)
+                  reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
+                  warp_range=tuple(args.warp_range))
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -217,6 +228,7 @@ def check_speakers(corpus, args):
 
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
+    checked_alpha_range(args.warp_range)
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)

@@ -781,3 +781,57 @@ def test_reference_attention_export_converts_with_references_of_any_length(tmp_p
         assert outputs[name][0].shape == (1, 1600)
         np.testing.assert_allclose(outputs[name][0], model.convert(source, reference), atol=1e-5)
     assert not np.allclose(outputs["short"][0], outputs["long"][0], atol=1e-4)
+
+
+def test_speaker_augmentation_warps_utterance_and_reference_alike_in_training_only():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(speaker_augmentation=True, warp_range=(0.8, 1.2), speaker_reference="other", **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    waveforms, reference = tf.constant(SPEECH[0][:4]), tf.constant(SPEECH[0][4:8])
+    batch = {"waveforms": waveforms, "speakers": tf.constant(SPEECH[1][:4]), "reference": reference}
+    alphas = tf.constant([1.2, 0.8, 1.0, 1.1])
+    model.speaker_warp.draw = lambda batch_size: alphas  # a known draw
+
+    def warped(audio):
+        log_mel = model.front_end.log_mel(audio)
+        return model.front_end.standardize(model.speaker_warp.warp(log_mel, alphas))
+
+    frames, speaker, generated, content = model.forward(batch, training=True)[0]
+    real = model.front_end(waveforms)
+    np.testing.assert_allclose(frames, warped(waveforms), atol=1e-5)  # the target is the warped utterance
+    np.testing.assert_allclose(frames[2], real[2], atol=1e-3)  # alpha 1: the real frames
+    assert np.abs(np.asarray(frames[0] - real[0])).max() > 0.1
+    np.testing.assert_allclose(content, model.encoder.content_encoder(warped(waveforms)), atol=1e-5)
+    np.testing.assert_allclose(speaker, model.encoder.speaker_encoder(warped(reference)), atol=1e-5)  # same warp
+    np.testing.assert_allclose(generated["vocoder_frames"], real, atol=1e-5)
+    # the post-net keeps learning the real frames' spectrum
+    _, metrics = model.judges[0].judge_loss(batch, (frames, speaker, generated, content))
+    np.testing.assert_allclose(metrics["postnet_l1"], tf.reduce_mean(model.vocoder.postnet_loss(real, waveforms)),
+                               rtol=1e-5)
+    # outside training nothing is warped
+    frames, speaker, _ = model.forward({"waveforms": waveforms})[0]
+    np.testing.assert_allclose(frames, real, atol=1e-6)
+    np.testing.assert_allclose(model.encode(waveforms), model.encoder.content_encoder(real), atol=1e-5)
+    clone = AdaINVC.from_config(model.get_config())
+    assert clone.speaker_augmentation and clone.warp_range == (0.8, 1.2)
+    assert not constructor_default(DisentanglingAutoEncoder, "speaker_augmentation")
+    assert AdaINVC(**TINY_VC).speaker_warp is None
+
+
+def test_speaker_augmentation_trains_with_a_new_draw_per_step():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(speaker_augmentation=True, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
+    first, second = (np.asarray(model.forward(batch, training=True)[0][0]) for _ in range(2))
+    assert np.abs(first - second).max() > 1e-3
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(tf.data.Dataset.from_tensors(batch).repeat(8), epochs=3, verbose=0).history
+    assert history["frame_l1"][-1] < history["frame_l1"][0]
+
+
+def test_recipe_refuses_a_bad_warp_range_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="warp range"):
+        voice_conversion.main(["--quick", "--speaker-augmentation", "--warp-range", "1.2", "0.9",
+                               "--run-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()

@@ -99,10 +99,13 @@ class LogMelSpectrogram(keras.layers.Layer):
         mean, variance = tf.nn.moments(frames, axes=[1], keepdims=True)
         return mean, tf.sqrt(variance) + 1e-6
 
-    def call(self, waveforms):
-        frames = self.log_mel(waveforms)
+    def standardize(self, frames):
+        """Unnormalised frames (`log_mel`'s, or a transform of them) standardised as `call` does."""
         mean, std = self.statistics(frames)
         return (frames - mean) / std
+
+    def call(self, waveforms):
+        return self.standardize(self.log_mel(waveforms))
 
     def denormalize(self, frames):
         """Globally standardised frames back to log-mel (or cepstra)."""

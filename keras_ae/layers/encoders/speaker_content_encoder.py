@@ -39,10 +39,13 @@ class SpeakerContentEncoder(keras.layers.Layer):
     def encode_speaker(self, waveforms, training=False):
         return self.speaker_encoder(self.front_end(waveforms), training=training)
 
-    def call(self, waveforms, training=False):
-        frames = self.front_end(waveforms)
+    def encode_frames(self, frames, training=False):
+        """`(frames, speaker, content)` of front-end frames (for frames transformed after the front end)."""
         speaker = self.speaker_encoder(frames, training=training)
         return frames, speaker, self.content_encoder(frames, training=training)
+
+    def call(self, waveforms, training=False):
+        return self.encode_frames(self.front_end(waveforms), training=training)
 
     def compute_output_shape(self, waveforms_shape):
         frames_shape = self.front_end.compute_output_shape(waveforms_shape)

@@ -36,7 +36,9 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     the frames from the content codes and the speaker embedding: the mean absolute (`loss="l1"`) or squared
     (`"l2"`) error per utterance, the decoder's output cropped to the frames' length. It also trains the vocoder's
     post-net on the same real frames (`GriffinLimVocoder.postnet_loss`, the frames held fixed), so the vocoder
-    always matches the features it is given.
+    always matches the features it is given; when the judged frames are transformed (pseudo-speakers:
+    `DisentanglingAutoEncoder(speaker_augmentation=True)`), the post-net learns from the real frames given as
+    `{"vocoder_frames": ...}` beside "rebuilt".
 
     With `spread_weight > 0` a global-variance term is added: per utterance and mel bin, the absolute difference
     between the standard deviation over time of the rebuilt and of the real frames, and the same for their
@@ -84,14 +86,17 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     def judge_loss(self, batch, code, training=False):
         frames, speaker, content = code[0], code[1], code[-1]
         frames = tf.stop_gradient(frames)
-        if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already (a frame adversary)
+        vocoder_frames = frames
+        if len(code) == 4:  # (frames, speaker, generated, content): the model decoded already
             rebuilt = code[2]["rebuilt"]
+            vocoder_frames = tf.stop_gradient(code[2].get("vocoder_frames", frames))
         else:
             rebuilt = self.decoder(content, speaker, length=tf.shape(frames)[1], training=training)
         error = tf.cast(rebuilt, "float32") - frames
         frame_l1 = tf.reduce_mean(tf.abs(error), axis=[1, 2])
         frame_loss = frame_l1 if self.loss == "l1" else tf.reduce_mean(tf.square(error), axis=[1, 2])
-        postnet_l1 = tf.cast(self.vocoder.postnet_loss(frames, batch_waveforms(batch), training=training), "float32")
+        postnet_l1 = tf.cast(self.vocoder.postnet_loss(vocoder_frames, batch_waveforms(batch), training=training),
+                             "float32")
         metrics = {"frame_l1": tf.reduce_mean(frame_l1), "postnet_l1": tf.reduce_mean(postnet_l1)}
         loss = frame_loss + self.postnet_weight * postnet_l1
         if self.spread_weight:
