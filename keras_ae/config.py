@@ -23,6 +23,17 @@ def deserialize_sublayers(config, keys):
     return config
 
 
+def keyword_defaults(function):
+    """`{argument: default}` of every argument of `function` (a class: its constructor) that has a default: the one
+    home of a hyperparameter, which recipes read instead of repeating it.
+
+    Example:
+        keyword_defaults(lambda size, dim=64: None)   # {"dim": 64}
+    """
+    return {name: parameter.default for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
 def constructor_default(cls, name):
     """The default of constructor argument `name` of `cls`: the one home of a hyperparameter, which recipes and
     HyperModels read instead of repeating it.
@@ -30,7 +41,7 @@ def constructor_default(cls, name):
     Example:
         parser.add_argument("--max-shift", type=int, default=constructor_default(InfoMax, "max_shift"))
     """
-    parameter = inspect.signature(cls.__init__).parameters.get(name)
-    if parameter is None or parameter.default is inspect.Parameter.empty:
+    defaults = keyword_defaults(cls.__init__)
+    if name not in defaults:
         raise ValueError(f"{cls.__name__}.__init__ has no argument {name!r} with a default.")
-    return parameter.default
+    return defaults[name]

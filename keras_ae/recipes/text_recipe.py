@@ -12,7 +12,6 @@ path, the book probe and retrieval of that corpus. `--minutes` trains for a wall
 """
 
 import argparse
-import inspect
 import time
 
 import keras
@@ -20,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
-from keras_ae.config import constructor_default
+from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
@@ -49,7 +48,7 @@ QUICK = {
 STREAMED = ("books", "all")  # named corpora read from their shards (austen and paths are small: read whole)
 VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on this many first sentences
 PROBE_TRAIN_SENTENCES = 10000
-PACKAGE_ORDER = inspect.signature(load_corpus).parameters["package_order"].default  # its home: load_corpus
+PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
 TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",

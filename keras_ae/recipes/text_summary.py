@@ -18,7 +18,6 @@ beside references), figures of ROUGE-1 and discriminator accuracy over training;
 descriptions (long description -> synopsis).
 """
 
-import inspect
 import time
 import warnings
 
@@ -27,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import plots
-from keras_ae.config import constructor_default
+from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.averaging import WeightAverage
 from keras_ae.core.validation import non_negative_float, non_negative_int, probability
 from keras_ae.data.summaries import (
@@ -49,9 +48,8 @@ from keras_ae.recipes.common import (
 )
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_samples, write_projector
 
-DEFAULTS = {name: p.default for name, p in inspect.signature(TextLatent).parameters.items() if p.default != p.empty}
-PSEUDO_DEFAULTS = {name: p.default for name, p in inspect.signature(pseudo_pairs).parameters.items()
-                   if p.default != p.empty}
+DEFAULTS = keyword_defaults(TextLatent)
+PSEUDO_DEFAULTS = keyword_defaults(pseudo_pairs)
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}

@@ -23,7 +23,6 @@ folder gets metrics.json, example trees (gold beside both models) and the traini
 exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
-import inspect
 import json
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae import plots
+from keras_ae.config import keyword_defaults
 from keras_ae.core.restarts import best_of_restarts
 from keras_ae.core.validation import non_negative_float, non_negative_int
 from keras_ae.data.trees import (
@@ -64,11 +64,10 @@ from keras_ae.recipes.common import (
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 from keras_ae.tensorboard import EpochSummaries, tree_samples, write_projector
 
-DEFAULTS = {name: p.default for name, p in inspect.signature(TreeLatent).parameters.items() if p.default != p.empty}
-CURRICULUM = {name: p.default for name, p in inspect.signature(make_curriculum_dataset).parameters.items()
-              if p.default != p.empty}
-DEFAULT_GRAMMAR_VERSION = inspect.signature(load_tree_data).parameters["synthetic_grammar"].default
-DEFAULT_CLAUSE_PIECES = inspect.signature(load_tree_data).parameters["clause_pieces"].default
+DEFAULTS = keyword_defaults(TreeLatent)
+CURRICULUM = keyword_defaults(make_curriculum_dataset)
+DEFAULT_GRAMMAR_VERSION = keyword_defaults(load_tree_data)["synthetic_grammar"]
+DEFAULT_CLAUSE_PIECES = keyword_defaults(load_tree_data)["clause_pieces"]
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
