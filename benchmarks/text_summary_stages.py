@@ -38,8 +38,8 @@ Variants (name: objective and changes to the model or the stage):
                        KL, nats per summary)
     reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
     full_lm_W, reconstruction_lm_W  the full model and reconstruction only with the KL to a word language model of
-                       the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in 0.003,
-                       0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
+                       the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in
+                       0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
                        the same for every variant of a seed) and frozen (`lm_prior_kl`: the stage's mean KL, nats per
                        summary)
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
@@ -77,7 +77,7 @@ from keras_ae.evaluation.summaries import (  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
-LM_WEIGHTS = (0.003, 0.01, 0.03, 0.1, 0.3, 1)
+LM_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
 VARIANTS = {
     "reconstruction": ("reconstruction", {}, {}),
     "full": ("unpaired", {}, {}),

@@ -10,9 +10,9 @@ documents (never the test pairs) and prints per model: ROUGE-1, words, repeated 
 that the document holds (copies) and that the pool's trigram model does not know (seen at most once in the pool),
 first-word copies, the share of summaries that hold a stop word ("for", "and", ...: `stop_word`) and that end on one
 ("... for": `ends_stop_word`), and the perplexity under a trigram model of the critic's unpaired pool (never the
-validation references); the pool's own summaries give the two stop-word shares of real summaries. Then, for every pair of models, the words
-whose count shifts most and the words whose summed surprisal under that trigram model (nats, over all outputs) grows
-most: which words drive the perplexity up.
+validation references); the pool's own summaries give the two stop-word shares of real summaries. Then, for every
+pair of models after the first, the words whose count shifts most and the words whose summed surprisal under that
+trigram model (nats, over all outputs) grows most: which words drive the perplexity up.
 """
 
 import argparse
@@ -106,6 +106,8 @@ def main(argv=None):
         top = sorted(grows, key=grows.get, reverse=True)[: args.top]
         print(f"{first} -> {second}: summed surprisal {total:+.0f} nats; grows most at "
               + ", ".join(f"{w} {grows[w]:+.0f}" for w in top))
+        print(f"{first} -> {second}: falls most at "
+              + ", ".join(f"{w} {grows[w]:+.0f}" for w in sorted(grows, key=grows.get)[: args.top]))
         unknown = grows.get("<UNK>", 0.0)
         print(f"{first} -> {second}: of it, words unseen (or seen once) in the pool: {unknown:+.0f} nats; "
               f"{sum(np.sign(v) > 0 for v in grows.values())} words grow")
