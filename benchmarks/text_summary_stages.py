@@ -37,6 +37,12 @@ Variants (name: objective and changes to the model or the stage):
                        `--anchor-weight`) W, W in 0.003, 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean
                        KL, nats per summary)
     reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
+    full_lm_W, reconstruction_lm_W  the full model and reconstruction only with the KL to a word language model of
+                       the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in
+                       0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
+                       the same for every variant of a seed) and frozen (`lm_prior_kl`: the stage's mean KL, nats per
+                       summary)
+    full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
 variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
@@ -71,6 +77,7 @@ from keras_ae.evaluation.summaries import (  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
+LM_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
 VARIANTS = {
     "reconstruction": ("reconstruction", {}, {}),
     "full": ("unpaired", {}, {}),
@@ -88,13 +95,17 @@ VARIANTS = {
     **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {})
        for weight in (0.003, 0.01, 0.03, 0.1, 0.3, 1)},
     "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
+    **{f"{objective}{anchor}_lm_{weight}": (
+        "unpaired" if objective == "full" else "reconstruction",
+        {"lm_prior_weight": weight, **({"anchor_weight": 0.01} if anchor else {})}, {})
+       for objective in ("full", "reconstruction") for anchor in ("", "_anchor_0.01") for weight in LM_WEIGHTS},
 }
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
            "val_raw_reconstruction_true", "val_raw_reconstruction_shuffled", "val_critic_auc",
            "val_critic_auc_same_length", "val_length_auc", "val_raw_critic_auc", "val_first_words",
-           "discriminator_distance", "anchor_kl", "seconds"]
+           "discriminator_distance", "anchor_kl", "lm_prior_kl", "seconds"]
 
 
 def main(argv=None):
@@ -110,6 +121,9 @@ def main(argv=None):
                         help="also score every point with summaries of this many words (val_atL_*)")
     parser.add_argument("--pretrained", help="weights file of the pretrained model (loaded if it exists, else saved)")
     parser.add_argument("--save", help="save each variant's last weights to {SAVE}_{variant}.weights.h5")
+    parser.add_argument("--language-model",
+                        help="weights (.npz) of the prior's language model: loaded if the file exists, else trained on "
+                             "the pool and saved there (one language model for every variant of a seed)")
     parser.add_argument("--score-test", action="store_true",
                         help="train nothing: load each variant's --save weights and print the recipe's test rows")
     args, recipe_argv = parser.parse_known_args(argv)
@@ -147,6 +161,9 @@ def main(argv=None):
         objective, changes, stage = VARIANTS[name]
         keras.utils.set_random_seed(flags.seed)
         model = pretrained.with_objective(objective, **changes)
+        if model.prior:
+            language_model(model, data.real_summaries, args.language_model)
+            keras.utils.set_random_seed(flags.seed)  # the stage starts from the same random state as without it
         rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
         if objective == "unpaired":
             model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
@@ -219,6 +236,22 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
     print(format_table(rows, text_summary.COLUMNS))
     return rows
+
+
+def language_model(model, summaries, path=None):
+    """Give `model`'s prior its language model: the weights in `path` (.npz) if it exists, else trained on the pool
+    `summaries` (`fit_language_model`) and saved to `path` (if given)."""
+    if path and Path(path).is_file():
+        with np.load(path) as weights:
+            model.language_model.set_weights([weights[f"w{i}"] for i in range(len(weights.files))])
+        print(f"loaded the language model from {path}")
+        return
+    started = time.perf_counter()
+    losses = model.fit_language_model(summaries)
+    print(f"language model of the {len(summaries)} pool summaries in {time.perf_counter() - started:.0f} s: loss per "
+          f"epoch {[round(loss, 3) for loss in losses]} nats per token", flush=True)
+    if path:
+        np.savez(path, **{f"w{i}": weight for i, weight in enumerate(model.language_model.get_weights())})
 
 
 def imitation(model, documents, references, n):

@@ -2,6 +2,7 @@
 by a discriminator of real summaries, so that the code becomes a readable summary."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
@@ -13,6 +14,7 @@ from keras_ae.layers.encoders.gru_sentence_encoder import STRIP_PUNCTUATION, GRU
 from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
+from keras_ae.losses import masked_token_crossentropy
 
 OBJECTIVES = ("paired", "reconstruction", "unpaired")
 GRADIENTS = ("straight_through", "self_critical")
@@ -92,6 +94,18 @@ class TextLatent(JudgedEncoder):
     the weights of the model it is called on (the stage's start), `reset_anchor` to the current weights; the paired
     objective has no anchor.
 
+    Language-model prior in the unpaired stages (`lm_prior_weight > 0`), as in SEQ^3 (Baziotis et al., NAACL 2019,
+    "SEQ^3: Differentiable Sequence-to-Sequence-to-Sequence Autoencoder for Unsupervised Abstractive Sentence
+    Compression"): the loss gains `lm_prior_weight * sum_t KL(p(. | w_<t, x) || p_LM(. | w_<t))` over the written
+    words of `w`, with `p_LM` a frozen word language model of real summaries (`language_model`, an unconditional
+    `ConditionalGRUDecoder` over the same vocabulary; train it with `fit_language_model` on the unpaired pool of real
+    summaries before the stage, never on the summaries readability is scored on); metric `lm_prior_kl`, nats per
+    summary, unweighted. The KL over the whole distribution rather than the cross-entropy of the written words
+    `-log p_LM(w_t)`: the written words are hard straight-through samples, so the latter's gradient would reach the
+    generator only through one sampled word's relaxation, while the KL's is exact given the prefix; and the KL is the
+    expected cross-entropy minus the generator's entropy, which keeps it from collapsing onto the LM's most frequent
+    words. `with_objective` carries the language model's weights over when both models have one.
+
     `objective` chooses what trains (the layers, and so the weights, are the same for all three; see
     `with_objective`):
         "paired": the generator, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real pairs
@@ -118,11 +132,14 @@ class TextLatent(JudgedEncoder):
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
         anchor_weight: weight of the KL to the stage's starting generator in those objectives (0: none; see above).
+        lm_prior_weight: weight of the KL to the language model of real summaries in those objectives (0: none; see
+            above).
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
         document_spelling: spell the summaries' words as the document writes them (see above).
         initial_temperature, min_temperature, anneal_rate: the Gumbel-softmax schedule (see `GumbelSoftmax`).
         seed: seed of the Gumbel noise, the word dropout and the critic's penalty.
         encoder, generator, reader, document_decoder, discriminator: the parts (default built from the arguments).
+        language_model: the prior's language model (with `lm_prior_weight > 0`; default built from the arguments).
 
     Example:
         model = TextLatent(vocabulary, objective="paired", output_length=6)   # summaries of 6 words
@@ -132,6 +149,8 @@ class TextLatent(JudgedEncoder):
         model.compile(optimizers={"encoder": keras.optimizers.Adam(1e-3), "adversary": keras.optimizers.Adam(1e-4)})
         model.fit(make_unpaired_dataset(documents, real_summaries, batch_size=64, shuffle=True), epochs=2)
         model.summarize(tf.constant(["PyYAML is a YAML parser and emitter for Python."]))
+        prior = model.with_objective("unpaired", lm_prior_weight=0.1)   # a language-model prior on the summaries
+        prior.fit_language_model(real_summaries, epochs=3)               # the unpaired pool, before the stage
     """
 
     def __init__(
@@ -153,6 +172,7 @@ class TextLatent(JudgedEncoder):
         gradient="straight_through",
         pseudo_weight=0.0,
         anchor_weight=0.0,
+        lm_prior_weight=0.0,
         decoder_word_dropout=0.5,
         document_spelling=True,
         initial_temperature=1.0,
@@ -164,6 +184,7 @@ class TextLatent(JudgedEncoder):
         reader=None,
         document_decoder=None,
         discriminator=None,
+        language_model=None,
         **kwargs,
     ):
         if objective not in OBJECTIVES:
@@ -177,6 +198,8 @@ class TextLatent(JudgedEncoder):
             raise ValueError(f"pseudo_weight must be at least 0; got {pseudo_weight}.")
         if anchor_weight < 0:
             raise ValueError(f"anchor_weight must be at least 0 (0: no anchor); got {anchor_weight}.")
+        if lm_prior_weight < 0:
+            raise ValueError(f"lm_prior_weight must be at least 0 (0: no language-model prior); got {lm_prior_weight}.")
         if not 0.0 <= decoder_word_dropout < 1.0:
             raise ValueError(f"decoder_word_dropout must be in [0, 1); got {decoder_word_dropout}.")
         reconstruct_length = min(reconstruct_length, document_length)
@@ -216,6 +239,13 @@ class TextLatent(JudgedEncoder):
             self.anchor_generator = type(generator).from_config({**generator.get_config(), "name": "anchor_generator"})
             self.anchor_encoder.trainable = self.anchor_generator.trainable = False
             self.trackers["anchor_kl"] = keras.metrics.Mean(name="anchor_kl")
+        self.prior = lm_prior_weight > 0 and objective != "paired"
+        self.language_model = None
+        if self.prior:  # an unconditional word LM: a ConditionalGRUDecoder given a constant (zero) condition
+            self.language_model = language_model or ConditionalGRUDecoder(
+                size, hidden_dim=hidden_dim, word_dim=word_dim, output_dim=word_dim, name="language_model"
+            )
+            self.trackers["lm_prior_kl"] = keras.metrics.Mean(name="lm_prior_kl")
         self.generator = generator
         self.reader = reader
         self.document_decoder = document_decoder
@@ -239,6 +269,7 @@ class TextLatent(JudgedEncoder):
         self.gradient = gradient
         self.pseudo_weight = float(pseudo_weight)
         self.anchor_weight = float(anchor_weight)
+        self.lm_prior_weight = float(lm_prior_weight)
         self.decoder_word_dropout = decoder_word_dropout
         self.document_spelling = bool(document_spelling)
         self.initial_temperature = initial_temperature
@@ -247,6 +278,9 @@ class TextLatent(JudgedEncoder):
         self.seed = seed
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
+        if self.prior:  # frozen; a layer deserialized frozen keeps trainable sublayers until its flag changes
+            self.language_model.trainable = True
+            self.language_model.trainable = False
         if self.anchored:
             self.reset_anchor()
 
@@ -265,6 +299,8 @@ class TextLatent(JudgedEncoder):
         if self.anchored and not self.anchor_generator.built:
             self.anchor_encoder.build(input_shape)
             self.anchor_generator.build((None, self.summary_length), memory_shape)
+        if self.prior and not self.language_model.built:
+            self.language_model.build((None, self.summary_length), (None, 1))
         for judge in self.judges:
             judge.built = True
         self.built = True
@@ -361,21 +397,85 @@ class TextLatent(JudgedEncoder):
         else:
             words, _ = self.generator.generate(memory, sampler=self.sampler, training=training, lengths=lengths)
             code = words
-        if not self.anchored:
+        if not (self.anchored or self.prior):
             return code, {}, {}
-        kl = self.anchor_kl(batch["document"], memory, words, training)
-        return code, {"anchor": self.anchor_weight * kl}, {"anchor_kl": kl}
+        return (code, *self.kl_terms(batch["document"], memory, words, training))
 
-    def anchor_kl(self, documents, memory, words, training=False):
-        """`[batch]`: `sum_t KL(p(. | w_<t) || p_anchor(. | w_<t))` over the written words of `words [batch, L, V]`
-        (one-hot), the generator reading `memory` (of `documents`) and the frozen anchor reading its own encoding of
-        them; gradients reach the generator and the encoder through `p`, not through the words."""
+    def kl_terms(self, documents, memory, words, training=False):
+        """`(losses, metrics)` of the anchor and the language-model prior for the written words of `words [batch, L,
+        V]` (one-hot), the generator reading `memory` (of `documents`): `[batch]` KLs summed over the written words,
+        `sum_t KL(p(. | w_<t, x) || q(. | w_<t))`, with `q` the frozen anchor reading its own encoding of the documents
+        (`anchor_kl`) and the frozen language model (`lm_prior_kl`); gradients reach the generator and the encoder
+        through `p`, not through the words."""
         ids = tf.argmax(tf.stop_gradient(words), axis=-1, output_type=tf.int32)
         inputs = self.generator.teacher_forcing_inputs(ids)
         log_p = self.generator(inputs, memory[:4], training=training)
-        log_q = self.anchor_generator(inputs, self._states(documents, encoder=self.anchor_encoder), training=False)
-        per_step = tf.reduce_sum(tf.exp(log_p) * (log_p - tf.stop_gradient(log_q)), axis=-1)
-        return tf.reduce_sum(per_step * tf.cast(ids > 0, per_step.dtype), axis=1)
+        written = tf.cast(ids > 0, log_p.dtype)
+        kl = lambda log_q: tf.reduce_sum(  # noqa: E731
+            tf.reduce_sum(tf.exp(log_p) * (log_p - tf.stop_gradient(tf.cast(log_q, log_p.dtype))), axis=-1) * written,
+            axis=1)
+        losses, metrics = {}, {}
+        if self.anchored:
+            log_q = self.anchor_generator(inputs, self._states(documents, encoder=self.anchor_encoder), training=False)
+            metrics["anchor_kl"] = kl(log_q)
+            losses["anchor"] = self.anchor_weight * metrics["anchor_kl"]
+        if self.prior:
+            metrics["lm_prior_kl"] = kl(self.language_model_log_probs(ids))
+            losses["lm_prior"] = self.lm_prior_weight * metrics["lm_prior_kl"]
+        return losses, metrics
+
+    def language_model_log_probs(self, ids):
+        """The language model's log-probabilities `[batch, L, V]` of the next word after the start symbol and each of
+        `ids [batch, L]` but the last (teacher forcing)."""
+        inputs = self.language_model.teacher_forcing_inputs(ids)
+        condition = tf.zeros([tf.shape(ids)[0], 1], self.language_model.compute_dtype)
+        return tf.nn.log_softmax(tf.cast(self.language_model(inputs, condition, training=False), "float32"))
+
+    def language_model_loss(self, summaries):
+        """The language model's cross-entropy `[batch]` (nats per token, the end symbol included) of `summaries`
+        (`tf.string [batch]`)."""
+        ids = self._summary_ids(summaries)
+        return masked_token_crossentropy(ids, self.language_model_log_probs(ids))
+
+    def fit_language_model(self, summaries, epochs=3, batch_size=64, learning_rate=1e-3):
+        """Train the prior's language model on real `summaries` (a list of strings: the unpaired pool, never the
+        summaries readability is scored on), then freeze it again; returns the mean training loss of every epoch
+        (nats per token). Only the language model's weights change.
+
+        Example:
+            model = TextLatent(vocabulary, lm_prior_weight=0.1)
+            model.fit_language_model(real_summaries, epochs=3)           # [5.1, 4.3, 4.0]
+        """
+        if not self.prior:
+            raise ValueError("fit_language_model needs a language-model prior: build the model with lm_prior_weight > "
+                             "0 and an objective other than 'paired'.")
+        if len(summaries) == 0:
+            raise ValueError("fit_language_model needs some real summaries; got none.")
+        optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=5.0)
+        self.language_model.trainable = True
+        variables = self.language_model.trainable_variables
+
+        @tf.function
+        def step(batch):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(self.language_model_loss(batch))
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
+
+        dataset = tf.data.Dataset.from_tensor_slices(list(summaries)).shuffle(
+            len(summaries), seed=self.seed, reshuffle_each_iteration=True).batch(batch_size)
+        losses = []
+        try:
+            for _ in range(epochs):
+                losses.append(float(np.mean([step(batch).numpy() for batch in dataset])))
+        finally:
+            self.language_model.trainable = False
+        return losses
+
+    def _summary_ids(self, summaries):
+        """Token ids `[batch, summary_length]` (0-padded) of `tf.string` summaries."""
+        ids = self.encoder.tokenize(tf.convert_to_tensor(summaries, tf.string))[:, : self.summary_length]
+        return tf.pad(ids, [[0, 0], [0, self.summary_length - tf.shape(ids)[1]]])
 
     def judge_code(self, batch, code, training=False):
         """Paired: the generator's loss on the target words and the reconstructor's loss from them (so that the
@@ -407,8 +507,7 @@ class TextLatent(JudgedEncoder):
 
     def _targets(self, batch):
         """`batch["target"]` as token ids `[batch, summary_length]` (0-padded)."""
-        targets = self.encoder.tokenize(batch["target"])[:, : self.summary_length]
-        return tf.pad(targets, [[0, 0], [0, self.summary_length - tf.shape(targets)[1]]])
+        return self._summary_ids(batch["target"])
 
     def _summary_loss(self, batch, memory, training):
         """The generator's teacher-forced loss `[batch]` on `batch["target"]`, reading `memory`."""
@@ -442,6 +541,8 @@ class TextLatent(JudgedEncoder):
         clone = type(self).from_config({**self.get_config(), **changes, "objective": objective})
         for name in (*SUBLAYERS, "sampler"):
             getattr(clone, name).set_weights(getattr(self, name).get_weights())
+        if clone.prior and self.language_model is not None:
+            clone.language_model.set_weights(self.language_model.get_weights())
         if clone.anchored:
             clone.reset_anchor()  # the anchor is this model: the stage's start
         return clone
@@ -475,6 +576,7 @@ class TextLatent(JudgedEncoder):
                 "gradient": self.gradient,
                 "pseudo_weight": self.pseudo_weight,
                 "anchor_weight": self.anchor_weight,
+                "lm_prior_weight": self.lm_prior_weight,
                 "decoder_word_dropout": self.decoder_word_dropout,
                 "document_spelling": self.document_spelling,
                 "initial_temperature": self.initial_temperature,
@@ -484,8 +586,10 @@ class TextLatent(JudgedEncoder):
                 **{name: keras.saving.serialize_keras_object(getattr(self, name)) for name in SUBLAYERS},
             }
         )
+        if self.language_model is not None:
+            config["language_model"] = keras.saving.serialize_keras_object(self.language_model)
         return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**deserialize_sublayers(config, SUBLAYERS))
+        return cls(**deserialize_sublayers(config, (*SUBLAYERS, "language_model")))

@@ -89,6 +89,10 @@ def build_parser():
     parser.add_argument("--anchor-weight", type=non_negative_float, default=DEFAULTS["anchor_weight"],
                         help="weight of the KL between the generator's word distributions and the pretrained "
                              "generator's in the reconstruction-only and full models (0: none)")
+    parser.add_argument("--lm-prior-weight", type=non_negative_float, default=DEFAULTS["lm_prior_weight"],
+                        help="weight of the KL between the generator's word distributions and a word language model "
+                             "of the unpaired real summaries (trained first, then frozen) in the reconstruction-only "
+                             "and full models (0: none)")
     parser.add_argument("--average-decay", type=float, default=0.0,
                         help="evaluate and export the reconstruction-only and full models with a moving average of "
                              "their weights of this decay per step (e.g. WeightAverage's default, "
@@ -119,7 +123,7 @@ def build_model(args, vocabulary, n, objective="paired"):
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
-        anchor_weight=args.anchor_weight, seed=args.seed,
+        anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight, seed=args.seed,
     )
 
 
@@ -188,6 +192,21 @@ def main(argv=None):
         average = WeightAverage(args.average_decay)
         return average, [average, stage_curve(critic), stage_curve(critic, prefix="val_raw_", weights=average.raw)]
 
+    prior = {}  # the language model's weights, trained once on the pool for both unpaired stages
+
+    def unpaired_stage(objective):
+        """The pretrained model set to train `objective`, with the language-model prior's weights (trained on the
+        unpaired pool the first time: `histories["language model"]`, its loss per epoch in nats per token)."""
+        model = pretrained.with_objective(objective)
+        if model.prior and not prior:
+            histories["language model"] = {"loss": model.fit_language_model(data.real_summaries)}
+            prior["weights"] = model.language_model.get_weights()
+            print(f"language model of the {len(data.real_summaries)} unpaired real summaries: loss per epoch "
+                  f"{[round(loss, 3) for loss in histories['language model']['loss']]} nats per token")
+        elif model.prior:
+            model.language_model.set_weights(prior["weights"])
+        return model
+
     def evaluate_unpaired(name, model, average, seconds):
         evaluate(name, model, seconds)
         if average is not None:
@@ -210,14 +229,14 @@ def main(argv=None):
                                          seed=args.seed, pseudo=(noisy, targets) if args.pseudo_weight else None)
         if args.ablation:
             with strategy.scope():
-                reconstruction = pretrained.with_objective("reconstruction")
+                reconstruction = unpaired_stage("reconstruction")
                 reconstruction.compile(optimizer=adam(args.learning_rate))
             average, callbacks = unpaired_callbacks()
             histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args,
                                                             metric_callbacks=callbacks)
             evaluate_unpaired("reconstruction only", reconstruction, average, pretrained_seconds(rows, seconds))
         with strategy.scope():
-            model = pretrained.with_objective("unpaired")
+            model = unpaired_stage("unpaired")
             model.compile(optimizers={"encoder": adam(args.learning_rate),
                                       "adversary": adam(args.adversary_learning_rate)})
         average, callbacks = unpaired_callbacks(critic=True)

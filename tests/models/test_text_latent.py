@@ -310,3 +310,80 @@ def test_the_anchor_holds_the_generator_near_its_start(supervised):
             getattr(probe, name).set_weights(getattr(trained, name).get_weights())
         drifts[weight] = _anchor_kl(probe, documents)
     assert drifts[0.0] > 0.05 and drifts[10.0] < 0.5 * drifts[0.0]
+
+
+def _written_lm_loss(model, documents):
+    """The prior's language-model loss (nats per token) of `model`'s greedy summaries of `documents`, as ids."""
+    ids, _ = model.summary_ids(tf.constant(documents))
+    table = np.array(["", "[UNK]", *model.vocabulary])
+    texts = [" ".join(word for word in row if word) for row in table[ids.numpy()]]
+    return float(tf.reduce_mean(model.language_model_loss(tf.constant(texts))))
+
+
+def test_the_language_model_prior_is_off_at_weight_zero_and_refuses_a_negative_weight(supervised):
+    model, _ = supervised
+    documents, summaries = tiny_pairs(16, seed=9)
+    plain = model.with_objective("unpaired", lm_prior_weight=0.0)
+    _, losses, metrics = plain.forward({"document": tf.constant(documents)})
+    assert plain.language_model is None and not losses and not metrics
+    assert "language_model" not in plain.get_config()
+    with pytest.raises(ValueError, match="lm_prior_weight"):
+        model.with_objective("unpaired", lm_prior_weight=-0.1)
+    with pytest.raises(ValueError, match="lm_prior_weight > 0"):
+        plain.fit_language_model(summaries)
+    assert model.with_objective("paired", lm_prior_weight=1.0).language_model is None  # pretraining has no prior
+
+
+def test_the_language_model_learns_the_pool_then_stays_frozen(supervised):
+    model, _ = supervised
+    documents, summaries = tiny_pairs(64, seed=10)
+    keras.utils.set_random_seed(0)
+    prior = model.with_objective("unpaired", lm_prior_weight=1.0)
+    before = float(tf.reduce_mean(prior.language_model_loss(tf.constant(summaries))))
+    losses = prior.fit_language_model(summaries, epochs=20, batch_size=16, learning_rate=1e-2)
+    after = float(tf.reduce_mean(prior.language_model_loss(tf.constant(summaries))))
+    assert losses[-1] < 0.5 * losses[0] and after < 0.5 * before
+    frozen = [weight.copy() for weight in prior.language_model.get_weights()]
+    language_ids = {id(variable) for variable in prior.language_model.weights}
+    assert not language_ids & {id(variable) for variable in prior.trainable_variables}
+    _, extra, metrics = prior.forward({"document": tf.constant(documents)})
+    np.testing.assert_allclose(extra["lm_prior"], metrics["lm_prior_kl"], rtol=1e-6)  # weight 1: the KL itself
+    assert float(tf.reduce_min(metrics["lm_prior_kl"])) > 0
+    prior.compile(optimizers={"encoder": keras.optimizers.Adam(1e-2), "adversary": keras.optimizers.Adam(1e-3)})
+    history = prior.fit(make_unpaired_dataset(documents, summaries, 16, shuffle=True), epochs=1, verbose=0).history
+    assert "lm_prior_kl" in history
+    for kept, weight in zip(frozen, prior.language_model.get_weights()):
+        np.testing.assert_array_equal(kept, weight)
+    # the configuration and the weights travel: get_config / from_config, and with_objective to the next stage
+    config = prior.get_config()
+    assert config["lm_prior_weight"] == 1.0 and TextLatent.from_config(config).language_model is not None
+    ablation = prior.with_objective("reconstruction")
+    assert not {id(variable) for variable in ablation.language_model.weights} & {
+        id(variable) for variable in ablation.trainable_variables}  # frozen after from_config too
+    for kept, weight in zip(frozen, ablation.language_model.get_weights()):
+        np.testing.assert_array_equal(kept, weight)
+
+
+def test_the_language_model_prior_lowers_the_written_summaries_perplexity(supervised):
+    """The summaries of the tiny pairs read "<language> <kind> for <topic>"; a language model of a pool in which
+    "for" always comes first ("for <topic> <language> <kind>") must pull the written words toward its order."""
+    model, _ = supervised
+    documents, summaries = tiny_pairs(64, seed=11)
+    pool = [" ".join([words[2], words[3], words[0], words[1]]) for words in map(str.split, summaries)]
+    keras.utils.set_random_seed(0)
+    start = model.with_objective("reconstruction", lm_prior_weight=1.0)
+    start.fit_language_model(pool, epochs=20, batch_size=16, learning_rate=1e-2)
+    trained_language_model = start.language_model.get_weights()
+    losses = {}
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        trained = start.with_objective("reconstruction", lm_prior_weight=weight)
+        trained.compile(optimizer=keras.optimizers.Adam(1e-2))
+        trained.fit(make_unpaired_dataset(documents, pool, 16, shuffle=True), epochs=3, verbose=0)
+        probe = start.with_objective("reconstruction")  # the same language model scores both
+        probe.language_model.set_weights(trained_language_model)
+        for name in ("encoder", "generator"):
+            getattr(probe, name).set_weights(getattr(trained, name).get_weights())
+        losses[weight] = _written_lm_loss(probe, documents)
+    initial = _written_lm_loss(start, documents)
+    assert losses[1.0] < initial - 0.5 and losses[1.0] < losses[0.0] - 0.5

@@ -59,10 +59,14 @@ def test_documents_without_summaries_still_train_and_report_readability(tmp_path
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(tiny_pairs(200, seed=5)[1]), encoding="utf-8")
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path, summaries=False)), "--summaries", str(pool),
-                                 "--no-export", "--no-ablation", "--anchor-weight", "1",
+                                 "--no-export", "--anchor-weight", "1", "--lm-prior-weight", "0.1",
                                  "--run-dir", str(tmp_path / "run")])
     assert "rouge1" not in metrics and metrics["perplexity"] > 1
-    assert "anchor_kl" in metrics["histories"]["full"] and "anchor_kl" not in metrics["histories"]["pretrained"]
+    histories = metrics["histories"]
+    assert "anchor_kl" in histories["full"] and "anchor_kl" not in histories["pretrained"]
+    # the language model is trained once on the pool, and its prior acts on both unpaired stages
+    assert len(histories["language model"]["loss"]) == 3
+    assert all("lm_prior_kl" in histories[stage] for stage in ("full", "reconstruction only"))
     assert "supervised (ceiling)" not in metrics["table"]
 
 
@@ -73,7 +77,8 @@ def test_bad_input_fails_before_any_work(tmp_path):
         text_summary.main(["--data", str(bad), "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         text_summary.main(["--resume", "--run-dir", str(tmp_path / "run")])
-    for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"], ["--anchor-weight", "-0.5"]):
+    for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"], ["--anchor-weight", "-0.5"],
+                  ["--lm-prior-weight", "-1"]):
         with pytest.raises(SystemExit):
             text_summary.main([*flags, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
