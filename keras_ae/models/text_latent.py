@@ -451,23 +451,29 @@ class TextLatent(JudgedEncoder):
                              "0 and an objective other than 'paired'.")
         if len(summaries) == 0:
             raise ValueError("fit_language_model needs some real summaries; got none.")
-        optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=5.0)
+        strategy = self.distribute_strategy  # the strategy the model was built under (its replicas share the batch)
         self.language_model.trainable = True
         variables = self.language_model.trainable_variables
+        with strategy.scope():
+            optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=5.0)
+            optimizer.build(variables)  # its slots exist before the step is traced, on every replica
 
-        @tf.function
-        def step(batch):
+        def replica_step(ids):
             with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(self.language_model_loss(batch))
+                loss = tf.nn.compute_average_loss(masked_token_crossentropy(ids, self.language_model_log_probs(ids)))
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
             return loss
 
-        dataset = tf.data.Dataset.from_tensor_slices(list(summaries)).shuffle(
-            len(summaries), seed=self.seed, reshuffle_each_iteration=True).batch(batch_size)
+        @tf.function
+        def step(ids):
+            return strategy.reduce("SUM", strategy.run(replica_step, args=(ids,)), axis=None)
+
+        dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(list(summaries)).shuffle(
+            len(summaries), seed=self.seed, reshuffle_each_iteration=True).batch(batch_size).map(self._summary_ids))
         losses = []
         try:
             for _ in range(epochs):
-                losses.append(float(np.mean([step(batch).numpy() for batch in dataset])))
+                losses.append(float(np.mean([step(ids).numpy() for ids in dataset])))
         finally:
             self.language_model.trainable = False
         return losses

@@ -364,6 +364,22 @@ def test_the_language_model_learns_the_pool_then_stays_frozen(supervised):
         np.testing.assert_array_equal(kept, weight)
 
 
+def test_the_language_model_trains_alike_on_two_replicas_and_on_one(supervised):
+    """`fit_language_model` runs under the strategy the model was built in (the recipe builds it in one), and two
+    replicas sharing each batch learn what one device learns from it."""
+    model, _ = supervised
+    _, summaries = tiny_pairs(64, seed=11)
+    config = model.with_objective("unpaired", lm_prior_weight=1.0).get_config()
+    histories = []
+    for strategy in (tf.distribute.get_strategy(), two_replica_strategy()):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            prior = TextLatent.from_config(config)
+            histories.append(prior.fit_language_model(summaries, epochs=3, batch_size=16, learning_rate=1e-2))
+    assert histories[0][-1] < histories[0][0]
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
+
+
 def test_the_language_model_prior_lowers_the_written_summaries_perplexity(supervised):
     """The summaries of the tiny pairs read "<language> <kind> for <topic>"; a language model of a pool in which
     "for" always comes first ("for <topic> <language> <kind>") must pull the written words toward its order."""
