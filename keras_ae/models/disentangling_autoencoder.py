@@ -235,8 +235,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         if alphas is None:
             code, losses, metrics = super().forward(batch, training=training)
         else:
-            real = self.front_end(batch["waveforms"])
-            encoding = self.encoder.encode_frames(self._frames(batch["waveforms"], alphas), training=training)
+            log_mel = self.front_end.log_mel(batch["waveforms"])  # once, for the real frames and the warped ones
+            real = self.front_end.standardize(log_mel)
+            encoding = self.encoder.encode_frames(self._warped(log_mel, alphas), training=training)
             code, losses, metrics = self.bottleneck_code(encoding, training=training)
         code, reference = self._with_reference_speaker(batch, code, training, alphas)
         if not (self.frame_adversary_weight or self.reference_attention or alphas is not None):
@@ -258,12 +259,10 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def _warps(self, training):
         return bool(training) and self.speaker_warp is not None
 
-    def _frames(self, waveforms, alphas=None):
-        """The front end's frames of `waveforms`, warped by `alphas` `[batch]` (on the log-mel scale, before the
-        standardisation) unless None."""
-        if alphas is None:
-            return self.front_end(waveforms)
-        return self.front_end.standardize(self.speaker_warp(self.front_end.log_mel(waveforms), alphas=alphas))
+    def _warped(self, log_mel, alphas):
+        """The front end's frames of unnormalised `log_mel` frames warped by `alphas` `[batch]` (the warp acts on the
+        log-mel scale, before the standardisation)."""
+        return self.front_end.standardize(self.speaker_warp(log_mel, alphas=alphas))
 
     def _with_reference_speaker(self, batch, code, training, alphas=None):
         """`(code, frames to attend to)`: the code with the speaker code of `batch["reference"]` when
@@ -279,7 +278,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                                  '"reference" key (another utterance of each utterance\'s speaker): '
                                  "make_crop_dataset(..., reference=True).")
             return code, frames
-        reference_frames = self._frames(reference, alphas)
+        reference_frames = (self.front_end(reference) if alphas is None
+                            else self._warped(self.front_end.log_mel(reference), alphas))
         if self.speaker_reference == "other":
             speaker = self.encoder.speaker_encoder(reference_frames, training=training)
         return (frames, speaker, content), reference_frames

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.core.steps import minimize
 from keras_ae.layers.bottlenecks.gumbel_softmax import GumbelSoftmax
 from keras_ae.layers.decoders.attention_copy_decoder import AttentionCopyDecoder
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder, word_dropout
@@ -434,7 +435,10 @@ class TextLatent(JudgedEncoder):
     def language_model_loss(self, summaries):
         """The language model's cross-entropy `[batch]` (nats per token, the end symbol included) of `summaries`
         (`tf.string [batch]`)."""
-        ids = self._summary_ids(summaries)
+        return self._language_model_token_loss(self._summary_ids(summaries))
+
+    def _language_model_token_loss(self, ids):
+        """`language_model_loss` of summaries given as token ids `[batch, summary_length]`."""
         return masked_token_crossentropy(ids, self.language_model_log_probs(ids))
 
     def fit_language_model(self, summaries, epochs=3, batch_size=64, learning_rate=1e-3):
@@ -459,14 +463,12 @@ class TextLatent(JudgedEncoder):
             optimizer.build(variables)  # its slots exist before the step is traced, on every replica
 
         def replica_step(ids):
-            with tf.GradientTape() as tape:
-                loss = tf.nn.compute_average_loss(masked_token_crossentropy(ids, self.language_model_log_probs(ids)))
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            loss, _ = minimize(lambda: (self._language_model_token_loss(ids), None), variables, optimizer)
             return loss
 
         @tf.function
         def step(ids):
-            return strategy.reduce("SUM", strategy.run(replica_step, args=(ids,)), axis=None)
+            return strategy.reduce("MEAN", strategy.run(replica_step, args=(ids,)), axis=None)
 
         dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(list(summaries)).shuffle(
             len(summaries), seed=self.seed, reshuffle_each_iteration=True).batch(batch_size).map(self._summary_ids))
