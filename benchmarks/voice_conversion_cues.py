@@ -45,7 +45,7 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.speech import HELD_OUT_SPLITS, load_speech_corpus
+from keras_ae.data.speech import FRAME_SAMPLES, HELD_OUT_SPLITS, load_speech_corpus
 from keras_ae.evaluation.conversion import (
     conversion_pairs,
     mfcc_frames,
@@ -172,9 +172,26 @@ def view_statistics(frames, view, means_only=False):
     return rows[:, :rows.shape[1] // 2] if means_only else rows
 
 
-def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_per_speaker=20, few_per_speaker=10):
+def timed_conversion(model):
+    """`(source, reference, frames) -> frames [frames, bins]`: the model's conversion with the source's content code
+    resampled in time to `frames` (the target's own utterance of the sentence: its timing, given by an oracle)."""
+    from keras_ae.layers.audio.rhythm import stretch_in_time
+
+    @tf.function(reduce_retracing=True)
+    def convert(source, reference, frames):
+        content = stretch_in_time(model.encode(source), (frames + model.downsample - 1) // model.downsample)
+        return model.decoder(content, model.encode_speaker(reference), length=frames, training=False,
+                             reference=model.front_end(reference) if model.reference_attention else None)
+
+    return lambda source, reference, frames: np.asarray(convert(
+        tf.constant(source[None]), tf.constant(reference[None]), tf.constant(frames, tf.int32)))[0]
+
+
+def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_per_speaker=20, few_per_speaker=10,
+               timed=None):
     """The `--chain` table of the module doc for a loaded model, `{view: {column: value}}`: classifiers fitted on
-    `corpus`, conversions of `pairs_by_condition` (`{condition: pairs}`, index triples into `pool`)."""
+    `corpus`, conversions of `pairs_by_condition` (`{condition: pairs}`, index triples into `pool`); with `timed`
+    (`timed_conversion`), also the decoder's frames of conversions given the target's timing."""
     resynthesize, vocode = one_utterance(model.resynthesize), one_utterance(model.vocoder)
     convert_frames, log_mel = one_utterance(model.convert_frames), one_utterance(model.front_end.log_mel)
     rng = np.random.default_rng(seed)
@@ -201,6 +218,10 @@ def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_pe
         labels[f"decoded {condition}"] = labels[f"vocoded {condition}"] = labels[f"truth {condition}"] = names(
             pool, [pool.speakers[r] for _, r, _ in pairs])
         decoded = [convert_frames(pool.waveforms[s], pool.waveforms[r]) for s, r, _ in pairs]
+        if timed is not None:
+            labels[f"timed {condition}"] = labels[f"truth {condition}"]
+            frames[f"timed {condition}"] = [np.asarray(model.front_end.denormalize(timed(
+                pool.waveforms[s], pool.waveforms[r], len(pool.waveforms[t]) // FRAME_SAMPLES))) for s, r, t in pairs]
         frames[f"decoded {condition}"] = [np.asarray(model.front_end.denormalize(f)) for f in decoded]
         waveforms[f"vocoded {condition}"] = [vocode(f) for f in decoded]
         waveforms[f"truth {condition}"] = [resynthesize(pool.waveforms[t]) for _, _, t in pairs]
@@ -217,7 +238,7 @@ def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_pe
         columns = {"real_seen": share("test seen"), "real_unseen": share("test unseen"),
                    "resynthesised_unseen": share("test resynthesised unseen")}
         for condition in pairs_by_condition:
-            for step in ("decoded", "vocoded", "truth"):
+            for step in ("decoded", "timed", "vocoded", "truth"):
                 if f"{step} {condition}" in statistics.sets:
                     columns[f"{step}_{condition}"] = share(f"{step} {condition}")
         return columns
@@ -240,7 +261,9 @@ def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_pe
     spreads = {}
     for condition in pairs_by_condition:
         truth = view_statistics(frames[f"truth {condition}"], "cepstra c0-c12 + deltas")
-        for step in ("decoded", "vocoded", "source"):
+        for step in ("decoded", "timed", "vocoded", "source"):
+            if f"{step} {condition}" not in frames:
+                continue
             ratio = view_statistics(frames[f"{step} {condition}"], "cepstra c0-c12 + deltas") / truth
             spreads[f"{step}, {condition}"] = {
                 "c1-c12 std": float(np.mean(ratio[:, 40:52])), "delta std": float(np.mean(ratio[:, 53:65])),
@@ -293,7 +316,7 @@ def main(argv=None):
         unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
         pairs = {name: conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
                  for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items())}
-        rows, spreads = chain_rows(model, corpus, long_enough, pairs, seed=args.seed)
+        rows, spreads = chain_rows(model, corpus, long_enough, pairs, seed=args.seed, timed=timed_conversion(model))
         print(f"{args.run}: decoder -> vocoder -> judge, {args.pairs} pairs per condition")
         print(format_table(rows, list(next(iter(rows.values())))))
         print("standard deviations over time against the target's same sentence")

@@ -695,9 +695,12 @@ def test_cue_benchmark_chain_tells_a_decoder_that_writes_the_target_from_a_vocod
                                   vocoder=lambda frames: tf.constant(corpus.waveforms[0][None]),
                                   resynthesize=lambda waveforms: 0.9 * waveforms)
     pairs = {"unseen": conversion_pairs(corpus, corpus, [3], count=6, seed=0)}
-    rows, spreads = chain_rows(model, corpus, corpus, pairs, seed=0)
+    # conversions given the target's timing: here the source's voice, at the target's length
+    timed = lambda source, reference, frames: np.asarray(front_end(source[None]))[0, :frames]  # noqa: E731
+    rows, spreads = chain_rows(model, corpus, corpus, pairs, seed=0, timed=timed)
     for view in ("log-mel", "cepstra c0-c12 + deltas", "log-mel, fitted as the recipe's (few)"):
         assert rows[view]["real_unseen"] == 1.0 and rows[view]["truth_unseen"] == 1.0
+        assert rows[view]["timed_unseen"] == 0.0
         assert rows[view]["decoded_unseen"] == 1.0 and rows[view]["vocoded_unseen"] == 0.0
     mfcc_row = rows["MFCC judge (waveform)"]
     assert mfcc_row["vocoded_unseen"] == 0.0 and "decoded_unseen" not in mfcc_row  # the judge hears waveforms only
