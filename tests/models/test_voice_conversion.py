@@ -298,6 +298,14 @@ def _voiced_corpus():
     return corpus
 
 
+def _voiced_speech_corpus():
+    """`_voiced_corpus` as a `SpeechCorpus` (select, subset, sample)."""
+    toy = _voiced_corpus()
+    return SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences, texts=[""] * 20,
+                        phones=None, paths=[str(i) for i in range(20)], speaker_split=toy.speaker_split,
+                        sentence_split=toy.sentence_split, speaker_names=toy.speaker_names)
+
+
 def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker_is_lost():
     corpus = _voiced_corpus()
     names = [corpus.speaker_names[s] for s in corpus.speakers]
@@ -317,11 +325,7 @@ def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker
 
 
 def test_speaker_judges_fit_on_real_training_speech_and_its_resynthesis_only():
-    toy = _voiced_corpus()
-    corpus = SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences,
-                          texts=[""] * 20, phones=None, paths=[str(i) for i in range(20)],
-                          speaker_split=toy.speaker_split, sentence_split=toy.sentence_split,
-                          speaker_names=toy.speaker_names)
+    corpus = _voiced_speech_corpus()
     heard = []
 
     def resynthesize(waveform):
@@ -683,11 +687,7 @@ def test_cue_benchmark_takes_the_pitch_references_from_real_speech_not_the_resyn
 
 
 def test_cue_benchmark_chain_tells_a_decoder_that_writes_the_target_from_a_vocoder_that_loses_it():
-    toy = _voiced_corpus()
-    corpus = SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences,
-                          texts=[""] * 20, phones=None, paths=[str(i) for i in range(20)],
-                          speaker_split=toy.speaker_split, sentence_split=toy.sentence_split,
-                          speaker_names=toy.speaker_names)
+    corpus = _voiced_speech_corpus()
     front_end = LogMelSpectrogram(num_mel_bins=80)
     front_end.adapt(corpus.waveforms)
     # a decoder that writes the reference's frames (the target's voice), a vocoder that always says speaker a
