@@ -310,12 +310,12 @@ def main(argv=None):
         corpus = load_speech_corpus(num_speakers=args.speakers, num_sentences=args.sentences,
                                     held_out_speakers=args.held_out_speakers, seed=args.seed,
                                     held_out_split=args.held_out_split)
+    long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
+    seen = sorted(set(corpus.select(speakers="train").speakers.tolist()))
+    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
+    pairs = {name: conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
+             for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items())}
     if args.chain:
-        long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
-        seen = sorted(set(corpus.select(speakers="train").speakers.tolist()))
-        unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
-        pairs = {name: conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
-                 for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items())}
         rows, spreads = chain_rows(model, corpus, long_enough, pairs, seed=args.seed, timed=timed_conversion(model))
         print(f"{args.run}: decoder -> vocoder -> judge, {args.pairs} pairs per condition")
         print(format_table(rows, list(next(iter(rows.values())))))
@@ -323,13 +323,7 @@ def main(argv=None):
         print(format_table(spreads, list(next(iter(spreads.values())))))
         return rows, spreads
     judge = speaker_judges(corpus, None, resynthesize, 160, 20, seed=args.seed)[0]
-    long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
-    seen = sorted(set(corpus.select(speakers="train").speakers.tolist()))
-    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
-    rows = {}
-    for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items()):
-        pairs = conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
-        rows[name] = condition_rows(convert, resynthesize, long_enough, pairs, judge)
+    rows = {name: condition_rows(convert, resynthesize, long_enough, chosen, judge) for name, chosen in pairs.items()}
     columns = list(next(iter(rows.values())))
     for start in range(0, len(columns), 7):
         print(format_table(rows, columns[start:start + 7]))
