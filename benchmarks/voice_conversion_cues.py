@@ -22,6 +22,21 @@ targets, held-out sentences) and prints, per condition:
 - level (mean energy of speech frames, dB), spectral tilt (slope of the mean log-mel spectrum, per bin) and voiced
   share (fraction of frames with an F0), each as converted minus target and source minus target.
 
+With `--run RUN_DIR` (a recipe run folder: its newest checkpoint and its flags) in place of `--model`, and
+`--chain`, it also follows each conversion through the model, `decoder frames -> vocoder waveform -> the judge's
+features`, and prints one row per *view* (frame features of the model's unnormalised 80-bin log-mel frames, summed
+up per utterance by their mean and standard deviation over time, or by the means alone) and one for the recipe's
+MFCC judge on the waveform. Every view's classifier is fitted like the judge (real training-sentence speech of the
+16 eSpeak speakers and 20 resynthesised utterances each); the row `log-mel, few` is fitted as the recipe's log-mel
+judge is (10 real utterances per speaker). Columns: accuracy on real held-out sentences (seen / unseen speakers) and
+on their resynthesis (unseen), the target share on the decoder's frames and on the vocoded waveform's frames (the
+recipe's MFCC row: the waveform), seen and unseen, and the ceiling (the targets' resynthesised real utterance of the
+same sentence). A view whose share falls from the decoder's frames to the vocoded ones loses the voice in the
+vocoder; a view that is low on the decoder's frames already reads a cue the decoder does not write. A second table
+gives the standard deviations over time of c1-c12, of their deltas and of their delta-deltas (80-bin cepstra) of the
+decoder's frames, of the vocoded waveform and of the source's resynthesised utterance, over those of the target's
+resynthesised utterance of the same sentence (mean over pairs and coefficients; below 1: flatter than the target).
+
 Nothing is refitted on conversions: the judge is the recipe's. Speed is not measured here.
 """
 
@@ -30,13 +45,15 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.data.speech import HELD_OUT_SPLITS, load_speech_corpus
+from keras_ae.data.speech import FRAME_SAMPLES, HELD_OUT_SPLITS, load_speech_corpus
 from keras_ae.evaluation.conversion import (
     conversion_pairs,
     mfcc_frames,
+    one_utterance,
     speaker_judges,
     utterance_statistics,
 )
+from keras_ae.evaluation.speech import with_deltas
 from keras_ae.layers.audio.log_mel import log_mel_frames
 from keras_ae.recipes import voice_conversion
 from keras_ae.recipes.common import format_table
@@ -46,6 +63,15 @@ BLOCKS = {  # indices into utterance_statistics(mfcc + deltas): means 0-38, stan
     "envelope": list(range(1, 13)),
     "spread": list(range(40, 52)),
     "dynamics": list(range(13, 39)) + list(range(52, 78)),
+}
+
+
+VIEWS = {  # frame features of unnormalised log-mel frames [frames, bins] (the model's front end)
+    "log-mel": lambda frames: frames,
+    "log-mel + deltas": lambda frames: with_deltas(frames[None])[0],
+    "cepstra c0-c12": lambda frames: tf.signal.mfccs_from_log_mel_spectrograms(frames)[:, :13],
+    "cepstra c0-c12 + deltas": lambda frames: with_deltas(tf.signal.mfccs_from_log_mel_spectrograms(frames)[None,
+                                                                                                           :, :13])[0],
 }
 
 
@@ -130,9 +156,131 @@ def condition_rows(convert, resynthesize, corpus, pairs, judge):
     return row
 
 
+def fitted_classifier(statistics, speakers, seed=0):
+    """The judge's classifier (standardised features, logistic regression) on utterance statistics `[n, dim]`."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)).fit(
+        statistics, np.asarray(speakers))
+
+
+def view_statistics(frames, view, means_only=False):
+    """`[n, dim]` utterance statistics of a list of unnormalised log-mel `frames` under one of `VIEWS`."""
+    rows = np.stack([utterance_statistics(np.asarray(VIEWS[view](tf.constant(f, tf.float32)))) for f in frames])
+    return rows[:, :rows.shape[1] // 2] if means_only else rows
+
+
+def timed_conversion(model):
+    """`(source, reference, frames) -> frames [frames, bins]`: the model's conversion with the source's content code
+    resampled in time to `frames` (the target's own utterance of the sentence: its timing, given by an oracle)."""
+    from keras_ae.layers.audio.rhythm import stretch_in_time
+
+    @tf.function(reduce_retracing=True)
+    def convert(source, reference, frames):
+        content = stretch_in_time(model.encode(source), (frames + model.downsample - 1) // model.downsample)
+        return model.decoder(content, model.encode_speaker(reference), length=frames, training=False,
+                             reference=model.front_end(reference) if model.reference_attention else None)
+
+    return lambda source, reference, frames: np.asarray(convert(
+        tf.constant(source[None]), tf.constant(reference[None]), tf.constant(frames, tf.int32)))[0]
+
+
+def chain_rows(model, corpus, pool, pairs_by_condition, seed=0, resynthesised_per_speaker=20, few_per_speaker=10,
+               timed=None):
+    """The `--chain` table of the module doc for a loaded model, `{view: {column: value}}`: classifiers fitted on
+    `corpus`, conversions of `pairs_by_condition` (`{condition: pairs}`, index triples into `pool`); with `timed`
+    (`timed_conversion`), also the decoder's frames of conversions given the target's timing."""
+    resynthesize, vocode = one_utterance(model.resynthesize), one_utterance(model.vocoder)
+    convert_frames, log_mel = one_utterance(model.convert_frames), one_utterance(model.front_end.log_mel)
+    rng = np.random.default_rng(seed)
+    train = corpus.select(sentences="train")
+    by_speaker = [np.flatnonzero(train.speakers == s) for s in range(corpus.num_speakers)]
+    drawn = lambda count: train.subset(np.concatenate([rng.choice(i, min(count, len(i)), False)  # noqa: E731
+                                                        for i in by_speaker]))
+    resynthesised, few = drawn(resynthesised_per_speaker), drawn(few_per_speaker)
+    test = corpus.select(sentences="test")
+    test = test.subset(np.concatenate([np.flatnonzero(test.speakers == s)[:10] for s in range(corpus.num_speakers)]))
+    unseen_test = np.isin(test.speakers, corpus.select(speakers="test").speakers)
+    names = lambda c, ids: np.array([c.speaker_names[s] for s in ids])  # noqa: E731
+    labels = {"fit": names(corpus, [*train.speakers, *resynthesised.speakers]), "few": names(corpus, few.speakers),
+              "test seen": names(corpus, test.speakers[~unseen_test]),
+              "test unseen": names(corpus, test.speakers[unseen_test])}
+    labels["test resynthesised unseen"] = labels["test unseen"]
+    waveforms = {"fit": [*train.waveforms, *map(resynthesize, resynthesised.waveforms)], "few": few.waveforms,
+                 "test seen": [w for w, u in zip(test.waveforms, unseen_test) if not u],
+                 "test unseen": [w for w, u in zip(test.waveforms, unseen_test) if u]}
+    waveforms["test resynthesised unseen"] = [resynthesize(w) for w in waveforms["test unseen"]]
+    frames = {}
+    for condition, pairs in pairs_by_condition.items():
+        pairs = [p for p in pairs if p[2] is not None]
+        labels[f"decoded {condition}"] = labels[f"vocoded {condition}"] = labels[f"truth {condition}"] = names(
+            pool, [pool.speakers[r] for _, r, _ in pairs])
+        decoded = [convert_frames(pool.waveforms[s], pool.waveforms[r]) for s, r, _ in pairs]
+        if timed is not None:
+            labels[f"timed {condition}"] = labels[f"truth {condition}"]
+            frames[f"timed {condition}"] = [np.asarray(model.front_end.denormalize(timed(
+                pool.waveforms[s], pool.waveforms[r], len(pool.waveforms[t]) // FRAME_SAMPLES))) for s, r, t in pairs]
+        frames[f"decoded {condition}"] = [np.asarray(model.front_end.denormalize(f)) for f in decoded]
+        waveforms[f"vocoded {condition}"] = [vocode(f) for f in decoded]
+        waveforms[f"truth {condition}"] = [resynthesize(pool.waveforms[t]) for _, _, t in pairs]
+        waveforms[f"source {condition}"] = [resynthesize(pool.waveforms[s]) for s, _, _ in pairs]
+    frames.update({name: [log_mel(w) for w in values] for name, values in waveforms.items()})
+    mfcc = {name: np.stack([utterance_statistics(mfcc_frames(w)) for w in values])
+            for name, values in waveforms.items() if name != "few"}
+
+    def row(statistics):
+        """Accuracy of a classifier fitted on `statistics("fit")` (or "few") on every other set."""
+        fit = "few" if "few" in statistics.sets else "fit"
+        classifier = fitted_classifier(statistics(fit), labels[fit], seed)
+        share = lambda name: float(np.mean(classifier.predict(statistics(name)) == labels[name]))  # noqa: E731
+        columns = {"real_seen": share("test seen"), "real_unseen": share("test unseen"),
+                   "resynthesised_unseen": share("test resynthesised unseen")}
+        for condition in pairs_by_condition:
+            for step in ("decoded", "timed", "vocoded", "truth"):
+                if f"{step} {condition}" in statistics.sets:
+                    columns[f"{step}_{condition}"] = share(f"{step} {condition}")
+        return columns
+
+    def statistics_of(view, means_only=False, few_only=False):
+        def statistics(name):
+            return view_statistics(frames[name], view, means_only)
+        statistics.sets = set(frames) - ({"fit"} if few_only else {"few"})
+        return statistics
+
+    def mfcc_statistics(name):
+        return mfcc[name]
+    mfcc_statistics.sets = set(mfcc)
+
+    rows = {"log-mel, fitted as the recipe's (few)": row(statistics_of("log-mel", few_only=True))}
+    for view in VIEWS:
+        rows[view] = row(statistics_of(view))
+        rows[f"{view}, means"] = row(statistics_of(view, means_only=True))
+    rows["MFCC judge (waveform)"] = row(mfcc_statistics)
+    spreads = {}
+    for condition in pairs_by_condition:
+        truth = view_statistics(frames[f"truth {condition}"], "cepstra c0-c12 + deltas")
+        for step in ("decoded", "timed", "vocoded", "source"):
+            if f"{step} {condition}" not in frames:
+                continue
+            ratio = view_statistics(frames[f"{step} {condition}"], "cepstra c0-c12 + deltas") / truth
+            spreads[f"{step}, {condition}"] = {
+                "c1-c12 std": float(np.mean(ratio[:, 40:52])), "delta std": float(np.mean(ratio[:, 53:65])),
+                "delta-delta std": float(np.mean(ratio[:, 66:78])),
+                "c1-c12 std, mean |log|": float(np.mean(np.abs(np.log(ratio[:, 40:52])))),
+                "delta std, mean |log|": float(np.mean(np.abs(np.log(ratio[:, 53:65]))))}
+    return rows, spreads
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="a voice-conversion export (SavedModel folder)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a voice-conversion export (SavedModel folder)")
+    source.add_argument("--run", help="a voice_conversion run folder (config.json, checkpoint/): its newest "
+                        "checkpoint, and its flags for the corpus and the seed")
+    parser.add_argument("--chain", action="store_true", help="with --run: only the decoder -> vocoder -> judge "
+                        "table of the module doc")
     parser.add_argument("--seed", type=int, default=0, help="the recipe's --seed (corpus, pairs, classifier)")
     parser.add_argument("--speakers", type=int, default=16)
     parser.add_argument("--sentences", type=int, default=200)
@@ -141,25 +289,41 @@ def main(argv=None):
                         help="the recipe's --held-out-split")
     parser.add_argument("--pairs", type=int, default=64, help="conversions per condition")
     args = parser.parse_args(argv)
-    loaded = tf.saved_model.load(args.model)
+    if args.chain and not args.run:
+        parser.error("--chain follows the decoder's frames, which an export does not give: use --run RUN_DIR")
+    if args.run:
+        from benchmarks.voice_conversion_rhythm import load_run, run_corpus
 
-    def convert(source, reference):
-        return np.asarray(loaded.convert(source=tf.constant(source[None]), reference=tf.constant(reference[None])))[0]
+        model, flags = load_run(args.run)
+        convert, resynthesize = one_utterance(model.convert), one_utterance(model.resynthesize)
+        corpus, args.seed = run_corpus(flags), flags["seed"]
+    else:
+        loaded = tf.saved_model.load(args.model)
 
-    def resynthesize(waveform):
-        return np.asarray(loaded.resynthesize(waveforms=tf.constant(waveform[None])))[0]
+        def convert(source, reference):
+            return np.asarray(loaded.convert(source=tf.constant(source[None]),
+                                             reference=tf.constant(reference[None])))[0]
 
-    corpus = load_speech_corpus(num_speakers=args.speakers, num_sentences=args.sentences,
-                                held_out_speakers=args.held_out_speakers, seed=args.seed,
-                                held_out_split=args.held_out_split)
-    judge = speaker_judges(corpus, None, resynthesize, 160, 20, seed=args.seed)[0]
+        def resynthesize(waveform):
+            return np.asarray(loaded.resynthesize(waveforms=tf.constant(waveform[None])))[0]
+
+        corpus = load_speech_corpus(num_speakers=args.speakers, num_sentences=args.sentences,
+                                    held_out_speakers=args.held_out_speakers, seed=args.seed,
+                                    held_out_split=args.held_out_split)
     long_enough = corpus.subset(np.flatnonzero([len(w) >= 4800 for w in corpus.waveforms]))
     seen = sorted(set(corpus.select(speakers="train").speakers.tolist()))
     unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
-    rows = {}
-    for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items()):
-        pairs = conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
-        rows[name] = condition_rows(convert, resynthesize, long_enough, pairs, judge)
+    pairs = {name: conversion_pairs(long_enough, long_enough, speakers, args.pairs, seed=args.seed + offset)
+             for offset, (name, speakers) in enumerate({"seen": seen, "unseen": unseen}.items())}
+    if args.chain:
+        rows, spreads = chain_rows(model, corpus, long_enough, pairs, seed=args.seed, timed=timed_conversion(model))
+        print(f"{args.run}: decoder -> vocoder -> judge, {args.pairs} pairs per condition")
+        print(format_table(rows, list(next(iter(rows.values())))))
+        print("standard deviations over time against the target's same sentence")
+        print(format_table(spreads, list(next(iter(spreads.values())))))
+        return rows, spreads
+    judge = speaker_judges(corpus, None, resynthesize, 160, 20, seed=args.seed)[0]
+    rows = {name: condition_rows(convert, resynthesize, long_enough, chosen, judge) for name, chosen in pairs.items()}
     columns = list(next(iter(rows.values())))
     for start in range(0, len(columns), 7):
         print(format_table(rows, columns[start:start + 7]))

@@ -13,7 +13,8 @@ import tensorflow as tf
 from keras_ae import convert as convert_cli
 from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
-from benchmarks.voice_conversion_cues import condition_rows
+from benchmarks.voice_conversion_cues import chain_rows, condition_rows
+from benchmarks.voice_conversion_cues import main as cues_main
 from benchmarks.voice_conversion_phones import shifted_accuracy
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
@@ -297,6 +298,14 @@ def _voiced_corpus():
     return corpus
 
 
+def _voiced_speech_corpus():
+    """`_voiced_corpus` as a `SpeechCorpus` (select, subset, sample)."""
+    toy = _voiced_corpus()
+    return SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences, texts=[""] * 20,
+                        phones=None, paths=[str(i) for i in range(20)], speaker_split=toy.speaker_split,
+                        sentence_split=toy.sentence_split, speaker_names=toy.speaker_names)
+
+
 def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker_is_lost():
     corpus = _voiced_corpus()
     names = [corpus.speaker_names[s] for s in corpus.speakers]
@@ -316,11 +325,7 @@ def test_speaker_classifiers_on_waveforms_and_on_frames_locate_where_the_speaker
 
 
 def test_speaker_judges_fit_on_real_training_speech_and_its_resynthesis_only():
-    toy = _voiced_corpus()
-    corpus = SpeechCorpus(waveforms=toy.waveforms, speakers=toy.speakers, sentences=toy.sentences,
-                          texts=[""] * 20, phones=None, paths=[str(i) for i in range(20)],
-                          speaker_split=toy.speaker_split, sentence_split=toy.sentence_split,
-                          speaker_names=toy.speaker_names)
+    corpus = _voiced_speech_corpus()
     heard = []
 
     def resynthesize(waveform):
@@ -679,6 +684,30 @@ def test_cue_benchmark_takes_the_pitch_references_from_real_speech_not_the_resyn
     assert 95 < row["f0_target"] < 125 and row["f0_source_error_semitones"] > 9
     np.testing.assert_allclose(row["f0_resynthesis_error_semitones"], 12.0, atol=0.5)  # the tracker's floor: an octave
 
+
+
+def test_cue_benchmark_chain_tells_a_decoder_that_writes_the_target_from_a_vocoder_that_loses_it():
+    corpus = _voiced_speech_corpus()
+    front_end = LogMelSpectrogram(num_mel_bins=80)
+    front_end.adapt(corpus.waveforms)
+    # a decoder that writes the reference's frames (the target's voice), a vocoder that always says speaker a
+    model = types.SimpleNamespace(front_end=front_end, convert_frames=lambda source, reference: front_end(reference),
+                                  vocoder=lambda frames: tf.constant(corpus.waveforms[0][None]),
+                                  resynthesize=lambda waveforms: 0.9 * waveforms)
+    pairs = {"unseen": conversion_pairs(corpus, corpus, [3], count=6, seed=0)}
+    # conversions given the target's timing: here the source's voice, at the target's length
+    timed = lambda source, reference, frames: np.asarray(front_end(source[None]))[0, :frames]  # noqa: E731
+    rows, spreads = chain_rows(model, corpus, corpus, pairs, seed=0, timed=timed)
+    for view in ("log-mel", "cepstra c0-c12 + deltas", "log-mel, fitted as the recipe's (few)"):
+        assert rows[view]["real_unseen"] == 1.0 and rows[view]["truth_unseen"] == 1.0
+        assert rows[view]["timed_unseen"] == 0.0
+        assert rows[view]["decoded_unseen"] == 1.0 and rows[view]["vocoded_unseen"] == 0.0
+    mfcc_row = rows["MFCC judge (waveform)"]
+    assert mfcc_row["vocoded_unseen"] == 0.0 and "decoded_unseen" not in mfcc_row  # the judge hears waveforms only
+    # the reference says another sentence, louder or softer: the same spread over time as the target's own
+    np.testing.assert_allclose(spreads["decoded, unseen"]["c1-c12 std"], 1.0, atol=0.05)
+    with pytest.raises(SystemExit):
+        cues_main(["--model", "export", "--chain"])  # an export gives no decoder frames
 
 ATTENTION_VC = dict(TINY_VC, speaker_reference="other", reference_attention=True)  # the measured setting
 
