@@ -80,6 +80,7 @@ def build_model(args, vocabulary):
         pooling=args.pooling,
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
+        bucket_width=args.bucket_width,
         hidden_dim=args.hidden_dim,
         word_skip=args.word_skip,
         context_window=args.context_window,

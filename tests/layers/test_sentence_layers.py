@@ -124,6 +124,40 @@ def test_unrolled_encoders_equal_the_keras_gru_with_its_mask():
             np.testing.assert_allclose(unrolled(unrolled.tokenize(sentences)), z, atol=1e-7)
 
 
+def test_length_buckets_give_the_same_embeddings_and_gradients():
+    """bucket_width groups a batch by length and runs each group over its bucket only: the embeddings and gradients
+    of the whole-length encoder, for every pooling, both directions, the unrolled loop and Keras' GRU, with token
+    dropout's draws unchanged; a sentence's embedding does not depend on its batch's padding."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on",
+                             "cat sat", "the mat the cat", "on the mat the dog ran"])
+    for unroll in (True, False):
+        for bidirectional in (False, True):
+            for pooling in ("last", "mean", "max"):
+                whole = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=9, pooling=pooling,
+                                           bidirectional=bidirectional, unroll=unroll, token_dropout=0.3, seed=3)
+                bucketed = GRUSentenceEncoder.from_config({**whole.get_config(), "bucket_width": 2})
+                whole(sentences), bucketed(sentences)
+                bucketed.set_weights(whole.get_weights())
+                np.testing.assert_allclose(bucketed(sentences), whole(sentences), atol=1e-6)
+                for training in (False, True):  # the same seed: the same token dropout draws
+                    with tf.GradientTape(persistent=True) as tape:
+                        expected = whole(sentences, training=training)
+                        z = bucketed(sentences, training=training)
+                        losses = [tf.reduce_sum(tf.square(value)) for value in (expected, z)]
+                    np.testing.assert_allclose(z, expected, atol=1e-6)
+                    gradients = [tape.gradient(loss, layer.trainable_variables)
+                                 for loss, layer in zip(losses, (whole, bucketed))]
+                    for expected_gradient, gradient in zip(*gradients):
+                        np.testing.assert_allclose(tf.convert_to_tensor(gradient),
+                                                   tf.convert_to_tensor(expected_gradient), atol=1e-5)
+                for index in range(len(sentences)):
+                    np.testing.assert_allclose(bucketed(sentences[index : index + 1])[0], bucketed(sentences)[index],
+                                               atol=1e-5)
+    assert bucketed.get_config()["bucket_width"] == 2
+    with pytest.raises(ValueError, match="positive number of tokens"):
+        GRUSentenceEncoder(VOCABULARY, bucket_width=-1)
+
+
 def test_unrolled_decoder_equals_the_keras_gru():
     decoder = ConditionalGRUDecoder(vocabulary_size=9, hidden_dim=8, word_dim=4, output_dim=5)
     unrolled = ConditionalGRUDecoder.from_config({**decoder.get_config(), "unroll": True})
