@@ -154,8 +154,29 @@ def test_length_buckets_give_the_same_embeddings_and_gradients():
                     np.testing.assert_allclose(bucketed(sentences[index : index + 1])[0], bucketed(sentences)[index],
                                                atol=1e-5)
     assert bucketed.get_config()["bucket_width"] == 2
+    lengths, encode = [], bucketed._encode  # the GRU ran on groups cut to 2, 4, 6, 8 and 9 tokens
+    bucketed._encode = lambda ids, training: lengths.append(ids.shape[1]) or encode(ids, training)
+    bucketed(sentences)
+    assert lengths == [2, 4, 6, 8, 9]
     with pytest.raises(ValueError, match="positive number of tokens"):
         GRUSentenceEncoder(VOCABULARY, bucket_width=-1)
+
+
+def test_bfloat16_products_stay_close_to_float32():
+    """product_dtype="bfloat16" computes the products over all tokens in bfloat16 (8-bit mantissa): embeddings and
+    gradients within bfloat16's rounding of float32's, and not equal to them (the products did run in bfloat16)."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on"])
+    exact = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling="mean", unroll=True)
+    rounded = GRUSentenceEncoder.from_config({**exact.get_config(), "product_dtype": "bfloat16"})
+    exact(sentences), rounded(sentences)
+    rounded.set_weights(exact.get_weights())
+    expected, expected_gradients = _outputs_and_gradients(exact, sentences)
+    z, gradients = _outputs_and_gradients(rounded, sentences)
+    np.testing.assert_allclose(z, expected, atol=2e-2)
+    assert not np.allclose(z, expected, atol=1e-6)
+    for gradient, expected_gradient in zip(gradients, expected_gradients):
+        np.testing.assert_allclose(gradient, expected_gradient, atol=3e-2 * float(tf.reduce_max(tf.abs(expected_gradient))))
+    assert rounded.get_config()["product_dtype"] == "bfloat16"
 
 
 def test_unrolled_decoder_equals_the_keras_gru():
