@@ -40,8 +40,9 @@ class SkipThought(JudgedEncoder):
             book probe from 0.33 (no dropout) to 0.42 (0.8).
         bucket_width: the encoder runs its GRU on groups of the batch's sentences of similar length, each group cut to
             the next multiple of this many tokens (`GRUSentenceEncoder(bucket_width)`): the same thought vectors (to
-            float rounding), less CPU where sentences are shorter than `max_length`; 0: every sentence over all
-            `max_length` positions. The decoders still run over all `decoder_length` positions.
+            float rounding); 0 (default): every sentence over all `max_length` positions. Off because it did not
+            make the step measurably cheaper (376 vs 369 ms of CPU at 8, `benchmarks/sentence_twin.py`): at 25 tokens
+            23% of the encoder's positions are padding, and the decoders, which it leaves as they are, cost most.
         share_embeddings: the decoders read their input words through the encoder's word embeddings (as in the
             paper's code), so the decoders' language-model signal shapes the encoder's words from the first steps;
             the start symbol is the padding row (id 0), which the encoder masks out.
@@ -77,7 +78,7 @@ class SkipThought(JudgedEncoder):
         decoder_word_dropout=0.8,
         share_embeddings=True,
         seed=None,
-        bucket_width=8,
+        bucket_width=0,
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
