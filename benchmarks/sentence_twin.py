@@ -229,9 +229,11 @@ def build_sides(name, args, splits, vocabulary):
     if args.before:
         keras.utils.set_random_seed(args.seed)
         old = recipe.build_model(recipe_args, vocabulary)
-        for layer in old._flatten_layers():
+        for layer in old._flatten_layers():  # the step as it was: no unrolled loop, no length buckets
             if hasattr(layer, "unroll"):
                 layer.unroll = False
+            if hasattr(layer, "bucket_width"):
+                layer.bucket_width = 0
         old.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
         before = KerasSide(old, batches)
 
