@@ -4,6 +4,7 @@
     python benchmarks/sentence_twin.py                          # both models, 60 s of timed training per side
     python benchmarks/sentence_twin.py --models quick --seconds 30 --tokens word
     python benchmarks/sentence_twin.py --before       # also the Keras step as it was before its speed-up
+    python benchmarks/sentence_twin.py --unbucketed   # also the Keras step without length buckets
 
 The Keras side is what `python -m keras_ae.recipes.quick_thought` (and `skip_thought`) trains with its defaults:
 the recipe's model, its optimizer (Adam, clipping 5) and its training pipeline (`text_recipe.training_dataset`:
@@ -19,13 +20,18 @@ own compiled train function, on `--corpus` (default austen: it loads in seconds;
   thought vector, a `word_dim` projection, the vocabulary's logits), teacher forcing with 80% word dropout, the mean
   token cross-entropy up to the end symbol, batch 128, the neighbours' first 12 tokens.
 
+With the recipes' length buckets (`--bucket-width`, default 8: each encoder runs on groups of the batch's sentences
+cut to the next multiple of 8 tokens, `keras_ae.layers.length_buckets`), a second twin row, "PyTorch, by length",
+does the same grouping in its encoders, so the table tells the trick's part from the framework's; the plain twin
+runs every sentence over all `max_length` positions, as the issue's twin does.
+
 The twin's tokens are prepared once, before timing (the issue's twin: "its tokens prepared once in the data
 pipeline"); its batches are index lookups into that table. Both sides run on the same cores; timed chunks of
 `--chunk` seconds alternate between them so that load from other processes hits both alike. The table gives the
 training sentences per second of each (a sentence is one sentence of a Quick-thought batch, one triple of a
-Skip-thought batch), the ratio Keras / PyTorch, and each side's CPU time per step (the process's, every thread's):
-on a shared machine the ratio of rates moves with the load (0.73-1.51 for one and the same code), the CPU time far
-less, so it tells how much work each step is.
+Skip-thought batch), the ratio to the plain twin's, each side's CPU time per step (the process's, every thread's)
+and its sentences per CPU-second: on a shared machine the ratio of rates moves with the load (0.73-1.51 for one and
+the same code), the CPU time far less, so it tells how much work each step is.
 """
 
 import argparse
@@ -61,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument("--before", action="store_true",
                         help="also time the Keras step as it was before the speed-up (raw strings tokenised inside the "
                         "step, Keras' masked GRU loop) in the same interleaved run")
+    parser.add_argument("--unbucketed", action="store_true",
+                        help="also time the Keras step with --bucket-width 0 (every sentence over all max_length "
+                        "positions) in the same interleaved run")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -72,8 +81,9 @@ def masked_mean(states, ids):
     return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
-def twin_modules():
-    """The twins' module classes (defined here so that importing this file does not need torch)."""
+def twin_modules(bucket_width=0):
+    """The twins' module classes (defined here so that importing this file does not need torch); with
+    `bucket_width`, their encoders group each batch by length as `keras_ae.layers.length_buckets.by_length` does."""
     nn = torch.nn
 
     class Encoder(nn.Module):
@@ -82,9 +92,22 @@ def twin_modules():
             self.embedding = embedding or nn.Embedding(vocabulary_size, word_dim)  # row 0 trainable, as Keras'
             self.gru = nn.GRU(word_dim, units, batch_first=True)
 
-        def forward(self, ids):
+        def pooled(self, ids):
             states, _ = self.gru(self.embedding(ids))
             return masked_mean(states, ids)
+
+        def forward(self, ids):
+            if not bucket_width:
+                return self.pooled(ids)
+            max_length = ids.shape[1]
+            lengths = torch.where(ids != 0, torch.arange(1, max_length + 1), 0).amax(1)
+            buckets = (lengths.clamp(min=1) - 1) // bucket_width
+            pooled = torch.zeros(ids.shape[0], self.gru.hidden_size)
+            for bucket, bound in enumerate([*range(bucket_width, max_length, bucket_width), max_length]):
+                rows = torch.nonzero(buckets == bucket)[:, 0]
+                if len(rows):
+                    pooled = pooled.index_copy(0, rows, self.pooled(ids[rows, :bound]))
+            return pooled
 
     class QuickThoughtTwin(nn.Module):
         def __init__(self, vocabulary_size, word_dim, embedding_dim):
@@ -196,13 +219,21 @@ def build_sides(name, args, splits, vocabulary):
     model.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
     batches = recipe.make_dataset(recipe_args, splits.train, shuffle=True).repeat()
     keras_side = KerasSide(model, training_dataset(model, batches))
-    before = None
+    before = unbucketed = None
+    if args.unbucketed:
+        keras.utils.set_random_seed(args.seed)
+        plain = recipe.build_model(recipe.build_parser().parse_args([*flags, "--bucket-width", "0"]), vocabulary)
+        plain.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
+                      jit_compile=False)
+        unbucketed = KerasSide(plain, training_dataset(plain, batches))
     if args.before:
         keras.utils.set_random_seed(args.seed)
         old = recipe.build_model(recipe_args, vocabulary)
-        for layer in old._flatten_layers():
+        for layer in old._flatten_layers():  # the step as it was: no unrolled loop, no length buckets
             if hasattr(layer, "unroll"):
                 layer.unroll = False
+            if hasattr(layer, "bucket_width"):
+                layer.bucket_width = 0
         old.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
         before = KerasSide(old, batches)
 
@@ -211,8 +242,10 @@ def build_sides(name, args, splits, vocabulary):
     ids = torch.from_numpy(ids.astype(np.int64))
     size, batch = encoder.vocabulary_size, recipe_args.batch_size
     rng = np.random.default_rng(args.seed)
-    quick_class, skip_class = twin_modules()
     torch.manual_seed(args.seed)
+    twins = [twin_modules()]
+    if recipe_args.bucket_width:
+        twins.append(twin_modules(recipe_args.bucket_width))
     if name == "quick":
         positions = torch.from_numpy(splits.train.positions())
         chunk = recipe_args.chunk_size or batch
@@ -222,7 +255,7 @@ def build_sides(name, args, splits, vocabulary):
             index = torch.from_numpy((starts[:, None] + np.arange(chunk)[None, :]).reshape(-1))
             return ids[index], positions[index]
 
-        twin = quick_class(size, recipe_args.word_dim, recipe_args.embedding_dim)
+        twins = [quick(size, recipe_args.word_dim, recipe_args.embedding_dim) for quick, _ in twins]
         label = f"Quick-thought (batch {batch}, stretches of {chunk})"
     else:
         middle = torch.from_numpy(splits.train.neighbour_index())
@@ -232,9 +265,21 @@ def build_sides(name, args, splits, vocabulary):
             index = middle[torch.from_numpy(rng.integers(0, len(middle), batch))]
             return ids[index], ids[index - 1, :length], ids[index + 1, :length]
 
-        twin = skip_class(size, recipe_args.word_dim, recipe_args.embedding_dim, recipe_args.word_dropout)
+        twins = [skip(size, recipe_args.word_dim, recipe_args.embedding_dim, recipe_args.word_dropout)
+                 for _, skip in twins]
         label = f"Skip-thought (batch {batch}, decoders {length} tokens)"
-    return label, batch, keras_side, TorchSide(twin, recipe_args.learning_rate, sample), before
+    sides = {f"Keras (buckets of {recipe_args.bucket_width})" if recipe_args.bucket_width else "Keras": keras_side,
+             "PyTorch": TorchSide(twins[0], recipe_args.learning_rate, sample)}
+    if len(twins) > 1:
+        twins[1].load_state_dict(twins[0].state_dict())
+        sides[f"PyTorch, by length (buckets of {recipe_args.bucket_width})"] = TorchSide(
+            twins[1], recipe_args.learning_rate, sample
+        )
+    if unbucketed is not None:
+        sides["Keras, no buckets"] = unbucketed
+    if before is not None:
+        sides["Keras before (strings in the step, masked loop)"] = before
+    return label, batch, sides
 
 
 def time_chunk(side, seconds, sync=None):
@@ -249,25 +294,25 @@ def time_chunk(side, seconds, sync=None):
     return steps, time.perf_counter() - started, time.process_time() - cpu_started
 
 
-def compare(label, batch, keras_side, torch_side, before, args):
-    sides = {"keras": keras_side, "torch": torch_side}
-    if before is not None:
-        sides["before"] = before
-    for side in sides.values():  # warm-up: tracing, the pipeline's first buffers, allocator
-        time_chunk(side, min(args.chunk, 3.0), None if side is torch_side else sync_keras)
+def compare(label, batch, sides, args):
+    """Times every side in alternating chunks; one row per side: sentences per second, the ratio to the plain
+    twin's, CPU ms per step, sentences per CPU-second, steps timed."""
+    sync = {key: None if isinstance(side, TorchSide) else sync_keras for key, side in sides.items()}
+    for key, side in sides.items():  # warm-up: tracing, the pipeline's first buffers, allocator
+        time_chunk(side, min(args.chunk, 3.0), sync[key])
     totals = {key: [0, 0.0, 0.0] for key in sides}
     rounds = max(1, round(args.seconds / args.chunk))
     for _ in range(rounds):
         for key, side in sides.items():
-            measured = time_chunk(side, args.chunk, None if key == "torch" else sync_keras)
+            measured = time_chunk(side, args.chunk, sync[key])
             totals[key] = [total + value for total, value in zip(totals[key], measured)]
-    rates = {key: steps * batch / seconds for key, (steps, seconds, _) in totals.items()}
-    cpu = {key: 1000 * cpu_seconds / steps for key, (steps, _, cpu_seconds) in totals.items()}
-    row = {"model": label, "keras": rates["keras"], "torch": rates["torch"], "ratio": rates["keras"] / rates["torch"],
-           "cpu": cpu["keras"], "torch_cpu": cpu["torch"], "steps": " / ".join(str(totals[key][0]) for key in sides)}
-    if before is not None:
-        row.update(before=rates["before"], before_ratio=rates["before"] / rates["torch"])
-    return row
+    twin_rate = totals["PyTorch"][0] * batch / totals["PyTorch"][1]
+    rows = []
+    for key, (steps, seconds, cpu_seconds) in totals.items():
+        rate = steps * batch / seconds
+        rows.append({"model": label, "side": key, "rate": rate, "ratio": rate / twin_rate,
+                     "cpu": 1000 * cpu_seconds / steps, "per_cpu_second": steps * batch / cpu_seconds, "steps": steps})
+    return rows
 
 
 def main(argv=None):
@@ -293,23 +338,20 @@ def main(argv=None):
         vocabulary = build_vocabulary(splits.train.sentences, size=defaults.vocabulary_size)
     rows = []
     for name in [model.strip() for model in args.models.split(",") if model.strip()]:
-        rows.append(compare(*build_sides(name, args, splits, vocabulary), args))
-        print(f"{rows[-1]['model']}: Keras {rows[-1]['keras']:.0f}, PyTorch {rows[-1]['torch']:.0f} sentences/s",
-              flush=True)
+        rows += compare(*build_sides(name, args, splits, vocabulary), args)
+        print(f"{rows[-1]['model']}: " + ", ".join(f"{row['side']} {row['rate']:.0f}" for row in rows
+                                                   if row["model"] == rows[-1]["model"]) + " sentences/s", flush=True)
     print(f"\n{splits.name}, {tokens} vocabulary {len(vocabulary) + 2}, {args.seconds:.0f} s timed per side in "
           f"chunks of {args.chunk:.0f} s; TensorFlow {tf.__version__} (threads: default), PyTorch {torch.__version__} "
           f"({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}); shared machine: "
           f"load average {os.getloadavg()[0]:.1f} at the end")
-    before = args.before
-    print(f"{'model':<48}{'Keras sent/s':>14}{'PyTorch sent/s':>16}{'Keras/PyTorch':>15}"
-          + (f"{'before sent/s':>15}{'before/PyTorch':>16}" if before else "")
-          + f"{'CPU ms/step K / P':>20}{'steps':>18}")
+    print(f"{'model':<46}{'side':<46}{'sent/s':>8}{'/ PyTorch':>10}{'CPU ms/step':>12}{'sent/CPU-s':>11}"
+          f"{'steps':>7}")
     for row in rows:
-        print(f"{row['model']:<48}{row['keras']:>14.0f}{row['torch']:>16.0f}{row['ratio']:>15.2f}"
-              + (f"{row['before']:>15.0f}{row['before_ratio']:>16.2f}" if before else "")
-              + f"{row['cpu']:>12.0f} / {row['torch_cpu']:<5.0f}{row['steps']:>18}")
-    print("steps: Keras / PyTorch" + (" / before" if before else "") + " steps timed. CPU ms/step: the process's CPU "
-          "time (all threads) per training step, Keras / PyTorch: the load-independent share of the cost.")
+        print(f"{row['model']:<46}{row['side']:<46}{row['rate']:>8.0f}{row['ratio']:>10.2f}{row['cpu']:>12.0f}"
+              f"{row['per_cpu_second']:>11.0f}{row['steps']:>7}")
+    print("/ PyTorch: sentences per second against the plain twin's. CPU ms/step and sentences per CPU-second: the "
+          "process's CPU time (all threads), the load-independent share of the cost.")
     return rows
 
 

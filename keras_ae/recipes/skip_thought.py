@@ -49,6 +49,7 @@ def build_model(args, vocabulary):
         pooling=args.pooling,
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
+        bucket_width=args.bucket_width,
     )
 
 

@@ -94,6 +94,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     parser.add_argument("--word-dim", type=positive_int, default=default("word_dim"),
                         help="size of the word embeddings")
     parser.add_argument(
+        "--bucket-width", type=non_negative_int, default=default("bucket_width"),
+        help="the encoders run on groups of each batch's sentences of similar length, each cut to the next multiple "
+        "of this many tokens, so the padding is not computed (the same embeddings and batches; 0: every sentence over "
+        "all --max-length positions)",
+    )
+    parser.add_argument(
         "--pooling", choices=["last", "max", "mean"], default=default("pooling"),
         help="how the encoder pools its GRU states"
     )

@@ -124,6 +124,61 @@ def test_unrolled_encoders_equal_the_keras_gru_with_its_mask():
             np.testing.assert_allclose(unrolled(unrolled.tokenize(sentences)), z, atol=1e-7)
 
 
+def test_length_buckets_give_the_same_embeddings_and_gradients():
+    """bucket_width groups a batch by length and runs each group over its bucket only: the embeddings and gradients
+    of the whole-length encoder, for every pooling, both directions, the unrolled loop and Keras' GRU, with token
+    dropout's draws unchanged; a sentence's embedding does not depend on its batch's padding."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on",
+                             "cat sat", "the mat the cat", "on the mat the dog ran"])
+    for unroll in (True, False):
+        for bidirectional in (False, True):
+            for pooling in ("last", "mean", "max"):
+                whole = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=9, pooling=pooling,
+                                           bidirectional=bidirectional, unroll=unroll, token_dropout=0.3, seed=3)
+                bucketed = GRUSentenceEncoder.from_config({**whole.get_config(), "bucket_width": 2})
+                whole(sentences), bucketed(sentences)
+                bucketed.set_weights(whole.get_weights())
+                np.testing.assert_allclose(bucketed(sentences), whole(sentences), atol=1e-6)
+                for training in (False, True):  # the same seed: the same token dropout draws
+                    with tf.GradientTape(persistent=True) as tape:
+                        expected = whole(sentences, training=training)
+                        z = bucketed(sentences, training=training)
+                        losses = [tf.reduce_sum(tf.square(value)) for value in (expected, z)]
+                    np.testing.assert_allclose(z, expected, atol=1e-6)
+                    gradients = [tape.gradient(loss, layer.trainable_variables)
+                                 for loss, layer in zip(losses, (whole, bucketed))]
+                    for expected_gradient, gradient in zip(*gradients):
+                        np.testing.assert_allclose(tf.convert_to_tensor(gradient),
+                                                   tf.convert_to_tensor(expected_gradient), atol=1e-5)
+                for index in range(len(sentences)):
+                    np.testing.assert_allclose(bucketed(sentences[index : index + 1])[0], bucketed(sentences)[index],
+                                               atol=1e-5)
+    assert bucketed.get_config()["bucket_width"] == 2
+    lengths, encode = [], bucketed._encode  # the GRU ran on groups cut to 2, 4, 6, 8 and 9 tokens
+    bucketed._encode = lambda ids, training: lengths.append(ids.shape[1]) or encode(ids, training)
+    bucketed(sentences)
+    assert lengths == [2, 4, 6, 8, 9]
+    with pytest.raises(ValueError, match="positive number of tokens"):
+        GRUSentenceEncoder(VOCABULARY, bucket_width=-1)
+
+
+def test_bfloat16_products_stay_close_to_float32():
+    """product_dtype="bfloat16" computes the products over all tokens in bfloat16 (8-bit mantissa): embeddings and
+    gradients within bfloat16's rounding of float32's, and not equal to them (the products did run in bfloat16)."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on"])
+    exact = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=7, pooling="mean", unroll=True)
+    rounded = GRUSentenceEncoder.from_config({**exact.get_config(), "product_dtype": "bfloat16"})
+    exact(sentences), rounded(sentences)
+    rounded.set_weights(exact.get_weights())
+    expected, expected_gradients = _outputs_and_gradients(exact, sentences)
+    z, gradients = _outputs_and_gradients(rounded, sentences)
+    np.testing.assert_allclose(z, expected, atol=2e-2)
+    assert not np.allclose(z, expected, atol=1e-6)
+    for gradient, expected_gradient in zip(gradients, expected_gradients):
+        np.testing.assert_allclose(gradient, expected_gradient, atol=3e-2 * float(tf.reduce_max(tf.abs(expected_gradient))))
+    assert rounded.get_config()["product_dtype"] == "bfloat16"
+
+
 def test_unrolled_decoder_equals_the_keras_gru():
     decoder = ConditionalGRUDecoder(vocabulary_size=9, hidden_dim=8, word_dim=4, output_dim=5)
     unrolled = ConditionalGRUDecoder.from_config({**decoder.get_config(), "unroll": True})
