@@ -147,6 +147,43 @@ def test_affix_model_exports_parses_with_the_input_tokens(with_affixes, tmp_path
     assert [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees[:2]] == AFFIX_LEAVES
 
 
+@pytest.fixture(scope="module")
+def low_rank(data):
+    """A compound TN-PCFG (low-rank rules, more symbols than the full-rule models above)."""
+    keras.utils.set_random_seed(0)
+    model = _model(data, num_nonterminals=12, num_preterminals=18, rule_rank=8)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2, beta_1=0.75, global_clipnorm=3.0))
+    history = model.fit(make_sentence_dataset(data.train, 32, shuffle=True), epochs=3, verbose=0).history
+    return model, history
+
+
+def test_low_rank_rules_train_round_trip_and_parse(low_rank, data):
+    model, history = low_rank
+    assert model.grammar.rule_rank == model.get_config()["rule_rank"] == 8 and model.grammar.decodings == ("mbr",)
+    assert history["loss"][-1] < history["loss"][0] - 0.5 and all(np.isfinite(history["loss"]))
+    clone = TreeLatent.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    sentences = tf.constant(data.test[:3] + ["The Zebra (sat)"])
+    trees = clone.parse(sentences).numpy()
+    np.testing.assert_array_equal(trees, model.parse(sentences).numpy())
+    leaves = [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees]
+    assert leaves == [sentence.split() for sentence in data.test[:3]] + [["The", "Zebra", "-LRB-sat-RRB-"]]
+    with pytest.raises(ValueError, match="viterbi"):
+        model.parse(sentences, decoding="viterbi")
+
+
+@pytest.mark.slow  # default-suite budget: exporting takes about a minute
+def test_low_rank_model_exports_parse_and_encode(low_rank, tmp_path):
+    model, _ = low_rank
+    destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})
+    sentences = np.array(["the dog saw a cat", "Zebras (quietly) ran home today", "she", ""])
+    outputs, _ = reload_and_call_many(
+        destination, {"encode": ("encode", [sentences]), "parse": ("parse", [sentences])}
+    )
+    np.testing.assert_array_equal(outputs["parse"][0], model.parse(tf.constant(sentences)).numpy())
+    np.testing.assert_allclose(outputs["encode"][0], model.encode(tf.constant(sentences)), atol=1e-5)
+
+
 def test_hypermodel_scores_f1_on_validation_trees(data):
     import keras_tuner as kt
 

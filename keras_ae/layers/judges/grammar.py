@@ -70,8 +70,8 @@ class CompoundPCFG(keras.layers.Layer):
     U normalised over r for each parent, V and W over the NT + T child symbols for each r, so each parent's rules
     sum to one. The inside pass then runs in rank space (`keras_ae.layers.judges.inside.LowRankRules`) and costs
     `O(n^3 r + n^2 r (NT + T))` rather than `O(n^3 NT (NT + T)^2)`, which allows hundreds of symbols (the paper: NT
-    250, T 500, r 500). The rule embeddings (one per symbol, `NT + T`) replace the nonterminal embeddings. There
-    is no Viterbi tree (the max does not factor through the sum over r): only `decoding="mbr"`.
+    250, T 500, r 500). The rule embeddings (one per symbol, `NT + T`) replace the nonterminal embeddings, and the
+    symbol embeddings start from N(0, 1) (the paper's code; see `build`). There is no Viterbi tree (the max does not factor through the sum over r): only `decoding="mbr"`.
 
     Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
     outside the vocabulary share one out-of-vocabulary id. The grammar computes in float32 whatever the global dtype
@@ -168,7 +168,9 @@ class CompoundPCFG(keras.layers.Layer):
         return DECODINGS[:1] if self.rule_rank else DECODINGS
 
     def build(self, input_shape=None, code_shape=None):
-        init = keras.initializers.GlorotUniform()
+        # Low-rank grammars start from N(0, 1) symbol embeddings, as TN-PCFG's code: at Glorot's scale (about 0.08
+        # for 750 symbols) every symbol looks alike and training stays at the uniform distribution over trees.
+        init = keras.initializers.RandomNormal(stddev=1.0) if self.rule_rank else keras.initializers.GlorotUniform()
         self.root_embedding = self.add_weight(shape=(1, self.symbol_dim), initializer=init, name="root_embedding")
         if self.rule_rank:  # every symbol is a child: one rule embedding each (the first NT are the parents)
             self.rule_embeddings = self.add_weight(
