@@ -94,8 +94,9 @@ def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
 
 
 @pytest.mark.slow  # default-suite budget: the contract test exports `encode` to 1e-5
-def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
-    model, _ = trained
+@pytest.mark.parametrize("fixture", ["trained", "low_rank"])  # full rules; low-rank rules (TN-PCFG)
+def test_export_reloads_with_plain_tensorflow(fixture, request, tmp_path):
+    model, _ = request.getfixturevalue(fixture)
     destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})
     sentences = np.array(["the dog saw a cat", "Zebras (quietly) ran home today", "she", ""])
     outputs, signatures = reload_and_call_many(
@@ -170,18 +171,6 @@ def test_low_rank_rules_train_round_trip_and_parse(low_rank, data):
     assert leaves == [sentence.split() for sentence in data.test[:3]] + [["The", "Zebra", "-LRB-sat-RRB-"]]
     with pytest.raises(ValueError, match="viterbi"):
         model.parse(sentences, decoding="viterbi")
-
-
-@pytest.mark.slow  # default-suite budget: exporting takes about a minute
-def test_low_rank_model_exports_parse_and_encode(low_rank, tmp_path):
-    model, _ = low_rank
-    destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})
-    sentences = np.array(["the dog saw a cat", "Zebras (quietly) ran home today", "she", ""])
-    outputs, _ = reload_and_call_many(
-        destination, {"encode": ("encode", [sentences]), "parse": ("parse", [sentences])}
-    )
-    np.testing.assert_array_equal(outputs["parse"][0], model.parse(tf.constant(sentences)).numpy())
-    np.testing.assert_allclose(outputs["encode"][0], model.encode(tf.constant(sentences)), atol=1e-5)
 
 
 def test_hypermodel_scores_f1_on_validation_trees(data):
