@@ -40,6 +40,8 @@ class TreeLatent(JudgedEncoder):
         late_split_penalty: weight of a structural prior for English in the training loss (`CompoundPCFG`): the
             posterior of a root whose left child covers more than half the sentence is penalised; 0 (the default):
             off. Training only: `parse`, `elbo` and the export read the grammar unmasked.
+        rule_rank: r of low-rank binary rules (`CompoundPCFG`; TN-PCFG, Yang, Zhao & Tu, 2021), which make grammars
+            of hundreds of symbols affordable (MBR decoding only); 0 (the default): the full rule tensor.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -69,6 +71,7 @@ class TreeLatent(JudgedEncoder):
         suffix_length=0,
         prefix_length=0,
         late_split_penalty=0.0,
+        rule_rank=0,
         encoder=None,
         grammar=None,
         **kwargs,
@@ -86,7 +89,7 @@ class TreeLatent(JudgedEncoder):
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
             code_dim=code_dim, decoding=decoding, suffix_length=suffix_length,
-            prefix_length=prefix_length, late_split_penalty=late_split_penalty, name="grammar",
+            prefix_length=prefix_length, late_split_penalty=late_split_penalty, rule_rank=rule_rank, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -104,6 +107,7 @@ class TreeLatent(JudgedEncoder):
         self.suffix_length = grammar.suffix_length
         self.prefix_length = grammar.prefix_length
         self.late_split_penalty = grammar.late_split_penalty
+        self.rule_rank = grammar.rule_rank
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -179,6 +183,7 @@ class TreeLatent(JudgedEncoder):
                 "suffix_length": self.suffix_length,
                 "prefix_length": self.prefix_length,
                 "late_split_penalty": self.late_split_penalty,
+                "rule_rank": self.rule_rank,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

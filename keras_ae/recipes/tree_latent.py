@@ -115,6 +115,11 @@ def build_parser():
         "sentence) to the loss (1: train on the trees with an early first split only); wrong for head-final "
         "languages; 0: off"
     )
+    parser.add_argument(
+        "--rule-rank", type=non_negative_int, default=DEFAULTS["rule_rank"], help="low-rank binary rules (TN-PCFG, "
+        "Yang, Zhao & Tu 2021): P(A -> B C) = sum over R ranks of U[A,r] V[B,r] W[C,r], so that --nonterminals and "
+        "--preterminals can be in the hundreds (the paper: 250, 500, rank 500); MBR decoding only; 0: full rules"
+    )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -173,7 +178,7 @@ def build_model(args, vocabulary, code_dim, seed):
         symbol_dim=args.symbol_dim, code_dim=code_dim, encoder_dim=args.encoder_dim,
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
-        prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty,
+        prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty, rule_rank=args.rule_rank,
     )
 
 
@@ -260,7 +265,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
         row["f1_by_decoding"] = {
             decoding: parsing_f1(trees if decoding == args.decoding else scorer.parse(data.test, decoding),
                                  data.test_trees)
-            for decoding in DECODINGS
+            for decoding in model.grammar.decodings
         }
     if best is not None:
         row["selected_epoch"] = best.best_epoch + 1
@@ -279,6 +284,9 @@ def main(argv=None):
         parser.error(f"--embedding-dim (the size of z) must be 0 or more; got {args.embedding_dim}.")
     if args.restarts < 1 or args.warmup_steps < 1:
         parser.error(f"--restarts and --warmup-steps must be 1 or more; got {args.restarts} and {args.warmup_steps}.")
+    if args.rule_rank and args.decoding == "viterbi":
+        parser.error(f"--decoding viterbi needs the full rule tensor; --rule-rank {args.rule_rank} gives low-rank rules, "
+                     "which have no most probable tree: use --decoding mbr (the default) or --rule-rank 0.")
     if args.epoch_f1 and not (args.gold_trees or args.test_trees or args.data == "synthetic"):
         parser.error("--epoch-f1 scores parses against gold trees: give --gold-trees or --test-trees (or the "
                      "synthetic data).")
@@ -409,9 +417,10 @@ class EpochParses(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         generator = getattr(self.model.bottleneck, "seed_generator", None)
         state = None if generator is None else generator.state.numpy()
-        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=DECODINGS[0])
-        f1 = {DECODINGS[0]: row["sentence_f1"]}
-        for decoding in DECODINGS[1:]:
+        decodings = self.model.grammar.decodings
+        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=decodings[0])
+        f1 = {decodings[0]: row["sentence_f1"]}
+        for decoding in decodings[1:]:
             f1[decoding] = parsing_f1(self.scorer.parse(self.sentences, decoding), self.gold_trees)["sentence_f1"]
         if state is not None:
             generator.state.assign(state)

@@ -94,8 +94,9 @@ def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
 
 
 @pytest.mark.slow  # default-suite budget: the contract test exports `encode` to 1e-5
-def test_export_reloads_with_plain_tensorflow(trained, tmp_path):
-    model, _ = trained
+@pytest.mark.parametrize("fixture", ["trained", "low_rank"])  # full rules; low-rank rules (TN-PCFG)
+def test_export_reloads_with_plain_tensorflow(fixture, request, tmp_path):
+    model, _ = request.getfixturevalue(fixture)
     destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})
     sentences = np.array(["the dog saw a cat", "Zebras (quietly) ran home today", "she", ""])
     outputs, signatures = reload_and_call_many(
@@ -145,6 +146,31 @@ def test_affix_model_exports_parses_with_the_input_tokens(with_affixes, tmp_path
     trees = outputs["parse"][0]
     np.testing.assert_array_equal(trees, model.parse(tf.constant(AFFIX_SENTENCES)).numpy())
     assert [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees[:2]] == AFFIX_LEAVES
+
+
+@pytest.fixture(scope="module")
+def low_rank(data):
+    """A compound TN-PCFG (low-rank rules, more symbols than the full-rule models above)."""
+    keras.utils.set_random_seed(0)
+    model = _model(data, num_nonterminals=12, num_preterminals=18, rule_rank=8)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2, beta_1=0.75, global_clipnorm=3.0))
+    history = model.fit(make_sentence_dataset(data.train, 32, shuffle=True), epochs=3, verbose=0).history
+    return model, history
+
+
+def test_low_rank_rules_train_round_trip_and_parse(low_rank, data):
+    model, history = low_rank
+    assert model.grammar.rule_rank == model.get_config()["rule_rank"] == 8 and model.grammar.decodings == ("mbr",)
+    assert history["loss"][-1] < history["loss"][0] - 0.5 and all(np.isfinite(history["loss"]))
+    clone = TreeLatent.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    sentences = tf.constant(data.test[:3] + ["The Zebra (sat)"])
+    trees = clone.parse(sentences).numpy()
+    np.testing.assert_array_equal(trees, model.parse(sentences).numpy())
+    leaves = [nltk.Tree.fromstring(tree.decode()).leaves() for tree in trees]
+    assert leaves == [sentence.split() for sentence in data.test[:3]] + [["The", "Zebra", "-LRB-sat-RRB-"]]
+    with pytest.raises(ValueError, match="viterbi"):
+        model.parse(sentences, decoding="viterbi")
 
 
 def test_hypermodel_scores_f1_on_validation_trees(data):

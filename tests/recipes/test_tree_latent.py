@@ -132,6 +132,17 @@ def test_late_split_penalty_flag_reaches_the_grammar_and_defaults_to_off():
         parser.parse_args(["--late-split-penalty", "-1"])
 
 
+def test_rule_rank_flag_reaches_the_grammar_and_defaults_to_full_rules():
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
+    assert build([]).grammar.rule_rank == 0 and build([]).grammar.decodings == ("mbr", "viterbi")
+    model = build(["--rule-rank", "8", "--nonterminals", "30", "--preterminals", "40"])
+    assert model.grammar.rule_rank == model.get_config()["rule_rank"] == 8
+    assert model.grammar.rule_embeddings.shape == (70, model.grammar.symbol_dim)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--rule-rank", "-1"])
+
+
 def test_clip_norm_flag_defaults_to_kim_et_al_and_zero_turns_clipping_off():
     parser = tree_latent.build_parser()
     assert tree_latent.build_optimizer(parser.parse_args([])).global_clipnorm == 3.0
@@ -178,6 +189,8 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--data", "austen", "--epoch-f1", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):
         tree_latent.main(["--decoding", "argmax", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(SystemExit):  # low-rank rules have no Viterbi tree
+        tree_latent.main(["--rule-rank", "4", "--decoding", "viterbi", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(SystemExit):  # only --test-trees can hold test sentences longer than the training ones
         tree_latent.main(["--test-max-length", "12", "--run-dir", str(tmp_path / "run")])
     empty = tmp_path / "empty.txt"

@@ -8,7 +8,15 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.core.validation import integer_at_least
-from keras_ae.layers.judges.inside import NEG, bracketed_trees, inside, span_cky, span_marginals, viterbi_spans
+from keras_ae.layers.judges.inside import (
+    NEG,
+    LowRankRules,
+    bracketed_trees,
+    inside,
+    span_cky,
+    span_marginals,
+    viterbi_spans,
+)
 
 DECODINGS = ("mbr", "viterbi")  # how `CompoundPCFG.parse` reads a tree off the grammar
 
@@ -56,6 +64,15 @@ class CompoundPCFG(keras.layers.Layer):
     it. For a head-final language (Japanese, Turkish) it is the wrong prior. Parsing, the ELBO and perplexity read
     the grammar alone, unmasked: the prior only steers which grammar training finds.
 
+    Low-rank rules (`rule_rank` r, off by default): TN-PCFG (Yang, Zhao & Tu, 2021, "PCFGs Can Do Better: Inducing
+    Probabilistic Context-Free Grammars with Many Symbols"). The binary rules are `P(A -> B C) = sum_r U[A, r]
+    V[B, r] W[C, r]`: U, V and W come from three MLPs (linear, ReLU, linear) on `[rule embedding of the symbol; z]`,
+    U normalised over r for each parent, V and W over the NT + T child symbols for each r, so each parent's rules
+    sum to one. The inside pass then runs in rank space (`keras_ae.layers.judges.inside.LowRankRules`) and costs
+    `O(n^3 r + n^2 r (NT + T))` rather than `O(n^3 NT (NT + T)^2)`, which allows hundreds of symbols (the paper: NT
+    250, T 500, r 500). The rule embeddings (one per symbol, `NT + T`) replace the nonterminal embeddings, and the
+    symbol embeddings start from N(0, 1) (the paper's code; see `build`). There is no Viterbi tree (the max does not factor through the sum over r): only `decoding="mbr"`.
+
     Words are the whitespace-separated tokens of the input (`whitespace_tokens`), looked up lower-cased; words
     outside the vocabulary share one out-of-vocabulary id. The grammar computes in float32 whatever the global dtype
     policy (log-sum-exp over many rules is not safe in float16).
@@ -71,6 +88,7 @@ class CompoundPCFG(keras.layers.Layer):
         suffix_length, prefix_length: longest suffix and prefix (characters) whose embedding is added to a word's
             output embedding; 0 (the default): none.
         late_split_penalty: weight B of the late-split penalty in the training loss (English only); 0: off.
+        rule_rank: r of the low-rank binary rules (TN-PCFG); 0 (the default): the full rule tensor.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -84,13 +102,16 @@ class CompoundPCFG(keras.layers.Layer):
         english = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
                                code_dim=0, late_split_penalty=1.0)
         english.judge_loss(sentences, tf.zeros([2, 0]), training=True)  # -log p(sentence, early first split)
+        many = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=50, num_preterminals=100, symbol_dim=16,
+                            code_dim=0, rule_rank=64)                 # TN-PCFG: rules of rank 64
+        many.judge_loss(sentences, tf.zeros([2, 0]))
     """
 
     metric_names = ()
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        suffix_length=0, prefix_length=0, late_split_penalty=0.0, **kwargs
+        suffix_length=0, prefix_length=0, late_split_penalty=0.0, rule_rank=0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -103,7 +124,8 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("code_dim", code_dim, 0)
         integer_at_least("suffix_length", suffix_length, 0)
         integer_at_least("prefix_length", prefix_length, 0)
-        _check_decoding(decoding)
+        integer_at_least("rule_rank", rule_rank, 0)
+        _check_decoding(decoding, rule_rank)
         if not (isinstance(late_split_penalty, (int, float)) and math.isfinite(late_split_penalty)
                 and late_split_penalty >= 0):
             raise ValueError(f"late_split_penalty must be a number >= 0 (0: off), got {late_split_penalty!r}.")
@@ -116,7 +138,13 @@ class CompoundPCFG(keras.layers.Layer):
         self.root_in = dense(symbol_dim, "root_in")
         self.root_blocks = [dense(symbol_dim, f"root_block{i}", "relu") for i in range(4)]
         self.root_out = dense(num_nonterminals, "root_out")
-        self.rule_out = dense(symbols * symbols, "rule_out")
+        if rule_rank:  # TN-PCFG's parent, left and right MLPs (linear, ReLU, linear) onto the rank
+            self.rule_mlps = {
+                part: [dense(symbol_dim, f"{part}_in", "relu"), dense(rule_rank, f"{part}_out")]
+                for part in ("head", "left", "right")
+            }
+        else:
+            self.rule_out = dense(symbols * symbols, "rule_out")
         self.word_in = dense(symbol_dim, "word_in")
         self.word_blocks = [dense(symbol_dim, f"word_block{i}", "relu") for i in range(4)]
         self.word_out = dense(len(vocabulary) + 1, "word_out")
@@ -132,19 +160,37 @@ class CompoundPCFG(keras.layers.Layer):
         self.suffix_length = suffix_length
         self.prefix_length = prefix_length
         self.late_split_penalty = float(late_split_penalty)
+        self.rule_rank = rule_rank
+
+    @property
+    def decodings(self):
+        """The decodings `parse` offers: both, or only `"mbr"` with low-rank rules (which have no Viterbi chart)."""
+        return DECODINGS[:1] if self.rule_rank else DECODINGS
 
     def build(self, input_shape=None, code_shape=None):
-        init = keras.initializers.GlorotUniform()
+        # Low-rank grammars start from N(0, 1) symbol embeddings, as TN-PCFG's code: at Glorot's scale (about 0.08
+        # for 750 symbols) every symbol looks alike and training stays at the uniform distribution over trees.
+        init = keras.initializers.RandomNormal(stddev=1.0) if self.rule_rank else keras.initializers.GlorotUniform()
         self.root_embedding = self.add_weight(shape=(1, self.symbol_dim), initializer=init, name="root_embedding")
-        self.nonterminal_embeddings = self.add_weight(
-            shape=(self.num_nonterminals, self.symbol_dim), initializer=init, name="nonterminal_embeddings"
-        )
+        if self.rule_rank:  # every symbol is a child: one rule embedding each (the first NT are the parents)
+            self.rule_embeddings = self.add_weight(
+                shape=(self.num_nonterminals + self.num_preterminals, self.symbol_dim), initializer=init,
+                name="rule_embeddings",
+            )
+        else:
+            self.nonterminal_embeddings = self.add_weight(
+                shape=(self.num_nonterminals, self.symbol_dim), initializer=init, name="nonterminal_embeddings"
+            )
         self.preterminal_embeddings = self.add_weight(
             shape=(self.num_preterminals, self.symbol_dim), initializer=init, name="preterminal_embeddings"
         )
         width = self.symbol_dim + self.code_dim
-        for layer in (self.root_in, self.rule_out, self.word_in):
+        rule_layers = [mlp[0] for mlp in self.rule_mlps.values()] if self.rule_rank else [self.rule_out]
+        for layer in (self.root_in, *rule_layers, self.word_in):
             layer.build((None, None, width))
+        if self.rule_rank:
+            for _, out in self.rule_mlps.values():
+                out.build((None, None, self.symbol_dim))
         for layer in (*self.root_blocks, *self.word_blocks, self.root_out, self.word_out):
             layer.build((None, None, self.symbol_dim))
         # Created last and at zero: the other weights draw the same random numbers as without affixes.
@@ -183,24 +229,38 @@ class CompoundPCFG(keras.layers.Layer):
         by_form = tf.reduce_sum(tf.gather(table, self.word_affix_ids), axis=1)  # [V+1, symbol_dim]
         return scores + tf.einsum("btd,vd->btv", hidden, by_form)
 
+    def _low_rank_rules(self, code):
+        """TN-PCFG's rules: `LowRankRules(head [b, NT, r], left [b, NT+T, r], right [b, NT+T, r])`, log probabilities
+        normalised over r (head) and over the child symbols (left, right)."""
+        inputs = self._with_code(self.rule_embeddings, code)
+        first, out = self.rule_mlps["head"]
+        head = tf.nn.log_softmax(out(first(inputs[:, : self.num_nonterminals])), axis=-1)
+        children = [tf.nn.log_softmax(out(first(inputs)), axis=1)
+                    for first, out in (self.rule_mlps["left"], self.rule_mlps["right"])]
+        return LowRankRules(head, *children)
+
     def rule_scores(self, code):
         """Log probabilities `(root [b, NT], rules [b, NT, NT+T, NT+T], emissions [b, T, V+1])`; `b` is 1 without a
-        code (the neural PCFG's one grammar)."""
+        code (the neural PCFG's one grammar). With `rule_rank`, `rules` is `LowRankRules`."""
         if not self.built:  # a grammar used on its own, outside a model (which builds its judges)
             self.build()
         symbols = self.num_nonterminals + self.num_preterminals
         root = self._residual_mlp(
             self._with_code(self.root_embedding, code), self.root_in, self.root_blocks, self.root_out
         )[:, 0]
-        rules = self.rule_out(self._with_code(self.nonterminal_embeddings, code))
         emissions = self._residual_mlp(
             self._with_code(self.preterminal_embeddings, code), self.word_in, self.word_blocks, self._word_scores
         )
-        rules = tf.reshape(tf.nn.log_softmax(rules, axis=-1), [-1, self.num_nonterminals, symbols, symbols])
+        if self.rule_rank:
+            rules = self._low_rank_rules(code)
+        else:
+            rules = self.rule_out(self._with_code(self.nonterminal_embeddings, code))
+            rules = tf.reshape(tf.nn.log_softmax(rules, axis=-1), [-1, self.num_nonterminals, symbols, symbols])
         return tf.nn.log_softmax(root, axis=-1), rules, tf.nn.log_softmax(emissions, axis=-1)
 
     def sentence_scores(self, sentences, code):
-        """`(root, rules, preterminals [b, length, T], tokens [b, length], lengths [b])` for a batch of sentences."""
+        """`(root, rules, preterminals [b, length, T], tokens [b, length], lengths [b])` for a batch of sentences (the
+        neural PCFG's low-rank rules keep a batch of 1)."""
         tokens, lengths = whitespace_tokens(sentences)
         ids = self.lookup(tf.strings.lower(tokens))
         root, rules, emissions = self.rule_scores(code)
@@ -211,7 +271,8 @@ class CompoundPCFG(keras.layers.Layer):
             preterminals = tf.gather(emissions[0], ids, axis=1)  # [T, b, length]
             preterminals = tf.transpose(preterminals, [1, 0, 2])
             root = tf.broadcast_to(root, [batch, self.num_nonterminals])
-            rules = tf.broadcast_to(rules, tf.concat([[batch], tf.shape(rules)[1:]], axis=0))
+            if not self.rule_rank:  # low-rank rules stay one grammar: the rank-space products broadcast it
+                rules = tf.broadcast_to(rules, tf.concat([[batch], tf.shape(rules)[1:]], axis=0))
         return root, rules, tf.transpose(preterminals, [0, 2, 1]), tokens, lengths
 
     # ------------------------------------------------------------------------------------------------------------
@@ -249,7 +310,7 @@ class CompoundPCFG(keras.layers.Layer):
         (`viterbi_spans`) with its own labels. Leaves are the input's tokens verbatim (see `whitespace_tokens`); an
         empty sentence gives "".
         """
-        decoding = self.decoding if decoding is None else _check_decoding(decoding)
+        decoding = self.decoding if decoding is None else _check_decoding(decoding, self.rule_rank)
         root, rules, preterminals, tokens, lengths = self.sentence_scores(sentences, code)
         if decoding == "viterbi":
             spans, words = viterbi_spans(root, rules, preterminals, tf.maximum(lengths, 2))
@@ -280,6 +341,7 @@ class CompoundPCFG(keras.layers.Layer):
                 "suffix_length": self.suffix_length,
                 "prefix_length": self.prefix_length,
                 "late_split_penalty": self.late_split_penalty,
+                "rule_rank": self.rule_rank,
             }
         )
         return config
@@ -334,7 +396,10 @@ def shared_affixes(vocabulary, suffix_length, prefix_length=0):
     return affixes, ids
 
 
-def _check_decoding(decoding):
+def _check_decoding(decoding, rule_rank=0):
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}; got {decoding!r}.")
+    if decoding == "viterbi" and rule_rank:
+        raise ValueError(f"decoding='viterbi' needs the full rule tensor, but rule_rank is {rule_rank}: low-rank rules "
+                         "have no most probable tree to read. Use decoding='mbr' (or rule_rank=0).")
     return decoding

@@ -13,6 +13,15 @@ preterminals, which cover exactly one word. Symbols `0 .. NT-1` are nonterminals
     A -> B C      rule scores        [batch, NT, NT+T, NT+T]
     T -> w_i      preterminal scores [batch, length, T]  (the score of each preterminal for the word at position i)
 
+Binary rules come either as that full tensor or as `LowRankRules`, a rank-r decomposition (Yang, Zhao & Tu, 2021,
+"PCFGs Can Do Better: Inducing Probabilistic Context-Free Grammars with Many Symbols"):
+
+    P(A -> B C) = sum_r head[A, r] * left[B, r] * right[C, r]
+
+whose inside pass works in rank space (`O(n^3 r + n^2 r (NT + T))` per sentence instead of
+`O(n^3 NT (NT + T)^2)`), so a grammar can have hundreds of symbols. It has no Viterbi chart (the max over trees does
+not factor through the sum over r), so `viterbi` and `viterbi_spans` need the full tensor.
+
 Every pass is vectorised over the batch and over span starts; it loops (`tf.while_loop`) over span widths only, up
 to the longest sentence of the batch. Sentences of different lengths share one chart: the spans of a shorter
 sentence never reach its padding, so its score is read off the chart at its own length and nothing else is masked.
@@ -24,6 +33,8 @@ Example:
     chosen = span_cky(tf.reduce_sum(labelled, -1), lengths)                 # [batch, width, start] 0/1
     best, tags = viterbi_spans(root, rules, preterminals, lengths)          # the argmax tree's labelled spans, 0/1
 """
+
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -81,6 +92,36 @@ def _rule_blocks(rules, num_nonterminals):
     return tuple(tf.transpose(tf.reshape(block, [batch, parents, -1]), [0, 2, 1]) for block in blocks)
 
 
+class LowRankRules(NamedTuple):
+    """Binary rules `P(A -> B C) = sum_r exp(head[A, r] + left[B, r] + right[C, r])`, log probabilities:
+
+    head: `[batch, NT, r]`, each parent's row sums to one over r (in probability).
+    left, right: `[batch, NT + T, r]`, each column sums to one over the NT + T child symbols.
+
+    The batch may be 1 for a grammar shared by every sentence.
+
+    So each parent's rules sum to one over all `(B, C)`. Pass it to `inside` (and `span_marginals`) in place of the
+    `[batch, NT, NT+T, NT+T]` tensor.
+    """
+
+    head: tf.Tensor
+    left: tf.Tensor
+    right: tf.Tensor
+
+
+def _num_nonterminals(rules):
+    return rules.head.shape[1] if isinstance(rules, LowRankRules) else rules.shape[1]
+
+
+def _log_matmul(scores, matrix):
+    """`log sum_k exp(scores[b, i, k] + log_matrix[b, k, j])` `[b, i, j]`, by one matrix product of exponentials
+    scaled by their maxima; `matrix` is `_normalized_exp(log_matrix, axis=-2)` (computed once for every width)."""
+    scores_exp, scores_top = _normalized_exp(scores)
+    matrix_exp, matrix_top = matrix
+    total = tf.matmul(scores_exp, matrix_exp)
+    return tf.math.log(tf.maximum(total, 1e-37)) + scores_top + matrix_top
+
+
 def _pad_positions(values, before, after):
     """Pads the position axis (1) of `[batch, n, symbols]` with `NEG`."""
     return tf.pad(values, [[0, 0], [before, after], [0, 0]], constant_values=NEG)
@@ -95,8 +136,15 @@ def inside_chart(rules, preterminals, span_scores=None, best=False):
     chart: the log score of the best labelled subtree), and the gradient of a span's score is 1 on the spans and
     preterminals of that one subtree.
 
+    `rules` may be `LowRankRules` (then not `best`): the pass then runs in rank space (`_low_rank_chart`).
+
     Returns `[max_length + 1, batch, max_length, NT]`.
     """
+    if isinstance(rules, LowRankRules):
+        if best:
+            raise ValueError("The Viterbi (best=True) chart needs the full rule tensor: low-rank rules sum over the "
+                             "rank inside every rule, so the best tree does not factor. Use span marginals (MBR).")
+        return _low_rank_chart(rules, preterminals, span_scores)
     rules = tf.convert_to_tensor(rules, tf.float32)
     preterminals = tf.convert_to_tensor(preterminals, tf.float32)
     nt = rules.shape[1]
@@ -147,6 +195,52 @@ def inside_chart(rules, preterminals, span_scores=None, best=False):
     return by_start.stack()
 
 
+def _low_rank_chart(rules, preterminals, span_scores=None):
+    """`inside_chart` of `LowRankRules` (Yang, Zhao & Tu, 2021). Beside the nonterminal chart it keeps, for every
+    span, its score as a left child and as a right child in rank space, `log sum_B exp(inside[B] + left[B, r])`
+    (the preterminals' for one word, start-aligned for left children, end-aligned for right ones). A span then
+    sums its splits in rank space, `log sum_k exp(as_left[i, k, r] + as_right[k, j, r])`, and returns to its
+    nonterminals through `head`: two matrix products per width, none over pairs of children."""
+    head, left, right = (tf.convert_to_tensor(part, tf.float32) for part in rules)
+    preterminals = tf.convert_to_tensor(preterminals, tf.float32)
+    nt = head.shape[1]
+    batch, length, rank = tf.shape(preterminals)[0], tf.shape(preterminals)[1], tf.shape(head)[2]
+    # Each rule matrix in the scaled exponential form `_log_matmul` takes: [batch, r, NT], [batch, NT or T, r].
+    to_parents = _normalized_exp(tf.transpose(head, [0, 2, 1]), axis=-2)
+    left_words, right_words, left_spans, right_spans = (
+        _normalized_exp(part, axis=-2) for part in (left[:, nt:], right[:, nt:], left[:, :nt], right[:, :nt])
+    )
+    empty = tf.fill([batch, length, nt], tf.constant(NEG, tf.float32))
+    empty_rank = tf.fill([batch, length, rank], tf.constant(NEG, tf.float32))
+
+    def new_array(first, second):
+        array = tf.TensorArray(tf.float32, size=length + 1, element_shape=[None, None, None], clear_after_read=False)
+        return array.write(0, first).write(1, second)
+
+    chart = new_array(empty, empty)
+    as_left = new_array(empty_rank, _log_matmul(preterminals, left_words))  # by start
+    as_right = new_array(empty_rank, _log_matmul(preterminals, right_words))  # by end
+
+    def body(width, chart, as_left, as_right):
+        starts = length - width + 1
+        # Left children of widths 1 .. width - 1 from each start; right children of the rest, ending at its end.
+        lefts = as_left.gather(tf.range(1, width))[:, :, :starts]
+        rights = as_right.gather(tf.range(width - 1, 0, -1))[:, :, width - 1 :]
+        in_rank = tf.reduce_logsumexp(lefts + rights, axis=0)  # [batch, starts, r]
+        scores = _log_matmul(in_rank, to_parents)  # [batch, starts, NT]
+        if span_scores is not None:
+            scores += span_scores[:, width - 1, :starts]
+        chart = chart.write(width, _pad_positions(scores, 0, width - 1))
+        as_left = as_left.write(width, _pad_positions(_log_matmul(scores, left_spans), 0, width - 1))
+        as_right = as_right.write(width, _pad_positions(_log_matmul(scores, right_spans), width - 1, 0))
+        return width + 1, chart, as_left, as_right
+
+    _, chart, _, _ = tf.while_loop(
+        lambda width, *_: width <= length, body, (tf.constant(2), chart, as_left, as_right)
+    )
+    return chart.stack()
+
+
 def _whole_sentence(chart, lengths):
     """`chart[length_b, b, 0]` for every sentence `b`: the scores of the span that covers the whole sentence."""
     lengths = tf.cast(lengths, tf.int32)
@@ -160,7 +254,7 @@ def inside(root, rules, preterminals, lengths, span_scores=None):
 
     Args:
         root: `[batch, NT]` log scores of `S -> A`.
-        rules: `[batch, NT, NT+T, NT+T]` log scores of `A -> B C`.
+        rules: `[batch, NT, NT+T, NT+T]` log scores of `A -> B C`, or `LowRankRules`.
         preterminals: `[batch, length, T]` log scores of `T -> w_i` for each word (anything finite in padding;
             `length` at least 2).
         lengths: `[batch]` number of words of each sentence, at least 2 (a one-word sentence has no binary tree:
@@ -187,7 +281,7 @@ def _span_gradients(score, root, rules, preterminals, lengths):
     `viterbi`) summed over the batch, with zero span scores added to every labelled span."""
     preterminals = tf.convert_to_tensor(preterminals, tf.float32)
     shape = tf.shape(preterminals)
-    span_scores = tf.zeros([shape[0], shape[1], shape[1], rules.shape[1]], tf.float32)
+    span_scores = tf.zeros([shape[0], shape[1], shape[1], _num_nonterminals(rules)], tf.float32)
     with tf.GradientTape() as tape:
         tape.watch([span_scores, preterminals])
         total = score(root, rules, preterminals, lengths, span_scores)

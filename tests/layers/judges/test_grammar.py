@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
 from keras_ae.layers.judges.grammar import CompoundPCFG, shared_affixes, whitespace_tokens
-from keras_ae.layers.judges.inside import inside, span_cky, span_marginals, viterbi, viterbi_spans
+from keras_ae.layers.judges.inside import LowRankRules, inside, span_cky, span_marginals, viterbi, viterbi_spans
 
 NT, T = 2, 3
 
@@ -362,3 +362,74 @@ def test_late_split_penalty_is_the_posterior_of_a_late_first_split_and_training_
     for bad in (-1.0, float("nan"), "1"):
         with pytest.raises(ValueError, match="late_split_penalty"):
             CompoundPCFG(vocabulary, late_split_penalty=bad, **sizes)
+
+
+LOW_RANK_SENTENCES = tf.constant(["she walked home slowly", "the dog walked home very slowly", "she walked", "dog"])
+LOW_RANK_VOCABULARY = ["she", "walked", "home", "very", "slowly", "the", "dog"]
+
+
+def _low_rank_grammar(code_dim=3, **kwargs):
+    keras.utils.set_random_seed(0)
+    sizes = dict(num_nonterminals=5, num_preterminals=7, symbol_dim=8, code_dim=code_dim, rule_rank=6)
+    return CompoundPCFG(LOW_RANK_VOCABULARY, **{**sizes, **kwargs})
+
+
+def _full_rules(low_rank):
+    """The `[batch, NT, NT+T, NT+T]` log rule tensor that `LowRankRules` stands for."""
+    head, left, right = (np.exp(part.numpy().astype("float64")) for part in low_rank)
+    return np.log(np.einsum("bar,bcr,bdr->bacd", head, left, right))
+
+
+def test_low_rank_rules_are_normalised_for_every_parent_and_code():
+    grammar = _low_rank_grammar()
+    code = tf.random.normal([4, 3], seed=1)
+    root, rules, emissions = grammar.rule_scores(code)
+    assert isinstance(rules, LowRankRules) and rules.head.shape == (4, 5, 6) and rules.left.shape == (4, 12, 6)
+    full = _full_rules(rules)
+    np.testing.assert_allclose(np.exp(full).sum(axis=(2, 3)), 1.0, rtol=1e-5)
+    assert np.ptp(full[:, 0, 0, 0]) > 1e-4  # the code changes the rules (compound)
+    np.testing.assert_allclose(np.exp(root.numpy()).sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(emissions.numpy()).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_low_rank_inside_equals_the_full_tensor_inside_of_the_same_rules():
+    """The rank-space pass and the full-tensor pass of the same grammar (U, V, W of a compound low-rank grammar,
+    multiplied out) give the same log partition and span marginals, padding included."""
+    grammar = _low_rank_grammar()
+    root, rules, preterminals, _, lengths = grammar.sentence_scores(LOW_RANK_SENTENCES, tf.random.normal([4, 3]))
+    full = tf.constant(_full_rules(rules), tf.float32)
+    lengths = tf.maximum(lengths, 2)
+    np.testing.assert_allclose(
+        inside(root, rules, preterminals, lengths), inside(root, full, preterminals, lengths), atol=1e-5, rtol=1e-6
+    )
+    low_spans, low_words = span_marginals(root, rules, preterminals, lengths)
+    full_spans, full_words = span_marginals(root, full, preterminals, lengths)
+    np.testing.assert_allclose(low_spans, full_spans, atol=1e-5)
+    np.testing.assert_allclose(low_words, full_words, atol=1e-5)
+    np.testing.assert_allclose(
+        grammar.log_likelihood(LOW_RANK_SENTENCES, tf.zeros([4, 3]))[:3],
+        inside(*grammar.sentence_scores(LOW_RANK_SENTENCES, tf.zeros([4, 3]))[:3], lengths)[:3], rtol=1e-6,
+    )
+
+
+def test_low_rank_grammar_learns_parses_and_refuses_viterbi():
+    grammar = _low_rank_grammar(code_dim=0, late_split_penalty=0.5)
+    code = tf.zeros([4, 0])
+    before = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
+    optimizer = keras.optimizers.Adam(1e-2)
+    for _ in range(20):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(grammar.judge_loss(LOW_RANK_SENTENCES, code, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    after = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
+    assert after[:3].sum() < before[:3].sum() - 1.0 and after[3] == 0.0
+    trees = [nltk.Tree.fromstring(tree.decode()) for tree in grammar.parse(LOW_RANK_SENTENCES, code).numpy()]
+    assert [tree.leaves() for tree in trees] == [sentence.decode().split() for sentence in LOW_RANK_SENTENCES.numpy()]
+    assert grammar.decodings == ("mbr",) and CompoundPCFG.from_config(grammar.get_config()).rule_rank == 6
+    assert not hasattr(grammar, "rule_out") and not hasattr(grammar, "nonterminal_embeddings")
+    with pytest.raises(ValueError, match="viterbi.*rule_rank is 6"):
+        grammar.parse(LOW_RANK_SENTENCES, code, decoding="viterbi")
+    with pytest.raises(ValueError, match="viterbi.*rule_rank"):
+        _low_rank_grammar(decoding="viterbi")
+    with pytest.raises(ValueError, match="rule_rank"):
+        _low_rank_grammar(rule_rank=-1)
