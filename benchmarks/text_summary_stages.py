@@ -11,7 +11,7 @@ document's and from the empty summary (`evaluation.summaries.code_dependence`), 
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
 (`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
-pretraining target, the document's first N content words (`val_target_rouge1`); and ROUGE-1 on each half of the
+pretraining target (`--pseudo-target`; by default the document's first N content words, `val_target_rouge1`); and ROUGE-1 on each half of the
 validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY` (default: the
 recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
@@ -51,7 +51,7 @@ With `--score-length L` every point also scores the same weights writing L words
 to separate the summaries' length from what training taught.
 
 After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
-first N content words of the clean document) on the same validation pairs: its ROUGE-1 against the references, the
+first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1 against the references, the
 target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
 pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired stage).
 """
@@ -70,7 +70,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
-from keras_ae.data.summaries import content_lead, make_pair_dataset, make_unpaired_dataset  # noqa: E402
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
     RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row,
 )
@@ -137,7 +137,7 @@ def main(argv=None):
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
-    targets = [content_lead(document, n) for document in documents]  # the pretraining target: no reference read
+    targets = [pseudo_target(document, n, flags.pseudo_target) for document in documents]  # no reference read
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
@@ -155,7 +155,7 @@ def main(argv=None):
             pretrained.save_weights(args.pretrained)
     if args.score_test:
         return score_test(pretrained, args, flags, data, lm_source, n)
-    imitation(pretrained, documents, references, n)
+    imitation(pretrained, documents, references, n, flags.pseudo_target)
     rows = {}
     for name in args.variants.split(",") if args.steps else ():
         objective, changes, stage = VARIANTS[name]
@@ -254,12 +254,13 @@ def language_model(model, summaries, path=None):
         np.savez(path, **{f"w{i}": weight for i, weight in enumerate(model.language_model.get_weights())})
 
 
-def imitation(model, documents, references, n):
-    """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (the
-    first `n` content words of each clean document) and how both score against `references` (ROUGE-1 F1), with the
-    summaries' words spelled as the document writes them (`document_spelling`, the default) and as the vocabulary
-    spells them (punctuation stripped: "fdlock" for "fd-lock")."""
-    targets = [content_lead(document, n) for document in documents]
+def imitation(model, documents, references, n, target="content"):
+    """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (each
+    clean document's `pseudo_target` of `n` words: the first `n` content words by default) and how both score
+    against `references` (ROUGE-1 F1), with the summaries' words spelled as the document writes them
+    (`document_spelling`, the default) and as the vocabulary spells them (punctuation stripped: "fdlock" for
+    "fd-lock")."""
+    targets = [pseudo_target(document, n, target) for document in documents]
     scores = {"target": rouge(targets, references)["rouge1"]}
     kept = model.document_spelling
     for spelling, name in ((True, ""), (False, "vocabulary_")):
@@ -270,7 +271,7 @@ def imitation(model, documents, references, n):
         scores[f"{name}equal_to_target"] = sum(g == t for g, t in zip(generated, targets)) / len(targets)
     model.document_spelling = kept
     print(f"pretrained generator, {len(documents)} validation pairs: R-1 {scores['generator']:.1f} (vocabulary's "
-          f"spelling {scores['vocabulary_generator']:.1f}); its target (first {n} content words) "
+          f"spelling {scores['vocabulary_generator']:.1f}); its target ({target}, {n} words) "
           f"{scores['target']:.1f}; generator against target R-1 {scores['generator_vs_target']:.1f} "
           f"({scores['vocabulary_generator_vs_target']:.1f}), equal to it {scores['equal_to_target']:.2f} "
           f"({scores['vocabulary_equal_to_target']:.2f})", flush=True)
