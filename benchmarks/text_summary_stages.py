@@ -45,7 +45,9 @@ Variants (name: objective and changes to the model or the stage):
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
-variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
+variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing; with `--bootstrap
+B` it also prints each variant's test perplexity minus the first variant's, with a 5-95% interval over B resamplings
+of the test documents: is the readability target's gap more than the choice of documents?).
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
@@ -126,6 +128,9 @@ def main(argv=None):
                              "the pool and saved there (one language model for every variant of a seed)")
     parser.add_argument("--score-test", action="store_true",
                         help="train nothing: load each variant's --save weights and print the recipe's test rows")
+    parser.add_argument("--bootstrap", type=int, default=0,
+                        help="with --score-test: resample the test documents this many times and print each "
+                             "variant's perplexity minus the first variant's (mean and 5-95%% interval)")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
     if unknown:
@@ -228,13 +233,39 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     lm = SummaryLanguageModel(lm_source)
     rows = {f"Lead-{n}": summary_row(documents, lead(documents, n), references, lm),
             "pretrained only": summary_row(documents, summarize(pretrained, documents), references, lm)}
+    outputs = {}
     for name in args.variants.split(","):
         objective, changes, _ = VARIANTS[name]
         model = pretrained.with_objective(objective, **changes)
         model.load_weights(f"{args.save}_{name}.weights.h5")
-        rows[name] = summary_row(documents, summarize(model, documents), references, lm)
+        outputs[name] = summarize(model, documents)
+        rows[name] = summary_row(documents, outputs[name], references, lm)
     print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
     print(format_table(rows, text_summary.COLUMNS))
+    if args.bootstrap:
+        print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed),
+                           ["difference", "mean", "low", "high"]))
+    return rows
+
+
+def perplexity_differences(lm, outputs, samples, seed):
+    """Each variant's perplexity under `lm` minus the first variant's on the same documents: on all of them
+    (`difference`) and over `samples` resamplings of the documents (`mean`, 5% `low`, 95% `high`)."""
+    scores = {name: lm.log_scores(summaries) for name, summaries in outputs.items()}
+    first, *others = scores
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(outputs[first]), size=(samples, len(outputs[first])))
+
+    def perplexity(name, index):
+        log2, grams = scores[name]
+        return 2.0 ** (-log2[index].sum(-1) / grams[index].sum(-1))
+
+    rows = {}
+    for name in others:
+        gaps = perplexity(name, draws) - perplexity(first, draws)
+        rows[f"{name} - {first}"] = {"difference": perplexity(name, slice(None)) - perplexity(first, slice(None)),
+                                     "mean": float(gaps.mean()), "low": float(np.quantile(gaps, 0.05)),
+                                     "high": float(np.quantile(gaps, 0.95))}
     return rows
 
 
