@@ -11,9 +11,9 @@ document's and from the empty summary (`evaluation.summaries.code_dependence`), 
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
 (`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
-pretraining target (`--pseudo-target`; by default the document's first N content words, `val_target_rouge1`); and ROUGE-1 on each half of the
-validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY` (default: the
-recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
+pretraining target (`--pseudo-target`; by default the document's first N content words, `val_target_rouge1`);
+and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY`
+(default: the recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point.
 
@@ -53,8 +53,8 @@ With `--score-length L` every point also scores the same weights writing L words
 to separate the summaries' length from what training taught.
 
 After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
-first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1 against the references, the
-target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
+first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1
+against the references, the target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
 pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired stage).
 """
 

@@ -3,9 +3,11 @@
 
 Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
 generator is pretrained on pseudo pairs (a document with Wang & Lee's noise, words dropped and phrases shuffled
-(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words), then trained to let a reconstructor rebuild the document from its words while a WGAN-GP discriminator, which
-has only seen real summaries never paired with these documents, judges them. In training every generated summary
-has the length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries
+(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words, or with
+`--pseudo-target connective` the same keeping "for", "and", "to", ...), then trained to let a reconstructor rebuild
+the document from its words while a WGAN-GP discriminator, which has only seen real summaries never paired with
+these documents, judges them. In training every generated summary has the length of a real summary drawn from the
+pool (so the discriminator cannot judge by length); the summaries
 scored and exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length).
 The same pretrained generator is also trained without the discriminator (reconstruction only) and on the real pairs
 (the supervised ceiling). The table
