@@ -54,8 +54,9 @@ to separate the summaries' length from what training taught.
 
 After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
 first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1
-against the references, the target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
-pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired stage).
+against the references, the target's, and its ROUGE-1 against the target with the share of outputs equal to it.
+`--steps 0` stops there (the pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired
+stage).
 """
 
 import argparse
