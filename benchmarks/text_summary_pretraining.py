@@ -9,8 +9,8 @@ ROUGE-1 against the references (`val_rouge1`), against the pretraining target (`
 content words by default; `val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's
 unpaired pool of real summaries (`val_perplexity`) and the generator's teacher-forced loss on the validation
 documents' pseudo pairs (`val_pseudo_loss`, the same noise). The recipe's rate is constant, so the first E epochs of
-a longer run are the recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights (`{prefix}_epoch3.weights.h5`),
-which `benchmarks/text_summary_stages.py --pretrained FILE` loads.
+a longer run are the recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights
+(`{prefix}_epoch3.weights.h5`), which `benchmarks/text_summary_stages.py --pretrained FILE` loads.
 """
 
 import argparse
