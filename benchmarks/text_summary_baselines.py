@@ -13,6 +13,12 @@ spells words (punctuation stripped: "fdlock" for "fd-lock"; what summaries were 
 `document_spelling`). `--split validation` (default) is what
 choices may be made on; `--split test` gives the rows of the recipe's table (its first `--evaluate` test pairs).
 `--leads 6,7` adds Lead-6 and Lead-7 whatever N is.
+
+Then the pretraining targets (`data.summaries.PSEUDO_TARGETS`, the recipe's `--pseudo-target`) against the real
+synopses, on the first 2,000 training documents (no reference read, so choices may be made on it): words, the share
+of words that are stop words, the shares of targets that hold a stop word, that hold "for" and that end on a stop
+word, the perplexity under the recipe's trigram model of the validation synopses, and first-word copies; beside them
+the critic's pool of real synopses (its first 2,000) and Lead-N of the same documents.
 """
 
 import argparse
@@ -24,15 +30,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
 
-from keras_ae.data.summaries import content_lead  # noqa: E402
+from keras_ae.data.summaries import PSEUDO_TARGETS, content_lead, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
-    SummaryLanguageModel, first_clause, lead, summary_row, words,
+    SummaryLanguageModel, first_clause, first_words_share, lead, mean_length, summary_row, words,
 )
 from keras_ae.layers.encoders.gru_sentence_encoder import STRIP_PUNCTUATION  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 
 BINS = ((0, 5), (5, 10), (10, 20), (20, 40), (40, None))
+TARGET_DOCUMENTS = 2000
 
 
 def placement(documents, references):
@@ -81,7 +88,7 @@ def main(argv=None):
     parser.add_argument("--leads", default="", help="comma-separated K: also score Lead-K (e.g. 6,7: how much of a "
                                                     "seed's margin over Lead-N is N)")
     args, recipe_argv = parser.parse_known_args(argv)
-    placements, rows = {}, {}
+    placements, rows, targets = {}, {}, {}
     for seed in (int(s) for s in args.seeds.split(",")):
         flags = parse_flags(text_summary.build_parser(), [*recipe_argv, "--seed", str(seed)])
         data, _, lm_source, n = text_summary.prepare_data(flags)
@@ -98,12 +105,40 @@ def main(argv=None):
                                   (f"first N={n} content words, vocabulary spelling",
                                    [vocabulary_spelling(content_lead(d, n)) for d in documents])):
             rows[f"seed {seed}: {name}"] = summary_row(documents, predictions, references, lm)
+        for target in PSEUDO_TARGETS[1:]:
+            rows[f"seed {seed}: pretraining target {target}"] = summary_row(
+                documents, [pseudo_target(d, n, target) for d in documents], references, lm)
+        targets.update(target_rows(seed, data, lm, n))
         for k in (int(k) for k in args.leads.split(",") if k):
             rows[f"seed {seed}: Lead-{k}"] = summary_row(documents, lead(documents, k), references, lm)
         print(f"seed {seed}: {len(documents)} {args.split} pairs, Lead-{n}", flush=True)
     print(format_table(placements, list(next(iter(placements.values())))))
     print(format_table(rows, ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "words"]))
-    return placements, rows
+    print(f"the first {TARGET_DOCUMENTS} training documents' pretraining targets (no reference read)")
+    print(format_table(targets, ["words", "stop_share", "stop_word", "for", "ends_stop_word", "perplexity",
+                                 "first_words"]))
+    return placements, rows, targets
+
+
+def target_rows(seed, data, lm, n):
+    """Rows of the pretraining targets of the first `TARGET_DOCUMENTS` training documents, of their Lead-N and of the
+    pool's first `TARGET_DOCUMENTS` real synopses: words, stop words (share of words; shares of texts holding one,
+    holding "for", ending on one), perplexity under `lm`, first-word copies."""
+    documents = data.train_documents[:TARGET_DOCUMENTS]
+    texts = {"real synopses (pool)": data.real_summaries[:TARGET_DOCUMENTS], f"Lead-{n}": lead(documents, n),
+             **{f"target {target}": [pseudo_target(d, n, target) for d in documents] for target in PSEUDO_TARGETS}}
+    rows = {}
+    for name, predictions in texts.items():
+        tokens = [words(text) for text in predictions]
+        flat = [word for text in tokens for word in text]
+        rows[f"seed {seed}: {name}"] = {
+            "words": mean_length(predictions), "stop_share": float(np.mean([w in ENGLISH_STOP_WORDS for w in flat])),
+            "stop_word": float(np.mean([bool(set(t) & ENGLISH_STOP_WORDS) for t in tokens])),
+            "for": float(np.mean(["for" in t for t in tokens])),
+            "ends_stop_word": float(np.mean([bool(t) and t[-1] in ENGLISH_STOP_WORDS for t in tokens])),
+            "perplexity": lm.perplexity(predictions),
+            "first_words": None if name.startswith("real") else first_words_share(documents, predictions)}
+    return rows
 
 
 if __name__ == "__main__":

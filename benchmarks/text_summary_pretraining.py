@@ -5,12 +5,12 @@
 
 Pretrains the generator on pseudo pairs as the recipe does (same data, seed, noise, batches and optimizer) for
 `--pretrain-epochs` epochs and after every epoch scores `--curve-documents` VALIDATION pairs (never the test pairs):
-ROUGE-1 against the references (`val_rouge1`), against the pretraining target, the document's first N content words
-(`val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's unpaired pool of real
-summaries (`val_perplexity`) and the generator's teacher-forced loss on the validation documents' pseudo pairs
-(`val_pseudo_loss`, the same noise). The recipe's rate is constant, so the first E epochs of a longer run are the
-recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights (`{prefix}_epoch3.weights.h5`),
-which `benchmarks/text_summary_stages.py --pretrained FILE` loads.
+ROUGE-1 against the references (`val_rouge1`), against the pretraining target (`--pseudo-target`; the first N
+content words by default; `val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's
+unpaired pool of real summaries (`val_perplexity`) and the generator's teacher-forced loss on the validation
+documents' pseudo pairs (`val_pseudo_loss`, the same noise). The recipe's rate is constant, so the first E epochs of
+a longer run are the recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights
+(`{prefix}_epoch3.weights.h5`), which `benchmarks/text_summary_stages.py --pretrained FILE` loads.
 """
 
 import argparse
@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from keras_ae.data.summaries import content_lead, make_pair_dataset  # noqa: E402
+from keras_ae.data.summaries import make_pair_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import RougeCurve, SummaryLanguageModel, rouge, summarize  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
@@ -41,7 +41,7 @@ def main(argv=None):
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
     data, vocabulary, _, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
-    targets = [content_lead(document, n) for document in documents]
+    targets = [pseudo_target(document, n, flags.pseudo_target) for document in documents]
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
     model = text_summary.build_model(flags, vocabulary, n)
     model.compile(optimizer=keras.optimizers.Adam(flags.learning_rate, global_clipnorm=5.0))

@@ -11,9 +11,9 @@ document's and from the empty summary (`evaluation.summaries.code_dependence`), 
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
 (`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
-pretraining target, the document's first N content words (`val_target_rouge1`); and ROUGE-1 on each half of the
-validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY` (default: the
-recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
+pretraining target (`--pseudo-target`; by default the document's first N content words, `val_target_rouge1`);
+and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY`
+(default: the recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point.
 
@@ -45,15 +45,18 @@ Variants (name: objective and changes to the model or the stage):
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
-variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing).
+variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing; with `--bootstrap
+B` it also prints each variant's test perplexity minus the first variant's, with a 5-95% interval over B resamplings
+of the test documents: is the readability target's gap more than the choice of documents?).
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
 
 After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
-first N content words of the clean document) on the same validation pairs: its ROUGE-1 against the references, the
-target's, and its ROUGE-1 against the target with the share of outputs equal to it. `--steps 0` stops there (the
-pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired stage).
+first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1
+against the references, the target's, and its ROUGE-1 against the target with the share of outputs equal to it.
+`--steps 0` stops there (the pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired
+stage).
 """
 
 import argparse
@@ -70,7 +73,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
-from keras_ae.data.summaries import content_lead, make_pair_dataset, make_unpaired_dataset  # noqa: E402
+from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
     RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row,
 )
@@ -126,6 +129,9 @@ def main(argv=None):
                              "the pool and saved there (one language model for every variant of a seed)")
     parser.add_argument("--score-test", action="store_true",
                         help="train nothing: load each variant's --save weights and print the recipe's test rows")
+    parser.add_argument("--bootstrap", type=int, default=0,
+                        help="with --score-test: resample the test documents this many times and print each "
+                             "variant's perplexity minus the first variant's (mean and 5-95%% interval)")
     args, recipe_argv = parser.parse_known_args(argv)
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
     if unknown:
@@ -137,7 +143,7 @@ def main(argv=None):
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
-    targets = [content_lead(document, n) for document in documents]  # the pretraining target: no reference read
+    targets = [pseudo_target(document, n, flags.pseudo_target) for document in documents]  # no reference read
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
@@ -155,7 +161,7 @@ def main(argv=None):
             pretrained.save_weights(args.pretrained)
     if args.score_test:
         return score_test(pretrained, args, flags, data, lm_source, n)
-    imitation(pretrained, documents, references, n)
+    imitation(pretrained, documents, references, n, flags.pseudo_target)
     rows = {}
     for name in args.variants.split(",") if args.steps else ():
         objective, changes, stage = VARIANTS[name]
@@ -228,13 +234,39 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     lm = SummaryLanguageModel(lm_source)
     rows = {f"Lead-{n}": summary_row(documents, lead(documents, n), references, lm),
             "pretrained only": summary_row(documents, summarize(pretrained, documents), references, lm)}
+    outputs = {}
     for name in args.variants.split(","):
         objective, changes, _ = VARIANTS[name]
         model = pretrained.with_objective(objective, **changes)
         model.load_weights(f"{args.save}_{name}.weights.h5")
-        rows[name] = summary_row(documents, summarize(model, documents), references, lm)
+        outputs[name] = summarize(model, documents)
+        rows[name] = summary_row(documents, outputs[name], references, lm)
     print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
     print(format_table(rows, text_summary.COLUMNS))
+    if args.bootstrap:
+        print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed),
+                           ["difference", "mean", "low", "high"]))
+    return rows
+
+
+def perplexity_differences(lm, outputs, samples, seed):
+    """Each variant's perplexity under `lm` minus the first variant's on the same documents: on all of them
+    (`difference`) and over `samples` resamplings of the documents (`mean`, 5% `low`, 95% `high`)."""
+    scores = {name: lm.log_scores(summaries) for name, summaries in outputs.items()}
+    first, *others = scores
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(outputs[first]), size=(samples, len(outputs[first])))
+
+    def perplexity(name, index):
+        log2, grams = scores[name]
+        return 2.0 ** (-log2[index].sum(-1) / grams[index].sum(-1))
+
+    rows = {}
+    for name in others:
+        gaps = perplexity(name, draws) - perplexity(first, draws)
+        rows[f"{name} - {first}"] = {"difference": perplexity(name, slice(None)) - perplexity(first, slice(None)),
+                                     "mean": float(gaps.mean()), "low": float(np.quantile(gaps, 0.05)),
+                                     "high": float(np.quantile(gaps, 0.95))}
     return rows
 
 
@@ -254,12 +286,13 @@ def language_model(model, summaries, path=None):
         np.savez(path, **{f"w{i}": weight for i, weight in enumerate(model.language_model.get_weights())})
 
 
-def imitation(model, documents, references, n):
-    """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (the
-    first `n` content words of each clean document) and how both score against `references` (ROUGE-1 F1), with the
-    summaries' words spelled as the document writes them (`document_spelling`, the default) and as the vocabulary
-    spells them (punctuation stripped: "fdlock" for "fd-lock")."""
-    targets = [content_lead(document, n) for document in documents]
+def imitation(model, documents, references, n, target="content"):
+    """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (each
+    clean document's `pseudo_target` of `n` words: the first `n` content words by default) and how both score
+    against `references` (ROUGE-1 F1), with the summaries' words spelled as the document writes them
+    (`document_spelling`, the default) and as the vocabulary spells them (punctuation stripped: "fdlock" for
+    "fd-lock")."""
+    targets = [pseudo_target(document, n, target) for document in documents]
     scores = {"target": rouge(targets, references)["rouge1"]}
     kept = model.document_spelling
     for spelling, name in ((True, ""), (False, "vocabulary_")):
@@ -270,7 +303,7 @@ def imitation(model, documents, references, n):
         scores[f"{name}equal_to_target"] = sum(g == t for g, t in zip(generated, targets)) / len(targets)
     model.document_spelling = kept
     print(f"pretrained generator, {len(documents)} validation pairs: R-1 {scores['generator']:.1f} (vocabulary's "
-          f"spelling {scores['vocabulary_generator']:.1f}); its target (first {n} content words) "
+          f"spelling {scores['vocabulary_generator']:.1f}); its target ({target}, {n} words) "
           f"{scores['target']:.1f}; generator against target R-1 {scores['generator_vs_target']:.1f} "
           f"({scores['vocabulary_generator_vs_target']:.1f}), equal to it {scores['equal_to_target']:.2f} "
           f"({scores['vocabulary_equal_to_target']:.2f})", flush=True)

@@ -179,12 +179,20 @@ class SummaryLanguageModel:
     def perplexity(self, texts):
         """Perplexity of `texts` (every n-gram of every padded text, the end symbol included); empty texts
         count as the end symbol alone."""
-        grams = [
-            gram
-            for text in texts
-            for gram in ngrams(pad_both_ends(list(self.model.vocab.lookup(words(text))), self.order), self.order)
-        ]
-        return float(self.model.perplexity(grams))
+        log2, grams = self.log_scores(texts)
+        return float(2.0 ** (-log2.sum() / grams.sum()))
+
+    def log_scores(self, texts):
+        """`(log2, grams)`, two arrays [len(texts)]: each text's summed log2 probability over its n-grams and their
+        count. The perplexity of any subset of the texts is `2 ** (-log2.sum() / grams.sum())` over it (e.g. for a
+        bootstrap over documents)."""
+        log2, grams = [], []
+        for text in texts:
+            padded = pad_both_ends(list(self.model.vocab.lookup(words(text))), self.order)
+            scores = [self.model.logscore(gram[-1], gram[:-1]) for gram in ngrams(padded, self.order)]
+            log2.append(sum(scores))
+            grams.append(len(scores))
+        return np.array(log2, dtype=float), np.array(grams, dtype=float)
 
 
 def summary_row(documents, predictions, references, lm):

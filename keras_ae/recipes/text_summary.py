@@ -3,9 +3,11 @@
 
 Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
 generator is pretrained on pseudo pairs (a document with Wang & Lee's noise, words dropped and phrases shuffled
-(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words), then trained to let a reconstructor rebuild the document from its words while a WGAN-GP discriminator, which
-has only seen real summaries never paired with these documents, judges them. In training every generated summary
-has the length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries
+(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words, or with
+`--pseudo-target connective` the same keeping "for", "and", "to", ...), then trained to let a reconstructor rebuild
+the document from its words while a WGAN-GP discriminator, which has only seen real summaries never paired with
+these documents, judges them. In training every generated summary has the length of a real summary drawn from the
+pool (so the discriminator cannot judge by length); the summaries
 scored and exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length).
 The same pretrained generator is also trained without the discriminator (reconstruction only) and on the real pairs
 (the supervised ceiling). The table
@@ -30,7 +32,8 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.averaging import WeightAverage
 from keras_ae.core.validation import non_negative_float, non_negative_int, probability
 from keras_ae.data.summaries import (
-    build_vocabulary, content_lead, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
+    PSEUDO_TARGETS, build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
+    pseudo_target,
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
@@ -54,6 +57,7 @@ QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
 COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "words", "train_seconds"]
+TARGET_NAMES = {"content": "first {n} content words", "connective": "first {n} words with connectives"}
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 
 
@@ -103,6 +107,9 @@ def build_parser():
                         help="share of a document's words dropped from the pretraining input (pseudo pairs)")
     parser.add_argument("--pseudo-phrase", type=non_negative_int, default=PSEUDO_DEFAULTS["phrase"],
                         help="words per phrase shuffled in the pretraining input (0: no shuffling)")
+    parser.add_argument("--pseudo-target", choices=PSEUDO_TARGETS, default=PSEUDO_DEFAULTS["target"],
+                        help="the pretraining target: the document's first N content words (content) or the same "
+                             "keeping the stop words that join phrases, 'for', 'and', 'to', ... (connective)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -164,7 +171,8 @@ def main(argv=None):
     rows, outputs, histories = {}, {}, {}
     if test_references is not None:
         baselines = ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents)),
-                     (f"first {n} content words (pretraining target)", [content_lead(d, n) for d in test_documents]))
+                     (f"{TARGET_NAMES[args.pseudo_target].format(n=n)} (pretraining target)",
+                      [pseudo_target(d, n, args.pseudo_target) for d in test_documents]))
         for name, predictions in baselines:
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
@@ -306,8 +314,9 @@ def prepare_data(args):
 
 
 def make_pseudo_pairs(documents, n, args):
-    """The pretraining pairs of `documents` (`pseudo_pairs`: targets of `n` content words) with the flags' noise."""
-    return pseudo_pairs(documents, length=n, seed=args.seed, drop=args.pseudo_drop, phrase=args.pseudo_phrase)
+    """The pretraining pairs of `documents` (`pseudo_pairs`: targets of `n` words) with the flags' target and noise."""
+    return pseudo_pairs(documents, length=n, seed=args.seed, drop=args.pseudo_drop, phrase=args.pseudo_phrase,
+                        target=args.pseudo_target)
 
 
 def pretrained_seconds(rows, seconds):

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from keras_ae.data.summaries import (
-    MIN_SUMMARIES, load_summary_data, make_unpaired_dataset, pseudo_pairs, read_records, truncate_words,
+    MIN_SUMMARIES, PSEUDO_TARGETS, connective_lead, content_lead, load_summary_data, make_unpaired_dataset,
+    pseudo_pairs, pseudo_target, read_records, truncate_words,
 )
 from tests.summary_helpers import tiny_pairs
 
@@ -102,6 +103,24 @@ def test_pseudo_pairs_drop_and_shuffle_the_input_and_target_the_first_content_wo
         pseudo_pairs(documents, 4, drop=1.0)
     with pytest.raises(ValueError, match="phrase"):
         pseudo_pairs(documents, 4, phrase=-1)
+
+
+def test_the_connective_target_keeps_the_stop_words_that_join_phrases():
+    document = "This is the parser for the YAML files and the JSON files of a tool to convert them."
+    assert pseudo_target(document, 4) == content_lead(document, 4) == "parser yaml files json"
+    # leading stop words and articles dropped, "for" / "and" kept after a content word, never at the end
+    assert pseudo_target(document, 4, "connective") == "parser for yaml files"
+    assert connective_lead(document, 5) == "parser for yaml files"  # "... files and" loses its last word
+    assert connective_lead(document, 9) == "parser for yaml files and json files of tool"
+    assert connective_lead("For and to the tools for to and of data", 4) == "tools for data"  # one in a row
+    assert connective_lead("the of and", 3) == ""
+    noisy, targets = pseudo_pairs([document], 4, drop=0.0, phrase=0, target="connective")
+    assert (noisy, targets) == ([document], ["parser for yaml files"])
+    assert pseudo_pairs([document], 4, seed=3)[0] == pseudo_pairs([document], 4, seed=3, target="connective")[0]
+    assert PSEUDO_TARGETS[0] == "content"  # the default
+    for call in (lambda: pseudo_pairs([document], 4, target="lead"), lambda: pseudo_target(document, 4, "lead")):
+        with pytest.raises(ValueError, match="target must be one of"):
+            call()
 
 
 def test_unpaired_batches_draw_summaries_from_the_pool_only():

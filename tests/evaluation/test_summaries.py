@@ -7,10 +7,12 @@ import weakref
 import numpy as np
 import pytest
 import tensorflow as tf
+from nltk.lm.preprocessing import pad_both_ends
+from nltk.util import ngrams
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
-    repeated_word_share, rouge, mean_length, summarize, summary_row,
+    repeated_word_share, rouge, mean_length, summarize, summary_row, words,
 )
 from keras_ae.models.text_latent import TextLatent
 from tests.summary_helpers import VOCABULARY, tiny_pairs
@@ -45,6 +47,12 @@ def test_language_model_prefers_real_summaries_to_repetitions_and_scrambles():
     repeated = lm.perplexity([" ".join([s.split()[0]] * 4) for s in held_out])
     assert 1 < real < scrambled and real < repeated
     assert lm.perplexity(["entirely unseen words here"]) < float("inf")
+    # per-text scores give the perplexity of any subset, as nltk computes it over the subset's n-grams
+    log2, grams = lm.log_scores(held_out)
+    assert grams.tolist() == [len(words(s)) + 2 for s in held_out]  # trigrams of "<s> <s> words </s> </s>"
+    assert 2.0 ** (-log2.sum() / grams.sum()) == pytest.approx(real)
+    grams_of_first = list(ngrams(pad_both_ends(list(lm.model.vocab.lookup(words(held_out[0]))), 3), 3))
+    assert lm.perplexity(held_out[:1]) == pytest.approx(lm.model.perplexity(grams_of_first))
 
 
 def test_summary_row_scores_with_and_without_references():

@@ -78,10 +78,17 @@ def test_bad_input_fails_before_any_work(tmp_path):
     with pytest.raises(SystemExit):
         text_summary.main(["--resume", "--run-dir", str(tmp_path / "run")])
     for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"], ["--anchor-weight", "-0.5"],
-                  ["--lm-prior-weight", "-1"]):
+                  ["--lm-prior-weight", "-1"], ["--pseudo-target", "lead"]):
         with pytest.raises(SystemExit):
             text_summary.main([*flags, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_the_pseudo_target_flag_chooses_the_pretraining_target():
+    document = "This is the parser for the YAML files."
+    for flags, target in (([], "parser yaml files"), (["--pseudo-target", "connective"], "parser for yaml")):
+        args = text_summary.build_parser().parse_args(flags)
+        assert text_summary.make_pseudo_pairs([document], 3, args)[1] == [target]
 
 
 @pytest.mark.slow
