@@ -6,7 +6,7 @@
 Right-branching trees hold exactly the gold constituents that end at the sentence's last word ("right-edge"), and
 every binary tree of n words has n - 2 non-trivial spans, so a parser's per-sentence F1 differs from
 right-branching's only by how many gold spans it holds: it can lose right-edge ones and win the others ("interior").
-The first table counts both, by gold label, summed over the runs' test sentences (per run on average), with the
+The first table counts both, by gold label and by width, summed over the runs' test sentences (per run on average), with the
 share of the sentence F1 difference each group makes. The second says what the parser built instead of the
 right-edge constituents it lost: the smallest of its constituents that holds the gold one also reaches the sentence
 end and is split inside the gold span, so the gold span's first words go to the left with what precedes it and
@@ -57,8 +57,8 @@ def constituent_label(labels, span):
 
 
 def error_rows(parses, gold_trees, labels):
-    """`(by_label, lost_to, f1_shares)` for one parser's trees (bracket strings) on `gold_trees`: per gold label,
-    counts of right-edge and interior gold spans and how many of each the parser holds; the lost right-edge spans
+    """`(by_label, lost_to, f1_shares)` for one parser's trees (bracket strings) on `gold_trees`: per gold label
+    (and per width, `"2 words"` .. `"5+ words"`), counts of right-edge and interior gold spans and how many of each the parser holds; the lost right-edge spans
     by (lost label, trailing label, words moved left); and the mean per-sentence F1 difference to right-branching
     made by the lost right-edge spans and by the won interior ones (they add up to the whole difference)."""
     by_label, lost_to = {}, Counter()
@@ -72,10 +72,11 @@ def error_rows(parses, gold_trees, labels):
         won_f1.append(won)
         for span, label in gold_labels.items():
             name = label if label in labels else "other"
-            row = by_label.setdefault(name, Counter())
             edge = "right-edge" if span[1] == length else "interior"
-            row[edge] += 1
-            row[f"{edge} held"] += span in spans
+            for key in (name, f"{min(span[1] - span[0], 5)}{'+' if span[1] - span[0] >= 5 else ''} words"):
+                row = by_label.setdefault(key, Counter())
+                row[edge] += 1
+                row[f"{edge} held"] += span in spans
             if edge == "right-edge" and span not in spans:
                 _, _, split = smallest_cover(spans, span, length)
                 trailing = constituent_label(gold_labels, (split, length))
@@ -106,7 +107,9 @@ def main(argv=None):
         lost_total.update(lost_to)
     runs = len(args.runs)
     rows = {}
-    order = sorted(totals, key=lambda label: -(totals[label]["right-edge"] + totals[label]["interior"]))
+    widths = sorted(label for label in totals if label.endswith(" words"))
+    order = sorted((label for label in totals if label not in widths),
+                   key=lambda label: -(totals[label]["right-edge"] + totals[label]["interior"])) + widths
     for label in order:
         counts = totals[label]
         edge, interior = counts["right-edge"] / runs, counts["interior"] / runs
@@ -116,7 +119,7 @@ def main(argv=None):
             "interior (RB holds none)": f"{interior:.0f}", "held by parser": f"{100 * won / max(interior, 1):.0f}%",
             "lost": f"{lost:.1f}", "won": f"{won:.1f}", "won - lost": f"{won - lost:+.1f}",
         }
-    print(f"Gold constituents per run (mean over {runs} runs), by label:")
+    print(f"Gold constituents per run (mean over {runs} runs), by label, then by width:")
     print(format_table(rows, list(next(iter(rows.values())))))
     print("\nSentence F1 minus right-branching, split into the right-edge spans lost and the interior spans won:")
     print(format_table({name: {"lost right-edge": f"{lost:.1f}", "won interior": f"{won:+.1f}",

@@ -8,7 +8,8 @@ Nothing is trained: each run's kept checkpoint is rebuilt from its flags (`rebui
 marginals under the posterior mean z are read once (`tree_ensemble.unlabelled_marginals`), and the tree for every b
 is the MBR tree over marginals + b * [span ends at the last word], as `CompoundPCFG(right_edge_bonus=b).parse`
 reads it. Per run and b: sentence F1, its paired per-sentence difference to the run's own trees (b = 0) and to
-right-branching trees with standard errors, the share of sentences whose tree is the right-branching one and the
+right-branching trees with standard errors, the share of sentences whose tree is the right-branching one, the
+difference to right-branching on the other sentences (where the prior let the grammar depart from it) and the
 two parts of the difference to right-branching (`tree_errors.py`: right-edge gold spans lost, interior ones won); then
 the mean over runs and how many runs are above right-branching.
 """
@@ -26,7 +27,7 @@ from keras_ae.recipes.tree_latent import rebuild_run
 
 
 def bonus_rows(folder, bonuses):
-    """`{b: (per-sentence F1 [sentences], share of right-branching trees, (lost, won))}` and the right-branching F1
+    """`{b: (per-sentence F1 [sentences], which trees are the right-branching one [sentences], (lost, won))}` and the right-branching F1
     values of one run's kept checkpoint on its gold test trees; `(lost, won)` are the mean parts of F1 minus
     right-branching's made by right-edge gold spans lost and interior ones won (`tree_errors.f1_parts`)."""
     _, data, model = rebuild_run(folder, epoch="selected")
@@ -42,8 +43,7 @@ def bonus_rows(folder, bonuses):
     for bonus in bonuses:
         spans = mbr_spans(marginals + bonus * right, lengths)
         parts = np.mean([f1_parts(tree, g, n) for tree, g, n in zip(spans, gold, lengths)], axis=0)
-        rows[bonus] = (sentence_f1_values(spans, gold), float(np.mean([s == r for s, r in zip(spans, right_spans)])),
-                       parts)
+        rows[bonus] = (sentence_f1_values(spans, gold), np.array([s == r for s, r in zip(spans, right_spans)]), parts)
     return rows, sentence_f1_values(right_spans, gold)
 
 
@@ -61,11 +61,15 @@ def main(argv=None):
         rows, right = bonus_rows(folder, bonuses)
         for bonus, (values, share, (lost, won)) in rows.items():
             own, difference = values - rows[0.0][0], values - right
+            departs = difference[~share]  # the sentences whose tree is not the right-branching one
             means[bonus].append((values.mean(), own.mean(), difference.mean()))
             table[f"{Path(folder).name}, b={bonus:g}"] = {
                 "sentence F1": f"{values.mean():.1f}", "minus b=0": f"{own.mean():+.1f} +- {standard_error(own):.1f}",
                 "minus RB": f"{difference.mean():+.1f} +- {standard_error(difference):.1f}",
-                "RB trees": f"{100 * share:.0f}%", "lost right-edge": f"{lost:.1f}", "won interior": f"{won:+.1f}",
+                "RB trees": f"{100 * share.mean():.0f}%",
+                "minus RB where not RB": f"{departs.mean():+.1f} +- {standard_error(departs):.1f}" if len(departs) > 1
+                else "-",
+                "lost right-edge": f"{lost:.1f}", "won interior": f"{won:+.1f}",
             }
     print(format_table(table, list(next(iter(table.values())))))
     summary = {}
