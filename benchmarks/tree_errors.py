@@ -91,7 +91,7 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+", help="tree_latent run folders with gold test trees")
     parser.add_argument("--labels", nargs="*", default=["NP", "VP", "PP", "S", "SBAR", "ADJP", "ADVP"],
                         help="gold labels to show (the rest are `other`)")
-    parser.add_argument("--top", type=int, default=12, help="rows of the lost-constituent table")
+    parser.add_argument("--top", type=int, default=8, help="rows of each lost-constituent table")
     args = parser.parse_args(argv)
     totals, lost_total, shares = {}, Counter(), []
     for folder in args.runs:
@@ -125,12 +125,15 @@ def main(argv=None):
     print(format_table({name: {"lost right-edge": f"{lost:.1f}", "won interior": f"{won:+.1f}",
                                "difference": f"{lost + won:+.1f}"} for name, (lost, won) in shares},
                        ["lost right-edge", "won interior", "difference"]))
-    print("\nLost right-edge constituents: what trails in the parser's tree and how many of the span's first words "
-          "went left (mean per run):")
     total = sum(lost_total.values())
-    print(format_table({f"{lost} lost, {trailing} trails, {moved} left": {
-        "per run": f"{count / runs:.1f}", "share": f"{100 * count / total:.0f}%"}
-        for (lost, trailing, moved), count in lost_total.most_common(args.top)}, ["per run", "share"]))
+    for position, title in ((2, "how many of the span's first words went left"), (1, "what trails")):
+        counts = Counter()
+        for key, count in lost_total.items():
+            counts[(key[0], key[position])] += count
+        print(f"\nLost right-edge constituents by {title} (mean per run; share of all lost):")
+        print(format_table({f"{lost} lost, {value}{' trails' if position == 1 else ' left'}": {
+            "per run": f"{count / runs:.1f}", "share": f"{100 * count / total:.0f}%"}
+            for (lost, value), count in counts.most_common(args.top)}, ["per run", "share"]))
 
 
 if __name__ == "__main__":
