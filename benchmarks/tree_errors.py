@@ -5,14 +5,14 @@
 
 Right-branching trees hold exactly the gold constituents that end at the sentence's last word ("right-edge"), and
 every binary tree of n words has n - 2 non-trivial spans, so a parser's per-sentence F1 differs from
-right-branching's only by how many gold spans it holds: it can lose right-edge ones and win the others ("interior").
-The first table counts both, by gold label and by width, summed over the runs' test sentences (per run on average), with the
-share of the sentence F1 difference each group makes. The second says what the parser built instead of the
-right-edge constituents it lost: the smallest of its constituents that holds the gold one also reaches the sentence
-end and is split inside the gold span, so the gold span's first words go to the left with what precedes it and
-its rest trails on its own (`((subject verb) object)`, `((clause) (trailing PP))`); rows by the gold label of the
-lost span and of the trailing part, with how many words went left. Nothing is trained: the runs' parses
-(`test_trees.json`, the first parser) are read against the gold trees their flags load.
+right-branching's only by how many gold spans it holds: it can lose right-edge ones and win the others
+("interior"). The first table counts both, by gold label and by width, summed over the runs' test sentences (per
+run on average); the second splits each run's F1 minus right-branching's into the two parts. The last two say
+what the parser built instead of the right-edge constituents it lost: the smallest of its constituents that holds
+the gold one also reaches the sentence end and is split inside the gold span, so the gold span's first words go
+to the left with what precedes it and its rest trails on its own (`((subject verb) object)`, `((clause)
+(trailing PP))`): counts by how many words went left, and by the gold label of the trailing part. Nothing is
+trained: the runs' parses (`test_trees.json`, the first parser) are read against the gold trees their flags load.
 """
 
 import argparse
@@ -57,10 +57,11 @@ def constituent_label(labels, span):
 
 
 def error_rows(parses, gold_trees, labels):
-    """`(by_label, lost_to, f1_shares)` for one parser's trees (bracket strings) on `gold_trees`: per gold label
-    (and per width, `"2 words"` .. `"5+ words"`), counts of right-edge and interior gold spans and how many of each the parser holds; the lost right-edge spans
-    by (lost label, trailing label, words moved left); and the mean per-sentence F1 difference to right-branching
-    made by the lost right-edge spans and by the won interior ones (they add up to the whole difference)."""
+    """`(by_label, lost_to, f1_parts)` for one parser's trees (bracket strings) on `gold_trees`: per gold label (and
+    per width, `"2 words"` .. `"5+ words"`), counts of right-edge and interior gold spans and how many of each the
+    parser holds; the lost right-edge spans by (lost label, trailing label, words moved left); and the mean
+    per-sentence parts of the F1 difference to right-branching made by the lost right-edge spans and by the won
+    interior ones (`f1_parts`; they add up to the whole difference)."""
     by_label, lost_to = {}, Counter()
     lost_f1, won_f1 = [], []
     for tree, gold in zip(parses, gold_trees):

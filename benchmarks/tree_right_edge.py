@@ -1,8 +1,8 @@
 """Sentence F1 of finished compound-PCFG runs re-parsed with right association in decoding (`right_edge_bonus`):
 the MBR tree over each run's span marginals plus a bonus b for every span that ends at the sentence's last word.
 
-    python benchmarks/tree_right_edge.py runs/base_s{0..5}                       # b = 0, 0.25, 0.5, 1, 2
-    python benchmarks/tree_right_edge.py runs/base_s{0..5} --bonus 0.5
+    python benchmarks/tree_right_edge.py runs/base_s{0..8}                       # b = 0, 0.25, 0.5, 0.75, 1
+    python benchmarks/tree_right_edge.py runs/base_s{0..8} --bonus 0.5
 
 Nothing is trained: each run's kept checkpoint is rebuilt from its flags (`rebuild_run`), its unlabelled span
 marginals under the posterior mean z are read once (`tree_ensemble.unlabelled_marginals`), and the tree for every b
@@ -10,26 +10,28 @@ is the MBR tree over marginals + b * [span ends at the last word], as `CompoundP
 reads it. Per run and b: sentence F1, its paired per-sentence difference to the run's own trees (b = 0) and to
 right-branching trees with standard errors, the share of sentences whose tree is the right-branching one, the
 difference to right-branching on the other sentences (where the prior let the grammar depart from it) and the
-two parts of the difference to right-branching (`tree_errors.py`: right-edge gold spans lost, interior ones won); then
-the mean over runs and how many runs are above right-branching.
+two parts of the difference to right-branching (`tree_errors.py`: right-edge gold spans lost, interior ones won);
+then the mean over runs and how many runs are above right-branching. b >= 1 gives the right-branching tree.
 """
 
 import argparse
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-from benchmarks.tree_ensemble import mbr_spans, span_indicators, unlabelled_marginals
+from benchmarks.tree_ensemble import mbr_spans, unlabelled_marginals
 from benchmarks.tree_errors import f1_parts
 from keras_ae.evaluation.trees import right_branching_spans, sentence_f1_values, standard_error, tree_spans
+from keras_ae.layers.judges.grammar import right_edge_spans
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.tree_latent import rebuild_run
 
 
 def bonus_rows(folder, bonuses):
-    """`{b: (per-sentence F1 [sentences], which trees are the right-branching one [sentences], (lost, won))}` and the right-branching F1
-    values of one run's kept checkpoint on its gold test trees; `(lost, won)` are the mean parts of F1 minus
-    right-branching's made by right-edge gold spans lost and interior ones won (`tree_errors.f1_parts`)."""
+    """`({b: (per-sentence F1, whether each tree is the right-branching one, (lost, won))}, right-branching's
+    per-sentence F1)` of one run's kept checkpoint on its gold test trees; `(lost, won)` are the mean parts of F1
+    minus right-branching's made by right-edge gold spans lost and interior ones won (`tree_errors.f1_parts`)."""
     _, data, model = rebuild_run(folder, epoch="selected")
     if data.test_trees is None:
         raise ValueError(f"{folder}: the run's data has no gold trees to score against.")
@@ -37,8 +39,7 @@ def bonus_rows(folder, bonuses):
     gold = [tree_spans(tree)[0] for tree in data.test_trees]
     marginals = unlabelled_marginals(model, data.test)
     right_spans = [right_branching_spans(n) for n in lengths]
-    right = span_indicators([set(spans) | {(n - w, n) for w in range(1, n + 1)} for spans, n in
-                             zip(right_spans, lengths)], marginals.shape[-1])  # every span that ends at the end
+    right = right_edge_spans(tf.constant(lengths), marginals.shape[-1]).numpy()
     rows = {}
     for bonus in bonuses:
         spans = mbr_spans(marginals + bonus * right, lengths)
@@ -50,7 +51,7 @@ def bonus_rows(folder, bonuses):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="tree_latent run folders with gold test trees")
-    parser.add_argument("--bonus", type=float, nargs="*", default=[0.0, 0.25, 0.5, 1.0, 2.0],
+    parser.add_argument("--bonus", type=float, nargs="*", default=[0.0, 0.25, 0.5, 0.75, 1.0],
                         help="right-edge bonuses b to decode with (0: the run's own MBR trees)")
     args = parser.parse_args(argv)
     if any(not b >= 0 for b in args.bonus):
