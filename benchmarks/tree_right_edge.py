@@ -11,7 +11,7 @@ reads it. Per run and b: sentence F1, its paired per-sentence difference to the 
 right-branching trees with standard errors, the share of sentences whose tree is the right-branching one, the
 difference to right-branching on the other sentences (where the prior let the grammar depart from it) and the
 two parts of the difference to right-branching (`tree_errors.py`: right-edge gold spans lost, interior ones won);
-then the mean over runs and how many runs are above right-branching. b >= 1 gives the right-branching tree.
+then the mean over runs and how many runs are above right-branching. b > 1 gives the right-branching tree.
 """
 
 import argparse

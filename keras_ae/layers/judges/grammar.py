@@ -68,7 +68,7 @@ class CompoundPCFG(keras.layers.Layer):
     in parsing only. The minimum-Bayes-risk tree maximises the sum of its spans' posterior marginals plus b for
     every span that ends at the sentence's last word, so a departure from attaching trailing material low (the
     right association or late closure of psycholinguistics: Kimball, 1973; Frazier, 1978) must be worth more than
-    b expected correct spans. b = 0 is plain MBR; a large b gives right-branching trees. English's prior, wrong
+    b expected correct spans. b = 0 is plain MBR; b > 1 gives right-branching trees. English's prior, wrong
     for head-final languages; training, the ELBO and perplexity do not see it. MBR decoding only.
 
     Low-rank rules (`rule_rank` r, off by default): TN-PCFG (Yang, Zhao & Tu, 2021, "PCFGs Can Do Better: Inducing
