@@ -42,6 +42,9 @@ class TreeLatent(JudgedEncoder):
             off. Training only: `parse`, `elbo` and the export read the grammar unmasked.
         rule_rank: r of low-rank binary rules (`CompoundPCFG`; TN-PCFG, Yang, Zhao & Tu, 2021), which make grammars
             of hundreds of symbols affordable (MBR decoding only); 0 (the default): the full rule tensor.
+        right_edge_bonus: right association in MBR decoding (`CompoundPCFG`), a prior for English: each tree span
+            that ends at the sentence's last word adds this much to the tree's score; 0 (the default): off.
+            Parsing only: training, `elbo` and perplexity do not see it.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -72,6 +75,7 @@ class TreeLatent(JudgedEncoder):
         prefix_length=0,
         late_split_penalty=0.0,
         rule_rank=0,
+        right_edge_bonus=0.0,
         encoder=None,
         grammar=None,
         **kwargs,
@@ -89,7 +93,8 @@ class TreeLatent(JudgedEncoder):
         grammar = grammar or CompoundPCFG(
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
             code_dim=code_dim, decoding=decoding, suffix_length=suffix_length,
-            prefix_length=prefix_length, late_split_penalty=late_split_penalty, rule_rank=rule_rank, name="grammar",
+            prefix_length=prefix_length, late_split_penalty=late_split_penalty, rule_rank=rule_rank,
+            right_edge_bonus=right_edge_bonus, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -108,6 +113,7 @@ class TreeLatent(JudgedEncoder):
         self.prefix_length = grammar.prefix_length
         self.late_split_penalty = grammar.late_split_penalty
         self.rule_rank = grammar.rule_rank
+        self.right_edge_bonus = grammar.right_edge_bonus
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -184,6 +190,7 @@ class TreeLatent(JudgedEncoder):
                 "prefix_length": self.prefix_length,
                 "late_split_penalty": self.late_split_penalty,
                 "rule_rank": self.rule_rank,
+                "right_edge_bonus": self.right_edge_bonus,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

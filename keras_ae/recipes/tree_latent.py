@@ -12,15 +12,16 @@ clauses are grouped, recall by constituent type). `--curriculum-start` trains sh
 length curriculum; off by default: it did not help, see the README). As Kim et al. select their checkpoint, the epoch
 with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last); gradients are
 clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
-the most probable tree, as Kim et al. decode); with gold trees the F1 of both decodings of the same weights goes to
-metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic: nothing is
-selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written English-like
-grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the default, 3, has VP coordination,
-to-infinitives and imperatives, verb phrases without their subject in front, which grammar 1 lacks: without them
-the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README); `--gold-trees` scores against
-your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves are the sentences). The run
-folder gets metrics.json, example trees (gold beside both models) and the training curves; the compound PCFG is
-exported with `encode` (z) and `parse` (bracketed trees) signatures.
+the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to
+the MBR tree's score, a prior for English in parsing only); with gold trees the F1 of both decodings of the same
+weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic:
+nothing is selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written
+English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the default, 3, has VP
+coordination, to-infinitives and imperatives, verb phrases without their subject in front, which grammar 1 lacks:
+without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README); `--gold-trees` scores
+against your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves are the sentences).
+The run folder gets metrics.json, example trees (gold beside both models) and the training curves; the compound PCFG
+is exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
 import json
@@ -120,6 +121,11 @@ def build_parser():
         "Yang, Zhao & Tu 2021): P(A -> B C) = sum over R ranks of U[A,r] V[B,r] W[C,r], so that --nonterminals and "
         "--preterminals can be in the hundreds (the paper: 250, 500, rank 500); MBR decoding only; 0: full rules"
     )
+    parser.add_argument(
+        "--right-edge-bonus", type=non_negative_float, default=DEFAULTS["right_edge_bonus"], help="right "
+        "association, a prior for English in parsing only: the MBR tree's score adds B for each span that ends at "
+        "the sentence's last word (large B: right-branching trees); MBR decoding only; 0: off"
+    )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -179,6 +185,7 @@ def build_model(args, vocabulary, code_dim, seed):
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
         prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty, rule_rank=args.rule_rank,
+        right_edge_bonus=args.right_edge_bonus,
     )
 
 
@@ -287,6 +294,9 @@ def main(argv=None):
     if args.rule_rank and args.decoding == "viterbi":
         parser.error(f"--decoding viterbi needs the full rule tensor; --rule-rank {args.rule_rank} gives low-rank rules, "
                      "which have no most probable tree: use --decoding mbr (the default) or --rule-rank 0.")
+    if args.right_edge_bonus and args.decoding == "viterbi":
+        parser.error(f"--right-edge-bonus {args.right_edge_bonus} biases the MBR tree; the Viterbi tree has no span "
+                     "scores to add it to: use --decoding mbr (the default) or --right-edge-bonus 0.")
     if args.epoch_f1 and not (args.gold_trees or args.test_trees or args.data == "synthetic"):
         parser.error("--epoch-f1 scores parses against gold trees: give --gold-trees or --test-trees (or the "
                      "synthetic data).")

@@ -93,8 +93,17 @@ def test_two_replicas_give_the_one_replica_step(data, code_dim=4):
     assert_two_replicas_step_like_one(make, batch, learning_rate=0.1)
 
 
+@pytest.fixture(scope="module")
+def right_edge(trained):
+    """The trained model decoding with right association (`right_edge_bonus` 0.5)."""
+    model, history = trained
+    clone = TreeLatent.from_config({**model.get_config(), "grammar": None, "right_edge_bonus": 0.5})
+    clone.set_weights(model.get_weights())
+    return clone, history
+
+
 @pytest.mark.slow  # default-suite budget: the contract test exports `encode` to 1e-5
-@pytest.mark.parametrize("fixture", ["trained", "low_rank"])  # full rules; low-rank rules (TN-PCFG)
+@pytest.mark.parametrize("fixture", ["trained", "low_rank", "right_edge"])  # + TN-PCFG, right association
 def test_export_reloads_with_plain_tensorflow(fixture, request, tmp_path):
     model, _ = request.getfixturevalue(fixture)
     destination = export_model(model, tmp_path / "tree_latent", metrics={"sentence_f1": 1.0})

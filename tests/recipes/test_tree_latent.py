@@ -132,6 +132,20 @@ def test_late_split_penalty_flag_reaches_the_grammar_and_defaults_to_off():
         parser.parse_args(["--late-split-penalty", "-1"])
 
 
+def test_right_edge_bonus_flag_reaches_the_grammar_defaults_to_off_and_refuses_viterbi(capsys):
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
+    assert build([]).grammar.right_edge_bonus == 0.0
+    model = build(["--right-edge-bonus", "0.5"])
+    assert model.grammar.right_edge_bonus == model.get_config()["right_edge_bonus"] == 0.5
+    assert model.grammar.decodings == ("mbr",)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--right-edge-bonus", "-1"])
+    with pytest.raises(SystemExit):
+        tree_latent.main(["--right-edge-bonus", "0.5", "--decoding", "viterbi"])
+    assert "--right-edge-bonus 0.5 biases the MBR tree" in capsys.readouterr().err
+
+
 def test_rule_rank_flag_reaches_the_grammar_and_defaults_to_full_rules():
     parser = tree_latent.build_parser()
     build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731

@@ -64,6 +64,13 @@ class CompoundPCFG(keras.layers.Layer):
     it. For a head-final language (Japanese, Turkish) it is the wrong prior. Parsing, the ELBO and perplexity read
     the grammar alone, unmasked: the prior only steers which grammar training finds.
 
+    Right association in decoding (`right_edge_bonus` b, off by default; not in the paper): a prior the user sets,
+    in parsing only. The minimum-Bayes-risk tree maximises the sum of its spans' posterior marginals plus b for
+    every span that ends at the sentence's last word, so a departure from attaching trailing material low (the
+    right association or late closure of psycholinguistics: Kimball, 1973; Frazier, 1978) must be worth more than
+    b expected correct spans. b = 0 is plain MBR; b > 1 gives right-branching trees. English's prior, wrong
+    for head-final languages; training, the ELBO and perplexity do not see it. MBR decoding only.
+
     Low-rank rules (`rule_rank` r, off by default): TN-PCFG (Yang, Zhao & Tu, 2021, "PCFGs Can Do Better: Inducing
     Probabilistic Context-Free Grammars with Many Symbols"). The binary rules are `P(A -> B C) = sum_r U[A, r]
     V[B, r] W[C, r]`: U, V and W come from three MLPs (linear, ReLU, linear) on `[rule embedding of the symbol; z]`,
@@ -89,6 +96,7 @@ class CompoundPCFG(keras.layers.Layer):
             output embedding; 0 (the default): none.
         late_split_penalty: weight B of the late-split penalty in the training loss (English only); 0: off.
         rule_rank: r of the low-rank binary rules (TN-PCFG); 0 (the default): the full rule tensor.
+        right_edge_bonus: b of right association in MBR decoding (English only); 0 (the default): off.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -111,7 +119,7 @@ class CompoundPCFG(keras.layers.Layer):
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        suffix_length=0, prefix_length=0, late_split_penalty=0.0, rule_rank=0, **kwargs
+        suffix_length=0, prefix_length=0, late_split_penalty=0.0, rule_rank=0, right_edge_bonus=0.0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -125,7 +133,7 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("suffix_length", suffix_length, 0)
         integer_at_least("prefix_length", prefix_length, 0)
         integer_at_least("rule_rank", rule_rank, 0)
-        _check_decoding(decoding, rule_rank)
+        _check_decoding(decoding, rule_rank, right_edge_bonus)
         if not (isinstance(late_split_penalty, (int, float)) and math.isfinite(late_split_penalty)
                 and late_split_penalty >= 0):
             raise ValueError(f"late_split_penalty must be a number >= 0 (0: off), got {late_split_penalty!r}.")
@@ -161,11 +169,13 @@ class CompoundPCFG(keras.layers.Layer):
         self.prefix_length = prefix_length
         self.late_split_penalty = float(late_split_penalty)
         self.rule_rank = rule_rank
+        self.right_edge_bonus = float(right_edge_bonus)
 
     @property
     def decodings(self):
-        """The decodings `parse` offers: both, or only `"mbr"` with low-rank rules (which have no Viterbi chart)."""
-        return DECODINGS[:1] if self.rule_rank else DECODINGS
+        """The decodings `parse` offers: both, or only `"mbr"` with low-rank rules (which have no Viterbi chart) or a
+        right-edge bonus (which biases the MBR tree)."""
+        return DECODINGS[:1] if self.rule_rank or self.right_edge_bonus else DECODINGS
 
     def build(self, input_shape=None, code_shape=None):
         # Low-rank grammars start from N(0, 1) symbol embeddings, as TN-PCFG's code: at Glorot's scale (about 0.08
@@ -310,7 +320,8 @@ class CompoundPCFG(keras.layers.Layer):
         (`viterbi_spans`) with its own labels. Leaves are the input's tokens verbatim (see `whitespace_tokens`); an
         empty sentence gives "".
         """
-        decoding = self.decoding if decoding is None else _check_decoding(decoding, self.rule_rank)
+        decoding = self.decoding if decoding is None else _check_decoding(decoding, self.rule_rank,
+                                                                          self.right_edge_bonus)
         root, rules, preterminals, tokens, lengths = self.sentence_scores(sentences, code)
         if decoding == "viterbi":
             spans, words = viterbi_spans(root, rules, preterminals, tf.maximum(lengths, 2))
@@ -320,7 +331,9 @@ class CompoundPCFG(keras.layers.Layer):
             chosen = tf.concat([tf.sequence_mask(lengths, width, tf.float32)[:, None], chosen], axis=1)
         else:
             spans, words = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
-            chosen = span_cky(tf.reduce_sum(spans, axis=-1), lengths)
+            chosen = span_cky(tf.reduce_sum(spans, axis=-1) + self.right_edge_bonus * right_edge_spans(lengths,
+                                                                                                    tf.shape(spans)[1]),
+                              lengths)
         # One-word sentences: their only tree is the word under its best preterminal.
         words = tf.where((lengths == 1)[:, None, None], tf.nn.softmax(preterminals), words)
         span_labels = tf.strings.join(["NT", tf.strings.as_string(tf.argmax(spans, axis=-1))])
@@ -342,6 +355,7 @@ class CompoundPCFG(keras.layers.Layer):
                 "prefix_length": self.prefix_length,
                 "late_split_penalty": self.late_split_penalty,
                 "rule_rank": self.rule_rank,
+                "right_edge_bonus": self.right_edge_bonus,
             }
         )
         return config
@@ -362,6 +376,17 @@ def late_first_splits(lengths, width, num_nonterminals):
     mask = late[:, :, None] & at_start  # [batch, width, start]
     scores = tf.where(mask, tf.constant(NEG, tf.float32), 0.0)
     return tf.broadcast_to(scores[..., None], tf.concat([tf.shape(scores), [num_nonterminals]], axis=0))
+
+
+def right_edge_spans(lengths, width):
+    """`[batch, width, width]` float32 (span scores for `span_cky`): 1 on the spans `[b, w, i]` that end at the
+    sentence's last word (`i + w + 1 == length`), 0 elsewhere.
+
+    Example:
+        right_edge_spans(tf.constant([3]), 3)[0]  # [[0, 0, 1], [0, 1, 0], [1, 0, 0]]: rows are widths 1..3
+    """
+    ends = tf.range(width)[None, :, None] + tf.range(width)[None, None, :] + 1  # [1, width, start]: w + i + 1
+    return tf.cast(ends == tf.cast(lengths, tf.int32)[:, None, None], tf.float32)
 
 
 def shared_affixes(vocabulary, suffix_length, prefix_length=0):
@@ -396,10 +421,15 @@ def shared_affixes(vocabulary, suffix_length, prefix_length=0):
     return affixes, ids
 
 
-def _check_decoding(decoding, rule_rank=0):
+def _check_decoding(decoding, rule_rank=0, right_edge_bonus=0.0):
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}; got {decoding!r}.")
     if decoding == "viterbi" and rule_rank:
         raise ValueError(f"decoding='viterbi' needs the full rule tensor, but rule_rank is {rule_rank}: low-rank rules "
                          "have no most probable tree to read. Use decoding='mbr' (or rule_rank=0).")
+    if not (isinstance(right_edge_bonus, (int, float)) and math.isfinite(right_edge_bonus) and right_edge_bonus >= 0):
+        raise ValueError(f"right_edge_bonus must be a number >= 0 (0: off), got {right_edge_bonus!r}.")
+    if decoding == "viterbi" and right_edge_bonus:
+        raise ValueError(f"right_edge_bonus ({right_edge_bonus}) biases the minimum-Bayes-risk tree; the Viterbi tree "
+                         "has no span scores to add it to. Use decoding='mbr' (or right_edge_bonus=0).")
     return decoding

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_ae.evaluation.trees import constituents_in_order
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
-from keras_ae.layers.judges.grammar import CompoundPCFG, shared_affixes, whitespace_tokens
+from keras_ae.layers.judges.grammar import CompoundPCFG, right_edge_spans, shared_affixes, whitespace_tokens
 from keras_ae.layers.judges.inside import LowRankRules, inside, span_cky, span_marginals, viterbi, viterbi_spans
 
 NT, T = 2, 3
@@ -362,6 +363,37 @@ def test_late_split_penalty_is_the_posterior_of_a_late_first_split_and_training_
     for bad in (-1.0, float("nan"), "1"):
         with pytest.raises(ValueError, match="late_split_penalty"):
             CompoundPCFG(vocabulary, late_split_penalty=bad, **sizes)
+
+
+def test_right_edge_bonus_moves_mbr_trees_toward_right_branching_and_never_away():
+    """Each tree's score is its spans' marginals plus b per span that ends at the last word, so a larger b never
+    shortens the right spine, and b > 1 (a span's marginal is at most 1) gives the right-branching tree."""
+    vocabulary = ["she", "walked", "home", "very", "slowly", "the", "dog"]
+    sentences = tf.constant(["she walked home very slowly", "the dog walked home", "the dog walked", "dog"])
+    sizes = dict(num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=2)
+    np.testing.assert_array_equal(right_edge_spans(tf.constant([3, 2]), 3)[:, :, :],
+                                  [[[0, 0, 1], [0, 1, 0], [1, 0, 0]], [[0, 1, 0], [1, 0, 0], [0, 0, 0]]])
+    code = tf.random.normal([4, 2], seed=3)
+    keras.utils.set_random_seed(0)
+    grammar = CompoundPCFG(vocabulary, **sizes)
+    grammar.build()
+    assert grammar.right_edge_bonus == 0.0  # off by default: the plain MBR trees
+    spines = []
+    for bonus in (0.0, 0.3, 1.5):  # the same weights, decoded with each bonus
+        grammar.right_edge_bonus = bonus
+        trees = grammar.parse(sentences, code).numpy()
+        found = [constituents_in_order(tree) for tree in trees]
+        spines.append([sum(end == length for _, end, _ in spans) for spans, length in found])
+    assert (np.diff(spines, axis=0) >= 0).all() and spines[0] != spines[-1]  # the spine only grows, and does grow
+    assert spines[-1] == [4, 3, 2, 0]  # right-branching: every constituent of two words or more ends at the end
+    grammar = CompoundPCFG(vocabulary, right_edge_bonus=0.5, **sizes)
+    assert CompoundPCFG.from_config(grammar.get_config()).right_edge_bonus == 0.5
+    assert grammar.decodings == ("mbr",)
+    with pytest.raises(ValueError, match="right_edge_bonus.*decoding='mbr'"):
+        grammar.parse(sentences, code, decoding="viterbi")
+    for bad in (-0.5, float("inf"), "1"):
+        with pytest.raises(ValueError, match="right_edge_bonus must be"):
+            CompoundPCFG(vocabulary, right_edge_bonus=bad, **sizes)
 
 
 LOW_RANK_SENTENCES = tf.constant(["she walked home slowly", "the dog walked home very slowly", "she walked", "dog"])
