@@ -664,9 +664,7 @@ def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the
     gradients = tape.gradient(loss, model.encoder.speaker_encoder.trainable_variables)
     assert sum(float(tf.reduce_sum(tf.abs(g))) for g in gradients if g is not None) > 0
     assert DisentanglingAutoEncoder.from_config(model.get_config()).dynamics_weight == 0.5
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    history = model.fit(SPEECH_BATCHES.take(2), epochs=1, verbose=0)
-    assert {"dynamics_loss", "dynamics_error", "frame_l1"} <= set(history.history)
+    assert {"dynamics_loss", "dynamics_error", "frame_l1"} <= {metric.name for metric in model.metrics}
     with pytest.raises(ValueError, match="dynamics_weight"):
         AdaINVC(dynamics_weight=-1.0)
     with pytest.raises(ValueError, match="dynamics_weight"):
