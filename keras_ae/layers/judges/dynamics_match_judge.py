@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_ae.evaluation.speech import with_deltas
+from keras_ae.layers.audio.deltas import with_deltas
 
 COEFFICIENTS = 13  # c0-c12 of the log-mel frames, as the speaker judge's MFCCs
 
