@@ -87,6 +87,12 @@ LAYERS = {
          rng.normal(size=(2, 5, 4)).astype("float32")),
         lambda judge, code: judge.adversary_loss({}, code),
     ),
+    "DynamicsMatchJudge": (
+        L.DynamicsMatchJudge,
+        (MEL_FRAMES, EMBEDDING, {"dynamics": [(0.5 * MEL_FRAMES, MEL_FRAMES), (0.2 * MEL_FRAMES, MEL_FRAMES[::-1])]},
+         rng.normal(size=(2, 5, 4)).astype("float32")),
+        lambda judge, code: judge.judge_loss({}, code),
+    ),
     "AttentionCopyDecoder": (
         lambda: L.AttentionCopyDecoder(10, length=3, hidden_dim=8, word_dim=4, attention_dim=4),
         (TOKENS, (rng.normal(size=(2, 5, 8)).astype("float32"), TOKENS != 0, TOKENS, EMBEDDING)),

@@ -248,7 +248,7 @@ class PhoneProbe:
     Args:
         features: utterance -> frame features `[frames, dim]`, frame `i` centred on label `i`; the default takes a
             waveform to MFCCs with deltas (`mfcc_frames`). A function of a model's log-mel frames (e.g. with
-            `keras_ae.evaluation.speech.with_deltas`) probes a decoder's output before the vocoder.
+            `keras_ae.layers.audio.deltas.with_deltas`) probes a decoder's output before the vocoder.
 
     Example:
         probe = PhoneProbe().fit(real_waveforms, real_phones)

@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras_ae.data.speech import FRAME_SAMPLES
 from keras_ae.evaluation.probes import chance_accuracy, linear_probe_accuracy
 from keras_ae.layers.audio.griffin_lim_vocoder import fast_griffin_lim
+from keras_ae.layers.audio.deltas import with_deltas
 from keras_ae.layers.audio.log_mel import log_mel_frames, mel_matrix
 from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
 
@@ -75,18 +76,6 @@ def mfcc_features(waveforms, num_coefficients=13, num_mel_bins=40, deltas=True):
     return with_deltas(mfcc) if deltas else mfcc
 
 
-def with_deltas(features):
-    """`[batch, frames, dim]` features with their regression deltas and delta-deltas appended (HTK's, +-2
-    frames): `[batch, frames, 3 dim]`.
-
-    Example:
-        assert with_deltas(tf.zeros([1, 10, 13])).shape == (1, 10, 39)
-    """
-    features = tf.convert_to_tensor(features, tf.float32)
-    delta = _delta(features)
-    return tf.concat([features, delta, _delta(delta)], axis=-1)
-
-
 def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=0.99):
     """A waveform that sounds like `features` `[frames, num_mel_bins]` (the output of `mfcc_features` with
     `num_coefficients=num_mel_bins, deltas=False`): inverse DCT to the log-mel spectrum, the least-squares linear
@@ -99,16 +88,6 @@ def mel_cepstrum_to_waveform(features, num_mel_bins=40, iterations=16, momentum=
     power = tf.nn.relu(tf.exp(log_mel) @ tf.linalg.pinv(mel_matrix(num_mel_bins)))
     waveform = fast_griffin_lim(tf.sqrt(power)[None], iterations, momentum)[0].numpy()
     return (0.9 * waveform / max(float(np.abs(waveform).max()), 1e-8)).astype("float32")
-
-
-def _delta(features, width=2):
-    """Regression deltas over +-`width` frames (edges repeated), as in HTK."""
-    padded = tf.concat([tf.repeat(features[:, :1], width, axis=1), features,
-                        tf.repeat(features[:, -1:], width, axis=1)], axis=1)
-    length = tf.shape(features)[1]
-    numerator = tf.add_n([n * (padded[:, width + n : width + n + length] - padded[:, width - n : width - n + length])
-                          for n in range(1, width + 1)])
-    return numerator / (2.0 * sum(n * n for n in range(1, width + 1)))
 
 
 def phone_probe_accuracy(train_features, train_phones, test_features, test_phones, max_frames=MAX_PROBE_FRAMES,

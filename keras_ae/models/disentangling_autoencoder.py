@@ -14,6 +14,7 @@ from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
 
@@ -102,6 +103,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             vocoder's post-net still learns from the real frames (the waveform's spectrum is not warped). Training
             only: evaluation, `encode`, `convert` and the export never warp.
         warp_range: `(low, high)` of the warp factor (above 1: formants and harmonics move up).
+        dynamics_weight: with a value above 0, a `DynamicsMatchJudge` with this weight: in training the decoder
+            also makes converted frames (the content of each utterance of the batch with the speaker code of the
+            next, as for the frame adversary), and the per-coefficient cepstral spreads (c1-c12, and the deltas
+            and delta-deltas of c0-c12) of the rebuilt and of the converted frames must match those of the real
+            utterance that gave the speaker code (mean |log ratio|).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -114,6 +120,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
         fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
         pseudo = DisentanglingAutoEncoder(speaker_augmentation=True, warp_range=(0.85, 1.15))
+        dynamics = DisentanglingAutoEncoder(dynamics_weight=1.0)     # the speaker's cepstral spreads, also converted
     """
 
     conditioning_default = "concat"
@@ -124,7 +131,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
-                 warp_range=(0.85, 1.15), adversaries=(), **kwargs):
+                 warp_range=(0.85, 1.15), dynamics_weight=0.0, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -135,6 +142,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"speaker_reference must be one of {self.speaker_references}; got {speaker_reference!r}.")
         if not frame_adversary_weight >= 0:
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
+        if not dynamics_weight >= 0:
+            raise ValueError(f"dynamics_weight must be 0 or more; got {dynamics_weight}.")
         adversaries = list(adversaries)
         if frame_adversary_weight:
             weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
@@ -165,7 +174,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             spread_weight=spread_weight,
             name="reconstruction",
         )
-        super().__init__(encoder, judges=[judge], adversaries=adversaries, input_shape=(None,), **kwargs)
+        judges, judge_weights = [judge], [1.0]
+        if dynamics_weight:
+            judges.append(DynamicsMatchJudge(name="dynamics"))
+            judge_weights.append(dynamics_weight)
+        super().__init__(encoder, judges=judges, judge_weights=judge_weights, adversaries=adversaries,
+                         input_shape=(None,), **kwargs)
         # Config
         self.num_mel_bins = num_mel_bins
         self.content_dim = content_dim
@@ -191,6 +205,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.attention_heads = self.judges[0].decoder.attention_heads
         self.speaker_augmentation = bool(speaker_augmentation)
         self.warp_range = tuple(float(value) for value in warp_range)
+        self.dynamics_weight = float(dynamics_weight)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -227,7 +242,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         pseudo-speakers (in training) also the decoded frames, `(frames, speaker, {"rebuilt": ...[, "converted":
         ...]}, content)` (the reconstruction judge reuses the rebuilt frames, so the decoder runs once per kind of
         output; "converted", which the frame adversary judges, is the content of each utterance with the speaker of
-        the next). With
+        the next; with `dynamics_weight`, also "dynamics", the judged frames unnormalised against those of the
+        utterances that gave their speaker codes). With
         `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
         `"reference"` utterances (required in training). With `speaker_augmentation` in training, the code is that
         of the warped frames (the target too), and `"vocoder_frames"` holds the real ones for the post-net."""
@@ -240,18 +256,23 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             encoding = self.encoder.encode_frames(self._warped(log_mel, alphas), training=training)
             code, losses, metrics = self.bottleneck_code(encoding, training=training)
         code, reference = self._with_reference_speaker(batch, code, training, alphas)
-        if not (self.frame_adversary_weight or self.reference_attention or alphas is not None):
+        if not (self.frame_adversary_weight or self.dynamics_weight or self.reference_attention or alphas is not None):
             return code, losses, metrics
         frames, speaker, content = code
+        speaker_frames = reference if self.speaker_reference == "other" else frames
         reference = reference if self.reference_attention else None
 
         def decode(speaker, reference):
             return self.decoder(content, speaker, length=tf.shape(frames)[1], reference=reference, training=training)
 
         generated = {"rebuilt": decode(speaker, reference)}
-        if self.frame_adversary_weight:
+        if self.frame_adversary_weight or self.dynamics_weight:
             generated["converted"] = decode(tf.roll(speaker, 1, axis=0),
                                             None if reference is None else tf.roll(reference, 1, axis=0))
+        if self.dynamics_weight:
+            log_mel = lambda x: self.front_end.denormalize(tf.cast(x, "float32"))  # noqa: E731
+            generated["dynamics"] = [(log_mel(generated["rebuilt"]), log_mel(speaker_frames)),
+                                     (log_mel(generated["converted"]), log_mel(tf.roll(speaker_frames, 1, axis=0)))]
         if alphas is not None:
             generated["vocoder_frames"] = real
         return (frames, speaker, generated, content), losses, metrics
@@ -360,6 +381,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
             "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
+            "dynamics_weight": self.dynamics_weight,
         })
         return config
 

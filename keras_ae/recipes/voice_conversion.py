@@ -148,6 +148,10 @@ def build_parser():
                         default=base("warp_range"),
                         help="with --speaker-augmentation, the range of the warp factor (above 1: formants and "
                              "harmonics move up)")
+    parser.add_argument("--dynamics-weight", type=non_negative_float, default=base("dynamics_weight"),
+                        help="weight of a statistic match: the rebuilt and the converted frames' standard deviations "
+                             "over time of each cepstral coefficient c1-c12 and of the deltas of c0-c12 against "
+                             "those of the real utterance that gave the speaker code (mean |log ratio|; 0: none)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -187,7 +191,7 @@ def build_model(args, num_speakers):
                   frame_adversary_weight=args.frame_adversary_weight,
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
-                  warp_range=tuple(args.warp_range))
+                  warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":

@@ -49,6 +49,7 @@ from keras_ae.layers import (
 )
 from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
+from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, spread_log_error
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import frame_spread_error
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
@@ -631,6 +632,43 @@ def test_frame_discriminator_is_an_adversary_of_the_decoder_on_rebuilt_and_conve
     assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, discriminator.trainable_variables))
     with pytest.raises(ValueError, match="lsgan, hinge"):
         FrameDiscriminator(loss="wasserstein")
+
+
+def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the_speaker_code():
+    log_mel = tf.constant(rng.normal(size=[2, 40, 16]), tf.float32)
+    mean = tf.reduce_mean(log_mel, axis=1, keepdims=True)
+    np.testing.assert_allclose(spread_log_error(log_mel, log_mel), [0, 0], atol=1e-6)
+    # twice the deviations over time: every spread (cepstra, deltas, delta-deltas) doubles, whatever the mean
+    np.testing.assert_allclose(spread_log_error(mean + 1.0 + 2.0 * (log_mel - mean), log_mel), np.log(2.0), rtol=5e-3)
+    keras.utils.set_random_seed(0)
+    # concat conditioning: the speaker code changes the untrained decoder's output (AdaIN starts as the identity)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    assert isinstance(model.judges[1], DynamicsMatchJudge) and model.judge_weights == [1.0, 0.5]
+    assert not model.adversaries and len(AdaINVC(**TINY_VC).judges) == 1
+    batch = {"waveforms": tf.constant(SPEECH[0][:4])}
+    code, _, _ = model.forward(batch)
+    frames, speaker, generated, content = code
+    (rebuilt, own), (converted, other) = generated["dynamics"]
+    np.testing.assert_allclose(converted, model.front_end.denormalize(
+        model.decoder(content, tf.roll(speaker, 1, axis=0), length=frames.shape[1])), atol=1e-4)
+    np.testing.assert_allclose(other, model.front_end.denormalize(tf.roll(frames, 1, axis=0)), atol=1e-4)
+    np.testing.assert_allclose(rebuilt, model.front_end.denormalize(generated["rebuilt"]), atol=1e-4)
+    losses, metrics = model.judges[1].judge_loss(batch, code)
+    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + spread_log_error(converted, other)) / 2,
+                               rtol=1e-5)
+    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(spread_log_error(converted, other)), rtol=1e-5)
+    with tf.GradientTape() as tape:  # the converted frames' pattern must come from the speaker code
+        code, _, _ = model.forward(batch, training=True)
+        loss = tf.reduce_mean(model.judges[1].judge_loss(batch, code)[0])
+    gradients = tape.gradient(loss, model.encoder.speaker_encoder.trainable_variables)
+    assert sum(float(tf.reduce_sum(tf.abs(g))) for g in gradients if g is not None) > 0
+    assert DisentanglingAutoEncoder.from_config(model.get_config()).dynamics_weight == 0.5
+    assert {"dynamics_loss", "dynamics_error", "frame_l1"} <= {metric.name for metric in model.metrics}
+    with pytest.raises(ValueError, match="dynamics_weight"):
+        AdaINVC(dynamics_weight=-1.0)
+    with pytest.raises(ValueError, match="dynamics_weight"):
+        DynamicsMatchJudge().judge_loss(batch, (frames, speaker, content))
 
 
 def test_speaker_reference_other_rebuilds_each_utterance_with_another_utterances_speaker_code():
