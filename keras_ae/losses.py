@@ -86,6 +86,18 @@ def _mean_over_inner_axes(loss):
     return loss
 
 
+def _scored_mask(target_ids):
+    """`[batch, length]` float mask of the scored positions of int32 targets: the words and the end symbol after
+    them (the rest of the padding is out; a sentence that fills all positions has no end symbol)."""
+    length = tf.shape(target_ids)[1]
+    words = tf.reduce_sum(tf.cast(tf.not_equal(target_ids, 0), tf.int32), axis=1)
+    return tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
+
+
+def _mean_over_scored(token_loss, mask):
+    return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
+
 def masked_token_crossentropy(target_ids, logits):
     """Per-sentence mean cross-entropy `[batch]` of the target tokens and the end symbol (id 0) after them.
 
@@ -93,8 +105,22 @@ def masked_token_crossentropy(target_ids, logits):
     has no end symbol.
     """
     target_ids = tf.cast(target_ids, tf.int32)
-    length = tf.shape(target_ids)[1]
-    words = tf.reduce_sum(tf.cast(tf.not_equal(target_ids, 0), tf.int32), axis=1)
-    mask = tf.sequence_mask(tf.minimum(words + 1, length), length, dtype=tf.float32)
     token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_ids, logits=tf.cast(logits, tf.float32))
-    return tf.reduce_sum(token_loss * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+    return _mean_over_scored(token_loss, _scored_mask(target_ids))
+
+
+def scored_token_crossentropy(target_ids, features, to_logits):
+    """`masked_token_crossentropy(target_ids, to_logits(features))` with the output layer and the softmax run at the
+    scored positions only: `features [batch, length, dim]` of those positions are gathered into `[tokens, dim]`
+    before `to_logits` (e.g. a decoder's vocabulary `Dense`), so the padding after the end symbol costs no
+    vocabulary-sized product. The same loss (to float rounding) and gradients, less work when targets are padded.
+    """
+    target_ids = tf.cast(target_ids, tf.int32)
+    mask = _scored_mask(target_ids)
+    positions = tf.where(mask > 0)  # [tokens, 2]: (sentence, position)
+    logits = to_logits(tf.gather_nd(features, positions))
+    token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.gather_nd(target_ids, positions), logits=tf.cast(logits, tf.float32)
+    )
+    token_loss = tf.scatter_nd(positions, token_loss, tf.shape(target_ids, out_type=tf.int64))
+    return _mean_over_scored(token_loss, mask)
