@@ -6,6 +6,7 @@
     python benchmarks/sentence_twin.py --before       # also the Keras step as it was before its speed-up
     python benchmarks/sentence_twin.py --unbucketed   # also the Keras step without length buckets
     python benchmarks/sentence_twin.py --models skip --padded-logits   # also Skip-thought's logits at every position
+    python benchmarks/sentence_twin.py --models quick --also '--packed'   # also a Keras side with extra recipe flags
 
 The Keras side is what `python -m keras_ae.recipes.quick_thought` (and `skip_thought`) trains with its defaults:
 the recipe's model, its optimizer (Adam, clipping 5) and its training pipeline (`text_recipe.training_dataset`:
@@ -77,6 +78,9 @@ def parse_args(argv=None):
     parser.add_argument("--padded-logits", action="store_true",
                         help="also time the Keras Skip-thought step with its decoders' vocabulary layer and softmax at "
                         "every target position, padding included (the step before session 16), in the same run")
+    parser.add_argument("--also", default="",
+                        help="also time a Keras side built with these extra recipe flags, e.g. '--packed', in the same "
+                        "interleaved run")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -251,6 +255,13 @@ def build_sides(name, args, splits, vocabulary):
         plain.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
                       jit_compile=False)
         unbucketed = KerasSide(plain, training_dataset(plain, batches))
+    also = None
+    if args.also:
+        keras.utils.set_random_seed(args.seed)
+        other = recipe.build_model(recipe.build_parser().parse_args([*flags, *args.also.split()]), vocabulary)
+        other.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
+                      jit_compile=False)
+        also = KerasSide(other, training_dataset(other, batches))
     padded = None
     if args.padded_logits and name == "skip":
         keras.utils.set_random_seed(args.seed)
@@ -314,6 +325,8 @@ def build_sides(name, args, splits, vocabulary):
         sides[key] = TorchSide(twin, recipe_args.learning_rate, sample)
     if unbucketed is not None:
         sides["Keras, no buckets"] = unbucketed
+    if also is not None:
+        sides[f"Keras {args.also}"] = also
     if padded is not None:
         sides["Keras, logits at every position"] = padded
     if before is not None:
