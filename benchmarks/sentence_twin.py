@@ -6,7 +6,7 @@
     python benchmarks/sentence_twin.py --before       # also the Keras step as it was before its speed-up
     python benchmarks/sentence_twin.py --unbucketed   # also the Keras step without length buckets
     python benchmarks/sentence_twin.py --models skip --padded-logits   # also Skip-thought's logits at every position
-    python benchmarks/sentence_twin.py --models quick --also '--packed'   # also a Keras side with extra recipe flags
+    python benchmarks/sentence_twin.py --models quick --also=--packed   # also a Keras side with extra recipe flags
 
 The Keras side is what `python -m keras_ae.recipes.quick_thought` (and `skip_thought`) trains with its defaults:
 the recipe's model, its optimizer (Adam, clipping 5) and its training pipeline (`text_recipe.training_dataset`:
@@ -79,7 +79,7 @@ def parse_args(argv=None):
                         help="also time the Keras Skip-thought step with its decoders' vocabulary layer and softmax at "
                         "every target position, padding included (the step before session 16), in the same run")
     parser.add_argument("--also", default="",
-                        help="also time a Keras side built with these extra recipe flags, e.g. '--packed', in the same "
+                        help="also time a Keras side built with these extra recipe flags, e.g. --also=--packed, in the same "
                         "interleaved run")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
@@ -92,9 +92,10 @@ def masked_mean(states, ids):
     return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
-def twin_modules(bucket_width=0):
+def twin_modules(bucket_width=0, packed=False):
     """The twins' module classes (defined here so that importing this file does not need torch); with
-    `bucket_width`, their encoders group each batch by length as `keras_ae.layers.length_buckets.by_length` does."""
+    `bucket_width`, their encoders group each batch by length as `keras_ae.layers.length_buckets.by_length` does;
+    with `packed`, their GRUs run on PyTorch's packed sequences, as the Keras encoders' `packed` does."""
     nn = torch.nn
 
     class Encoder(nn.Module):
@@ -108,6 +109,12 @@ def twin_modules(bucket_width=0):
             return masked_mean(states, ids)
 
         def forward(self, ids):
+            if packed:
+                lengths = (ids != 0).sum(1)
+                sequences = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.clamp(min=1), batch_first=True,
+                                                              enforce_sorted=False)
+                states, _ = nn.utils.rnn.pad_packed_sequence(self.gru(sequences)[0], batch_first=True)
+                return masked_mean(states, ids[:, : states.shape[1]])
             if not bucket_width:
                 return self.pooled(ids)
             max_length = ids.shape[1]
@@ -251,7 +258,9 @@ def build_sides(name, args, splits, vocabulary):
     before = unbucketed = None
     if args.unbucketed:
         keras.utils.set_random_seed(args.seed)
-        plain = recipe.build_model(recipe.build_parser().parse_args([*flags, "--bucket-width", "0"]), vocabulary)
+        unpacked = ["--no-packed"] if name == "quick" else []
+        plain = recipe.build_model(recipe.build_parser().parse_args([*flags, "--bucket-width", "0", *unpacked]),
+                                   vocabulary)
         plain.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
                       jit_compile=False)
         unbucketed = KerasSide(plain, training_dataset(plain, batches))
@@ -279,6 +288,7 @@ def build_sides(name, args, splits, vocabulary):
                 layer.unroll = False
             if hasattr(layer, "bucket_width"):
                 layer.bucket_width = 0
+                layer.packed = False
         old.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
         before = KerasSide(old, batches)
 
@@ -291,6 +301,8 @@ def build_sides(name, args, splits, vocabulary):
     twins = [twin_modules()]
     if recipe_args.bucket_width:
         twins.append(twin_modules(recipe_args.bucket_width))
+    if getattr(recipe_args, "packed", False):
+        twins.append(twin_modules(packed=True))
     if name == "quick":
         positions = torch.from_numpy(splits.train.positions())
         chunk = recipe_args.chunk_size or batch
@@ -316,11 +328,14 @@ def build_sides(name, args, splits, vocabulary):
             twins.append(twins[0].__class__(size, recipe_args.word_dim, recipe_args.embedding_dim,
                                             recipe_args.word_dropout, scored_only=True))
         label = f"Skip-thought (batch {batch}, decoders {length} tokens)"
-    sides = {f"Keras (buckets of {recipe_args.bucket_width})" if recipe_args.bucket_width else "Keras": keras_side,
+    keras_label = ("Keras (packed)" if getattr(recipe_args, "packed", False)
+                   else f"Keras (buckets of {recipe_args.bucket_width})" if recipe_args.bucket_width else "Keras")
+    sides = {keras_label: keras_side,
              "PyTorch": TorchSide(twins[0], recipe_args.learning_rate, sample)}
     for twin in twins[1:]:
         twin.load_state_dict(twins[0].state_dict())
         key = ("PyTorch, scored positions only" if getattr(twin, "scored_only", False)
+               else "PyTorch, packed sequences" if getattr(recipe_args, "packed", False)
                else f"PyTorch, by length (buckets of {recipe_args.bucket_width})")
         sides[key] = TorchSide(twin, recipe_args.learning_rate, sample)
     if unbucketed is not None:

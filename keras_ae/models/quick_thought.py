@@ -46,13 +46,16 @@ class QuickThought(JudgedEncoder):
             off.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
             `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
-        bucket_width: each encoder runs its GRU on groups of the batch's sentences of similar length, each group cut
-            to the next multiple of this many tokens (`GRUSentenceEncoder(bucket_width)`): the same embeddings and
-            the same batches (to float rounding), about a third less CPU per encoder on `--corpus all`, where 47% of
-            the 40 positions are padding; 0: every sentence over all `max_length` positions.
+        bucket_width: with `packed=False`, each encoder runs its GRU on groups of the batch's sentences of similar
+            length, each group cut to the next multiple of this many tokens (`GRUSentenceEncoder(bucket_width)`): the
+            same embeddings and the same batches (to float rounding), about a third less CPU per encoder on
+            `--corpus all`, where 47% of the 40 positions are padding (8: session 15's default); 0 (default): no
+            buckets.
         packed: each encoder runs its GRU once over the batch's real tokens, as packed sequences whose batch shrinks
             as sentences end (`GRUSentenceEncoder(packed)`): the same embeddings (to float rounding), no product on
-            padding, one traced loop instead of one per bucket; needs `bucket_width=0`. False (default): off.
+            padding, one traced loop of `max_length` steps instead of one per bucket; 19-20% less CPU per training
+            step than buckets of 8 (`benchmarks/sentence_twin.py --also=--no-packed`, two runs). Needs
+            `bucket_width=0`. True (default).
         product_dtype: the dtype of each encoder's products over all tokens at once, e.g. `"bfloat16"`
             (`GRUSentenceEncoder(product_dtype)`); None (default): float32.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
@@ -84,8 +87,8 @@ class QuickThought(JudgedEncoder):
         context_window=1,
         document_weight=0.0,
         token_dropout=0.0,
-        bucket_width=8,
-        packed=False,
+        bucket_width=0,
+        packed=True,
         product_dtype=None,
         query_encoder=None,
         context_encoder=None,
