@@ -22,10 +22,12 @@ own compiled train function, on `--corpus` (default austen: it loads in seconds;
   thought vector, a `word_dim` projection, the vocabulary's logits), teacher forcing with 80% word dropout, the mean
   token cross-entropy up to the end symbol, batch 128, the neighbours' first 12 tokens.
 
-With the recipes' length buckets (`--bucket-width`, default 8: each encoder runs on groups of the batch's sentences
-cut to the next multiple of 8 tokens, `keras_ae.layers.length_buckets`), a second twin row, "PyTorch, by length",
-does the same grouping in its encoders, so the table tells the trick's part from the framework's; the plain twin
-runs every sentence over all `max_length` positions, as the issue's twin does. Likewise with `--padded-logits`
+With Quick-thought's packed sequences (`--packed`, the default: each encoder's GRU runs once over the batch's real
+tokens, `keras_ae.layers.unrolled_gru.packed_gru`), a second twin row, "PyTorch, packed sequences", runs its GRUs on
+`pack_padded_sequence`; with length buckets instead (`--no-packed --bucket-width 8`: groups of the batch's sentences
+cut to the next multiple of 8 tokens, `keras_ae.layers.length_buckets`), the row "PyTorch, by length" does the same
+grouping; so the table tells the trick's part from the framework's. The plain twin runs every sentence over all
+`max_length` positions, as the issue's twin does. Likewise with `--padded-logits`
 (Skip-thought): the Keras judge runs its decoders' vocabulary layer and softmax at the scored target positions only
 (the words and the end symbol, `keras_ae.losses.scored_token_crossentropy`); "Keras, logits at every position" is
 the step as it was, and "PyTorch, scored positions only" a twin that gathers the same positions.
