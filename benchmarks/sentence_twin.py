@@ -5,6 +5,8 @@
     python benchmarks/sentence_twin.py --models quick --seconds 30 --tokens word
     python benchmarks/sentence_twin.py --before       # also the Keras step as it was before its speed-up
     python benchmarks/sentence_twin.py --unbucketed   # also the Keras step without length buckets
+    python benchmarks/sentence_twin.py --models skip --padded-logits   # also Skip-thought's logits at every position
+    python benchmarks/sentence_twin.py --models quick --also=--packed   # also a Keras side with extra recipe flags
 
 The Keras side is what `python -m keras_ae.recipes.quick_thought` (and `skip_thought`) trains with its defaults:
 the recipe's model, its optimizer (Adam, clipping 5) and its training pipeline (`text_recipe.training_dataset`:
@@ -20,10 +22,15 @@ own compiled train function, on `--corpus` (default austen: it loads in seconds;
   thought vector, a `word_dim` projection, the vocabulary's logits), teacher forcing with 80% word dropout, the mean
   token cross-entropy up to the end symbol, batch 128, the neighbours' first 12 tokens.
 
-With the recipes' length buckets (`--bucket-width`, default 8: each encoder runs on groups of the batch's sentences
-cut to the next multiple of 8 tokens, `keras_ae.layers.length_buckets`), a second twin row, "PyTorch, by length",
-does the same grouping in its encoders, so the table tells the trick's part from the framework's; the plain twin
-runs every sentence over all `max_length` positions, as the issue's twin does.
+With Quick-thought's packed sequences (`--packed`, the default: each encoder's GRU runs once over the batch's real
+tokens, `keras_ae.layers.unrolled_gru.packed_gru`), a second twin row, "PyTorch, packed sequences", runs its GRUs on
+`pack_padded_sequence`; with length buckets instead (`--no-packed --bucket-width 8`: groups of the batch's sentences
+cut to the next multiple of 8 tokens, `keras_ae.layers.length_buckets`), the row "PyTorch, by length" does the same
+grouping; so the table tells the trick's part from the framework's. The plain twin runs every sentence over all
+`max_length` positions, as the issue's twin does. Likewise with `--padded-logits`
+(Skip-thought): the Keras judge runs its decoders' vocabulary layer and softmax at the scored target positions only
+(the words and the end symbol, `keras_ae.losses.scored_token_crossentropy`); "Keras, logits at every position" is
+the step as it was, and "PyTorch, scored positions only" a twin that gathers the same positions.
 
 The twin's tokens are prepared once, before timing (the issue's twin: "its tokens prepared once in the data
 pipeline"); its batches are index lookups into that table. Both sides run on the same cores; timed chunks of
@@ -70,6 +77,12 @@ def parse_args(argv=None):
     parser.add_argument("--unbucketed", action="store_true",
                         help="also time the Keras step with --bucket-width 0 (every sentence over all max_length "
                         "positions) in the same interleaved run")
+    parser.add_argument("--padded-logits", action="store_true",
+                        help="also time the Keras Skip-thought step with its decoders' vocabulary layer and softmax at "
+                        "every target position, padding included (the step before session 16), in the same run")
+    parser.add_argument("--also", default="",
+                        help="also time a Keras side built with these extra recipe flags, e.g. --also=--packed, in the same "
+                        "interleaved run")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -81,9 +94,10 @@ def masked_mean(states, ids):
     return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
-def twin_modules(bucket_width=0):
+def twin_modules(bucket_width=0, packed=False):
     """The twins' module classes (defined here so that importing this file does not need torch); with
-    `bucket_width`, their encoders group each batch by length as `keras_ae.layers.length_buckets.by_length` does."""
+    `bucket_width`, their encoders group each batch by length as `keras_ae.layers.length_buckets.by_length` does;
+    with `packed`, their GRUs run on PyTorch's packed sequences, as the Keras encoders' `packed` does."""
     nn = torch.nn
 
     class Encoder(nn.Module):
@@ -97,6 +111,12 @@ def twin_modules(bucket_width=0):
             return masked_mean(states, ids)
 
         def forward(self, ids):
+            if packed:
+                lengths = (ids != 0).sum(1)
+                sequences = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.clamp(min=1), batch_first=True,
+                                                              enforce_sorted=False)
+                states, _ = nn.utils.rnn.pad_packed_sequence(self.gru(sequences)[0], batch_first=True)
+                return masked_mean(states, ids[:, : states.shape[1]])
             if not bucket_width:
                 return self.pooled(ids)
             max_length = ids.shape[1]
@@ -139,11 +159,12 @@ def twin_modules(bucket_width=0):
             repeated = condition.unsqueeze(1).expand(-1, words.shape[1], -1)
             initial = torch.tanh(self.initial_state(condition)).unsqueeze(0)
             states, _ = self.gru(torch.cat([words, repeated], dim=-1), initial)
-            return self.logits(self.projection(states))
+            return self.projection(states)
 
     class SkipThoughtTwin(nn.Module):
-        def __init__(self, vocabulary_size, word_dim, embedding_dim, word_dropout):
+        def __init__(self, vocabulary_size, word_dim, embedding_dim, word_dropout, scored_only=False):
             super().__init__()
+            self.scored_only = scored_only  # the vocabulary layer at the words and end symbols only, as the Keras judge
             self.encoder = Encoder(vocabulary_size, word_dim, embedding_dim)
             self.previous = Decoder(vocabulary_size, word_dim, embedding_dim, embedding_dim)
             self.next = Decoder(vocabulary_size, word_dim, embedding_dim, embedding_dim)
@@ -156,13 +177,19 @@ def twin_modules(bucket_width=0):
                 dropped = (torch.rand(targets.shape) < self.word_dropout) & (targets != 0)
                 inputs = torch.where(dropped, torch.ones_like(targets), targets)
                 inputs = torch.cat([torch.zeros_like(inputs[:, :1]), inputs[:, :-1]], dim=1)  # start = row 0
-                logits = decoder(self.encoder.embedding(inputs), thought)
+                features = decoder(self.encoder.embedding(inputs), thought)
                 length = targets.shape[1]
                 words = (targets != 0).sum(1)
                 mask = (torch.arange(length)[None, :] < (words + 1).clamp(max=length)[:, None]).float()
-                tokens = nn.functional.cross_entropy(  # on a contiguous [tokens, vocabulary]: 10x faster backward
-                    logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
-                ).view(targets.shape)
+                if self.scored_only:
+                    scored = mask.bool()
+                    tokens = torch.zeros(targets.shape).masked_scatter(scored, nn.functional.cross_entropy(
+                        decoder.logits(features[scored]), targets[scored], reduction="none"))
+                else:
+                    logits = decoder.logits(features)
+                    tokens = nn.functional.cross_entropy(  # on a contiguous [tokens, vocabulary]: 10x faster backward
+                        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+                    ).view(targets.shape)
                 total = total + ((tokens * mask).sum(1) / mask.sum(1).clamp(min=1.0)).mean()
             return total
 
@@ -197,6 +224,17 @@ class KerasSide:
         return logs
 
 
+def padded_judge_loss(judge):
+    """`judge.judge_loss` computing the decoder's logits at every target position and masking the padding's losses
+    afterwards, as `NeighbourDecoder` did before it gathered the scored positions (the same loss)."""
+    from keras_ae.losses import masked_token_crossentropy
+
+    def judge_loss(batch, code, training=False):
+        return masked_token_crossentropy(batch["targets"], judge.decoder(batch["inputs"], code, training=training))
+
+    return judge_loss
+
+
 def sync_keras(side):
     """Waits for the Keras side's last step: reading a variable forces the queued ops to finish."""
     side.model.optimizer.iterations.numpy()
@@ -222,10 +260,28 @@ def build_sides(name, args, splits, vocabulary):
     before = unbucketed = None
     if args.unbucketed:
         keras.utils.set_random_seed(args.seed)
-        plain = recipe.build_model(recipe.build_parser().parse_args([*flags, "--bucket-width", "0"]), vocabulary)
+        unpacked = ["--no-packed"] if name == "quick" else []
+        plain = recipe.build_model(recipe.build_parser().parse_args([*flags, "--bucket-width", "0", *unpacked]),
+                                   vocabulary)
         plain.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
                       jit_compile=False)
         unbucketed = KerasSide(plain, training_dataset(plain, batches))
+    also = None
+    if args.also:
+        keras.utils.set_random_seed(args.seed)
+        other = recipe.build_model(recipe.build_parser().parse_args([*flags, *args.also.split()]), vocabulary)
+        other.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
+                      jit_compile=False)
+        also = KerasSide(other, training_dataset(other, batches))
+    padded = None
+    if args.padded_logits and name == "skip":
+        keras.utils.set_random_seed(args.seed)
+        padded_model = recipe.build_model(recipe_args, vocabulary)
+        for judge in padded_model.judges:  # the judge as it was: logits at every position, masked afterwards
+            judge.judge_loss = padded_judge_loss(judge)
+        padded_model.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0),
+                             jit_compile=False)
+        padded = KerasSide(padded_model, training_dataset(padded_model, batches))
     if args.before:
         keras.utils.set_random_seed(args.seed)
         old = recipe.build_model(recipe_args, vocabulary)
@@ -234,6 +290,7 @@ def build_sides(name, args, splits, vocabulary):
                 layer.unroll = False
             if hasattr(layer, "bucket_width"):
                 layer.bucket_width = 0
+                layer.packed = False
         old.compile(optimizer=keras.optimizers.Adam(recipe_args.learning_rate, global_clipnorm=5.0), jit_compile=False)
         before = KerasSide(old, batches)
 
@@ -246,6 +303,8 @@ def build_sides(name, args, splits, vocabulary):
     twins = [twin_modules()]
     if recipe_args.bucket_width:
         twins.append(twin_modules(recipe_args.bucket_width))
+    if getattr(recipe_args, "packed", False):
+        twins.append(twin_modules(packed=True))
     if name == "quick":
         positions = torch.from_numpy(splits.train.positions())
         chunk = recipe_args.chunk_size or batch
@@ -267,16 +326,26 @@ def build_sides(name, args, splits, vocabulary):
 
         twins = [skip(size, recipe_args.word_dim, recipe_args.embedding_dim, recipe_args.word_dropout)
                  for _, skip in twins]
+        if args.padded_logits:
+            twins.append(twins[0].__class__(size, recipe_args.word_dim, recipe_args.embedding_dim,
+                                            recipe_args.word_dropout, scored_only=True))
         label = f"Skip-thought (batch {batch}, decoders {length} tokens)"
-    sides = {f"Keras (buckets of {recipe_args.bucket_width})" if recipe_args.bucket_width else "Keras": keras_side,
+    keras_label = ("Keras (packed)" if getattr(recipe_args, "packed", False)
+                   else f"Keras (buckets of {recipe_args.bucket_width})" if recipe_args.bucket_width else "Keras")
+    sides = {keras_label: keras_side,
              "PyTorch": TorchSide(twins[0], recipe_args.learning_rate, sample)}
-    if len(twins) > 1:
-        twins[1].load_state_dict(twins[0].state_dict())
-        sides[f"PyTorch, by length (buckets of {recipe_args.bucket_width})"] = TorchSide(
-            twins[1], recipe_args.learning_rate, sample
-        )
+    for twin in twins[1:]:
+        twin.load_state_dict(twins[0].state_dict())
+        key = ("PyTorch, scored positions only" if getattr(twin, "scored_only", False)
+               else "PyTorch, packed sequences" if getattr(recipe_args, "packed", False)
+               else f"PyTorch, by length (buckets of {recipe_args.bucket_width})")
+        sides[key] = TorchSide(twin, recipe_args.learning_rate, sample)
     if unbucketed is not None:
         sides["Keras, no buckets"] = unbucketed
+    if also is not None:
+        sides[f"Keras {args.also}"] = also
+    if padded is not None:
+        sides["Keras, logits at every position"] = padded
     if before is not None:
         sides["Keras before (strings in the step, masked loop)"] = before
     return label, batch, sides

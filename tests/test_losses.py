@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.losses import info_nce, pair_binary_crossentropy, pair_objective, reconstruction_error
+from keras_ae.losses import (
+    info_nce,
+    pair_binary_crossentropy,
+    pair_objective,
+    reconstruction_error,
+    softmax_crossentropy,
+)
 
 
 def test_info_nce_matches_softmax_cross_entropy_by_hand():
@@ -45,3 +51,18 @@ def test_unknown_names_are_rejected_with_the_choices():
         pair_objective("hinge")
     with pytest.raises(ValueError, match="mse, mae, bce"):
         reconstruction_error(tf.zeros([1, 2]), tf.zeros([1, 2]), "huber")
+
+
+@pytest.mark.parametrize("spread", [3.0, 200.0])  # 200: some labels' probabilities underflow, the exact fallback
+def test_softmax_crossentropy_matches_the_fused_op_and_its_gradient(spread):
+    labels = tf.constant([0, 4, 2, 2, 6])
+    logits = tf.constant(spread * np.random.default_rng(0).normal(size=[5, 7]), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        upstream = tf.constant([1.0, -2.0, 0.5, 3.0, 1.5])
+        fast = softmax_crossentropy(labels, logits)
+        fused = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        fast_total, fused_total = tf.reduce_sum(fast * upstream), tf.reduce_sum(fused * upstream)
+    assert np.isfinite(fast.numpy()).all()
+    np.testing.assert_allclose(fast, fused, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tape.gradient(fast_total, logits), tape.gradient(fused_total, logits), atol=1e-6)

@@ -6,8 +6,9 @@ A batch padded to `max_length` spends most of a recurrent encoder's work on padd
 sentence of 40). Grouping inside the step keeps the batch as it is (Quick-thought's negatives are the batch, a run
 of contiguous sentences), costs no retracing (each group has a static length), and is exact for any function
 whose output for a sentence does not depend on padding after its last token (`GRUSentenceEncoder`: the states at a
-sentence's own tokens do not depend on what follows them). The packed sequences of PyTorch's
-`pack_padded_sequence` skip padding the same way, step by step.
+sentence's own tokens do not depend on what follows them). `pack_by_length` orders a batch's tokens as PyTorch's
+`pack_padded_sequence` does, for a recurrence that skips the padding step by step in one loop
+(`keras_ae.layers.unrolled_gru.packed_gru`).
 
 Example:
     encode = lambda ids: tf.reduce_sum(tf.cast(ids, tf.float32), axis=1, keepdims=True)   # [batch, 1]
@@ -41,3 +42,17 @@ def by_length(function, token_ids, width):
         rows.append(tf.cast(index, tf.int32))
         outputs.append(function(tf.gather(token_ids, index)[:, :bound]))
     return tf.dynamic_stitch(rows, outputs)
+
+
+def pack_by_length(lengths, max_length):
+    """`(index [tokens, 2], counts [max_length])` that pack a batch of 0-padded sequences of `lengths` without their
+    padding, for `keras_ae.layers.unrolled_gru.packed_gru`: `index` holds the (sentence, position) of every real
+    token, all first tokens, then all second tokens, ..., the sentences in the same order at every step, longest
+    first; `counts[t]` sentences have a token at position t (a prefix of that order). `tf.gather_nd(ids, index)`
+    packs token ids; per-sentence results are read back with `index[:, 0]` (e.g. `tf.math.unsorted_segment_sum`)."""
+    order = tf.argsort(lengths, direction="DESCENDING", stable=True)
+    running = tf.range(max_length, dtype=lengths.dtype)[:, None] < tf.gather(lengths, order)[None, :]
+    steps_and_ranks = tf.cast(tf.where(running), tf.int32)  # [tokens, 2], step-major
+    sentences = tf.gather(tf.cast(order, tf.int32), steps_and_ranks[:, 1])
+    counts = tf.reduce_sum(tf.cast(running, tf.int32), axis=1)
+    return tf.stack([sentences, steps_and_ranks[:, 0]], axis=1), counts

@@ -46,10 +46,16 @@ class QuickThought(JudgedEncoder):
             off.
         max_length: sentences are truncated to this many tokens (40: with 2,870 word pieces a sentence of
             `--corpus all` is 28.2 tokens on average and 25 cut 43% of them).
-        bucket_width: each encoder runs its GRU on groups of the batch's sentences of similar length, each group cut
-            to the next multiple of this many tokens (`GRUSentenceEncoder(bucket_width)`): the same embeddings and
-            the same batches (to float rounding), about a third less CPU per encoder on `--corpus all`, where 47% of
-            the 40 positions are padding; 0: every sentence over all `max_length` positions.
+        bucket_width: with `packed=False`, each encoder runs its GRU on groups of the batch's sentences of similar
+            length, each group cut to the next multiple of this many tokens (`GRUSentenceEncoder(bucket_width)`): the
+            same embeddings and the same batches (to float rounding), about a third less CPU per encoder on
+            `--corpus all`, where 47% of the 40 positions are padding (8: session 15's default); 0 (default): no
+            buckets.
+        packed: each encoder runs its GRU once over the batch's real tokens, as packed sequences whose batch shrinks
+            as sentences end (`GRUSentenceEncoder(packed)`): the same embeddings (to float rounding), no product on
+            padding, one traced loop of `max_length` steps instead of one per bucket; 19-20% less CPU per training
+            step than buckets of 8 (`benchmarks/sentence_twin.py --also=--no-packed`, two runs). Needs
+            `bucket_width=0`. True (default).
         product_dtype: the dtype of each encoder's products over all tokens at once, e.g. `"bfloat16"`
             (`GRUSentenceEncoder(product_dtype)`); None (default): float32.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
@@ -81,7 +87,8 @@ class QuickThought(JudgedEncoder):
         context_window=1,
         document_weight=0.0,
         token_dropout=0.0,
-        bucket_width=8,
+        bucket_width=0,
+        packed=True,
         product_dtype=None,
         query_encoder=None,
         context_encoder=None,
@@ -104,7 +111,8 @@ class QuickThought(JudgedEncoder):
         query_encoder = query_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, product_dtype=product_dtype,
+            word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
+            product_dtype=product_dtype,
             name="query_encoder",
         )
         judges, judge_weights = [NeighbourClassifier(context_window, name="neighbour")], [1.0]
@@ -115,7 +123,8 @@ class QuickThought(JudgedEncoder):
         self.context_encoder = context_encoder or GRUSentenceEncoder(
             vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, product_dtype=product_dtype,
+            word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
+            product_dtype=product_dtype,
             name="context_encoder",
         )
         # Config
@@ -132,6 +141,7 @@ class QuickThought(JudgedEncoder):
         self.document_weight = document_weight
         self.token_dropout = float(token_dropout)
         self.bucket_width = bucket_width
+        self.packed = packed
         self.product_dtype = product_dtype
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
@@ -224,6 +234,7 @@ class QuickThought(JudgedEncoder):
                 "document_weight": self.document_weight,
                 "token_dropout": self.token_dropout,
                 "bucket_width": self.bucket_width,
+                "packed": self.packed,
                 "product_dtype": self.product_dtype,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),

@@ -60,6 +60,11 @@ def build_parser():
         "learning the training text's exact wording (0: off)",
     )
     model_flag(
+        "--packed", action=argparse.BooleanOptionalAction,
+        help="each encoder runs its GRU once over the batch's real tokens (packed sequences, a batch that shrinks as "
+        "sentences end) instead of by length buckets; the same embeddings (--bucket-width is then not used)",
+    )
+    model_flag(
         "--product-dtype", choices=["bfloat16"],
         help="compute each encoder's products over all tokens at once (input projection and gradients) in bfloat16: "
         "about a third of float32's CPU time per product with AMX or AVX512-BF16 (default: float32)",
@@ -85,7 +90,8 @@ def build_model(args, vocabulary):
         pooling=args.pooling,
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
-        bucket_width=args.bucket_width,
+        bucket_width=0 if args.packed else args.bucket_width,
+        packed=args.packed,
         hidden_dim=args.hidden_dim,
         word_skip=args.word_skip,
         context_window=args.context_window,

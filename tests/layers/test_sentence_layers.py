@@ -163,6 +163,37 @@ def test_length_buckets_give_the_same_embeddings_and_gradients():
         GRUSentenceEncoder(VOCABULARY, bucket_width=-1)
 
 
+def test_packed_sequences_give_the_same_embeddings_and_gradients():
+    """packed runs the unrolled GRU once over the batch's real tokens (a shrinking batch per step): the embeddings
+    and gradients of the whole-length encoder, for every pooling, both directions, with token dropout's draws, a
+    word skip and a projection; a sentence's embedding does not depend on its batch."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on",
+                             "cat sat", "the mat the cat", "on the mat the dog ran"])
+    for bidirectional, pooling in ((False, "mean"), (True, "last"), (True, "max")):
+        whole = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=9, pooling=pooling,
+                                   bidirectional=bidirectional, unroll=True, token_dropout=0.3, seed=3,
+                                   word_skip=pooling == "mean", hidden_dim=8 if pooling == "max" else None)
+        packed = GRUSentenceEncoder.from_config({**whole.get_config(), "packed": True})
+        expected = whole(sentences)
+        packed(sentences)
+        packed.set_weights(whole.get_weights())
+        np.testing.assert_allclose(packed(sentences), expected, atol=1e-6)
+        with tf.GradientTape(persistent=True) as tape:  # in training: the same seed, the same token dropout draws
+            expected = whole(sentences, training=True)
+            z = packed(sentences, training=True)
+            losses = [tf.reduce_sum(tf.square(value)) for value in (expected, z)]
+        np.testing.assert_allclose(z, expected, atol=1e-6)
+        gradients = [tape.gradient(loss, layer.trainable_variables) for loss, layer in zip(losses, (whole, packed))]
+        for expected_gradient, gradient in zip(*gradients):
+            np.testing.assert_allclose(tf.convert_to_tensor(gradient), tf.convert_to_tensor(expected_gradient),
+                                       atol=1e-5)
+    np.testing.assert_allclose(packed(sentences[3:4])[0], packed(sentences)[3], atol=1e-5)
+    np.testing.assert_allclose(packed(sentences[1:2]), np.zeros([1, 6]), atol=1e-7)  # empty: zeros, as whole-length
+    assert packed.get_config()["packed"] is True
+    with pytest.raises(ValueError, match="packed=True.*unroll=True and no bucket_width"):
+        GRUSentenceEncoder(VOCABULARY, packed=True, bucket_width=8, unroll=True)
+
+
 def test_bfloat16_products_stay_close_to_float32():
     """product_dtype="bfloat16" computes the products over all tokens in bfloat16 (8-bit mantissa): embeddings and
     gradients within bfloat16's rounding of float32's, and not equal to them (the products did run in bfloat16)."""

@@ -268,23 +268,36 @@ def test_wider_encoders_keep_the_embedding_size():
     np.testing.assert_allclose(clone.encode(sentences), model.encode(sentences), atol=1e-6)
 
 
-def test_length_buckets_keep_the_loss_and_the_export(tmp_path):
-    """bucket_width runs each encoder on length groups of the batch (the batch itself unchanged): the loss of the
-    whole-length model to float rounding, and an export that takes raw sentences of mixed lengths and gives the
-    model's embeddings."""
+def _assert_same_loss_and_export(skipping, tmp_path):
+    """`skipping` (a model whose encoders skip the padding) has the loss of the whole-length model with its weights to
+    float rounding, and an export that takes raw sentences of mixed lengths (an empty one too) and gives the
+    whole-length model's embeddings."""
     keras.utils.set_random_seed(4)
-    whole = _model(bucket_width=0)
-    bucketed = _model(bucket_width=2)
-    bucketed.set_weights(whole.get_weights())
-    assert bucketed.query_encoder.bucket_width == bucketed.context_encoder.bucket_width == 2
+    whole = _model(bucket_width=0, packed=False)
+    skipping.set_weights(whole.get_weights())
     batch = next(iter(make_contiguous_dataset(cycle_split(), batch_size=12)))
     batch["sentences"] = tf.constant(["The cat.", "The dog wakes in the house.", "", "the fox runs in the wood in the "
                                       "field in the river", *batch["sentences"].numpy()[4:]])
-    for model in (whole, bucketed):
+    for model in (whole, skipping):
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    np.testing.assert_allclose(bucketed.test_step(bucketed.prepare_batch(batch))["loss"],
+    np.testing.assert_allclose(skipping.test_step(skipping.prepare_batch(batch))["loss"],
                                whole.test_step(whole.prepare_batch(batch))["loss"], rtol=1e-6)
-    destination = export_model(bucketed, tmp_path / "bucketed")
+    destination = export_model(skipping, tmp_path / "skipping")
     sentences = np.array(["the cat", "The bird sleeps in the river.", "", "the dog the fox the cat the bird in the house"])
     (outputs,), _ = reload_and_call(destination, "encode", [sentences])
     np.testing.assert_allclose(outputs, whole.encode(tf.constant(sentences)), atol=1e-5)
+
+
+@pytest.mark.slow  # default-suite budget: packed sequences (the default, below) keep the default suite's export check
+def test_length_buckets_keep_the_loss_and_the_export(tmp_path):
+    """bucket_width runs each encoder on length groups of the batch (the batch itself unchanged)."""
+    bucketed = _model(bucket_width=2, packed=False)
+    assert bucketed.query_encoder.bucket_width == bucketed.context_encoder.bucket_width == 2
+    _assert_same_loss_and_export(bucketed, tmp_path)
+
+
+def test_packed_sequences_keep_the_loss_and_the_export(tmp_path):
+    """packed (the default) runs each encoder's GRU once over the batch's real tokens."""
+    packed = _model()
+    assert packed.query_encoder.packed and packed.context_encoder.packed and not packed.bucket_width
+    _assert_same_loss_and_export(packed, tmp_path)

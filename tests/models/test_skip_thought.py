@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.export import export_model
+from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
+from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.losses import masked_token_crossentropy
 from keras_ae.models.skip_thought import SkipThought
 from tests.helpers import reload_and_call
@@ -48,6 +50,26 @@ def test_padding_is_masked_out_of_the_loss():
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets[:, :3], logits=logits[:, :3]), axis=1
     )
     np.testing.assert_allclose(masked_token_crossentropy(targets, logits), expected, rtol=1e-6)
+
+
+def test_vocabulary_layer_at_scored_positions_only_gives_the_padded_loss_and_gradients():
+    # The judge gathers the words and end symbols before the decoder's vocabulary layer; the loss and every gradient
+    # must equal those of the logits at all positions, masked afterwards (ragged lengths, a full and an empty row).
+    keras.utils.set_random_seed(0)
+    decoder = ConditionalGRUDecoder(vocabulary_size=11, hidden_dim=8, word_dim=4, output_dim=5, unroll=True)
+    judge = NeighbourDecoder(decoder)
+    targets = tf.constant([[3, 4, 0, 0, 0, 0], [5, 6, 7, 8, 9, 10], [0, 0, 0, 0, 0, 0], [2, 2, 2, 0, 0, 0]])
+    batch = {"inputs": decoder.teacher_forcing_inputs(targets), "targets": targets}
+    code = tf.random.normal([4, 8], seed=2)
+    decoder(batch["inputs"], code)  # build
+    with tf.GradientTape(persistent=True) as tape:
+        scored = judge.judge_loss(batch, code)
+        padded = masked_token_crossentropy(targets, decoder(batch["inputs"], code))
+    np.testing.assert_allclose(scored, padded, rtol=1e-5, atol=1e-6)
+    for gradient, expected in zip(tape.gradient(scored, decoder.trainable_weights),
+                                  tape.gradient(padded, decoder.trainable_weights)):
+        np.testing.assert_allclose(tf.convert_to_tensor(gradient), tf.convert_to_tensor(expected), rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_word_dropout_hides_decoder_input_words_but_not_padding():

@@ -89,6 +89,12 @@ class ConditionalGRUDecoder(keras.layers.Layer):
         return tf.concat([start, target_ids[:, :-1]], axis=1)
 
     def call(self, input_ids, condition, training=None):
+        return self.to_logits(self.output_features(input_ids, condition, training=training))
+
+    def output_features(self, input_ids, condition, training=None):
+        """What the vocabulary layer `to_logits` reads, `[batch, length, output_dim or hidden_dim]`: the logits are
+        `to_logits(output_features(...))`, so a loss can run `to_logits` at the positions it scores only
+        (`keras_ae.losses.scored_token_crossentropy`)."""
         words = self.word_embedding(input_ids) if self.word_embedding is not None else input_ids
         if self.unroll and can_unroll(self.gru, words.shape[1]):
             states = unrolled_gru(self.gru, words, self.initial_state(condition), steady_inputs=condition)
@@ -100,7 +106,7 @@ class ConditionalGRUDecoder(keras.layers.Layer):
             )
         if self.projection is not None:
             states = self.projection(states)
-        return self.to_logits(states)
+        return states
 
     def get_config(self):
         config = super().get_config()

@@ -5,8 +5,8 @@ import keras
 import tensorflow as tf
 
 from keras_ae.distribute import replica_uniform
-from keras_ae.layers.length_buckets import bucket_bounds, by_length
-from keras_ae.layers.unrolled_gru import can_unroll, unrolled_gru
+from keras_ae.layers.length_buckets import bucket_bounds, by_length, pack_by_length
+from keras_ae.layers.unrolled_gru import can_unroll, packed_gru, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
 TOKENIZERS = ("word", "wordpiece")
@@ -32,6 +32,18 @@ def _reverse(sequences, mask):
 
 
 TOKENIZATION = ("tokenizer", "vocabulary", "max_length", "standardize")
+
+
+def _mean(values, mask):
+    """Mean of `values [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
+    weights = tf.cast(mask, values.dtype)[:, :, None]
+    return tf.reduce_sum(values * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+
+def _packed_mean(values, sentences, lengths, batch):
+    """Per-sentence mean `[batch, dim]` of packed `values [tokens, dim]` (`sentences [tokens]` their rows)."""
+    total = tf.math.unsorted_segment_sum(values, sentences, batch)
+    return total / tf.maximum(tf.cast(lengths, values.dtype), 1.0)[:, None]
 
 
 def same_tokens(first, second):
@@ -92,6 +104,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
             the GRU does not run over the padding: the same embeddings (to float rounding), fewer products when the
             sentences are shorter than `max_length`; 0 (default): every sentence runs over all `max_length`
             positions.
+        packed: with `unroll`, a batch of token ids runs through the GRU as packed sequences
+            (`keras_ae.layers.unrolled_gru.packed_gru`): one loop over the longest sentence's tokens whose batch
+            shrinks as sentences end, so no product runs on padding and the loop is traced once (buckets trace one
+            loop per bucket); the same embeddings (to float rounding). Not with `bucket_width`. False (default): off.
         product_dtype: with `unroll`, the dtype of the GRU's products over all tokens at once (the input projection,
             its gradients, the recurrent kernel's gradient), e.g. `"bfloat16"`: about a third of float32's CPU time
             per product on CPUs with AMX or AVX512-BF16, at bfloat16's 8-bit mantissa
@@ -120,6 +136,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         token_dropout=0.0,
         seed=None,
         bucket_width=0,
+        packed=False,
         product_dtype=None,
         **kwargs,
     ):
@@ -144,6 +161,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
             raise ValueError(f"hidden_dim must be positive; got {hidden_dim}.")
         if bucket_width:
             bucket_bounds(max_length, bucket_width)  # a clear error for a width below 1
+        if packed and (bucket_width or not unroll):
+            raise ValueError("packed=True runs the unrolled GRU over packed sequences: it needs unroll=True and no "
+                             f"bucket_width (got unroll={unroll}, bucket_width={bucket_width}); drop one of them.")
         units = hidden_dim or embedding_dim
         if bidirectional and units % 2:
             raise ValueError(
@@ -186,6 +206,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.token_dropout = token_dropout
         self.seed = seed
         self.bucket_width = bucket_width
+        self.packed = bool(packed)
         self.product_dtype = product_dtype
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
@@ -242,6 +263,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         length groups with `bucket_width`)."""
         if training and self.token_dropout:
             token_ids = self.drop_tokens(token_ids)
+        if self.packed and self._unrolls(token_ids.shape[1]):
+            return self._encode_packed(token_ids)
         if self.bucket_width and token_ids.shape[1] is not None:
             return by_length(lambda ids: self._encode(ids, training), token_ids, self.bucket_width)
         return self._encode(token_ids, training)
@@ -254,18 +277,41 @@ class GRUSentenceEncoder(keras.layers.Layer):
         else:
             states = self.gru(words, mask=mask, training=training)
             pooled = states if self.pooling == "last" else self._pool(states, mask)
+        return self._sentence(pooled, lambda: _mean(words, mask))
+
+    def _sentence(self, pooled, mean_words):
+        """The embedding from the pooled states: projected (`hidden_dim`), plus the word skip of `mean_words()`."""
         sentence = pooled if self.projection is None else self.projection(pooled)
-        if self.word_skip_map is None:
-            return sentence
-        weights = tf.cast(mask, words.dtype)[:, :, None]
-        mean_words = tf.reduce_sum(words * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
-        return sentence + self.word_skip_map(mean_words)
+        return sentence if self.word_skip_map is None else sentence + self.word_skip_map(mean_words())
+
+    def _encode_packed(self, token_ids):
+        """`_encode` with the GRU over packed sequences (see `packed`)."""
+        mask = tf.not_equal(token_ids, 0)
+        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+        index, counts = pack_by_length(lengths, token_ids.shape[1])
+        words = self.word_embedding(tf.gather_nd(token_ids, index))  # [tokens, word_dim]
+        dtype = self.product_dtype
+        if self.bidirectional:  # the backward GRU reads each sentence reversed: the same lengths, the same packing
+            backward = self.word_embedding(tf.gather_nd(_reverse(token_ids, mask), index))
+            states = tf.concat([packed_gru(self.gru.forward_layer, words, counts, dtype),
+                                packed_gru(self.gru.backward_layer, backward, counts, dtype)], axis=-1)
+        else:
+            states = packed_gru(self.gru, words, counts, dtype)
+        sentences, batch = index[:, 0], tf.shape(token_ids)[0]
+        if self.pooling == "mean":
+            pooled = _packed_mean(states, sentences, lengths, batch)
+        elif self.pooling == "max":
+            pooled = tf.math.unsorted_segment_max(states, sentences, batch)
+            pooled = tf.where((lengths > 0)[:, None], pooled, tf.zeros_like(pooled))
+        else:  # the state after each sentence's last step (forwards; backwards, after its first token)
+            last = tf.equal(index[:, 1], tf.gather(lengths, sentences) - 1)
+            pooled = tf.math.unsorted_segment_sum(tf.boolean_mask(states, last), tf.boolean_mask(sentences, last), batch)
+        return self._sentence(pooled, lambda: _packed_mean(words, sentences, lengths, batch))
 
     def _pool(self, states, mask):
         """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
-        weights = tf.cast(mask, states.dtype)[:, :, None]
         if self.pooling == "mean":
-            return tf.reduce_sum(states * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+            return _mean(states, mask)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         return tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
 
@@ -318,6 +364,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "token_dropout": self.token_dropout,
                 "seed": self.seed,
                 "bucket_width": self.bucket_width,
+                "packed": self.packed,
                 "product_dtype": self.product_dtype,
             }
         )

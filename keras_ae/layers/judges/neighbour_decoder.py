@@ -3,7 +3,7 @@
 import keras
 
 from keras_ae.config import deserialize_sublayers
-from keras_ae.losses import masked_token_crossentropy
+from keras_ae.losses import masked_token_crossentropy, scored_token_crossentropy
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -13,6 +13,9 @@ class NeighbourDecoder(keras.layers.Layer):
 
     Args:
         decoder: a `ConditionalGRUDecoder`-like layer, `decoder(inputs, code) -> logits [batch, length, vocabulary]`.
+            When it has `output_features(inputs, code)` and `to_logits` (`ConditionalGRUDecoder`), the vocabulary
+            layer and the softmax run at the scored positions only (`scored_token_crossentropy`: the padding after
+            the end symbol costs nothing; the same loss to float rounding).
 
     Example:
         judge = NeighbourDecoder(ConditionalGRUDecoder(vocabulary_size=3002), name="next")
@@ -27,6 +30,9 @@ class NeighbourDecoder(keras.layers.Layer):
     def judge_loss(self, batch, code, training=False):
         """Per-sentence token cross-entropy `[batch]` (padding after the end symbol masked out) of
         `batch["targets"]`, given the decoder's teacher-forcing `batch["inputs"]` and the code."""
+        if hasattr(self.decoder, "output_features"):
+            features = self.decoder.output_features(batch["inputs"], code, training=training)
+            return scored_token_crossentropy(batch["targets"], features, self.decoder.to_logits)
         logits = self.decoder(batch["inputs"], code, training=training)
         return masked_token_crossentropy(batch["targets"], logits)
 
