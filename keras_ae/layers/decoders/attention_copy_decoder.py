@@ -40,7 +40,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
         words, _, pointers = decoder.generate(memory, return_pointers=True)   # + the document token each OOV spells
         words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]))       # exactly 2 and 4 words, then the end
-        words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]), final_blocked=tf.one_hot(7, 100))  # never "7" last
+        words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]), final_blocked=tf.one_hot(7, 100))  # 7 not last
     """
 
     def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, block_repeats=True,
