@@ -294,11 +294,12 @@ def test_block_final_stop_words_ends_every_summary_on_another_word_in_training_a
     plain = model.with_objective("unpaired", block_final_stop_words=False)
     assert model.final_blocked.numpy().astype(bool).tolist() == stop.tolist() and plain.final_blocked is None
     assert type(model).from_config(model.get_config()).block_final_stop_words
-    for summaries, ends_on_stop in ((summarize(plain, documents), True), (summarize(model, documents), False)):
-        assert all(len(summary.split()) == 3 and summary.split()[0] in ("a", "and", "for", "the", "this", "with")
-                   for summary in summaries)
-        assert all((summary.split()[-1] in ("a", "and", "for", "the", "this", "with")) == ends_on_stop
-                   for summary in summaries)
+    for summarizer, ends_on_stop in ((plain, True), (model, False)):  # eager: no trace of the greedy decoder
+        summaries = [summary.decode().split() for summary in summarizer.summarize(tf.constant(documents)).numpy()]
+        assert all(len(summary) == 3 and summary[0] in ("a", "and", "for", "the", "this", "with") for summary in
+                   summaries)
+        assert all((summary[-1] in ("a", "and", "for", "the", "this", "with")) == ends_on_stop for summary in
+                   summaries)
     batch = model.unpack_batch({"document": tf.constant(documents), "summary": tf.constant(real)})
     ids = tf.argmax(model.forward(batch, training=True)[0], -1).numpy()  # the real lengths 1, 2, 4, 4, 1, 4
     last = ids[np.arange(6), np.count_nonzero(ids, axis=1) - 1]
