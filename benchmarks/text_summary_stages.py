@@ -45,7 +45,8 @@ Variants (name: objective and changes to the model or the stage):
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
-variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing; with `--bootstrap
+variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing, and prints beside
+each row the shares of summaries that hold a stop word and that end on one; with `--bootstrap
 B` it also prints each variant's test perplexity minus the first variant's, with a 5-95% interval over B resamplings
 of the test documents: is the readability target's gap more than the choice of documents?).
 
@@ -75,10 +76,11 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
-    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row,
+    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row, words,
 )
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
+from text_summary_words import stop_word_shares  # noqa: E402  (beside this file)
 
 LM_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
 VARIANTS = {
@@ -232,17 +234,18 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     count = flags.evaluate or len(data.test[0])
     documents, references = data.test[0][:count], data.test[1][:count]
     lm = SummaryLanguageModel(lm_source)
-    rows = {f"Lead-{n}": summary_row(documents, lead(documents, n), references, lm),
-            "pretrained only": summary_row(documents, summarize(pretrained, documents), references, lm)}
-    outputs = {}
+    outputs = {f"Lead-{n}": lead(documents, n), "pretrained only": summarize(pretrained, documents)}
     for name in args.variants.split(","):
         objective, changes, _ = VARIANTS[name]
         model = pretrained.with_objective(objective, **changes)
         model.load_weights(f"{args.save}_{name}.weights.h5")
         outputs[name] = summarize(model, documents)
-        rows[name] = summary_row(documents, outputs[name], references, lm)
+    rows = {name: {**summary_row(documents, summaries, references, lm),
+                   **stop_word_shares([words(summary) for summary in summaries])}
+            for name, summaries in outputs.items()}
     print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
-    print(format_table(rows, text_summary.COLUMNS))
+    print(format_table(rows, [*text_summary.COLUMNS, "stop_word", "ends_stop_word"]))
+    outputs = {name: outputs[name] for name in args.variants.split(",")}
     if args.bootstrap:
         print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed),
                            ["difference", "mean", "low", "high"]))

@@ -6,13 +6,16 @@
 Loads the pretrained model (`--pretrained`, as `benchmarks/text_summary_stages.py --pretrained` saves it) and each
 named weights file (as `text_summary_stages.py --save` writes them; the model's objective and changes are its
 variant name's there, e.g. `full_anchor_0.01`), writes the greedy summaries of `--curve-documents` VALIDATION
-documents (never the test pairs) and prints per model: ROUGE-1, words, repeated words, the share of summary words
-that the document holds (copies) and that the pool's trigram model does not know (seen at most once in the pool),
-first-word copies, the share of summaries that hold a stop word ("for", "and", ...: `stop_word`) and that end on one
-("... for": `ends_stop_word`), and the perplexity under a trigram model of the critic's unpaired pool (never the
+documents (never the test pairs; `--test`: the recipe's test rows, scored by its trigram model of the validation
+summaries) and prints per model: ROUGE-1, words, repeated words, the share of summary words that the document holds
+(copies) and that the pool's trigram model does not know (seen at most once in the pool), first-word copies, the
+share of summaries that hold a stop word ("for", "and", ...: `stop_word`) and that end on one ("... for":
+`ends_stop_word`), and the perplexity under a trigram model of the critic's unpaired pool (never the
 validation references); the pool's own summaries give the two stop-word shares of real summaries. Then, for every
 pair of models after the first, the words whose count shifts most and the words whose summed surprisal under that
-trigram model (nats, over all outputs) grows most: which words drive the perplexity up.
+trigram model (nats, over all outputs) grows most: which words drive the perplexity up. And where the surprisal is
+(`surprisal_by_place`, nats per summary): at the first, inner and last word and at the end symbol, and in words that
+the document holds (copies) or not (written from the vocabulary).
 """
 
 import argparse
@@ -45,6 +48,28 @@ def surprisal_by_word(lm, texts):
     return totals
 
 
+PLACES = ["first", "inner", "last", "end", "document_words", "other_words"]
+
+
+def surprisal_by_place(lm, documents, texts):
+    """Mean surprisal per text (nats) of `texts` under the trigram `lm`, by place: the first, inner and last word,
+    the end symbols (`end`), and the words (any place) that their `documents` hold (`document_words`) or not
+    (`other_words`)."""
+    totals = collections.Counter()
+    for document, text in zip(documents, texts):
+        held, written = set(words(document)), words(text)
+        padded = pad_both_ends(list(lm.model.vocab.lookup(written)), lm.order)
+        for index, gram in enumerate(ngrams(padded, lm.order)):
+            nats = -math.log(max(lm.model.score(gram[-1], list(gram[:-1])), 1e-12))
+            if index >= len(written):
+                totals["end"] += nats
+                continue
+            place = "first" if index == 0 else "last" if index == len(written) - 1 else "inner"
+            totals[place] += nats
+            totals["document_words" if written[index] in held else "other_words"] += nats
+    return {place: totals[place] / max(1, len(texts)) for place in PLACES}
+
+
 def describe(lm, documents, references, summaries):
     document_words = [set(words(document)) for document in documents]
     summary_words = [words(summary) for summary in summaries]
@@ -69,14 +94,21 @@ def main(argv=None):
     parser.add_argument("--pretrained", required=True)
     parser.add_argument("--weights", required=True, help="NAME=FILE,...: NAME a variant of text_summary_stages.py")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--test", action="store_true",
+                        help="the recipe's test rows instead: its first --evaluate test pairs and its trigram model of "
+                             "the validation summaries (as text_summary_stages.py --score-test scores them)")
     parser.add_argument("--write", help="write every model's summaries, one a line, to {WRITE}_{name}.txt")
     args, recipe_argv = parser.parse_known_args(argv)
     from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
 
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
-    data, vocabulary, _, n = text_summary.prepare_data(flags)
-    documents, references = (part[: flags.curve_documents] for part in data.validation)
-    lm = SummaryLanguageModel(data.real_summaries)
+    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
+    if args.test:
+        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
+        lm = SummaryLanguageModel(lm_source)
+    else:
+        documents, references = (part[: flags.curve_documents] for part in data.validation)
+        lm = SummaryLanguageModel(data.real_summaries)
     pretrained = text_summary.build_model(flags, vocabulary, n)
     pretrained.load_weights(args.pretrained)
     outputs = {"pretrained": summarize(pretrained, documents)}
@@ -88,9 +120,13 @@ def main(argv=None):
         outputs[name] = summarize(model, documents)
     rows = {name: describe(lm, documents, references, summaries) for name, summaries in outputs.items()}
     rows["real summaries (pool)"] = stop_word_shares([words(summary) for summary in data.real_summaries])
-    print(f"seed {flags.seed}, {len(documents)} validation documents, perplexity under the pool's trigram model")
+    print(f"seed {flags.seed}, {len(documents)} {'test' if args.test else 'validation'} documents, perplexity under "
+          f"the {'validation summaries' if args.test else 'pool'}'s trigram model")
     print(format_table(rows, ["rouge1", "perplexity", "words", "repeated", "copied", "pool_unknown", "first_words",
                                     "stop_word", "ends_stop_word"]))
+    places = {name: surprisal_by_place(lm, documents, summaries) for name, summaries in outputs.items()}
+    print("\nsurprisal by place, nats per summary (first + inner + last + end = document + other words + end)")
+    print(format_table(places, PLACES))
     names = list(outputs)
     counts = {name: collections.Counter(w for s in outputs[name] for w in words(s)) for name in names}
     surprisal = {name: surprisal_by_word(lm, outputs[name]) for name in names}

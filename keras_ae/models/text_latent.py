@@ -4,6 +4,7 @@ by a discriminator of real summaries, so that the code becomes a readable summar
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
@@ -73,6 +74,14 @@ class TextLatent(JudgedEncoder):
     export beside it) then have `output_length` words (e.g. the median real length, N of Lead-N); None: the
     generator ends them itself, at most `summary_length` words.
 
+    Last word (`block_final_stop_words`): the generator does not know where its summary will be cut (the length is
+    a real summary's in training, `output_length` in `summarize`), so a word that joins phrases ("for", "and") lands
+    in the last position as often as anywhere: "yaml parser for". With `block_final_stop_words=True` the last word
+    of every generated summary, in training and in `summarize`, is never an English stop word (scikit-learn's list,
+    the one the stop-word shares are measured with): the word is blocked there as `block_repeats` blocks a repeat
+    (a decoding constraint, `AttentionCopyDecoder.generate(final_blocked=...)`), so the critic never sees a summary
+    cut after a stop word and the scored summaries never end on one (Debian's synopses: 2%).
+
     Spelling (`document_spelling`): the vocabulary is of standardised words (lower case, punctuation stripped), so
     the generator writes "fdlock" for the document's "fd-lock" and "python3yaml" for "python3-yaml". With
     `document_spelling=True` a greedy summary's word that the document holds is spelled as the document writes it
@@ -137,6 +146,7 @@ class TextLatent(JudgedEncoder):
             above).
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
         document_spelling: spell the summaries' words as the document writes them (see above).
+        block_final_stop_words: no generated summary ends on a stop word (see above).
         initial_temperature, min_temperature, anneal_rate: the Gumbel-softmax schedule (see `GumbelSoftmax`).
         seed: seed of the Gumbel noise, the word dropout and the critic's penalty.
         encoder, generator, reader, document_decoder, discriminator: the parts (default built from the arguments).
@@ -176,6 +186,7 @@ class TextLatent(JudgedEncoder):
         lm_prior_weight=0.0,
         decoder_word_dropout=0.5,
         document_spelling=True,
+        block_final_stop_words=False,
         initial_temperature=1.0,
         min_temperature=0.5,
         anneal_rate=1e-4,
@@ -273,6 +284,10 @@ class TextLatent(JudgedEncoder):
         self.lm_prior_weight = float(lm_prior_weight)
         self.decoder_word_dropout = decoder_word_dropout
         self.document_spelling = bool(document_spelling)
+        self.block_final_stop_words = bool(block_final_stop_words)
+        stop_ids = [index + 2 for index, word in enumerate(self.vocabulary) if word in ENGLISH_STOP_WORDS]
+        self.final_blocked = (  # ids 0 (end) and 1 (OOV) come before the vocabulary's words
+            tf.constant(np.isin(np.arange(size), stop_ids), tf.float32) if block_final_stop_words else None)
         self.initial_temperature = initial_temperature
         self.min_temperature = min_temperature
         self.anneal_rate = anneal_rate
@@ -352,7 +367,8 @@ class TextLatent(JudgedEncoder):
     def greedy_words(self, documents):
         """Greedy summaries as one-hot words `[batch, summary_length, V]` (the end symbol after the last word)."""
         documents = tf.convert_to_tensor(documents, tf.string)
-        return self.generator.generate(self.memory(documents), lengths=self.output_lengths(documents))[0]
+        return self.generator.generate(self.memory(documents), lengths=self.output_lengths(documents),
+                                       final_blocked=self.final_blocked)[0]
 
     def summary_ids(self, documents):
         """Greedy summaries as token ids `[batch, summary_length]` (0 after the end) and the words they spell
@@ -361,7 +377,8 @@ class TextLatent(JudgedEncoder):
         the document writes it)."""
         documents = tf.convert_to_tensor(documents, tf.string)
         words, _, pointers = self.generator.generate(self.memory(documents), training=False, return_pointers=True,
-                                                     lengths=self.output_lengths(documents))
+                                                     lengths=self.output_lengths(documents),
+                                                     final_blocked=self.final_blocked)
         ids = tf.argmax(words, axis=-1, output_type=tf.int32)
         table = tf.constant(["", "[UNK]", *self.vocabulary])
         spelled = tf.gather(table, ids)
@@ -391,12 +408,15 @@ class TextLatent(JudgedEncoder):
             return memory, {}, {}
         lengths = self.training_lengths(batch) if training else self.output_lengths(batch["document"])
         if self.gradient == "self_critical" and training:
-            sampled = self.generator.write(memory, sampler=self.sampler, training=True, lengths=lengths)
-            greedy = self.generator.write(memory, training=False, lengths=lengths)["words"]
+            sampled = self.generator.write(memory, sampler=self.sampler, training=True, lengths=lengths,
+                                           final_blocked=self.final_blocked)
+            greedy = self.generator.write(memory, training=False, lengths=lengths, final_blocked=self.final_blocked)[
+                "words"]
             log_prob = tf.reduce_sum(sampled["log_probs"], axis=1)
             code, words = (tf.stop_gradient(sampled["words"]), log_prob, tf.stop_gradient(greedy)), sampled["words"]
         else:
-            words, _ = self.generator.generate(memory, sampler=self.sampler, training=training, lengths=lengths)
+            words, _ = self.generator.generate(memory, sampler=self.sampler, training=training, lengths=lengths,
+                                               final_blocked=self.final_blocked)
             code = words
         if not (self.anchored or self.prior):
             return code, {}, {}
@@ -587,6 +607,7 @@ class TextLatent(JudgedEncoder):
                 "lm_prior_weight": self.lm_prior_weight,
                 "decoder_word_dropout": self.decoder_word_dropout,
                 "document_spelling": self.document_spelling,
+                "block_final_stop_words": self.block_final_stop_words,
                 "initial_temperature": self.initial_temperature,
                 "min_temperature": self.min_temperature,
                 "anneal_rate": self.anneal_rate,

@@ -97,6 +97,9 @@ def build_parser():
                         help="weight of the KL between the generator's word distributions and a word language model "
                              "of the unpaired real summaries (trained first, then frozen) in the reconstruction-only "
                              "and full models (0: none)")
+    parser.add_argument("--block-final-stop-words", action="store_true", default=DEFAULTS["block_final_stop_words"],
+                        help="no generated summary ends on a stop word ('yaml parser for'), in training and in the "
+                             "summaries scored and exported: a decoding constraint at the last word")
     parser.add_argument("--average-decay", type=float, default=0.0,
                         help="evaluate and export the reconstruction-only and full models with a moving average of "
                              "their weights of this decay per step (e.g. WeightAverage's default, "
@@ -130,7 +133,8 @@ def build_model(args, vocabulary, n, objective="paired"):
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
         adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
-        anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight, seed=args.seed,
+        anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight,
+        block_final_stop_words=args.block_final_stop_words, seed=args.seed,
     )
 
 

@@ -85,6 +85,20 @@ def test_placement_counts_where_the_reference_words_sit_in_the_document():
     assert row["at words 0-5"] == pytest.approx(0.5) and row["at words 5-10"] == pytest.approx(0.5)
 
 
+def test_surprisal_by_place_splits_the_language_models_score_by_position_and_by_source():
+    from benchmarks.text_summary_words import surprisal_by_place
+
+    lm = SummaryLanguageModel(["python library for yaml", "rust tool for json", "python tool for xml"] * 2)
+    documents, texts = ["A Python library.", "Rust JSON tool."], ["python library for", "rust json tool"]
+    place = surprisal_by_place(lm, documents, texts)
+    log2, _ = lm.log_scores(texts)
+    total = -np.log(2.0) * log2.sum() / 2  # nats per text
+    assert place["first"] + place["inner"] + place["last"] + place["end"] == pytest.approx(total)
+    assert place["document_words"] + place["other_words"] + place["end"] == pytest.approx(total)
+    for_nats = -np.log(lm.model.score("for", ["python", "library"]))  # the one word no document holds
+    assert place["other_words"] == pytest.approx(for_nats / 2) and place["last"] > place["other_words"]
+
+
 def test_summarize_traces_once_per_model_and_follows_its_weights_and_settings():
     documents, _ = tiny_pairs(5)
     model = TextLatent(VOCABULARY, objective="paired", output_length=3, summary_length=4, document_length=10,

@@ -97,6 +97,25 @@ def test_match_length_gives_generated_summaries_the_real_lengths_and_greedy_ones
         TextLatent(VOCABULARY, output_length=5, **SIZES)
 
 
+def test_final_blocked_ids_never_end_a_sequence_with_or_without_lengths():
+    decoder = AttentionCopyDecoder(20, length=6, hidden_dim=8, word_dim=8)
+    decoder(tf.constant([[20]] * 2), _memory())
+    decoder.copy_gate.bias.assign([30.0])  # the vocabulary distribution alone: the biases decide
+    blocked = tf.one_hot(7, 20)
+    decoder.to_logits.bias.assign(np.r_[9.0, np.zeros(6), 10.0, np.zeros(12)].astype("float32"))  # 7, then the end
+    free = tf.argmax(decoder.generate(_memory())[0], -1).numpy()
+    assert np.all(free[:, :2] == [7, 0])  # without the constraint: "7" then the end
+    ids = tf.argmax(decoder.generate(_memory(), final_blocked=blocked)[0], -1).numpy()
+    assert np.all(ids[:, 0] == 7) and np.all(~np.isin(ids[:, 1], [0, 7])) and np.all(ids[:, 2] == 0)
+    decoder.block_repeats = False  # "7" at every step it may take
+    lengths = tf.constant([2, 5])
+    for options in ({}, {"sampler": GumbelSoftmax(hard=True, seed=0), "training": True}):
+        ids = tf.argmax(decoder.write(_memory(), lengths=lengths, final_blocked=blocked, **options)["words"], -1)
+        for row, length in zip(ids.numpy(), lengths.numpy()):
+            assert row[length - 1] not in (0, 7) and np.all(row[length:] == 0)
+            assert np.all(row[: length - 1] == 7) or options  # greedy: "7" everywhere but last
+
+
 def _oov_memory():
     """One document whose tokens are OOV, OOV, a word, OOV, padding: positions 0 and 1 spell the same word."""
     ids = tf.constant([[1, 1, 5, 1, 0, 0]])
@@ -263,6 +282,28 @@ def test_document_spelling_writes_summary_words_as_the_document_does_and_changes
         assert all(word in tokens and "-" in word for word in row if word) and sum(map(bool, row)) == 3
         assert list(plain_row) == [word.replace("-", "") for word in row]
     assert summarize(model, documents) == [" ".join(filter(None, row)) for row in words.numpy().astype(str)]
+
+
+def test_block_final_stop_words_ends_every_summary_on_another_word_in_training_and_greedy():
+    documents, _ = tiny_pairs(6, seed=6)
+    real = ["python", "rust tool", "perl server for json", "a b c d e f g", "yaml", "json parser for ruby"]
+    model = TextLatent(VOCABULARY, objective="unpaired", output_length=3, block_final_stop_words=True, **SIZES)
+    stop = np.array([word in ("a", "and", "for", "the", "this", "with") for word in ["", "[UNK]", *VOCABULARY]])
+    model.generator.to_logits.bias.assign(np.where(stop, 20.0, 0.0).astype("float32"))  # stop words first
+    model.generator.copy_gate.bias.assign([30.0])
+    plain = model.with_objective("unpaired", block_final_stop_words=False)
+    assert model.final_blocked.numpy().astype(bool).tolist() == stop.tolist() and plain.final_blocked is None
+    assert type(model).from_config(model.get_config()).block_final_stop_words
+    for summarizer, ends_on_stop in ((plain, True), (model, False)):  # eager: no trace of the greedy decoder
+        summaries = [summary.decode().split() for summary in summarizer.summarize(tf.constant(documents)).numpy()]
+        assert all(len(summary) == 3 and summary[0] in ("a", "and", "for", "the", "this", "with") for summary in
+                   summaries)
+        assert all((summary[-1] in ("a", "and", "for", "the", "this", "with")) == ends_on_stop for summary in
+                   summaries)
+    batch = model.unpack_batch({"document": tf.constant(documents), "summary": tf.constant(real)})
+    ids = tf.argmax(model.forward(batch, training=True)[0], -1).numpy()  # the real lengths 1, 2, 4, 4, 1, 4
+    last = ids[np.arange(6), np.count_nonzero(ids, axis=1) - 1]
+    assert not stop[last].any() and stop[ids[2, :3]].all()
 
 
 def _anchor_kl(model, documents):

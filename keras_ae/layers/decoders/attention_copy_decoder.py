@@ -40,6 +40,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
         words, _ = decoder.generate(memory)                                             # one-hots [2, 5, 100]
         words, _, pointers = decoder.generate(memory, return_pointers=True)   # + the document token each OOV spells
         words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]))       # exactly 2 and 4 words, then the end
+        words, _ = decoder.generate(memory, lengths=tf.constant([2, 4]), final_blocked=tf.one_hot(7, 100))  # 7 not last
     """
 
     def __init__(self, vocabulary_size, length=10, hidden_dim=128, word_dim=64, attention_dim=64, block_repeats=True,
@@ -128,7 +129,7 @@ class AttentionCopyDecoder(keras.layers.Layer):
             outputs.append(log_probs)
         return tf.stack(outputs, axis=1)
 
-    def generate(self, memory, sampler=None, training=False, return_pointers=False, lengths=None):
+    def generate(self, memory, sampler=None, training=False, return_pointers=False, lengths=None, final_blocked=None):
         """`(words [batch, length, V], attention [batch, length, T])`: one-hot words written free-running, each the
         input of the next step. With a `sampler` (e.g. a hard `GumbelSoftmax`) in training the words are its samples
         of the log-probabilities, so gradients flow back through them; otherwise the most probable word (greedy).
@@ -136,15 +137,17 @@ class AttentionCopyDecoder(keras.layers.Layer):
         `return_pointers=True` adds `pointers [batch, length]` (int32): at each step, the document token an OOV word
         spells (the most attended OOV token whose word is not spelled yet; meaningful where the word is OOV).
         `lengths [batch]` (int): write exactly that many words (at most `length`), the end symbol blocked before and
-        forced after them; None: each sequence ends at its first end symbol."""
-        written = self.write(memory, sampler=sampler, training=training, lengths=lengths)
+        forced after them; None: each sequence ends at its first end symbol. `final_blocked [V]` (0 / 1): ids that
+        never end a sequence: blocked at its last word (the length's, or the `length`-th) and, without `lengths`, the
+        end symbol blocked right after one of them (e.g. stop words: a summary cut after "parser for")."""
+        written = self.write(memory, sampler=sampler, training=training, lengths=lengths, final_blocked=final_blocked)
         outputs = (written["words"], written["attention"])
         return (*outputs, written["pointers"]) if return_pointers else outputs
 
-    def write(self, memory, sampler=None, training=False, lengths=None):
+    def write(self, memory, sampler=None, training=False, lengths=None, final_blocked=None):
         """`generate`'s outputs as a dict (`words`, `attention`, `pointers`) plus `log_probs [batch, length]`: the
-        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE. `lengths`: see
-        `generate`."""
+        log-probability of each written word (0 after the end symbol), e.g. for REINFORCE. `lengths`,
+        `final_blocked`: see `generate`."""
         spellings = memory[4] if len(memory) > 4 else None
         state, memory = self._start(memory)
         _, mask, token_ids, _ = memory
@@ -161,6 +164,10 @@ class AttentionCopyDecoder(keras.layers.Layer):
         end = tf.one_hot(tf.zeros([batch], tf.int32), self.vocabulary_size, dtype="float32")
         coverage = tf.zeros_like(memory[1])
         written = tf.zeros([batch, self.vocabulary_size], "float32")  # words already written (end and OOV never)
+        if final_blocked is not None:
+            final_blocked = tf.cast(final_blocked, "float32")[None, :]
+            last = (tf.cast(lengths, tf.int32) if lengths is not None else tf.fill([batch], self.length)) - 1
+            previous_blocked = tf.zeros([batch, 1], "float32")  # the last word written is one of final_blocked
         words, attentions, pointers, chosen_log_probs = [], [], [], []
         for step in range(self.length):
             log_probs, attention, state = self._step(vectors, state, coverage, memory)
@@ -169,6 +176,11 @@ class AttentionCopyDecoder(keras.layers.Layer):
                 before = tf.cast(step < tf.cast(lengths, tf.int32), "float32")[:, None]
                 log_probs += before * end * -1e9
                 alive = alive * before
+            if final_blocked is not None:
+                at_last = tf.cast(tf.equal(last, step), "float32")[:, None]
+                log_probs += at_last * final_blocked * -1e9
+                if lengths is None:
+                    log_probs += previous_blocked * end * -1e9
             available = unknown * (1.0 - spelled) if self.block_repeats else unknown
             if self.block_repeats:
                 none_left = 1.0 - tf.reduce_max(available, axis=-1, keepdims=True)  # no OOV word left to spell
@@ -181,6 +193,8 @@ class AttentionCopyDecoder(keras.layers.Layer):
             word = alive * word + (1.0 - alive) * end
             alive = alive * (1.0 - tf.stop_gradient(word[:, :1]))
             written = tf.maximum(written, tf.stop_gradient(word) * self.blockable)
+            if final_blocked is not None:
+                previous_blocked = tf.reduce_sum(tf.stop_gradient(word) * final_blocked, axis=-1, keepdims=True)
             pointer = tf.argmax((tf.cast(attention, "float32") + 1e-9) * available, axis=-1, output_type=tf.int32)
             chosen = tf.gather(spellings, pointer, batch_dims=1)
             same = tf.cast(tf.equal(spellings, chosen[:, None]), "float32")
