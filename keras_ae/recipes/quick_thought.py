@@ -62,7 +62,7 @@ def build_parser():
     model_flag(
         "--packed", action=argparse.BooleanOptionalAction,
         help="each encoder runs its GRU once over the batch's real tokens (packed sequences, a batch that shrinks as "
-        "sentences end) instead of by length buckets; the same embeddings (--bucket-width is then not used)",
+        "sentences end) instead of by length buckets; the same embeddings (--bucket-width needs --no-packed)",
     )
     model_flag(
         "--product-dtype", choices=["bfloat16"],
@@ -90,7 +90,7 @@ def build_model(args, vocabulary):
         pooling=args.pooling,
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
-        bucket_width=0 if args.packed else args.bucket_width,
+        bucket_width=args.bucket_width,
         packed=args.packed,
         hidden_dim=args.hidden_dim,
         word_skip=args.word_skip,

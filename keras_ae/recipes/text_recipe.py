@@ -217,6 +217,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     if args.package_order != PACKAGE_ORDER and "packages" not in CORPORA.get(args.data, ()):
         parser.error(f"--package-order orders the package descriptions of --corpus all; --corpus {args.data} has "
                      "none. Drop the flag.")
+    if getattr(args, "packed", False) and args.bucket_width:
+        parser.error(f"--bucket-width {args.bucket_width} groups sentences for the unpacked GRU, but the encoders run "
+                     "as packed sequences (the default), which need no buckets. Add --no-packed to use buckets, or "
+                     "drop --bucket-width.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)

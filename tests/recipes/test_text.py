@@ -48,6 +48,16 @@ def test_corpus_flag_defaults_to_the_large_corpus_and_quick_runs_refuse_it(recip
     assert "--corpus books has none" in capsys.readouterr().err
 
 
+def test_bucket_width_with_packed_sequences_is_refused_before_work(tmp_path, capsys):
+    """Quick-thought packs by default; --bucket-width would be silently unused, so it needs --no-packed."""
+    with pytest.raises(SystemExit):
+        quick_thought.main(["--quick", "--bucket-width", "8", "--run-dir", str(tmp_path / "run")])
+    assert "Add --no-packed to use buckets" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no run folder, nothing half-written
+    args = quick_thought.build_parser().parse_args(["--no-packed", "--bucket-width", "8"])
+    assert quick_thought.build_model(args, ["a", "b"]).bucket_width == 8
+
+
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
