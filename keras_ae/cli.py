@@ -42,6 +42,13 @@ def recipes():
     return found
 
 
+def recipe_listing(indent=""):
+    """One line per recipe, names padded to the longest so the summaries line up."""
+    found = recipes()
+    width = max(map(len, found))
+    return "\n".join(f"{indent}{name:{width}s}  {summary}" for name, summary in found.items())
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-ae",
@@ -50,7 +57,7 @@ def build_parser():
         "flags.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    listing = "\n".join(f"  {name:14s} {summary}" for name, summary in recipes().items())
+    listing = recipe_listing(indent="  ")
     train = commands.add_parser(
         "train", help="train a recipe (keras-ae train NAME [flags])", description=f"Recipes:\n{listing}",
         epilog="Flags after NAME go to the recipe: keras-ae train NAME --help lists them.",
@@ -81,8 +88,7 @@ def main(argv=None):
         return importlib.import_module(TOOLS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "recipes":
-        for name, summary in recipes().items():
-            print(f"{name:14s} {summary}")
+        print(recipe_listing())
         return None
     if args.command == "train":
         return importlib.import_module(f"keras_ae.recipes.{args.recipe}").main(args.flags)

@@ -39,6 +39,8 @@ def test_python_dash_m_keras_ae_is_the_same_command():
     assert set(line.split()[0] for line in completed.stdout.splitlines()) == {
         "autoencoder", "cpc", "discrete", "infomax", "quick_thought", "skip_thought", "tree_latent", "vqvae",
         "text_summary", "voice_conversion"}
+    summary_columns = {len(line) - len(line.split("  ", 1)[1].lstrip()) for line in completed.stdout.splitlines()}
+    assert len(summary_columns) == 1, f"the summaries do not line up: {completed.stdout}"
 
 
 def test_train_and_tune_pass_every_flag_to_the_recipe(monkeypatch):
