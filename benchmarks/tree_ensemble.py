@@ -4,6 +4,8 @@ ensembles of the runs' own trees; then how far the runs' errors are shared.
 
     python benchmarks/tree_ensemble.py runs/base_s{0..8}                   # K = 1, 3, 5 and all runs
     python benchmarks/tree_ensemble.py runs/base_s{0..8} --sizes 3 --labels NP VP PP S
+    python benchmarks/tree_ensemble.py runs/base_s{0..8} --sizes 1 3 --bonus 0.5 \
+        --test-trees benchmarks/data/other_sources_gold_trees.mrg
 
 Averaging unsupervised parsers' span scores and reading the tree with the most expected correct spans is the tree
 averaging of Shayegh et al. (ICLR 2024, "Ensemble Distillation for Unsupervised Constituency Parsing"). Nothing is
@@ -22,7 +24,12 @@ and the share of subsets above right-branching):
 - `marginals + RB`: as `marginals`, with the right-branching tree as one more voter of a run's weight (a hand-set
   prior for English, applied in decoding only; with K = 1 it is the right-branching tree, which one run's marginals
   can at most tie);
-- `random + RB`: its control, K random binary trees (one draw per subset) in place of the runs.
+- `random + RB`: its control, K random binary trees (one draw per subset) in place of the runs;
+- with `--bonus b`, `marginals + b`: as `marginals`, with right association in decoding as one run's
+  `--right-edge-bonus b` (`tree_right_edge.py`): b added to every span that ends at the last word.
+
+`--test-trees FILE` parses and scores the sentences of another gold set (e.g.
+`benchmarks/data/other_sources_gold_trees.mrg`) instead of the first run's test trees.
 
 Where the errors are: each gold constituent by how many runs find it (and whether right-branching trees do), the
 recall by gold label of the single runs, the all-runs ensemble and right-branching trees, the share of first splits
@@ -39,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.data.trees import read_test_trees, tree_words
 from keras_ae.evaluation.trees import (
     labelled_spans,
     random_spans,
@@ -50,11 +58,10 @@ from keras_ae.evaluation.trees import (
     tree_shape,
     tree_spans,
 )
+from keras_ae.layers.judges.grammar import right_edge_spans
 from keras_ae.layers.judges.inside import span_cky, span_marginals
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.tree_latent import load_run_data, rebuild_run, run_flags
-
-ENSEMBLES = ("marginals", "span vote", "medoid", "oracle", "runs", "marginals + RB", "random + RB")
 
 
 def unlabelled_marginals(model, sentences, width=None, batch_size=128):
@@ -103,9 +110,10 @@ def medoid_spans(trees_by_run):
     return chosen
 
 
-def ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng=None):
-    """`{ensemble: sentence F1}` (percent, `ENSEMBLES`) of the runs `members` (indices into `marginals [runs, ...]`
-    and `own_trees [runs][sentences]`); `rng` draws the control's random trees."""
+def ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng=None, bonus=None):
+    """`{ensemble: sentence F1}` (percent; the module docstring's rows, `marginals + b` with a right-edge `bonus`) of
+    the runs `members` (indices into `marginals [runs, ...]` and `own_trees [runs][sentences]`); `rng` draws the
+    control's random trees."""
     members = list(members)
     width = marginals.shape[-1]
     rng = rng or np.random.default_rng(0)
@@ -113,7 +121,7 @@ def ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng=None
     randoms = [span_indicators([random_spans(n, rng) for n in lengths], width) for _ in members]
     f1 = lambda spans: float(np.mean(sentence_f1_values(spans, gold_spans)))  # noqa: E731
     per_run = np.stack([sentence_f1_values(own_trees[r], gold_spans) for r in members])
-    return {
+    scores = {
         "marginals": f1(mbr_spans(marginals[members].mean(axis=0), lengths)),
         "span vote": f1(mbr_spans(np.mean([span_indicators(own_trees[r], width) for r in members], axis=0), lengths)),
         "medoid": f1(medoid_spans([own_trees[r] for r in members])),
@@ -122,16 +130,21 @@ def ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng=None
         "marginals + RB": f1(mbr_spans((marginals[members].sum(axis=0) + right) / (len(members) + 1), lengths)),
         "random + RB": f1(mbr_spans((np.sum(randoms, axis=0) + right) / (len(members) + 1), lengths)),
     }
+    if bonus is not None:
+        right_edge = right_edge_spans(tf.constant(lengths), width).numpy()
+        scores[f"marginals + {bonus:g}"] = f1(mbr_spans(marginals[members].mean(axis=0) + bonus * right_edge, lengths))
+    return scores
 
 
-def subset_table(marginals, own_trees, lengths, gold_spans, sizes, right):
+def subset_table(marginals, own_trees, lengths, gold_spans, sizes, right, bonus=None):
     """`{f"K={k}: {ensemble}": columns}` over every subset of k runs for each k in `sizes`."""
     rows = {}
     for size in sizes:
         subsets = list(itertools.combinations(range(len(own_trees)), size))
         rng = np.random.default_rng(size)
-        scores = [ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng) for members in subsets]
-        for name in ENSEMBLES:
+        scores = [ensemble_scores(marginals, own_trees, lengths, gold_spans, members, rng, bonus)
+                  for members in subsets]
+        for name in scores[0]:
             values = np.array([score[name] for score in scores])
             rows[f"K={size}: {name}"] = {"subsets": len(subsets), "mean F1": f"{values.mean():.1f}",
                                          "min": f"{values.min():.1f}", "max": f"{values.max():.1f}",
@@ -190,24 +203,34 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="*", help="ensemble sizes K (default: 1, 3, 5 and all runs)")
     parser.add_argument("--labels", nargs="*", default=["NP", "VP", "PP", "S", "SBAR"], help="gold labels whose "
                         "recall to show")
+    parser.add_argument("--bonus", type=float, help="also decode the averaged marginals with this right-edge bonus b "
+                        "(`marginals + b`; 0.5: the value fixed for one run's --right-edge-bonus)")
+    parser.add_argument("--test-trees", help="a Penn Treebank bracket file to parse and score instead of the first "
+                        "run's test trees")
     args = parser.parse_args(argv)
+    if args.bonus is not None and not args.bonus >= 0:
+        parser.error(f"--bonus must be >= 0; got {args.bonus}.")
     sizes = args.sizes or sorted({1, 3, 5, len(args.runs)} & set(range(1, len(args.runs) + 1)))
     if any(not 1 <= size <= len(args.runs) for size in sizes):
         parser.error(f"--sizes must be between 1 and the number of runs ({len(args.runs)}); got {sizes}.")
     names = [Path(folder).name for folder in args.runs]
-    data = load_run_data(run_flags(args.runs[0]))
-    if data.test_trees is None:
-        parser.error(f"{args.runs[0]}: its data has no gold test trees to score against.")
-    sentences, gold_trees = data.test, data.test_trees
+    flags = run_flags(args.runs[0])
+    if args.test_trees is not None:
+        gold_trees = read_test_trees(args.test_trees, flags.test_max_length or flags.max_length)
+    else:
+        gold_trees = load_run_data(flags).test_trees
+        if gold_trees is None:
+            parser.error(f"{args.runs[0]}: its data has no gold test trees to score against; give --test-trees.")
+    sentences = [tree_words(tree) for tree in gold_trees]
     lengths = np.array([len(sentence.split()) for sentence in sentences])
     width = max(2, int(lengths.max()))
     marginals, own_trees = [], []
     for folder in args.runs:
         _, run_data, model = rebuild_run(folder, "selected")
         if run_data.test != sentences:
-            seen = len(set(sentences) & set(run_data.train))
-            print(f"{Path(folder).name}: trained on other data; {seen} of the {len(sentences)} test sentences are "
-                  "among its training sentences")
+            seen = len(set(sentences) & set(run_data.train + run_data.validation))
+            print(f"{Path(folder).name}: tested on other sentences; {seen} of the {len(sentences)} parsed here are "
+                  "among its training or validation sentences")
         marginals.append(unlabelled_marginals(model, sentences, width))
         own_trees.append(mbr_spans(marginals[-1], lengths))
     marginals = np.stack(marginals)
@@ -218,7 +241,7 @@ def main(argv=None):
     print(f"{len(sentences)} test sentences; right-branching {right:.1f}; single runs: "
           + ", ".join(f"{name} {f1:.1f}" for name, f1 in zip(names, singles)))
     print("\nsentence F1 of ensembles over every subset of K runs:")
-    print(format_table(subset_table(marginals, own_trees, lengths, gold_spans, sizes, right),
+    print(format_table(subset_table(marginals, own_trees, lengths, gold_spans, sizes, right, args.bonus),
                        ["subsets", "mean F1", "min", "max", "above RB"]))
 
     print("\nthe gold constituents by how many runs find them:")

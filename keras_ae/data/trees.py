@@ -378,12 +378,7 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         data.test = [data.test[i] for i in kept]
         data.test_trees = None if data.test_trees is None else [data.test_trees[i] for i in kept]
     if test_trees is not None:
-        trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(test_trees)) if tree is not None]
-        kept, _, _ = _filter([tree_words(tree) for tree in trees], test_max_length)
-        if not kept:
-            raise ValueError(f"{test_trees}: no tree of {MIN_LENGTH}..{test_max_length} words; raise "
-                             "--test-max-length (default: --max-length).")
-        data.test_trees = [trees[i] for i in kept]
+        data.test_trees = read_test_trees(test_trees, test_max_length)
         data.test = [tree_words(tree) for tree in data.test_trees]
         held_out = {sentence.lower() for sentence in data.test}
         before = len(data.train) + len(data.validation)
@@ -391,6 +386,22 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         data.validation = [sentence for sentence in data.validation if sentence.lower() not in held_out]
         data.dropped_test_duplicates = before - len(data.train) - len(data.validation)
     return data
+
+
+def read_test_trees(path, max_length):
+    """The trees of a Penn Treebank bracket file without punctuation (`clean_tree`), those of `MIN_LENGTH` ..
+    `max_length` words, in order: a hand-bracketed test set (`benchmarks/data/README.md`).
+
+    Example:
+        trees = read_test_trees("benchmarks/data/other_sources_gold_trees.mrg", 10)
+        [tree_words(tree) for tree in trees][:1]   # ['There we meant to lie by all night']
+    """
+    trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(path)) if tree is not None]
+    kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
+    if not kept:
+        raise ValueError(f"{path}: no tree of {MIN_LENGTH}..{max_length} words; raise "
+                         "--test-max-length (default: --max-length).")
+    return [trees[i] for i in kept]
 
 
 def _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, pieces=False):

@@ -1,6 +1,7 @@
 """Tests for the grammar-induction data: synthetic treebank, sentence files, gold trees and their errors."""
 
 import hashlib
+from pathlib import Path
 
 import nltk
 import pytest
@@ -13,6 +14,7 @@ from keras_ae.data.trees import (
     load_tree_data,
     make_curriculum_dataset,
     make_sentence_dataset,
+    read_test_trees,
     read_treebank,
     strip_punctuation,
     synthetic_treebank,
@@ -244,6 +246,22 @@ def test_test_length_limit_is_apart_from_the_training_limit(tmp_path):
         load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=1)
     with pytest.raises(ValueError, match="no tree of 2..2 words; raise --test-max-length"):
         load_tree_data(str(sentences), max_length=10, test_trees=str(trees), test_max_length=2)
+
+
+def test_the_shipped_gold_sets_are_disjoint_sentences_of_5_to_10_words_as_the_loader_cuts_them():
+    folder = Path(__file__).parents[2] / "benchmarks" / "data"
+    sets = {name: read_test_trees(folder / name, 10) for name in ("austen_gold_trees.mrg",
+                                                                   "other_sources_gold_trees.mrg")}
+    assert [len(trees) for trees in sets.values()] == [156, 72]  # every tree read, none cut by the length limit
+    words = {name: [tree_words(tree) for tree in trees] for name, trees in sets.items()}
+    for sentences in words.values():
+        assert all(5 <= len(sentence.split()) <= 10 for sentence in sentences)
+        assert all(strip_punctuation(sentence) == sentence for sentence in sentences)  # leaves are loader words
+        assert len(set(sentences)) == len(sentences)
+    assert not {s.lower() for s in words["austen_gold_trees.mrg"]} & {s.lower() for s in
+                                                                     words["other_sources_gold_trees.mrg"]}
+    short = read_test_trees(folder / "other_sources_gold_trees.mrg", 6)
+    assert 0 < len(short) < 72 and all(len(tree.leaves()) <= 6 for tree in short)
 
 
 def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dashes(monkeypatch):

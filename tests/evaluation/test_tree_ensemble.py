@@ -67,6 +67,10 @@ def test_averaged_marginals_give_binary_trees_and_scores(runs):
     assert len({alone[name] for name in ("marginals", "span vote", "medoid", "oracle", "runs")}) == 1  # that run
     right = np.mean(sentence_f1_values([right_branching_spans(n) for n in lengths], gold_spans))
     assert alone["marginals + RB"] == pytest.approx(right)  # one run's marginals cannot outvote RB
+    # right association on the averaged marginals: b = 0 is the plain ensemble, b > 1 the right-branching tree
+    biased = {b: ensemble_scores(marginals, own, lengths, gold_spans, [0, 1, 2], bonus=b) for b in (0.0, 1.5)}
+    assert biased[0.0]["marginals + 0"] == scores["marginals"]
+    assert biased[1.5]["marginals + 1.5"] == pytest.approx(right) and "marginals + 1.5" not in scores
     # the whole table of gold spans by how many runs find them counts every gold span once
     rows = shared_errors(own, gold_spans, gold, np.array(lengths))
     assert sum(row["gold spans"] for row in rows.values()) == sum(len(spans) for spans in gold_spans)

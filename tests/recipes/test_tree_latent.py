@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,14 @@ def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_p
     assert rows["run: compound PCFG (viterbi)"]["sentence F1"].startswith(f"{viterbi:.1f}")
     assert float(rows["run: right-branching"]["right-heavy"]) == 100.0 and "depth" in rows["run: gold"]
     assert by_label["run: right-branching"]["sentence"].startswith("100.0")
+    # the kept weights re-parsed on the second gold set (trees of at most 8 words, the run's test limit): the
+    # right-edge bonus 0 gives the run's own MBR trees, a bonus above 1 the right-branching ones
+    from benchmarks.tree_right_edge import bonus_rows
+
+    other = Path(__file__).parents[2] / "benchmarks" / "data" / "other_sources_gold_trees.mrg"
+    biased, right, gold = bonus_rows(run, [0.0, 1.5], test_trees=other)
+    assert 0 < len(gold) < 72 and all(len(tree.leaves()) <= 8 for tree in gold) and len(right) == len(gold)
+    assert biased[1.5][1].all() and (biased[1.5][0] == right).all()
     # --against: a copy of the run whose parses are right-branching trees gives the run's paired difference to them
     import shutil
 
