@@ -36,7 +36,8 @@ def build_parser():
     return parser
 
 
-def build_model(args, vocabulary):
+def build_model(args, vocabulary, train=None):
+    """The recipe's model (`train`, the training split, is not needed)."""
     return SkipThought(
         vocabulary,
         embedding_dim=args.embedding_dim,
