@@ -146,13 +146,6 @@ class QuickThought(JudgedEncoder):
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
-    def set_token_weights(self, token_weights):
-        """Both encoders pool their states as a mean weighted by `token_weights`, one weight per token id (e.g.
-        `keras_ae.layers.encoders.gru_sentence_encoder.frequency_weights` of the training text;
-        `GRUSentenceEncoder(token_weights)`); kept in the encoders' config. Call it before training."""
-        for encoder in (self.query_encoder, self.context_encoder):
-            encoder.set_token_weights(token_weights)
-
     @property
     def query_encoder(self):
         """f: the encoder of the sentence whose neighbours are sought."""

@@ -10,19 +10,15 @@ raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`
 import argparse
 
 import numpy as np
-import tensorflow as tf
 
 from keras_ae.config import constructor_default
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, probability
 from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.evaluation.sentences import HELD_OUT_PER_SOURCE, held_out_sample, neighbour_picks_by_source
-from keras_ae.layers.encoders.gru_sentence_encoder import frequency_weights
 from keras_ae.models.quick_thought import QuickThought
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
-
-WEIGHTING_SENTENCES = 50000  # an even spread of the training sentences counts the tokens of --frequency-weighting
 
 
 def build_parser():
@@ -74,12 +70,6 @@ def build_parser():
         "about a third of float32's CPU time per product with AMX or AVX512-BF16 (default: float32)",
     )
     parser.add_argument(
-        "--frequency-weighting", type=non_negative_float, default=0.0, metavar="A",
-        help="each encoder pools its GRU states as a mean weighted by a / (a + p(token)), p the token's frequency in "
-        f"the training text (up to {WEIGHTING_SENTENCES} sentences), so frequent tokens count less, as in TF-IDF "
-        "(Arora et al., 2017: a = 1e-3); 0 (default): the plain mean",
-    )
-    parser.add_argument(
         "--held-out-curve",
         action="store_true",
         help="after every epoch, also measure the judge on held-out text, source by source (loss and share of true "
@@ -91,9 +81,8 @@ def build_parser():
     return parser
 
 
-def build_model(args, vocabulary, train=None):
-    """The recipe's model; with `--frequency-weighting`, its pooling weights counted on `train`'s sentences."""
-    model = QuickThought(
+def build_model(args, vocabulary):
+    return QuickThought(
         vocabulary,
         embedding_dim=args.embedding_dim,
         word_dim=args.word_dim,
@@ -110,14 +99,6 @@ def build_model(args, vocabulary, train=None):
         token_dropout=args.token_dropout,
         product_dtype=args.product_dtype,
     )
-    if args.frequency_weighting:
-        sentences = train.sentences
-        spread = np.linspace(0, len(sentences) - 1, min(WEIGHTING_SENTENCES, len(sentences))).round().astype(int)
-        chosen = [sentences[i] for i in spread]
-        encoder = model.query_encoder
-        ids = (encoder.tokenize(tf.constant(chosen[start:start + 2048])).numpy() for start in range(0, len(chosen), 2048))
-        model.set_token_weights(frequency_weights(ids, encoder.vocabulary_size, a=args.frequency_weighting))
-    return model
 
 
 def make_dataset(args, split, shuffle=False):

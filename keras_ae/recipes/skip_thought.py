@@ -36,8 +36,7 @@ def build_parser():
     return parser
 
 
-def build_model(args, vocabulary, train=None):
-    """The recipe's model (`train`, the training split, is not needed)."""
+def build_model(args, vocabulary):
     return SkipThought(
         vocabulary,
         embedding_dim=args.embedding_dim,

@@ -213,8 +213,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     """Runs a sentence recipe.
 
     Args:
-        build_model: `(args, vocabulary, train) -> model` (uncompiled; called inside the strategy's scope; `train`:
-            the training `SentenceSplit`).
+        build_model: `(args, vocabulary) -> model` (uncompiled; called inside the strategy's scope).
         make_dataset: `(args, split, shuffle) -> tf.data.Dataset` of the model's batches.
         retrieval_scorer: `model -> (query_encode, candidate_encode)` for retrieval with the model's own scorer,
             or None for the cosine of `encode`.
@@ -237,9 +236,6 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error(f"--bucket-width {args.bucket_width} groups sentences for the unpacked GRU, but the encoders run "
                      "as packed sequences (the default), which need no buckets. Add --no-packed to use buckets, or "
                      "drop --bucket-width.")
-    if getattr(args, "frequency_weighting", 0) and args.pooling != "mean":
-        parser.error(f"--frequency-weighting weighs the tokens of the mean pooling; --pooling is {args.pooling}. Use "
-                     "--pooling mean or drop --frequency-weighting.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -271,7 +267,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
     validation_steps = max(1, min(VALIDATION_SENTENCES, len(splits.validation)) // args.batch_size)
     with strategy.scope():
-        model = build_model(args, vocabulary, splits.train)
+        model = build_model(args, vocabulary)
         # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
-from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, frequency_weights
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 
 VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran"]
 
@@ -292,52 +292,3 @@ def test_token_dropout_hides_tokens_in_training_only():
     for rate in (-0.1, 1.0):
         with pytest.raises(ValueError, match="token_dropout"):
             GRUSentenceEncoder(VOCABULARY, token_dropout=rate)
-
-
-def test_token_weights_weigh_the_mean_of_the_states_alike_in_every_path():
-    """token_weights: the embedding is the weighted mean of the GRU's states (`sum w_t h_t / sum w_t`), in Keras'
-    GRU, the unrolled and the packed paths (both directions: the backward half weighted by the token it read), with
-    the same gradients; all weights 1 give the plain mean; frequency_weights weigh a frequent token less."""
-    sentences = tf.constant(["The cat sat on the mat.", "", "dog", "the dog ran on the mat the cat sat on", "cat"])
-    ids = [[2, 3, 4, 5, 2, 6], [2, 2, 2, 7], [0, 0]]
-    weights = frequency_weights(ids, len(VOCABULARY) + 2, a=0.1)
-    assert weights[2] < weights[3] < weights[8]  # "the" (5 of 10 tokens) < "cat" (1) < "ran" (0; padding not counted)
-    plain = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=9, pooling="mean")
-    plain(sentences)
-    weighted = GRUSentenceEncoder.from_config({**plain.get_config(), "token_weights": weights})
-    ones = GRUSentenceEncoder.from_config({**plain.get_config(), "token_weights": [1.0] * (len(VOCABULARY) + 2)})
-    for layer in (weighted, ones):
-        layer(sentences)
-        layer.set_weights(plain.get_weights())
-    np.testing.assert_allclose(ones(sentences), plain(sentences), atol=1e-6)
-    token_ids = plain.tokenize(sentences)
-    states, mask = plain.token_states(token_ids)
-    w = tf.where(mask, tf.gather(tf.constant(weights), token_ids), 0.0)[:, :, None]
-    expected = tf.reduce_sum(states * w, 1) / tf.maximum(tf.reduce_sum(w, 1), 1e-9)
-    np.testing.assert_allclose(_round_trip(weighted, sentences), expected, atol=1e-6)
-    assert not np.allclose(weighted(sentences)[0], plain(sentences)[0], atol=1e-3)
-    for bidirectional in (False, True):
-        whole = GRUSentenceEncoder(VOCABULARY, embedding_dim=6, word_dim=4, max_length=9, pooling="mean",
-                                   bidirectional=bidirectional, unroll=True, word_skip=True, token_weights=weights)
-        whole(sentences)
-        packed = GRUSentenceEncoder.from_config({**whole.get_config(), "packed": True})
-        keras_gru = GRUSentenceEncoder.from_config({**whole.get_config(), "unroll": False})
-        for layer in (packed, keras_gru):
-            layer(sentences)
-            layer.set_weights(whole.get_weights())
-        with tf.GradientTape(persistent=True) as tape:
-            outputs = [layer(sentences, training=True) for layer in (whole, packed, keras_gru)]
-            losses = [tf.reduce_sum(tf.square(z)) for z in outputs]
-        for z in outputs[1:]:
-            np.testing.assert_allclose(z, outputs[0], atol=1e-6)
-        expected_gradients = tape.gradient(losses[0], whole.trainable_variables)
-        for expected_gradient, gradient in zip(expected_gradients, tape.gradient(losses[1], packed.trainable_variables)):
-            np.testing.assert_allclose(tf.convert_to_tensor(gradient), tf.convert_to_tensor(expected_gradient),
-                                       atol=1e-5)
-        np.testing.assert_allclose(packed(sentences[1:2]), np.zeros([1, 6]), atol=1e-7)  # empty: zeros
-    with pytest.raises(ValueError, match="pooling is 'max'"):
-        GRUSentenceEncoder(VOCABULARY, pooling="max", token_weights=weights)
-    with pytest.raises(ValueError, match="one weight of at least 0 per token id"):
-        GRUSentenceEncoder(VOCABULARY, pooling="mean", token_weights=weights[:-1])
-    with pytest.raises(ValueError, match="only padding"):
-        frequency_weights([[0, 0]], 9)

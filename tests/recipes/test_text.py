@@ -58,25 +58,6 @@ def test_bucket_width_with_packed_sequences_is_refused_before_work(tmp_path, cap
     assert quick_thought.build_model(args, ["a", "b"]).bucket_width == 8
 
 
-def test_frequency_weighting_counts_the_training_tokens_and_needs_mean_pooling(tmp_path, capsys):
-    """--frequency-weighting A: both encoders pool with a / (a + p(token)) counted on the training sentences; it
-    weighs the mean pooling, so another pooling is refused before any work."""
-    from keras_ae.data.text import SentenceSplit
-
-    with pytest.raises(SystemExit):
-        quick_thought.main(["--quick", "--frequency-weighting", "0.001", "--pooling", "max",
-                            "--run-dir", str(tmp_path / "run")])
-    assert "--pooling mean or drop --frequency-weighting" in capsys.readouterr().err
-    assert not any(tmp_path.iterdir())
-    args = quick_thought.build_parser().parse_args(["--frequency-weighting", "0.01", "--max-length", "4"])
-    train = SentenceSplit(["a a a b", "a b", "a"], np.zeros(3, "int64"), np.zeros(3, "int64"))
-    model = quick_thought.build_model(args, ["a", "b"], train)
-    weights = model.query_encoder.token_weights  # ids: 0 padding, 1 out-of-vocabulary, 2 "a" (5 of 7), 3 "b"
-    assert weights == model.context_encoder.token_weights and weights[2] < weights[3] < weights[1] == 1.0
-    assert np.isclose(weights[2], 0.01 / (0.01 + 5 / 7))
-    assert quick_thought.build_model(quick_thought.build_parser().parse_args([]), ["a", "b"]).query_encoder.token_weights is None
-
-
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):

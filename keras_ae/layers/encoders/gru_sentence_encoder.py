@@ -2,7 +2,6 @@
 layer."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_ae.distribute import replica_uniform
@@ -10,7 +9,6 @@ from keras_ae.layers.length_buckets import bucket_bounds, by_length, pack_by_len
 from keras_ae.layers.unrolled_gru import can_unroll, packed_gru, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
-MIN_WEIGHT = 1e-9  # a weighted mean's smallest denominator: an empty sentence pools to zeros
 TOKENIZERS = ("word", "wordpiece")
 # The punctuation `TextVectorization`'s "lower_and_strip_punctuation" removes, removed before WordPiece too.
 STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -36,40 +34,16 @@ def _reverse(sequences, mask):
 TOKENIZATION = ("tokenizer", "vocabulary", "max_length", "standardize")
 
 
-def _mean(values, mask, weights=None):
-    """Mean of `values [batch, length, dim]` over the positions of `mask` (weighted by `weights [batch, length]`
-    when given); zeros for an empty sentence."""
-    weights = tf.cast(mask, values.dtype) if weights is None else tf.where(mask, weights, 0.0)
-    weights = weights[:, :, None]
-    return tf.reduce_sum(values * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), MIN_WEIGHT)
+def _mean(values, mask):
+    """Mean of `values [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
+    weights = tf.cast(mask, values.dtype)[:, :, None]
+    return tf.reduce_sum(values * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
 
 
-def _packed_mean(values, sentences, lengths, batch, weights=None):
-    """Per-sentence mean `[batch, dim]` of packed `values [tokens, dim]` (`sentences [tokens]` their rows; weighted
-    by `weights [tokens]` when given)."""
-    if weights is None:
-        total = tf.math.unsorted_segment_sum(values, sentences, batch)
-        return total / tf.maximum(tf.cast(lengths, values.dtype), 1.0)[:, None]
-    total = tf.math.unsorted_segment_sum(values * weights[:, None], sentences, batch)
-    return total / tf.maximum(tf.math.unsorted_segment_sum(weights, sentences, batch), MIN_WEIGHT)[:, None]
-
-
-def frequency_weights(token_ids, vocabulary_size, a=1e-3):
-    """Smooth inverse frequency weights `a / (a + p(token))` of each token id (Arora et al., 2017, "A Simple but
-    Tough-to-Beat Baseline for Sentence Embeddings"), `p` counted over `token_ids` (an iterable of integer arrays,
-    0 padding not counted): frequent tokens weigh little in a weighted mean, rare ones about 1, as TF-IDF weighs
-    words. A list of `vocabulary_size` floats for `GRUSentenceEncoder(token_weights)`.
-
-    Example:
-        weights = frequency_weights([encoder.tokenize(batch).numpy() for batch in batches], encoder.vocabulary_size)
-    """
-    counts = np.zeros(vocabulary_size)
-    for ids in token_ids:
-        ids = np.asarray(ids).ravel()
-        counts += np.bincount(ids[ids > 0], minlength=vocabulary_size)[:vocabulary_size]
-    if counts.sum() == 0:
-        raise ValueError("frequency_weights counts tokens, but the token ids hold none (only padding).")
-    return [float(w) for w in a / (a + counts / counts.sum())]
+def _packed_mean(values, sentences, lengths, batch):
+    """Per-sentence mean `[batch, dim]` of packed `values [tokens, dim]` (`sentences [tokens]` their rows)."""
+    total = tf.math.unsorted_segment_sum(values, sentences, batch)
+    return total / tf.maximum(tf.cast(lengths, values.dtype), 1.0)[:, None]
 
 
 def same_tokens(first, second):
@@ -125,10 +99,6 @@ class GRUSentenceEncoder(keras.layers.Layer):
             Unordered Composition Rivals Syntactic Methods for Text Classification"; Bowman et al., 2016, did it on
             the decoder's), so the encoder cannot lean on any one word; 0 (default): off. Inference never drops.
         seed: seed of the token dropout's draws (None: from Keras' global seed).
-        token_weights: with mean pooling, one weight per token id (`vocabulary_size` floats, e.g.
-            `frequency_weights`), so the sentence is the weighted mean of its states (`sum w_t h_t / sum w_t`) and
-            frequent tokens' states count less; the word skip's mean is weighted alike. None (default): the plain
-            mean.
         bucket_width: when positive, a batch of token ids is encoded in groups of sentences of similar length, each
             group cut to the next multiple of `bucket_width` tokens (`keras_ae.layers.length_buckets.by_length`), so
             the GRU does not run over the padding: the same embeddings (to float rounding), fewer products when the
@@ -168,7 +138,6 @@ class GRUSentenceEncoder(keras.layers.Layer):
         bucket_width=0,
         packed=False,
         product_dtype=None,
-        token_weights=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -241,22 +210,6 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.product_dtype = product_dtype
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
-        self.set_token_weights(token_weights)
-
-    def set_token_weights(self, token_weights):
-        """Sets (or, with None, removes) the mean pooling's weight of each token id (see `token_weights`); call it
-        before the encoder's first call is traced."""
-        if token_weights is not None:
-            token_weights = [float(w) for w in token_weights]
-            if self.pooling != "mean":
-                raise ValueError(f"token_weights weigh a mean of the GRU's states; pooling is {self.pooling!r}. Use "
-                                 "pooling='mean' or drop token_weights.")
-            if len(token_weights) != self.vocabulary_size or min(token_weights) < 0:
-                raise ValueError(f"token_weights needs one weight of at least 0 per token id ({self.vocabulary_size}:"
-                                 f" padding, out-of-vocabulary and the vocabulary); got {len(token_weights)} with "
-                                 f"minimum {min(token_weights, default=0)}.")
-        self.token_weights = token_weights
-        self.weight_table = None if token_weights is None else tf.constant(token_weights, tf.float32)
 
     def build(self, input_shape=None):
         if not self.word_embedding.built:
@@ -316,20 +269,15 @@ class GRUSentenceEncoder(keras.layers.Layer):
             return by_length(lambda ids: self._encode(ids, training), token_ids, self.bucket_width)
         return self._encode(token_ids, training)
 
-    def _weights(self, token_ids):
-        """The pooling weights of `token_ids` (`token_weights`), or None for the plain mean."""
-        return None if self.weight_table is None else tf.gather(self.weight_table, token_ids)
-
     def _encode(self, token_ids, training):
         words = self.word_embedding(token_ids)
         mask = tf.not_equal(token_ids, 0)
-        weights = self._weights(token_ids)
         if self._unrolls(token_ids.shape[1]):
-            pooled = self._pool_unrolled(self._unrolled_states(words, mask), mask, weights)
+            pooled = self._pool_unrolled(self._unrolled_states(words, mask), mask)
         else:
             states = self.gru(words, mask=mask, training=training)
-            pooled = states if self.pooling == "last" else self._pool(states, mask, weights)
-        return self._sentence(pooled, lambda: _mean(words, mask, weights))
+            pooled = states if self.pooling == "last" else self._pool(states, mask)
+        return self._sentence(pooled, lambda: _mean(words, mask))
 
     def _sentence(self, pooled, mean_words):
         """The embedding from the pooled states: projected (`hidden_dim`), plus the word skip of `mean_words()`."""
@@ -341,39 +289,29 @@ class GRUSentenceEncoder(keras.layers.Layer):
         mask = tf.not_equal(token_ids, 0)
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         index, counts = pack_by_length(lengths, token_ids.shape[1])
-        packed_ids = tf.gather_nd(token_ids, index)
-        words = self.word_embedding(packed_ids)  # [tokens, word_dim]
-        weights = self._weights(packed_ids)
+        words = self.word_embedding(tf.gather_nd(token_ids, index))  # [tokens, word_dim]
         dtype = self.product_dtype
-        sentences, batch = index[:, 0], tf.shape(token_ids)[0]
         if self.bidirectional:  # the backward GRU reads each sentence reversed: the same lengths, the same packing
-            backward_ids = tf.gather_nd(_reverse(token_ids, mask), index)
+            backward = self.word_embedding(tf.gather_nd(_reverse(token_ids, mask), index))
             states = tf.concat([packed_gru(self.gru.forward_layer, words, counts, dtype),
-                                packed_gru(self.gru.backward_layer, self.word_embedding(backward_ids), counts, dtype)],
-                               axis=-1)
+                                packed_gru(self.gru.backward_layer, backward, counts, dtype)], axis=-1)
         else:
             states = packed_gru(self.gru, words, counts, dtype)
-        if self.pooling == "mean" and weights is not None and self.bidirectional:
-            # each half weighted by the token its state has just read (the backward half's, in reversed order)
-            half = self.units // 2
-            pooled = tf.concat([_packed_mean(states[:, :half], sentences, lengths, batch, weights),
-                                _packed_mean(states[:, half:], sentences, lengths, batch,
-                                             self._weights(backward_ids))], axis=-1)
-        elif self.pooling == "mean":
-            pooled = _packed_mean(states, sentences, lengths, batch, weights)
+        sentences, batch = index[:, 0], tf.shape(token_ids)[0]
+        if self.pooling == "mean":
+            pooled = _packed_mean(states, sentences, lengths, batch)
         elif self.pooling == "max":
             pooled = tf.math.unsorted_segment_max(states, sentences, batch)
             pooled = tf.where((lengths > 0)[:, None], pooled, tf.zeros_like(pooled))
         else:  # the state after each sentence's last step (forwards; backwards, after its first token)
             last = tf.equal(index[:, 1], tf.gather(lengths, sentences) - 1)
             pooled = tf.math.unsorted_segment_sum(tf.boolean_mask(states, last), tf.boolean_mask(sentences, last), batch)
-        return self._sentence(pooled, lambda: _packed_mean(words, sentences, lengths, batch, weights))
+        return self._sentence(pooled, lambda: _packed_mean(words, sentences, lengths, batch))
 
-    def _pool(self, states, mask, weights=None):
-        """Mean (weighted by `weights`, if any) or max of `states [batch, length, dim]` over the positions of `mask`;
-        zeros for an empty sentence."""
+    def _pool(self, states, mask):
+        """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
         if self.pooling == "mean":
-            return _mean(states, mask, weights)
+            return _mean(states, mask)
         pooled = tf.reduce_max(tf.where(mask[:, :, None], states, tf.cast(-1e4, states.dtype)), axis=1)
         return tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
 
@@ -393,9 +331,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
         backward = _reverse(unrolled_gru(self.gru.backward_layer, _reverse(words, mask), product_dtype=dtype), mask)
         return tf.concat([unrolled_gru(self.gru.forward_layer, words, product_dtype=dtype), backward], axis=-1)
 
-    def _pool_unrolled(self, states, mask, weights=None):
+    def _pool_unrolled(self, states, mask):
         if self.pooling != "last":
-            return self._pool(states, mask, weights)
+            return self._pool(states, mask)
         # The state after the last token (forwards) and, for the backward half, after the first.
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         last = tf.gather(states, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
@@ -428,7 +366,6 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "bucket_width": self.bucket_width,
                 "packed": self.packed,
                 "product_dtype": self.product_dtype,
-                "token_weights": self.token_weights,
             }
         )
         return config
