@@ -18,7 +18,19 @@ Loads the newest checkpoint of the run folder (finished or `.partial`) and print
   share of sentences longer than `max_length`, and the share of tokens that are out of vocabulary (whole words the
   vocabulary lacks, or `[UNK]` pieces), to compare word-level and subword vocabularies on the same text;
 - **names**: full TF-IDF of only the capitalised words of each text (names, places, sentence starts) and of the
-  rest: how topical (lexical) each probe's classes are.
+  rest: how topical (lexical) each probe's classes are;
+- **protocol**: TF-IDF + LSA 128 under the encoders' own conditions, one condition at a time. The baseline rows fit
+  TF-IDF and LSA on each probe's own training items (for topic: 6,000 package descriptions, so all 128 directions
+  are spent on them) and read a description as one text; an encoder is trained on the whole corpus (four sources)
+  and a description is the mean of its sentences' embeddings. Rows: the probe-fitted LSA reading the mean of the
+  sentence vectors; LSA fitted on `--fit-sentences` training sentences of the corpus (no labels, the encoders'
+  data), joined and as the mean; and that last one on the model's own pieces cut at its `max_length` (the encoder's
+  view of the text exactly);
+- **weighting**: each token weighted by `a / (a + p(token))` (p: its frequency in `--fit-sentences` training
+  sentences; Arora et al., 2017, "A Simple but Tough-to-Beat Baseline for Sentence Embeddings", without their
+  first-component removal), as TF-IDF weights rare words, applied after training to the mean of the model's own piece
+  embeddings and to the mean of its GRU states (`encode` with weighted instead of plain mean pooling): whether the
+  encoder's vectors hold the topic and its plain mean dilutes it with frequent tokens.
 The probes, seeds and data are the recipes' (`transfer_probe_data(load_corpus("all"), seed)`).
 """
 
@@ -38,6 +50,7 @@ from keras_ae.evaluation.sentences import (
     embed_items,
     evaluate_transfer,
     evaluate_transfer_tfidf,
+    transfer_probe_data,
 )
 from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
@@ -49,10 +62,14 @@ COLUMNS = ("book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrie
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="a sentence recipe's run folder (--corpus all)")
-    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names", "tokens"], action="append",
+    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names", "tokens", "protocol",
+                                                     "weighting"],
+                        action="append",
                         help="only these groups of rows (default: all)")
     parser.add_argument("--long", type=int, default=60, help="tokens the encoder reads in the long-input row")
     parser.add_argument("--seed", type=int, default=0, help="the probes' seed (the recipe's --seed)")
+    parser.add_argument("--fit-sentences", type=int, default=50000,
+                        help="training sentences of the corpus (an even spread) the protocol rows' LSA is fitted on")
     parser.add_argument("--output", help="also write the rows as JSON here")
     return parser.parse_args(argv)
 
@@ -206,6 +223,118 @@ def name_rows(data, args):
     return rows
 
 
+def lsa_features(texts, dim=128, seed=0):
+    """`texts -> [n, dim]`: sublinear TF-IDF and LSA fitted (no labels) on `texts`."""
+    from sklearn.decomposition import TruncatedSVD
+
+    from keras_ae.evaluation.sentences import tfidf_vectorizer
+
+    vectorizer = tfidf_vectorizer(texts)
+    svd = TruncatedSVD(dim, random_state=seed).fit(vectorizer.transform(texts))
+    return lambda batch: svd.transform(vectorizer.transform(batch)).astype("float32")
+
+
+def featurizer_scores(featurize, data, joined, seed, probes=TRANSFER_PROBES):
+    """The transfer table for a numpy `featurize(texts) -> [n, d]`: a multi-sentence item is featurized as one
+    joined text (`joined`) or as the mean of its sentences' vectors (what `embed_items` does for an encoder)."""
+    from keras_ae.evaluation.probes import linear_probe_accuracy
+    from keras_ae.evaluation.sentences import next_sentence_retrieval
+
+    def items(texts):
+        if joined:
+            return featurize([" ".join(item) for item in texts])
+        flat = featurize([sentence for item in texts for sentence in item])
+        owners = np.repeat(np.arange(len(texts)), [len(item) for item in texts])
+        sums = np.zeros((len(texts), flat.shape[1]), "float32")
+        np.add.at(sums, owners, flat)
+        return sums / np.bincount(owners, minlength=len(texts))[:, None]
+
+    row = {}
+    for probe in probes:
+        train_items, train_labels, test_items, test_labels = data[probe]
+        row[f"{probe}_probe"] = linear_probe_accuracy(items(train_items), train_labels, items(test_items),
+                                                      test_labels, seed=seed)
+    if "retrieval" not in data:
+        return row
+    split = data["retrieval"]
+    z = featurize(list(split.sentences))
+    retrieval = next_sentence_retrieval(z, z, split, seed=seed)
+    return {**row, "retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]}
+
+
+def protocol_rows(data, parts, corpus, args):
+    encoder = next(iter(parts.values()))
+    row = {}
+    for probe in TRANSFER_PROBES:  # fitted on each probe's own training items, like the baseline rows
+        featurize = lsa_features([" ".join(item) for item in data[probe][0]], seed=args.seed)
+        row.update(featurizer_scores(featurize, {probe: data[probe]}, False, args.seed, probes=(probe,)))
+    rows = {"TF-IDF words, LSA 128 fitted on each probe's items, mean of sentences": row}
+    train = corpus.train.sentences
+    spread = np.linspace(0, len(train) - 1, min(args.fit_sentences, len(train))).round().astype(int)
+    sample = [train[i] for i in spread]
+    words = lsa_features(sample, seed=args.seed)
+    for joined, what in ((True, "joined"), (False, "mean of sentences")):
+        rows[f"TF-IDF words, LSA 128 fitted on {len(sample)} corpus sentences, {what}"] = featurizer_scores(
+            words, data, joined, args.seed)
+    if encoder.tokenizer == "wordpiece":
+        length = encoder.max_length
+        pieces = lsa_features(piece_texts(encoder, sample, length), seed=args.seed)
+        rows[f"TF-IDF of its first {length} pieces, LSA 128 fitted on the corpus sentences, mean of sentences"] = (
+            featurizer_scores(lambda texts: pieces(piece_texts(encoder, list(texts), length)), data, False,
+                              args.seed))
+    return rows
+
+
+SIF_A = 1e-3
+
+
+def frequency_weights(token_ids, vocabulary_size, a=SIF_A):
+    """`a / (a + p(token))` of each token id, `p` counted over `token_ids` (an iterable of integer arrays, padding 0
+    not counted): frequent tokens weigh little in a weighted mean, rare ones about 1."""
+    counts = np.zeros(vocabulary_size)
+    for ids in token_ids:
+        ids = np.asarray(ids).ravel()
+        counts += np.bincount(ids[ids > 0], minlength=vocabulary_size)[:vocabulary_size]
+    return a / (a + counts / counts.sum())
+
+
+def weighting_rows(data, parts, corpus, args):
+    """The `weighting` rows (see the module docstring)."""
+    train = corpus.train.sentences
+    spread = np.linspace(0, len(train) - 1, min(args.fit_sentences, len(train))).round().astype(int)
+    rows = {}
+    weights = {}
+    for name, part in parts.items():
+        ids = (part.tokenize(tf.constant([train[i] for i in spread[start:start + 2048]])).numpy()
+               for start in range(0, len(spread), 2048))
+        weights[name] = tf.constant(frequency_weights(ids, part.vocabulary_size), tf.float32)
+
+    def pooled(of_states, weighted=True):
+        def encode(sentences):
+            halves = []
+            for name, part in parts.items():
+                ids = part.tokenize(sentences)
+                w = tf.gather(weights[name], ids) * tf.cast(ids > 0, tf.float32) if weighted else tf.cast(ids > 0,
+                                                                                                        tf.float32)
+                w = w[:, :, None]
+                if of_states:
+                    values, _ = part.token_states(ids)
+                else:
+                    values = part.word_embedding(ids)
+                halves.append(tf.reduce_sum(values * w, 1) / tf.maximum(tf.reduce_sum(w, 1), 1e-9))
+            return tf.concat(halves, axis=-1)
+        return encode
+
+    if all(part.pooling == "mean" and part.projection is None and not part.word_skip for part in parts.values()):
+        for weighted in (False, True):  # unweighted: `encode` itself, recomputed the same way
+            rows[f"its GRU states' mean{', weighted a/(a+p)' if weighted else ''}"] = evaluate_transfer(
+                pooled(True, weighted), data, seed=args.seed)
+    for weighted in (False, True):
+        rows[f"its piece embeddings' mean{', weighted a/(a+p)' if weighted else ''} (no GRU)"] = evaluate_transfer(
+            pooled(False, weighted), data, seed=args.seed)
+    return rows
+
+
 def token_counts(encoder, sentences):
     """`(tokens per sentence, share longer than max_length, share of tokens out of vocabulary)` of `sentences` as
     `encoder` splits them before truncation."""
@@ -240,9 +369,10 @@ def token_rows(data, parts):
 
 def main(argv=None):
     args = parse_args(argv)
-    groups = args.only or ["model", "lexical", "regularisation", "names", "tokens"]
+    groups = args.only or ["model", "lexical", "regularisation", "names", "tokens", "protocol", "weighting"]
     model, flags = load_run_model(args.run_dir)
-    data = _probe_data(args.seed)
+    corpus = load_corpus("all", progress=False)
+    data = transfer_probe_data(corpus, seed=args.seed)
     rows = {}
     started = time.perf_counter()
     parts = encoders(model)
@@ -257,6 +387,10 @@ def main(argv=None):
         rows.update(name_rows(data, args))
     if "tokens" in groups:
         token_rows(data, parts)
+    if "protocol" in groups:
+        rows.update(protocol_rows(data, parts, corpus, args))
+    if "weighting" in groups:
+        rows.update(weighting_rows(data, parts, corpus, args))
     print(f"\n{args.run_dir} ({flags.get('tokens')}, max_length {flags.get('max_length')}, seed {args.seed}); "
           f"{time.perf_counter() - started:.0f} s")
     extra = sorted({key for row in rows.values() for key in row if key.endswith("_C")})
@@ -266,12 +400,6 @@ def main(argv=None):
         print(f"{name:52s} " + " ".join(f"{row[c]:10.3f}" if c in row else f"{'-':>10s}" for c in columns))
     if args.output:
         Path(args.output).write_text(json.dumps(rows, indent=2))
-
-
-def _probe_data(seed):
-    from keras_ae.evaluation.sentences import transfer_probe_data
-
-    return transfer_probe_data(load_corpus("all", progress=False), seed=seed)
 
 
 if __name__ == "__main__":

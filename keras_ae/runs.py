@@ -259,32 +259,47 @@ class _Checkpoint(keras.callbacks.Callback):
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops `run.fit` once `minutes` of wall-clock training (validation included, summed over the run's
-    `--resume`s) are spent. The epoch in progress ends at that step, so its checkpoint is written like any other;
-    the seconds of every epoch go to the run's `budget.json`, which a resume cuts back to the restored epoch.
+    `--resume`s) are spent. The epoch in progress ends at that step, so its checkpoint is written like any other.
+    Each epoch's wall-clock seconds, the process's CPU seconds (all threads: what the epoch cost, whatever the
+    machine's load) and the 1-minute load average at its end go to the run's `budget.json`, which a resume cuts
+    back to the restored epoch.
 
     Example:
-        run.fit(model, train, epochs=1000, steps_per_epoch=200, callbacks=[TimeBudget(run, minutes=10)])
+        budget = TimeBudget(run, minutes=10)
+        run.fit(model, train, epochs=1000, steps_per_epoch=200, callbacks=[budget])
+        budget.spent, budget.cpu_spent, budget.load  # 600.3 s, 1043.9 CPU-s, [9.8, 10.4, ...]
     """
 
     def __init__(self, run, minutes):
         super().__init__()
         self.run, self.minutes = run, minutes
-        self.seconds = []
+        self.seconds, self.cpu_seconds, self.load = [], [], []
 
     @property
     def spent(self):
         """Training seconds of the run so far (finished epochs)."""
         return float(sum(self.seconds))
 
+    @property
+    def cpu_spent(self):
+        """The process's CPU seconds in the run's training so far (finished epochs)."""
+        return float(sum(self.cpu_seconds))
+
     def on_train_begin(self, logs=None):
-        seconds = (_read_json(self.run.file("budget.json")) or {}).get("seconds", []) if self.run.resuming else []
+        saved = (_read_json(self.run.file("budget.json")) or {}) if self.run.resuming else {}
         restored = self.run.restored_epoch
-        # An epoch whose checkpoint was written but not its seconds (a kill in between) counts as an average one.
-        fill = float(np.mean(seconds)) if seconds else 0.0
-        self.seconds = (list(seconds) + [fill] * restored)[:restored]
+
+        def cut(values):
+            # An epoch whose checkpoint was written but not its seconds (a kill in between) counts as an average one.
+            fill = float(np.mean(values)) if values else 0.0
+            return (list(values) + [fill] * restored)[:restored]
+
+        self.seconds = cut(saved.get("seconds", []))
+        self.cpu_seconds = cut(saved.get("cpu_seconds", []))  # budgets written before it was recorded: 0 each
+        self.load = list(saved.get("load", []))[:restored]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
+        self.started, self.started_cpu = time.perf_counter(), time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.spent + time.perf_counter() - self.started >= 60.0 * self.minutes:
@@ -292,8 +307,11 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
+        self.cpu_seconds.append(time.process_time() - self.started_cpu)
+        self.load.append(round(os.getloadavg()[0], 2))
         if self.run.chief:
-            self.run.write_json("budget.json", {"minutes": self.minutes, "seconds": self.seconds})
+            self.run.write_json("budget.json", {"minutes": self.minutes, "seconds": self.seconds,
+                                                "cpu_seconds": self.cpu_seconds, "load": self.load})
         if self.spent >= 60.0 * self.minutes:
             self.model.stop_training = True
 

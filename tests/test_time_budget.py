@@ -48,11 +48,15 @@ def test_budget_stops_training_and_a_resume_counts_the_time_already_spent(tmp_pa
     epochs = _epochs(tmp_path / "fresh")
     assert 1 <= len(epochs) < 100  # 4 steps of 0.1 s an epoch: about 6 epochs, far from --epochs
     saved = json.loads((tmp_path / "fresh" / "budget.json").read_text())
-    assert len(saved["seconds"]) == len(epochs)
+    assert len(saved["seconds"]) == len(saved["cpu_seconds"]) == len(saved["load"]) == len(epochs)
+    # the steps sleep: an epoch costs far less CPU than wall-clock
+    assert 0 < budget.cpu_spent < budget.spent and all(load >= 0 for load in saved["load"])
 
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path / "killed", extra=[_KillAfter()])
     before = json.loads((tmp_path / "killed.partial" / "budget.json").read_text())["seconds"]
     resumed = _fit(tmp_path / "killed", resume=True)
     assert resumed.seconds[:2] == before[:2]  # the two epochs before the kill count against the budget
+    before_cpu = json.loads((tmp_path / "killed" / "budget.json").read_text())["cpu_seconds"]
+    assert len(resumed.cpu_seconds) == len(resumed.seconds) and before_cpu == resumed.cpu_seconds
     assert len(resumed.seconds) == len(_epochs(tmp_path / "killed")) and resumed.spent >= 60 * BUDGET_MINUTES

@@ -12,6 +12,7 @@ path, the book probe and retrieval of that corpus. `--minutes` trains for a wall
 """
 
 import argparse
+import os
 import time
 
 import keras
@@ -50,9 +51,11 @@ VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on 
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
-COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds"]
+COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds",
+           "train_cpu_seconds"]
 TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
-                    "train_seconds"]
+                    "train_seconds", "train_cpu_seconds"]
+TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  # a probe point's x-axes
 
 
 def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
@@ -142,28 +145,37 @@ class ProbeMarks(keras.callbacks.Callback):
     training (`marks=None`: at every epoch end), so a time-budgeted run leaves its probe curve (the issue's
     "reaching the best probe N times sooner").
     Training time is the `TimeBudget`'s (`budget`) when given, otherwise the wall-clock since training began without
-    the probes' own time; put this callback after the `TimeBudget` so the probes fall outside its epochs.
+    the probes' own time; put this callback after the `TimeBudget` so the probes fall outside its epochs. Each point
+    also carries the process's CPU seconds of training (`training_cpu_seconds`), which the machine's load moves far
+    less than wall-clock.
 
     Example:
         marks = ProbeMarks(lambda: {"book_probe": 0.3}, [1, 3, 10], budget=TimeBudget(run, 30), log_dir="tb")
         run.fit(model, train, epochs=1000, steps_per_epoch=200, callbacks=[marks.budget, marks])
-        marks.curve  # [{"training_seconds": 61.2, "training_steps": 340, "book_probe": 0.3}, ...]
+        marks.curve  # [{"training_seconds": 61.2, "training_cpu_seconds": 98.7, "training_steps": 340,
+                     #   "book_probe": 0.3}, ...]
     """
 
     def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe"):
         super().__init__()
         self.evaluate, self.budget, self.log_dir, self.tag = evaluate, budget, log_dir, tag
         self.marks = None if marks is None else sorted(marks)
-        self.curve, self.probing = [], 0.0
+        self.curve, self.probing, self.probing_cpu = [], 0.0, 0.0
 
     def on_train_begin(self, logs=None):
         self.started, self.probing = time.perf_counter(), 0.0
+        self.started_cpu, self.probing_cpu = time.process_time(), 0.0
         self.pending = None if self.marks is None else list(self.marks)
 
     def _training_seconds(self):
         if self.budget is not None:
             return self.budget.spent
         return time.perf_counter() - self.started - self.probing
+
+    def _training_cpu_seconds(self):
+        if self.budget is not None:
+            return self.budget.cpu_spent
+        return time.process_time() - self.started_cpu - self.probing_cpu
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self._training_seconds()
@@ -173,17 +185,20 @@ class ProbeMarks(keras.callbacks.Callback):
             while self.pending and seconds >= 60.0 * self.pending[0]:
                 self.pending.pop(0)
         seconds = round(seconds, 1)  # one value for metrics.json, the log line and the TensorBoard step
-        probe_started = time.perf_counter()
-        point = {"training_seconds": seconds, "training_steps": int(self.model.optimizer.iterations.numpy()),
+        cpu_seconds = round(self._training_cpu_seconds(), 1)
+        probe_started, probe_started_cpu = time.perf_counter(), time.process_time()
+        point = {"training_seconds": seconds, "training_cpu_seconds": cpu_seconds,
+                 "training_steps": int(self.model.optimizer.iterations.numpy()),
                  **{key: value for key, value in self.evaluate().items() if key != "dim"}}
         self.probing += time.perf_counter() - probe_started
+        self.probing_cpu += time.process_time() - probe_started_cpu
         self.curve.append(point)
-        print(f"{self.tag} after {seconds:.0f} s of training: " + ", ".join(
-            f"{key} {value:.3f}" for key, value in point.items() if key not in ("training_seconds", "training_steps")))
+        print(f"{self.tag} after {seconds:.0f} s ({cpu_seconds:.0f} CPU-s) of training: " + ", ".join(
+            f"{key} {value:.3f}" for key, value in point.items() if key not in TRAINING_TIME))
         if self.log_dir is not None:
             with tf.summary.create_file_writer(self.log_dir).as_default(step=int(round(seconds))):
                 for key, value in point.items():
-                    if key not in ("training_seconds", "training_steps"):
+                    if key not in TRAINING_TIME:
                         tf.summary.scalar(f"{self.tag}/{key}", value)
 
 
@@ -294,7 +309,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             }
             if not run.resuming:
                 rows[f"random-init {name}"] = evaluate()
-        started, steps_before = time.perf_counter(), int(model.optimizer.iterations.numpy())
+        started, started_cpu = time.perf_counter(), time.process_time()
+        steps_before = int(model.optimizer.iterations.numpy())
         queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
         neighbours = sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL])
         callbacks = [EpochSummaries(run.file("tensorboard"), neighbours)]
@@ -318,8 +334,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         )
         # the --probe-at probes and the --held-out-curve are not training
         training_seconds = time.perf_counter() - started - marks.probing - curve.probing
+        training_cpu_seconds = time.process_time() - started_cpu - marks.probing_cpu - curve.probing_cpu
         steps = int(model.optimizer.iterations.numpy()) - steps_before
-        rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1)}
+        rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1),
+                      "train_cpu_seconds": round(training_cpu_seconds, 1)}
         metrics = {
             "data": splits.name,
             "documents": splits.document_names,
@@ -334,6 +352,11 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             ),
             "training_seconds": training_seconds,
             "training_sentences_per_second": steps * args.batch_size / training_seconds,
+            # the process's CPU seconds (all threads) in this run's training: unlike wall-clock, barely moved by load
+            "training_cpu_seconds": training_cpu_seconds,
+            "training_sentences_per_cpu_second": steps * args.batch_size / max(training_cpu_seconds, 1e-9),
+            # the 1-minute load average at each epoch end of a --minutes run (what share of the machine it had)
+            "load_average": list(budget.load) if budget is not None else None,
             "training_steps": int(model.optimizer.iterations.numpy()),
             "tokens": args.tokens,
             "vocabulary_size": len(vocabulary),
@@ -354,6 +377,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             _figures(model, splits, history.history, run, rows)
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_table(rows, TRANSFER_COLUMNS if transfer is not None else COLUMNS))
+    if budget is not None and budget.load and is_chief():
+        print(f"Training: {training_seconds:.0f} s wall-clock, {training_cpu_seconds:.0f} s of CPU, {steps} steps; "
+              f"1-minute load average {min(budget.load):.1f}-{max(budget.load):.1f} "
+              f"(mean {np.mean(budget.load):.1f}) on {os.cpu_count()} cores")
     return metrics
 
 

@@ -115,6 +115,9 @@ def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
 
     def evaluate():
         time.sleep(0.5)  # a probe slower than an epoch: if it counted, the budget would end sooner
+        cpu_started = time.process_time()
+        while time.process_time() - cpu_started < 0.3:  # and one that costs CPU: not training CPU either
+            pass
         return {"dim": 1, "book_probe": 0.5}
 
     keras.utils.set_random_seed(0)
@@ -124,14 +127,17 @@ def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
     with RunFolder(tmp_path / "run", flags={}) as run:
         budget = TimeBudget(run, 5 / 60)  # 5 s of training; marks after 1.5 s and 3 s
         marks = ProbeMarks(evaluate, [0.05, 0.025], budget=budget, log_dir=str(tmp_path / "probes"))
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         run.fit(model, x, y=x[:, :1], batch_size=2, epochs=1000, callbacks=[SlowSteps(), budget, marks], verbose=0)
-        elapsed = time.perf_counter() - started
+        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     seconds = [point["training_seconds"] for point in marks.curve]
     assert len(marks.curve) == 2 and 1.5 <= seconds[0] < 3.0 <= seconds[1] < 5.0
     assert all(point["book_probe"] == 0.5 and "dim" not in point for point in marks.curve)
     assert marks.curve[0]["training_steps"] < marks.curve[1]["training_steps"]
     assert elapsed >= budget.spent + 1.0 and marks.probing >= 1.0  # the probes are outside the budget
+    cpu = [point["training_cpu_seconds"] for point in marks.curve]
+    assert 0 < cpu[0] <= cpu[1] <= budget.cpu_spent + 0.05 and marks.probing_cpu >= 0.6
+    assert budget.cpu_spent + marks.probing_cpu <= elapsed_cpu + 0.05  # the probes' CPU is not training CPU
     assert summary_steps(tmp_path / "probes")["probe/book_probe"] == [int(round(s)) for s in seconds]
     assert quick_thought.build_parser().parse_args(["--probe-at", "10,1,3"]).probe_at == (1.0, 3.0, 10.0)
     with pytest.raises(SystemExit):
