@@ -1,6 +1,7 @@
 """A disentangling speech auto-encoder: a content code per frame, a speaker code per utterance, one decoder."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
@@ -14,7 +15,7 @@ from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
-from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge
+from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, log_spreads
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
 
@@ -108,6 +109,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             next, as for the frame adversary), and the per-coefficient cepstral spreads (c1-c12, and the deltas
             and delta-deltas of c0-c12) of the rebuilt and of the converted frames must match those of the real
             utterance that gave the speaker code (mean |log ratio|).
+        dynamics_speakers: with a value above 0 (the number of training speaker ids), the converted frames' target
+            is speaker-shifted (`DynamicsMatchJudge(num_speakers=...)`): the reference's spreads with the
+            reference sentence's deviation from its speaker's mean traded for the source sentence's, so the
+            converted frames keep their own content's dynamics in the target's pattern. Training batches need
+            speaker ids, and `adapt_speaker_dynamics(waveforms, speakers)` sets the speakers' means before training.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -121,6 +127,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
         pseudo = DisentanglingAutoEncoder(speaker_augmentation=True, warp_range=(0.85, 1.15))
         dynamics = DisentanglingAutoEncoder(dynamics_weight=1.0)     # the speaker's cepstral spreads, also converted
+        shifted = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=corpus.num_speakers)
+        shifted.adapt(corpus.waveforms)
+        shifted.adapt_speaker_dynamics(corpus.waveforms, corpus.speakers)  # the speakers' mean spreads
     """
 
     conditioning_default = "concat"
@@ -131,7 +140,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
-                 warp_range=(0.85, 1.15), dynamics_weight=0.0, adversaries=(), **kwargs):
+                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_speakers=0, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -144,6 +153,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
         if not dynamics_weight >= 0:
             raise ValueError(f"dynamics_weight must be 0 or more; got {dynamics_weight}.")
+        if dynamics_speakers and not dynamics_weight:
+            raise ValueError(f"dynamics_speakers={dynamics_speakers} shifts the dynamics match's target, which is off: "
+                             "give dynamics_weight > 0 too.")
         adversaries = list(adversaries)
         if frame_adversary_weight:
             weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
@@ -176,7 +188,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         )
         judges, judge_weights = [judge], [1.0]
         if dynamics_weight:
-            judges.append(DynamicsMatchJudge(name="dynamics"))
+            judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, name="dynamics"))
             judge_weights.append(dynamics_weight)
         super().__init__(encoder, judges=judges, judge_weights=judge_weights, adversaries=adversaries,
                          input_shape=(None,), **kwargs)
@@ -206,6 +218,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.speaker_augmentation = bool(speaker_augmentation)
         self.warp_range = tuple(float(value) for value in warp_range)
         self.dynamics_weight = float(dynamics_weight)
+        self.dynamics_speakers = self.judges[1].num_speakers if dynamics_weight else 0
 
     # ------------------------------------------------------------------ parts
     @property
@@ -271,11 +284,36 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                                             None if reference is None else tf.roll(reference, 1, axis=0))
         if self.dynamics_weight:
             log_mel = lambda x: self.front_end.denormalize(tf.cast(x, "float32"))  # noqa: E731
-            generated["dynamics"] = [(log_mel(generated["rebuilt"]), log_mel(speaker_frames)),
-                                     (log_mel(generated["converted"]), log_mel(tf.roll(speaker_frames, 1, axis=0)))]
+            converted = (log_mel(generated["converted"]), log_mel(tf.roll(speaker_frames, 1, axis=0)))
+            if self.dynamics_speakers:
+                converted += (self._dynamics_shift(batch, log_mel(frames if alphas is None else real)),)
+            generated["dynamics"] = [(log_mel(generated["rebuilt"]), log_mel(speaker_frames)), converted]
         if alphas is not None:
             generated["vocoder_frames"] = real
         return (frames, speaker, generated, content), losses, metrics
+
+    def _dynamics_shift(self, batch, real_log_mel):
+        """What the speaker-shifted dynamics target (`DynamicsMatchJudge(num_speakers=...)`) reads besides the
+        converted frames and their reference: the unwarped log-mel frames of each converted utterance
+        (`real_log_mel`) and of its reference (the batch's next utterance, or its `"reference"`), and their speakers."""
+        if not isinstance(batch, dict) or batch.get("speakers") is None:
+            raise ValueError("dynamics_speakers reads each utterance's speaker id: train on batches with a "
+                             '"speakers" key or (waveforms, speaker_ids) tuples (make_crop_dataset gives them).')
+        reference = real_log_mel if self.speaker_reference == "own" else self.front_end.log_mel(batch["reference"])
+        speakers = batch["speakers"]
+        return {"source": real_log_mel, "source_speakers": speakers,
+                "reference_real": tf.roll(reference, 1, axis=0), "reference_speakers": tf.roll(speakers, 1, axis=0)}
+
+    def adapt_speaker_dynamics(self, waveforms, speakers):
+        """Sets the speaker-shifted dynamics target's table (with `dynamics_speakers`): every training speaker's mean
+        log cepstral spreads, from float32 `[samples]` waveforms (whole utterances; the more the better) and their
+        int speaker ids, the ids of the training batches."""
+        if not (self.dynamics_weight and self.dynamics_speakers):
+            raise ValueError("adapt_speaker_dynamics sets the table of the speaker-shifted dynamics target: build "
+                             "the model with dynamics_weight > 0 and dynamics_speakers > 0.")
+        spreads = tf.function(lambda waveform: log_spreads(self.front_end.log_mel(waveform)),
+                              input_signature=[tf.TensorSpec([1, None], tf.float32)])  # one trace for every length
+        self.judges[1].adapt(np.concatenate([spreads(np.asarray(w, "float32")[None]) for w in waveforms]), speakers)
 
     def _warps(self, training):
         return bool(training) and self.speaker_warp is not None
@@ -381,7 +419,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
             "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
-            "dynamics_weight": self.dynamics_weight,
+            "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
         })
         return config
 

@@ -58,6 +58,7 @@ from keras_ae.tensorboard import (
 )
 
 METHODS = ("adain", "adversarial", "plain")
+DYNAMICS_TARGETS = ("reference", "speaker-shift")
 # The held-out (unseen-target) voices of the eSpeak corpus (`keras_ae.data.speech.corpus_speakers`): "legacy" holds
 # out the last 4 default speakers, each of which shares its voice variant with a seen speaker (session 11's "twins");
 # "variant" keeps the same 12 seen speakers and gives the 4 held-out ones variants no seen speaker uses. The
@@ -152,6 +153,12 @@ def build_parser():
                         help="weight of a statistic match: the rebuilt and the converted frames' standard deviations "
                              "over time of each cepstral coefficient c1-c12 and of the deltas of c0-c12 against "
                              "those of the real utterance that gave the speaker code (mean |log ratio|; 0: none)")
+    parser.add_argument("--dynamics-target", choices=DYNAMICS_TARGETS, default="reference",
+                        help="with --dynamics-weight, what the converted frames' spreads must match: 'reference' (the "
+                             "real crop that gave the speaker code: another sentence) or 'speaker-shift' (that crop's "
+                             "spreads with its sentence's deviation from its speaker's mean swapped for the source "
+                             "crop's, so the conversion keeps its own content's dynamics; the speakers' means come "
+                             "from every training utterance)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -191,7 +198,8 @@ def build_model(args, num_speakers):
                   frame_adversary_weight=args.frame_adversary_weight,
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
-                  warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight)
+                  warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
+                  dynamics_speakers=num_speakers if args.dynamics_target == "speaker-shift" else 0)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -233,6 +241,9 @@ def check_speakers(corpus, args):
 def main(argv=None):
     args = parse_flags(build_parser(), argv, quick=QUICK)
     checked_alpha_range(args.warp_range)
+    if args.dynamics_target != "reference" and not args.dynamics_weight:
+        raise ValueError(f"--dynamics-target {args.dynamics_target} sets the target of the dynamics match, which is "
+                         "off: add --dynamics-weight W (session 16 used 1).")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -267,6 +278,8 @@ def main(argv=None):
     with strategy.scope():
         model = build_model(args, num_speakers)
         model.adapt(train.sample(400, args.seed).waveforms)
+        if model.dynamics_speakers:
+            model.adapt_speaker_dynamics(pool.waveforms, pool.speakers)
         optimizer = keras.optimizers.Adam(args.learning_rate)
         if args.method == "adversarial":
             model.compile(optimizers={"encoder": optimizer, "adversary": keras.optimizers.Adam(args.learning_rate)},

@@ -16,6 +16,7 @@ from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
 from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_spreads import spread_components
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
     conversion_row,
@@ -49,7 +50,7 @@ from keras_ae.layers import (
 )
 from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
-from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, spread_log_error
+from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, log_spreads, spread_log_error
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import frame_spread_error
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
@@ -669,6 +670,59 @@ def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the
         AdaINVC(dynamics_weight=-1.0)
     with pytest.raises(ValueError, match="dynamics_weight"):
         DynamicsMatchJudge().judge_loss(batch, (frames, speaker, content))
+
+
+def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
+    keras.utils.set_random_seed(0)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    judge = model.judges[1]
+    order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
+    batch = {"waveforms": tf.constant(SPEECH[0][order]), "speakers": tf.constant(SPEECH[1][order])}
+    code, _, _ = model.forward(batch, training=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no speaker means yet
+        judge.judge_loss(batch, code)
+    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
+    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
+    np.testing.assert_allclose(judge.speaker_log_spreads.numpy(), means, rtol=1e-4, atol=1e-5)
+    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    np.testing.assert_allclose(shift["source"], model.front_end.log_mel(batch["waveforms"]), atol=1e-3)
+    speakers, references = SPEECH[1][order], SPEECH[1][order][[3, 0, 1, 2]]
+    np.testing.assert_array_equal(shift["reference_speakers"], references)
+    # no warp: the source's own spreads moved by the difference of the two speakers' means
+    target, source = judge.shifted_target(other, shift).numpy(), spreads[order]
+    np.testing.assert_allclose(target, source - means[speakers] + means[references], atol=1e-4)
+    np.testing.assert_allclose(target[[1, 3]], source[[1, 3]], atol=1e-4)  # to its own speaker: its own spreads
+    losses, metrics = judge.judge_loss(batch, code)
+    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
+    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
+    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    clone = DisentanglingAutoEncoder.from_config(model.get_config())
+    assert clone.dynamics_speakers == 2 and clone.judges[1].num_speakers == 2
+    # bad use: batches without ids, a table without the match, ids beyond the table
+    with pytest.raises(ValueError, match='"speakers" key'):
+        model.forward({"waveforms": batch["waveforms"]}, training=True)
+    with pytest.raises(ValueError, match="dynamics_weight > 0"):
+        DisentanglingAutoEncoder(dynamics_speakers=2, **TINY_VC)
+    with pytest.raises(ValueError, match="num_speakers above the largest id"):
+        judge.adapt(spreads[:2], [0, 2])
+    with pytest.raises(ValueError, match="num_speakers > 0"):
+        DynamicsMatchJudge().adapt(spreads[:2], [0, 1])
+
+
+def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_targets():
+    speakers, sentences = np.repeat(np.arange(4), 6), np.tile(np.arange(6), 4)
+    speaker_part, sentence_part = rng.normal(size=[4, 38]), 0.3 * rng.normal(size=[6, 38])
+    additive = 1.0 + speaker_part[speakers] + sentence_part[sentences]
+    parts = spread_components(additive, speakers, sentences, pairs=2000)
+    assert parts["residual_std"] < 1e-9 and parts["shifted_target_error"] < 1e-9  # nothing but speaker and sentence
+    # session 16's target (another sentence's spreads) is off by exactly the two sentences' difference
+    centred = sentence_part - sentence_part.mean(axis=0)
+    expected = np.mean(np.abs(centred[:, None] - centred[None]).sum(axis=(0, 1)) / (6 * 5))
+    np.testing.assert_allclose(parts["reference_target_error"], expected, rtol=0.1)
+    noisy = additive + 0.5 * rng.normal(size=additive.shape)
+    assert spread_components(noisy, speakers, sentences)["shifted_target_error"] > 0.2
 
 
 def test_speaker_reference_other_rebuilds_each_utterance_with_another_utterances_speaker_code():
