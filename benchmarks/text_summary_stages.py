@@ -37,6 +37,9 @@ Variants (name: objective and changes to the model or the stage):
                        `--anchor-weight`) W, W in 0.003, 0.01, 0.03, 0.1, 0.3, 1 (`anchor_kl`: the stage's mean
                        KL, nats per summary)
     reconstruction_anchor_0.01  reconstruction only with the same KL, weight 0.01 (the anchored full model's ablation)
+    full_anchor_0.01_critic_mean  full_anchor_0.01 with a critic that averages its n-gram features over the summary
+                       instead of taking their maximum (`critic_pooling="mean"`, the recipe's `--critic-pooling mean`):
+                       every transition judged (its ablation is reconstruction_anchor_0.01: no critic)
     full_lm_W, reconstruction_lm_W  the full model and reconstruction only with the KL to a word language model of
                        the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in
                        0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
@@ -48,7 +51,10 @@ Variants (name: objective and changes to the model or the stage):
 variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing, and prints beside
 each row the shares of summaries that hold a stop word and that end on one; with `--bootstrap
 B` it also prints each variant's test perplexity minus the first variant's, with a 5-95% interval over B resamplings
-of the test documents: is the readability target's gap more than the choice of documents?).
+of the test documents: is the readability target's gap more than the choice of documents? The gap per scored token,
+the target's measure, is split into the part from the summed surprisal (`words`) and the part from the number of
+tokens it is spread over (`length`), and printed per written word too (`per_word`: at equal word counts, the
+surprisal alone); the rows add `perplexity_per_word` and `bits_per_summary`, the mean surprisal of a summary).
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
@@ -76,7 +82,7 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
-    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, summarize, summary_row, words,
+    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, split_perplexity_gap, summarize, summary_row, words,
 )
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
@@ -100,11 +106,14 @@ VARIANTS = {
     **{f"full_anchor_{weight}": ("unpaired", {"anchor_weight": weight}, {})
        for weight in (0.003, 0.01, 0.03, 0.1, 0.3, 1)},
     "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
+    "full_anchor_0.01_critic_mean": ("unpaired", {"anchor_weight": 0.01, "critic_pooling": "mean"}, {}),
     **{f"{objective}{anchor}_lm_{weight}": (
         "unpaired" if objective == "full" else "reconstruction",
         {"lm_prior_weight": weight, **({"anchor_weight": 0.01} if anchor else {})}, {})
        for objective in ("full", "reconstruction") for anchor in ("", "_anchor_0.01") for weight in LM_WEIGHTS},
 }
+GAP_COLUMNS = ["difference", "mean", "low", "high", "words", "words_low", "words_high", "length", "length_low",
+               "length_high", "per_word", "per_word_low", "per_word_high"]
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
            "val_rouge1_half1", "val_rouge1_half2", "val_words", "val_raw_words", "val_repeated",
            "val_reconstruction_true", "val_reconstruction_shuffled", "val_reconstruction_empty",
@@ -241,35 +250,45 @@ def score_test(pretrained, args, flags, data, lm_source, n):
         model.load_weights(f"{args.save}_{name}.weights.h5")
         outputs[name] = summarize(model, documents)
     rows = {name: {**summary_row(documents, summaries, references, lm),
+                   "bits_per_summary": -float(np.mean(lm.log_scores(summaries)[0])),
                    **stop_word_shares([words(summary) for summary in summaries])}
             for name, summaries in outputs.items()}
     print(f"seed {flags.seed}, {count} test pairs, Lead-{n}")
-    print(format_table(rows, [*text_summary.COLUMNS, "stop_word", "ends_stop_word"]))
+    print(format_table(rows, [*text_summary.COLUMNS, "bits_per_summary", "stop_word", "ends_stop_word"]))
     outputs = {name: outputs[name] for name in args.variants.split(",")}
     if args.bootstrap:
-        print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed),
-                           ["difference", "mean", "low", "high"]))
+        print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed), GAP_COLUMNS))
     return rows
 
 
 def perplexity_differences(lm, outputs, samples, seed):
-    """Each variant's perplexity under `lm` minus the first variant's on the same documents: on all of them
-    (`difference`) and over `samples` resamplings of the documents (`mean`, 5% `low`, 95% `high`)."""
-    scores = {name: lm.log_scores(summaries) for name, summaries in outputs.items()}
+    """Each variant's perplexity under `lm` minus the first variant's on the same documents: per scored token (the
+    readability target's measure, `difference`) with its two parts (`split_perplexity_gap`: `words`, from the summed
+    surprisal, and `length`, from the number of tokens it is spread over), and per written word (`per_word`:
+    `perplexity_per_word`, equal word counts, so the surprisal alone). The values are on all the documents; `mean`,
+    `low` and `high` (and `words_low`, ..., `per_word_high`) are the mean, 5% and 95% over `samples` resamplings of
+    the documents."""
+    scores = {name: (*lm.log_scores(summaries), lm.written_counts(summaries)) for name, summaries in outputs.items()}
     first, *others = scores
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(outputs[first]), size=(samples, len(outputs[first])))
 
-    def perplexity(name, index):
-        log2, grams = scores[name]
-        return 2.0 ** (-log2[index].sum(-1) / grams[index].sum(-1))
+    def gaps(name, index):
+        (log2, grams, written), (base_log2, base_grams, base_written) = scores[name], scores[first]
+        bits, base_bits = -log2[index].sum(-1), -base_log2[index].sum(-1)
+        split = split_perplexity_gap(bits, grams[index].sum(-1), base_bits, base_grams[index].sum(-1))
+        per_word = split_perplexity_gap(bits, written[index].sum(-1), base_bits, base_written[index].sum(-1))
+        return {**split, "per_word": per_word["difference"]}
 
     rows = {}
     for name in others:
-        gaps = perplexity(name, draws) - perplexity(first, draws)
-        rows[f"{name} - {first}"] = {"difference": perplexity(name, slice(None)) - perplexity(first, slice(None)),
-                                     "mean": float(gaps.mean()), "low": float(np.quantile(gaps, 0.05)),
-                                     "high": float(np.quantile(gaps, 0.95))}
+        row = {key: float(value) for key, value in gaps(name, slice(None)).items()}
+        resampled = gaps(name, draws)
+        row["mean"] = float(resampled["difference"].mean())
+        for key, values in resampled.items():
+            prefix = "" if key == "difference" else f"{key}_"
+            row[f"{prefix}low"], row[f"{prefix}high"] = (float(np.quantile(values, q)) for q in (0.05, 0.95))
+        rows[f"{name} - {first}"] = row
     return rows
 
 

@@ -6,6 +6,8 @@ Example:
     scores = rouge(predictions, references)                     # {"rouge1": 23.1, "rouge2": 7.4, "rougeL": 21.9}
     lm = SummaryLanguageModel(real_summaries)                   # held-out summaries, never trained on
     lm.perplexity(predictions), first_words_share(documents, predictions)
+    lm.perplexity_per_word(predictions)     # the same surprisal over the words as written: "fd-lock" is one word
+    split_perplexity_gap(bits, tokens, base_bits, base_tokens)   # {"difference", "words", "length"} of a gap
     lead(documents, n=6), first_clause(documents)               # baselines
     predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
     graph_function(model, "summarize")       # the tf.function summarize uses: one trace per model and configuration
@@ -18,8 +20,11 @@ Example:
 Protocol (fixed): ROUGE is Google's `rouge-score` (a reimplementation of ROUGE-1.5.5) with Porter stemming, F1
 averaged over the test pairs, times 100. The language model is `nltk.lm`'s interpolated Witten-Bell trigram
 model over lower-cased words, trained on real summaries that no model trained on; words seen once in it map to
-`<UNK>`, so unseen words get the unknown word's probability instead of zero. An output copies the first words when
-its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document's first words.
+`<UNK>`, so unseen words get the unknown word's probability instead of zero. The perplexity is per scored token
+(every n-gram of the padded text, the end symbols included), the usual measure and the one the readability target
+reads; `perplexity_per_word` divides the same surprisal by the words as the summary writes them (split at spaces)
+instead, so that summaries of equally many written words compare by their surprisal alone. An output copies the
+first words when its first `FIRST_WORDS` words (all of them, if it is shorter) equal the document's first words.
 """
 
 import contextlib
@@ -182,6 +187,19 @@ class SummaryLanguageModel:
         log2, grams = self.log_scores(texts)
         return float(2.0 ** (-log2.sum() / grams.sum()))
 
+    def perplexity_per_word(self, texts):
+        """The perplexity of `texts` per written word: their summed log-probability (as `perplexity`'s) over the
+        words as they are written (split at spaces, so "fd-lock" and "python3-yaml" count one word where the model
+        scores two tokens each) plus the end symbols. Outputs of equally many written words (a summariser's N words,
+        Lead-N) then differ by their surprisal alone, not by how many tokens the scoring splits them into."""
+        log2, _ = self.log_scores(texts)
+        return float(2.0 ** (-log2.sum() / self.written_counts(texts).sum()))
+
+    def written_counts(self, texts):
+        """Per text, its written words (split at spaces) plus the end symbols that its n-grams score (`order - 1`):
+        the denominators of `perplexity_per_word`."""
+        return np.array([len(str(text).split()) + self.order - 1 for text in texts], dtype=float)
+
     def log_scores(self, texts):
         """`(log2, grams)`, two arrays [len(texts)]: each text's summed log2 probability over its n-grams and their
         count. The perplexity of any subset of the texts is `2 ** (-log2.sum() / grams.sum())` over it (e.g. for a
@@ -195,12 +213,29 @@ class SummaryLanguageModel:
         return np.array(log2, dtype=float), np.array(grams, dtype=float)
 
 
+def split_perplexity_gap(bits, tokens, base_bits, base_tokens):
+    """The gap `2 ** (bits / tokens) - 2 ** (base_bits / base_tokens)` between two perplexities (summed surprisal in
+    bits over scored tokens) as `{"difference", "words", "length"}`: `words` is the part from the surprisal, `length`
+    the part from the token count, each the mean of its change taken first and taken second (a Shapley split), so
+    that neither order is preferred and the two sum to `difference`. Numpy arrays broadcast (e.g. bootstrap draws).
+
+    Example:
+        split_perplexity_gap(300.0, 100.0, 300.0, 110.0)   # the same surprisal, fewer tokens: all of it "length"
+    """
+    perplexity = lambda surprisal, count: 2.0 ** (np.asarray(surprisal) / np.asarray(count))  # noqa: E731
+    words = 0.5 * (perplexity(bits, base_tokens) - perplexity(base_bits, base_tokens)
+                   + perplexity(bits, tokens) - perplexity(base_bits, tokens))
+    difference = perplexity(bits, tokens) - perplexity(base_bits, base_tokens)
+    return {"difference": difference, "words": words, "length": difference - words}
+
+
 def summary_row(documents, predictions, references, lm):
     """A table row for `predictions` of `documents`: ROUGE against `references` (skipped when None), perplexity under
-    the `SummaryLanguageModel` `lm`, the share of copies of the first words and of repeated words, and the mean
-    number of words of an output."""
+    the `SummaryLanguageModel` `lm` per scored token and per written word, the share of copies of the first words and
+    of repeated words, and the mean number of words of an output (as the language model scores them)."""
     row = rouge(predictions, references) if references is not None else {}
-    row.update({"perplexity": lm.perplexity(predictions), "first_words": first_words_share(documents, predictions),
+    row.update({"perplexity": lm.perplexity(predictions), "perplexity_per_word": lm.perplexity_per_word(predictions),
+                "first_words": first_words_share(documents, predictions),
                 "repeated": repeated_word_share(predictions), "words": mean_length(predictions)})
     return row
 

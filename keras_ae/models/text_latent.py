@@ -21,6 +21,7 @@ from keras_ae.losses import masked_token_crossentropy
 OBJECTIVES = ("paired", "reconstruction", "unpaired")
 GRADIENTS = ("straight_through", "self_critical")
 SUBLAYERS = ("encoder", "generator", "reader", "document_decoder", "discriminator")
+CRITIC_ARGUMENTS = ("penalty_weight", "critic_pooling")  # the default critic is built from these
 
 
 def document_spellings(documents, words):
@@ -82,6 +83,11 @@ class TextLatent(JudgedEncoder):
     (a decoding constraint, `AttentionCopyDecoder.generate(final_blocked=...)`), so the critic never sees a summary
     cut after a stop word and the scored summaries never end on one (Debian's synopses: 2%).
 
+    Critic (`critic_pooling`): with "max" (the default) the critic's score rests on the summary's most telling
+    n-grams, so the generator is rewarded for one synopsis-like phrase ("python bindings", "library for") wherever
+    it lands, while the transitions around it go unjudged; with "mean" the score averages one score per position, so
+    every transition counts, as it does in an n-gram model's perplexity.
+
     Spelling (`document_spelling`): the vocabulary is of standardised words (lower case, punctuation stripped), so
     the generator writes "fdlock" for the document's "fd-lock" and "python3yaml" for "python3-yaml". With
     `document_spelling=True` a greedy summary's word that the document holds is spelled as the document writes it
@@ -138,6 +144,8 @@ class TextLatent(JudgedEncoder):
         hidden_dim: size of the generator's and the reconstructor's GRU states.
         adversary_weight: weight of the generator's `-D(fake)` beside the reconstruction loss.
         penalty_weight: the critic's gradient-penalty weight.
+        critic_pooling: how the critic pools its n-gram features over the summary (`RealTextDiscriminator`'s
+            `pooling`): "max", its most telling n-grams, or "mean", every position alike (see below).
         adversary_steps, adversary_ramp_steps: see `JudgedEncoder`.
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
@@ -178,6 +186,7 @@ class TextLatent(JudgedEncoder):
         hidden_dim=128,
         adversary_weight=1.0,
         penalty_weight=10.0,
+        critic_pooling="max",
         adversary_steps=1,
         adversary_ramp_steps=0,
         gradient="straight_through",
@@ -229,7 +238,8 @@ class TextLatent(JudgedEncoder):
             size, hidden_dim=hidden_dim, word_dim=word_dim, output_dim=word_dim, name="document_decoder"
         )
         discriminator = discriminator or RealTextDiscriminator(
-            size, word_dim=word_dim, penalty_weight=penalty_weight, seed=seed, name="discriminator"
+            size, word_dim=word_dim, penalty_weight=penalty_weight, pooling=critic_pooling, seed=seed,
+            name="discriminator",
         )
         judges = [NeighbourDecoder(document_decoder, name="reconstruction")]
         judge_weights = [1.0]
@@ -278,6 +288,7 @@ class TextLatent(JudgedEncoder):
         self.hidden_dim = hidden_dim
         self.adversary_weight = float(adversary_weight)
         self.penalty_weight = float(penalty_weight)
+        self.critic_pooling = critic_pooling
         self.gradient = gradient
         self.pseudo_weight = float(pseudo_weight)
         self.anchor_weight = float(anchor_weight)
@@ -565,8 +576,11 @@ class TextLatent(JudgedEncoder):
     def with_objective(self, objective, **changes):
         """A copy of this model (same config but `changes`, same weights) that trains `objective`; create it in the
         strategy's scope. Pretraining, the reconstruction-only ablation and the full model are one model at three
-        stages."""
-        clone = type(self).from_config({**self.get_config(), **changes, "objective": objective})
+        stages. A change of an argument the critic is built from (`CRITIC_ARGUMENTS`) builds it anew from them."""
+        config = {**self.get_config(), **changes, "objective": objective}
+        if any(name in changes for name in CRITIC_ARGUMENTS):
+            config["discriminator"] = None  # built again from the changed arguments (same weight shapes)
+        clone = type(self).from_config(config)
         for name in (*SUBLAYERS, "sampler"):
             getattr(clone, name).set_weights(getattr(self, name).get_weights())
         if clone.prior and self.language_model is not None:
@@ -601,6 +615,7 @@ class TextLatent(JudgedEncoder):
                 "hidden_dim": self.hidden_dim,
                 "adversary_weight": self.adversary_weight,
                 "penalty_weight": self.penalty_weight,
+                "critic_pooling": self.critic_pooling,
                 "gradient": self.gradient,
                 "pseudo_weight": self.pseudo_weight,
                 "anchor_weight": self.anchor_weight,

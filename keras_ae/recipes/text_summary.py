@@ -13,7 +13,8 @@ The same pretrained generator is also trained without the discriminator (reconst
 (the supervised ceiling). The table
 on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
 pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
-under a trigram model of the validation summaries; the share of outputs that copy the document's first words. The
+under a trigram model of the validation summaries (per scored token, the readability target's measure, and per
+written word); the share of outputs that copy the document's first words. The
 run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each
 document's own summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs
 beside references), figures of ROUGE-1 and discriminator accuracy over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
@@ -39,6 +40,7 @@ from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
     RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, summarize, summary_row,
 )
+from keras_ae.layers.judges.real_text_discriminator import POOLINGS
 from keras_ae.models.text_latent import GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
     RunFolder,
@@ -56,7 +58,8 @@ PSEUDO_DEFAULTS = keyword_defaults(pseudo_pairs)
 QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
-COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "words", "train_seconds"]
+COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "perplexity_per_word", "first_words", "repeated", "words",
+           "train_seconds"]
 TARGET_NAMES = {"content": "first {n} content words", "connective": "first {n} words with connectives"}
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 
@@ -85,6 +88,9 @@ def build_parser():
     parser.add_argument("--adversary-weight", type=float, default=DEFAULTS["adversary_weight"],
                         help="weight of the discriminator's loss for the generator")
     parser.add_argument("--adversary-learning-rate", type=float, default=1e-4, help="the discriminator's Adam rate")
+    parser.add_argument("--critic-pooling", choices=POOLINGS, default=DEFAULTS["critic_pooling"],
+                        help="how the discriminator pools its n-gram features over a summary: max (its most telling "
+                             "n-grams) or mean (every position alike)")
     parser.add_argument("--gradient", choices=GRADIENTS, default=DEFAULTS["gradient"],
                         help="how the generated words' losses reach the generator (straight-through Gumbel-softmax "
                              "or self-critical REINFORCE)")
@@ -132,8 +138,8 @@ def build_model(args, vocabulary, n, objective="paired"):
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
-        adversary_weight=args.adversary_weight, gradient=args.gradient, pseudo_weight=args.pseudo_weight,
-        anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight,
+        adversary_weight=args.adversary_weight, critic_pooling=args.critic_pooling, gradient=args.gradient,
+        pseudo_weight=args.pseudo_weight, anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight,
         block_final_stop_words=args.block_final_stop_words, seed=args.seed,
     )
 
@@ -181,7 +187,8 @@ def main(argv=None):
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
     pool = data.real_summaries[:2000]
-    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(pool), "words": mean_length(pool)}
+    rows["real summaries (pool)"] = {"perplexity": lm.perplexity(pool),
+                                     "perplexity_per_word": lm.perplexity_per_word(pool), "words": mean_length(pool)}
     adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
 
     def evaluate(name, model, seconds):

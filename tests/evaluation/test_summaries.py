@@ -12,7 +12,7 @@ from nltk.util import ngrams
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
-    repeated_word_share, rouge, mean_length, summarize, summary_row, words,
+    repeated_word_share, rouge, mean_length, split_perplexity_gap, summarize, summary_row, words,
 )
 from keras_ae.models.text_latent import TextLatent
 from tests.summary_helpers import VOCABULARY, tiny_pairs
@@ -55,12 +55,37 @@ def test_language_model_prefers_real_summaries_to_repetitions_and_scrambles():
     assert lm.perplexity(held_out[:1]) == pytest.approx(lm.model.perplexity(grams_of_first))
 
 
+def test_perplexity_per_written_word_and_a_gap_split_into_words_and_length():
+    _, summaries = tiny_pairs(200)
+    lm = SummaryLanguageModel(summaries[:150])
+    held_out = summaries[150:]
+    log2, grams = lm.log_scores(held_out)
+    written = lm.written_counts(held_out)
+    assert written.tolist() == grams.tolist()  # no hyphens: written words are the scored tokens
+    assert lm.perplexity_per_word(held_out) == pytest.approx(lm.perplexity(held_out))
+    hyphenated = [s.replace(" for ", "-for ") for s in held_out]  # "python parser-for yaml": 3 words, 4 tokens
+    assert (lm.written_counts(hyphenated) == written - 1).all() and (lm.log_scores(hyphenated)[1] == grams).all()
+    assert lm.perplexity_per_word(hyphenated) > lm.perplexity(hyphenated)  # the same surprisal over fewer words
+    # the same surprisal over fewer tokens is all length; more surprisal over as many tokens is all words
+    assert split_perplexity_gap(300.0, 100.0, 300.0, 110.0)["words"] == 0.0
+    assert split_perplexity_gap(330.0, 110.0, 300.0, 110.0)["length"] == 0.0
+    # in general the two parts sum to the difference of the perplexities, arrays included
+    scrambled = [" ".join(reversed(s.split())) + " library" for s in held_out]
+    (bits, tokens), (base_bits, base_tokens) = (lm.log_scores(texts) for texts in (scrambled, held_out))
+    gap = split_perplexity_gap(-bits.sum(), tokens.sum(), -base_bits.sum(), base_tokens.sum())
+    assert gap["difference"] == pytest.approx(lm.perplexity(scrambled) - lm.perplexity(held_out))
+    assert gap["words"] + gap["length"] == pytest.approx(gap["difference"]) and gap["words"] > 0 > gap["length"]
+    draws = split_perplexity_gap(np.array([-bits.sum()] * 2), tokens.sum(), -base_bits.sum(), base_tokens.sum())
+    np.testing.assert_allclose(draws["words"], gap["words"])
+
+
 def test_summary_row_scores_with_and_without_references():
     documents, summaries = tiny_pairs(200)
     lm = SummaryLanguageModel(summaries[:150])
     predictions = [" ".join(d.split()[:3]) for d in documents[150:160]]
     row = summary_row(documents[150:160], predictions, summaries[150:160], lm)
-    assert set(row) == {"rouge1", "rouge2", "rougeL", "perplexity", "first_words", "repeated", "words"}
+    assert set(row) == {"rouge1", "rouge2", "rougeL", "perplexity", "perplexity_per_word", "first_words", "repeated",
+                        "words"}
     assert row["first_words"] == 1.0 and row["perplexity"] > 1 and row["words"] == 3.0
     assert summary_row(documents[150:160], summaries[150:160], summaries[150:160], lm)["rouge1"] == pytest.approx(100)
     unpaired = summary_row(documents[150:160], predictions, None, lm)

@@ -257,6 +257,31 @@ def test_discriminator_learns_real_summaries_from_repetitions():
     assert float(tf.reduce_mean(critic.encoder_loss({}, fake))) > -float(tf.reduce_mean(critic(tf.one_hot(real, 40))))
 
 
+def test_the_mean_critic_scores_the_mean_of_its_positions_and_a_stage_can_switch_to_it():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    critics = {pooling: RealTextDiscriminator(40, word_dim=8, filters=8, widths=(1,), pooling=pooling, seed=0)
+               for pooling in ("max", "mean")}
+    for critic in critics.values():
+        critic.build()
+    critics["mean"].set_weights(critics["max"].get_weights())
+    words = rng.integers(2, 40, size=(16, 2))
+    mixed = tf.one_hot(np.repeat(words, 2, axis=1), 40)  # "a a b b"
+    alone = [critics["mean"](tf.one_hot(np.repeat(words[:, i : i + 1], 4, axis=1), 40)) for i in (0, 1)]
+    # with one-word features the mean critic is b + mean_t s(w_t): every position counts alike
+    np.testing.assert_allclose(critics["mean"](mixed), 0.5 * (alone[0] + alone[1]), atol=1e-5)
+    assert not np.allclose(critics["max"](mixed), 0.5 * (alone[0] + alone[1]), atol=1e-3)
+    with pytest.raises(ValueError, match="pooling"):
+        RealTextDiscriminator(40, pooling="sum")
+    model = TextLatent(VOCABULARY, objective="paired", **SIZES)
+    stage = model.with_objective("unpaired", critic_pooling="mean", penalty_weight=3.0)
+    assert (stage.discriminator.pooling, stage.discriminator.penalty_weight) == ("mean", 3.0)
+    for kept, start in zip(stage.discriminator.get_weights(), model.discriminator.get_weights()):
+        np.testing.assert_array_equal(kept, start)  # built anew from the arguments, the same weights
+    assert TextLatent.from_config(stage.get_config()).discriminator.pooling == "mean"
+    assert model.with_objective("unpaired").discriminator.pooling == "max"
+
+
 def test_bad_objective_is_refused():
     with pytest.raises(ValueError, match="objective"):
         TextLatent(VOCABULARY, objective="gan")

@@ -78,7 +78,7 @@ def test_bad_input_fails_before_any_work(tmp_path):
     with pytest.raises(SystemExit):
         text_summary.main(["--resume", "--run-dir", str(tmp_path / "run")])
     for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"], ["--anchor-weight", "-0.5"],
-                  ["--lm-prior-weight", "-1"], ["--pseudo-target", "lead"]):
+                  ["--lm-prior-weight", "-1"], ["--pseudo-target", "lead"], ["--critic-pooling", "sum"]):
         with pytest.raises(SystemExit):
             text_summary.main([*flags, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
@@ -89,6 +89,12 @@ def test_the_pseudo_target_flag_chooses_the_pretraining_target():
     for flags, target in (([], "parser yaml files"), (["--pseudo-target", "connective"], "parser for yaml")):
         args = text_summary.build_parser().parse_args(flags)
         assert text_summary.make_pseudo_pairs([document], 3, args)[1] == [target]
+
+
+def test_the_critic_pooling_flag_reaches_the_critic():
+    for flags, pooling in (([], "max"), (["--critic-pooling", "mean"], "mean")):
+        args = text_summary.build_parser().parse_args([*flags, "--hidden-dim", "8", "--word-dim", "8"])
+        assert text_summary.build_model(args, ["yaml", "parser"], 3).discriminator.pooling == pooling
 
 
 @pytest.mark.slow

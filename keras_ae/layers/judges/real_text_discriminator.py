@@ -6,6 +6,8 @@ import tensorflow as tf
 from keras_ae.core.steps import gradient_penalty
 from keras_ae.distribute import replica_uniform
 
+POOLINGS = ("max", "mean")
+
 
 @keras.saving.register_keras_serializable(package="keras_ae")
 class RealTextDiscriminator(keras.layers.Layer):
@@ -13,7 +15,7 @@ class RealTextDiscriminator(keras.layers.Layer):
     adversary of the `JudgedEncoder` loop whose code is the generated word sequence.
 
     A convolutional critic (word vectors from a bias-free projection of the word distributions, convolutions of
-    several widths, max over time) trained as a WGAN-GP: it minimises `D(fake) - D(real) + penalty_weight * GP`, the
+    several widths, pooled over time) trained as a WGAN-GP: it minimises `D(fake) - D(real) + penalty_weight * GP`, the
     generator minimises `-D(fake)` (Gulrajani et al., 2017; Wang & Lee, 2018, "Learning to Encode Text as
     Human-Readable Summaries using Generative Adversarial Networks", section 3.2). Real summaries come from the
     batch's `real_key` entry as token ids `[batch, length]` (0-padded: padding is the end symbol, as in generated
@@ -25,16 +27,25 @@ class RealTextDiscriminator(keras.layers.Layer):
         filters: feature maps per convolution width.
         widths: convolution widths (in words).
         penalty_weight: weight of the gradient penalty.
+        pooling: how the n-gram features become one score. "max": each feature's largest value over the positions
+            (Kim, 2014), so the score rests on the sequence's most telling n-grams and the words elsewhere move it
+            little. "mean": their mean over the positions (the end symbols included), so the score is an average
+            of one score per position, `b + mean_t s(w_t-k..w_t+k)`, and every transition of the sequence is
+            judged, as a per-step discriminator judges every word (Wang & Lee's released code) and as an n-gram
+            model's perplexity averages over every n-gram.
         real_key: the batch entry with the real summaries' token ids.
         seed: seed of the penalty's interpolation.
 
     Example:
         critic = RealTextDiscriminator(vocabulary_size=100, name="discriminator")
+        per_position = RealTextDiscriminator(vocabulary_size=100, pooling="mean")   # every n-gram counts
         losses, metrics = critic.adversary_loss({"summary_ids": real_ids}, generated_one_hots)   # [batch], {...}
     """
 
-    def __init__(self, vocabulary_size, word_dim=64, filters=64, widths=(2, 3), penalty_weight=10.0,
+    def __init__(self, vocabulary_size, word_dim=64, filters=64, widths=(2, 3), penalty_weight=10.0, pooling="max",
                  real_key="summary_ids", seed=None, **kwargs):
+        if pooling not in POOLINGS:
+            raise ValueError(f"Unknown pooling {pooling!r}: choose one of {', '.join(POOLINGS)}.")
         super().__init__(**kwargs)
         # Layers
         self.words = keras.layers.Dense(word_dim, use_bias=False, name="words")
@@ -50,6 +61,7 @@ class RealTextDiscriminator(keras.layers.Layer):
         self.filters = filters
         self.widths = tuple(widths)
         self.penalty_weight = float(penalty_weight)
+        self.pooling = pooling
         self.real_key = real_key
         self.seed = seed
         self.metric_names = (f"{self.name}_accuracy", f"{self.name}_distance")
@@ -64,7 +76,8 @@ class RealTextDiscriminator(keras.layers.Layer):
     def call(self, sequences):
         """Critic scores `[batch]` of word sequences `[batch, length, V]`."""
         vectors = self.words(sequences)
-        pooled = [tf.reduce_max(convolution(vectors), axis=1) for convolution in self.convolutions]
+        pool = tf.reduce_max if self.pooling == "max" else tf.reduce_mean
+        pooled = [pool(convolution(vectors), axis=1) for convolution in self.convolutions]
         return tf.cast(self.score(tf.concat(pooled, axis=-1))[:, 0], "float32")
 
     def real_sequences(self, batch, length):
@@ -109,6 +122,7 @@ class RealTextDiscriminator(keras.layers.Layer):
                 "filters": self.filters,
                 "widths": list(self.widths),
                 "penalty_weight": self.penalty_weight,
+                "pooling": self.pooling,
                 "real_key": self.real_key,
                 "seed": self.seed,
             }
