@@ -264,6 +264,8 @@ def test_speaker_labels_that_do_not_fit_the_audio_are_refused_before_training():
 def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
     with pytest.raises(SystemExit):
         voice_conversion.main(["--method", "autovc", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="add --dynamics-weight"):
+        voice_conversion.main(["--dynamics-target", "speaker-shift", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
