@@ -367,6 +367,8 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     if clause_pieces and (source not in CORPORA or gold_trees is not None):
         raise ValueError(f"clause_pieces cuts the sentences of a named text corpus ({', '.join(sorted(CORPORA))}); "
                          f"not {source!r}.")
+    # read first, so that a bad file fails before any corpus is loaded
+    held_out = {tree_words(tree).lower() for path in held_out_trees for tree in _clean_trees(path)}
     data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, clause_pieces)
     if test_max_length is None:
         test_max_length = max_length
@@ -385,7 +387,6 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     if test_trees is not None:
         data.test_trees = read_test_trees(test_trees, test_max_length)
         data.test = [tree_words(tree) for tree in data.test_trees]
-    held_out = {tree_words(tree).lower() for path in held_out_trees for tree in _clean_trees(path)}
     if test_trees is not None:
         held_out |= {sentence.lower() for sentence in data.test}
     if held_out:
