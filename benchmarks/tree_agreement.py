@@ -102,7 +102,8 @@ def parser_rows(parsers, annotators, subsets):
             for annotator, gold in annotators.items():
                 gold_spans = [gold[i] for i in members]
                 right = sentence_f1_values([parsers["right-branching"][0][i] for i in members], gold_spans).mean()
-                scores = np.array([sentence_f1_values([spans[i] for i in members], gold_spans).mean() for spans in runs])
+                scores = np.array([sentence_f1_values([spans[i] for i in members], gold_spans).mean()
+                                   for spans in runs])
                 text = f"{scores.mean():.1f}"
                 if len(runs) > 1:
                     text += f" ({scores.mean() - right:+.1f}; {np.sum(scores > right)}/{len(runs)} > RB)"
