@@ -284,6 +284,16 @@ def test_the_second_annotators_sample_pairs_with_the_gold_sets_line_by_line():
     assert first[-1] == gold[-1]  # the index's line 72 of the second set is its last tree
 
 
+def test_agreement_benchmark_prints_the_annotators_agreement_and_the_trivial_parsers(capsys):
+    from benchmarks.tree_agreement import main
+
+    main([])
+    out = capsys.readouterr().out
+    assert "98.9 +- 0.5" in out and "right-branching" in out and "left-branching" in out  # all 60 sentences
+    with pytest.raises(SystemExit):  # a group without run folders is refused before any work
+        main(["--runs", "austen"])
+
+
 def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dashes(monkeypatch):
     import types
 
