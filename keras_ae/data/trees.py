@@ -26,7 +26,9 @@ Protocol (fixed, never tuned on test):
   `keras_ae.data.corpus`; Austen's test chapters are the same in `austen`, `books` and `all`). Gold trees are only
   ever used for evaluation. With `test_trees`, a training or validation sentence that equals one of those trees'
   sentences (ignoring case) is dropped as well (`TreeData.dropped_test_duplicates`), so no test sentence is ever
-  trained on, even where a short sentence ("I dare say") recurs in another chapter.
+  trained on, even where a short sentence ("I dare say") recurs in another chapter. `held_out_trees` (other gold
+  files a run will be scored on later, e.g. the second gold set beside the Austen one) drop their sentences the same
+  way, without replacing the test split.
 - Bad input: an empty file, a tree file that does not parse, or gold trees whose leaves differ from their
   sentences raise an error naming the file and line.
 """
@@ -336,7 +338,7 @@ def _filter(sentences, max_length):
 
 def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
                    test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION, test_max_length=None,
-                   clause_pieces=False):
+                   clause_pieces=False, held_out_trees=()):
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
@@ -358,10 +360,15 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         synthetic_grammar: the version of the synthetic treebank's grammar (`SYNTHETIC_GRAMMARS`: 2 adds VP
             coordination and to-infinitives to 1, 3 adds imperatives to 2, 4 imperatives alone to 1); only read
             with `source="synthetic"`.
+        held_out_trees: more Penn Treebank bracket files (paths) whose sentences are dropped from training and
+            validation like those of `test_trees` (counted in `dropped_test_duplicates`), so that the run can later
+            be scored on them too (`benchmarks/tree_right_edge.py --test-trees FILE`); the test split is unchanged.
     """
     if clause_pieces and (source not in CORPORA or gold_trees is not None):
         raise ValueError(f"clause_pieces cuts the sentences of a named text corpus ({', '.join(sorted(CORPORA))}); "
                          f"not {source!r}.")
+    # read first, so that a bad file fails before any corpus is loaded
+    held_out = {tree_words(tree).lower() for path in held_out_trees for tree in _clean_trees(path)}
     data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, clause_pieces)
     if test_max_length is None:
         test_max_length = max_length
@@ -380,12 +387,19 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     if test_trees is not None:
         data.test_trees = read_test_trees(test_trees, test_max_length)
         data.test = [tree_words(tree) for tree in data.test_trees]
-        held_out = {sentence.lower() for sentence in data.test}
+    if test_trees is not None:
+        held_out |= {sentence.lower() for sentence in data.test}
+    if held_out:
         before = len(data.train) + len(data.validation)
         data.train = [sentence for sentence in data.train if sentence.lower() not in held_out]
         data.validation = [sentence for sentence in data.validation if sentence.lower() not in held_out]
         data.dropped_test_duplicates = before - len(data.train) - len(data.validation)
     return data
+
+
+def _clean_trees(path):
+    """Every tree of a bracket file without punctuation (`clean_tree`), whatever its length, in order."""
+    return [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(path)) if tree is not None]
 
 
 def read_test_trees(path, max_length):
@@ -396,7 +410,7 @@ def read_test_trees(path, max_length):
         trees = read_test_trees("benchmarks/data/other_sources_gold_trees.mrg", 10)
         [tree_words(tree) for tree in trees][:1]   # ['There we meant to lie by all night']
     """
-    trees = [tree for tree in (clean_tree(tree) for tree, _ in read_treebank(path)) if tree is not None]
+    trees = _clean_trees(path)
     kept, _, _ = _filter([tree_words(tree) for tree in trees], max_length)
     if not kept:
         raise ValueError(f"{path}: no tree of {MIN_LENGTH}..{max_length} words; raise "

@@ -88,6 +88,11 @@ def build_parser():
         "--test-trees", help="Penn Treebank bracket file whose trees replace the test split (e.g. hand-bracketed "
         "held-out sentences: benchmarks/data/austen_gold_trees.mrg with --data austen)"
     )
+    parser.add_argument(
+        "--held-out-trees", nargs="+", default=[], metavar="FILE", help="more gold bracket files the run will be "
+        "scored on later (benchmarks/tree_right_edge.py --test-trees FILE): training and validation sentences equal "
+        "to theirs are dropped, as for --test-trees; the test split is unchanged"
+    )
     parser.add_argument("--max-length", type=int, default=10, help="longer sentences are skipped (and counted)")
     parser.add_argument(
         "--test-max-length", type=int, default=None, help="longer test sentences (or --test-trees) are skipped "
@@ -196,7 +201,7 @@ def load_run_data(args):
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
                           synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
                           synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length,
-                          clause_pieces=args.clause_pieces)
+                          clause_pieces=args.clause_pieces, held_out_trees=args.held_out_trees)
     if args.limit:
         data.train = data.train[: args.limit]
     return data

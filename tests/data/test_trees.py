@@ -219,6 +219,16 @@ def test_test_trees_sentences_never_reach_training(tmp_path):
     data = load_tree_data(str(sentences), test_trees=str(trees))
     assert data.test == ["she smiled"] and data.dropped_test_duplicates == 9  # the 10th was in the test slot
     assert "She smiled" not in data.train + data.validation and "The cat sat" in data.train
+    # another gold set held out too: its sentences leave training and validation, the test split stays the first's
+    other = tmp_path / "other.mrg"
+    other.write_text("(S (NP (DT A) (NN dog)) (VP (VBD barked)))\n")
+    both = load_tree_data(str(sentences), test_trees=str(trees), held_out_trees=[str(other)])
+    assert both.test == ["she smiled"] and both.dropped_test_duplicates == 18  # one "A dog barked" is in test
+    assert "A dog barked" not in both.train + both.validation and "The cat sat" in both.train
+    alone = load_tree_data(str(sentences), held_out_trees=[str(other)])  # without test trees: the file's own split
+    assert alone.test == ["The cat sat", "She smiled", "A dog barked"] and alone.dropped_test_duplicates == 9
+    with pytest.raises(FileNotFoundError, match="missing.mrg"):
+        load_tree_data(str(sentences), held_out_trees=[str(tmp_path / "missing.mrg")])
 
 
 def test_test_length_limit_is_apart_from_the_training_limit(tmp_path):
@@ -262,6 +272,26 @@ def test_the_shipped_gold_sets_are_disjoint_sentences_of_5_to_10_words_as_the_lo
                                                                      words["other_sources_gold_trees.mrg"]}
     short = read_test_trees(folder / "other_sources_gold_trees.mrg", 6)
     assert 0 < len(short) < 72 and all(len(tree.leaves()) <= 6 for tree in short)
+
+
+def test_the_second_annotators_sample_pairs_with_the_gold_sets_line_by_line():
+    from benchmarks.tree_agreement import read_sample
+
+    sources, first, second = read_sample()
+    assert len(first) == len(second) == 60 and sources.count("austen_gold_trees.mrg") == 30
+    assert [tree.leaves() for tree in first] == [tree.leaves() for tree in second]
+    gold = read_test_trees(Path(__file__).parents[2] / "benchmarks" / "data" / "other_sources_gold_trees.mrg", 10)
+    assert first[-1] == gold[-1]  # the index's line 72 of the second set is its last tree
+
+
+def test_agreement_benchmark_prints_the_annotators_agreement_and_the_trivial_parsers(capsys):
+    from benchmarks.tree_agreement import main
+
+    main([])
+    out = capsys.readouterr().out
+    assert "98.9 +- 0.5" in out and "right-branching" in out and "left-branching" in out  # all 60 sentences
+    with pytest.raises(SystemExit):  # a group without run folders is refused before any work
+        main(["--runs", "austen"])
 
 
 def test_clause_pieces_cut_long_training_sentences_at_semicolons_colons_and_dashes(monkeypatch):

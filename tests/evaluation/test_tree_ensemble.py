@@ -12,6 +12,7 @@ from benchmarks.tree_ensemble import (
     medoid_spans,
     shared_errors,
     span_indicators,
+    subset_scores,
     unlabelled_marginals,
 )
 from keras_ae.data.trees import build_vocabulary, load_tree_data
@@ -71,6 +72,10 @@ def test_averaged_marginals_give_binary_trees_and_scores(runs):
     biased = {b: ensemble_scores(marginals, own, lengths, gold_spans, [0, 1, 2], bonus=b) for b in (0.0, 1.5)}
     assert biased[0.0]["marginals + 0"] == scores["marginals"]
     assert biased[1.5]["marginals + 1.5"] == pytest.approx(right) and "marginals + 1.5" not in scores
+    # every subset's trees read in one batched call: the same scores (random trees too) as one subset at a time
+    subsets, rng = [[0, 2], [0, 1, 2]], np.random.default_rng(7)
+    one_by_one = [ensemble_scores(marginals, own, lengths, gold_spans, members, rng, 0.5) for members in subsets]
+    assert subset_scores(marginals, own, lengths, gold_spans, subsets, np.random.default_rng(7), 0.5) == one_by_one
     # the whole table of gold spans by how many runs find them counts every gold span once
     rows = shared_errors(own, gold_spans, gold, np.array(lengths))
     assert sum(row["gold spans"] for row in rows.values()) == sum(len(spans) for spans in gold_spans)

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.evaluation.trees import (
+    agreement_f1,
     baseline_f1,
     clause_groupings,
     labelled_spans,
@@ -182,3 +183,14 @@ def test_preterminal_tags_many_to_one():
     merged = preterminal_tags([b"(NT0 (T1 she) (NT1 (T1 walked) (T3 slowly)))",
                                "(NT0 (T1 he) (NT1 (T1 ran) (T3 home)))", "(NT0 (T1 it) (T2 ran))"], gold)
     assert merged == {"many_to_one": pytest.approx(100 * 5 / 7), "verbs": pytest.approx(100 / 3), "words": 7}
+
+
+def test_agreement_is_symmetric_and_checks_the_words():
+    flat = "(S (NP (DT the) (NN cat)) (VBD sat) (IN on) (NP (DT the) (NN mat)))"  # GOLD without VP and PP
+    one, other = agreement_f1([GOLD, GOLD], [flat, GOLD]), agreement_f1([flat, GOLD], [GOLD, GOLD])
+    assert one["sentences"].tolist() == other["sentences"].tolist() == [2 * 2 / (4 + 2) * 100, 100.0]
+    assert one["sentence_f1"] == other["sentence_f1"] and one["corpus_f1"] == other["corpus_f1"]
+    with pytest.raises(ValueError, match="Sentence 1: the annotators' trees have different words"):
+        agreement_f1([GOLD, GOLD], [GOLD, GOLD.replace("mat", "rug")])
+    with pytest.raises(ValueError, match="2 trees of the first annotator for 1"):
+        agreement_f1([GOLD, GOLD], [GOLD])

@@ -192,6 +192,16 @@ def test_synthetic_grammar_flag_defaults_to_the_loader_and_old_runs_read_as_gram
         assert flags.synthetic_grammar == expected and flags.seed == 4
 
 
+def test_held_out_trees_flag_reaches_the_loader(tmp_path):
+    sentences, other = tmp_path / "sentences.txt", tmp_path / "other.mrg"
+    sentences.write_text("The cat sat\nA dog barked\n" * 10)
+    other.write_text("(S (NP (DT A) (NN dog)) (VP (VBD barked)))\n")
+    parser = tree_latent.build_parser()
+    assert parser.parse_args([]).held_out_trees == []
+    data = tree_latent.load_run_data(parser.parse_args(["--data", str(sentences), "--held-out-trees", str(other)]))
+    assert data.train and "A dog barked" not in data.train + data.validation and data.dropped_test_duplicates == 8
+
+
 def test_encoder_reads_every_word_of_test_sentences_longer_than_the_training_ones():
     parser = tree_latent.build_parser()
     flags = ["--nonterminals", "2", "--preterminals", "2", "--symbol-dim", "4", "--encoder-dim", "4"]
@@ -222,6 +232,8 @@ def test_bad_flags_fail_before_work(tmp_path):
         tree_latent.main(["--data", str(empty), "--run-dir", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="named text corpus"):  # clause pieces cut a text corpus's sentences
         tree_latent.main(["--clause-pieces", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(FileNotFoundError, match="missing.mrg"):
+        tree_latent.main(["--held-out-trees", str(tmp_path / "missing.mrg"), "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
