@@ -387,7 +387,6 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
     if test_trees is not None:
         data.test_trees = read_test_trees(test_trees, test_max_length)
         data.test = [tree_words(tree) for tree in data.test_trees]
-    if test_trees is not None:
         held_out |= {sentence.lower() for sentence in data.test}
     if held_out:
         before = len(data.train) + len(data.validation)
