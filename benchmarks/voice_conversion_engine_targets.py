@@ -15,7 +15,13 @@ engine's Festival voices. Per condition it prints:
   training-sentence utterances, `shifted`) and the nearest trained voice's mean (`nearest_seen`); beside them the
   truth's own distance to its nearest trained voice's mean (`truth_nearest_seen`) and the share of conversions that
   lie nearer a trained voice's mean than the truth (`nearer_seen_than_truth`). A decoder that renders a new code
-  with a trained voice's dynamics shows a small `nearest_seen` and a large `truth` error.
+  with a trained voice's dynamics shows a small `nearest_seen` and a large `truth` error;
+- *speaker codes* (`encode_speaker`; centroids over the same training-sentence utterances, distances in units of
+  the trained voices' spread, a trained utterance's mean distance to its own centroid): the target voice's centroid
+  to the nearest trained one (`target_to_nearest_seen`; the trained voices' own nearest-neighbour distance is
+  `seen_to_nearest_seen`), and the share of converted waveforms whose code lies nearer the target's centroid than
+  any trained voice's (`converted_code_at_target`). A new voice whose code already sits on a trained one is the
+  encoder's problem; codes placed apart but conversions re-encoded onto a trained voice are the decoder's.
 
 Nothing is fitted on a conversion. Speed is not measured here.
 """
@@ -55,16 +61,34 @@ def utterance_spreads(model):
     return lambda waveform: np.asarray(spreads(np.asarray(waveform, "float32")[None]))[0]
 
 
-def speaker_means(spreads_of, corpus, speakers, count, seed=0):
-    """`{speaker id: mean log spreads [38]}` over `count` training-sentence utterances of each of `speakers`."""
+def speaker_means(feature, corpus, speakers, count, seed=0):
+    """`{speaker id: mean feature}` (`feature`: waveform -> vector, e.g. `utterance_spreads(model)`) over `count`
+    training-sentence utterances of each of `speakers`, and `{speaker id: [count, dim] features}`."""
     rng = np.random.default_rng(seed)
     train = corpus.select(sentences="train")
-    means = {}
+    means, features = {}, {}
     for speaker in speakers:
         ids = np.flatnonzero(train.speakers == speaker)
         chosen = rng.choice(ids, min(count, len(ids)), replace=False)
-        means[int(speaker)] = np.mean([spreads_of(train.waveforms[i]) for i in chosen], axis=0)
-    return means
+        features[int(speaker)] = np.stack([feature(train.waveforms[i]) for i in chosen])
+        means[int(speaker)] = features[int(speaker)].mean(axis=0)
+    return means, features
+
+
+def code_rows(seen_codes, target_centroids, converted_codes, target_ids):
+    """The `speaker codes` columns of the module doc: `seen_codes` `{speaker: [n, dim]}` of the trained voices,
+    `target_centroids` `{speaker: [dim]}` of the target voices, the codes of the converted waveforms and their target
+    ids (one per pair)."""
+    seen_centroids = {s: codes.mean(axis=0) for s, codes in seen_codes.items()}
+    spread = np.mean([np.linalg.norm(c - seen_centroids[s], axis=1).mean() for s, c in seen_codes.items()])
+    nearest = lambda x, exclude=None: min(float(np.linalg.norm(x - m)) for s, m in seen_centroids.items()  # noqa: E731
+                                          if s != exclude)
+    targets = sorted(set(int(t) for t in target_ids))
+    return {"seen_to_nearest_seen": float(np.mean([nearest(m, s) for s, m in seen_centroids.items()])) / spread,
+            "target_to_nearest_seen": float(np.mean([nearest(target_centroids[t]) for t in targets])) / spread,
+            "converted_code_at_target": float(np.mean([
+                np.linalg.norm(code - target_centroids[int(t)]) < nearest(code)
+                for code, t in zip(converted_codes, target_ids)]))}
 
 
 def dynamics_rows(model, sources, targets, pairs, seen_means, target_means):
@@ -110,23 +134,29 @@ def main(argv=None):
     judge = speaker_judges(corpus, engine, one_utterance(model.resynthesize), flags["probe_utterances"], 20,
                            seed=seed)[0]
     convert = one_utterance(model.convert)
-    spreads_of = utterance_spreads(model)
-    seen_means = speaker_means(spreads_of, corpus, seen, SPEAKER_MEAN_UTTERANCES, seed)
+    spreads_of, code_of = utterance_spreads(model), one_utterance(model.encode_speaker)
+    seen_means = speaker_means(spreads_of, corpus, seen, SPEAKER_MEAN_UTTERANCES, seed)[0]
+    seen_codes = speaker_means(code_of, corpus, seen, SPEAKER_MEAN_UTTERANCES, seed)[1]
     names = lambda c, ids: {c.speaker_names[i] for i in ids}  # noqa: E731
-    heard, dynamics = {}, {}
+    heard, dynamics, codes = {}, {}, {}
     for name, (targets, speakers, offset) in conditions.items():
         pairs = conversion_pairs(pool, targets, speakers, args.pairs, seed=seed + offset)
-        predicted = judge.predict([convert(pool.waveforms[s], targets.waveforms[r]) for s, r, _ in pairs])
+        converted = [convert(pool.waveforms[s], targets.waveforms[r]) for s, r, _ in pairs]
+        predicted = judge.predict(converted)
         heard[name] = heard_as(predicted, [pool.speaker_names[pool.speakers[s]] for s, _, _ in pairs],
                                [targets.speaker_names[targets.speakers[r]] for _, r, _ in pairs],
                                names(corpus, seen), names(corpus, unseen), names(engine, engine_speakers))
-        target_means = speaker_means(spreads_of, targets, speakers, SPEAKER_MEAN_UTTERANCES, seed)
+        target_means = speaker_means(spreads_of, targets, speakers, SPEAKER_MEAN_UTTERANCES, seed)[0]
         dynamics[name] = dynamics_rows(model, pool, targets, pairs, seen_means, target_means)
+        codes[name] = code_rows(seen_codes, speaker_means(code_of, targets, speakers, SPEAKER_MEAN_UTTERANCES, seed)[0],
+                                [code_of(c) for c in converted], [targets.speakers[r] for _, r, _ in pairs])
     print(f"{args.run} (seed {seed}): the recipe's first {args.pairs} pairs per condition; heard as (MFCC judge)")
     print(format_table(heard, list(next(iter(heard.values())))))
     print("log cepstral spreads of the converted frames: mean |difference| (log units)")
     print(format_table(dynamics, list(next(iter(dynamics.values())))))
-    return heard, dynamics
+    print("speaker codes: distances in units of the trained voices' spread")
+    print(format_table(codes, list(next(iter(codes.values())))))
+    return heard, dynamics, codes
 
 
 if __name__ == "__main__":

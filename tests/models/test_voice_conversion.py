@@ -15,7 +15,7 @@ from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
-from benchmarks.voice_conversion_engine_targets import dynamics_rows, heard_as
+from benchmarks.voice_conversion_engine_targets import code_rows, dynamics_rows, heard_as
 from benchmarks.voice_conversion_phones import shifted_accuracy
 from benchmarks.voice_conversion_rescore import split_shares
 from benchmarks.voice_conversion_spreads import spread_components
@@ -757,6 +757,9 @@ def test_engine_target_diagnosis_names_whom_a_conversion_is_heard_as_and_whose_d
     row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean)
     assert row["truth"] == pytest.approx(0.0, abs=1e-6) and row["shifted"] == pytest.approx(0.0, abs=1e-6)
     assert row["nearer_seen_than_truth"] == 0.0
+    seen_codes = {0: np.array([[0.0, 1.0], [0.0, -1.0]]), 1: np.array([[10.0, 1.0], [10.0, -1.0]])}  # spread 1
+    codes = code_rows(seen_codes, {5: np.array([4.0, 0.0])}, [np.array([4.5, 0.0]), np.array([9.0, 0.0])], [5, 5])
+    assert codes == {"seen_to_nearest_seen": 10.0, "target_to_nearest_seen": 4.0, "converted_code_at_target": 0.5}
 
 
 def test_speaker_reference_other_rebuilds_each_utterance_with_another_utterances_speaker_code():
