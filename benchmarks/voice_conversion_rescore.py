@@ -11,7 +11,7 @@ condition (default 32, the recipe's) are the pairs the run's own metrics.json sc
 each condition's target share on those first pairs (`target_share_first`: equal to the run's number when the
 rebuilt setting is the run's, a check) and on the pairs after them (`target_share_rest`: a second, independent
 draw), and the standard error of the share over all pairs (`target_share_se`, binomial). The run folder is not
-written to; `--output` gets the metrics as JSON.
+written to; `--output` gets the metrics as JSON, with each pair's hit (`pair_hits`, in draw order).
 
 Speed is not measured here.
 """
@@ -47,14 +47,18 @@ def evaluation_setting(flags):
     return corpus, train, probe_test, engine, seen, unseen
 
 
+def split_rows(matrix_rows, conditions):
+    """`conversion_report`'s matrix rows split by condition (`conditions`: `{name: count}`, in condition order)."""
+    starts = np.cumsum([0, *conditions.values()])
+    return {name: matrix_rows[start:start + count] for (name, count), start in zip(conditions.items(), starts)}
+
+
 def split_shares(matrix_rows, conditions, prefix):
     """Per condition, the target share on its first `prefix` pairs, on the rest and its binomial standard error over
-    all, from `conversion_report`'s matrix rows (in condition order, `counts[c]` rows each: `conditions` is `{name:
-    count}`)."""
-    shares, start = {}, 0
-    for name, count in conditions.items():
-        hits = np.array([hit for _, _, hit in matrix_rows[start:start + count]], float)
-        start += count
+    all, from `conversion_report`'s matrix rows (`conditions`: `{name: count}`, as in `split_rows`)."""
+    shares = {}
+    for name, rows in split_rows(matrix_rows, conditions).items():
+        hits = np.array([hit for _, _, hit in rows], float)
         share = hits.mean() if len(hits) else float("nan")
         shares[name] = {"target_share_first": float(hits[:prefix].mean()) if len(hits) else None,
                         "target_share_rest": float(hits[prefix:].mean()) if len(hits) > prefix else None,
@@ -84,6 +88,8 @@ def main(argv=None):
     shares = split_shares(matrix_rows, {name: table[name]["pairs"] for name in CONDITIONS if name in table}, prefix)
     for name, values in shares.items():
         table[name].update(values)
+    metrics["pair_hits"] = {name: [hit for _, _, hit in rows] for name, rows in split_rows(
+        matrix_rows, {name: table[name]["pairs"] for name in shares}).items()}
     metrics.update({"run": str(args.run), "seed": flags["seed"], "prefix": prefix,
                     "evaluation_seconds": time.perf_counter() - started})
     print(f"{args.run} (seed {flags['seed']}): {args.pairs} pairs per condition, "
