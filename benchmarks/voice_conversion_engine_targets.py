@@ -91,11 +91,11 @@ def code_rows(seen_codes, target_centroids, converted_codes, target_ids):
                 for code, t in zip(converted_codes, target_ids)]))}
 
 
-def dynamics_rows(model, sources, targets, pairs, seen_means, target_means):
+def dynamics_rows(model, sources, targets, pairs, seen_means, target_means, spreads):
     """The `dynamics` columns of the module doc for `pairs` (index triples, sources into `sources`, references and
     truths into `targets`; pairs without a truth are left out). `seen_means` and `target_means`: `speaker_means` of
-    the trained voices (the sources' speakers) and of the target voices."""
-    convert_frames, spreads = one_utterance(model.convert_frames), utterance_spreads(model)
+    the trained voices (the sources' speakers) and of the target voices; `spreads`: `utterance_spreads(model)`."""
+    convert_frames = one_utterance(model.convert_frames)
     error = lambda a, b: float(np.mean(np.abs(a - b)))  # noqa: E731
     nearest = lambda x: min(error(x, m) for m in seen_means.values())  # noqa: E731
     columns = {key: [] for key in ("truth", "reference", "shifted", "nearest_seen", "truth_nearest_seen",
@@ -147,7 +147,7 @@ def main(argv=None):
                                [targets.speaker_names[targets.speakers[r]] for _, r, _ in pairs],
                                names(corpus, seen), names(corpus, unseen), names(engine, engine_speakers))
         target_means = speaker_means(spreads_of, targets, speakers, SPEAKER_MEAN_UTTERANCES, seed)[0]
-        dynamics[name] = dynamics_rows(model, pool, targets, pairs, seen_means, target_means)
+        dynamics[name] = dynamics_rows(model, pool, targets, pairs, seen_means, target_means, spreads_of)
         codes[name] = code_rows(seen_codes, speaker_means(code_of, targets, speakers, SPEAKER_MEAN_UTTERANCES, seed)[0],
                                 [code_of(c) for c in converted], [targets.speakers[r] for _, r, _ in pairs])
     print(f"{args.run} (seed {seed}): the recipe's first {args.pairs} pairs per condition; heard as (MFCC judge)")

@@ -750,11 +750,12 @@ def test_engine_target_diagnosis_names_whom_a_conversion_is_heard_as_and_whose_d
     snapping = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[0][None]))
     means = {0: np.asarray(log_spreads(mel[0][None]))[0]}
     target_mean = {1: np.asarray(log_spreads(mel[1][None]))[0]}
-    row = dynamics_rows(snapping, corpus, corpus, [(0, 1, 2), (0, 2, None)], means, target_mean)
+    spreads = lambda w: np.asarray(log_spreads(front_end.log_mel(np.asarray(w, "float32")[None])))[0]  # noqa: E731
+    row = dynamics_rows(snapping, corpus, corpus, [(0, 1, 2), (0, 2, None)], means, target_mean, spreads)
     assert row["nearest_seen"] == pytest.approx(0.0, abs=1e-6) and row["truth"] > 0.5
     assert row["nearer_seen_than_truth"] == 1.0 and row["truth"] == pytest.approx(row["source_to_truth"])
     following = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[1][None]))
-    row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean)
+    row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean, spreads)
     assert row["truth"] == pytest.approx(0.0, abs=1e-6) and row["shifted"] == pytest.approx(0.0, abs=1e-6)
     assert row["nearer_seen_than_truth"] == 0.0
     seen_codes = {0: np.array([[0.0, 1.0], [0.0, -1.0]]), 1: np.array([[10.0, 1.0], [10.0, -1.0]])}  # spread 1
