@@ -15,7 +15,9 @@ from keras_ae.config import constructor_default
 from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
+from benchmarks.voice_conversion_engine_targets import code_rows, dynamics_rows, heard_as
 from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_rescore import split_shares
 from benchmarks.voice_conversion_spreads import spread_components
 from benchmarks.voice_conversion_speaker_codes import (
     assignment_shares,
@@ -725,6 +727,40 @@ def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_ta
     np.testing.assert_allclose(parts["reference_target_error"], expected, rtol=0.1)
     noisy = additive + 0.5 * rng.normal(size=additive.shape)
     assert spread_components(noisy, speakers, sentences)["shifted_target_error"] > 0.2
+
+
+def test_rescore_splits_each_conditions_shares_into_the_runs_own_pairs_and_the_new_ones():
+    rows = [("a", "b", True)] * 3 + [("a", "b", False)] + [("a", "c", False)] * 2 + [("a", "c", True)] * 2
+    shares = split_shares(rows, {"seen targets": 4, "unseen targets": 4}, prefix=2)
+    assert shares["seen targets"]["target_share_first"] == 1.0 and shares["seen targets"]["target_share_rest"] == 0.5
+    assert shares["unseen targets"]["target_share_first"] == 0.0 and shares["unseen targets"]["target_share_rest"] == 1
+    assert shares["unseen targets"]["target_share_se"] == pytest.approx(0.25)  # sqrt(0.5 * 0.5 / 4)
+    assert split_shares(rows[:2], {"seen targets": 2}, prefix=2)["seen targets"]["target_share_rest"] is None
+
+
+def test_engine_target_diagnosis_names_whom_a_conversion_is_heard_as_and_whose_dynamics_it_has():
+    heard = heard_as(["t", "s", "m1", "u2", "e2"], ["s"] * 5, ["t"] * 5, {"s", "m1"}, {"u1", "u2"}, {"t", "e2"})
+    assert heard == {"target": 0.2, "source": 0.2, "seen voice": 0.2, "other unseen": 0.2, "other engine voice": 0.2}
+    # a decoder whose output keeps a trained voice's dynamics whatever the reference: near that voice, far from truth
+    mel = {0: 5.0 + rng.normal(size=(60, 80)), 1: 5.0 + 3.0 * rng.normal(size=(60, 80))}  # source / target voice
+    corpus = types.SimpleNamespace(waveforms=[np.zeros(9), np.ones(9), np.ones(9)], speakers=np.array([0, 1, 1]))
+    front_end = types.SimpleNamespace(  # the waveform's first sample says whose frames it has
+        log_mel=lambda w: tf.where(w[0, 0] > 0.5, tf.constant(mel[1], "float32"), tf.constant(mel[0], "float32"))[None],
+        denormalize=lambda frames: frames)
+    snapping = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[0][None]))
+    means = {0: np.asarray(log_spreads(mel[0][None]))[0]}
+    target_mean = {1: np.asarray(log_spreads(mel[1][None]))[0]}
+    spreads = lambda w: np.asarray(log_spreads(front_end.log_mel(np.asarray(w, "float32")[None])))[0]  # noqa: E731
+    row = dynamics_rows(snapping, corpus, corpus, [(0, 1, 2), (0, 2, None)], means, target_mean, spreads)
+    assert row["nearest_seen"] == pytest.approx(0.0, abs=1e-6) and row["truth"] > 0.5
+    assert row["nearer_seen_than_truth"] == 1.0 and row["truth"] == pytest.approx(row["source_to_truth"])
+    following = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[1][None]))
+    row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean, spreads)
+    assert row["truth"] == pytest.approx(0.0, abs=1e-6) and row["shifted"] == pytest.approx(0.0, abs=1e-6)
+    assert row["nearer_seen_than_truth"] == 0.0
+    seen_codes = {0: np.array([[0.0, 1.0], [0.0, -1.0]]), 1: np.array([[10.0, 1.0], [10.0, -1.0]])}  # spread 1
+    codes = code_rows(seen_codes, {5: np.array([4.0, 0.0])}, [np.array([4.5, 0.0]), np.array([9.0, 0.0])], [5, 5])
+    assert codes == {"seen_to_nearest_seen": 10.0, "target_to_nearest_seen": 4.0, "converted_code_at_target": 0.5}
 
 
 def test_speaker_reference_other_rebuilds_each_utterance_with_another_utterances_speaker_code():
