@@ -15,7 +15,9 @@ pretraining target (`--pseudo-target`; by default the document's first N content
 and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY`
 (default: the recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
-the same training. Prints one table row per point.
+the same training. Prints one table row per point, and SHA-256 digests of the data, the pretrained
+weights and each variant's last weights (`digest`), so that two runs can be compared by their logs: the same start,
+the same run bit for bit.
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)
@@ -68,6 +70,7 @@ stage).
 
 import argparse
 import contextlib
+import hashlib
 import os
 import time
 import warnings
@@ -170,6 +173,8 @@ def main(argv=None):
               f"{flags.pretrain_epochs} epochs)")
         if args.pretrained:
             pretrained.save_weights(args.pretrained)
+    print(f"start: data {digest(data_texts(data))}, pretrained weights {digest(pretrained.get_weights())}",
+          flush=True)
     if args.score_test:
         return score_test(pretrained, args, flags, data, lm_source, n)
     imitation(pretrained, documents, references, n, flags.pseudo_target)
@@ -223,6 +228,7 @@ def main(argv=None):
             history = model.fit(dataset, steps_per_epoch=args.every, epochs=max(1, args.steps // args.every),
                                 callbacks=callbacks, verbose=0).history
         seconds = round(time.perf_counter() - started, 1)
+        print(f"{name}: weights after {args.steps} steps {digest(model.get_weights())}", flush=True)
         if args.save:
             model.save_weights(f"{args.save}_{name}.weights.h5")
         for index in range(len(history["loss"])):
@@ -259,6 +265,28 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     if args.bootstrap:
         print(format_table(perplexity_differences(lm, outputs, args.bootstrap, flags.seed), GAP_COLUMNS))
     return rows
+
+
+def data_texts(data):
+    """Every text of `data` in order (training documents, the unpaired pool, validation and test pairs), for
+    `digest`: two runs on other machines start from the same data only if these are equal."""
+    return [*data.train_documents, *data.real_summaries, *data.validation[0], *data.validation[1], *data.test[0],
+            *data.test[1]]
+
+
+def digest(values):
+    """The first 12 hex digits of the SHA-256 of `values` (strings or numpy arrays, in order): equal digests, equal
+    values bit for bit. Printed for the data, the pretrained weights and each variant's last weights, so that runs
+    of the stage can be compared by their logs alone (the same start? the same run?).
+
+    Example:
+        digest(model.get_weights())   # "3f1c0a9b2e47"
+    """
+    hashed = hashlib.sha256()
+    for value in values:
+        hashed.update(value.encode() if isinstance(value, str) else np.ascontiguousarray(value).tobytes())
+        hashed.update(b"\0")
+    return hashed.hexdigest()[:12]
 
 
 def perplexity_differences(lm, outputs, samples, seed):
