@@ -471,7 +471,6 @@ def test_the_language_model_prior_lowers_the_written_summaries_perplexity(superv
     assert losses[1.0] < initial - 0.5 and losses[1.0] < losses[0.0] - 0.5
 
 
-
 def _stage_run(model, documents, summaries, seed, steps=2):
     """The anchored unpaired stage (critic, Gumbel samples, word dropout, shuffled batches) for `steps` steps from
     `model`'s weights: `(losses per step, weights after)`."""
