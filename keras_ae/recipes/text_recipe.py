@@ -142,24 +142,23 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     return parser
 
 
-def _steps_list(text):
-    try:
-        values = sorted(int(value) for value in text.split(",") if value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated steps such as 200,400, got {text!r}") from None
-    if any(value <= 0 for value in values):
-        raise argparse.ArgumentTypeError(f"probe steps must be positive, got {text!r}")
-    return tuple(values)
+def _marks_list(number, unit, example):
+    """An argparse type: comma-separated positive marks (`number`: int or float) in `unit`, sorted."""
+
+    def parse(text):
+        try:
+            values = sorted(number(value) for value in text.split(",") if value.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {unit} such as {example}, got {text!r}") from None
+        if any(value <= 0 for value in values):
+            raise argparse.ArgumentTypeError(f"probe marks must be positive {unit}, got {text!r}")
+        return tuple(values)
+
+    return parse
 
 
-def _minutes_list(text):
-    try:
-        values = sorted(float(value) for value in text.split(",") if value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated minutes such as 1,3,10, got {text!r}") from None
-    if any(value <= 0 for value in values):
-        raise argparse.ArgumentTypeError(f"probe marks must be positive minutes, got {text!r}")
-    return tuple(values)
+_minutes_list = _marks_list(float, "minutes", "1,3,10")
+_steps_list = _marks_list(int, "steps", "200,400")
 
 
 class ProbeMarks(keras.callbacks.Callback):
