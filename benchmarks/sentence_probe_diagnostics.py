@@ -325,7 +325,8 @@ def weighting_rows(data, parts, corpus, args):
             return tf.concat(halves, axis=-1)
         return encode
 
-    if all(part.pooling == "mean" and part.projection is None and not part.word_skip for part in parts.values()):
+    if all(part.readout == "states" and part.pooling == "mean" and part.projection is None and not part.word_skip
+           for part in parts.values()):
         for weighted in (False, True):  # unweighted: `encode` itself, recomputed the same way
             rows[f"its GRU states' mean{', weighted a/(a+p)' if weighted else ''}"] = evaluate_transfer(
                 pooled(True, weighted), data, seed=args.seed)

@@ -45,6 +45,8 @@ LAYERS = {
     "WaveformEncoder": (lambda: L.WaveformEncoder(embedding_dim=8, filters=8), rng.normal(size=(2, 1600)).astype("float32"), None),
     "GRUSentenceEncoder": (lambda: L.GRUSentenceEncoder(VOCABULARY, embedding_dim=8, word_dim=4, max_length=6), SENTENCES, None),
     "GRUSentenceEncoder(wordpiece)": (lambda: L.GRUSentenceEncoder([*VOCABULARY, "##s"], embedding_dim=8, word_dim=4, max_length=6, tokenizer="wordpiece"), SENTENCES, None),
+    "GRUSentenceEncoder(states+words)": (lambda: L.GRUSentenceEncoder(VOCABULARY, embedding_dim=8, word_dim=4, max_length=6, pooling="mean", readout="states+words"), SENTENCES, None),
+    "GRUSentenceEncoder(words)": (lambda: L.GRUSentenceEncoder(VOCABULARY, embedding_dim=4, word_dim=4, max_length=6, readout="words"), SENTENCES, None),
     "ConditionalGRUDecoder": (_decoder, (TOKENS, EMBEDDING), lambda layer, x: layer(x[0], x[1], training=True)),
     "RandomShift": (lambda: L.RandomShift(max_shift=2), IMAGES, lambda layer, x: layer(x, seed=tf.constant([1, 2]))),
     "PairDiscriminator": (

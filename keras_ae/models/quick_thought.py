@@ -58,6 +58,11 @@ class QuickThought(JudgedEncoder):
             `bucket_width=0`. True (default).
         product_dtype: the dtype of each encoder's products over all tokens at once, e.g. `"bfloat16"`
             (`GRUSentenceEncoder(product_dtype)`); None (default): float32.
+        readout: what each encoder's half of the embedding is read from (`GRUSentenceEncoder(readout)`):
+            `"states"` (default) its pooled GRU states; `"states+words"` its pooled states (`embedding_dim / 2 -
+            word_dim` floats) beside the mean of its word embeddings (`word_dim` floats), so `word_dim` must be
+            below `embedding_dim / 2`; `"words"` the mean of its word embeddings alone, no GRU (`word_dim` must be
+            `embedding_dim / 2`). The embedding keeps its size either way.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -90,6 +95,7 @@ class QuickThought(JudgedEncoder):
         bucket_width=0,
         packed=True,
         product_dtype=None,
+        readout="states",
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -107,26 +113,23 @@ class QuickThought(JudgedEncoder):
         if not document_weight >= 0:
             raise ValueError(f"QuickThought's document_weight must be at least 0; got {document_weight}.")
         # Layers
-        half = embedding_dim // 2
-        query_encoder = query_encoder or GRUSentenceEncoder(
-            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
+        encoder_args = dict(
+            vocabulary=vocabulary, embedding_dim=embedding_dim // 2, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
             word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
-            product_dtype=product_dtype,
-            name="query_encoder",
+            product_dtype=product_dtype, readout=readout,
         )
+        try:
+            query_encoder = query_encoder or GRUSentenceEncoder(**encoder_args, name="query_encoder")
+        except ValueError as error:
+            raise ValueError(f"{error} (QuickThought gives each of its two encoders half of embedding_dim, "
+                             f"{embedding_dim // 2}.)") from None
         judges, judge_weights = [NeighbourClassifier(context_window, name="neighbour")], [1.0]
         if document_weight > 0:
             judges.append(DocumentClassifier(name="document"))
             judge_weights.append(document_weight)
         super().__init__(encoder=query_encoder, judges=judges, judge_weights=judge_weights, **kwargs)
-        self.context_encoder = context_encoder or GRUSentenceEncoder(
-            vocabulary, embedding_dim=half, word_dim=word_dim, max_length=max_length,
-            pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
-            word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
-            product_dtype=product_dtype,
-            name="context_encoder",
-        )
+        self.context_encoder = context_encoder or GRUSentenceEncoder(**encoder_args, name="context_encoder")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -143,6 +146,7 @@ class QuickThought(JudgedEncoder):
         self.bucket_width = bucket_width
         self.packed = packed
         self.product_dtype = product_dtype
+        self.readout = readout
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -236,6 +240,7 @@ class QuickThought(JudgedEncoder):
                 "bucket_width": self.bucket_width,
                 "packed": self.packed,
                 "product_dtype": self.product_dtype,
+                "readout": self.readout,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

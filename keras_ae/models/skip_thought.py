@@ -46,6 +46,10 @@ class SkipThought(JudgedEncoder):
         share_embeddings: the decoders read their input words through the encoder's word embeddings (as in the
             paper's code), so the decoders' language-model signal shapes the encoder's words from the first steps;
             the start symbol is the padding row (id 0), which the encoder masks out.
+        readout: what the thought vector is read from (`GRUSentenceEncoder(readout)`): `"states"` (default) the
+            pooled GRU states; `"states+words"` the pooled states (`embedding_dim - word_dim` floats) beside the
+            mean of the sentence's word embeddings (`word_dim` floats); `"words"` that mean alone, no GRU
+            (`word_dim` must equal `embedding_dim`).
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
             built from the arguments above, with `unroll=True` (its GRU runs as a loop unrolled over `max_length`).
         previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments, with
@@ -79,6 +83,7 @@ class SkipThought(JudgedEncoder):
         share_embeddings=True,
         seed=None,
         bucket_width=0,
+        readout="states",
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
@@ -100,6 +105,7 @@ class SkipThought(JudgedEncoder):
             tokenizer=tokenizer,
             unroll=True,
             bucket_width=bucket_width,
+            readout=readout,
             name="encoder",
         )
         size = encoder.vocabulary_size
@@ -130,6 +136,7 @@ class SkipThought(JudgedEncoder):
         self.share_embeddings = share_embeddings
         self.seed = seed
         self.bucket_width = bucket_width
+        self.readout = readout
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -226,6 +233,7 @@ class SkipThought(JudgedEncoder):
                 "share_embeddings": self.share_embeddings,
                 "seed": self.seed,
                 "bucket_width": self.bucket_width,
+                "readout": self.readout,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
                 "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),

@@ -98,6 +98,7 @@ def build_model(args, vocabulary):
         document_weight=args.document_weight,
         token_dropout=args.token_dropout,
         product_dtype=args.product_dtype,
+        readout=args.readout,
     )
 
 

@@ -50,6 +50,7 @@ def build_model(args, vocabulary):
         bidirectional=args.bidirectional,
         tokenizer=args.tokens,
         bucket_width=args.bucket_width,
+        readout=args.readout,
     )
 
 

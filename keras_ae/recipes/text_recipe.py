@@ -37,6 +37,7 @@ from keras_ae.evaluation.sentences import (
     transfer_probe_data,
     write_neighbours,
 )
+from keras_ae.layers.encoders.gru_sentence_encoder import READOUTS
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
 from keras_ae.runs import TimeBudget
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
@@ -107,6 +108,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         help="how the encoder pools its GRU states"
     )
     parser.add_argument(
+        "--readout", choices=READOUTS, default=default("readout"),
+        help="what the embedding is read from: the pooled GRU states, the pooled states beside the mean word "
+        "embedding (--word-dim of the embedding's floats; e.g. --word-dim 32 for Quick-thought's two 64-float "
+        "halves), or the mean word embedding alone, no GRU (--word-dim equal to the encoder's embedding size)",
+    )
+    parser.add_argument(
         "--bidirectional", action="store_true", default=default("bidirectional"),
         help="forward and backward GRUs of half the size (bi-skip encoder)"
     )
@@ -127,23 +134,38 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "at the first epoch end past each mark, into metrics.json's probe_curve and TensorBoard (probe time is not "
         "training time; default: only after training)",
     )
+    parser.add_argument(
+        "--probe-steps", type=_steps_list, default=(),
+        help="comma-separated training steps (e.g. 200,400,800) after which the probe table is also measured, at the "
+        "first epoch end past each (instead of --probe-at: runs under different loads probed at equal steps)",
+    )
     return parser
 
 
-def _minutes_list(text):
-    try:
-        values = sorted(float(value) for value in text.split(",") if value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated minutes such as 1,3,10, got {text!r}") from None
-    if any(value <= 0 for value in values):
-        raise argparse.ArgumentTypeError(f"probe marks must be positive minutes, got {text!r}")
-    return tuple(values)
+def _marks_list(number, unit, example):
+    """An argparse type: comma-separated positive marks (`number`: int or float) in `unit`, sorted."""
+
+    def parse(text):
+        try:
+            values = sorted(number(value) for value in text.split(",") if value.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {unit} such as {example}, got {text!r}") from None
+        if any(value <= 0 for value in values):
+            raise argparse.ArgumentTypeError(f"probe marks must be positive {unit}, got {text!r}")
+        return tuple(values)
+
+    return parse
+
+
+_minutes_list = _marks_list(float, "minutes", "1,3,10")
+_steps_list = _marks_list(int, "steps", "200,400")
 
 
 class ProbeMarks(keras.callbacks.Callback):
     """Measures `evaluate()` (a dict of probe scores) at the first epoch end after each of `marks` minutes of
-    training (`marks=None`: at every epoch end), so a time-budgeted run leaves its probe curve (the issue's
-    "reaching the best probe N times sooner").
+    training (`unit="steps"`: training steps, so runs under different loads are probed at equal steps; `marks=None`:
+    at every epoch end), so a time-budgeted run leaves its probe curve (the issue's "reaching the best probe N times
+    sooner").
     Training time is the `TimeBudget`'s (`budget`) when given, otherwise the wall-clock since training began without
     the probes' own time; put this callback after the `TimeBudget` so the probes fall outside its epochs. Each point
     also carries the process's CPU seconds of training (`training_cpu_seconds`), which the machine's load moves far
@@ -156,9 +178,11 @@ class ProbeMarks(keras.callbacks.Callback):
                      #   "book_probe": 0.3}, ...]
     """
 
-    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe"):
+    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe", unit="minutes"):
         super().__init__()
-        self.evaluate, self.budget, self.log_dir, self.tag = evaluate, budget, log_dir, tag
+        if unit not in ("minutes", "steps"):
+            raise ValueError(f"ProbeMarks counts its marks in 'minutes' or 'steps'; got {unit!r}.")
+        self.evaluate, self.budget, self.log_dir, self.tag, self.unit = evaluate, budget, log_dir, tag, unit
         self.marks = None if marks is None else sorted(marks)
         self.curve, self.probing, self.probing_cpu = [], 0.0, 0.0
 
@@ -179,16 +203,18 @@ class ProbeMarks(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self._training_seconds()
+        steps = int(self.model.optimizer.iterations.numpy())
         if self.pending is not None:
-            if not self.pending or seconds < 60.0 * self.pending[0]:
+            done = steps if self.unit == "steps" else seconds / 60.0
+            if not self.pending or done < self.pending[0]:
                 return
-            while self.pending and seconds >= 60.0 * self.pending[0]:
+            while self.pending and done >= self.pending[0]:
                 self.pending.pop(0)
         seconds = round(seconds, 1)  # one value for metrics.json, the log line and the TensorBoard step
         cpu_seconds = round(self._training_cpu_seconds(), 1)
         probe_started, probe_started_cpu = time.perf_counter(), time.process_time()
         point = {"training_seconds": seconds, "training_cpu_seconds": cpu_seconds,
-                 "training_steps": int(self.model.optimizer.iterations.numpy()),
+                 "training_steps": steps,
                  **{key: value for key, value in self.evaluate().items() if key != "dim"}}
         self.probing += time.perf_counter() - probe_started
         self.probing_cpu += time.process_time() - probe_started_cpu
@@ -236,6 +262,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error(f"--bucket-width {args.bucket_width} groups sentences for the unpacked GRU, but the encoders run "
                      "as packed sequences (the default), which need no buckets. Add --no-packed to use buckets, or "
                      "drop --bucket-width.")
+    if args.probe_at and args.probe_steps:
+        parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
+    try:
+        build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before any data
+    except ValueError as error:
+        parser.error(str(error))
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -321,8 +353,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         budget = TimeBudget(run, args.minutes) if args.minutes else None
         if budget is not None:
             callbacks.append(budget)
-        marks = ProbeMarks(evaluate, args.probe_at, budget=budget, log_dir=str(run.file("tensorboard/probes")))
-        if args.probe_at:
+        marks = ProbeMarks(evaluate, args.probe_at or args.probe_steps, budget=budget,
+                           log_dir=str(run.file("tensorboard/probes")), unit="steps" if args.probe_steps else "minutes")
+        if args.probe_at or args.probe_steps:
             callbacks.append(marks)  # after the budget: probe time is not training time
         curve = ProbeMarks(_held_out_scores(args, model, splits, transfer, held_out_judge), None, budget=budget,
                            log_dir=str(run.file("tensorboard/held_out")), tag="held_out")

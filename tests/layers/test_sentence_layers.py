@@ -292,3 +292,45 @@ def test_token_dropout_hides_tokens_in_training_only():
     for rate in (-0.1, 1.0):
         with pytest.raises(ValueError, match="token_dropout"):
             GRUSentenceEncoder(VOCABULARY, token_dropout=rate)
+
+
+def _masked_mean_of_lookups(encoder, token_ids):
+    """The mean of each sentence's word-embedding lookups over its real tokens (zeros when it has none), in numpy."""
+    lookups, real = encoder.word_embedding(token_ids).numpy(), token_ids.numpy() != 0
+    return np.stack([lookups[i][real[i]].mean(0) if real[i].any() else np.zeros(lookups.shape[-1])
+                     for i in range(len(lookups))])
+
+
+def test_readout_puts_the_mean_word_embedding_beside_or_instead_of_the_states():
+    """readout="words" is the masked mean of the word embeddings of a padded batch (no GRU weights); "states+words"
+    is the "states" encoder of the rest of the size (same weights) with that mean beside it; packed and unpacked
+    runs agree, an empty sentence is zeros, both round-trip, and sizes the split cannot take are refused."""
+    sentences = tf.constant(["The cat sat on the mat.", "", "dog ran", "the the cat"])
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=4, word_dim=4, max_length=7, readout="words")
+    z = _round_trip(bag, sentences)
+    token_ids = bag.tokenize(sentences)
+    np.testing.assert_allclose(z, _masked_mean_of_lookups(bag, token_ids), atol=1e-6)
+    assert len(bag.weights) == 1 and bag.gru is None
+    both = GRUSentenceEncoder(VOCABULARY, embedding_dim=7, word_dim=4, max_length=7, pooling="mean",
+                              readout="states+words")
+    z = _round_trip(both, sentences)
+    assert both.gru.units == 3 and z.shape == (4, 7)
+    states = GRUSentenceEncoder.from_config({**both.get_config(), "readout": "states", "embedding_dim": 3})
+    states(sentences)
+    states.set_weights(both.get_weights())
+    np.testing.assert_allclose(z[:, :3], states(sentences), atol=1e-6)
+    np.testing.assert_allclose(z[:, 3:], _masked_mean_of_lookups(both, token_ids), atol=1e-6)
+    np.testing.assert_allclose(z[1], np.zeros(7), atol=1e-6)
+    for layer in (bag, both):
+        packed = GRUSentenceEncoder.from_config({**layer.get_config(), "unroll": True, "packed": True})
+        packed(sentences)
+        packed.set_weights(layer.get_weights())
+        np.testing.assert_allclose(packed(token_ids), layer(sentences), atol=1e-5)
+    for bad, message in [(dict(embedding_dim=6, word_dim=4, readout="words"), "word_dim=6"),
+                         (dict(embedding_dim=4, word_dim=4, readout="states+words"), "word_dim=2"),
+                         (dict(embedding_dim=4, word_dim=4, readout="words", bidirectional=True), "no GRU"),
+                         (dict(readout="bag"), "Unknown readout")]:
+        with pytest.raises(ValueError, match=message):
+            GRUSentenceEncoder(VOCABULARY, **bad)
+    with pytest.raises(ValueError, match="token_states needs a GRU"):
+        bag.token_states(token_ids)

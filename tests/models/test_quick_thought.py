@@ -17,7 +17,7 @@ from tests.sentence_helpers import CHAIN_WORDS, VOCABULARY, chain_split, cycle_s
 
 
 def _model(**kwargs):
-    return QuickThought(VOCABULARY, embedding_dim=16, word_dim=8, max_length=8, **kwargs)
+    return QuickThought(VOCABULARY, **{"embedding_dim": 16, "word_dim": 8, "max_length": 8, **kwargs})
 
 
 def _reference_losses(query, context, positions, window=1):
@@ -301,3 +301,39 @@ def test_packed_sequences_keep_the_loss_and_the_export(tmp_path):
     packed = _model()
     assert packed.query_encoder.packed and packed.context_encoder.packed and not packed.bucket_width
     _assert_same_loss_and_export(packed, tmp_path)
+
+
+
+def _readout_model(readout):
+    """A small QuickThought whose encoders read out `readout`, each half of the 16-float embedding filled: the mean of
+    8-float word embeddings alone, or 4 states beside the mean of 4-float ones."""
+    keras.utils.set_random_seed(6)
+    model = _model(readout=readout, word_dim=8 if readout == "words" else 4, max_length=4)
+    assert model.query_encoder.readout == model.context_encoder.readout == readout
+    return model
+
+
+READOUT_SENTENCES = np.array(["the cat", "The bird sleeps in the river.", "", "zebra"])
+
+
+def test_readout_keeps_the_embedding_size_and_the_config():
+    """readout reaches both encoders, keeps the embedding's size, survives get_config / from_config, and sizes the
+    split cannot take are refused with the size each encoder gets."""
+    for readout in ("words", "states+words"):
+        model = _readout_model(readout)
+        z = model.encode(tf.constant(READOUT_SENTENCES))
+        assert z.shape == (4, 16)
+        clone = QuickThought.from_config(model.get_config())
+        clone.set_weights(model.get_weights())
+        np.testing.assert_allclose(clone.encode(tf.constant(READOUT_SENTENCES)), z, atol=1e-6)
+        with pytest.raises(ValueError, match="half of embedding_dim, 8"):
+            _model(readout=readout, word_dim=8 if readout == "states+words" else 4)
+
+
+@pytest.mark.parametrize("readout", ["words", pytest.param("states+words", marks=pytest.mark.slow)])
+def test_readout_export_takes_raw_strings(readout, tmp_path):
+    """The export of a readout model gives `encode`'s embeddings of raw strings to 1e-5 (states+words: slow, its
+    packed GRU is what the default suite's packed-sequence export test already covers)."""
+    model = _readout_model(readout)
+    (outputs,), _ = reload_and_call(export_model(model, tmp_path / "readout"), "encode", [READOUT_SENTENCES])
+    np.testing.assert_allclose(outputs, model.encode(tf.constant(READOUT_SENTENCES)), atol=1e-5)

@@ -58,6 +58,40 @@ def test_bucket_width_with_packed_sequences_is_refused_before_work(tmp_path, cap
     assert quick_thought.build_model(args, ["a", "b"]).bucket_width == 8
 
 
+
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path, capsys):
+    """--readout reaches the model; a --word-dim the readout's split cannot take, or both kinds of probe marks, is
+    refused with the fix before any data is read or any folder written."""
+    args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16"])
+    assert recipe.build_model(args, ["a", "b"]).readout == "states+words"
+    for flags, message in [(["--readout", "states+words", "--word-dim", "64"], "word_dim must be smaller"),
+                           (["--readout", "words", "--word-dim", "20"], "must equal word_dim"),
+                           (["--probe-at", "1", "--probe-steps", "200"], "give one of them")]:
+        with pytest.raises(SystemExit):
+            recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
+        assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    assert recipe.build_parser().parse_args(["--probe-steps", "800,200"]).probe_steps == (200, 800)
+    with pytest.raises(SystemExit):
+        recipe.build_parser().parse_args(["--probe-steps", "0"])
+
+
+def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
+    """ProbeMarks(unit="steps"): epochs of 4 steps, marks at 3 and 8 steps probe after steps 4 and 8, and no more."""
+    import keras
+
+    from keras_ae.recipes.text_recipe import ProbeMarks
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    marks = ProbeMarks(lambda: {"book_probe": 0.5}, [8, 3], unit="steps")
+    x = np.ones((8, 3), "float32")
+    model.fit(x, x[:, :1], batch_size=2, epochs=4, callbacks=[marks], verbose=0)
+    assert [point["training_steps"] for point in marks.curve] == [4, 8]
+    with pytest.raises(ValueError, match="minutes' or 'steps'"):
+        ProbeMarks(lambda: {}, [1], unit="epochs")
+
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):

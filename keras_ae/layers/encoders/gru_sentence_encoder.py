@@ -9,6 +9,7 @@ from keras_ae.layers.length_buckets import bucket_bounds, by_length, pack_by_len
 from keras_ae.layers.unrolled_gru import can_unroll, packed_gru, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
+READOUTS = ("states", "states+words", "words")
 TOKENIZERS = ("word", "wordpiece")
 # The punctuation `TextVectorization`'s "lower_and_strip_punctuation" removes, removed before WordPiece too.
 STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -44,6 +45,30 @@ def _packed_mean(values, sentences, lengths, batch):
     """Per-sentence mean `[batch, dim]` of packed `values [tokens, dim]` (`sentences [tokens]` their rows)."""
     total = tf.math.unsorted_segment_sum(values, sentences, batch)
     return total / tf.maximum(tf.cast(lengths, values.dtype), 1.0)[:, None]
+
+
+def _state_dim(readout, embedding_dim, word_dim, hidden_dim, bidirectional, word_skip):
+    """How many of the embedding's `embedding_dim` floats the pooled GRU states fill under `readout` (0 for
+    `"words"`), after clear errors for sizes and options the readout cannot take."""
+    if readout not in READOUTS:
+        raise ValueError(f"Unknown readout {readout!r}: choose one of {', '.join(READOUTS)}.")
+    if readout == "states":
+        return embedding_dim
+    if word_skip:
+        raise ValueError(f"readout={readout!r} already puts the mean word embedding in the output: drop word_skip.")
+    if readout == "words":
+        if embedding_dim != word_dim:
+            raise ValueError(f"readout='words' outputs the mean word embedding, so embedding_dim ({embedding_dim}) "
+                             f"must equal word_dim ({word_dim}): set word_dim={embedding_dim}.")
+        if hidden_dim is not None or bidirectional:
+            raise ValueError("readout='words' has no GRU: drop hidden_dim and bidirectional.")
+        return 0
+    if word_dim >= embedding_dim:
+        raise ValueError(f"readout='states+words' splits embedding_dim ({embedding_dim}) between the pooled GRU "
+                         f"states and the mean word embedding (word_dim {word_dim}), so word_dim must be smaller: "
+                         f"e.g. word_dim={embedding_dim // 2} (states and words {embedding_dim - embedding_dim // 2} "
+                         f"and {embedding_dim // 2}).")
+    return embedding_dim - word_dim
 
 
 def same_tokens(first, second):
@@ -87,8 +112,9 @@ class GRUSentenceEncoder(keras.layers.Layer):
             float rounding), faster training steps on CPU (with token ids in and the decoders unrolled too:
             Quick-thought 1.2x, Skip-thought 1.55x, `benchmarks/sentence_twin.py --before`), a longer first trace.
             False: Keras' masked `GRU` loop.
-        hidden_dim: the GRU's state size (default `embedding_dim`). When it differs, the pooled states are projected
-            linearly (`Dense`, with bias) to `embedding_dim`, so a wider (or narrower) GRU keeps the embedding's size.
+        hidden_dim: the GRU's state size (default `embedding_dim`, or its share under `readout`). When it differs,
+            the pooled states are projected linearly (`Dense`, with bias) to that size, so a wider (or narrower) GRU
+            keeps the embedding's size.
             `token_states` then returns states of `hidden_dim`.
         word_skip: add a linear map of the mean of the sentence's word embeddings to the pooled (and projected)
             states, a skip from the words to the sentence vector (the bag of words beside the GRU, as the
@@ -112,12 +138,20 @@ class GRUSentenceEncoder(keras.layers.Layer):
             its gradients, the recurrent kernel's gradient), e.g. `"bfloat16"`: about a third of float32's CPU time
             per product on CPUs with AMX or AVX512-BF16, at bfloat16's 8-bit mantissa
             (`keras_ae.layers.unrolled_gru`); None (default): float32 throughout.
+        readout: what the embedding is read from. `"states"` (default): the pooled GRU states. `"states+words"`: the
+            pooled states (`embedding_dim - word_dim` floats; the GRU's size unless `hidden_dim`) concatenated with
+            the mean of the sentence's word embeddings (`word_dim` floats), so the bag of words reaches the embedding
+            unchanged at the same embedding size. `"words"`: the mean of the word embeddings alone (a bag of words,
+            Iyyer et al., 2015), no GRU at all (`embedding_dim` must equal `word_dim`; the GRU options do nothing).
+            The means are over the sentence's real tokens; an empty sentence gives zeros.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
         z = encoder(tf.constant(["The cat sat.", "A dog"]))      # [2, 32]
         ids = encoder.tokenize(tf.constant(["The cat sat."]))   # [[2, 3, 4, 0, ...]]
         same = encoder(ids)                                       # [1, 32], the embedding of "The cat sat."
+        bag = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=16, word_dim=16, readout="words")
+        bag(tf.constant(["The cat sat."]))                        # [1, 16], the mean of 3 word embeddings
     """
 
     def __init__(
@@ -138,6 +172,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         bucket_width=0,
         packed=False,
         product_dtype=None,
+        readout="states",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -164,7 +199,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if packed and (bucket_width or not unroll):
             raise ValueError("packed=True runs the unrolled GRU over packed sequences: it needs unroll=True and no "
                              f"bucket_width (got unroll={unroll}, bucket_width={bucket_width}); drop one of them.")
-        units = hidden_dim or embedding_dim
+        state_dim = _state_dim(readout, embedding_dim, word_dim, hidden_dim, bidirectional, word_skip)
+        units = hidden_dim or state_dim
         if bidirectional and units % 2:
             raise ValueError(
                 f"A bidirectional encoder needs an even GRU size (hidden_dim, else embedding_dim); got {units}."
@@ -182,13 +218,15 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 support_detokenization=False,
             )
         self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
-        if bidirectional:
+        if readout == "words":
+            self.gru = None
+        elif bidirectional:
             self.gru = keras.layers.Bidirectional(
                 keras.layers.GRU(units // 2, return_sequences=pooling != "last"), name="gru"
             )
         else:
             self.gru = keras.layers.GRU(units, return_sequences=pooling != "last", name="gru")
-        self.projection = keras.layers.Dense(embedding_dim, name="projection") if units != embedding_dim else None
+        self.projection = keras.layers.Dense(state_dim, name="projection") if units != state_dim else None
         self.word_skip_map = keras.layers.Dense(embedding_dim, use_bias=False, name="word_skip") if word_skip else None
         self.seed_generator = None  # token dropout's, made in `build` (see there)
         # Config
@@ -208,13 +246,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.bucket_width = bucket_width
         self.packed = bool(packed)
         self.product_dtype = product_dtype
+        self.readout = readout
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
     def build(self, input_shape=None):
         if not self.word_embedding.built:
             self.word_embedding.build((None, self.max_length))
-        if not self.gru.built:
+        if self.gru is not None and not self.gru.built:
             self.gru.build((None, self.max_length, self.word_dim))
         if self.projection is not None and not self.projection.built:
             self.projection.build((None, self.units))
@@ -246,6 +285,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         """`(states [batch, max_length, units], mask [batch, max_length])` (`units`: `hidden_dim`, else
         `embedding_dim`): the GRU's state at every token (what an attention decoder reads); needs a pooling other than
         `"last"`, whose GRU returns its last state only."""
+        if self.gru is None:
+            raise ValueError("token_states needs a GRU: build the encoder with readout='states' or 'states+words'.")
         if self.pooling == "last":
             raise ValueError("token_states needs the GRU's state at every token: build the encoder with pooling='max' "
                              "or 'mean'.")
@@ -263,6 +304,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         length groups with `bucket_width`)."""
         if training and self.token_dropout:
             token_ids = self.drop_tokens(token_ids)
+        if self.gru is None:  # readout="words"
+            return _mean(self.word_embedding(token_ids), tf.not_equal(token_ids, 0))
         if self.packed and self._unrolls(token_ids.shape[1]):
             return self._encode_packed(token_ids)
         if self.bucket_width and token_ids.shape[1] is not None:
@@ -280,9 +323,14 @@ class GRUSentenceEncoder(keras.layers.Layer):
         return self._sentence(pooled, lambda: _mean(words, mask))
 
     def _sentence(self, pooled, mean_words):
-        """The embedding from the pooled states: projected (`hidden_dim`), plus the word skip of `mean_words()`."""
+        """The embedding from the pooled states: projected (`hidden_dim`), plus the word skip of `mean_words()`, then
+        `mean_words()` beside it with `readout="states+words"`."""
         sentence = pooled if self.projection is None else self.projection(pooled)
-        return sentence if self.word_skip_map is None else sentence + self.word_skip_map(mean_words())
+        if self.word_skip_map is not None:
+            sentence = sentence + self.word_skip_map(mean_words())
+        if self.readout == "states+words":
+            sentence = tf.concat([sentence, tf.cast(mean_words(), sentence.dtype)], axis=-1)
+        return sentence
 
     def _encode_packed(self, token_ids):
         """`_encode` with the GRU over packed sequences (see `packed`)."""
@@ -316,7 +364,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         return tf.where(tf.reduce_any(mask, axis=1, keepdims=True), pooled, tf.zeros_like(pooled))
 
     def _unrolls(self, length):
-        if not self.unroll:
+        if not self.unroll or self.gru is None:
             return False
         if self.bidirectional:
             return can_unroll(self.gru.forward_layer, length) and can_unroll(self.gru.backward_layer, length, True)
@@ -366,6 +414,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "bucket_width": self.bucket_width,
                 "packed": self.packed,
                 "product_dtype": self.product_dtype,
+                "readout": self.readout,
             }
         )
         return config
