@@ -29,7 +29,7 @@ from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.evaluation.conversion import conversion_report, one_utterance
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.speech_recipe import held_out_engine_corpus, load_corpus
-from keras_ae.recipes.voice_conversion import CONVERSION_COLUMNS, MIN_SECONDS, check_speakers, with_training_speakers
+from keras_ae.recipes.voice_conversion import CONVERSION_COLUMNS, MIN_SECONDS, check_speakers, evaluation_split
 
 CONDITIONS = ("seen targets", "unseen targets", "held-out engine targets")
 
@@ -38,12 +38,8 @@ def evaluation_setting(flags):
     """What the recipe evaluated a run with these flags on: `(corpus, train, probe_test, engine, seen, unseen)`,
     as `keras_ae.recipes.voice_conversion.main` builds them (extra speakers train only, so they are not here)."""
     args = Namespace(**flags)
-    corpus = with_training_speakers(check_speakers(load_corpus(args), args), args.training_speakers)
-    train = corpus.select(sentences="train", speakers="train")
-    probe_test = corpus.select(sentences="test", speakers="train")
+    corpus, train, probe_test, seen, unseen = evaluation_split(check_speakers(load_corpus(args), args), args)
     engine = held_out_engine_corpus(args, HELD_OUT_VOICES, train_sentences=20)
-    seen = sorted(set(train.speakers.tolist()))
-    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     return corpus, train, probe_test, engine, seen, unseen
 
 

@@ -249,11 +249,7 @@ def main(argv=None):
     strategy = get_strategy(args.strategy)
     corpus = check_speakers(load_corpus(args), args)
     full_steps = len(corpus.select(sentences="train", speakers="train")) // args.batch_size
-    corpus = with_training_speakers(corpus, args.training_speakers)
-    train = corpus.select(sentences="train", speakers="train")
-    probe_test = corpus.select(sentences="test", speakers="train")
-    if args.limit:
-        train = train.head(args.limit)
+    corpus, train, probe_test, seen, unseen = evaluation_split(corpus, args)
     if len(probe_test) == 0 or len(train) == 0:
         raise ValueError(f"{args.data}: too few sentences for training and held-out test sentences; give more data "
                          "(--sentences 10 or more).")
@@ -263,8 +259,6 @@ def main(argv=None):
     train_data = make_crop_dataset(pool, crop_samples, args.batch_size, shuffle=True, seed=args.seed,
                                    skip_short=True,
                                    reference=args.speaker_reference == "other" or args.reference_attention)
-    seen = sorted(set(train.speakers.tolist()))
-    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     print(f"{args.data}: {len(corpus)} utterances, {corpus.num_speakers} speakers ({len(seen)} seen, {len(unseen)} "
           f"held out); training on {len(pool)} utterances ({train_data.skipped_short} shorter than a crop left "
           f"out; {num_speakers - corpus.num_speakers} extra speakers); method {args.method}; "
@@ -315,6 +309,21 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_metrics(metrics))
     return metrics
+
+
+def evaluation_split(corpus, args):
+    """`(corpus, train, probe_test, seen, unseen)`: the corpus cut to `--training-speakers`, its training utterances
+    (the first `--limit`), the probes' held-out sentences of the training speakers, and the seen (in `train`) and
+    unseen (held-out) speaker ids the conversion table targets; the recipe and `benchmarks.voice_conversion_rescore`
+    evaluate on the same split."""
+    corpus = with_training_speakers(corpus, args.training_speakers)
+    train = corpus.select(sentences="train", speakers="train")
+    if args.limit:
+        train = train.head(args.limit)
+    probe_test = corpus.select(sentences="test", speakers="train")
+    seen = sorted(set(train.speakers.tolist()))
+    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
+    return corpus, train, probe_test, seen, unseen
 
 
 def with_training_speakers(corpus, count):
