@@ -1,5 +1,5 @@
-"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
-FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--test-max-length N] [--curriculum-start N]
+"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|prose|
+all|FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--test-max-length N] [--curriculum-start N]
 ...`.
 
 Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the inside
@@ -34,7 +34,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import keyword_defaults
 from keras_ae.core.restarts import best_of_restarts
-from keras_ae.core.validation import non_negative_float, non_negative_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, share
 from keras_ae.data.trees import (
     SYNTHETIC_GRAMMARS,
     build_vocabulary,
@@ -69,6 +69,7 @@ DEFAULTS = keyword_defaults(TreeLatent)
 CURRICULUM = keyword_defaults(make_curriculum_dataset)
 DEFAULT_GRAMMAR_VERSION = keyword_defaults(load_tree_data)["synthetic_grammar"]
 DEFAULT_CLAUSE_PIECES = keyword_defaults(load_tree_data)["clause_pieces"]
+DEFAULT_DROP_REPEATS = keyword_defaults(load_tree_data)["drop_repeats"]
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
@@ -103,6 +104,20 @@ def build_parser():
         "--clause-pieces", action="store_true", default=DEFAULT_CLAUSE_PIECES, help="with a named text corpus: a "
         "training sentence longer than --max-length gives its pieces between semicolons, colons and dashes that "
         "fit (more short in-domain text) instead of nothing; validation and test keep whole sentences"
+    )
+    parser.add_argument(
+        "--drop-repeats", action="store_true", default=DEFAULT_DROP_REPEATS, help="the training and validation "
+        "splits keep one copy of each sentence (ignoring case)"
+    )
+    parser.add_argument(
+        "--max-opening-share", type=share, default=None, help="at most this share (0..1] of the training (and of the "
+        "validation) sentences open with the same two words, so that boilerplate openings (Debian's 'This package') "
+        "cannot dominate; default: no cap"
+    )
+    parser.add_argument(
+        "--steps-per-epoch", type=positive_int, default=None, help="updates per epoch, drawn from an endless stream "
+        "of the training sentences reshuffled every pass (default: one pass an epoch); the same number of updates "
+        "on corpora of different sizes"
     )
     parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
@@ -196,12 +211,13 @@ def build_model(args, vocabulary, code_dim, seed):
 
 def load_run_data(args):
     """The `TreeData` the recipe's flags (or a finished run's, `run_flags`) give: `--data`, `--gold-trees`,
-    `--test-trees`, the training and test length limits, the synthetic treebank's size, seed and grammar, and
-    `--limit` on the training sentences."""
+    `--test-trees`, the training and test length limits, the synthetic treebank's size, seed and grammar, repeats
+    and openings thinned, and `--limit` on the training sentences."""
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
                           synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
                           synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length,
-                          clause_pieces=args.clause_pieces, held_out_trees=args.held_out_trees)
+                          clause_pieces=args.clause_pieces, held_out_trees=args.held_out_trees,
+                          drop_repeats=args.drop_repeats, max_opening_share=args.max_opening_share)
     if args.limit:
         data.train = data.train[: args.limit]
     return data
@@ -260,8 +276,13 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed,
                                    by_length=args.length_batches).repeat()
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
-    batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
-                                             args.curriculum_step, seed=args.seed, by_length=args.length_batches)
+    if args.steps_per_epoch:
+        batches = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed,
+                                        by_length=args.length_batches).repeat()
+        steps = args.steps_per_epoch
+    else:
+        batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
+                                                 args.curriculum_step, seed=args.seed, by_length=args.length_batches)
     # Kim et al.'s model selection: the checkpoint (here: the epoch) with the lowest validation loss is kept.
     best = None
     if args.select_best:
@@ -308,6 +329,10 @@ def main(argv=None):
     if args.test_max_length is not None and args.test_max_length > args.max_length and not args.test_trees:
         parser.error(f"--test-max-length {args.test_max_length} is above --max-length {args.max_length}: only "
                      "--test-trees can hold longer test sentences than the training ones.")
+    if args.steps_per_epoch and args.curriculum_start is not None:
+        parser.error(f"--steps-per-epoch {args.steps_per_epoch} draws every epoch from all training sentences; a "
+                     "length curriculum (--curriculum-start) makes each epoch one pass over a growing subset: give "
+                     "one of the two.")
     if args.curriculum_start is not None:
         try:
             lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
@@ -327,6 +352,8 @@ def main(argv=None):
         f"{strategy.num_replicas_in_sync} replica(s)"
         + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
         + (f"; {data.clause_pieces} of the training sentences are clause pieces" if data.clause_pieces else "")
+        + (f"; {data.repeats_dropped} repeated sentences dropped" if data.repeats_dropped else "")
+        + (f"; {data.openings_capped} sentences of over-common openings dropped" if data.openings_capped else "")
     )
     rows, trees = {}, {}
     with run:
@@ -356,6 +383,8 @@ def main(argv=None):
             "skipped_short": data.skipped_short,
             "dropped_test_duplicates": data.dropped_test_duplicates,
             "clause_pieces": data.clause_pieces,
+            "repeats_dropped": data.repeats_dropped,
+            "openings_capped": data.openings_capped,
             "max_length": args.max_length,
             "test_max_length": args.test_max_length or args.max_length,
             "test_lengths": _length_range(data.test),
