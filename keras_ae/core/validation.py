@@ -84,6 +84,14 @@ def probability(text):
     return value
 
 
+def share(text):
+    """A share in (0, 1] (the largest part of a corpus one kind of item may take)."""
+    value = _number(text, "a number")
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, got {value}")
+    return value
+
+
 def check_finite(array, what):
     """Raises a `ValueError` naming `what` and the first bad entry when `array` holds NaN or infinity."""
     array = np.asarray(array)

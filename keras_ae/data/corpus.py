@@ -13,7 +13,8 @@ Sources (all offline, from Debian packages; see ../shared/DATA.md):
   distinct description, held out by whole documents (`split_by_source`: a source package's binaries stay in one
   split); their Debian section is the topic label of `keras_ae.evaluation.sentences.topic_probe`.
 
-Named corpora (`--corpus`): `austen` (the six novels), `books` (austen + novels), `all` (every source). A path
+Named corpora (`--corpus`): `austen` (the six novels), `books` (austen + novels), `prose` (books + bible: English
+prose without the package descriptions' boilerplate), `all` (every source). A path
 (a `.txt` file or a folder of them) is read by `keras_ae.data.text.load_text` instead.
 
 Protocol: the other sources hold out chapters (or blocks) as `keras_ae.data.text` does. A document whose
@@ -55,7 +56,7 @@ from keras_ae.data.text import (
 )
 
 SOURCES = ("austen", "novels", "bible", "packages")
-CORPORA = {"austen": ("austen",), "books": ("austen", "novels"), "all": SOURCES}
+CORPORA = {"austen": ("austen",), "books": ("austen", "novels"), "prose": ("austen", "novels", "bible"), "all": SOURCES}
 SHARD_SENTENCES = 10000
 CACHE_VERSION = "corpus-v1"
 SPLITS = ("train", "validation", "test")

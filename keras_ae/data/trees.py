@@ -1,7 +1,7 @@
 """Sentences for grammar induction, with gold trees when there are any: a built-in synthetic treebank (default), a
 text file of one sentence a line, the embedded Austen corpus's short sentences, the larger offline corpora of
-`keras_ae.data.corpus` (`books`: Austen and four more novels; `all`: also the King James Bible and Debian's package
-descriptions), or a Penn Treebank bracket file.
+`keras_ae.data.corpus` (`books`: Austen and four more novels; `prose`: also the King James Bible; `all`: also
+Debian's package descriptions), or a Penn Treebank bracket file.
 
 Example:
     data = load_tree_data("synthetic", max_length=10)                 # or "austen", "sentences.txt"
@@ -29,6 +29,9 @@ Protocol (fixed, never tuned on test):
   trained on, even where a short sentence ("I dare say") recurs in another chapter. `held_out_trees` (other gold
   files a run will be scored on later, e.g. the second gold set beside the Austen one) drop their sentences the same
   way, without replacing the test split.
+- Repeats (`load_tree_data(drop_repeats=True, max_opening_share=S)`, off by default): the training and validation
+  splits each keep one copy of a sentence (ignoring case) and at most a share S of their sentences opening with the
+  same two words (`thin_repeats`), so that boilerplate (Debian's "This package ...") cannot dominate a corpus.
 - Bad input: an empty file, a tree file that does not parse, or gold trees whose leaves differ from their
   sentences raise an error naming the file and line.
 """
@@ -48,6 +51,7 @@ _WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
 _CLAUSE_BREAK = re.compile(r"[;:\u2014\u2013]|--")
 HELD_OUT_EVERY, TEST_SLOT, VALIDATION_SLOT = 10, 3, 7
 MIN_LENGTH = 2
+OPENING_WORDS = 2  # the words of a sentence's opening that `thin_repeats` caps
 
 
 @dataclasses.dataclass
@@ -65,6 +69,8 @@ class TreeData:
     skipped_short: int = 0
     dropped_test_duplicates: int = 0
     clause_pieces: int = 0
+    repeats_dropped: int = 0
+    openings_capped: int = 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -162,6 +168,40 @@ def _parse_tree(string, path, line):
 def tree_words(tree):
     """The leaves of a tree as one string of space-separated words."""
     return " ".join(tree.leaves())
+
+
+def thin_repeats(sentences, drop_repeats=True, max_opening_share=None):
+    """`sentences` without repeats (ignoring case; the first copy stays) and, with `max_opening_share`, with at most
+    that share of the sentences left opening with the same `OPENING_WORDS` words (lower case; a capped opening keeps
+    occurrences spread evenly over the list): `(kept, repeats_dropped, openings_capped)`, in the original order.
+    Boilerplate, such as Debian's thousands of copies of one description sentence and the fifth of its sentences that
+    open "This package", lets a likelihood-trained PCFG learn a fixed prefix as a constituent (README, issue 15).
+
+    Example:
+        thin_repeats(["This package a", "This package b", "this package a", "She ran"], max_opening_share=0.5)
+        # (['This package a', 'She ran'], 1, 1)
+    """
+    if max_opening_share is not None and not 0 < max_opening_share <= 1:
+        raise ValueError(f"max_opening_share (--max-opening-share) must be in (0, 1]; got {max_opening_share!r}.")
+    kept, seen = [], set()
+    for sentence in sentences:
+        key = sentence.lower()
+        if not drop_repeats or key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    repeats = len(sentences) - len(kept)
+    if max_opening_share is None:
+        return kept, repeats, 0
+    limit = max(1, int(max_opening_share * len(kept)))
+    by_opening = collections.defaultdict(list)
+    for index, sentence in enumerate(kept):
+        by_opening[" ".join(sentence.lower().split()[:OPENING_WORDS])].append(index)
+    dropped = set()
+    for indices in by_opening.values():
+        if len(indices) > limit:
+            chosen = set(np.round(np.linspace(0, len(indices) - 1, limit)).astype(int))
+            dropped.update(index for position, index in enumerate(indices) if position not in chosen)
+    return [sentence for index, sentence in enumerate(kept) if index not in dropped], repeats, len(dropped)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -338,12 +378,12 @@ def _filter(sentences, max_length):
 
 def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic_size=6000, seed=0,
                    test_trees=None, synthetic_grammar=SYNTHETIC_GRAMMAR_VERSION, test_max_length=None,
-                   clause_pieces=False, held_out_trees=()):
+                   clause_pieces=False, held_out_trees=(), drop_repeats=False, max_opening_share=None):
     """Loads sentences (and gold trees) for grammar induction; see the module docstring for the protocol.
 
     Args:
-        source: `"synthetic"` (the built-in treebank), a named text corpus (`"austen"`, `"books"`, `"all"`), a
-            UTF-8 file of one sentence a line, or None when `gold_trees` alone gives the sentences.
+        source: `"synthetic"` (the built-in treebank), a named text corpus (`"austen"`, `"books"`, `"prose"`,
+            `"all"`), a UTF-8 file of one sentence a line, or None when `gold_trees` alone gives the sentences.
         gold_trees: a Penn Treebank bracket file with one tree per sentence of `source`, in order (or, with
             `source=None`, the sentences themselves).
         max_length: longest sentence kept, in words after punctuation removal.
@@ -363,10 +403,15 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         held_out_trees: more Penn Treebank bracket files (paths) whose sentences are dropped from training and
             validation like those of `test_trees` (counted in `dropped_test_duplicates`), so that the run can later
             be scored on them too (`benchmarks/tree_right_edge.py --test-trees FILE`); the test split is unchanged.
+        drop_repeats: the training and validation splits keep one copy of each sentence (`thin_repeats`; counted
+            in `TreeData.repeats_dropped`).
+        max_opening_share: at most this share of the training (and of the validation) sentences open with the same
+            two words (`thin_repeats`; counted in `TreeData.openings_capped`); None: no cap.
     """
     if clause_pieces and (source not in CORPORA or gold_trees is not None):
         raise ValueError(f"clause_pieces cuts the sentences of a named text corpus ({', '.join(sorted(CORPORA))}); "
                          f"not {source!r}.")
+    thin_repeats([], max_opening_share=max_opening_share)  # a bad share fails before any work
     # read first, so that a bad file fails before any corpus is loaded
     held_out = {tree_words(tree).lower() for path in held_out_trees for tree in _clean_trees(path)}
     data = _load(source, gold_trees, max_length, synthetic_size, seed, synthetic_grammar, clause_pieces)
@@ -393,6 +438,12 @@ def load_tree_data(source="synthetic", gold_trees=None, max_length=10, synthetic
         data.train = [sentence for sentence in data.train if sentence.lower() not in held_out]
         data.validation = [sentence for sentence in data.validation if sentence.lower() not in held_out]
         data.dropped_test_duplicates = before - len(data.train) - len(data.validation)
+    if drop_repeats or max_opening_share is not None:
+        for split in ("train", "validation"):
+            kept, repeats, capped = thin_repeats(getattr(data, split), drop_repeats, max_opening_share)
+            setattr(data, split, kept)
+            data.repeats_dropped += repeats
+            data.openings_capped += capped
     return data
 
 

@@ -47,7 +47,7 @@ QUICK = {
     "data": "austen", "epochs": 1, "limit": 400, "batch_size": 40, "vocabulary_size": 400, "embedding_dim": 32,
     "word_dim": 16, "minutes": None,
 }
-STREAMED = ("books", "all")  # named corpora read from their shards (austen and paths are small: read whole)
+STREAMED = ("books", "prose", "all")  # named corpora read from their shards (austen and paths are small: read whole)
 VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on this many first sentences
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus

@@ -1,5 +1,5 @@
-"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|all|
-FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--test-max-length N] [--curriculum-start N]
+"""Tree as the latent (compound PCFG): `python -m keras_ae.recipes.tree_latent [--data synthetic|austen|books|prose|
+all|FILE.txt] [--gold-trees FILE] [--test-trees FILE] [--max-length N] [--test-max-length N] [--curriculum-start N]
 ...`.
 
 Trains the compound PCFG (sentence encoder -> z -> a grammar that generates the sentence, scored exactly by the inside
@@ -25,6 +25,7 @@ is exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -34,7 +35,8 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import keyword_defaults
 from keras_ae.core.restarts import best_of_restarts
-from keras_ae.core.validation import non_negative_float, non_negative_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, share
+from keras_ae.data.corpus import CORPORA
 from keras_ae.data.trees import (
     SYNTHETIC_GRAMMARS,
     build_vocabulary,
@@ -69,11 +71,14 @@ DEFAULTS = keyword_defaults(TreeLatent)
 CURRICULUM = keyword_defaults(make_curriculum_dataset)
 DEFAULT_GRAMMAR_VERSION = keyword_defaults(load_tree_data)["synthetic_grammar"]
 DEFAULT_CLAUSE_PIECES = keyword_defaults(load_tree_data)["clause_pieces"]
+DEFAULT_DROP_REPEATS = keyword_defaults(load_tree_data)["drop_repeats"]
 QUICK = {"epochs": 1, "synthetic_size": 200, "batch_size": 16, "nonterminals": 4, "preterminals": 6,
          "symbol_dim": 16, "embedding_dim": 4, "lm_epochs": 1}
 SAMPLES = 4  # test sentences whose parses go to TensorBoard every epoch
 COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
 LABELS = 6  # constituent types (the most frequent in the gold trees) whose recall the second table shows
+INPUTS = "inputs"  # a run folder's copies of its gold-tree files, where `run_flags` looks first
+TREE_FILE_FLAGS = ("gold_trees", "test_trees", "held_out_trees")
 
 
 def build_parser():
@@ -103,6 +108,20 @@ def build_parser():
         "--clause-pieces", action="store_true", default=DEFAULT_CLAUSE_PIECES, help="with a named text corpus: a "
         "training sentence longer than --max-length gives its pieces between semicolons, colons and dashes that "
         "fit (more short in-domain text) instead of nothing; validation and test keep whole sentences"
+    )
+    parser.add_argument(
+        "--drop-repeats", action="store_true", default=DEFAULT_DROP_REPEATS, help="the training and validation "
+        "splits keep one copy of each sentence (ignoring case)"
+    )
+    parser.add_argument(
+        "--max-opening-share", type=share, default=None, help="at most this share (0..1] of the training (and of the "
+        "validation) sentences open with the same two words, so that boilerplate openings (Debian's 'This package') "
+        "cannot dominate; default: no cap"
+    )
+    parser.add_argument(
+        "--steps-per-epoch", type=positive_int, default=None, help="updates per epoch, drawn from an endless stream "
+        "of the training sentences reshuffled every pass (default: one pass an epoch); the same number of updates "
+        "on corpora of different sizes"
     )
     parser.add_argument("--nonterminals", type=int, default=DEFAULTS["num_nonterminals"], help="NT symbols")
     parser.add_argument("--preterminals", type=int, default=DEFAULTS["num_preterminals"], help="T symbols")
@@ -196,12 +215,13 @@ def build_model(args, vocabulary, code_dim, seed):
 
 def load_run_data(args):
     """The `TreeData` the recipe's flags (or a finished run's, `run_flags`) give: `--data`, `--gold-trees`,
-    `--test-trees`, the training and test length limits, the synthetic treebank's size, seed and grammar, and
-    `--limit` on the training sentences."""
+    `--test-trees`, the training and test length limits, the synthetic treebank's size, seed and grammar, repeats
+    and openings thinned, and `--limit` on the training sentences."""
     data = load_tree_data(args.data, gold_trees=args.gold_trees, max_length=args.max_length,
                           synthetic_size=args.synthetic_size, seed=args.seed, test_trees=args.test_trees,
                           synthetic_grammar=args.synthetic_grammar, test_max_length=args.test_max_length,
-                          clause_pieces=args.clause_pieces, held_out_trees=args.held_out_trees)
+                          clause_pieces=args.clause_pieces, held_out_trees=args.held_out_trees,
+                          drop_repeats=args.drop_repeats, max_opening_share=args.max_opening_share)
     if args.limit:
         data.train = data.train[: args.limit]
     return data
@@ -214,35 +234,96 @@ def build_optimizer(args):
     return keras.optimizers.Adam(args.learning_rate, beta_1=0.75, beta_2=0.999, **clip)
 
 
+def tree_files(args):
+    """The gold-tree files a run's flags name (`TREE_FILE_FLAGS`), as `[(flag, path)]`."""
+    named = [(flag, getattr(args, flag)) for flag in TREE_FILE_FLAGS]
+    return [(flag, str(path)) for flag, value in named if value
+            for path in (value if isinstance(value, (list, tuple)) else [value])]
+
+
+def keep_tree_files(args, folder):
+    """Copies the run's gold-tree files into `folder/inputs/`, where `run_flags` finds them once the originals have
+    moved or changed (a run's training data depends on them: their sentences leave training)."""
+    for _, path in tree_files(args):
+        target = Path(folder) / INPUTS / Path(path).name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, target)
+
+
 def run_flags(folder):
     """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults,
-    except the synthetic grammar: a run from before `--synthetic-grammar` sampled grammar 1)."""
+    except the synthetic grammar: a run from before `--synthetic-grammar` sampled grammar 1). A gold-tree file (and a
+    `--data` file) is the run folder's copy in `inputs/` when it has one (the recipe keeps one since issue-15 session
+    19), else the path the run was given; when neither is there, a `FileNotFoundError` says where to put the file."""
+    folder = Path(folder)
     args = build_parser().parse_args([])
-    stored = {"synthetic_grammar": 1, **json.loads((Path(folder) / "config.json").read_text())["flags"]}
+    stored = {"synthetic_grammar": 1, **json.loads((folder / "config.json").read_text())["flags"]}
     for name, value in stored.items():
         setattr(args, name, value)
+    for flag in TREE_FILE_FLAGS:
+        value = getattr(args, flag)
+        if isinstance(value, (list, tuple)):
+            setattr(args, flag, [_run_file(folder, flag, path) for path in value])
+        elif value:
+            setattr(args, flag, _run_file(folder, flag, value))
+    if args.data and args.data != "synthetic" and args.data not in CORPORA:
+        args.data = _run_file(folder, "data", args.data)
     return args
+
+
+def _run_file(folder, flag, path):
+    kept = folder / INPUTS / Path(path).name
+    if kept.is_file():
+        return str(kept)
+    if Path(path).is_file():
+        return str(path)
+    raise FileNotFoundError(
+        f"{folder} was trained with --{flag.replace('_', '-')} {path}, which is not there any more (moved or "
+        f"deleted), and the run folder keeps no copy of it: put that same file at {kept} (looked at first) or back "
+        f"at {path}."
+    )
 
 
 def rebuild_run(folder, epoch=None):
     """`(args, data, model)` of a finished run, rebuilt from its flags as `main` builds them: the same data and
     vocabulary, and the compound (or neural) PCFG with the run's initial weights, or with the weights of its
     checkpoint after `epoch` (`"selected"`: the epoch metrics.json says was kept; the run folder keeps the last
-    two)."""
+    two). Files are found as `run_flags` finds them; data of other sizes than metrics.json records (a gold file
+    changed since the run) raise a `ValueError` before any model is built."""
     folder = Path(folder)
     args = run_flags(folder)
     data = load_run_data(args)
+    metrics = folder / "metrics.json"
+    trained = json.loads(metrics.read_text()).get("sentences") if metrics.is_file() else None
+    found = {split: len(getattr(data, split)) for split in ("train", "validation", "test")}
+    if trained and trained != found:
+        raise ValueError(
+            f"{folder}: its data now give {found} sentences where the run had {trained}: a file it was given (a gold "
+            f"file: its sentences leave training) is not the one it was trained with. Put the run's own files in "
+            f"{folder / INPUTS}/."
+        )
     keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
     model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
     if epoch == "selected":
-        metrics = json.loads((folder / "metrics.json").read_text())
-        epoch = metrics.get("selected_epoch", args.epochs)
+        epoch = json.loads(metrics.read_text()).get("selected_epoch", args.epochs)
     if epoch is not None:
         kept = dict(checkpoints(folder / CHECKPOINT_FOLDER))
         if epoch not in kept:
             raise ValueError(f"{folder}: no checkpoint of epoch {epoch} (kept: {sorted(kept) or 'none'}).")
         model.load_weights(kept[epoch])
     return args, data, model
+
+
+def training_batches(args, sentences):
+    """`(dataset, steps_per_epoch)` for `model.fit`: with `--steps-per-epoch N`, N batches an epoch from an endless
+    stream of `sentences` reshuffled every pass (equal updates whatever the corpus's size); else one pass an epoch,
+    or the length curriculum's stages (`make_curriculum_dataset`)."""
+    if args.steps_per_epoch:
+        batches = make_sentence_dataset(sentences, args.batch_size, shuffle=True, seed=args.seed,
+                                        by_length=args.length_batches)
+        return batches.repeat(), args.steps_per_epoch
+    return make_curriculum_dataset(sentences, args.batch_size, args.epochs, args.curriculum_start,
+                                   args.curriculum_step, seed=args.seed, by_length=args.length_batches)
 
 
 def train(args, strategy, data, vocabulary, code_dim, callbacks):
@@ -260,8 +341,7 @@ def train(args, strategy, data, vocabulary, code_dim, callbacks):
     warmup = make_sentence_dataset(data.train, args.batch_size, shuffle=True, seed=args.seed,
                                    by_length=args.length_batches).repeat()
     model, restart_losses = best_of_restarts(build, warmup, validation, args.restarts, args.warmup_steps, args.seed)
-    batches, steps = make_curriculum_dataset(data.train, args.batch_size, args.epochs, args.curriculum_start,
-                                             args.curriculum_step, seed=args.seed, by_length=args.length_batches)
+    batches, steps = training_batches(args, data.train)
     # Kim et al.'s model selection: the checkpoint (here: the epoch) with the lowest validation loss is kept.
     best = None
     if args.select_best:
@@ -308,6 +388,14 @@ def main(argv=None):
     if args.test_max_length is not None and args.test_max_length > args.max_length and not args.test_trees:
         parser.error(f"--test-max-length {args.test_max_length} is above --max-length {args.max_length}: only "
                      "--test-trees can hold longer test sentences than the training ones.")
+    if args.steps_per_epoch and args.curriculum_start is not None:
+        parser.error(f"--steps-per-epoch {args.steps_per_epoch} draws every epoch from all training sentences; a "
+                     "length curriculum (--curriculum-start) makes each epoch one pass over a growing subset: give "
+                     "one of the two.")
+    names = [Path(path).name for _, path in tree_files(args)]
+    if len(set(names)) < len(names):
+        parser.error(f"The gold-tree files ({', '.join(path for _, path in tree_files(args))}) must have different "
+                     "file names: the run folder keeps a copy of each by name.")
     if args.curriculum_start is not None:
         try:
             lengths = curriculum_lengths(args.epochs, args.curriculum_start, args.curriculum_step, args.max_length)
@@ -327,10 +415,14 @@ def main(argv=None):
         f"{strategy.num_replicas_in_sync} replica(s)"
         + (f"; {data.dropped_test_duplicates} copies of test sentences dropped" if data.dropped_test_duplicates else "")
         + (f"; {data.clause_pieces} of the training sentences are clause pieces" if data.clause_pieces else "")
+        + (f"; {data.repeats_dropped} repeated sentences dropped" if data.repeats_dropped else "")
+        + (f"; {data.openings_capped} sentences of over-common openings dropped" if data.openings_capped else "")
     )
     rows, trees = {}, {}
     with run:
         run.write_config()
+        if is_chief():
+            keep_tree_files(args, run.path)
         if data.test_trees is not None:
             baselines = baseline_f1(data.test_trees, seed=args.seed)
             rows.update({name.replace("_", "-"): row for name, row in baselines.items()})
@@ -356,6 +448,8 @@ def main(argv=None):
             "skipped_short": data.skipped_short,
             "dropped_test_duplicates": data.dropped_test_duplicates,
             "clause_pieces": data.clause_pieces,
+            "repeats_dropped": data.repeats_dropped,
+            "openings_capped": data.openings_capped,
             "max_length": args.max_length,
             "test_max_length": args.test_max_length or args.max_length,
             "test_lengths": _length_range(data.test),

@@ -18,6 +18,7 @@ from keras_ae.data.trees import (
     read_treebank,
     strip_punctuation,
     synthetic_treebank,
+    thin_repeats,
     tree_words,
 )
 from keras_ae.evaluation.trees import transitive_clauses
@@ -333,3 +334,41 @@ def test_length_contexts_heuristic_finds_subjectless_verbs_and_skips_names_and_q
     gold = [nltk.Tree.fromstring("(S (VP (VB Go) (CC and) (VP (VB see) (NP (PRP it)))))")]
     rows = calibration_rows(gold, base, finite)
     assert rows["start"]["both"] == rows["and"]["both"] == 1 and rows["to"]["gold"] == rows["to"]["found"] == 0
+
+
+def test_thin_repeats_drops_copies_and_caps_each_opening_evenly(tmp_path):
+    sentences = ["This package provides a", "This package b", "this package provides a", "She ran",
+                 "This package c", "This package d", "He sat"]
+    kept, repeats, capped = thin_repeats(sentences, max_opening_share=0.4)  # 6 distinct: at most 2 per opening
+    assert repeats == 1 and capped == 2
+    assert kept == ["This package provides a", "She ran", "This package d", "He sat"]  # first and last of the four
+    assert thin_repeats(sentences) == ([s for i, s in enumerate(sentences) if i != 2], 1, 0)
+    assert thin_repeats(sentences, drop_repeats=False)[0] == sentences
+    with pytest.raises(ValueError, match="--max-opening-share"):
+        thin_repeats(sentences, max_opening_share=0)
+    # through the loader: training and validation are thinned, the test split is not; a bad share fails first
+    lines = tmp_path / "sentences.txt"
+    lines.write_text("This package is\n" * 20 + "".join(f"Word {i} here\n" for i in range(20)))
+    data = load_tree_data(str(lines), drop_repeats=True, max_opening_share=0.5)
+    assert data.train.count("This package is") == 1 and data.repeats_dropped == 16  # 2 copies went to test
+    assert data.validation == ["This package is", "Word 7 here", "Word 17 here"] and data.openings_capped == 0
+    assert data.test.count("This package is") == 2
+    with pytest.raises(ValueError, match="must be in"):
+        load_tree_data(str(tmp_path / "missing.txt"), max_opening_share=1.5)
+
+
+def test_prose_is_a_named_corpus_of_english_prose_without_the_package_descriptions(monkeypatch):
+    import types
+
+    from keras_ae.data import corpus
+
+    assert corpus.CORPORA["prose"] == ("austen", "novels", "bible")
+    split = lambda *sentences: types.SimpleNamespace(sentences=list(sentences))  # noqa: E731
+    loaded = []
+    monkeypatch.setattr("keras_ae.data.trees.load_corpus", lambda name, progress: loaded.append(name) or
+                        types.SimpleNamespace(train=split("And the lord spake.", "And the lord spake."),
+                                              validation=split("He sat down."), test=split("She ran home.")))
+    data = load_tree_data("prose", clause_pieces=True, drop_repeats=True)  # the named corpora's options apply
+    assert loaded == ["prose"] and data.train == ["And the lord spake"] and data.repeats_dropped == 1
+    with pytest.raises(ValueError, match="does not apply to prose"):
+        load_tree_data("prose", gold_trees="trees.mrg")

@@ -9,15 +9,20 @@ import pytest
 from keras_ae.recipes import tree_latent
 from tests.tensorboard_helpers import summary_plugins, summary_steps
 
+OTHER_GOLD = Path(__file__).parents[2] / "benchmarks" / "data" / "other_sources_gold_trees.mrg"
+
 
 def test_quick_run_with_restarts_and_curriculum_writes_metrics_and_figures(tmp_path):
     metrics = tree_latent.main(
         ["--quick", "--no-ablation", "--no-lm", "--no-export", "--restarts", "2", "--warmup-steps", "2",
          "--curriculum-start", "3", "--epochs", "2", "--length-batches", "--epoch-f1", "--test-max-length", "8",
-         "--run-dir", str(tmp_path / "run")]
+         "--held-out-trees", str(OTHER_GOLD), "--run-dir", str(tmp_path / "run")]
     )
     run = tmp_path / "run"
     assert {"metrics.json", "trees.png", "history.png", "test_trees.json"} <= {p.name for p in run.iterdir()}
+    # the run keeps its gold files, which rebuild_run (below) reads from there
+    assert (run / "inputs" / OTHER_GOLD.name).read_bytes() == OTHER_GOLD.read_bytes()
+    assert tree_latent.run_flags(run).held_out_trees == [str(run / "inputs" / OTHER_GOLD.name)]
     stored = json.loads((run / "metrics.json").read_text())
     assert set(stored["table"]) == {"right-branching", "left-branching", "random", "compound PCFG"}
     assert 0 <= metrics["sentence_f1"] <= 100 and metrics["perplexity"] > 1
@@ -200,6 +205,45 @@ def test_held_out_trees_flag_reaches_the_loader(tmp_path):
     assert parser.parse_args([]).held_out_trees == []
     data = tree_latent.load_run_data(parser.parse_args(["--data", str(sentences), "--held-out-trees", str(other)]))
     assert data.train and "A dog barked" not in data.train + data.validation and data.dropped_test_duplicates == 8
+
+
+def test_steps_per_epoch_draws_equal_updates_from_an_endless_reshuffled_stream():
+    parser = tree_latent.build_parser()
+    sentences = [f"word {i} here" for i in range(40)]
+    batches, steps = tree_latent.training_batches(parser.parse_args(["--batch-size", "16",
+                                                                     "--steps-per-epoch", "5"]), sentences)
+    drawn = [batch.numpy() for batch in batches.take(3 * steps)]  # three epochs of 5 from 2 batches a pass
+    assert steps == 5 and len(drawn) == 15 and all(len(batch) == 16 for batch in drawn)
+    assert len({tuple(batch) for batch in drawn}) > 2  # each pass is reshuffled
+    one_pass, steps = tree_latent.training_batches(parser.parse_args(["--batch-size", "16"]), sentences)
+    assert steps is None and len(list(one_pass)) == 2  # the default: one pass an epoch
+    with pytest.raises(SystemExit):  # either fixed steps or the curriculum's growing stages
+        tree_latent.main(["--steps-per-epoch", "5", "--curriculum-start", "4", "--run-dir", "unused"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-opening-share", "0"])
+    assert parser.parse_args(["--drop-repeats", "--max-opening-share", "0.02"]).max_opening_share == 0.02
+
+
+def test_a_moved_gold_file_is_found_in_the_run_folder_or_named_with_where_to_put_it(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    moved = tmp_path / "gone" / "gold.mrg"
+    flags = {"seed": 1, "test_trees": str(moved), "held_out_trees": [str(OTHER_GOLD)], "data": "synthetic",
+             "synthetic_size": 40}
+    (run / "config.json").write_text(json.dumps({"flags": flags}))
+    with pytest.raises(FileNotFoundError, match=f"--test-trees {moved}.*put that same file at {run}/inputs/gold.mrg"):
+        tree_latent.run_flags(run)
+    (run / "inputs").mkdir()
+    (run / "inputs" / "gold.mrg").write_text("(S (NP (DT the) (NN cat)) (VP (VBD sat) (ADVP (RB down))))\n")
+    args = tree_latent.run_flags(run)
+    assert args.test_trees == str(run / "inputs" / "gold.mrg") and args.held_out_trees == [str(OTHER_GOLD)]
+    # a file other than the run's gives other data than metrics.json records: refused before any model is built
+    (run / "metrics.json").write_text(json.dumps({"sentences": {"train": 400, "validation": 4, "test": 1}}))
+    with pytest.raises(ValueError, match="is not the one it was trained with"):
+        tree_latent.rebuild_run(run)
+    with pytest.raises(SystemExit):  # the run folder keeps its gold files by name: two of one name are refused
+        tree_latent.main(["--test-trees", str(OTHER_GOLD), "--held-out-trees", str(tmp_path / OTHER_GOLD.name),
+                          "--run-dir", str(tmp_path / "other")])
 
 
 def test_encoder_reads_every_word_of_test_sentences_longer_than_the_training_ones():
