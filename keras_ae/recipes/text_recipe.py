@@ -49,7 +49,7 @@ QUICK = {
     "word_dim": 16, "minutes": None,
 }
 STREAMED = ("books", "all")  # named corpora read from their shards (austen and paths are small: read whole)
-VALIDATION_SENTENCES = 4000  # the validation loss of each epoch: this many held-out sentences, an equal share per source
+VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out sentences, an equal share per source
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch

@@ -99,7 +99,8 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     corpus = _write_corpus(tmp_path / "corpus")
     run_dir, export_dir = tmp_path / "run", tmp_path / "export"
     metrics = recipe.main(
-        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--export-dir", str(export_dir), "--patience", "1"]
+        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--export-dir", str(export_dir),
+         "--patience", "1"]
     )
     for name in ("config.json", "metrics.json", "history.csv", "neighbours.json", "history.png"):
         assert (run_dir / name).exists(), name
