@@ -316,6 +316,61 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+BEST_WEIGHTS = "best.weights.npz"
+
+
+class BestWeights(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping(restore_best_weights=True)` for a run folder: stops after `patience` epochs without a
+    lower `monitor` (the validation loss, measured at every epoch end), and when training ends, also by the
+    `TimeBudget` or `--epochs`, puts back the weights of the best epoch. The best weights are also kept in the run
+    folder (`best.weights.npz`, written atomically), so a `--resume` continues the comparison with the best epoch of
+    the whole run, not only of its resumed part. `best_step` is the training step whose weights were kept.
+
+    Example:
+        best = BestWeights(run, patience=3)
+        run.fit(model, train, validation_data=validation, epochs=100, steps_per_epoch=200, callbacks=[best])
+        best.best_epoch + 1, best.best_step, best.best  # 4, 800, 2.31 (the epoch, step and val_loss kept)
+    """
+
+    def __init__(self, run, patience, monitor="val_loss"):
+        super().__init__(monitor=monitor, patience=patience, restore_best_weights=True)
+        self.run = run
+        self.best_step = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best_step = None
+        saved = self.run.file(BEST_WEIGHTS)
+        if not self.run.resuming or not saved.is_file():
+            return
+        with np.load(saved) as data:
+            epoch = int(data["epoch"])
+            if epoch > self.run.restored_epoch:  # a later epoch than the checkpoint restored (a corrupt newest one)
+                return
+            self.best_weights = [data[f"weight_{i}"] for i in range(int(data["count"]))]
+            self.best, self.best_step = float(data["value"]), int(data["step"])
+        self.best_epoch, self.wait = epoch - 1, self.run.restored_epoch - epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        previous = self.best_epoch if self.best_weights is not None else None
+        super().on_epoch_end(epoch, logs)
+        if self.best_weights is None or self.best_epoch == previous:
+            return
+        self.best_step = int(self.model.optimizer.iterations.numpy())
+        if self.run.chief:
+            path = self.run.file(BEST_WEIGHTS)
+            staging = path.with_name(f".tmp-{path.name}")
+            try:
+                with open(staging, "wb") as file:
+                    np.savez(file, epoch=epoch + 1, step=self.best_step, value=self.best,
+                             count=len(self.best_weights),
+                             **{f"weight_{i}": weight for i, weight in enumerate(self.best_weights)})
+                commit_file(staging, path)
+            except BaseException:
+                staging.unlink(missing_ok=True)
+                raise
+
+
 class RunFolder:
     """A run folder built at `<run_dir>.partial` and moved into place when the run finishes (see module doc).
 

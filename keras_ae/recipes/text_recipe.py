@@ -27,6 +27,7 @@ from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, loa
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
+    held_out_sample,
     NUM_CANDIDATES,
     embed,
     evaluate_sentence_encoder,
@@ -39,7 +40,7 @@ from keras_ae.evaluation.sentences import (
 )
 from keras_ae.layers.encoders.gru_sentence_encoder import READOUTS
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
-from keras_ae.runs import TimeBudget
+from keras_ae.runs import BestWeights, TimeBudget
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
 
 TEXT_DEFAULTS = {"data": "all", "learning_rate": 3e-3}
@@ -48,7 +49,7 @@ QUICK = {
     "word_dim": 16, "minutes": None,
 }
 STREAMED = ("books", "prose", "all")  # named corpora read from their shards (austen and paths are small: read whole)
-VALIDATION_SENTENCES = 4000  # the validation loss of each epoch is measured on this many first sentences
+VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out sentences, an equal share per source
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
@@ -124,8 +125,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "--patience",
         type=non_negative_int,
         default=0,
-        help="stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off; "
-        "off by default: on Austen both models' book probe keeps rising after their validation loss bottoms out)",
+        help="early stopping on held-out text: stop after this many epochs without a lower validation loss (the "
+        "model's own objective on the first sentences of each source of the held-out documents, never probe items, "
+        "at every epoch end: every --steps-per-epoch steps) and keep the best epoch's weights, also when the budget "
+        "ends training first; the table, neighbours and export use them and metrics.json's early_stopping names "
+        "the step (0: off, the default: on Austen both models' book probe keeps rising after their validation loss "
+        "bottoms out)",
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     parser.add_argument(
@@ -297,13 +302,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         "replica(s)"
     )
     steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
-    validation_steps = max(1, min(VALIDATION_SENTENCES, len(splits.validation)) // args.batch_size)
     with strategy.scope():
         model = build_model(args, vocabulary)
         # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
-    validation = training_dataset(model, make_dataset(args, splits.validation, shuffle=False))
+    validation, validation_steps = validation_batches(args, model, make_dataset, splits)
 
     def evaluate():
         scorer = retrieval_scorer(model) if retrieval_scorer else (None, None)
@@ -346,13 +350,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
         neighbours = sentence_samples(queries, splits.train.sentences[:SAMPLE_POOL])
         callbacks = [EpochSummaries(run.file("tensorboard"), neighbours)]
-        if args.patience:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, verbose=1)
-            )
         budget = TimeBudget(run, args.minutes) if args.minutes else None
         if budget is not None:
             callbacks.append(budget)
+        best = BestWeights(run, args.patience) if args.patience else None
+        if best is not None:
+            callbacks.append(best)  # after the budget, so the epoch it cuts short is still compared
         marks = ProbeMarks(evaluate, args.probe_at or args.probe_steps, budget=budget,
                            log_dir=str(run.file("tensorboard/probes")), unit="steps" if args.probe_steps else "minutes")
         if args.probe_at or args.probe_steps:
@@ -390,6 +393,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             "training_sentences_per_cpu_second": steps * args.batch_size / max(training_cpu_seconds, 1e-9),
             # the 1-minute load average at each epoch end of a --minutes run (what share of the machine it had)
             "load_average": list(budget.load) if budget is not None else None,
+            # --patience: the epoch and step whose weights the table, neighbours and export use
+            "early_stopping": None if best is None else {
+                "monitor": best.monitor, "patience": args.patience, "best_epoch": best.best_epoch + 1,
+                "best_step": best.best_step, "best_value": best.best,
+                "stopped_at_epoch": best.stopped_epoch + 1 if best.stopped_epoch else None,
+            },
             "training_steps": int(model.optimizer.iterations.numpy()),
             "tokens": args.tokens,
             "vocabulary_size": len(vocabulary),
@@ -415,6 +424,21 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
               f"1-minute load average {min(budget.load):.1f}-{max(budget.load):.1f} "
               f"(mean {np.mean(budget.load):.1f}) on {os.cpu_count()} cores")
     return metrics
+
+
+def validation_batches(args, model, make_dataset, splits):
+    """`(dataset, steps)`: the batches of every epoch's validation loss (what `--patience` watches). The first
+    sentences of each source of the held-out documents (`held_out_sample`, `VALIDATION_SENTENCES` in all; never
+    probe items), batched like the training (`make_dataset(shuffle=True)`: stretches from all sources mixed) once,
+    so every epoch scores the same batches."""
+    sources = len(splits.source_names or ["text"])
+    sample = held_out_sample(splits.validation, per_source=max(1, VALIDATION_SENTENCES // sources))
+    steps = len(sample) // args.batch_size
+    if steps == 0:  # fewer held-out sentences than a batch: one smaller batch, in reading order
+        return training_dataset(model, make_dataset(args, sample, shuffle=False)), 1
+    batches = list(make_dataset(args, sample, shuffle=True).take(steps))
+    stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
+    return training_dataset(model, tf.data.Dataset.from_tensor_slices(stacked)), len(batches)
 
 
 def _held_out_scores(args, model, splits, transfer, held_out_judge):

@@ -99,7 +99,8 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     corpus = _write_corpus(tmp_path / "corpus")
     run_dir, export_dir = tmp_path / "run", tmp_path / "export"
     metrics = recipe.main(
-        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--export-dir", str(export_dir)]
+        ["--quick", "--data", str(corpus), "--run-dir", str(run_dir), "--export-dir", str(export_dir),
+         "--patience", "1"]
     )
     for name in ("config.json", "metrics.json", "history.csv", "neighbours.json", "history.png"):
         assert (run_dir / name).exists(), name
@@ -109,6 +110,8 @@ def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
     assert any(row.startswith("random-init") for row in saved["table"])
     assert metrics["retrieval_mean_rank"] >= 1.0
     assert 1 <= saved["best_epoch"] <= saved["epochs_trained"] == 1
+    stopping = saved["early_stopping"]
+    assert (stopping["best_epoch"], stopping["monitor"]) == (1, "val_loss") and stopping["best_step"] > 0
     neighbours = json.loads((run_dir / "neighbours.json").read_text())
     assert len(neighbours[0]["neighbours"]) == 5
     _, metadata, rows = read_projector(run_dir / "tensorboard")
@@ -200,3 +203,27 @@ def test_held_out_curve_measures_the_judge_on_held_out_text_every_epoch(tmp_path
     assert quick_thought.build_parser().parse_args([]).held_out_curve is False
     with pytest.raises(SystemExit):
         quick_thought.build_parser().parse_args(["--token-dropout", "1"])
+
+
+def test_validation_batches_mix_every_source_and_repeat_each_epoch():
+    """The validation loss (what --patience watches) reads the held-out sentences of every source, batched like the
+    training (stretches from several places), the same batches at every epoch; a negative --patience is refused."""
+    import argparse
+    import types
+
+    from keras_ae.data.text import SentenceSplit
+    from keras_ae.recipes.text_recipe import validation_batches
+
+    count = 48  # 24 sentences of each of two sources, 4 documents
+    validation = SentenceSplit([f"sentence {i}" for i in range(count)], np.repeat(np.arange(4), 12),
+                               np.repeat(np.arange(8), 6), np.repeat([0, 1], 24))
+    splits = types.SimpleNamespace(validation=validation, source_names=["novels", "packages"])
+    model = types.SimpleNamespace(prepare_batch=lambda batch: batch)
+    args = argparse.Namespace(batch_size=8, seed=0, chunk_size=2)
+    dataset, steps = validation_batches(args, model, quick_thought.make_dataset, splits)
+    epochs = [[batch["documents"].numpy().tolist() for batch in dataset] for _ in range(2)]
+    assert steps == len(epochs[0]) == count // 8 and epochs[0] == epochs[1]
+    assert sum(len(set(documents)) > 1 for documents in epochs[0]) >= steps // 2  # stretches from several places
+    assert {document // 2 for documents in epochs[0] for document in documents} == {0, 1}  # both sources
+    with pytest.raises(SystemExit):
+        quick_thought.build_parser().parse_args(["--patience", "-1"])
