@@ -10,7 +10,10 @@ and sentences, as a training batch's converted frames pair them:
 - the error of session 16's target (the reference's own spreads, another sentence) against the ideal one (i's
   sentence in j's voice), `|b_j - b_i + r_j - r_i|`;
 - the error of the speaker-shifted target (`--dynamics-target speaker-shift`: i's spreads moved by the speakers'
-  means), `|r_i|`.
+  means), `|r_i|`;
+- the error of the blended target (`--dynamics-target blend`: `w * L_j + (1 - w) * L_i`, `w` the `speaker_share`
+  of each spread), `|w (L_j - L_i) + a_i - a_j + r_i|` (against the shifted target's ideal `g + a_j + b_i`), with
+  `w` from the same spreads and, for the crops, also from the whole utterances as the recipe sets it.
 All are means over pairs and the 38 coefficients, in log units (0.1: about 10%).
 """
 
@@ -21,14 +24,15 @@ import tensorflow as tf
 
 from keras_ae.data.speech import load_speech_corpus
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
-from keras_ae.layers.judges.dynamics_match_judge import log_spreads
+from keras_ae.layers.judges.dynamics_match_judge import log_spreads, speaker_share
 
 
-def spread_components(spreads, speakers, sentences, pairs=20000, seed=0):
-    """The additive split of log spreads `[n, 38]` by int `speakers` and `sentences` `[n]`, and the three pair
+def spread_components(spreads, speakers, sentences, pairs=20000, seed=0, share=None):
+    """The additive split of log spreads `[n, 38]` by int `speakers` and `sentences` `[n]`, and the four pair
     errors of the module doc: a dict of mean |.| values (`speaker_difference`, `reference_target_error`,
-    `shifted_target_error`) and per-coefficient standard deviations (`speaker_std`, `sentence_std`,
-    `residual_std`).
+    `shifted_target_error`, `blend_target_error`), per-coefficient standard deviations (`speaker_std`,
+    `sentence_std`, `residual_std`) and the blend's mean weight `blend_share` (`share` `[38]`, None: the
+    `speaker_share` of these spreads).
 
     Example:
         speakers, sentences = np.repeat(np.arange(4), 5), np.tile(np.arange(5), 4)
@@ -46,7 +50,10 @@ def spread_components(spreads, speakers, sentences, pairs=20000, seed=0):
     i, j = rng.integers(0, len(spreads), pairs), rng.integers(0, len(spreads), pairs)
     keep = (speakers[i] != speakers[j]) & (sentences[i] != sentences[j])
     i, j = i[keep], j[keep]
-    return {"speaker_std": float(np.mean(a.std(axis=0))), "sentence_std": float(np.mean(b.std(axis=0))),
+    share = speaker_share(spreads, speakers) if share is None else np.asarray(share, "float64")
+    blend_error = share * (spreads[j] - spreads[i]) + a[i] - a[j] + r[i]
+    return {"blend_share": float(np.mean(share)), "blend_target_error": float(np.mean(np.abs(blend_error))),
+            "speaker_std": float(np.mean(a.std(axis=0))), "sentence_std": float(np.mean(b.std(axis=0))),
             "residual_std": float(np.mean(r.std(axis=0))),
             "speaker_difference": float(np.mean(np.abs(a[j] - a[i]))),
             "reference_target_error": float(np.mean(np.abs(b[j] - b[i] + r[j] - r[i]))),
@@ -70,9 +77,12 @@ def main(argv=None):
         start = rng.integers(0, max(1, len(waveform) - crop))
         whole.append(spreads(waveform[None]).numpy()[0])
         crops.append(spreads(waveform[None, start:start + crop]).numpy()[0])
-    for name, values in (("whole utterances", whole), (f"{args.crop_seconds} s crops", crops)):
-        parts = spread_components(np.stack(values), corpus.speakers, corpus.sentences, seed=args.seed)
+    whole_share = speaker_share(np.stack(whole), corpus.speakers)
+    for name, values, share in (("whole utterances", whole, None), (f"{args.crop_seconds} s crops", crops, None),
+                                (f"{args.crop_seconds} s crops, the whole utterances' share", crops, whole_share)):
+        parts = spread_components(np.stack(values), corpus.speakers, corpus.sentences, seed=args.seed, share=share)
         print(f"{name} ({len(values)}): " + ", ".join(f"{key} {value:.3f}" for key, value in parts.items()))
+    print("speaker share per spread (whole utterances): " + " ".join(f"{value:.2f}" for value in whole_share))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.dynamics_match_judge import TARGETS as DYNAMICS_TARGETS
 from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, log_spreads
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
@@ -114,6 +115,10 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             reference sentence's deviation from its speaker's mean traded for the source sentence's, so the
             converted frames keep their own content's dynamics in the target's pattern. Training batches need
             speaker ids, and `adapt_speaker_dynamics(waveforms, speakers)` sets the speakers' means before training.
+        dynamics_target: with `dynamics_speakers`, `"speaker-shift"` (above) or `"blend"`: each converted spread
+            taken from the reference crop in proportion to how much of its variance lies between the training
+            speakers, from the source crop for the rest (`DynamicsMatchJudge(target="blend")`), a target that
+            follows the reference crop rather than its speaker's row of the table.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -130,6 +135,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         shifted = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=corpus.num_speakers)
         shifted.adapt(corpus.waveforms)
         shifted.adapt_speaker_dynamics(corpus.waveforms, corpus.speakers)  # the speakers' mean spreads
+        blended = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=corpus.num_speakers,
+                                           dynamics_target="blend")  # adapt_speaker_dynamics too
     """
 
     conditioning_default = "concat"
@@ -140,7 +147,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
-                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_speakers=0, adversaries=(), **kwargs):
+                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_speakers=0, dynamics_target="speaker-shift",
+                 adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -156,6 +164,11 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         if dynamics_speakers and not dynamics_weight:
             raise ValueError(f"dynamics_speakers={dynamics_speakers} shifts the dynamics match's target, which is off: "
                              "give dynamics_weight > 0 too.")
+        if dynamics_target not in DYNAMICS_TARGETS:
+            raise ValueError(f"dynamics_target must be one of {DYNAMICS_TARGETS}; got {dynamics_target!r}.")
+        if dynamics_target != "speaker-shift" and not dynamics_speakers:
+            raise ValueError(f"dynamics_target={dynamics_target!r} reads the training speakers' table: give "
+                             "dynamics_weight > 0 and dynamics_speakers > 0 (the number of training speaker ids).")
         adversaries = list(adversaries)
         if frame_adversary_weight:
             weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
@@ -188,7 +201,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         )
         judges, judge_weights = [judge], [1.0]
         if dynamics_weight:
-            judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, name="dynamics"))
+            judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, target=dynamics_target, name="dynamics"))
             judge_weights.append(dynamics_weight)
         super().__init__(encoder, judges=judges, judge_weights=judge_weights, adversaries=adversaries,
                          input_shape=(None,), **kwargs)
@@ -219,6 +232,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.warp_range = tuple(float(value) for value in warp_range)
         self.dynamics_weight = float(dynamics_weight)
         self.dynamics_speakers = self.judges[1].num_speakers if dynamics_weight else 0
+        self.dynamics_target = self.judges[1].target if dynamics_weight else dynamics_target
 
     # ------------------------------------------------------------------ parts
     @property
@@ -420,6 +434,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
             "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
             "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
+            "dynamics_target": self.dynamics_target,
         })
         return config
 

@@ -58,7 +58,7 @@ from keras_ae.tensorboard import (
 )
 
 METHODS = ("adain", "adversarial", "plain")
-DYNAMICS_TARGETS = ("reference", "speaker-shift")
+DYNAMICS_TARGETS = ("reference", "speaker-shift", "blend")
 # The held-out (unseen-target) voices of the eSpeak corpus (`keras_ae.data.speech.corpus_speakers`): "legacy" holds
 # out the last 4 default speakers, each of which shares its voice variant with a seen speaker (session 11's "twins");
 # "variant" keeps the same 12 seen speakers and gives the 4 held-out ones variants no seen speaker uses. The
@@ -158,7 +158,10 @@ def build_parser():
                              "real crop that gave the speaker code: another sentence) or 'speaker-shift' (that crop's "
                              "spreads with its sentence's deviation from its speaker's mean swapped for the source "
                              "crop's, so the conversion keeps its own content's dynamics; the speakers' means come "
-                             "from every training utterance)")
+                             "from every training utterance) or 'blend' (each spread from the reference crop in "
+                             "proportion to the share of its variance that lies between the training speakers, from "
+                             "the source crop for the rest: a target that follows the reference crop, not its "
+                             "speaker's mean)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -199,7 +202,8 @@ def build_model(args, num_speakers):
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
                   warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
-                  dynamics_speakers=num_speakers if args.dynamics_target == "speaker-shift" else 0)
+                  dynamics_speakers=num_speakers if args.dynamics_target != "reference" else 0,
+                  dynamics_target="speaker-shift" if args.dynamics_target == "reference" else args.dynamics_target)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":

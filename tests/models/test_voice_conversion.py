@@ -52,7 +52,12 @@ from keras_ae.layers import (
 )
 from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
-from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, log_spreads, spread_log_error
+from keras_ae.layers.judges.dynamics_match_judge import (
+    DynamicsMatchJudge,
+    log_spreads,
+    speaker_share,
+    spread_log_error,
+)
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import frame_spread_error
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
@@ -268,6 +273,8 @@ def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
         voice_conversion.main(["--method", "autovc", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="add --dynamics-weight"):
         voice_conversion.main(["--dynamics-target", "speaker-shift", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="add --dynamics-weight"):
+        voice_conversion.main(["--dynamics-target", "blend", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
@@ -713,6 +720,57 @@ def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in
         judge.adapt(spreads[:2], [0, 2])
     with pytest.raises(ValueError, match="num_speakers > 0"):
         DynamicsMatchJudge().adapt(spreads[:2], [0, 1])
+
+
+def test_speaker_share_is_the_between_speaker_share_of_each_spreads_variance():
+    speakers = np.repeat(np.arange(40), 50)
+    # spread k: speaker part of variance k / 37, an independent rest of variance 1 - k / 37
+    truth = np.arange(38) / 37
+    spreads = (np.sqrt(truth) * rng.normal(size=[40, 38])[speakers]
+               + np.sqrt(1 - truth) * rng.normal(size=[2000, 38]))
+    np.testing.assert_allclose(speaker_share(spreads, speakers), truth, atol=0.2)
+    assert np.corrcoef(speaker_share(spreads, speakers), truth)[0, 1] > 0.95
+    assert np.all(speaker_share(np.tile(rng.normal(size=[40, 38]), [1, 1])[speakers], speakers) > 0.99)
+    with pytest.raises(ValueError, match="two speakers or more"):
+        speaker_share(spreads[:50], speakers[:50])
+
+
+def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_the_rest_from_the_source():
+    keras.utils.set_random_seed(0)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, dynamics_target="blend", **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    judge = model.judges[1]
+    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
+    code, _, _ = model.forward(batch, training=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no shares yet
+        judge.judge_loss(batch, code)
+    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
+    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    share = speaker_share(spreads[:16], SPEECH[1][:16])
+    np.testing.assert_allclose(judge.speaker_share.numpy(), share, atol=1e-4)
+    assert share.min() < 0.2 and share.max() > 0.8  # the two tones differ in some spreads and not in others
+    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
+    target = judge.shifted_target(other, shift).numpy()
+    np.testing.assert_allclose(target, share * reference + (1 - share) * source, atol=1e-4)
+    losses, metrics = judge.judge_loss(batch, code)
+    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
+    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
+    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    clone = DisentanglingAutoEncoder.from_config(model.get_config())
+    assert clone.dynamics_target == "blend" and clone.judges[1].target == "blend"
+    assert DynamicsMatchJudge.from_config(judge.get_config()).target == "blend"
+    # a warped reference (its real crop another one) keeps its whole warp: only the real crops' difference is blended
+    real = tf.roll(shift["source"], 2, axis=0)
+    warped = judge.shifted_target(other, {**shift, "reference_real": real})
+    np.testing.assert_allclose(warped, log_spreads(other) + (1 - share) * (source - spreads[[2, 3, 0, 1]]), atol=1e-4)
+    # bad values, before any work
+    with pytest.raises(ValueError, match="dynamics_target must be one of"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=2, dynamics_target="mean", **TINY_VC)
+    with pytest.raises(ValueError, match="dynamics_speakers > 0"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="blend", **TINY_VC)
+    with pytest.raises(ValueError, match="num_speakers > 0"):
+        DynamicsMatchJudge(target="blend")
 
 
 def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_targets():

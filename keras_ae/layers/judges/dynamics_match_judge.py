@@ -9,6 +9,7 @@ from keras_ae.layers.audio.deltas import with_deltas
 COEFFICIENTS = 13  # c0-c12 of the log-mel frames, as the speaker judge's MFCCs
 SPREADS = 3 * COEFFICIENTS - 1  # c1-c12, and the deltas and delta-deltas of c0-c12
 EPSILON = 1e-3  # added to a spread before its log
+TARGETS = ("speaker-shift", "blend")  # the converted frames' target with a speaker table (see DynamicsMatchJudge)
 
 
 def cepstral_spreads(log_mel):
@@ -34,6 +35,29 @@ def spread_log_error(frames, reference, epsilon=EPSILON):
     return tf.reduce_mean(tf.abs(log_spreads(frames, epsilon) - log_spreads(reference, epsilon)), axis=-1)
 
 
+def speaker_share(utterance_log_spreads, speakers):
+    """`[38]`: for each log spread, the share of its variance over utterances that lies between speakers (the
+    intraclass correlation of a one-way analysis of variance): `between / (between + within)`, `within` the mean
+    squared deviation of an utterance from its speaker's mean, `between` the variance of the speakers' means less
+    `within` over the mean utterances per speaker (its expected excess from finite counts; floored at 0). It is the
+    weight that makes `w * x_reference + (1 - w) * x_source` nearest, in mean squared error, to the source's own
+    deviation in the reference speaker's voice when each spread is speaker plus an independent rest.
+
+    Example:
+        speakers = np.repeat(np.arange(4), 10)
+        speaker_share(np.random.normal(size=[40, 38]) + 3 * speakers[:, None], speakers)   # about 0.9 each
+    """
+    spreads, speakers = np.asarray(utterance_log_spreads, "float64"), np.asarray(speakers)
+    names, index, counts = np.unique(speakers, return_inverse=True, return_counts=True)
+    if len(names) < 2 or len(speakers) <= len(names):
+        raise ValueError(f"speaker_share needs two speakers or more and more utterances than speakers; got "
+                         f"{len(names)} speaker(s) and {len(speakers)} utterance(s).")
+    means = np.stack([spreads[index == k].mean(axis=0) for k in range(len(names))])
+    within = np.sum((spreads - means[index]) ** 2, axis=0) / (len(speakers) - len(names))
+    between = np.maximum(means.var(axis=0, ddof=1) - within * np.mean(1.0 / counts), 0.0)
+    return between / np.maximum(between + within, 1e-12)
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class DynamicsMatchJudge(keras.layers.Layer):
     """Asks the decoder for the speaker's pattern of dynamics: per utterance, the standard deviation over time of
@@ -56,6 +80,16 @@ class DynamicsMatchJudge(keras.layers.Layer):
     pattern). This is the additive speaker-plus-sentence model of mean-shift conversion (e.g. the global-variance
     shift of Toda & Tokuda, 2007), on log spreads.
 
+    That target depends on the reference only through its speaker's row of the table, so the decoder can learn a
+    lookup from the code to one of the training speakers' means, and gives a voice far from all of them (a held-out
+    engine's) the pattern of a trained one (README, voice conversion, session 18). `target="blend"` follows the
+    reference crop instead: `w * log spreads(reference) + (1 - w) * log spreads(source)` per spread, `w` the share
+    of that spread's variance that lies between the training speakers (`speaker_share`, set by `adapt` with the
+    table): spreads that mostly tell speakers apart come from the reference crop, spreads that mostly follow the
+    sentence from the source crop. It is the mean-squared-error best such mix when a spread is speaker plus an
+    independent rest. With augmentation the reference's warp is kept whole: `log spreads(reference) + (1 - w) *
+    (log spreads(source) - log spreads(reference_real))`. Speaker ids are read only by `adapt`.
+
     Reads `code[2]["dynamics"]`, a list of `(decoded, reference)` pairs of unnormalised log-mel frames `[batch,
     time, bins]` (any lengths), made by `DisentanglingAutoEncoder(dynamics_weight=...)`: the rebuilt frames against
     the utterances that gave their speaker codes, and the converted ones against theirs (last). With `num_speakers`
@@ -64,7 +98,10 @@ class DynamicsMatchJudge(keras.layers.Layer):
     returns `[batch]` losses (the mean over the pairs) and the last pair's error as `dynamics_error`.
 
     Args:
-        num_speakers: training speakers of the speaker-shifted target's table (0: the reference's own spreads).
+        num_speakers: training speakers of the table (0: the converted frames' target is the reference's own
+            spreads).
+        target: with `num_speakers`, `"speaker-shift"` (the table's means) or `"blend"` (the table's
+            `speaker_share`).
 
     Example:
         judge = DynamicsMatchJudge(name="dynamics")
@@ -72,27 +109,38 @@ class DynamicsMatchJudge(keras.layers.Layer):
         losses, metrics = judge.judge_loss({}, code)                     # [batch], {"dynamics_error": ...}
         shifted = DynamicsMatchJudge(num_speakers=12)
         shifted.adapt(log_spreads(log_mel_utterances), speaker_ids)      # every training speaker's mean log spreads
+        blended = DynamicsMatchJudge(num_speakers=12, target="blend")   # adapt sets speaker_share too
     """
 
-    def __init__(self, num_speakers=0, **kwargs):
+    def __init__(self, num_speakers=0, target="speaker-shift", **kwargs):
         super().__init__(**kwargs)
         if int(num_speakers) != num_speakers or num_speakers < 0:
             raise ValueError(f"num_speakers must be a whole number, 0 or more; got {num_speakers}.")
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}; got {target!r}.")
+        if target != "speaker-shift" and not num_speakers:
+            raise ValueError(f"target={target!r} reads the speakers' table: give num_speakers > 0 (the training "
+                             "speaker ids).")
         self.num_speakers = int(num_speakers)
+        self.target = target
         self.metric_names = ("dynamics_error",)
         if self.num_speakers:
             self.speaker_log_spreads = self.add_weight(shape=(self.num_speakers, SPREADS), initializer="zeros",
                                                        trainable=False, name="speaker_log_spreads")
             self.speaker_counts = self.add_weight(shape=(self.num_speakers,), initializer="zeros", trainable=False,
                                                   name="speaker_counts")
+        if self.target == "blend":  # only then, so the checkpoints of speaker-shift runs keep their variables
+            self.speaker_share = self.add_weight(shape=(SPREADS,), initializer="zeros", trainable=False,
+                                                 name="speaker_share")
 
     def build(self, code_shape):
         self.built = True
 
     def adapt(self, utterance_log_spreads, speakers):
         """Sets every speaker's mean log spreads from real utterances' `log_spreads` `[utterances, 38]` and their
-        int speaker ids (each below `num_speakers`). Speakers without an utterance keep a count of 0, and a
-        training batch that converts to or from one of them stops with an error."""
+        int speaker ids (each below `num_speakers`), and with `target="blend"` the `speaker_share` of each spread.
+        Speakers without an utterance keep a count of 0, and a training batch that converts to or from one of them
+        stops with an error (with "speaker-shift")."""
         spreads, speakers = np.asarray(utterance_log_spreads, "float64"), np.asarray(speakers, "int64")
         if not self.num_speakers:
             raise ValueError("adapt sets the speaker-shifted target's table: build the judge with num_speakers > 0.")
@@ -107,10 +155,20 @@ class DynamicsMatchJudge(keras.layers.Layer):
         counts = np.bincount(speakers, minlength=self.num_speakers)
         self.speaker_log_spreads.assign((sums / np.maximum(counts, 1)[:, None]).astype("float32"))
         self.speaker_counts.assign(counts.astype("float32"))
+        if self.target == "blend":
+            self.speaker_share.assign(speaker_share(spreads, speakers).astype("float32"))
 
     def shifted_target(self, reference, shift):
         """`[batch, 38]`: the reference's log spreads with its sentence's deviation from its speaker's mean traded
-        for the source's (see the class doc)."""
+        for the source's, or with `target="blend"` their mix by `speaker_share` (see the class doc)."""
+        if self.target == "blend":
+            check = tf.debugging.assert_positive(
+                tf.reduce_sum(self.speaker_counts),
+                message="the blend's speaker shares are not set: call adapt (DisentanglingAutoEncoder."
+                        "adapt_speaker_dynamics) on the training speakers' utterances before training")
+            with tf.control_dependencies([check]):
+                difference = log_spreads(shift["source"]) - log_spreads(shift["reference_real"])
+            return log_spreads(reference) + (1.0 - self.speaker_share) * difference
         def deviation(frames, speakers):
             speakers = tf.cast(speakers, "int32")
             check = tf.debugging.assert_positive(
@@ -137,5 +195,5 @@ class DynamicsMatchJudge(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_speakers": self.num_speakers})
+        config.update({"num_speakers": self.num_speakers, "target": self.target})
         return config
