@@ -17,7 +17,9 @@ and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point, and SHA-256 digests of the data, the pretrained
 weights and each variant's last weights (`digest`), so that two runs can be compared by their logs: the same start,
-the same run bit for bit.
+the same run bit for bit. `--stage-seed K` trains the stages from the same data and pretrained weights with another
+random state (the order of the batches, the Gumbel noise, the word dropout, the critic's penalty): how much of a
+difference between two variants is the stage's own chance?
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)
