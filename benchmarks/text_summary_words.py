@@ -15,7 +15,9 @@ validation references); the pool's own summaries give the two stop-word shares o
 pair of models after the first, the words whose count shifts most and the words whose summed surprisal under that
 trigram model (nats, over all outputs) grows most: which words drive the perplexity up. And where the surprisal is
 (`surprisal_by_place`, nats per summary): at the first, inner and last word and at the end symbol, and in words that
-the document holds (copies) or not (written from the vocabulary).
+the document holds (copies) or not (written from the vocabulary). And whether a pair differs in its words or in
+their order (`order_or_words`): the perplexity of both on the documents where the second writes the first's words
+in another order, where it writes a word the document does not hold, and on the rest.
 """
 
 import argparse
@@ -68,6 +70,30 @@ def surprisal_by_place(lm, documents, texts):
             totals[place] += nats
             totals["document_words" if written[index] in held else "other_words"] += nats
     return {place: totals[place] / max(1, len(texts)) for place in PLACES}
+
+
+ORDER_PARTS = ["equal", "reordered", "new_word", "other"]
+
+
+def order_or_words(lm, documents, first, second):
+    """Where two models' summaries of `documents` differ: the share of documents (`share`) and the perplexity under
+    `lm` of `first`'s and `second`'s summaries (`first`, `second`) where they are equal (`equal`), where `second`
+    writes `first`'s words in another order (`reordered`), where `second` writes a word the document does not hold
+    (`new_word`), and on the other documents (`other`: other document words)."""
+    parts = collections.defaultdict(list)
+    for index, (document, a, b) in enumerate(zip(documents, first, second)):
+        if a == b:
+            parts["equal"].append(index)
+        elif sorted(words(a)) == sorted(words(b)):
+            parts["reordered"].append(index)
+        elif set(words(b)) - set(words(document)):
+            parts["new_word"].append(index)
+        else:
+            parts["other"].append(index)
+    return {part: {"share": len(parts[part]) / max(1, len(documents)),
+                   "first": lm.perplexity([first[i] for i in parts[part]]) if parts[part] else float("nan"),
+                   "second": lm.perplexity([second[i] for i in parts[part]]) if parts[part] else float("nan")}
+            for part in ORDER_PARTS}
 
 
 def describe(lm, documents, references, summaries):
@@ -147,6 +173,10 @@ def main(argv=None):
         unknown = grows.get("<UNK>", 0.0)
         print(f"{first} -> {second}: of it, words unseen (or seen once) in the pool: {unknown:+.0f} nats; "
               f"{sum(np.sign(v) > 0 for v in grows.values())} words grow")
+        print(f"{first} -> {second}: the same words in another order, a word the document does not hold, ... "
+              "(share of documents; perplexity of each model there)")
+        print(format_table(order_or_words(lm, documents, outputs[first], outputs[second]), ["share", "first",
+                                                                                             "second"]))
     if args.write:
         for name, summaries in outputs.items():
             with open(f"{args.write}_{name}.txt", "w") as handle:

@@ -141,6 +141,19 @@ def test_gradient_pull_measures_each_loss_terms_pull_and_the_critics_is_zero_at_
     assert gradient_pull(model, dataset, batches=1)["norm_critic"] == 0.0
 
 
+def test_order_or_words_tells_a_reordering_from_a_new_word():
+    from benchmarks.text_summary_words import order_or_words
+
+    lm = SummaryLanguageModel(["python library for yaml", "rust tool for json"] * 3)
+    documents = ["A Python library for YAML.", "A Rust tool for JSON.", "A tool.", "A Python tool for YAML."]
+    first = ["python library for yaml", "rust tool for json", "tool", "python tool"]
+    second = ["yaml library for python", "rust tool for json", "json tool", "python yaml"]
+    parts = order_or_words(lm, documents, first, second)
+    assert [parts[part]["share"] for part in ("equal", "reordered", "new_word", "other")] == [0.25] * 4
+    assert parts["reordered"]["second"] > parts["reordered"]["first"]  # the model's order reads better
+    assert parts["equal"]["first"] == parts["equal"]["second"]
+
+
 def test_summarize_traces_once_per_model_and_follows_its_weights_and_settings():
     documents, _ = tiny_pairs(5)
     model = TextLatent(VOCABULARY, objective="paired", output_length=3, summary_length=4, document_length=10,
