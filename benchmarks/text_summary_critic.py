@@ -136,10 +136,12 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
              tf.gather(fake_ids, rng.integers(0, len(fake_ids), batch_size)))
         if index % max(1, steps // 5) == 0:
             real, fake = score(real_set), score(fake_set)
-            rows[f"rate {rate:g} @{index}"] = {
+            row = rows[f"rate {rate:g} @{index}"] = {
                 "auc": _auc(real, fake), "distance": float(real.mean() - fake.mean()),
                 "rho_real": float(spearmanr(real, real_lm)[0]), "rho_generated": float(spearmanr(fake, fake_lm)[0]),
                 "seconds": round(time.perf_counter() - started)}
+            print(f"rate {rate:g} @{index}", {key: round(value, 3) for key, value in row.items()},
+                  flush=True)  # every point as it comes: a probe cut short keeps its curve
     return rows
 
 
@@ -185,7 +187,8 @@ def main(argv=None):
     per_model = {}
     for name, model in models.items():
         summaries = summarize(model, documents)
-        scores, lm_scores = critic_scores(full.discriminator, model, documents), log_probability_per_token(lm, summaries)
+        scores = critic_scores(full.discriminator, model, documents)
+        lm_scores = log_probability_per_token(lm, summaries)
         per_model[name] = (summaries, scores, lm_scores)
         rows[name] = {"critic": float(scores.mean()), "critic_auc": _auc(real, scores),
                       "perplexity": lm.perplexity(summaries), "rho_critic_lm": float(spearmanr(scores, lm_scores)[0])}

@@ -242,7 +242,8 @@ def main(argv=None):
             point = {key: values[index] for key, values in history.items()}
             rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
                                                            "seconds": seconds}
-    print(f"seed {flags.seed} (stage seed {stage_seed}), {len(data.train_documents)} training documents, {len(documents)} validation pairs, "
+    print(f"seed {flags.seed} (stage seed {stage_seed}), {len(data.train_documents)} training documents, "
+          f"{len(documents)} validation pairs, "
           f"Lead-{n}")
     columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]
                          if args.score_length else [])
