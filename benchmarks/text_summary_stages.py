@@ -243,8 +243,7 @@ def main(argv=None):
             rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
                                                            "seconds": seconds}
     print(f"seed {flags.seed} (stage seed {stage_seed}), {len(data.train_documents)} training documents, "
-          f"{len(documents)} validation pairs, "
-          f"Lead-{n}")
+          f"{len(documents)} validation pairs, Lead-{n}")
     columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]
                          if args.score_length else [])
     print(format_table(rows, columns))
