@@ -48,9 +48,9 @@ from scipy.stats import spearmanr  # noqa: E402
 from keras_ae.core.steps import minimize  # noqa: E402
 from keras_ae.data.summaries import make_unpaired_dataset  # noqa: E402
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator  # noqa: E402
-from keras_ae.evaluation.summaries import SummaryLanguageModel, _auc, graph_function, summarize  # noqa: E402
-from keras_ae.recipes import text_summary  # noqa: E402
-from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
+from keras_ae.evaluation.summaries import _auc, graph_function, summarize  # noqa: E402
+from keras_ae.recipes.common import format_table  # noqa: E402
+from text_summary_words import load_stage, scored_setting  # noqa: E402  (beside this file)
 
 
 def critic_scores(critic, model, documents, batch_size=256):
@@ -157,28 +157,9 @@ def main(argv=None):
     parser.add_argument("--probe-documents", type=int, default=4000,
                         help="training documents whose summaries the fresh critics see")
     args, recipe_argv = parser.parse_known_args(argv)
-    from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
-
-    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
-    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
-    if args.test:
-        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
-        lm = SummaryLanguageModel(lm_source)
-    else:
-        documents, references = (part[: flags.curve_documents] for part in data.validation)
-        lm = SummaryLanguageModel(data.real_summaries)
-    pretrained = text_summary.build_model(flags, vocabulary, n)
-    pretrained.load_weights(args.pretrained)
-
-    def load(item):
-        name, path = item.split("=")
-        objective, changes, _ = VARIANTS[name]
-        model = pretrained.with_objective(objective, **changes)
-        model.load_weights(path)
-        return name, model
-
-    critic_name, full = load(args.critic)
-    models = dict(load(item) for item in args.weights.split(",") if item)
+    flags, data, documents, references, lm, pretrained = scored_setting(recipe_argv, args.test, args.pretrained)
+    critic_name, full = load_stage(pretrained, args.critic)
+    models = dict(load_stage(pretrained, item) for item in args.weights.split(",") if item)
     models = {"pretrained": pretrained, **models, critic_name: full}
     real = real_scores(full, references)
     real_lm = log_probability_per_token(lm, references)

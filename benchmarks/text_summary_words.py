@@ -115,6 +115,36 @@ def stop_word_shares(summary_words):
             "ends_stop_word": float(np.mean([bool(sw) and sw[-1] in ENGLISH_STOP_WORDS for sw in summary_words]))}
 
 
+def scored_setting(recipe_argv, test, pretrained_path):
+    """`(flags, data, documents, references, lm, pretrained)` of the recipe flags `recipe_argv`: the data, the
+    `--curve-documents` validation pairs and the trigram model of the critic's pool (`test`: the recipe's first
+    `--evaluate` test pairs and its trigram model of the validation summaries), and the pretrained model loaded from
+    `pretrained_path`."""
+    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
+    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
+    if test:
+        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
+        lm = SummaryLanguageModel(lm_source)
+    else:
+        documents, references = (part[: flags.curve_documents] for part in data.validation)
+        lm = SummaryLanguageModel(data.real_summaries)
+    pretrained = text_summary.build_model(flags, vocabulary, n)
+    pretrained.load_weights(pretrained_path)
+    return flags, data, documents, references, lm, pretrained
+
+
+def load_stage(pretrained, item):
+    """`(name, model)` of `item` = "NAME=FILE": `pretrained` with the objective and changes of the variant NAME of
+    text_summary_stages.py, and the weights that its `--save` wrote to FILE."""
+    from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
+
+    name, path = item.split("=")
+    objective, changes, _ = VARIANTS[name]
+    model = pretrained.with_objective(objective, **changes)
+    model.load_weights(path)
+    return name, model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pretrained", required=True)
@@ -125,24 +155,10 @@ def main(argv=None):
                              "the validation summaries (as text_summary_stages.py --score-test scores them)")
     parser.add_argument("--write", help="write every model's summaries, one a line, to {WRITE}_{name}.txt")
     args, recipe_argv = parser.parse_known_args(argv)
-    from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
-
-    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
-    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
-    if args.test:
-        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
-        lm = SummaryLanguageModel(lm_source)
-    else:
-        documents, references = (part[: flags.curve_documents] for part in data.validation)
-        lm = SummaryLanguageModel(data.real_summaries)
-    pretrained = text_summary.build_model(flags, vocabulary, n)
-    pretrained.load_weights(args.pretrained)
+    flags, data, documents, references, lm, pretrained = scored_setting(recipe_argv, args.test, args.pretrained)
     outputs = {"pretrained": summarize(pretrained, documents)}
     for item in args.weights.split(","):
-        name, path = item.split("=")
-        objective, changes, _ = VARIANTS[name]
-        model = pretrained.with_objective(objective, **changes)
-        model.load_weights(path)
+        name, model = load_stage(pretrained, item)
         outputs[name] = summarize(model, documents)
     rows = {name: describe(lm, documents, references, summaries) for name, summaries in outputs.items()}
     rows["real summaries (pool)"] = stop_word_shares([words(summary) for summary in data.real_summaries])
