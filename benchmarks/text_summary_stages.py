@@ -1,7 +1,7 @@
 """Why do the unpaired stages of text_summary lose what pretraining gave? Curves of every stage on validation pairs.
 
     python benchmarks/text_summary_stages.py [--variants full,reconstruction,...] [--steps 250] [--every 50]
-        [--pretrained /tmp/ts_pretrained.weights.h5] [recipe flags: --seed, --limit, --quick, ...]
+        [--pretrained /tmp/ts_pretrained.weights.h5] [--stage-seed K] [recipe flags: --seed, --limit, --quick, ...]
 
 Pretrains the generator on pseudo pairs once as the recipe does (or loads those weights from `--pretrained` if the
 file exists, and saves them there otherwise), then trains each variant of the unpaired stage from it for `--steps`
@@ -17,7 +17,9 @@ and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge
 (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
 the same training. Prints one table row per point, and SHA-256 digests of the data, the pretrained
 weights and each variant's last weights (`digest`), so that two runs can be compared by their logs: the same start,
-the same run bit for bit.
+the same run bit for bit. `--stage-seed K` trains the stages from the same data and pretrained weights with another
+random state (the order of the batches, the Gumbel noise, the word dropout, the critic's penalty): how much of a
+difference between two variants is the stage's own chance?
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)
@@ -143,6 +145,10 @@ def main(argv=None):
                              "the pool and saved there (one language model for every variant of a seed)")
     parser.add_argument("--score-test", action="store_true",
                         help="train nothing: load each variant's --save weights and print the recipe's test rows")
+    parser.add_argument("--stage-seed", type=int, default=None,
+                        help="seed of the unpaired stage alone (the order of its batches, the Gumbel noise, the word "
+                             "dropout, the critic's penalty); the data, the pretrained weights and the scoring stay "
+                             "--seed's (default: --seed)")
     parser.add_argument("--bootstrap", type=int, default=0,
                         help="with --score-test: resample the test documents this many times and print each "
                              "variant's perplexity minus the first variant's (mean and 5-95%% interval)")
@@ -179,20 +185,21 @@ def main(argv=None):
         return score_test(pretrained, args, flags, data, lm_source, n)
     imitation(pretrained, documents, references, n, flags.pseudo_target)
     rows = {}
+    stage_seed = flags.seed if args.stage_seed is None else args.stage_seed
     for name in args.variants.split(",") if args.steps else ():
         objective, changes, stage = VARIANTS[name]
-        keras.utils.set_random_seed(flags.seed)
-        model = pretrained.with_objective(objective, **changes)
+        keras.utils.set_random_seed(stage_seed)
+        model = pretrained.with_objective(objective, **changes, **stage_seed_change(stage_seed, flags.seed))
         if model.prior:
             language_model(model, data.real_summaries, args.language_model)
-            keras.utils.set_random_seed(flags.seed)  # the stage starts from the same random state as without it
+            keras.utils.set_random_seed(stage_seed)  # the stage starts from the same random state as without it
         rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
         if objective == "unpaired":
             model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
         else:
             model.compile(optimizer=adam(rate))
         dataset = make_unpaired_dataset(data.train_documents, data.real_summaries, flags.batch_size, shuffle=True,
-                                        seed=flags.seed, pseudo=pseudo if model.pseudo_weight else None).repeat()
+                                        seed=stage_seed, pseudo=pseudo if model.pseudo_weight else None).repeat()
         curve = RougeCurve(documents, references, diagnostics=True,
                            real_summaries=real if objective == "unpaired" else None, language_model=pool_lm)
         curve.set_model(model)
@@ -235,12 +242,23 @@ def main(argv=None):
             point = {key: values[index] for key, values in history.items()}
             rows[f"{name} @{(index + 1) * args.every}"] = {"step": (index + 1) * args.every, **point,
                                                            "seconds": seconds}
-    print(f"seed {flags.seed}, {len(data.train_documents)} training documents, {len(documents)} validation pairs, "
-          f"Lead-{n}")
+    print(f"seed {flags.seed} (stage seed {stage_seed}), {len(data.train_documents)} training documents, "
+          f"{len(documents)} validation pairs, Lead-{n}")
     columns = COLUMNS + ([f"val_at{args.score_length}_rouge1", f"val_at{args.score_length}_words"]
                          if args.score_length else [])
     print(format_table(rows, columns))
     return rows
+
+
+def stage_seed_change(stage_seed, seed):
+    """The `with_objective` change that gives the stage its own random streams (`{"seed": stage_seed}`: the Gumbel
+    noise, the word dropout and the critic's penalty), or none when the stage seed is the run's seed, so that a run
+    without `--stage-seed` builds its stage exactly as before the flag existed.
+
+    Example:
+        pretrained.with_objective("unpaired", **stage_seed_change(2, 0))   # the model's seed 2, weights unchanged
+    """
+    return {} if stage_seed == seed else {"seed": stage_seed}
 
 
 def score_test(pretrained, args, flags, data, lm_source, n):

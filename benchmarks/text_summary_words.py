@@ -15,7 +15,9 @@ validation references); the pool's own summaries give the two stop-word shares o
 pair of models after the first, the words whose count shifts most and the words whose summed surprisal under that
 trigram model (nats, over all outputs) grows most: which words drive the perplexity up. And where the surprisal is
 (`surprisal_by_place`, nats per summary): at the first, inner and last word and at the end symbol, and in words that
-the document holds (copies) or not (written from the vocabulary).
+the document holds (copies) or not (written from the vocabulary). And whether a pair differs in its words or in
+their order (`order_or_words`): the perplexity of both on the documents where the second writes the first's words
+in another order, where it writes a word the document does not hold, and on the rest.
 """
 
 import argparse
@@ -70,6 +72,30 @@ def surprisal_by_place(lm, documents, texts):
     return {place: totals[place] / max(1, len(texts)) for place in PLACES}
 
 
+ORDER_PARTS = ["equal", "reordered", "new_word", "other"]
+
+
+def order_or_words(lm, documents, first, second):
+    """Where two models' summaries of `documents` differ: the share of documents (`share`) and the perplexity under
+    `lm` of `first`'s and `second`'s summaries (`first`, `second`) where they are equal (`equal`), where `second`
+    writes `first`'s words in another order (`reordered`), where `second` writes a word the document does not hold
+    (`new_word`), and on the other documents (`other`: other document words)."""
+    parts = collections.defaultdict(list)
+    for index, (document, a, b) in enumerate(zip(documents, first, second)):
+        if a == b:
+            parts["equal"].append(index)
+        elif sorted(words(a)) == sorted(words(b)):
+            parts["reordered"].append(index)
+        elif set(words(b)) - set(words(document)):
+            parts["new_word"].append(index)
+        else:
+            parts["other"].append(index)
+    return {part: {"share": len(parts[part]) / max(1, len(documents)),
+                   "first": lm.perplexity([first[i] for i in parts[part]]) if parts[part] else float("nan"),
+                   "second": lm.perplexity([second[i] for i in parts[part]]) if parts[part] else float("nan")}
+            for part in ORDER_PARTS}
+
+
 def describe(lm, documents, references, summaries):
     document_words = [set(words(document)) for document in documents]
     summary_words = [words(summary) for summary in summaries]
@@ -89,6 +115,36 @@ def stop_word_shares(summary_words):
             "ends_stop_word": float(np.mean([bool(sw) and sw[-1] in ENGLISH_STOP_WORDS for sw in summary_words]))}
 
 
+def scored_setting(recipe_argv, test, pretrained_path):
+    """`(flags, data, documents, references, lm, pretrained)` of the recipe flags `recipe_argv`: the data, the
+    `--curve-documents` validation pairs and the trigram model of the critic's pool (`test`: the recipe's first
+    `--evaluate` test pairs and its trigram model of the validation summaries), and the pretrained model loaded from
+    `pretrained_path`."""
+    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
+    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
+    if test:
+        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
+        lm = SummaryLanguageModel(lm_source)
+    else:
+        documents, references = (part[: flags.curve_documents] for part in data.validation)
+        lm = SummaryLanguageModel(data.real_summaries)
+    pretrained = text_summary.build_model(flags, vocabulary, n)
+    pretrained.load_weights(pretrained_path)
+    return flags, data, documents, references, lm, pretrained
+
+
+def load_stage(pretrained, item):
+    """`(name, model)` of `item` = "NAME=FILE": `pretrained` with the objective and changes of the variant NAME of
+    text_summary_stages.py, and the weights that its `--save` wrote to FILE."""
+    from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
+
+    name, path = item.split("=")
+    objective, changes, _ = VARIANTS[name]
+    model = pretrained.with_objective(objective, **changes)
+    model.load_weights(path)
+    return name, model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pretrained", required=True)
@@ -99,24 +155,10 @@ def main(argv=None):
                              "the validation summaries (as text_summary_stages.py --score-test scores them)")
     parser.add_argument("--write", help="write every model's summaries, one a line, to {WRITE}_{name}.txt")
     args, recipe_argv = parser.parse_known_args(argv)
-    from text_summary_stages import VARIANTS  # noqa: PLC0415  (the stage benchmark's variants, beside this file)
-
-    flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
-    data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
-    if args.test:
-        documents, references = (part[: flags.evaluate or len(data.test[0])] for part in data.test)
-        lm = SummaryLanguageModel(lm_source)
-    else:
-        documents, references = (part[: flags.curve_documents] for part in data.validation)
-        lm = SummaryLanguageModel(data.real_summaries)
-    pretrained = text_summary.build_model(flags, vocabulary, n)
-    pretrained.load_weights(args.pretrained)
+    flags, data, documents, references, lm, pretrained = scored_setting(recipe_argv, args.test, args.pretrained)
     outputs = {"pretrained": summarize(pretrained, documents)}
     for item in args.weights.split(","):
-        name, path = item.split("=")
-        objective, changes, _ = VARIANTS[name]
-        model = pretrained.with_objective(objective, **changes)
-        model.load_weights(path)
+        name, model = load_stage(pretrained, item)
         outputs[name] = summarize(model, documents)
     rows = {name: describe(lm, documents, references, summaries) for name, summaries in outputs.items()}
     rows["real summaries (pool)"] = stop_word_shares([words(summary) for summary in data.real_summaries])
@@ -147,6 +189,10 @@ def main(argv=None):
         unknown = grows.get("<UNK>", 0.0)
         print(f"{first} -> {second}: of it, words unseen (or seen once) in the pool: {unknown:+.0f} nats; "
               f"{sum(np.sign(v) > 0 for v in grows.values())} words grow")
+        print(f"{first} -> {second}: the same words in another order, a word the document does not hold, ... "
+              "(share of documents; perplexity of each model there)")
+        print(format_table(order_or_words(lm, documents, outputs[first], outputs[second]), ["share", "first",
+                                                                                             "second"]))
     if args.write:
         for name, summaries in outputs.items():
             with open(f"{args.write}_{name}.txt", "w") as handle:

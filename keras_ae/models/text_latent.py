@@ -21,7 +21,7 @@ from keras_ae.losses import masked_token_crossentropy
 OBJECTIVES = ("paired", "reconstruction", "unpaired")
 GRADIENTS = ("straight_through", "self_critical")
 SUBLAYERS = ("encoder", "generator", "reader", "document_decoder", "discriminator")
-CRITIC_ARGUMENTS = ("penalty_weight", "critic_pooling")  # the default critic is built from these
+CRITIC_ARGUMENTS = ("penalty_weight", "critic_pooling", "seed")  # the default critic is built from these
 
 
 def document_spellings(documents, words):

@@ -14,6 +14,7 @@ from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
     repeated_word_share, rouge, mean_length, split_perplexity_gap, summarize, summary_row, words,
 )
+from keras_ae.data.summaries import make_unpaired_dataset
 from keras_ae.models.text_latent import TextLatent
 from tests.summary_helpers import VOCABULARY, tiny_pairs
 
@@ -122,6 +123,35 @@ def test_surprisal_by_place_splits_the_language_models_score_by_position_and_by_
     assert place["document_words"] + place["other_words"] + place["end"] == pytest.approx(total)
     for_nats = -np.log(lm.model.score("for", ["python", "library"]))  # the one word no document holds
     assert place["other_words"] == pytest.approx(for_nats / 2) and place["last"] > place["other_words"]
+
+
+@pytest.mark.slow  # about 75 s at load 16: eager gradients through the unrolled decoders, twice
+def test_gradient_pull_measures_each_loss_terms_pull_and_the_critics_is_zero_at_weight_zero():
+    from benchmarks.text_summary_critic import gradient_pull
+
+    documents, summaries = tiny_pairs(8)
+    model = TextLatent(VOCABULARY, objective="paired", summary_length=4, document_length=10, embedding_dim=8,
+                       word_dim=8, hidden_dim=8, seed=0).with_objective("unpaired", anchor_weight=0.1)
+    dataset = make_unpaired_dataset(documents, summaries, 8)
+    pull = gradient_pull(model, dataset, batches=1)
+    assert set(pull) == {"norm_reconstruction", "norm_critic", "norm_anchor", "cosine_critic_reconstruction"}
+    assert pull["norm_reconstruction"] > 0 and pull["norm_critic"] > 0
+    assert -1 <= pull["cosine_critic_reconstruction"] <= 1
+    model.adversary_weight = 0.0
+    assert gradient_pull(model, dataset, batches=1)["norm_critic"] == 0.0
+
+
+def test_order_or_words_tells_a_reordering_from_a_new_word():
+    from benchmarks.text_summary_words import order_or_words
+
+    lm = SummaryLanguageModel(["python library for yaml", "rust tool for json"] * 3)
+    documents = ["A Python library for YAML.", "A Rust tool for JSON.", "A tool.", "A Python tool for YAML."]
+    first = ["python library for yaml", "rust tool for json", "tool", "python tool"]
+    second = ["yaml library for python", "rust tool for json", "json tool", "python yaml"]
+    parts = order_or_words(lm, documents, first, second)
+    assert [parts[part]["share"] for part in ("equal", "reordered", "new_word", "other")] == [0.25] * 4
+    assert parts["reordered"]["second"] > parts["reordered"]["first"]  # the model's order reads better
+    assert parts["equal"]["first"] == parts["equal"]["second"]
 
 
 def test_summarize_traces_once_per_model_and_follows_its_weights_and_settings():

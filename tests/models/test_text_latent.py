@@ -282,6 +282,18 @@ def test_the_mean_critic_scores_the_mean_of_its_positions_and_a_stage_can_switch
     assert model.with_objective("unpaired").discriminator.pooling == "max"
 
 
+def test_a_stage_with_another_seed_keeps_every_weight_and_draws_other_noise():
+    model = TextLatent(VOCABULARY, objective="paired", **SIZES)
+    same, other = model.with_objective("unpaired"), model.with_objective("unpaired", seed=5)
+    assert (other.seed, other.discriminator.seed) == (5, 5) and same.discriminator.seed == 0
+    for kept, start in zip(other.get_weights(), same.get_weights()):
+        np.testing.assert_array_equal(kept, start)  # the critic is built anew from the seed, with the same weights
+    logits = tf.zeros([64, 20])
+    draws = {name: stage.sampler(logits, training=True) for name, stage in (("same", same), ("other", other))}
+    np.testing.assert_array_equal(draws["same"], model.with_objective("unpaired").sampler(logits, training=True))
+    assert not np.array_equal(draws["same"], draws["other"])  # another stage seed, other Gumbel noise
+
+
 def test_bad_objective_is_refused():
     with pytest.raises(ValueError, match="objective"):
         TextLatent(VOCABULARY, objective="gan")
