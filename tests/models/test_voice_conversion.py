@@ -685,7 +685,8 @@ def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the
 
 def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
     keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, **TINY_VC)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target="speaker-shift", dynamics_speakers=2,
+                                     **TINY_VC)
     model.adapt(list(SPEECH[0][:8]))
     judge = model.judges[1]
     order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
@@ -702,7 +703,7 @@ def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in
     speakers, references = SPEECH[1][order], SPEECH[1][order][[3, 0, 1, 2]]
     np.testing.assert_array_equal(shift["reference_speakers"], references)
     # no warp: the source's own spreads moved by the difference of the two speakers' means
-    target, source = judge.shifted_target(other, shift).numpy(), spreads[order]
+    target, source = judge.converted_target(other, shift).numpy(), spreads[order]
     np.testing.assert_allclose(target, source - means[speakers] + means[references], atol=1e-4)
     np.testing.assert_allclose(target[[1, 3]], source[[1, 3]], atol=1e-4)  # to its own speaker: its own spreads
     losses, metrics = judge.judge_loss(batch, code)
@@ -715,7 +716,9 @@ def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in
     with pytest.raises(ValueError, match='"speakers" key'):
         model.forward({"waveforms": batch["waveforms"]}, training=True)
     with pytest.raises(ValueError, match="dynamics_weight > 0"):
-        DisentanglingAutoEncoder(dynamics_speakers=2, **TINY_VC)
+        DisentanglingAutoEncoder(dynamics_target="speaker-shift", dynamics_speakers=2, **TINY_VC)
+    with pytest.raises(ValueError, match="never reads"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=2, **TINY_VC)
     with pytest.raises(ValueError, match="num_speakers above the largest id"):
         judge.adapt(spreads[:2], [0, 2])
     with pytest.raises(ValueError, match="num_speakers > 0"):
@@ -751,7 +754,7 @@ def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_th
     assert share.min() < 0.2 and share.max() > 0.8  # the two tones differ in some spreads and not in others
     (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
     source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
-    target = judge.shifted_target(other, shift).numpy()
+    target = judge.converted_target(other, shift).numpy()
     np.testing.assert_allclose(target, share * reference + (1 - share) * source, atol=1e-4)
     losses, metrics = judge.judge_loss(batch, code)
     error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
@@ -762,7 +765,7 @@ def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_th
     assert DynamicsMatchJudge.from_config(judge.get_config()).target == "blend"
     # a warped reference (its real crop another one) keeps its whole warp: only the real crops' difference is blended
     real = tf.roll(shift["source"], 2, axis=0)
-    warped = judge.shifted_target(other, {**shift, "reference_real": real})
+    warped = judge.converted_target(other, {**shift, "reference_real": real})
     np.testing.assert_allclose(warped, log_spreads(other) + (1 - share) * (source - spreads[[2, 3, 0, 1]]), atol=1e-4)
     # bad values, before any work
     with pytest.raises(ValueError, match="dynamics_target must be one of"):
@@ -771,6 +774,56 @@ def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_th
         DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="blend", **TINY_VC)
     with pytest.raises(ValueError, match="num_speakers > 0"):
         DynamicsMatchJudge(target="blend")
+
+
+def test_source_deviation_target_is_the_reference_crops_spreads_plus_the_sources_deviation_from_its_speaker():
+    keras.utils.set_random_seed(0)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target="source-deviation", dynamics_speakers=2,
+                                     **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    judge = model.judges[1]
+    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
+    code, _, _ = model.forward(batch, training=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no speaker means yet
+        judge.judge_loss(batch, code)
+    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
+    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
+    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
+    target = judge.converted_target(other, shift).numpy()
+    np.testing.assert_allclose(target, reference + source - means[SPEECH[1][:4]], atol=1e-4)
+    # it follows the reference crop: another reference crop moves the target by exactly its own difference
+    moved = judge.converted_target(tf.roll(other, 2, axis=0), shift).numpy()
+    np.testing.assert_allclose(moved - target, spreads[[1, 2, 3, 0]] - reference, atol=1e-4)
+    losses, metrics = judge.judge_loss(batch, code)
+    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
+    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
+    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    clone = DisentanglingAutoEncoder.from_config(model.get_config())
+    assert clone.dynamics_target == "source-deviation" and clone.judges[1].num_speakers == 2
+    with pytest.raises(ValueError, match="dynamics_speakers > 0"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", **TINY_VC)
+
+
+def test_dynamics_target_reference_needs_no_table_and_old_configs_rebuild_with_their_targets():
+    model = DisentanglingAutoEncoder(dynamics_weight=1.0, **TINY_VC)
+    assert model.dynamics_target == "reference" and model.dynamics_speakers == 0
+    assert model.judges[1].target == "reference" and model.judges[1].num_speakers == 0
+    config = model.get_config()
+    # sessions 16-19 wrote dynamics_target "speaker-shift" (or none) beside dynamics_speakers 0 for the reference
+    # target, and sessions 17-18 no dynamics_target beside a table for the shifted one
+    for stored, speakers, expected in [("speaker-shift", 0, "reference"), (None, 0, "reference"),
+                                       (None, 2, "speaker-shift"), ("blend", 2, "blend")]:
+        old = {key: value for key, value in config.items() if key != "dynamics_target"}
+        old.update({"dynamics_speakers": speakers, **({"dynamics_target": stored} if stored else {})})
+        clone = DisentanglingAutoEncoder.from_config(old)
+        assert (clone.dynamics_target, clone.dynamics_speakers) == (expected, speakers)
+    assert DynamicsMatchJudge.from_config({"num_speakers": 0, "target": "speaker-shift"}).target == "reference"
+    with pytest.raises(ValueError, match="never reads"):
+        DynamicsMatchJudge(num_speakers=2, target="reference")
+    with pytest.raises(ValueError, match="dynamics_weight > 0"):
+        DisentanglingAutoEncoder(dynamics_target="blend", dynamics_speakers=2, **TINY_VC)
 
 
 def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_targets():
