@@ -826,7 +826,7 @@ def test_dynamics_target_reference_needs_no_table_and_old_configs_rebuild_with_t
         DisentanglingAutoEncoder(dynamics_target="blend", dynamics_speakers=2, **TINY_VC)
 
 
-def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_targets():
+def test_spread_components_split_speaker_and_sentence_and_score_the_dynamics_targets_errors_and_biases():
     speakers, sentences = np.repeat(np.arange(4), 6), np.tile(np.arange(6), 4)
     speaker_part, sentence_part = rng.normal(size=[4, 38]), 0.3 * rng.normal(size=[6, 38])
     additive = 1.0 + speaker_part[speakers] + sentence_part[sentences]
@@ -838,6 +838,10 @@ def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_ta
     np.testing.assert_allclose(parts["reference_target_error"], expected, rtol=0.1)
     noisy = additive + 0.5 * rng.normal(size=additive.shape)
     assert spread_components(noisy, speakers, sentences)["shifted_target_error"] > 0.2
+    # the reference crop's sentence is noise around the right mean for the source-deviation target; the blend
+    # misses (1 - w) of the speaker difference for every pair
+    assert parts["source_deviation_pair_bias"] < 0.05 < parts["source_deviation_target_error"]
+    assert parts["blend_pair_bias"] > 0.01 and parts["shifted_pair_bias"] < 1e-9
 
 
 def test_rescore_splits_each_conditions_shares_into_the_runs_own_pairs_and_the_new_ones():
