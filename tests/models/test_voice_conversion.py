@@ -683,22 +683,37 @@ def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the
         DynamicsMatchJudge().judge_loss(batch, (frames, speaker, content))
 
 
-def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
+def adapted_table_target(target, order=(0, 1, 2, 3)):
+    """A tiny model with the dynamics `target` that reads the speakers' table, the batch of `SPEECH` items `order`
+    and its training code: checks that the judge refuses to score before `adapt_speaker_dynamics`, then adapts it
+    on 16 utterances. Returns `(model, judge, batch, code, log spreads of every SPEECH item)`."""
     keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target="speaker-shift", dynamics_speakers=2,
-                                     **TINY_VC)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target=target, dynamics_speakers=2, **TINY_VC)
     model.adapt(list(SPEECH[0][:8]))
-    judge = model.judges[1]
-    order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
+    order = np.asarray(order)
     batch = {"waveforms": tf.constant(SPEECH[0][order]), "speakers": tf.constant(SPEECH[1][order])}
     code, _, _ = model.forward(batch, training=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no speaker means yet
-        judge.judge_loss(batch, code)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no table yet
+        model.judges[1].judge_loss(batch, code)
     model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
-    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    return model, model.judges[1], batch, code, log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+
+
+def assert_converted_half_of_the_loss_is_against(target, judge, batch, code):
+    """The judge's loss is the mean of the rebuilt frames' error and the converted frames' error against `target`."""
+    (rebuilt, own), (converted, *_) = code[2]["dynamics"]
+    losses, metrics = judge.judge_loss(batch, code)
+    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
+    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
+    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+
+
+def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
+    order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
+    model, judge, batch, code, spreads = adapted_table_target("speaker-shift", order)
     means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
     np.testing.assert_allclose(judge.speaker_log_spreads.numpy(), means, rtol=1e-4, atol=1e-5)
-    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    _, (_, other, shift) = code[2]["dynamics"]
     np.testing.assert_allclose(shift["source"], model.front_end.log_mel(batch["waveforms"]), atol=1e-3)
     speakers, references = SPEECH[1][order], SPEECH[1][order][[3, 0, 1, 2]]
     np.testing.assert_array_equal(shift["reference_speakers"], references)
@@ -706,10 +721,7 @@ def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in
     target, source = judge.converted_target(other, shift).numpy(), spreads[order]
     np.testing.assert_allclose(target, source - means[speakers] + means[references], atol=1e-4)
     np.testing.assert_allclose(target[[1, 3]], source[[1, 3]], atol=1e-4)  # to its own speaker: its own spreads
-    losses, metrics = judge.judge_loss(batch, code)
-    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
-    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
-    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
     clone = DisentanglingAutoEncoder.from_config(model.get_config())
     assert clone.dynamics_speakers == 2 and clone.judges[1].num_speakers == 2
     # bad use: batches without ids, a table without the match, ids beyond the table
@@ -739,27 +751,15 @@ def test_speaker_share_is_the_between_speaker_share_of_each_spreads_variance():
 
 
 def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_the_rest_from_the_source():
-    keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, dynamics_target="blend", **TINY_VC)
-    model.adapt(list(SPEECH[0][:8]))
-    judge = model.judges[1]
-    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
-    code, _, _ = model.forward(batch, training=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no shares yet
-        judge.judge_loss(batch, code)
-    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
-    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    model, judge, batch, code, spreads = adapted_table_target("blend")
     share = speaker_share(spreads[:16], SPEECH[1][:16])
     np.testing.assert_allclose(judge.speaker_share.numpy(), share, atol=1e-4)
     assert share.min() < 0.2 and share.max() > 0.8  # the two tones differ in some spreads and not in others
-    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    _, (_, other, shift) = code[2]["dynamics"]
     source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
     target = judge.converted_target(other, shift).numpy()
     np.testing.assert_allclose(target, share * reference + (1 - share) * source, atol=1e-4)
-    losses, metrics = judge.judge_loss(batch, code)
-    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
-    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
-    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
     clone = DisentanglingAutoEncoder.from_config(model.get_config())
     assert clone.dynamics_target == "blend" and clone.judges[1].target == "blend"
     assert DynamicsMatchJudge.from_config(judge.get_config()).target == "blend"
@@ -777,29 +777,16 @@ def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_th
 
 
 def test_source_deviation_target_is_the_reference_crops_spreads_plus_the_sources_deviation_from_its_speaker():
-    keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target="source-deviation", dynamics_speakers=2,
-                                     **TINY_VC)
-    model.adapt(list(SPEECH[0][:8]))
-    judge = model.judges[1]
-    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
-    code, _, _ = model.forward(batch, training=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no speaker means yet
-        judge.judge_loss(batch, code)
-    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
-    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    model, judge, batch, code, spreads = adapted_table_target("source-deviation")
     means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
-    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    _, (_, other, shift) = code[2]["dynamics"]
     source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
     target = judge.converted_target(other, shift).numpy()
     np.testing.assert_allclose(target, reference + source - means[SPEECH[1][:4]], atol=1e-4)
     # it follows the reference crop: another reference crop moves the target by exactly its own difference
     moved = judge.converted_target(tf.roll(other, 2, axis=0), shift).numpy()
     np.testing.assert_allclose(moved - target, spreads[[1, 2, 3, 0]] - reference, atol=1e-4)
-    losses, metrics = judge.judge_loss(batch, code)
-    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
-    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
-    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
     clone = DisentanglingAutoEncoder.from_config(model.get_config())
     assert clone.dynamics_target == "source-deviation" and clone.judges[1].num_speakers == 2
     with pytest.raises(ValueError, match="dynamics_speakers > 0"):
