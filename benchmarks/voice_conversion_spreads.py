@@ -36,8 +36,8 @@ def spread_components(spreads, speakers, sentences, pairs=20000, seed=0, share=N
     """The additive split of log spreads `[n, 38]` by int `speakers` and `sentences` `[n]`, and the pair errors of
     the module doc: a dict of mean |.| values (`speaker_difference`, `reference_target_error`,
     `shifted_target_error`, `blend_target_error`, `source_deviation_target_error`, and each target's
-    `..._pair_bias`), per-coefficient standard deviations (`speaker_std`, `sentence_std`, `residual_std`) and the blend's mean weight `blend_share` (`share`
-    `[38]`, None: the `speaker_share` of these spreads).
+    `..._pair_bias`), per-coefficient standard deviations (`speaker_std`, `sentence_std`, `residual_std`) and the
+    blend's mean weight `blend_share` (`share` `[38]`, None: the `speaker_share` of these spreads).
 
     Example:
         speakers, sentences = np.repeat(np.arange(4), 5), np.tile(np.arange(5), 4)

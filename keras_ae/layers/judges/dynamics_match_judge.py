@@ -74,11 +74,11 @@ class DynamicsMatchJudge(keras.layers.Layer):
     pattern across utterances.
 
     `target` says what the converted frames' spreads must match. `"reference"` (the default): the reference crop's
-    own spreads. `"speaker-shift"`: they are *speaker-shifted*: the spreads also depend on the
-    sentence (its phones and their pace), and another sentence's spreads ask the converted frames for that
-    sentence's share too, so in expectation for spreads that ignore their own content. The judge keeps every
-    training speaker's mean log spreads `m` (`adapt`, a table of `num_speakers` rows), splits a real crop's log spreads into its speaker's mean and
-    its sentence's deviation `d = log spreads - m[speaker]`, and asks the converted frames for the reference's log
+    own spreads. `"speaker-shift"`: they are *speaker-shifted*: the spreads also depend on the sentence (its phones
+    and their pace), and another sentence's spreads ask the converted frames for that sentence's share too, so in
+    expectation for spreads that ignore their own content. The judge keeps every training speaker's mean log spreads
+    `m` (`adapt`, a table of `num_speakers` rows), splits a real crop's log spreads into its speaker's mean and its
+    sentence's deviation `d = log spreads - m[speaker]`, and asks the converted frames for the reference's log
     spreads with the reference's deviation traded for the source's: `log spreads(reference) + d(source) -
     d(reference)` (without augmentation: `m[reference speaker] + d(source)`, the source's dynamics in the target's
     pattern). This is the additive speaker-plus-sentence model of mean-shift conversion (e.g. the global-variance
@@ -101,15 +101,15 @@ class DynamicsMatchJudge(keras.layers.Layer):
     `log spreads(reference) + d(source)`, `d(source) = log spreads(source) - m[source speaker]`. For a given pair of
     speakers its mean is the shifted target's, `m[reference speaker] + d(source)` (the deviations average to 0 over a
     speaker's utterances), so it asks for the whole speaker difference; but it never reads the reference's row, so
-    the part of it that varies with the reference crop (that crop's sentence, about half the spread of session 16's
-    target around the ideal: README, session 20) must be read off the speaker code, as with session 16's target.
+    the part of it that varies with the reference crop (that crop's own deviation from its speaker) must be read off
+    the speaker code, as with the `"reference"` target.
     Only the source's row is read, and in training the source is always a training speaker. A warped reference
     keeps its warp whole (its own spreads are used). Speaker ids are read only by `adapt` and for the table's rows.
 
     Reads `code[2]["dynamics"]`, a list of `(decoded, reference)` pairs of unnormalised log-mel frames `[batch,
     time, bins]` (any lengths), made by `DisentanglingAutoEncoder(dynamics_weight=...)`: the rebuilt frames against
-    the utterances that gave their speaker codes, and the converted ones against theirs (last). With `num_speakers`
-    a table target the last entry is `(decoded, reference, shift)`, `shift` a dict of the real (unwarped) frames `"source"` and
+    the utterances that gave their speaker codes, and the converted ones against theirs (last). With a table target
+    the last entry is `(decoded, reference, shift)`, `shift` a dict of the real (unwarped) frames `"source"` and
     `"reference_real"` and their int speaker ids `"source_speakers"` and `"reference_speakers"` `[batch]`. It
     returns `[batch]` losses (the mean over the pairs) and the last pair's error as `dynamics_error`.
 
