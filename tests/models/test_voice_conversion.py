@@ -856,10 +856,11 @@ def test_engine_target_diagnosis_names_whom_a_conversion_is_heard_as_and_whose_d
     row = dynamics_rows(snapping, corpus, corpus, [(0, 1, 2), (0, 2, None)], means, target_mean, spreads)
     assert row["nearest_seen"] == pytest.approx(0.0, abs=1e-6) and row["truth"] > 0.5
     assert row["nearer_seen_than_truth"] == 1.0 and row["truth"] == pytest.approx(row["source_to_truth"])
+    assert row["source"] == pytest.approx(0.0, abs=1e-6)  # the source's own dynamics
     following = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[1][None]))
     row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean, spreads)
     assert row["truth"] == pytest.approx(0.0, abs=1e-6) and row["shifted"] == pytest.approx(0.0, abs=1e-6)
-    assert row["nearer_seen_than_truth"] == 0.0
+    assert row["nearer_seen_than_truth"] == 0.0 and row["source"] == pytest.approx(row["source_to_truth"])
     seen_codes = {0: np.array([[0.0, 1.0], [0.0, -1.0]]), 1: np.array([[10.0, 1.0], [10.0, -1.0]])}  # spread 1
     codes = code_rows(seen_codes, {5: np.array([4.0, 0.0])}, [np.array([4.5, 0.0]), np.array([9.0, 0.0])], [5, 5])
     assert codes == {"seen_to_nearest_seen": 10.0, "target_to_nearest_seen": 4.0, "converted_code_at_target": 0.5}
