@@ -11,6 +11,7 @@ engine's Festival voices. Per condition it prints:
 - *dynamics*: the 38 log cepstral spreads the dynamics match compares (`log_spreads` of the decoder's unnormalised
   log-mel frames, whole utterances), as mean |difference| (log units) between the converted frames and: the target
   really saying the source's sentence (`truth`), the reference utterance that gave the speaker code (`reference`),
+  the source utterance itself (`source`: small when the decoder takes the dynamics from the content code),
   the speaker-shifted ideal (the source's spreads moved from its speaker's mean to the target's mean over its
   training-sentence utterances, `shifted`) and the nearest trained voice's mean (`nearest_seen`); beside them the
   truth's own distance to its nearest trained voice's mean (`truth_nearest_seen`) and the share of conversions that
@@ -98,7 +99,7 @@ def dynamics_rows(model, sources, targets, pairs, seen_means, target_means, spre
     convert_frames = one_utterance(model.convert_frames)
     error = lambda a, b: float(np.mean(np.abs(a - b)))  # noqa: E731
     nearest = lambda x: min(error(x, m) for m in seen_means.values())  # noqa: E731
-    columns = {key: [] for key in ("truth", "reference", "shifted", "nearest_seen", "truth_nearest_seen",
+    columns = {key: [] for key in ("truth", "reference", "source", "shifted", "nearest_seen", "truth_nearest_seen",
                                    "nearer_seen_than_truth", "source_to_truth")}
     for s, r, t in pairs:
         if t is None:
@@ -110,6 +111,7 @@ def dynamics_rows(model, sources, targets, pairs, seen_means, target_means, spre
         shifted = source - seen_means[int(sources.speakers[s])] + target_means[int(targets.speakers[r])]
         columns["truth"].append(error(converted, truth))
         columns["reference"].append(error(converted, spreads(targets.waveforms[r])))
+        columns["source"].append(error(converted, source))
         columns["shifted"].append(error(converted, shifted))
         columns["nearest_seen"].append(nearest(converted))
         columns["truth_nearest_seen"].append(nearest(truth))

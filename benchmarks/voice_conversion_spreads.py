@@ -13,8 +13,13 @@ and sentences, as a training batch's converted frames pair them:
   means), `|r_i|`;
 - the error of the blended target (`--dynamics-target blend`: `w * L_j + (1 - w) * L_i`, `w` the `speaker_share`
   of each spread), `|w (L_j - L_i) + a_i - a_j + r_i|` (against the shifted target's ideal `g + a_j + b_i`), with
-  `w` from the same spreads and, for the crops, also from the whole utterances as the recipe sets it.
-All are means over pairs and the 38 coefficients, in log units (0.1: about 10%).
+  `w` from the same spreads and, for the crops, also from the whole utterances as the recipe sets it;
+- the error of the source-deviation target (`--dynamics-target source-deviation`: j's own spreads plus i's
+  deviation from its speaker's mean, `L_j + L_i - m_i`), `|b_j + r_j + r_i|`.
+All are means over pairs and the 38 coefficients, in log units (0.1: about 10%). Beside each target's error, its
+bias for a pair of speakers (`..._pair_bias`): the mean over speaker pairs and coefficients of |the mean error of
+that pair's conversions|, what a decoder that averages its target over crops learns to miss (a noise floor of about
+0.01 from about 140 pairs each).
 """
 
 import argparse
@@ -28,11 +33,11 @@ from keras_ae.layers.judges.dynamics_match_judge import log_spreads, speaker_sha
 
 
 def spread_components(spreads, speakers, sentences, pairs=20000, seed=0, share=None):
-    """The additive split of log spreads `[n, 38]` by int `speakers` and `sentences` `[n]`, and the four pair
-    errors of the module doc: a dict of mean |.| values (`speaker_difference`, `reference_target_error`,
-    `shifted_target_error`, `blend_target_error`), per-coefficient standard deviations (`speaker_std`,
-    `sentence_std`, `residual_std`) and the blend's mean weight `blend_share` (`share` `[38]`, None: the
-    `speaker_share` of these spreads).
+    """The additive split of log spreads `[n, 38]` by int `speakers` and `sentences` `[n]`, and the pair errors of
+    the module doc: a dict of mean |.| values (`speaker_difference`, `reference_target_error`,
+    `shifted_target_error`, `blend_target_error`, `source_deviation_target_error`, and each target's
+    `..._pair_bias`), per-coefficient standard deviations (`speaker_std`, `sentence_std`, `residual_std`) and the
+    blend's mean weight `blend_share` (`share` `[38]`, None: the `speaker_share` of these spreads).
 
     Example:
         speakers, sentences = np.repeat(np.arange(4), 5), np.tile(np.arange(5), 4)
@@ -51,13 +56,18 @@ def spread_components(spreads, speakers, sentences, pairs=20000, seed=0, share=N
     keep = (speakers[i] != speakers[j]) & (sentences[i] != sentences[j])
     i, j = i[keep], j[keep]
     share = speaker_share(spreads, speakers) if share is None else np.asarray(share, "float64")
-    blend_error = share * (spreads[j] - spreads[i]) + a[i] - a[j] + r[i]
-    return {"blend_share": float(np.mean(share)), "blend_target_error": float(np.mean(np.abs(blend_error))),
-            "speaker_std": float(np.mean(a.std(axis=0))), "sentence_std": float(np.mean(b.std(axis=0))),
-            "residual_std": float(np.mean(r.std(axis=0))),
-            "speaker_difference": float(np.mean(np.abs(a[j] - a[i]))),
-            "reference_target_error": float(np.mean(np.abs(b[j] - b[i] + r[j] - r[i]))),
-            "shifted_target_error": float(np.mean(np.abs(r[i])))}
+    errors = {"reference": b[j] - b[i] + r[j] - r[i], "shifted": r[i],
+              "blend": share * (spreads[j] - spreads[i]) + a[i] - a[j] + r[i], "source_deviation": b[j] + r[j] + r[i]}
+    _, pair = np.unique(np.stack([speakers[i], speakers[j]], axis=1), axis=0, return_inverse=True)
+    pair = pair.reshape(-1)
+    parts = {"blend_share": float(np.mean(share)), "speaker_std": float(np.mean(a.std(axis=0))),
+             "sentence_std": float(np.mean(b.std(axis=0))), "residual_std": float(np.mean(r.std(axis=0))),
+             "speaker_difference": float(np.mean(np.abs(a[j] - a[i])))}
+    for name, error in errors.items():
+        pair_means = np.stack([error[pair == k].mean(axis=0) for k in range(pair.max() + 1)])
+        parts[f"{name}_target_error"] = float(np.mean(np.abs(error)))
+        parts[f"{name}_pair_bias"] = float(np.mean(np.abs(pair_means)))
+    return parts
 
 
 def main(argv=None):

@@ -15,8 +15,8 @@ from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.dynamics_match_judge import TABLE_TARGETS, DynamicsMatchJudge, log_spreads
 from keras_ae.layers.judges.dynamics_match_judge import TARGETS as DYNAMICS_TARGETS
-from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge, log_spreads
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
 
@@ -110,15 +110,17 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             next, as for the frame adversary), and the per-coefficient cepstral spreads (c1-c12, and the deltas
             and delta-deltas of c0-c12) of the rebuilt and of the converted frames must match those of the real
             utterance that gave the speaker code (mean |log ratio|).
-        dynamics_speakers: with a value above 0 (the number of training speaker ids), the converted frames' target
-            is speaker-shifted (`DynamicsMatchJudge(num_speakers=...)`): the reference's spreads with the
-            reference sentence's deviation from its speaker's mean traded for the source sentence's, so the
-            converted frames keep their own content's dynamics in the target's pattern. Training batches need
-            speaker ids, and `adapt_speaker_dynamics(waveforms, speakers)` sets the speakers' means before training.
-        dynamics_target: with `dynamics_speakers`, `"speaker-shift"` (above) or `"blend"`: each converted spread
-            taken from the reference crop in proportion to how much of its variance lies between the training
-            speakers, from the source crop for the rest (`DynamicsMatchJudge(target="blend")`), a target that
-            follows the reference crop rather than its speaker's row of the table.
+        dynamics_target: what the converted frames' spreads must match (`DynamicsMatchJudge(target=...)`):
+            `"reference"`, the real crop that gave the speaker code (another sentence); `"speaker-shift"`, that
+            crop's spreads with its sentence's deviation from its speaker's mean traded for the source sentence's,
+            so the converted frames keep their own content's dynamics in the target's pattern; `"blend"`, each
+            spread taken from the reference crop in proportion to how much of its variance lies between the
+            training speakers, from the source crop for the rest; `"source-deviation"`, the reference crop's own
+            spreads plus the source crop's deviation from its speaker's mean (the shifted target's mean, without
+            reading the reference's row of the table). All but `"reference"` read a table of the
+            training speakers (`TABLE_TARGETS`): training batches need speaker ids, and
+            `adapt_speaker_dynamics(waveforms, speakers)` sets the table before training.
+        dynamics_speakers: the table's rows (the number of training speaker ids), with a target that reads it.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -132,11 +134,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
         pseudo = DisentanglingAutoEncoder(speaker_augmentation=True, warp_range=(0.85, 1.15))
         dynamics = DisentanglingAutoEncoder(dynamics_weight=1.0)     # the speaker's cepstral spreads, also converted
-        shifted = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=corpus.num_speakers)
+        shifted = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="speaker-shift",
+                                           dynamics_speakers=corpus.num_speakers)
         shifted.adapt(corpus.waveforms)
         shifted.adapt_speaker_dynamics(corpus.waveforms, corpus.speakers)  # the speakers' mean spreads
-        blended = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=corpus.num_speakers,
-                                           dynamics_target="blend")  # adapt_speaker_dynamics too
+        followed = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation",
+                                            dynamics_speakers=corpus.num_speakers)  # adapt_speaker_dynamics too
     """
 
     conditioning_default = "concat"
@@ -147,7 +150,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
-                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_speakers=0, dynamics_target="speaker-shift",
+                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
                  adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
@@ -161,14 +164,16 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
         if not dynamics_weight >= 0:
             raise ValueError(f"dynamics_weight must be 0 or more; got {dynamics_weight}.")
-        if dynamics_speakers and not dynamics_weight:
-            raise ValueError(f"dynamics_speakers={dynamics_speakers} shifts the dynamics match's target, which is off: "
-                             "give dynamics_weight > 0 too.")
         if dynamics_target not in DYNAMICS_TARGETS:
             raise ValueError(f"dynamics_target must be one of {DYNAMICS_TARGETS}; got {dynamics_target!r}.")
-        if dynamics_target != "speaker-shift" and not dynamics_speakers:
-            raise ValueError(f"dynamics_target={dynamics_target!r} reads the training speakers' table: give "
-                             "dynamics_weight > 0 and dynamics_speakers > 0 (the number of training speaker ids).")
+        if dynamics_target in TABLE_TARGETS and not (dynamics_weight and dynamics_speakers):
+            raise ValueError(f"dynamics_target={dynamics_target!r} is a target of the dynamics match that reads the "
+                             "training speakers' table: give dynamics_weight > 0 and dynamics_speakers > 0 (the number "
+                             "of training speaker ids).")
+        if dynamics_speakers and dynamics_target not in TABLE_TARGETS:
+            raise ValueError(f"dynamics_speakers={dynamics_speakers} sizes the speakers' table, which "
+                             f"dynamics_target={dynamics_target!r} never reads: give dynamics_speakers=0, or a target "
+                             f"that reads it, one of {TABLE_TARGETS}.")
         adversaries = list(adversaries)
         if frame_adversary_weight:
             weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
@@ -231,8 +236,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.speaker_augmentation = bool(speaker_augmentation)
         self.warp_range = tuple(float(value) for value in warp_range)
         self.dynamics_weight = float(dynamics_weight)
-        self.dynamics_speakers = self.judges[1].num_speakers if dynamics_weight else 0
-        self.dynamics_target = self.judges[1].target if dynamics_weight else dynamics_target
+        self.dynamics_target = dynamics_target
+        self.dynamics_speakers = int(dynamics_speakers)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -307,24 +312,26 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return (frames, speaker, generated, content), losses, metrics
 
     def _dynamics_shift(self, batch, real_log_mel):
-        """What the speaker-shifted dynamics target (`DynamicsMatchJudge(num_speakers=...)`) reads besides the
+        """What the dynamics targets that read the speakers' table (`TABLE_TARGETS`) read besides the
         converted frames and their reference: the unwarped log-mel frames of each converted utterance
         (`real_log_mel`) and of its reference (the batch's next utterance, or its `"reference"`), and their speakers."""
         if not isinstance(batch, dict) or batch.get("speakers") is None:
-            raise ValueError("dynamics_speakers reads each utterance's speaker id: train on batches with a "
-                             '"speakers" key or (waveforms, speaker_ids) tuples (make_crop_dataset gives them).')
+            raise ValueError(f"dynamics_target={self.dynamics_target!r} reads each utterance's speaker id: train on "
+                             'batches with a "speakers" key or (waveforms, speaker_ids) tuples (make_crop_dataset '
+                             "gives them).")
         reference = real_log_mel if self.speaker_reference == "own" else self.front_end.log_mel(batch["reference"])
         speakers = batch["speakers"]
         return {"source": real_log_mel, "source_speakers": speakers,
                 "reference_real": tf.roll(reference, 1, axis=0), "reference_speakers": tf.roll(speakers, 1, axis=0)}
 
     def adapt_speaker_dynamics(self, waveforms, speakers):
-        """Sets the speaker-shifted dynamics target's table (with `dynamics_speakers`): every training speaker's mean
-        log cepstral spreads, from float32 `[samples]` waveforms (whole utterances; the more the better) and their
-        int speaker ids, the ids of the training batches."""
-        if not (self.dynamics_weight and self.dynamics_speakers):
-            raise ValueError("adapt_speaker_dynamics sets the table of the speaker-shifted dynamics target: build "
-                             "the model with dynamics_weight > 0 and dynamics_speakers > 0.")
+        """Sets the table of a dynamics target that reads it (`TABLE_TARGETS`): every training speaker's mean log
+        cepstral spreads (and each spread's `speaker_share`), from float32 `[samples]` waveforms (whole utterances;
+        the more the better) and their int speaker ids, the ids of the training batches."""
+        if not self.dynamics_speakers:
+            raise ValueError("adapt_speaker_dynamics sets the speakers' table of the dynamics match: build the model "
+                             f"with dynamics_weight > 0, dynamics_target one of {TABLE_TARGETS} and dynamics_speakers "
+                             "> 0.")
         spreads = tf.function(lambda waveform: log_spreads(self.front_end.log_mel(waveform)),
                               input_signature=[tf.TensorSpec([1, None], tf.float32)])  # one trace for every length
         self.judges[1].adapt(np.concatenate([spreads(np.asarray(w, "float32")[None]) for w in waveforms]), speakers)
@@ -440,4 +447,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if not config.get("dynamics_speakers") and config.get("dynamics_target", "speaker-shift") == "speaker-shift":
+            config["dynamics_target"] = "reference"  # before session 20 no table meant the reference target
+        elif "dynamics_target" not in config:
+            config["dynamics_target"] = "speaker-shift"  # sessions 17-18: a table meant the shifted target
         return cls(**config)

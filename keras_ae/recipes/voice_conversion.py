@@ -43,6 +43,8 @@ from keras_ae.evaluation.conversion import (
 )
 from keras_ae.layers.audio.vocal_tract_warp import checked_alpha_range
 from keras_ae.layers.judges.classifier_adversary import FOOLING
+from keras_ae.layers.judges.dynamics_match_judge import TABLE_TARGETS
+from keras_ae.layers.judges.dynamics_match_judge import TARGETS as DYNAMICS_TARGETS
 from keras_ae.layers.judges.speech_reconstruction_judge import LOSSES
 from keras_ae.models.adain_vc import AdaINVC
 from keras_ae.models.adversarial_disentangling_autoencoder import AdversarialDisentanglingAutoEncoder
@@ -58,7 +60,6 @@ from keras_ae.tensorboard import (
 )
 
 METHODS = ("adain", "adversarial", "plain")
-DYNAMICS_TARGETS = ("reference", "speaker-shift", "blend")
 # The held-out (unseen-target) voices of the eSpeak corpus (`keras_ae.data.speech.corpus_speakers`): "legacy" holds
 # out the last 4 default speakers, each of which shares its voice variant with a seen speaker (session 11's "twins");
 # "variant" keeps the same 12 seen speakers and gives the 4 held-out ones variants no seen speaker uses. The
@@ -153,15 +154,17 @@ def build_parser():
                         help="weight of a statistic match: the rebuilt and the converted frames' standard deviations "
                              "over time of each cepstral coefficient c1-c12 and of the deltas of c0-c12 against "
                              "those of the real utterance that gave the speaker code (mean |log ratio|; 0: none)")
-    parser.add_argument("--dynamics-target", choices=DYNAMICS_TARGETS, default="reference",
+    parser.add_argument("--dynamics-target", choices=DYNAMICS_TARGETS, default=base("dynamics_target"),
                         help="with --dynamics-weight, what the converted frames' spreads must match: 'reference' (the "
                              "real crop that gave the speaker code: another sentence) or 'speaker-shift' (that crop's "
                              "spreads with its sentence's deviation from its speaker's mean swapped for the source "
                              "crop's, so the conversion keeps its own content's dynamics; the speakers' means come "
                              "from every training utterance) or 'blend' (each spread from the reference crop in "
                              "proportion to the share of its variance that lies between the training speakers, from "
-                             "the source crop for the rest: a target that follows the reference crop, not its "
-                             "speaker's mean)")
+                             "the source crop for the rest) or 'source-deviation' (the reference crop's own spreads "
+                             "plus the source crop's deviation from its speaker's mean: on average the shifted "
+                             "target, but it follows the reference crop and never reads the reference speaker's "
+                             "mean)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -202,8 +205,8 @@ def build_model(args, num_speakers):
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
                   warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
-                  dynamics_speakers=num_speakers if args.dynamics_target != "reference" else 0,
-                  dynamics_target="speaker-shift" if args.dynamics_target == "reference" else args.dynamics_target)
+                  dynamics_target=args.dynamics_target,
+                  dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":

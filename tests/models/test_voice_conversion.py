@@ -683,39 +683,54 @@ def test_dynamics_match_scores_the_log_ratio_of_cepstral_spreads_and_reaches_the
         DynamicsMatchJudge().judge_loss(batch, (frames, speaker, content))
 
 
-def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
+def adapted_table_target(target, order=(0, 1, 2, 3)):
+    """A tiny model with the dynamics `target` that reads the speakers' table, the batch of `SPEECH` items `order`
+    and its training code: checks that the judge refuses to score before `adapt_speaker_dynamics`, then adapts it
+    on 16 utterances. Returns `(model, judge, batch, code, log spreads of every SPEECH item)`."""
     keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, **TINY_VC)
+    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_target=target, dynamics_speakers=2, **TINY_VC)
     model.adapt(list(SPEECH[0][:8]))
-    judge = model.judges[1]
-    order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
+    order = np.asarray(order)
     batch = {"waveforms": tf.constant(SPEECH[0][order]), "speakers": tf.constant(SPEECH[1][order])}
     code, _, _ = model.forward(batch, training=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no speaker means yet
-        judge.judge_loss(batch, code)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no table yet
+        model.judges[1].judge_loss(batch, code)
     model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
-    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
-    means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
-    np.testing.assert_allclose(judge.speaker_log_spreads.numpy(), means, rtol=1e-4, atol=1e-5)
-    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
-    np.testing.assert_allclose(shift["source"], model.front_end.log_mel(batch["waveforms"]), atol=1e-3)
-    speakers, references = SPEECH[1][order], SPEECH[1][order][[3, 0, 1, 2]]
-    np.testing.assert_array_equal(shift["reference_speakers"], references)
-    # no warp: the source's own spreads moved by the difference of the two speakers' means
-    target, source = judge.shifted_target(other, shift).numpy(), spreads[order]
-    np.testing.assert_allclose(target, source - means[speakers] + means[references], atol=1e-4)
-    np.testing.assert_allclose(target[[1, 3]], source[[1, 3]], atol=1e-4)  # to its own speaker: its own spreads
+    return model, model.judges[1], batch, code, log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+
+
+def assert_converted_half_of_the_loss_is_against(target, judge, batch, code):
+    """The judge's loss is the mean of the rebuilt frames' error and the converted frames' error against `target`."""
+    (rebuilt, own), (converted, *_) = code[2]["dynamics"]
     losses, metrics = judge.judge_loss(batch, code)
     error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
     np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
     np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+
+
+def test_speaker_shifted_dynamics_target_keeps_the_source_sentences_deviation_in_the_targets_pattern():
+    order = np.array([0, 2, 1, 3])  # speakers 0, 0, 1, 1: after the roll, items 1 and 3 keep their speaker
+    model, judge, batch, code, spreads = adapted_table_target("speaker-shift", order)
+    means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
+    np.testing.assert_allclose(judge.speaker_log_spreads.numpy(), means, rtol=1e-4, atol=1e-5)
+    _, (_, other, shift) = code[2]["dynamics"]
+    np.testing.assert_allclose(shift["source"], model.front_end.log_mel(batch["waveforms"]), atol=1e-3)
+    speakers, references = SPEECH[1][order], SPEECH[1][order][[3, 0, 1, 2]]
+    np.testing.assert_array_equal(shift["reference_speakers"], references)
+    # no warp: the source's own spreads moved by the difference of the two speakers' means
+    target, source = judge.converted_target(other, shift).numpy(), spreads[order]
+    np.testing.assert_allclose(target, source - means[speakers] + means[references], atol=1e-4)
+    np.testing.assert_allclose(target[[1, 3]], source[[1, 3]], atol=1e-4)  # to its own speaker: its own spreads
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
     clone = DisentanglingAutoEncoder.from_config(model.get_config())
     assert clone.dynamics_speakers == 2 and clone.judges[1].num_speakers == 2
     # bad use: batches without ids, a table without the match, ids beyond the table
     with pytest.raises(ValueError, match='"speakers" key'):
         model.forward({"waveforms": batch["waveforms"]}, training=True)
     with pytest.raises(ValueError, match="dynamics_weight > 0"):
-        DisentanglingAutoEncoder(dynamics_speakers=2, **TINY_VC)
+        DisentanglingAutoEncoder(dynamics_target="speaker-shift", dynamics_speakers=2, **TINY_VC)
+    with pytest.raises(ValueError, match="never reads"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_speakers=2, **TINY_VC)
     with pytest.raises(ValueError, match="num_speakers above the largest id"):
         judge.adapt(spreads[:2], [0, 2])
     with pytest.raises(ValueError, match="num_speakers > 0"):
@@ -736,33 +751,21 @@ def test_speaker_share_is_the_between_speaker_share_of_each_spreads_variance():
 
 
 def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_the_rest_from_the_source():
-    keras.utils.set_random_seed(0)
-    model = DisentanglingAutoEncoder(dynamics_weight=0.5, dynamics_speakers=2, dynamics_target="blend", **TINY_VC)
-    model.adapt(list(SPEECH[0][:8]))
-    judge = model.judges[1]
-    batch = {"waveforms": tf.constant(SPEECH[0][:4]), "speakers": tf.constant(SPEECH[1][:4])}
-    code, _, _ = model.forward(batch, training=True)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="adapt_speaker_dynamics"):  # no shares yet
-        judge.judge_loss(batch, code)
-    model.adapt_speaker_dynamics(SPEECH[0][:16], SPEECH[1][:16])
-    spreads = log_spreads(model.front_end.log_mel(tf.constant(SPEECH[0]))).numpy()
+    model, judge, batch, code, spreads = adapted_table_target("blend")
     share = speaker_share(spreads[:16], SPEECH[1][:16])
     np.testing.assert_allclose(judge.speaker_share.numpy(), share, atol=1e-4)
     assert share.min() < 0.2 and share.max() > 0.8  # the two tones differ in some spreads and not in others
-    (rebuilt, own), (converted, other, shift) = code[2]["dynamics"]
+    _, (_, other, shift) = code[2]["dynamics"]
     source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
-    target = judge.shifted_target(other, shift).numpy()
+    target = judge.converted_target(other, shift).numpy()
     np.testing.assert_allclose(target, share * reference + (1 - share) * source, atol=1e-4)
-    losses, metrics = judge.judge_loss(batch, code)
-    error = np.mean(np.abs(log_spreads(converted).numpy() - target), axis=1)
-    np.testing.assert_allclose(losses, (spread_log_error(rebuilt, own) + error) / 2, rtol=1e-4)
-    np.testing.assert_allclose(metrics["dynamics_error"], np.mean(error), rtol=1e-4)
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
     clone = DisentanglingAutoEncoder.from_config(model.get_config())
     assert clone.dynamics_target == "blend" and clone.judges[1].target == "blend"
     assert DynamicsMatchJudge.from_config(judge.get_config()).target == "blend"
     # a warped reference (its real crop another one) keeps its whole warp: only the real crops' difference is blended
     real = tf.roll(shift["source"], 2, axis=0)
-    warped = judge.shifted_target(other, {**shift, "reference_real": real})
+    warped = judge.converted_target(other, {**shift, "reference_real": real})
     np.testing.assert_allclose(warped, log_spreads(other) + (1 - share) * (source - spreads[[2, 3, 0, 1]]), atol=1e-4)
     # bad values, before any work
     with pytest.raises(ValueError, match="dynamics_target must be one of"):
@@ -773,7 +776,44 @@ def test_blended_dynamics_target_takes_speaker_spreads_from_the_reference_and_th
         DynamicsMatchJudge(target="blend")
 
 
-def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_targets():
+def test_source_deviation_target_is_the_reference_crops_spreads_plus_the_sources_deviation_from_its_speaker():
+    model, judge, batch, code, spreads = adapted_table_target("source-deviation")
+    means = np.stack([spreads[:16][SPEECH[1][:16] == s].mean(axis=0) for s in (0, 1)])
+    _, (_, other, shift) = code[2]["dynamics"]
+    source, reference = spreads[:4], spreads[[3, 0, 1, 2]]  # the batch's next utterance gave the code
+    target = judge.converted_target(other, shift).numpy()
+    np.testing.assert_allclose(target, reference + source - means[SPEECH[1][:4]], atol=1e-4)
+    # it follows the reference crop: another reference crop moves the target by exactly its own difference
+    moved = judge.converted_target(tf.roll(other, 2, axis=0), shift).numpy()
+    np.testing.assert_allclose(moved - target, spreads[[1, 2, 3, 0]] - reference, atol=1e-4)
+    assert_converted_half_of_the_loss_is_against(target, judge, batch, code)
+    clone = DisentanglingAutoEncoder.from_config(model.get_config())
+    assert clone.dynamics_target == "source-deviation" and clone.judges[1].num_speakers == 2
+    with pytest.raises(ValueError, match="dynamics_speakers > 0"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", **TINY_VC)
+
+
+def test_dynamics_target_reference_needs_no_table_and_old_configs_rebuild_with_their_targets():
+    model = DisentanglingAutoEncoder(dynamics_weight=1.0, **TINY_VC)
+    assert model.dynamics_target == "reference" and model.dynamics_speakers == 0
+    assert model.judges[1].target == "reference" and model.judges[1].num_speakers == 0
+    config = model.get_config()
+    # sessions 16-19 wrote dynamics_target "speaker-shift" (or none) beside dynamics_speakers 0 for the reference
+    # target, and sessions 17-18 no dynamics_target beside a table for the shifted one
+    for stored, speakers, expected in [("speaker-shift", 0, "reference"), (None, 0, "reference"),
+                                       (None, 2, "speaker-shift"), ("blend", 2, "blend")]:
+        old = {key: value for key, value in config.items() if key != "dynamics_target"}
+        old.update({"dynamics_speakers": speakers, **({"dynamics_target": stored} if stored else {})})
+        clone = DisentanglingAutoEncoder.from_config(old)
+        assert (clone.dynamics_target, clone.dynamics_speakers) == (expected, speakers)
+    assert DynamicsMatchJudge.from_config({"num_speakers": 0, "target": "speaker-shift"}).target == "reference"
+    with pytest.raises(ValueError, match="never reads"):
+        DynamicsMatchJudge(num_speakers=2, target="reference")
+    with pytest.raises(ValueError, match="dynamics_weight > 0"):
+        DisentanglingAutoEncoder(dynamics_target="blend", dynamics_speakers=2, **TINY_VC)
+
+
+def test_spread_components_split_speaker_and_sentence_and_score_the_dynamics_targets_errors_and_biases():
     speakers, sentences = np.repeat(np.arange(4), 6), np.tile(np.arange(6), 4)
     speaker_part, sentence_part = rng.normal(size=[4, 38]), 0.3 * rng.normal(size=[6, 38])
     additive = 1.0 + speaker_part[speakers] + sentence_part[sentences]
@@ -785,6 +825,10 @@ def test_spread_components_split_speaker_and_sentence_and_score_both_dynamics_ta
     np.testing.assert_allclose(parts["reference_target_error"], expected, rtol=0.1)
     noisy = additive + 0.5 * rng.normal(size=additive.shape)
     assert spread_components(noisy, speakers, sentences)["shifted_target_error"] > 0.2
+    # the reference crop's sentence is noise around the right mean for the source-deviation target; the blend
+    # misses (1 - w) of the speaker difference for every pair
+    assert parts["source_deviation_pair_bias"] < 0.05 < parts["source_deviation_target_error"]
+    assert parts["blend_pair_bias"] > 0.01 and parts["shifted_pair_bias"] < 1e-9
 
 
 def test_rescore_splits_each_conditions_shares_into_the_runs_own_pairs_and_the_new_ones():
@@ -812,10 +856,11 @@ def test_engine_target_diagnosis_names_whom_a_conversion_is_heard_as_and_whose_d
     row = dynamics_rows(snapping, corpus, corpus, [(0, 1, 2), (0, 2, None)], means, target_mean, spreads)
     assert row["nearest_seen"] == pytest.approx(0.0, abs=1e-6) and row["truth"] > 0.5
     assert row["nearer_seen_than_truth"] == 1.0 and row["truth"] == pytest.approx(row["source_to_truth"])
+    assert row["source"] == pytest.approx(0.0, abs=1e-6)  # the source's own dynamics
     following = types.SimpleNamespace(front_end=front_end, convert_frames=lambda s, r: tf.constant(mel[1][None]))
     row = dynamics_rows(following, corpus, corpus, [(0, 1, 2)], means, target_mean, spreads)
     assert row["truth"] == pytest.approx(0.0, abs=1e-6) and row["shifted"] == pytest.approx(0.0, abs=1e-6)
-    assert row["nearer_seen_than_truth"] == 0.0
+    assert row["nearer_seen_than_truth"] == 0.0 and row["source"] == pytest.approx(row["source_to_truth"])
     seen_codes = {0: np.array([[0.0, 1.0], [0.0, -1.0]]), 1: np.array([[10.0, 1.0], [10.0, -1.0]])}  # spread 1
     codes = code_rows(seen_codes, {5: np.array([4.0, 0.0])}, [np.array([4.5, 0.0]), np.array([9.0, 0.0])], [5, 5])
     assert codes == {"seen_to_nearest_seen": 10.0, "target_to_nearest_seen": 4.0, "converted_code_at_target": 0.5}

@@ -28,8 +28,6 @@ NOT_HYPERPARAMETERS = {
     "max_length",  # tree_latent: --max-length skips longer sentences; the model's is how many words its encoder reads
     "encoder",  # cpc: --encoder names a kind of encoder (log_mel needs the training speech's band statistics)
     "context_dim",  # cpc: --context-dim defaults to --embedding-dim, whose default is CPC's context_dim
-    "dynamics_target",  # voice_conversion: --dynamics-target reference is dynamics_speakers=0 (no speakers' table);
-    # the model's dynamics_target chooses between the two targets that read the table (speaker-shift, blend)
 }
 
 # Flags whose default is None: the recipe leaves the argument to each model's own constructor default (the models

@@ -9,7 +9,10 @@ from keras_ae.layers.audio.deltas import with_deltas
 COEFFICIENTS = 13  # c0-c12 of the log-mel frames, as the speaker judge's MFCCs
 SPREADS = 3 * COEFFICIENTS - 1  # c1-c12, and the deltas and delta-deltas of c0-c12
 EPSILON = 1e-3  # added to a spread before its log
-TARGETS = ("speaker-shift", "blend")  # the converted frames' target with a speaker table (see DynamicsMatchJudge)
+# The converted frames' targets (see DynamicsMatchJudge): the reference crop's own spreads, or one of the targets that
+# read the training speakers' table
+TARGETS = ("reference", "speaker-shift", "blend", "source-deviation")
+TABLE_TARGETS = TARGETS[1:]
 
 
 def cepstral_spreads(log_mel):
@@ -70,11 +73,12 @@ class DynamicsMatchJudge(keras.layers.Layer):
     2007) matches one spread per bin against the same utterance; this matches the speaker's per-coefficient
     pattern across utterances.
 
-    With `num_speakers` above 0 the converted frames' target is *speaker-shifted*: the spreads also depend on the
-    sentence (its phones and their pace), and another sentence's spreads ask the converted frames for that
-    sentence's share too, so in expectation for spreads that ignore their own content. The judge keeps every
-    training speaker's mean log spreads `m` (`adapt`), splits a real crop's log spreads into its speaker's mean and
-    its sentence's deviation `d = log spreads - m[speaker]`, and asks the converted frames for the reference's log
+    `target` says what the converted frames' spreads must match. `"reference"` (the default): the reference crop's
+    own spreads. `"speaker-shift"`: they are *speaker-shifted*: the spreads also depend on the sentence (its phones
+    and their pace), and another sentence's spreads ask the converted frames for that sentence's share too, so in
+    expectation for spreads that ignore their own content. The judge keeps every training speaker's mean log spreads
+    `m` (`adapt`, a table of `num_speakers` rows), splits a real crop's log spreads into its speaker's mean and its
+    sentence's deviation `d = log spreads - m[speaker]`, and asks the converted frames for the reference's log
     spreads with the reference's deviation traded for the source's: `log spreads(reference) + d(source) -
     d(reference)` (without augmentation: `m[reference speaker] + d(source)`, the source's dynamics in the target's
     pattern). This is the additive speaker-plus-sentence model of mean-shift conversion (e.g. the global-variance
@@ -88,39 +92,55 @@ class DynamicsMatchJudge(keras.layers.Layer):
     table): spreads that mostly tell speakers apart come from the reference crop, spreads that mostly follow the
     sentence from the source crop. It is the mean-squared-error best such mix when a spread is speaker plus an
     independent rest. With augmentation the reference's warp is kept whole: `log spreads(reference) + (1 - w) *
-    (log spreads(source) - log spreads(reference_real))`. Speaker ids are read only by `adapt`.
+    (log spreads(source) - log spreads(reference_real))`.
+
+    The blend's `(1 - w)` part is the source crop's spreads *with its speaker's part*, so for a given pair of
+    speakers its mean is `w` of the way from the source's voice to the reference's: it rewards converted frames for
+    keeping some of the source's voice (README, voice conversion, session 19). `target="source-deviation"` takes the
+    voice from the reference crop whole and the content's share from the source's deviation from its own speaker:
+    `log spreads(reference) + d(source)`, `d(source) = log spreads(source) - m[source speaker]`. For a given pair of
+    speakers its mean is the shifted target's, `m[reference speaker] + d(source)` (the deviations average to 0 over a
+    speaker's utterances), so it asks for the whole speaker difference; but it never reads the reference's row, so
+    the part of it that varies with the reference crop (that crop's own deviation from its speaker) must be read off
+    the speaker code, as with the `"reference"` target.
+    Only the source's row is read, and in training the source is always a training speaker. A warped reference
+    keeps its warp whole (its own spreads are used). Speaker ids are read only by `adapt` and for the table's rows.
 
     Reads `code[2]["dynamics"]`, a list of `(decoded, reference)` pairs of unnormalised log-mel frames `[batch,
     time, bins]` (any lengths), made by `DisentanglingAutoEncoder(dynamics_weight=...)`: the rebuilt frames against
-    the utterances that gave their speaker codes, and the converted ones against theirs (last). With `num_speakers`
+    the utterances that gave their speaker codes, and the converted ones against theirs (last). With a table target
     the last entry is `(decoded, reference, shift)`, `shift` a dict of the real (unwarped) frames `"source"` and
     `"reference_real"` and their int speaker ids `"source_speakers"` and `"reference_speakers"` `[batch]`. It
     returns `[batch]` losses (the mean over the pairs) and the last pair's error as `dynamics_error`.
 
     Args:
-        num_speakers: training speakers of the table (0: the converted frames' target is the reference's own
-            spreads).
-        target: with `num_speakers`, `"speaker-shift"` (the table's means) or `"blend"` (the table's
-            `speaker_share`).
+        num_speakers: rows of the speakers' table (the training speaker ids), for the targets that read it
+            (`TABLE_TARGETS`); 0 with `"reference"`.
+        target: `"reference"` (no table), `"speaker-shift"` (the table's means), `"blend"` (the table's
+            `speaker_share`) or `"source-deviation"` (the source's row of the table).
 
     Example:
-        judge = DynamicsMatchJudge(name="dynamics")
+        judge = DynamicsMatchJudge(name="dynamics")                      # target="reference"
         code = (frames, speaker, {"dynamics": [(rebuilt, frames), (converted, other)]}, content)
         losses, metrics = judge.judge_loss({}, code)                     # [batch], {"dynamics_error": ...}
-        shifted = DynamicsMatchJudge(num_speakers=12)
+        shifted = DynamicsMatchJudge(num_speakers=12, target="speaker-shift")
         shifted.adapt(log_spreads(log_mel_utterances), speaker_ids)      # every training speaker's mean log spreads
         blended = DynamicsMatchJudge(num_speakers=12, target="blend")   # adapt sets speaker_share too
+        deviation = DynamicsMatchJudge(num_speakers=12, target="source-deviation")
     """
 
-    def __init__(self, num_speakers=0, target="speaker-shift", **kwargs):
+    def __init__(self, num_speakers=0, target="reference", **kwargs):
         super().__init__(**kwargs)
         if int(num_speakers) != num_speakers or num_speakers < 0:
             raise ValueError(f"num_speakers must be a whole number, 0 or more; got {num_speakers}.")
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}; got {target!r}.")
-        if target != "speaker-shift" and not num_speakers:
+        if target in TABLE_TARGETS and not num_speakers:
             raise ValueError(f"target={target!r} reads the speakers' table: give num_speakers > 0 (the training "
                              "speaker ids).")
+        if target not in TABLE_TARGETS and num_speakers:
+            raise ValueError(f"num_speakers={num_speakers} sizes a speakers' table that target={target!r} never "
+                             f"reads: give num_speakers=0, or a target that reads it, one of {TABLE_TARGETS}.")
         self.num_speakers = int(num_speakers)
         self.target = target
         self.metric_names = ("dynamics_error",)
@@ -140,10 +160,11 @@ class DynamicsMatchJudge(keras.layers.Layer):
         """Sets every speaker's mean log spreads from real utterances' `log_spreads` `[utterances, 38]` and their
         int speaker ids (each below `num_speakers`), and with `target="blend"` the `speaker_share` of each spread.
         Speakers without an utterance keep a count of 0, and a training batch that converts to or from one of them
-        stops with an error (with "speaker-shift")."""
+        stops with an error (with "speaker-shift" or "source-deviation")."""
         spreads, speakers = np.asarray(utterance_log_spreads, "float64"), np.asarray(speakers, "int64")
         if not self.num_speakers:
-            raise ValueError("adapt sets the speaker-shifted target's table: build the judge with num_speakers > 0.")
+            raise ValueError("adapt sets the speakers' table: build the judge with num_speakers > 0 and a target that "
+                             f"reads it, one of {TABLE_TARGETS}.")
         if len(speakers) != len(spreads) or len(speakers) == 0 or spreads.shape[1:] != (SPREADS,):
             raise ValueError(f"adapt needs [utterances, {SPREADS}] log spreads and one speaker id per utterance; got "
                              f"{spreads.shape} and {len(speakers)} ids.")
@@ -158,9 +179,18 @@ class DynamicsMatchJudge(keras.layers.Layer):
         if self.target == "blend":
             self.speaker_share.assign(speaker_share(spreads, speakers).astype("float32"))
 
-    def shifted_target(self, reference, shift):
-        """`[batch, 38]`: the reference's log spreads with its sentence's deviation from its speaker's mean traded
-        for the source's, or with `target="blend"` their mix by `speaker_share` (see the class doc)."""
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if not config.get("num_speakers") and config.get("target", "speaker-shift") == "speaker-shift":
+            config["target"] = "reference"  # before session 20 no table meant the reference target, whatever target
+        return cls(**config)
+
+    def converted_target(self, reference, shift):
+        """`[batch, 38]`: the log spreads the converted frames must have, with a table target (see the class doc):
+        the reference's with its sentence's deviation from its speaker's mean traded for the source's
+        (`"speaker-shift"`), their mix by `speaker_share` (`"blend"`), or the reference's own plus the source's
+        deviation (`"source-deviation"`)."""
         if self.target == "blend":
             check = tf.debugging.assert_positive(
                 tf.reduce_sum(self.speaker_counts),
@@ -177,8 +207,10 @@ class DynamicsMatchJudge(keras.layers.Layer):
                         "adapt_speaker_dynamics) on every training speaker's utterances before training")
             with tf.control_dependencies([check]):
                 return log_spreads(frames) - tf.gather(self.speaker_log_spreads, speakers)
-        return (log_spreads(reference) + deviation(shift["source"], shift["source_speakers"])
-                - deviation(shift["reference_real"], shift["reference_speakers"]))
+        source = deviation(shift["source"], shift["source_speakers"])
+        if self.target == "source-deviation":
+            return log_spreads(reference) + source
+        return log_spreads(reference) + source - deviation(shift["reference_real"], shift["reference_speakers"])
 
     def judge_loss(self, batch, code, training=False):
         if not isinstance(code, (tuple, list)) or len(code) != 4 or "dynamics" not in code[2]:
@@ -187,9 +219,9 @@ class DynamicsMatchJudge(keras.layers.Layer):
         errors = []
         for pair in code[2]["dynamics"]:
             if len(pair) == 3 and not self.num_speakers:
-                raise ValueError("A speaker-shifted pair (decoded, reference, shift) needs the judge's table: "
-                                 "DynamicsMatchJudge(num_speakers=...).")
-            target = self.shifted_target(*pair[1:]) if len(pair) == 3 else log_spreads(pair[1])
+                raise ValueError("A pair (decoded, reference, shift) needs a target that reads the speakers' table: "
+                                 f"DynamicsMatchJudge(num_speakers=..., target=one of {TABLE_TARGETS}).")
+            target = self.converted_target(*pair[1:]) if len(pair) == 3 else log_spreads(pair[1])
             errors.append(tf.reduce_mean(tf.abs(log_spreads(pair[0]) - target), axis=-1))
         return tf.add_n(errors) / len(errors), {"dynamics_error": tf.reduce_mean(errors[-1])}
 
