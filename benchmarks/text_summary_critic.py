@@ -2,6 +2,7 @@
 
     python benchmarks/text_summary_critic.py --pretrained FILE --critic full_anchor_0.01=FILE
         [--weights NAME=FILE,...] [--test] [--batches 8] [--probe-steps 1000 --probe-rates 1e-4,1e-3]
+        [--probe-critics convolution,transition --probe-seeds 0,1,2]
         [recipe flags: --seed, --pseudo-target, ...]
 
 Loads the pretrained model and a full model's saved weights (`--critic`, as `text_summary_stages.py --save` writes
@@ -22,11 +23,12 @@ validation summaries) prints:
    the stage's noise), the norm of the gradient of each term of the full model's loss with respect to the generator's
    and the encoder's weights (`reconstruction`, `critic`: `adversary_weight * -D(fake)`, `anchor`, ...), and the
    cosine between the critic's and the reconstruction's gradients.
-4. With `--probe-steps N`: would a critic trained longer rank like the readability score? A fresh critic (the
-   model's architecture) is trained alone, as the stage trains it (WGAN-GP, batches of real pool summaries against
-   the full model's summaries of training documents, written at the real summaries' lengths, fixed beforehand) for N
-   steps at each of `--probe-rates`; every N/5 steps: its AUC of held-out real against generated summaries and
-   `rho_critic_lm` on each.
+4. With `--probe-steps N`: would a critic trained longer, or a critic of another kind, rank like the readability
+   score? A fresh critic (the model's architecture, or each kind of `--probe-critics`: `models.text_latent.CRITICS`,
+   "transition" judging every prefix) is trained alone, as the stage trains it (WGAN-GP, batches of real pool
+   summaries against the full model's summaries of training documents, written at the real summaries' lengths,
+   fixed beforehand) for N steps at each of `--probe-rates` and each of `--probe-seeds` (its initial weights and
+   batches); every N/5 steps: its AUC of held-out real against generated summaries and `rho_critic_lm` on each.
 
 Example (seed 0 of session 18's runs):
     python benchmarks/text_summary_critic.py --seed 0 --pseudo-target connective \
@@ -47,8 +49,8 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from keras_ae.core.steps import minimize  # noqa: E402
 from keras_ae.data.summaries import make_unpaired_dataset  # noqa: E402
-from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator  # noqa: E402
 from keras_ae.evaluation.summaries import _auc, graph_function, summarize  # noqa: E402
+from keras_ae.models.text_latent import make_critic  # noqa: E402
 from keras_ae.recipes.common import format_table  # noqa: E402
 from text_summary_words import load_stage, scored_setting  # noqa: E402  (beside this file)
 
@@ -112,14 +114,18 @@ def written_at_lengths(model, documents, lengths, batch_size=256):
     return tf.concat(ids, 0)
 
 
-def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64, seed=0):
-    """Train a fresh critic of `model.discriminator`'s architecture alone for `steps` WGAN-GP steps on batches of the
-    real token ids `real_ids [N, L]` against the fixed generated ids `fake_ids [M, L]` (one-hot words, as the stage
-    feeds them), Adam at `rate` (the stage's optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm)`, the
-    held-out summaries' ids and log-probabilities per token under the trigram model. Returns a row per fifth of the
-    steps: the held-out AUC, the mean real minus generated score (`distance`) and `rho_critic_lm` on each set."""
+def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64, seed=0, kind=None):
+    """Train a fresh critic of `model.discriminator`'s architecture (or of kind `kind`, built by `make_critic` with
+    the model's sizes) alone for `steps` WGAN-GP steps on batches of the real token ids `real_ids [N, L]` against the
+    fixed generated ids `fake_ids [M, L]` (one-hot words, as the stage feeds them), Adam at `rate` (the stage's
+    optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm)`, the held-out summaries' ids and
+    log-probabilities per token under the trigram model. Returns a row per fifth of the steps: the held-out AUC, the
+    mean real minus generated score (`distance`) and `rho_critic_lm` on each set."""
     keras.utils.set_random_seed(seed)
-    critic = RealTextDiscriminator.from_config({**model.discriminator.get_config(), "name": "probe", "seed": seed})
+    own = model.discriminator
+    critic = (type(own).from_config({**own.get_config(), "name": "probe", "seed": seed}) if kind is None else
+              make_critic(kind, own.vocabulary_size, own.word_dim, own.penalty_weight, model.critic_pooling, seed,
+                          name="probe"))
     critic.build()
     size = critic.vocabulary_size
     optimizer = keras.optimizers.Adam(rate, global_clipnorm=5.0)
@@ -131,16 +137,17 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
     rng = np.random.default_rng(seed)
     real_set, real_lm, fake_set, fake_lm = held_out
     rows, started = {}, time.perf_counter()
+    label = f"{kind or 'own'} seed {seed} rate {rate:g}"
     for index in range(1, steps + 1):
         step(tf.gather(real_ids, rng.integers(0, len(real_ids), batch_size)),
              tf.gather(fake_ids, rng.integers(0, len(fake_ids), batch_size)))
         if index % max(1, steps // 5) == 0:
             real, fake = score(real_set), score(fake_set)
-            row = rows[f"rate {rate:g} @{index}"] = {
+            row = rows[f"{label} @{index}"] = {
                 "auc": _auc(real, fake), "distance": float(real.mean() - fake.mean()),
                 "rho_real": float(spearmanr(real, real_lm)[0]), "rho_generated": float(spearmanr(fake, fake_lm)[0]),
                 "seconds": round(time.perf_counter() - started)}
-            print(f"rate {rate:g} @{index}", {key: round(value, 3) for key, value in row.items()},
+            print(f"{label} @{index}", {key: round(value, 3) for key, value in row.items()},
                   flush=True)  # every point as it comes: a probe cut short keeps its curve
     return rows
 
@@ -154,6 +161,9 @@ def main(argv=None):
     parser.add_argument("--batches", type=int, default=8, help="training batches for the gradients' norms (0: none)")
     parser.add_argument("--probe-steps", type=int, default=0, help="train fresh critics this many steps (0: none)")
     parser.add_argument("--probe-rates", default="1e-4,1e-3", help="the fresh critics' Adam rates")
+    parser.add_argument("--probe-critics", default="",
+                        help="kinds of fresh critics (convolution, transition; default: the full model's own)")
+    parser.add_argument("--probe-seeds", default="0", help="the fresh critics' seeds (initial weights, batches)")
     parser.add_argument("--probe-documents", type=int, default=4000,
                         help="training documents whose summaries the fresh critics see")
     args, recipe_argv = parser.parse_known_args(argv)
@@ -220,8 +230,11 @@ def run_probe(full, data, documents, references, lm, args):
     held_out = (ids(references), log_probability_per_token(lm, references), held_fake,
                 log_probability_per_token(lm, held_texts))
     rows = {}
-    for rate in (float(value) for value in args.probe_rates.split(",")):
-        rows.update(critic_probe(full, real_ids, fake, held_out, args.probe_steps, rate))
+    for kind in args.probe_critics.split(",") if args.probe_critics else [None]:
+        for seed in (int(value) for value in args.probe_seeds.split(",")):
+            for rate in (float(value) for value in args.probe_rates.split(",")):
+                rows.update(critic_probe(full, real_ids, fake, held_out, args.probe_steps, rate, seed=seed,
+                                         kind=kind))
     print(f"\nfresh critics on {len(train)} training documents' summaries (real lengths) against the pool; held out: "
           f"{len(references)} real and {len(documents)} generated summaries")
     print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "seconds"]))
