@@ -70,10 +70,23 @@ def real_scores(model, summaries):
     return model.discriminator(model.discriminator.real_sequences({"summary_ids": ids}, model.summary_length)).numpy()
 
 
+def word_counts(model, texts):
+    """The number of words `[len(texts)]` of each text as the critic reads it (tokens, at most `summary_length`)."""
+    ids = model.encoder.tokenize(tf.constant(list(texts))).numpy()[:, : model.summary_length]
+    return np.count_nonzero(ids, axis=1)
+
+
 def log_probability_per_token(lm, texts):
     """Each text's mean log2-probability per scored token under the trigram `lm` (higher: reads better)."""
     log2, grams = lm.log_scores(texts)
     return log2 / grams
+
+
+def rank_partial(x, y, z):
+    """Spearman correlation of `x` and `y` with `z` held fixed (the partial correlation of their ranks): e.g. a
+    critic's score and the trigram log-probability per token, at equal summary lengths `z`."""
+    xy, xz, yz = (spearmanr(a, b)[0] for a, b in ((x, y), (x, z), (y, z)))
+    return float((xy - xz * yz) / np.sqrt((1 - xz**2) * (1 - yz**2)))
 
 
 def gradient_pull(model, dataset, batches):
@@ -136,6 +149,7 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
                                         for i in range(0, len(ids), 256)])
     rng = np.random.default_rng(seed)
     real_set, real_lm, fake_set, fake_lm = held_out
+    real_length, fake_length = (np.count_nonzero(np.asarray(ids), axis=1) for ids in (real_set, fake_set))
     rows, started = {}, time.perf_counter()
     label = f"{kind or 'own'} seed {seed} rate {rate:g}"
     for index in range(1, steps + 1):
@@ -146,6 +160,8 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
             row = rows[f"{label} @{index}"] = {
                 "auc": _auc(real, fake), "distance": float(real.mean() - fake.mean()),
                 "rho_real": float(spearmanr(real, real_lm)[0]), "rho_generated": float(spearmanr(fake, fake_lm)[0]),
+                "rho_real_given_length": rank_partial(real, real_lm, real_length),
+                "rho_generated_given_length": rank_partial(fake, fake_lm, fake_length),
                 "seconds": round(time.perf_counter() - started)}
             print(f"{label} @{index}", {key: round(value, 3) for key, value in row.items()},
                   flush=True)  # every point as it comes: a probe cut short keeps its curve
@@ -174,7 +190,8 @@ def main(argv=None):
     real = real_scores(full, references)
     real_lm = log_probability_per_token(lm, references)
     rows = {"real summaries (held out)": {"critic": float(real.mean()), "perplexity": lm.perplexity(references),
-                                          "rho_critic_lm": float(spearmanr(real, real_lm)[0])}}
+                                          "rho_critic_lm": float(spearmanr(real, real_lm)[0]),
+                                          "rho_given_length": rank_partial(real, real_lm, word_counts(full, references))}}
     per_model = {}
     for name, model in models.items():
         summaries = summarize(model, documents)
@@ -182,10 +199,11 @@ def main(argv=None):
         lm_scores = log_probability_per_token(lm, summaries)
         per_model[name] = (summaries, scores, lm_scores)
         rows[name] = {"critic": float(scores.mean()), "critic_auc": _auc(real, scores),
-                      "perplexity": lm.perplexity(summaries), "rho_critic_lm": float(spearmanr(scores, lm_scores)[0])}
+                      "perplexity": lm.perplexity(summaries), "rho_critic_lm": float(spearmanr(scores, lm_scores)[0]),
+                      "rho_given_length": rank_partial(scores, lm_scores, word_counts(model, summaries))}
     print(f"seed {flags.seed}, {len(documents)} {'test' if args.test else 'validation'} documents; the critic of "
           f"{critic_name}; perplexity under the {'validation summaries' if args.test else 'pool'}'s trigram model")
-    print(format_table(rows, ["critic", "critic_auc", "perplexity", "rho_critic_lm"]))
+    print(format_table(rows, ["critic", "critic_auc", "perplexity", "rho_critic_lm", "rho_given_length"]))
     names = list(per_model)
     reference = names[1] if len(names) > 2 else names[0]
     changes = {}
@@ -237,7 +255,8 @@ def run_probe(full, data, documents, references, lm, args):
                                          kind=kind))
     print(f"\nfresh critics on {len(train)} training documents' summaries (real lengths) against the pool; held out: "
           f"{len(references)} real and {len(documents)} generated summaries")
-    print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "seconds"]))
+    print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "rho_real_given_length",
+                              "rho_generated_given_length", "seconds"]))
     return rows
 
 
