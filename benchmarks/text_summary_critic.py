@@ -13,8 +13,8 @@ validation summaries) prints:
 1. Per model, and for held-out real summaries (the validation references; with `--test` the test references), the
    critic's mean score, the trigram perplexity (of the critic's unpaired pool; with `--test`, of the validation
    summaries) and the Spearman correlation, within each set, between the critic's score and the summary's mean
-   log-probability per token under that trigram model (`rho_critic_lm`): does the critic rank summaries as the
-   readability score does?
+   log-probability per token under that trigram model (`rho_critic_lm`; `rho_given_length`: at equal summary
+   lengths, a rank partial correlation): does the critic rank summaries as the readability score does?
 2. For each model against the first of `--weights` (the reference, e.g. the ablation), per document: the share of
    summaries that differ, the critic's mean gain on those, and the Spearman correlation between the gain in critic
    score and the change of surprisal per token (`rho_gain_surprisal`, negative: what the critic prefers reads
@@ -28,7 +28,9 @@ validation summaries) prints:
    "transition" judging every prefix) is trained alone, as the stage trains it (WGAN-GP, batches of real pool
    summaries against the full model's summaries of training documents, written at the real summaries' lengths,
    fixed beforehand) for N steps at each of `--probe-rates` and each of `--probe-seeds` (its initial weights and
-   batches); every N/5 steps: its AUC of held-out real against generated summaries and `rho_critic_lm` on each.
+   batches); every N/5 steps: its AUC of held-out real against generated summaries and `rho_critic_lm` on each,
+   also at equal summary lengths (`_given_length`, a rank partial correlation) and against the log ratio of the pool's
+   trigram model to a trigram model of the generated summaries the critic trains on (`_ratio`).
 
 Example (seed 0 of session 18's runs):
     python benchmarks/text_summary_critic.py --seed 0 --pseudo-target connective \
@@ -49,7 +51,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from keras_ae.core.steps import minimize  # noqa: E402
 from keras_ae.data.summaries import make_unpaired_dataset  # noqa: E402
-from keras_ae.evaluation.summaries import _auc, graph_function, summarize  # noqa: E402
+from keras_ae.evaluation.summaries import SummaryLanguageModel, _auc, graph_function, summarize  # noqa: E402
 from keras_ae.models.text_latent import make_critic  # noqa: E402
 from keras_ae.recipes.common import format_table  # noqa: E402
 from text_summary_words import load_stage, scored_setting  # noqa: E402  (beside this file)
@@ -131,9 +133,12 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
     """Train a fresh critic of `model.discriminator`'s architecture (or of kind `kind`, built by `make_critic` with
     the model's sizes) alone for `steps` WGAN-GP steps on batches of the real token ids `real_ids [N, L]` against the
     fixed generated ids `fake_ids [M, L]` (one-hot words, as the stage feeds them), Adam at `rate` (the stage's
-    optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm)`, the held-out summaries' ids and
-    log-probabilities per token under the trigram model. Returns a row per fifth of the steps: the held-out AUC, the
-    mean real minus generated score (`distance`) and `rho_critic_lm` on each set."""
+    optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm, real_ratio, fake_ratio)`, the held-out
+    summaries' ids, log-probabilities per token under the trigram model and those minus the log-probabilities under a
+    trigram model of the generated summaries the critic trains on. Returns a row per fifth of the steps: the held-out
+    AUC, the mean real minus generated score (`distance`), `rho_critic_lm` on each set, alone and at equal lengths,
+    and the critic's Spearman correlation with the log ratio of the two trigram models (`rho_*_ratio`: a critic
+    estimates how much more likely a summary is real than generated, not how likely it is real)."""
     keras.utils.set_random_seed(seed)
     own = model.discriminator
     critic = (type(own).from_config({**own.get_config(), "name": "probe", "seed": seed}) if kind is None else
@@ -148,7 +153,7 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
     score = lambda ids: np.concatenate([critic(tf.one_hot(ids[i : i + 256], size)).numpy()  # noqa: E731
                                         for i in range(0, len(ids), 256)])
     rng = np.random.default_rng(seed)
-    real_set, real_lm, fake_set, fake_lm = held_out
+    real_set, real_lm, fake_set, fake_lm, real_ratio, fake_ratio = held_out
     real_length, fake_length = (np.count_nonzero(np.asarray(ids), axis=1) for ids in (real_set, fake_set))
     rows, started = {}, time.perf_counter()
     label = f"{kind or 'own'} seed {seed} rate {rate:g}"
@@ -162,6 +167,8 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
                 "rho_real": float(spearmanr(real, real_lm)[0]), "rho_generated": float(spearmanr(fake, fake_lm)[0]),
                 "rho_real_given_length": rank_partial(real, real_lm, real_length),
                 "rho_generated_given_length": rank_partial(fake, fake_lm, fake_length),
+                "rho_real_ratio": float(spearmanr(real, real_ratio)[0]),
+                "rho_generated_ratio": float(spearmanr(fake, fake_ratio)[0]),
                 "seconds": round(time.perf_counter() - started)}
             print(f"{label} @{index}", {key: round(value, 3) for key, value in row.items()},
                   flush=True)  # every point as it comes: a probe cut short keeps its curve
@@ -243,10 +250,14 @@ def run_probe(full, data, documents, references, lm, args):
     train = data.train_documents[: args.probe_documents]
     fake = written_at_lengths(full, train, rng.choice(lengths, len(train)))
     held_fake = written_at_lengths(full, documents, rng.choice(lengths, len(documents)))
-    held_texts = [" ".join(full.vocabulary[i - 2] if i > 1 else "oovword" for i in row if i > 0)  # as the LM reads
-                  for row in held_fake.numpy()]
+    texts = lambda rows: [" ".join(full.vocabulary[i - 2] if i > 1 else "oovword" for i in row if i > 0)  # noqa: E731
+                          for row in rows.numpy()]  # as the LM reads them
+    held_texts = texts(held_fake)
+    generated_lm = SummaryLanguageModel(texts(fake))  # the generator's own trigram model, of what the critics see
+    ratio = lambda summaries: (log_probability_per_token(lm, summaries)  # noqa: E731
+                               - log_probability_per_token(generated_lm, summaries))
     held_out = (ids(references), log_probability_per_token(lm, references), held_fake,
-                log_probability_per_token(lm, held_texts))
+                log_probability_per_token(lm, held_texts), ratio(references), ratio(held_texts))
     rows = {}
     for kind in args.probe_critics.split(",") if args.probe_critics else [None]:
         for seed in (int(value) for value in args.probe_seeds.split(",")):
@@ -256,7 +267,7 @@ def run_probe(full, data, documents, references, lm, args):
     print(f"\nfresh critics on {len(train)} training documents' summaries (real lengths) against the pool; held out: "
           f"{len(references)} real and {len(documents)} generated summaries")
     print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "rho_real_given_length",
-                              "rho_generated_given_length", "seconds"]))
+                              "rho_generated_given_length", "rho_real_ratio", "rho_generated_ratio", "seconds"]))
     return rows
 
 
