@@ -86,7 +86,9 @@ def log_probability_per_token(lm, texts):
 
 def rank_partial(x, y, z):
     """Spearman correlation of `x` and `y` with `z` held fixed (the partial correlation of their ranks): e.g. a
-    critic's score and the trigram log-probability per token, at equal summary lengths `z`."""
+    critic's score and the trigram log-probability per token, at equal summary lengths `z` (all equal: Spearman's)."""
+    if np.ptp(z) == 0:
+        return float(spearmanr(x, y)[0])
     xy, xz, yz = (spearmanr(a, b)[0] for a, b in ((x, y), (x, z), (y, z)))
     return float((xy - xz * yz) / np.sqrt((1 - xz**2) * (1 - yz**2)))
 

@@ -191,3 +191,4 @@ def test_rank_partial_removes_what_two_scores_share_through_the_length_alone(mon
     assert spearmanr(critic, lm)[0] < -0.8 and abs(rank_partial(critic, lm, length)) < 0.1
     shared = rng.normal(size=2000)  # and a part they share beside the length
     assert rank_partial(critic + 3 * shared, lm + 3 * shared, length) > 0.5
+    assert rank_partial(critic, lm, np.ones(2000)) == pytest.approx(spearmanr(critic, lm)[0])  # one length: Spearman's
