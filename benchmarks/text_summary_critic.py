@@ -2,6 +2,7 @@
 
     python benchmarks/text_summary_critic.py --pretrained FILE --critic full_anchor_0.01=FILE
         [--weights NAME=FILE,...] [--test] [--batches 8] [--probe-steps 1000 --probe-rates 1e-4,1e-3]
+        [--probe-critics convolution,transition --probe-seeds 0,1,2]
         [recipe flags: --seed, --pseudo-target, ...]
 
 Loads the pretrained model and a full model's saved weights (`--critic`, as `text_summary_stages.py --save` writes
@@ -12,8 +13,8 @@ validation summaries) prints:
 1. Per model, and for held-out real summaries (the validation references; with `--test` the test references), the
    critic's mean score, the trigram perplexity (of the critic's unpaired pool; with `--test`, of the validation
    summaries) and the Spearman correlation, within each set, between the critic's score and the summary's mean
-   log-probability per token under that trigram model (`rho_critic_lm`): does the critic rank summaries as the
-   readability score does?
+   log-probability per token under that trigram model (`rho_critic_lm`; `rho_given_length`: at equal summary
+   lengths, a rank partial correlation): does the critic rank summaries as the readability score does?
 2. For each model against the first of `--weights` (the reference, e.g. the ablation), per document: the share of
    summaries that differ, the critic's mean gain on those, and the Spearman correlation between the gain in critic
    score and the change of surprisal per token (`rho_gain_surprisal`, negative: what the critic prefers reads
@@ -22,11 +23,14 @@ validation summaries) prints:
    the stage's noise), the norm of the gradient of each term of the full model's loss with respect to the generator's
    and the encoder's weights (`reconstruction`, `critic`: `adversary_weight * -D(fake)`, `anchor`, ...), and the
    cosine between the critic's and the reconstruction's gradients.
-4. With `--probe-steps N`: would a critic trained longer rank like the readability score? A fresh critic (the
-   model's architecture) is trained alone, as the stage trains it (WGAN-GP, batches of real pool summaries against
-   the full model's summaries of training documents, written at the real summaries' lengths, fixed beforehand) for N
-   steps at each of `--probe-rates`; every N/5 steps: its AUC of held-out real against generated summaries and
-   `rho_critic_lm` on each.
+4. With `--probe-steps N`: would a critic trained longer, or a critic of another kind, rank like the readability
+   score? A fresh critic (the model's architecture, or each kind of `--probe-critics`: `models.text_latent.CRITICS`,
+   "transition" judging every prefix) is trained alone, as the stage trains it (WGAN-GP, batches of real pool
+   summaries against the full model's summaries of training documents, written at the real summaries' lengths,
+   fixed beforehand) for N steps at each of `--probe-rates` and each of `--probe-seeds` (its initial weights and
+   batches); every N/5 steps: its AUC of held-out real against generated summaries and `rho_critic_lm` on each,
+   also at equal summary lengths (`_given_length`, a rank partial correlation) and against the log ratio of the pool's
+   trigram model to a trigram model of the generated summaries the critic trains on (`_ratio`).
 
 Example (seed 0 of session 18's runs):
     python benchmarks/text_summary_critic.py --seed 0 --pseudo-target connective \
@@ -47,8 +51,8 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from keras_ae.core.steps import minimize  # noqa: E402
 from keras_ae.data.summaries import make_unpaired_dataset  # noqa: E402
-from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator  # noqa: E402
-from keras_ae.evaluation.summaries import _auc, graph_function, summarize  # noqa: E402
+from keras_ae.evaluation.summaries import SummaryLanguageModel, _auc, graph_function, summarize  # noqa: E402
+from keras_ae.models.text_latent import make_critic  # noqa: E402
 from keras_ae.recipes.common import format_table  # noqa: E402
 from text_summary_words import load_stage, scored_setting  # noqa: E402  (beside this file)
 
@@ -68,10 +72,25 @@ def real_scores(model, summaries):
     return model.discriminator(model.discriminator.real_sequences({"summary_ids": ids}, model.summary_length)).numpy()
 
 
+def word_counts(model, texts):
+    """The number of words `[len(texts)]` of each text as the critic reads it (tokens, at most `summary_length`)."""
+    ids = model.encoder.tokenize(tf.constant(list(texts))).numpy()[:, : model.summary_length]
+    return np.count_nonzero(ids, axis=1)
+
+
 def log_probability_per_token(lm, texts):
     """Each text's mean log2-probability per scored token under the trigram `lm` (higher: reads better)."""
     log2, grams = lm.log_scores(texts)
     return log2 / grams
+
+
+def rank_partial(x, y, z):
+    """Spearman correlation of `x` and `y` with `z` held fixed (the partial correlation of their ranks): e.g. a
+    critic's score and the trigram log-probability per token, at equal summary lengths `z` (all equal: Spearman's)."""
+    if np.ptp(z) == 0:
+        return float(spearmanr(x, y)[0])
+    xy, xz, yz = (spearmanr(a, b)[0] for a, b in ((x, y), (x, z), (y, z)))
+    return float((xy - xz * yz) / np.sqrt((1 - xz**2) * (1 - yz**2)))
 
 
 def gradient_pull(model, dataset, batches):
@@ -112,14 +131,21 @@ def written_at_lengths(model, documents, lengths, batch_size=256):
     return tf.concat(ids, 0)
 
 
-def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64, seed=0):
-    """Train a fresh critic of `model.discriminator`'s architecture alone for `steps` WGAN-GP steps on batches of the
-    real token ids `real_ids [N, L]` against the fixed generated ids `fake_ids [M, L]` (one-hot words, as the stage
-    feeds them), Adam at `rate` (the stage's optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm)`, the
-    held-out summaries' ids and log-probabilities per token under the trigram model. Returns a row per fifth of the
-    steps: the held-out AUC, the mean real minus generated score (`distance`) and `rho_critic_lm` on each set."""
+def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64, seed=0, kind=None):
+    """Train a fresh critic of `model.discriminator`'s architecture (or of kind `kind`, built by `make_critic` with
+    the model's sizes) alone for `steps` WGAN-GP steps on batches of the real token ids `real_ids [N, L]` against the
+    fixed generated ids `fake_ids [M, L]` (one-hot words, as the stage feeds them), Adam at `rate` (the stage's
+    optimizer); `held_out = (real_ids, real_lm, fake_ids, fake_lm, real_ratio, fake_ratio)`, the held-out
+    summaries' ids, log-probabilities per token under the trigram model and those minus the log-probabilities under a
+    trigram model of the generated summaries the critic trains on. Returns a row per fifth of the steps: the held-out
+    AUC, the mean real minus generated score (`distance`), `rho_critic_lm` on each set, alone and at equal lengths,
+    and the critic's Spearman correlation with the log ratio of the two trigram models (`rho_*_ratio`: a critic
+    estimates how much more likely a summary is real than generated, not how likely it is real)."""
     keras.utils.set_random_seed(seed)
-    critic = RealTextDiscriminator.from_config({**model.discriminator.get_config(), "name": "probe", "seed": seed})
+    own = model.discriminator
+    critic = (type(own).from_config({**own.get_config(), "name": "probe", "seed": seed}) if kind is None else
+              make_critic(kind, own.vocabulary_size, own.word_dim, own.penalty_weight, model.critic_pooling, seed,
+                          name="probe"))
     critic.build()
     size = critic.vocabulary_size
     optimizer = keras.optimizers.Adam(rate, global_clipnorm=5.0)
@@ -129,18 +155,24 @@ def critic_probe(model, real_ids, fake_ids, held_out, steps, rate, batch_size=64
     score = lambda ids: np.concatenate([critic(tf.one_hot(ids[i : i + 256], size)).numpy()  # noqa: E731
                                         for i in range(0, len(ids), 256)])
     rng = np.random.default_rng(seed)
-    real_set, real_lm, fake_set, fake_lm = held_out
+    real_set, real_lm, fake_set, fake_lm, real_ratio, fake_ratio = held_out
+    real_length, fake_length = (np.count_nonzero(np.asarray(ids), axis=1) for ids in (real_set, fake_set))
     rows, started = {}, time.perf_counter()
+    label = f"{kind or 'own'} seed {seed} rate {rate:g}"
     for index in range(1, steps + 1):
         step(tf.gather(real_ids, rng.integers(0, len(real_ids), batch_size)),
              tf.gather(fake_ids, rng.integers(0, len(fake_ids), batch_size)))
         if index % max(1, steps // 5) == 0:
             real, fake = score(real_set), score(fake_set)
-            row = rows[f"rate {rate:g} @{index}"] = {
+            row = rows[f"{label} @{index}"] = {
                 "auc": _auc(real, fake), "distance": float(real.mean() - fake.mean()),
                 "rho_real": float(spearmanr(real, real_lm)[0]), "rho_generated": float(spearmanr(fake, fake_lm)[0]),
+                "rho_real_given_length": rank_partial(real, real_lm, real_length),
+                "rho_generated_given_length": rank_partial(fake, fake_lm, fake_length),
+                "rho_real_ratio": float(spearmanr(real, real_ratio)[0]),
+                "rho_generated_ratio": float(spearmanr(fake, fake_ratio)[0]),
                 "seconds": round(time.perf_counter() - started)}
-            print(f"rate {rate:g} @{index}", {key: round(value, 3) for key, value in row.items()},
+            print(f"{label} @{index}", {key: round(value, 3) for key, value in row.items()},
                   flush=True)  # every point as it comes: a probe cut short keeps its curve
     return rows
 
@@ -154,6 +186,9 @@ def main(argv=None):
     parser.add_argument("--batches", type=int, default=8, help="training batches for the gradients' norms (0: none)")
     parser.add_argument("--probe-steps", type=int, default=0, help="train fresh critics this many steps (0: none)")
     parser.add_argument("--probe-rates", default="1e-4,1e-3", help="the fresh critics' Adam rates")
+    parser.add_argument("--probe-critics", default="",
+                        help="kinds of fresh critics (convolution, transition; default: the full model's own)")
+    parser.add_argument("--probe-seeds", default="0", help="the fresh critics' seeds (initial weights, batches)")
     parser.add_argument("--probe-documents", type=int, default=4000,
                         help="training documents whose summaries the fresh critics see")
     args, recipe_argv = parser.parse_known_args(argv)
@@ -164,7 +199,8 @@ def main(argv=None):
     real = real_scores(full, references)
     real_lm = log_probability_per_token(lm, references)
     rows = {"real summaries (held out)": {"critic": float(real.mean()), "perplexity": lm.perplexity(references),
-                                          "rho_critic_lm": float(spearmanr(real, real_lm)[0])}}
+                                          "rho_critic_lm": float(spearmanr(real, real_lm)[0]),
+                                          "rho_given_length": rank_partial(real, real_lm, word_counts(full, references))}}
     per_model = {}
     for name, model in models.items():
         summaries = summarize(model, documents)
@@ -172,10 +208,11 @@ def main(argv=None):
         lm_scores = log_probability_per_token(lm, summaries)
         per_model[name] = (summaries, scores, lm_scores)
         rows[name] = {"critic": float(scores.mean()), "critic_auc": _auc(real, scores),
-                      "perplexity": lm.perplexity(summaries), "rho_critic_lm": float(spearmanr(scores, lm_scores)[0])}
+                      "perplexity": lm.perplexity(summaries), "rho_critic_lm": float(spearmanr(scores, lm_scores)[0]),
+                      "rho_given_length": rank_partial(scores, lm_scores, word_counts(model, summaries))}
     print(f"seed {flags.seed}, {len(documents)} {'test' if args.test else 'validation'} documents; the critic of "
           f"{critic_name}; perplexity under the {'validation summaries' if args.test else 'pool'}'s trigram model")
-    print(format_table(rows, ["critic", "critic_auc", "perplexity", "rho_critic_lm"]))
+    print(format_table(rows, ["critic", "critic_auc", "perplexity", "rho_critic_lm", "rho_given_length"]))
     names = list(per_model)
     reference = names[1] if len(names) > 2 else names[0]
     changes = {}
@@ -215,16 +252,24 @@ def run_probe(full, data, documents, references, lm, args):
     train = data.train_documents[: args.probe_documents]
     fake = written_at_lengths(full, train, rng.choice(lengths, len(train)))
     held_fake = written_at_lengths(full, documents, rng.choice(lengths, len(documents)))
-    held_texts = [" ".join(full.vocabulary[i - 2] if i > 1 else "oovword" for i in row if i > 0)  # as the LM reads
-                  for row in held_fake.numpy()]
+    texts = lambda rows: [" ".join(full.vocabulary[i - 2] if i > 1 else "oovword" for i in row if i > 0)  # noqa: E731
+                          for row in rows.numpy()]  # as the LM reads them
+    held_texts = texts(held_fake)
+    generated_lm = SummaryLanguageModel(texts(fake))  # the generator's own trigram model, of what the critics see
+    ratio = lambda summaries: (log_probability_per_token(lm, summaries)  # noqa: E731
+                               - log_probability_per_token(generated_lm, summaries))
     held_out = (ids(references), log_probability_per_token(lm, references), held_fake,
-                log_probability_per_token(lm, held_texts))
+                log_probability_per_token(lm, held_texts), ratio(references), ratio(held_texts))
     rows = {}
-    for rate in (float(value) for value in args.probe_rates.split(",")):
-        rows.update(critic_probe(full, real_ids, fake, held_out, args.probe_steps, rate))
+    for kind in args.probe_critics.split(",") if args.probe_critics else [None]:
+        for seed in (int(value) for value in args.probe_seeds.split(",")):
+            for rate in (float(value) for value in args.probe_rates.split(",")):
+                rows.update(critic_probe(full, real_ids, fake, held_out, args.probe_steps, rate, seed=seed,
+                                         kind=kind))
     print(f"\nfresh critics on {len(train)} training documents' summaries (real lengths) against the pool; held out: "
           f"{len(references)} real and {len(documents)} generated summaries")
-    print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "seconds"]))
+    print(format_table(rows, ["auc", "distance", "rho_real", "rho_generated", "rho_real_given_length",
+                              "rho_generated_given_length", "rho_real_ratio", "rho_generated_ratio", "seconds"]))
     return rows
 
 

@@ -44,6 +44,9 @@ Variants (name: objective and changes to the model or the stage):
     full_anchor_0.01_critic_mean  full_anchor_0.01 with a critic that averages its n-gram features over the summary
                        instead of taking their maximum (`critic_pooling="mean"`, the recipe's `--critic-pooling mean`):
                        every transition judged (its ablation is reconstruction_anchor_0.01: no critic)
+    full_anchor_0.01_critic_transition  full_anchor_0.01 with a recurrent critic scoring every prefix of the summary,
+                       the scores averaged up to its end (`critic="transition"`, the recipe's `--critic transition`;
+                       Wang & Lee's per-step discriminator; the ablation again reconstruction_anchor_0.01)
     full_lm_W, reconstruction_lm_W  the full model and reconstruction only with the KL to a word language model of
                        the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in
                        0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
@@ -112,6 +115,7 @@ VARIANTS = {
        for weight in (0.003, 0.01, 0.03, 0.1, 0.3, 1)},
     "reconstruction_anchor_0.01": ("reconstruction", {"anchor_weight": 0.01}, {}),
     "full_anchor_0.01_critic_mean": ("unpaired", {"anchor_weight": 0.01, "critic_pooling": "mean"}, {}),
+    "full_anchor_0.01_critic_transition": ("unpaired", {"anchor_weight": 0.01, "critic": "transition"}, {}),
     **{f"{objective}{anchor}_lm_{weight}": (
         "unpaired" if objective == "full" else "reconstruction",
         {"lm_prior_weight": weight, **({"anchor_weight": 0.01} if anchor else {})}, {})

@@ -110,6 +110,11 @@ LAYERS = {
         tf.nn.softmax(rng.normal(size=(2, 4, 10)).astype("float32")),
         lambda judge, code: judge.adversary_loss({"summary_ids": TOKENS[:, :4]}, code, training=True),
     ),
+    "TransitionDiscriminator": (
+        lambda: L.TransitionDiscriminator(10, word_dim=4, hidden_dim=4, seed=0),
+        tf.nn.softmax(rng.normal(size=(2, 4, 10)).astype("float32")),
+        lambda judge, code: judge.adversary_loss({"summary_ids": TOKENS[:, :4]}, code, training=True),
+    ),
     "LogMelSpectrogram": (lambda: L.LogMelSpectrogram(num_mel_bins=8), WAVEFORMS, None),
     "LogMelEncoder": (lambda: L.LogMelEncoder(embedding_dim=8, units=8, depth=1, num_mel_bins=8), WAVEFORMS, None),
     "GriffinLimVocoder": (lambda: L.GriffinLimVocoder(num_mel_bins=8, hidden_dim=8, iterations=2), MEL_FRAMES, None),

@@ -20,6 +20,7 @@ from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.layers.judges.pair_discriminator import PairDiscriminator
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
+from keras_ae.layers.judges.transition_discriminator import TransitionDiscriminator
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
@@ -55,6 +56,7 @@ __all__ = [
     "PairDiscriminator",
     "RandomShift",
     "RealTextDiscriminator",
+    "TransitionDiscriminator",
     "ReconstructionJudge",
     "VectorQuantizer",
     "WaveformEncoder",

@@ -16,12 +16,14 @@ from keras_ae.layers.encoders.gru_sentence_encoder import STRIP_PUNCTUATION, GRU
 from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.neighbour_decoder import NeighbourDecoder
 from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
+from keras_ae.layers.judges.transition_discriminator import TransitionDiscriminator
 from keras_ae.losses import masked_token_crossentropy
 
 OBJECTIVES = ("paired", "reconstruction", "unpaired")
 GRADIENTS = ("straight_through", "self_critical")
 SUBLAYERS = ("encoder", "generator", "reader", "document_decoder", "discriminator")
-CRITIC_ARGUMENTS = ("penalty_weight", "critic_pooling", "seed")  # the default critic is built from these
+CRITICS = ("convolution", "transition")
+CRITIC_ARGUMENTS = ("critic", "penalty_weight", "critic_pooling", "seed")  # the default critic is built from these
 
 
 def document_spellings(documents, words):
@@ -43,6 +45,23 @@ def document_spellings(documents, words):
     equal = tf.equal(words[:, :, None], standardized[:, None, :]) & tf.not_equal(words, "")[:, :, None]
     first = tf.argmax(tf.cast(equal, tf.int32), axis=-1, output_type=tf.int32)
     return tf.where(tf.reduce_any(equal, axis=-1), tf.gather(trimmed, first, batch_dims=1), words)
+
+
+def make_critic(critic, vocabulary_size, word_dim=64, penalty_weight=10.0, pooling="max", seed=None,
+                name="discriminator"):
+    """A fresh critic of kind `critic` ("convolution": `RealTextDiscriminator` with `pooling`; "transition":
+    `TransitionDiscriminator` with a state of `word_dim`), as `TextLatent` builds its discriminator.
+
+    Example:
+        critic = make_critic("transition", vocabulary_size=100, seed=0)
+    """
+    if critic == "transition":
+        return TransitionDiscriminator(vocabulary_size, word_dim=word_dim, hidden_dim=word_dim,
+                                       penalty_weight=penalty_weight, seed=seed, name=name)
+    if critic == "convolution":
+        return RealTextDiscriminator(vocabulary_size, word_dim=word_dim, penalty_weight=penalty_weight,
+                                     pooling=pooling, seed=seed, name=name)
+    raise ValueError(f"Unknown critic {critic!r}: choose one of {', '.join(CRITICS)}.")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -86,7 +105,10 @@ class TextLatent(JudgedEncoder):
     Critic (`critic_pooling`): with "max" (the default) the critic's score rests on the summary's most telling
     n-grams, so the generator is rewarded for one synopsis-like phrase ("python bindings", "library for") wherever
     it lands, while the transitions around it go unjudged; with "mean" the score averages one score per position, so
-    every transition counts, as it does in an n-gram model's perplexity.
+    every transition counts, as it does in an n-gram model's perplexity. Both are convolutional critics
+    (`critic="convolution"`, `RealTextDiscriminator`); with `critic="transition"` a recurrent critic
+    (`TransitionDiscriminator`, as Wang & Lee's released per-step discriminator) scores every prefix of the summary
+    and averages those scores up to its end, so each word is judged given all the words before it, not a window.
 
     Spelling (`document_spelling`): the vocabulary is of standardised words (lower case, punctuation stripped), so
     the generator writes "fdlock" for the document's "fd-lock" and "python3yaml" for "python3-yaml". With
@@ -144,8 +166,9 @@ class TextLatent(JudgedEncoder):
         hidden_dim: size of the generator's and the reconstructor's GRU states.
         adversary_weight: weight of the generator's `-D(fake)` beside the reconstruction loss.
         penalty_weight: the critic's gradient-penalty weight.
-        critic_pooling: how the critic pools its n-gram features over the summary (`RealTextDiscriminator`'s
-            `pooling`): "max", its most telling n-grams, or "mean", every position alike (see below).
+        critic: "convolution" (`RealTextDiscriminator`) or "transition" (`TransitionDiscriminator`; see below).
+        critic_pooling: how the convolutional critic pools its n-gram features over the summary
+            (`RealTextDiscriminator`'s `pooling`): "max", its most telling n-grams, or "mean", every position alike.
         adversary_steps, adversary_ramp_steps: see `JudgedEncoder`.
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
@@ -186,6 +209,7 @@ class TextLatent(JudgedEncoder):
         hidden_dim=128,
         adversary_weight=1.0,
         penalty_weight=10.0,
+        critic="convolution",
         critic_pooling="max",
         adversary_steps=1,
         adversary_ramp_steps=0,
@@ -210,6 +234,8 @@ class TextLatent(JudgedEncoder):
     ):
         if objective not in OBJECTIVES:
             raise ValueError(f"Unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}.")
+        if critic not in CRITICS:
+            raise ValueError(f"Unknown critic {critic!r}: choose one of {', '.join(CRITICS)}.")
         if gradient not in GRADIENTS:
             raise ValueError(f"Unknown gradient {gradient!r}: choose one of {', '.join(GRADIENTS)}.")
         if output_length is not None and not 1 <= output_length <= summary_length:
@@ -237,10 +263,7 @@ class TextLatent(JudgedEncoder):
         document_decoder = document_decoder or ConditionalGRUDecoder(
             size, hidden_dim=hidden_dim, word_dim=word_dim, output_dim=word_dim, name="document_decoder"
         )
-        discriminator = discriminator or RealTextDiscriminator(
-            size, word_dim=word_dim, penalty_weight=penalty_weight, pooling=critic_pooling, seed=seed,
-            name="discriminator",
-        )
+        discriminator = discriminator or make_critic(critic, size, word_dim, penalty_weight, critic_pooling, seed)
         judges = [NeighbourDecoder(document_decoder, name="reconstruction")]
         judge_weights = [1.0]
         if objective == "paired" or pseudo_weight > 0:
@@ -288,6 +311,7 @@ class TextLatent(JudgedEncoder):
         self.hidden_dim = hidden_dim
         self.adversary_weight = float(adversary_weight)
         self.penalty_weight = float(penalty_weight)
+        self.critic = critic
         self.critic_pooling = critic_pooling
         self.gradient = gradient
         self.pseudo_weight = float(pseudo_weight)
@@ -576,12 +600,14 @@ class TextLatent(JudgedEncoder):
     def with_objective(self, objective, **changes):
         """A copy of this model (same config but `changes`, same weights) that trains `objective`; create it in the
         strategy's scope. Pretraining, the reconstruction-only ablation and the full model are one model at three
-        stages. A change of an argument the critic is built from (`CRITIC_ARGUMENTS`) builds it anew from them."""
+        stages. A change of an argument the critic is built from (`CRITIC_ARGUMENTS`) builds it anew from them; a
+        critic of another kind (`critic`) starts from its own initial weights."""
         config = {**self.get_config(), **changes, "objective": objective}
         if any(name in changes for name in CRITIC_ARGUMENTS):
             config["discriminator"] = None  # built again from the changed arguments (same weight shapes)
         clone = type(self).from_config(config)
-        for name in (*SUBLAYERS, "sampler"):
+        kept = SUBLAYERS if clone.critic == self.critic else tuple(name for name in SUBLAYERS if name != "discriminator")
+        for name in (*kept, "sampler"):
             getattr(clone, name).set_weights(getattr(self, name).get_weights())
         if clone.prior and self.language_model is not None:
             clone.language_model.set_weights(self.language_model.get_weights())
@@ -615,6 +641,7 @@ class TextLatent(JudgedEncoder):
                 "hidden_dim": self.hidden_dim,
                 "adversary_weight": self.adversary_weight,
                 "penalty_weight": self.penalty_weight,
+                "critic": self.critic,
                 "critic_pooling": self.critic_pooling,
                 "gradient": self.gradient,
                 "pseudo_weight": self.pseudo_weight,

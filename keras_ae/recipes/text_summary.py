@@ -41,7 +41,7 @@ from keras_ae.evaluation.summaries import (
     RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, summarize, summary_row,
 )
 from keras_ae.layers.judges.real_text_discriminator import POOLINGS
-from keras_ae.models.text_latent import GRADIENTS, TextLatent
+from keras_ae.models.text_latent import CRITICS, GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
     RunFolder,
     export_run,
@@ -88,9 +88,12 @@ def build_parser():
     parser.add_argument("--adversary-weight", type=float, default=DEFAULTS["adversary_weight"],
                         help="weight of the discriminator's loss for the generator")
     parser.add_argument("--adversary-learning-rate", type=float, default=1e-4, help="the discriminator's Adam rate")
+    parser.add_argument("--critic", choices=CRITICS, default=DEFAULTS["critic"],
+                        help="the discriminator: convolution (n-gram features pooled over the summary) or transition "
+                             "(a GRU scoring every prefix, the scores averaged up to the summary's end)")
     parser.add_argument("--critic-pooling", choices=POOLINGS, default=DEFAULTS["critic_pooling"],
-                        help="how the discriminator pools its n-gram features over a summary: max (its most telling "
-                             "n-grams) or mean (every position alike)")
+                        help="how the convolutional discriminator pools its n-gram features over a summary: max (its "
+                             "most telling n-grams) or mean (every position alike)")
     parser.add_argument("--gradient", choices=GRADIENTS, default=DEFAULTS["gradient"],
                         help="how the generated words' losses reach the generator (straight-through Gumbel-softmax "
                              "or self-critical REINFORCE)")
@@ -138,8 +141,9 @@ def build_model(args, vocabulary, n, objective="paired"):
         vocabulary, objective=objective, summary_length=args.summary_length, document_length=args.max_words,
         match_length=args.match_length, output_length=min(n, args.summary_length) if args.match_length else None,
         embedding_dim=args.embedding_dim, word_dim=args.word_dim, hidden_dim=args.hidden_dim,
-        adversary_weight=args.adversary_weight, critic_pooling=args.critic_pooling, gradient=args.gradient,
-        pseudo_weight=args.pseudo_weight, anchor_weight=args.anchor_weight, lm_prior_weight=args.lm_prior_weight,
+        adversary_weight=args.adversary_weight, critic=args.critic, critic_pooling=args.critic_pooling,
+        gradient=args.gradient, pseudo_weight=args.pseudo_weight, anchor_weight=args.anchor_weight,
+        lm_prior_weight=args.lm_prior_weight,
         block_final_stop_words=args.block_final_stop_words, seed=args.seed,
     )
 

@@ -3,12 +3,14 @@ graph-mode summaries traced once per model."""
 
 import gc
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from nltk.lm.preprocessing import pad_both_ends
 from nltk.util import ngrams
+from scipy.stats import spearmanr
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
@@ -177,3 +179,16 @@ def test_summarize_traces_once_per_model_and_follows_its_weights_and_settings():
     del model
     gc.collect()
     assert owner() is None
+
+
+def test_rank_partial_removes_what_two_scores_share_through_the_length_alone(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))  # it imports its neighbours by name
+    from benchmarks.text_summary_critic import rank_partial
+
+    rng = np.random.default_rng(0)
+    length = rng.integers(1, 10, 2000).astype(float)
+    critic, lm = length + rng.normal(size=2000), -length - rng.normal(size=2000)  # related through the length only
+    assert spearmanr(critic, lm)[0] < -0.8 and abs(rank_partial(critic, lm, length)) < 0.1
+    shared = rng.normal(size=2000)  # and a part they share beside the length
+    assert rank_partial(critic + 3 * shared, lm + 3 * shared, length) > 0.5
+    assert rank_partial(critic, lm, np.ones(2000)) == pytest.approx(spearmanr(critic, lm)[0])  # one length: Spearman's
