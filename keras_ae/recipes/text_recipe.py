@@ -440,10 +440,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
 def training_token_frequencies(encoder, sentences):
     """The relative frequency of each of `encoder`'s token ids in `sentences` (every one, tokenised as the encoder
     does, cut at its `max_length`): `--word-weighting sif`'s `p`."""
-    print(f"Counting the tokens of {len(sentences)} training sentences (--word-weighting sif)")
+    started = time.perf_counter()
     batches = (encoder.tokenize(tf.constant(sentences[start:start + TOKENIZE_BATCH])).numpy()
                for start in range(0, len(sentences), TOKENIZE_BATCH))
-    return count_token_frequencies(batches, encoder.vocabulary_size)
+    frequencies = count_token_frequencies(batches, encoder.vocabulary_size)
+    print(f"--word-weighting sif: token frequencies of {len(sentences)} training sentences counted in "
+          f"{time.perf_counter() - started:.0f} s")
+    return frequencies
 
 
 def validation_batches(args, model, make_dataset, splits):
