@@ -285,7 +285,7 @@ def protocol_rows(data, parts, corpus, args):
     return rows
 
 
-SIF_A = 1e-3  # the weighting rows' a; unlike `GRUSentenceEncoder(word_weighting="sif")`, they divide by the weights' sum
+SIF_A = 1e-3  # the weighting rows' a; they divide by the weights' sum (`word_weighting="sif"`: by the length)
 
 
 def weighting_rows(data, parts, corpus, args):
