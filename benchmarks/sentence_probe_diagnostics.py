@@ -52,7 +52,7 @@ from keras_ae.evaluation.sentences import (
     evaluate_transfer_tfidf,
     transfer_probe_data,
 )
-from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
+from keras_ae.layers.encoders.gru_sentence_encoder import count_token_frequencies, standardize_text
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
@@ -285,17 +285,7 @@ def protocol_rows(data, parts, corpus, args):
     return rows
 
 
-SIF_A = 1e-3
-
-
-def frequency_weights(token_ids, vocabulary_size, a=SIF_A):
-    """`a / (a + p(token))` of each token id, `p` counted over `token_ids` (an iterable of integer arrays, padding 0
-    not counted): frequent tokens weigh little in a weighted mean, rare ones about 1."""
-    counts = np.zeros(vocabulary_size)
-    for ids in token_ids:
-        ids = np.asarray(ids).ravel()
-        counts += np.bincount(ids[ids > 0], minlength=vocabulary_size)[:vocabulary_size]
-    return a / (a + counts / counts.sum())
+SIF_A = 1e-3  # the weighting rows' a; they divide by the weights' sum (`word_weighting="sif"`: by the length)
 
 
 def weighting_rows(data, parts, corpus, args):
@@ -307,7 +297,8 @@ def weighting_rows(data, parts, corpus, args):
     for name, part in parts.items():
         ids = (part.tokenize(tf.constant([train[i] for i in spread[start:start + 2048]])).numpy()
                for start in range(0, len(spread), 2048))
-        weights[name] = tf.constant(frequency_weights(ids, part.vocabulary_size), tf.float32)
+        frequencies = count_token_frequencies(ids, part.vocabulary_size)
+        weights[name] = tf.constant(SIF_A / (SIF_A + frequencies), tf.float32)
 
     def pooled(of_states, weighted=True):
         def encode(sentences):

@@ -63,6 +63,11 @@ class QuickThought(JudgedEncoder):
             word_dim` floats) beside the mean of its word embeddings (`word_dim` floats), so `word_dim` must be
             below `embedding_dim / 2`; `"words"` the mean of its word embeddings alone, no GRU (`word_dim` must be
             `embedding_dim / 2`). The embedding keeps its size either way.
+        word_weighting: how each encoder's mean word embedding weighs its tokens (`GRUSentenceEncoder(word_weighting)`):
+            `"uniform"` (default) or `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
+            2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
+            `"states+words"`.
+        sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -96,6 +101,8 @@ class QuickThought(JudgedEncoder):
         packed=True,
         product_dtype=None,
         readout="states",
+        word_weighting="uniform",
+        sif_a=1e-3,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -117,7 +124,7 @@ class QuickThought(JudgedEncoder):
             vocabulary=vocabulary, embedding_dim=embedding_dim // 2, word_dim=word_dim, max_length=max_length,
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
             word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
-            product_dtype=product_dtype, readout=readout,
+            product_dtype=product_dtype, readout=readout, word_weighting=word_weighting, sif_a=sif_a,
         )
         try:
             query_encoder = query_encoder or GRUSentenceEncoder(**encoder_args, name="query_encoder")
@@ -147,8 +154,16 @@ class QuickThought(JudgedEncoder):
         self.packed = packed
         self.product_dtype = product_dtype
         self.readout = readout
+        self.word_weighting = word_weighting
+        self.sif_a = float(sif_a)
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
+
+    def set_token_frequencies(self, frequencies):
+        """Sets both encoders' token frequencies `p` for `word_weighting="sif"` (one value per token id, e.g.
+        `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
+        for encoder in (self.query_encoder, self.context_encoder):
+            encoder.set_token_frequencies(frequencies)
 
     @property
     def query_encoder(self):
@@ -241,6 +256,8 @@ class QuickThought(JudgedEncoder):
                 "packed": self.packed,
                 "product_dtype": self.product_dtype,
                 "readout": self.readout,
+                "word_weighting": self.word_weighting,
+                "sif_a": self.sif_a,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -50,6 +50,11 @@ class SkipThought(JudgedEncoder):
             pooled GRU states; `"states+words"` the pooled states (`embedding_dim - word_dim` floats) beside the
             mean of the sentence's word embeddings (`word_dim` floats); `"words"` that mean alone, no GRU
             (`word_dim` must equal `embedding_dim`).
+        word_weighting: how the encoder's mean word embedding weighs its tokens (`GRUSentenceEncoder(word_weighting)`):
+            `"uniform"` (default) or `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
+            2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
+            `"states+words"`.
+        sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
             built from the arguments above, with `unroll=True` (its GRU runs as a loop unrolled over `max_length`).
         previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments, with
@@ -84,6 +89,8 @@ class SkipThought(JudgedEncoder):
         seed=None,
         bucket_width=0,
         readout="states",
+        word_weighting="uniform",
+        sif_a=1e-3,
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
@@ -106,6 +113,8 @@ class SkipThought(JudgedEncoder):
             unroll=True,
             bucket_width=bucket_width,
             readout=readout,
+            word_weighting=word_weighting,
+            sif_a=sif_a,
             name="encoder",
         )
         size = encoder.vocabulary_size
@@ -137,6 +146,8 @@ class SkipThought(JudgedEncoder):
         self.seed = seed
         self.bucket_width = bucket_width
         self.readout = readout
+        self.word_weighting = word_weighting
+        self.sif_a = float(sif_a)
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -162,6 +173,11 @@ class SkipThought(JudgedEncoder):
 
     def call(self, sentences, training=False):
         return self.encoder(sentences, training=training)
+
+    def set_token_frequencies(self, frequencies):
+        """Sets the encoder's token frequencies `p` for `word_weighting="sif"` (one value per token id, e.g.
+        `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
+        self.encoder.set_token_frequencies(frequencies)
 
     def encode(self, sentences):
         """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
@@ -234,6 +250,8 @@ class SkipThought(JudgedEncoder):
                 "seed": self.seed,
                 "bucket_width": self.bucket_width,
                 "readout": self.readout,
+                "word_weighting": self.word_weighting,
+                "sif_a": self.sif_a,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
                 "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),

@@ -99,6 +99,8 @@ def build_model(args, vocabulary):
         token_dropout=args.token_dropout,
         product_dtype=args.product_dtype,
         readout=args.readout,
+        word_weighting=args.word_weighting,
+        sif_a=args.sif_a,
     )
 
 

@@ -51,6 +51,8 @@ def build_model(args, vocabulary):
         tokenizer=args.tokens,
         bucket_width=args.bucket_width,
         readout=args.readout,
+        word_weighting=args.word_weighting,
+        sif_a=args.sif_a,
     )
 
 

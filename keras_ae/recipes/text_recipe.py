@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.config import constructor_default, keyword_defaults
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
 from keras_ae.distribute import get_strategy, is_chief
@@ -38,7 +38,7 @@ from keras_ae.evaluation.sentences import (
     transfer_probe_data,
     write_neighbours,
 )
-from keras_ae.layers.encoders.gru_sentence_encoder import READOUTS
+from keras_ae.layers.encoders.gru_sentence_encoder import READOUTS, WORD_WEIGHTINGS, count_token_frequencies
 from keras_ae.recipes.common import RunFolder, export_run, format_table, parse_flags, print_summary
 from keras_ae.runs import BestWeights, TimeBudget
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, sentence_samples, write_projector
@@ -52,6 +52,7 @@ STREAMED = ("books", "prose", "all")  # named corpora read from their shards (au
 VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out sentences, an equal share per source
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
+TOKENIZE_BATCH = 4096  # sentences tokenised at once when --word-weighting sif counts the training text's tokens
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds",
            "train_cpu_seconds"]
@@ -114,6 +115,14 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "embedding (--word-dim of the embedding's floats; e.g. --word-dim 32 for Quick-thought's two 64-float "
         "halves), or the mean word embedding alone, no GRU (--word-dim equal to the encoder's embedding size)",
     )
+    parser.add_argument(
+        "--word-weighting", choices=WORD_WEIGHTINGS, default=default("word_weighting"),
+        help="how the readout's mean word embedding weighs its tokens: uniform, or sif (smooth inverse frequency "
+        "a / (a + p(token)), Arora et al., 2017, p counted once on every training sentence and saved in the model; "
+        "needs --readout words or states+words)",
+    )
+    parser.add_argument("--sif-a", type=positive_float, default=default("sif_a"),
+                        help="a of --word-weighting sif (the paper's 1e-3)")
     parser.add_argument(
         "--bidirectional", action="store_true", default=default("bidirectional"),
         help="forward and backward GRUs of half the size (bi-skip encoder)"
@@ -306,6 +315,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         model = build_model(args, vocabulary)
         # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
+    if args.word_weighting == "sif":
+        model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
     validation, validation_steps = validation_batches(args, model, make_dataset, splits)
 
@@ -424,6 +435,18 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
               f"1-minute load average {min(budget.load):.1f}-{max(budget.load):.1f} "
               f"(mean {np.mean(budget.load):.1f}) on {os.cpu_count()} cores")
     return metrics
+
+
+def training_token_frequencies(encoder, sentences):
+    """The relative frequency of each of `encoder`'s token ids in `sentences` (every one, tokenised as the encoder
+    does, cut at its `max_length`): `--word-weighting sif`'s `p`."""
+    started = time.perf_counter()
+    batches = (encoder.tokenize(tf.constant(sentences[start:start + TOKENIZE_BATCH])).numpy()
+               for start in range(0, len(sentences), TOKENIZE_BATCH))
+    frequencies = count_token_frequencies(batches, encoder.vocabulary_size)
+    print(f"--word-weighting sif: token frequencies of {len(sentences)} training sentences counted in "
+          f"{time.perf_counter() - started:.0f} s")
+    return frequencies
 
 
 def validation_batches(args, model, make_dataset, splits):

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae.layers.decoders.conditional_gru_decoder import ConditionalGRUDecoder
-from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, count_token_frequencies
 
 VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran"]
 
@@ -334,3 +334,54 @@ def test_readout_puts_the_mean_word_embedding_beside_or_instead_of_the_states():
             GRUSentenceEncoder(VOCABULARY, **bad)
     with pytest.raises(ValueError, match="token_states needs a GRU"):
         bag.token_states(token_ids)
+
+
+def test_sif_weighting_weighs_each_word_by_a_over_a_plus_its_frequency():
+    """word_weighting="sif": `count_token_frequencies` is each token's share of the text (padding not counted); with
+    one-hot word embeddings the bag shows each token's weight, `a / (a + p) / |s|` (Arora et al.'s formula), so a
+    frequent word moves the mean less than a rare one; before the frequencies are set it is the plain mean; packed
+    equals padded; "states+words" weighs its word half only; the frequencies travel with the weights."""
+    corpus = tf.constant(["the cat sat on the mat", "the dog ran", "the the cat"])
+    size, a = len(VOCABULARY) + 2, 0.1
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=size, word_dim=size, max_length=7, readout="words",
+                             word_weighting="sif", sif_a=a)
+    frequencies = count_token_frequencies([bag.tokenize(corpus).numpy(), np.zeros((2, 7), "int64")], size)
+    expected = np.array([0, 0, 5, 2, 1, 1, 1, 1, 1]) / 12  # padding, OOV, the cat sat on mat dog ran
+    np.testing.assert_allclose(frequencies, expected)
+    sentence = tf.constant(["the ran cat"])
+    bag(sentence)
+    bag.word_embedding.set_weights([np.eye(size)])  # each word's embedding is its one-hot id: the bag is its weights
+    np.testing.assert_allclose(bag(sentence)[0, 2:], [1 / 3, 1 / 3, 0, 0, 0, 0, 1 / 3], atol=1e-6)  # not yet set
+    bag.set_token_frequencies(frequencies)
+    weights = a / (a + expected)
+    np.testing.assert_allclose(bag.token_weights(tf.range(size)), weights, rtol=1e-5)
+    z = _round_trip(bag, sentence).numpy()[0]
+    np.testing.assert_allclose(z, np.array([0, 0, weights[2], weights[3], 0, 0, 0, 0, weights[8]]) / 3, rtol=1e-5)
+    assert z[2] < z[3] < z[8]  # "the" (5 of 12 tokens) < "cat" (2) < "ran" (1)
+    both = GRUSentenceEncoder(VOCABULARY, embedding_dim=size + 3, word_dim=size, max_length=7, pooling="mean",
+                              readout="states+words", word_weighting="sif", sif_a=a)
+    both(sentence)
+    both.word_embedding.set_weights([np.eye(size)])
+    both.set_token_frequencies(frequencies)
+    uniform = GRUSentenceEncoder.from_config({**both.get_config(), "word_weighting": "uniform"})
+    uniform(sentence)
+    uniform.set_weights([w for w in both.get_weights() if w.shape != (size,)])
+    np.testing.assert_allclose(both(sentence)[:, :3], uniform(sentence)[:, :3], atol=1e-6)  # the GRU reads unweighted
+    np.testing.assert_allclose(both(sentence)[0, 3:], z, rtol=1e-5)
+    for layer in (bag, both):
+        packed = GRUSentenceEncoder.from_config({**layer.get_config(), "unroll": True, "packed": True})
+        packed(corpus)
+        packed.set_weights(layer.get_weights())
+        np.testing.assert_allclose(packed(layer.tokenize(corpus)), layer(corpus), atol=1e-6)
+    for bad, message in [(dict(word_weighting="tfidf"), "Unknown word_weighting"),
+                         (dict(word_weighting="sif"), "readout='states' does not use"),
+                         (dict(readout="words", embedding_dim=4, word_dim=4, word_weighting="sif", sif_a=0),
+                          "sif_a must be positive")]:
+        with pytest.raises(ValueError, match=message):
+            GRUSentenceEncoder(VOCABULARY, **bad)
+    with pytest.raises(ValueError, match="one value in"):
+        bag.set_token_frequencies(frequencies[:-1])
+    with pytest.raises(ValueError, match="word_weighting is 'uniform'"):
+        uniform.set_token_frequencies(frequencies)
+    with pytest.raises(ValueError, match="only padding"):
+        count_token_frequencies([np.zeros((2, 3), "int64")], size)

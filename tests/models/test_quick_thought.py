@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
+from keras_ae.layers.encoders.gru_sentence_encoder import count_token_frequencies
 from keras_ae.layers.judges.document_classifier import document_classification_losses
 from keras_ae.layers.judges.neighbour_classifier import neighbour_classification_losses as quick_thought_losses
 from keras_ae.models.quick_thought import QuickThought
@@ -333,7 +334,34 @@ def test_readout_keeps_the_embedding_size_and_the_config():
 @pytest.mark.parametrize("readout", ["words", pytest.param("states+words", marks=pytest.mark.slow)])
 def test_readout_export_takes_raw_strings(readout, tmp_path):
     """The export of a readout model gives `encode`'s embeddings of raw strings to 1e-5 (states+words: slow, its
-    packed GRU is what the default suite's packed-sequence export test already covers)."""
-    model = _readout_model(readout)
+    packed GRU is what the default suite's packed-sequence export test already covers). The `words` model weighs its
+    words with SIF (`_sif_model`), so the export also carries the token frequencies, a weight."""
+    model = _sif_model() if readout == "words" else _readout_model(readout)
     (outputs,), _ = reload_and_call(export_model(model, tmp_path / "readout"), "encode", [READOUT_SENTENCES])
     np.testing.assert_allclose(outputs, model.encode(tf.constant(READOUT_SENTENCES)), atol=1e-5)
+
+
+
+def _sif_model():
+    """A small `words` QuickThought with word_weighting="sif", its token frequencies counted on two sentences."""
+    keras.utils.set_random_seed(6)
+    model = _model(readout="words", max_length=4, word_weighting="sif")
+    model.set_token_frequencies(count_token_frequencies(
+        [model.query_encoder.tokenize(tf.constant(["the cat sat on the mat", "the the bird"])).numpy()],
+        model.query_encoder.vocabulary_size))
+    return model
+
+
+def test_sif_weighting_reaches_both_encoders_and_the_config():
+    """word_weighting="sif": set_token_frequencies reaches f and g and changes the embedding; the frequencies are
+    weights, so a clone from the config with the weights copied gives the same embeddings (the export: above)."""
+    model = _sif_model()
+    assert model.query_encoder.word_weighting == model.context_encoder.word_weighting == "sif"
+    sentences = tf.constant(READOUT_SENTENCES)
+    z = model.encode(sentences)
+    uniform = _model(readout="words", max_length=4)
+    uniform.set_weights([w for w in model.get_weights() if w.ndim == 2])  # the word embeddings, not the frequencies
+    assert not np.allclose(uniform.encode(sentences), z, atol=1e-4)
+    clone = QuickThought.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.encode(sentences), z, atol=1e-6)

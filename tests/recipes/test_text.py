@@ -61,12 +61,16 @@ def test_bucket_width_with_packed_sequences_is_refused_before_work(tmp_path, cap
 
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path, capsys):
-    """--readout reaches the model; a --word-dim the readout's split cannot take, or both kinds of probe marks, is
-    refused with the fix before any data is read or any folder written."""
-    args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16"])
-    assert recipe.build_model(args, ["a", "b"]).readout == "states+words"
+    """--readout, --word-weighting and --sif-a reach the model; a --word-dim the readout's split cannot take, SIF
+    weighting without a word mean in the readout, or both kinds of probe marks, is refused with the fix before any
+    data is read or any folder written."""
+    args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--word-weighting",
+                                             "sif", "--sif-a", "1e-4"])
+    model = recipe.build_model(args, ["a", "b"])
+    assert (model.readout, model.encoder.word_weighting, model.encoder.sif_a) == ("states+words", "sif", 1e-4)
     for flags, message in [(["--readout", "states+words", "--word-dim", "64"], "word_dim must be smaller"),
                            (["--readout", "words", "--word-dim", "20"], "must equal word_dim"),
+                           (["--word-weighting", "sif"], "readout='states' does not use"),
                            (["--probe-at", "1", "--probe-steps", "200"], "give one of them")]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])

@@ -2,6 +2,7 @@
 layer."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_ae.distribute import replica_uniform
@@ -10,6 +11,7 @@ from keras_ae.layers.unrolled_gru import can_unroll, packed_gru, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
 READOUTS = ("states", "states+words", "words")
+WORD_WEIGHTINGS = ("uniform", "sif")
 TOKENIZERS = ("word", "wordpiece")
 # The punctuation `TextVectorization`'s "lower_and_strip_punctuation" removes, removed before WordPiece too.
 STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -69,6 +71,39 @@ def _state_dim(readout, embedding_dim, word_dim, hidden_dim, bidirectional, word
                          f"e.g. word_dim={embedding_dim // 2} (states and words {embedding_dim - embedding_dim // 2} "
                          f"and {embedding_dim // 2}).")
     return embedding_dim - word_dim
+
+
+def _check_word_weighting(word_weighting, sif_a, readout, word_skip):
+    """Clear errors for a word weighting the encoder cannot apply."""
+    if word_weighting not in WORD_WEIGHTINGS:
+        raise ValueError(f"Unknown word_weighting {word_weighting!r}: choose one of {', '.join(WORD_WEIGHTINGS)}.")
+    if word_weighting == "sif" and readout == "states" and not word_skip:
+        raise ValueError("word_weighting='sif' weighs the mean word embedding, which readout='states' does not use: "
+                         "use readout='words' or 'states+words' (or word_skip), or drop word_weighting.")
+    if not sif_a > 0:
+        raise ValueError(f"sif_a must be positive (the paper's 1e-3); got {sif_a}.")
+
+
+def count_token_frequencies(token_ids, vocabulary_size):
+    """The relative frequency `p` of each token id `[vocabulary_size]` (float64, summing to 1) in `token_ids`, an
+    iterable of integer arrays (e.g. batches of `GRUSentenceEncoder.tokenize`); padding (0) is not counted. What
+    `GRUSentenceEncoder.set_token_frequencies` takes.
+
+    Example:
+        batches = (encoder.tokenize(tf.constant(sentences[i:i + 4096])).numpy() for i in range(0, len(sentences), 4096))
+        encoder.set_token_frequencies(count_token_frequencies(batches, encoder.vocabulary_size))
+    """
+    counts = np.zeros(vocabulary_size)
+    for ids in token_ids:
+        ids = np.asarray(ids).ravel()
+        if ids.size and (ids.min() < 0 or ids.max() >= vocabulary_size):
+            raise ValueError(f"count_token_frequencies: token ids must be in [0, {vocabulary_size}); got "
+                             f"{ids.min()}..{ids.max()}.")
+        counts += np.bincount(ids[ids > 0], minlength=vocabulary_size)
+    if counts.sum() == 0:
+        raise ValueError("count_token_frequencies counts tokens, but the token ids hold none (only padding): give "
+                         "the training sentences' token ids.")
+    return counts / counts.sum()
 
 
 def same_tokens(first, second):
@@ -144,6 +179,16 @@ class GRUSentenceEncoder(keras.layers.Layer):
             unchanged at the same embedding size. `"words"`: the mean of the word embeddings alone (a bag of words,
             Iyyer et al., 2015), no GRU at all (`embedding_dim` must equal `word_dim`; the GRU options do nothing).
             The means are over the sentence's real tokens; an empty sentence gives zeros.
+        word_weighting: how the mean word embedding of the readout (and of `word_skip`) weighs its tokens.
+            `"uniform"` (default): the plain mean. `"sif"`: smooth inverse frequency, each word embedding times
+            `sif_a / (sif_a + p(token))` before the mean over the sentence's tokens (Arora, Liang & Ma, 2017, "A
+            Simple but Tough-to-Beat Baseline for Sentence Embeddings", their `(1/|s|) sum_w a/(a+p(w)) v_w`), so
+            frequent tokens count little and rare ones about fully, as TF-IDF weighs words. `p`, the tokens'
+            relative frequencies in the training text, is a non-trainable weight (`token_frequencies`, saved and
+            exported with the model) set by `set_token_frequencies` (e.g. `count_token_frequencies` of the training
+            sentences); until then it is 0 and the weights are 1. The GRU reads unweighted embeddings. The paper's
+            removal of the common component is not applied.
+        sif_a: `a` of `word_weighting="sif"` (the paper: 1e-3 to 1e-4).
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -152,6 +197,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
         same = encoder(ids)                                       # [1, 32], the embedding of "The cat sat."
         bag = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=16, word_dim=16, readout="words")
         bag(tf.constant(["The cat sat."]))                        # [1, 16], the mean of 3 word embeddings
+        sif = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=16, word_dim=16, readout="words",
+                                 word_weighting="sif")
+        sif.set_token_frequencies(count_token_frequencies([sif.tokenize(tf.constant(["The cat sat on the mat."]))],
+                                                          sif.vocabulary_size))
+        sif(tf.constant(["The cat sat."]))                        # [1, 16], "the" weighs a/(a + 1/3)
     """
 
     def __init__(
@@ -173,6 +223,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         packed=False,
         product_dtype=None,
         readout="states",
+        word_weighting="uniform",
+        sif_a=1e-3,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -200,6 +252,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
             raise ValueError("packed=True runs the unrolled GRU over packed sequences: it needs unroll=True and no "
                              f"bucket_width (got unroll={unroll}, bucket_width={bucket_width}); drop one of them.")
         state_dim = _state_dim(readout, embedding_dim, word_dim, hidden_dim, bidirectional, word_skip)
+        sif_a = float(sif_a)
+        _check_word_weighting(word_weighting, sif_a, readout, word_skip)
         units = hidden_dim or state_dim
         if bidirectional and units % 2:
             raise ValueError(
@@ -229,6 +283,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.projection = keras.layers.Dense(state_dim, name="projection") if units != state_dim else None
         self.word_skip_map = keras.layers.Dense(embedding_dim, use_bias=False, name="word_skip") if word_skip else None
         self.seed_generator = None  # token dropout's, made in `build` (see there)
+        self.token_frequencies = None  # word_weighting="sif"'s p, a weight made in `build`
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
@@ -247,6 +302,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.packed = bool(packed)
         self.product_dtype = product_dtype
         self.readout = readout
+        self.word_weighting = word_weighting
+        self.sif_a = sif_a
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
@@ -263,10 +320,42 @@ class GRUSentenceEncoder(keras.layers.Layer):
         # (which draws from the same global seed) as it is without token dropout.
         if self.token_dropout and self.seed_generator is None:
             self.seed_generator = keras.random.SeedGenerator(self.seed)
+        if self.word_weighting == "sif" and self.token_frequencies is None:
+            self.token_frequencies = self.add_weight(
+                shape=(self.vocabulary_size,), initializer="zeros", trainable=False, name="token_frequencies"
+            )
         self.built = True
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.embedding_dim)
+
+    def set_token_frequencies(self, frequencies):
+        """Sets `word_weighting="sif"`'s `p`: the relative frequency of each token id (`vocabulary_size` values in
+        [0, 1], e.g. `count_token_frequencies` of the training sentences' token ids)."""
+        if self.word_weighting != "sif":
+            raise ValueError(f"set_token_frequencies sets word_weighting='sif''s p; this encoder's word_weighting is "
+                             f"{self.word_weighting!r}.")
+        frequencies = np.asarray(frequencies, "float64")
+        if frequencies.shape != (self.vocabulary_size,) or frequencies.min() < 0 or frequencies.max() > 1:
+            raise ValueError(f"token frequencies: one value in [0, 1] per token id ({self.vocabulary_size}: padding, "
+                             f"out-of-vocabulary and the vocabulary); got shape {frequencies.shape}.")
+        if not self.built:
+            self.build()
+        self.token_frequencies.assign(frequencies.astype("float32"))
+
+    def token_weights(self, token_ids):
+        """The weight of each token of `token_ids` in the mean word embedding: `sif_a / (sif_a + p(token))` with
+        `word_weighting="sif"`, None with `"uniform"`."""
+        if self.word_weighting == "uniform":
+            return None
+        frequencies = tf.gather(tf.convert_to_tensor(self.token_frequencies), token_ids)
+        return self.sif_a / (self.sif_a + frequencies)
+
+    def _weighted(self, words, token_ids):
+        """Word embeddings `words [..., word_dim]` of `token_ids [...]`, each times its `token_weights` (unchanged
+        with `word_weighting="uniform"`): what the mean word embedding averages."""
+        weights = self.token_weights(token_ids)
+        return words if weights is None else words * tf.cast(weights, words.dtype)[..., None]
 
     def tokenize(self, sentences):
         """Token ids `[batch, max_length]` (int64, 0-padded) of a `tf.string` tensor `[batch]`."""
@@ -305,7 +394,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if training and self.token_dropout:
             token_ids = self.drop_tokens(token_ids)
         if self.gru is None:  # readout="words"
-            return _mean(self.word_embedding(token_ids), tf.not_equal(token_ids, 0))
+            return _mean(self._weighted(self.word_embedding(token_ids), token_ids), tf.not_equal(token_ids, 0))
         if self.packed and self._unrolls(token_ids.shape[1]):
             return self._encode_packed(token_ids)
         if self.bucket_width and token_ids.shape[1] is not None:
@@ -320,7 +409,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         else:
             states = self.gru(words, mask=mask, training=training)
             pooled = states if self.pooling == "last" else self._pool(states, mask)
-        return self._sentence(pooled, lambda: _mean(words, mask))
+        return self._sentence(pooled, lambda: _mean(self._weighted(words, token_ids), mask))
 
     def _sentence(self, pooled, mean_words):
         """The embedding from the pooled states: projected (`hidden_dim`), plus the word skip of `mean_words()`, then
@@ -337,7 +426,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         mask = tf.not_equal(token_ids, 0)
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         index, counts = pack_by_length(lengths, token_ids.shape[1])
-        words = self.word_embedding(tf.gather_nd(token_ids, index))  # [tokens, word_dim]
+        packed_ids = tf.gather_nd(token_ids, index)
+        words = self.word_embedding(packed_ids)  # [tokens, word_dim]
         dtype = self.product_dtype
         if self.bidirectional:  # the backward GRU reads each sentence reversed: the same lengths, the same packing
             backward = self.word_embedding(tf.gather_nd(_reverse(token_ids, mask), index))
@@ -354,7 +444,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         else:  # the state after each sentence's last step (forwards; backwards, after its first token)
             last = tf.equal(index[:, 1], tf.gather(lengths, sentences) - 1)
             pooled = tf.math.unsorted_segment_sum(tf.boolean_mask(states, last), tf.boolean_mask(sentences, last), batch)
-        return self._sentence(pooled, lambda: _packed_mean(words, sentences, lengths, batch))
+        return self._sentence(pooled,
+                              lambda: _packed_mean(self._weighted(words, packed_ids), sentences, lengths, batch))
 
     def _pool(self, states, mask):
         """Mean or max of `states [batch, length, dim]` over the positions of `mask`; zeros for an empty sentence."""
@@ -415,6 +506,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "packed": self.packed,
                 "product_dtype": self.product_dtype,
                 "readout": self.readout,
+                "word_weighting": self.word_weighting,
+                "sif_a": self.sif_a,
             }
         )
         return config
