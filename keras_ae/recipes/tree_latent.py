@@ -293,8 +293,9 @@ def rebuild_run(folder, epoch=None):
     folder = Path(folder)
     args = run_flags(folder)
     data = load_run_data(args)
-    metrics = folder / "metrics.json"
-    trained = json.loads(metrics.read_text()).get("sentences") if metrics.is_file() else None
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None  # read once
+    trained = metrics and metrics.get("sentences")
     found = {split: len(getattr(data, split)) for split in ("train", "validation", "test")}
     if trained and trained != found:
         raise ValueError(
@@ -305,7 +306,9 @@ def rebuild_run(folder, epoch=None):
     keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
     model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
     if epoch == "selected":
-        epoch = json.loads(metrics.read_text()).get("selected_epoch", args.epochs)
+        if metrics is None:
+            raise FileNotFoundError(f"{metrics_file} is missing: the run has not finished, so no epoch was selected.")
+        epoch = metrics.get("selected_epoch", args.epochs)
     if epoch is not None:
         kept = dict(checkpoints(folder / CHECKPOINT_FOLDER))
         if epoch not in kept:

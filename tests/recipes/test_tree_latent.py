@@ -246,6 +246,21 @@ def test_a_moved_gold_file_is_found_in_the_run_folder_or_named_with_where_to_put
                           "--run-dir", str(tmp_path / "other")])
 
 
+def test_rebuild_run_reads_the_kept_epoch_from_metrics_and_refuses_an_unfinished_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    flags = {"seed": 1, "data": "synthetic", "synthetic_size": 40, "nonterminals": 2, "preterminals": 2,
+             "symbol_dim": 4, "encoder_dim": 4, "embedding_dim": 2}
+    (run / "config.json").write_text(json.dumps({"flags": flags}))
+    with pytest.raises(FileNotFoundError, match="metrics.json is missing: the run has not finished"):
+        tree_latent.rebuild_run(run, epoch="selected")
+    (run / "metrics.json").write_text(json.dumps({"selected_epoch": 2}))  # no sentence counts: nothing to compare
+    with pytest.raises(ValueError, match="no checkpoint of epoch 2"):
+        tree_latent.rebuild_run(run, epoch="selected")
+    _, data, model = tree_latent.rebuild_run(run)  # no epoch: the run's initial weights
+    assert len(data.train) == 40 and model.grammar.num_nonterminals == 2
+
+
 def test_encoder_reads_every_word_of_test_sentences_longer_than_the_training_ones():
     parser = tree_latent.build_parser()
     flags = ["--nonterminals", "2", "--preterminals", "2", "--symbol-dim", "4", "--encoder-dim", "4"]
