@@ -95,8 +95,8 @@ def test_epoch_diagnostic_puts_the_noise_stream_back():
 
     class DrawingScorer:
         def evaluate(self, sentences, gold_trees, decoding=None):
-            generator.next()
-            return {"sentence_f1": 50.0, "perplexity": 12.0, "kl": 0.5}, []
+            generator.next()  # trees: the first splits later than gold's, the second at gold's
+            return {"sentence_f1": 50.0, "perplexity": 12.0, "kl": 0.5}, ["(X (X a b) a)", "(X (X a b) b)"]
 
         def parse(self, sentences, decoding=None):
             return ["(X a (X b a))", "(X (X a b) b)"]
@@ -109,7 +109,7 @@ def test_epoch_diagnostic_puts_the_noise_stream_back():
     DrawingScorer().evaluate([], None)  # the stand-in does move the stream
     assert (generator.state.numpy() != state).any()
     assert diagnostic.rows == [{"epoch": 1, "sentence_f1_mbr": 50.0, "sentence_f1_viterbi": 100.0,
-                                "test_perplexity": 12.0, "kl": 0.5, "val_loss": 1.0}]
+                                "top_split_later": 50.0, "test_perplexity": 12.0, "kl": 0.5, "val_loss": 1.0}]
 
 
 def test_embedding_dim_zero_is_the_neural_pcfg():
