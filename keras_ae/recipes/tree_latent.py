@@ -52,6 +52,7 @@ from keras_ae.evaluation.trees import (
     compare_to_right_branching,
     lstm_language_model_perplexity,
     parsing_f1,
+    tree_shape,
 )
 from keras_ae.layers.judges.grammar import DECODINGS
 from keras_ae.models.tree_latent import TreeLatent
@@ -293,8 +294,9 @@ def rebuild_run(folder, epoch=None):
     folder = Path(folder)
     args = run_flags(folder)
     data = load_run_data(args)
-    metrics = folder / "metrics.json"
-    trained = json.loads(metrics.read_text()).get("sentences") if metrics.is_file() else None
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None  # read once
+    trained = metrics and metrics.get("sentences")
     found = {split: len(getattr(data, split)) for split in ("train", "validation", "test")}
     if trained and trained != found:
         raise ValueError(
@@ -305,7 +307,9 @@ def rebuild_run(folder, epoch=None):
     keras.utils.set_random_seed(args.seed)  # the recipe's initial weights for this seed
     model = build_model(args, build_vocabulary(data.train, size=args.vocabulary_size), args.embedding_dim, args.seed)
     if epoch == "selected":
-        epoch = json.loads(metrics.read_text()).get("selected_epoch", args.epochs)
+        if metrics is None:
+            raise FileNotFoundError(f"{metrics_file} is missing: the run has not finished, so no epoch was selected.")
+        epoch = metrics.get("selected_epoch", args.epochs)
     if epoch is not None:
         kept = dict(checkpoints(folder / CHECKPOINT_FOLDER))
         if epoch not in kept:
@@ -514,8 +518,9 @@ def tuning_task(args):
 
 class EpochParses(keras.callbacks.Callback):
     """A diagnostic of training length, never used to select: after every epoch, the sentence F1 of both decodings
-    of the current weights on the gold test trees, the test perplexity (from the ELBO, as the final table's) and
-    the validation loss. The ELBO draws z; the noise stream is put back afterwards, so training continues exactly
+    of the current weights on the gold test trees, the share (percent) of test sentences whose first split comes
+    after the gold tree's (`tree_shape`'s `top_split`, first decoding: the late-split mode the README describes),
+    the test perplexity (from the ELBO, as the final table's) and the validation loss. The ELBO draws z; the noise stream is put back afterwards, so training continues exactly
     as it would without this callback. `scorer`: a `keras_ae.evaluation.trees.TreeScorer` of the model being trained.
     `rows`: one dict per epoch."""
 
@@ -527,7 +532,7 @@ class EpochParses(keras.callbacks.Callback):
         generator = getattr(self.model.bottleneck, "seed_generator", None)
         state = None if generator is None else generator.state.numpy()
         decodings = self.model.grammar.decodings
-        row, _ = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=decodings[0])
+        row, trees = self.scorer.evaluate(self.sentences, self.gold_trees, decoding=decodings[0])
         f1 = {decodings[0]: row["sentence_f1"]}
         for decoding in decodings[1:]:
             f1[decoding] = parsing_f1(self.scorer.parse(self.sentences, decoding), self.gold_trees)["sentence_f1"]
@@ -535,6 +540,7 @@ class EpochParses(keras.callbacks.Callback):
             generator.state.assign(state)
         self.rows.append({
             "epoch": epoch + 1, **{f"sentence_f1_{decoding}": round(value, 2) for decoding, value in f1.items()},
+            "top_split_later": round(tree_shape(trees, self.gold_trees)["top_split"]["later"], 1),
             "test_perplexity": round(row["perplexity"], 2), "kl": round(row["kl"], 3),
             "val_loss": round(float((logs or {}).get("val_loss", float("nan"))), 4),
         })

@@ -95,8 +95,8 @@ def test_epoch_diagnostic_puts_the_noise_stream_back():
 
     class DrawingScorer:
         def evaluate(self, sentences, gold_trees, decoding=None):
-            generator.next()
-            return {"sentence_f1": 50.0, "perplexity": 12.0, "kl": 0.5}, []
+            generator.next()  # trees: the first splits later than gold's, the second at gold's
+            return {"sentence_f1": 50.0, "perplexity": 12.0, "kl": 0.5}, ["(X (X a b) a)", "(X (X a b) b)"]
 
         def parse(self, sentences, decoding=None):
             return ["(X a (X b a))", "(X (X a b) b)"]
@@ -109,7 +109,7 @@ def test_epoch_diagnostic_puts_the_noise_stream_back():
     DrawingScorer().evaluate([], None)  # the stand-in does move the stream
     assert (generator.state.numpy() != state).any()
     assert diagnostic.rows == [{"epoch": 1, "sentence_f1_mbr": 50.0, "sentence_f1_viterbi": 100.0,
-                                "test_perplexity": 12.0, "kl": 0.5, "val_loss": 1.0}]
+                                "top_split_later": 50.0, "test_perplexity": 12.0, "kl": 0.5, "val_loss": 1.0}]
 
 
 def test_embedding_dim_zero_is_the_neural_pcfg():
@@ -244,6 +244,21 @@ def test_a_moved_gold_file_is_found_in_the_run_folder_or_named_with_where_to_put
     with pytest.raises(SystemExit):  # the run folder keeps its gold files by name: two of one name are refused
         tree_latent.main(["--test-trees", str(OTHER_GOLD), "--held-out-trees", str(tmp_path / OTHER_GOLD.name),
                           "--run-dir", str(tmp_path / "other")])
+
+
+def test_rebuild_run_reads_the_kept_epoch_from_metrics_and_refuses_an_unfinished_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    flags = {"seed": 1, "data": "synthetic", "synthetic_size": 40, "nonterminals": 2, "preterminals": 2,
+             "symbol_dim": 4, "encoder_dim": 4, "embedding_dim": 2}
+    (run / "config.json").write_text(json.dumps({"flags": flags}))
+    with pytest.raises(FileNotFoundError, match="metrics.json is missing: the run has not finished"):
+        tree_latent.rebuild_run(run, epoch="selected")
+    (run / "metrics.json").write_text(json.dumps({"selected_epoch": 2}))  # no sentence counts: nothing to compare
+    with pytest.raises(ValueError, match="no checkpoint of epoch 2"):
+        tree_latent.rebuild_run(run, epoch="selected")
+    _, data, model = tree_latent.rebuild_run(run)  # no epoch: the run's initial weights
+    assert len(data.train) == 40 and model.grammar.num_nonterminals == 2
 
 
 def test_encoder_reads_every_word_of_test_sentences_longer_than_the_training_ones():
