@@ -520,9 +520,9 @@ class EpochParses(keras.callbacks.Callback):
     """A diagnostic of training length, never used to select: after every epoch, the sentence F1 of both decodings
     of the current weights on the gold test trees, the share (percent) of test sentences whose first split comes
     after the gold tree's (`tree_shape`'s `top_split`, first decoding: the late-split mode the README describes),
-    the test perplexity (from the ELBO, as the final table's) and the validation loss. The ELBO draws z; the noise stream is put back afterwards, so training continues exactly
-    as it would without this callback. `scorer`: a `keras_ae.evaluation.trees.TreeScorer` of the model being trained.
-    `rows`: one dict per epoch."""
+    the test perplexity (from the ELBO, as the final table's) and the validation loss. The ELBO draws z; the noise
+    stream is put back afterwards, so training continues exactly as it would without this callback. `scorer`: a
+    `keras_ae.evaluation.trees.TreeScorer` of the model being trained. `rows`: one dict per epoch."""
 
     def __init__(self, scorer, sentences, gold_trees):
         super().__init__()
