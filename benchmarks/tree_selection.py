@@ -17,7 +17,6 @@ F1 and mode of the runs kept (Mann-Whitney U compares the two modes' losses).
 """
 
 import argparse
-import csv
 import itertools
 import json
 from pathlib import Path
@@ -28,6 +27,7 @@ from scipy.stats import mannwhitneyu, spearmanr
 from keras_ae.evaluation.trees import tree_shape
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.tree_latent import load_run_data, run_flags
+from keras_ae.runs import read_history
 
 SCORES = {"validation loss": "val_loss", "test perplexity": "perplexity", "KL": "kl"}
 LATE_MODE = 40.0  # percent of sentences split later than gold from which a run counts as late
@@ -45,8 +45,7 @@ def run_scores(folder):
     if data.test != parses["sentences"]:
         raise ValueError(f"{folder}: its test sentences differ from the ones its flags give now; cannot re-score.")
     main_parser = next(name for name in parses if name != "sentences")
-    history = folder / "history.csv"
-    by_epoch = [float(row["val_loss"]) for row in csv.DictReader(history.open())] if history.is_file() else []
+    by_epoch = read_history(folder / "history.csv").get("val_loss", [])
     return {"sentence F1": metrics["sentence_f1"], "validation loss": metrics["final_losses"]["val_loss"],
             "test perplexity": metrics["perplexity"], "KL": metrics["kl"],
             "epoch": metrics.get("selected_epoch", "last"),

@@ -44,6 +44,7 @@ from keras_ae.core.files import (
     UnsafePathError,
     absolute,
     acquire_lock,
+    atomic_write_bytes,
     atomic_write_text,
     check_not_nested,
     check_replaceable,
@@ -358,17 +359,10 @@ class BestWeights(keras.callbacks.EarlyStopping):
             return
         self.best_step = int(self.model.optimizer.iterations.numpy())
         if self.run.chief:
-            path = self.run.file(BEST_WEIGHTS)
-            staging = path.with_name(f".tmp-{path.name}")
-            try:
-                with open(staging, "wb") as file:
-                    np.savez(file, epoch=epoch + 1, step=self.best_step, value=self.best,
-                             count=len(self.best_weights),
-                             **{f"weight_{i}": weight for i, weight in enumerate(self.best_weights)})
-                commit_file(staging, path)
-            except BaseException:
-                staging.unlink(missing_ok=True)
-                raise
+            saved = io.BytesIO()
+            np.savez(saved, epoch=epoch + 1, step=self.best_step, value=self.best, count=len(self.best_weights),
+                     **{f"weight_{i}": weight for i, weight in enumerate(self.best_weights)})
+            atomic_write_bytes(self.run.file(BEST_WEIGHTS), saved.getvalue())
 
 
 class RunFolder:
