@@ -275,6 +275,13 @@ def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
         voice_conversion.main(["--dynamics-target", "speaker-shift", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="add --dynamics-weight"):
         voice_conversion.main(["--dynamics-target", "blend", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="add --dynamics-target source-deviation"):
+        voice_conversion.main(["--dynamics-weight", "1", "--dynamics-source-share", "0.5",
+                               "--run-dir", str(tmp_path / "run")])
+    for bad in ("1.5", "-0.1", "half"):
+        with pytest.raises(SystemExit):
+            voice_conversion.main(["--dynamics-weight", "1", "--dynamics-target", "source-deviation",
+                                   "--dynamics-source-share", bad, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
@@ -791,6 +798,34 @@ def test_source_deviation_target_is_the_reference_crops_spreads_plus_the_sources
     assert clone.dynamics_target == "source-deviation" and clone.judges[1].num_speakers == 2
     with pytest.raises(ValueError, match="dynamics_speakers > 0"):
         DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", **TINY_VC)
+
+
+def test_source_share_doses_the_sources_deviation_from_the_reference_target_to_the_whole_deviation():
+    model, judge, batch, code, spreads = adapted_table_target("source-deviation")
+    _, (_, other, shift) = code[2]["dynamics"]
+    whole = judge.converted_target(other, shift).numpy()
+    reference = log_spreads(other).numpy()  # what the "reference" target asks for
+    for share in (0.0, 0.25, 0.5, 1.0):
+        judge.source_share = share
+        dosed = judge.converted_target(other, shift).numpy()
+        np.testing.assert_allclose(dosed, reference + share * (whole - reference), atol=1e-4)
+    judge.source_share = 0.0
+    np.testing.assert_allclose(judge.converted_target(other, shift), reference, atol=1e-5)  # s = 0: "reference"
+    half = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", dynamics_speakers=2,
+                                    dynamics_source_share=0.25, **TINY_VC)
+    clone = DisentanglingAutoEncoder.from_config(half.get_config())
+    assert clone.dynamics_source_share == 0.25 and clone.judges[1].source_share == 0.25
+    assert DynamicsMatchJudge.from_config(clone.judges[1].get_config()).source_share == 0.25
+    assert DisentanglingAutoEncoder().dynamics_source_share == 1.0  # the default: session 20's whole deviation
+    # refused, before any work: out of [0, 1], or a share of a target that has no source deviation
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"source_share must lie in \[0, 1\]"):
+            DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", dynamics_speakers=2,
+                                     dynamics_source_share=bad, **TINY_VC)
+    with pytest.raises(ValueError, match="dynamics_target='source-deviation'"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_source_share=0.5, **TINY_VC)
+    with pytest.raises(ValueError, match="leave source_share at 1"):
+        DynamicsMatchJudge(num_speakers=2, target="speaker-shift", source_share=0.5)
 
 
 def test_dynamics_target_reference_needs_no_table_and_old_configs_rebuild_with_their_targets():
