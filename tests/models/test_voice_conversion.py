@@ -16,7 +16,7 @@ from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
 from benchmarks.voice_conversion_engine_targets import code_rows, dynamics_rows, heard_as
-from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_phones import per_phone_tables, phone_class, shifted_accuracy
 from benchmarks.voice_conversion_rescore import split_shares
 from benchmarks.voice_conversion_spreads import spread_components
 from benchmarks.voice_conversion_speaker_codes import (
@@ -522,6 +522,23 @@ def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
     predicted = probe.predict(late[0])
     assert shifted_accuracy(predicted, labels[0], 1) == (19, 19)
     assert shifted_accuracy(predicted, labels[0], -1)[1] == 19
+
+
+def test_per_phone_tables_split_the_accuracy_lost_by_phone_class():
+    names = ["sil", "a", "i:", "t", "s"]  # silence, two vowels, a stop, a fricative
+    assert [phone_class(n) for n in names] == ["silence", "vowels", "vowels", "stops", "fricatives"]
+    labels = np.repeat([0, 1, 2, 3, 4], [100, 200, 200, 300, 200])
+    converted = labels.copy()
+    converted[100:200] = 2    # half of "a" heard as "i:": lost, but kept in its class
+    converted[500:650] = 4    # half of "t" heard as "s": lost across classes
+    predictions = {"real source": (labels, labels), "conversion": (converted, labels)}
+    classes, phones = per_phone_tables(predictions, names, min_frames=150)
+    loss = 100 * (1 - np.mean(converted == labels))
+    assert sum(row["points_lost"] for row in classes.values()) == pytest.approx(loss)
+    assert classes["vowels"]["conversion"] == pytest.approx(0.75) and classes["vowels"]["class_kept"] == 1.0
+    assert classes["stops"]["class_kept"] == pytest.approx(0.5)
+    assert classes["stops"]["points_lost"] == pytest.approx(15.0) and classes["vowels"]["points_lost"] == 10.0
+    assert list(phones) == ["t (stops)", "a (vowels)", "i: (vowels)", "s (fricatives)"]  # most lost first; no sil
 
 
 def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
