@@ -30,8 +30,10 @@ the source frames, the MFCC probe's recall of it on the real source, the resynth
 conversion, the share of its frames given a phone of the same class (`class_kept`, so a vowel heard as another vowel
 counts), and its part of the accuracy lost from real source to conversion in points (`points_lost`: share x recall
 drop; the classes' parts add to the whole loss); then the phones that lose most, and a *content-code probe* (the
-same logistic regression on the model's content code with its deltas, fitted on the content codes of the same 160
-real utterances): what the code itself tells apart before any decoder, read linearly.
+same logistic regression on the model's content code, each frame with its `--context` neighbours on either side,
+fitted on the content codes of the same 160 real utterances): what the code itself tells apart before any decoder,
+read linearly over about the decoder's window (3 blocks of kernel 5: 6 frames either side), beside the same windowed
+probe on the real source's MFCCs (its ceiling).
 """
 
 import argparse
@@ -40,9 +42,8 @@ import numpy as np
 
 from benchmarks.voice_conversion_rhythm import load_run, run_corpus
 from keras_ae.data.speech import FRAME_SAMPLES
-from keras_ae.evaluation.conversion import PhoneProbe, conversion_pairs, one_utterance, stretched_labels
+from keras_ae.evaluation.conversion import PhoneProbe, conversion_pairs, mfcc_frames, one_utterance, stretched_labels
 from keras_ae.evaluation.speech import with_deltas
-from keras_ae.layers.audio.deltas import with_deltas as tensor_with_deltas
 from keras_ae.recipes.common import format_table
 
 LAGS = range(-3, 4)
@@ -111,6 +112,18 @@ def probe_row(mfcc_probe, mel_probe, items):
             "log_mel_before_vocoder": share(before), "log_mel_after_vocoder": share(after)}
 
 
+def windowed(frames, context):
+    """`[frames, (2 context + 1) dim]`: every frame of `[frames, dim]` with its `context` neighbours on either side
+    (edges repeated), earliest first.
+
+    Example:
+        windowed(np.arange(3.0)[:, None], 1)   # [[0, 0, 1], [0, 1, 2], [1, 2, 2]]
+    """
+    frames = np.asarray(frames)
+    padded = np.concatenate([frames[:1]] * context + [frames] + [frames[-1:]] * context)
+    return np.concatenate([padded[k: k + len(frames)] for k in range(2 * context + 1)], axis=1)
+
+
 def frame_predictions(probe, items):
     """`(predicted, labels)`: every frame of `items` (`(utterance, _, labels)` triples) at shift 0, concatenated."""
     predicted, labels = [], []
@@ -152,14 +165,15 @@ def per_phone_tables(predictions, phone_names, reference="real source", lossy="c
     return class_table, {f"{phone_names[k]} ({classes[k]})": phone_table[k] for k in order}
 
 
-def print_per_phone(model, probe_train, mfcc_probe, items, phone_names, seed, top=15):
+def print_per_phone(model, probe_train, mfcc_probe, items, phone_names, seed, context, top=15):
     """Prints `per_phone_tables` for `items` (`{row: [(utterance, frames, labels)]}`, both conditions pooled) and the
-    content-code probe's row (its accuracy per class and phone on the real sources)."""
+    rows of the windowed probes (`context` frames either side) on the real sources: the content code and the MFCCs."""
     encode = one_utterance(model.encode)
-    content = PhoneProbe(features=lambda u: np.asarray(tensor_with_deltas(encode(u)[None]))[0])
-    content.fit(probe_train.waveforms, probe_train.phones, seed=seed)
     predictions = {row: frame_predictions(mfcc_probe, items[row]) for row in PER_PHONE_ROWS}
-    predictions["content code"] = frame_predictions(content, items["real source"])
+    for row, features in ((f"content code +-{context}", encode), (f"real MFCC +-{context}", mfcc_frames)):
+        probe = PhoneProbe(features=lambda u, features=features: windowed(features(u), context))
+        predictions[row] = frame_predictions(probe.fit(probe_train.waveforms, probe_train.phones, seed=seed),
+                                             items["real source"])
     classes, phones = per_phone_tables(predictions, phone_names)
     columns = ["share", *predictions, "class_kept", "points_lost"]
     accuracy = {row: float(np.mean(p == y)) for row, (p, y) in predictions.items()}
@@ -180,6 +194,8 @@ def main(argv=None):
                         help="switch the model's rhythm conversion on or off (default: as the run trained it)")
     parser.add_argument("--per-phone", action="store_true",
                         help="also which phones and phone classes are lost, and a probe on the content code")
+    parser.add_argument("--context", type=int, default=6,
+                        help="with --per-phone, frames either side that the windowed probes read")
     args = parser.parse_args(argv)
     model, flags = load_run(args.run)
     if args.rhythm_conversion is not None:
@@ -231,7 +247,8 @@ def main(argv=None):
         print(format_table(rows, ["mfcc_probe", "kept", "best_shift", "at_best_shift", "speech_frames",
                                   "silence_frames", "log_mel_before_vocoder", "log_mel_after_vocoder"]))
     if args.per_phone:
-        tables["per phone"] = print_per_phone(model, probe_train, mfcc_probe, pooled, corpus.phone_names, seed)
+        tables["per phone"] = print_per_phone(model, probe_train, mfcc_probe, pooled, corpus.phone_names, seed,
+                                               args.context)
     return tables
 
 

@@ -16,7 +16,7 @@ from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
 from benchmarks.voice_conversion_engine_targets import code_rows, dynamics_rows, heard_as
-from benchmarks.voice_conversion_phones import per_phone_tables, phone_class, shifted_accuracy
+from benchmarks.voice_conversion_phones import per_phone_tables, phone_class, shifted_accuracy, windowed
 from benchmarks.voice_conversion_rescore import split_shares
 from benchmarks.voice_conversion_spreads import spread_components
 from benchmarks.voice_conversion_speaker_codes import (
@@ -539,6 +539,10 @@ def test_per_phone_tables_split_the_accuracy_lost_by_phone_class():
     assert classes["stops"]["class_kept"] == pytest.approx(0.5)
     assert classes["stops"]["points_lost"] == pytest.approx(15.0) and classes["vowels"]["points_lost"] == 10.0
     assert list(phones) == ["t (stops)", "a (vowels)", "i: (vowels)", "s (fricatives)"]  # most lost first; no sil
+    frames = np.arange(8.0).reshape(4, 2)  # the windowed probes' features: neighbours either side, edges repeated
+    np.testing.assert_array_equal(windowed(frames, 1)[0], [0, 1, 0, 1, 2, 3])
+    np.testing.assert_array_equal(windowed(frames, 1)[3], [4, 5, 6, 7, 6, 7])
+    assert windowed(frames, 0).tolist() == frames.tolist()
 
 
 def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
