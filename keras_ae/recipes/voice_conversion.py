@@ -30,7 +30,14 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int, ratio_limit, unit_share
+from keras_ae.core.validation import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    ratio_limit,
+    unit_share,
+)
 from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.speech import HELD_OUT_SPLITS, SAMPLE_RATE, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
