@@ -92,6 +92,14 @@ def share(text):
     return value
 
 
+def unit_share(text):
+    """A share in [0, 1], both ends included (a mix of two things: 0 is all of one, 1 all of the other)."""
+    value = _number(text, "a number")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1 (both included), got {value}")
+    return value
+
+
 def check_finite(array, what):
     """Raises a `ValueError` naming `what` and the first bad entry when `array` holds NaN or infinity."""
     array = np.asarray(array)

@@ -121,6 +121,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             training speakers (`TABLE_TARGETS`): training batches need speaker ids, and
             `adapt_speaker_dynamics(waveforms, speakers)` sets the table before training.
         dynamics_speakers: the table's rows (the number of training speaker ids), with a target that reads it.
+        dynamics_source_share: with `"source-deviation"`, the share in [0, 1] of the source crop's deviation in the
+            converted frames' target (`DynamicsMatchJudge(source_share=...)`; 0: the `"reference"` target's spreads,
+            1, the default: the whole deviation).
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -140,6 +143,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         shifted.adapt_speaker_dynamics(corpus.waveforms, corpus.speakers)  # the speakers' mean spreads
         followed = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation",
                                             dynamics_speakers=corpus.num_speakers)  # adapt_speaker_dynamics too
+        half = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation",
+                                        dynamics_speakers=corpus.num_speakers, dynamics_source_share=0.5)
     """
 
     conditioning_default = "concat"
@@ -151,7 +156,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
                  speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
                  warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
-                 adversaries=(), **kwargs):
+                 dynamics_source_share=1.0, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -174,6 +179,10 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"dynamics_speakers={dynamics_speakers} sizes the speakers' table, which "
                              f"dynamics_target={dynamics_target!r} never reads: give dynamics_speakers=0, or a target "
                              f"that reads it, one of {TABLE_TARGETS}.")
+        if dynamics_source_share != 1.0 and not (dynamics_weight and dynamics_target == "source-deviation"):
+            raise ValueError(f"dynamics_source_share={dynamics_source_share} scales the source's deviation in the "
+                             "dynamics target 'source-deviation': give dynamics_weight > 0 and "
+                             "dynamics_target='source-deviation', or leave dynamics_source_share at 1.")
         adversaries = list(adversaries)
         if frame_adversary_weight:
             weights = kwargs.pop("adversary_weights", None) or [1.0] * len(adversaries)
@@ -206,7 +215,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         )
         judges, judge_weights = [judge], [1.0]
         if dynamics_weight:
-            judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, target=dynamics_target, name="dynamics"))
+            judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, target=dynamics_target,
+                                             source_share=dynamics_source_share, name="dynamics"))
             judge_weights.append(dynamics_weight)
         super().__init__(encoder, judges=judges, judge_weights=judge_weights, adversaries=adversaries,
                          input_shape=(None,), **kwargs)
@@ -238,6 +248,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.dynamics_weight = float(dynamics_weight)
         self.dynamics_target = dynamics_target
         self.dynamics_speakers = int(dynamics_speakers)
+        self.dynamics_source_share = float(dynamics_source_share)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -441,7 +452,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,
             "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
             "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
-            "dynamics_target": self.dynamics_target,
+            "dynamics_target": self.dynamics_target, "dynamics_source_share": self.dynamics_source_share,
         })
         return config
 

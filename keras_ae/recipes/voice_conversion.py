@@ -30,7 +30,14 @@ import tensorflow as tf
 
 from keras_ae import plots
 from keras_ae.config import constructor_default
-from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int, ratio_limit
+from keras_ae.core.validation import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    ratio_limit,
+    unit_share,
+)
 from keras_ae.data.festival import HELD_OUT_VOICES
 from keras_ae.data.speech import HELD_OUT_SPLITS, SAMPLE_RATE, make_crop_dataset, write_wav
 from keras_ae.distribute import get_strategy, is_chief
@@ -165,6 +172,10 @@ def build_parser():
                              "plus the source crop's deviation from its speaker's mean: on average the shifted "
                              "target, but it follows the reference crop and never reads the reference speaker's "
                              "mean)")
+    parser.add_argument("--dynamics-source-share", type=unit_share, default=base("dynamics_source_share"),
+                        help="with --dynamics-target source-deviation, the share (0 to 1) of the source crop's "
+                             "deviation from its speaker's mean in the converted frames' target: 0 asks for the "
+                             "reference crop's spreads (as 'reference'), 1 for the whole deviation")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -205,7 +216,7 @@ def build_model(args, num_speakers):
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
                   warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
-                  dynamics_target=args.dynamics_target,
+                  dynamics_target=args.dynamics_target, dynamics_source_share=args.dynamics_source_share,
                   dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
@@ -251,6 +262,10 @@ def main(argv=None):
     if args.dynamics_target != "reference" and not args.dynamics_weight:
         raise ValueError(f"--dynamics-target {args.dynamics_target} sets the target of the dynamics match, which is "
                          "off: add --dynamics-weight W (session 16 used 1).")
+    if args.dynamics_source_share != 1 and args.dynamics_target != "source-deviation":
+        raise ValueError(f"--dynamics-source-share {args.dynamics_source_share} scales the source's deviation of "
+                         f"--dynamics-target source-deviation; the target is {args.dynamics_target!r}: add "
+                         "--dynamics-target source-deviation (and --dynamics-weight W).")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)

@@ -16,7 +16,7 @@ from keras_ae.data.speech import SpeechCorpus, write_wav
 from benchmarks.voice_conversion_cues import chain_rows, condition_rows
 from benchmarks.voice_conversion_cues import main as cues_main
 from benchmarks.voice_conversion_engine_targets import code_rows, dynamics_rows, heard_as
-from benchmarks.voice_conversion_phones import shifted_accuracy
+from benchmarks.voice_conversion_phones import per_phone_tables, phone_class, shifted_accuracy, windowed
 from benchmarks.voice_conversion_rescore import split_shares
 from benchmarks.voice_conversion_spreads import spread_components
 from benchmarks.voice_conversion_speaker_codes import (
@@ -275,6 +275,13 @@ def test_quick_recipe_refuses_bad_flags_before_any_work(tmp_path):
         voice_conversion.main(["--dynamics-target", "speaker-shift", "--run-dir", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="add --dynamics-weight"):
         voice_conversion.main(["--dynamics-target", "blend", "--run-dir", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="add --dynamics-target source-deviation"):
+        voice_conversion.main(["--dynamics-weight", "1", "--dynamics-source-share", "0.5",
+                               "--run-dir", str(tmp_path / "run")])
+    for bad in ("1.5", "-0.1", "half"):
+        with pytest.raises(SystemExit):
+            voice_conversion.main(["--dynamics-weight", "1", "--dynamics-target", "source-deviation",
+                                   "--dynamics-source-share", bad, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
@@ -515,6 +522,27 @@ def test_phone_probe_reads_any_frame_features_and_a_shift_of_the_frames_shows():
     predicted = probe.predict(late[0])
     assert shifted_accuracy(predicted, labels[0], 1) == (19, 19)
     assert shifted_accuracy(predicted, labels[0], -1)[1] == 19
+
+
+def test_per_phone_tables_split_the_accuracy_lost_by_phone_class():
+    names = ["sil", "a", "i:", "t", "s"]  # silence, two vowels, a stop, a fricative
+    assert [phone_class(n) for n in names] == ["silence", "vowels", "vowels", "stops", "fricatives"]
+    labels = np.repeat([0, 1, 2, 3, 4], [100, 200, 200, 300, 200])
+    converted = labels.copy()
+    converted[100:200] = 2    # half of "a" heard as "i:": lost, but kept in its class
+    converted[500:650] = 4    # half of "t" heard as "s": lost across classes
+    predictions = {"real source": (labels, labels), "conversion": (converted, labels)}
+    classes, phones = per_phone_tables(predictions, names, min_frames=150)
+    loss = 100 * (1 - np.mean(converted == labels))
+    assert sum(row["points_lost"] for row in classes.values()) == pytest.approx(loss)
+    assert classes["vowels"]["conversion"] == pytest.approx(0.75) and classes["vowels"]["class_kept"] == 1.0
+    assert classes["stops"]["class_kept"] == pytest.approx(0.5)
+    assert classes["stops"]["points_lost"] == pytest.approx(15.0) and classes["vowels"]["points_lost"] == 10.0
+    assert list(phones) == ["t (stops)", "a (vowels)", "i: (vowels)", "s (fricatives)"]  # most lost first; no sil
+    frames = np.arange(8.0).reshape(4, 2)  # the windowed probes' features: neighbours either side, edges repeated
+    np.testing.assert_array_equal(windowed(frames, 1)[0], [0, 1, 0, 1, 2, 3])
+    np.testing.assert_array_equal(windowed(frames, 1)[3], [4, 5, 6, 7, 6, 7])
+    assert windowed(frames, 0).tolist() == frames.tolist()
 
 
 def test_a_perfect_conversion_scores_the_phone_probe_of_the_real_target():
@@ -791,6 +819,34 @@ def test_source_deviation_target_is_the_reference_crops_spreads_plus_the_sources
     assert clone.dynamics_target == "source-deviation" and clone.judges[1].num_speakers == 2
     with pytest.raises(ValueError, match="dynamics_speakers > 0"):
         DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", **TINY_VC)
+
+
+def test_source_share_doses_the_sources_deviation_from_the_reference_target_to_the_whole_deviation():
+    model, judge, batch, code, spreads = adapted_table_target("source-deviation")
+    _, (_, other, shift) = code[2]["dynamics"]
+    whole = judge.converted_target(other, shift).numpy()
+    reference = log_spreads(other).numpy()  # what the "reference" target asks for
+    for share in (0.0, 0.25, 0.5, 1.0):
+        judge.source_share = share
+        dosed = judge.converted_target(other, shift).numpy()
+        np.testing.assert_allclose(dosed, reference + share * (whole - reference), atol=1e-4)
+    judge.source_share = 0.0
+    np.testing.assert_allclose(judge.converted_target(other, shift), reference, atol=1e-5)  # s = 0: "reference"
+    half = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", dynamics_speakers=2,
+                                    dynamics_source_share=0.25, **TINY_VC)
+    clone = DisentanglingAutoEncoder.from_config(half.get_config())
+    assert clone.dynamics_source_share == 0.25 and clone.judges[1].source_share == 0.25
+    assert DynamicsMatchJudge.from_config(clone.judges[1].get_config()).source_share == 0.25
+    assert DisentanglingAutoEncoder().dynamics_source_share == 1.0  # the default: session 20's whole deviation
+    # refused, before any work: out of [0, 1], or a share of a target that has no source deviation
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"source_share must lie in \[0, 1\]"):
+            DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation", dynamics_speakers=2,
+                                     dynamics_source_share=bad, **TINY_VC)
+    with pytest.raises(ValueError, match="dynamics_target='source-deviation'"):
+        DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_source_share=0.5, **TINY_VC)
+    with pytest.raises(ValueError, match="leave source_share at 1"):
+        DynamicsMatchJudge(num_speakers=2, target="speaker-shift", source_share=0.5)
 
 
 def test_dynamics_target_reference_needs_no_table_and_old_configs_rebuild_with_their_targets():

@@ -105,6 +105,10 @@ class DynamicsMatchJudge(keras.layers.Layer):
     the speaker code, as with the `"reference"` target.
     Only the source's row is read, and in training the source is always a training speaker. A warped reference
     keeps its warp whole (its own spreads are used). Speaker ids are read only by `adapt` and for the table's rows.
+    `source_share` s in [0, 1] scales the source's part: `log spreads(reference) + s * d(source)`, so s = 0 asks
+    for the `"reference"` target's spreads and s = 1 (the default) for the whole deviation: the dose of the source
+    crop's dynamics in the target, which lifts phones and the seen share and loses a held-out engine's voices
+    (README, voice conversion, sessions 20-21).
 
     Reads `code[2]["dynamics"]`, a list of `(decoded, reference)` pairs of unnormalised log-mel frames `[batch,
     time, bins]` (any lengths), made by `DisentanglingAutoEncoder(dynamics_weight=...)`: the rebuilt frames against
@@ -118,6 +122,8 @@ class DynamicsMatchJudge(keras.layers.Layer):
             (`TABLE_TARGETS`); 0 with `"reference"`.
         target: `"reference"` (no table), `"speaker-shift"` (the table's means), `"blend"` (the table's
             `speaker_share`) or `"source-deviation"` (the source's row of the table).
+        source_share: with `"source-deviation"`, the share in [0, 1] of the source's deviation in the target
+            (1: all of it); the other targets take only 1.
 
     Example:
         judge = DynamicsMatchJudge(name="dynamics")                      # target="reference"
@@ -127,9 +133,10 @@ class DynamicsMatchJudge(keras.layers.Layer):
         shifted.adapt(log_spreads(log_mel_utterances), speaker_ids)      # every training speaker's mean log spreads
         blended = DynamicsMatchJudge(num_speakers=12, target="blend")   # adapt sets speaker_share too
         deviation = DynamicsMatchJudge(num_speakers=12, target="source-deviation")
+        half = DynamicsMatchJudge(num_speakers=12, target="source-deviation", source_share=0.5)
     """
 
-    def __init__(self, num_speakers=0, target="reference", **kwargs):
+    def __init__(self, num_speakers=0, target="reference", source_share=1.0, **kwargs):
         super().__init__(**kwargs)
         if int(num_speakers) != num_speakers or num_speakers < 0:
             raise ValueError(f"num_speakers must be a whole number, 0 or more; got {num_speakers}.")
@@ -141,8 +148,15 @@ class DynamicsMatchJudge(keras.layers.Layer):
         if target not in TABLE_TARGETS and num_speakers:
             raise ValueError(f"num_speakers={num_speakers} sizes a speakers' table that target={target!r} never "
                              f"reads: give num_speakers=0, or a target that reads it, one of {TABLE_TARGETS}.")
+        if not 0.0 <= source_share <= 1.0:
+            raise ValueError(f"source_share must lie in [0, 1] (the share of the source's deviation in the target); "
+                             f"got {source_share}.")
+        if source_share != 1.0 and target != "source-deviation":
+            raise ValueError(f"source_share={source_share} scales the source's deviation of target='source-deviation'; "
+                             f"target={target!r} has none: leave source_share at 1.")
         self.num_speakers = int(num_speakers)
         self.target = target
+        self.source_share = float(source_share)
         self.metric_names = ("dynamics_error",)
         if self.num_speakers:
             self.speaker_log_spreads = self.add_weight(shape=(self.num_speakers, SPREADS), initializer="zeros",
@@ -189,8 +203,8 @@ class DynamicsMatchJudge(keras.layers.Layer):
     def converted_target(self, reference, shift):
         """`[batch, 38]`: the log spreads the converted frames must have, with a table target (see the class doc):
         the reference's with its sentence's deviation from its speaker's mean traded for the source's
-        (`"speaker-shift"`), their mix by `speaker_share` (`"blend"`), or the reference's own plus the source's
-        deviation (`"source-deviation"`)."""
+        (`"speaker-shift"`), their mix by `speaker_share` (`"blend"`), or the reference's own plus `source_share`
+        of the source's deviation (`"source-deviation"`)."""
         if self.target == "blend":
             check = tf.debugging.assert_positive(
                 tf.reduce_sum(self.speaker_counts),
@@ -209,7 +223,7 @@ class DynamicsMatchJudge(keras.layers.Layer):
                 return log_spreads(frames) - tf.gather(self.speaker_log_spreads, speakers)
         source = deviation(shift["source"], shift["source_speakers"])
         if self.target == "source-deviation":
-            return log_spreads(reference) + source
+            return log_spreads(reference) + self.source_share * source
         return log_spreads(reference) + source - deviation(shift["reference_real"], shift["reference_speakers"])
 
     def judge_loss(self, batch, code, training=False):
@@ -227,5 +241,5 @@ class DynamicsMatchJudge(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_speakers": self.num_speakers, "target": self.target})
+        config.update({"num_speakers": self.num_speakers, "target": self.target, "source_share": self.source_share})
         return config
