@@ -68,6 +68,9 @@ class QuickThought(JudgedEncoder):
             2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
             `"states+words"`.
         sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
+        freeze_word_embeddings: both encoders' word embeddings stay as set by `set_word_embeddings` (the paper's
+            variant with fixed pretrained word vectors; `GRUSentenceEncoder(freeze_word_embeddings)`); not with
+            `readout="words"`. False (default): trained.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -103,6 +106,7 @@ class QuickThought(JudgedEncoder):
         readout="states",
         word_weighting="uniform",
         sif_a=1e-3,
+        freeze_word_embeddings=False,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -125,6 +129,7 @@ class QuickThought(JudgedEncoder):
             pooling=pooling, bidirectional=bidirectional, tokenizer=tokenizer, unroll=True, hidden_dim=hidden_dim,
             word_skip=word_skip, token_dropout=token_dropout, bucket_width=bucket_width, packed=packed,
             product_dtype=product_dtype, readout=readout, word_weighting=word_weighting, sif_a=sif_a,
+            freeze_word_embeddings=freeze_word_embeddings,
         )
         try:
             query_encoder = query_encoder or GRUSentenceEncoder(**encoder_args, name="query_encoder")
@@ -156,6 +161,7 @@ class QuickThought(JudgedEncoder):
         self.readout = readout
         self.word_weighting = word_weighting
         self.sif_a = float(sif_a)
+        self.freeze_word_embeddings = bool(freeze_word_embeddings)
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -164,6 +170,13 @@ class QuickThought(JudgedEncoder):
         `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
         for encoder in (self.query_encoder, self.context_encoder):
             encoder.set_token_frequencies(frequencies)
+
+    def set_word_embeddings(self, vectors, context_vectors=None, norm=None):
+        """Sets f's word embeddings to `vectors` and g's to `context_vectors` (default: the same), each
+        `[vocabulary_size, word_dim]` (e.g. `keras_ae.data.word_vectors.lsa_word_vectors`), scaled to the mean row
+        norm `norm` (default: the initialiser's; `GRUSentenceEncoder.set_word_embeddings`)."""
+        self.query_encoder.set_word_embeddings(vectors, norm)
+        self.context_encoder.set_word_embeddings(vectors if context_vectors is None else context_vectors, norm)
 
     @property
     def query_encoder(self):
@@ -258,6 +271,7 @@ class QuickThought(JudgedEncoder):
                 "readout": self.readout,
                 "word_weighting": self.word_weighting,
                 "sif_a": self.sif_a,
+                "freeze_word_embeddings": self.freeze_word_embeddings,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -55,6 +55,8 @@ class SkipThought(JudgedEncoder):
             2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
             `"states+words"`.
         sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
+        freeze_word_embeddings: the encoder's word embeddings stay as set by `set_word_embeddings` (fixed word
+            vectors; `GRUSentenceEncoder(freeze_word_embeddings)`); not with `readout="words"`. False (default).
         encoder: a `GRUSentenceEncoder`-like layer with `tokenize`, `encode_tokens`, `vocabulary_size`; default
             built from the arguments above, with `unroll=True` (its GRU runs as a loop unrolled over `max_length`).
         previous_decoder, next_decoder: `ConditionalGRUDecoder`-like layers; default built from the arguments, with
@@ -91,6 +93,7 @@ class SkipThought(JudgedEncoder):
         readout="states",
         word_weighting="uniform",
         sif_a=1e-3,
+        freeze_word_embeddings=False,
         encoder=None,
         previous_decoder=None,
         next_decoder=None,
@@ -115,6 +118,7 @@ class SkipThought(JudgedEncoder):
             readout=readout,
             word_weighting=word_weighting,
             sif_a=sif_a,
+            freeze_word_embeddings=freeze_word_embeddings,
             name="encoder",
         )
         size = encoder.vocabulary_size
@@ -148,6 +152,7 @@ class SkipThought(JudgedEncoder):
         self.readout = readout
         self.word_weighting = word_weighting
         self.sif_a = float(sif_a)
+        self.freeze_word_embeddings = bool(freeze_word_embeddings)
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -178,6 +183,13 @@ class SkipThought(JudgedEncoder):
         """Sets the encoder's token frequencies `p` for `word_weighting="sif"` (one value per token id, e.g.
         `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
         self.encoder.set_token_frequencies(frequencies)
+
+    def set_word_embeddings(self, vectors, norm=None):
+        """Sets the encoder's word embeddings to `vectors` `[vocabulary_size, word_dim]` (e.g.
+        `keras_ae.data.word_vectors.lsa_word_vectors`), scaled to the mean row norm `norm` (default: the
+        initialiser's; `GRUSentenceEncoder.set_word_embeddings`). With `share_embeddings` the decoders' inputs read
+        this table too; otherwise their own tables are not set."""
+        self.encoder.set_word_embeddings(vectors, norm)
 
     def encode(self, sentences):
         """Thought vectors `[batch, embedding_dim]` (float32) of a `tf.string` tensor `[batch]` of raw sentences."""
@@ -252,6 +264,7 @@ class SkipThought(JudgedEncoder):
                 "readout": self.readout,
                 "word_weighting": self.word_weighting,
                 "sif_a": self.sif_a,
+                "freeze_word_embeddings": self.freeze_word_embeddings,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "previous_decoder": keras.saving.serialize_keras_object(self.previous_decoder),
                 "next_decoder": keras.saving.serialize_keras_object(self.next_decoder),

@@ -53,6 +53,7 @@ def build_model(args, vocabulary):
         readout=args.readout,
         word_weighting=args.word_weighting,
         sif_a=args.sif_a,
+        freeze_word_embeddings=args.freeze_word_embeddings,
     )
 
 

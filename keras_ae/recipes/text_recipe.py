@@ -24,6 +24,7 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
+from keras_ae.data.word_vectors import lsa_word_vectors
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
@@ -52,13 +53,15 @@ STREAMED = ("books", "prose", "all")  # named corpora read from their shards (au
 VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out sentences, an equal share per source
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
-TOKENIZE_BATCH = 4096  # sentences tokenised at once when --word-weighting sif counts the training text's tokens
+TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
+LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds",
            "train_cpu_seconds"]
 TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
                     "train_seconds", "train_cpu_seconds"]
 TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  # a probe point's x-axes
+WORD_INITS = ("random", "lsa", "lsa-split")
 
 
 def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
@@ -123,6 +126,25 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     )
     parser.add_argument("--sif-a", type=positive_float, default=default("sif_a"),
                         help="a of --word-weighting sif (the paper's 1e-3)")
+    parser.add_argument(
+        "--init-word-embeddings", choices=WORD_INITS, default="random",
+        help="the word embeddings' starting point: the initialiser's random values, or lsa: each piece's LSA "
+        f"vector (idf times its --word-dim TruncatedSVD directions of the TF-IDF matrix of {LSA_FIT_SENTENCES:,} "
+        "training sentences, the model's own tokens; fitted in seconds, nothing downloaded), so a mean of word "
+        "embeddings starts as LSA fitted on the corpus; Quick-thought's f and g get the same vectors; lsa-split "
+        "(Quick-thought): f gets the first --word-dim directions and g the next, so [f, g] of the --readout words bag "
+        "starts as LSA to twice --word-dim",
+    )
+    parser.add_argument(
+        "--init-word-norm", type=positive_float, default=None,
+        help="with --init-word-embeddings lsa or lsa-split: the mean norm of the word embeddings it sets (default: the "
+        "initialiser's, about 0.05 * sqrt(word-dim / 3))",
+    )
+    parser.add_argument(
+        "--freeze-word-embeddings", action="store_true", default=default("freeze_word_embeddings"),
+        help="keep the word embeddings as --init-word-embeddings sets them (the Quick-thought paper's fixed "
+        "word vectors); the GRUs train on top (not with --readout words)",
+    )
     parser.add_argument(
         "--bidirectional", action="store_true", default=default("bidirectional"),
         help="forward and backward GRUs of half the size (bi-skip encoder)"
@@ -276,12 +298,19 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error(f"--bucket-width {args.bucket_width} groups sentences for the unpacked GRU, but the encoders run "
                      "as packed sequences (the default), which need no buckets. Add --no-packed to use buckets, or "
                      "drop --bucket-width.")
+    if args.init_word_embeddings == "random" and (args.freeze_word_embeddings or args.init_word_norm):
+        parser.error("--freeze-word-embeddings and --init-word-norm apply to word embeddings set by "
+                     "--init-word-embeddings lsa (frozen random vectors would teach nothing): add "
+                     "--init-word-embeddings lsa, or drop them.")
     if args.probe_at and args.probe_steps:
         parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
     try:
-        build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before any data
+        checked = build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before data
     except ValueError as error:
         parser.error(str(error))
+    if args.init_word_embeddings == "lsa-split" and not hasattr(checked, "context_encoder"):
+        parser.error(f"--init-word-embeddings lsa-split splits the LSA directions between Quick-thought's two "
+                     f"encoders; {type(checked).__name__} has one: use --init-word-embeddings lsa.")
     run = RunFolder.for_flags(args)
     keras.utils.set_random_seed(args.seed)
     strategy = get_strategy(args.strategy)
@@ -317,6 +346,13 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
     if args.word_weighting == "sif":
         model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
+    if args.init_word_embeddings != "random":
+        split = args.init_word_embeddings == "lsa-split"
+        vectors = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
+        if split:  # f the first word_dim directions, g the next
+            model.set_word_embeddings(*np.split(vectors, 2, axis=1), norm=args.init_word_norm)
+        else:
+            model.set_word_embeddings(vectors, norm=args.init_word_norm)
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
     validation, validation_steps = validation_batches(args, model, make_dataset, splits)
 
@@ -333,6 +369,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         return {"dim": args.embedding_dim, **result}
 
     name = type(model).__name__
+    start = "random-init" if args.init_word_embeddings == "random" else f"{args.init_word_embeddings}-init (untrained)"
     with run:
         run.write_config(model)
         rows = {}
@@ -342,7 +379,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                 "dim": args.embedding_dim, **evaluate_transfer_tfidf(transfer, args.embedding_dim, seed=args.seed),
             }
             if not run.resuming:
-                rows[f"random-init {name}"] = evaluate()
+                rows[f"{start} {name}"] = evaluate()
         elif args.baselines:
             rows["tfidf (full vocabulary)"] = {"dim": "sparse", **evaluate_tfidf(
                 splits, seed=args.seed, num_candidates=num_candidates, max_train=PROBE_TRAIN_SENTENCES
@@ -355,7 +392,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                 ),
             }
             if not run.resuming:
-                rows[f"random-init {name}"] = evaluate()
+                rows[f"{start} {name}"] = evaluate()
         started, started_cpu = time.perf_counter(), time.process_time()
         steps_before = int(model.optimizer.iterations.numpy())
         queries = [*DEFAULT_QUERIES[:3], *splits.test.sentences[:3]]
@@ -447,6 +484,19 @@ def training_token_frequencies(encoder, sentences):
     print(f"--word-weighting sif: token frequencies of {len(sentences)} training sentences counted in "
           f"{time.perf_counter() - started:.0f} s")
     return frequencies
+
+
+def initial_word_vectors(encoder, sentences, seed, parts=1):
+    """`--init-word-embeddings`' vectors `[vocabulary_size, parts * word_dim]`: `lsa_word_vectors` of an even spread
+    of `LSA_FIT_SENTENCES` of `sentences`, tokenised as `encoder` does (cut at its `max_length`)."""
+    started = time.perf_counter()
+    spread = np.linspace(0, len(sentences) - 1, min(LSA_FIT_SENTENCES, len(sentences))).round().astype(int)
+    batches = (encoder.tokenize(tf.constant([sentences[i] for i in spread[start:start + TOKENIZE_BATCH]])).numpy()
+               for start in range(0, len(spread), TOKENIZE_BATCH))
+    vectors = lsa_word_vectors(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed)
+    print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(spread)} training sentences' "
+          f"tokens fitted in {time.perf_counter() - started:.0f} s")
+    return vectors
 
 
 def validation_batches(args, model, make_dataset, splits):

@@ -365,3 +365,34 @@ def test_sif_weighting_reaches_both_encoders_and_the_config():
     clone = QuickThought.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone.encode(sentences), z, atol=1e-6)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_word_embeddings_set_for_f_and_g_stay_fixed_in_training_when_frozen(freeze):
+    """set_word_embeddings gives f and g their own vectors at one scale (the mean row norm asked for);
+    freeze_word_embeddings keeps both tables through training steps while the GRUs learn (unfrozen, they move), and
+    reaches both encoders and the config; frozen with readout="words" is refused (nothing would train)."""
+    keras.utils.set_random_seed(0)
+    model = QuickThought(CHAIN_WORDS, embedding_dim=16, word_dim=4, max_length=4, readout="states+words",
+                         freeze_word_embeddings=freeze)
+    size = model.query_encoder.vocabulary_size
+    rng = np.random.default_rng(0)
+    f_vectors, g_vectors = rng.normal(size=(size, 4)), rng.normal(size=(size, 4))
+    model.set_word_embeddings(f_vectors, g_vectors, norm=0.5)
+    tables = [encoder.word_embedding.get_weights()[0] for encoder in (model.query_encoder, model.context_encoder)]
+    for table, vectors in zip(tables, (f_vectors, g_vectors)):
+        scale = 0.5 / np.linalg.norm(vectors, axis=1).mean()
+        np.testing.assert_allclose(table, vectors * scale, rtol=1e-5)
+    gru = model.query_encoder.gru.get_weights()[0]
+    model.compile(optimizer=keras.optimizers.Adam(2e-2), run_eagerly=True)  # two steps: no trace
+    model.fit(make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0), epochs=1,
+              steps_per_epoch=2, verbose=0)
+    assert not np.allclose(model.query_encoder.gru.get_weights()[0], gru)
+    for table, encoder in zip(tables, (model.query_encoder, model.context_encoder)):
+        assert np.array_equal(encoder.word_embedding.get_weights()[0], table) == freeze
+    clone = QuickThought.from_config(model.get_config())
+    assert clone.freeze_word_embeddings == freeze
+    assert [encoder.word_embedding.trainable for encoder in (clone.query_encoder, clone.context_encoder)] == [
+        not freeze] * 2
+    with pytest.raises(ValueError, match="leaves nothing to train"):
+        _model(readout="words", freeze_word_embeddings=True)

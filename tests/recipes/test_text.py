@@ -81,6 +81,30 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
         recipe.build_parser().parse_args(["--probe-steps", "0"])
 
 
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_refused_before_work(recipe, tmp_path,
+                                                                                             capsys):
+    """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors
+    without --init-word-embeddings lsa, frozen vectors under --readout words (nothing left to train), and lsa-split
+    for Skip-thought's one encoder are refused with the fix before any data is read or any folder written."""
+    args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings",
+                                             "lsa", "--freeze-word-embeddings"])
+    model = recipe.build_model(args, ["a", "b"])
+    assert model.freeze_word_embeddings and not model.encoder.word_embedding.trainable
+    assert recipe.build_parser().parse_args([]).init_word_embeddings == "random"
+    words_dim = "32" if recipe is quick_thought else "64"
+    for flags, message in [(["--freeze-word-embeddings"], "add --init-word-embeddings lsa"),
+                           (["--init-word-norm", "1"], "add --init-word-embeddings lsa"),
+                           (["--readout", "words", "--word-dim", words_dim, "--init-word-embeddings", "lsa",
+                             "--freeze-word-embeddings"], "leaves nothing to train"),
+                           *([(["--init-word-embeddings", "lsa-split"], "SkipThought has one")] if recipe is skip_thought
+                             else [])]:
+        with pytest.raises(SystemExit):
+            recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
+        assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
     """ProbeMarks(unit="steps"): epochs of 4 steps, marks at 3 and 8 steps probe after steps 4 and 8, and no more."""
     import keras

@@ -189,6 +189,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
             sentences); until then it is 0 and the weights are 1. The GRU reads unweighted embeddings. The paper's
             removal of the common component is not applied.
         sif_a: `a` of `word_weighting="sif"` (the paper: 1e-3 to 1e-4).
+        freeze_word_embeddings: the word embeddings are not trained (Logeswaran & Lee, 2018's variant with fixed
+            pretrained vectors): set them first with `set_word_embeddings` (e.g. `keras_ae.data.word_vectors`'
+            `lsa_word_vectors`); the GRU (and projection) train on top. Not with `readout="words"`, which would leave
+            nothing to train. False (default): trained with the rest.
 
     Example:
         encoder = GRUSentenceEncoder(["the", "cat", "sat"], embedding_dim=32)
@@ -202,6 +206,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         sif.set_token_frequencies(count_token_frequencies([sif.tokenize(tf.constant(["The cat sat on the mat."]))],
                                                           sif.vocabulary_size))
         sif(tf.constant(["The cat sat."]))                        # [1, 16], "the" weighs a/(a + 1/3)
+        bag.set_word_embeddings(np.random.default_rng(0).normal(size=(bag.vocabulary_size, 16)))  # e.g. LSA vectors
     """
 
     def __init__(
@@ -225,6 +230,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         readout="states",
         word_weighting="uniform",
         sif_a=1e-3,
+        freeze_word_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -254,6 +260,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
         state_dim = _state_dim(readout, embedding_dim, word_dim, hidden_dim, bidirectional, word_skip)
         sif_a = float(sif_a)
         _check_word_weighting(word_weighting, sif_a, readout, word_skip)
+        if freeze_word_embeddings and readout == "words":
+            raise ValueError("freeze_word_embeddings with readout='words' leaves nothing to train (the embedding is "
+                             "the mean of the frozen word embeddings): train them, or use readout='states' or "
+                             "'states+words'.")
         units = hidden_dim or state_dim
         if bidirectional and units % 2:
             raise ValueError(
@@ -272,6 +282,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 support_detokenization=False,
             )
         self.word_embedding = keras.layers.Embedding(len(vocabulary) + 2, word_dim, mask_zero=True, name="words")
+        self.word_embedding.trainable = not freeze_word_embeddings
         if readout == "words":
             self.gru = None
         elif bidirectional:
@@ -304,6 +315,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.readout = readout
         self.word_weighting = word_weighting
         self.sif_a = sif_a
+        self.freeze_word_embeddings = bool(freeze_word_embeddings)
         self.units = units
         self.vocabulary_size = len(vocabulary) + 2
 
@@ -342,6 +354,26 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if not self.built:
             self.build()
         self.token_frequencies.assign(frequencies.astype("float32"))
+
+    def set_word_embeddings(self, vectors, norm=None):
+        """Sets the word embeddings to `vectors` (`[vocabulary_size, word_dim]`, e.g. `lsa_word_vectors`) times one
+        scale, so that the mean norm of their nonzero rows is `norm` (default: the current table's, i.e. the
+        initialiser's scale); all-zero rows (padding, tokens the vectors do not know) stay zero."""
+        vectors = np.asarray(vectors, "float64")
+        if vectors.shape != (self.vocabulary_size, self.word_dim) or not np.all(np.isfinite(vectors)):
+            raise ValueError(f"word embeddings: finite values of shape (vocabulary_size, word_dim) = "
+                             f"({self.vocabulary_size}, {self.word_dim}); got shape {vectors.shape}.")
+        if not self.built:
+            self.build()
+        lengths = np.linalg.norm(vectors, axis=1)
+        if not lengths.any():
+            raise ValueError("word embeddings: every row is zero, so there is nothing to set.")
+        if norm is None:
+            norm = float(np.linalg.norm(keras.ops.convert_to_numpy(self.word_embedding.embeddings), axis=1).mean())
+        if not norm > 0:
+            raise ValueError(f"word embeddings: the target mean row norm must be positive; got {norm}.")
+        scaled = vectors * (norm / lengths[lengths > 0].mean())
+        self.word_embedding.embeddings.assign(scaled.astype(self.word_embedding.embeddings.dtype))
 
     def token_weights(self, token_ids):
         """The weight of each token of `token_ids` in the mean word embedding: `sif_a / (sif_a + p(token))` with
@@ -508,6 +540,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
                 "readout": self.readout,
                 "word_weighting": self.word_weighting,
                 "sif_a": self.sif_a,
+                "freeze_word_embeddings": self.freeze_word_embeddings,
             }
         )
         return config

@@ -1,0 +1,63 @@
+"""Word vectors fitted offline on the training text itself, as a sentence encoder's starting point: latent semantic
+analysis (LSA) of the TF-IDF matrix of the training sentences' token ids.
+
+The Skip-thought and Quick-thought papers start from pretrained word vectors (word2vec for Skip-thought's vocabulary
+expansion, Kiros et al., 2015; GloVe in Logeswaran & Lee, 2018). Nothing can be downloaded here, so the vectors are
+fitted on our own corpus, with the encoder's own tokens: TF-IDF (Salton & Buckley, 1988) of an even sample of
+training sentences, then a truncated SVD to `dim` directions (Deerwester et al., 1990, "Indexing by Latent Semantic
+Analysis"). LSA embeds a sentence with token counts `c` as `(c * idf) @ V` (then a per-sentence scale), a sum over its
+tokens of `idf(t) * V[t]`; so with `idf(t) * V[t]` as the embedding of token `t`, the mean of a sentence's token
+embeddings (`GRUSentenceEncoder(readout="words")`) *is* that LSA embedding, up to each sentence's scale.
+
+Example:
+    ids = [encoder.tokenize(tf.constant(sentences)).numpy()]           # [n, max_length] each, 0 = padding
+    vectors = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64)   # [vocabulary_size, 64]
+    encoder.set_word_embeddings(vectors)
+"""
+
+import numpy as np
+
+
+def token_count_matrix(token_ids, vocabulary_size):
+    """Sparse counts `[sentences, vocabulary_size]` (CSR, float64) of `token_ids`, an iterable of integer arrays
+    `[n, length]`; padding (0) is not counted, sentences without tokens are dropped."""
+    from scipy import sparse
+
+    blocks = []
+    for ids in token_ids:
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise ValueError(f"token ids must come in [sentences, length] arrays; got shape {ids.shape}.")
+        if ids.size and (ids.min() < 0 or ids.max() >= vocabulary_size):
+            raise ValueError(f"token ids must be in [0, {vocabulary_size}); got {ids.min()}..{ids.max()}.")
+        rows, flat = np.repeat(np.arange(ids.shape[0]), ids.shape[1]), ids.ravel()
+        real = flat > 0  # not padding; repeated (row, token) pairs are summed into counts
+        counts = sparse.csr_matrix((np.ones(int(real.sum())), (rows[real], flat[real])),
+                                   shape=(ids.shape[0], vocabulary_size))
+        blocks.append(counts[counts.getnnz(axis=1) > 0])
+    matrix = sparse.vstack(blocks).tocsr() if blocks else sparse.csr_matrix((0, vocabulary_size))
+    if matrix.shape[0] < 2:
+        raise ValueError(f"LSA word vectors need the token ids of at least 2 non-empty sentences; got "
+                         f"{matrix.shape[0]}: give (a sample of) the training sentences' token ids.")
+    return matrix
+
+
+def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
+    """`[vocabulary_size, dim]` float32: row `t` is `idf(t) * V[t]`, the token's `dim` LSA directions (TruncatedSVD of
+    the l2-normalised TF-IDF matrix of `token_ids`, raw counts, smoothed idf as scikit-learn's) scaled by its idf, so
+    that a sentence's summed token vectors are its LSA projection times its TF-IDF norm. Padding (row 0) and tokens
+    absent from `token_ids` get zeros (LSA has nothing to say about them). The rows' scale is the SVD's: rescale
+    before use (`GRUSentenceEncoder.set_word_embeddings` does)."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = token_count_matrix(token_ids, vocabulary_size)
+    seen = counts.getnnz(axis=0) > 0
+    if not 0 < dim < seen.sum():
+        raise ValueError(f"LSA word vectors of {dim} directions need more than {dim} distinct tokens in the sample; "
+                         f"it has {int(seen.sum())}: give more sentences or a smaller word_dim.")
+    tfidf = TfidfTransformer(norm="l2", sublinear_tf=False, smooth_idf=True).fit(counts)
+    svd = TruncatedSVD(dim, random_state=seed).fit(tfidf.transform(counts))
+    vectors = tfidf.idf_[:, None] * svd.components_.T
+    vectors[~seen] = 0.0
+    return vectors.astype("float32")

@@ -1,0 +1,64 @@
+"""Tests for keras_ae.data.word_vectors: LSA word vectors make a bag of word embeddings an LSA projection."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae.data.word_vectors import lsa_word_vectors, token_count_matrix
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+
+VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran", "in", "park", "bird", "sang", "never"]
+CORPUS = ["the cat sat on the mat", "the dog ran in the park", "a bird sang in the park", "the cat ran",
+          "dog and cat sat", "the bird sat on the dog", "mat on mat", "cat cat cat sang"]
+
+
+def _cosines(features):
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def test_bag_of_lsa_word_vectors_is_the_lsa_projection_up_to_each_sentences_scale():
+    """With `lsa_word_vectors` as its word embeddings, the untrained `words` bag of each sentence is the sentence's
+    LSA projection (scikit-learn's TfidfVectorizer + TruncatedSVD on the same text and tokens, fitted on its own)
+    times a positive scale: the sentences' cosine similarities are the same. With unit rows (no idf) they are not.
+    Padding and tokens absent from the corpus ("never") get zero vectors; the table is scaled to the initialiser's
+    mean norm."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, max_length=8, readout="words")
+    ids = bag.tokenize(tf.constant(CORPUS)).numpy()
+    bag.build()
+    initial_norm = np.linalg.norm(bag.word_embedding.get_weights()[0], axis=1).mean()
+    vectors = lsa_word_vectors([ids[:5], ids[5:]], bag.vocabulary_size, dim=3)
+    assert vectors.shape == (bag.vocabulary_size, 3)
+    assert not vectors[0].any() and not vectors[2 + VOCABULARY.index("never")].any()
+    bag.set_word_embeddings(vectors)
+    table = bag.word_embedding.get_weights()[0]
+    assert np.linalg.norm(table[np.linalg.norm(table, axis=1) > 0], axis=1).mean() == pytest.approx(initial_norm)
+
+    # the same TF-IDF (raw counts, smoothed idf, l2 rows) from the text, "a" and "and" as the out-of-vocabulary token
+    tokens = [" ".join(w if w in VOCABULARY else "oov" for w in sentence.split()) for sentence in CORPUS]
+    tfidf = TfidfVectorizer(token_pattern=r"\S+", norm="l2", smooth_idf=True).fit_transform(tokens)
+    lsa = TruncatedSVD(3, random_state=0).fit_transform(tfidf)
+    z = bag(tf.constant(CORPUS)).numpy()
+    np.testing.assert_allclose(_cosines(z), _cosines(lsa), atol=1e-5)
+    unit_rows = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # each token weighs 1
+    bag.set_word_embeddings(unit_rows)
+    assert not np.allclose(_cosines(bag(tf.constant(CORPUS)).numpy()), _cosines(lsa), atol=1e-2)
+
+
+def test_bad_token_ids_and_sizes_are_refused():
+    with pytest.raises(ValueError, match=r"in \[0, 5\)"):
+        token_count_matrix([np.array([[1, 7]])], 5)
+    with pytest.raises(ValueError, match="at least 2 non-empty sentences"):
+        token_count_matrix([np.array([[2, 3, 0]]), np.zeros((3, 3), "int64")], 5)
+    with pytest.raises(ValueError, match=r"\[sentences, length\]"):
+        token_count_matrix([np.array([2, 3])], 5)
+    with pytest.raises(ValueError, match="more than 4 distinct tokens"):
+        lsa_word_vectors([np.array([[2, 3], [4, 5]])], 9, dim=4)
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, readout="words")
+    with pytest.raises(ValueError, match="shape"):
+        bag.set_word_embeddings(np.ones((bag.vocabulary_size, 4)))
+    with pytest.raises(ValueError, match="every row is zero"):
+        bag.set_word_embeddings(np.zeros((bag.vocabulary_size, 3)))
