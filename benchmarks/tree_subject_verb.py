@@ -9,8 +9,9 @@ A run is late when at least `--late-mode` percent of its test sentences split af
 (`keras_ae.evaluation.trees.tree_shape`, as `benchmarks/tree_selection.py`). Tables:
 1. *Groupings*, from the runs' test parses (`test_trees.json`) against the gold trees: for every gold clause `(S ...
    (NP subject) (VP verb ...))` the share whose parse holds `(subject verb)` as a constituent and the share that holds
-   the verb phrase, by the kind of subject (a personal pronoun, another one-word NP, a longer NP) and of verb (an
-   auxiliary: a form of be, have, do or a modal; or another verb).
+   the verb phrase, or the verb phrase or the whole clause cut short before the verb phrase's end (`grouping_counts`),
+   by the kind of subject (a personal pronoun, another one-word NP, a longer NP) and of verb (an auxiliary: a form of
+   be, have, do or a modal; or another verb).
 2. *Loss by opening*, on the validation sentences (the run's own split; nothing here was trained on): each run's mean
    per-sentence validation loss (`-log p(x | mean z) + KL`, the loss `history.csv` records), by how the sentence
    opens: a personal pronoun followed by a verb form of `AGREEING` ("I am", "she was"), another personal pronoun
@@ -83,17 +84,22 @@ def subject_verb_pairs(gold):
 
 
 def grouping_counts(parses, gold_trees):
-    """`{(subject kind, verb kind): [clauses, (subject verb) grouped, verb phrase found]}` over the test sentences."""
+    """`{(subject kind, verb kind): [clauses, (subject verb) grouped, verb phrase found, verb phrase cut short,
+    clause cut short]}` over the test sentences. Cut short: a constituent that starts where the gold verb phrase
+    (or, for the clause, its subject) starts and ends inside the verb phrase, after the verb's first following word:
+    `(she (saw him) (at home))` cuts `(saw him at home)`, `((she saw him) (at home))` cuts the clause."""
     counts = {}
     for parse, gold in zip(parses, gold_trees):
         spans = tree_spans(parse)[0]
         length = len(as_tree(gold).leaves())
         found = lambda span: span in spans or span == (0, length)  # noqa: E731 (the sentence is always a span)
         for subject, verb, subject_kind, verb_kind, vp_end in subject_verb_pairs(gold):
-            row = counts.setdefault((subject_kind, verb_kind), [0, 0, 0])
+            row = counts.setdefault((subject_kind, verb_kind), [0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += found((subject, verb + 1))
             row[2] += found((verb, vp_end))
+            row[3] += any(found((verb, end)) for end in range(verb + 2, vp_end))
+            row[4] += any(found((subject, end)) for end in range(verb + 2, vp_end))
     return counts
 
 
@@ -193,11 +199,13 @@ def main():
         clauses = next(run["groupings"][kind][0] for run in runs.values() if kind in run["groupings"])
         columns = {"clauses": str(clauses)}
         for mode in modes:
-            members = [run["groupings"].get(kind, [1, 0, 0]) for run in runs.values() if run["mode"] == mode]
-            columns[f"{mode} ({len(members)}): (S V)"] = f"{100 * np.mean([g[1] / g[0] for g in members]):.0f}%"
-            columns[f"{mode}: VP"] = f"{100 * np.mean([g[2] / g[0] for g in members]):.0f}%"
+            members = [run["groupings"].get(kind, [1, 0, 0, 0, 0]) for run in runs.values() if run["mode"] == mode]
+            for index, name in enumerate(["(S V)", "VP", "VP cut", "clause cut"], start=1):
+                label = f"{mode} ({len(members)}): {name}" if index == 1 else f"{mode}: {name}"
+                columns[label] = f"{100 * np.mean([g[index] / g[0] for g in members]):.0f}%"
         rows[" / ".join(kind)] = columns
-    print("Test clauses (S (NP subject) (VP verb ...)): share parsed with (subject verb) / with the VP, mean over runs")
+    print("Test clauses (S (NP subject) (VP verb ...)): share parsed with (subject verb), with the VP, with the VP or "
+          "the clause cut short; mean over runs")
     print(table(rows))
     if args.no_loss:
         return

@@ -13,11 +13,12 @@ def test_subject_verb_pairs_classify_subject_and_verb_and_find_the_verb_phrase()
     assert subject_verb_pairs("(S (VP (VB Go) (ADVP (RB home))))") == []  # no subject, no pair
 
 
-def test_grouping_counts_tell_subject_verb_from_verb_phrase():
+def test_grouping_counts_tell_subject_verb_from_verb_phrase_and_from_a_clause_cut_short():
     subject_verb = "(X (X (X She) (X is)) (X (X too) (X tall)))"
     verb_phrase = "(X (X She) (X (X is) (X (X too) (X tall))))"
-    counts = grouping_counts([subject_verb, verb_phrase], [GOLD, GOLD])
-    assert counts == {("pronoun", "auxiliary"): [2, 1, 1]}
+    clause_cut = "(X (X (X She) (X (X is) (X too))) (X tall))"
+    counts = grouping_counts([subject_verb, verb_phrase, clause_cut], [GOLD, GOLD, GOLD])
+    assert counts == {("pronoun", "auxiliary"): [3, 1, 1, 1, 1]}  # the third cuts the VP (is too) and the clause
 
 
 def test_opening_and_minimal_pair():
