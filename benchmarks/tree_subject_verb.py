@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from nltk import Tree
 
-from keras_ae.evaluation.trees import standard_error, tree_shape, tree_spans
+from keras_ae.evaluation.trees import standard_error, subject_clauses, tree_shape, tree_spans
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.tree_latent import load_run_data, rebuild_run, run_flags
 
@@ -59,27 +59,12 @@ def subject_verb_pairs(gold):
     """`[(subject_start, verb_position, subject_kind, verb_kind, vp_end)]` for every `(S ... (NP) (VP) ...)` of a
     gold tree (an `nltk.Tree` or bracket string): the NP right before the VP is the subject; the verb is the VP's
     first word."""
-    tree = as_tree(gold)
     pairs = []
-
-    def visit(node, start):
-        if not isinstance(node, Tree):
-            return start + 1
-        children, end = [], start
-        for child in node:
-            children.append((child, end))
-            end = visit(child, end)
-        for (subject, first), (vp, verb) in zip(children, children[1:]):
-            if node.label() == "S" and isinstance(subject, Tree) and subject.label() == "NP" \
-                    and isinstance(vp, Tree) and vp.label() == "VP":
-                words = [word.lower() for word in subject.leaves()]
-                kind = ("pronoun" if words[0] in PRONOUNS else "one word") if len(words) == 1 else "longer NP"
-                verb_word = vp.leaves()[0].lower()
-                pairs.append((first, verb, kind, "auxiliary" if verb_word in AUXILIARIES else "other verb",
-                              verb + len(vp.leaves())))
-        return end
-
-    visit(tree, 0)
+    for subject, first, vp, verb in subject_clauses(gold):
+        words = [word.lower() for word in subject.leaves()]
+        kind = ("pronoun" if words[0] in PRONOUNS else "one word") if len(words) == 1 else "longer NP"
+        verb_kind = "auxiliary" if vp.leaves()[0].lower() in AUXILIARIES else "other verb"
+        pairs.append((first, verb, kind, verb_kind, verb + len(vp.leaves())))
     return pairs
 
 
