@@ -111,7 +111,9 @@ def minimal_pair(words, vocabulary):
 
 
 def sentence_losses(model, sentences, batch_size=128):
-    """Per-sentence validation loss `-log p(x | mean z) + KL` (the recipe's `val_loss` before the batch mean)."""
+    """Per-sentence validation loss `-log p(x | mean z) + KL`. `history.csv`'s `val_loss` is the mean of these over
+    each batch of 32, then over batches (checked on two runs to 1e-3), so it weights the short last batch more: the
+    plain mean here is 0.07-0.08 nats below it on Austen's 973 validation sentences."""
     import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
