@@ -170,10 +170,9 @@ def recall_by_label(predicted_spans, gold_trees):
     return {label: {"recall": 100.0 * found[label] / counts[label], "count": counts[label]} for label in order}
 
 
-def transitive_clauses(tree):
-    """`[(subject_start, verb, vp_end)]` of the gold tree's clauses `(S ... (NP subject) (VP (V verb) (NP object)
-    ...) ...)`: an S with an NP followed by a VP whose first child is a verb tag (`VB...`) and whose second is an NP
-    (or a VP whose first child is such a VP: the modified verb phrase of `(VP (VP saw the dog) (PP in it))`)."""
+def subject_clauses(tree):
+    """`[(subject, subject_start, vp, verb)]` of every `(S ... (NP subject) (VP ...) ...)` of a gold tree: the NP and
+    VP nodes (`nltk.Tree`), the subject's first word and the verb phrase's first word (positions in the sentence)."""
     import nltk
 
     tree = _as_tree(tree.decode() if isinstance(tree, bytes) else tree)
@@ -187,15 +186,24 @@ def transitive_clauses(tree):
             children.append((child, end))
             end = visit(child, end)
         for (subject, first), (vp, verb) in zip(children, children[1:]):
-            if node.label() != "S" or _label(subject) != "NP" or _label(vp) != "VP":
-                continue
-            while _label(vp[0]) == "VP":  # (VP (VP saw the dog) (PP in the garden)): the inner VP
-                vp = vp[0]
-            if len(vp) >= 2 and _label(vp[0]).startswith("VB") and _label(vp[1]) == "NP":
-                clauses.append((first, verb, verb + len(vp.leaves())))
+            if node.label() == "S" and _label(subject) == "NP" and _label(vp) == "VP":
+                clauses.append((subject, first, vp, verb))
         return end
 
     visit(tree, 0)
+    return clauses
+
+
+def transitive_clauses(tree):
+    """`[(subject_start, verb, vp_end)]` of the gold tree's clauses `(S ... (NP subject) (VP (V verb) (NP object)
+    ...) ...)`: an S with an NP followed by a VP whose first child is a verb tag (`VB...`) and whose second is an NP
+    (or a VP whose first child is such a VP: the modified verb phrase of `(VP (VP saw the dog) (PP in it))`)."""
+    clauses = []
+    for _, first, vp, verb in subject_clauses(tree):
+        while _label(vp[0]) == "VP":  # (VP (VP saw the dog) (PP in the garden)): the inner VP
+            vp = vp[0]
+        if len(vp) >= 2 and _label(vp[0]).startswith("VB") and _label(vp[1]) == "NP":
+            clauses.append((first, verb, verb + len(vp.leaves())))
     return clauses
 
 
