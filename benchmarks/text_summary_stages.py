@@ -49,9 +49,9 @@ Variants (name: objective and changes to the model or the stage):
                        Wang & Lee's per-step discriminator; the ablation again reconstruction_anchor_0.01)
     full_lm_W, reconstruction_lm_W  the full model and reconstruction only with the KL to a word language model of
                        the critic's unpaired pool (`lm_prior_weight`, the recipe's `--lm-prior-weight`) W, W in
-                       0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first (`fit_language_model`,
-                       the same for every variant of a seed) and frozen (`lm_prior_kl`: the stage's mean KL, nats per
-                       summary)
+                       0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1; the language model is trained on the pool first
+                       (`fit_language_model`, the same for every variant of a seed) and frozen (`lm_prior_kl`: the
+                       stage's mean KL, nats per summary)
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
@@ -96,7 +96,7 @@ from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 from text_summary_words import stop_word_shares  # noqa: E402  (beside this file)
 
-LM_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
+LM_WEIGHTS = (0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
 VARIANTS = {
     "reconstruction": ("reconstruction", {}, {}),
     "full": ("unpaired", {}, {}),

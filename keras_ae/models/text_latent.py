@@ -132,23 +132,32 @@ class TextLatent(JudgedEncoder):
     the weights of the model it is called on (the stage's start), `reset_anchor` to the current weights; the paired
     objective has no anchor.
 
-    Language-model prior in the unpaired stages (`lm_prior_weight > 0`), as in SEQ^3 (Baziotis et al., NAACL 2019,
-    "SEQ^3: Differentiable Sequence-to-Sequence-to-Sequence Autoencoder for Unsupervised Abstractive Sentence
-    Compression"): the loss gains `lm_prior_weight * sum_t KL(p(. | w_<t, x) || p_LM(. | w_<t))` over the written
-    words of `w`, with `p_LM` a frozen word language model of real summaries (`language_model`, an unconditional
-    `ConditionalGRUDecoder` over the same vocabulary; train it with `fit_language_model` on the unpaired pool of real
-    summaries before the stage, never on the summaries readability is scored on); metric `lm_prior_kl`, nats per
-    summary, unweighted. The KL over the whole distribution rather than the cross-entropy of the written words
-    `-log p_LM(w_t)`: the written words are hard straight-through samples, so the latter's gradient would reach the
-    generator only through one sampled word's relaxation, while the KL's is exact given the prefix; and the KL is the
-    expected cross-entropy minus the generator's entropy, which keeps it from collapsing onto the LM's most frequent
-    words. `with_objective` carries the language model's weights over when both models have one.
+    Language-model judge of real summaries in the unpaired stages (`lm_prior_weight > 0`): the second half of the judge
+    of real summaries beside the critic. A word language model fitted on the critic's unpaired pool of real summaries,
+    and on nothing else, judges each written word by its likelihood under real summaries given the words before it: a
+    discriminator of real text that scores every token (Yang, Hu, Dyer, Xing & Berg-Kirkpatrick, NeurIPS 2018,
+    "Unsupervised Text Style Transfer using Language Models as Discriminators"), where the WGAN critic estimates how
+    real summaries differ from this generator's, not how likely they are. So the model "without its discriminator" drops
+    both (`without_real_summary_judge`: reconstruction only, no critic and no language model); reconstruction with the
+    language model alone (`with_objective("reconstruction")` keeping `lm_prior_weight`) removes the critic only. The
+    term is SEQ^3's prior (Baziotis et al., NAACL 2019, "SEQ^3: Differentiable Sequence-to-Sequence-to-Sequence
+    Autoencoder for Unsupervised Abstractive Sentence Compression"): the loss gains `lm_prior_weight * sum_t KL(p(. |
+    w_<t, x) || p_LM(. | w_<t))` over the written words of `w`, with `p_LM` a frozen word language model of real
+    summaries (`language_model`, an unconditional `ConditionalGRUDecoder` over the same vocabulary; train it with
+    `fit_language_model` on the unpaired pool of real summaries before the stage, never on the summaries readability is
+    scored on); metric `lm_prior_kl`, nats per summary, unweighted. The KL over the whole distribution rather than the
+    cross-entropy of the written words `-log p_LM(w_t)`: the written words are hard straight-through samples, so the
+    latter's gradient would reach the generator only through one sampled word's relaxation, while the KL's is exact
+    given the prefix; and the KL is the expected cross-entropy minus the generator's entropy, which keeps it from
+    collapsing onto the LM's most frequent words. `with_objective` carries the language model's weights over when both
+    models have one.
 
     `objective` chooses what trains (the layers, and so the weights, are the same for all three; see
     `with_objective`):
         "paired": the generator, teacher-forced on `batch["target"]` (pseudo pairs for pretraining, or real pairs
             for the supervised ceiling), and the reconstructor, rebuilding the document from the target words.
-        "reconstruction": generator and reconstructor on the reconstruction loss (no discriminator).
+        "reconstruction": generator and reconstructor on the reconstruction loss (no critic; the language model
+            only with `lm_prior_weight > 0`: `without_real_summary_judge` drops both).
         "unpaired": the same plus the discriminator, an adversary of the core loop with its own optimizer
             (`compile(optimizers={"encoder": ..., "adversary": ...})`); `batch["summary"]` holds real summaries.
 
@@ -614,6 +623,16 @@ class TextLatent(JudgedEncoder):
         if clone.anchored:
             clone.reset_anchor()  # the anchor is this model: the stage's start
         return clone
+
+    def without_real_summary_judge(self, **changes):
+        """The ablation "without its discriminator": a copy that trains reconstruction only, with neither half of the
+        judge of real summaries (no critic: the reconstruction objective; no language model: `lm_prior_weight` 0), the
+        rest as this model (the anchor included) but `changes`; create it in the strategy's scope.
+
+        Example:
+            ablation = full.without_real_summary_judge()   # full: critic + language model; ablation: neither
+        """
+        return self.with_objective("reconstruction", **{"lm_prior_weight": 0.0, **changes})
 
     def reset_anchor(self):
         """Set the anchor (`anchor_weight > 0`) to the model's encoder and generator as they are now."""

@@ -6,19 +6,21 @@ generator is pretrained on pseudo pairs (a document with Wang & Lee's noise, wor
 (`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words, or with
 `--pseudo-target connective` the same keeping "for", "and", "to", ...), then trained to let a reconstructor rebuild
 the document from its words while a WGAN-GP discriminator, which has only seen real summaries never paired with
-these documents, judges them. In training every generated summary has the length of a real summary drawn from the
-pool (so the discriminator cannot judge by length); the summaries
-scored and exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length).
-The same pretrained generator is also trained without the discriminator (reconstruction only) and on the real pairs
-(the supervised ceiling). The table
-on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the validation summaries' median length), the first clause, the
-pretrained generator, reconstruction only, the full model and the supervised ceiling; readability as perplexity
-under a trigram model of the validation summaries (per scored token, the readability target's measure, and per
-written word); the share of outputs that copy the document's first words. The
-run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each
-document's own summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs
-beside references), figures of ROUGE-1 and discriminator accuracy over training; the full model is exported with `summarize` and `encode` signatures. Default data: Debian's package
-descriptions (long description -> synopsis).
+these documents, judges them (with `--lm-prior-weight W` so does a word language model of the same pool: the
+judge of real summaries is then the critic and the language model). In training every generated summary has the
+length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries scored and
+exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length). The same
+pretrained generator is also trained without the judge of real summaries (reconstruction only: no critic, no
+language model; with `--lm-ablation` also reconstruction with the language model alone, only the critic removed)
+and on the real pairs (the supervised ceiling). The table on the test pairs: ROUGE-1/2/L F1 of Lead-N (N = the
+validation summaries' median length), the first clause, the pretrained generator, reconstruction only, the full
+model and the supervised ceiling; readability as perplexity under a trigram model of the validation summaries (per
+scored token, the readability target's measure, and per written word); the share of outputs that copy the
+document's first words. The run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the
+reconstruction loss from each document's own summary, another's and none, which shows whether the reward depends on
+the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
+full model is exported with `summarize` and `encode` signatures. Default data: Debian's package descriptions (long
+description -> synopsis).
 """
 
 import time
@@ -104,8 +106,12 @@ def build_parser():
                              "generator's in the reconstruction-only and full models (0: none)")
     parser.add_argument("--lm-prior-weight", type=non_negative_float, default=DEFAULTS["lm_prior_weight"],
                         help="weight of the KL between the generator's word distributions and a word language model "
-                             "of the unpaired real summaries (trained first, then frozen) in the reconstruction-only "
-                             "and full models (0: none)")
+                             "of the critic's unpaired real summaries (trained first, then frozen), the judge of real "
+                             "summaries beside the critic, in the full model (0: none); reconstruction only has "
+                             "neither")
+    parser.add_argument("--lm-ablation", action="store_true",
+                        help="with --lm-prior-weight: also train reconstruction only with the language model (the "
+                             "critic alone removed), a second ablation row beside reconstruction only")
     parser.add_argument("--block-final-stop-words", action="store_true", default=DEFAULTS["block_final_stop_words"],
                         help="no generated summary ends on a stop word ('yaml parser for'), in training and in the "
                              "summaries scored and exported: a decoding constraint at the last word")
@@ -167,6 +173,8 @@ def main(argv=None):
     if args.resume:
         parser.error("--resume is not supported by text_summary: it trains several models one after another; start "
                      "a new run (a 15-minute default).")
+    if args.lm_ablation and not args.lm_prior_weight:
+        parser.error("--lm-ablation trains reconstruction with the language model: give it --lm-prior-weight W > 0.")
     if args.strategy == "multi_worker":
         parser.error("text_summary runs on one machine (--strategy default or mirrored); see "
                      "recipes/text_summary_gigaword.toml for a several-GPU run.")
@@ -215,12 +223,12 @@ def main(argv=None):
         average = WeightAverage(args.average_decay)
         return average, [average, stage_curve(critic), stage_curve(critic, prefix="val_raw_", weights=average.raw)]
 
-    prior = {}  # the language model's weights, trained once on the pool for both unpaired stages
+    prior = {}  # the language model's weights, trained once on the pool for every stage with the prior
 
-    def unpaired_stage(objective):
-        """The pretrained model set to train `objective`, with the language-model prior's weights (trained on the
-        unpaired pool the first time: `histories["language model"]`, its loss per epoch in nats per token)."""
-        model = pretrained.with_objective(objective)
+    def unpaired_stage(model):
+        """`model` (a stage of the pretrained model) with the language model's weights when it has the prior, fitted
+        the first time on the critic's unpaired pool alone (`data.real_summaries`), never on the validation or test
+        summaries readability is scored on (`histories["language model"]`: its loss per epoch, nats per token)."""
         if model.prior and not prior:
             histories["language model"] = {"loss": model.fit_language_model(data.real_summaries)}
             prior["weights"] = model.language_model.get_weights()
@@ -250,16 +258,18 @@ def main(argv=None):
         # 2. Reconstruction only, and 3. the full model, both from the pretrained generator
         unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, args.batch_size, shuffle=True,
                                          seed=args.seed, pseudo=(noisy, targets) if args.pseudo_weight else None)
-        if args.ablation:
+        ablations = {"reconstruction only": pretrained.without_real_summary_judge} if args.ablation else {}
+        if args.lm_ablation:  # the critic alone removed: the judge of real summaries is the language model
+            ablations["reconstruction only + language model"] = lambda: pretrained.with_objective("reconstruction")
+        for name, stage in ablations.items():
             with strategy.scope():
-                reconstruction = unpaired_stage("reconstruction")
+                reconstruction = unpaired_stage(stage())
                 reconstruction.compile(optimizer=adam(args.learning_rate))
             average, callbacks = unpaired_callbacks()
-            histories["reconstruction only"], seconds = fit(reconstruction, unpaired, args.epochs, args,
-                                                            metric_callbacks=callbacks)
-            evaluate_unpaired("reconstruction only", reconstruction, average, pretrained_seconds(rows, seconds))
+            histories[name], seconds = fit(reconstruction, unpaired, args.epochs, args, metric_callbacks=callbacks)
+            evaluate_unpaired(name, reconstruction, average, pretrained_seconds(rows, seconds))
         with strategy.scope():
-            model = unpaired_stage("unpaired")
+            model = unpaired_stage(pretrained.with_objective("unpaired"))
             model.compile(optimizers={"encoder": adam(args.learning_rate),
                                       "adversary": adam(args.adversary_learning_rate)})
         average, callbacks = unpaired_callbacks(critic=True)

@@ -442,6 +442,28 @@ def test_the_language_model_learns_the_pool_then_stays_frozen(supervised):
         np.testing.assert_array_equal(kept, weight)
 
 
+def test_the_ablation_without_the_real_summary_judge_drops_the_critic_and_the_language_model_together():
+    """The judge of real summaries is the critic and the language model of the pool: the ablation "without its
+    discriminator" has neither (and keeps the rest, the anchor too); reconstruction keeping the prior lacks the critic
+    only."""
+    documents, _ = tiny_pairs(8, seed=12)
+    full = TextLatent(VOCABULARY, objective="unpaired", anchor_weight=0.01, lm_prior_weight=1.0, **SIZES)
+    ablation = full.without_real_summary_judge()
+    assert ablation.objective == "reconstruction" and not ablation.adversaries
+    assert ablation.language_model is None and ablation.lm_prior_weight == 0.0 and "language_model" not in (
+        ablation.get_config())
+    _, losses, metrics = ablation.forward({"document": tf.constant(documents)})
+    assert set(losses) == {"anchor"} and set(metrics) == {"anchor_kl"} and ablation.anchor_weight == 0.01
+    for name in ("encoder", "generator", "reader", "document_decoder"):
+        for kept, weight in zip(getattr(full, name).get_weights(), getattr(ablation, name).get_weights()):
+            np.testing.assert_array_equal(kept, weight)
+    critic_only_removed = full.with_objective("reconstruction")
+    assert not critic_only_removed.adversaries and critic_only_removed.prior
+    _, losses, _ = critic_only_removed.forward({"document": tf.constant(documents)})
+    assert set(losses) == {"anchor", "lm_prior"}
+    assert full.without_real_summary_judge(anchor_weight=0.0).anchored is False
+
+
 def test_the_language_model_trains_alike_on_two_replicas_and_on_one(supervised):
     """`fit_language_model` runs under the strategy the model was built in (the recipe builds it in one), and two
     replicas sharing each batch learn what one device learns from it."""

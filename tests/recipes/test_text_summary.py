@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from keras_ae.models.text_latent import TextLatent
 from keras_ae.recipes import text_summary
 from tests.summary_helpers import tiny_pairs
 from tests.tensorboard_helpers import read_projector, summary_steps
@@ -55,18 +56,31 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
 
 
 @pytest.mark.slow
-def test_documents_without_summaries_still_train_and_report_readability(tmp_path):
+def test_documents_without_summaries_still_train_and_report_readability(tmp_path, monkeypatch):
     pool = tmp_path / "pool.txt"
-    pool.write_text("\n".join(tiny_pairs(200, seed=5)[1]), encoding="utf-8")
+    texts = [f"{summary} {i}" for i, summary in enumerate(tiny_pairs(200, seed=5)[1])]  # every line distinct
+    pool.write_text("\n".join(texts), encoding="utf-8")
+    fitted = []
+    fit_language_model = TextLatent.fit_language_model
+    monkeypatch.setattr(TextLatent, "fit_language_model", lambda self, summaries, **options: (
+        fitted.append(list(summaries)), fit_language_model(self, summaries, **options))[1])
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path, summaries=False)), "--summaries", str(pool),
-                                 "--no-export", "--anchor-weight", "1", "--lm-prior-weight", "0.1",
+                                 "--no-export", "--anchor-weight", "1", "--lm-prior-weight", "0.1", "--lm-ablation",
                                  "--run-dir", str(tmp_path / "run")])
     assert "rouge1" not in metrics and metrics["perplexity"] > 1
     histories = metrics["histories"]
     assert "anchor_kl" in histories["full"] and "anchor_kl" not in histories["pretrained"]
-    # the language model is trained once on the pool, and its prior acts on both unpaired stages
-    assert len(histories["language model"]["loss"]) == 3
-    assert all("lm_prior_kl" in histories[stage] for stage in ("full", "reconstruction only"))
+    # the language model is fitted once, on the critic's pool alone: not on the fifth held out to score readability
+    assert len(fitted) == 1 and len(histories["language model"]["loss"]) == 3
+    held_out = texts[: len(texts) // 5]
+    assert sorted(fitted[0]) == sorted(texts[len(texts) // 5 :]) and not set(fitted[0]) & set(held_out)
+    # the judge of real summaries is the critic and the language model: reconstruction only has neither, the second
+    # ablation the language model alone
+    assert "lm_prior_kl" in histories["full"] and "discriminator_loss" in histories["full"]
+    assert not {"lm_prior_kl", "discriminator_loss"} & set(histories["reconstruction only"])
+    assert "lm_prior_kl" in histories["reconstruction only + language model"]
+    assert "discriminator_loss" not in histories["reconstruction only + language model"]
+    assert {"reconstruction only", "reconstruction only + language model"} <= set(metrics["table"])
     assert "supervised (ceiling)" not in metrics["table"]
 
 
@@ -78,7 +92,8 @@ def test_bad_input_fails_before_any_work(tmp_path):
     with pytest.raises(SystemExit):
         text_summary.main(["--resume", "--run-dir", str(tmp_path / "run")])
     for flags in (["--pseudo-drop", "1"], ["--pseudo-phrase", "-1"], ["--anchor-weight", "-0.5"],
-                  ["--lm-prior-weight", "-1"], ["--pseudo-target", "lead"], ["--critic-pooling", "sum"]):
+                  ["--lm-prior-weight", "-1"], ["--pseudo-target", "lead"], ["--critic-pooling", "sum"],
+                  ["--lm-ablation"]):
         with pytest.raises(SystemExit):
             text_summary.main([*flags, "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
