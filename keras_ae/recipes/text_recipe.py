@@ -474,13 +474,17 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     return metrics
 
 
+def token_id_batches(encoder, sentences):
+    """`encoder`'s token ids of `sentences`, `TOKENIZE_BATCH` sentences (one `[n, max_length]` array) at a time."""
+    for start in range(0, len(sentences), TOKENIZE_BATCH):
+        yield encoder.tokenize(tf.constant(sentences[start:start + TOKENIZE_BATCH])).numpy()
+
+
 def training_token_frequencies(encoder, sentences):
     """The relative frequency of each of `encoder`'s token ids in `sentences` (every one, tokenised as the encoder
     does, cut at its `max_length`): `--word-weighting sif`'s `p`."""
     started = time.perf_counter()
-    batches = (encoder.tokenize(tf.constant(sentences[start:start + TOKENIZE_BATCH])).numpy()
-               for start in range(0, len(sentences), TOKENIZE_BATCH))
-    frequencies = count_token_frequencies(batches, encoder.vocabulary_size)
+    frequencies = count_token_frequencies(token_id_batches(encoder, sentences), encoder.vocabulary_size)
     print(f"--word-weighting sif: token frequencies of {len(sentences)} training sentences counted in "
           f"{time.perf_counter() - started:.0f} s")
     return frequencies
@@ -491,8 +495,7 @@ def initial_word_vectors(encoder, sentences, seed, parts=1):
     of `LSA_FIT_SENTENCES` of `sentences`, tokenised as `encoder` does (cut at its `max_length`)."""
     started = time.perf_counter()
     spread = np.linspace(0, len(sentences) - 1, min(LSA_FIT_SENTENCES, len(sentences))).round().astype(int)
-    batches = (encoder.tokenize(tf.constant([sentences[i] for i in spread[start:start + TOKENIZE_BATCH]])).numpy()
-               for start in range(0, len(spread), TOKENIZE_BATCH))
+    batches = token_id_batches(encoder, [sentences[i] for i in spread])
     vectors = lsa_word_vectors(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed)
     print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(spread)} training sentences' "
           f"tokens fitted in {time.perf_counter() - started:.0f} s")
