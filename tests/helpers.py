@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 
@@ -154,3 +155,34 @@ class global_policy:
 
         keras.mixed_precision.set_global_policy(self.previous)
         return False
+
+
+class FakeClock:
+    """`time.perf_counter` and `time.process_time` that move only when a test calls `advance`, installed into the
+    modules under test in place of `time`: timing arithmetic checked exactly, whatever the machine's load.
+
+    Example:
+        clock = FakeClock().install(monkeypatch, keras_ae.runs)
+        clock.advance(0.5, cpu=0.25)  # keras_ae.runs now sees 0.5 s of wall-clock and 0.25 CPU-s pass
+    """
+
+    def __init__(self):
+        self.wall, self.cpu = 0.0, 0.0
+
+    def install(self, monkeypatch, *modules):
+        for module in modules:
+            monkeypatch.setattr(module, "time", self)
+        return self
+
+    def advance(self, wall, cpu=0.0):
+        self.wall += wall
+        self.cpu += cpu
+
+    def perf_counter(self):
+        return self.wall
+
+    def process_time(self):
+        return self.cpu
+
+    def __getattr__(self, name):  # everything else of the time module stays real
+        return getattr(time, name)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keras_ae.recipes import quick_thought, skip_thought
-from tests.helpers import reload_and_call
+from tests.helpers import FakeClock, reload_and_call
 from tests.tensorboard_helpers import read_projector, summary_steps
 
 NAMES = {"anna.txt": ["Anna", "Bella", "garden"], "tom.txt": ["Tom", "Harry", "ship"]}
@@ -165,24 +165,24 @@ def test_tune_quick_thought_searches_the_embedding_size(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "trials.csv").exists() and (tmp_path / "export" / "keras_ae.json").exists()
 
 
-def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
-    """`--probe-at`: the probes run at the first epoch end past each mark; their own time is not training time."""
-    import time
-
+def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path, monkeypatch):
+    """`--probe-at`: the probes run at the first epoch end past each mark; their own time is not training time.
+    On a fake clock (`FakeClock`): a training step costs 0.125 s and 0.05 CPU-s, a probe 0.8 s and 0.3 CPU-s."""
     import keras
 
+    from keras_ae import runs
+    from keras_ae.recipes import text_recipe
     from keras_ae.recipes.text_recipe import ProbeMarks
     from keras_ae.runs import RunFolder, TimeBudget
 
+    clock = FakeClock().install(monkeypatch, runs, text_recipe)
+
     class SlowSteps(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            time.sleep(0.1)  # epochs of 4 steps: 0.4 s, plus tracing in the first
+            clock.advance(0.125, cpu=0.05)  # epochs of 4 steps: 0.5 s, 0.2 CPU-s
 
     def evaluate():
-        time.sleep(0.5)  # a probe slower than an epoch: if it counted, the budget would end sooner
-        cpu_started = time.process_time()
-        while time.process_time() - cpu_started < 0.3:  # and one that costs CPU: not training CPU either
-            pass
+        clock.advance(0.8, cpu=0.3)  # a probe slower than an epoch: if it counted, the budget would end sooner
         return {"dim": 1, "book_probe": 0.5}
 
     keras.utils.set_random_seed(0)
@@ -190,20 +190,17 @@ def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path):
     model.compile(optimizer="sgd", loss="mse")
     x = np.ones((8, 3), "float32")
     with RunFolder(tmp_path / "run", flags={}) as run:
-        budget = TimeBudget(run, 5 / 60)  # 5 s of training; marks after 1.5 s and 3 s
-        marks = ProbeMarks(evaluate, [0.05, 0.025], budget=budget, log_dir=str(tmp_path / "probes"))
-        started, started_cpu = time.perf_counter(), time.process_time()
+        budget = TimeBudget(run, 5 / 60)  # 5 s of training; marks after 1.8 s and 3.3 s
+        marks = ProbeMarks(evaluate, [0.055, 0.03], budget=budget, log_dir=str(tmp_path / "probes"))
         run.fit(model, x, y=x[:, :1], batch_size=2, epochs=1000, callbacks=[SlowSteps(), budget, marks], verbose=0)
-        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    seconds = [point["training_seconds"] for point in marks.curve]
-    assert len(marks.curve) == 2 and 1.5 <= seconds[0] < 3.0 <= seconds[1] < 5.0
+    assert [point["training_seconds"] for point in marks.curve] == [2.0, 3.5]  # the first epoch ends past each mark
+    assert [point["training_cpu_seconds"] for point in marks.curve] == [0.8, 1.4]
+    assert [point["training_steps"] for point in marks.curve] == [16, 28]
     assert all(point["book_probe"] == 0.5 and "dim" not in point for point in marks.curve)
-    assert marks.curve[0]["training_steps"] < marks.curve[1]["training_steps"]
-    assert elapsed >= budget.spent + 1.0 and marks.probing >= 1.0  # the probes are outside the budget
-    cpu = [point["training_cpu_seconds"] for point in marks.curve]
-    assert 0 < cpu[0] <= cpu[1] <= budget.cpu_spent + 0.05 and marks.probing_cpu >= 0.6
-    assert budget.cpu_spent + marks.probing_cpu <= elapsed_cpu + 0.05  # the probes' CPU is not training CPU
-    assert summary_steps(tmp_path / "probes")["probe/book_probe"] == [int(round(s)) for s in seconds]
+    assert (budget.spent, len(budget.seconds)) == (5.0, 10) and budget.cpu_spent == pytest.approx(2.0)  # no probes in it
+    assert (marks.probing, marks.probing_cpu) == pytest.approx((1.6, 0.6))
+    assert clock.wall == pytest.approx(budget.spent + marks.probing)
+    assert summary_steps(tmp_path / "probes")["probe/book_probe"] == [2, 4]  # whole seconds: 3.5 rounds to even
     assert quick_thought.build_parser().parse_args(["--probe-at", "10,1,3"]).probe_at == (1.0, 3.0, 10.0)
     with pytest.raises(SystemExit):
         quick_thought.build_parser().parse_args(["--probe-at", "3,0"])

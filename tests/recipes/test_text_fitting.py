@@ -1,0 +1,42 @@
+"""The sentence recipes' fitting paths on the training text: `--word-weighting sif`'s token frequencies and
+`--init-word-embeddings`' LSA vectors, tokenised in batches as the encoder does (cut at its `max_length`)."""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.data.word_vectors import lsa_word_vectors
+from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+from keras_ae.recipes import text_recipe
+
+VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran", "in", "park", "bird", "sang", "never"]
+SENTENCES = ["the cat sat on the mat", "never never sang", "a bird sang in the park", "the cat ran",
+             "dog and cat sat", "the bird sat on the dog", "mat on mat", "cat cat cat sang"]
+
+
+def _encoder(max_length=4, word_dim=2):
+    return GRUSentenceEncoder(VOCABULARY, embedding_dim=word_dim, word_dim=word_dim, max_length=max_length,
+                              readout="words")
+
+
+def test_token_frequencies_count_every_training_sentence_cut_at_max_length_across_batches(monkeypatch):
+    monkeypatch.setattr(text_recipe, "TOKENIZE_BATCH", 3)  # 8 sentences: batches of 3, 3 and 2
+    encoder = _encoder(max_length=4)
+    counts = np.zeros(encoder.vocabulary_size)
+    for sentence in SENTENCES:  # by hand: the first 4 words, "a" and "and" out of vocabulary (id 1)
+        for word in sentence.split()[:4]:
+            counts[VOCABULARY.index(word) + 2 if word in VOCABULARY else 1] += 1
+    frequencies = text_recipe.training_token_frequencies(encoder, SENTENCES)
+    np.testing.assert_allclose(frequencies, counts / counts.sum())
+    assert frequencies[VOCABULARY.index("park") + 2] == 0  # 6th word of its sentence: cut
+
+
+def test_lsa_start_is_fitted_on_an_even_spread_of_the_training_sentences(monkeypatch):
+    monkeypatch.setattr(text_recipe, "LSA_FIT_SENTENCES", 4)  # of 8: sentences 0, 2, 5 and 7
+    monkeypatch.setattr(text_recipe, "TOKENIZE_BATCH", 3)
+    encoder = _encoder(max_length=8, word_dim=2)
+    vectors = text_recipe.initial_word_vectors(encoder, SENTENCES, seed=0, parts=2)
+    assert vectors.shape == (encoder.vocabulary_size, 4)  # `lsa-split`: f's and g's halves in one fit
+    spread = encoder.tokenize(tf.constant([SENTENCES[i] for i in (0, 2, 5, 7)])).numpy()
+    np.testing.assert_allclose(vectors, lsa_word_vectors([spread], encoder.vocabulary_size, 4, seed=0), atol=1e-6)
+    assert not vectors[VOCABULARY.index("never") + 2].any()  # only in sentence 1, outside the spread
+    assert vectors[VOCABULARY.index("bird") + 2].any()
