@@ -8,9 +8,10 @@ Protocols (fixed, never tuned on test):
 - **Next-sentence retrieval** on the held-out test chapters: for up to `max_queries` sentences that have a next
   sentence in the same chapter (an even spread, fixed seed), rank the true next sentence among `num_candidates`
   candidates (itself plus `num_candidates - 1` other held-out sentences drawn at random, never the query). The score
-  is the cosine similarity of the embeddings, or the model's own scorer (Quick-thought: `f(s) . g(c)`) when
-  `query_embeddings` and `candidate_embeddings` differ. Ties count against the true sentence. Report top-1 accuracy
-  (chance: 1 / num_candidates) and the mean rank (1 is best; chance: (num_candidates + 1) / 2).
+  is the cosine similarity of the embeddings `encode` gives, for every encoder and baseline alike (one rule, so
+  rows compare as embeddings of the same size). A model with its own scorer (Quick-thought: `f(s) . g(c)`) is
+  also ranked by it, reported apart (`scorer_top1`, `scorer_mean_rank`). Ties count against the true sentence.
+  Report top-1 accuracy (chance: 1 / num_candidates) and the mean rank (1 is best; chance: (num_candidates + 1) / 2).
 - **TF-IDF baselines**: sublinear TF-IDF of words fitted on the training sentences; the full sparse vectors for a
   probe and retrieval, and their LSA projection (`TruncatedSVD`) to the models' embedding size for a comparison at
   equal size.
@@ -132,8 +133,8 @@ def evaluate_sentence_encoder(
 ):
     """The book probe (linear and kNN) and next-sentence retrieval for an encoder `strings -> [n, d]`.
 
-    Retrieval uses the cosine of `encode`'s embeddings, or, when `query_encode` and `candidate_encode` are given, a
-    model's own scorer `query_encode(s) . candidate_encode(c)` (Quick-thought's f and g).
+    Retrieval uses the cosine of `encode`'s embeddings; when `query_encode` and `candidate_encode` are given, also a
+    model's own scorer `query_encode(s) . candidate_encode(c)` (Quick-thought's f and g; `retrieval_results`).
     """
     train, train_labels = probe_training_set(splits, max_train)
     train_z, test_z = embed(encode, train), embed(encode, splits.test.sentences)
@@ -141,15 +142,22 @@ def evaluate_sentence_encoder(
         "probe_accuracy": linear_probe_accuracy(train_z, train_labels, test_z, splits.test.labels, seed=seed),
         "knn_accuracy": knn_accuracy(train_z, train_labels, test_z, splits.test.labels),
     }
+    result.update(retrieval_results(test_z, splits.test, query_encode, candidate_encode, seed=seed,
+                                    num_candidates=num_candidates))
+    return result
+
+
+def retrieval_results(embeddings, split, query_encode=None, candidate_encode=None, seed=0,
+                      num_candidates=NUM_CANDIDATES):
+    """`{"retrieval_top1", "retrieval_mean_rank"}` by the cosine of `embeddings` (`[n, d]`, `split.sentences`
+    embedded by the encoder's `encode`), plus `{"scorer_top1", "scorer_mean_rank"}` by the model's own scorer
+    `query_encode(s) . candidate_encode(c)` when both are given (on the same queries and candidates)."""
+    cosine = next_sentence_retrieval(embeddings, embeddings, split, num_candidates=num_candidates, seed=seed)
+    result = {"retrieval_top1": cosine["top1"], "retrieval_mean_rank": cosine["mean_rank"]}
     if query_encode is not None and candidate_encode is not None:
-        query_z = embed(query_encode, splits.test.sentences)
-        candidate_z = embed(candidate_encode, splits.test.sentences)
-        retrieval = next_sentence_retrieval(
-            query_z, candidate_z, splits.test, num_candidates=num_candidates, seed=seed, similarity="dot"
-        )
-    else:
-        retrieval = next_sentence_retrieval(test_z, test_z, splits.test, num_candidates=num_candidates, seed=seed)
-    result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+        scorer = next_sentence_retrieval(embed(query_encode, split.sentences), embed(candidate_encode, split.sentences),
+                                         split, num_candidates=num_candidates, seed=seed, similarity="dot")
+        result.update({"scorer_top1": scorer["top1"], "scorer_mean_rank": scorer["mean_rank"]})
     return result
 
 
@@ -318,19 +326,13 @@ def transfer_probe(encode, data, probe, seed=0):
 def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, seed=0,
                       num_candidates=NUM_CANDIDATES):
     """Linear-probe accuracy on each transfer probe of `data` (`transfer_probe_data`) and next-sentence retrieval
-    (top-1, mean rank) for an encoder `strings -> [n, d]` (retrieval by the model's own scorer when given)."""
+    (top-1, mean rank) for an encoder `strings -> [n, d]`: by the cosine of `encode`, and also by the model's own
+    scorer when `query_encode` and `candidate_encode` are given (`retrieval_results`)."""
     result = {f"{probe}_probe": transfer_probe(encode, data, probe, seed=seed)
               for probe in TRANSFER_PROBES if probe in data}
     split = data["retrieval"]
-    if query_encode is not None and candidate_encode is not None:
-        query_z, candidate_z, similarity = embed(query_encode, split.sentences), embed(candidate_encode,
-                                                                                      split.sentences), "dot"
-    else:
-        query_z = candidate_z = embed(encode, split.sentences)
-        similarity = "cosine"
-    retrieval = next_sentence_retrieval(query_z, candidate_z, split, num_candidates=num_candidates, seed=seed,
-                                        similarity=similarity)
-    result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    result.update(retrieval_results(embed(encode, split.sentences), split, query_encode, candidate_encode, seed=seed,
+                                    num_candidates=num_candidates))
     return result
 
 

@@ -3,8 +3,9 @@
 Trains two GRU sentence encoders f and g so that f(s) . g(c) picks the true previous and next sentences among all
 sentences of the global batch (batches of stretches of contiguous sentences; `--chunk-size 0` for the paper's one
 stretch per batch, which learns less about what tells books apart), then prints the same comparison table as the
-Skip-thought recipe (retrieval scored by f(s) . g(c)), writes the run folder and exports a SavedModel (`encode`:
-raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`, `encode_context`, `score`).
+Skip-thought recipe (retrieval by the cosine of the embedding; by f(s) . g(c) in the `scorer_*` columns), writes the
+run folder and exports a SavedModel (`encode`: raw `tf.string` sentences -> [f(s), g(s)]; also `encode_query`,
+`encode_context`, `score`).
 """
 
 import argparse

@@ -56,10 +56,10 @@ PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
-COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "train_seconds",
-           "train_cpu_seconds"]
+COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "scorer_top1",
+           "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
 TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
-                    "train_seconds", "train_cpu_seconds"]
+                    "scorer_top1", "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
 TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  # a probe point's x-axes
 WORD_INITS = ("random", "lsa", "lsa-split")
 
@@ -277,8 +277,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     Args:
         build_model: `(args, vocabulary) -> model` (uncompiled; called inside the strategy's scope).
         make_dataset: `(args, split, shuffle) -> tf.data.Dataset` of the model's batches.
-        retrieval_scorer: `model -> (query_encode, candidate_encode)` for retrieval with the model's own scorer,
-            or None for the cosine of `encode`.
+        retrieval_scorer: `model -> (query_encode, candidate_encode)`, the model's own scorer, by which retrieval
+            is also ranked (`scorer_top1`, `scorer_mean_rank`; every row's `retrieval_*` is the cosine of `encode`),
+            or None.
         held_out_judge: `(args, model, splits) -> (() -> dict)`, the judge's scores on held-out text that
             `--held-out-curve` measures every epoch (beside the topic probe); None: the recipe has no such flag.
     """

@@ -43,6 +43,22 @@ def test_retrieval_scores_perfect_and_useless_embeddings():
         evaluation.retrieval_candidates(_split(count=60))
 
 
+def test_retrieval_ranks_every_encoder_by_cosine_and_a_model_scorer_apart():
+    split = _split()
+    index = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(split.sentences), tf.range(len(split), dtype=tf.int64)), -1
+    )
+    candidate_encode = lambda s: tf.one_hot(index.lookup(s), len(split))  # noqa: E731
+    query_encode = lambda s: tf.one_hot(index.lookup(s) + 1, len(split))  # noqa: E731  f(s) . g(s + 1) = 1
+    # The embedding's own cosine finds nothing (orthogonal rows tie at 0, ties count against); the scorer is perfect.
+    embeddings = evaluation.embed(candidate_encode, split.sentences)
+    result = evaluation.retrieval_results(embeddings, split, query_encode, candidate_encode, num_candidates=20)
+    assert result["retrieval_top1"] == 0.0 and result["retrieval_mean_rank"] == 20.0
+    assert result["scorer_top1"] == 1.0 and result["scorer_mean_rank"] == 1.0
+    assert set(evaluation.retrieval_results(embeddings, split, num_candidates=20)) == {
+        "retrieval_top1", "retrieval_mean_rank"}
+
+
 def test_nearest_neighbours_and_probe_subset(tmp_path):
     embeddings = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
     rows = evaluation.nearest_neighbours(np.array([[1.0, 0.1]]), embeddings, ["a", "b", "c"], k=2)
