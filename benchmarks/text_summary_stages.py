@@ -317,7 +317,7 @@ def language_model(model, summaries, path=None):
     `summaries` (`fit_language_model`) and saved to `path` (if given)."""
     if path and Path(path).is_file():
         with np.load(path) as weights:
-            model.language_model.set_weights([weights[f"w{i}"] for i in range(len(weights.files))])
+            model.set_language_model_weights([weights[f"w{i}"] for i in range(len(weights.files))])
         print(f"loaded the language model from {path}")
         return
     started = time.perf_counter()

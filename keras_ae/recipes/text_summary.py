@@ -16,7 +16,10 @@ and on the real pairs (the supervised ceiling). The table on the test pairs: ROU
 validation summaries' median length), the first clause, the pretrained generator, reconstruction only, the full
 model and the supervised ceiling; readability as perplexity under a trigram model of the validation summaries (per
 scored token, the readability target's measure, and per written word); the share of outputs that copy the
-document's first words. The run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the
+document's first words. Below it, each unpaired model's perplexity minus reconstruction only's with a 5-95% interval
+over 1,000 resamplings of the test documents, and the full model against the three targets (ROUGE-1 at least Lead-N
++ 5, perplexity below reconstruction only's, copies of the first words under 25%). Every unpaired stage starts from
+`--seed`'s random state, so its row does not depend on which other rows were trained. The run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the
 reconstruction loss from each document's own summary, another's and none, which shows whether the reward depends on
 the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
 full model is exported with `summarize` and `encode` signatures. Default data: Debian's package descriptions (long
@@ -244,7 +247,7 @@ def main(argv=None):
             print(f"language model of the {len(data.real_summaries)} unpaired real summaries: loss per epoch "
                   f"{[round(loss, 3) for loss in histories['language model']['loss']]} nats per token")
         elif model.prior:
-            model.language_model.set_weights(prior["weights"])
+            model.set_language_model_weights(prior["weights"])
         keras.utils.set_random_seed(args.seed)
         return model
 
