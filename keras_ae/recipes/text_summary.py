@@ -19,9 +19,9 @@ scored token, the readability target's measure, and per written word); the share
 document's first words. Below it, each unpaired model's perplexity minus reconstruction only's with a 5-95% interval
 over 1,000 resamplings of the test documents, and the full model against the three targets (ROUGE-1 at least Lead-N
 + 5, perplexity below reconstruction only's, copies of the first words under 25%). Every unpaired stage starts from
-`--seed`'s random state, so its row does not depend on which other rows were trained. The run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the
-reconstruction loss from each document's own summary, another's and none, which shows whether the reward depends on
-the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
+`--seed`'s random state with batches of its own, not from what the stages before it left. The run folder gets
+metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each document's own
+summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
 full model is exported with `summarize` and `encode` signatures. Default data: Debian's package descriptions (long
 description -> synopsis).
 """
@@ -237,8 +237,8 @@ def main(argv=None):
         weights when it has the prior, fitted the first time on the critic's unpaired pool alone
         (`data.real_summaries`), never on the validation or test summaries readability is scored on
         (`histories["language model"]`: its loss per epoch, nats per token); its training then starts from `--seed`'s
-        random state again. So every stage starts as the stage benchmark's (`benchmarks/text_summary_stages.py`), and a
-        row does not change with the rows trained before it (`--lm-ablation`, `--no-ablation`)."""
+        random state again. So each stage starts from `--seed`'s state, as the stage benchmark's stages do
+        (`benchmarks/text_summary_stages.py`), not from the state the rows trained before it left."""
         keras.utils.set_random_seed(args.seed)
         model = stage()
         if model.prior and not prior:
