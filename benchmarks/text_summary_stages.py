@@ -90,7 +90,8 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.core.averaging import WeightAverage  # noqa: E402
 from keras_ae.data.summaries import make_pair_dataset, make_unpaired_dataset, pseudo_target  # noqa: E402
 from keras_ae.evaluation.summaries import (  # noqa: E402
-    RougeCurve, SummaryLanguageModel, graph_function, lead, rouge, split_perplexity_gap, summarize, summary_row, words,
+    RougeCurve, SummaryLanguageModel, graph_function, lead, perplexity_differences, rouge, summarize, summary_row,
+    words,
 )
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
@@ -311,43 +312,12 @@ def digest(values):
     return hashed.hexdigest()[:12]
 
 
-def perplexity_differences(lm, outputs, samples, seed):
-    """Each variant's perplexity under `lm` minus the first variant's on the same documents: per scored token (the
-    readability target's measure, `difference`) with its two parts (`split_perplexity_gap`: `words`, from the summed
-    surprisal, and `length`, from the number of tokens it is spread over), and per written word (`per_word`:
-    `perplexity_per_word`, equal word counts, so the surprisal alone). The values are on all the documents; `mean`,
-    `low` and `high` (and `words_low`, ..., `per_word_high`) are the mean, 5% and 95% over `samples` resamplings of
-    the documents."""
-    scores = {name: (*lm.log_scores(summaries), lm.written_counts(summaries)) for name, summaries in outputs.items()}
-    first, *others = scores
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(outputs[first]), size=(samples, len(outputs[first])))
-
-    def gaps(name, index):
-        (log2, grams, written), (base_log2, base_grams, base_written) = scores[name], scores[first]
-        bits, base_bits = -log2[index].sum(-1), -base_log2[index].sum(-1)
-        split = split_perplexity_gap(bits, grams[index].sum(-1), base_bits, base_grams[index].sum(-1))
-        per_word = split_perplexity_gap(bits, written[index].sum(-1), base_bits, base_written[index].sum(-1))
-        return {**split, "per_word": per_word["difference"]}
-
-    rows = {}
-    for name in others:
-        row = {key: float(value) for key, value in gaps(name, slice(None)).items()}
-        resampled = gaps(name, draws)
-        row["mean"] = float(resampled["difference"].mean())
-        for key, values in resampled.items():
-            prefix = "" if key == "difference" else f"{key}_"
-            row[f"{prefix}low"], row[f"{prefix}high"] = (float(np.quantile(values, q)) for q in (0.05, 0.95))
-        rows[f"{name} - {first}"] = row
-    return rows
-
-
 def language_model(model, summaries, path=None):
     """Give `model`'s prior its language model: the weights in `path` (.npz) if it exists, else trained on the pool
     `summaries` (`fit_language_model`) and saved to `path` (if given)."""
     if path and Path(path).is_file():
         with np.load(path) as weights:
-            model.language_model.set_weights([weights[f"w{i}"] for i in range(len(weights.files))])
+            model.set_language_model_weights([weights[f"w{i}"] for i in range(len(weights.files))])
         print(f"loaded the language model from {path}")
         return
     started = time.perf_counter()

@@ -8,6 +8,7 @@ Example:
     lm.perplexity(predictions), first_words_share(documents, predictions)
     lm.perplexity_per_word(predictions)     # the same surprisal over the words as written: "fd-lock" is one word
     split_perplexity_gap(bits, tokens, base_bits, base_tokens)   # {"difference", "words", "length"} of a gap
+    perplexity_differences(lm, {"ablation": ablation, "full": full})  # the gap with a 5-95% bootstrap interval
     lead(documents, n=6), first_clause(documents)               # baselines
     predictions = summarize(model, documents)                   # a TextLatent's greedy summaries
     graph_function(model, "summarize")       # the tf.function summarize uses: one trace per model and configuration
@@ -227,6 +228,43 @@ def split_perplexity_gap(bits, tokens, base_bits, base_tokens):
                    + perplexity(bits, tokens) - perplexity(base_bits, tokens))
     difference = perplexity(bits, tokens) - perplexity(base_bits, base_tokens)
     return {"difference": difference, "words": words, "length": difference - words}
+
+
+def perplexity_differences(lm, outputs, samples=1000, seed=0):
+    """Each model's perplexity under `lm` minus the first model's on the same documents (`outputs`: a dict from name
+    to the summaries of the same documents, the baseline first), as rows `"{name} - {first}"`: per scored token (the
+    readability target's measure, `difference`) with its two parts (`split_perplexity_gap`: `words`, from the summed
+    surprisal, and `length`, from the number of tokens it is spread over), and per written word (`per_word`:
+    `perplexity_per_word`, equal word counts, so the surprisal alone). The values are on all the documents; `mean`,
+    `low` and `high` (and `words_low`, ..., `per_word_high`) are the mean, 5% and 95% over `samples` resamplings of
+    the documents (with replacement, drawn from `seed`): is a gap more than the choice of documents?
+
+    Example:
+        perplexity_differences(lm, {"reconstruction only": ablation, "full": full})["full - reconstruction only"]
+        # {"difference": -5.8, "low": -8.5, "high": -3.1, "words": -5.9, "length": 0.1, "per_word": -9.1, ...}
+    """
+    scores = {name: (*lm.log_scores(summaries), lm.written_counts(summaries)) for name, summaries in outputs.items()}
+    first, *others = scores
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(outputs[first]), size=(samples, len(outputs[first])))
+
+    def gaps(name, index):
+        (log2, grams, written), (base_log2, base_grams, base_written) = scores[name], scores[first]
+        bits, base_bits = -log2[index].sum(-1), -base_log2[index].sum(-1)
+        split = split_perplexity_gap(bits, grams[index].sum(-1), base_bits, base_grams[index].sum(-1))
+        per_word = split_perplexity_gap(bits, written[index].sum(-1), base_bits, base_written[index].sum(-1))
+        return {**split, "per_word": per_word["difference"]}
+
+    rows = {}
+    for name in others:
+        row = {key: float(value) for key, value in gaps(name, slice(None)).items()}
+        resampled = gaps(name, draws)
+        row["mean"] = float(resampled["difference"].mean())
+        for key, values in resampled.items():
+            prefix = "" if key == "difference" else f"{key}_"
+            row[f"{prefix}low"], row[f"{prefix}high"] = (float(np.quantile(values, q)) for q in (0.05, 0.95))
+        rows[f"{name} - {first}"] = row
+    return rows
 
 
 def summary_row(documents, predictions, references, lm):

@@ -183,7 +183,7 @@ class TextLatent(JudgedEncoder):
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
         anchor_weight: weight of the KL to the stage's starting generator in those objectives (0: none; see above).
         lm_prior_weight: weight of the KL to the language model of real summaries in those objectives (0: none; see
-            above).
+            above); with a weight above 0, `fit` needs the language model fitted first (`fit_language_model`).
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
         document_spelling: spell the summaries' words as the document writes them (see above).
         block_final_stop_words: no generated summary ends on a stop word (see above).
@@ -300,6 +300,7 @@ class TextLatent(JudgedEncoder):
                 size, hidden_dim=hidden_dim, word_dim=word_dim, output_dim=word_dim, name="language_model"
             )
             self.trackers["lm_prior_kl"] = keras.metrics.Mean(name="lm_prior_kl")
+        self.language_model_fitted = False  # `fit` refuses to train the prior's stage until it is
         self.generator = generator
         self.reader = reader
         self.document_decoder = document_decoder
@@ -542,7 +543,25 @@ class TextLatent(JudgedEncoder):
                 losses.append(float(np.mean([step(ids).numpy() for ids in dataset])))
         finally:
             self.language_model.trainable = False
+        self.language_model_fitted = True
         return losses
+
+    def set_language_model_weights(self, weights):
+        """Give the prior's language model `weights` already fitted on real summaries (`fit_language_model`'s, e.g.
+        of another stage of the same run), which `fit` then accepts."""
+        self.language_model.set_weights(weights)
+        self.language_model_fitted = True
+
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, refused before any step when the model has a language-model judge whose language model
+        was never fitted (it would pull the summaries toward an untrained model's words)."""
+        if self.prior and not self.language_model_fitted:
+            raise ValueError(
+                f"This TextLatent judges its summaries with a language model (lm_prior_weight={self.lm_prior_weight}) "
+                "that has not been fitted: call fit_language_model(real_summaries) with the unpaired pool of real "
+                "summaries first (or set_language_model_weights(weights) with fitted weights), or build it with "
+                "lm_prior_weight=0.")
+        return super().fit(*args, **kwargs)
 
     def _summary_ids(self, summaries):
         """Token ids `[batch, summary_length]` (0-padded) of `tf.string` summaries."""
@@ -620,6 +639,7 @@ class TextLatent(JudgedEncoder):
             getattr(clone, name).set_weights(getattr(self, name).get_weights())
         if clone.prior and self.language_model is not None:
             clone.language_model.set_weights(self.language_model.get_weights())
+            clone.language_model_fitted = self.language_model_fitted
         if clone.anchored:
             clone.reset_anchor()  # the anchor is this model: the stage's start
         return clone

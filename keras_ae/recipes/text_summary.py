@@ -16,9 +16,12 @@ and on the real pairs (the supervised ceiling). The table on the test pairs: ROU
 validation summaries' median length), the first clause, the pretrained generator, reconstruction only, the full
 model and the supervised ceiling; readability as perplexity under a trigram model of the validation summaries (per
 scored token, the readability target's measure, and per written word); the share of outputs that copy the
-document's first words. The run folder gets metrics.json (with every stage's validation curves: ROUGE-1, and the
-reconstruction loss from each document's own summary, another's and none, which shows whether the reward depends on
-the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
+document's first words. Below it, each unpaired model's perplexity minus reconstruction only's with a 5-95% interval
+over 1,000 resamplings of the test documents, and the full model against the three targets (ROUGE-1 at least Lead-N
++ 5, perplexity below reconstruction only's, copies of the first words under 25%). Every unpaired stage starts from
+`--seed`'s random state with batches of its own, not from what the stages before it left. The run folder gets
+metrics.json (with every stage's validation curves: ROUGE-1, and the reconstruction loss from each document's own
+summary, another's and none, which shows whether the reward depends on the code), samples.md (outputs beside references), figures of ROUGE-1 and discriminator accuracy over training; the
 full model is exported with `summarize` and `encode` signatures. Default data: Debian's package descriptions (long
 description -> synopsis).
 """
@@ -40,7 +43,8 @@ from keras_ae.data.summaries import (
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
-    RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, summarize, summary_row,
+    RougeCurve, SummaryLanguageModel, first_clause, lead, mean_length, median_length, perplexity_differences,
+    summarize, summary_row,
 )
 from keras_ae.layers.judges.real_text_discriminator import POOLINGS
 from keras_ae.models.text_latent import CRITICS, GRADIENTS, TextLatent
@@ -62,6 +66,9 @@ QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256
          "curve_documents": 32}
 COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "perplexity_per_word", "first_words", "repeated", "words",
            "train_seconds"]
+GAP_COLUMNS = ["difference", "low", "high", "words", "length", "per_word"]
+BOOTSTRAP = 1000  # resamplings of the test documents behind the readability gaps' 5-95% intervals
+ABLATION = "reconstruction only"  # the model without its judge of real summaries: the readability gaps' baseline
 TARGET_NAMES = {"content": "first {n} content words", "connective": "first {n} words with connectives"}
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 
@@ -225,17 +232,23 @@ def main(argv=None):
 
     prior = {}  # the language model's weights, trained once on the pool for every stage with the prior
 
-    def unpaired_stage(model):
-        """`model` (a stage of the pretrained model) with the language model's weights when it has the prior, fitted
-        the first time on the critic's unpaired pool alone (`data.real_summaries`), never on the validation or test
-        summaries readability is scored on (`histories["language model"]`: its loss per epoch, nats per token)."""
+    def unpaired_stage(stage):
+        """`stage()` (a stage of the pretrained model) built from `--seed`'s random state, with the language model's
+        weights when it has the prior, fitted the first time on the critic's unpaired pool alone
+        (`data.real_summaries`), never on the validation or test summaries readability is scored on
+        (`histories["language model"]`: its loss per epoch, nats per token); its training then starts from `--seed`'s
+        random state again. So each stage starts from `--seed`'s state, as the stage benchmark's stages do
+        (`benchmarks/text_summary_stages.py`), not from the state the rows trained before it left."""
+        keras.utils.set_random_seed(args.seed)
+        model = stage()
         if model.prior and not prior:
             histories["language model"] = {"loss": model.fit_language_model(data.real_summaries)}
             prior["weights"] = model.language_model.get_weights()
             print(f"language model of the {len(data.real_summaries)} unpaired real summaries: loss per epoch "
                   f"{[round(loss, 3) for loss in histories['language model']['loss']]} nats per token")
         elif model.prior:
-            model.language_model.set_weights(prior["weights"])
+            model.set_language_model_weights(prior["weights"])
+        keras.utils.set_random_seed(args.seed)
         return model
 
     def evaluate_unpaired(name, model, average, seconds):
@@ -256,26 +269,27 @@ def main(argv=None):
             args.pretrain_epochs, args, metric_callbacks=[stage_curve()])
         evaluate("pretrained only", pretrained, seconds)
         # 2. Reconstruction only, and 3. the full model, both from the pretrained generator
-        unpaired = make_unpaired_dataset(data.train_documents, data.real_summaries, args.batch_size, shuffle=True,
-                                         seed=args.seed, pseudo=(noisy, targets) if args.pseudo_weight else None)
-        ablations = {"reconstruction only": pretrained.without_real_summary_judge} if args.ablation else {}
+        unpaired = lambda: make_unpaired_dataset(  # noqa: E731  (one per stage: each sees the same batches)
+            data.train_documents, data.real_summaries, args.batch_size, shuffle=True, seed=args.seed,
+            pseudo=(noisy, targets) if args.pseudo_weight else None)
+        ablations = {ABLATION: pretrained.without_real_summary_judge} if args.ablation else {}
         if args.lm_ablation:  # the critic alone removed: the judge of real summaries is the language model
             ablations["reconstruction only + language model"] = lambda: pretrained.with_objective("reconstruction")
         for name, stage in ablations.items():
             with strategy.scope():
-                reconstruction = unpaired_stage(stage())
+                reconstruction = unpaired_stage(stage)
                 reconstruction.compile(optimizer=adam(args.learning_rate))
             average, callbacks = unpaired_callbacks()
-            histories[name], seconds = fit(reconstruction, unpaired, args.epochs, args, metric_callbacks=callbacks)
+            histories[name], seconds = fit(reconstruction, unpaired(), args.epochs, args, metric_callbacks=callbacks)
             evaluate_unpaired(name, reconstruction, average, pretrained_seconds(rows, seconds))
         with strategy.scope():
-            model = unpaired_stage(pretrained.with_objective("unpaired"))
+            model = unpaired_stage(lambda: pretrained.with_objective("unpaired"))
             model.compile(optimizers={"encoder": adam(args.learning_rate),
                                       "adversary": adam(args.adversary_learning_rate)})
         average, callbacks = unpaired_callbacks(critic=True)
         samples = EpochSummaries(run.file("tensorboard"), summary_samples(
             validation[0][:SAMPLES], None if validation[1] is None else validation[1][:SAMPLES]))
-        histories["full"], seconds = fit(model, unpaired, args.epochs, args, callbacks=[samples], run=run,
+        histories["full"], seconds = fit(model, unpaired(), args.epochs, args, callbacks=[samples], run=run,
                                          metric_callbacks=callbacks)
         evaluate_unpaired("full (unpaired)", model, average, pretrained_seconds(rows, seconds))
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
@@ -288,6 +302,7 @@ def main(argv=None):
                                               shuffle=True, seed=args.seed),
                 args.supervised_epochs, args, metric_callbacks=[stage_curve()])
             evaluate("supervised (ceiling)", supervised, pretrained_seconds(rows, seconds))
+        gaps = readability_gaps(lm, outputs, args.seed)
         metrics = {
             "data": data.name,
             "documents": {"train": len(data.train_documents), "real_summaries": len(data.real_summaries),
@@ -299,6 +314,8 @@ def main(argv=None):
                        "supervised": args.supervised_epochs},
             "parameters": model.count_params(),
             "table": rows,
+            "readability_gaps": gaps,
+            "targets": target_values(rows, gaps, n),
             "histories": histories,
             **{key: value for key, value in rows["full (unpaired)"].items()},
         }
@@ -318,8 +335,50 @@ def main(argv=None):
                 plots.line_plot(list(rows), {"ROUGE-1": [row.get("rouge1", np.nan) for row in rows.values()]},
                                 run.file("rouge.png"), title="ROUGE-1 F1 on the test pairs", ylabel="ROUGE-1")
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
-    print_summary(run, export_path, format_table(rows, COLUMNS))
+    print_summary(run, export_path, "\n\n".join(
+        [format_table(rows, COLUMNS), *([format_table(gaps, GAP_COLUMNS)] if gaps else []),
+         format_target_values(metrics["targets"])]))
     return metrics
+
+
+def readability_gaps(lm, outputs, seed):
+    """Each unpaired model's perplexity under the trigram model `lm` minus reconstruction only's, on the same test
+    documents, with a 5-95% interval over `BOOTSTRAP` resamplings of them (`perplexity_differences`); `{}` without
+    the ablation."""
+    if ABLATION not in outputs:
+        return {}
+    compared = {name: summaries for name, summaries in outputs.items()  # reconstruction only comes first
+                if name.startswith((ABLATION, "full (unpaired)"))}
+    return perplexity_differences(lm, compared, BOOTSTRAP, seed)
+
+
+def target_values(rows, gaps, n):
+    """The full model against issue 14's three targets: ROUGE-1 over Lead-N (at least +5; `None` without test
+    references), the perplexity gap to reconstruction only with its bootstrap interval (below 0: reads better;
+    `None` without the ablation) and the share of summaries that copy the document's first words (below 0.25)."""
+    full, lead_row = rows["full (unpaired)"], rows.get(f"Lead-{n}", {})
+    gap = gaps.get(f"full (unpaired) - {ABLATION}")
+    return {"rouge1_over_lead": full["rouge1"] - lead_row["rouge1"] if "rouge1" in lead_row else None,
+            "perplexity_gap": None if gap is None else gap["difference"],
+            "perplexity_gap_interval": None if gap is None else [gap["low"], gap["high"]],
+            "first_words": full["first_words"]}
+
+
+def format_target_values(values):
+    """One line per target of `target_values(...)`, with whether it is met."""
+    lines = ["Targets (the full model):"]
+    if values["rouge1_over_lead"] is not None:
+        met = "met" if values["rouge1_over_lead"] >= 5 else "missed"
+        lines.append(f"  ROUGE-1 over Lead-N {values['rouge1_over_lead']:+.2f} (at least +5: {met})")
+    if values["perplexity_gap"] is not None:
+        (low, high), gap = values["perplexity_gap_interval"], values["perplexity_gap"]
+        interval = "whole interval below 0" if high < 0 else "whole interval above 0" if low > 0 else "interval spans 0"
+        met = f"{'met' if gap < 0 else 'missed'}, the {interval}"
+        lines.append(f"  perplexity minus reconstruction only {gap:+.1f} ({low:+.1f}..{high:+.1f}, 5-95% over "
+                     f"{BOOTSTRAP} resamplings; below 0: {met})")
+    met = "met" if values["first_words"] < 0.25 else "missed"
+    lines.append(f"  copies of the first words {values['first_words']:.1%} (below 25%: {met})")
+    return "\n".join(lines)
 
 
 def prepare_data(args):

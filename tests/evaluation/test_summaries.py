@@ -14,7 +14,8 @@ from scipy.stats import spearmanr
 
 from keras_ae.evaluation.summaries import (
     SummaryLanguageModel, first_clause, first_words_share, graph_function, lead, length_auc, median_length,
-    repeated_word_share, rouge, mean_length, split_perplexity_gap, summarize, summary_row, words,
+    perplexity_differences, repeated_word_share, rouge, mean_length, split_perplexity_gap, summarize, summary_row,
+    words,
 )
 from keras_ae.data.summaries import make_unpaired_dataset
 from keras_ae.models.text_latent import TextLatent
@@ -80,6 +81,23 @@ def test_perplexity_per_written_word_and_a_gap_split_into_words_and_length():
     assert gap["words"] + gap["length"] == pytest.approx(gap["difference"]) and gap["words"] > 0 > gap["length"]
     draws = split_perplexity_gap(np.array([-bits.sum()] * 2), tokens.sum(), -base_bits.sum(), base_tokens.sum())
     np.testing.assert_allclose(draws["words"], gap["words"])
+
+
+def test_perplexity_differences_are_each_models_gap_to_the_first_with_a_bootstrap_interval():
+    _, summaries = tiny_pairs(200)
+    lm = SummaryLanguageModel(summaries[:150])
+    held_out = summaries[150:]
+    scrambled = [" ".join(reversed(s.split())) for s in held_out]
+    rows = perplexity_differences(lm, {"real": held_out, "scrambled": scrambled, "same": list(held_out)}, 200, seed=3)
+    assert set(rows) == {"scrambled - real", "same - real"}
+    worse, same = rows["scrambled - real"], rows["same - real"]
+    assert worse["difference"] == pytest.approx(lm.perplexity(scrambled) - lm.perplexity(held_out))
+    assert 0 < worse["low"] <= worse["mean"] <= worse["high"] and worse["low"] < worse["difference"] < worse["high"]
+    assert worse["per_word"] > 0 and worse["words"] + worse["length"] == pytest.approx(worse["difference"])
+    assert all(value == 0 for value in same.values())  # the same summaries: no gap in any resampling
+    # the same seed draws the same resamplings
+    assert perplexity_differences(lm, {"real": held_out, "scrambled": scrambled}, 200, seed=3) == {
+        "scrambled - real": worse}
 
 
 def test_summary_row_scores_with_and_without_references():

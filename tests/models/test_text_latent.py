@@ -442,6 +442,26 @@ def test_the_language_model_learns_the_pool_then_stays_frozen(supervised):
         np.testing.assert_array_equal(kept, weight)
 
 
+def test_fit_refuses_a_language_model_judge_that_was_never_fitted(supervised):
+    """With `lm_prior_weight > 0` a language model of real summaries judges beside the critic: `fit` refuses to train
+    before that language model is fitted (it would pull the summaries toward an untrained model), before any step."""
+    model, _ = supervised
+    documents, summaries = tiny_pairs(16, seed=13)
+    stage = model.with_objective("unpaired", lm_prior_weight=0.001)
+    assert stage.prior and not stage.language_model_fitted
+    stage.compile(optimizers={"encoder": keras.optimizers.Adam(1e-2), "adversary": keras.optimizers.Adam(1e-2)})
+    before = stage.get_weights()
+    with pytest.raises(ValueError, match="fit_language_model"):
+        stage.fit(make_unpaired_dataset(documents, summaries, 8), epochs=1, verbose=0)
+    for kept, weight in zip(before, stage.get_weights()):
+        np.testing.assert_array_equal(kept, weight)
+    # fitted weights given to another stage count as fitted, and travel with with_objective
+    other = model.with_objective("unpaired", lm_prior_weight=0.001)
+    other.set_language_model_weights(stage.language_model.get_weights())
+    assert other.language_model_fitted and other.with_objective("reconstruction").language_model_fitted
+    assert not model.with_objective("reconstruction", lm_prior_weight=0.001).language_model_fitted
+
+
 def test_the_ablation_without_the_real_summary_judge_drops_the_critic_and_the_language_model_together():
     """The judge of real summaries is the critic and the language model of the pool: the ablation "without its
     discriminator" has neither (and keeps the rest, the anchor too); reconstruction keeping the prior lacks the critic

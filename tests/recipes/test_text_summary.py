@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from keras_ae.evaluation.summaries import SummaryLanguageModel
 from keras_ae.models.text_latent import TextLatent
 from keras_ae.recipes import text_summary
 from tests.summary_helpers import tiny_pairs
@@ -110,6 +111,31 @@ def test_the_critic_pooling_flag_reaches_the_critic():
     for flags, pooling in (([], "max"), (["--critic-pooling", "mean"], "mean")):
         args = text_summary.build_parser().parse_args([*flags, "--hidden-dim", "8", "--word-dim", "8"])
         assert text_summary.build_model(args, ["yaml", "parser"], 3).discriminator.pooling == pooling
+
+
+def test_the_targets_read_the_full_model_against_lead_n_and_the_ablation():
+    documents, summaries = tiny_pairs(200)
+    lm = SummaryLanguageModel(summaries[:150])
+    real, scrambled = summaries[150:], [" ".join(reversed(s.split())) for s in summaries[150:]]
+    outputs = {"Lead-4": scrambled, "pretrained only": scrambled, "reconstruction only": scrambled,
+               "reconstruction only + language model": real, "full (unpaired)": real,
+               "full (unpaired), last iterate": scrambled, "supervised (ceiling)": real}
+    gaps = text_summary.readability_gaps(lm, outputs, seed=0)
+    assert list(gaps) == [f"{name} - reconstruction only" for name in (
+        "reconstruction only + language model", "full (unpaired)", "full (unpaired), last iterate")]
+    full = gaps["full (unpaired) - reconstruction only"]
+    assert full["difference"] == pytest.approx(lm.perplexity(real) - lm.perplexity(scrambled)) and full["high"] < 0
+    rows = {"Lead-4": {"rouge1": 30.0}, "full (unpaired)": {"rouge1": 35.5, "first_words": 0.3}}
+    values = text_summary.target_values(rows, gaps, 4)
+    assert values["rouge1_over_lead"] == pytest.approx(5.5) and values["perplexity_gap"] == full["difference"]
+    report = text_summary.format_target_values(values)
+    assert "+5.50 (at least +5: met)" in report and "below 0: met, the whole interval below 0" in report
+    assert "30.0% (below 25%: missed)" in report
+    # without references (no Lead-N ROUGE) and without the ablation (no gap), only what can be read
+    values = text_summary.target_values({"full (unpaired)": {"first_words": 0.0}}, {}, 4)
+    assert text_summary.readability_gaps(lm, {"full (unpaired)": real}, seed=0) == {}
+    assert text_summary.format_target_values(values).splitlines()[1:] == ["  copies of the first words 0.0% (below "
+                                                                         "25%: met)"]
 
 
 @pytest.mark.slow
