@@ -437,7 +437,8 @@ def test_envelope_term_sees_the_envelope_not_the_fine_structure_and_adds_to_the_
     assert SpeechReconstructionJudge.from_config(config).envelope_coefficients == 12
     with pytest.raises(ValueError, match="envelope_weight"):
         SpeechReconstructionJudge(decoder, vocoder, envelope_weight=-1.0)
-    model = AdaINVC(filters=8, blocks=1, speaker_dim=4, envelope_weight=0.5, vocoder_iterations=2)
+    args = voice_conversion.build_parser().parse_args(["--envelope-weight", "0.5", "--filters", "8"])
+    model = voice_conversion.build_model(args, num_speakers=3)  # the recipe's flag reaches the judge
     assert model.judges[0].envelope_weight == 0.5 and model.get_config()["envelope_weight"] == 0.5
 
 
