@@ -65,7 +65,7 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     With `envelope_weight > 0` an envelope term is added: the mean absolute difference of the first
     `envelope_coefficients` cepstra of the rebuilt and the real frames (`frame_envelope_error`, reported as
     `frame_envelope`). Half of a decoder's frame error lies in the fine structure across bins (harmonics), which the
-    content code cannot predict; the phones lie in the envelope (README, "Voice conversion", session 22: the phone
+    content code cannot predict; the phones lie in the envelope (README, "Voice conversion": the phone
     probe's loss on self-reconstruction is almost all in the envelope), and an L1 on bins gives the envelope only
     the sign of the whole error. The cepstral distance is the one of mel-cepstral distortion (Kubichek, 1993).
 
