@@ -71,6 +71,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         reconstruction_loss: `"l1"` or `"l2"` on the rebuilt log-mel frames (`SpeechReconstructionJudge`).
         spread_weight: weight of the judge's global-variance term against over-smoothed frames
             (`SpeechReconstructionJudge(spread_weight=...)`; 0: none).
+        envelope_weight: weight of the judge's envelope term, the L1 of the rebuilt frames' first cepstra
+            (`SpeechReconstructionJudge(envelope_weight=...)`; 0: none).
         downsample: 10 ms frames per content step (`ContentEncoder(downsample=...)`, undone by the decoder).
         decoder_blocks: residual blocks of the decoder (None: `blocks`).
         decoder_dilation: growth of the decoder's dilation per block (`SpeechDecoder(dilation=...)`).
@@ -136,6 +138,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         other = DisentanglingAutoEncoder(speaker_reference="other")  # train on {"waveforms", "speakers", "reference"}
         fragments = DisentanglingAutoEncoder(reference_attention=True)        # also trains on a "reference"
         pseudo = DisentanglingAutoEncoder(speaker_augmentation=True, warp_range=(0.85, 1.15))
+        envelope = DisentanglingAutoEncoder(envelope_weight=1.0)       # the rebuilt frames' cepstral envelope too
         dynamics = DisentanglingAutoEncoder(dynamics_weight=1.0)     # the speaker's cepstral spreads, also converted
         shifted = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="speaker-shift",
                                            dynamics_speakers=corpus.num_speakers)
@@ -153,9 +156,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
     def __init__(self, num_mel_bins=80, content_dim=16, speaker_dim=64, filters=128, blocks=3, kernel_size=5,
                  instance_norm=False, conditioning=None, vocoder_iterations=32, reconstruction_loss="l1",
                  downsample=1, decoder_blocks=None, decoder_dilation=1, decoder_norm_first=False, spread_weight=0.0,
-                 rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0, frame_feature_matching=None,
-                 speaker_reference="own", reference_attention=False, attention_heads=4, speaker_augmentation=False,
-                 warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
+                 envelope_weight=0.0, rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0,
+                 frame_feature_matching=None, speaker_reference="own", reference_attention=False, attention_heads=4,
+                 speaker_augmentation=False, warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
                  dynamics_source_share=1.0, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
@@ -211,6 +214,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                               iterations=vocoder_iterations, name="vocoder"),
             loss=reconstruction_loss,
             spread_weight=spread_weight,
+            envelope_weight=envelope_weight,
             name="reconstruction",
         )
         judges, judge_weights = [judge], [1.0]
@@ -236,6 +240,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.decoder_dilation = self.judges[0].decoder.dilation
         self.decoder_norm_first = self.judges[0].decoder.norm_first
         self.spread_weight = self.judges[0].spread_weight
+        self.envelope_weight = self.judges[0].envelope_weight
         self.rhythm_conversion = bool(rhythm_conversion)
         self.rhythm_limit = float(rhythm_limit)
         self.frame_adversary_weight = float(frame_adversary_weight)
@@ -446,7 +451,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "vocoder_iterations": self.vocoder_iterations, "reconstruction_loss": self.reconstruction_loss,
             "downsample": self.downsample, "decoder_blocks": self.decoder_blocks,
             "decoder_dilation": self.decoder_dilation, "decoder_norm_first": self.decoder_norm_first,
-            "spread_weight": self.spread_weight, "rhythm_conversion": self.rhythm_conversion,
+            "spread_weight": self.spread_weight, "envelope_weight": self.envelope_weight,
+            "rhythm_conversion": self.rhythm_conversion,
             "rhythm_limit": self.rhythm_limit, "frame_adversary_weight": self.frame_adversary_weight,
             "frame_feature_matching": self.frame_feature_matching, "speaker_reference": self.speaker_reference,
             "reference_attention": self.reference_attention, "attention_heads": self.attention_heads,

@@ -125,6 +125,9 @@ def build_parser():
     parser.add_argument("--spread-weight", type=non_negative_float, default=base("spread_weight"),
                         help="weight of a global-variance term: the rebuilt frames' spread over time (and that of "
                              "their changes) against the real frames' (0: none; against over-smoothed output)")
+    parser.add_argument("--envelope-weight", type=non_negative_float, default=base("envelope_weight"),
+                        help="weight of an envelope term: the L1 of the rebuilt frames' first 20 cepstra against the "
+                             "real frames' (0: none; the phones lie in the envelope, not the harmonics)")
     parser.add_argument("--rhythm-conversion", action=argparse.BooleanOptionalAction,
                         default=base("rhythm_conversion"),
                         help="convert the global speaking rate too: stretch the source's content code in time by "
@@ -211,6 +214,7 @@ def build_model(args, num_speakers):
                   reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
                   decoder_blocks=args.decoder_blocks, decoder_dilation=args.decoder_dilation,
                   decoder_norm_first=args.decoder_norm_first, spread_weight=args.spread_weight,
+                  envelope_weight=args.envelope_weight,
                   rhythm_conversion=args.rhythm_conversion, rhythm_limit=args.rhythm_limit,
                   frame_adversary_weight=args.frame_adversary_weight,
                   frame_feature_matching=args.frame_feature_matching, speaker_reference=args.speaker_reference,
