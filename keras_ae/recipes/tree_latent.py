@@ -151,6 +151,12 @@ def build_parser():
         "association, a prior for English in parsing only: the MBR tree's score adds B for each span that ends at "
         "the sentence's last word (large B: right-branching trees); MBR decoding only; 0: off"
     )
+    parser.add_argument(
+        "--right-edge-prior", type=non_negative_float, default=DEFAULTS["right_edge_prior"], help="right "
+        "association, a prior for English in training only: each tree's probability in the loss is weighted by "
+        "exp(R * its constituents that end at the last word, the whole sentence aside), a soft pull toward verb "
+        "phrases and clauses that run to the end; parsing, the ELBO and perplexity read the grammar alone; 0: off"
+    )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -210,7 +216,7 @@ def build_model(args, vocabulary, code_dim, seed):
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
         prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty, rule_rank=args.rule_rank,
-        right_edge_bonus=args.right_edge_bonus,
+        right_edge_bonus=args.right_edge_bonus, right_edge_prior=args.right_edge_prior,
     )
 
 

@@ -146,6 +146,16 @@ def test_late_split_penalty_flag_reaches_the_grammar_and_defaults_to_off():
         parser.parse_args(["--late-split-penalty", "-1"])
 
 
+def test_right_edge_prior_flag_reaches_the_grammar_and_defaults_to_off():
+    parser = tree_latent.build_parser()
+    build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
+    assert build([]).grammar.right_edge_prior == 0.0
+    model = build(["--right-edge-prior", "0.5"])
+    assert model.grammar.right_edge_prior == model.get_config()["right_edge_prior"] == 0.5
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--right-edge-prior", "-1"])
+
+
 def test_right_edge_bonus_flag_reaches_the_grammar_defaults_to_off_and_refuses_viterbi(capsys):
     parser = tree_latent.build_parser()
     build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
