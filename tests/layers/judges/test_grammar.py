@@ -61,6 +61,15 @@ def _brute_force(root, rules, preterminals, length):
     return np.logaddexp.reduce(scores)
 
 
+def _train(grammar, sentences, code, steps, learning_rate=1e-2):
+    """`steps` Adam steps on the grammar's training loss (`judge_loss(..., training=True)`, priors included)."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+
+
 def test_inside_equals_enumeration_of_all_trees():
     root, rules, preterminals = _tiny_grammar(batch=3, length=5)
     lengths = np.array([5, 4, 2])
@@ -359,11 +368,7 @@ def test_late_split_penalty_is_the_posterior_of_a_late_first_split_and_training_
     np.testing.assert_allclose(penalty[:2], -np.log1p(-late_marginal()), rtol=1e-4)
     np.testing.assert_allclose(penalty[2:], 0.0, atol=1e-5)  # two words: nothing is late; one word: no tree
     before = late_marginal()
-    optimizer = keras.optimizers.Adam(1e-2)
-    for _ in range(30):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    _train(grammar, sentences, code, 30)
     assert (late_marginal() < before).all() and late_marginal().max() < 0.05
     assert CompoundPCFG.from_config(grammar.get_config()).late_split_penalty == 1.0
     for bad in (-1.0, float("nan"), "1"):
@@ -408,11 +413,7 @@ def test_right_edge_prior_weights_each_tree_by_its_right_edge_constituents_and_t
         return tf.reduce_sum(tf.reduce_sum(spans, -1) * inner, axis=[1, 2]).numpy()[:2]
 
     before = right_spine()
-    optimizer = keras.optimizers.Adam(3e-2)
-    for _ in range(6):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    _train(grammar, sentences, code, 6, learning_rate=3e-2)
     assert (right_spine() > before + 0.3).all()
     assert CompoundPCFG.from_config(grammar.get_config()).right_edge_prior == 1.0
     for bad in (-1.0, float("nan"), "1"):
@@ -503,11 +504,7 @@ def test_low_rank_grammar_learns_parses_and_refuses_viterbi():
     grammar = _low_rank_grammar(code_dim=0, late_split_penalty=0.5)
     code = tf.zeros([4, 0])
     before = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
-    optimizer = keras.optimizers.Adam(1e-2)
-    for _ in range(20):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(grammar.judge_loss(LOW_RANK_SENTENCES, code, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    _train(grammar, LOW_RANK_SENTENCES, code, 20)
     after = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
     assert after[:3].sum() < before[:3].sum() - 1.0 and after[3] == 0.0
     trees = [nltk.Tree.fromstring(tree.decode()) for tree in grammar.parse(LOW_RANK_SENTENCES, code).numpy()]
