@@ -45,6 +45,10 @@ class TreeLatent(JudgedEncoder):
         right_edge_bonus: right association in MBR decoding (`CompoundPCFG`), a prior for English: each tree span
             that ends at the sentence's last word adds this much to the tree's score; 0 (the default): off.
             Parsing only: training, `elbo` and perplexity do not see it.
+        right_edge_prior: right association in the training loss (`CompoundPCFG`), a prior for English: each
+            tree's probability is weighted by `exp(right_edge_prior * k)`, k its constituents that end at the
+            sentence's last word (the whole sentence aside); 0 (the default): off. Training only: `parse`, `elbo`
+            and the export read the grammar alone.
         encoder, grammar: layers to use instead of the defaults built from the arguments above.
 
     Example:
@@ -76,6 +80,7 @@ class TreeLatent(JudgedEncoder):
         late_split_penalty=0.0,
         rule_rank=0,
         right_edge_bonus=0.0,
+        right_edge_prior=0.0,
         encoder=None,
         grammar=None,
         **kwargs,
@@ -94,7 +99,7 @@ class TreeLatent(JudgedEncoder):
             vocabulary, num_nonterminals=num_nonterminals, num_preterminals=num_preterminals, symbol_dim=symbol_dim,
             code_dim=code_dim, decoding=decoding, suffix_length=suffix_length,
             prefix_length=prefix_length, late_split_penalty=late_split_penalty, rule_rank=rule_rank,
-            right_edge_bonus=right_edge_bonus, name="grammar",
+            right_edge_bonus=right_edge_bonus, right_edge_prior=right_edge_prior, name="grammar",
         )
         super().__init__(encoder=encoder, judges=[grammar], bottleneck=bottleneck, **kwargs)
         # Config
@@ -114,6 +119,7 @@ class TreeLatent(JudgedEncoder):
         self.late_split_penalty = grammar.late_split_penalty
         self.rule_rank = grammar.rule_rank
         self.right_edge_bonus = grammar.right_edge_bonus
+        self.right_edge_prior = grammar.right_edge_prior
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -191,6 +197,7 @@ class TreeLatent(JudgedEncoder):
                 "late_split_penalty": self.late_split_penalty,
                 "rule_rank": self.rule_rank,
                 "right_edge_bonus": self.right_edge_bonus,
+                "right_edge_prior": self.right_edge_prior,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "grammar": keras.saving.serialize_keras_object(self.grammar),
             }

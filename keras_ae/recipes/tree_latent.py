@@ -12,16 +12,17 @@ clauses are grouped, recall by constituent type). `--curriculum-start` trains sh
 length curriculum; off by default: it did not help, see the README). As Kim et al. select their checkpoint, the epoch
 with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last); gradients are
 clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
-the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to
-the MBR tree's score, a prior for English in parsing only); with gold trees the F1 of both decodings of the same
-weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test perplexity (a diagnostic:
-nothing is selected by it). The default data is the built-in synthetic treebank, sampled from a hand-written
-English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the default, 3, has VP
-coordination, to-infinitives and imperatives, verb phrases without their subject in front, which grammar 1 lacks:
-without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README); `--gold-trees` scores
-against your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves are the sentences).
-The run folder gets metrics.json, example trees (gold beside both models) and the training curves; the compound PCFG
-is exported with `encode` (z) and `parse` (bracketed trees) signatures.
+the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to the
+MBR tree's score, a prior for English in parsing only; `--right-edge-prior R` weights each tree in the training loss
+by exp(R * its spans ending at the last word), the same prior in training only); with gold trees the F1 of both
+decodings of the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test
+perplexity (a diagnostic: nothing is selected by it). The default data is the built-in synthetic treebank, sampled
+from a hand-written English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the
+default, 3, has VP coordination, to-infinitives and imperatives, verb phrases without their subject in front, which
+grammar 1 lacks: without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README);
+`--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves
+are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the training curves;
+the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees) signatures.
 """
 
 import json
@@ -151,6 +152,12 @@ def build_parser():
         "association, a prior for English in parsing only: the MBR tree's score adds B for each span that ends at "
         "the sentence's last word (large B: right-branching trees); MBR decoding only; 0: off"
     )
+    parser.add_argument(
+        "--right-edge-prior", type=non_negative_float, default=DEFAULTS["right_edge_prior"], help="right "
+        "association, a prior for English in training only: each tree's probability in the loss is weighted by "
+        "exp(R * its constituents that end at the last word, the whole sentence aside), a soft pull toward verb "
+        "phrases and clauses that run to the end; parsing, the ELBO and perplexity read the grammar alone; 0: off"
+    )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
     parser.add_argument("--vocabulary-size", type=int, default=10000, help="most frequent training words")
@@ -210,7 +217,7 @@ def build_model(args, vocabulary, code_dim, seed):
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
         prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty, rule_rank=args.rule_rank,
-        right_edge_bonus=args.right_edge_bonus,
+        right_edge_bonus=args.right_edge_bonus, right_edge_prior=args.right_edge_prior,
     )
 
 

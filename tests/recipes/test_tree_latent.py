@@ -136,14 +136,16 @@ def test_suffix_and_prefix_flags_reach_the_grammar_and_default_to_off():
         parser.parse_args(["--suffix-length", "-1"])
 
 
-def test_late_split_penalty_flag_reaches_the_grammar_and_defaults_to_off():
+@pytest.mark.parametrize("flag, attribute, value", [("--late-split-penalty", "late_split_penalty", 1.0),
+                                                     ("--right-edge-prior", "right_edge_prior", 0.5)])
+def test_training_prior_flags_reach_the_grammar_and_default_to_off(flag, attribute, value):
     parser = tree_latent.build_parser()
     build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
-    assert build([]).grammar.late_split_penalty == 0.0
-    model = build(["--late-split-penalty", "1"])
-    assert model.grammar.late_split_penalty == model.get_config()["late_split_penalty"] == 1.0
+    assert getattr(build([]).grammar, attribute) == 0.0
+    model = build([flag, str(value)])
+    assert getattr(model.grammar, attribute) == model.get_config()[attribute] == value
     with pytest.raises(SystemExit):
-        parser.parse_args(["--late-split-penalty", "-1"])
+        parser.parse_args([flag, "-1"])
 
 
 def test_right_edge_bonus_flag_reaches_the_grammar_defaults_to_off_and_refuses_viterbi(capsys):

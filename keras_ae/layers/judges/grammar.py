@@ -64,6 +64,15 @@ class CompoundPCFG(keras.layers.Layer):
     it. For a head-final language (Japanese, Turkish) it is the wrong prior. Parsing, the ELBO and perplexity read
     the grammar alone, unmasked: the prior only steers which grammar training finds.
 
+    Right association in training (`right_edge_prior` r, off by default; not in the paper): a prior the user sets,
+    in training only. Each tree's joint probability is weighted by `exp(r * k)`, k the number of its constituents of
+    two words or more, short of the whole sentence, that end at the sentence's last word, so the loss is
+    `-log sum_trees p(tree, sentence | z) exp(r k) = -log p(sentence | z) - log E_posterior[exp(r k)]`: the
+    likelihood plus a soft pull of the posterior toward verb phrases and clauses that run to the end (English's
+    right association: Kimball, 1973; Frazier, 1978). Unlike the late-split penalty it prices every span, so a
+    grammar cannot trade a late first split for a preposition attached to the word before. One inside pass with
+    `r` added to those spans' scores. Parsing, the ELBO and perplexity read the grammar alone.
+
     Right association in decoding (`right_edge_bonus` b, off by default; not in the paper): a prior the user sets,
     in parsing only. The minimum-Bayes-risk tree maximises the sum of its spans' posterior marginals plus b for
     every span that ends at the sentence's last word, so a departure from attaching trailing material low (the
@@ -97,6 +106,7 @@ class CompoundPCFG(keras.layers.Layer):
         late_split_penalty: weight B of the late-split penalty in the training loss (English only); 0: off.
         rule_rank: r of the low-rank binary rules (TN-PCFG); 0 (the default): the full rule tensor.
         right_edge_bonus: b of right association in MBR decoding (English only); 0 (the default): off.
+        right_edge_prior: r of right association in the training loss (English only); 0 (the default): off.
 
     Example:
         grammar = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
@@ -110,6 +120,9 @@ class CompoundPCFG(keras.layers.Layer):
         english = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
                                code_dim=0, late_split_penalty=1.0)
         english.judge_loss(sentences, tf.zeros([2, 0]), training=True)  # -log p(sentence, early first split)
+        rightward = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=4, num_preterminals=4, symbol_dim=16,
+                                 code_dim=0, right_edge_prior=0.5)
+        rightward.judge_loss(sentences, tf.zeros([2, 0]), training=True)  # -log sum_t p(t, sentence) e^(0.5 k(t))
         many = CompoundPCFG(["the", "cat", "sat"], num_nonterminals=50, num_preterminals=100, symbol_dim=16,
                             code_dim=0, rule_rank=64)                 # TN-PCFG: rules of rank 64
         many.judge_loss(sentences, tf.zeros([2, 0]))
@@ -119,7 +132,8 @@ class CompoundPCFG(keras.layers.Layer):
 
     def __init__(
         self, vocabulary, num_nonterminals=30, num_preterminals=60, symbol_dim=256, code_dim=64, decoding="mbr",
-        suffix_length=0, prefix_length=0, late_split_penalty=0.0, rule_rank=0, right_edge_bonus=0.0, **kwargs
+        suffix_length=0, prefix_length=0, late_split_penalty=0.0, rule_rank=0, right_edge_bonus=0.0,
+        right_edge_prior=0.0, **kwargs
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -134,9 +148,8 @@ class CompoundPCFG(keras.layers.Layer):
         integer_at_least("prefix_length", prefix_length, 0)
         integer_at_least("rule_rank", rule_rank, 0)
         _check_decoding(decoding, rule_rank, right_edge_bonus)
-        if not (isinstance(late_split_penalty, (int, float)) and math.isfinite(late_split_penalty)
-                and late_split_penalty >= 0):
-            raise ValueError(f"late_split_penalty must be a number >= 0 (0: off), got {late_split_penalty!r}.")
+        _check_weight("late_split_penalty", late_split_penalty)
+        _check_weight("right_edge_prior", right_edge_prior)
         symbols = num_nonterminals + num_preterminals
         dense = lambda units, name, activation=None: keras.layers.Dense(  # noqa: E731
             units, activation=activation, name=name, dtype=self.dtype_policy
@@ -170,6 +183,7 @@ class CompoundPCFG(keras.layers.Layer):
         self.late_split_penalty = float(late_split_penalty)
         self.rule_rank = rule_rank
         self.right_edge_bonus = float(right_edge_bonus)
+        self.right_edge_prior = float(right_edge_prior)
 
     @property
     def decodings(self):
@@ -296,16 +310,24 @@ class CompoundPCFG(keras.layers.Layer):
         return tf.where(lengths >= 2, log_z, 0.0)
 
     def judge_loss(self, batch, code, training=False):
-        """`-log p(sentence | z)` per sentence `[batch]`: the reconstruction term of the ELBO; in training, plus the
-        late-split penalty if `late_split_penalty` is set."""
-        if not (training and self.late_split_penalty):
+        """`-log p(sentence | z)` per sentence `[batch]`: the reconstruction term of the ELBO; in training, with the
+        right-edge prior's weights on the trees if `right_edge_prior` is set, plus the late-split penalty if
+        `late_split_penalty` is."""
+        if not (training and (self.late_split_penalty or self.right_edge_prior)):
             return -self.log_likelihood(batch, code)
         root, rules, preterminals, _, lengths = self.sentence_scores(batch, code)
         chart_lengths = tf.maximum(lengths, 2)
-        log_z = inside(root, rules, preterminals, chart_lengths)
-        forbidden = late_first_splits(chart_lengths, tf.shape(preterminals)[1], self.num_nonterminals)
-        early = inside(root, rules, preterminals, chart_lengths, span_scores=forbidden)
-        loss = -log_z + self.late_split_penalty * (log_z - early)
+        width = tf.shape(preterminals)[1]
+        weights = None
+        if self.right_edge_prior:
+            weights = self.right_edge_prior * inner_right_edge_spans(chart_lengths, width, self.num_nonterminals)
+        log_z = inside(root, rules, preterminals, chart_lengths, span_scores=weights)
+        loss = -log_z
+        if self.late_split_penalty:
+            forbidden = late_first_splits(chart_lengths, width, self.num_nonterminals)
+            early = inside(root, rules, preterminals, chart_lengths,
+                           span_scores=forbidden if weights is None else forbidden + weights)
+            loss += self.late_split_penalty * (log_z - early)
         return tf.where(lengths >= 2, loss, 0.0)  # as `log_likelihood`: one-word sentences have no binary tree
 
     def call(self, sentences, code=None):
@@ -356,6 +378,7 @@ class CompoundPCFG(keras.layers.Layer):
                 "late_split_penalty": self.late_split_penalty,
                 "rule_rank": self.rule_rank,
                 "right_edge_bonus": self.right_edge_bonus,
+                "right_edge_prior": self.right_edge_prior,
             }
         )
         return config
@@ -387,6 +410,20 @@ def right_edge_spans(lengths, width):
     """
     ends = tf.range(width)[None, :, None] + tf.range(width)[None, None, :] + 1  # [1, width, start]: w + i + 1
     return tf.cast(ends == tf.cast(lengths, tf.int32)[:, None, None], tf.float32)
+
+
+def inner_right_edge_spans(lengths, width, num_nonterminals):
+    """Span scores `[batch, width, width, NT]` (for `inside`): 1 on the spans that end at the sentence's last word
+    and are shorter than the whole sentence (`right_edge_spans` without the root's span, which every tree has),
+    0 elsewhere; times r, they weight each tree by `exp(r * its right-edge constituents)`.
+
+    Example:
+        inner_right_edge_spans(tf.constant([3]), 3, 1)[0, :, :, 0]  # [[0, 0, 1], [0, 1, 0], [0, 0, 0]]
+    """
+    lengths = tf.cast(lengths, tf.int32)
+    whole = tf.one_hot(lengths - 1, width)[:, :, None] * tf.one_hot(0, width)[None, None, :]  # [b, width, start]
+    inner = right_edge_spans(lengths, width) - whole
+    return tf.broadcast_to(inner[..., None], tf.concat([tf.shape(inner), [num_nonterminals]], axis=0))
 
 
 def shared_affixes(vocabulary, suffix_length, prefix_length=0):
@@ -421,14 +458,19 @@ def shared_affixes(vocabulary, suffix_length, prefix_length=0):
     return affixes, ids
 
 
+def _check_weight(name, value):
+    """Refuses a prior's weight that is not a finite number >= 0 (0: off)."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a number >= 0 (0: off), got {value!r}.")
+
+
 def _check_decoding(decoding, rule_rank=0, right_edge_bonus=0.0):
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}; got {decoding!r}.")
     if decoding == "viterbi" and rule_rank:
         raise ValueError(f"decoding='viterbi' needs the full rule tensor, but rule_rank is {rule_rank}: low-rank rules "
                          "have no most probable tree to read. Use decoding='mbr' (or rule_rank=0).")
-    if not (isinstance(right_edge_bonus, (int, float)) and math.isfinite(right_edge_bonus) and right_edge_bonus >= 0):
-        raise ValueError(f"right_edge_bonus must be a number >= 0 (0: off), got {right_edge_bonus!r}.")
+    _check_weight("right_edge_bonus", right_edge_bonus)
     if decoding == "viterbi" and right_edge_bonus:
         raise ValueError(f"right_edge_bonus ({right_edge_bonus}) biases the minimum-Bayes-risk tree; the Viterbi tree "
                          "has no span scores to add it to. Use decoding='mbr' (or right_edge_bonus=0).")

@@ -10,7 +10,13 @@ import tensorflow as tf
 
 from keras_ae.evaluation.trees import constituents_in_order
 from keras_ae.layers.bottlenecks.gaussian import GaussianBottleneck
-from keras_ae.layers.judges.grammar import CompoundPCFG, right_edge_spans, shared_affixes, whitespace_tokens
+from keras_ae.layers.judges.grammar import (
+    CompoundPCFG,
+    inner_right_edge_spans,
+    right_edge_spans,
+    shared_affixes,
+    whitespace_tokens,
+)
 from keras_ae.layers.judges.inside import LowRankRules, inside, span_cky, span_marginals, viterbi, viterbi_spans
 
 NT, T = 2, 3
@@ -53,6 +59,15 @@ def _brute_force(root, rules, preterminals, length):
             score = root[top] + sum(rules[a, b, c] for a, b, c in used_rules)
             scores.append(score + sum(preterminals[i, t] for i, t in uses))
     return np.logaddexp.reduce(scores)
+
+
+def _train(grammar, sentences, code, steps, learning_rate=1e-2):
+    """`steps` Adam steps on the grammar's training loss (`judge_loss(..., training=True)`, priors included)."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
 
 
 def test_inside_equals_enumeration_of_all_trees():
@@ -353,16 +368,57 @@ def test_late_split_penalty_is_the_posterior_of_a_late_first_split_and_training_
     np.testing.assert_allclose(penalty[:2], -np.log1p(-late_marginal()), rtol=1e-4)
     np.testing.assert_allclose(penalty[2:], 0.0, atol=1e-5)  # two words: nothing is late; one word: no tree
     before = late_marginal()
-    optimizer = keras.optimizers.Adam(1e-2)
-    for _ in range(30):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(grammar.judge_loss(sentences, code, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    _train(grammar, sentences, code, 30)
     assert (late_marginal() < before).all() and late_marginal().max() < 0.05
     assert CompoundPCFG.from_config(grammar.get_config()).late_split_penalty == 1.0
     for bad in (-1.0, float("nan"), "1"):
         with pytest.raises(ValueError, match="late_split_penalty"):
             CompoundPCFG(vocabulary, late_split_penalty=bad, **sizes)
+
+
+def test_right_edge_prior_weights_each_tree_by_its_right_edge_constituents_and_training_moves_toward_them():
+    """The training loss is -log sum_t p(t, x) exp(r k(t)), k(t) the constituents of two words or more short of
+    the whole sentence that end at the last word: checked against enumerating every tree of a tiny grammar."""
+    root, rules, preterminals = _tiny_grammar(batch=2, length=4)
+    lengths = np.array([4, 3])
+    prior = 0.7
+    weights = prior * inner_right_edge_spans(tf.constant(lengths), 4, NT)
+    got = inside(root, rules, preterminals, lengths, span_scores=weights).numpy()
+    for b, length in enumerate(lengths):
+        scores = []
+        for top in range(NT):
+            for used_rules, uses in _labelled_trees(0, length, top):
+                spans, _ = _labelled_spans(used_rules, uses, top)
+                score = root[b, top] + sum(rules[b, a, c, d] for a, c, d in used_rules)
+                score += sum(preterminals[b, i, t] for i, t in uses)
+                score += prior * sum(1 for start, end, _ in spans if end == length and start > 0)
+                scores.append(score)
+        np.testing.assert_allclose(got[b], np.logaddexp.reduce(scores), rtol=1e-5)
+    vocabulary = ["she", "walked", "home", "very", "slowly", "the", "dog"]
+    sentences = tf.constant(["she walked home slowly", "the dog walked home very", "she walked", "dog"])
+    sizes = dict(num_nonterminals=3, num_preterminals=4, symbol_dim=8, code_dim=0)
+    keras.utils.set_random_seed(0)
+    grammar = CompoundPCFG(vocabulary, right_edge_prior=1.0, **sizes)
+    code = tf.zeros([4, 0])
+    plain = -grammar.log_likelihood(sentences, code).numpy()
+    np.testing.assert_allclose(grammar.judge_loss(sentences, code).numpy(), plain)  # outside training: the NLL
+    gain = plain - grammar.judge_loss(sentences, code, training=True).numpy()
+    assert (gain[:2] > 0).all() and (gain[:2] < [2.0, 3.0]).all()  # at most r times the n - 2 inner spans
+    np.testing.assert_allclose(gain[2:], 0.0, atol=1e-5)  # two words: no inner span; one word: no tree
+
+    def right_spine():  # expected right-edge constituents short of the whole sentence, from the span marginals
+        root, rules, preterminals, _, lengths = grammar.sentence_scores(sentences, code)
+        spans, _ = span_marginals(root, rules, preterminals, tf.maximum(lengths, 2))
+        inner = inner_right_edge_spans(tf.maximum(lengths, 2), tf.shape(spans)[1], 1)[..., 0]
+        return tf.reduce_sum(tf.reduce_sum(spans, -1) * inner, axis=[1, 2]).numpy()[:2]
+
+    before = right_spine()
+    _train(grammar, sentences, code, 6, learning_rate=3e-2)
+    assert (right_spine() > before + 0.3).all()
+    assert CompoundPCFG.from_config(grammar.get_config()).right_edge_prior == 1.0
+    for bad in (-1.0, float("nan"), "1"):
+        with pytest.raises(ValueError, match="right_edge_prior"):
+            CompoundPCFG(vocabulary, right_edge_prior=bad, **sizes)
 
 
 def test_right_edge_bonus_moves_mbr_trees_toward_right_branching_and_never_away():
@@ -448,11 +504,7 @@ def test_low_rank_grammar_learns_parses_and_refuses_viterbi():
     grammar = _low_rank_grammar(code_dim=0, late_split_penalty=0.5)
     code = tf.zeros([4, 0])
     before = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
-    optimizer = keras.optimizers.Adam(1e-2)
-    for _ in range(20):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(grammar.judge_loss(LOW_RANK_SENTENCES, code, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, grammar.trainable_weights), grammar.trainable_weights))
+    _train(grammar, LOW_RANK_SENTENCES, code, 20)
     after = grammar.judge_loss(LOW_RANK_SENTENCES, code).numpy()
     assert after[:3].sum() < before[:3].sum() - 1.0 and after[3] == 0.0
     trees = [nltk.Tree.fromstring(tree.decode()) for tree in grammar.parse(LOW_RANK_SENTENCES, code).numpy()]
