@@ -128,10 +128,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             converted frames' target (`DynamicsMatchJudge(source_share=...)`; 0: the `"reference"` target's spreads,
             1, the default: the whole deviation).
         content_consistency_weight: with a value above 0, a `ContentConsistencyJudge` with this weight: in training
-            the decoder also makes converted frames (the content of each utterance of the batch with the speaker
-            code of the next), the content encoder encodes them again with its weights held fixed, and that code
-            must match the source's content code (mean absolute difference, the source's code held fixed): the
-            decoder learns to keep the words when it swaps the voice. No phone labels.
+            the decoder also converts each utterance of the batch to the speaker code of the next, from codes held
+            fixed; the content encoder, its weights held fixed, encodes the converted frames again, and that code's
+            pattern in time must match the source's (each standardised over the utterance): only the decoder learns
+            from it, to keep the words when it swaps the voice. No phone labels. (With the codes not held fixed,
+            the encoders learnt to keep the source's voice in the content code: README, voice conversion,
+            session 23.)
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -317,14 +319,14 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             encoding = self.encoder.encode_frames(self._warped(log_mel, alphas), training=training)
             code, losses, metrics = self.bottleneck_code(encoding, training=training)
         code, reference = self._with_reference_speaker(batch, code, training, alphas)
-        converts = self.frame_adversary_weight or self.dynamics_weight or self.content_consistency_weight
-        if not (converts or self.reference_attention or alphas is not None):
+        converts = self.frame_adversary_weight or self.dynamics_weight
+        if not (converts or self.content_consistency_weight or self.reference_attention or alphas is not None):
             return code, losses, metrics
         frames, speaker, content = code
         speaker_frames = reference if self.speaker_reference == "other" else frames
         reference = reference if self.reference_attention else None
 
-        def decode(speaker, reference):
+        def decode(speaker, reference, content=content):
             return self.decoder(content, speaker, length=tf.shape(frames)[1], reference=reference, training=training)
 
         generated = {"rebuilt": decode(speaker, reference)}
@@ -338,7 +340,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                 converted += (self._dynamics_shift(batch, log_mel(frames if alphas is None else real)),)
             generated["dynamics"] = [(log_mel(generated["rebuilt"]), log_mel(speaker_frames)), converted]
         if self.content_consistency_weight:
-            generated["content_consistency"] = (self._reencoded(generated["converted"], training), content)
+            held = decode(tf.stop_gradient(tf.roll(speaker, 1, axis=0)),
+                          None if reference is None else tf.roll(reference, 1, axis=0), tf.stop_gradient(content))
+            generated["content_consistency"] = (self._reencoded(held, training), content)
         if alphas is not None:
             generated["vocoder_frames"] = real
         return (frames, speaker, generated, content), losses, metrics
