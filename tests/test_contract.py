@@ -95,6 +95,12 @@ LAYERS = {
          rng.normal(size=(2, 5, 4)).astype("float32")),
         lambda judge, code: judge.judge_loss({}, code),
     ),
+    "ContentConsistencyJudge": (
+        L.ContentConsistencyJudge,
+        (MEL_FRAMES, EMBEDDING, {"content_consistency": (0.5 * MEL_FRAMES[..., :4], MEL_FRAMES[..., :4])},
+         MEL_FRAMES[..., :4]),
+        lambda judge, code: judge.judge_loss({}, code),
+    ),
     "AttentionCopyDecoder": (
         lambda: L.AttentionCopyDecoder(10, length=3, hidden_dim=8, word_dim=4, attention_dim=4),
         (TOKENS, (rng.normal(size=(2, 5, 8)).astype("float32"), TOKENS != 0, TOKENS, EMBEDDING)),

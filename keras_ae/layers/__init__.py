@@ -12,6 +12,7 @@ from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 from keras_ae.layers.encoders.waveform_encoder import WaveformEncoder
 from keras_ae.layers.encoders.word_sequence_encoder import WordSequenceEncoder
 from keras_ae.layers.judges.classifier_adversary import ClassifierAdversary
+from keras_ae.layers.judges.content_consistency_judge import ContentConsistencyJudge
 from keras_ae.layers.judges.dynamics_match_judge import DynamicsMatchJudge
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.future_predictor import FuturePredictor
@@ -42,6 +43,7 @@ __all__ = [
     "BinaryQuantizer",
     "ClassifierAdversary",
     "CompoundPCFG",
+    "ContentConsistencyJudge",
     "DynamicsMatchJudge",
     "FrameDiscriminator",
     "ConditionalGRUDecoder",

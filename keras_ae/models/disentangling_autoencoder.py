@@ -15,6 +15,7 @@ from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
+from keras_ae.layers.judges.content_consistency_judge import ContentConsistencyJudge
 from keras_ae.layers.judges.dynamics_match_judge import TABLE_TARGETS, DynamicsMatchJudge, log_spreads
 from keras_ae.layers.judges.dynamics_match_judge import TARGETS as DYNAMICS_TARGETS
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
@@ -126,6 +127,13 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         dynamics_source_share: with `"source-deviation"`, the share in [0, 1] of the source crop's deviation in the
             converted frames' target (`DynamicsMatchJudge(source_share=...)`; 0: the `"reference"` target's spreads,
             1, the default: the whole deviation).
+        content_consistency_weight: with a value above 0, a `ContentConsistencyJudge` with this weight: in training
+            the decoder also converts each utterance of the batch to the speaker code of the next, from codes held
+            fixed; the content encoder, its weights held fixed, encodes the converted frames again, and that code's
+            pattern in time must match the source's (each standardised over the utterance): only the decoder learns
+            from it, to keep the words when it swaps the voice. No phone labels. (With the codes not held fixed,
+            the encoders learnt to keep the source's voice in the content code: README, voice conversion,
+            session 23.)
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -148,6 +156,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                                             dynamics_speakers=corpus.num_speakers)  # adapt_speaker_dynamics too
         half = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation",
                                         dynamics_speakers=corpus.num_speakers, dynamics_source_share=0.5)
+        consistent = DisentanglingAutoEncoder(content_consistency_weight=1.0)  # conversions re-encode to the source
     """
 
     conditioning_default = "concat"
@@ -159,7 +168,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  envelope_weight=0.0, rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0,
                  frame_feature_matching=None, speaker_reference="own", reference_attention=False, attention_heads=4,
                  speaker_augmentation=False, warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
-                 dynamics_source_share=1.0, adversaries=(), **kwargs):
+                 dynamics_source_share=1.0, content_consistency_weight=0.0, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -172,6 +181,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"frame_adversary_weight must be 0 or more; got {frame_adversary_weight}.")
         if not dynamics_weight >= 0:
             raise ValueError(f"dynamics_weight must be 0 or more; got {dynamics_weight}.")
+        if not content_consistency_weight >= 0:
+            raise ValueError(f"content_consistency_weight must be 0 or more; got {content_consistency_weight}.")
         if dynamics_target not in DYNAMICS_TARGETS:
             raise ValueError(f"dynamics_target must be one of {DYNAMICS_TARGETS}; got {dynamics_target!r}.")
         if dynamics_target in TABLE_TARGETS and not (dynamics_weight and dynamics_speakers):
@@ -222,6 +233,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             judges.append(DynamicsMatchJudge(num_speakers=dynamics_speakers, target=dynamics_target,
                                              source_share=dynamics_source_share, name="dynamics"))
             judge_weights.append(dynamics_weight)
+        if content_consistency_weight:
+            judges.append(ContentConsistencyJudge(name="content_consistency"))
+            judge_weights.append(content_consistency_weight)
         super().__init__(encoder, judges=judges, judge_weights=judge_weights, adversaries=adversaries,
                          input_shape=(None,), **kwargs)
         # Config
@@ -254,6 +268,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.dynamics_target = dynamics_target
         self.dynamics_speakers = int(dynamics_speakers)
         self.dynamics_source_share = float(dynamics_source_share)
+        self.content_consistency_weight = float(content_consistency_weight)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -291,8 +306,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         ...]}, content)` (the reconstruction judge reuses the rebuilt frames, so the decoder runs once per kind of
         output; "converted", which the frame adversary judges, is the content of each utterance with the speaker of
         the next; with `dynamics_weight`, also "dynamics", the judged frames unnormalised against those of the
-        utterances that gave their speaker codes). With
-        `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
+        utterances that gave their speaker codes; with `content_consistency_weight`, also "content_consistency", the
+        converted frames' content code beside the source's). With `speaker_reference="other"`, the speaker code (and the frames attended to) are those of the batch's
         `"reference"` utterances (required in training). With `speaker_augmentation` in training, the code is that
         of the warped frames (the target too), and `"vocoder_frames"` holds the real ones for the post-net."""
         alphas = self.speaker_warp.draw(tf.shape(batch["waveforms"])[0]) if self._warps(training) else None
@@ -304,17 +319,18 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             encoding = self.encoder.encode_frames(self._warped(log_mel, alphas), training=training)
             code, losses, metrics = self.bottleneck_code(encoding, training=training)
         code, reference = self._with_reference_speaker(batch, code, training, alphas)
-        if not (self.frame_adversary_weight or self.dynamics_weight or self.reference_attention or alphas is not None):
+        converts = self.frame_adversary_weight or self.dynamics_weight
+        if not (converts or self.content_consistency_weight or self.reference_attention or alphas is not None):
             return code, losses, metrics
         frames, speaker, content = code
         speaker_frames = reference if self.speaker_reference == "other" else frames
         reference = reference if self.reference_attention else None
 
-        def decode(speaker, reference):
+        def decode(speaker, reference, content=content):
             return self.decoder(content, speaker, length=tf.shape(frames)[1], reference=reference, training=training)
 
         generated = {"rebuilt": decode(speaker, reference)}
-        if self.frame_adversary_weight or self.dynamics_weight:
+        if converts:
             generated["converted"] = decode(tf.roll(speaker, 1, axis=0),
                                             None if reference is None else tf.roll(reference, 1, axis=0))
         if self.dynamics_weight:
@@ -323,9 +339,21 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             if self.dynamics_speakers:
                 converted += (self._dynamics_shift(batch, log_mel(frames if alphas is None else real)),)
             generated["dynamics"] = [(log_mel(generated["rebuilt"]), log_mel(speaker_frames)), converted]
+        if self.content_consistency_weight:
+            held = decode(tf.stop_gradient(tf.roll(speaker, 1, axis=0)),
+                          None if reference is None else tf.roll(reference, 1, axis=0), tf.stop_gradient(content))
+            generated["content_consistency"] = (self._reencoded(held, training), content)
         if alphas is not None:
             generated["vocoder_frames"] = real
         return (frames, speaker, generated, content), losses, metrics
+
+    def _reencoded(self, frames, training):
+        """The content code of decoded `frames`, from the content encoder with its weights held fixed (a stateless
+        call on their stopped values), so a loss on it trains what made the frames, not the encoder."""
+        encoder = self.encoder.content_encoder
+        held = [tf.stop_gradient(variable) for variable in encoder.trainable_variables]
+        code, _ = encoder.stateless_call(held, encoder.non_trainable_variables, frames, training=training)
+        return code
 
     def _dynamics_shift(self, batch, real_log_mel):
         """What the dynamics targets that read the speakers' table (`TABLE_TARGETS`) read besides the
@@ -459,6 +487,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "speaker_augmentation": self.speaker_augmentation, "warp_range": list(self.warp_range),
             "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
             "dynamics_target": self.dynamics_target, "dynamics_source_share": self.dynamics_source_share,
+            "content_consistency_weight": self.content_consistency_weight,
         })
         return config
 

@@ -179,6 +179,11 @@ def build_parser():
                         help="with --dynamics-target source-deviation, the share (0 to 1) of the source crop's "
                              "deviation from its speaker's mean in the converted frames' target: 0 asks for the "
                              "reference crop's spreads (as 'reference'), 1 for the whole deviation")
+    parser.add_argument("--content-consistency-weight", type=non_negative_float,
+                        default=base("content_consistency_weight"),
+                        help="weight of a content-consistency loss: converted training frames (each crop's content "
+                             "with the next crop's speaker code) are encoded again by the content encoder, held "
+                             "fixed, and must give the source crop's content code (mean absolute difference; 0: none)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -221,7 +226,8 @@ def build_model(args, num_speakers):
                   reference_attention=args.reference_attention, speaker_augmentation=args.speaker_augmentation,
                   warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
                   dynamics_target=args.dynamics_target, dynamics_source_share=args.dynamics_source_share,
-                  dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0)
+                  dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0,
+                  content_consistency_weight=args.content_consistency_weight)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":

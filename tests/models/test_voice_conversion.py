@@ -52,6 +52,7 @@ from keras_ae.layers import (
 )
 from keras_ae.layers.audio.log_mel import padded_stft
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
+from keras_ae.layers.judges.content_consistency_judge import ContentConsistencyJudge
 from keras_ae.layers.judges.dynamics_match_judge import (
     DynamicsMatchJudge,
     log_spreads,
@@ -1181,3 +1182,63 @@ def test_recipe_refuses_a_bad_warp_range_before_any_work(tmp_path):
         voice_conversion.main(["--quick", "--speaker-augmentation", "--warp-range", "1.2", "0.9",
                                "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_content_consistency_reencodes_converted_frames_and_trains_the_decoder_only():
+    keras.utils.set_random_seed(0)
+    model = AdaINVC(content_consistency_weight=0.5, **TINY_VC)
+    model.adapt(list(SPEECH[0][:8]))
+    assert isinstance(model.judges[1], ContentConsistencyJudge) and model.judge_weights == [1.0, 0.5]
+    batch = {"waveforms": tf.constant(SPEECH[0][:4])}
+    code, _, _ = model.forward(batch)
+    frames, speaker, generated, content = code
+    reencoded, source = generated["content_consistency"]
+    converted = model.decoder(content, tf.roll(speaker, 1, axis=0), length=frames.shape[1])
+    np.testing.assert_allclose(reencoded, model.encoder.content_encoder(converted), atol=1e-5)
+    np.testing.assert_allclose(source, content)
+    losses, metrics = model.judges[1].judge_loss(batch, code)
+    def standardized(x):
+        return (x - np.mean(x, axis=1, keepdims=True)) / np.sqrt(np.var(x, axis=1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(losses, np.mean(np.abs(standardized(reencoded) - standardized(content)), axis=(1, 2)),
+                               rtol=1e-4)
+    np.testing.assert_allclose(metrics["content_consistency_error"], np.mean(losses), rtol=1e-5)
+    # the pattern in time counts, not the utterance's means and scales
+    rescaled = (frames, speaker, {"content_consistency": (3.0 * content + 1.0, content)}, content)
+    np.testing.assert_allclose(model.judges[1].judge_loss(batch, rescaled)[0], 0.0, atol=1e-3)
+    reversed_in_time = (frames, speaker, {"content_consistency": (content[:, ::-1], content)}, content)
+    assert np.all(model.judges[1].judge_loss(batch, reversed_in_time)[0] > 0.1)
+    with tf.GradientTape() as tape:  # the decoder learns to keep the content; the codes it converts are held fixed
+        code, _, _ = model.forward(batch, training=True)
+        loss = tf.reduce_mean(model.judges[1].judge_loss(batch, code)[0])
+    encoders = model.encoder.content_encoder.trainable_variables + model.encoder.speaker_encoder.trainable_variables
+    gradients = tape.gradient(loss, model.decoder.trainable_variables + encoders)
+    assert sum(float(tf.reduce_sum(tf.abs(g))) for g in gradients[:-len(encoders)] if g is not None) > 0
+    assert all(g is None for g in gradients[-len(encoders):])
+    decoded = tf.Variable(converted)
+    with tf.GradientTape() as tape:  # the second encoding passes gradient to the frames, none to its own weights
+        again = tf.reduce_sum(model._reencoded(decoded, training=True))
+    encoder = model.encoder.content_encoder.trainable_variables
+    gradients = tape.gradient(again, [decoded, *encoder])
+    assert np.any(gradients[0]) and all(g is None for g in gradients[1:])
+    assert AdaINVC.from_config(model.get_config()).content_consistency_weight == 0.5
+    assert len(AdaINVC(**TINY_VC).judges) == 1 and AdaINVC(**TINY_VC).content_consistency_weight == 0.0
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(SPEECH_BATCHES.take(2), epochs=1, verbose=0)
+    assert {"content_consistency_loss", "content_consistency_error", "frame_l1"} <= set(history.history)
+    with pytest.raises(ValueError, match="content_consistency_weight"):
+        AdaINVC(content_consistency_weight=-1.0)
+    with pytest.raises(ValueError, match="content_consistency_weight"):
+        ContentConsistencyJudge().judge_loss(batch, (frames, speaker, content))
+
+
+def test_content_consistency_steps_on_two_replicas_like_one_device():
+    # both halves alike, so each replica's roll pairs the utterances as the whole batch's roll does
+    batch = {"waveforms": np.concatenate([SPEECH[0][:4]] * 2), "speakers": np.concatenate([SPEECH[1][:4]] * 2)}
+
+    def make():
+        keras.utils.set_random_seed(0)
+        model = AdaINVC(content_consistency_weight=1.0, **TINY_VC)
+        model.adapt(list(SPEECH[0][:8]))
+        return model
+
+    assert_two_replicas_step_like_one(make, batch, learning_rate=0.1)
