@@ -148,6 +148,20 @@ def test_training_prior_flags_reach_the_grammar_and_default_to_off(flag, attribu
         parser.parse_args([flag, "-1"])
 
 
+def test_right_edge_prior_defaults_to_the_english_value_for_named_corpora_only_and_old_runs_read_as_off(tmp_path):
+    parser = tree_latent.build_parser()
+    prior = lambda flags: tree_latent.right_edge_prior(parser.parse_args(flags))  # noqa: E731
+    for corpus in ("austen", "books", "prose", "all"):
+        assert prior(["--data", corpus]) == tree_latent.ENGLISH_RIGHT_EDGE_PRIOR > 0
+    assert prior(["--data", "austen", "--right-edge-prior", "0"]) == 0.0  # off when asked
+    assert prior([]) == prior(["--data", "my_sentences.txt"]) == prior(["--gold-trees", "wsj.mrg"]) == 0.0
+    assert prior(["--data", "my_sentences.txt", "--right-edge-prior", "0.05"]) == 0.05
+    assert tree_latent.build_model(parser.parse_args(["--data", "austen"]), ["a", "b"], 4, seed=0).grammar \
+        .right_edge_prior == tree_latent.ENGLISH_RIGHT_EDGE_PRIOR
+    (tmp_path / "config.json").write_text(json.dumps({"flags": {"data": "austen", "seed": 1}}))
+    assert tree_latent.run_flags(tmp_path).right_edge_prior == 0.0  # a run from before the flag trained without it
+
+
 def test_right_edge_bonus_flag_reaches_the_grammar_defaults_to_off_and_refuses_viterbi(capsys):
     parser = tree_latent.build_parser()
     build = lambda flags: tree_latent.build_model(parser.parse_args(flags), ["a", "b"], 4, seed=0)  # noqa: E731
