@@ -69,7 +69,8 @@ def gold_set(path, max_length):
     """`(sentences, gold spans, right-branching spans)` of a gold file's trees of 2..`max_length` words."""
     trees = read_test_trees(path, max_length)
     sentences = [tree_words(tree) for tree in trees]
-    return sentences, [tree_spans(tree)[0] for tree in trees], [right_branching_spans(len(s.split())) for s in sentences]
+    right = [right_branching_spans(len(sentence.split())) for sentence in sentences]
+    return sentences, [tree_spans(tree)[0] for tree in trees], right
 
 
 def run_record(folder, held_out=()):
@@ -120,8 +121,9 @@ def choose_prior(records):
         seeds_by_prior.setdefault(record["prior"], set()).add(record["seed"])
     shared = set.intersection(*seeds_by_prior.values())
     if not shared:
-        raise ValueError(f"No seed was run with every R ({ {p: sorted(s) for p, s in sorted(seeds_by_prior.items())} }); "
-                         "train each R on the same seeds (--train --seeds ...).")
+        seeds = {prior: sorted(seeds) for prior, seeds in sorted(seeds_by_prior.items())}
+        raise ValueError(f"No seed was run with every R (seeds by R: {seeds}); train each R on the same seeds "
+                         "(--train --seeds ...).")
     means = {}
     for record in records:
         if record["seed"] in shared:
@@ -148,7 +150,8 @@ def prior_rows(records):
                "dev F1": _spread([float(r["f1"][m["dev"]].mean()) for r, m in zip(group, masks)]),
                "test F1": _spread(test), "test > RB": f"{sum(value > right for value in test)} of {len(group)}",
                "like RB (test)": _spread([float(r["like_rb"][m["test"]].mean()) for r, m in zip(group, masks)]),
-               "late split (test)": _spread([100.0 * float(r["later"][m["test"]].mean()) for r, m in zip(group, masks)])}
+               "late split (test)": _spread([100.0 * float(r["later"][m["test"]].mean())
+                                             for r, m in zip(group, masks)])}
         for name in group[0]["held_out"]:
             held = [float(r["held_out"][name][0].mean()) for r in group]
             held_right = float(group[0]["held_out"][name][1].mean())

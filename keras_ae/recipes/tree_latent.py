@@ -288,7 +288,8 @@ def run_flags(folder):
     folder = Path(folder)
     args = build_parser().parse_args([])
     # runs from before --synthetic-grammar sampled grammar 1; runs from before --right-edge-prior trained without it
-    stored = {"synthetic_grammar": 1, "right_edge_prior": 0.0, **json.loads((folder / "config.json").read_text())["flags"]}
+    stored = json.loads((folder / "config.json").read_text())["flags"]
+    stored = {"synthetic_grammar": 1, "right_edge_prior": 0.0, **stored}
     for name, value in stored.items():
         setattr(args, name, value)
     for flag in TREE_FILE_FLAGS:
