@@ -29,6 +29,9 @@ Protocol (fixed, never tuned on test):
   trained on, even where a short sentence ("I dare say") recurs in another chapter. `held_out_trees` (other gold
   files a run will be scored on later, e.g. the second gold set beside the Austen one) drop their sentences the same
   way, without replacing the test split.
+- Choosing a setting on gold trees (e.g. `--right-edge-prior`, `benchmarks/tree_prior_selection.py`): a gold set is
+  cut once into a dev half, where settings are compared, and a test half, where F1 is reported (`gold_half`, a fixed
+  rule on each sentence's words).
 - Repeats (`load_tree_data(drop_repeats=True, max_opening_share=S)`, off by default): the training and validation
   splits each keep one copy of a sentence (ignoring case) and at most a share S of their sentences opening with the
   same two words (`thin_repeats`), so that boilerplate (Debian's "This package ...") cannot dominate a corpus.
@@ -39,6 +42,7 @@ Protocol (fixed, never tuned on test):
 import collections
 import dataclasses
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +172,18 @@ def _parse_tree(string, path, line):
 def tree_words(tree):
     """The leaves of a tree as one string of space-separated words."""
     return " ".join(tree.leaves())
+
+
+def gold_half(sentence):
+    """`"dev"` or `"test"`: the fixed half of a gold set that a sentence (its words, space-separated) belongs to, so
+    that a setting is chosen on the dev half's trees and F1 reported on the test half's only. The rule reads the
+    sentence alone (the CRC-32 of its lower-cased words: even is dev), so a file's order, a length limit and other
+    gold files leave every sentence's half unchanged; `benchmarks/data/austen_gold_trees.mrg` splits 74 / 82.
+
+    Example:
+        gold_half("Your promise makes me easy")   # 'test'
+    """
+    return "dev" if zlib.crc32(str(sentence).lower().encode("utf-8")) % 2 == 0 else "test"
 
 
 def thin_repeats(sentences, drop_repeats=True, max_opening_share=None):

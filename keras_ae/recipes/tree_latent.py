@@ -14,9 +14,11 @@ with the lowest validation loss is the one evaluated and exported (`--no-select-
 clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
 the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to the
 MBR tree's score, a prior for English in parsing only; `--right-edge-prior R` weights each tree in the training loss
-by exp(R * its spans ending at the last word), the same prior in training only); with gold trees the F1 of both
-decodings of the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the test
-perplexity (a diagnostic: nothing is selected by it). The default data is the built-in synthetic treebank, sampled
+by exp(R * its spans ending at the last word), the same prior in training only, on by default for the named English
+corpora, `ENGLISH_RIGHT_EDGE_PRIOR`, and off for the synthetic treebank and your own files, which may be any language:
+`--right-edge-prior 0` turns it off, `--right-edge-prior R` sets it for English text of your own); with gold trees the
+F1 of both decodings of the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the
+test perplexity (a diagnostic: nothing is selected by it). The default data is the built-in synthetic treebank, sampled
 from a hand-written English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the
 default, 3, has VP coordination, to-infinitives and imperatives, verb phrases without their subject in front, which
 grammar 1 lacks: without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README);
@@ -81,6 +83,10 @@ COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
 LABELS = 6  # constituent types (the most frequent in the gold trees) whose recall the second table shows
 INPUTS = "inputs"  # a run folder's copies of its gold-tree files, where `run_flags` looks first
 TREE_FILE_FLAGS = ("gold_trees", "test_trees", "held_out_trees")
+# --right-edge-prior for the named English corpora (`--data austen|books|prose|all`): of 0, 0.02, 0.05, 0.1 and 0.2, the
+# one with the highest mean sentence F1 on the dev half of the Austen gold trees (seeds 0 and 1; the test half and the
+# second gold set unused), `benchmarks/tree_prior_selection.py`, README "Session 23"; 0 for other data.
+ENGLISH_RIGHT_EDGE_PRIOR = 0.05
 
 
 def build_parser():
@@ -153,10 +159,12 @@ def build_parser():
         "the sentence's last word (large B: right-branching trees); MBR decoding only; 0: off"
     )
     parser.add_argument(
-        "--right-edge-prior", type=non_negative_float, default=DEFAULTS["right_edge_prior"], help="right "
-        "association, a prior for English in training only: each tree's probability in the loss is weighted by "
-        "exp(R * its constituents that end at the last word, the whole sentence aside), a soft pull toward verb "
-        "phrases and clauses that run to the end; parsing, the ELBO and perplexity read the grammar alone; 0: off"
+        "--right-edge-prior", type=non_negative_float, default=None, help="right association, a prior for English in "
+        "training only: each tree's probability in the loss is weighted by exp(R * its constituents that end at the "
+        "last word, the whole sentence aside), a soft pull toward verb phrases and clauses that run to the end; "
+        "parsing, the ELBO and perplexity read the grammar alone; default: "
+        f"{ENGLISH_RIGHT_EDGE_PRIOR} for the named English corpora ({', '.join(sorted(CORPORA))}), "
+        f"{DEFAULTS['right_edge_prior']:g} (off) for the synthetic treebank and your own files"
     )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
@@ -217,8 +225,21 @@ def build_model(args, vocabulary, code_dim, seed):
         max_length=max(args.max_length, args.test_max_length or 0),  # the encoder reads every test word too
         kl_weight=args.kl_weight, seed=seed, decoding=args.decoding, suffix_length=args.suffix_length,
         prefix_length=args.prefix_length, late_split_penalty=args.late_split_penalty, rule_rank=args.rule_rank,
-        right_edge_bonus=args.right_edge_bonus, right_edge_prior=args.right_edge_prior,
+        right_edge_bonus=args.right_edge_bonus, right_edge_prior=right_edge_prior(args),
     )
+
+
+def right_edge_prior(args):
+    """`--right-edge-prior` as given, else its default for `--data`: `ENGLISH_RIGHT_EDGE_PRIOR` for the named English
+    corpora (`keras_ae.data.corpus.CORPORA`), the constructor's (0, off) for the synthetic treebank and for files,
+    whose language the recipe does not know.
+
+    Example:
+        right_edge_prior(build_parser().parse_args(["--data", "austen"]))   # ENGLISH_RIGHT_EDGE_PRIOR
+    """
+    if args.right_edge_prior is not None:
+        return args.right_edge_prior
+    return ENGLISH_RIGHT_EDGE_PRIOR if args.data in CORPORA else DEFAULTS["right_edge_prior"]
 
 
 def load_run_data(args):
@@ -260,12 +281,15 @@ def keep_tree_files(args, folder):
 
 def run_flags(folder):
     """A finished run's flags as this recipe's `argparse.Namespace` (flags the run predates take today's defaults,
-    except the synthetic grammar: a run from before `--synthetic-grammar` sampled grammar 1). A gold-tree file (and a
+    except the synthetic grammar: a run from before `--synthetic-grammar` sampled grammar 1; and the right-edge
+    prior: a run from before `--right-edge-prior` trained without one). A gold-tree file (and a
     `--data` file) is the run folder's copy in `inputs/` when it has one (the recipe keeps one since issue-15 session
     19), else the path the run was given; when neither is there, a `FileNotFoundError` says where to put the file."""
     folder = Path(folder)
     args = build_parser().parse_args([])
-    stored = {"synthetic_grammar": 1, **json.loads((folder / "config.json").read_text())["flags"]}
+    # runs from before --synthetic-grammar sampled grammar 1; runs from before --right-edge-prior trained without it
+    stored = json.loads((folder / "config.json").read_text())["flags"]
+    stored = {"synthetic_grammar": 1, "right_edge_prior": 0.0, **stored}
     for name, value in stored.items():
         setattr(args, name, value)
     for flag in TREE_FILE_FLAGS:
@@ -413,6 +437,11 @@ def main(argv=None):
         except ValueError as error:
             parser.error(f"--curriculum-start / --curriculum-step: {error}")
         print(f"length curriculum: at most {', '.join(map(str, lengths))} words in epochs 1..{args.epochs}")
+    args.right_edge_prior = right_edge_prior(args)  # the value used goes to config.json and metrics.json
+    if args.right_edge_prior:
+        print(f"right-edge prior in training: {args.right_edge_prior:g}"
+              + (" (the default for the named English corpora; --right-edge-prior 0 turns it off)"
+                 if args.data in CORPORA else ""))
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_run_data(args)
@@ -467,6 +496,7 @@ def main(argv=None):
             "curriculum": None if args.curriculum_start is None else curriculum_lengths(
                 args.epochs, args.curriculum_start, args.curriculum_step, args.max_length),
             "seed": args.seed,
+            "right_edge_prior": args.right_edge_prior,
             "parameters": model.count_params(),
             "final_losses": {key: values[-1] for key, values in history.items()},
             "table": rows,

@@ -11,6 +11,7 @@ from keras_ae.data.trees import (
     clause_pieces,
     clean_tree,
     curriculum_lengths,
+    gold_half,
     load_tree_data,
     make_curriculum_dataset,
     make_sentence_dataset,
@@ -273,6 +274,17 @@ def test_the_shipped_gold_sets_are_disjoint_sentences_of_5_to_10_words_as_the_lo
                                                                      words["other_sources_gold_trees.mrg"]}
     short = read_test_trees(folder / "other_sources_gold_trees.mrg", 6)
     assert 0 < len(short) < 72 and all(len(tree.leaves()) <= 6 for tree in short)
+
+
+def test_gold_half_depends_on_the_words_alone_and_cuts_the_austen_set_74_82():
+    folder = Path(__file__).parents[2] / "benchmarks" / "data"
+    sentences = [tree_words(tree) for tree in read_test_trees(folder / "austen_gold_trees.mrg", 10)]
+    halves = [gold_half(sentence) for sentence in sentences]
+    assert (halves.count("dev"), halves.count("test")) == (74, 82)  # the README's dev / test halves
+    assert gold_half("Your promise makes me easy") == gold_half("your PROMISE makes me easy") == "test"
+    assert [gold_half(s) for s in reversed(sentences)] == halves[::-1]  # order (and other sentences) do not matter
+    short = read_test_trees(folder / "austen_gold_trees.mrg", 6)
+    assert all(gold_half(tree_words(tree)) == halves[sentences.index(tree_words(tree))] for tree in short)
 
 
 def test_the_second_annotators_sample_pairs_with_the_gold_sets_line_by_line():
