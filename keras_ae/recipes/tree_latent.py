@@ -14,9 +14,10 @@ with the lowest validation loss is the one evaluated and exported (`--no-select-
 clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
 the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to the
 MBR tree's score, a prior for English in parsing only; `--right-edge-prior R` weights each tree in the training loss
-by exp(R * its spans ending at the last word), the same prior in training only, on by default for the named English
-corpora, `ENGLISH_RIGHT_EDGE_PRIOR`, and off for the synthetic treebank and your own files, which may be any language:
-`--right-edge-prior 0` turns it off, `--right-edge-prior R` sets it for English text of your own); with gold trees the
+by exp(R * its spans ending at the last word), the same prior in training only, on by default for text
+(`ENGLISH_RIGHT_EDGE_PRIOR`: the named English corpora, your own files and treebanks; an English prior, so
+`--right-edge-prior 0` for a head-final language such as Japanese or Turkish) and off for the synthetic treebank,
+whose target is met without it); with gold trees the
 F1 of both decodings of the same weights goes to metrics.json, and `--epoch-f1` adds both after every epoch, with the
 test perplexity (a diagnostic: nothing is selected by it). The default data is the built-in synthetic treebank, sampled
 from a hand-written English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the
@@ -83,9 +84,9 @@ COLUMNS = ["sentence_f1", "corpus_f1", "perplexity", "kl", "train_seconds"]
 LABELS = 6  # constituent types (the most frequent in the gold trees) whose recall the second table shows
 INPUTS = "inputs"  # a run folder's copies of its gold-tree files, where `run_flags` looks first
 TREE_FILE_FLAGS = ("gold_trees", "test_trees", "held_out_trees")
-# --right-edge-prior for the named English corpora (`--data austen|books|prose|all`): of 0, 0.02, 0.05, 0.1 and 0.2, the
-# one with the highest mean sentence F1 on the dev half of the Austen gold trees (seeds 0 and 1; the test half and the
-# second gold set unused), `benchmarks/tree_prior_selection.py`, README "Session 23"; 0 for other data.
+# --right-edge-prior for text (the named English corpora, files, treebanks): of 0, 0.02, 0.05, 0.1 and 0.2, the one
+# with the highest mean sentence F1 on the dev half of the Austen gold trees (seeds 0 and 1; the test half and the
+# second gold set unused), `benchmarks/tree_prior_selection.py`, README "Session 23"; 0 for the synthetic treebank.
 ENGLISH_RIGHT_EDGE_PRIOR = 0.05
 
 
@@ -163,8 +164,9 @@ def build_parser():
         "training only: each tree's probability in the loss is weighted by exp(R * its constituents that end at the "
         "last word, the whole sentence aside), a soft pull toward verb phrases and clauses that run to the end; "
         "parsing, the ELBO and perplexity read the grammar alone; default: "
-        f"{ENGLISH_RIGHT_EDGE_PRIOR} for the named English corpora ({', '.join(sorted(CORPORA))}), "
-        f"{DEFAULTS['right_edge_prior']:g} (off) for the synthetic treebank and your own files"
+        f"{ENGLISH_RIGHT_EDGE_PRIOR} for text (the named English corpora, your own files and treebanks; give 0 for a "
+        f"head-final language such as Japanese or Turkish), {DEFAULTS['right_edge_prior']:g} (off) for the synthetic "
+        "treebank"
     )
     parser.add_argument("--kl-weight", type=non_negative_float, default=DEFAULTS["kl_weight"],
                         help="weight of the KL term on z (1: the ELBO; the compound PCFG only)")
@@ -230,16 +232,28 @@ def build_model(args, vocabulary, code_dim, seed):
 
 
 def right_edge_prior(args):
-    """`--right-edge-prior` as given, else its default for `--data`: `ENGLISH_RIGHT_EDGE_PRIOR` for the named English
-    corpora (`keras_ae.data.corpus.CORPORA`), the constructor's (0, off) for the synthetic treebank and for files,
-    whose language the recipe does not know.
+    """`--right-edge-prior` as given, else its default for the data: the constructor's (0, off) for the built-in
+    synthetic treebank, `ENGLISH_RIGHT_EDGE_PRIOR` for text (`default_right_edge_prior`).
 
     Example:
         right_edge_prior(build_parser().parse_args(["--data", "austen"]))   # ENGLISH_RIGHT_EDGE_PRIOR
     """
     if args.right_edge_prior is not None:
         return args.right_edge_prior
-    return ENGLISH_RIGHT_EDGE_PRIOR if args.data in CORPORA else DEFAULTS["right_edge_prior"]
+    return default_right_edge_prior(args.data, args.gold_trees)
+
+
+def default_right_edge_prior(data, gold_trees=None):
+    """The right-edge prior a run on `data` (a `--data` value) trains with unless told: off for the built-in synthetic
+    treebank (its target is met without it), `ENGLISH_RIGHT_EDGE_PRIOR` for text (the named English corpora, a file of
+    sentences, the leaves of `gold_trees`); the recipe cannot tell a language, and the prior is an English one.
+
+    Example:
+        default_right_edge_prior("synthetic"), default_right_edge_prior("my_sentences.txt")   # 0.0, 0.05
+    """
+    if (data or "synthetic") == "synthetic" and not gold_trees:
+        return DEFAULTS["right_edge_prior"]
+    return ENGLISH_RIGHT_EDGE_PRIOR
 
 
 def load_run_data(args):
@@ -437,11 +451,12 @@ def main(argv=None):
         except ValueError as error:
             parser.error(f"--curriculum-start / --curriculum-step: {error}")
         print(f"length curriculum: at most {', '.join(map(str, lengths))} words in epochs 1..{args.epochs}")
+    prior_given = args.right_edge_prior is not None
     args.right_edge_prior = right_edge_prior(args)  # the value used goes to config.json and metrics.json
     if args.right_edge_prior:
         print(f"right-edge prior in training: {args.right_edge_prior:g}"
-              + (" (the default for the named English corpora; --right-edge-prior 0 turns it off)"
-                 if args.data in CORPORA else ""))
+              + ("" if prior_given else " (the default for text, an English prior: --right-edge-prior 0 turns it "
+                 "off, e.g. for a head-final language)"))
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     strategy = get_strategy(args.strategy)
     data = load_run_data(args)
@@ -531,7 +546,7 @@ def main(argv=None):
 def tuning_task(args):
     """The `python -m keras_ae.recipes.tune --model tree_latent` task: a `TreeLatentHyperModel` searching the size of
     z and the number of nonterminals, scored by sentence-level F1 against the validation split's gold trees (default
-    data: the synthetic treebank)."""
+    data: the synthetic treebank), each model with the data's default right-edge prior."""
     from keras_ae.tuning import TreeLatentHyperModel, TuningTask
 
     defaults = build_parser().parse_args([])
@@ -544,6 +559,7 @@ def tuning_task(args):
     hypermodel = TreeLatentHyperModel(
         vocabulary, (data.validation, data.validation_trees), min_dim=max(args.min_dim, 1),
         max_dim=args.max_dim, learning_rate=args.learning_rate,
+        right_edge_prior=default_right_edge_prior(args.data or defaults.data),
     )
     return TuningTask(
         hypermodel,

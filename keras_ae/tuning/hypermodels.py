@@ -225,19 +225,23 @@ class TreeLatentHyperModel(ProbeHyperModel):
         vocabulary: the training vocabulary (`keras_ae.data.trees.build_vocabulary`).
         probe_data: `(validation_sentences, validation_gold_trees)`.
         nonterminals: the numbers of nonterminals searched.
+        right_edge_prior: `TreeLatent`'s right-edge prior in training, the same for every trial (0: off).
     """
 
-    def __init__(self, vocabulary, probe_data, nonterminals=(5, 10, 20, 30), min_dim=4, max_dim=64, **kwargs):
+    def __init__(self, vocabulary, probe_data, nonterminals=(5, 10, 20, 30), min_dim=4, max_dim=64,
+                 right_edge_prior=0.0, **kwargs):
         super().__init__(probe_data, min_dim=min_dim, max_dim=max_dim, **kwargs)
         self.vocabulary = vocabulary
         self.nonterminals = list(nonterminals)
+        self.right_edge_prior = right_edge_prior
 
     def build(self, hp):
         from keras_ae.models.tree_latent import TreeLatent
 
         embedding_dim = hp.Int("embedding_dim", self.min_dim, self.max_dim, step=2, sampling="log")
         nonterminals = hp.Choice("nonterminals", self.nonterminals)
-        model = TreeLatent(self.vocabulary, num_nonterminals=nonterminals, code_dim=embedding_dim)
+        model = TreeLatent(self.vocabulary, num_nonterminals=nonterminals, code_dim=embedding_dim,
+                           right_edge_prior=self.right_edge_prior)
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=0.75, global_clipnorm=3.0))
         return model
 

@@ -188,11 +188,12 @@ def test_hypermodel_scores_f1_on_validation_trees(data):
     from keras_ae.tuning import OBJECTIVE, TreeLatentHyperModel
 
     hypermodel = TreeLatentHyperModel(
-        build_vocabulary(data.train), (data.validation, data.validation_trees), nonterminals=(3,), min_dim=2, max_dim=2
+        build_vocabulary(data.train), (data.validation, data.validation_trees), nonterminals=(3,), min_dim=2, max_dim=2,
+        right_edge_prior=0.05,
     )
     hp = kt.HyperParameters()
     model = hypermodel.build(hp)
-    assert model.code_dim == 2 and model.num_nonterminals == 3
+    assert model.code_dim == 2 and model.num_nonterminals == 3 and model.grammar.right_edge_prior == 0.05
     result = hypermodel.fit(hp, model, make_sentence_dataset(data.train, 32, shuffle=True), epochs=1, verbose=0)
     assert 0 <= result[OBJECTIVE] <= 1
     assert result["val_sentence_f1"] == pytest.approx(100 * result[OBJECTIVE])

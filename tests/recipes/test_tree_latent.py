@@ -148,14 +148,15 @@ def test_training_prior_flags_reach_the_grammar_and_default_to_off(flag, attribu
         parser.parse_args([flag, "-1"])
 
 
-def test_right_edge_prior_defaults_to_the_english_value_for_named_corpora_only_and_old_runs_read_as_off(tmp_path):
+def test_right_edge_prior_defaults_to_the_english_value_for_text_only_and_old_runs_read_as_off(tmp_path):
     parser = tree_latent.build_parser()
     prior = lambda flags: tree_latent.right_edge_prior(parser.parse_args(flags))  # noqa: E731
-    for corpus in ("austen", "books", "prose", "all"):
-        assert prior(["--data", corpus]) == tree_latent.ENGLISH_RIGHT_EDGE_PRIOR > 0
+    for data in (["--data", "austen"], ["--data", "books"], ["--data", "prose"], ["--data", "all"],
+                 ["--data", "my_sentences.txt"], ["--gold-trees", "wsj.mrg"]):  # text: corpora, files, treebanks
+        assert prior(data) == tree_latent.ENGLISH_RIGHT_EDGE_PRIOR > 0
     assert prior(["--data", "austen", "--right-edge-prior", "0"]) == 0.0  # off when asked
-    assert prior([]) == prior(["--data", "my_sentences.txt"]) == prior(["--gold-trees", "wsj.mrg"]) == 0.0
-    assert prior(["--data", "my_sentences.txt", "--right-edge-prior", "0.05"]) == 0.05
+    assert prior([]) == prior(["--data", "synthetic"]) == 0.0  # the synthetic treebank meets its target without it
+    assert prior(["--data", "my_sentences.txt", "--right-edge-prior", "0.2"]) == 0.2
     assert tree_latent.build_model(parser.parse_args(["--data", "austen"]), ["a", "b"], 4, seed=0).grammar \
         .right_edge_prior == tree_latent.ENGLISH_RIGHT_EDGE_PRIOR
     (tmp_path / "config.json").write_text(json.dumps({"flags": {"data": "austen", "seed": 1}}))
@@ -350,3 +351,4 @@ def test_tuning_task_uses_the_recipe_batch_size_unless_given(batch_size, expecte
                               learning_rate=1e-3)
     task = tree_latent.tuning_task(args)
     assert next(iter(task.train)).shape[0] == expected and task.recipe == "tree_latent"
+    assert task.hypermodel.right_edge_prior == 0.0  # the synthetic treebank's default
