@@ -58,8 +58,8 @@ LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this 
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "scorer_top1",
            "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
-TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
-                    "scorer_top1", "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
+TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "topic_validation_probe", "retrieval_top1",
+                    "retrieval_mean_rank", "scorer_top1", "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
 TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  # a probe point's x-axes
 WORD_INITS = ("random", "lsa", "lsa-split")
 
