@@ -68,9 +68,9 @@ class QuickThought(JudgedEncoder):
             below `embedding_dim / 2`; `"words"` the mean of its word embeddings alone, no GRU (`word_dim` must be
             `embedding_dim / 2`). The embedding keeps its size either way.
         word_weighting: how each encoder's mean word embedding weighs its tokens (`GRUSentenceEncoder(word_weighting)`):
-            `"uniform"` (default) or `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
-            2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
-            `"states+words"`.
+            `"uniform"` (default), `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
+            2017), `p` set by `set_token_frequencies` from the training text, or `"idf"`, fixed weights set by
+            `set_token_idf`. Needs readout `"words"` or `"states+words"`.
         sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
         freeze_word_embeddings: both encoders' word embeddings stay as set by `set_word_embeddings` (the paper's
             variant with fixed pretrained word vectors; `GRUSentenceEncoder(freeze_word_embeddings)`); not with
@@ -207,6 +207,12 @@ class QuickThought(JudgedEncoder):
         `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
         for encoder in (self.query_encoder, self.context_encoder):
             encoder.set_token_frequencies(frequencies)
+
+    def set_token_idf(self, weights):
+        """Sets both encoders' fixed token weights for `word_weighting="idf"` (one value per token id, e.g.
+        `keras_ae.data.word_vectors.lsa_fit`'s idf)."""
+        for encoder in (self.query_encoder, self.context_encoder):
+            encoder.set_token_idf(weights)
 
     def set_word_embeddings(self, vectors, context_vectors=None, norm=None):
         """Sets f's word embeddings to `vectors` and g's to `context_vectors` (default: the same), each

@@ -448,3 +448,28 @@ def test_word_anchor_refuses_a_negative_weight_a_scale_without_weight_and_frozen
         _model(readout="states+words", word_dim=4, word_anchor_weight=1.0, freeze_word_embeddings=True)
     with pytest.raises(ValueError, match="Unknown word_anchor_scale"):
         _model(word_anchor_weight=1.0, word_anchor_scale="loose")
+
+
+def test_idf_weighting_with_the_fit_directions_starts_as_the_lsa_vectors_bag_and_keeps_its_weights():
+    """word_weighting="idf": set_token_idf then set_word_embeddings(directions) embeds every sentence as the
+    unweighted bag started at idf * directions (the LSA vectors) does; the weights are fixed (not trained) and reach
+    the config and a clone."""
+    keras.utils.set_random_seed(6)
+    weighted = _model(readout="words", max_length=4, word_weighting="idf")
+    plain = _model(readout="words", max_length=4)
+    size = weighted.query_encoder.vocabulary_size
+    rng = np.random.default_rng(0)
+    directions, idf = rng.normal(size=(size, 8)), rng.uniform(0.5, 3.0, size=size)
+    weighted.set_token_idf(idf)
+    weighted.set_word_embeddings(directions, norm=0.5)  # the rows as weighted get mean norm 0.5
+    plain.set_word_embeddings(idf[:, None] * directions, norm=0.5)
+    sentences = tf.constant(READOUT_SENTENCES)
+    np.testing.assert_allclose(weighted.encode(sentences), plain.encode(sentences), rtol=1e-4, atol=1e-6)
+    assert all(not variable.trainable for variable in weighted.weights if "token_idf" in variable.path)
+    clone = QuickThought.from_config(weighted.get_config())
+    clone.set_weights(weighted.get_weights())
+    np.testing.assert_allclose(clone.encode(sentences), weighted.encode(sentences), atol=1e-6)
+    with pytest.raises(ValueError, match="at least 0 per token id"):
+        weighted.set_token_idf(-idf)
+    with pytest.raises(ValueError, match="word_weighting is 'uniform'"):
+        plain.set_token_idf(idf)
