@@ -42,12 +42,12 @@ def token_count_matrix(token_ids, vocabulary_size):
     return matrix
 
 
-def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
-    """`[vocabulary_size, dim]` float32: row `t` is `idf(t) * V[t]`, the token's `dim` LSA directions (TruncatedSVD of
-    the l2-normalised TF-IDF matrix of `token_ids`, raw counts, smoothed idf as scikit-learn's) scaled by its idf, so
-    that a sentence's summed token vectors are its LSA projection times its TF-IDF norm. Padding (row 0) and tokens
-    absent from `token_ids` get zeros (LSA has nothing to say about them). The rows' scale is the SVD's: rescale
-    before use (`GRUSentenceEncoder.set_word_embeddings` does)."""
+def lsa_fit(token_ids, vocabulary_size, dim, seed=0):
+    """`(directions [vocabulary_size, dim], idf [vocabulary_size])`, float64: each token's `dim` LSA directions
+    `V[t]` (TruncatedSVD of the l2-normalised TF-IDF matrix of `token_ids`, raw counts, smoothed idf as
+    scikit-learn's) and its idf. Padding (0) and tokens absent from `token_ids` get zero directions and idf 0 (LSA has
+    nothing to say about them). `lsa_word_vectors` is `idf * V`; an encoder with `word_weighting="idf"` takes the
+    two apart (`set_token_idf(idf)`, `set_word_embeddings(V)`), so the idf stays fixed while `V` trains."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfTransformer
 
@@ -58,6 +58,15 @@ def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
                          f"it has {int(seen.sum())}: give more sentences or a smaller word_dim.")
     tfidf = TfidfTransformer(norm="l2", sublinear_tf=False, smooth_idf=True).fit(counts)
     svd = TruncatedSVD(dim, random_state=seed).fit(tfidf.transform(counts))
-    vectors = tfidf.idf_[:, None] * svd.components_.T
-    vectors[~seen] = 0.0
-    return vectors.astype("float32")
+    directions, idf = svd.components_.T.copy(), tfidf.idf_.copy()
+    directions[~seen], idf[~seen] = 0.0, 0.0
+    return directions, idf
+
+
+def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
+    """`[vocabulary_size, dim]` float32: row `t` is `idf(t) * V[t]`, the token's `dim` LSA directions scaled by its
+    idf (`lsa_fit`), so that a sentence's summed token vectors are its LSA projection times its TF-IDF norm. Padding
+    (row 0) and tokens absent from `token_ids` get zeros. The rows' scale is the SVD's: rescale before use
+    (`GRUSentenceEncoder.set_word_embeddings` does)."""
+    directions, idf = lsa_fit(token_ids, vocabulary_size, dim, seed=seed)
+    return (idf[:, None] * directions).astype("float32")

@@ -229,11 +229,11 @@ def _sparse_scores(query, pool, candidates):
 # ----------------------------------------------------------------------------------------------------------------
 # Transfer probes on the large corpus (keras_ae.data.corpus), the same for every training corpus
 
-TRANSFER_PROBES = ("book", "genre", "topic")
+TRANSFER_PROBES = ("book", "genre", "topic", "topic_validation")
 NOVEL_SOURCES = ("austen", "novels")
 GENRE_PER_SOURCE = {"train": 2500, "test": 1000}
 TOPICS, TOPIC_SENTENCES = 12, 3
-TOPIC_ITEMS = {"train": 6000, "test": 2000}
+TOPIC_ITEMS = {"train": 6000, "test": 2000, "validation": 2000}
 
 
 def transfer_probe_data(corpus, max_train=10000, seed=0):
@@ -247,6 +247,9 @@ def transfer_probe_data(corpus, max_train=10000, seed=0):
       sentences of each source drawn with `seed` (chance 1 / 4);
     - topic: the Debian section of a package description, among the `TOPICS` most frequent sections of the training
       descriptions, for descriptions of source packages never seen in training (`split_by_source`);
+    - topic_validation: the same probe (the same training items) tested on the descriptions of the validation split's
+      source packages instead of the test split's, for choosing a setting without the test items (drawn with a
+      generator of its own, so the other probes' draws are as without it; absent when the validation split has none);
     - retrieval: the held-out novels as a `SentenceSplit`, for `next_sentence_retrieval`.
     """
     rng = np.random.default_rng(seed)
@@ -269,7 +272,11 @@ def transfer_probe_data(corpus, max_train=10000, seed=0):
         genre += [[(part.sentences[i],) for i in chosen], part.sources[chosen]]
     data["genre"] = tuple(genre)
     if "packages" in names:
-        data["topic"] = _topic_items(corpus, names.index("packages"), rng)
+        topic = _topic_items(corpus, names.index("packages"), {"train": rng, "test": rng,
+                                                               "validation": np.random.default_rng([seed, 1])})
+        data["topic"] = topic["train"] + topic["test"]
+        if len(topic["validation"][0]):
+            data["topic_validation"] = topic["train"] + topic["validation"]
     data["retrieval"] = book["test"]
     return data
 
@@ -282,9 +289,11 @@ def _subsplit(split, keep):
                          split.sources[index])
 
 
-def _topic_items(corpus, source, rng):
+def _topic_items(corpus, source, generators):
+    """`{split: (items, labels)}` of the topic probe for the train, test and validation splits, each split's items
+    drawn with `generators[split]` (train first, then test: the draws of the probe as it was before validation)."""
     items = {}
-    for split in ("train", "test"):
+    for split in ("train", "test", "validation"):
         part = getattr(corpus, split)
         by_document = {}
         for i in np.nonzero(part.sources == source)[0]:
@@ -296,12 +305,12 @@ def _topic_items(corpus, source, rng):
     for _, topic in items["train"]:
         counts[topic] = counts.get(topic, 0) + 1
     topics = sorted(counts, key=lambda topic: (-counts[topic], topic))[:TOPICS]
-    result = []
-    for split in ("train", "test"):
+    result = {}
+    for split in ("train", "test", "validation"):
         kept = [(sentences, topics.index(topic)) for sentences, topic in items[split] if topic in topics]
-        kept = [kept[i] for i in np.sort(rng.permutation(len(kept))[: TOPIC_ITEMS[split]])]
-        result += [[sentences for sentences, _ in kept], np.asarray([label for _, label in kept], "int64")]
-    return tuple(result)
+        kept = [kept[i] for i in np.sort(generators[split].permutation(len(kept))[: TOPIC_ITEMS[split]])]
+        result[split] = ([sentences for sentences, _ in kept], np.asarray([label for _, label in kept], "int64"))
+    return result
 
 
 def embed_items(encode, items):
@@ -314,13 +323,19 @@ def embed_items(encode, items):
     return sums / np.bincount(owners, minlength=len(items))[:, None]
 
 
-def transfer_probe(encode, data, probe, seed=0):
-    """Linear-probe accuracy of an encoder `strings -> [n, d]` on one transfer probe of `data` (`"book"`, `"genre"`
-    or `"topic"`, see `transfer_probe_data`)."""
+def transfer_probe(encode, data, probe, seed=0, features=None):
+    """Linear-probe accuracy of an encoder `strings -> [n, d]` on one transfer probe of `data` (`"book"`, `"genre"`,
+    `"topic"` or `"topic_validation"`, see `transfer_probe_data`). `features`: a dict that keeps each item list's
+    embeddings across calls (the two topic probes share their training items)."""
+    features = {} if features is None else features
+
+    def embedded(items):
+        if id(items) not in features:
+            features[id(items)] = embed_items(encode, items)
+        return features[id(items)]
+
     train_items, train_labels, test_items, test_labels = data[probe]
-    return linear_probe_accuracy(
-        embed_items(encode, train_items), train_labels, embed_items(encode, test_items), test_labels, seed=seed,
-    )
+    return linear_probe_accuracy(embedded(train_items), train_labels, embedded(test_items), test_labels, seed=seed)
 
 
 def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, seed=0,
@@ -328,7 +343,8 @@ def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, se
     """Linear-probe accuracy on each transfer probe of `data` (`transfer_probe_data`) and next-sentence retrieval
     (top-1, mean rank) for an encoder `strings -> [n, d]`: by the cosine of `encode`, and also by the model's own
     scorer when `query_encode` and `candidate_encode` are given (`retrieval_results`)."""
-    result = {f"{probe}_probe": transfer_probe(encode, data, probe, seed=seed)
+    features = {}  # the two topic probes embed their shared training items once
+    result = {f"{probe}_probe": transfer_probe(encode, data, probe, seed=seed, features=features)
               for probe in TRANSFER_PROBES if probe in data}
     split = data["retrieval"]
     result.update(retrieval_results(embed(encode, split.sentences), split, query_encode, candidate_encode, seed=seed,

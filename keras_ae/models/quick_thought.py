@@ -5,9 +5,13 @@ import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
+from keras_ae.core.start_point import start_point_distance
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, same_tokens
 from keras_ae.layers.judges.document_classifier import DocumentClassifier
 from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
+
+
+WORD_ANCHOR_SCALES = ("fixed", "free")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -64,13 +68,24 @@ class QuickThought(JudgedEncoder):
             below `embedding_dim / 2`; `"words"` the mean of its word embeddings alone, no GRU (`word_dim` must be
             `embedding_dim / 2`). The embedding keeps its size either way.
         word_weighting: how each encoder's mean word embedding weighs its tokens (`GRUSentenceEncoder(word_weighting)`):
-            `"uniform"` (default) or `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
-            2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
-            `"states+words"`.
+            `"uniform"` (default), `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
+            2017), `p` set by `set_token_frequencies` from the training text, or `"idf"`, fixed weights set by
+            `set_token_idf`. Needs readout `"words"` or `"states+words"`.
         sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
         freeze_word_embeddings: both encoders' word embeddings stay as set by `set_word_embeddings` (the paper's
             variant with fixed pretrained word vectors; `GRUSentenceEncoder(freeze_word_embeddings)`); not with
             `readout="words"`. False (default): trained.
+        word_anchor_weight: weight of an L2-SP penalty (Li, Grandvalet & Davoine, 2018, "Explicit inductive bias for
+            transfer learning with convolutional networks") that pulls both encoders' word tables towards their
+            start: `word_anchor_weight * (||W_f - W_f0||^2 + ||W_g - W_g0||^2)`, added to every example's loss in the
+            one loop (metric `word_anchor_distance`, unweighted; the judge's own loss is then reported as
+            `neighbour_loss`). The start is each table as built, or as `set_word_embeddings` last set it (e.g. LSA
+            vectors), kept in non-trainable weights (`word_starts`), so checkpoints and `--resume` keep it. 0
+            (default): no penalty.
+        word_anchor_scale: `"fixed"` (default): the distance to the start itself, as in the paper; `"free"`: to the
+            nearest multiple of it (`keras_ae.core.start_point.start_point_distance(free_scale=True)`), so the
+            tables may grow as a whole (the judge's softmax needs larger scores than an LSA start at the
+            initialiser's scale gives) and only a change of their direction costs.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -107,6 +122,8 @@ class QuickThought(JudgedEncoder):
         word_weighting="uniform",
         sif_a=1e-3,
         freeze_word_embeddings=False,
+        word_anchor_weight=0.0,
+        word_anchor_scale="fixed",
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -123,6 +140,19 @@ class QuickThought(JudgedEncoder):
         document_weight = float(document_weight)
         if not document_weight >= 0:
             raise ValueError(f"QuickThought's document_weight must be at least 0; got {document_weight}.")
+        word_anchor_weight = float(word_anchor_weight)
+        if not word_anchor_weight >= 0:
+            raise ValueError(f"QuickThought's word_anchor_weight must be at least 0 (0: no penalty); got "
+                             f"{word_anchor_weight}.")
+        if word_anchor_scale not in WORD_ANCHOR_SCALES:
+            raise ValueError(f"Unknown word_anchor_scale {word_anchor_scale!r}: choose one of "
+                             f"{', '.join(WORD_ANCHOR_SCALES)}.")
+        if word_anchor_scale != "fixed" and not word_anchor_weight:
+            raise ValueError(f"word_anchor_scale={word_anchor_scale!r} sets how word_anchor_weight's penalty measures "
+                             "the distance, but word_anchor_weight is 0: give it a weight, or drop word_anchor_scale.")
+        if word_anchor_weight and freeze_word_embeddings:
+            raise ValueError("word_anchor_weight pulls trained word tables towards their start, but "
+                             "freeze_word_embeddings keeps them there already: drop one of them.")
         # Layers
         encoder_args = dict(
             vocabulary=vocabulary, embedding_dim=embedding_dim // 2, word_dim=word_dim, max_length=max_length,
@@ -142,6 +172,11 @@ class QuickThought(JudgedEncoder):
             judge_weights.append(document_weight)
         super().__init__(encoder=query_encoder, judges=judges, judge_weights=judge_weights, **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(**encoder_args, name="context_encoder")
+        self.word_starts = None  # the word tables' starting points, made in `build` when anchored
+        if word_anchor_weight:
+            for name in (f"{judge.name}_loss" for judge in self.judges):
+                self.trackers.setdefault(name, keras.metrics.Mean(name=name))
+            self.trackers["word_anchor_distance"] = keras.metrics.Mean(name="word_anchor_distance")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -162,6 +197,8 @@ class QuickThought(JudgedEncoder):
         self.word_weighting = word_weighting
         self.sif_a = float(sif_a)
         self.freeze_word_embeddings = bool(freeze_word_embeddings)
+        self.word_anchor_weight = word_anchor_weight
+        self.word_anchor_scale = word_anchor_scale
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -171,12 +208,25 @@ class QuickThought(JudgedEncoder):
         for encoder in (self.query_encoder, self.context_encoder):
             encoder.set_token_frequencies(frequencies)
 
+    def set_token_idf(self, weights):
+        """Sets both encoders' fixed token weights for `word_weighting="idf"` (one value per token id, e.g.
+        `keras_ae.data.word_vectors.lsa_fit`'s idf)."""
+        for encoder in (self.query_encoder, self.context_encoder):
+            encoder.set_token_idf(weights)
+
     def set_word_embeddings(self, vectors, context_vectors=None, norm=None):
         """Sets f's word embeddings to `vectors` and g's to `context_vectors` (default: the same), each
         `[vocabulary_size, word_dim]` (e.g. `keras_ae.data.word_vectors.lsa_word_vectors`), scaled to the mean row
         norm `norm` (default: the initialiser's; `GRUSentenceEncoder.set_word_embeddings`)."""
         self.query_encoder.set_word_embeddings(vectors, norm)
         self.context_encoder.set_word_embeddings(vectors if context_vectors is None else context_vectors, norm)
+        self.reset_word_starts()
+
+    def reset_word_starts(self):
+        """Sets the starting points of `word_anchor_weight`'s penalty to both word tables as they are now (nothing
+        without the penalty)."""
+        for start, encoder in zip(self.word_starts or (), (self.query_encoder, self.context_encoder)):
+            start.assign(encoder.word_embedding.embeddings)
 
     @property
     def query_encoder(self):
@@ -189,6 +239,13 @@ class QuickThought(JudgedEncoder):
                 encoder.build(input_shape)
         for judge in self.judges:
             judge.build()
+        if self.word_anchor_weight and self.word_starts is None:
+            self.word_starts = [
+                self.add_weight(shape=encoder.word_embedding.embeddings.shape, initializer="zeros", trainable=False,
+                                name=f"{encoder.name}_word_start")
+                for encoder in (self.query_encoder, self.context_encoder)
+            ]
+            self.reset_word_starts()
         self.built = True
 
     def call(self, sentences, training=False):
@@ -231,7 +288,18 @@ class QuickThought(JudgedEncoder):
         ):
             raise ValueError("f and g split text differently: batch token ids with QuickThought.prepare_batch.")
         code = (self.query_encoder(sentences, training=training), self.context_encoder(context, training=training))
-        return code, {}, {}
+        if not self.word_anchor_weight:
+            return code, {}, {}
+        distance = self.word_anchor_distance()
+        penalty = tf.fill(tf.shape(code[0])[:1], self.word_anchor_weight * distance)  # the same for every example
+        return code, {"word_anchor": penalty}, {"word_anchor_distance": distance}
+
+    def word_anchor_distance(self):
+        """`word_anchor_weight`'s distance of both word tables to their starts (a float32 scalar, unweighted)."""
+        return tf.add_n([
+            start_point_distance(encoder.word_embedding.embeddings, start, free_scale=self.word_anchor_scale == "free")
+            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
+        ])
 
     @property
     def export_imports(self):
@@ -272,6 +340,8 @@ class QuickThought(JudgedEncoder):
                 "word_weighting": self.word_weighting,
                 "sif_a": self.sif_a,
                 "freeze_word_embeddings": self.freeze_word_embeddings,
+                "word_anchor_weight": self.word_anchor_weight,
+                "word_anchor_scale": self.word_anchor_scale,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

@@ -51,9 +51,9 @@ class SkipThought(JudgedEncoder):
             mean of the sentence's word embeddings (`word_dim` floats); `"words"` that mean alone, no GRU
             (`word_dim` must equal `embedding_dim`).
         word_weighting: how the encoder's mean word embedding weighs its tokens (`GRUSentenceEncoder(word_weighting)`):
-            `"uniform"` (default) or `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
-            2017), `p` set by `set_token_frequencies` from the training text. Needs readout `"words"` or
-            `"states+words"`.
+            `"uniform"` (default), `"sif"`, smooth inverse frequency `sif_a / (sif_a + p(token))` (Arora et al.,
+            2017), `p` set by `set_token_frequencies` from the training text, or `"idf"`, fixed weights set by
+            `set_token_idf`. Needs readout `"words"` or `"states+words"`.
         sif_a: `a` of `word_weighting="sif"` (1e-3, as in the paper).
         freeze_word_embeddings: the encoder's word embeddings stay as set by `set_word_embeddings` (fixed word
             vectors; `GRUSentenceEncoder(freeze_word_embeddings)`); not with `readout="words"`. False (default).
@@ -183,6 +183,11 @@ class SkipThought(JudgedEncoder):
         """Sets the encoder's token frequencies `p` for `word_weighting="sif"` (one value per token id, e.g.
         `keras_ae.layers.encoders.gru_sentence_encoder.count_token_frequencies` of the training sentences)."""
         self.encoder.set_token_frequencies(frequencies)
+
+    def set_token_idf(self, weights):
+        """Sets the encoder's fixed token weights for `word_weighting="idf"` (one value per token id, e.g.
+        `keras_ae.data.word_vectors.lsa_fit`'s idf)."""
+        self.encoder.set_token_idf(weights)
 
     def set_word_embeddings(self, vectors, norm=None):
         """Sets the encoder's word embeddings to `vectors` `[vocabulary_size, word_dim]` (e.g.

@@ -17,7 +17,7 @@ from keras_ae.core.validation import non_negative_float, non_negative_int, posit
 from keras_ae.data.corpus import contiguous_batches
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.evaluation.sentences import HELD_OUT_PER_SOURCE, held_out_sample, neighbour_picks_by_source
-from keras_ae.models.quick_thought import QuickThought
+from keras_ae.models.quick_thought import WORD_ANCHOR_SCALES, QuickThought
 from keras_ae.recipes.common import recipe_parser
 from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
 
@@ -70,6 +70,16 @@ def build_parser():
         help="compute each encoder's products over all tokens at once (input projection and gradients) in bfloat16: "
         "about a third of float32's CPU time per product with AMX or AVX512-BF16 (default: float32)",
     )
+    model_flag(
+        "--word-anchor-weight", type=non_negative_float,
+        help="weight of an L2-SP penalty (Li et al., 2018) pulling both word tables towards their start, e.g. "
+        "--init-word-embeddings lsa: weight * squared distance of the tables to it, added to the loss (0: off)",
+    )
+    model_flag(
+        "--word-anchor-scale", choices=WORD_ANCHOR_SCALES,
+        help="fixed: the distance to the start itself (the paper's); free: to the nearest multiple of the start, so "
+        "the tables may grow as a whole and only a change of direction costs (needs --word-anchor-weight)",
+    )
     parser.add_argument(
         "--held-out-curve",
         action="store_true",
@@ -103,6 +113,8 @@ def build_model(args, vocabulary):
         word_weighting=args.word_weighting,
         sif_a=args.sif_a,
         freeze_word_embeddings=args.freeze_word_embeddings,
+        word_anchor_weight=args.word_anchor_weight,
+        word_anchor_scale=args.word_anchor_scale,
     )
 
 

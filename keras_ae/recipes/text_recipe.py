@@ -24,7 +24,7 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
-from keras_ae.data.word_vectors import lsa_word_vectors
+from keras_ae.data.word_vectors import lsa_fit
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
@@ -58,8 +58,8 @@ LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this 
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "scorer_top1",
            "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
-TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank",
-                    "scorer_top1", "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
+TRANSFER_COLUMNS = ["dim", "book_probe", "genre_probe", "topic_probe", "topic_validation_probe", "retrieval_top1",
+                    "retrieval_mean_rank", "scorer_top1", "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
 TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  # a probe point's x-axes
 WORD_INITS = ("random", "lsa", "lsa-split")
 
@@ -120,9 +120,11 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     )
     parser.add_argument(
         "--word-weighting", choices=WORD_WEIGHTINGS, default=default("word_weighting"),
-        help="how the readout's mean word embedding weighs its tokens: uniform, or sif (smooth inverse frequency "
-        "a / (a + p(token)), Arora et al., 2017, p counted once on every training sentence and saved in the model; "
-        "needs --readout words or states+words)",
+        help="how the readout's mean word embedding weighs its tokens: uniform, sif (smooth inverse frequency "
+        "a / (a + p(token)), Arora et al., 2017, p counted once on every training sentence and saved in the model), "
+        "or idf (the idf of --init-word-embeddings lsa's fit, scaled to mean 1, as fixed weights saved in the model; "
+        "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays); "
+        "needs --readout words or states+words",
     )
     parser.add_argument("--sif-a", type=positive_float, default=default("sif_a"),
                         help="a of --word-weighting sif (the paper's 1e-3)")
@@ -309,6 +311,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         checked = build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before data
     except ValueError as error:
         parser.error(str(error))
+    if args.word_weighting == "idf" and args.init_word_embeddings == "random":
+        parser.error("--word-weighting idf weighs each piece by the idf of the LSA fit that --init-word-embeddings "
+                     "lsa makes: add --init-word-embeddings lsa (or lsa-split), or use --word-weighting uniform or sif.")
     if args.init_word_embeddings == "lsa-split" and not hasattr(checked, "context_encoder"):
         parser.error(f"--init-word-embeddings lsa-split splits the LSA directions between Quick-thought's two "
                      f"encoders; {type(checked).__name__} has one: use --init-word-embeddings lsa.")
@@ -349,7 +354,11 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
     if args.init_word_embeddings != "random":
         split = args.init_word_embeddings == "lsa-split"
-        vectors = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
+        vectors, idf = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
+        if args.word_weighting == "idf":  # the idf as fixed token weights (mean 1), the directions as the table
+            model.set_token_idf(idf / idf[idf > 0].mean())
+        else:
+            vectors = idf[:, None] * vectors
         if split:  # f the first word_dim directions, g the next
             model.set_word_embeddings(*np.split(vectors, 2, axis=1), norm=args.init_word_norm)
         else:
@@ -492,15 +501,16 @@ def training_token_frequencies(encoder, sentences):
 
 
 def initial_word_vectors(encoder, sentences, seed, parts=1):
-    """`--init-word-embeddings`' vectors `[vocabulary_size, parts * word_dim]`: `lsa_word_vectors` of an even spread
-    of `LSA_FIT_SENTENCES` of `sentences`, tokenised as `encoder` does (cut at its `max_length`)."""
+    """`--init-word-embeddings`' `(directions [vocabulary_size, parts * word_dim], idf [vocabulary_size])`: `lsa_fit`
+    of an even spread of `LSA_FIT_SENTENCES` of `sentences`, tokenised as `encoder` does (cut at its `max_length`);
+    `idf * directions` are the LSA word vectors (`lsa_word_vectors`)."""
     started = time.perf_counter()
     spread = np.linspace(0, len(sentences) - 1, min(LSA_FIT_SENTENCES, len(sentences))).round().astype(int)
     batches = token_id_batches(encoder, [sentences[i] for i in spread])
-    vectors = lsa_word_vectors(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed)
+    fit = lsa_fit(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed)
     print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(spread)} training sentences' "
           f"tokens fitted in {time.perf_counter() - started:.0f} s")
-    return vectors
+    return fit
 
 
 def validation_batches(args, model, make_dataset, splits):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.data.word_vectors import lsa_word_vectors, token_count_matrix
+from keras_ae.data.word_vectors import lsa_fit, lsa_word_vectors, token_count_matrix
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 
 VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran", "in", "park", "bird", "sang", "never"]
@@ -46,6 +46,15 @@ def test_bag_of_lsa_word_vectors_is_the_lsa_projection_up_to_each_sentences_scal
     unit_rows = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # each token weighs 1
     bag.set_word_embeddings(unit_rows)
     assert not np.allclose(_cosines(bag(tf.constant(CORPUS)).numpy()), _cosines(lsa), atol=1e-2)
+
+    # the idf as the bag's fixed token weights and the directions as its table: the same LSA projection
+    directions, idf = lsa_fit([ids[:5], ids[5:]], bag.vocabulary_size, dim=3)
+    np.testing.assert_allclose(idf[:, None] * directions, vectors, rtol=1e-6)
+    weighted = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, max_length=8, readout="words",
+                                  word_weighting="idf")
+    weighted.set_token_idf(idf)
+    weighted.set_word_embeddings(directions)
+    np.testing.assert_allclose(_cosines(weighted(tf.constant(CORPUS)).numpy()), _cosines(lsa), atol=1e-5)
 
 
 def test_bad_token_ids_and_sizes_are_refused():

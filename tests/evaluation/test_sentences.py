@@ -131,6 +131,29 @@ def test_transfer_probes_are_held_out_and_beat_chance_with_tfidf():
     assert 0.0 <= mean["genre_probe"] < result["genre_probe"]  # a hash of the whole sentence knows no genre
 
 
+def test_topic_validation_probe_shares_the_training_items_and_leaves_the_test_draws_alone():
+    """topic_validation tests the topic probe's own training items on the validation split's descriptions, drawn
+    apart: without validation descriptions the other probes' items are the same and the probe is absent."""
+    import dataclasses
+
+    corpus = _corpus_with_sources()
+    data = evaluation.transfer_probe_data(corpus, max_train=200, seed=0)
+    topic_train, topic_labels, topic_test, _ = data["topic"]
+    train, labels, validation, validation_labels = data["topic_validation"]
+    assert train is topic_train and np.array_equal(labels, topic_labels)
+    assert len(validation) == len(validation_labels) > 0 and set(validation) <= set(topic_test)  # here validation = test
+    without = dataclasses.replace(corpus, validation=evaluation._subsplit(corpus.validation,
+                                                                           corpus.validation.sources != 3))
+    alone = evaluation.transfer_probe_data(without, max_train=200, seed=0)
+    assert "topic_validation" not in alone
+    for probe in ("book", "genre", "topic"):
+        for ours, theirs in zip(data[probe], alone[probe]):
+            assert np.array_equal(np.asarray(ours, dtype=object), np.asarray(theirs, dtype=object))
+    lookup = lambda s: tf.one_hot(tf.strings.to_hash_bucket_fast(s, 8), 8)  # noqa: E731
+    result = evaluation.evaluate_transfer(lookup, data, seed=0, num_candidates=20)
+    assert 0.0 <= result["topic_validation_probe"] <= 1.0
+
+
 def test_diagnostics_count_tokens_truncation_and_oov_per_tokenizer():
     from benchmarks.sentence_probe_diagnostics import token_counts
     from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_ae.core.start_point import start_point_distance
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
 from keras_ae.layers.encoders.gru_sentence_encoder import count_token_frequencies
@@ -396,3 +397,79 @@ def test_word_embeddings_set_for_f_and_g_stay_fixed_in_training_when_frozen(free
         not freeze] * 2
     with pytest.raises(ValueError, match="leaves nothing to train"):
         _model(readout="words", freeze_word_embeddings=True)
+
+
+@pytest.mark.parametrize("scale", ["fixed", "free"])
+def test_word_anchor_adds_the_weighted_distance_to_the_start_and_keeps_the_tables_near_it(scale):
+    """word_anchor_weight (L2-SP) adds weight * the word tables' squared distance to the start set by
+    set_word_embeddings to every example's loss; trained with it, the tables stay nearer that start than without."""
+    batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
+    size = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words").query_encoder
+    vectors = np.random.default_rng(0).normal(size=(size.vocabulary_size, 4))
+    distances = {}
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
+                             word_anchor_weight=weight, word_anchor_scale=scale if weight else "fixed")
+        model.set_word_embeddings(vectors, norm=0.5)
+        start = [encoder.word_embedding.get_weights()[0] for encoder in (model.query_encoder, model.context_encoder)]
+        if weight:
+            for kept, table in zip(model.word_starts, start):
+                np.testing.assert_array_equal(kept.numpy(), table)
+            batch = next(iter(batches))
+            moved = [table + 0.1 for table in start]
+            for encoder, table in zip((model.query_encoder, model.context_encoder), moved):
+                encoder.word_embedding.embeddings.assign(table)
+            per_judge, extra, metrics = model.judge_losses(batch)
+            expected = sum(float(start_point_distance(table, kept, free_scale=scale == "free"))
+                           for table, kept in zip(moved, start))
+            np.testing.assert_allclose(metrics["word_anchor_distance"].numpy(), expected, rtol=1e-4)
+            np.testing.assert_allclose(extra["word_anchor"].numpy(), np.full(11, weight * expected), rtol=1e-4)
+            for encoder, table in zip((model.query_encoder, model.context_encoder), start):
+                encoder.word_embedding.embeddings.assign(table)
+        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
+        history = model.fit(batches, epochs=1, steps_per_epoch=4, verbose=0)
+        tables = [encoder.word_embedding.get_weights()[0] for encoder in (model.query_encoder, model.context_encoder)]
+        distances[weight] = sum(float(start_point_distance(table, kept, free_scale=scale == "free"))
+                                for table, kept in zip(tables, start))
+        if weight:
+            assert {"neighbour_loss", "word_anchor_distance"} <= set(history.history)
+            clone = QuickThought.from_config(model.get_config())
+            assert (clone.word_anchor_weight, clone.word_anchor_scale) == (weight, scale)
+    assert distances[1.0] < 0.5 * distances[0.0]
+
+
+def test_word_anchor_refuses_a_negative_weight_a_scale_without_weight_and_frozen_tables():
+    with pytest.raises(ValueError, match="at least 0"):
+        _model(word_anchor_weight=-1.0)
+    with pytest.raises(ValueError, match="word_anchor_weight is 0"):
+        _model(word_anchor_scale="free")
+    with pytest.raises(ValueError, match="keeps them there already"):
+        _model(readout="states+words", word_dim=4, word_anchor_weight=1.0, freeze_word_embeddings=True)
+    with pytest.raises(ValueError, match="Unknown word_anchor_scale"):
+        _model(word_anchor_weight=1.0, word_anchor_scale="loose")
+
+
+def test_idf_weighting_with_the_fit_directions_starts_as_the_lsa_vectors_bag_and_keeps_its_weights():
+    """word_weighting="idf": set_token_idf then set_word_embeddings(directions) embeds every sentence as the
+    unweighted bag started at idf * directions (the LSA vectors) does; the weights are fixed (not trained) and reach
+    the config and a clone."""
+    keras.utils.set_random_seed(6)
+    weighted = _model(readout="words", max_length=4, word_weighting="idf")
+    plain = _model(readout="words", max_length=4)
+    size = weighted.query_encoder.vocabulary_size
+    rng = np.random.default_rng(0)
+    directions, idf = rng.normal(size=(size, 8)), rng.uniform(0.5, 3.0, size=size)
+    weighted.set_token_idf(idf)
+    weighted.set_word_embeddings(directions, norm=0.5)  # the rows as weighted get mean norm 0.5
+    plain.set_word_embeddings(idf[:, None] * directions, norm=0.5)
+    sentences = tf.constant(READOUT_SENTENCES)
+    np.testing.assert_allclose(weighted.encode(sentences), plain.encode(sentences), rtol=1e-4, atol=1e-6)
+    assert all(not variable.trainable for variable in weighted.weights if "token_idf" in variable.path)
+    clone = QuickThought.from_config(weighted.get_config())
+    clone.set_weights(weighted.get_weights())
+    np.testing.assert_allclose(clone.encode(sentences), weighted.encode(sentences), atol=1e-6)
+    with pytest.raises(ValueError, match="at least 0 per token id"):
+        weighted.set_token_idf(-idf)
+    with pytest.raises(ValueError, match="word_weighting is 'uniform'"):
+        plain.set_token_idf(idf)

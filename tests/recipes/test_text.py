@@ -85,8 +85,9 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
 def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_refused_before_work(recipe, tmp_path,
                                                                                              capsys):
     """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors
-    without --init-word-embeddings lsa, frozen vectors under --readout words (nothing left to train), and lsa-split
-    for Skip-thought's one encoder are refused with the fix before any data is read or any folder written."""
+    or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing left to train),
+    lsa-split for Skip-thought's one encoder and an anchor scale without its weight are refused with the fix before
+    any data is read or any folder written."""
     args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings",
                                              "lsa", "--freeze-word-embeddings"])
     model = recipe.build_model(args, ["a", "b"])
@@ -97,8 +98,11 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
                            (["--init-word-norm", "1"], "add --init-word-embeddings lsa"),
                            (["--readout", "words", "--word-dim", words_dim, "--init-word-embeddings", "lsa",
                              "--freeze-word-embeddings"], "leaves nothing to train"),
+                           (["--readout", "words", "--word-dim", words_dim, "--word-weighting", "idf"],
+                            "add --init-word-embeddings lsa"),
                            *([(["--init-word-embeddings", "lsa-split"], "SkipThought has one")] if recipe is skip_thought
-                             else [])]:
+                             else [(["--word-anchor-scale", "free"], "word_anchor_weight is 0"),
+                                   (["--word-anchor-weight", "-1"], "0 or more")])]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err

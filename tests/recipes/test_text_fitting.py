@@ -34,7 +34,8 @@ def test_lsa_start_is_fitted_on_an_even_spread_of_the_training_sentences(monkeyp
     monkeypatch.setattr(text_recipe, "LSA_FIT_SENTENCES", 4)  # of 8: sentences 0, 2, 5 and 7
     monkeypatch.setattr(text_recipe, "TOKENIZE_BATCH", 3)
     encoder = _encoder(max_length=8, word_dim=2)
-    vectors = text_recipe.initial_word_vectors(encoder, SENTENCES, seed=0, parts=2)
+    directions, idf = text_recipe.initial_word_vectors(encoder, SENTENCES, seed=0, parts=2)
+    vectors = idf[:, None] * directions
     assert vectors.shape == (encoder.vocabulary_size, 4)  # `lsa-split`: f's and g's halves in one fit
     spread = encoder.tokenize(tf.constant([SENTENCES[i] for i in (0, 2, 5, 7)])).numpy()
     np.testing.assert_allclose(vectors, lsa_word_vectors([spread], encoder.vocabulary_size, 4, seed=0), atol=1e-6)

@@ -11,7 +11,7 @@ from keras_ae.layers.unrolled_gru import can_unroll, packed_gru, unrolled_gru
 
 POOLINGS = ("last", "max", "mean")
 READOUTS = ("states", "states+words", "words")
-WORD_WEIGHTINGS = ("uniform", "sif")
+WORD_WEIGHTINGS = ("uniform", "sif", "idf")
 TOKENIZERS = ("word", "wordpiece")
 # The punctuation `TextVectorization`'s "lower_and_strip_punctuation" removes, removed before WordPiece too.
 STRIP_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -77,8 +77,9 @@ def _check_word_weighting(word_weighting, sif_a, readout, word_skip):
     """Clear errors for a word weighting the encoder cannot apply."""
     if word_weighting not in WORD_WEIGHTINGS:
         raise ValueError(f"Unknown word_weighting {word_weighting!r}: choose one of {', '.join(WORD_WEIGHTINGS)}.")
-    if word_weighting == "sif" and readout == "states" and not word_skip:
-        raise ValueError("word_weighting='sif' weighs the mean word embedding, which readout='states' does not use: "
+    if word_weighting != "uniform" and readout == "states" and not word_skip:
+        raise ValueError(f"word_weighting={word_weighting!r} weighs the mean word embedding, which readout='states' "
+                         "does not use: "
                          "use readout='words' or 'states+words' (or word_skip), or drop word_weighting.")
     if not sif_a > 0:
         raise ValueError(f"sif_a must be positive (the paper's 1e-3); got {sif_a}.")
@@ -187,7 +188,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
             relative frequencies in the training text, is a non-trainable weight (`token_frequencies`, saved and
             exported with the model) set by `set_token_frequencies` (e.g. `count_token_frequencies` of the training
             sentences); until then it is 0 and the weights are 1. The GRU reads unweighted embeddings. The paper's
-            removal of the common component is not applied.
+            removal of the common component is not applied. `"idf"`: each word embedding times a fixed weight of its
+            token, a non-trainable weight (`token_idf`, saved and exported) set by `set_token_idf`, e.g. the inverse
+            document frequencies of an LSA fit (`keras_ae.data.word_vectors.lsa_fit`): with that fit's directions as
+            the table, the weighted mean starts as LSA, and the idf part of it stays whatever training does to the
+            table; until set, the weights are 1.
         sif_a: `a` of `word_weighting="sif"` (the paper: 1e-3 to 1e-4).
         freeze_word_embeddings: the word embeddings are not trained (Logeswaran & Lee, 2018's variant with fixed
             pretrained vectors): set them first with `set_word_embeddings` (e.g. `keras_ae.data.word_vectors`'
@@ -295,6 +300,7 @@ class GRUSentenceEncoder(keras.layers.Layer):
         self.word_skip_map = keras.layers.Dense(embedding_dim, use_bias=False, name="word_skip") if word_skip else None
         self.seed_generator = None  # token dropout's, made in `build` (see there)
         self.token_frequencies = None  # word_weighting="sif"'s p, a weight made in `build`
+        self.token_idf = None  # word_weighting="idf"'s weights, a weight made in `build`
         # Config
         self.vocabulary = vocabulary
         self.embedding_dim = embedding_dim
@@ -336,6 +342,10 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.token_frequencies = self.add_weight(
                 shape=(self.vocabulary_size,), initializer="zeros", trainable=False, name="token_frequencies"
             )
+        if self.word_weighting == "idf" and self.token_idf is None:
+            self.token_idf = self.add_weight(
+                shape=(self.vocabulary_size,), initializer="ones", trainable=False, name="token_idf"
+            )
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -355,10 +365,27 @@ class GRUSentenceEncoder(keras.layers.Layer):
             self.build()
         self.token_frequencies.assign(frequencies.astype("float32"))
 
+    def set_token_idf(self, weights):
+        """Sets `word_weighting="idf"`'s fixed weight of each token id (`vocabulary_size` finite values at least 0,
+        e.g. `lsa_fit`'s idf)."""
+        if self.word_weighting != "idf":
+            raise ValueError(f"set_token_idf sets word_weighting='idf''s weights; this encoder's word_weighting is "
+                             f"{self.word_weighting!r}.")
+        weights = np.asarray(weights, "float64")
+        if weights.shape != (self.vocabulary_size,) or not np.all(np.isfinite(weights)) or weights.min() < 0:
+            raise ValueError(f"token idf: one finite value at least 0 per token id ({self.vocabulary_size}: padding, "
+                             f"out-of-vocabulary and the vocabulary); got shape {weights.shape}.")
+        if not self.built:
+            self.build()
+        self.token_idf.assign(weights.astype("float32"))
+
     def set_word_embeddings(self, vectors, norm=None):
         """Sets the word embeddings to `vectors` (`[vocabulary_size, word_dim]`, e.g. `lsa_word_vectors`) times one
         scale, so that the mean norm of their nonzero rows is `norm` (default: the current table's, i.e. the
-        initialiser's scale); all-zero rows (padding, tokens the vectors do not know) stay zero."""
+        initialiser's scale); all-zero rows (padding, tokens the vectors do not know) stay zero. With
+        `word_weighting="idf"` the rows as the bag weighs them (times `token_idf`, set first) get that mean norm, so
+        `set_token_idf(idf)` then `set_word_embeddings(directions)` gives the bag that `set_word_embeddings(idf *
+        directions)` gives an unweighted one."""
         vectors = np.asarray(vectors, "float64")
         if vectors.shape != (self.vocabulary_size, self.word_dim) or not np.all(np.isfinite(vectors)):
             raise ValueError(f"word embeddings: finite values of shape (vocabulary_size, word_dim) = "
@@ -366,6 +393,8 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if not self.built:
             self.build()
         lengths = np.linalg.norm(vectors, axis=1)
+        if self.word_weighting == "idf":
+            lengths = lengths * keras.ops.convert_to_numpy(self.token_idf)
         if not lengths.any():
             raise ValueError("word embeddings: every row is zero, so there is nothing to set.")
         if norm is None:
@@ -377,9 +406,11 @@ class GRUSentenceEncoder(keras.layers.Layer):
 
     def token_weights(self, token_ids):
         """The weight of each token of `token_ids` in the mean word embedding: `sif_a / (sif_a + p(token))` with
-        `word_weighting="sif"`, None with `"uniform"`."""
+        `word_weighting="sif"`, its `token_idf` with `"idf"`, None with `"uniform"`."""
         if self.word_weighting == "uniform":
             return None
+        if self.word_weighting == "idf":
+            return tf.gather(tf.convert_to_tensor(self.token_idf), token_ids)
         frequencies = tf.gather(tf.convert_to_tensor(self.token_frequencies), token_ids)
         return self.sif_a / (self.sif_a + frequencies)
 

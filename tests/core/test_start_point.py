@@ -1,0 +1,26 @@
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.core.start_point import start_point_distance
+
+
+def test_distance_is_the_squared_distance_to_the_start_or_to_its_nearest_multiple():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(5, 3)).astype("float32")
+    moved = start + rng.normal(size=(5, 3)).astype("float32")
+    np.testing.assert_allclose(start_point_distance(moved, start).numpy(), np.sum((moved - start) ** 2), rtol=1e-5)
+    # free scale: a multiple of the start costs nothing, a change of direction its squared length
+    assert start_point_distance(3.0 * start, start, free_scale=True).numpy() < 1e-8
+    assert start_point_distance(3.0 * start, start).numpy() > 1.0
+    across = rng.normal(size=(5, 3)).astype("float32")
+    across -= np.sum(across * start) / np.sum(start ** 2) * start  # orthogonal to the start as a whole
+    np.testing.assert_allclose(start_point_distance(2.0 * start + across, start, free_scale=True).numpy(),
+                               np.sum(across ** 2), rtol=1e-4)
+    # the gradient pulls towards the nearest multiple (the scale's own gradient is zero there)
+    weights = tf.Variable(2.0 * start + across)
+    with tf.GradientTape() as tape:
+        distance = start_point_distance(weights, start, free_scale=True)
+    np.testing.assert_allclose(tape.gradient(distance, weights).numpy(), 2.0 * across, atol=1e-4)
+    # a zero start has no direction: the distance is the weights' squared norm
+    np.testing.assert_allclose(start_point_distance(moved, np.zeros_like(start), free_scale=True).numpy(),
+                               np.sum(moved ** 2), rtol=1e-5)
