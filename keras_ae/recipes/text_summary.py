@@ -39,7 +39,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.averaging import WeightAverage
-from keras_ae.core.validation import non_negative_float, non_negative_int, probability
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, probability
 from keras_ae.data.summaries import (
     PSEUDO_TARGETS, build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
     pseudo_target,
@@ -64,7 +64,8 @@ from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_s
 
 DEFAULTS = keyword_defaults(TextLatent)
 PSEUDO_DEFAULTS = keyword_defaults(pseudo_pairs)
-QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
+LM_DEFAULTS = keyword_defaults(TextLatent.fit_language_model)
+QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "lm_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
 COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "perplexity_per_word", "first_words", "repeated", "words",
@@ -124,6 +125,8 @@ def build_parser():
                              "of the critic's unpaired real summaries (trained first, then frozen), the judge of real "
                              "summaries beside the critic, in the full model (0: none, the default until session 22); "
                              "reconstruction only has neither")
+    parser.add_argument("--lm-epochs", type=positive_int, default=LM_DEFAULTS["epochs"],
+                        help="epochs of the language model on the pool of real summaries (with --lm-prior-weight)")
     parser.add_argument("--lm-ablation", action="store_true",
                         help="with --lm-prior-weight: also train reconstruction only with the language model (the "
                              "critic alone removed), a second ablation row beside reconstruction only")
@@ -257,7 +260,8 @@ def main(argv=None):
         keras.utils.set_random_seed(args.seed)
         model = stage()
         if model.prior and not prior:
-            histories["language model"] = {"loss": model.fit_language_model(data.real_summaries)}
+            histories["language model"] = {"loss": model.fit_language_model(data.real_summaries,
+                                                                             epochs=args.lm_epochs)}
             prior["weights"] = model.language_model.get_weights()
             print(f"language model of the {len(data.real_summaries)} unpaired real summaries: loss per epoch "
                   f"{[round(loss, 3) for loss in histories['language model']['loss']]} nats per token")
