@@ -6,7 +6,7 @@
 Pretrains the generator on pseudo pairs as the recipe does (same data, seed, noise, batches and optimizer) for
 `--pretrain-epochs` epochs and after every epoch scores `--curve-documents` VALIDATION pairs (never the test pairs):
 ROUGE-1 against the references (`val_rouge1`), against the pretraining target (`--pseudo-target`; the first N
-content words by default; `val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's
+words with connectives by default; `val_target_rouge1`), the summaries' perplexity under a trigram model of the critic's
 unpaired pool of real summaries (`val_perplexity`) and the generator's teacher-forced loss on the validation
 documents' pseudo pairs (`val_pseudo_loss`, the same noise). The recipe's rate is constant, so the first E epochs of
 a longer run are the recipe's E-epoch pretraining: `--save-at 3` saves the recipe's pretrained weights

@@ -11,19 +11,20 @@ document's and from the empty summary (`evaluation.summaries.code_dependence`), 
 real summaries above the generated ones (`critic_auc`; full models only), and two scores that read no reference
 or held-out summary: the summaries' perplexity under a trigram model of the critic's unpaired pool of real summaries
 (`val_perplexity`), the critic's mean score of them (`val_critic_generated`) and their ROUGE-1 against the
-pretraining target (`--pseudo-target`; by default the document's first N content words, `val_target_rouge1`);
-and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge1_half2`). With `--average DECAY`
-(default: the recipe's `--average-decay`; 0: off) each point scores the exponential moving average of the weights
-(`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as `val_raw_*`, the last iterate of
-the same training. Prints one table row per point, and SHA-256 digests of the data, the pretrained
-weights and each variant's last weights (`digest`), so that two runs can be compared by their logs: the same start,
-the same run bit for bit. `--stage-seed K` trains the stages from the same data and pretrained weights with another
-random state (the order of the batches, the Gumbel noise, the word dropout, the critic's penalty): how much of a
-difference between two variants is the stage's own chance?
+pretraining target (`--pseudo-target`; by default, since session 23, the document's first N words with connectives;
+`val_target_rouge1`); and ROUGE-1 on each half of the validation pairs (`val_rouge1_half1`, `val_rouge1_half2`).
+With `--average DECAY` (default: the recipe's `--average-decay`; 0: off) each point scores the exponential moving
+average of the weights (`core.averaging.WeightAverage`, as the recipe then evaluates and exports) and, as
+`val_raw_*`, the last iterate of the same training. Prints one table row per point, and SHA-256 digests of the
+data, the pretrained weights and each variant's last weights (`digest`), so that two runs can be compared by their
+logs: the same start, the same run bit for bit. `--stage-seed K` trains the stages from the same data and
+pretrained weights with another random state (the order of the batches, the Gumbel noise, the word dropout, the
+critic's penalty): how much of a difference between two variants is the stage's own chance?
 
 Variants (name: objective and changes to the model or the stage):
     reconstruction     reconstruction only (straight-through Gumbel)
-    full               reconstruction + WGAN-GP critic, as the recipe trains it
+    full               reconstruction + WGAN-GP critic, as the recipe trained it until session 22 (no anchor, no
+                       language model: a variant has those its name says, whatever the recipe's flags)
     full_slow          the same with the generator's learning rate 10 times lower
     full_dropout75     the reconstructor's word dropout 0.75 instead of 0.5 (it must read the code more)
     full_critic5       5 critic updates per generator update
@@ -67,8 +68,9 @@ With `--score-length L` every point also scores the same weights writing L words
 to separate the summaries' length from what training taught.
 
 After pretraining (or loading) it prints how well the pretrained generator imitates its pretraining target (the
-first N content words of the clean document, or `--pseudo-target`'s) on the same validation pairs: its ROUGE-1
-against the references, the target's, and its ROUGE-1 against the target with the share of outputs equal to it.
+`--pseudo-target` of the clean document: its first N words with connectives by default) on the same validation
+pairs: its ROUGE-1 against the references, the target's, and its ROUGE-1 against the target with the share of outputs
+equal to it.
 `--steps 0` stops there (the pretraining noise, `--pseudo-drop` / `--pseudo-phrase`, compared without an unpaired
 stage).
 """
@@ -122,6 +124,11 @@ VARIANTS = {
         {"lm_prior_weight": weight, **({"anchor_weight": 0.01} if anchor else {})}, {})
        for objective in ("full", "reconstruction") for anchor in ("", "_anchor_0.01") for weight in LM_WEIGHTS},
 }
+# A variant has the anchor and the language model its name says, none otherwise, whatever the recipe's defaults
+# (since session 23 `--anchor-weight 0.01 --lm-prior-weight 0.001`: the variant `full_anchor_0.01_lm_0.001`, its
+# ablation `reconstruction_anchor_0.01`), so that a variant trains as it did in the sessions that measured it.
+UNNAMED = {"anchor_weight": 0.0, "lm_prior_weight": 0.0}
+VARIANTS = {name: (objective, {**UNNAMED, **changes}, stage) for name, (objective, changes, stage) in VARIANTS.items()}
 GAP_COLUMNS = ["difference", "mean", "low", "high", "words", "words_low", "words_high", "length", "length_low",
                "length_high", "per_word", "per_word_low", "per_word_high"]
 COLUMNS = ["step", "val_rouge1", "val_raw_rouge1", "val_perplexity", "val_critic_generated", "val_target_rouge1",
@@ -161,6 +168,11 @@ def main(argv=None):
     unknown = [name for name in args.variants.split(",") if name not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants {unknown}; choose among {', '.join(VARIANTS)}")
+    named = [flag for flag in ("--anchor-weight", "--lm-prior-weight")
+             if any(item == flag or item.startswith(f"{flag}=") for item in recipe_argv)]
+    if named:
+        parser.error(f"{' and '.join(named)}: a variant has the anchor and the language model its name says (e.g. "
+                     "full_anchor_0.01_lm_0.001); choose the variant instead")
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
     if args.score_test and not args.save:
         parser.error("--score-test needs --save (the prefix of the weights it scores)")
@@ -328,9 +340,9 @@ def language_model(model, summaries, path=None):
         np.savez(path, **{f"w{i}": weight for i, weight in enumerate(model.language_model.get_weights())})
 
 
-def imitation(model, documents, references, n, target="content"):
+def imitation(model, documents, references, n, target="connective"):
     """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (each
-    clean document's `pseudo_target` of `n` words: the first `n` content words by default) and how both score
+    clean document's `pseudo_target` of `n` words: the first `n` words with connectives by default) and how both score
     against `references` (ROUGE-1 F1), with the summaries' words spelled as the document writes them
     (`document_spelling`, the default) and as the vocabulary spells them (punctuation stripped: "fdlock" for
     "fd-lock")."""

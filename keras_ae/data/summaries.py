@@ -230,8 +230,8 @@ def _words(text):
 
 
 def content_lead(document, length):
-    """The first `length` content words of `document` (stop words dropped, order kept): the pseudo pairs' default
-    target, and an extractive baseline of its own (e.g. "This is the parser for the YAML files.", 3: "parser yaml
+    """The first `length` content words of `document` (stop words dropped, order kept): the pseudo pairs' target
+    `"content"` (the default until session 22), and an extractive baseline of its own (e.g. "This is the parser for the YAML files.", 3: "parser yaml
     files")."""
     return " ".join(content_words(document)[:length])
 
@@ -252,19 +252,19 @@ def connective_lead(document, length):
     return " ".join(kept)
 
 
-def pseudo_target(document, length, target="content"):
-    """The pretraining target of `document`: its first `length` content words (`"content"`, `content_lead`) or its
-    compressed lead with connectives (`"connective"`, `connective_lead`)."""
+def pseudo_target(document, length, target="connective"):
+    """The pretraining target of `document`: its compressed lead with connectives (`"connective"`, `connective_lead`,
+    the default) or its first `length` content words (`"content"`, `content_lead`)."""
     if target not in PSEUDO_TARGETS:
         raise ValueError(f"target must be one of {PSEUDO_TARGETS}; got {target!r}.")
     return (content_lead if target == "content" else connective_lead)(document, length)
 
 
-def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="content"):
+def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="connective"):
     """`(noisy_documents, targets)` for pretraining the generator without real pairs: the target is the document's
-    `pseudo_target` of `length` words (`target="content"`: its first `length` content words, stop words dropped,
-    order kept, a compressed lead; `"connective"`: the same keeping the stop words that join phrases, "parser for
-    yaml"); the input is the document with
+    `pseudo_target` of `length` words (`target="connective"`, the default since session 23: its first words with the
+    stop words dropped except those that join phrases, "parser for yaml", a compressed lead; `"content"`: its first
+    `length` content words, every stop word dropped, order kept); the input is the document with
     a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of `phrase`
     words shuffled (Wang & Lee's noise, meant to make the generator select and order words rather than copy the
     first ones; `phrase=0`: no shuffling; `drop=0`: no word dropped). The defaults keep that noise. On Debian's
@@ -275,9 +275,9 @@ def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="content"
 
     Example:
         pseudo_pairs(["This is the parser for the YAML files."], 3, drop=0.0, phrase=0)
-        # (["This is the parser for the YAML files."], ["parser yaml files"])
-        pseudo_pairs(["This is the parser for the YAML files."], 3, drop=0.0, phrase=0, target="connective")[1]
-        # ["parser for yaml"]
+        # (["This is the parser for the YAML files."], ["parser for yaml"])
+        pseudo_pairs(["This is the parser for the YAML files."], 3, drop=0.0, phrase=0, target="content")[1]
+        # ["parser yaml files"]
     """
     if not 0.0 <= drop < 1.0:
         raise ValueError(f"drop must be in [0, 1); got {drop}.")

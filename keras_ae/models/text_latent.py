@@ -181,9 +181,11 @@ class TextLatent(JudgedEncoder):
         adversary_steps, adversary_ramp_steps: see `JudgedEncoder`.
         gradient: "straight_through" or "self_critical" (see above).
         pseudo_weight: weight of the pseudo-pair loss in the reconstruction and unpaired objectives (0: none).
-        anchor_weight: weight of the KL to the stage's starting generator in those objectives (0: none; see above).
+        anchor_weight: weight of the KL to the stage's starting generator in those objectives (0: none; see above;
+            0.01, the default since session 23, was 0 before).
         lm_prior_weight: weight of the KL to the language model of real summaries in those objectives (0: none; see
-            above); with a weight above 0, `fit` needs the language model fitted first (`fit_language_model`).
+            above); with a weight above 0, `fit` needs the language model fitted first (`fit_language_model`), so
+            the model's default stays 0 and the recipe's (`--lm-prior-weight`, which fits it) is 0.001.
         decoder_word_dropout: share of the reconstructor's input words replaced by the OOV id in training.
         document_spelling: spell the summaries' words as the document writes them (see above).
         block_final_stop_words: no generated summary ends on a stop word (see above).
@@ -224,7 +226,7 @@ class TextLatent(JudgedEncoder):
         adversary_ramp_steps=0,
         gradient="straight_through",
         pseudo_weight=0.0,
-        anchor_weight=0.0,
+        anchor_weight=0.01,
         lm_prior_weight=0.0,
         decoder_word_dropout=0.5,
         document_spelling=True,

@@ -3,12 +3,15 @@
 
 Trains the seq2seq2seq auto-encoder of Wang & Lee (2018) on documents whose code is a short word sequence: the
 generator is pretrained on pseudo pairs (a document with Wang & Lee's noise, words dropped and phrases shuffled
-(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first content words, or with
-`--pseudo-target connective` the same keeping "for", "and", "to", ...), then trained to let a reconstructor rebuild
-the document from its words while a WGAN-GP discriminator, which has only seen real summaries never paired with
-these documents, judges them (with `--lm-prior-weight W` so does a word language model of the same pool: the
-judge of real summaries is then the critic and the language model). In training every generated summary has the
-length of a real summary drawn from the pool (so the discriminator cannot judge by length); the summaries scored and
+(`--pseudo-drop` / `--pseudo-phrase`; 0 / 0: the clean document) -> its first words without stop words but those
+that join phrases, "for", "and", "to", ... (`--pseudo-target connective`, the default; `content`: without any)),
+then trained to let a reconstructor rebuild the document from its words while the judge of real summaries judges
+them: a WGAN-GP discriminator, which has only seen real summaries never paired with these documents, and a word
+language model of the same pool (`--lm-prior-weight`, 0.001; 0: the critic alone), with a KL to the pretrained
+generator holding the stage near its start (`--anchor-weight`, 0.01; 0: none). These three defaults date from
+session 23; `--pseudo-target content --anchor-weight 0 --lm-prior-weight 0` is the default before it. In training
+every generated summary has the length of a real summary drawn from the pool (so the discriminator cannot judge by
+length); the summaries scored and
 exported have N words, as Lead-N (`--no-match-length`: the generator chooses, up to --summary-length). The same
 pretrained generator is also trained without the judge of real summaries (reconstruction only: no critic, no
 language model; with `--lm-ablation` also reconstruction with the language model alone, only the critic removed)
@@ -36,7 +39,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.averaging import WeightAverage
-from keras_ae.core.validation import non_negative_float, non_negative_int, probability
+from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, probability
 from keras_ae.data.summaries import (
     PSEUDO_TARGETS, build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
     pseudo_target,
@@ -61,7 +64,8 @@ from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_s
 
 DEFAULTS = keyword_defaults(TextLatent)
 PSEUDO_DEFAULTS = keyword_defaults(pseudo_pairs)
-QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "limit": 256, "batch_size": 32,
+LM_DEFAULTS = keyword_defaults(TextLatent.fit_language_model)
+QUICK = {"epochs": 1, "pretrain_epochs": 1, "supervised_epochs": 1, "lm_epochs": 1, "limit": 256, "batch_size": 32,
          "vocabulary_size": 500, "embedding_dim": 16, "hidden_dim": 16, "word_dim": 16, "evaluate": 64,
          "curve_documents": 32}
 COLUMNS = ["rouge1", "rouge2", "rougeL", "perplexity", "perplexity_per_word", "first_words", "repeated", "words",
@@ -71,6 +75,10 @@ BOOTSTRAP = 1000  # resamplings of the test documents behind the readability gap
 ABLATION = "reconstruction only"  # the model without its judge of real summaries: the readability gaps' baseline
 TARGET_NAMES = {"content": "first {n} content words", "connective": "first {n} words with connectives"}
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
+# --lm-prior-weight's default: the recipe fits the language model on the pool before the full model, which a bare
+# TextLatent cannot (its lm_prior_weight stays 0); since session 23, with --pseudo-target connective and
+# --anchor-weight 0.01 (README, text as the latent)
+LM_PRIOR_WEIGHT = 0.001
 
 
 def build_parser():
@@ -110,12 +118,15 @@ def build_parser():
                         help="weight of the pseudo-pair loss kept on in the reconstruction-only and full models")
     parser.add_argument("--anchor-weight", type=non_negative_float, default=DEFAULTS["anchor_weight"],
                         help="weight of the KL between the generator's word distributions and the pretrained "
-                             "generator's in the reconstruction-only and full models (0: none)")
-    parser.add_argument("--lm-prior-weight", type=non_negative_float, default=DEFAULTS["lm_prior_weight"],
+                             "generator's in the reconstruction-only and full models (0: none, the default until "
+                             "session 22)")
+    parser.add_argument("--lm-prior-weight", type=non_negative_float, default=LM_PRIOR_WEIGHT,
                         help="weight of the KL between the generator's word distributions and a word language model "
                              "of the critic's unpaired real summaries (trained first, then frozen), the judge of real "
-                             "summaries beside the critic, in the full model (0: none); reconstruction only has "
-                             "neither")
+                             "summaries beside the critic, in the full model (0: none, the default until session 22); "
+                             "reconstruction only has neither")
+    parser.add_argument("--lm-epochs", type=positive_int, default=LM_DEFAULTS["epochs"],
+                        help="epochs of the language model on the pool of real summaries (with --lm-prior-weight)")
     parser.add_argument("--lm-ablation", action="store_true",
                         help="with --lm-prior-weight: also train reconstruction only with the language model (the "
                              "critic alone removed), a second ablation row beside reconstruction only")
@@ -133,8 +144,9 @@ def build_parser():
     parser.add_argument("--pseudo-phrase", type=non_negative_int, default=PSEUDO_DEFAULTS["phrase"],
                         help="words per phrase shuffled in the pretraining input (0: no shuffling)")
     parser.add_argument("--pseudo-target", choices=PSEUDO_TARGETS, default=PSEUDO_DEFAULTS["target"],
-                        help="the pretraining target: the document's first N content words (content) or the same "
-                             "keeping the stop words that join phrases, 'for', 'and', 'to', ... (connective)")
+                        help="the pretraining target: the document's first N words without stop words but those "
+                             "that join phrases, 'for', 'and', 'to', ... (connective) or without any (content, the "
+                             "default until session 22)")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -161,15 +173,18 @@ def build_model(args, vocabulary, n, objective="paired"):
     )
 
 
-def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=()):
+def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=(), steps_per_epoch=None):
+    """`(history, seconds)` of `epochs` epochs of `steps_per_epoch` batches of `dataset` (None: one pass each), in
+    `run` (its logs and checkpoints) or without one."""
     started = time.perf_counter()
     with warnings.catch_warnings():  # the paired objective leaves the reconstructor and the critic without gradients
         warnings.filterwarnings("ignore", message="Gradients do not exist")
         if run is not None:
             history = run.fit(model, dataset, epochs=epochs, callbacks=list(callbacks),
-                              metric_callbacks=list(metric_callbacks), verbose=2)
+                              metric_callbacks=list(metric_callbacks), verbose=2, steps_per_epoch=steps_per_epoch)
         else:
-            history = model.fit(dataset, epochs=epochs, callbacks=[*metric_callbacks, *callbacks], verbose=2)
+            history = model.fit(dataset, epochs=epochs, callbacks=[*metric_callbacks, *callbacks], verbose=2,
+                                steps_per_epoch=steps_per_epoch)
     return history.history, round(time.perf_counter() - started, 1)
 
 
@@ -187,6 +202,9 @@ def main(argv=None):
                      "recipes/text_summary_gigaword.toml for a several-GPU run.")
     run = RunFolder.for_flags(args)  # refuses unsafe run and export folders before any work
     data, vocabulary, lm_source, n = prepare_data(args)
+    if len(data.train_documents) < args.batch_size:
+        parser.error(f"--batch-size {args.batch_size} is more than the {len(data.train_documents)} training documents: "
+                     "give a smaller batch or more documents.")
     strategy = get_strategy(args.strategy)
     validation, test = data.validation, data.test
     count = args.evaluate or len(test[0])
@@ -242,7 +260,8 @@ def main(argv=None):
         keras.utils.set_random_seed(args.seed)
         model = stage()
         if model.prior and not prior:
-            histories["language model"] = {"loss": model.fit_language_model(data.real_summaries)}
+            histories["language model"] = {"loss": model.fit_language_model(data.real_summaries,
+                                                                             epochs=args.lm_epochs)}
             prior["weights"] = model.language_model.get_weights()
             print(f"language model of the {len(data.real_summaries)} unpaired real summaries: loss per epoch "
                   f"{[round(loss, 3) for loss in histories['language model']['loss']]} nats per token")
@@ -269,9 +288,7 @@ def main(argv=None):
             args.pretrain_epochs, args, metric_callbacks=[stage_curve()])
         evaluate("pretrained only", pretrained, seconds)
         # 2. Reconstruction only, and 3. the full model, both from the pretrained generator
-        unpaired = lambda: make_unpaired_dataset(  # noqa: E731  (one per stage: each sees the same batches)
-            data.train_documents, data.real_summaries, args.batch_size, shuffle=True, seed=args.seed,
-            pseudo=(noisy, targets) if args.pseudo_weight else None)
+        pseudo = (noisy, targets) if args.pseudo_weight else None
         ablations = {ABLATION: pretrained.without_real_summary_judge} if args.ablation else {}
         if args.lm_ablation:  # the critic alone removed: the judge of real summaries is the language model
             ablations["reconstruction only + language model"] = lambda: pretrained.with_objective("reconstruction")
@@ -280,7 +297,7 @@ def main(argv=None):
                 reconstruction = unpaired_stage(stage)
                 reconstruction.compile(optimizer=adam(args.learning_rate))
             average, callbacks = unpaired_callbacks()
-            histories[name], seconds = fit(reconstruction, unpaired(), args.epochs, args, metric_callbacks=callbacks)
+            histories[name], seconds = fit_unpaired(reconstruction, data, args, pseudo, metric_callbacks=callbacks)
             evaluate_unpaired(name, reconstruction, average, pretrained_seconds(rows, seconds))
         with strategy.scope():
             model = unpaired_stage(lambda: pretrained.with_objective("unpaired"))
@@ -289,8 +306,8 @@ def main(argv=None):
         average, callbacks = unpaired_callbacks(critic=True)
         samples = EpochSummaries(run.file("tensorboard"), summary_samples(
             validation[0][:SAMPLES], None if validation[1] is None else validation[1][:SAMPLES]))
-        histories["full"], seconds = fit(model, unpaired(), args.epochs, args, callbacks=[samples], run=run,
-                                         metric_callbacks=callbacks)
+        histories["full"], seconds = fit_unpaired(model, data, args, pseudo, callbacks=[samples], run=run,
+                                                  metric_callbacks=callbacks)
         evaluate_unpaired("full (unpaired)", model, average, pretrained_seconds(rows, seconds))
         # 4. The supervised ceiling: the same architecture on the training documents' own summaries
         if args.supervised and test_references is not None and all(data.train_summaries):
@@ -339,6 +356,23 @@ def main(argv=None):
         [format_table(rows, COLUMNS), *([format_table(gaps, GAP_COLUMNS)] if gaps else []),
          format_target_values(metrics["targets"])]))
     return metrics
+
+
+def fit_unpaired(model, data, args, pseudo=None, **options):
+    """`fit` (with its `options`) of an unpaired stage: `args.epochs` epochs of the whole batches of `data`'s unpaired
+    dataset (`make_unpaired_dataset`, `--seed`'s shuffle; `pseudo`: its pseudo pairs), a new one for every stage, so
+    each sees the same batches. The dataset is repeated and each epoch is its next `steps` batches, so that the
+    second epoch is the dataset's second shuffle, as in the stage benchmark (`.repeat()`): both train a stage on the
+    same batches. Keras's own second pass over a finite dataset draws another order (README, text as the latent,
+    session 23).
+
+    Example:
+        history, seconds = fit_unpaired(model, data, args, metric_callbacks=[curve])
+    """
+    dataset = make_unpaired_dataset(data.train_documents, data.real_summaries, args.batch_size, shuffle=True,
+                                    seed=args.seed, pseudo=pseudo)
+    steps = len(data.train_documents) // args.batch_size
+    return fit(model, dataset.repeat(), args.epochs, args, steps_per_epoch=steps, **options)
 
 
 def readability_gaps(lm, outputs, seed):

@@ -401,7 +401,7 @@ def _written_lm_loss(model, documents):
 def test_the_language_model_prior_is_off_at_weight_zero_and_refuses_a_negative_weight(supervised):
     model, _ = supervised
     documents, summaries = tiny_pairs(16, seed=9)
-    plain = model.with_objective("unpaired", lm_prior_weight=0.0)
+    plain = model.with_objective("unpaired", lm_prior_weight=0.0, anchor_weight=0.0)
     _, losses, metrics = plain.forward({"document": tf.constant(documents)})
     assert plain.language_model is None and not losses and not metrics
     assert "language_model" not in plain.get_config()

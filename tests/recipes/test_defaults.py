@@ -37,18 +37,28 @@ PER_MODEL = {("voice_conversion", "content_dim")}
 # English corpora only); tests/recipes/test_tree_latent.py checks that the constructor default is the one elsewhere.
 BY_DATA = {("tree_latent", "right_edge_prior")}
 
+# Flags whose recipe default differs from the constructor's on purpose: the recipe does a step the bare model cannot.
+RECIPE_ONLY = {
+    # the recipe fits the language model on the pool before the full model; a TextLatent with a weight above 0
+    # refuses to fit until fit_language_model, so the model's default stays 0 (README, text as the latent, session 23)
+    ("text_summary", "lm_prior_weight"),
+}
+
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_MODELS))
 def test_recipe_defaults_are_the_constructor_defaults(recipe):
     parser = importlib.import_module(f"keras_ae.recipes.{recipe}").build_parser()
     flags = {action.dest: action.default for action in parser._actions}
-    differing = []
+    differing, exempt = [], []
     for model_class in RECIPE_MODELS[recipe]:
         for name, parameter in inspect.signature(model_class.__init__).parameters.items():
             if name in flags and name not in NOT_HYPERPARAMETERS and parameter.default is not inspect.Parameter.empty:
                 if (recipe, name) in PER_MODEL | BY_DATA and flags[name] is None:
                     continue
-                if flags[name] != parameter.default:
+                if (recipe, name) in RECIPE_ONLY:
+                    exempt.append(flags[name] != parameter.default)
+                elif flags[name] != parameter.default:
                     differing.append(f"--{name.replace('_', '-')} {flags[name]!r} vs {model_class.__name__}({name}="
                                      f"{parameter.default!r})")
     assert not differing, f"{recipe}: " + "; ".join(differing)
+    assert all(exempt) and len(exempt) == sum(key[0] == recipe for key in RECIPE_ONLY), "a stale RECIPE_ONLY entry"
