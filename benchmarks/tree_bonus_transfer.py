@@ -9,7 +9,8 @@ Nothing is trained: each run's kept checkpoint is rebuilt once (`rebuild_run`), 
 the posterior mean z are read on both gold sets (`tree_ensemble.unlabelled_marginals`), and the tree for each b is the
 MBR tree over (the K runs' mean) marginals + b * [span ends at the last word], as `--right-edge-bonus b` parses
 (`tree_right_edge.py` for one run, `tree_ensemble.py --bonus b` for K runs). Choosing b on the set it is scored on
-is what the README's "+B" rows did for 0.5 (fixed on the Austen set); the transfer rows are the honest version.
+is what docs/results/tree_latent.md's "+B" rows did for 0.5 (fixed on the Austen set); the transfer rows are the honest
+version.
 """
 
 import argparse

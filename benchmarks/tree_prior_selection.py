@@ -15,8 +15,8 @@ keras_ae.recipes.tree_latent RECIPE_FLAGS --test-trees GOLD --held-out-trees HEL
 command, 693 updates a run), so the held-out sets' sentences never reach training. Columns: runs (seeds); sentence F1
 on each half, mean (min..max) over runs; how many runs are above right-branching on the test half; "like RB": the
 parses' sentence F1 against right-branching trees (test half); "late split": the percent of test-half sentences
-whose first split comes after the gold tree's (`tree_shape`, the late mode of the README). Each held-out set is
-parsed from the run's kept checkpoint (`rebuild_run`). All runs must have the same gold test sentences.
+whose first split comes after the gold tree's (`tree_shape`, the late mode of docs/results/tree_latent.md). Each
+held-out set is parsed from the run's kept checkpoint (`rebuild_run`). All runs must have the same gold test sentences.
 """
 
 import argparse

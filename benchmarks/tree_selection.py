@@ -1,7 +1,7 @@
 """Would an unsupervised score pick the better parsers? Reads finished tree_latent runs (trained on the same data with
 gold test trees) and ranks them by their validation loss (the negative ELBO of the kept epoch, the score
 `--restarts` selects by), test perplexity and KL against their sentence F1; and, epoch by epoch, whether the
-validation loss tells the runs that split the sentence late (the README's late mode) from the others.
+validation loss tells the runs that split the sentence late (docs/results/tree_latent.md's late mode) from the others.
 
     python benchmarks/tree_selection.py RUN_DIR...             # one row per run, then the rank correlations
     python benchmarks/tree_selection.py RUN_DIR... --groups 3  # also: best of each 3 runs (in order) by each score
@@ -10,10 +10,10 @@ validation loss tells the runs that split the sentence late (the README's late m
 Spearman's correlation with F1 is negative when a lower score goes with a better parse (what selection needs).
 `late split`: the percent of test sentences whose first split comes after the gold tree's
 (`keras_ae.evaluation.trees.tree_shape`); a run is in the late mode at `--late-mode` percent or more (default 40:
-the README's early runs are at 8-32%, its late ones at 45-70%). The by-epoch table reads each run's `history.csv`
-(the validation loss after every epoch); the best-of-K rows keep, from every K of the runs, the one with the lowest
-validation loss after that epoch, as `--restarts K` with a warm-up of that many epochs would, and report the final
-F1 and mode of the runs kept (Mann-Whitney U compares the two modes' losses).
+docs/results/tree_latent.md's early runs are at 8-32%, its late ones at 45-70%). The by-epoch table reads each run's
+`history.csv` (the validation loss after every epoch); the best-of-K rows keep, from every K of the runs, the one with
+the lowest validation loss after that epoch, as `--restarts K` with a warm-up of that many epochs would, and report the
+final F1 and mode of the runs kept (Mann-Whitney U compares the two modes' losses).
 """
 
 import argparse

@@ -5,7 +5,7 @@
 steps) one after the other and prints, per variant, the training frame L1 of the last epoch, the frame L1 of
 held-out sentences of seen speakers rebuilt from their own codes (the decoder's quality without any conversion)
 and the seconds per step. No evaluation, no export: the point is which change makes the decoder learn faster
-within the recipe's budget (README, "Voice conversion").
+within the recipe's budget (docs/results/voice_conversion.md).
 """
 
 import argparse

@@ -271,7 +271,7 @@ def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="connecti
     descriptions the clean document (`drop=0, phrase=0`) gives the better pretrained generator (within 1.1 ROUGE-1
     of its own target on validation, seeds 0 to 2), but the worse start for the unpaired stage: the full model beats
     Lead-N by +7.8 / +1.2 / +4.1 ROUGE-1 from the noisy start against +3.6 / +2.6 / +1.5 from the clean one (test
-    pairs, seeds 0 / 1 / 2; README, text as the latent).
+    pairs, seeds 0 / 1 / 2; docs/results/text_summary.md).
 
     Example:
         pseudo_pairs(["This is the parser for the YAML files."], 3, drop=0.0, phrase=0)

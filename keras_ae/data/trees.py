@@ -191,7 +191,8 @@ def thin_repeats(sentences, drop_repeats=True, max_opening_share=None):
     that share of the sentences left opening with the same `OPENING_WORDS` words (lower case; a capped opening keeps
     occurrences spread evenly over the list): `(kept, repeats_dropped, openings_capped)`, in the original order.
     Boilerplate, such as Debian's thousands of copies of one description sentence and the fifth of its sentences that
-    open "This package", lets a likelihood-trained PCFG learn a fixed prefix as a constituent (README, issue 15).
+    open "This package", lets a likelihood-trained PCFG learn a fixed prefix as a constituent
+    (docs/results/tree_latent.md).
 
     Example:
         thin_repeats(["This package a", "This package b", "this package a", "She ran"], max_opening_share=0.5)
@@ -306,7 +307,8 @@ SYNTHETIC_GRAMMARS = {1: (SYNTHETIC_GRAMMAR, LEXICON), 2: (SYNTHETIC_GRAMMAR_2, 
                       3: (SYNTHETIC_GRAMMAR_3, LEXICON_2), 4: (SYNTHETIC_GRAMMAR_4, LEXICON_2)}
 # The default version of the synthetic treebank (`load_tree_data`, the recipe): 3 since issue-15 session 11
 # (2026-12-05). Grammar 1 has no verb phrase without its subject in front, so the likelihood cannot prefer
-# `(verb object)` to `(subject verb)`; on grammar 3 the compound PCFG met RB + 20 on 12 of 12 seeds (README).
+# `(verb object)` to `(subject verb)`; on grammar 3 the compound PCFG met RB + 20 on 12 of 12 seeds
+# (docs/results/tree_latent.md).
 SYNTHETIC_GRAMMAR_VERSION = 3
 
 

@@ -153,8 +153,9 @@ def speaker_judges(corpus, engine, resynthesize, probe_utterances, resynthesised
       the model's own vocoder) of `resynthesised_per_speaker` of them per speaker, so that speech through this
       vocoder is not out of its domain and the ceiling (the targets' resynthesised real speech) is measured
       fairly;
-    - the few-utterance judge (the one the README's earlier tables used): `max(4, probe_utterances //
-      corpus.num_speakers)` real utterances per eSpeak speaker and the engine's training utterances, no resynthesis.
+    - the few-utterance judge (the one docs/results/voice_conversion.md's earlier tables used):
+      `max(4, probe_utterances // corpus.num_speakers)` real utterances per eSpeak speaker and the engine's
+      training utterances, no resynthesis.
 
     Returns `(judge, few_judge, few_waveforms, few_names)`; `judge.fitted_real` and `judge.fitted_resynthesised`
     count what it was fitted on.

@@ -16,8 +16,9 @@ class AdaINVC(DisentanglingAutoEncoder):
     With `kl_weight > 0` the content code is the mean of a unit-variance Gaussian, as in the paper
     (`UnitNoiseBottleneck`): training adds unit noise to it and `kl_weight` times its KL divergence to N(0, I) to
     the loss, reported as `content_kl`. `encode` and `convert` use the mean. The defaults (no KL, 4 floats per
-    frame) are the README's measured choice on the eSpeak corpus: the narrow code removes about as much of the
-    speaker as the noise did, and the decoder learns much faster without the noise (README, "Voice conversion").
+    frame) are docs/results/voice_conversion.md's measured choice on the eSpeak corpus: the narrow code removes about as
+    much of the speaker as the noise did, and the decoder learns much faster without the noise
+    (docs/results/voice_conversion.md).
 
     Args:
         kl_weight: weight of the KL term on the content code (0: a plain code, no noise).

@@ -132,7 +132,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             fixed; the content encoder, its weights held fixed, encodes the converted frames again, and that code's
             pattern in time must match the source's (each standardised over the utterance): only the decoder learns
             from it, to keep the words when it swaps the voice. No phone labels. (With the codes not held fixed,
-            the encoders learnt to keep the source's voice in the content code: README, voice conversion,
+            the encoders learnt to keep the source's voice in the content code: docs/results/voice_conversion.md,
             session 23.)
 
     Example:

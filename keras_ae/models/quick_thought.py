@@ -29,7 +29,7 @@ class QuickThought(JudgedEncoder):
         embedding_dim: size of the final embedding `[f(s), g(s)]`; each encoder gives half (must be even), so the
             model compares with others at the same embedding size.
         word_dim: size of the word embeddings.
-        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and the README
+        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and docs/results/sentences.md
             measures), `"last"` (the papers' choice) or `"max"` (see `GRUSentenceEncoder`).
         bidirectional: each encoder reads the sentence with a forward and a backward GRU, each half its size.
         hidden_dim: each encoder's GRU size (default: `embedding_dim / 2`, no projection); when it differs, each

@@ -23,7 +23,7 @@ class SkipThought(JudgedEncoder):
         vocabulary: list of tokens (see `keras_ae.data.text.build_vocabulary`).
         embedding_dim: size of the thought vector (the embedding).
         word_dim: size of the word embeddings (encoder and decoders).
-        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and the README
+        pooling: how the encoder pools its GRU states: `"mean"` (what the recipes train and docs/results/sentences.md
             measures), `"last"` (the papers' choice) or `"max"` (see `GRUSentenceEncoder`).
         bidirectional: forward and backward GRUs of `embedding_dim / 2` units (Skip-thought's bi-skip encoder).
         tokenizer: `"word"` (whole words) or `"wordpiece"` (subwords; `vocabulary` from

@@ -17,7 +17,8 @@ Robustness to a new voice engine:
     --encoder               log_mel (default): a fixed log-mel front end (band statistics of the training speech,
                             saved in the model) and a per-frame network (LogMelEncoder); waveform: the CPC paper's
                             strided convolutions on raw samples (WaveformEncoder), whose learned filterbank fits
-                            the training engine's signal (README, "Speech, CPC on a held-out synthesizer")
+                            the training engine's signal (docs/results/images_and_speech.md, "Speech, CPC on a held-out
+                            synthesizer")
     --held-out-engine       the probe table again on speech of Festival voices no training run uses
                             (keras_ae.data.festival.HELD_OUT_VOICES): the phone probe with Festival's own labels and
                             the speaker probe, fitted on its renderings of training sentences, tested on the

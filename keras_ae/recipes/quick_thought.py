@@ -29,7 +29,7 @@ def build_parser():
         defaults={**TEXT_DEFAULTS, "epochs": 100, "batch_size": 400, "learning_rate": 1e-2},
     )
     # 8,000 requested pieces (the learner keeps about 6,400 on --corpus all): the names and topic words that 3,000
-    # lose (README, "Sentences that transfer").
+    # lose (docs/results/sentences.md, "Sentences that transfer").
     add_text_flags(parser, QuickThought, vocabulary_size=8000)
     parser.add_argument(
         "--chunk-size",

@@ -77,7 +77,7 @@ TARGET_NAMES = {"content": "first {n} content words", "connective": "first {n} w
 SAMPLES = 4  # validation documents whose summaries go to TensorBoard every epoch
 # --lm-prior-weight's default: the recipe fits the language model on the pool before the full model, which a bare
 # TextLatent cannot (its lm_prior_weight stays 0); since session 23, with --pseudo-target connective and
-# --anchor-weight 0.01 (README, text as the latent)
+# --anchor-weight 0.01 (docs/results/text_summary.md)
 LM_PRIOR_WEIGHT = 0.001
 
 
@@ -363,7 +363,7 @@ def fit_unpaired(model, data, args, pseudo=None, **options):
     dataset (`make_unpaired_dataset`, `--seed`'s shuffle; `pseudo`: its pseudo pairs), a new one for every stage, so
     each sees the same batches. The dataset is repeated and each epoch is its next `steps` batches, so that the
     second epoch is the dataset's second shuffle, as in the stage benchmark (`.repeat()`): both train a stage on the
-    same batches. Keras's own second pass over a finite dataset draws another order (README, text as the latent,
+    same batches. Keras's own second pass over a finite dataset draws another order (docs/results/text_summary.md,
     session 23).
 
     Example:

@@ -9,12 +9,12 @@ beside right-branching, left-branching and random trees, and test perplexity (fr
 exact for the neural PCFG) beside an LSTM language model of about the same size; with gold trees, a second table says
 where each parser wins or loses against right-branching (standard errors, the paired difference, how transitive
 clauses are grouped, recall by constituent type). `--curriculum-start` trains short sentences first (Kim et al.'s
-length curriculum; off by default: it did not help, see the README). As Kim et al. select their checkpoint, the epoch
-with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last); gradients are
-clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default (`--decoding viterbi`:
-the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at the last word to the
-MBR tree's score, a prior for English in parsing only; `--right-edge-prior R` weights each tree in the training loss
-by exp(R * its spans ending at the last word), the same prior in training only, on by default for text
+length curriculum; off by default: it did not help, see docs/results/tree_latent.md). As Kim et al. select their
+checkpoint, the epoch with the lowest validation loss is the one evaluated and exported (`--no-select-best`: the last);
+gradients are clipped to their global norm 3 (`--clip-norm`). Trees are minimum-Bayes-risk parses by default
+(`--decoding viterbi`: the most probable tree, as Kim et al. decode; `--right-edge-bonus B` adds B per span that ends at
+the last word to the MBR tree's score, a prior for English in parsing only; `--right-edge-prior R` weights each tree in
+the training loss by exp(R * its spans ending at the last word), the same prior in training only, on by default for text
 (`ENGLISH_RIGHT_EDGE_PRIOR`: the named English corpora, your own files and treebanks; an English prior, so
 `--right-edge-prior 0` for a head-final language such as Japanese or Turkish) and off for the synthetic treebank,
 whose target is met without it); with gold trees the
@@ -22,10 +22,11 @@ F1 of both decodings of the same weights goes to metrics.json, and `--epoch-f1` 
 test perplexity (a diagnostic: nothing is selected by it). The default data is the built-in synthetic treebank, sampled
 from a hand-written English-like grammar, whose trees are the gold standard (`--synthetic-grammar 1|2|3|4`; the
 default, 3, has VP coordination, to-infinitives and imperatives, verb phrases without their subject in front, which
-grammar 1 lacks: without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see the README);
-`--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`, or alone: the trees' leaves
-are the sentences). The run folder gets metrics.json, example trees (gold beside both models) and the training curves;
-the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees) signatures.
+grammar 1 lacks: without them the likelihood cannot tell `(verb object)` from `(subject verb)`, see
+docs/results/tree_latent.md); `--gold-trees` scores against your own Penn Treebank trees (one per sentence of `--data`,
+or alone: the trees' leaves are the sentences). The run folder gets metrics.json, example trees (gold beside both
+models) and the training curves; the compound PCFG is exported with `encode` (z) and `parse` (bracketed trees)
+signatures.
 """
 
 import json
@@ -86,7 +87,8 @@ INPUTS = "inputs"  # a run folder's copies of its gold-tree files, where `run_fl
 TREE_FILE_FLAGS = ("gold_trees", "test_trees", "held_out_trees")
 # --right-edge-prior for text (the named English corpora, files, treebanks): of 0, 0.02, 0.05, 0.1 and 0.2, the one
 # with the highest mean sentence F1 on the dev half of the Austen gold trees (seeds 0 and 1; the test half and the
-# second gold set unused), `benchmarks/tree_prior_selection.py`, README "Session 23"; 0 for the synthetic treebank.
+# second gold set unused), `benchmarks/tree_prior_selection.py`, docs/results/tree_latent.md "Session 23"; 0 for the
+# synthetic treebank.
 ENGLISH_RIGHT_EDGE_PRIOR = 0.05
 
 
@@ -572,9 +574,9 @@ def tuning_task(args):
 class EpochParses(keras.callbacks.Callback):
     """A diagnostic of training length, never used to select: after every epoch, the sentence F1 of both decodings
     of the current weights on the gold test trees, the share (percent) of test sentences whose first split comes
-    after the gold tree's (`tree_shape`'s `top_split`, first decoding: the late-split mode the README describes),
-    the test perplexity (from the ELBO, as the final table's) and the validation loss. The ELBO draws z; the noise
-    stream is put back afterwards, so training continues exactly as it would without this callback. `scorer`: a
+    after the gold tree's (`tree_shape`'s `top_split`, first decoding: the late-split mode docs/results/tree_latent.md
+    describes), the test perplexity (from the ELBO, as the final table's) and the validation loss. The ELBO draws z; the
+    noise stream is put back afterwards, so training continues exactly as it would without this callback. `scorer`: a
     `keras_ae.evaluation.trees.TreeScorer` of the model being trained. `rows`: one dict per epoch."""
 
     def __init__(self, scorer, sentences, gold_trees):

@@ -70,9 +70,10 @@ METHODS = ("adain", "adversarial", "plain")
 # The held-out (unseen-target) voices of the eSpeak corpus (`keras_ae.data.speech.corpus_speakers`): "legacy" holds
 # out the last 4 default speakers, each of which shares its voice variant with a seen speaker (session 11's "twins");
 # "variant" keeps the same 12 seen speakers and gives the 4 held-out ones variants no seen speaker uses. The
-# default since session 12 (README, "Session 12"): on the same weights the legacy twins take 0.44 and 0.56 of the
-# unseen conversions (seeds 0, 1), the variant split's nearest seen voices 0.03 and 0.00. Rows measured before
-# session 12 used "legacy"; `--held-out-split legacy` reproduces them. Other speech recipes keep the legacy corpus.
+# default since session 12 (docs/results/voice_conversion.md, "Session 12"): on the same weights the legacy twins take
+# 0.44 and 0.56 of the unseen conversions (seeds 0, 1), the variant split's nearest seen voices 0.03 and 0.00. Rows
+# measured before session 12 used "legacy"; `--held-out-split legacy` reproduces them. Other speech recipes keep the
+# legacy corpus.
 HELD_OUT_SPLIT = "variant"
 DEFAULTS = {"data": "espeak", "epochs": 8, "batch_size": 16, "learning_rate": 1e-3}
 QUICK = {

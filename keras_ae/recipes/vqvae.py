@@ -5,7 +5,8 @@ frame of a spectrogram (40 log-mel bands in their orthonormal DCT basis), each i
 mean and std (`--feature-norm global` for training-set statistics instead), computed by a `LogMelSpectrogram`
 front end inside the model, so the model and its export take 16 kHz waveforms. By default the decoder is conditioned
 on a learned speaker embedding (van den Oord et al., 2017), so the codes need not carry the speaker
-(`--no-speaker-conditioning` to compare). Both defaults lower the speaker information per code (README).
+(`--no-speaker-conditioning` to compare). Both defaults lower the speaker information per code
+(docs/results/discrete.md).
 
 Reports on held-out utterances (seen speakers, unseen sentences), for the VQ-VAE codes and for k-means with the
 same number of codes on MFCC frames:

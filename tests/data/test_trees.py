@@ -280,7 +280,7 @@ def test_gold_half_depends_on_the_words_alone_and_cuts_the_austen_set_74_82():
     folder = Path(__file__).parents[2] / "benchmarks" / "data"
     sentences = [tree_words(tree) for tree in read_test_trees(folder / "austen_gold_trees.mrg", 10)]
     halves = [gold_half(sentence) for sentence in sentences]
-    assert (halves.count("dev"), halves.count("test")) == (74, 82)  # the README's dev / test halves
+    assert (halves.count("dev"), halves.count("test")) == (74, 82)  # docs/results/tree_latent.md's dev / test halves
     assert gold_half("Your promise makes me easy") == gold_half("your PROMISE makes me easy") == "test"
     assert [gold_half(s) for s in reversed(sentences)] == halves[::-1]  # order (and other sentences) do not matter
     short = read_test_trees(folder / "austen_gold_trees.mrg", 6)

@@ -546,7 +546,7 @@ def test_the_critic_stage_repeats_from_the_same_start_and_seed_and_differs_with_
     documents, summaries = tiny_pairs(32, seed=9)
     first, again, other = (_stage_run(model, documents, summaries, seed) for seed in (0, 0, 1))
     # not bit for bit: on CPU the same seed gives runs that differ in the last bits (3e-9 in the losses, 8e-7 in
-    # the weights after 3 steps; README, text as the latent, session 18), far below what a change of seed moves
+    # the weights after 3 steps; docs/results/text_summary.md, session 18), far below what a change of seed moves
     np.testing.assert_allclose(first[0], again[0], rtol=1e-6, atol=1e-7)
     for a, b in zip(first[1], again[1]):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

@@ -40,7 +40,7 @@ BY_DATA = {("tree_latent", "right_edge_prior")}
 # Flags whose recipe default differs from the constructor's on purpose: the recipe does a step the bare model cannot.
 RECIPE_ONLY = {
     # the recipe fits the language model on the pool before the full model; a TextLatent with a weight above 0
-    # refuses to fit until fit_language_model, so the model's default stays 0 (README, text as the latent, session 23)
+    # refuses to fit until fit_language_model, so the model's default stays 0 (docs/results/text_summary.md, session 23)
     ("text_summary", "lm_prior_weight"),
 }
 

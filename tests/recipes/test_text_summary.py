@@ -175,12 +175,12 @@ def test_the_unpaired_stages_train_on_the_stage_benchmarks_batches_in_every_epoc
 @pytest.mark.slow
 def test_default_run_on_debian(tmp_path):
     """What the default (since session 23: the connective pretraining target, the anchor 0.01 and the language model
-    of the pool, 0.001, beside the critic) gave end to end on every measured seed (test pairs; README, text as the
-    latent, sessions 22 and 23): the pretrained generator comes within 2.5 ROUGE-1 of its target and beats Lead-N by
-    3; the full model beats Lead-N by 5 (issue 14's target (a)), copies the first words in under a quarter of its
-    outputs (target (c)), and does not read worse than reconstruction only beyond the test documents' chance (the low
-    end of the gap's 5-95% interval below 0): not target (b) itself, whose gap the stage's own chance moved across 0
-    on seed 0 (session 22). The run is seed 0, with the ceiling."""
+    of the pool, 0.001, beside the critic) gave end to end on every measured seed (test pairs;
+    docs/results/text_summary.md, sessions 22 and 23): the pretrained generator comes within 2.5 ROUGE-1 of its target
+    and beats Lead-N by 3; the full model beats Lead-N by 5 (issue 14's target (a)), copies the first words in under a
+    quarter of its outputs (target (c)), and does not read worse than reconstruction only beyond the test documents'
+    chance (the low end of the gap's 5-95% interval below 0): not target (b) itself, whose gap the stage's own chance
+    moved across 0 on seed 0 (session 22). The run is seed 0, with the ceiling."""
     metrics = text_summary.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
     table, targets = metrics["table"], metrics["targets"]
     lead = next(name for name in table if name.startswith("Lead-"))

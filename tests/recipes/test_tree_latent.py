@@ -316,8 +316,8 @@ def test_bad_flags_fail_before_work(tmp_path):
 @pytest.mark.slow
 def test_default_run_beats_right_branching_by_20_points(tmp_path):
     # The default run: seed 0 of synthetic grammar 3 (the default since issue-15 session 11). Measured in separate
-    # runs (README, "Is the failure a property of the treebank?"): compound PCFG 79.2, neural PCFG 81.3, against
-    # right-branching 53.3 on the same 400 test sentences; grammar 1's seed 0 fails (54.5 against 44.4).
+    # runs (docs/results/tree_latent.md, "Is the failure a property of the treebank?"): compound PCFG 79.2, neural PCFG
+    # 81.3, against right-branching 53.3 on the same 400 test sentences; grammar 1's seed 0 fails (54.5 against 44.4).
     metrics = tree_latent.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
     assert metrics["synthetic_grammar"] == 3
     table = metrics["table"]
@@ -330,7 +330,8 @@ def test_default_run_beats_right_branching_by_20_points(tmp_path):
 @pytest.mark.slow
 def test_english_default_run_beats_right_branching_on_the_austen_gold_trees(tmp_path):
     # --data austen trains with the English right-edge prior by default (issue-15 session 23: R chosen on the dev
-    # half of these trees; the README's runs of this command score above right-branching, 60.4, on every seed)
+    # half of these trees; docs/results/tree_latent.md's runs of this command score above right-branching, 60.4, on
+    # every seed)
     gold = OTHER_GOLD.parent / "austen_gold_trees.mrg"
     metrics = tree_latent.main(["--data", "austen", "--test-trees", str(gold), "--held-out-trees", str(OTHER_GOLD),
                                 "--vocabulary-size", "2000", "--epochs", "3", "--no-lm", "--no-ablation", "--no-export",

@@ -22,7 +22,8 @@ class LogMelEncoder(keras.layers.Layer):
     standardised with training-set statistics, weights of the front end set by `front_end.adapt(waveforms)` and
     exported with the model; `"utterance"` standardises every band over the utterance (cepstral mean and variance
     normalisation), which also removes the voice's average spectrum: on our corpus that costs phone and speaker
-    probe accuracy, in domain and on a held-out voice engine (README, "Speech, CPC on a held-out synthesizer").
+    probe accuracy, in domain and on a held-out voice engine (docs/results/images_and_speech.md, "Speech, CPC on a
+    held-out synthesizer").
 
     Papers: Chung, Hsu, Tang & Glass, 2019, "An Unsupervised Autoregressive Model for Speech Representation
     Learning" (a predictive model on log-mel frames); van den Oord, Li & Vinyals, 2018 (CPC).

@@ -16,8 +16,8 @@ class ContentConsistencyJudge(keras.layers.Layer):
     what a content code keeps of the speaker (a speaker probe on the code reads them). The source's code is the
     target (gradient stopped), so the loss never moves the code it is compared with. The content-code loss of AutoVC
     (Qian et al., 2019, "AutoVC: zero-shot voice style transfer with only autoencoder loss"), there on
-    self-reconstructions, here on conversions, where the swap loses phones (README, "Voice conversion", session 21).
-    No phone labels are read.
+    self-reconstructions, here on conversions, where the swap loses phones (docs/results/voice_conversion.md, session
+    21). No phone labels are read.
 
     Reads `code[2]["content_consistency"]`, a pair `(reencoded, content)` of content codes `[batch, steps, dim]`,
     made by `DisentanglingAutoEncoder(content_consistency_weight=...)`: the code of frames converted from codes held

@@ -65,12 +65,12 @@ def speaker_share(utterance_log_spreads, speakers):
 class DynamicsMatchJudge(keras.layers.Layer):
     """Asks the decoder for the speaker's pattern of dynamics: per utterance, the standard deviation over time of
     each cepstral coefficient c1-c12 and of the deltas and delta-deltas of c0-c12 (the spreads an MFCC speaker
-    classifier reads) of the decoded frames must match those of a real utterance of the speaker whose code made
-    them, in mean |log ratio| (`spread_log_error`). A speaker's pattern is stable across sentences (README, voice
-    conversion, session 15: another sentence's spreads identify the target as well as the same sentence's), so
-    this holds for *converted* frames too, which have no frame-by-frame target: the content of one utterance with
-    the speaker code of another is compared with that other utterance's spreads. Global variance (Toda & Tokuda,
-    2007) matches one spread per bin against the same utterance; this matches the speaker's per-coefficient
+    classifier reads) of the decoded frames must match those of a real utterance of the speaker whose code made them, in
+    mean |log ratio| (`spread_log_error`). A speaker's pattern is stable across sentences
+    (docs/results/voice_conversion.md, session 15: another sentence's spreads identify the target as well as the same
+    sentence's), so this holds for *converted* frames too, which have no frame-by-frame target: the content of one
+    utterance with the speaker code of another is compared with that other utterance's spreads. Global variance (Toda &
+    Tokuda, 2007) matches one spread per bin against the same utterance; this matches the speaker's per-coefficient
     pattern across utterances.
 
     `target` says what the converted frames' spreads must match. `"reference"` (the default): the reference crop's
@@ -86,7 +86,7 @@ class DynamicsMatchJudge(keras.layers.Layer):
 
     That target depends on the reference only through its speaker's row of the table, so the decoder can learn a
     lookup from the code to one of the training speakers' means, and gives a voice far from all of them (a held-out
-    engine's) the pattern of a trained one (README, voice conversion, session 18). `target="blend"` follows the
+    engine's) the pattern of a trained one (docs/results/voice_conversion.md, session 18). `target="blend"` follows the
     reference crop instead: `w * log spreads(reference) + (1 - w) * log spreads(source)` per spread, `w` the share
     of that spread's variance that lies between the training speakers (`speaker_share`, set by `adapt` with the
     table): spreads that mostly tell speakers apart come from the reference crop, spreads that mostly follow the
@@ -96,8 +96,8 @@ class DynamicsMatchJudge(keras.layers.Layer):
 
     The blend's `(1 - w)` part is the source crop's spreads *with its speaker's part*, so for a given pair of
     speakers its mean is `w` of the way from the source's voice to the reference's: it rewards converted frames for
-    keeping some of the source's voice (README, voice conversion, session 19). `target="source-deviation"` takes the
-    voice from the reference crop whole and the content's share from the source's deviation from its own speaker:
+    keeping some of the source's voice (docs/results/voice_conversion.md, session 19). `target="source-deviation"` takes
+    the voice from the reference crop whole and the content's share from the source's deviation from its own speaker:
     `log spreads(reference) + d(source)`, `d(source) = log spreads(source) - m[source speaker]`. For a given pair of
     speakers its mean is the shifted target's, `m[reference speaker] + d(source)` (the deviations average to 0 over a
     speaker's utterances), so it asks for the whole speaker difference; but it never reads the reference's row, so
@@ -108,7 +108,7 @@ class DynamicsMatchJudge(keras.layers.Layer):
     `source_share` s in [0, 1] scales the source's part: `log spreads(reference) + s * d(source)`, so s = 0 asks
     for the `"reference"` target's spreads and s = 1 (the default) for the whole deviation: the dose of the source
     crop's dynamics in the target, which lifts phones and the seen share and loses a held-out engine's voices
-    (README, voice conversion, sessions 20-21).
+    (docs/results/voice_conversion.md, sessions 20-21).
 
     Reads `code[2]["dynamics"]`, a list of `(decoded, reference)` pairs of unnormalised log-mel frames `[batch,
     time, bins]` (any lengths), made by `DisentanglingAutoEncoder(dynamics_weight=...)`: the rebuilt frames against

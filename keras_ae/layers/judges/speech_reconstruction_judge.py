@@ -59,13 +59,13 @@ class SpeechReconstructionJudge(keras.layers.Layer):
     frame-to-frame differences, averaged (reported as `frame_spread`). A decoder trained on L1 or L2 alone
     over-smooths: its frames vary less over time than real speech (Toda & Tokuda, 2007, "A speech parameter
     generation algorithm considering global variance for HMM-based speech synthesis", whose remedy this is, as a
-    training loss). The README ("Voice conversion") measures that the speaker classifier misses converted speech
+    training loss). docs/results/voice_conversion.md measures that the speaker classifier misses converted speech
     mostly on these statistics.
 
     With `envelope_weight > 0` an envelope term is added: the mean absolute difference of the first
     `envelope_coefficients` cepstra of the rebuilt and the real frames (`frame_envelope_error`, reported as
     `frame_envelope`). Half of a decoder's frame error lies in the fine structure across bins (harmonics), which the
-    content code cannot predict; the phones lie in the envelope (README, "Voice conversion": the phone
+    content code cannot predict; the phones lie in the envelope (docs/results/voice_conversion.md: the phone
     probe's loss on self-reconstruction is almost all in the envelope), and an L1 on bins gives the envelope only
     the sign of the whole error. The cepstral distance is the one of mel-cepstral distortion (Kubichek, 1993).
 
