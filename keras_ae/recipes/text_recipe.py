@@ -35,6 +35,7 @@ from keras_ae.evaluation.sentences import (
     evaluate_tfidf,
     evaluate_transfer,
     evaluate_transfer_tfidf,
+    margins_over,
     transfer_probe,
     transfer_probe_data,
     write_neighbours,
@@ -165,6 +166,15 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "the step (0: off, the default: on Austen both models' book probe keeps rising after their validation loss "
         "bottoms out)",
     )
+    parser.add_argument(
+        "--select-on-probes", action="store_true",
+        help="model selection on validation: at every epoch end (outside the time budget) measure the transfer probes "
+        "on the validation split (book and genre on its sentences, topic on its packages' descriptions, retrieval "
+        "among its novels; never test items) and keep the epoch whose worst margin over TF-IDF + LSA at the same "
+        "size on those probes, in LSA's standard errors, is largest (`margins_over`: above LSA on every probe when "
+        "positive); the table, neighbours and export use it; with --patience N, stop after N epochs without a larger "
+        "one (named corpora only)",
+    )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     parser.add_argument(
         "--probe-at", type=_minutes_list, default=(),
@@ -216,11 +226,12 @@ class ProbeMarks(keras.callbacks.Callback):
                      #   "book_probe": 0.3}, ...]
     """
 
-    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe", unit="minutes"):
+    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe", unit="minutes", logs_prefix=None):
         super().__init__()
         if unit not in ("minutes", "steps"):
             raise ValueError(f"ProbeMarks counts its marks in 'minutes' or 'steps'; got {unit!r}.")
         self.evaluate, self.budget, self.log_dir, self.tag, self.unit = evaluate, budget, log_dir, tag, unit
+        self.logs_prefix = logs_prefix  # not None: each score also goes into the epoch's logs, e.g. for BestWeights
         self.marks = None if marks is None else sorted(marks)
         self.curve, self.probing, self.probing_cpu = [], 0.0, 0.0
 
@@ -257,6 +268,8 @@ class ProbeMarks(keras.callbacks.Callback):
         self.probing += time.perf_counter() - probe_started
         self.probing_cpu += time.process_time() - probe_started_cpu
         self.curve.append(point)
+        if self.logs_prefix is not None and logs is not None:
+            logs.update({f"{self.logs_prefix}{key}": value for key, value in point.items() if key not in TRAINING_TIME})
         print(f"{self.tag} after {seconds:.0f} s ({cpu_seconds:.0f} CPU-s) of training: " + ", ".join(
             f"{key} {value:.3f}" for key, value in point.items() if key not in TRAINING_TIME))
         if self.log_dir is not None:
@@ -305,6 +318,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error("--freeze-word-embeddings and --init-word-norm apply to word embeddings set by "
                      "--init-word-embeddings lsa (frozen random vectors would teach nothing): add "
                      "--init-word-embeddings lsa, or drop them.")
+    if args.select_on_probes and (args.data not in CORPORA or args.quick):
+        parser.error(f"--select-on-probes chooses the epoch on the validation split's transfer probes, which need a "
+                     f"named corpus ({', '.join(CORPORA)}) without --quick; got --corpus {args.data}"
+                     f"{' --quick' if args.quick else ''}. Use --patience (the held-out loss) instead, or drop it.")
     if args.probe_at and args.probe_steps:
         parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
     try:
@@ -411,7 +428,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         budget = TimeBudget(run, args.minutes) if args.minutes else None
         if budget is not None:
             callbacks.append(budget)
-        best = BestWeights(run, args.patience) if args.patience else None
+        selection = _validation_selection(args, model, transfer, budget, run)
+        if selection is not None:
+            callbacks.append(selection)  # after the budget (probe time is not training time), before BestWeights
+            best = BestWeights(run, args.patience or args.epochs, monitor="val_worst_margin", mode="max")
+        else:
+            best = BestWeights(run, args.patience) if args.patience else None
         if best is not None:
             callbacks.append(best)  # after the budget, so the epoch it cuts short is still compared
         marks = ProbeMarks(evaluate, args.probe_at or args.probe_steps, budget=budget,
@@ -427,8 +449,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
         # the --probe-at probes and the --held-out-curve are not training
-        training_seconds = time.perf_counter() - started - marks.probing - curve.probing
-        training_cpu_seconds = time.process_time() - started_cpu - marks.probing_cpu - curve.probing_cpu
+        probes = [marks, curve, *([selection] if selection is not None else [])]
+        training_seconds = time.perf_counter() - started - sum(probe.probing for probe in probes)
+        training_cpu_seconds = time.process_time() - started_cpu - sum(probe.probing_cpu for probe in probes)
         steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1),
                       "train_cpu_seconds": round(training_cpu_seconds, 1)}
@@ -468,6 +491,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             "probe_curve": marks.curve,
             # --held-out-curve: the judge on held-out text of each source and the topic probe, every epoch
             "held_out_curve": curve.curve,
+            # --select-on-probes: the validation probes and their margins over LSA every epoch, and LSA's own
+            "validation_curve": None if selection is None else selection.curve,
+            "validation_reference": None if selection is None else selection.reference,
             "table": rows,
             **{key: value for key, value in rows[name].items() if key != "dim"},
         }
@@ -526,6 +552,27 @@ def validation_batches(args, model, make_dataset, splits):
     batches = list(make_dataset(args, sample, shuffle=True).take(steps))
     stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
     return training_dataset(model, tf.data.Dataset.from_tensor_slices(stacked)), len(batches)
+
+
+def _validation_selection(args, model, transfer, budget, run):
+    """`--select-on-probes`' callback: `ProbeMarks` at every epoch end of the transfer probes on the validation split
+    (`transfer["validation"]`) and their `margins_over` TF-IDF + LSA at the embedding's size on the same probes
+    (fitted once, here; kept as `.reference`), put into the epoch's logs as `val_<score>` for `BestWeights`."""
+    if not args.select_on_probes:
+        return None
+    probes = transfer["validation"]
+    reference = evaluate_transfer_tfidf(probes, args.embedding_dim, seed=args.seed, standard_errors=True)
+    print("--select-on-probes: TF-IDF + LSA on the validation probes: " + ", ".join(
+        f"{key} {value:.3f}" for key, value in reference.items()))
+
+    def scores():
+        result = evaluate_transfer(model.encode, probes, seed=args.seed)
+        return {**result, **margins_over(result, reference)}
+
+    selection = ProbeMarks(scores, None, budget=budget, log_dir=str(run.file("tensorboard/validation")),
+                           tag="validation", logs_prefix="val_")
+    selection.reference = reference
+    return selection
 
 
 def _held_out_scores(args, model, splits, transfer, held_out_judge):
