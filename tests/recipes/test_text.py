@@ -71,7 +71,8 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
     for flags, message in [(["--readout", "states+words", "--word-dim", "64"], "word_dim must be smaller"),
                            (["--readout", "words", "--word-dim", "20"], "must equal word_dim"),
                            (["--word-weighting", "sif"], "readout='states' does not use"),
-                           (["--probe-at", "1", "--probe-steps", "200"], "give one of them")]:
+                           (["--probe-at", "1", "--probe-steps", "200"], "give one of them"),
+                           (["--select-on-probes", "--corpus", str(tmp_path)], "need a named corpus")]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err
