@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
-from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
+from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus, source_shares
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
 from keras_ae.data.word_vectors import lsa_fit
 from keras_ae.distribute import get_strategy, is_chief
@@ -79,6 +79,13 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         help="the order of the package descriptions in the training stream: Debian's, by name (name neighbours "
         "mostly share a section), or shuffled once with a fixed seed (each description kept whole and in order); "
         "the held-out data and the probes are the same for both",
+    )
+    parser.add_argument(
+        "--source-shares", type=_shares_list, default={},
+        help="the training stream's mixture, e.g. packages=0.9: each named source's share of the training "
+        "stretches (the others share the rest in their own proportions; default: each source's share of the corpus, "
+        "on --corpus all about 11%% Austen, 9%% other novels, 11%% Bible, 69%% package descriptions); the held-out "
+        "data and the probes are the same whatever the mixture (--corpus books|prose|all)",
     )
     parser.add_argument(
         "--tokens", choices=["wordpiece", "word"], default="wordpiece",
@@ -205,6 +212,33 @@ def _marks_list(number, unit, example):
     return parse
 
 
+def _shares_list(text):
+    """An argparse type: comma-separated `source=share` (e.g. `packages=0.9`), shares in [0, 1] summing to at most 1."""
+    shares = {}
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            shares[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected source=share such as packages=0.9, got {part!r}") from None
+    if not shares or any(not 0.0 <= share <= 1.0 for share in shares.values()) or sum(shares.values()) > 1.0 + 1e-9:
+        raise argparse.ArgumentTypeError(f"source shares must be in [0, 1] and sum to at most 1, got {text!r}")
+    return shares
+
+
+def training_shares(args, split):
+    """`--source-shares` as the training batches' `shares` (`keras_ae.data.corpus.source_shares`, one per source of
+    `split`), or None: the corpus' own mixture."""
+    if not getattr(args, "source_shares", None):  # e.g. the tuner's batches
+        return None
+    names = CORPORA[args.data]
+    sizes = np.bincount(split.sources, minlength=len(names))
+    shares = source_shares(sizes, {names.index(name): share for name, share in args.source_shares.items()})
+    print("--source-shares: the training stream's mixture " + ", ".join(
+        f"{name} {share:.3f} (corpus {size / sizes.sum():.3f})" for name, share, size in zip(names, shares, sizes)))
+    return shares
+
+
 _minutes_list = _marks_list(float, "minutes", "1,3,10")
 _steps_list = _marks_list(int, "steps", "200,400")
 
@@ -318,6 +352,11 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error("--freeze-word-embeddings and --init-word-norm apply to word embeddings set by "
                      "--init-word-embeddings lsa (frozen random vectors would teach nothing): add "
                      "--init-word-embeddings lsa, or drop them.")
+    unknown = [name for name in args.source_shares if name not in CORPORA.get(args.data, ())]
+    if args.source_shares and (args.data not in STREAMED or unknown):
+        parser.error(f"--source-shares mixes the sources of --corpus {' | '.join(STREAMED)}; --corpus {args.data} has "
+                     f"no source {', '.join(unknown) or 'to mix'} (its sources: "
+                     f"{', '.join(CORPORA.get(args.data, ('one text',)))}). Name its sources, or drop the flag.")
     if args.select_on_probes and (args.data not in CORPORA or args.quick):
         parser.error(f"--select-on-probes chooses the epoch on the validation split's transfer probes, which need a "
                      f"named corpus ({', '.join(CORPORA)}) without --quick; got --corpus {args.data}"

@@ -72,12 +72,18 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
                            (["--readout", "words", "--word-dim", "20"], "must equal word_dim"),
                            (["--word-weighting", "sif"], "readout='states' does not use"),
                            (["--probe-at", "1", "--probe-steps", "200"], "give one of them"),
-                           (["--select-on-probes", "--corpus", str(tmp_path)], "need a named corpus")]:
+                           (["--select-on-probes", "--corpus", str(tmp_path)], "need a named corpus"),
+                           (["--source-shares", "bible=0.5", "--corpus", "books"], "has no source bible"),
+                           (["--source-shares", "packages=0.9", "--corpus", str(tmp_path)], "has no source packages")]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
     assert recipe.build_parser().parse_args(["--probe-steps", "800,200"]).probe_steps == (200, 800)
+    assert recipe.build_parser().parse_args(["--source-shares", "packages=0.9"]).source_shares == {"packages": 0.9}
+    for shares in ("packages=1.5", "packages=0.6,bible=0.6", "packages"):
+        with pytest.raises(SystemExit):
+            recipe.build_parser().parse_args(["--source-shares", shares])
     with pytest.raises(SystemExit):
         recipe.build_parser().parse_args(["--probe-steps", "0"])
 
