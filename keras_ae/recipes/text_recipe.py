@@ -268,6 +268,7 @@ class ProbeMarks(keras.callbacks.Callback):
         self.logs_prefix = logs_prefix  # not None: each score also goes into the epoch's logs, e.g. for BestWeights
         self.marks = None if marks is None else sorted(marks)
         self.curve, self.probing, self.probing_cpu = [], 0.0, 0.0
+        self.alongside = ()  # other ProbeMarks of the same fit: their probing is not training time either
 
     def on_train_begin(self, logs=None):
         self.started, self.probing = time.perf_counter(), 0.0
@@ -277,12 +278,12 @@ class ProbeMarks(keras.callbacks.Callback):
     def _training_seconds(self):
         if self.budget is not None:
             return self.budget.spent
-        return time.perf_counter() - self.started - self.probing
+        return time.perf_counter() - self.started - sum(marks.probing for marks in (self, *self.alongside))
 
     def _training_cpu_seconds(self):
         if self.budget is not None:
             return self.budget.cpu_spent
-        return time.process_time() - self.started_cpu - self.probing_cpu
+        return time.process_time() - self.started_cpu - sum(marks.probing_cpu for marks in (self, *self.alongside))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self._training_seconds()
@@ -483,12 +484,14 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                            log_dir=str(run.file("tensorboard/held_out")), tag="held_out")
         if getattr(args, "held_out_curve", False):
             callbacks.append(curve)
+        probes = [marks, curve, *([selection] if selection is not None else [])]
+        for probe in probes:
+            probe.alongside = [other for other in probes if other is not probe]
         history = run.fit(
             model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
         # the --probe-at probes and the --held-out-curve are not training
-        probes = [marks, curve, *([selection] if selection is not None else [])]
         training_seconds = time.perf_counter() - started - sum(probe.probing for probe in probes)
         training_cpu_seconds = time.process_time() - started_cpu - sum(probe.probing_cpu for probe in probes)
         steps = int(model.optimizer.iterations.numpy()) - steps_before

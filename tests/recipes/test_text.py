@@ -131,6 +131,25 @@ def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
     with pytest.raises(ValueError, match="minutes' or 'steps'"):
         ProbeMarks(lambda: {}, [1], unit="epochs")
 
+def test_probe_marks_leave_each_others_probing_out_of_training_time():
+    """--select-on-probes beside --probe-steps without a budget: one ProbeMarks' slow probes (0.5 s each) are not
+    training time for the other."""
+    import time
+
+    import keras
+
+    from keras_ae.recipes.text_recipe import ProbeMarks
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    slow = ProbeMarks(lambda: time.sleep(0.5) or {"worst_margin": 0.0}, None, tag="validation")
+    marks = ProbeMarks(lambda: {"book_probe": 0.5}, None)
+    slow.alongside, marks.alongside = [marks], [slow]
+    x = np.ones((8, 3), "float32")
+    model.fit(x, x[:, :1], batch_size=2, epochs=3, callbacks=[slow, marks], verbose=0)
+    assert marks.curve[-1]["training_seconds"] < 1.0 and slow.probing >= 1.5
+
+
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_quick_run_writes_run_folder_and_export(recipe, tmp_path):
