@@ -70,7 +70,7 @@ def test_a_score_a_callback_adds_is_kept_at_its_highest_with_mode_max(tmp_path):
     BestWeights, which keeps the epoch with the highest `val_worst_margin` and never stops with patience >= epochs."""
     from keras_ae.recipes.text_recipe import ProbeMarks
 
-    margins = iter([-3.0, -1.0, -2.0, 0.5, -4.0])
+    margins = iter([-3.0, -1.0, -2.0, 0.5, -4.0])  # any score a callback logs
     scores = ProbeMarks(lambda: {"worst_margin": next(margins)}, None, tag="validation", logs_prefix="val_")
     script = _ScriptedValidation()  # keeps every epoch's weights; its val_loss is lowest at epoch 2
     keras.utils.set_random_seed(0)

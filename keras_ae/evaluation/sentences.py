@@ -424,17 +424,21 @@ MARGIN_SCORES = {"book_probe": 1, "genre_probe": 1, "topic_probe": 1, "retrieval
 def margins_over(scores, reference):
     """How far `scores` (an `evaluate_transfer` result) are above `reference` (`evaluate_transfer_tfidf(...,
     standard_errors=True)` on the same probes, e.g. TF-IDF + LSA at the same size) on each score of `MARGIN_SCORES`
-    it has, in the reference's standard errors: `{"<score>_margin": ..., "worst_margin": the smallest}`. A worst
-    margin above 0 is above the reference on every probe; choosing a checkpoint by it never trades one probe below
-    the reference for another.
+    it has, in the reference's standard errors: `{"<score>_margin": ..., "worst_margin": the smallest,
+    "probes_above": how many margins are 0 or more, "selection": probes_above + worst / (1 + |worst|)}`.
+    `selection` ranks checkpoints by the probes they have at or above the reference first, then by the worst margin
+    (which moves it by less than one probe), so choosing by it never trades a probe below the reference for a
+    better worst probe; above `len(margins) - 1` it is above the reference on every probe.
 
     Example:
         reference = evaluate_transfer_tfidf(data["validation"], 128, standard_errors=True)
-        margins_over(evaluate_transfer(model.encode, data["validation"]), reference)["worst_margin"]  # -1.9
+        margins_over(evaluate_transfer(model.encode, data["validation"]), reference)["selection"]  # 3 - 0.76
     """
     margins = {f"{score}_margin": sign * (scores[score] - reference[score]) / max(reference[f"{score}_se"], 1e-9)
                for score, sign in MARGIN_SCORES.items() if score in reference}
-    return {**margins, "worst_margin": min(margins.values())}
+    worst = min(margins.values())
+    above = sum(margin >= 0 for margin in margins.values())
+    return {**margins, "worst_margin": worst, "probes_above": above, "selection": above + worst / (1 + abs(worst))}
 
 
 HELD_OUT_PER_SOURCE = 2000

@@ -177,10 +177,10 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "--select-on-probes", action="store_true",
         help="model selection on validation: at every epoch end (outside the time budget) measure the transfer probes "
         "on the validation split (book and genre on its sentences, topic on its packages' descriptions, retrieval "
-        "among its novels; never test items) and keep the epoch whose worst margin over TF-IDF + LSA at the same "
-        "size on those probes, in LSA's standard errors, is largest (`margins_over`: above LSA on every probe when "
-        "positive); the table, neighbours and export use it; with --patience N, stop after N epochs without a larger "
-        "one (named corpora only)",
+        "among its novels; never test items) against TF-IDF + LSA at the same size on them, and keep the epoch with "
+        "the most probes at or above LSA, of those the one whose worst margin (in LSA's standard errors) is largest "
+        "(`margins_over`' selection: no probe is traded below LSA for another); the table, neighbours and export use "
+        "it; with --patience N, stop after N epochs without a better one (named corpora only)",
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     parser.add_argument(
@@ -471,7 +471,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         selection = _validation_selection(args, model, transfer, budget, run)
         if selection is not None:
             callbacks.append(selection)  # after the budget (probe time is not training time), before BestWeights
-            best = BestWeights(run, args.patience or args.epochs, monitor="val_worst_margin", mode="max")
+            best = BestWeights(run, args.patience or args.epochs, monitor="val_selection", mode="max")
         else:
             best = BestWeights(run, args.patience) if args.patience else None
         if best is not None:
@@ -599,7 +599,8 @@ def validation_batches(args, model, make_dataset, splits):
 def _validation_selection(args, model, transfer, budget, run):
     """`--select-on-probes`' callback: `ProbeMarks` at every epoch end of the transfer probes on the validation split
     (`transfer["validation"]`) and their `margins_over` TF-IDF + LSA at the embedding's size on the same probes
-    (fitted once, here; kept as `.reference`), put into the epoch's logs as `val_<score>` for `BestWeights`."""
+    (fitted once, here; kept as `.reference`), put into the epoch's logs as `val_<score>` for `BestWeights`
+    (`val_selection`)."""
     if not args.select_on_probes:
         return None
     probes = transfer["validation"]

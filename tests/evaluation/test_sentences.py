@@ -189,8 +189,13 @@ def test_margins_over_are_in_standard_errors_and_the_worst_probe_decides():
     margins = evaluation.margins_over(above, reference)
     assert margins["book_probe_margin"] == pytest.approx(2.0) and margins["retrieval_mean_rank_margin"] == 3.0
     assert margins["worst_margin"] == pytest.approx(0.5)  # topic: +0.01 in 0.02
+    assert margins["probes_above"] == 4 and margins["selection"] == pytest.approx(4 + 0.5 / 1.5)
     below = {**above, "retrieval_mean_rank": 34.0}  # a higher mean rank is worse
     assert evaluation.margins_over(below, reference)["worst_margin"] == pytest.approx(-1.0)
+    # A checkpoint with one probe far below ranks under one with two probes a little below: no probe is traded.
+    one_far = evaluation.margins_over({**above, "topic_probe": 0.50}, reference)  # topic -5 SE, three above
+    two_near = evaluation.margins_over({**above, "topic_probe": 0.59, "book_probe": 0.39}, reference)  # -0.5, -1
+    assert one_far["worst_margin"] < two_near["worst_margin"] and one_far["selection"] > two_near["selection"]
 
 
 def test_diagnostics_count_tokens_truncation_and_oov_per_tokenizer():
