@@ -322,7 +322,8 @@ BEST_WEIGHTS = "best.weights.npz"
 
 class BestWeights(keras.callbacks.EarlyStopping):
     """Keras' `EarlyStopping(restore_best_weights=True)` for a run folder: stops after `patience` epochs without a
-    lower `monitor` (the validation loss, measured at every epoch end), and when training ends, also by the
+    lower `monitor` (the validation loss, measured at every epoch end; `mode="max"`: a higher one, e.g. a score a
+    callback before this one adds to the epoch's logs), and when training ends, also by the
     `TimeBudget` or `--epochs`, puts back the weights of the best epoch. The best weights are also kept in the run
     folder (`best.weights.npz`, written atomically), so a `--resume` continues the comparison with the best epoch of
     the whole run, not only of its resumed part. `best_step` is the training step whose weights were kept.
@@ -333,8 +334,8 @@ class BestWeights(keras.callbacks.EarlyStopping):
         best.best_epoch + 1, best.best_step, best.best  # 4, 800, 2.31 (the epoch, step and val_loss kept)
     """
 
-    def __init__(self, run, patience, monitor="val_loss"):
-        super().__init__(monitor=monitor, patience=patience, restore_best_weights=True)
+    def __init__(self, run, patience, monitor="val_loss", mode="min"):
+        super().__init__(monitor=monitor, patience=patience, mode=mode, restore_best_weights=True)
         self.run = run
         self.best_step = None
 

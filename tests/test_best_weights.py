@@ -63,3 +63,23 @@ def test_a_resume_keeps_the_best_epoch_from_before_the_kill(tmp_path):
     assert sorted(script.weights) == [4]  # epoch 3 had waited one epoch: epoch 4 is the second, then it stops
     assert (best.best_epoch + 1, best.best_step, best.best) == (2, 2 * STEPS_PER_EPOCH, 1.0)
     assert _same(model.get_weights(), killed.weights[2]) and not _same(killed.weights[2], script.weights[4])
+
+
+def test_a_score_a_callback_adds_is_kept_at_its_highest_with_mode_max(tmp_path):
+    """--select-on-probes: ProbeMarks puts each epoch's validation scores into the logs (`val_` prefix) before
+    BestWeights, which keeps the epoch with the highest `val_worst_margin` and never stops with patience >= epochs."""
+    from keras_ae.recipes.text_recipe import ProbeMarks
+
+    margins = iter([-3.0, -1.0, -2.0, 0.5, -4.0])  # any score a callback logs
+    scores = ProbeMarks(lambda: {"worst_margin": next(margins)}, None, tag="validation", logs_prefix="val_")
+    script = _ScriptedValidation()  # keeps every epoch's weights; its val_loss is lowest at epoch 2
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    with RunFolder(tmp_path / "run", flags={}) as run:
+        best = BestWeights(run, 5, monitor="val_worst_margin", mode="max")
+        run.fit(model, x, y=x[:, :2], batch_size=2, epochs=5, callbacks=[script, scores, best], verbose=0)
+    assert [point["worst_margin"] for point in scores.curve] == [-3.0, -1.0, -2.0, 0.5, -4.0]
+    assert (best.best_epoch + 1, best.best_step, best.best) == (4, 4 * STEPS_PER_EPOCH, 0.5)
+    assert best.stopped_epoch == 0 and _same(model.get_weights(), script.weights[4])

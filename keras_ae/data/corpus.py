@@ -396,17 +396,59 @@ def _with_offsets(record, offset):
     }
 
 
-def contiguous_batches(shards, batch_size, chunk_size=20, seed=0, shuffle=True, shuffle_chunks=2000):
+def source_shares(sizes, shares):
+    """The share of the training stream each source gets: `shares` (`{source index: share}`, e.g. `{3: 0.9}`) for
+    the sources it names, what is left for the others in proportion to `sizes` (their training sentences, e.g.
+    `np.bincount(corpus.train.sources)`).
+
+    Example:
+        source_shares([25039, 22114, 26982, 162162], {3: 0.9})  # [0.034, 0.030, 0.036, 0.9] on --corpus all
+    """
+    sizes = np.asarray(sizes, "float64")
+    result = np.zeros(len(sizes))
+    given = np.zeros(len(sizes), bool)
+    for index, share in shares.items():
+        result[index], given[index] = share, True
+    rest = 1.0 - result.sum()
+    if rest < -1e-9 or (rest > 1e-9 and not sizes[~given].sum()):
+        raise ValueError(f"Source shares {shares} must sum to at most 1, and to 1 when they name every source.")
+    if rest > 1e-9:
+        result[~given] = rest * sizes[~given] / sizes[~given].sum()
+    return result
+
+
+def _chunks(shards, chunk_size, seed, shuffle, shares=None):
+    """Stretches of `chunk_size` contiguous records of `shards`: from files read four at a time in a random order,
+    or, with `shares` (one per source index, summing to 1), from each source's files apart, drawn source by source
+    with those probabilities (each source repeating on its own)."""
+    if shares is None:
+        return _records(shards.files, shards.offsets, shuffle=shuffle, seed=seed, cycle_length=4,
+                        chunk_size=chunk_size)
+    sources = shards.offsets[:, 3]
+    streams, weights = [], []
+    for index, share in enumerate(shares):
+        if share > 0:
+            files = [file for file, source in zip(shards.files, sources) if source == index]
+            streams.append(_records(files, shards.offsets[sources == index], shuffle=True, seed=seed,
+                                    cycle_length=min(4, len(files)), chunk_size=chunk_size).repeat())
+            weights.append(float(share))
+    return tf.data.Dataset.sample_from_datasets(streams, weights=weights, seed=seed)
+
+
+def contiguous_batches(shards, batch_size, chunk_size=20, seed=0, shuffle=True, shuffle_chunks=2000, shares=None):
     """Quick-thought batches `{"sentences", "positions", "documents"}` streamed from `shards`: `batch_size /
     chunk_size` stretches of `chunk_size` contiguous sentences, from files read four at a time in a random order and
     shuffled in a buffer of `shuffle_chunks` stretches (never the whole corpus in memory); endless when `shuffle`.
     `documents` is each sentence's document id, unique across the sources (a novel, a book of the Bible, one package
-    description; `QuickThought(document_weight)` reads it)."""
+    description; `QuickThought(document_weight)` reads it). `shares` (training only; `source_shares`): each
+    source's share of the stretches, instead of its share of the corpus."""
     if batch_size < 2 or chunk_size < 2 or batch_size % chunk_size:
         raise ValueError(f"chunk_size ({chunk_size}) must be at least 2 and divide batch_size ({batch_size}).")
     if shards.sentences < batch_size:
         raise ValueError(f"Only {shards.sentences} sentences for a batch size of {batch_size}: lower --batch-size.")
-    chunks = _records(shards.files, shards.offsets, shuffle=shuffle, seed=seed, cycle_length=4, chunk_size=chunk_size)
+    if shares is not None and not shuffle:
+        raise ValueError("Source shares mix the training stream; the held-out batches keep the corpus' own mixture.")
+    chunks = _chunks(shards, chunk_size, seed, shuffle, shares)
     if shuffle:
         chunks = chunks.shuffle(shuffle_chunks, seed=seed, reshuffle_each_iteration=True).repeat()
     batches = chunks.unbatch().batch(batch_size, drop_remainder=shuffle)
@@ -415,13 +457,16 @@ def contiguous_batches(shards, batch_size, chunk_size=20, seed=0, shuffle=True, 
     ).prefetch(tf.data.AUTOTUNE)
 
 
-def triple_batches(shards, batch_size, seed=0, shuffle=True, chunk_size=64, shuffle_triples=20000):
+def triple_batches(shards, batch_size, seed=0, shuffle=True, chunk_size=64, shuffle_triples=20000, shares=None):
     """Skip-thought batches `{"previous", "sentence", "next"}` streamed from `shards`: the triples of neighbouring
     sentences (same segment) inside chunks of `chunk_size` contiguous sentences (the 2 triples that would straddle
-    two chunks are skipped), shuffled in a buffer of `shuffle_triples`; endless when `shuffle`."""
+    two chunks are skipped), shuffled in a buffer of `shuffle_triples`; endless when `shuffle`. `shares`: as in
+    `contiguous_batches`."""
     if shards.sentences < batch_size:
         raise ValueError(f"Only {shards.sentences} sentences for a batch size of {batch_size}: lower --batch-size.")
-    chunks = _records(shards.files, shards.offsets, shuffle=shuffle, seed=seed, cycle_length=4, chunk_size=chunk_size)
+    if shares is not None and not shuffle:
+        raise ValueError("Source shares mix the training stream; the held-out batches keep the corpus' own mixture.")
+    chunks = _chunks(shards, chunk_size, seed, shuffle, shares)
 
     def triples(chunk):
         segment = chunk["segment"]

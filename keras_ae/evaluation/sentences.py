@@ -104,7 +104,8 @@ def next_sentence_retrieval(
     else:
         scores = np.einsum("qd,qcd->qc", query, pool[candidates])
     ranks = 1 + np.sum(scores[:, 1:] >= scores[:, :1], axis=1)
-    return {"top1": float(np.mean(ranks == 1)), "mean_rank": float(np.mean(ranks)), "queries": int(len(queries))}
+    return {"top1": float(np.mean(ranks == 1)), "mean_rank": float(np.mean(ranks)), "queries": int(len(queries)),
+            "rank_sd": float(np.std(ranks))}
 
 
 def nearest_neighbours(query_embeddings, embeddings, sentences, k=5):
@@ -250,7 +251,10 @@ def transfer_probe_data(corpus, max_train=10000, seed=0):
     - topic_validation: the same probe (the same training items) tested on the descriptions of the validation split's
       source packages instead of the test split's, for choosing a setting without the test items (drawn with a
       generator of its own, so the other probes' draws are as without it; absent when the validation split has none);
-    - retrieval: the held-out novels as a `SentenceSplit`, for `next_sentence_retrieval`.
+    - retrieval: the held-out novels as a `SentenceSplit`, for `next_sentence_retrieval`;
+    - validation: the same probes on the validation split, a dict shaped like this one (`"book"`, `"genre"`,
+      `"topic"` when `topic_validation` exists, `"retrieval"`: the validation novels), for `evaluate_transfer` and
+      `evaluate_transfer_tfidf`: choosing a checkpoint or setting without the test items (`margins_over`).
     """
     rng = np.random.default_rng(seed)
     names = corpus.source_names
@@ -271,14 +275,31 @@ def transfer_probe_data(corpus, max_train=10000, seed=0):
         ])
         genre += [[(part.sentences[i],) for i in chosen], part.sources[chosen]]
     data["genre"] = tuple(genre)
+    validation = _validation_probes(corpus, data, novel_ids, np.random.default_rng([seed, 2]))
     if "packages" in names:
         topic = _topic_items(corpus, names.index("packages"), {"train": rng, "test": rng,
                                                                "validation": np.random.default_rng([seed, 1])})
         data["topic"] = topic["train"] + topic["test"]
         if len(topic["validation"][0]):
             data["topic_validation"] = topic["train"] + topic["validation"]
+            validation["topic"] = data["topic_validation"]
     data["retrieval"] = book["test"]
+    data["validation"] = validation
     return data
+
+
+def _validation_probes(corpus, data, novel_ids, rng):
+    """The book and genre probes (their training items) tested on the validation split instead, and retrieval on
+    its novels: `transfer_probe_data`'s `"validation"`, drawn with `rng` of its own (the test draws are unchanged)."""
+    part = corpus.validation
+    novels = _subsplit(part, np.isin(part.sources, novel_ids))
+    chosen = np.concatenate([rng.permutation(np.nonzero(part.sources == source)[0])[: GENRE_PER_SOURCE["test"]]
+                             for source in range(len(corpus.source_names))])
+    return {
+        "book": data["book"][:2] + ([(s,) for s in novels.sentences], novels.labels),
+        "genre": data["genre"][:2] + ([(part.sentences[i],) for i in chosen], part.sources[chosen]),
+        "retrieval": novels,
+    }
 
 
 def _subsplit(split, keep):
@@ -352,9 +373,11 @@ def evaluate_transfer(encode, data, query_encode=None, candidate_encode=None, se
     return result
 
 
-def evaluate_transfer_tfidf(data, embedding_dim=None, seed=0, num_candidates=NUM_CANDIDATES):
+def evaluate_transfer_tfidf(data, embedding_dim=None, seed=0, num_candidates=NUM_CANDIDATES, standard_errors=False):
     """`evaluate_transfer` on TF-IDF features (fitted on each probe's training items): the full sparse vectors
-    (logistic regression on them) or their LSA projection to `embedding_dim` (standardised linear probe)."""
+    (logistic regression on them) or their LSA projection to `embedding_dim` (standardised linear probe).
+    `standard_errors`: each score's standard error too, as `<score>_se` (binomial for the accuracies and top-1, the
+    ranks' standard deviation over the square root of the queries for the mean rank), for `margins_over`."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.linear_model import LogisticRegression
 
@@ -378,11 +401,44 @@ def evaluate_transfer_tfidf(data, embedding_dim=None, seed=0, num_candidates=NUM
                 classifier = LogisticRegression(max_iter=1000, random_state=seed).fit(train_x, train_labels)
                 accuracy = float(classifier.score(test_x, test_labels))
             result[f"{probe}_probe"] = accuracy
+            if standard_errors:
+                result[f"{probe}_probe_se"] = _binomial_se(accuracy, len(test_labels))
     split = data["retrieval"]
     (z,) = features(split.sentences)
     retrieval = next_sentence_retrieval(z, z, split, num_candidates=num_candidates, seed=seed)
     result.update({"retrieval_top1": retrieval["top1"], "retrieval_mean_rank": retrieval["mean_rank"]})
+    if standard_errors:
+        result["retrieval_top1_se"] = _binomial_se(retrieval["top1"], retrieval["queries"])
+        result["retrieval_mean_rank_se"] = retrieval["rank_sd"] / np.sqrt(retrieval["queries"])
     return result
+
+
+def _binomial_se(accuracy, count):
+    return float(np.sqrt(accuracy * (1.0 - accuracy) / count))
+
+
+# +1: higher is better; -1: lower is better
+MARGIN_SCORES = {"book_probe": 1, "genre_probe": 1, "topic_probe": 1, "retrieval_top1": 1, "retrieval_mean_rank": -1}
+
+
+def margins_over(scores, reference):
+    """How far `scores` (an `evaluate_transfer` result) are above `reference` (`evaluate_transfer_tfidf(...,
+    standard_errors=True)` on the same probes, e.g. TF-IDF + LSA at the same size) on each score of `MARGIN_SCORES`
+    it has, in the reference's standard errors: `{"<score>_margin": ..., "worst_margin": the smallest,
+    "probes_above": how many margins are 0 or more, "selection": probes_above + worst / (1 + |worst|)}`.
+    `selection` ranks checkpoints by the probes they have at or above the reference first, then by the worst margin
+    (which moves it by less than one probe), so choosing by it never trades a probe below the reference for a
+    better worst probe; above `len(margins) - 1` it is above the reference on every probe.
+
+    Example:
+        reference = evaluate_transfer_tfidf(data["validation"], 128, standard_errors=True)
+        margins_over(evaluate_transfer(model.encode, data["validation"]), reference)["selection"]  # 3 - 0.76
+    """
+    margins = {f"{score}_margin": sign * (scores[score] - reference[score]) / max(reference[f"{score}_se"], 1e-9)
+               for score, sign in MARGIN_SCORES.items() if score in reference}
+    worst = min(margins.values())
+    above = sum(margin >= 0 for margin in margins.values())
+    return {**margins, "worst_margin": worst, "probes_above": above, "selection": above + worst / (1 + abs(worst))}
 
 
 HELD_OUT_PER_SOURCE = 2000

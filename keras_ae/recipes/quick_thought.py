@@ -19,7 +19,7 @@ from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.evaluation.sentences import HELD_OUT_PER_SOURCE, held_out_sample, neighbour_picks_by_source
 from keras_ae.models.quick_thought import WORD_ANCHOR_SCALES, QuickThought
 from keras_ae.recipes.common import recipe_parser
-from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
+from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe, training_shares
 
 
 def build_parser():
@@ -121,7 +121,7 @@ def build_model(args, vocabulary):
 def make_dataset(args, split, shuffle=False):
     if shuffle and split.shards is not None:
         return contiguous_batches(split.shards, args.batch_size, chunk_size=args.chunk_size or args.batch_size,
-                                  seed=args.seed)
+                                  seed=args.seed, shares=training_shares(args, split))
     return make_contiguous_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed, chunk_size=args.chunk_size)
 
 

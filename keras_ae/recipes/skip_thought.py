@@ -14,7 +14,7 @@ from keras_ae.data.corpus import triple_batches
 from keras_ae.data.text import make_triple_dataset
 from keras_ae.models.skip_thought import SkipThought
 from keras_ae.recipes.common import recipe_parser
-from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe
+from keras_ae.recipes.text_recipe import TEXT_DEFAULTS, add_text_flags, run_text_recipe, training_shares
 
 
 def build_parser():
@@ -59,7 +59,7 @@ def build_model(args, vocabulary):
 
 def make_dataset(args, split, shuffle=False):
     if shuffle and split.shards is not None:
-        return triple_batches(split.shards, args.batch_size, seed=args.seed)
+        return triple_batches(split.shards, args.batch_size, seed=args.seed, shares=training_shares(args, split))
     return make_triple_dataset(split, args.batch_size, shuffle=shuffle, seed=args.seed)
 
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras_ae import plots
 from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
-from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus
+from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus, source_shares
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
 from keras_ae.data.word_vectors import lsa_fit
 from keras_ae.distribute import get_strategy, is_chief
@@ -35,6 +35,7 @@ from keras_ae.evaluation.sentences import (
     evaluate_tfidf,
     evaluate_transfer,
     evaluate_transfer_tfidf,
+    margins_over,
     transfer_probe,
     transfer_probe_data,
     write_neighbours,
@@ -78,6 +79,13 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         help="the order of the package descriptions in the training stream: Debian's, by name (name neighbours "
         "mostly share a section), or shuffled once with a fixed seed (each description kept whole and in order); "
         "the held-out data and the probes are the same for both",
+    )
+    parser.add_argument(
+        "--source-shares", type=_shares_list, default={},
+        help="the training stream's mixture, e.g. packages=0.9: each named source's share of the training "
+        "stretches (the others share the rest in their own proportions; default: each source's share of the corpus, "
+        "on --corpus all about 11%% Austen, 9%% other novels, 11%% Bible, 69%% package descriptions); the held-out "
+        "data and the probes are the same whatever the mixture (--corpus books|prose|all)",
     )
     parser.add_argument(
         "--tokens", choices=["wordpiece", "word"], default="wordpiece",
@@ -165,6 +173,15 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "the step (0: off, the default: on Austen both models' book probe keeps rising after their validation loss "
         "bottoms out)",
     )
+    parser.add_argument(
+        "--select-on-probes", action="store_true",
+        help="model selection on validation: at every epoch end (outside the time budget) measure the transfer probes "
+        "on the validation split (book and genre on its sentences, topic on its packages' descriptions, retrieval "
+        "among its novels; never test items) against TF-IDF + LSA at the same size on them, and keep the epoch with "
+        "the most probes at or above LSA, of those the one whose worst margin (in LSA's standard errors) is largest "
+        "(`margins_over`' selection: no probe is traded below LSA for another); the table, neighbours and export use "
+        "it; with --patience N, stop after N epochs without a better one (named corpora only)",
+    )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip TF-IDF / random rows")
     parser.add_argument(
         "--probe-at", type=_minutes_list, default=(),
@@ -195,6 +212,33 @@ def _marks_list(number, unit, example):
     return parse
 
 
+def _shares_list(text):
+    """An argparse type: comma-separated `source=share` (e.g. `packages=0.9`), shares in [0, 1] summing to at most 1."""
+    shares = {}
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            shares[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected source=share such as packages=0.9, got {part!r}") from None
+    if not shares or any(not 0.0 <= share <= 1.0 for share in shares.values()) or sum(shares.values()) > 1.0 + 1e-9:
+        raise argparse.ArgumentTypeError(f"source shares must be in [0, 1] and sum to at most 1, got {text!r}")
+    return shares
+
+
+def training_shares(args, split):
+    """`--source-shares` as the training batches' `shares` (`keras_ae.data.corpus.source_shares`, one per source of
+    `split`), or None: the corpus' own mixture."""
+    if not getattr(args, "source_shares", None):  # e.g. the tuner's batches
+        return None
+    names = CORPORA[args.data]
+    sizes = np.bincount(split.sources, minlength=len(names))
+    shares = source_shares(sizes, {names.index(name): share for name, share in args.source_shares.items()})
+    print("--source-shares: the training stream's mixture " + ", ".join(
+        f"{name} {share:.3f} (corpus {size / sizes.sum():.3f})" for name, share, size in zip(names, shares, sizes)))
+    return shares
+
+
 _minutes_list = _marks_list(float, "minutes", "1,3,10")
 _steps_list = _marks_list(int, "steps", "200,400")
 
@@ -216,13 +260,15 @@ class ProbeMarks(keras.callbacks.Callback):
                      #   "book_probe": 0.3}, ...]
     """
 
-    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe", unit="minutes"):
+    def __init__(self, evaluate, marks, budget=None, log_dir=None, tag="probe", unit="minutes", logs_prefix=None):
         super().__init__()
         if unit not in ("minutes", "steps"):
             raise ValueError(f"ProbeMarks counts its marks in 'minutes' or 'steps'; got {unit!r}.")
         self.evaluate, self.budget, self.log_dir, self.tag, self.unit = evaluate, budget, log_dir, tag, unit
+        self.logs_prefix = logs_prefix  # not None: each score also goes into the epoch's logs, e.g. for BestWeights
         self.marks = None if marks is None else sorted(marks)
         self.curve, self.probing, self.probing_cpu = [], 0.0, 0.0
+        self.alongside = ()  # other ProbeMarks of the same fit: their probing is not training time either
 
     def on_train_begin(self, logs=None):
         self.started, self.probing = time.perf_counter(), 0.0
@@ -232,12 +278,12 @@ class ProbeMarks(keras.callbacks.Callback):
     def _training_seconds(self):
         if self.budget is not None:
             return self.budget.spent
-        return time.perf_counter() - self.started - self.probing
+        return time.perf_counter() - self.started - sum(marks.probing for marks in (self, *self.alongside))
 
     def _training_cpu_seconds(self):
         if self.budget is not None:
             return self.budget.cpu_spent
-        return time.process_time() - self.started_cpu - self.probing_cpu
+        return time.process_time() - self.started_cpu - sum(marks.probing_cpu for marks in (self, *self.alongside))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self._training_seconds()
@@ -257,6 +303,8 @@ class ProbeMarks(keras.callbacks.Callback):
         self.probing += time.perf_counter() - probe_started
         self.probing_cpu += time.process_time() - probe_started_cpu
         self.curve.append(point)
+        if self.logs_prefix is not None and logs is not None:
+            logs.update({f"{self.logs_prefix}{key}": value for key, value in point.items() if key not in TRAINING_TIME})
         print(f"{self.tag} after {seconds:.0f} s ({cpu_seconds:.0f} CPU-s) of training: " + ", ".join(
             f"{key} {value:.3f}" for key, value in point.items() if key not in TRAINING_TIME))
         if self.log_dir is not None:
@@ -305,6 +353,15 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error("--freeze-word-embeddings and --init-word-norm apply to word embeddings set by "
                      "--init-word-embeddings lsa (frozen random vectors would teach nothing): add "
                      "--init-word-embeddings lsa, or drop them.")
+    unknown = [name for name in args.source_shares if name not in CORPORA.get(args.data, ())]
+    if args.source_shares and (args.data not in STREAMED or unknown):
+        parser.error(f"--source-shares mixes the sources of --corpus {' | '.join(STREAMED)}; --corpus {args.data} has "
+                     f"no source {', '.join(unknown) or 'to mix'} (its sources: "
+                     f"{', '.join(CORPORA.get(args.data, ('one text',)))}). Name its sources, or drop the flag.")
+    if args.select_on_probes and (args.data not in CORPORA or args.quick):
+        parser.error(f"--select-on-probes chooses the epoch on the validation split's transfer probes, which need a "
+                     f"named corpus ({', '.join(CORPORA)}) without --quick; got --corpus {args.data}"
+                     f"{' --quick' if args.quick else ''}. Use --patience (the held-out loss) instead, or drop it.")
     if args.probe_at and args.probe_steps:
         parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
     try:
@@ -411,7 +468,12 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         budget = TimeBudget(run, args.minutes) if args.minutes else None
         if budget is not None:
             callbacks.append(budget)
-        best = BestWeights(run, args.patience) if args.patience else None
+        selection = _validation_selection(args, model, transfer, budget, run)
+        if selection is not None:
+            callbacks.append(selection)  # after the budget (probe time is not training time), before BestWeights
+            best = BestWeights(run, args.patience or args.epochs, monitor="val_selection", mode="max")
+        else:
+            best = BestWeights(run, args.patience) if args.patience else None
         if best is not None:
             callbacks.append(best)  # after the budget, so the epoch it cuts short is still compared
         marks = ProbeMarks(evaluate, args.probe_at or args.probe_steps, budget=budget,
@@ -422,13 +484,16 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                            log_dir=str(run.file("tensorboard/held_out")), tag="held_out")
         if getattr(args, "held_out_curve", False):
             callbacks.append(curve)
+        probes = [marks, curve, *([selection] if selection is not None else [])]
+        for probe in probes:
+            probe.alongside = [other for other in probes if other is not probe]
         history = run.fit(
             model, train, validation_data=validation, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
             validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=2,
         )
         # the --probe-at probes and the --held-out-curve are not training
-        training_seconds = time.perf_counter() - started - marks.probing - curve.probing
-        training_cpu_seconds = time.process_time() - started_cpu - marks.probing_cpu - curve.probing_cpu
+        training_seconds = time.perf_counter() - started - sum(probe.probing for probe in probes)
+        training_cpu_seconds = time.process_time() - started_cpu - sum(probe.probing_cpu for probe in probes)
         steps = int(model.optimizer.iterations.numpy()) - steps_before
         rows[name] = {**evaluate(), "train_seconds": round(training_seconds, 1),
                       "train_cpu_seconds": round(training_cpu_seconds, 1)}
@@ -468,6 +533,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             "probe_curve": marks.curve,
             # --held-out-curve: the judge on held-out text of each source and the topic probe, every epoch
             "held_out_curve": curve.curve,
+            # --select-on-probes: the validation probes and their margins over LSA every epoch, and LSA's own
+            "validation_curve": None if selection is None else selection.curve,
+            "validation_reference": None if selection is None else selection.reference,
             "table": rows,
             **{key: value for key, value in rows[name].items() if key != "dim"},
         }
@@ -526,6 +594,28 @@ def validation_batches(args, model, make_dataset, splits):
     batches = list(make_dataset(args, sample, shuffle=True).take(steps))
     stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
     return training_dataset(model, tf.data.Dataset.from_tensor_slices(stacked)), len(batches)
+
+
+def _validation_selection(args, model, transfer, budget, run):
+    """`--select-on-probes`' callback: `ProbeMarks` at every epoch end of the transfer probes on the validation split
+    (`transfer["validation"]`) and their `margins_over` TF-IDF + LSA at the embedding's size on the same probes
+    (fitted once, here; kept as `.reference`), put into the epoch's logs as `val_<score>` for `BestWeights`
+    (`val_selection`)."""
+    if not args.select_on_probes:
+        return None
+    probes = transfer["validation"]
+    reference = evaluate_transfer_tfidf(probes, args.embedding_dim, seed=args.seed, standard_errors=True)
+    print("--select-on-probes: TF-IDF + LSA on the validation probes: " + ", ".join(
+        f"{key} {value:.3f}" for key, value in reference.items()))
+
+    def scores():
+        result = evaluate_transfer(model.encode, probes, seed=args.seed)
+        return {**result, **margins_over(result, reference)}
+
+    selection = ProbeMarks(scores, None, budget=budget, log_dir=str(run.file("tensorboard/validation")),
+                           tag="validation", logs_prefix="val_")
+    selection.reference = reference
+    return selection
 
 
 def _held_out_scores(args, model, splits, transfer, held_out_judge):

@@ -136,3 +136,29 @@ def test_whole_document_split_must_leave_test_and_validation():
     documents = [Document(f"d{i}", [["A b.", "C d."]]) for i in range(3)]
     with pytest.raises(ValueError, match="validation"):
         split_documents("x", documents, held_out=["train", "test", "test"])
+
+
+def test_source_shares_set_the_training_mixture_of_both_models_batches(monkeypatch, tmp_path):
+    """--source-shares: the named source gets its share, the others the rest in their own proportions; the stretches
+    keep their contiguity, and about that share of sentences comes from the source."""
+    assert np.allclose(corpus.source_shares([100, 300, 600], {2: 0.9}), [0.025, 0.075, 0.9])
+    assert np.allclose(corpus.source_shares([100, 300], {0: 0.25, 1: 0.75}), [0.25, 0.75])
+    for wrong in ({0: 0.7, 1: 0.6}, {0: 0.5, 1: 0.2}):  # over 1; under 1 with no source left to take the rest
+        with pytest.raises(ValueError, match="sum to at most 1"):
+            corpus.source_shares([100, 300], wrong)
+    calls = []
+    _fake_sources(monkeypatch, tmp_path, calls)
+    splits = corpus.load_corpus("tiny", progress=False)
+    natural = np.mean(splits.train.sources == 1)
+    for share in (0.0, 0.9):  # the natural share is about 0.2
+        shares = corpus.source_shares(np.bincount(splits.train.sources), {1: share})
+        batches = corpus.contiguous_batches(splits.train.shards, batch_size=16, chunk_size=4, shares=shares,
+                                            shuffle_chunks=40)  # a small buffer: each source repeats on its own
+        sources = [splits.train.sources[splits.train.sentences.index(s.decode())]
+                   for batch in batches.take(40) for s in batch["sentences"].numpy()]
+        assert abs(np.mean(np.equal(sources, 1)) - share) < 0.08 and abs(natural - share) > 0.15
+        triples = corpus.triple_batches(splits.train.shards, batch_size=16, chunk_size=8, shares=shares,
+                                        shuffle_triples=40)
+        assert next(iter(triples))["sentence"].shape == (16,)
+    with pytest.raises(ValueError, match="held-out batches"):
+        corpus.contiguous_batches(splits.train.shards, 16, chunk_size=4, shuffle=False, shares=shares)

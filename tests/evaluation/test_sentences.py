@@ -154,6 +154,50 @@ def test_topic_validation_probe_shares_the_training_items_and_leaves_the_test_dr
     assert 0.0 <= result["topic_validation_probe"] <= 1.0
 
 
+def test_validation_probes_test_the_probes_training_items_on_the_validation_split():
+    """transfer_probe_data's "validation": book and genre (their own training items) tested on validation sentences,
+    topic = topic_validation, retrieval among the validation novels; evaluate_transfer and the LSA baseline (with
+    standard errors) run on it as on the test probes."""
+    import dataclasses
+
+    corpus = _corpus_with_sources()
+    validation = evaluation._subsplit(corpus.test, np.arange(len(corpus.test)) % 2 == 0)  # a split apart from test
+    corpus = dataclasses.replace(corpus, validation=validation)
+    data = evaluation.transfer_probe_data(corpus, max_train=200, seed=0)
+    held_out = data["validation"]
+    assert set(held_out) == {"book", "genre", "topic", "retrieval"} and held_out["topic"] is data["topic_validation"]
+    for probe in ("book", "genre"):
+        assert held_out[probe][0] is data[probe][0] and np.array_equal(held_out[probe][1], data[probe][1])
+        assert {s for (s,) in held_out[probe][2]} <= set(validation.sentences)
+    assert set(held_out["genre"][3]) == {0, 1, 2, 3}
+    assert set(held_out["retrieval"].sentences) <= set(validation.sentences)
+    assert set(held_out["retrieval"].sources) <= {0, 1}  # the novels
+    lsa = evaluation.evaluate_transfer_tfidf(held_out, 8, seed=0, num_candidates=20, standard_errors=True)
+    p, n = lsa["genre_probe"], len(held_out["genre"][3])
+    assert lsa["genre_probe_se"] == pytest.approx(np.sqrt(p * (1 - p) / n))
+    assert lsa["retrieval_mean_rank_se"] > 0 and "genre_probe_se" not in evaluation.evaluate_transfer_tfidf(
+        held_out, 8, seed=0, num_candidates=20)
+    lookup = lambda s: tf.one_hot(tf.strings.to_hash_bucket_fast(s, 8), 8)  # noqa: E731
+    assert 0.0 <= evaluation.evaluate_transfer(lookup, held_out, seed=0, num_candidates=20)["book_probe"] <= 1.0
+
+
+def test_margins_over_are_in_standard_errors_and_the_worst_probe_decides():
+    reference = {"book_probe": 0.4, "book_probe_se": 0.01, "topic_probe": 0.6, "topic_probe_se": 0.02,
+                 "retrieval_top1": 0.08, "retrieval_top1_se": 0.01, "retrieval_mean_rank": 33.0,
+                 "retrieval_mean_rank_se": 1.0}
+    above = {"book_probe": 0.42, "topic_probe": 0.61, "retrieval_top1": 0.09, "retrieval_mean_rank": 30.0}
+    margins = evaluation.margins_over(above, reference)
+    assert margins["book_probe_margin"] == pytest.approx(2.0) and margins["retrieval_mean_rank_margin"] == 3.0
+    assert margins["worst_margin"] == pytest.approx(0.5)  # topic: +0.01 in 0.02
+    assert margins["probes_above"] == 4 and margins["selection"] == pytest.approx(4 + 0.5 / 1.5)
+    below = {**above, "retrieval_mean_rank": 34.0}  # a higher mean rank is worse
+    assert evaluation.margins_over(below, reference)["worst_margin"] == pytest.approx(-1.0)
+    # A checkpoint with one probe far below ranks under one with two probes a little below: no probe is traded.
+    one_far = evaluation.margins_over({**above, "topic_probe": 0.50}, reference)  # topic -5 SE, three above
+    two_near = evaluation.margins_over({**above, "topic_probe": 0.59, "book_probe": 0.39}, reference)  # -0.5, -1
+    assert one_far["worst_margin"] < two_near["worst_margin"] and one_far["selection"] > two_near["selection"]
+
+
 def test_diagnostics_count_tokens_truncation_and_oov_per_tokenizer():
     from benchmarks.sentence_probe_diagnostics import token_counts
     from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder

@@ -71,12 +71,19 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
     for flags, message in [(["--readout", "states+words", "--word-dim", "64"], "word_dim must be smaller"),
                            (["--readout", "words", "--word-dim", "20"], "must equal word_dim"),
                            (["--word-weighting", "sif"], "readout='states' does not use"),
-                           (["--probe-at", "1", "--probe-steps", "200"], "give one of them")]:
+                           (["--probe-at", "1", "--probe-steps", "200"], "give one of them"),
+                           (["--select-on-probes", "--corpus", str(tmp_path)], "need a named corpus"),
+                           (["--source-shares", "bible=0.5", "--corpus", "books"], "has no source bible"),
+                           (["--source-shares", "packages=0.9", "--corpus", str(tmp_path)], "has no source packages")]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
     assert recipe.build_parser().parse_args(["--probe-steps", "800,200"]).probe_steps == (200, 800)
+    assert recipe.build_parser().parse_args(["--source-shares", "packages=0.9"]).source_shares == {"packages": 0.9}
+    for shares in ("packages=1.5", "packages=0.6,bible=0.6", "packages"):
+        with pytest.raises(SystemExit):
+            recipe.build_parser().parse_args(["--source-shares", shares])
     with pytest.raises(SystemExit):
         recipe.build_parser().parse_args(["--probe-steps", "0"])
 
@@ -123,6 +130,27 @@ def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
     assert [point["training_steps"] for point in marks.curve] == [4, 8]
     with pytest.raises(ValueError, match="minutes' or 'steps'"):
         ProbeMarks(lambda: {}, [1], unit="epochs")
+
+def test_probe_marks_leave_each_others_probing_out_of_training_time():
+    """--select-on-probes beside --probe-steps without a budget: one ProbeMarks' slow probes (0.5 s each) are not
+    training time for the other."""
+    import time
+
+    import keras
+
+    from keras_ae.recipes.text_recipe import ProbeMarks
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    slow = ProbeMarks(lambda: time.sleep(0.5) or {"worst_margin": 0.0}, None, tag="validation")
+    marks = ProbeMarks(lambda: {"book_probe": 0.5}, None)
+    slow.alongside, marks.alongside = [marks], [slow]
+    x = np.ones((8, 3), "float32")
+    started = time.perf_counter()
+    model.fit(x, x[:, :1], batch_size=2, epochs=3, callbacks=[slow, marks], verbose=0)
+    elapsed = time.perf_counter() - started
+    assert slow.probing >= 1.5 and marks.curve[-1]["training_seconds"] <= elapsed - slow.probing + 0.1
+
 
 @pytest.mark.slow  # about 30 s each on 2 idle cores, over a minute on a busy machine
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
