@@ -54,6 +54,10 @@ Variants (name: objective and changes to the model or the stage):
                        (`fit_language_model`, the same for every variant of a seed) and frozen (`lm_prior_kl`: the
                        stage's mean KL, nats per summary)
     full_anchor_0.01_lm_W, reconstruction_anchor_0.01_lm_W  the same with the anchor at 0.01
+    full_anchor_0.01_lm_0.001_critic_weight_W  the recipe's full model (since session 23) with the critic's weight for
+                       the generator W instead of 1, W in 0.5, 2, 3 (its ablation: reconstruction_anchor_0.01)
+    full_anchor_0.01_lm_0.001_ramp_R  the same with the critic's weight rising from 0 to 1 over the first R generator
+                       updates (`adversary_ramp_steps`), R in 125, 250 (the recipe's epoch, its whole stage)
 
 `--save PREFIX` saves each variant's weights at its last step (`{PREFIX}_{variant}.weights.h5`), e.g. to score the
 variant chosen on validation on the test pairs afterwards (`--score-test`, which trains nothing, and prints beside
@@ -100,6 +104,8 @@ from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
 from text_summary_words import stop_word_shares  # noqa: E402  (beside this file)
 
 LM_WEIGHTS = (0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
+DEFAULT_FULL = "full_anchor_0.01_lm_0.001"  # the recipe's full model since session 23
+DEFAULT_CHANGES = {"anchor_weight": 0.01, "lm_prior_weight": 0.001}
 VARIANTS = {
     "reconstruction": ("reconstruction", {}, {}),
     "full": ("unpaired", {}, {}),
@@ -123,6 +129,10 @@ VARIANTS = {
         "unpaired" if objective == "full" else "reconstruction",
         {"lm_prior_weight": weight, **({"anchor_weight": 0.01} if anchor else {})}, {})
        for objective in ("full", "reconstruction") for anchor in ("", "_anchor_0.01") for weight in LM_WEIGHTS},
+    **{f"{DEFAULT_FULL}_critic_weight_{weight}": ("unpaired", {**DEFAULT_CHANGES, "adversary_weight": weight}, {})
+       for weight in (0.5, 2, 3)},
+    **{f"{DEFAULT_FULL}_ramp_{steps}": ("unpaired", {**DEFAULT_CHANGES, "adversary_ramp_steps": steps}, {})
+       for steps in (125, 250)},
 }
 # A variant has the anchor and the language model its name says, none otherwise, whatever the recipe's defaults
 # (since session 23 `--anchor-weight 0.01 --lm-prior-weight 0.001`: the variant `full_anchor_0.01_lm_0.001`, its

@@ -210,3 +210,33 @@ def test_rank_partial_removes_what_two_scores_share_through_the_length_alone(mon
     shared = rng.normal(size=2000)  # and a part they share beside the length
     assert rank_partial(critic + 3 * shared, lm + 3 * shared, length) > 0.5
     assert rank_partial(critic, lm, np.ones(2000)) == pytest.approx(spearmanr(critic, lm)[0])  # one length: Spearman's
+
+
+def test_rouge1_parts_splits_rouge1_into_precision_recall_and_length(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))  # it imports its neighbours by name
+    from benchmarks.text_summary_margin import rouge1_parts
+
+    references = ["YAML parser and emitter for Python", "Rust tool for JSON"]
+    row = rouge1_parts(["yaml parser for python", "json tool written in rust today"], references)
+    # 4 of 4 words match 4 of 6; 3 of 6 words match 3 of 4 ("rust", "tool", "json")
+    assert row["precision"] == pytest.approx(100 * (4 / 4 + 3 / 6) / 2)
+    assert row["recall"] == pytest.approx(100 * (4 / 6 + 3 / 4) / 2)
+    assert row["rouge1"] == pytest.approx(100 * (0.8 + 0.6) / 2)  # the mean of the two F1, not F1 of the means
+    assert row["words"] == 5.0
+    assert rouge1_parts(references, references)["rouge1"] == pytest.approx(100.0)
+
+
+def test_the_stage_benchmarks_default_full_variants_change_only_the_critics_weight_or_ramp(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))
+    from benchmarks.text_summary_stages import DEFAULT_FULL, VARIANTS
+
+    default = VARIANTS[DEFAULT_FULL]
+    for name, change in ((f"{DEFAULT_FULL}_critic_weight_2", {"adversary_weight": 2}),
+                         (f"{DEFAULT_FULL}_ramp_125", {"adversary_ramp_steps": 125})):
+        objective, changes, stage = VARIANTS[name]
+        assert (objective, stage) == (default[0], default[2]) and changes == {**default[1], **change}
+    model = TextLatent(VOCABULARY, objective="paired", summary_length=4, document_length=10, embedding_dim=8,
+                       word_dim=8, hidden_dim=8, seed=0)
+    objective, changes, _ = VARIANTS[f"{DEFAULT_FULL}_ramp_125"]
+    ramped = model.with_objective(objective, **changes)  # the ramp survives the copy (the core's config)
+    assert ramped.adversary_ramp_steps == 125 and ramped.anchor_weight == 0.01 and ramped.lm_prior_weight == 0.001
