@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.config import constructor_default
+from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.data.corpus import load_corpus
 from keras_ae.data.text import build_wordpiece_vocabulary
 from keras_ae.evaluation.sentences import (
@@ -84,6 +84,8 @@ def parse_args(argv=None):
                         help="instead of a run: the recipes' WordPiece vocabulary of this size, learned from the "
                         "corpus's training sentences, read by an untrained encoder (groups lexical, tokens, "
                         "protocol, names only)")
+    parser.add_argument("--min-piece-count", type=int,
+                        default=keyword_defaults(build_wordpiece_vocabulary)["min_count"], help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
     parser.add_argument("--max-length", type=int, default=constructor_default(QuickThought, "max_length"),
                         help="with --vocabulary-size: the encoder's max_length (default: Quick-thought's)")
     parser.add_argument("--split", choices=["test", "validation"], default="test",
@@ -98,9 +100,9 @@ def parse_args(argv=None):
     if (args.run_dir is None) == (args.vocabulary_size is None):
         parser.error("give a run folder or --vocabulary-size N (a vocabulary without a run), one of them.")
     if args.vocabulary_size is not None:
-        if args.vocabulary_size < 1 or args.max_length < 1:
-            parser.error(f"--vocabulary-size and --max-length must be positive; got {args.vocabulary_size} and "
-                         f"{args.max_length}.")
+        if min(args.vocabulary_size, args.max_length, args.min_piece_count) < 1:
+            parser.error(f"--vocabulary-size, --max-length and --min-piece-count must be positive; got "
+                         f"{args.vocabulary_size}, {args.max_length} and {args.min_piece_count}.")
         needs_weights = [group for group in args.only or GROUPS if group not in TOKENIZER_GROUPS]
         if args.only is None:
             args.only = list(TOKENIZER_GROUPS)
@@ -124,11 +126,11 @@ def load_run_model(run_dir):
     return model, config["flags"]
 
 
-def vocabulary_encoder(corpus, size, max_length):
+def vocabulary_encoder(corpus, size, max_length, min_count):
     """`{"encoder": GRUSentenceEncoder}` (untrained) reading the WordPiece vocabulary the recipes would learn from
-    `corpus`'s training sentences with `--vocabulary-size size`."""
+    `corpus`'s training sentences with `--vocabulary-size size --min-piece-count min_count`."""
     started = time.perf_counter()
-    vocabulary = build_wordpiece_vocabulary(corpus.train.sentences, size=size)
+    vocabulary = build_wordpiece_vocabulary(corpus.train.sentences, size=size, min_count=min_count)
     print(f"WordPiece vocabulary of {size} requested pieces: {len(vocabulary)} learned in "
           f"{time.perf_counter() - started:.0f} s")
     return {"encoder": GRUSentenceEncoder(vocabulary, tokenizer="wordpiece", max_length=max_length)}
@@ -445,7 +447,7 @@ def main(argv=None):
         parts = encoders(model)
     else:
         model, flags = None, {"tokens": "wordpiece", "max_length": args.max_length}
-        parts = vocabulary_encoder(corpus, args.vocabulary_size, args.max_length)
+        parts = vocabulary_encoder(corpus, args.vocabulary_size, args.max_length, args.min_piece_count)
     data = transfer_probe_data(corpus, seed=args.seed)
     if args.split == "validation":
         data = data["validation"]
