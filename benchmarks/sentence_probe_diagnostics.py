@@ -2,6 +2,8 @@
 
     python benchmarks/sentence_probe_diagnostics.py runs/quick_thought          # a run of --corpus all
     python benchmarks/sentence_probe_diagnostics.py runs/skip_thought --only model
+    python benchmarks/sentence_probe_diagnostics.py --vocabulary-size 16000 --only tokens --only lexical \
+        --split validation       # no run: what a vocabulary of this size keeps (the recipe's learner)
 
 Loads the newest checkpoint of the run folder (finished or `.partial`) and prints the probe table of
 `keras_ae.evaluation.sentences.evaluate_transfer` (book, genre, topic, retrieval by cosine) for:
@@ -16,7 +18,8 @@ Loads the newest checkpoint of the run folder (finished or `.partial`) and print
 - **tokens**: what the encoder's tokenizer makes of the probes' held-out text (novels of the retrieval probe, the
   genre probe's test items, the topic probe's package descriptions): tokens per sentence before truncation, the
   share of sentences longer than `max_length`, and the share of tokens that are out of vocabulary (whole words the
-  vocabulary lacks, or `[UNK]` pieces), to compare word-level and subword vocabularies on the same text;
+  vocabulary lacks, or `[UNK]` pieces), and the share of its words kept as one token, split into pieces or lost
+  (`[UNK]`, or out of a word vocabulary), on the same text, also on the topic probe's training descriptions;
 - **names**: full TF-IDF of only the capitalised words of each text (names, places, sentence starts) and of the
   rest: how topical (lexical) each probe's classes are;
 - **protocol**: TF-IDF + LSA 128 under the encoders' own conditions, one condition at a time. The baseline rows fit
@@ -31,7 +34,13 @@ Loads the newest checkpoint of the run folder (finished or `.partial`) and print
   first-component removal), as TF-IDF weights rare words, applied after training to the mean of the model's own piece
   embeddings and to the mean of its GRU states (`encode` with weighted instead of plain mean pooling): whether the
   encoder's vectors hold the topic and its plain mean dilutes it with frequent tokens.
-The probes, seeds and data are the recipes' (`transfer_probe_data(load_corpus("all"), seed)`).
+The probes, seeds and data are the recipes' (`transfer_probe_data(load_corpus("all"), seed)`); `--split validation`
+reads every probe on the validation split instead (`transfer_probe_data(...)["validation"]`, the probes
+`--select-on-probes` chooses on: the same training items, validation sentences and packages), for choosing a setting
+without the test items. Without a run folder, `--vocabulary-size N` builds the WordPiece vocabulary the recipes would
+(`build_wordpiece_vocabulary` of the corpus's training sentences) and an untrained encoder reading it, for the
+groups that need only the tokenizer (lexical, tokens, protocol): what a larger vocabulary would keep, before
+training with it.
 """
 
 import argparse
@@ -44,7 +53,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.data.corpus import load_corpus
+from keras_ae.data.text import build_wordpiece_vocabulary
 from keras_ae.evaluation.sentences import (
     TRANSFER_PROBES,
     embed_items,
@@ -52,26 +63,53 @@ from keras_ae.evaluation.sentences import (
     evaluate_transfer_tfidf,
     transfer_probe_data,
 )
-from keras_ae.layers.encoders.gru_sentence_encoder import count_token_frequencies, standardize_text
+from keras_ae.layers.encoders.gru_sentence_encoder import (
+    GRUSentenceEncoder,
+    count_token_frequencies,
+    standardize_text,
+)
+from keras_ae.models.quick_thought import QuickThought
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 COLUMNS = ("book_probe", "genre_probe", "topic_probe", "retrieval_top1", "retrieval_mean_rank")
+GROUPS = ("model", "lexical", "regularisation", "names", "tokens", "protocol", "weighting")
+TOKENIZER_GROUPS = ("lexical", "tokens", "protocol", "names")  # need no trained weights (names: no model at all)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="a sentence recipe's run folder (--corpus all)")
-    parser.add_argument("--only", choices=["model", "lexical", "regularisation", "names", "tokens", "protocol",
-                                                     "weighting"],
-                        action="append",
-                        help="only these groups of rows (default: all)")
+    parser.add_argument("run_dir", nargs="?", help="a sentence recipe's run folder (--corpus all)")
+    parser.add_argument("--vocabulary-size", type=int,
+                        help="instead of a run: the recipes' WordPiece vocabulary of this size, learned from the "
+                        "corpus's training sentences, read by an untrained encoder (groups lexical, tokens, "
+                        "protocol, names only)")
+    parser.add_argument("--min-piece-count", type=int,
+                        default=keyword_defaults(build_wordpiece_vocabulary)["min_count"], help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
+    parser.add_argument("--max-length", type=int, default=constructor_default(QuickThought, "max_length"),
+                        help="with --vocabulary-size: the encoder's max_length (default: Quick-thought's)")
+    parser.add_argument("--split", choices=["test", "validation"], default="test",
+                        help="the probes' held-out split: test (the tables') or validation (for choosing a setting)")
+    parser.add_argument("--only", choices=GROUPS, action="append", help="only these groups of rows (default: all)")
     parser.add_argument("--long", type=int, default=60, help="tokens the encoder reads in the long-input row")
     parser.add_argument("--seed", type=int, default=0, help="the probes' seed (the recipe's --seed)")
     parser.add_argument("--fit-sentences", type=int, default=50000,
                         help="training sentences of the corpus (an even spread) the protocol rows' LSA is fitted on")
     parser.add_argument("--output", help="also write the rows as JSON here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.run_dir is None) == (args.vocabulary_size is None):
+        parser.error("give a run folder or --vocabulary-size N (a vocabulary without a run), one of them.")
+    if args.vocabulary_size is not None:
+        if min(args.vocabulary_size, args.max_length, args.min_piece_count) < 1:
+            parser.error(f"--vocabulary-size, --max-length and --min-piece-count must be positive; got "
+                         f"{args.vocabulary_size}, {args.max_length} and {args.min_piece_count}.")
+        needs_weights = [group for group in args.only or GROUPS if group not in TOKENIZER_GROUPS]
+        if args.only is None:
+            args.only = list(TOKENIZER_GROUPS)
+        elif needs_weights:
+            parser.error(f"--only {' / '.join(needs_weights)} reads a trained model's weights: give a run folder, or "
+                         f"only {', '.join(TOKENIZER_GROUPS)} with --vocabulary-size.")
+    return args
 
 
 def load_run_model(run_dir):
@@ -86,6 +124,21 @@ def load_run_model(run_dir):
     model.load_weights(path)
     print(f"{folder}: {class_name} at epoch {epoch}")
     return model, config["flags"]
+
+
+def vocabulary_encoder(corpus, size, max_length, min_count):
+    """`{"encoder": GRUSentenceEncoder}` (untrained) reading the WordPiece vocabulary the recipes would learn from
+    `corpus`'s training sentences with `--vocabulary-size size --min-piece-count min_count`."""
+    started = time.perf_counter()
+    vocabulary = build_wordpiece_vocabulary(corpus.train.sentences, size=size, min_count=min_count)
+    print(f"WordPiece vocabulary of {size} requested pieces: {len(vocabulary)} learned in "
+          f"{time.perf_counter() - started:.0f} s")
+    return {"encoder": GRUSentenceEncoder(vocabulary, tokenizer="wordpiece", max_length=max_length)}
+
+
+def probes_in(data):
+    """The transfer probes `data` holds (the validation split has no `topic_validation`)."""
+    return [probe for probe in TRANSFER_PROBES if probe in data]
 
 
 def encoders(model):
@@ -142,7 +195,7 @@ def lexical_rows(data, parts, args):
         return rows
     for length, what in ((None, "all pieces"), (encoder.max_length, f"first {encoder.max_length} pieces")):
         pieces = {}
-        for probe in TRANSFER_PROBES:
+        for probe in probes_in(data):
             train_items, train_labels, test_items, test_labels = data[probe]
             # each sentence of an item truncated on its own, so a topic item keeps its 3 truncated sentences
             pieces[probe] = (_item_pieces(encoder, train_items, length), train_labels,
@@ -186,7 +239,7 @@ def regularisation_rows(model, data, args):
     rows = {}
     for name in ("encode (as exported)", "TF-IDF words, LSA 128"):
         row = {}
-        for probe in TRANSFER_PROBES:
+        for probe in probes_in(data):
             train_items, train_labels, test_items, test_labels = data[probe]
             if name.startswith("encode"):
                 train_x, test_x = embed_items(model.encode, train_items), embed_items(model.encode, test_items)
@@ -215,7 +268,7 @@ def name_rows(data, args):
     for capitalised, what in ((True, "only capitalised words"), (False, "without capitalised words")):
         kept = {probe: ([tuple(_keep_words(s, capitalised) for s in item) for item in data[probe][0]], data[probe][1],
                         [tuple(_keep_words(s, capitalised) for s in item) for item in data[probe][2]], data[probe][3])
-                for probe in TRANSFER_PROBES}
+                for probe in probes_in(data)}
         split = data["retrieval"]
         kept["retrieval"] = split.__class__([_keep_words(s, capitalised) for s in split.sentences], split.labels,
                                             split.segments, split.sources)
@@ -234,7 +287,7 @@ def lsa_features(texts, dim=128, seed=0):
     return lambda batch: svd.transform(vectorizer.transform(batch)).astype("float32")
 
 
-def featurizer_scores(featurize, data, joined, seed, probes=TRANSFER_PROBES):
+def featurizer_scores(featurize, data, joined, seed, probes=None):
     """The transfer table for a numpy `featurize(texts) -> [n, d]`: a multi-sentence item is featurized as one
     joined text (`joined`) or as the mean of its sentences' vectors (what `embed_items` does for an encoder)."""
     from keras_ae.evaluation.probes import linear_probe_accuracy
@@ -250,7 +303,7 @@ def featurizer_scores(featurize, data, joined, seed, probes=TRANSFER_PROBES):
         return sums / np.bincount(owners, minlength=len(texts))[:, None]
 
     row = {}
-    for probe in probes:
+    for probe in probes or probes_in(data):
         train_items, train_labels, test_items, test_labels = data[probe]
         row[f"{probe}_probe"] = linear_probe_accuracy(items(train_items), train_labels, items(test_items),
                                                       test_labels, seed=seed)
@@ -265,7 +318,7 @@ def featurizer_scores(featurize, data, joined, seed, probes=TRANSFER_PROBES):
 def protocol_rows(data, parts, corpus, args):
     encoder = next(iter(parts.values()))
     row = {}
-    for probe in TRANSFER_PROBES:  # fitted on each probe's own training items, like the baseline rows
+    for probe in probes_in(data):  # fitted on each probe's own training items, like the baseline rows
         featurize = lsa_features([" ".join(item) for item in data[probe][0]], seed=args.seed)
         row.update(featurizer_scores(featurize, {probe: data[probe]}, False, args.seed, probes=(probe,)))
     rows = {"TF-IDF words, LSA 128 fitted on each probe's items, mean of sentences": row}
@@ -345,29 +398,61 @@ def token_counts(encoder, sentences):
     return float(lengths.mean()), float((lengths > encoder.max_length).mean()), unknown / max(int(lengths.sum()), 1)
 
 
+def word_splits(encoder, sentences):
+    """`(whole, split, lost)`: the shares of the words of `sentences` (standardised, split at spaces, before
+    truncation) that `encoder`'s tokenizer keeps as one token, splits into two or more pieces, or loses (a word with an
+    `[UNK]` piece, or a word a word-level vocabulary lacks)."""
+    whole = split = lost = 0
+    known = set(encoder.vocabulary)
+    for start in range(0, len(sentences), 2048):
+        words = tf.strings.split(standardize_text(tf.constant(sentences[start:start + 2048]))).flat_values
+        if encoder.tokenizer == "wordpiece":
+            pieces = encoder.wordpiece.tokenize(words)
+            unknown = tf.reduce_any(tf.equal(pieces, 1), axis=1).numpy()
+            many = pieces.row_lengths().numpy() > 1
+        else:
+            unknown = np.asarray([word.decode() not in known for word in words.numpy()], bool)
+            many = np.zeros_like(unknown)
+        lost += int(unknown.sum())
+        split += int((many & ~unknown).sum())
+        whole += int((~many & ~unknown).sum())
+    total = max(whole + split + lost, 1)
+    return whole / total, split / total, lost / total
+
+
 def token_rows(data, parts):
     encoder = next(iter(parts.values()))
     texts = {
         "novels (retrieval)": list(data["retrieval"].sentences),
-        "genre test items": [sentence for item in data["genre"][2] for sentence in item],
-        "package descriptions (topic test)": [sentence for item in data["topic"][2] for sentence in item],
+        "genre held-out items": [sentence for item in data["genre"][2] for sentence in item],
+        "package descriptions (topic held-out)": [sentence for item in data["topic"][2] for sentence in item],
+        "package descriptions (topic training)": [sentence for item in data["topic"][0] for sentence in item],
     }
     print(f"\n{encoder.tokenizer} vocabulary {len(encoder.vocabulary)}, max_length {encoder.max_length}:")
-    print(f"{'text':36s} {'sentences':>10s} {'tokens/sentence':>16s} {'truncated':>10s} {'OOV tokens':>11s}")
+    print(f"{'text':38s} {'sentences':>10s} {'tokens/sentence':>16s} {'truncated':>10s} {'OOV tokens':>11s} "
+          f"{'words whole':>12s} {'split':>7s} {'lost':>7s}")
     for name, sentences in texts.items():
         mean, truncated, unknown = token_counts(encoder, sentences)
-        print(f"{name:36s} {len(sentences):10d} {mean:16.1f} {truncated:10.3f} {unknown:11.3f}")
+        whole, split, lost = word_splits(encoder, sentences)
+        print(f"{name:38s} {len(sentences):10d} {mean:16.1f} {truncated:10.3f} {unknown:11.3f} {whole:12.3f} "
+              f"{split:7.3f} {lost:7.3f}")
 
 
 def main(argv=None):
     args = parse_args(argv)
-    groups = args.only or ["model", "lexical", "regularisation", "names", "tokens", "protocol", "weighting"]
-    model, flags = load_run_model(args.run_dir)
+    groups = args.only or GROUPS
     corpus = load_corpus("all", progress=False)
+    if args.run_dir:
+        model, flags = load_run_model(args.run_dir)
+        parts = encoders(model)
+    else:
+        model, flags = None, {"tokens": "wordpiece", "max_length": args.max_length}
+        parts = vocabulary_encoder(corpus, args.vocabulary_size, args.max_length, args.min_piece_count)
     data = transfer_probe_data(corpus, seed=args.seed)
+    if args.split == "validation":
+        data = data["validation"]
     rows = {}
     started = time.perf_counter()
-    parts = encoders(model)
     if "model" in groups:
         found, parts = model_rows(model, data, args)
         rows.update(found)
@@ -383,8 +468,9 @@ def main(argv=None):
         rows.update(protocol_rows(data, parts, corpus, args))
     if "weighting" in groups:
         rows.update(weighting_rows(data, parts, corpus, args))
-    print(f"\n{args.run_dir} ({flags.get('tokens')}, max_length {flags.get('max_length')}, seed {args.seed}); "
-          f"{time.perf_counter() - started:.0f} s")
+    source = args.run_dir or f"vocabulary of {args.vocabulary_size} requested pieces"
+    print(f"\n{source} ({flags.get('tokens')}, max_length {flags.get('max_length')}, seed {args.seed}, "
+          f"{args.split} split); {time.perf_counter() - started:.0f} s")
     extra = sorted({key for row in rows.values() for key in row if key.endswith("_C")})
     columns = [*COLUMNS, *extra]
     print(f"{'row':52s} " + " ".join(f"{c.replace('_probe', ''):>10s}" for c in columns))

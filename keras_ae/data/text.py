@@ -508,10 +508,12 @@ def build_vocabulary(sentences, size=5000, standardize="lower_and_strip_punctuat
     return vocabulary
 
 
-def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
+def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000, min_count=10):
     """A WordPiece vocabulary of about `size` subwords learned from `sentences` (an even spread of at most
     `max_sentences` of them) by TensorFlow Text's learner (`bert_vocab_from_dataset`), on the text the encoder's
     `tokenizer="wordpiece"` splits (lower case, punctuation stripped); without the padding and OOV tokens.
+    `min_count`: the lowest count in the sample of a word or piece the learner keeps (its `lower_thresh`); it caps the
+    vocabulary whatever `size` asks (10: about 6,400 pieces of `--corpus all`'s 30,000-sentence sample).
 
     Example:
         vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=8000)  # ["the", ..., "##ing", ...]
@@ -519,6 +521,8 @@ def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
     """
     if size < 1:
         raise ValueError(f"Vocabulary size must be positive; got {size}.")
+    if min_count < 1:
+        raise ValueError(f"The learner's min_count must be at least 1; got {min_count}.")
     from tensorflow_text.tools.wordpiece_vocab.bert_vocab_from_dataset import bert_vocab_from_dataset
 
     from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text
@@ -530,7 +534,7 @@ def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000):
     reserved = ["[PAD]", "[UNK]"]
     # The learner is pure Python: its input is cut to the 20,000 most frequent words of at most 20 letters, and a
     # vocabulary within 10% of `size` ends its search for a count threshold early.
-    learn = {"max_input_tokens": 20000, "max_token_length": 20, "slack_ratio": 0.1}
+    learn = {"max_input_tokens": 20000, "max_token_length": 20, "slack_ratio": 0.1, "lower_thresh": min_count}
     vocabulary = bert_vocab_from_dataset(dataset, vocab_size=size + len(reserved), reserved_tokens=reserved,
                                          bert_tokenizer_params={"lower_case": False}, learn_params=learn)
     vocabulary = [token for token in vocabulary if token not in reserved]

@@ -54,6 +54,7 @@ STREAMED = ("books", "prose", "all")  # named corpora read from their shards (au
 VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out sentences, an equal share per source
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
+MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # its home: build_wordpiece_vocabulary
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
@@ -92,7 +93,14 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         help="subwords learned from the training corpus (unseen words are split into pieces) or whole words",
     )
     parser.add_argument("--vocabulary-size", type=positive_int, default=vocabulary_size,
-                        help="subwords (or most frequent words) in the vocabulary")
+                        help="subwords (or most frequent words) in the vocabulary (subwords: at most what "
+                        "--min-piece-count leaves; the run prints the learned size)")
+    parser.add_argument(
+        "--min-piece-count", type=positive_int, default=MIN_PIECE_COUNT,
+        help="the WordPiece learner's lowest count of a word or piece in its 30,000-sentence sample: it caps the "
+        "vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; lower "
+        "it for a larger vocabulary)",
+    )
     parser.add_argument(
         "--minutes", type=non_negative_float, default=minutes,
         help="wall-clock training budget, checkpointed and resumable like epochs; --epochs is then an upper bound "
@@ -382,7 +390,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     else:
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
     if args.tokens == "wordpiece":
-        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size,
+                                                min_count=args.min_piece_count)
     else:
         vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
     transfer = None

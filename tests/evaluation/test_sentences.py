@@ -210,3 +210,30 @@ def test_diagnostics_count_tokens_truncation_and_oov_per_tokenizer():
                                 tokenizer="wordpiece")
     mean, truncated, unknown = token_counts(pieces, sentences + ["xyz"])
     assert mean == 11 / 4 and truncated == 1 / 4 and unknown == 1 / 11  # "cats" is cat ##s, "xyz" is [UNK]
+
+
+def test_diagnostics_share_words_kept_whole_split_or_lost_per_tokenizer():
+    from benchmarks.sentence_probe_diagnostics import word_splits
+    from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
+
+    sentences = ["The cats sat.", "xyz dog", "A cat"]  # 7 words; truncation does not count (max_length 2)
+    pieces = GRUSentenceEncoder(["the", "cat", "sat", "a", "dog", "##s"], max_length=2, tokenizer="wordpiece")
+    whole, split, lost = word_splits(pieces, sentences)
+    assert (whole, split, lost) == pytest.approx((5 / 7, 1 / 7, 1 / 7))  # "cats" is cat ##s, "xyz" is [UNK]
+    words = GRUSentenceEncoder(["the", "cat", "sat", "dog"], max_length=2)
+    assert word_splits(words, sentences) == pytest.approx((4 / 7, 0.0, 3 / 7))  # a word vocabulary never splits
+
+
+def test_diagnostics_refuse_a_missing_or_doubled_source_and_weight_groups_without_a_run():
+    from benchmarks.sentence_probe_diagnostics import parse_args
+
+    for argv in ([], ["runs/qt", "--vocabulary-size", "8000"]):
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+    with pytest.raises(SystemExit):
+        parse_args(["--vocabulary-size", "8000", "--only", "model"])  # needs trained weights
+    with pytest.raises(SystemExit):
+        parse_args(["--vocabulary-size", "0"])
+    args = parse_args(["--vocabulary-size", "16000", "--split", "validation"])
+    assert args.only == ["lexical", "tokens", "protocol", "names"] and args.split == "validation"
+    assert parse_args(["runs/qt"]).only is None

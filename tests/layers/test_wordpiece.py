@@ -26,6 +26,18 @@ def test_unseen_words_become_known_pieces_instead_of_one_oov_id():
     assert list(ids[1][ids[1] > 0]) == [1]  # letters never seen: the OOV id
 
 
+def test_the_learners_min_count_caps_the_vocabulary_whatever_size_asks():
+    # "rare" and "seldom" occur 3 times each, every other word 48 or 96 times
+    sentences = SENTENCES + ["A rare word.", "A seldom word."] * 3
+    capped = build_wordpiece_vocabulary(sentences, size=500)  # min_count 10: the rare words are not kept
+    lowered = build_wordpiece_vocabulary(sentences, size=500, min_count=2)
+    assert "rare" not in capped and "seldom" not in capped
+    assert {"rare", "seldom"} <= set(lowered) and len(lowered) > len(capped)
+    assert build_wordpiece_vocabulary(sentences, size=1000) == capped  # a larger size alone changes nothing
+    with pytest.raises(ValueError, match="min_count"):
+        build_wordpiece_vocabulary(sentences, min_count=0)
+
+
 @pytest.mark.slow  # an export reloaded in a fresh process: about 20 s idle, a minute under load
 def test_wordpiece_model_exports_raw_strings_matching_the_model(tmp_path):
     vocabulary = build_wordpiece_vocabulary(SENTENCES, size=60)

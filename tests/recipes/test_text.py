@@ -284,3 +284,31 @@ def test_validation_batches_mix_every_source_and_repeat_each_epoch():
     assert {document // 2 for documents in epochs[0] for document in documents} == {0, 1}  # both sources
     with pytest.raises(SystemExit):
         quick_thought.build_parser().parse_args(["--patience", "-1"])
+
+
+@pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
+def test_min_piece_count_reaches_the_vocabulary_learner(recipe, tmp_path, monkeypatch, capsys):
+    from keras_ae.config import keyword_defaults
+    from keras_ae.data.text import build_wordpiece_vocabulary
+    from keras_ae.recipes import text_recipe
+
+    default = recipe.build_parser().parse_args([]).min_piece_count
+    assert default == keyword_defaults(build_wordpiece_vocabulary)["min_count"] == 10  # one home: the learner's
+    with pytest.raises(SystemExit):
+        recipe.build_parser().parse_args(["--min-piece-count", "0"])
+    seen = {}
+
+    class Learned(Exception):
+        pass
+
+    def learner(sentences, size, min_count):
+        seen.update(size=size, min_count=min_count)
+        raise Learned
+
+    monkeypatch.setattr(text_recipe, "build_wordpiece_vocabulary", learner)
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    with pytest.raises(Learned):
+        recipe.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export",
+                     "--vocabulary-size", "300", "--min-piece-count", "2"])
+    assert seen == {"size": 300, "min_count": 2}
