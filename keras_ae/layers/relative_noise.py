@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_ae.distribute import replica_uniform
+from keras_ae.distribute import replica_normal
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -16,7 +16,7 @@ class RelativeNoise(keras.layers.Layer):
     a cloud of codes around every training voice instead of one point per voice, so that a new voice's code falls
     where the decoder has been trained (the smoothing argument of noise injection: Bishop, 1995, "Training with
     noise is equivalent to Tikhonov regularization"; the denoising view: Vincent et al., 2008). The noise is drawn
-    per replica (`replica_uniform`); under a strategy `std` is the replica's share of the batch.
+    per replica (`replica_normal`); under a strategy `std` is the replica's share of the batch.
 
     Args:
         scale: the noise's standard deviation as a share of each dimension's spread over the batch (0: none).
@@ -44,8 +44,7 @@ class RelativeNoise(keras.layers.Layer):
         if not (training and self.scale):
             return code
         spread = tf.stop_gradient(tf.math.reduce_std(tf.cast(code, "float32"), axis=0, keepdims=True))
-        uniform = replica_uniform(tf.shape(code), self.seed_generator, minval=1e-7, maxval=1.0 - 1e-7)
-        return code + tf.cast(self.scale * spread * tf.math.ndtri(uniform), code.dtype)
+        return code + tf.cast(self.scale * spread * replica_normal(tf.shape(code), self.seed_generator), code.dtype)
 
     def compute_output_shape(self, code_shape):
         return code_shape

@@ -5,11 +5,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_ae.distribute import replica_normal, replica_uniform
 from keras_ae.layers.encoders.speaker_encoder import SpeakerEncoder
 from keras_ae.layers.relative_noise import RelativeNoise
 from keras_ae.models import AdaINVC, DisentanglingAutoEncoder
 from keras_ae.recipes import voice_conversion
 from tests.test_contract import SPEECH, TINY_VC
+
+
+def test_replica_normal_is_the_normal_quantile_of_the_replica_uniform_draw():
+    draws = replica_normal([20000], keras.random.SeedGenerator(5)).numpy()
+    assert np.all(np.isfinite(draws)) and abs(draws.mean()) < 0.03 and abs(draws.std() - 1) < 0.03
+    uniform = replica_uniform([20000], keras.random.SeedGenerator(5), minval=1e-7, maxval=1.0 - 1e-7)
+    np.testing.assert_allclose(draws, tf.math.ndtri(uniform), atol=1e-6)
 
 
 def test_relative_noise_scales_with_each_columns_spread_and_only_in_training():
