@@ -132,3 +132,9 @@ def replica_uniform(shape, seed_generator, minval=0.0, maxval=1.0, dtype="float3
     replica = 0 if context is None else context.replica_id_in_sync_group
     seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int32))
     return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, dtype=dtype)
+
+
+def replica_normal(shape, seed_generator, dtype="float32"):
+    """Standard normal draws that differ between the replicas of a strategy (`replica_uniform` through the inverse
+    normal CDF; the uniforms are kept off 0 and 1 so that every draw is finite)."""
+    return tf.math.ndtri(replica_uniform(shape, seed_generator, minval=1e-7, maxval=1.0 - 1e-7, dtype=dtype))

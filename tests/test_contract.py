@@ -49,6 +49,7 @@ LAYERS = {
     "GRUSentenceEncoder(words)": (lambda: L.GRUSentenceEncoder(VOCABULARY, embedding_dim=4, word_dim=4, max_length=6, readout="words"), SENTENCES, None),
     "ConditionalGRUDecoder": (_decoder, (TOKENS, EMBEDDING), lambda layer, x: layer(x[0], x[1], training=True)),
     "RandomShift": (lambda: L.RandomShift(max_shift=2), IMAGES, lambda layer, x: layer(x, seed=tf.constant([1, 2]))),
+    "RelativeNoise": (lambda: L.RelativeNoise(0.3, seed=0), EMBEDDING, lambda layer, x: layer(x, training=True)),
     "PairDiscriminator": (
         lambda: L.PairDiscriminator(view="local", projection_dim=8, hidden_dim=16),
         (FEATURES, EMBEDDING),

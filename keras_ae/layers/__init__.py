@@ -24,6 +24,7 @@ from keras_ae.layers.judges.real_text_discriminator import RealTextDiscriminator
 from keras_ae.layers.judges.transition_discriminator import TransitionDiscriminator
 from keras_ae.layers.judges.reconstruction_judge import ReconstructionJudge
 from keras_ae.layers.random_shift import RandomShift
+from keras_ae.layers.relative_noise import RelativeNoise
 from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
 from keras_ae.layers.audio.vocal_tract_warp import VocalTractLengthWarp
@@ -57,6 +58,7 @@ __all__ = [
     "NeighbourDecoder",
     "PairDiscriminator",
     "RandomShift",
+    "RelativeNoise",
     "RealTextDiscriminator",
     "TransitionDiscriminator",
     "ReconstructionJudge",

@@ -23,7 +23,7 @@ class AdaINVC(DisentanglingAutoEncoder):
     Args:
         kl_weight: weight of the KL term on the content code (0: a plain code, no noise).
         content_dim: floats per step of the content code.
-        seed: seed of the training noise.
+        seed: seed of the training noise (and of `DisentanglingAutoEncoder`'s speaker windows and noise).
         **kwargs: `DisentanglingAutoEncoder`'s arguments (`instance_norm` and `conditioning` are set here).
 
     Example:
@@ -41,12 +41,11 @@ class AdaINVC(DisentanglingAutoEncoder):
         if kl_weight < 0:
             raise ValueError(f"AdaINVC kl_weight must be 0 or more; got {kl_weight}.")
         bottleneck = UnitNoiseBottleneck(kl_weight, seed=seed, name="content_noise") if kl_weight else None
-        super().__init__(content_dim=content_dim, bottleneck=bottleneck, **kwargs)
+        super().__init__(content_dim=content_dim, bottleneck=bottleneck, seed=seed, **kwargs)
         # Config
         self.kl_weight = float(kl_weight)
-        self.seed = seed
 
     def get_config(self):
         config = super().get_config()
-        config.update({"kl_weight": self.kl_weight, "seed": self.seed})
+        config.update({"kl_weight": self.kl_weight})
         return config

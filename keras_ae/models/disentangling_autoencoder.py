@@ -20,6 +20,7 @@ from keras_ae.layers.judges.dynamics_match_judge import TABLE_TARGETS, DynamicsM
 from keras_ae.layers.judges.dynamics_match_judge import TARGETS as DYNAMICS_TARGETS
 from keras_ae.layers.judges.frame_discriminator import FrameDiscriminator
 from keras_ae.layers.judges.speech_reconstruction_judge import SpeechReconstructionJudge
+from keras_ae.layers.relative_noise import RelativeNoise
 
 
 MIN_FRAMES = 3  # the shortest input (30 ms) the encoders accept: below it a convolution sees padding only
@@ -134,6 +135,14 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             from it, to keep the words when it swaps the voice. No phone labels. (With the codes not held fixed,
             the encoders learnt to keep the source's voice in the content code: docs/results/voice_conversion.md,
             session 23.)
+        speaker_window: in training, the speaker code pools over a random window of this many 10 ms frames of its
+            utterance (`SpeakerEncoder(training_window=...)`; 0: the whole crop), so one speaker's codes spread with
+            the window instead of collapsing to a point when `speaker_reference="other"` has taken the sentence
+            out of them. `encode_speaker` and `convert` pool over the whole reference.
+        speaker_noise: in training, the speaker code the decoder reads gets Gaussian noise of this share of each
+            dimension's spread over the batch (`RelativeNoise`; 0: none), for the same purpose: a cloud of codes
+            around each training voice, so a new voice's code lands where the decoder has been trained.
+        seed: seed of the windows' positions and of the speaker code's noise.
 
     Example:
         model = DisentanglingAutoEncoder(content_dim=16)
@@ -157,6 +166,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         half = DisentanglingAutoEncoder(dynamics_weight=1.0, dynamics_target="source-deviation",
                                         dynamics_speakers=corpus.num_speakers, dynamics_source_share=0.5)
         consistent = DisentanglingAutoEncoder(content_consistency_weight=1.0)  # conversions re-encode to the source
+        spread = DisentanglingAutoEncoder(speaker_reference="other", speaker_window=32, speaker_noise=0.3)
     """
 
     conditioning_default = "concat"
@@ -168,7 +178,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  envelope_weight=0.0, rhythm_conversion=False, rhythm_limit=1.5, frame_adversary_weight=0.0,
                  frame_feature_matching=None, speaker_reference="own", reference_attention=False, attention_heads=4,
                  speaker_augmentation=False, warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
-                 dynamics_source_share=1.0, content_consistency_weight=0.0, adversaries=(), **kwargs):
+                 dynamics_source_share=1.0, content_consistency_weight=0.0, speaker_window=0, speaker_noise=0.0,
+                 seed=None, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -183,6 +194,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             raise ValueError(f"dynamics_weight must be 0 or more; got {dynamics_weight}.")
         if not content_consistency_weight >= 0:
             raise ValueError(f"content_consistency_weight must be 0 or more; got {content_consistency_weight}.")
+        speaker_window = integer_at_least("speaker_window", speaker_window, 0)
+        if not speaker_noise >= 0:
+            raise ValueError(f"speaker_noise must be 0 or more; got {speaker_noise}.")
         if dynamics_target not in DYNAMICS_TARGETS:
             raise ValueError(f"dynamics_target must be one of {DYNAMICS_TARGETS}; got {dynamics_target!r}.")
         if dynamics_target in TABLE_TARGETS and not (dynamics_weight and dynamics_speakers):
@@ -208,12 +222,13 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.speaker_warp = VocalTractLengthWarp(
             warp_range, lower_hertz=front_end.lower_hertz, upper_hertz=front_end.upper_hertz,
             name="speaker_warp") if speaker_augmentation else None
+        self.speaker_noise_layer = RelativeNoise(speaker_noise, seed=seed, name="speaker_noise") if speaker_noise else None
         encoder = SpeakerContentEncoder(
             front_end,
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
                            instance_norm=instance_norm, downsample=downsample, name="content_encoder"),
             SpeakerEncoder(speaker_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
-                           name="speaker_encoder"),
+                           training_window=speaker_window, seed=seed, name="speaker_encoder"),
             name="encoder",
         )
         judge = SpeechReconstructionJudge(
@@ -269,6 +284,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.dynamics_speakers = int(dynamics_speakers)
         self.dynamics_source_share = float(dynamics_source_share)
         self.content_consistency_weight = float(content_consistency_weight)
+        self.speaker_window = speaker_window
+        self.speaker_noise = float(speaker_noise)
+        self.seed = seed
 
     # ------------------------------------------------------------------ parts
     @property
@@ -319,6 +337,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             encoding = self.encoder.encode_frames(self._warped(log_mel, alphas), training=training)
             code, losses, metrics = self.bottleneck_code(encoding, training=training)
         code, reference = self._with_reference_speaker(batch, code, training, alphas)
+        if self.speaker_noise_layer is not None:
+            frames, speaker, content = code
+            code = (frames, self.speaker_noise_layer(speaker, training=training), content)
         converts = self.frame_adversary_weight or self.dynamics_weight
         if not (converts or self.content_consistency_weight or self.reference_attention or alphas is not None):
             return code, losses, metrics
@@ -488,6 +509,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
             "dynamics_target": self.dynamics_target, "dynamics_source_share": self.dynamics_source_share,
             "content_consistency_weight": self.content_consistency_weight,
+            "speaker_window": self.speaker_window, "speaker_noise": self.speaker_noise, "seed": self.seed,
         })
         return config
 

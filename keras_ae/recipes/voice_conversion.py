@@ -185,6 +185,14 @@ def build_parser():
                         help="weight of a content-consistency loss: converted training frames (each crop's content "
                              "with the next crop's speaker code) are encoded again by the content encoder, held "
                              "fixed, and must give the source crop's content code (mean absolute difference; 0: none)")
+    parser.add_argument("--speaker-window", type=non_negative_int, default=base("speaker_window"),
+                        help="in training, the speaker code pools over a random window of this many 10 ms frames "
+                             "of its crop (0: the whole crop), so one speaker's codes spread instead of collapsing "
+                             "to a point; conversion pools over the whole reference")
+    parser.add_argument("--speaker-noise", type=non_negative_float, default=base("speaker_noise"),
+                        help="in training, Gaussian noise on the speaker code the decoder reads, this share of each "
+                             "dimension's spread over the batch (0: none), so the decoder learns a cloud of codes "
+                             "around each training voice")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -228,11 +236,12 @@ def build_model(args, num_speakers):
                   warp_range=tuple(args.warp_range), dynamics_weight=args.dynamics_weight,
                   dynamics_target=args.dynamics_target, dynamics_source_share=args.dynamics_source_share,
                   dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0,
-                  content_consistency_weight=args.content_consistency_weight)
+                  content_consistency_weight=args.content_consistency_weight,
+                  speaker_window=args.speaker_window, speaker_noise=args.speaker_noise, seed=args.seed)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
-        return AdaINVC(kl_weight=args.kl_weight, seed=args.seed, **shared)
+        return AdaINVC(kl_weight=args.kl_weight, **shared)
     if args.method == "adversarial":
         return AdversarialDisentanglingAutoEncoder(
             num_speakers=num_speakers, adversary_weight=args.adversary_weight, adversary_steps=args.adversary_steps,

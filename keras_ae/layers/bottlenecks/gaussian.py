@@ -5,7 +5,7 @@ reparameterisation trick, with its KL divergence to N(0, I) as the bottleneck's 
 import keras
 import tensorflow as tf
 
-from keras_ae.distribute import replica_uniform
+from keras_ae.distribute import replica_normal
 
 
 def kl_divergence(mean, log_variance):
@@ -18,7 +18,7 @@ class GaussianBottleneck(keras.layers.Layer):
     """`encoding [batch, d] -> (z [batch, code_dim], {"kl_loss": [batch]}, {"kl": scalar})`.
 
     Two dense layers give the posterior mean and log-variance. In training `z = mean + sigma * eps` with
-    `eps ~ N(0, I)` drawn per replica (`keras_ae.distribute.replica_uniform`, so replicas draw different noise);
+    `eps ~ N(0, I)` drawn per replica (`keras_ae.distribute.replica_normal`, so replicas draw different noise);
     otherwise `z` is the mean. The loss is `beta * KL(q(z|x) || N(0, I))` per example, in nats; the metric `kl` is
     the batch mean of the unweighted KL.
 
@@ -72,8 +72,7 @@ class GaussianBottleneck(keras.layers.Layer):
         kl = kl_divergence(mean, log_variance)
         z = mean
         if training:
-            uniform = replica_uniform(tf.shape(mean), self.seed_generator, minval=1e-7, maxval=1.0 - 1e-7)
-            z = mean + tf.exp(0.5 * log_variance) * tf.math.ndtri(uniform)
+            z = mean + tf.exp(0.5 * log_variance) * replica_normal(tf.shape(mean), self.seed_generator)
         return z, {"kl_loss": self.beta * kl}, {"kl": tf.reduce_mean(kl)}
 
     def get_config(self):

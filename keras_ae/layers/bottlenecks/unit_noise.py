@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_ae.distribute import replica_uniform
+from keras_ae.distribute import replica_normal
 from keras_ae.layers.bottlenecks.gaussian import kl_divergence
 
 
@@ -45,8 +45,7 @@ class UnitNoiseBottleneck(keras.layers.Layer):
         mean = tf.cast(mean, "float32")
         kl = tf.reduce_mean(kl_divergence(mean, tf.zeros_like(mean)), axis=1)
         if training:
-            uniform = replica_uniform(tf.shape(mean), self.seed_generator, minval=1e-7, maxval=1.0 - 1e-7)
-            mean = mean + tf.math.ndtri(uniform)
+            mean = mean + replica_normal(tf.shape(mean), self.seed_generator)
         return (*rest, mean), {"content_kl": self.weight * kl}, {}
 
     def compute_output_shape(self, code_shape):
