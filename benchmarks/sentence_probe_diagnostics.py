@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.config import constructor_default, keyword_defaults
+from keras_ae.config import constructor_default
 from keras_ae.data.corpus import load_corpus
 from keras_ae.data.text import build_wordpiece_vocabulary
 from keras_ae.evaluation.sentences import (
@@ -69,6 +69,7 @@ from keras_ae.layers.encoders.gru_sentence_encoder import (
     standardize_text,
 )
 from keras_ae.models.quick_thought import QuickThought
+from keras_ae.recipes.text_recipe import MIN_PIECE_COUNT
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
@@ -84,8 +85,8 @@ def parse_args(argv=None):
                         help="instead of a run: the recipes' WordPiece vocabulary of this size, learned from the "
                         "corpus's training sentences, read by an untrained encoder (groups lexical, tokens, "
                         "protocol, names only)")
-    parser.add_argument("--min-piece-count", type=int,
-                        default=keyword_defaults(build_wordpiece_vocabulary)["min_count"], help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
+    parser.add_argument("--min-piece-count", type=int, default=MIN_PIECE_COUNT,
+                        help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
     parser.add_argument("--max-length", type=int, default=constructor_default(QuickThought, "max_length"),
                         help="with --vocabulary-size: the encoder's max_length (default: Quick-thought's)")
     parser.add_argument("--split", choices=["test", "validation"], default="test",

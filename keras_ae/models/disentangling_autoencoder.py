@@ -222,7 +222,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.speaker_warp = VocalTractLengthWarp(
             warp_range, lower_hertz=front_end.lower_hertz, upper_hertz=front_end.upper_hertz,
             name="speaker_warp") if speaker_augmentation else None
-        self.speaker_noise_layer = RelativeNoise(speaker_noise, seed=seed, name="speaker_noise") if speaker_noise else None
+        self.speaker_noise_layer = (RelativeNoise(speaker_noise, seed=seed, name="speaker_noise") if speaker_noise
+                                    else None)
         encoder = SpeakerContentEncoder(
             front_end,
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
