@@ -100,7 +100,7 @@ from keras_ae.evaluation.summaries import (  # noqa: E402
     words,
 )
 from keras_ae.recipes import text_summary  # noqa: E402
-from keras_ae.recipes.common import format_table, parse_flags  # noqa: E402
+from keras_ae.recipes.common import auto_cluster_jit_compile, format_table, parse_flags  # noqa: E402
 from text_summary_words import stop_word_shares  # noqa: E402  (beside this file)
 
 LM_WEIGHTS = (0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1)
@@ -184,6 +184,7 @@ def main(argv=None):
         parser.error(f"{' and '.join(named)}: a variant has the anchor and the language model its name says (e.g. "
                      "full_anchor_0.01_lm_0.001); choose the variant instead")
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
+    auto_cluster_jit_compile(flags)  # --jit-compile: XLA auto-clustering, as the recipe
     if args.score_test and not args.save:
         parser.error("--score-test needs --save (the prefix of the weights it scores)")
     data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
@@ -192,10 +193,9 @@ def main(argv=None):
     pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
     targets = [pseudo_target(document, n, flags.pseudo_target) for document in documents]  # no reference read
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
-    adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731  (the recipe's optimizer)
 
     pretrained = text_summary.build_model(flags, vocabulary, n)
-    pretrained.compile(optimizer=adam(flags.learning_rate))
+    pretrained.compile(optimizer=text_summary.adam(flags.learning_rate))
     if args.pretrained and Path(args.pretrained).is_file():
         pretrained.load_weights(args.pretrained)
         print(f"loaded the pretrained weights from {args.pretrained}")
@@ -214,17 +214,8 @@ def main(argv=None):
     rows = {}
     stage_seed = flags.seed if args.stage_seed is None else args.stage_seed
     for name in args.variants.split(",") if args.steps else ():
-        objective, changes, stage = VARIANTS[name]
-        keras.utils.set_random_seed(stage_seed)
-        model = pretrained.with_objective(objective, **changes, **stage_seed_change(stage_seed, flags.seed))
-        if model.prior:
-            language_model(model, data.real_summaries, args.language_model)
-            keras.utils.set_random_seed(stage_seed)  # the stage starts from the same random state as without it
-        rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
-        if objective == "unpaired":
-            model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
-        else:
-            model.compile(optimizer=adam(rate))
+        model = build_stage(pretrained, name, stage_seed, flags, data.real_summaries, args.language_model)
+        objective = VARIANTS[name][0]
         dataset = make_unpaired_dataset(data.train_documents, data.real_summaries, flags.batch_size, shuffle=True,
                                         seed=stage_seed, pseudo=pseudo if model.pseudo_weight else None).repeat()
         curve = RougeCurve(documents, references, diagnostics=True,
@@ -275,6 +266,28 @@ def main(argv=None):
                          if args.score_length else [])
     print(format_table(rows, columns))
     return rows
+
+
+def build_stage(pretrained, name, stage_seed, flags, real_summaries, language_model_path=None):
+    """Variant `name`'s stage of `pretrained`, compiled as the recipe compiles it, from `stage_seed`'s random state
+    (with the prior's language model of `real_summaries`, loaded from or saved to `language_model_path`).
+
+    Example:
+        model = build_stage(pretrained, "reconstruction_anchor_0.01", 2, flags, data.real_summaries)
+    """
+    objective, changes, stage = VARIANTS[name]
+    keras.utils.set_random_seed(stage_seed)
+    model = pretrained.with_objective(objective, **changes, **stage_seed_change(stage_seed, flags.seed))
+    if model.prior:
+        language_model(model, real_summaries, language_model_path)
+        keras.utils.set_random_seed(stage_seed)  # the stage starts from the same random state as without it
+    rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
+    adam = text_summary.adam
+    if objective == "unpaired":
+        model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
+    else:
+        model.compile(optimizer=adam(rate))
+    return model
 
 
 def stage_seed_change(stage_seed, seed):

@@ -17,6 +17,7 @@ checks; the run folder itself lives in `keras_ae.runs`.
 """
 
 import argparse
+import os
 import shutil
 import tempfile
 import tomllib
@@ -143,6 +144,24 @@ def refuse_jit_compile(parser, args):
     if args.jit_compile:
         parser.error("--jit-compile does not apply: tokenization (string ops, which XLA cannot compile) runs inside "
                      "the training step. Drop the flag.")
+
+
+AUTO_CLUSTERING_FLAGS = ("--tf_xla_auto_jit=2", "--tf_xla_cpu_global_jit")  # TF_XLA_FLAGS, CPU included
+
+
+def auto_cluster_jit_compile(args):
+    """For recipes that tokenize strings inside the training step, where XLA cannot compile the whole step:
+    `--jit-compile` turns on XLA auto-clustering instead (`TF_XLA_FLAGS`), which compiles the step's numeric ops and
+    leaves the string ops to TensorFlow. On CPU it also makes a seed's training repeat bit for bit: without it,
+    TensorFlow's executor reorders some float sums after about 100 steps (docs/results/text_summary.md, session 26).
+    Call it before the first training step: TensorFlow reads the flags when it first compiles a function.
+
+    Example:
+        auto_cluster_jit_compile(parser.parse_args(["--jit-compile"]))   # later steps are auto-clustered
+    """
+    if args.jit_compile:
+        present = os.environ.get("TF_XLA_FLAGS", "").split()
+        os.environ["TF_XLA_FLAGS"] = " ".join([*present, *(f for f in AUTO_CLUSTERING_FLAGS if f not in present)])
 
 
 def export_run(model, export_dir, metrics, flags=None):

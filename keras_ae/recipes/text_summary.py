@@ -53,12 +53,12 @@ from keras_ae.layers.judges.real_text_discriminator import POOLINGS
 from keras_ae.models.text_latent import CRITICS, GRADIENTS, TextLatent
 from keras_ae.recipes.common import (
     RunFolder,
+    auto_cluster_jit_compile,
     export_run,
     format_table,
     parse_flags,
     print_summary,
     recipe_parser,
-    refuse_jit_compile,
 )
 from keras_ae.tensorboard import MAX_PROJECTOR_POINTS, EpochSummaries, summary_samples, write_projector
 
@@ -173,6 +173,11 @@ def build_model(args, vocabulary, n, objective="paired"):
     )
 
 
+def adam(rate):
+    """The recipe's optimizer of every stage: Adam at `rate` with the gradients clipped to a global norm of 5."""
+    return keras.optimizers.Adam(rate, global_clipnorm=5.0)
+
+
 def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=(), steps_per_epoch=None):
     """`(history, seconds)` of `epochs` epochs of `steps_per_epoch` batches of `dataset` (None: one pass each), in
     `run` (its logs and checkpoints) or without one."""
@@ -191,7 +196,7 @@ def fit(model, dataset, epochs, args, callbacks=(), run=None, metric_callbacks=(
 def main(argv=None):
     parser = build_parser()
     args = parse_flags(parser, argv, quick=QUICK)
-    refuse_jit_compile(parser, args)
+    auto_cluster_jit_compile(args)  # XLA for the step's numeric ops: string ops stay outside
     if args.resume:
         parser.error("--resume is not supported by text_summary: it trains several models one after another; start "
                      "a new run (a 15-minute default).")
@@ -226,7 +231,6 @@ def main(argv=None):
     pool = data.real_summaries[:2000]
     rows["real summaries (pool)"] = {"perplexity": lm.perplexity(pool),
                                      "perplexity_per_word": lm.perplexity_per_word(pool), "words": mean_length(pool)}
-    adam = lambda rate: keras.optimizers.Adam(rate, global_clipnorm=5.0)  # noqa: E731
 
     def evaluate(name, model, seconds):
         outputs[name] = summarize(model, test_documents)

@@ -2,6 +2,9 @@
 on Debian's descriptions (`-m slow`)."""
 
 import json
+import os
+import subprocess
+import sys
 import types
 
 import keras
@@ -27,6 +30,33 @@ def _files(tmp_path, count=300, summaries=True):
 
 QUICK = ["--quick", "--epochs", "1", "--pretrain-epochs", "1", "--supervised-epochs", "1", "--limit", "64",
          "--curve-documents", "16", "--evaluate", "16"]
+
+
+AUTO_CLUSTERING_SCRIPT = """
+import sys
+import tensorflow as tf  # imported before the flag is read, as the recipe's module does
+from keras_ae.recipes import text_summary
+from keras_ae.recipes.common import auto_cluster_jit_compile
+auto_cluster_jit_compile(text_summary.build_parser().parse_args(sys.argv[1:]))
+
+@tf.function
+def step(words, x):  # a string op beside numeric ones, as in the recipe's training step
+    x = tf.tanh(tf.matmul(x, x) + 1.0)
+    x = tf.reduce_sum(x * x, axis=1)
+    return tf.strings.length(words), x - tf.reduce_mean(x)
+
+step(tf.constant(["a document"]), tf.ones([8, 8]))
+"""
+
+
+@pytest.mark.parametrize("flags, compiled", [([], False), (["--jit-compile"], True)], ids=["default", "jit_compile"])
+def test_jit_compile_auto_clusters_the_numeric_ops_and_leaves_the_string_ops(flags, compiled):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
+    environment.pop("TF_XLA_FLAGS", None)
+    completed = subprocess.run([sys.executable, "-c", AUTO_CLUSTERING_SCRIPT, *flags], capture_output=True, text=True,
+                               env=environment, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert ("Compiled cluster using XLA" in completed.stderr) == compiled
 
 
 @pytest.mark.slow  # a few minutes: four models traced and trained
