@@ -55,6 +55,7 @@ VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out 
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # its home: build_wordpiece_vocabulary
+VOCABULARY_SENTENCES = keyword_defaults(build_wordpiece_vocabulary)["max_sentences"]  # its home: the same
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
@@ -97,9 +98,14 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
                         "--min-piece-count leaves; the run prints the learned size)")
     parser.add_argument(
         "--min-piece-count", type=positive_int, default=MIN_PIECE_COUNT,
-        help="the WordPiece learner's lowest count of a word or piece in its 30,000-sentence sample: it caps the "
-        "vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; lower "
-        "it for a larger vocabulary)",
+        help="the WordPiece learner's lowest count of a word or piece in its sample (--vocabulary-sentences): it "
+        "caps the vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; "
+        "lower it for a larger vocabulary)",
+    )
+    parser.add_argument(
+        "--vocabulary-sentences", type=positive_int, default=VOCABULARY_SENTENCES,
+        help="training sentences (an even spread) the WordPiece learner counts words in: a larger sample keeps "
+        "more rare words whole at the same --min-piece-count",
     )
     parser.add_argument(
         "--minutes", type=non_negative_float, default=minutes,
@@ -391,6 +397,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
     if args.tokens == "wordpiece":
         vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size,
+                                                max_sentences=args.vocabulary_sentences,
                                                 min_count=args.min_piece_count)
     else:
         vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
