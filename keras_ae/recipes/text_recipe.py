@@ -58,6 +58,7 @@ MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # i
 VOCABULARY_SENTENCES = keyword_defaults(build_wordpiece_vocabulary)["max_sentences"]  # its home: the same
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "scorer_top1",
            "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
@@ -115,6 +116,11 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     parser.add_argument(
         "--steps-per-epoch", type=positive_int, default=None,
         help="training steps per epoch (default: one pass over the training sentences; 200 with --minutes)",
+    )
+    parser.add_argument(
+        "--learning-rate-schedule", choices=LEARNING_RATE_SCHEDULES, default="constant",
+        help="constant: Adam at --learning-rate throughout; cosine: annealed from --learning-rate to 0 over the "
+        "run's --epochs x --steps-per-epoch steps (Loshchilov & Hutter, 2017; needs --minutes 0)",
     )
     parser.add_argument(
         "--max-length",
@@ -328,6 +334,21 @@ class ProbeMarks(keras.callbacks.Callback):
                         tf.summary.scalar(f"{self.tag}/{key}", value)
 
 
+def training_optimizer(args, steps_per_epoch):
+    """Adam at `args.learning_rate` (clipped: the global gradient norm at most 5, which keeps the GRUs stable),
+    constant or, with `--learning-rate-schedule cosine`, annealed to 0 over `args.epochs * steps_per_epoch` steps
+    (Loshchilov & Hutter, 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts", without restarts).
+
+    Example:
+        args = argparse.Namespace(learning_rate=1e-2, learning_rate_schedule="cosine", epochs=4)
+        optimizer = training_optimizer(args, steps_per_epoch=400)  # 1e-2 at step 0, 5e-3 at 800, 0 at 1,600
+    """
+    rate = args.learning_rate
+    if args.learning_rate_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=args.epochs * steps_per_epoch)
+    return keras.optimizers.Adam(rate, global_clipnorm=5.0)
+
+
 def training_dataset(model, dataset):
     """The batches a sentence model trains on: its recipe's batches of raw sentences, tokenised inside `tf.data` by
     the model's own tokenizer (`prepare_batch`), so the training step starts from token ids and the string work
@@ -378,6 +399,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                      f"{' --quick' if args.quick else ''}. Use --patience (the held-out loss) instead, or drop it.")
     if args.probe_at and args.probe_steps:
         parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
+    if args.learning_rate_schedule == "cosine" and args.minutes:
+        parser.error(f"--learning-rate-schedule cosine anneals over --epochs x --steps-per-epoch steps, which a "
+                     f"--minutes {args.minutes:g} budget leaves open: add --minutes 0, or drop the schedule.")
     try:
         checked = build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before data
     except ValueError as error:
@@ -421,8 +445,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
     with strategy.scope():
         model = build_model(args, vocabulary)
-        # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
+        # No XLA (slower on CPU, see --jit-compile above).
+        model.compile(optimizer=training_optimizer(args, steps_per_epoch), jit_compile=False)
     if args.word_weighting == "sif":
         model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
     if args.init_word_embeddings != "random":

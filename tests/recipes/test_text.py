@@ -315,3 +315,22 @@ def test_vocabulary_flags_reach_the_vocabulary_learner(recipe, tmp_path, monkeyp
         recipe.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export",
                      "--vocabulary-size", "300", "--min-piece-count", "2", "--vocabulary-sentences", "500"])
     assert seen == {"size": 300, "max_sentences": 500, "min_count": 2}
+
+
+def test_cosine_schedule_anneals_over_the_runs_steps_and_needs_a_step_count(capsys):
+    from keras_ae.recipes.text_recipe import training_optimizer
+
+    args = quick_thought.build_parser().parse_args(["--minutes", "0", "--epochs", "4"])
+    assert args.learning_rate_schedule == "constant"
+    constant = training_optimizer(args, steps_per_epoch=400)
+    assert float(constant.learning_rate) == pytest.approx(1e-2)
+    args.learning_rate_schedule = "cosine"
+    cosine = training_optimizer(args, steps_per_epoch=400)
+    rates = []
+    for step in (0, 800, 1600):
+        cosine.iterations.assign(step)
+        rates.append(float(cosine.learning_rate))
+    assert rates == pytest.approx([1e-2, 5e-3, 0.0], abs=1e-7)
+    with pytest.raises(SystemExit):  # a wall-clock budget leaves the run's length open
+        quick_thought.main(["--learning-rate-schedule", "cosine", "--minutes", "5", "--no-export"])
+    assert "add --minutes 0" in capsys.readouterr().err
