@@ -69,7 +69,7 @@ from keras_ae.layers.encoders.gru_sentence_encoder import (
     standardize_text,
 )
 from keras_ae.models.quick_thought import QuickThought
-from keras_ae.recipes.text_recipe import MIN_PIECE_COUNT
+from keras_ae.recipes.text_recipe import MIN_PIECE_COUNT, VOCABULARY_SENTENCES
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)
@@ -87,6 +87,8 @@ def parse_args(argv=None):
                         "protocol, names only)")
     parser.add_argument("--min-piece-count", type=int, default=MIN_PIECE_COUNT,
                         help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
+    parser.add_argument("--vocabulary-sentences", type=int, default=VOCABULARY_SENTENCES,
+                        help="with --vocabulary-size: the learner's sample (the recipes' --vocabulary-sentences)")
     parser.add_argument("--max-length", type=int, default=constructor_default(QuickThought, "max_length"),
                         help="with --vocabulary-size: the encoder's max_length (default: Quick-thought's)")
     parser.add_argument("--split", choices=["test", "validation"], default="test",
@@ -101,9 +103,10 @@ def parse_args(argv=None):
     if (args.run_dir is None) == (args.vocabulary_size is None):
         parser.error("give a run folder or --vocabulary-size N (a vocabulary without a run), one of them.")
     if args.vocabulary_size is not None:
-        if min(args.vocabulary_size, args.max_length, args.min_piece_count) < 1:
-            parser.error(f"--vocabulary-size, --max-length and --min-piece-count must be positive; got "
-                         f"{args.vocabulary_size}, {args.max_length} and {args.min_piece_count}.")
+        if min(args.vocabulary_size, args.max_length, args.min_piece_count, args.vocabulary_sentences) < 1:
+            parser.error(f"--vocabulary-size, --max-length, --min-piece-count and --vocabulary-sentences must be "
+                         f"positive; got {args.vocabulary_size}, {args.max_length}, {args.min_piece_count} and "
+                         f"{args.vocabulary_sentences}.")
         needs_weights = [group for group in args.only or GROUPS if group not in TOKENIZER_GROUPS]
         if args.only is None:
             args.only = list(TOKENIZER_GROUPS)
@@ -127,11 +130,13 @@ def load_run_model(run_dir):
     return model, config["flags"]
 
 
-def vocabulary_encoder(corpus, size, max_length, min_count):
+def vocabulary_encoder(corpus, size, max_length, min_count, sentences):
     """`{"encoder": GRUSentenceEncoder}` (untrained) reading the WordPiece vocabulary the recipes would learn from
-    `corpus`'s training sentences with `--vocabulary-size size --min-piece-count min_count`."""
+    `corpus`'s training sentences with `--vocabulary-size size --min-piece-count min_count --vocabulary-sentences
+    sentences`."""
     started = time.perf_counter()
-    vocabulary = build_wordpiece_vocabulary(corpus.train.sentences, size=size, min_count=min_count)
+    vocabulary = build_wordpiece_vocabulary(corpus.train.sentences, size=size, max_sentences=sentences,
+                                            min_count=min_count)
     print(f"WordPiece vocabulary of {size} requested pieces: {len(vocabulary)} learned in "
           f"{time.perf_counter() - started:.0f} s")
     return {"encoder": GRUSentenceEncoder(vocabulary, tokenizer="wordpiece", max_length=max_length)}
@@ -448,7 +453,8 @@ def main(argv=None):
         parts = encoders(model)
     else:
         model, flags = None, {"tokens": "wordpiece", "max_length": args.max_length}
-        parts = vocabulary_encoder(corpus, args.vocabulary_size, args.max_length, args.min_piece_count)
+        parts = vocabulary_encoder(corpus, args.vocabulary_size, args.max_length, args.min_piece_count,
+                                   args.vocabulary_sentences)
     data = transfer_probe_data(corpus, seed=args.seed)
     if args.split == "validation":
         data = data["validation"]

@@ -513,7 +513,8 @@ def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000, min_co
     `max_sentences` of them) by TensorFlow Text's learner (`bert_vocab_from_dataset`), on the text the encoder's
     `tokenizer="wordpiece"` splits (lower case, punctuation stripped); without the padding and OOV tokens.
     `min_count`: the lowest count in the sample of a word or piece the learner keeps (its `lower_thresh`); it caps the
-    vocabulary whatever `size` asks (10: about 6,400 pieces of `--corpus all`'s 30,000-sentence sample).
+    vocabulary whatever `size` asks (10: about 6,400 pieces of `--corpus all`'s 30,000-sentence sample). A larger
+    sample (`max_sentences`) counts every word more times, so it keeps rarer words whole at the same `min_count`.
 
     Example:
         vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=8000)  # ["the", ..., "##ing", ...]
@@ -523,6 +524,8 @@ def build_wordpiece_vocabulary(sentences, size=8000, max_sentences=30000, min_co
         raise ValueError(f"Vocabulary size must be positive; got {size}.")
     if min_count < 1:
         raise ValueError(f"The learner's min_count must be at least 1; got {min_count}.")
+    if max_sentences < 1:
+        raise ValueError(f"The learner's sample must hold at least 1 sentence; got max_sentences={max_sentences}.")
     from tensorflow_text.tools.wordpiece_vocab.bert_vocab_from_dataset import bert_vocab_from_dataset
 
     from keras_ae.layers.encoders.gru_sentence_encoder import standardize_text

@@ -55,8 +55,10 @@ VALIDATION_SENTENCES = 4000  # each epoch's validation loss: this many held-out 
 PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # its home: build_wordpiece_vocabulary
+VOCABULARY_SENTENCES = keyword_defaults(build_wordpiece_vocabulary)["max_sentences"]  # its home: the same
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 SAMPLE_POOL = 5000  # training sentences searched for the nearest neighbours TensorBoard shows every epoch
 COLUMNS = ["dim", "probe_accuracy", "knn_accuracy", "retrieval_top1", "retrieval_mean_rank", "scorer_top1",
            "scorer_mean_rank", "train_seconds", "train_cpu_seconds"]
@@ -97,9 +99,14 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
                         "--min-piece-count leaves; the run prints the learned size)")
     parser.add_argument(
         "--min-piece-count", type=positive_int, default=MIN_PIECE_COUNT,
-        help="the WordPiece learner's lowest count of a word or piece in its 30,000-sentence sample: it caps the "
-        "vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; lower "
-        "it for a larger vocabulary)",
+        help="the WordPiece learner's lowest count of a word or piece in its sample (--vocabulary-sentences): it "
+        "caps the vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; "
+        "lower it for a larger vocabulary)",
+    )
+    parser.add_argument(
+        "--vocabulary-sentences", type=positive_int, default=VOCABULARY_SENTENCES,
+        help="training sentences (an even spread) the WordPiece learner counts words in: a larger sample keeps "
+        "more rare words whole at the same --min-piece-count",
     )
     parser.add_argument(
         "--minutes", type=non_negative_float, default=minutes,
@@ -109,6 +116,11 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
     parser.add_argument(
         "--steps-per-epoch", type=positive_int, default=None,
         help="training steps per epoch (default: one pass over the training sentences; 200 with --minutes)",
+    )
+    parser.add_argument(
+        "--learning-rate-schedule", choices=LEARNING_RATE_SCHEDULES, default="constant",
+        help="constant: Adam at --learning-rate throughout; cosine: annealed from --learning-rate to 0 over the "
+        "run's --epochs x --steps-per-epoch steps (Loshchilov & Hutter, 2017; needs --minutes 0)",
     )
     parser.add_argument(
         "--max-length",
@@ -322,6 +334,21 @@ class ProbeMarks(keras.callbacks.Callback):
                         tf.summary.scalar(f"{self.tag}/{key}", value)
 
 
+def training_optimizer(args, steps_per_epoch):
+    """Adam at `args.learning_rate` (clipped: the global gradient norm at most 5, which keeps the GRUs stable),
+    constant or, with `--learning-rate-schedule cosine`, annealed to 0 over `args.epochs * steps_per_epoch` steps
+    (Loshchilov & Hutter, 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts", without restarts).
+
+    Example:
+        args = argparse.Namespace(learning_rate=1e-2, learning_rate_schedule="cosine", epochs=4)
+        optimizer = training_optimizer(args, steps_per_epoch=400)  # 1e-2 at step 0, 5e-3 at 800, 0 at 1,600
+    """
+    rate = args.learning_rate
+    if args.learning_rate_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=args.epochs * steps_per_epoch)
+    return keras.optimizers.Adam(rate, global_clipnorm=5.0)
+
+
 def training_dataset(model, dataset):
     """The batches a sentence model trains on: its recipe's batches of raw sentences, tokenised inside `tf.data` by
     the model's own tokenizer (`prepare_batch`), so the training step starts from token ids and the string work
@@ -372,6 +399,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
                      f"{' --quick' if args.quick else ''}. Use --patience (the held-out loss) instead, or drop it.")
     if args.probe_at and args.probe_steps:
         parser.error("--probe-at (minutes) and --probe-steps (steps) both set the probe marks; give one of them.")
+    if args.learning_rate_schedule == "cosine" and args.minutes:
+        parser.error(f"--learning-rate-schedule cosine anneals over --epochs x --steps-per-epoch steps, which a "
+                     f"--minutes {args.minutes:g} budget leaves open: add --minutes 0, or drop the schedule.")
     try:
         checked = build_model(args, ["a"])  # the model's own checks of the flags (e.g. --readout's sizes), before data
     except ValueError as error:
@@ -391,6 +421,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
     if args.tokens == "wordpiece":
         vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size,
+                                                max_sentences=args.vocabulary_sentences,
                                                 min_count=args.min_piece_count)
     else:
         vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
@@ -414,8 +445,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     steps_per_epoch = args.steps_per_epoch or (200 if args.minutes else max(1, len(splits.train) // args.batch_size))
     with strategy.scope():
         model = build_model(args, vocabulary)
-        # No XLA (slower on CPU, see --jit-compile above). Clipping keeps the GRUs stable.
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=5.0), jit_compile=False)
+        # No XLA (slower on CPU, see --jit-compile above).
+        model.compile(optimizer=training_optimizer(args, steps_per_epoch), jit_compile=False)
     if args.word_weighting == "sif":
         model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
     if args.init_word_embeddings != "random":

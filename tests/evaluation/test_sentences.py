@@ -232,8 +232,9 @@ def test_diagnostics_refuse_a_missing_or_doubled_source_and_weight_groups_withou
             parse_args(argv)
     with pytest.raises(SystemExit):
         parse_args(["--vocabulary-size", "8000", "--only", "model"])  # needs trained weights
-    with pytest.raises(SystemExit):
-        parse_args(["--vocabulary-size", "0"])
+    for flag in ("--vocabulary-size", "--min-piece-count", "--vocabulary-sentences"):
+        with pytest.raises(SystemExit):
+            parse_args(["--vocabulary-size", "8000", flag, "0"])
     args = parse_args(["--vocabulary-size", "16000", "--split", "validation"])
     assert args.only == ["lexical", "tokens", "protocol", "names"] and args.split == "validation"
     assert parse_args(["runs/qt"]).only is None

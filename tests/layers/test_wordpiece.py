@@ -38,6 +38,15 @@ def test_the_learners_min_count_caps_the_vocabulary_whatever_size_asks():
         build_wordpiece_vocabulary(sentences, min_count=0)
 
 
+def test_a_larger_sample_keeps_rarer_words_at_the_same_min_count():
+    # "rare" occurs 4 times in 196 sentences: twice in an even spread of 98, below the count of 3
+    sentences = SENTENCES + ["A rare word."] * 4
+    assert "rare" not in build_wordpiece_vocabulary(sentences, size=500, max_sentences=98, min_count=3)
+    assert "rare" in build_wordpiece_vocabulary(sentences, size=500, max_sentences=196, min_count=3)
+    with pytest.raises(ValueError, match="max_sentences"):
+        build_wordpiece_vocabulary(sentences, max_sentences=0)
+
+
 @pytest.mark.slow  # an export reloaded in a fresh process: about 20 s idle, a minute under load
 def test_wordpiece_model_exports_raw_strings_matching_the_model(tmp_path):
     vocabulary = build_wordpiece_vocabulary(SENTENCES, size=60)

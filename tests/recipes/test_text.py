@@ -287,22 +287,25 @@ def test_validation_batches_mix_every_source_and_repeat_each_epoch():
 
 
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
-def test_min_piece_count_reaches_the_vocabulary_learner(recipe, tmp_path, monkeypatch, capsys):
+def test_vocabulary_flags_reach_the_vocabulary_learner(recipe, tmp_path, monkeypatch, capsys):
     from keras_ae.config import keyword_defaults
     from keras_ae.data.text import build_wordpiece_vocabulary
     from keras_ae.recipes import text_recipe
 
-    default = recipe.build_parser().parse_args([]).min_piece_count
-    assert default == keyword_defaults(build_wordpiece_vocabulary)["min_count"] == 10  # one home: the learner's
-    with pytest.raises(SystemExit):
-        recipe.build_parser().parse_args(["--min-piece-count", "0"])
+    defaults = recipe.build_parser().parse_args([])
+    learner_defaults = keyword_defaults(build_wordpiece_vocabulary)  # one home: the learner's
+    assert defaults.min_piece_count == learner_defaults["min_count"] == 10
+    assert defaults.vocabulary_sentences == learner_defaults["max_sentences"] == 30000
+    for flag in ("--min-piece-count", "--vocabulary-sentences"):
+        with pytest.raises(SystemExit):
+            recipe.build_parser().parse_args([flag, "0"])
     seen = {}
 
     class Learned(Exception):
         pass
 
-    def learner(sentences, size, min_count):
-        seen.update(size=size, min_count=min_count)
+    def learner(sentences, size, max_sentences, min_count):
+        seen.update(size=size, max_sentences=max_sentences, min_count=min_count)
         raise Learned
 
     monkeypatch.setattr(text_recipe, "build_wordpiece_vocabulary", learner)
@@ -310,5 +313,24 @@ def test_min_piece_count_reaches_the_vocabulary_learner(recipe, tmp_path, monkey
     corpus = _write_corpus(tmp_path / "corpus")
     with pytest.raises(Learned):
         recipe.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export",
-                     "--vocabulary-size", "300", "--min-piece-count", "2"])
-    assert seen == {"size": 300, "min_count": 2}
+                     "--vocabulary-size", "300", "--min-piece-count", "2", "--vocabulary-sentences", "500"])
+    assert seen == {"size": 300, "max_sentences": 500, "min_count": 2}
+
+
+def test_cosine_schedule_anneals_over_the_runs_steps_and_needs_a_step_count(capsys):
+    from keras_ae.recipes.text_recipe import training_optimizer
+
+    args = quick_thought.build_parser().parse_args(["--minutes", "0", "--epochs", "4"])
+    assert args.learning_rate_schedule == "constant"
+    constant = training_optimizer(args, steps_per_epoch=400)
+    assert float(constant.learning_rate) == pytest.approx(1e-2)
+    args.learning_rate_schedule = "cosine"
+    cosine = training_optimizer(args, steps_per_epoch=400)
+    rates = []
+    for step in (0, 800, 1600):
+        cosine.iterations.assign(step)
+        rates.append(float(cosine.learning_rate))
+    assert rates == pytest.approx([1e-2, 5e-3, 0.0], abs=1e-7)
+    with pytest.raises(SystemExit):  # a wall-clock budget leaves the run's length open
+        quick_thought.main(["--learning-rate-schedule", "cosine", "--minutes", "5", "--no-export"])
+    assert "add --minutes 0" in capsys.readouterr().err
