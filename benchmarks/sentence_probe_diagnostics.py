@@ -54,6 +54,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.config import constructor_default
+from keras_ae.core.validation import positive_int
 from keras_ae.data.corpus import load_corpus
 from keras_ae.data.text import build_wordpiece_vocabulary
 from keras_ae.evaluation.sentences import (
@@ -81,15 +82,15 @@ TOKENIZER_GROUPS = ("lexical", "tokens", "protocol", "names")  # need no trained
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", help="a sentence recipe's run folder (--corpus all)")
-    parser.add_argument("--vocabulary-size", type=int,
+    parser.add_argument("--vocabulary-size", type=positive_int,
                         help="instead of a run: the recipes' WordPiece vocabulary of this size, learned from the "
                         "corpus's training sentences, read by an untrained encoder (groups lexical, tokens, "
                         "protocol, names only)")
-    parser.add_argument("--min-piece-count", type=int, default=MIN_PIECE_COUNT,
+    parser.add_argument("--min-piece-count", type=positive_int, default=MIN_PIECE_COUNT,
                         help="with --vocabulary-size: the learner's lowest count (the recipes' --min-piece-count)")
-    parser.add_argument("--vocabulary-sentences", type=int, default=VOCABULARY_SENTENCES,
+    parser.add_argument("--vocabulary-sentences", type=positive_int, default=VOCABULARY_SENTENCES,
                         help="with --vocabulary-size: the learner's sample (the recipes' --vocabulary-sentences)")
-    parser.add_argument("--max-length", type=int, default=constructor_default(QuickThought, "max_length"),
+    parser.add_argument("--max-length", type=positive_int, default=constructor_default(QuickThought, "max_length"),
                         help="with --vocabulary-size: the encoder's max_length (default: Quick-thought's)")
     parser.add_argument("--split", choices=["test", "validation"], default="test",
                         help="the probes' held-out split: test (the tables') or validation (for choosing a setting)")
@@ -103,10 +104,6 @@ def parse_args(argv=None):
     if (args.run_dir is None) == (args.vocabulary_size is None):
         parser.error("give a run folder or --vocabulary-size N (a vocabulary without a run), one of them.")
     if args.vocabulary_size is not None:
-        if min(args.vocabulary_size, args.max_length, args.min_piece_count, args.vocabulary_sentences) < 1:
-            parser.error(f"--vocabulary-size, --max-length, --min-piece-count and --vocabulary-sentences must be "
-                         f"positive; got {args.vocabulary_size}, {args.max_length}, {args.min_piece_count} and "
-                         f"{args.vocabulary_sentences}.")
         needs_weights = [group for group in args.only or GROUPS if group not in TOKENIZER_GROUPS]
         if args.only is None:
             args.only = list(TOKENIZER_GROUPS)

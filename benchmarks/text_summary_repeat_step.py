@@ -11,7 +11,6 @@ because TensorFlow's executor changes how it schedules cheap ops once its cost e
 inputs in another order when it reuses another input's buffer; docs/results/text_summary.md.)
 """
 import argparse
-import hashlib
 import os
 import time
 
@@ -24,7 +23,7 @@ import tensorflow as tf  # noqa: E402
 from keras_ae.data.summaries import make_unpaired_dataset  # noqa: E402
 from keras_ae.recipes import text_summary  # noqa: E402
 from keras_ae.recipes.common import auto_cluster_jit_compile, parse_flags  # noqa: E402
-from text_summary_stages import VARIANTS, build_stage  # noqa: E402  (beside this file)
+from text_summary_stages import VARIANTS, build_stage, digest  # noqa: E402  (beside this file)
 
 
 def main(argv=None):
@@ -60,8 +59,7 @@ def main(argv=None):
         started = time.perf_counter()
         step(batch)
         seconds.append(time.perf_counter() - started)
-        digests = [hashlib.sha256(np.ascontiguousarray(v.numpy()).tobytes()).hexdigest()
-                   for v in model.trainable_variables]
+        digests = [digest([variable.numpy()]) for variable in model.trainable_variables]
         first = first or digests
         differing = [v.path for v, digest, reference in zip(model.trainable_variables, digests, first)
                      if digest != reference]

@@ -282,11 +282,11 @@ def build_stage(pretrained, name, stage_seed, flags, real_summaries, language_mo
         language_model(model, real_summaries, language_model_path)
         keras.utils.set_random_seed(stage_seed)  # the stage starts from the same random state as without it
     rate = flags.learning_rate * stage.get("learning_rate_scale", 1.0)
-    adam = text_summary.adam
     if objective == "unpaired":
-        model.compile(optimizers={"encoder": adam(rate), "adversary": adam(flags.adversary_learning_rate)})
+        model.compile(optimizers={"encoder": text_summary.adam(rate),
+                                  "adversary": text_summary.adam(flags.adversary_learning_rate)})
     else:
-        model.compile(optimizer=adam(rate))
+        model.compile(optimizer=text_summary.adam(rate))
     return model
 
 
