@@ -1,0 +1,141 @@
+"""What the voice-conversion decoder renders along the line from a voice's nearest trained voice to the voice itself.
+
+`python -m benchmarks.voice_conversion_code_path --run RUN_DIR [--sources 6] [--steps 0 0.5 1 1.5 2 3]` loads the
+newest checkpoint of a `keras_ae.recipes.voice_conversion` run (its flags give the corpus and the seed) and, for
+every eSpeak speaker as the target (seen and unseen), takes its *proxy* (the seen speaker whose speaker-code
+centroid is nearest the target's; centroids as in `benchmarks.voice_conversion_speaker_codes`) and decodes
+`--sources` seeded source utterances (held-out sentences of seen speakers other than the two) with the speaker codes
+
+    code(t) = proxy centroid + t * (target centroid - proxy centroid)
+
+for each `--steps` value t (t = 0: the proxy's voice, t = 1: the target's centroid, t > 1: past it), and with the
+code of one real reference utterance of the target (another sentence, as the recipe converts: row `reference`).
+Per group (seen / unseen targets) and t it prints:
+
+- `heard_target`, `heard_proxy`: the share of the vocoded decodings the recipe's independent MFCC speaker
+  classifier (`speaker_judges`, fitted on real speech and its resynthesis of the 16 eSpeak speakers, never on a
+  model's output) assigns to the target and to the proxy;
+- `response`: how far the decoder's frames move toward the target, in units of how far the two real voices differ:
+  `path_response` of the time-averaged log-mel frames (the front end's, before standardisation) against the target
+  and the proxy really saying the source's sentence (the corpus is parallel). 1 at t = 1 is a decoder that renders a
+  code's distance from the proxy in full; well below 1 is one that pulls the code back toward a voice it knows.
+
+Seen targets are the control: their centroids are codes the decoder was trained on. If the unseen targets' response
+at t = 1 is far below the seen ones' and `heard_target` rises only past t = 1, the decoder compresses new codes
+toward its training voices; if it stays low at every t, the decoder cannot draw the new voice from this code
+direction at all. Rhythm conversion is not applied (the decoder gets the source's length). Nothing is fitted on a
+model's output. Speed is not measured here.
+"""
+
+import argparse
+
+import numpy as np
+import tensorflow as tf
+
+from benchmarks.voice_conversion_rhythm import load_run, run_corpus
+from benchmarks.voice_conversion_speaker_codes import MIN_SAMPLES, nearest_distances, speaker_centroids
+from keras_ae.core.validation import positive_int
+from keras_ae.evaluation.conversion import one_utterance, speaker_judges
+from keras_ae.recipes.common import format_table
+
+FRAME_SAMPLES = 160  # 10 ms at 16 kHz: one decoder frame
+
+
+def path_codes(start, end, steps):
+    """`[len(steps), dim]` codes `start + t * (end - start)` for each t of `steps`."""
+    start, end = np.asarray(start, np.float32), np.asarray(end, np.float32)
+    return np.stack([start + np.float32(t) * (end - start) for t in steps])
+
+
+def path_response(decoded, start, end):
+    """For each row of `decoded` `[steps, bins]` (time-averaged frames decoded along a path; row 0 at the path's
+    start), the share of the real difference `end - start` `[bins]` that the decoding moved from row 0:
+    `<decoded[i] - decoded[0], end - start> / |end - start|^2`.
+
+    >>> path_response([[0.0, 0.0], [1.0, 0.5], [2.0, 3.0]], [0.0, 0.0], [2.0, 0.0]).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    decoded = np.asarray(decoded, np.float64)
+    difference = np.asarray(end, np.float64) - np.asarray(start, np.float64)
+    norm = float(difference @ difference)
+    if norm == 0:
+        raise ValueError("path_response needs two different end points (the two voices' mean frames are equal)")
+    return (decoded - decoded[0]) @ difference / norm
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
+    parser.add_argument("--sources", type=positive_int, default=6, help="source utterances per target speaker")
+    parser.add_argument("--steps", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5, 2.0, 3.0],
+                        help="path positions t (0: the proxy's centroid, 1: the target's); the first must be 0")
+    parser.add_argument("--centroid-utterances", type=positive_int, default=40,
+                        help="real utterances of training sentences per speaker for its centroid")
+    args = parser.parse_args(argv)
+    if args.steps[0] != 0:
+        parser.error("--steps must start at 0 (the proxy's centroid: the response is measured from it)")
+    model, flags = load_run(args.run)
+    if flags.get("reference_attention"):
+        parser.error("this benchmark decodes from a speaker code alone; the run uses reference attention")
+    seed = flags["seed"]
+    corpus = run_corpus(flags)
+    encode_speaker, encode = one_utterance(model.encode_speaker), one_utterance(model.encode)
+    log_mel = one_utterance(model.front_end.log_mel)
+    decode = tf.function(lambda content, code, length: model.decoder(content, code, length=length, training=False),
+                         input_signature=[tf.TensorSpec([1, None, None]), tf.TensorSpec([1, None]),
+                                          tf.TensorSpec([], tf.int32)])
+    vocoder = tf.function(model.vocoder, input_signature=[tf.TensorSpec([1, None, None])])
+    seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
+    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
+    rng = np.random.default_rng(seed)
+    enrol = np.concatenate([rng.choice(np.flatnonzero((corpus.speakers == s) & (corpus.sentence_split == "train")),
+                                       args.centroid_utterances, replace=False) for s in seen + unseen])
+    centroids = speaker_centroids(np.stack([encode_speaker(corpus.waveforms[i]) for i in enrol]),
+                                  corpus.speakers[enrol])
+    judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
+    rendering = {(int(s), int(t)): i for i, (s, t) in enumerate(zip(corpus.speakers, corpus.sentences))}
+    long_enough = np.array([len(w) >= MIN_SAMPLES for w in corpus.waveforms])
+    labels = [f"t={t:g}" for t in args.steps] + ["reference"]
+    hits = {group: {label: {"heard_target": [], "heard_proxy": [], "response": []} for label in labels}
+            for group in ("seen targets", "unseen targets")}
+    per_voice = {}
+    for target in seen + unseen:
+        group = "seen targets" if target in seen else "unseen targets"
+        proxy = nearest_distances(centroids[target], {s: centroids[s] for s in seen}, exclude=(target,))[0]
+        sources = rng.choice(np.flatnonzero((corpus.sentence_split == "test") & np.isin(corpus.speakers, seen)
+                                            & ~np.isin(corpus.speakers, [target, proxy]) & long_enough),
+                             args.sources, replace=False)
+        codes = path_codes(centroids[proxy], centroids[target], args.steps)
+        voice = {label: [] for label in labels}
+        for source in sources:
+            sentence = int(corpus.sentences[source])
+            references = np.flatnonzero((corpus.speakers == target) & (corpus.sentences != sentence))
+            reference_code = encode_speaker(corpus.waveforms[int(rng.choice(references))])
+            content = encode(corpus.waveforms[source])[None]
+            length = tf.constant(len(corpus.waveforms[source]) // FRAME_SAMPLES)
+            frames = [decode(content, code[None], length) for code in [*codes, reference_code]]
+            means = [np.asarray(model.front_end.denormalize(f))[0].mean(axis=0) for f in frames]
+            real = [log_mel(corpus.waveforms[rendering[(s, sentence)]]).mean(axis=0) for s in (proxy, target)]
+            response = path_response(means, *real)
+            heard = judge.predict([np.asarray(vocoder(f))[0] for f in frames])
+            for label, name, value in zip(labels, heard, response):
+                hits[group][label]["heard_target"].append(name == corpus.speaker_names[target])
+                hits[group][label]["heard_proxy"].append(name == corpus.speaker_names[proxy])
+                hits[group][label]["response"].append(value)
+                voice[label].append(name == corpus.speaker_names[target])
+        if target in unseen:
+            per_voice[f"{corpus.speaker_names[target]} (proxy {corpus.speaker_names[proxy]})"] = {
+                label: f"{sum(voice[label])}/{len(voice[label])}" for label in labels}
+    rows = {f"{group}, {label}": {key: float(np.mean(values)) for key, values in columns.items()}
+            for group, by_label in hits.items() for label, columns in by_label.items()}
+    print(f"run {args.run}, seed {seed}: {args.sources} sources per target, {len(seen)} seen and {len(unseen)} "
+          f"unseen targets; codes proxy + t (target - proxy) between speaker-code centroids of "
+          f"{args.centroid_utterances} utterances, and one reference utterance's code")
+    print(format_table(rows, ["heard_target", "heard_proxy", "response"]))
+    print("unseen targets heard as themselves, per voice")
+    print(format_table(per_voice, labels))
+    return {"rows": rows, "per_voice": per_voice}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+import numpy as np
+import pytest
+
+from benchmarks.voice_conversion_code_path import path_codes, path_response
+
+
+def test_path_codes_run_from_the_start_through_the_end_and_past_it():
+    codes = path_codes([1.0, 0.0], [3.0, 2.0], [0, 0.5, 1, 2])
+    np.testing.assert_allclose(codes, [[1, 0], [2, 1], [3, 2], [5, 4]])
+    assert codes.dtype == np.float32
+
+
+def test_path_response_reads_only_the_move_along_the_real_difference_from_the_first_row():
+    start, end = np.array([1.0, 1.0, 0.0]), np.array([1.0, 3.0, 0.0])
+    offset = np.array([5.0, -2.0, 0.5])  # a decoder's bias, the same at every t, does not count
+    decoded = offset + np.array([[0, 0, 0], [0, 1, 7], [0, 2, -3], [0, 4, 0]], float)
+    np.testing.assert_allclose(path_response(decoded, start, end), [0, 0.5, 1, 2])
+    np.testing.assert_allclose(path_response(offset + np.zeros((3, 3)), start, end), [0, 0, 0])
+    with pytest.raises(ValueError, match="two different end points"):
+        path_response(decoded, start, start)
