@@ -8,8 +8,11 @@ centroid is nearest the target's; centroids as in `benchmarks.voice_conversion_s
 
     code(t) = proxy centroid + t * (target centroid - proxy centroid)
 
-for each `--steps` value t (t = 0: the proxy's voice, t = 1: the target's centroid, t > 1: past it), and with the
-code of one real reference utterance of the target (another sentence, as the recipe converts: row `reference`).
+for each `--steps` value t (t = 0: the proxy's voice, t = 1: the target's centroid, t > 1: past it), with the
+code of one real reference utterance of the target (another sentence, as the recipe converts: row `reference`), and
+with the two parts of the step `target - proxy` (`span_split`): the part inside the span of the seen speakers'
+centroids (the directions a decoder trained on those voices has seen codes move in: row `in seen span`) and the
+rest (row `outside seen span`), each added to the proxy's centroid alone.
 Per group (seen / unseen targets) and t it prints:
 
 - `heard_target`, `heard_proxy`: the share of the vocoded decodings the recipe's independent MFCC speaker
@@ -23,7 +26,9 @@ Per group (seen / unseen targets) and t it prints:
 Seen targets are the control: their centroids are codes the decoder was trained on. If the unseen targets' response
 at t = 1 is far below the seen ones' and `heard_target` rises only past t = 1, the decoder compresses new codes
 toward its training voices; if it stays low at every t, the decoder cannot draw the new voice from this code
-direction at all. Rhythm conversion is not applied (the decoder gets the source's length). Nothing is fitted on a
+direction at all. `in_span_share` (per unseen voice) is the share of the step's squared length inside the seen span;
+the seen span is that of the corpus's seen speakers only, so for a run trained with `--extra-speakers` or
+`--speaker-augmentation` it is not all the directions training moved codes in. Rhythm conversion is not applied (the decoder gets the source's length). Nothing is fitted on a
 model's output. Speed is not measured here.
 """
 
@@ -63,6 +68,23 @@ def path_response(decoded, start, end):
     return (decoded - decoded[0]) @ difference / norm
 
 
+def span_split(difference, points):
+    """`(inside, outside)`: `difference` `[dim]` split into its orthogonal projection on the span of the
+    differences between the rows of `points` `[n, dim]` (the directions of the affine hull of the points) and the
+    rest.
+
+    >>> [part.round(6).tolist() for part in span_split([1.0, 2.0, 3.0], [[0.0, 0.0, 5.0], [4.0, 0.0, 5.0]])]
+    [[1.0, 0.0, 0.0], [0.0, 2.0, 3.0]]
+    """
+    difference, points = np.asarray(difference, np.float64), np.asarray(points, np.float64)
+    if len(points) < 2:
+        raise ValueError("span_split needs at least 2 points to span a direction")
+    basis, singular, _ = np.linalg.svd((points - points.mean(axis=0)).T, full_matrices=False)
+    basis = basis[:, singular > singular.max() * 1e-6]
+    inside = basis @ (basis.T @ difference)
+    return inside, difference - inside
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a voice_conversion run folder (config.json, checkpoint/)")
@@ -95,7 +117,8 @@ def main(argv=None):
     judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
     rendering = {(int(s), int(t)): i for i, (s, t) in enumerate(zip(corpus.speakers, corpus.sentences))}
     long_enough = np.array([len(w) >= MIN_SAMPLES for w in corpus.waveforms])
-    labels = [f"t={t:g}" for t in args.steps] + ["reference"]
+    labels = [f"t={t:g}" for t in args.steps] + ["in seen span", "outside seen span", "reference"]
+    seen_points = np.stack([centroids[s] for s in seen])
     hits = {group: {label: {"heard_target": [], "heard_proxy": [], "response": []} for label in labels}
             for group in ("seen targets", "unseen targets")}
     per_voice = {}
@@ -105,7 +128,9 @@ def main(argv=None):
         sources = rng.choice(np.flatnonzero((corpus.sentence_split == "test") & np.isin(corpus.speakers, seen)
                                             & ~np.isin(corpus.speakers, [target, proxy]) & long_enough),
                              args.sources, replace=False)
-        codes = path_codes(centroids[proxy], centroids[target], args.steps)
+        parts = span_split(centroids[target] - centroids[proxy], seen_points)
+        codes = [*path_codes(centroids[proxy], centroids[target], args.steps),
+                 *[(centroids[proxy] + part).astype(np.float32) for part in parts]]
         voice = {label: [] for label in labels}
         for source in sources:
             sentence = int(corpus.sentences[source])
@@ -125,7 +150,8 @@ def main(argv=None):
                 voice[label].append(name == corpus.speaker_names[target])
         if target in unseen:
             per_voice[f"{corpus.speaker_names[target]} (proxy {corpus.speaker_names[proxy]})"] = {
-                label: f"{sum(voice[label])}/{len(voice[label])}" for label in labels}
+                "in_span_share": float(parts[0] @ parts[0] / (parts[0] @ parts[0] + parts[1] @ parts[1])),
+                **{label: f"{sum(voice[label])}/{len(voice[label])}" for label in labels}}
     rows = {f"{group}, {label}": {key: float(np.mean(values)) for key, values in columns.items()}
             for group, by_label in hits.items() for label, columns in by_label.items()}
     print(f"run {args.run}, seed {seed}: {args.sources} sources per target, {len(seen)} seen and {len(unseen)} "
@@ -133,7 +159,7 @@ def main(argv=None):
           f"{args.centroid_utterances} utterances, and one reference utterance's code")
     print(format_table(rows, ["heard_target", "heard_proxy", "response"]))
     print("unseen targets heard as themselves, per voice")
-    print(format_table(per_voice, labels))
+    print(format_table(per_voice, ["in_span_share", *labels]))
     return {"rows": rows, "per_voice": per_voice}
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.voice_conversion_code_path import path_codes, path_response
+from benchmarks.voice_conversion_code_path import path_codes, path_response, span_split
 
 
 def test_path_codes_run_from_the_start_through_the_end_and_past_it():
@@ -18,3 +18,13 @@ def test_path_response_reads_only_the_move_along_the_real_difference_from_the_fi
     np.testing.assert_allclose(path_response(offset + np.zeros((3, 3)), start, end), [0, 0, 0])
     with pytest.raises(ValueError, match="two different end points"):
         path_response(decoded, start, start)
+
+
+def test_span_split_keeps_the_directions_the_points_move_in_and_leaves_the_rest():
+    points = np.array([[1.0, 0.0, 0.0, 2.0], [3.0, 1.0, 0.0, 2.0], [1.0, 2.0, 0.0, 2.0]])  # a plane at w = 2
+    inside, outside = span_split([1.0, -2.0, 3.0, 4.0], points)
+    np.testing.assert_allclose(inside, [1, -2, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(outside, [0, 0, 3, 4], atol=1e-12)
+    np.testing.assert_allclose(span_split(points[1] - points[0], points)[1], 0, atol=1e-12)
+    with pytest.raises(ValueError, match="at least 2 points"):
+        span_split([1.0, 0.0], [[0.0, 0.0]])
