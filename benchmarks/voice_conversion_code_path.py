@@ -10,9 +10,10 @@ centroid is nearest the target's; centroids as in `benchmarks.voice_conversion_s
 
 for each `--steps` value t (t = 0: the proxy's voice, t = 1: the target's centroid, t > 1: past it), with the
 code of one real reference utterance of the target (another sentence, as the recipe converts: row `reference`), and
-with the two parts of the step `target - proxy` (`span_split`): the part inside the span of the seen speakers'
-centroids (the directions a decoder trained on those voices has seen codes move in: row `in seen span`) and the
-rest (row `outside seen span`), each added to the proxy's centroid alone.
+with the two parts of the step `target - proxy` (`span_split`): the part inside the span of the centroids of the
+seen speakers other than the target (the directions in which a decoder trained on those voices has seen codes move:
+row `in seen span`) and the rest (row `outside seen span`), each added to the proxy's centroid alone. For a seen
+target the rest is still a direction training used (the target's own voice), for an unseen one it is not.
 Per group (seen / unseen targets) and t it prints:
 
 - `heard_target`, `heard_proxy`: the share of the vocoded decodings the recipe's independent MFCC speaker
@@ -26,9 +27,12 @@ Per group (seen / unseen targets) and t it prints:
 Seen targets are the control: their centroids are codes the decoder was trained on. If the unseen targets' response
 at t = 1 is far below the seen ones' and `heard_target` rises only past t = 1, the decoder compresses new codes
 toward its training voices; if it stays low at every t, the decoder cannot draw the new voice from this code
-direction at all. `in_span_share` (per unseen voice) is the share of the step's squared length inside the seen span;
-the seen span is that of the corpus's seen speakers only, so for a run trained with `--extra-speakers` or
-`--speaker-augmentation` it is not all the directions training moved codes in. Rhythm conversion is not applied (the decoder gets the source's length). Nothing is fitted on a
+direction at all. Per group and per unseen voice, `code_in_span` is the share of the step's squared length inside
+that span, and `real_in_span` the same share for the real difference the response is measured against (the two
+voices' time-averaged log-mel frames of the source's sentence) inside the span of the other seen speakers' frames of
+that sentence: how much of a new voice's sound the trained voices' differences can express at all. The span is that
+of the corpus's seen speakers only, so for a run trained with `--extra-speakers` or `--speaker-augmentation` it is
+not every direction training moved codes in. Rhythm conversion is not applied (the decoder gets the source's length). Nothing is fitted on a
 model's output. Speed is not measured here.
 """
 
@@ -118,20 +122,23 @@ def main(argv=None):
     rendering = {(int(s), int(t)): i for i, (s, t) in enumerate(zip(corpus.speakers, corpus.sentences))}
     long_enough = np.array([len(w) >= MIN_SAMPLES for w in corpus.waveforms])
     labels = [f"t={t:g}" for t in args.steps] + ["in seen span", "outside seen span", "reference"]
-    seen_points = np.stack([centroids[s] for s in seen])
     hits = {group: {label: {"heard_target": [], "heard_proxy": [], "response": []} for label in labels}
             for group in ("seen targets", "unseen targets")}
     per_voice = {}
+    spans = {group: {"code_in_span": [], "real_in_span": []} for group in hits}
     for target in seen + unseen:
         group = "seen targets" if target in seen else "unseen targets"
         proxy = nearest_distances(centroids[target], {s: centroids[s] for s in seen}, exclude=(target,))[0]
         sources = rng.choice(np.flatnonzero((corpus.sentence_split == "test") & np.isin(corpus.speakers, seen)
                                             & ~np.isin(corpus.speakers, [target, proxy]) & long_enough),
                              args.sources, replace=False)
-        parts = span_split(centroids[target] - centroids[proxy], seen_points)
+        others = [s for s in seen if s != target]
+        parts = span_split(centroids[target] - centroids[proxy], np.stack([centroids[s] for s in others]))
+        code_in_span = float(parts[0] @ parts[0] / (parts[0] @ parts[0] + parts[1] @ parts[1]))
         codes = [*path_codes(centroids[proxy], centroids[target], args.steps),
                  *[(centroids[proxy] + part).astype(np.float32) for part in parts]]
         voice = {label: [] for label in labels}
+        real_shares = []
         for source in sources:
             sentence = int(corpus.sentences[source])
             references = np.flatnonzero((corpus.speakers == target) & (corpus.sentences != sentence))
@@ -142,15 +149,20 @@ def main(argv=None):
             means = [np.asarray(model.front_end.denormalize(f))[0].mean(axis=0) for f in frames]
             real = [log_mel(corpus.waveforms[rendering[(s, sentence)]]).mean(axis=0) for s in (proxy, target)]
             response = path_response(means, *real)
+            spoken = np.stack([log_mel(corpus.waveforms[rendering[(s, sentence)]]).mean(axis=0) for s in others])
+            inside = span_split(real[1] - real[0], spoken)[0]
+            real_shares.append(float(inside @ inside / np.sum(np.square(real[1] - real[0]))))
             heard = judge.predict([np.asarray(vocoder(f))[0] for f in frames])
             for label, name, value in zip(labels, heard, response):
                 hits[group][label]["heard_target"].append(name == corpus.speaker_names[target])
                 hits[group][label]["heard_proxy"].append(name == corpus.speaker_names[proxy])
                 hits[group][label]["response"].append(value)
                 voice[label].append(name == corpus.speaker_names[target])
+        spans[group]["code_in_span"].append(code_in_span)
+        spans[group]["real_in_span"].extend(real_shares)
         if target in unseen:
             per_voice[f"{corpus.speaker_names[target]} (proxy {corpus.speaker_names[proxy]})"] = {
-                "in_span_share": float(parts[0] @ parts[0] / (parts[0] @ parts[0] + parts[1] @ parts[1])),
+                "code_in_span": code_in_span, "real_in_span": float(np.mean(real_shares)),
                 **{label: f"{sum(voice[label])}/{len(voice[label])}" for label in labels}}
     rows = {f"{group}, {label}": {key: float(np.mean(values)) for key, values in columns.items()}
             for group, by_label in hits.items() for label, columns in by_label.items()}
@@ -159,8 +171,11 @@ def main(argv=None):
           f"{args.centroid_utterances} utterances, and one reference utterance's code")
     print(format_table(rows, ["heard_target", "heard_proxy", "response"]))
     print("unseen targets heard as themselves, per voice")
-    print(format_table(per_voice, ["in_span_share", *labels]))
-    return {"rows": rows, "per_voice": per_voice}
+    print(format_table(per_voice, ["code_in_span", "real_in_span", *labels]))
+    spans = {group: {key: float(np.mean(values)) for key, values in columns.items()} for group, columns in spans.items()}
+    print("shares of the step (code) and of the real difference (log-mel) inside the other seen voices' span")
+    print(format_table(spans, ["code_in_span", "real_in_span"]))
+    return {"rows": rows, "per_voice": per_voice, "spans": spans}
 
 
 if __name__ == "__main__":
