@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.voice_conversion_rhythm import load_run, run_corpus
-from benchmarks.voice_conversion_speaker_codes import MIN_SAMPLES, nearest_distances, speaker_centroids
+from benchmarks.voice_conversion_speaker_codes import MIN_SAMPLES, enrolled_centroids, nearest_distances
 from keras_ae.core.validation import positive_int
 from keras_ae.evaluation.conversion import one_utterance, speaker_judges
 from keras_ae.recipes.common import format_table
@@ -111,13 +111,8 @@ def main(argv=None):
                          input_signature=[tf.TensorSpec([1, None, None]), tf.TensorSpec([1, None]),
                                           tf.TensorSpec([], tf.int32)])
     vocoder = tf.function(model.vocoder, input_signature=[tf.TensorSpec([1, None, None])])
-    seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
-    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     rng = np.random.default_rng(seed)
-    enrol = np.concatenate([rng.choice(np.flatnonzero((corpus.speakers == s) & (corpus.sentence_split == "train")),
-                                       args.centroid_utterances, replace=False) for s in seen + unseen])
-    centroids = speaker_centroids(np.stack([encode_speaker(corpus.waveforms[i]) for i in enrol]),
-                                  corpus.speakers[enrol])
+    seen, unseen, centroids = enrolled_centroids(corpus, encode_speaker, args.centroid_utterances, rng)
     judge = speaker_judges(corpus, None, one_utterance(model.resynthesize), 160, 20, seed=seed)[0]
     rendering = {(int(s), int(t)): i for i, (s, t) in enumerate(zip(corpus.speakers, corpus.sentences))}
     long_enough = np.array([len(w) >= MIN_SAMPLES for w in corpus.waveforms])
