@@ -43,6 +43,19 @@ def speaker_centroids(codes, speakers):
     return {int(s): codes[speakers == s].mean(axis=0) for s in np.unique(speakers)}
 
 
+def enrolled_centroids(corpus, encode_speaker, utterances, rng):
+    """`(seen, unseen, centroids)`: the corpus's seen and unseen speaker ids and every one's centroid
+    (`speaker_centroids` of `encode_speaker`'s codes) over `utterances` of its real utterances of training sentences,
+    drawn with `rng`."""
+    seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
+    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
+    enrol = np.concatenate([rng.choice(np.flatnonzero((corpus.speakers == s) & (corpus.sentence_split == "train")),
+                                       utterances, replace=False) for s in seen + unseen])
+    centroids = speaker_centroids(np.stack([encode_speaker(corpus.waveforms[i]) for i in enrol]),
+                                  corpus.speakers[enrol])
+    return seen, unseen, centroids
+
+
 def nearest_distances(code, centroids, exclude=()):
     """The nearest centroid (speaker id) to `code` and its Euclidean distance, leaving out the ids in `exclude`."""
     names = [s for s in centroids if s not in exclude]
@@ -156,13 +169,8 @@ def main(argv=None):
     seed = flags["seed"]
     corpus = run_corpus(flags, args.held_out_split)
     encode_speaker, convert = one_utterance(model.encode_speaker), one_utterance(model.convert)
-    seen = sorted(set(corpus.select(sentences="train", speakers="train").speakers.tolist()))
-    unseen = sorted(set(corpus.select(speakers="test").speakers.tolist()))
     rng = np.random.default_rng(seed)
-    enrol = np.concatenate([rng.choice(np.flatnonzero((corpus.speakers == s) & (corpus.sentence_split == "train")),
-                                       args.centroid_utterances, replace=False) for s in seen + unseen])
-    centroids = speaker_centroids(np.stack([encode_speaker(corpus.waveforms[i]) for i in enrol]),
-                                  corpus.speakers[enrol])
+    seen, unseen, centroids = enrolled_centroids(corpus, encode_speaker, args.centroid_utterances, rng)
     held_out = np.flatnonzero(corpus.sentence_split == "test")
     test = np.concatenate([rng.choice(held_out[corpus.speakers[held_out] == s], 20, replace=False)
                            for s in seen + unseen])
