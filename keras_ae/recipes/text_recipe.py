@@ -24,7 +24,7 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus, source_shares
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
-from keras_ae.data.word_vectors import lsa_fit
+from keras_ae.data.word_vectors import lsa_fit, split_idf
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
@@ -153,6 +153,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         "or idf (the idf of --init-word-embeddings lsa's fit, scaled to mean 1, as fixed weights saved in the model; "
         "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays); "
         "needs --readout words or states+words",
+    )
+    parser.add_argument(
+        "--idf-exponent", type=positive_float, default=1.0,
+        help="with --word-weighting idf: the fixed weights are the idf to this power (mean 1), and the table starts at "
+        "the rest of the idf times the directions, so the bag still starts as the same LSA (1: the whole idf fixed; "
+        "0.5: half of it in the rows' lengths, which training may change)",
     )
     parser.add_argument("--sif-a", type=positive_float, default=default("sif_a"),
                         help="a of --word-weighting sif (the paper's 1e-3)")
@@ -409,6 +415,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     if args.word_weighting == "idf" and args.init_word_embeddings == "random":
         parser.error("--word-weighting idf weighs each piece by the idf of the LSA fit that --init-word-embeddings "
                      "lsa makes: add --init-word-embeddings lsa (or lsa-split), or use --word-weighting uniform or sif.")
+    if args.idf_exponent != 1 and args.word_weighting != "idf":
+        parser.error(f"--idf-exponent {args.idf_exponent:g} raises --word-weighting idf's fixed weights to a power; "
+                     f"this run weighs its pieces {args.word_weighting}: add --word-weighting idf, or drop the flag.")
     if args.init_word_embeddings == "lsa-split" and not hasattr(checked, "context_encoder"):
         parser.error(f"--init-word-embeddings lsa-split splits the LSA directions between Quick-thought's two "
                      f"encoders; {type(checked).__name__} has one: use --init-word-embeddings lsa.")
@@ -452,8 +461,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     if args.init_word_embeddings != "random":
         split = args.init_word_embeddings == "lsa-split"
         vectors, idf = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
-        if args.word_weighting == "idf":  # the idf as fixed token weights (mean 1), the directions as the table
-            model.set_token_idf(idf / idf[idf > 0].mean())
+        if args.word_weighting == "idf":  # idf^p as fixed token weights (mean 1), idf^(1-p) x the directions as table
+            weights, vectors = split_idf(vectors, idf, args.idf_exponent)
+            model.set_token_idf(weights)
         else:
             vectors = idf[:, None] * vectors
         if split:  # f the first word_dim directions, g the next

@@ -116,6 +116,38 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
     assert not any(tmp_path.iterdir())
 
 
+def test_idf_exponent_reaches_the_split_and_needs_idf_weights(tmp_path, monkeypatch, capsys):
+    """--idf-exponent (default 1: the whole idf fixed) is the exponent the recipe splits the LSA fit's idf with, and
+    without --word-weighting idf it is refused before any data is read or any folder written."""
+    from keras_ae.recipes import text_recipe
+
+    bag = ["--embedding-dim", "16", "--readout", "words", "--word-dim", "8", "--init-word-embeddings", "lsa"]
+    assert quick_thought.build_parser().parse_args([]).idf_exponent == 1.0
+    for value in ("0", "-0.5"):
+        with pytest.raises(SystemExit):
+            quick_thought.build_parser().parse_args(["--idf-exponent", value])
+    with pytest.raises(SystemExit):
+        quick_thought.main(["--idf-exponent", "0.5", *bag, "--run-dir", str(tmp_path / "refused")])
+    assert "add --word-weighting idf" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    seen = {}
+
+    class Split(Exception):
+        pass
+
+    def split(directions, idf, exponent):
+        seen.update(exponent=exponent, rows=directions.shape[0], idf=idf.shape[0])
+        raise Split
+
+    monkeypatch.setattr(text_recipe, "split_idf", split)
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    with pytest.raises(Split):
+        quick_thought.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export",
+                            *bag, "--word-weighting", "idf", "--idf-exponent", "0.5"])
+    assert seen["exponent"] == 0.5 and seen["rows"] == seen["idf"] > 2
+
+
 def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
     """ProbeMarks(unit="steps"): epochs of 4 steps, marks at 3 and 8 steps probe after steps 4 and 8, and no more."""
     import keras
