@@ -325,8 +325,11 @@ def test_vocabulary_flags_reach_the_vocabulary_learner(recipe, tmp_path, monkeyp
     from keras_ae.recipes import text_recipe
 
     defaults = recipe.build_parser().parse_args([])
-    learner_defaults = keyword_defaults(build_wordpiece_vocabulary)  # one home: the learner's
-    assert defaults.min_piece_count == learner_defaults["min_count"] == 10
+    learner_defaults = keyword_defaults(build_wordpiece_vocabulary)  # one home: the learner's, unless the recipe's
+    assert learner_defaults["min_count"] == 10
+    # Quick-thought's own (session 27: 11,046 pieces of --corpus all, better on validation on two seeds)
+    assert (defaults.vocabulary_size, defaults.min_piece_count) == ((3000, 10) if recipe is skip_thought
+                                                                     else (16000, 5))
     assert defaults.vocabulary_sentences == learner_defaults["max_sentences"] == 30000
     for flag in ("--min-piece-count", "--vocabulary-sentences"):
         with pytest.raises(SystemExit):
