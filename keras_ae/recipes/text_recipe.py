@@ -56,6 +56,7 @@ PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # its home: build_wordpiece_vocabulary
 VOCABULARY_SENTENCES = keyword_defaults(build_wordpiece_vocabulary)["max_sentences"]  # its home: the same
+IDF_EXPONENT = keyword_defaults(split_idf)["exponent"]  # its home: split_idf
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
@@ -152,11 +153,12 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, min_piece_count=MI
         help="how the readout's mean word embedding weighs its tokens: uniform, sif (smooth inverse frequency "
         "a / (a + p(token)), Arora et al., 2017, p counted once on every training sentence and saved in the model), "
         "or idf (the idf of --init-word-embeddings lsa's fit, scaled to mean 1, as fixed weights saved in the model; "
-        "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays); "
+        "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays; see "
+        "--idf-exponent); "
         "needs --readout words or states+words",
     )
     parser.add_argument(
-        "--idf-exponent", type=positive_float, default=1.0,
+        "--idf-exponent", type=positive_float, default=IDF_EXPONENT,
         help="with --word-weighting idf: the fixed weights are the idf to this power (mean 1), and the table starts at "
         "the rest of the idf times the directions, so the bag still starts as the same LSA (1: the whole idf fixed; "
         "0.5: half of it in the rows' lengths, which training may change)",

@@ -141,8 +141,11 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
 def test_idf_exponent_reaches_the_split_and_needs_idf_weights(tmp_path, monkeypatch, capsys):
     """--idf-exponent (default 1: the whole idf fixed) is the exponent the recipe splits the LSA fit's idf with, and
     without --word-weighting idf it is refused before any data is read or any folder written."""
+    from keras_ae.config import keyword_defaults
+    from keras_ae.data.word_vectors import split_idf
+
     bag = ["--embedding-dim", "16", "--readout", "words", "--word-dim", "8", "--init-word-embeddings", "lsa"]
-    assert quick_thought.build_parser().parse_args([]).idf_exponent == 1.0
+    assert quick_thought.build_parser().parse_args([]).idf_exponent == keyword_defaults(split_idf)["exponent"] == 1.0
     for value in ("0", "-0.5"):
         with pytest.raises(SystemExit):
             quick_thought.build_parser().parse_args(["--idf-exponent", value])
