@@ -402,7 +402,8 @@ def main(argv=None):
     splits = load_corpus(args.corpus) if streamed else load_text(args.corpus, max_length=defaults.max_length)
     if tokens == "wordpiece":
         vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=defaults.vocabulary_size,
-                                                max_sentences=args.vocabulary_sentences)
+                                                max_sentences=args.vocabulary_sentences,
+                                                min_count=defaults.min_piece_count)
     else:
         vocabulary = build_vocabulary(splits.train.sentences, size=defaults.vocabulary_size)
     rows = []

@@ -13,6 +13,9 @@ Example:
     ids = [encoder.tokenize(tf.constant(sentences)).numpy()]           # [n, max_length] each, 0 = padding
     vectors = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64)   # [vocabulary_size, 64]
     encoder.set_word_embeddings(vectors)
+
+`split_idf` keeps part or all of the idf as fixed token weights (`GRUSentenceEncoder(word_weighting="idf")`) and
+starts the trainable table at the rest, so the bag still starts as the same LSA.
 """
 
 import numpy as np
@@ -70,3 +73,32 @@ def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
     (`GRUSentenceEncoder.set_word_embeddings` does)."""
     directions, idf = lsa_fit(token_ids, vocabulary_size, dim, seed=seed)
     return (idf[:, None] * directions).astype("float32")
+
+
+def split_idf(directions, idf, exponent=1.0):
+    """`(weights [vocabulary_size], table [vocabulary_size, dim])`: the LSA word vectors `idf * directions` of
+    `lsa_fit` taken apart into fixed token weights `idf ** exponent`, scaled to mean 1 over the tokens the fit saw, and
+    a table `idf ** (1 - exponent) * directions` for training, so that weight times row is `idf(t) * V[t]` up to one
+    scale whatever the exponent: an encoder with `word_weighting="idf"` given both (`set_token_idf(weights)`, then
+    `set_word_embeddings(table)`) starts as the same LSA bag. `exponent` 1 fixes the whole idf and trains the unit
+    directions; below 1 the rest of the idf starts in the rows' lengths, which training may change (a trained bag
+    learns its own frequency weighting in its rows' lengths, and a fixed full idf on top of them counts the rare
+    tokens twice). Tokens the fit did not see keep weight and row 0.
+
+    Example:
+        directions = np.array([[0.0, 0.0], [0.6, 0.8], [1.0, 0.0], [0.0, 1.0]])  # lsa_fit's: 4 token ids, dim 2
+        idf = np.array([0.0, 1.0, 4.0, 9.0])                                   # token 0 unseen (padding)
+        weights, table = split_idf(directions, idf, exponent=0.5)   # weights [0, 0.5, 1, 1.5], table sqrt(idf) x V
+        np.testing.assert_allclose(weights[:, None] * table, idf[:, None] * directions / 2.0)
+        # then GRUSentenceEncoder(..., word_weighting="idf"): set_token_idf(weights), set_word_embeddings(table)
+    """
+    directions, idf = np.asarray(directions, "float64"), np.asarray(idf, "float64")
+    if not exponent > 0:
+        raise ValueError(f"the idf's exponent must be positive; got {exponent}.")
+    if idf.ndim != 1 or directions.shape[:1] != idf.shape or idf.min(initial=0) < 0 or not (idf > 0).any():
+        raise ValueError(f"split_idf takes lsa_fit's (directions [vocabulary_size, dim], idf [vocabulary_size]) with "
+                         f"idf at least 0 and some token seen; got shapes {directions.shape} and {idf.shape}.")
+    seen = idf > 0
+    weights, rest = np.zeros_like(idf), np.zeros_like(idf)
+    weights[seen], rest[seen] = idf[seen] ** exponent, idf[seen] ** (1.0 - exponent)
+    return weights / weights[seen].mean(), rest[:, None] * directions

@@ -24,7 +24,7 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_float, positive_int
 from keras_ae.data.corpus import CORPORA, PACKAGE_ORDERS, load_corpus, source_shares
 from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
-from keras_ae.data.word_vectors import lsa_fit
+from keras_ae.data.word_vectors import lsa_fit, split_idf
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.sentences import (
     DEFAULT_QUERIES,
@@ -56,6 +56,7 @@ PROBE_TRAIN_SENTENCES = 10000
 PACKAGE_ORDER = keyword_defaults(load_corpus)["package_order"]  # its home: load_corpus
 MIN_PIECE_COUNT = keyword_defaults(build_wordpiece_vocabulary)["min_count"]  # its home: build_wordpiece_vocabulary
 VOCABULARY_SENTENCES = keyword_defaults(build_wordpiece_vocabulary)["max_sentences"]  # its home: the same
+IDF_EXPONENT = keyword_defaults(split_idf)["exponent"]  # its home: split_idf
 TOKENIZE_BATCH = 4096  # sentences tokenised at once (--word-weighting sif's counts, --init-word-embeddings lsa)
 LSA_FIT_SENTENCES = 50000  # --init-word-embeddings lsa: an even spread of this many training sentences
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
@@ -68,9 +69,10 @@ TRAINING_TIME = ("training_seconds", "training_cpu_seconds", "training_steps")  
 WORD_INITS = ("random", "lsa", "lsa-split")
 
 
-def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
+def add_text_flags(parser, model_class, vocabulary_size=3000, min_piece_count=MIN_PIECE_COUNT, minutes=5.0):
     """Flags of the sentence recipes, beside the common ones (`--limit` counts sentences per document); the model's
-    sizes default to `model_class`'s constructor defaults."""
+    sizes default to `model_class`'s constructor defaults, the vocabulary's to `vocabulary_size` and
+    `min_piece_count` (the recipe's own)."""
     default = lambda name: constructor_default(model_class, name)  # noqa: E731
     parser.set_defaults(embedding_dim=default("embedding_dim"))
     parser.add_argument(
@@ -98,10 +100,10 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
                         help="subwords (or most frequent words) in the vocabulary (subwords: at most what "
                         "--min-piece-count leaves; the run prints the learned size)")
     parser.add_argument(
-        "--min-piece-count", type=positive_int, default=MIN_PIECE_COUNT,
+        "--min-piece-count", type=positive_int, default=min_piece_count,
         help="the WordPiece learner's lowest count of a word or piece in its sample (--vocabulary-sentences): it "
-        "caps the vocabulary whatever --vocabulary-size asks (the default keeps about 6,400 pieces of --corpus all; "
-        "lower it for a larger vocabulary)",
+        "caps the vocabulary whatever --vocabulary-size asks (10 keeps about 6,400 pieces of --corpus all, 5 about "
+        "11,000 of 16,000 asked; lower it for a larger vocabulary)",
     )
     parser.add_argument(
         "--vocabulary-sentences", type=positive_int, default=VOCABULARY_SENTENCES,
@@ -151,8 +153,15 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, minutes=5.0):
         help="how the readout's mean word embedding weighs its tokens: uniform, sif (smooth inverse frequency "
         "a / (a + p(token)), Arora et al., 2017, p counted once on every training sentence and saved in the model), "
         "or idf (the idf of --init-word-embeddings lsa's fit, scaled to mean 1, as fixed weights saved in the model; "
-        "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays); "
+        "the table starts at the fit's directions, so the bag starts as the same LSA and the idf part stays; see "
+        "--idf-exponent); "
         "needs --readout words or states+words",
+    )
+    parser.add_argument(
+        "--idf-exponent", type=positive_float, default=IDF_EXPONENT,
+        help="with --word-weighting idf: the fixed weights are the idf to this power (mean 1), and the table starts at "
+        "the rest of the idf times the directions, so the bag still starts as the same LSA (1: the whole idf fixed; "
+        "0.5: half of it in the rows' lengths, which training may change)",
     )
     parser.add_argument("--sif-a", type=positive_float, default=default("sif_a"),
                         help="a of --word-weighting sif (the paper's 1e-3)")
@@ -409,6 +418,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     if args.word_weighting == "idf" and args.init_word_embeddings == "random":
         parser.error("--word-weighting idf weighs each piece by the idf of the LSA fit that --init-word-embeddings "
                      "lsa makes: add --init-word-embeddings lsa (or lsa-split), or use --word-weighting uniform or sif.")
+    if args.idf_exponent != 1 and args.word_weighting != "idf":
+        parser.error(f"--idf-exponent {args.idf_exponent:g} raises --word-weighting idf's fixed weights to a power; "
+                     f"this run weighs its pieces {args.word_weighting}: add --word-weighting idf, or drop the flag.")
     if args.init_word_embeddings == "lsa-split" and not hasattr(checked, "context_encoder"):
         parser.error(f"--init-word-embeddings lsa-split splits the LSA directions between Quick-thought's two "
                      f"encoders; {type(checked).__name__} has one: use --init-word-embeddings lsa.")
@@ -452,8 +464,9 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
     if args.init_word_embeddings != "random":
         split = args.init_word_embeddings == "lsa-split"
         vectors, idf = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
-        if args.word_weighting == "idf":  # the idf as fixed token weights (mean 1), the directions as the table
-            model.set_token_idf(idf / idf[idf > 0].mean())
+        if args.word_weighting == "idf":  # idf^p as fixed token weights (mean 1), idf^(1-p) x the directions as table
+            weights, vectors = split_idf(vectors, idf, args.idf_exponent)
+            model.set_token_idf(weights)
         else:
             vectors = idf[:, None] * vectors
         if split:  # f the first word_dim directions, g the next

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.data.word_vectors import lsa_fit, lsa_word_vectors, token_count_matrix
+from keras_ae.data.word_vectors import lsa_fit, lsa_word_vectors, split_idf, token_count_matrix
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder
 
 VOCABULARY = ["the", "cat", "sat", "on", "mat", "dog", "ran", "in", "park", "bird", "sang", "never"]
@@ -55,6 +55,49 @@ def test_bag_of_lsa_word_vectors_is_the_lsa_projection_up_to_each_sentences_scal
     weighted.set_token_idf(idf)
     weighted.set_word_embeddings(directions)
     np.testing.assert_allclose(_cosines(weighted(tf.constant(CORPUS)).numpy()), _cosines(lsa), atol=1e-5)
+
+
+def test_split_idf_fixes_a_power_of_the_idf_and_starts_the_table_at_the_rest_so_the_bag_starts_as_lsa():
+    """`split_idf(exponent=p)`: fixed weights idf^p scaled to mean 1 over the tokens the fit saw (unseen tokens 0),
+    and a table idf^(1-p) x the directions, so the untrained `idf` bag is the same LSA embedding for every p (exponent
+    1: the idf / its mean and the directions themselves, the split the recipes made before the exponent existed).
+    Raising only the weights, with the directions as the table, would not be: the test can tell them apart."""
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, max_length=8, readout="words")
+    ids = bag.tokenize(tf.constant(CORPUS)).numpy()
+    directions, idf = lsa_fit([ids], bag.vocabulary_size, dim=3)
+    seen = idf > 0
+    assert not seen[0] and not seen[2 + VOCABULARY.index("never")] and seen.sum() > 5
+
+    weights, table = split_idf(directions, idf, exponent=1.0)
+    np.testing.assert_allclose(weights, idf / idf[seen].mean())
+    np.testing.assert_allclose(table, directions)
+    weights, table = split_idf(directions, idf, exponent=0.5)
+    np.testing.assert_allclose(weights[seen], np.sqrt(idf[seen]) / np.sqrt(idf[seen]).mean())
+    assert weights.mean(where=seen) == pytest.approx(1.0) and not weights[~seen].any() and not table[~seen].any()
+    np.testing.assert_allclose(table, np.sqrt(idf)[:, None] * directions)
+    weights_15, table_15 = split_idf(directions, idf, exponent=1.5)  # above 1: the table starts at idf^-0.5
+    np.testing.assert_allclose(weights_15[:, None] * table_15, idf[:, None] * directions / (idf[seen] ** 1.5).mean())
+    assert np.all(np.isfinite(table_15))
+
+    def untrained(exponent, tables=None):
+        encoder = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, max_length=8, readout="words",
+                                     word_weighting="idf")
+        token_weights, start = split_idf(directions, idf, exponent)
+        encoder.set_token_idf(token_weights)
+        encoder.set_word_embeddings(start if tables is None else tables, norm=1.0)
+        return encoder(tf.constant(CORPUS)).numpy()
+
+    lsa = untrained(1.0)
+    np.testing.assert_allclose(untrained(0.5), lsa, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(untrained(1.5), lsa, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(untrained(0.5, tables=directions), lsa, rtol=1e-2, atol=1e-3)
+    for exponent in (0.0, -1.0):
+        with pytest.raises(ValueError, match="exponent must be positive"):
+            split_idf(directions, idf, exponent)
+    with pytest.raises(ValueError, match="some token seen"):
+        split_idf(directions, np.zeros_like(idf))
+    with pytest.raises(ValueError, match="shapes"):
+        split_idf(directions[1:], idf)
 
 
 def test_bad_token_ids_and_sizes_are_refused():

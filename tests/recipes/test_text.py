@@ -27,6 +27,28 @@ def _write_corpus(folder):
     return folder
 
 
+def _arguments_reaching(function, recipe, tmp_path, monkeypatch, flags):
+    """`(args, kwargs)` that a `--quick` run of `recipe` on the test corpus with `flags` passes to
+    `text_recipe.<function>`; the run stops there."""
+    from keras_ae.recipes import text_recipe
+
+    seen = {}
+
+    class Reached(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        seen.update(args=args, kwargs=kwargs)
+        raise Reached
+
+    monkeypatch.setattr(text_recipe, function, record)
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    with pytest.raises(Reached):
+        recipe.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export", *flags])
+    return seen["args"], seen["kwargs"]
+
+
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_jit_compile_is_refused_with_the_reason(recipe, capsys):
     with pytest.raises(SystemExit):
@@ -114,6 +136,26 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_idf_exponent_reaches_the_split_and_needs_idf_weights(tmp_path, monkeypatch, capsys):
+    """--idf-exponent (default 1: the whole idf fixed) is the exponent the recipe splits the LSA fit's idf with, and
+    without --word-weighting idf it is refused before any data is read or any folder written."""
+    from keras_ae.config import keyword_defaults
+    from keras_ae.data.word_vectors import split_idf
+
+    bag = ["--embedding-dim", "16", "--readout", "words", "--word-dim", "8", "--init-word-embeddings", "lsa"]
+    assert quick_thought.build_parser().parse_args([]).idf_exponent == keyword_defaults(split_idf)["exponent"] == 1.0
+    for value in ("0", "-0.5"):
+        with pytest.raises(SystemExit):
+            quick_thought.build_parser().parse_args(["--idf-exponent", value])
+    with pytest.raises(SystemExit):
+        quick_thought.main(["--idf-exponent", "0.5", *bag, "--run-dir", str(tmp_path / "refused")])
+    assert "add --word-weighting idf" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    (directions, idf, exponent), _ = _arguments_reaching("split_idf", quick_thought, tmp_path, monkeypatch,
+                                                         [*bag, "--word-weighting", "idf", "--idf-exponent", "0.5"])
+    assert exponent == 0.5 and directions.shape[0] == idf.shape[0] > 2
 
 
 def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
@@ -287,34 +329,24 @@ def test_validation_batches_mix_every_source_and_repeat_each_epoch():
 
 
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
-def test_vocabulary_flags_reach_the_vocabulary_learner(recipe, tmp_path, monkeypatch, capsys):
+def test_vocabulary_flags_reach_the_vocabulary_learner(recipe, tmp_path, monkeypatch):
     from keras_ae.config import keyword_defaults
     from keras_ae.data.text import build_wordpiece_vocabulary
-    from keras_ae.recipes import text_recipe
 
     defaults = recipe.build_parser().parse_args([])
-    learner_defaults = keyword_defaults(build_wordpiece_vocabulary)  # one home: the learner's
-    assert defaults.min_piece_count == learner_defaults["min_count"] == 10
+    learner_defaults = keyword_defaults(build_wordpiece_vocabulary)  # one home: the learner's, unless the recipe's
+    assert learner_defaults["min_count"] == 10
+    # Quick-thought's own (session 27: 11,046 pieces of --corpus all, better on validation on two seeds)
+    assert (defaults.vocabulary_size, defaults.min_piece_count) == ((3000, 10) if recipe is skip_thought
+                                                                     else (16000, 5))
     assert defaults.vocabulary_sentences == learner_defaults["max_sentences"] == 30000
     for flag in ("--min-piece-count", "--vocabulary-sentences"):
         with pytest.raises(SystemExit):
             recipe.build_parser().parse_args([flag, "0"])
-    seen = {}
-
-    class Learned(Exception):
-        pass
-
-    def learner(sentences, size, max_sentences, min_count):
-        seen.update(size=size, max_sentences=max_sentences, min_count=min_count)
-        raise Learned
-
-    monkeypatch.setattr(text_recipe, "build_wordpiece_vocabulary", learner)
-    (tmp_path / "corpus").mkdir()
-    corpus = _write_corpus(tmp_path / "corpus")
-    with pytest.raises(Learned):
-        recipe.main(["--quick", "--data", str(corpus), "--run-dir", str(tmp_path / "run"), "--no-export",
-                     "--vocabulary-size", "300", "--min-piece-count", "2", "--vocabulary-sentences", "500"])
-    assert seen == {"size": 300, "max_sentences": 500, "min_count": 2}
+    _, learned = _arguments_reaching("build_wordpiece_vocabulary", recipe, tmp_path, monkeypatch,
+                                     ["--vocabulary-size", "300", "--min-piece-count", "2", "--vocabulary-sentences",
+                                      "500"])
+    assert learned == {"size": 300, "max_sentences": 500, "min_count": 2}
 
 
 def test_cosine_schedule_anneals_over_the_runs_steps_and_needs_a_step_count(capsys):
