@@ -67,6 +67,9 @@ of the test documents: is the readability target's gap more than the choice of d
 the target's measure, is split into the part from the summed surprisal (`words`) and the part from the number of
 tokens it is spread over (`length`), and printed per written word too (`per_word`: at equal word counts, the
 surprisal alone); the rows add `perplexity_per_word` and `bits_per_summary`, the mean surprisal of a summary).
+With `--save-points` it also saves the weights at every point (`{PREFIX}_{variant}_step{S}.weights.h5`, the weights
+the curve scored, and with `--average` also the last iterate's, `..._step{S}_raw.weights.h5`), and `--score-at
+step{S}` (or `step{S}_raw`) scores those instead of the last step's: one training, test rows at every length.
 
 With `--score-length L` every point also scores the same weights writing L words (`val_atL_*`: ROUGE-1 and words),
 to separate the summaries' length from what training taught.
@@ -165,6 +168,11 @@ def main(argv=None):
     parser.add_argument("--language-model",
                         help="weights (.npz) of the prior's language model: loaded if the file exists, else trained on "
                              "the pool and saved there (one language model for every variant of a seed)")
+    parser.add_argument("--save-points", action="store_true",
+                        help="with --save: also save the weights at every point, {SAVE}_{variant}_step{S}[_raw]")
+    parser.add_argument("--score-at", default=None,
+                        help="with --score-test: score the weights saved at this point (e.g. step250 or step250_raw) "
+                             "instead of the last step's")
     parser.add_argument("--score-test", action="store_true",
                         help="train nothing: load each variant's --save weights and print the recipe's test rows")
     parser.add_argument("--stage-seed", type=int, default=None,
@@ -185,8 +193,10 @@ def main(argv=None):
                      "full_anchor_0.01_lm_0.001); choose the variant instead")
     flags = parse_flags(text_summary.build_parser(), recipe_argv, quick=text_summary.QUICK)
     auto_cluster_jit_compile(flags)  # --jit-compile: XLA auto-clustering, as the recipe
-    if args.score_test and not args.save:
-        parser.error("--score-test needs --save (the prefix of the weights it scores)")
+    if (args.score_test or args.save_points) and not args.save:
+        parser.error("--score-test and --save-points need --save (the prefix of the weights)")
+    if args.score_at and not args.score_test:
+        parser.error("--score-at picks the saved point that --score-test scores: add --score-test")
     data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
@@ -234,8 +244,12 @@ def main(argv=None):
         if decay:
             average = WeightAverage(decay)  # the curve scores the average; the raw curve the last iterate
             raw = RougeCurve(documents, references, diagnostics=True, prefix="val_raw_", weights=average.raw,
-                             real_summaries=real if objective == "unpaired" else None)
+                             real_summaries=real if objective == "unpaired" else None, language_model=pool_lm)
             callbacks = [average, curve, raw]
+        if args.save_points:
+            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, name=name, model=model,
+                                                            average=average if decay else None: save_point(
+                model, average, f"{args.save}_{name}_step{(epoch + 1) * args.every}")))
         callbacks.append(critic)
         if args.score_length:
             at = RougeCurve(documents, references, prefix=f"val_at{args.score_length}_",
@@ -290,6 +304,19 @@ def build_stage(pretrained, name, stage_seed, flags, real_summaries, language_mo
     return model
 
 
+def save_point(model, average, prefix):
+    """Saves the weights `model` holds at a point to `{prefix}.weights.h5` (the average, when `average` swapped it in)
+    and, with a `WeightAverage`, the last iterate to `{prefix}_raw.weights.h5`.
+
+    Example:
+        save_point(model, None, "/tmp/s2_full_step250")     # /tmp/s2_full_step250.weights.h5
+    """
+    model.save_weights(f"{prefix}.weights.h5")
+    if average is not None:
+        with average.raw():
+            model.save_weights(f"{prefix}_raw.weights.h5")
+
+
 def stage_seed_change(stage_seed, seed):
     """The `with_objective` change that gives the stage its own random streams (`{"seed": stage_seed}`: the Gumbel
     noise, the word dropout and the critic's penalty), or none when the stage seed is the run's seed, so that a run
@@ -311,7 +338,7 @@ def score_test(pretrained, args, flags, data, lm_source, n):
     for name in args.variants.split(","):
         objective, changes, _ = VARIANTS[name]
         model = pretrained.with_objective(objective, **changes)
-        model.load_weights(f"{args.save}_{name}.weights.h5")
+        model.load_weights(f"{args.save}_{name}{'_' + args.score_at if args.score_at else ''}.weights.h5")
         outputs[name] = summarize(model, documents)
     rows = {name: {**summary_row(documents, summaries, references, lm),
                    "bits_per_summary": -float(np.mean(lm.log_scores(summaries)[0])),

@@ -240,3 +240,26 @@ def test_the_stage_benchmarks_default_full_variants_change_only_the_critics_weig
     objective, changes, _ = VARIANTS[f"{DEFAULT_FULL}_ramp_125"]
     ramped = model.with_objective(objective, **changes)  # the ramp survives the copy (the core's config)
     assert ramped.adversary_ramp_steps == 125 and ramped.anchor_weight == 0.01 and ramped.lm_prior_weight == 0.001
+
+
+def test_the_stage_benchmark_saves_the_scored_average_and_the_last_iterate_at_a_point(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))
+    import keras
+    from benchmarks.text_summary_stages import save_point
+    from keras_ae.core.averaging import WeightAverage
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    average = WeightAverage(decay=0.9)
+    x, y = np.ones((8, 3), "float32"), np.full((8, 2), 5.0, "float32")
+    model.fit(x, y, batch_size=4, epochs=2, callbacks=[average], verbose=0)  # the model now holds the average
+    save_point(model, average, str(tmp_path / "point"))
+    with average.raw():
+        raw = [weight.copy() for weight in model.get_weights()]
+    averaged = [weight.copy() for weight in model.get_weights()]
+    assert not np.allclose(raw[0], averaged[0])
+    for suffix, expected in (("", averaged), ("_raw", raw)):
+        loaded = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        loaded.load_weights(tmp_path / f"point{suffix}.weights.h5")
+        for got, want in zip(loaded.get_weights(), expected):
+            np.testing.assert_allclose(got, want, atol=1e-7)

@@ -59,6 +59,40 @@ def test_jit_compile_auto_clusters_the_numeric_ops_and_leaves_the_string_ops(fla
     assert ("Compiled cluster using XLA" in completed.stderr) == compiled
 
 
+MIRRORED_AUTO_CLUSTERING_SCRIPT = """
+import sys
+import keras
+import numpy as np
+import tensorflow as tf
+from keras_ae.data.summaries import make_unpaired_dataset
+from keras_ae.models.text_latent import TextLatent
+from keras_ae.recipes import text_summary
+from keras_ae.recipes.common import auto_cluster_jit_compile
+from tests.summary_helpers import VOCABULARY, tiny_pairs
+auto_cluster_jit_compile(text_summary.build_parser().parse_args(["--jit-compile"]))
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+documents, summaries = tiny_pairs(32, seed=2)
+keras.utils.set_random_seed(0)
+with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+    model = TextLatent(VOCABULARY, objective="unpaired", summary_length=4, document_length=10, embedding_dim=8,
+                       word_dim=8, hidden_dim=8, seed=0, anchor_weight=0.01)
+    model.compile(optimizers={"encoder": keras.optimizers.Adam(1e-3), "adversary": keras.optimizers.Adam(1e-3)})
+history = model.fit(make_unpaired_dataset(documents, summaries, 16), epochs=2, verbose=0).history
+print("finite", bool(np.all(np.isfinite(history["loss"]))), "discriminator", history["discriminator_loss"][-1])
+"""
+
+
+@pytest.mark.slow  # about a minute: the adversarial step traced and compiled per replica
+def test_jit_compile_compiles_and_trains_the_unpaired_stage_on_two_replicas():
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
+    environment.pop("TF_XLA_FLAGS", None)
+    completed = subprocess.run([sys.executable, "-c", MIRRORED_AUTO_CLUSTERING_SCRIPT], capture_output=True, text=True,
+                               env=environment, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Compiled cluster using XLA" in completed.stderr and "finite True" in completed.stdout
+
+
 @pytest.mark.slow  # a few minutes: four models traced and trained
 def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path):
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path)), "--run-dir", str(tmp_path / "run"),
