@@ -62,7 +62,8 @@ def recipe_parser(recipe, description, defaults=None):
     parser.add_argument("--seed", type=non_negative_int, default=values["seed"], help="random seed")
     parser.add_argument("--limit", type=positive_int, default=values["limit"],
                         help="use at most this many training examples")
-    parser.add_argument("--jit-compile", action="store_true", default=values["jit_compile"], help="XLA-compile steps")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=values["jit_compile"],
+                        help="XLA-compile steps")
     parser.add_argument("--quick", action="store_true", help="a tiny run for smoke tests")
     return parser
 

@@ -86,7 +86,10 @@ def build_parser():
         "text_summary",
         __doc__.splitlines()[0],
         defaults={"data": "debian", "epochs": 2, "batch_size": 64, "learning_rate": 1e-3,
-                  "embedding_dim": DEFAULTS["embedding_dim"], "limit": 8000},
+                  "embedding_dim": DEFAULTS["embedding_dim"], "limit": 8000,
+                  # XLA auto-clustering: the same command trains the same weights (docs/results/text_summary.md,
+                  # sessions 26 and 27); --no-jit-compile for TensorFlow's executor alone
+                  "jit_compile": True},
     )
     parser.add_argument("--summaries", help="text file of real summaries, one a line, never paired with documents "
                                             "(replaces the pool taken from --data FILE.jsonl)")
@@ -133,12 +136,12 @@ def build_parser():
     parser.add_argument("--block-final-stop-words", action="store_true", default=DEFAULTS["block_final_stop_words"],
                         help="no generated summary ends on a stop word ('yaml parser for'), in training and in the "
                              "summaries scored and exported: a decoding constraint at the last word")
-    parser.add_argument("--average-decay", type=float, default=0.0,
+    parser.add_argument("--average-decay", type=float, default=constructor_default(WeightAverage, "decay"),
                         help="evaluate and export the reconstruction-only and full models with a moving average of "
-                             "their weights of this decay per step (e.g. WeightAverage's default, "
-                             f"{constructor_default(WeightAverage, 'decay')}), and score their last iterate beside it; "
-                             "0 (default): the last iterate only (on three seeds the average did not help on "
-                             "validation)")
+                             "their weights of this decay per step (default: WeightAverage's), and score their last "
+                             "iterate beside it (rows '..., last iterate'); 0: the last iterate only. Since session 27 "
+                             "the default: on validation the averaged full model reads better than its averaged "
+                             "ablation on every seed and stage draw, the last iterate on all but one")
     parser.add_argument("--pseudo-drop", type=probability, default=PSEUDO_DEFAULTS["drop"],
                         help="share of a document's words dropped from the pretraining input (pseudo pairs)")
     parser.add_argument("--pseudo-phrase", type=non_negative_int, default=PSEUDO_DEFAULTS["phrase"],

@@ -49,7 +49,8 @@ step(tf.constant(["a document"]), tf.ones([8, 8]))
 """
 
 
-@pytest.mark.parametrize("flags, compiled", [([], False), (["--jit-compile"], True)], ids=["default", "jit_compile"])
+@pytest.mark.parametrize("flags, compiled", [([], True), (["--no-jit-compile"], False)],
+                         ids=["default", "no_jit_compile"])
 def test_jit_compile_auto_clusters_the_numeric_ops_and_leaves_the_string_ops(flags, compiled):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
     environment.pop("TF_XLA_FLAGS", None)
