@@ -97,7 +97,7 @@ def test_jit_compile_compiles_and_trains_the_unpaired_stage_on_two_replicas():
 @pytest.mark.slow  # a few minutes: four models traced and trained
 def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path):
     metrics = text_summary.main([*QUICK, "--data", str(_files(tmp_path)), "--run-dir", str(tmp_path / "run"),
-                                 "--export-dir", str(tmp_path / "export"), "--average-decay", "0.99"])
+                                 "--export-dir", str(tmp_path / "export")])
     run = tmp_path / "run"
     assert {"metrics.json", "samples.md", "full_model_curves.png", "rouge.png", "history.csv"} <= {
         p.name for p in run.iterdir()}
@@ -109,13 +109,15 @@ def test_quick_run_on_pairs_writes_the_table_samples_figures_and_export(tmp_path
     assert "val_rouge1" in (run / "history.csv").read_text().splitlines()[0]
     # every stage's validation curves, with the code-dependence diagnostics (and the critic's AUC for the full model)
     histories = json.loads((run / "metrics.json").read_text())["histories"]
+    prior = histories.pop("language model")  # the prior's language model, fitted on the pool: its loss per epoch
+    assert set(prior) == {"loss"} and all(loss > 0 for loss in prior["loss"])
     assert all({"val_rouge1", "val_reconstruction_true", "val_reconstruction_shuffled"} <= set(history)
                for history in histories.values()) and len(histories) == 4
     assert 0.0 <= histories["full"]["val_critic_auc"][-1] <= 1.0
     assert {"val_critic_auc_same_length", "val_length_auc"} <= set(histories["full"])
     # length matched (the default): the unpaired models write N words, as Lead-N; the ceiling ends by itself
     assert table["full (unpaired)"]["words"] == table["reconstruction only"]["words"] == pytest.approx(4.0)
-    # with --average-decay the unpaired stages are scored with the weight average and, beside it, their last iterate
+    # by default (--average-decay 0.99) the unpaired stages are scored with the weight average and their last iterate
     assert {"full (unpaired), last iterate", "reconstruction only, last iterate"} <= set(table)
     assert {"val_raw_rouge1", "val_raw_words"} <= set(histories["full"])
     assert "val_raw_rouge1" not in histories["pretrained"]
@@ -240,12 +242,13 @@ def test_the_unpaired_stages_train_on_the_stage_benchmarks_batches_in_every_epoc
 @pytest.mark.slow
 def test_default_run_on_debian(tmp_path):
     """What the default (since session 23: the connective pretraining target, the anchor 0.01 and the language model
-    of the pool, 0.001, beside the critic) gave end to end on every measured seed (test pairs;
-    docs/results/text_summary.md, sessions 22 and 23): the pretrained generator comes within 2.5 ROUGE-1 of its target
-    and beats Lead-N by 3; the full model beats Lead-N by 5 (issue 14's target (a)), copies the first words in under a
-    quarter of its outputs (target (c)), and does not read worse than reconstruction only beyond the test documents'
-    chance (the low end of the gap's 5-95% interval below 0): not target (b) itself, whose gap the stage's own chance
-    moved across 0 on seed 0 (session 22). The run is seed 0, with the ceiling."""
+    of the pool, 0.001, beside the critic; since session 27: XLA auto-clustering, so the run repeats, and the unpaired
+    stages scored with their weight average) gave on every seed (test pairs; docs/results/text_summary.md, sessions 23
+    and 27): the pretrained generator comes within 2.5 ROUGE-1 of its target and beats Lead-N by 3; the full model
+    beats Lead-N by 5 (issue 14's target (a)), copies the first words in under a quarter of its outputs (target (c)),
+    and reads better than reconstruction only beyond the test documents' chance (target (b): the whole 5-95% interval
+    of the perplexity gap below 0; seed 0 read -10.4 (-12.9..-8.0) in session 27). The run is seed 0, with the
+    ceiling."""
     metrics = text_summary.main(["--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
     table, targets = metrics["table"], metrics["targets"]
     lead = next(name for name in table if name.startswith("Lead-"))
@@ -254,5 +257,5 @@ def test_default_run_on_debian(tmp_path):
     assert table["pretrained only"]["rouge1"] >= table[target]["rouge1"] - 2.5
     assert table["pretrained only"]["rouge1"] >= table[lead]["rouge1"] + 3
     assert targets["rouge1_over_lead"] >= 5 and targets["first_words"] < 0.25
-    assert targets["perplexity_gap_interval"][0] < 0
+    assert targets["perplexity_gap_interval"][1] < 0
     assert "lm_prior_kl" in metrics["histories"]["full"] and "supervised (ceiling)" in table
