@@ -155,7 +155,8 @@ def auto_cluster_jit_compile(args):
     `--jit-compile` turns on XLA auto-clustering instead (`TF_XLA_FLAGS`), which compiles the step's numeric ops and
     leaves the string ops to TensorFlow. On CPU it also makes a seed's training repeat bit for bit: without it,
     TensorFlow's executor reorders some float sums after about 100 steps (docs/results/text_summary.md, session 26).
-    Call it before the first training step: TensorFlow reads the flags when it first compiles a function.
+    Call it before TensorFlow configures its devices (before `set_logical_device_configuration` or any op): flags
+    set later are not read, and nothing is compiled.
 
     Example:
         auto_cluster_jit_compile(parser.parse_args(["--jit-compile"]))   # later steps are auto-clustered
