@@ -368,8 +368,9 @@ def training_dataset(model, dataset):
 def recipe_vocabulary(args, sentences):
     """The vocabulary a sentence recipe learns from `sentences` under its flags (`add_text_flags`): with `--tokens
     wordpiece`, `build_wordpiece_vocabulary` at `--vocabulary-size`, `--vocabulary-sentences` and `--min-piece-count`;
-    with `--tokens word`, the `--vocabulary-size` most frequent words (`build_vocabulary`). The recipe's run and its
-    tuning task (`quick_thought.tuning_task`) both build it here, so a search tries the vocabulary the recipe trains.
+    with `--tokens word`, the `--vocabulary-size` most frequent words (`build_vocabulary`). WordPiece: Wu et al.,
+    2016, "Google's neural machine translation system". The recipe's run and its tuning task
+    (`quick_thought.tuning_task`) both build it here, so a search tries the vocabulary the recipe trains.
 
     Example:
         args = quick_thought.build_parser().parse_args([])  # 16,000 pieces asked at count 5
