@@ -365,6 +365,23 @@ def training_dataset(model, dataset):
     return dataset.map(model.prepare_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def recipe_vocabulary(args, sentences):
+    """The vocabulary a sentence recipe learns from `sentences` under its flags (`add_text_flags`): with `--tokens
+    wordpiece`, `build_wordpiece_vocabulary` at `--vocabulary-size`, `--vocabulary-sentences` and `--min-piece-count`;
+    with `--tokens word`, the `--vocabulary-size` most frequent words (`build_vocabulary`). WordPiece: Wu et al.,
+    2016, "Google's neural machine translation system". The recipe's run and its tuning task
+    (`quick_thought.tuning_task`) both build it here, so a search tries the vocabulary the recipe trains.
+
+    Example:
+        args = quick_thought.build_parser().parse_args([])  # 16,000 pieces asked at count 5
+        vocabulary = recipe_vocabulary(args, splits.train.sentences)
+    """
+    if args.tokens == "wordpiece":
+        return build_wordpiece_vocabulary(sentences, size=args.vocabulary_size, max_sentences=args.vocabulary_sentences,
+                                          min_count=args.min_piece_count)
+    return build_vocabulary(sentences, size=args.vocabulary_size)
+
+
 def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, held_out_judge=None, argv=None):
     """Runs a sentence recipe.
 
@@ -431,12 +448,7 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         splits = load_corpus(args.data, package_order=args.package_order)
     else:
         splits = load_text(args.data, max_length=args.max_length, errors=args.text_errors, limit=args.limit)
-    if args.tokens == "wordpiece":
-        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=args.vocabulary_size,
-                                                max_sentences=args.vocabulary_sentences,
-                                                min_count=args.min_piece_count)
-    else:
-        vocabulary = build_vocabulary(splits.train.sentences, size=args.vocabulary_size)
+    vocabulary = recipe_vocabulary(args, splits.train.sentences)
     transfer = None
     if args.data in CORPORA and not args.quick:
         transfer = transfer_probe_data(splits if args.data == "all" else load_corpus("all"), seed=args.seed)

@@ -88,7 +88,8 @@ class QuickThoughtHyperModel(ProbeHyperModel):
     the validation chapters.
 
     Args:
-        vocabulary: the training vocabulary (`keras_ae.data.text.build_vocabulary`).
+        vocabulary: the training vocabulary (the recipe's: `keras_ae.recipes.text_recipe.recipe_vocabulary`),
+            read by the tokenizer that `model_options["tokenizer"]` names (`QuickThought`'s default: words).
         probe_data: `(train_sentences, train_labels, validation_sentences, validation_labels)`.
         model_options: other `QuickThought` arguments, fixed for every trial (e.g. `{"word_dim": 128}`); the rest
             keep `QuickThought`'s defaults.

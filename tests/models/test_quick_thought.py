@@ -439,6 +439,36 @@ def test_word_anchor_adds_the_weighted_distance_to_the_start_and_keeps_the_table
     assert distances[1.0] < 0.5 * distances[0.0]
 
 
+
+def test_word_anchor_on_the_idf_bag_is_zero_at_its_start_grows_with_the_distance_and_reaches_both_tables():
+    """The idf bag (word_weighting="idf", the tables started at the LSA directions): the anchor's start is the table
+    the bag trains (not idf times it), its penalty is 0 there and grows as the square of a move, and its gradient is
+    2 * weight * (table - start) on both f's and g's tables."""
+    weight = 0.5
+    model = _model(readout="words", max_length=4, word_weighting="idf", word_anchor_weight=weight)
+    size = model.query_encoder.vocabulary_size
+    rng = np.random.default_rng(1)
+    model.set_token_idf(rng.uniform(0.5, 3.0, size=size))
+    model.set_word_embeddings(rng.normal(size=(size, 8)), norm=0.5)
+    tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
+    starts = [table.numpy() for table in tables]
+    batch = {"sentences": tf.constant(READOUT_SENTENCES), "positions": tf.range(len(READOUT_SENTENCES))}
+    signs = np.sign(rng.normal(size=starts[0].shape)).astype("float32")
+    penalties = []
+    for step in (0.0, 0.1, 0.2):
+        for table, start in zip(tables, starts):
+            table.assign(start + step * signs)
+        with tf.GradientTape() as tape:
+            _, extra, metrics = model.forward(batch)
+            penalty = tf.reduce_mean(extra["word_anchor"])
+        penalties.append(float(penalty))
+        for gradient, table, start in zip(tape.gradient(penalty, tables), tables, starts):
+            np.testing.assert_allclose(tf.convert_to_tensor(gradient).numpy(), 2 * weight * (table.numpy() - start),
+                                       atol=1e-5)
+    assert penalties[0] == 0.0
+    moved = 2 * starts[0].size * 0.1**2  # both tables, every entry moved by 0.1
+    np.testing.assert_allclose(penalties[1:], [weight * moved, weight * 4 * moved], rtol=1e-4)
+
 def test_word_anchor_refuses_a_negative_weight_a_scale_without_weight_and_frozen_tables():
     with pytest.raises(ValueError, match="at least 0"):
         _model(word_anchor_weight=-1.0)

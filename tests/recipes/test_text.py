@@ -239,6 +239,38 @@ def test_tune_quick_thought_searches_the_embedding_size(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "trials.csv").exists() and (tmp_path / "export" / "keras_ae.json").exists()
 
 
+
+def test_tuning_task_searches_models_of_the_recipes_vocabulary_and_tokens(tmp_path, monkeypatch):
+    """`quick_thought.tuning_task` learns the vocabulary the recipe learns (WordPiece, the recipe's size, sample and
+    count) and its trial models read it with the recipe's tokenizer (it once built 16,000 *words* for a word model)."""
+    import argparse
+
+    import keras_tuner as kt
+
+    from keras_ae.recipes import text_recipe
+
+    learned = []
+    learner = text_recipe.build_wordpiece_vocabulary
+
+    def recording(sentences, **kwargs):
+        learned.append((kwargs, learner(sentences, **kwargs)))
+        return learned[-1][1]
+
+    monkeypatch.setattr(text_recipe, "build_wordpiece_vocabulary", recording)
+    (tmp_path / "corpus").mkdir()
+    corpus = _write_corpus(tmp_path / "corpus")
+    args = argparse.Namespace(data=str(corpus), limit=None, min_dim=8, max_dim=16, learning_rate=1e-3, batch_size=40,
+                              seed=0)
+    task = quick_thought.tuning_task(args)
+    defaults = quick_thought.build_parser().parse_args([])
+    assert [kwargs for kwargs, _ in learned] == [
+        {"size": defaults.vocabulary_size, "max_sentences": defaults.vocabulary_sentences,
+         "min_count": defaults.min_piece_count}
+    ]
+    assert task.hypermodel.vocabulary == learned[0][1] and any(piece.startswith("##") for piece in learned[0][1])
+    model = task.hypermodel.build(kt.HyperParameters())
+    assert model.tokenizer == defaults.tokens == "wordpiece"
+
 def test_probe_marks_measure_after_each_mark_outside_the_time_budget(tmp_path, monkeypatch):
     """`--probe-at`: the probes run at the first epoch end past each mark; their own time is not training time.
     On a fake clock (`FakeClock`): a training step costs 0.125 s and 0.05 CPU-s, a probe 0.8 s and 0.3 CPU-s."""
