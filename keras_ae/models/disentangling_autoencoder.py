@@ -489,7 +489,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         the code itself, bit for bit)."""
         code = self.encode_speaker(reference)
         push = self.speaker_code_push if push is None else push
-        if isinstance(push, (int, float)):
+        if not tf.is_tensor(push):
             push = checked_push(push)
             if push == 1:
                 return code
