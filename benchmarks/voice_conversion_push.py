@@ -31,7 +31,13 @@ import numpy as np
 from benchmarks.voice_conversion_rescore import CONDITIONS, evaluation_setting
 from benchmarks.voice_conversion_rhythm import load_run
 from keras_ae.core.validation import positive_float, positive_int
-from keras_ae.evaluation.conversion import PhoneProbe, conversion_pairs, conversion_scores, one_utterance, speaker_judges
+from keras_ae.evaluation.conversion import (
+    PhoneProbe,
+    conversion_pairs,
+    conversion_scores,
+    one_utterance,
+    speaker_judges,
+)
 from keras_ae.recipes.common import format_table
 from keras_ae.recipes.voice_conversion import (
     CENTROID_UTTERANCES,

@@ -108,7 +108,8 @@ def test_the_centroids_survive_save_and_load(adapted, tmp_path):
     assert clone.speaker_centroids == 2 and not np.any(np.asarray(clone.speaker_push.centroids))
     clone.load_weights(path)
     np.testing.assert_array_equal(clone.speaker_push.centroids, model.speaker_push.centroids)
-    np.testing.assert_array_equal(clone.convert(SOURCE, REFERENCE, push=2.5), model.convert(SOURCE, REFERENCE, push=2.5))
+    np.testing.assert_array_equal(clone.convert(SOURCE, REFERENCE, push=2.5),
+                                  model.convert(SOURCE, REFERENCE, push=2.5))
 
 
 def test_centroid_utterances_takes_at_most_a_count_of_every_speaker():
