@@ -7,10 +7,10 @@ The source's words in the reference speaker's voice. Audio files may have any sa
 or two channels (mixed down and resampled to 16 kHz, `keras_ae.data.speech.load_audio`); a missing, empty, corrupt,
 silent or too short file is refused with its name before anything runs, and the output is written atomically
 (an existing file is replaced only with `--overwrite`). The model is any export with a `convert(source,
-reference)` signature (`keras_ae.recipes.voice_conversion`). `--push T` moves the reference's speaker code T times
-as far from its nearest training voice (`keras_ae.layers.SpeakerCodePush`; exports whose `convert` takes a `push`
-input, i.e. that keep the training voices' centroids); without it the export's own default (`speaker_code_push`,
-1 unless the model was built otherwise) applies.
+reference)` signature (`keras_ae.recipes.voice_conversion`), which converts at the export's own speaker-code push
+(`speaker_code_push`, 1 unless the model was built otherwise). `--push T` moves the reference's speaker code T times
+as far from its nearest training voice instead (`keras_ae.layers.SpeakerCodePush`), with the export's
+`convert_with_push(source, reference, push)` signature (exports that keep the training voices' centroids).
 """
 
 import argparse
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_ae.core.files import EXPORT_MARKER
-from keras_ae.layers.conditioning.speaker_code_push import checked_push
 from keras_ae.data.speech import SAMPLE_RATE, AudioError, load_audio, write_wav
+from keras_ae.layers.conditioning.speaker_code_push import checked_push
 
 MIN_SECONDS = 0.25
 
@@ -41,8 +41,8 @@ def read_input(path, what):
 
 
 def check_model(folder, push=None):
-    """`(folder, push)`: the export folder and the push to convert with (None: the signature has no `push` input),
-    or a clear error when it is missing, has no `convert` signature, or cannot take `push` (not None)."""
+    """`(folder, push)`: the export folder and the checked push (None: convert at the export's own push), or a clear
+    error when it is missing, has no `convert` signature, or cannot take `push` (not None)."""
     folder = Path(folder)
     manifest = folder / EXPORT_MARKER
     if not manifest.is_file():
@@ -53,15 +53,16 @@ def check_model(folder, push=None):
     if "convert" not in signatures:
         raise ValueError(f"--model {folder}: the export has no convert signature (it has {', '.join(signatures)}); "
                          "use a voice conversion export.")
-    pushes = any(spec.get("name") == "push" for spec in signatures["convert"].get("inputs", []))
-    if push is not None:
-        push = checked_push(push)
-        if not pushes and push != 1:
-            raise ValueError(f"--model {folder}: this export keeps no training voices' centroids (its convert has no "
-                             "push input), so --push can only be 1; export a model trained with this version.")
-    if not pushes:
+    if push is None:
         return folder, None
-    return folder, checked_push(description.get("config", {}).get("speaker_code_push", 1.0) if push is None else push)
+    push = checked_push(push)
+    if "convert_with_push" not in signatures:
+        if push == description.get("config", {}).get("speaker_code_push", 1.0):
+            return folder, None  # the export's own convert does exactly that
+        raise ValueError(f"--model {folder}: this export keeps no training voices' centroids (no convert_with_push "
+                         "signature), so it converts at its own push only; export a model trained with session 28's "
+                         "recipe or later.")
+    return folder, push
 
 
 def check_output(path, overwrite):
@@ -87,9 +88,10 @@ def convert_files(model, source, reference, output, overwrite=False, push=None):
 
     loaded = tf.saved_model.load(str(model))  # kept alive while its function runs (it owns the variables)
     inputs = {"source": tf.constant(source_waveform[None]), "reference": tf.constant(reference_waveform[None])}
-    if push is not None:
-        inputs["push"] = tf.constant(push, tf.float32)
-    converted = loaded.convert(**inputs)
+    if push is None:
+        converted = loaded.convert(**inputs)
+    else:
+        converted = loaded.convert_with_push(**inputs, push=tf.constant(push, tf.float32))
     converted = np.asarray(converted)[0]
     peak = float(np.max(np.abs(converted))) if converted.size else 0.0
     if not np.all(np.isfinite(converted)) or peak == 0.0:

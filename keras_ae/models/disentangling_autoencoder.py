@@ -144,10 +144,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             dimension's spread over the batch (`RelativeNoise`; 0: none), for the same purpose: a cloud of codes
             around each training voice, so a new voice's code lands where the decoder has been trained.
         speaker_centroids: with a value above 0, the model keeps a table of this many trained voices' speaker-code
-            centroids (`SpeakerCodePush`; set after training by `adapt_speaker_centroids`), and `convert`, its
-            export (a third input, `push`) and `python -m keras_ae.convert --push` can move the reference's code
-            away from its nearest trained voice (`speaker_code`). Conversion only: training is unchanged.
-        speaker_code_push: the push `convert` uses when none is given (1: none; above 1: past the reference's code).
+            centroids (`SpeakerCodePush`; set after training by `adapt_speaker_centroids`), and `convert(...,
+            push=t)`, the export's `convert_with_push(source, reference, push)` and `python -m keras_ae.convert
+            --push` can move the reference's code away from its nearest trained voice (`speaker_code`). Conversion
+            only: training is unchanged.
+        speaker_code_push: the push `convert` (and the export's `convert`) uses when none is given (1: none; above 1:
+            past the reference's code).
         seed: seed of the windows' positions and of the speaker code's noise.
 
     Example:
@@ -529,14 +531,18 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         return self.vocoder(self.front_end(checked_waveforms(waveforms, "the waveforms")))
 
     def export_signatures(self):
+        """`encode`, `encode_speaker`, `convert(source, reference)` (at `speaker_code_push`), `resynthesize` and,
+        with a centroid table, `convert_with_push(source, reference, push)`."""
         waveforms = tf.TensorSpec([None, None], tf.float32, name="waveforms")
+        source = tf.TensorSpec([1, None], tf.float32, name="source")
+        reference = tf.TensorSpec([1, None], tf.float32, name="reference")
         return {
             "encode": (self.encode, [waveforms]),
             "encode_speaker": (self.encode_speaker, [waveforms]),
-            "convert": (self.convert, [tf.TensorSpec([1, None], tf.float32, name="source"),
-                                       tf.TensorSpec([1, None], tf.float32, name="reference"),
-                                       *([tf.TensorSpec([], tf.float32, name="push")] if self.speaker_push else [])]),
+            "convert": (lambda source, reference: self.convert(source, reference), [source, reference]),
             "resynthesize": (self.resynthesize, [waveforms]),
+            **({"convert_with_push": (self.convert, [source, reference, tf.TensorSpec([], tf.float32, name="push")])}
+               if self.speaker_push else {}),
         }
 
     def get_config(self, keep=()):

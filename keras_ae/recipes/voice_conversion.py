@@ -17,8 +17,8 @@ Methods: `plain` (`DisentanglingAutoEncoder`: only the narrow content code split
 (`AdaINVC`: instance norm in the content encoder, AdaIN in the decoder). The run folder gets metrics.json, the
 spectrograms (source, reference, converted, real target), WAV samples, TensorBoard audio and a source x target
 conversion-matrix figure; the export (`saved_models/voice_conversion`) has the signatures `encode`,
-`encode_speaker`, `convert(source, reference, push)` and `resynthesize` on raw float32 16 kHz waveforms, for
-`python -m keras_ae.convert`. After training the model keeps every training voice's speaker-code centroid
+`encode_speaker`, `convert(source, reference)`, `convert_with_push(source, reference, push)` and `resynthesize` on
+raw float32 16 kHz waveforms, for `python -m keras_ae.convert`. After training the model keeps every training voice's speaker-code centroid
 (`adapt_speaker_centroids`), so `convert` can push a reference's code away from its nearest training voice
 (`--speaker-code-push`, default 1: no push; `keras_ae.layers.SpeakerCodePush`).
 """

@@ -134,20 +134,24 @@ def pushed_export(adapted, tmp_path_factory):
 def test_the_export_pushes_as_the_model_does_and_refuses_bad_pushes(pushed_export):
     model, folder = pushed_export
     push = lambda t: np.asarray(t, "float32")  # noqa: E731
-    outputs, _ = reload_and_call_many(folder, {
-        "one": ("convert", [SOURCE, REFERENCE, push(1.0)]),
-        "two": ("convert", [SOURCE, REFERENCE, push(2.0)]),
-        "ten": ("convert", [SOURCE, REFERENCE, push(10.0)]),
-        "zero": ("convert", [SOURCE, REFERENCE, push(0.0)]),
-        "nan": ("convert", [SOURCE, REFERENCE, push(np.nan)]),
+    outputs, signatures = reload_and_call_many(folder, {
+        "default": ("convert", [SOURCE, REFERENCE]),
+        "one": ("convert_with_push", [SOURCE, REFERENCE, push(1.0)]),
+        "two": ("convert_with_push", [SOURCE, REFERENCE, push(2.0)]),
+        "ten": ("convert_with_push", [SOURCE, REFERENCE, push(10.0)]),
+        "zero": ("convert_with_push", [SOURCE, REFERENCE, push(0.0)]),
+        "nan": ("convert_with_push", [SOURCE, REFERENCE, push(np.nan)]),
     })
+    assert {"convert", "convert_with_push"} <= set(signatures)
     np.testing.assert_allclose(outputs["two"][0], model.convert(SOURCE, REFERENCE, push=2.0), atol=1e-5)
     np.testing.assert_allclose(outputs["ten"][0], model.convert(SOURCE, REFERENCE, push=10.0), atol=1e-5)
     np.testing.assert_allclose(outputs["one"][0], model.convert(SOURCE, REFERENCE), atol=1e-5)
+    np.testing.assert_array_equal(outputs["default"][0], outputs["one"][0])  # the signature of earlier sessions
     assert not np.allclose(outputs["ten"][0], outputs["one"][0], atol=1e-4)
     assert "push must be" in outputs["zero"] and "push must be" in outputs["nan"]
-    inputs = json.loads((folder / "keras_ae.json").read_text())["signatures"]["convert"]["inputs"]
-    assert [spec["name"] for spec in inputs] == ["source", "reference", "push"]
+    inputs = json.loads((folder / "keras_ae.json").read_text())["signatures"]
+    assert [spec["name"] for spec in inputs["convert"]["inputs"]] == ["source", "reference"]
+    assert [spec["name"] for spec in inputs["convert_with_push"]["inputs"]] == ["source", "reference", "push"]
 
 
 @pytest.mark.slow
@@ -174,12 +178,13 @@ def test_the_convert_command_passes_its_push_and_refuses_a_bad_one(pushed_export
 def test_the_convert_command_refuses_a_push_for_an_export_without_centroids(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
-    (folder / "keras_ae.json").write_text(json.dumps({"signatures": {"convert": {"inputs": [
-        {"name": "source"}, {"name": "reference"}]}}}))  # an export of an earlier session; never loaded below
+    (folder / "keras_ae.json").write_text(json.dumps({"signatures": {"convert": {}}}))  # an earlier session's
     with pytest.raises(ValueError, match="keeps no training voices' centroids"):
         convert_cli.check_model(folder, 2.0)
-    assert convert_cli.check_model(folder, 1.0) == (folder, None)
+    assert convert_cli.check_model(folder, 1.0) == (folder, None) == convert_cli.check_model(folder)
+    with pytest.raises(ValueError, match="push must be"):
+        convert_cli.check_model(folder, float("nan"))
     (folder / "keras_ae.json").write_text(json.dumps({"config": {"speaker_code_push": 1.5}, "signatures": {
-        "convert": {"inputs": [{"name": "source"}, {"name": "reference"}, {"name": "push"}]}}}))
-    assert convert_cli.check_model(folder) == (folder, 1.5)
+        "convert": {}, "convert_with_push": {}}}))
+    assert convert_cli.check_model(folder) == (folder, None)  # the export's own push, 1.5
     assert convert_cli.check_model(folder, 3) == (folder, 3.0)
