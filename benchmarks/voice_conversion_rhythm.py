@@ -26,6 +26,7 @@ Nothing is refitted on conversions. Speed is not measured here.
 import argparse
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +37,29 @@ from keras_ae.recipes.common import format_table
 from keras_ae.runs import CHECKPOINT_FOLDER, checkpoints
 
 
-def load_run(run_dir):
-    """The run's model (newest loadable checkpoint) and its flags."""
+def load_run(run_dir, speaker_centroids=0):
+    """The run's model (newest loadable checkpoint) and its flags. With `speaker_centroids`, a run built without a
+    speaker-code centroid table (before session 28) gets an empty one of that size around the same weights (checked
+    equal), for `adapt_speaker_centroids` and `convert(..., push=...)`."""
     import importlib
 
     folder = Path(run_dir)
     config = json.loads((folder / "config.json").read_text())
     module_name, class_name = config["model_class"].rsplit(".", 1)
-    model = getattr(importlib.import_module(module_name), class_name).from_config(config["model"])
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    model = model_class.from_config(config["model"])
     for _, path in checkpoints(folder / CHECKPOINT_FOLDER):
         model.load_weights(path)
+        if speaker_centroids and not config["model"].get("speaker_centroids"):
+            tabled = model_class.from_config({**config["model"], "speaker_centroids": speaker_centroids})
+            with warnings.catch_warnings():  # the table alone is missing from the file
+                warnings.filterwarnings("ignore", message=".*could not be loaded")
+                tabled.load_weights(path, skip_mismatch=True)
+            kept = [v for v in tabled.weights if not v.path.startswith(tabled.speaker_push.name + "/")]
+            if len(kept) != len(model.weights) or not all(
+                    np.array_equal(a, b) for a, b in zip(model.get_weights(), [np.asarray(v) for v in kept])):
+                raise ValueError(f"{path}: the weights did not load into a model with a centroid table")
+            model = tabled
         return model, config["flags"]
     raise FileNotFoundError(f"no checkpoint in {folder / CHECKPOINT_FOLDER}")
 

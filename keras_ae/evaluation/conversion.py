@@ -216,14 +216,15 @@ def speaker_name_list(corpus):
     return [corpus.speaker_names[s] for s in corpus.speakers]
 
 
-def conversion_pairs(sources, targets, target_speakers, count, seed=0):
+def conversion_pairs(sources, targets, target_speakers, count, seed=0, sentences="test"):
     """`count` seeded `(source, reference, ground truth)` index triples for conversion on held-out sentences:
-    the source an utterance of `sources` (a corpus) saying a test sentence, the target a speaker id of the
+    the source an utterance of `sources` (a corpus) saying a sentence of the split `sentences` (`"test"`, or
+    `"validation"` to choose a setting without the test pairs), the target a speaker id of the
     corpus `targets` among `target_speakers` (never the source's speaker when both corpora are one); the
     reference the target saying another sentence, the ground truth the target saying the source's sentence
     (None where `targets` has no such parallel rendering). Sentence ids must mean the same text in both."""
     rng = np.random.default_rng(seed)
-    candidates = np.flatnonzero((sources.sentence_split == "test") & (sources.speaker_split == "train"))
+    candidates = np.flatnonzero((sources.sentence_split == sentences) & (sources.speaker_split == "train"))
     rendering = {(s, t): i for i, (s, t) in enumerate(zip(targets.speakers, targets.sentences))}
     same = sources is targets
     pairs = []

@@ -32,6 +32,7 @@ from keras_ae.layers.bottlenecks.unit_noise import UnitNoiseBottleneck
 from keras_ae.layers.conditioning.adaptive_instance_normalization import AdaptiveInstanceNormalization
 from keras_ae.layers.conditioning.instance_normalization import InstanceNormalization
 from keras_ae.layers.conditioning.reference_attention import ReferenceAttention
+from keras_ae.layers.conditioning.speaker_code_push import SpeakerCodePush
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.log_mel_encoder import LogMelEncoder
@@ -76,6 +77,7 @@ __all__ = [
     "SpeechDecoder",
     "ContentEncoder",
     "SpeakerContentEncoder",
+    "SpeakerCodePush",
     "SpeakerEncoder",
     "SpeechReconstructionJudge",
 ]

@@ -11,6 +11,7 @@ from keras_ae.layers.audio.griffin_lim_vocoder import GriffinLimVocoder
 from keras_ae.layers.audio.log_mel import LogMelSpectrogram
 from keras_ae.layers.audio.rhythm import code_change_rate, speech_mask, stretch_in_time
 from keras_ae.layers.audio.vocal_tract_warp import VocalTractLengthWarp
+from keras_ae.layers.conditioning.speaker_code_push import SpeakerCodePush, checked_push
 from keras_ae.layers.decoders.speech_decoder import SpeechDecoder
 from keras_ae.layers.encoders.content_encoder import ContentEncoder
 from keras_ae.layers.encoders.speaker_content_encoder import SpeakerContentEncoder
@@ -142,6 +143,13 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         speaker_noise: in training, the speaker code the decoder reads gets Gaussian noise of this share of each
             dimension's spread over the batch (`RelativeNoise`; 0: none), for the same purpose: a cloud of codes
             around each training voice, so a new voice's code lands where the decoder has been trained.
+        speaker_centroids: with a value above 0, the model keeps a table of this many trained voices' speaker-code
+            centroids (`SpeakerCodePush`; set after training by `adapt_speaker_centroids`), and `convert(...,
+            push=t)`, the export's `convert_with_push(source, reference, push)` and `python -m keras_ae.convert
+            --push` can move the reference's code away from its nearest trained voice (`speaker_code`). Conversion
+            only: training is unchanged.
+        speaker_code_push: the push `convert` (and the export's `convert`) uses when none is given (1: none; above 1:
+            past the reference's code).
         seed: seed of the windows' positions and of the speaker code's noise.
 
     Example:
@@ -167,6 +175,9 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                                         dynamics_speakers=corpus.num_speakers, dynamics_source_share=0.5)
         consistent = DisentanglingAutoEncoder(content_consistency_weight=1.0)  # conversions re-encode to the source
         spread = DisentanglingAutoEncoder(speaker_reference="other", speaker_window=32, speaker_noise=0.3)
+        pushed = DisentanglingAutoEncoder(speaker_centroids=corpus.num_speakers)   # ... adapt, compile, fit, then:
+        pushed.adapt_speaker_centroids(corpus.waveforms, corpus.speakers)          # the trained voices' centroids
+        speech = pushed.convert(source[None], reference[None], push=2.0)          # twice as far from the nearest
     """
 
     conditioning_default = "concat"
@@ -179,7 +190,7 @@ class DisentanglingAutoEncoder(JudgedEncoder):
                  frame_feature_matching=None, speaker_reference="own", reference_attention=False, attention_heads=4,
                  speaker_augmentation=False, warp_range=(0.85, 1.15), dynamics_weight=0.0, dynamics_target="reference", dynamics_speakers=0,
                  dynamics_source_share=1.0, content_consistency_weight=0.0, speaker_window=0, speaker_noise=0.0,
-                 seed=None, adversaries=(), **kwargs):
+                 speaker_centroids=0, speaker_code_push=1.0, seed=None, adversaries=(), **kwargs):
         content_dim = integer_at_least("content_dim", content_dim, 1)
         speaker_dim = integer_at_least("speaker_dim", speaker_dim, 1)
         conditioning = conditioning or self.conditioning_default
@@ -197,6 +208,12 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         speaker_window = integer_at_least("speaker_window", speaker_window, 0)
         if not speaker_noise >= 0:
             raise ValueError(f"speaker_noise must be 0 or more; got {speaker_noise}.")
+        speaker_centroids = integer_at_least("speaker_centroids", speaker_centroids, 0)
+        speaker_code_push = checked_push(speaker_code_push)
+        if speaker_code_push != 1 and not speaker_centroids:
+            raise ValueError(f"speaker_code_push={speaker_code_push} pushes the reference's code away from the nearest "
+                             "trained voice's centroid: give speaker_centroids > 0 (the number of training voices) "
+                             "and call adapt_speaker_centroids after training, or leave speaker_code_push at 1.")
         if dynamics_target not in DYNAMICS_TARGETS:
             raise ValueError(f"dynamics_target must be one of {DYNAMICS_TARGETS}; got {dynamics_target!r}.")
         if dynamics_target in TABLE_TARGETS and not (dynamics_weight and dynamics_speakers):
@@ -224,6 +241,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             name="speaker_warp") if speaker_augmentation else None
         self.speaker_noise_layer = (RelativeNoise(speaker_noise, seed=seed, name="speaker_noise") if speaker_noise
                                     else None)
+        self.speaker_push = (SpeakerCodePush(speaker_centroids, speaker_dim, name="speaker_push") if speaker_centroids
+                             else None)
         encoder = SpeakerContentEncoder(
             front_end,
             ContentEncoder(content_dim, filters=filters, blocks=blocks, kernel_size=kernel_size,
@@ -287,6 +306,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         self.content_consistency_weight = float(content_consistency_weight)
         self.speaker_window = speaker_window
         self.speaker_noise = float(speaker_noise)
+        self.speaker_centroids = speaker_centroids
+        self.speaker_code_push = speaker_code_push
         self.seed = seed
 
     # ------------------------------------------------------------------ parts
@@ -452,15 +473,43 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         ratio = self.speaking_rate(source) / tf.maximum(self.speaking_rate(reference), 1e-6)
         return tf.clip_by_value(ratio, 1.0 / self.rhythm_limit, self.rhythm_limit)
 
-    def convert_frames(self, source, reference):
-        """Frames `[batch, frames, bins]`: the content of `source` said by the speaker of `reference`; `frames` is
-        the source's, or with `rhythm_conversion` the source's times `rhythm_ratio` (one utterance at a time)."""
+    def adapt_speaker_centroids(self, waveforms, speakers):
+        """Sets the trained voices' speaker-code centroids that `speaker_code_push` reads (`SpeakerCodePush`): the
+        mean speaker code of each training speaker over float32 `[samples]` waveforms (whole utterances) with their
+        speaker ids (`speaker_centroids` distinct ids), from the trained model. Call it after training."""
+        if self.speaker_push is None:
+            raise ValueError("adapt_speaker_centroids sets the centroids of the speaker-code push: build the model "
+                             "with speaker_centroids > 0 (the number of training speaker ids).")
+        code = tf.function(lambda waveform: self.encode_speaker(waveform),
+                           input_signature=[tf.TensorSpec([1, None], tf.float32)])  # one trace for every length
+        codes = np.concatenate([code(np.asarray(w, "float32")[None]) for w in waveforms])
+        self.speaker_push.adapt(codes, speakers)
+
+    def speaker_code(self, reference, push=None):
+        """The speaker code `[batch, speaker_dim]` `convert` decodes with: `encode_speaker(reference)` moved `push`
+        times as far from its nearest trained voice's centroid (`SpeakerCodePush`; None: `speaker_code_push`; 1:
+        the code itself, bit for bit)."""
+        code = self.encode_speaker(reference)
+        push = self.speaker_code_push if push is None else push
+        if not tf.is_tensor(push):
+            push = checked_push(push)
+            if push == 1:
+                return code
+        if self.speaker_push is None:
+            raise ValueError("a speaker-code push other than 1 needs the trained voices' centroids: build the model "
+                             "with speaker_centroids > 0 and call adapt_speaker_centroids.")
+        return self.speaker_push(code, push=push)
+
+    def convert_frames(self, source, reference, push=None):
+        """Frames `[batch, frames, bins]`: the content of `source` said by the speaker of `reference` (its code
+        pushed by `push`, `speaker_code`); `frames` is the source's, or with `rhythm_conversion` the source's times
+        `rhythm_ratio` (one utterance at a time)."""
         source = checked_waveforms(source, "the source", audible=True)
         reference = checked_waveforms(reference, "the reference", audible=True)
         content, length = self.encode(source), tf.shape(source)[1] // FRAME_SAMPLES
         if self.rhythm_conversion:
             content, length = self._stretched(content, length, source, reference)
-        return self.decoder(content, self.encode_speaker(reference), length=length,
+        return self.decoder(content, self.speaker_code(reference, push), length=length,
                             reference=self.front_end(reference) if self.reference_attention else None, training=False)
 
     def _stretched(self, content, length, source, reference):
@@ -472,23 +521,28 @@ class DisentanglingAutoEncoder(JudgedEncoder):
         steps = (length + self.downsample - 1) // self.downsample
         return stretch_in_time(content, steps), length
 
-    def convert(self, source, reference):
+    def convert(self, source, reference, push=None):
         """The waveform `[batch, source_samples // 160 * 160]` (with `rhythm_conversion`: times the rate ratio) of
-        `source`'s words in `reference`'s voice."""
-        return self.vocoder(self.convert_frames(source, reference))
+        `source`'s words in `reference`'s voice (its speaker code pushed by `push`: `speaker_code`)."""
+        return self.vocoder(self.convert_frames(source, reference, push))
 
     def resynthesize(self, waveforms):
         """Real speech through the front end and the vocoder (no codes): the vocoder's floor."""
         return self.vocoder(self.front_end(checked_waveforms(waveforms, "the waveforms")))
 
     def export_signatures(self):
+        """`encode`, `encode_speaker`, `convert(source, reference)` (at `speaker_code_push`), `resynthesize` and,
+        with a centroid table, `convert_with_push(source, reference, push)`."""
         waveforms = tf.TensorSpec([None, None], tf.float32, name="waveforms")
+        source = tf.TensorSpec([1, None], tf.float32, name="source")
+        reference = tf.TensorSpec([1, None], tf.float32, name="reference")
         return {
             "encode": (self.encode, [waveforms]),
             "encode_speaker": (self.encode_speaker, [waveforms]),
-            "convert": (self.convert, [tf.TensorSpec([1, None], tf.float32, name="source"),
-                                       tf.TensorSpec([1, None], tf.float32, name="reference")]),
+            "convert": (lambda source, reference: self.convert(source, reference), [source, reference]),
             "resynthesize": (self.resynthesize, [waveforms]),
+            **({"convert_with_push": (self.convert, [source, reference, tf.TensorSpec([], tf.float32, name="push")])}
+               if self.speaker_push else {}),
         }
 
     def get_config(self, keep=()):
@@ -510,7 +564,8 @@ class DisentanglingAutoEncoder(JudgedEncoder):
             "dynamics_weight": self.dynamics_weight, "dynamics_speakers": self.dynamics_speakers,
             "dynamics_target": self.dynamics_target, "dynamics_source_share": self.dynamics_source_share,
             "content_consistency_weight": self.content_consistency_weight,
-            "speaker_window": self.speaker_window, "speaker_noise": self.speaker_noise, "seed": self.seed,
+            "speaker_window": self.speaker_window, "speaker_noise": self.speaker_noise,
+            "speaker_centroids": self.speaker_centroids, "speaker_code_push": self.speaker_code_push, "seed": self.seed,
         })
         return config
 

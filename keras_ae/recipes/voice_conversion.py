@@ -17,8 +17,10 @@ Methods: `plain` (`DisentanglingAutoEncoder`: only the narrow content code split
 (`AdaINVC`: instance norm in the content encoder, AdaIN in the decoder). The run folder gets metrics.json, the
 spectrograms (source, reference, converted, real target), WAV samples, TensorBoard audio and a source x target
 conversion-matrix figure; the export (`saved_models/voice_conversion`) has the signatures `encode`,
-`encode_speaker`, `convert(source, reference)` and `resynthesize` on raw float32 16 kHz waveforms, for
-`python -m keras_ae.convert`.
+`encode_speaker`, `convert(source, reference)`, `convert_with_push(source, reference, push)` and `resynthesize` on
+raw float32 16 kHz waveforms, for `python -m keras_ae.convert`. After training the model keeps every training voice's speaker-code centroid
+(`adapt_speaker_centroids`), so `convert` can push a reference's code away from its nearest training voice
+(`--speaker-code-push`, default 1: no push; `keras_ae.layers.SpeakerCodePush`).
 """
 
 import argparse
@@ -82,6 +84,7 @@ QUICK = {
     "pairs": 4, "vocoder_iterations": 4, "held_out_engine": "none", "adversary_ramp_steps": 2,
 }
 MIN_SECONDS = 0.3  # the shortest utterance the evaluation converts (30 frames)
+CENTROID_UTTERANCES = 40  # utterances per training voice in its speaker-code centroid (--speaker-code-push)
 ROWS = ["content_code_speaker_probe", "speaker_code_speaker_probe", "chance", "phone_oracle"]
 CONVERSION_COLUMNS = ["pairs", "target_share", "source_share", "mcd_converted_target", "mcd_source_target",
                       "mcd_vocoder_floor", "phone_converted", "phone_real_source", "phone_real_target"]
@@ -193,6 +196,10 @@ def build_parser():
                         help="in training, Gaussian noise on the speaker code the decoder reads, this share of each "
                              "dimension's spread over the batch (0: none), so the decoder learns a cloud of codes "
                              "around each training voice")
+    parser.add_argument("--speaker-code-push", type=positive_float, default=base("speaker_code_push"),
+                        help="conversion only: move the reference's speaker code this many times as far from its "
+                             "nearest training voice's centroid (1: the code itself; the centroids, one per "
+                             "training voice, are computed after training and kept in the model and its export)")
     parser.add_argument("--adversary-weight", type=non_negative_float, default=adversarial("adversary_weight"),
                         help="adversarial: weight of the fooling loss after the ramp")
     parser.add_argument("--adversary-steps", type=positive_int, default=adversarial("adversary_steps"),
@@ -222,7 +229,9 @@ def build_parser():
     return parser
 
 
-def build_model(args, num_speakers):
+def build_model(args, num_speakers, voices=0):
+    """The `--method`'s model; `num_speakers` sizes the speaker-id tables (adversary, dynamics), `voices` the
+    speaker-code centroids of the training voices (`speaker_centroids`; 0: none)."""
     shared = dict(speaker_dim=args.speaker_dim, filters=args.filters,
                   blocks=args.blocks, vocoder_iterations=args.vocoder_iterations,
                   reconstruction_loss=args.reconstruction_loss, downsample=args.downsample,
@@ -237,7 +246,8 @@ def build_model(args, num_speakers):
                   dynamics_target=args.dynamics_target, dynamics_source_share=args.dynamics_source_share,
                   dynamics_speakers=num_speakers if args.dynamics_target in TABLE_TARGETS else 0,
                   content_consistency_weight=args.content_consistency_weight,
-                  speaker_window=args.speaker_window, speaker_noise=args.speaker_noise, seed=args.seed)
+                  speaker_window=args.speaker_window, speaker_noise=args.speaker_noise, speaker_centroids=voices,
+                  speaker_code_push=args.speaker_code_push, seed=args.seed)
     if args.content_dim is not None:  # else the method's constructor default
         shared["content_dim"] = args.content_dim
     if args.method == "adain":
@@ -312,7 +322,7 @@ def main(argv=None):
     print(f"{steps_per_epoch} steps per epoch, {steps_per_epoch * args.epochs} in all"
           f"{' (scaled with the training pool)' if args.scale_steps else ''}")
     with strategy.scope():
-        model = build_model(args, num_speakers)
+        model = build_model(args, num_speakers, voices=len(np.unique(pool.speakers)))
         model.adapt(train.sample(400, args.seed).waveforms)
         if model.dynamics_speakers:
             model.adapt_speaker_dynamics(pool.waveforms, pool.speakers)
@@ -338,6 +348,8 @@ def main(argv=None):
         started = time.perf_counter()
         history = run.fit(model, train_data, epochs=args.epochs, callbacks=[samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
+        enrol = centroid_utterances(pool, CENTROID_UTTERANCES, args.seed)
+        model.adapt_speaker_centroids(enrol.waveforms, enrol.speakers)
         metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args,
                            run)
         metrics.update({"method": args.method, "epochs": args.epochs, "seed": args.seed,
@@ -351,6 +363,14 @@ def main(argv=None):
         export_path = export_run(model, args.export_dir, metrics, flags=vars(args)) if args.export else None
     print_summary(run, export_path, format_metrics(metrics))
     return metrics
+
+
+def centroid_utterances(corpus, count, seed):
+    """At most `count` utterances of every speaker of `corpus` (a seeded choice, in corpus order): what
+    `adapt_speaker_centroids` averages each training voice's speaker code over."""
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(corpus.speakers == s))[:count] for s in np.unique(corpus.speakers)]
+    return corpus.subset(np.sort(np.concatenate(chosen)))
 
 
 def evaluation_split(corpus, args):

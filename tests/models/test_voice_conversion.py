@@ -1,6 +1,7 @@
 """Voice conversion: the spectral front end and vocoder, (adaptive) instance normalisation, the models' export and
 checks, the conversion scores, `python -m keras_ae.convert` and the recipe."""
 
+import json
 import types
 import wave
 
@@ -309,6 +310,12 @@ def test_recipe_end_to_end_resumes_and_exports_a_converter(method, tmp_path, mon
     convert_cli.main(["--model", str(export_dir), "--source", str(wav), "--reference",
                       str(run_dir / "samples" / "unseen_targets_reference.wav"), "--output", str(tmp_path / "o.wav")])
     assert (tmp_path / "o.wav").stat().st_size > 1000
+    manifest = json.loads((export_dir / "keras_ae.json").read_text())  # the training voices' centroids, set
+    assert manifest["config"]["speaker_centroids"] == 3 and manifest["config"]["speaker_code_push"] == 1.0
+    convert_cli.main(["--model", str(export_dir), "--source", str(wav), "--reference",
+                      str(run_dir / "samples" / "unseen_targets_reference.wav"), "--output", str(tmp_path / "p.wav"),
+                      "--push", "2"])
+    assert (tmp_path / "p.wav").stat().st_size == (tmp_path / "o.wav").stat().st_size
 
 
 def _voiced_corpus():

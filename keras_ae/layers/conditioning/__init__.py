@@ -1,1 +1,1 @@
-"""Conditioning layers: instance normalisation and adaptive instance normalisation (AdaIN)."""
+"""Conditioning layers: instance normalisation, adaptive instance normalisation (AdaIN), reference attention and the speaker-code push."""
