@@ -34,6 +34,13 @@ def _image_decoder():
     return L.ConvImageDecoder(image_shape=(8, 8, 1), filters=(16, 8), hidden_dim=32)
 
 
+def _adapted_push():
+    """A `SpeakerCodePush` whose two centroids are set, so a push other than 1 reads them."""
+    layer = L.SpeakerCodePush(num_centroids=2, dim=8)
+    layer.adapt(rng.normal(size=(6, 8)), np.array([0, 1, 0, 1, 0, 1]))
+    return layer
+
+
 LAYERS = {
     "BinaryQuantizer": (lambda: L.BinaryQuantizer(), EMBEDDING, None),
     "GumbelSoftmax": (lambda: L.GumbelSoftmax(seed=0), rng.normal(size=(2, 3, 4)).astype("float32"), None),
@@ -156,6 +163,9 @@ LAYERS = {
                                             L.GriffinLimVocoder(8, hidden_dim=8, iterations=2)),
         (MEL_FRAMES, EMBEDDING, rng.normal(size=(2, 5, 4)).astype("float32")),
         lambda judge, code: judge.judge_loss({"waveforms": WAVEFORMS}, code),
+    ),
+    "SpeakerCodePush": (
+        lambda: _adapted_push(), EMBEDDING, lambda layer, codes: layer(codes, push=2.0)
     ),
     "UnitNoiseBottleneck": (
         lambda: L.UnitNoiseBottleneck(0.1, seed=0), (MEL_FRAMES, rng.normal(size=(2, 5, 4)).astype("float32")),
