@@ -393,19 +393,17 @@ def main(argv=None):
     import tensorflow as tf
 
     from keras_ae.data.corpus import CORPORA, load_corpus
-    from keras_ae.data.text import build_vocabulary, build_wordpiece_vocabulary, load_text
+    from keras_ae.data.text import load_text
     from keras_ae.recipes import quick_thought
+    from keras_ae.recipes.text_recipe import recipe_vocabulary
 
     defaults = quick_thought.build_parser().parse_args(["--corpus", args.corpus, *args.recipe_flags.split()])
     tokens = args.tokens or defaults.tokens
     streamed = args.corpus in CORPORA and args.corpus != "austen"
     splits = load_corpus(args.corpus) if streamed else load_text(args.corpus, max_length=defaults.max_length)
-    if tokens == "wordpiece":
-        vocabulary = build_wordpiece_vocabulary(splits.train.sentences, size=defaults.vocabulary_size,
-                                                max_sentences=args.vocabulary_sentences,
-                                                min_count=defaults.min_piece_count)
-    else:
-        vocabulary = build_vocabulary(splits.train.sentences, size=defaults.vocabulary_size)
+    vocabulary = recipe_vocabulary(argparse.Namespace(**{**vars(defaults), "tokens": tokens,
+                                                         "vocabulary_sentences": args.vocabulary_sentences}),
+                                   splits.train.sentences)
     rows = []
     for name in [model.strip() for model in args.models.split(",") if model.strip()]:
         rows += compare(*build_sides(name, args, splits, vocabulary), args)
