@@ -656,7 +656,8 @@ def initial_word_vectors(encoder, split, seed, parts=1, window=1):
     spread = np.linspace(0, count - 1, min(count, round(LSA_FIT_SENTENCES * count / len(units))))
     chosen = np.nonzero(np.isin(units, spread.round().astype(int)))[0]
     batches = token_id_batches(encoder, [split.sentences[i] for i in chosen])
-    fit = lsa_fit(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed, units=units[chosen])
+    fit = lsa_fit(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed,
+                  units=units[chosen] if window > 1 else None)  # 1: rows as they come, the same fit to the bit
     unit = "sentences'" if window == 1 else f"sentences' ({len(np.unique(units[chosen]))} windows of up to {window})"
     print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(chosen)} training {unit} "
           f"tokens fitted in {time.perf_counter() - started:.0f} s")
