@@ -13,7 +13,7 @@ Example:
     ids = [encoder.tokenize(tf.constant(sentences)).numpy()]           # [n, max_length] each, 0 = padding
     vectors = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64)   # [vocabulary_size, 64]
     encoder.set_word_embeddings(vectors)
-    windows = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64, units=np.arange(n) // 3)  # 3-sentence rows
+    windows = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64, units=np.arange(len(sentences)) // 3)  # rows of 3
 
 `split_idf` keeps part or all of the idf as fixed token weights (`GRUSentenceEncoder(word_weighting="idf")`) and
 starts the trainable table at the rest, so the bag still starts as the same LSA.
@@ -61,9 +61,10 @@ def token_count_matrix(token_ids, vocabulary_size, units=None):
 def lsa_fit(token_ids, vocabulary_size, dim, seed=0, units=None):
     """`(directions [vocabulary_size, dim], idf [vocabulary_size])`, float64: each token's `dim` LSA directions
     `V[t]` (TruncatedSVD of the l2-normalised TF-IDF matrix of `token_ids`, one row per sentence or per unit of
-    `units` as in `token_count_matrix`, raw counts, smoothed idf as scikit-learn's) and its idf. Padding (0) and tokens absent from `token_ids` get zero directions and idf 0 (LSA has
-    nothing to say about them). `lsa_word_vectors` is `idf * V`; an encoder with `word_weighting="idf"` takes the
-    two apart (`set_token_idf(idf)`, `set_word_embeddings(V)`), so the idf stays fixed while `V` trains."""
+    `units` as in `token_count_matrix`, raw counts, smoothed idf as scikit-learn's) and its idf. Padding (0) and tokens
+    absent from `token_ids` get zero directions and idf 0 (LSA has nothing to say about them). `lsa_word_vectors` is
+    `idf * V`; an encoder with `word_weighting="idf"` takes the two apart (`set_token_idf(idf)`,
+    `set_word_embeddings(V)`), so the idf stays fixed while `V` trains."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfTransformer
 

@@ -114,9 +114,9 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
 def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_refused_before_work(recipe, tmp_path,
                                                                                              capsys):
     """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors,
-    an LSA window or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing left to train),
-    lsa-split for Skip-thought's one encoder and an anchor scale without its weight are refused with the fix before
-    any data is read or any folder written."""
+    an LSA window or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing
+    left to train), lsa-split for Skip-thought's one encoder and an anchor scale without its weight are refused with
+    the fix before any data is read or any folder written."""
     args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings",
                                              "lsa", "--freeze-word-embeddings"])
     model = recipe.build_model(args, ["a", "b"])
