@@ -13,6 +13,7 @@ Example:
     ids = [encoder.tokenize(tf.constant(sentences)).numpy()]           # [n, max_length] each, 0 = padding
     vectors = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64)   # [vocabulary_size, 64]
     encoder.set_word_embeddings(vectors)
+    windows = lsa_word_vectors(ids, encoder.vocabulary_size, dim=64, units=np.arange(len(sentences)) // 3)  # rows of 3
 
 `split_idf` keeps part or all of the idf as fixed token weights (`GRUSentenceEncoder(word_weighting="idf")`) and
 starts the trainable table at the rest, so the bag still starts as the same LSA.
@@ -21,9 +22,11 @@ starts the trainable table at the rest, so the bag still starts as the same LSA.
 import numpy as np
 
 
-def token_count_matrix(token_ids, vocabulary_size):
-    """Sparse counts `[sentences, vocabulary_size]` (CSR, float64) of `token_ids`, an iterable of integer arrays
-    `[n, length]`; padding (0) is not counted, sentences without tokens are dropped."""
+def token_count_matrix(token_ids, vocabulary_size, units=None):
+    """Sparse counts `[rows, vocabulary_size]` (CSR, float64) of `token_ids`, an iterable of integer arrays
+    `[n, length]`: one row per sentence, or with `units` (one integer per sentence over all the arrays, in order) one
+    row per unit, the sum of its sentences' counts (e.g. a window of consecutive sentences: LSA fitted on larger
+    units sees words co-occur across sentences). Padding (0) is not counted, rows without tokens are dropped."""
     from scipy import sparse
 
     blocks = []
@@ -35,26 +38,37 @@ def token_count_matrix(token_ids, vocabulary_size):
             raise ValueError(f"token ids must be in [0, {vocabulary_size}); got {ids.min()}..{ids.max()}.")
         rows, flat = np.repeat(np.arange(ids.shape[0]), ids.shape[1]), ids.ravel()
         real = flat > 0  # not padding; repeated (row, token) pairs are summed into counts
-        counts = sparse.csr_matrix((np.ones(int(real.sum())), (rows[real], flat[real])),
-                                   shape=(ids.shape[0], vocabulary_size))
-        blocks.append(counts[counts.getnnz(axis=1) > 0])
+        blocks.append(sparse.csr_matrix((np.ones(int(real.sum())), (rows[real], flat[real])),
+                                        shape=(ids.shape[0], vocabulary_size)))
     matrix = sparse.vstack(blocks).tocsr() if blocks else sparse.csr_matrix((0, vocabulary_size))
+    if units is not None:
+        units = np.asarray(units)
+        if units.shape != (matrix.shape[0],):
+            raise ValueError(f"units must give one unit per sentence: {matrix.shape[0]} sentences, got units of "
+                             f"shape {units.shape}.")
+        _, owners = np.unique(units, return_inverse=True)
+        owners = owners.ravel()
+        members = sparse.csr_matrix((np.ones(len(owners)), (owners, np.arange(len(owners)))),
+                                    shape=(int(owners.max(initial=-1)) + 1, matrix.shape[0]))
+        matrix = (members @ matrix).tocsr()
+    matrix = matrix[matrix.getnnz(axis=1) > 0]
     if matrix.shape[0] < 2:
-        raise ValueError(f"LSA word vectors need the token ids of at least 2 non-empty sentences; got "
+        raise ValueError(f"LSA word vectors need the token ids of at least 2 non-empty sentences (or units); got "
                          f"{matrix.shape[0]}: give (a sample of) the training sentences' token ids.")
     return matrix
 
 
-def lsa_fit(token_ids, vocabulary_size, dim, seed=0):
+def lsa_fit(token_ids, vocabulary_size, dim, seed=0, units=None):
     """`(directions [vocabulary_size, dim], idf [vocabulary_size])`, float64: each token's `dim` LSA directions
-    `V[t]` (TruncatedSVD of the l2-normalised TF-IDF matrix of `token_ids`, raw counts, smoothed idf as
-    scikit-learn's) and its idf. Padding (0) and tokens absent from `token_ids` get zero directions and idf 0 (LSA has
-    nothing to say about them). `lsa_word_vectors` is `idf * V`; an encoder with `word_weighting="idf"` takes the
-    two apart (`set_token_idf(idf)`, `set_word_embeddings(V)`), so the idf stays fixed while `V` trains."""
+    `V[t]` (TruncatedSVD of the l2-normalised TF-IDF matrix of `token_ids`, one row per sentence or per unit of
+    `units` as in `token_count_matrix`, raw counts, smoothed idf as scikit-learn's) and its idf. Padding (0) and tokens
+    absent from `token_ids` get zero directions and idf 0 (LSA has nothing to say about them). `lsa_word_vectors` is
+    `idf * V`; an encoder with `word_weighting="idf"` takes the two apart (`set_token_idf(idf)`,
+    `set_word_embeddings(V)`), so the idf stays fixed while `V` trains."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    counts = token_count_matrix(token_ids, vocabulary_size)
+    counts = token_count_matrix(token_ids, vocabulary_size, units)
     seen = counts.getnnz(axis=0) > 0
     if not 0 < dim < seen.sum():
         raise ValueError(f"LSA word vectors of {dim} directions need more than {dim} distinct tokens in the sample; "
@@ -66,12 +80,12 @@ def lsa_fit(token_ids, vocabulary_size, dim, seed=0):
     return directions, idf
 
 
-def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0):
+def lsa_word_vectors(token_ids, vocabulary_size, dim, seed=0, units=None):
     """`[vocabulary_size, dim]` float32: row `t` is `idf(t) * V[t]`, the token's `dim` LSA directions scaled by its
     idf (`lsa_fit`), so that a sentence's summed token vectors are its LSA projection times its TF-IDF norm. Padding
     (row 0) and tokens absent from `token_ids` get zeros. The rows' scale is the SVD's: rescale before use
     (`GRUSentenceEncoder.set_word_embeddings` does)."""
-    directions, idf = lsa_fit(token_ids, vocabulary_size, dim, seed=seed)
+    directions, idf = lsa_fit(token_ids, vocabulary_size, dim, seed=seed, units=units)
     return (idf[:, None] * directions).astype("float32")
 
 

@@ -175,6 +175,13 @@ def add_text_flags(parser, model_class, vocabulary_size=3000, min_piece_count=MI
         "starts as LSA to twice --word-dim",
     )
     parser.add_argument(
+        "--init-lsa-window", type=positive_int, default=1,
+        help="with --init-word-embeddings lsa or lsa-split: the unit of the LSA fit, K consecutive training sentences "
+        "of one stretch (a chapter, or one package description: most have at most 3 sentences, so 3 or more fits "
+        "them whole, as the topic probe's items are) summed into one TF-IDF row, about as many sentences in all "
+        "(1: each sentence its own row, the default; larger units see words co-occur across sentences)",
+    )
+    parser.add_argument(
         "--init-word-norm", type=positive_float, default=None,
         help="with --init-word-embeddings lsa or lsa-split: the mean norm of the word embeddings it sets (default: the "
         "initialiser's, about 0.05 * sqrt(word-dim / 3))",
@@ -410,6 +417,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         parser.error(f"--bucket-width {args.bucket_width} groups sentences for the unpacked GRU, but the encoders run "
                      "as packed sequences (the default), which need no buckets. Add --no-packed to use buckets, or "
                      "drop --bucket-width.")
+    if args.init_word_embeddings == "random" and args.init_lsa_window != 1:
+        parser.error(f"--init-lsa-window {args.init_lsa_window} sets the unit of the LSA fit that "
+                     "--init-word-embeddings lsa makes; this run starts at random vectors: add "
+                     "--init-word-embeddings lsa, or drop the flag.")
     if args.init_word_embeddings == "random" and (args.freeze_word_embeddings or args.init_word_norm):
         parser.error("--freeze-word-embeddings and --init-word-norm apply to word embeddings set by "
                      "--init-word-embeddings lsa (frozen random vectors would teach nothing): add "
@@ -475,7 +486,8 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
         model.set_token_frequencies(training_token_frequencies(model.encoder, splits.train.sentences))
     if args.init_word_embeddings != "random":
         split = args.init_word_embeddings == "lsa-split"
-        vectors, idf = initial_word_vectors(model.encoder, splits.train.sentences, args.seed, parts=2 if split else 1)
+        vectors, idf = initial_word_vectors(model.encoder, splits.train, args.seed, parts=2 if split else 1,
+                                           window=args.init_lsa_window)
         if args.word_weighting == "idf":  # idf^p as fixed token weights (mean 1), idf^(1-p) x the directions as table
             weights, vectors = split_idf(vectors, idf, args.idf_exponent)
             model.set_token_idf(weights)
@@ -633,17 +645,40 @@ def training_token_frequencies(encoder, sentences):
     return frequencies
 
 
-def initial_word_vectors(encoder, sentences, seed, parts=1):
+def initial_word_vectors(encoder, split, seed, parts=1, window=1):
     """`--init-word-embeddings`' `(directions [vocabulary_size, parts * word_dim], idf [vocabulary_size])`: `lsa_fit`
-    of an even spread of `LSA_FIT_SENTENCES` of `sentences`, tokenised as `encoder` does (cut at its `max_length`);
-    `idf * directions` are the LSA word vectors (`lsa_word_vectors`)."""
+    of an even spread of about `LSA_FIT_SENTENCES` of `split`'s sentences (a `SentenceSplit`), tokenised as `encoder`
+    does (cut at its `max_length`), one TF-IDF row per window of `window` consecutive sentences of one segment
+    (`lsa_windows`; 1: each sentence); `idf * directions` are the LSA word vectors (`lsa_word_vectors`)."""
     started = time.perf_counter()
-    spread = np.linspace(0, len(sentences) - 1, min(LSA_FIT_SENTENCES, len(sentences))).round().astype(int)
-    batches = token_id_batches(encoder, [sentences[i] for i in spread])
-    fit = lsa_fit(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed)
-    print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(spread)} training sentences' "
+    units = lsa_windows(split.segments, window)
+    count = int(units.max()) + 1  # windows; an even spread of them holds about LSA_FIT_SENTENCES sentences
+    spread = np.linspace(0, count - 1, min(count, round(LSA_FIT_SENTENCES * count / len(units))))
+    chosen = np.nonzero(np.isin(units, spread.round().astype(int)))[0]
+    batches = token_id_batches(encoder, [split.sentences[i] for i in chosen])
+    fit = lsa_fit(batches, encoder.vocabulary_size, parts * encoder.word_dim, seed=seed,
+                  units=units[chosen] if window > 1 else None)  # 1: rows as they come, the same fit to the bit
+    unit = "sentences'" if window == 1 else f"sentences' ({len(np.unique(units[chosen]))} windows of up to {window})"
+    print(f"--init-word-embeddings: {parts * encoder.word_dim} LSA directions of {len(chosen)} training {unit} "
           f"tokens fitted in {time.perf_counter() - started:.0f} s")
     return fit
+
+
+def lsa_windows(segments, window):
+    """The window of each sentence (`[n]` int64, counting from 0 in reading order) when the sentences of each
+    stretch of equal `segments` (consecutive sentences, e.g. a chapter or one package description) are cut into
+    windows of `window`, the last one of a stretch shorter.
+
+    Example:
+        lsa_windows(np.array([4, 4, 4, 4, 4, 9, 9]), 2)  # [0, 0, 1, 1, 2, 3, 3]
+    """
+    segments, index = np.asarray(segments), np.arange(len(segments))
+    if window < 1:
+        raise ValueError(f"an LSA window holds at least 1 sentence; got {window}.")
+    starts = np.ones(len(segments), bool)
+    starts[1:] = segments[1:] != segments[:-1]
+    first = np.maximum.accumulate(np.where(starts, index, 0))  # each sentence's stretch begins here
+    return np.cumsum(starts | ((index - first) % window == 0)) - 1
 
 
 def validation_batches(args, model, make_dataset, splits):

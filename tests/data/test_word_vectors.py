@@ -100,6 +100,24 @@ def test_split_idf_fixes_a_power_of_the_idf_and_starts_the_table_at_the_rest_so_
         split_idf(directions[1:], idf)
 
 
+def test_units_sum_their_sentences_counts_into_one_row_whatever_the_batches():
+    """`units` (one per sentence across the batches): sentences of one unit are one TF-IDF row, the counts of their
+    text read together; an empty sentence adds nothing to its unit, a unit of empty sentences is dropped."""
+    bag = GRUSentenceEncoder(VOCABULARY, embedding_dim=3, word_dim=3, max_length=16, readout="words")
+    ids = bag.tokenize(tf.constant(CORPUS + ["a"])).numpy()  # "a": out of vocabulary, id 1, counted like any token
+    ids[-1] = 0  # an empty sentence
+    units = np.array([0, 0, 1, 2, 2, 2, 3, 3, 4])  # the last unit: only the empty sentence
+    counts = token_count_matrix([ids[:4], ids[4:]], bag.vocabulary_size, units=units)
+    joined = bag.tokenize(tf.constant([" ".join(CORPUS[0:2]), CORPUS[2], " ".join(CORPUS[3:6]),
+                                       " ".join(CORPUS[6:8])])).numpy()
+    np.testing.assert_array_equal(counts.toarray(), token_count_matrix([joined], bag.vocabulary_size).toarray())
+    directions, idf = lsa_fit([ids], bag.vocabulary_size, dim=3, units=units)
+    np.testing.assert_allclose(idf, lsa_fit([joined], bag.vocabulary_size, dim=3)[1])
+    assert not np.allclose(idf, lsa_fit([ids], bag.vocabulary_size, dim=3)[1])
+    with pytest.raises(ValueError, match="one unit per sentence"):
+        token_count_matrix([ids], bag.vocabulary_size, units=units[:-1])
+
+
 def test_bad_token_ids_and_sizes_are_refused():
     with pytest.raises(ValueError, match=r"in \[0, 5\)"):
         token_count_matrix([np.array([[1, 7]])], 5)

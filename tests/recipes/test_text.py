@@ -113,10 +113,10 @@ def test_readout_sizes_and_probe_marks_are_checked_before_work(recipe, tmp_path,
 @pytest.mark.parametrize("recipe", [skip_thought, quick_thought], ids=["skip_thought", "quick_thought"])
 def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_refused_before_work(recipe, tmp_path,
                                                                                              capsys):
-    """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors
-    or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing left to train),
-    lsa-split for Skip-thought's one encoder and an anchor scale without its weight are refused with the fix before
-    any data is read or any folder written."""
+    """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors,
+    an LSA window or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing
+    left to train), lsa-split for Skip-thought's one encoder and an anchor scale without its weight are refused with
+    the fix before any data is read or any folder written."""
     args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings",
                                              "lsa", "--freeze-word-embeddings"])
     model = recipe.build_model(args, ["a", "b"])
@@ -125,6 +125,7 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
     words_dim = "32" if recipe is quick_thought else "64"
     for flags, message in [(["--freeze-word-embeddings"], "add --init-word-embeddings lsa"),
                            (["--init-word-norm", "1"], "add --init-word-embeddings lsa"),
+                           (["--init-lsa-window", "3"], "add --init-word-embeddings lsa"),
                            (["--readout", "words", "--word-dim", words_dim, "--init-word-embeddings", "lsa",
                              "--freeze-word-embeddings"], "leaves nothing to train"),
                            (["--readout", "words", "--word-dim", words_dim, "--word-weighting", "idf"],
@@ -156,6 +157,17 @@ def test_idf_exponent_reaches_the_split_and_needs_idf_weights(tmp_path, monkeypa
     (directions, idf, exponent), _ = _arguments_reaching("split_idf", quick_thought, tmp_path, monkeypatch,
                                                          [*bag, "--word-weighting", "idf", "--idf-exponent", "0.5"])
     assert exponent == 0.5 and directions.shape[0] == idf.shape[0] > 2
+
+
+def test_init_lsa_window_reaches_the_lsa_start(tmp_path, monkeypatch):
+    """--init-lsa-window K (default 1: each sentence) is the window the recipe fits its LSA start on."""
+    assert quick_thought.build_parser().parse_args([]).init_lsa_window == 1
+    with pytest.raises(SystemExit):
+        quick_thought.build_parser().parse_args(["--init-lsa-window", "0"])
+    bag = ["--embedding-dim", "16", "--readout", "words", "--word-dim", "8", "--init-word-embeddings", "lsa"]
+    (encoder, split, seed), kwargs = _arguments_reaching("initial_word_vectors", quick_thought, tmp_path, monkeypatch,
+                                                         [*bag, "--init-lsa-window", "3"])
+    assert kwargs == {"parts": 1, "window": 3} and len(split.segments) == len(split.sentences) > 10
 
 
 def test_probe_marks_in_steps_measure_at_the_first_epoch_end_past_each():
