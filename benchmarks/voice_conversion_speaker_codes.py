@@ -1,6 +1,7 @@
 """Where the speaker encoder puts unseen voices, and where conversions to them land, in speaker-code space.
 
-`python -m benchmarks.voice_conversion_speaker_codes --run RUN_DIR [--pairs 32] [--centroid-utterances 40]` loads
+`python -m benchmarks.voice_conversion_speaker_codes --run RUN_DIR [--pairs 32] [--centroid-utterances 40]
+[--training-voices] [--classifier]` loads
 the newest checkpoint of a `keras_ae.recipes.voice_conversion` run (its flags give the corpus and the seed) and
 measures, with the model's own speaker encoder (`encode_speaker`) and nothing fitted on a conversion:
 
@@ -17,6 +18,13 @@ measures, with the model's own speaker encoder (`encode_speaker`) and nothing fi
   seen centroid other than the target's and the source's centroid; and which centroid is nearest (the target, the
   source, the seen speaker nearest the target's centroid (its "proxy"), another speaker). A decoder that renders
   an unseen voice as the nearest seen one shows as conversions nearer the proxy than the target;
+- with `--training-voices`, every training voice's centroid, the run's `--extra-speakers` included (its
+  `centroid_utterances` of the training pool, the recipe's `adapt_speaker_centroids` draw): how far each training
+  voice lies from its nearest other one (mean and median), and each unseen speaker's nearest training voice and the
+  distance to it, also as a share of that mean (below 1: a new voice lies among the trained ones rather than
+  outside them) and in spreads (a seen speaker's real utterances' mean distance to their own centroid). With more
+  training voices the unseen ones may lie nearer one (`--extra-speakers 32` against 128: does their number cover
+  new voices?);
 - with `--classifier`, the same four shares by the recipe's independent MFCC speaker classifier (`speaker_judges`:
   fitted on real training-sentence speech of the 16 eSpeak speakers and 20 resynthesised utterances each; the
   recipe's own also knows the Festival voices) on the same conversions: whether the waveform is heard as the target,
@@ -26,13 +34,16 @@ Speed is not measured here.
 """
 
 import argparse
+from argparse import Namespace
 
 import numpy as np
 
+from benchmarks.voice_conversion_rescore import evaluation_setting
 from benchmarks.voice_conversion_rhythm import load_run, run_corpus
 from keras_ae.data.speech import HELD_OUT_SPLITS
 from keras_ae.evaluation.conversion import conversion_pairs, one_utterance, speaker_judges
 from keras_ae.recipes.common import format_table
+from keras_ae.recipes.voice_conversion import CENTROID_UTTERANCES, centroid_utterances, with_extra_speakers
 
 MIN_SAMPLES = 4800  # the recipe's MIN_SECONDS (0.3 s), as in benchmarks.voice_conversion_phones
 
@@ -101,6 +112,41 @@ def centroid_rows(centroids, seen, names):
     return rows
 
 
+def training_voice_rows(trained, unseen_centroids, spread, names):
+    """`(summary, per_unseen)`: for `trained` `{name: centroid}` (every training voice), the mean and median distance
+    of a training voice's centroid to its nearest other one; for `unseen_centroids` `{id: centroid}`, each one's
+    nearest training voice, the distance to it, that distance over the summary's mean (`share_of_trained_spacing`)
+    and over `spread`.
+
+    >>> summary, rows = training_voice_rows({"a": np.zeros(2), "b": np.array([2.0, 0.0]), "c": np.array([0.0, 4.0])},
+    ...                                     {7: np.array([1.0, 0.0])}, 0.5, {7: "new"})
+    >>> summary["voices"], summary["to_nearest_other_mean"], rows["unseen new"]["nearest_training_voice"]
+    (3, 2.6666666666666665, 'a')
+    >>> rows["unseen new"]["distance"], rows["unseen new"]["in_spreads"]
+    (1.0, 2.0)
+    """
+    spacing = [nearest_distances(centroid, trained, exclude=(name,))[1] for name, centroid in trained.items()]
+    summary = {"voices": len(trained), "to_nearest_other_mean": float(np.mean(spacing)),
+               "to_nearest_other_median": float(np.median(spacing))}
+    rows = {}
+    for speaker, centroid in unseen_centroids.items():
+        nearest, distance = nearest_distances(centroid, trained)
+        rows[f"unseen {names[speaker]}"] = {
+            "nearest_training_voice": nearest, "distance": distance,
+            "share_of_trained_spacing": distance / summary["to_nearest_other_mean"], "in_spreads": distance / spread}
+    return summary, rows
+
+
+def training_centroids(flags, encode_speaker):
+    """`{voice name: centroid}` of every voice a run trained on (its seen speakers and `--extra-speakers`), over the
+    recipe's `centroid_utterances` of its training pool."""
+    corpus, train, *_ = evaluation_setting(flags)
+    pool, _ = with_extra_speakers(corpus, train, Namespace(**flags))
+    enrol = centroid_utterances(pool, CENTROID_UTTERANCES, flags["seed"])
+    codes = speaker_centroids(np.stack([encode_speaker(w) for w in enrol.waveforms]), enrol.speakers)
+    return {pool.speaker_names[s]: code for s, code in codes.items()}
+
+
 def conversion_row(converted_codes, reference_codes, pairs, corpus, centroids, seen):
     """The converted-speech columns of the module doc over `pairs` (source, reference, truth) index triples."""
     seen_centroids = {s: centroids[s] for s in seen}
@@ -161,6 +207,8 @@ def main(argv=None):
                         help="real utterances of training sentences per speaker for its centroid")
     parser.add_argument("--classifier", action="store_true",
                         help="also fit the recipe's MFCC speaker classifier and say whom it hears in the conversions")
+    parser.add_argument("--training-voices", action="store_true",
+                        help="also place the unseen speakers among every training voice (extra speakers included)")
     parser.add_argument("--held-out-split", choices=HELD_OUT_SPLITS, default=None,
                         help="score the run's weights on this held-out split (default: the run's own); the seen "
                         "speakers are the same in every split")
@@ -187,6 +235,15 @@ def main(argv=None):
     geometry = centroid_rows(centroids, seen, corpus.speaker_names)
     print("centroids: the nearest seen centroid of each speaker")
     print(format_table(geometry, ["nearest_seen", "distance"]))
+    training = None
+    if args.training_voices:
+        spread = real["seen speakers"]["to_own"]
+        training = training_voice_rows(training_centroids(flags, encode_speaker),
+                                       {s: centroids[s] for s in unseen}, spread, corpus.speaker_names)
+        print(f"training voices: {training[0]['voices']}, each {training[0]['to_nearest_other_mean']:.3f} (median "
+              f"{training[0]['to_nearest_other_median']:.3f}) from its nearest other one; spread {spread:.3f}")
+        print(format_table(training[1], ["nearest_training_voice", "distance", "share_of_trained_spacing",
+                                         "in_spreads"]))
     pool = corpus.subset(np.flatnonzero([len(w) >= MIN_SAMPLES for w in corpus.waveforms]))
     judge = None
     if args.classifier:
@@ -212,7 +269,7 @@ def main(argv=None):
         print("whom the classifier hears, per unseen target")
         print(format_table(heard["unseen targets"], ["pairs", "heard_target", "heard_other_seen", "heard_other_unseen",
                                                      "most_heard_others"]))
-    return {"real": real, "centroids": geometry, "converted": rows, "heard": heard}
+    return {"real": real, "centroids": geometry, "training_voices": training, "converted": rows, "heard": heard}
 
 
 if __name__ == "__main__":

@@ -30,9 +30,26 @@ def wide_espeak_speakers(count, seed=0, exclude=(), exclude_families=False):
     ranges above. Candidates with the accent and variant of a speaker in `exclude` (e.g. held-out speakers) are
     skipped, so no extra speaker is a held-out voice at another pitch or rate. With `exclude_families`, candidates
     whose variant family (`variant_family`) is that of any speaker in `exclude` are skipped at every accent (the
-    "variant" held-out split: no training voice shares a variant with a held-out one)."""
+    "variant" held-out split: no training voice shares a variant with a held-out one).
+
+    Raises `ValueError` (before drawing) when `exclude` leaves an accent fewer distinct candidates than the speakers
+    it must take (`count / len(ACCENTS)`, rounded up for the first accents).
+
+    Example:
+        from keras_ae.data.speech import corpus_speakers
+        extra = wide_espeak_speakers(128, seed=1, exclude=corpus_speakers(16, 4, "variant")[12:],
+                                     exclude_families=True)   # 128 distinct voices, none of a held-out family
+    """
     taken = {(s.accent, s.variant) for s in exclude}
     families = {variant_family(s.variant) for s in exclude} if exclude_families else set()
+    per_pitch_and_rate = (WIDE_PITCHES[1] - WIDE_PITCHES[0] + 1) * (WIDE_RATES[1] - WIDE_RATES[0] + 1)
+    for index, accent in enumerate(ACCENTS):
+        wanted = count // len(ACCENTS) + (index < count % len(ACCENTS))
+        variants = [v for v in WIDE_VARIANTS if (accent, v) not in taken and variant_family(v) not in families]
+        if wanted > len(variants) * per_pitch_and_rate:
+            raise ValueError(f"Cannot draw {count} distinct wide eSpeak speakers: accent {accent} must take {wanted} "
+                             f"but the exclusions leave it {len(variants)} variant(s) x {per_pitch_and_rate} "
+                             "pitch-rate pairs; ask for fewer speakers or exclude fewer voices.")
     rng = np.random.default_rng(seed)
     speakers = set()
     ordered = []

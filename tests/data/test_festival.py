@@ -12,8 +12,8 @@ from keras_ae.data.festival import (
     sentence_splits,
 )
 from keras_ae.data.phones import ESPEAK_TO_ARPABET, arpabet, merge_corpora, to_arpabet
-from keras_ae.data.speech import SILENCE, load_speech_corpus
-from keras_ae.data.varied_speech import wide_espeak_speakers
+from keras_ae.data.speech import ACCENTS, SILENCE, Speaker, corpus_speakers, load_speech_corpus, variant_family
+from keras_ae.data.varied_speech import WIDE_VARIANTS, wide_espeak_speakers
 
 ARPABET = {"aa", "ae", "ah", "ao", "aw", "ax", "axr", "ay", "b", "ch", "d", "dh", "dx", "eh", "el", "em", "en", "er",
            "ey", "f", "g", "hh", "ih", "ix", "iy", "jh", "k", "l", "m", "n", "ng", "nx", "ow", "oy", "p", "r", "s",
@@ -44,6 +44,23 @@ def test_wide_speakers_are_distinct_and_cover_the_accents():
     kept = wide_espeak_speakers(24, seed=1, exclude=excluded)
     assert len(set(kept)) == 24
     assert not {(s.accent, s.variant) for s in kept} & {(s.accent, s.variant) for s in excluded}
+
+
+def test_many_wide_speakers_keep_clear_of_the_held_out_variant_families():
+    held_out = corpus_speakers(16, 4, "variant")[12:]
+    speakers = wide_espeak_speakers(128, seed=1, exclude=held_out, exclude_families=True)
+    assert len(set(speakers)) == 128
+    assert not {variant_family(s.variant) for s in speakers} & {variant_family(s.variant) for s in held_out}
+    assert speakers[:32] == wide_espeak_speakers(32, seed=1, exclude=held_out, exclude_families=True)
+
+
+def test_a_count_the_exclusions_cannot_meet_is_refused_instead_of_drawing_forever():
+    # every variant of the first accent excluded: that accent has no candidate left
+    excluded = [Speaker(ACCENTS[0], variant, 50, 150) for variant in WIDE_VARIANTS]
+    with pytest.raises(ValueError, match=f"accent {ACCENTS[0]} must take 1 .* 0 variant"):
+        wide_espeak_speakers(1, exclude=excluded)
+    # the second accent is reached only from the second speaker on
+    assert len(wide_espeak_speakers(1, exclude=[Speaker(ACCENTS[1], v, 50, 150) for v in WIDE_VARIANTS])) == 1
 
 
 @pytest.mark.skipif(not (shutil.which("festival") and shutil.which("flite")),

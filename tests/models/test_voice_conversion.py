@@ -26,6 +26,7 @@ from benchmarks.voice_conversion_speaker_codes import (
     heard_rows,
     real_speech_rows,
     speaker_centroids,
+    training_voice_rows,
 )
 from keras_ae.evaluation.conversion import (
     PhoneProbe,
@@ -512,6 +513,21 @@ def test_step_count_keeps_the_default_corpus_steps_unless_scaled_with_the_pool()
     parser = voice_conversion.build_parser()
     assert parser.parse_args([]).scale_steps is False
     assert parser.parse_args(["--scale-steps"]).scale_steps is True
+
+
+def test_a_new_voice_between_training_voices_lies_nearer_one_as_voices_are_added():
+    new = {9: np.array([5.0, 5.0])}
+    sparse = {"a": np.array([0.0, 0.0]), "b": np.array([10.0, 0.0])}
+    summary, rows = training_voice_rows(sparse, new, spread=0.5, names={9: "x"})
+    assert summary == {"voices": 2, "to_nearest_other_mean": 10.0, "to_nearest_other_median": 10.0}
+    assert rows["unseen x"]["distance"] == pytest.approx(np.sqrt(50))
+    assert rows["unseen x"]["share_of_trained_spacing"] == pytest.approx(np.sqrt(50) / 10)
+    assert rows["unseen x"]["in_spreads"] == pytest.approx(2 * np.sqrt(50))
+    dense = {**sparse, "c": np.array([5.0, 4.0])}  # a training voice next to the new one
+    summary, rows = training_voice_rows(dense, new, spread=0.5, names={9: "x"})
+    assert rows["unseen x"]["nearest_training_voice"] == "c" and rows["unseen x"]["distance"] == pytest.approx(1.0)
+    assert summary["to_nearest_other_mean"] == pytest.approx(np.sqrt(41))
+    assert rows["unseen x"]["share_of_trained_spacing"] == pytest.approx(1 / np.sqrt(41))
 
 
 def test_speaker_code_diagnosis_tells_a_voice_mapped_onto_a_seen_one_from_a_placed_one():
