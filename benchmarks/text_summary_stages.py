@@ -200,8 +200,9 @@ def main(argv=None):
     data, vocabulary, lm_source, n = text_summary.prepare_data(flags)
     documents, references = (part[: flags.curve_documents] for part in data.validation)
     real = data.validation[1][-flags.curve_documents :]  # held-out real summaries, as the recipe's curve
-    pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags)
-    targets = [pseudo_target(document, n, flags.pseudo_target) for document in documents]  # no reference read
+    skip = text_summary.pretraining_skip(data, n, flags)
+    pseudo = text_summary.make_pseudo_pairs(data.train_documents, n, flags, skip)
+    targets = [pseudo_target(document, n, flags.pseudo_target, skip) for document in documents]  # no reference read
     pool_lm = SummaryLanguageModel(data.real_summaries)  # the critic's unpaired pool: no validation reference in it
 
     pretrained = text_summary.build_model(flags, vocabulary, n)
@@ -220,7 +221,7 @@ def main(argv=None):
           flush=True)
     if args.score_test:
         return score_test(pretrained, args, flags, data, lm_source, n)
-    imitation(pretrained, documents, references, n, flags.pseudo_target)
+    imitation(pretrained, documents, references, n, flags.pseudo_target, skip)
     rows = {}
     stage_seed = flags.seed if args.stage_seed is None else args.stage_seed
     for name in args.variants.split(",") if args.steps else ():
@@ -390,13 +391,13 @@ def language_model(model, summaries, path=None):
         np.savez(path, **{f"w{i}": weight for i, weight in enumerate(model.language_model.get_weights())})
 
 
-def imitation(model, documents, references, n, target="connective"):
+def imitation(model, documents, references, n, target="connective", skip=frozenset()):
     """Print and return how close `model`'s greedy summaries of `documents` come to the pretraining target (each
     clean document's `pseudo_target` of `n` words: the first `n` words with connectives by default) and how both score
     against `references` (ROUGE-1 F1), with the summaries' words spelled as the document writes them
     (`document_spelling`, the default) and as the vocabulary spells them (punctuation stripped: "fdlock" for
     "fd-lock")."""
-    targets = [pseudo_target(document, n, target) for document in documents]
+    targets = [pseudo_target(document, n, target, skip) for document in documents]
     scores = {"target": rouge(targets, references)["rouge1"]}
     kept = model.document_spelling
     for spelling, name in ((True, ""), (False, "vocabulary_")):

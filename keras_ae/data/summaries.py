@@ -23,6 +23,7 @@ Protocol (fixed, never tuned on test):
   count is in `SummaryData.truncated`).
 """
 
+import collections
 import dataclasses
 import json
 import re
@@ -229,19 +230,22 @@ def _words(text):
     return re.findall(r"[\w+\-.]*\w", text.lower())
 
 
-def content_lead(document, length):
-    """The first `length` content words of `document` (stop words dropped, order kept): the pseudo pairs' target
-    `"content"` (the default until session 22), and an extractive baseline of its own (e.g. "This is the parser for the YAML files.", 3: "parser yaml
-    files")."""
-    return " ".join(content_words(document)[:length])
+def content_lead(document, length, skip=frozenset()):
+    """The first `length` content words of `document` (stop words dropped, order kept) that are not in `skip`: the
+    pseudo pairs' target `"content"` (the default until session 22), and an extractive baseline of its own (e.g. "This
+    is the parser for the YAML files.", 3: "parser yaml files")."""
+    return " ".join([word for word in content_words(document) if word not in skip][:length])
 
 
-def connective_lead(document, length):
+def connective_lead(document, length, skip=frozenset()):
     """The first `length` words of `document` with its stop words dropped except the `CONNECTIVES` that follow a
-    content word (one in a row), and without connectives at the end: a compressed lead that keeps "for", "and",
-    "to", ... where the document has them (e.g. "This is the parser for the YAML files.", 3: "parser for yaml")."""
+    content word (one in a row), the words in `skip` dropped too, and without connectives at the end: a compressed
+    lead that keeps "for", "and", "to", ... where the document has them (e.g. "This is the parser for the YAML
+    files.", 3: "parser for yaml"; with `skip={"parser"}`: "yaml files")."""
     kept = []
     for word in _words(document):
+        if word in skip:
+            continue
         if word in ENGLISH_STOP_WORDS and not (word in CONNECTIVES and kept and kept[-1] not in CONNECTIVES):
             continue
         kept.append(word)
@@ -252,21 +256,47 @@ def connective_lead(document, length):
     return " ".join(kept)
 
 
-def pseudo_target(document, length, target="connective"):
+def lead_only_words(documents, summaries, length, ratio=0.5, min_count=20):
+    """The words that open `documents` but that real `summaries` rarely use, which a pseudo target should skip.
+
+    A word is lead-only when it is among the documents' leads (`connective_lead` of `3 * length` words) at least
+    `min_count` times and the summaries use it at under `ratio` times its rate there ("provides", "contains",
+    "package", "allows" in Debian's descriptions against their synopses). Reads no pair: `summaries` is the
+    discriminator's unpaired pool. Add-one smoothing on both counts.
+
+    Example:
+        skip = lead_only_words(data.train_documents, data.real_summaries, 7)
+        pseudo_pairs(data.train_documents, 7, skip=skip)
+    """
+    if not ratio > 0:
+        raise ValueError(f"ratio must be positive; got {ratio}.")
+    if not documents or not summaries:
+        raise ValueError("lead_only_words needs documents and real summaries to compare their words.")
+    leads = collections.Counter(
+        word for document in documents for word in connective_lead(document, 3 * length).split())
+    used = collections.Counter(word for summary in summaries for word in _words(summary))
+    lead_total, used_total = sum(leads.values()) + 1, sum(used.values()) + 1
+    return frozenset(word for word, count in leads.items()
+                     if count >= min_count and (used[word] + 1) / used_total < ratio * (count + 1) / lead_total)
+
+
+def pseudo_target(document, length, target="connective", skip=frozenset()):
     """The pretraining target of `document`: its compressed lead with connectives (`"connective"`, `connective_lead`,
-    the default) or its first `length` content words (`"content"`, `content_lead`)."""
+    the default) or its first `length` content words (`"content"`, `content_lead`), without the words in `skip`
+    (e.g. `lead_only_words`)."""
     if target not in PSEUDO_TARGETS:
         raise ValueError(f"target must be one of {PSEUDO_TARGETS}; got {target!r}.")
-    return (content_lead if target == "content" else connective_lead)(document, length)
+    return (content_lead if target == "content" else connective_lead)(document, length, skip)
 
 
-def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="connective"):
+def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="connective", skip=frozenset()):
     """`(noisy_documents, targets)` for pretraining the generator without real pairs: the target is the document's
     `pseudo_target` of `length` words (`target="connective"`, the default since session 23: its first words with the
     stop words dropped except those that join phrases, "parser for yaml", a compressed lead; `"content"`: its first
-    `length` content words, every stop word dropped, order kept); the input is the document with
-    a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of `phrase`
-    words shuffled (Wang & Lee's noise, meant to make the generator select and order words rather than copy the
+    `length` content words, every stop word dropped, order kept), both without the words in `skip` (e.g.
+    `lead_only_words`: "provides", "contains", words that open documents but not summaries); the input is the
+    document with a `drop` share of its words removed and, within each window of `3 * phrase` words, its phrases of
+    `phrase` words shuffled (Wang & Lee's noise, meant to make the generator select and order words rather than copy the
     first ones; `phrase=0`: no shuffling; `drop=0`: no word dropped). The defaults keep that noise. On Debian's
     descriptions the clean document (`drop=0, phrase=0`) gives the better pretrained generator (within 1.1 ROUGE-1
     of its own target on validation, seeds 0 to 2), but the worse start for the unpaired stage: the full model beats
@@ -289,7 +319,7 @@ def pseudo_pairs(documents, length, seed=0, drop=0.1, phrase=3, target="connecti
     noisy, targets = [], []
     for document in documents:
         words = document.split(" ")
-        targets.append(pseudo_target(document, length, target))
+        targets.append(pseudo_target(document, length, target, skip))
         kept = [word for word in words if rng.uniform() >= drop] or words[:1]
         if not phrase:
             noisy.append(" ".join(kept))

@@ -41,8 +41,8 @@ from keras_ae.config import constructor_default, keyword_defaults
 from keras_ae.core.averaging import WeightAverage
 from keras_ae.core.validation import non_negative_float, non_negative_int, positive_int, probability
 from keras_ae.data.summaries import (
-    PSEUDO_TARGETS, build_vocabulary, load_summary_data, make_pair_dataset, make_unpaired_dataset, pseudo_pairs,
-    pseudo_target,
+    PSEUDO_TARGETS, build_vocabulary, lead_only_words, load_summary_data, make_pair_dataset, make_unpaired_dataset,
+    pseudo_pairs, pseudo_target,
 )
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.summaries import (
@@ -150,6 +150,10 @@ def build_parser():
                         help="the pretraining target: the document's first N words without stop words but those "
                              "that join phrases, 'for', 'and', 'to', ... (connective) or without any (content, the "
                              "default until session 22)")
+    parser.add_argument("--pseudo-skip-ratio", type=non_negative_float, default=0.0,
+                        help="leave out of the pretraining target the words that open the training documents but that "
+                             "the unpaired real summaries use at under this share of their rate there ('provides', "
+                             "'contains': data.summaries.lead_only_words); 0: none")
     parser.add_argument("--pretrain-epochs", type=int, default=3, help="epochs on pseudo pairs")
     parser.add_argument("--supervised-epochs", type=int, default=2, help="epochs of the supervised ceiling")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false",
@@ -223,11 +227,12 @@ def main(argv=None):
           f"{data.truncated} documents cut to {args.max_words} words; vocabulary {len(vocabulary)}; Lead-{n}; "
           f"{strategy.num_replicas_in_sync} replica(s)")
     lm = SummaryLanguageModel(lm_source)
+    skip = pretraining_skip(data, n, args)
     rows, outputs, histories = {}, {}, {}
     if test_references is not None:
         baselines = ((f"Lead-{n}", lead(test_documents, n)), ("first clause", first_clause(test_documents)),
-                     (f"{TARGET_NAMES[args.pseudo_target].format(n=n)} (pretraining target)",
-                      [pseudo_target(d, n, args.pseudo_target) for d in test_documents]))
+                     (f"{target_name(args, n, skip)} (pretraining target)",
+                      [pseudo_target(d, n, args.pseudo_target, skip) for d in test_documents]))
         for name, predictions in baselines:
             outputs[name] = predictions
             rows[name] = summary_row(test_documents, predictions, test_references, lm)
@@ -286,7 +291,7 @@ def main(argv=None):
     with run:
         run.write_config()
         # 1. Pretraining on pseudo pairs
-        noisy, targets = make_pseudo_pairs(data.train_documents, n, args)
+        noisy, targets = make_pseudo_pairs(data.train_documents, n, args, skip)
         with strategy.scope():
             pretrained = build_model(args, vocabulary, n)
             pretrained.compile(optimizer=adam(args.learning_rate))
@@ -334,6 +339,7 @@ def main(argv=None):
             "truncated": data.truncated,
             "lead_n": n,
             "seed": args.seed,
+            "lead_only_words": sorted(skip),  # left out of the pretraining target (--pseudo-skip-ratio)
             "epochs": {"pretrain": args.pretrain_epochs, "reconstruction_and_full": args.epochs,
                        "supervised": args.supervised_epochs},
             "parameters": model.count_params(),
@@ -438,10 +444,25 @@ def prepare_data(args):
     return data, vocabulary, lm_source, median_length(lm_source)
 
 
-def make_pseudo_pairs(documents, n, args):
-    """The pretraining pairs of `documents` (`pseudo_pairs`: targets of `n` words) with the flags' target and noise."""
+def make_pseudo_pairs(documents, n, args, skip=frozenset()):
+    """The pretraining pairs of `documents` (`pseudo_pairs`: targets of `n` words without the words in `skip`) with
+    the flags' target and noise."""
     return pseudo_pairs(documents, length=n, seed=args.seed, drop=args.pseudo_drop, phrase=args.pseudo_phrase,
-                        target=args.pseudo_target)
+                        target=args.pseudo_target, skip=skip)
+
+
+def pretraining_skip(data, n, args):
+    """The words the pretraining target leaves out: `lead_only_words` of the training documents against the critic's
+    unpaired pool at `--pseudo-skip-ratio` (none at 0). Reads no pair and no summary readability is scored on."""
+    if not args.pseudo_skip_ratio:
+        return frozenset()
+    return lead_only_words(data.train_documents, data.real_summaries, n, ratio=args.pseudo_skip_ratio)
+
+
+def target_name(args, n, skip):
+    """The pretraining target's row name, e.g. "first 7 words with connectives, 312 lead-only words skipped"."""
+    name = TARGET_NAMES[args.pseudo_target].format(n=n)
+    return f"{name}, {len(skip)} lead-only words skipped" if skip else name
 
 
 def pretrained_seconds(rows, seconds):
@@ -472,7 +493,8 @@ def tuning_task(args):
                              limit=min(args.limit or defaults.limit, defaults.limit))
     vocabulary = build_vocabulary(data.train_documents + data.real_summaries, size=defaults.vocabulary_size)
     n = median_length(data.validation[1])
-    noisy, targets = make_pseudo_pairs(data.train_documents, n, defaults)
+    skip = pretraining_skip(data, n, defaults)
+    noisy, targets = make_pseudo_pairs(data.train_documents, n, defaults, skip)
     batch_size = args.batch_size or defaults.batch_size
     hypermodel = TextSummaryHyperModel(
         vocabulary, (data.validation[0][:300], data.validation[1][:300]), min_dim=max(args.min_dim, 8),
@@ -481,7 +503,7 @@ def tuning_task(args):
     return TuningTask(
         hypermodel,
         make_pair_dataset(noisy, targets, batch_size, shuffle=True, seed=args.seed),
-        make_pair_dataset(*make_pseudo_pairs(data.validation[0], n, defaults), batch_size),
+        make_pair_dataset(*make_pseudo_pairs(data.validation[0], n, defaults, skip), batch_size),
         "text_summary",
     )
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from keras_ae.data.summaries import (
-    MIN_SUMMARIES, connective_lead, content_lead, load_summary_data, make_unpaired_dataset,
+    MIN_SUMMARIES, connective_lead, content_lead, lead_only_words, load_summary_data, make_unpaired_dataset,
     pseudo_pairs, pseudo_target, read_records, truncate_words,
 )
 from tests.summary_helpers import tiny_pairs
@@ -122,6 +122,25 @@ def test_the_connective_target_keeps_the_stop_words_that_join_phrases():
     for call in (lambda: pseudo_pairs([document], 4, target="lead"), lambda: pseudo_target(document, 4, "lead")):
         with pytest.raises(ValueError, match="target must be one of"):
             call()
+
+
+def test_lead_only_words_are_the_words_documents_open_with_and_summaries_do_not_use():
+    documents = [f"This package provides the {name} parser for {kind} files." for name, kind in
+                 (("yaml", "config"), ("json", "data"), ("toml", "config"), ("ini", "settings"))] * 10
+    summaries = ["yaml parser for config files", "json parser", "toml files parser", "parser for ini settings"] * 10
+    skip = lead_only_words(documents, summaries, 4, min_count=15)
+    assert skip == {"package", "provides"}  # "parser", "for", "files" are in the summaries too; "data" is in 10 leads
+    assert lead_only_words(documents, summaries, 4, min_count=50) == set()  # 40 leads: no word that often
+    assert lead_only_words(documents, summaries, 4, ratio=1e-9, min_count=15) == set()
+    assert connective_lead(documents[0], 4) == "package provides yaml parser"
+    assert pseudo_target(documents[0], 4, skip=skip) == connective_lead(documents[0], 4, skip) == "yaml parser for config"
+    assert pseudo_target(documents[0], 2, "content", skip) == content_lead(documents[0], 2, skip) == "yaml parser"
+    assert pseudo_pairs(documents[:1], 4, drop=0.0, phrase=0, skip=skip)[1] == ["yaml parser for config"]
+    for bad in (dict(ratio=0.0), dict(ratio=float("nan"))):
+        with pytest.raises(ValueError, match="ratio must be positive"):
+            lead_only_words(documents, summaries, 4, **bad)
+    with pytest.raises(ValueError, match="needs documents and real summaries"):
+        lead_only_words(documents, [], 4)
 
 
 def test_unpaired_batches_draw_summaries_from_the_pool_only():

@@ -181,6 +181,18 @@ def test_the_pseudo_target_flag_chooses_the_pretraining_target():
         assert text_summary.make_pseudo_pairs([document], 3, args)[1] == [target]
 
 
+def test_the_pseudo_skip_ratio_flag_leaves_lead_only_words_out_of_the_target():
+    documents = [f"This package provides the {name} tool." for name in ("yaml", "json", "toml", "ini")] * 10
+    data = types.SimpleNamespace(train_documents=documents, real_summaries=["yaml tool", "json tool", "toml"] * 10)
+    for flags, target in (([], "package provides yaml"), (["--pseudo-skip-ratio", "0.5"], "yaml tool")):
+        args = text_summary.build_parser().parse_args(flags)
+        skip = text_summary.pretraining_skip(data, 3, args)
+        assert text_summary.make_pseudo_pairs(documents[:1], 3, args, skip)[1] == [target]
+        assert text_summary.target_name(args, 3, skip).endswith("lead-only words skipped") == bool(flags)
+    with pytest.raises(SystemExit):
+        text_summary.build_parser().parse_args(["--pseudo-skip-ratio", "-1"])
+
+
 def test_the_critic_pooling_flag_reaches_the_critic():
     for flags, pooling in (([], "max"), (["--critic-pooling", "mean"], "mean")):
         args = text_summary.build_parser().parse_args([*flags, "--hidden-dim", "8", "--word-dim", "8"])
