@@ -1,8 +1,11 @@
 """Small data the tests make themselves, and a reload-in-a-clean-process check for exports."""
 
+import atexit
 import json
+import select
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -25,37 +28,96 @@ def bar_images(count=256, size=8, seed=0, noise=0.5):
     return images, labels
 
 
-RELOAD_SCRIPT = textwrap.dedent(
+RELOAD_SERVER = textwrap.dedent(
     """
-    import json, sys
+    import gc, json, sys, traceback
     import numpy as np
     import tensorflow as tf
-    assert not any(name.startswith("keras_ae") for name in sys.modules)  # TF itself loads parts of keras
-    export_dir, calls = sys.argv[1], json.loads(sys.argv[2])
-    for module in json.load(open(f"{export_dir}/keras_ae.json")).get("imports", []):  # custom ops (tensorflow_text)
+    for module in json.loads(sys.argv[1]):  # the export's declared custom ops (tensorflow_text), nothing else
         __import__(module)
-    loaded = tf.saved_model.load(export_dir)
-    outputs = {}
-    for label, (signature, count) in calls.items():
-        inputs = [np.load(f"{export_dir}.{label}.{i}.npy", allow_pickle=False) for i in range(count)]
+    assert not any(name.startswith("keras_ae") for name in sys.modules)  # TF itself loads parts of keras
+    for request in sys.stdin:
+        export_dir, calls = json.loads(request)
         try:
-            result = getattr(loaded, signature)(*inputs)
-        except tf.errors.InvalidArgumentError as error:
-            outputs[f"{label}.error"] = np.asarray(error.message)
-            continue
-        for i, array in enumerate(result if isinstance(result, (list, tuple)) else [result]):
-            array = np.asarray(array)
-            outputs[f"{label}.{i}"] = array.astype(bytes) if array.dtype == object else array  # tf.string outputs
-    np.savez(export_dir + ".outputs.npz", **outputs)
-    assert not any(name.startswith("keras_ae") for name in sys.modules), "keras_ae was imported"
-    print(json.dumps(sorted(loaded.signatures.keys())))
+            loaded = tf.saved_model.load(export_dir)
+            outputs = {}
+            for label, (signature, count) in calls.items():
+                inputs = [np.load(f"{export_dir}.{label}.{i}.npy", allow_pickle=False) for i in range(count)]
+                try:
+                    result = getattr(loaded, signature)(*inputs)
+                except tf.errors.InvalidArgumentError as error:
+                    outputs[f"{label}.error"] = np.asarray(error.message)
+                    continue
+                for i, array in enumerate(result if isinstance(result, (list, tuple)) else [result]):
+                    array = np.asarray(array)
+                    outputs[f"{label}.{i}"] = array.astype(bytes) if array.dtype == object else array  # tf.string
+            np.savez(export_dir + ".outputs.npz", **outputs)
+            assert not any(name.startswith("keras_ae") for name in sys.modules), "keras_ae was imported"
+            reply = {"signatures": sorted(loaded.signatures.keys())}
+            del loaded
+            gc.collect()
+        except Exception:
+            reply = {"error": traceback.format_exc()}
+        print("RELOADED " + json.dumps(reply), flush=True)
     """
 )
 
 
+class _CleanTensorFlow:
+    """A Python process that has imported only TensorFlow, numpy and one export's declared custom-op modules, and
+    loads exports on request: the `tf.saved_model.load` check of a process that never imports keras_ae, with one
+    TensorFlow start-up for all the exports of a test run that declare the same modules (a start-up is about 3 s;
+    an export that declares other modules gets a process of its own, so no export borrows another's imports)."""
+
+    _processes = {}
+
+    @classmethod
+    def call(cls, export_dir, spec, timeout=300):
+        with open(f"{export_dir}/keras_ae.json") as file:
+            imports = tuple(sorted(json.load(file).get("imports", [])))
+        process = cls._processes.get(imports)
+        if process is None or process.poll() is not None:
+            log = tempfile.TemporaryFile()
+            process = subprocess.Popen(
+                [sys.executable, "-c", RELOAD_SERVER, json.dumps(imports)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=log, bufsize=0,
+            )
+            process.log = log
+            cls._processes[imports] = process
+        process.stdin.write((json.dumps([str(export_dir), spec]) + "\n").encode())
+        deadline = time.monotonic() + timeout
+        line = b""
+        while not line.startswith(b"RELOADED "):
+            line = b""
+            while not line.endswith(b"\n"):
+                ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                chunk = process.stdout.read(1) if ready else b""
+                if not chunk:
+                    process.kill()
+                    process.log.seek(0)
+                    stderr = process.log.read().decode(errors="replace")
+                    raise AssertionError(f"loading {export_dir} in a clean process failed:\n{stderr[-3000:]}")
+                line += chunk
+        reply = json.loads(line[len(b"RELOADED "):])
+        assert "error" not in reply, reply.get("error")
+        return reply["signatures"]
+
+    @classmethod
+    def close(cls):
+        for process in cls._processes.values():
+            if process.poll() is None:
+                process.stdin.close()
+                process.wait(timeout=60)
+        cls._processes.clear()
+
+
+atexit.register(_CleanTensorFlow.close)
+
+
 def reload_and_call_many(export_dir, calls):
-    """Loads `export_dir` in one fresh Python process that imports only TensorFlow and numpy (one TF start-up for
-    all calls) and makes every call in `calls`, `{label: (signature, [numpy inputs])}`.
+    """Loads `export_dir` in a Python process that imports only TensorFlow, numpy and the export's declared custom-op
+    modules (never keras_ae; see `_CleanTensorFlow`) and makes every call in `calls`,
+    `{label: (signature, [numpy inputs])}`.
 
     Returns `(outputs, signatures)`: `outputs[label]` is the list of output arrays, or the error message (a str)
     when the call raised `InvalidArgumentError` (for checking that bad input fails clearly); `signatures` lists the
@@ -65,12 +127,7 @@ def reload_and_call_many(export_dir, calls):
         for index, array in enumerate(inputs):
             np.save(f"{export_dir}.{label}.{index}.npy", array)
     spec = {label: [signature, len(inputs)] for label, (signature, inputs) in calls.items()}
-    completed = subprocess.run(
-        [sys.executable, "-c", RELOAD_SCRIPT, str(export_dir), json.dumps(spec)], capture_output=True, text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    signatures = json.loads(completed.stdout.strip().splitlines()[-1])
+    signatures = _CleanTensorFlow.call(export_dir, spec)
     stored = np.load(f"{export_dir}.outputs.npz")
     outputs = {}
     for label in calls:
