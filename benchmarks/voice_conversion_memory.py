@@ -77,7 +77,8 @@ def main(argv=None):
     parser.add_argument("recipe_flags", nargs="*", help="after --: the recipe's flags (default: session 29's)")
     args = parser.parse_args(argv)
     flags = args.recipe_flags or SESSION_29
-    print(f"recipe flags: {' '.join(flags)}; stopped {'after evaluation' if args.through_evaluation else 'after epoch 1'}")
+    stop = "after evaluation" if args.through_evaluation else "after epoch 1"
+    print(f"recipe flags: {' '.join(flags)}; stopped {stop}")
     print("| training voices | training utterances | peak RSS (GiB) | minutes |")
     print("|---|---|---|---|")
     for count in args.extra_speakers:
