@@ -83,6 +83,7 @@ def main(argv=None):
     seed = flags["seed"]
     started = time.perf_counter()
     enrol = centroid_utterances(pool, CENTROID_UTTERANCES, seed)
+    del pool  # the extra speakers' waveforms (4 GB with --extra-speakers 128) are not needed past the centroids
     model.adapt_speaker_centroids(enrol.waveforms, enrol.speakers)
     judge = speaker_judges(corpus, engine, one_utterance(model.resynthesize), flags["probe_utterances"], 20,
                            seed=seed)[0]

@@ -321,6 +321,7 @@ def main(argv=None):
     train_data, steps_per_epoch = with_step_count(train_data, len(pool), len(train), full_steps, args)
     print(f"{steps_per_epoch} steps per epoch, {steps_per_epoch * args.epochs} in all"
           f"{' (scaled with the training pool)' if args.scale_steps else ''}")
+    enrol = centroid_utterances(pool, CENTROID_UTTERANCES, args.seed)  # read after training
     with strategy.scope():
         model = build_model(args, num_speakers, voices=len(np.unique(pool.speakers)))
         model.adapt(train.sample(400, args.seed).waveforms)
@@ -332,6 +333,9 @@ def main(argv=None):
                           jit_compile=args.jit_compile)
         else:
             model.compile(optimizer=optimizer, jit_compile=args.jit_compile)
+    # The crops stream from train_data's own store: the pool's waveforms (the extra speakers' only other copy, 5 GB
+    # with --extra-speakers 128) are not held through training and evaluation.
+    del pool
     convert, resynthesize = one_utterance(model.convert), one_utterance(model.resynthesize)
     sample_source, sample_reference = probe_test.subset([0]), corpus.select(speakers="test").subset([0])
 
@@ -348,7 +352,6 @@ def main(argv=None):
         started = time.perf_counter()
         history = run.fit(model, train_data, epochs=args.epochs, callbacks=[samples], shuffle=False, verbose=2)
         training_seconds = time.perf_counter() - started
-        enrol = centroid_utterances(pool, CENTROID_UTTERANCES, args.seed)
         model.adapt_speaker_centroids(enrol.waveforms, enrol.speakers)
         metrics = evaluate(model, corpus, train, probe_test, engine, seen, unseen, convert, resynthesize, args,
                            run)

@@ -277,3 +277,30 @@ def test_breath_noise_voice_renders_the_same_in_two_fresh_processes():
     digests = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                               env=os.environ).stdout.split()[-1] for _ in range(2)]
     assert digests[0] == digests[1]
+
+
+def test_crop_store_is_int16_for_pcm_and_gives_the_same_crops():
+    from keras_ae.data.speech.pipelines import sample_store
+
+    rng = np.random.default_rng(0)
+    pcm = [rng.integers(-32768, 32768, n).astype("float32") / 32768.0 for n in (3000, 4100, 2500, 5000)]
+    store, offsets = sample_store(pcm)
+    assert store.dtype == np.int16 and store.nbytes == 2 * sum(len(w) for w in pcm)
+    np.testing.assert_array_equal(store[offsets[1] : offsets[1] + 4100] / np.float32(32768.0), pcm[1])
+    off_grid = [w.copy() for w in pcm]
+    off_grid[2][7] += 1e-6  # not a 16-bit value: the store keeps float32, exactly
+    assert sample_store(off_grid)[0].dtype == np.float32
+    for waveforms in (pcm, off_grid):
+        corpus = types.SimpleNamespace(waveforms=waveforms, speakers=np.array([0, 0, 1, 1]), paths=list("abcd"))
+        batches = list(make_crop_dataset(corpus, 2000, batch_size=2, seed=3, reference=True))
+        for batch in batches:
+            for key in ("waveforms", "reference"):
+                assert batch[key].dtype == "float32"
+                for row in batch[key].numpy():  # bit for bit a piece of one utterance
+                    assert any(_holds_exactly(w, row) for w in waveforms)
+        fixed = next(iter(make_crop_dataset(corpus, 2000, batch_size=4, shuffle=False)))[0].numpy()
+        np.testing.assert_array_equal(fixed, np.stack([w[:2000] for w in waveforms]))
+
+
+def _holds_exactly(waveform, piece):
+    return any(np.array_equal(waveform[s : s + len(piece)], piece) for s in np.flatnonzero(waveform == piece[0]))

@@ -8,6 +8,8 @@ import tensorflow as tf
 from keras_ae.data.speech.audio_files import load_audio
 from keras_ae.data.speech.constants import FRAME_SAMPLES, SAMPLE_RATE, AudioError
 
+PCM_SCALE = 32768.0  # 16-bit PCM sample / PCM_SCALE = float sample in [-1, 1)
+
 
 def _seeded_items(items, count, crops_per_utterance, shuffle, seed):
     """`(item, random seed [2])` pairs: every item `crops_per_utterance` times, shuffled each epoch if `shuffle`."""
@@ -39,6 +41,32 @@ def _speaker_groups(speakers):
     position[order] = np.arange(len(speakers))
     first = starts[group].astype(np.int64)
     return order.astype(np.int64), first, counts[group].astype(np.int64), position - first
+
+
+def sample_store(waveforms):
+    """`(store, offsets)`: every waveform's samples back to back in one array, waveform i at `store[offsets[i]:]`.
+    The store is int16 PCM (a sample is `store / PCM_SCALE`) when every sample is a 16-bit value over `PCM_SCALE`
+    (every cached corpus: half the memory of float32, the same floats back), else float32. It is filled in place:
+    no other copy of the samples is made.
+
+    Example:
+        store, offsets = sample_store([np.array([0.5, -1.0], np.float32), np.array([0.25], np.float32)])
+        # store: int16 [16384, -32768, 8192]; offsets [0, 2]
+    """
+    lengths = np.array([len(w) for w in waveforms], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    pcm = all(_is_pcm16(w) for w in waveforms)
+    store = np.empty(int(lengths.sum()), np.int16 if pcm else np.float32)
+    for offset, waveform in zip(offsets, waveforms):
+        store[offset : offset + len(waveform)] = np.asarray(waveform, np.float32) * PCM_SCALE if pcm else waveform
+    return store, offsets
+
+
+def _is_pcm16(waveform):
+    """Whether float `waveform` is 16-bit PCM over `PCM_SCALE` exactly (as float32)."""
+    scaled = np.asarray(waveform, np.float32) * PCM_SCALE  # exact: a power of two
+    return len(scaled) == 0 or (scaled.min() >= -PCM_SCALE and scaled.max() < PCM_SCALE
+                                and np.array_equal(scaled, np.rint(scaled)))
 
 
 def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
@@ -73,18 +101,23 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
     if drop_remainder and len(keep) * crops_per_utterance < batch_size:
         raise ValueError(f"Only {len(keep) * crops_per_utterance} crops for a batch size of {batch_size}: lower the "
                          "batch size.")
-    flat = np.concatenate([corpus.waveforms[i] for i in keep]).astype("float32")
-    offsets = np.concatenate([[0], np.cumsum(lengths[keep])[:-1]]).astype(np.int64)
-    flat = tf.constant(flat)
+    store, offsets = sample_store([corpus.waveforms[i] for i in keep])
     columns = (offsets, lengths[keep], np.asarray(corpus.speakers)[keep])
     if reference:  # and each item's index, to find its speaker's other utterances
         columns += (np.arange(len(keep), dtype=np.int64),)
     items = _seeded_items(tf.data.Dataset.from_tensor_slices(columns), len(keep), crops_per_utterance, shuffle, seed)
 
+    def samples(first):  # the crop of the store from sample `first`, as float32 in [-1, 1]
+        # read from the one numpy store: a tf.constant of it would hold a second copy (and TensorFlow keeps more)
+        crop = tf.numpy_function(lambda at: store[at : at + crop_samples], [first], tf.as_dtype(store.dtype),
+                                 stateful=False)
+        crop = tf.ensure_shape(crop, [None])  # the length left unknown, as a slice of a tensor gives it: a known
+        # length changes the traced train step's kernels, and so its losses in the last digits
+        return tf.cast(crop, tf.float32) / PCM_SCALE if store.dtype == np.int16 else crop
+
     def crop(item, random_seed):
         offset, length, speaker = item[:3]
-        start = _crop_start(length, crop_samples, shuffle, random_seed)
-        return flat[offset + start : offset + start + crop_samples], speaker
+        return samples(offset + _crop_start(length, crop_samples, shuffle, random_seed)), speaker
 
     self_referenced = 0
     if reference:
@@ -103,8 +136,7 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
             other = order[group_first[index] + (rank[index] + step) % count[index]]
             start = _crop_start(kept_lengths[other], crop_samples, shuffle,
                                 tf.random.experimental.stateless_fold_in(random_seed, 2))
-            return {"waveforms": waveforms, "speakers": speaker,
-                    "reference": flat[kept_offsets[other] + start : kept_offsets[other] + start + crop_samples]}
+            return {"waveforms": waveforms, "speakers": speaker, "reference": samples(kept_offsets[other] + start)}
 
         dataset = items.map(crop_with_reference, num_parallel_calls=tf.data.AUTOTUNE)
     else:
