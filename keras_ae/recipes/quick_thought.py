@@ -81,6 +81,13 @@ def build_parser():
         help="fixed: the distance to the start itself (the paper's); free: to the nearest multiple of the start, so "
         "the tables may grow as a whole and only a change of direction costs (needs --word-anchor-weight)",
     )
+    model_flag(
+        "--similarity-anchor-weight", type=non_negative_float,
+        help="weight of a similarity-preserving term (Tung & Mori, 2019) that keeps the function of the word tables' "
+        "start, e.g. --init-word-embeddings lsa, not their values: the mean squared difference between the batch's "
+        "cosine similarities of the embeddings now and under the start, added to the loss (needs --readout words; "
+        "0: off)",
+    )
     parser.add_argument(
         "--held-out-curve",
         action="store_true",
@@ -116,6 +123,7 @@ def build_model(args, vocabulary):
         freeze_word_embeddings=args.freeze_word_embeddings,
         word_anchor_weight=args.word_anchor_weight,
         word_anchor_scale=args.word_anchor_scale,
+        similarity_anchor_weight=args.similarity_anchor_weight,
     )
 
 

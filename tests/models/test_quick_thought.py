@@ -503,3 +503,78 @@ def test_idf_weighting_with_the_fit_directions_starts_as_the_lsa_vectors_bag_and
         weighted.set_token_idf(-idf)
     with pytest.raises(ValueError, match="word_weighting is 'uniform'"):
         plain.set_token_idf(idf)
+
+
+def _similarity_gap_reference(now, start):
+    """Per-example mean squared difference of the rows of the cosine-similarity matrices of `now` and `start`."""
+    def cosines(embeddings):
+        unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+        return unit @ unit.T
+    return np.mean((cosines(now) - cosines(start)) ** 2, axis=1)
+
+
+def test_similarity_anchor_costs_nothing_for_moves_that_keep_the_start_s_similarities_and_matches_its_reference():
+    """similarity_anchor_weight acts on the function, not the weights: the idf bag at its start, its tables scaled
+    up, or both turned by one rotation (every cosine between embeddings kept, far from the start by L2-SP) cost 0;
+    a random move costs weight * the mean squared change of each example's row of cosines, against a numpy
+    reference; the gradient reaches both tables."""
+    weight = 2.0
+    model = _model(readout="words", max_length=6, word_weighting="idf", similarity_anchor_weight=weight)
+    size = model.query_encoder.vocabulary_size
+    rng = np.random.default_rng(3)
+    model.set_token_idf(rng.uniform(0.5, 3.0, size=size))
+    model.set_word_embeddings(rng.normal(size=(size, 8)), rng.normal(size=(size, 8)), norm=0.5)
+    tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
+    starts = [table.numpy() for table in tables]
+    sentences = ["the cat sleeps", "The bird sleeps in the river.", "zebra", "the river", "a cat and a bird"]
+    batch = {"sentences": tf.constant(sentences), "positions": tf.range(len(sentences))}
+    start_embedding = model.encode(tf.constant(sentences)).numpy()
+    rotation = np.linalg.qr(rng.normal(size=(8, 8)))[0]
+    for moved in ([3.0 * start for start in starts], [start @ rotation for start in starts]):
+        for table, values in zip(tables, moved):
+            table.assign(values)
+        _, extra, metrics = model.forward(batch)
+        np.testing.assert_allclose(extra["similarity_anchor"].numpy(), 0.0, atol=1e-6)
+        assert sum(float(start_point_distance(values, start)) for values, start in zip(moved, starts)) > 1.0
+    for table, start in zip(tables, starts):
+        table.assign(start + rng.normal(scale=0.3, size=start.shape))
+    with tf.GradientTape() as tape:
+        _, extra, metrics = model.forward(batch)
+        penalty = tf.reduce_mean(extra["similarity_anchor"])
+    expected = _similarity_gap_reference(model.encode(tf.constant(sentences)).numpy(), start_embedding)
+    assert expected.min() > 1e-3
+    np.testing.assert_allclose(metrics["similarity_anchor_gap"].numpy(), expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(extra["similarity_anchor"].numpy(), weight * expected, rtol=1e-4, atol=1e-7)
+    assert all(np.abs(tf.convert_to_tensor(gradient).numpy()).sum() > 0 for gradient in tape.gradient(penalty, tables))
+
+
+def test_similarity_anchor_keeps_the_start_s_similarities_in_training_and_its_config():
+    """Trained with the term, the bag's cosines between sentences stay nearer those of its start than without it;
+    the weight survives get_config / from_config and the term's gap is in the history."""
+    batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
+    probe = next(iter(batches))
+    vectors = None
+    gaps = {}
+    for weight in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
+                             similarity_anchor_weight=weight)
+        if vectors is None:
+            vectors = np.random.default_rng(0).normal(size=(model.query_encoder.vocabulary_size, 4))
+        model.set_word_embeddings(vectors, norm=0.5)
+        start = model.encode(probe["sentences"]).numpy()
+        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
+        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        gaps[weight] = float(_similarity_gap_reference(model.encode(probe["sentences"]).numpy(), start).mean())
+        if weight:
+            assert {"neighbour_loss", "similarity_anchor_gap"} <= set(history.history)
+            assert QuickThought.from_config(model.get_config()).similarity_anchor_weight == weight
+    assert gaps[10.0] < 0.5 * gaps[0.0], gaps
+
+
+def test_similarity_anchor_refuses_a_negative_weight_and_a_readout_with_grus():
+    with pytest.raises(ValueError, match="at least 0"):
+        _model(readout="words", similarity_anchor_weight=-1.0)
+    with pytest.raises(ValueError, match="use readout='words'"):
+        _model(readout="states+words", word_dim=4, similarity_anchor_weight=1.0)
+    assert _model().similarity_anchor_weight == 0.0 and _model().word_starts is None

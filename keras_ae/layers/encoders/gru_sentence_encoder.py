@@ -457,12 +457,20 @@ class GRUSentenceEncoder(keras.layers.Layer):
         if training and self.token_dropout:
             token_ids = self.drop_tokens(token_ids)
         if self.gru is None:  # readout="words"
-            return _mean(self._weighted(self.word_embedding(token_ids), token_ids), tf.not_equal(token_ids, 0))
+            return self.word_mean(token_ids)
         if self.packed and self._unrolls(token_ids.shape[1]):
             return self._encode_packed(token_ids)
         if self.bucket_width and token_ids.shape[1] is not None:
             return by_length(lambda ids: self._encode(ids, training), token_ids, self.bucket_width)
         return self._encode(token_ids, training)
+
+    def word_mean(self, token_ids, table=None):
+        """The mean word embedding `[batch, word_dim]` of `token_ids` (weighted by `token_weights`; zeros for an
+        empty sentence): the embedding of `readout="words"`, read from `table` `[vocabulary_size, word_dim]`
+        instead of the trained word embeddings when given (e.g. their start, to compare the bag before and after
+        training on the same sentences)."""
+        words = self.word_embedding(token_ids) if table is None else tf.gather(table, token_ids)
+        return _mean(self._weighted(words, token_ids), tf.not_equal(token_ids, 0))
 
     def _encode(self, token_ids, training):
         words = self.word_embedding(token_ids)
