@@ -308,6 +308,8 @@ class QuickThought(JudgedEncoder):
             self.query_encoder, self.context_encoder
         ):
             raise ValueError("f and g split text differently: batch token ids with QuickThought.prepare_batch.")
+        if self.similarity_anchor_weight:  # tokenised once: the encoders and the start's bag read the same ids
+            sentences, context = token_ids(self.query_encoder, sentences), token_ids(self.context_encoder, context)
         code = (self.query_encoder(sentences, training=training), self.context_encoder(context, training=training))
         losses, metrics = {}, {}
         if self.word_anchor_weight:
@@ -315,8 +317,7 @@ class QuickThought(JudgedEncoder):
             losses["word_anchor"] = tf.fill(tf.shape(code[0])[:1], self.word_anchor_weight * distance)  # every example
             metrics["word_anchor_distance"] = distance
         if self.similarity_anchor_weight:
-            ids = (token_ids(self.query_encoder, sentences), token_ids(self.context_encoder, context))
-            gap = self.similarity_anchor_gap(code, ids)
+            gap = self.similarity_anchor_gap(code, (sentences, context))
             losses["similarity_anchor"] = self.similarity_anchor_weight * gap
             metrics["similarity_anchor_gap"] = gap
         return code, losses, metrics
