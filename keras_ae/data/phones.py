@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from keras_ae.data.speech import SILENCE
+from keras_ae.data.speech.pcm import concatenate
 
 ESPEAK_TO_ARPABET = {
     # vowels and diphthongs
@@ -74,7 +75,7 @@ def merge_corpora(corpora):
     first = corpora[0]
     return dataclasses.replace(
         first,
-        waveforms=[w for c in corpora for w in c.waveforms],
+        waveforms=concatenate(c.waveforms for c in corpora),
         speakers=np.concatenate(speakers),
         sentences=np.concatenate([c.sentences for c in corpora]),
         texts=[t for c in corpora for t in c.texts],

@@ -41,7 +41,7 @@ from keras_ae.core.validation import (
     unit_share,
 )
 from keras_ae.data.festival import HELD_OUT_VOICES
-from keras_ae.data.speech import HELD_OUT_SPLITS, SAMPLE_RATE, make_crop_dataset, write_wav
+from keras_ae.data.speech import HELD_OUT_SPLITS, SAMPLE_RATE, make_crop_dataset, waveform_lengths, write_wav
 from keras_ae.distribute import get_strategy, is_chief
 from keras_ae.evaluation.conversion import (
     conversion_matrix,
@@ -279,7 +279,7 @@ def check_speakers(corpus, args):
     if args.data not in (None, "espeak"):
         held_out = set(range(corpus.num_speakers - args.held_out_speakers, corpus.num_speakers))
         corpus.speaker_split = np.array(["test" if s in held_out else "train" for s in corpus.speakers])
-    lengths = np.array([len(w) for w in corpus.waveforms])
+    lengths = waveform_lengths(corpus.waveforms)
     if np.all(lengths < crop_length(args)):
         raise ValueError(f"{args.data}: every utterance is shorter than one training crop ({args.crop_seconds} s); "
                          "lower --crop-seconds.")

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import types
 import wave
@@ -304,3 +305,33 @@ def test_crop_store_is_int16_for_pcm_and_gives_the_same_crops():
 
 def _holds_exactly(waveform, piece):
     return any(np.array_equal(waveform[s : s + len(piece)], piece) for s in np.flatnonzero(waveform == piece[0]))
+
+
+def test_cached_corpus_holds_int16_reads_float32_and_keeps_int16_through_subsets_and_merges(tmp_path):
+    from keras_ae.data.phones import merge_corpora
+    from keras_ae.data.speech.pcm import PcmWaveforms
+    from keras_ae.data.speech.pipelines import sample_store
+
+    corpus = _tiny_corpus(tmp_path)
+    assert isinstance(corpus.waveforms, PcmWaveforms)
+    with wave.open(corpus.paths[2]) as file:  # on access: the wav's samples over 32768, as float32
+        samples = np.frombuffer(file.readframes(file.getnframes()), "<i2")
+    assert corpus.waveforms[2].dtype == np.float32
+    np.testing.assert_array_equal(corpus.waveforms[2], samples.astype("float32") / 32768.0)
+    floats = list(corpus.waveforms)
+    np.testing.assert_array_equal(corpus.lengths, [len(w) for w in floats])
+    part = corpus.select(sentences="train")  # a subset, a slice and a merge make no float copy
+    assert isinstance(part.waveforms, PcmWaveforms) and isinstance(part.waveforms[1:], PcmWaveforms)
+    merged = merge_corpora([corpus, part])
+    assert isinstance(merged.waveforms, PcmWaveforms) and len(merged.waveforms) == len(corpus) + len(part)
+    assert all(array.dtype == np.int16 for array in merged.waveforms.pcm)
+    np.testing.assert_array_equal(merged.waveforms[len(corpus)], part.waveforms[0])
+    as_floats = merge_corpora([corpus, dataclasses.replace(part, waveforms=list(part.waveforms))])
+    assert isinstance(as_floats.waveforms, list) and as_floats.waveforms[len(corpus)].dtype == np.float32
+    store, offsets = sample_store(corpus.waveforms)  # the crop store: the same from int16 as from the floats
+    float_store, float_offsets = sample_store(floats)
+    assert store.dtype == float_store.dtype == np.int16
+    np.testing.assert_array_equal(store, float_store)
+    np.testing.assert_array_equal(offsets, float_offsets)
+    with pytest.raises(TypeError, match="int16"):
+        PcmWaveforms([np.zeros(3, np.float32)])

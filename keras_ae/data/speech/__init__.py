@@ -16,7 +16,7 @@ utterances of seen speakers (unseen sentences): the CPC probe protocol. `corpus.
 unseen speakers, e.g. for voice conversion.
 
     corpus = load_speech_corpus()                    # SpeechCorpus
-    corpus.waveforms[i]                               # float32 [samples] at 16 kHz
+    corpus.waveforms[i]                               # float32 [samples] at 16 kHz (held as int16, PcmWaveforms)
     corpus.speakers[i], corpus.speaker_names          # int speaker id, its name ("en-us+m3 p50 r165")
     corpus.sentences[i], corpus.texts[i]              # int sentence id (same id = same text), the text
     corpus.phones[i], corpus.phone_names              # int phone id per 10 ms frame ([samples // 160]); 0 = "sil"
@@ -67,6 +67,11 @@ from keras_ae.data.speech.espeak import (  # noqa: F401
     synthesize,
     frame_labels,
 )
+from keras_ae.data.speech.pcm import (  # noqa: F401
+    PCM_SCALE,
+    PcmWaveforms,
+    waveform_lengths,
+)
 from keras_ae.data.speech.corpus import (  # noqa: F401
     SpeechCorpus,
     load_speech_corpus,
@@ -96,7 +101,9 @@ __all__ = [
     "HELD_OUT_SPLITS",
     "MAX_CHANNELS",
     "MIN_SAMPLE_RATE",
+    "PCM_SCALE",
     "PITCHES",
+    "PcmWaveforms",
     "RATES",
     "SAMPLE_RATE",
     "SILENCE",
@@ -116,5 +123,6 @@ __all__ = [
     "variant_family",
     "pad_batch",
     "synthesize",
+    "waveform_lengths",
     "write_wav",
 ]

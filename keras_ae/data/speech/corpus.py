@@ -14,6 +14,7 @@ from keras_ae.data.cache import DamagedCache, cached_folder
 from keras_ae.data.speech.constants import CORPUS_VERSION, SAMPLE_RATE, SILENCE
 from keras_ae.data.speech.sentences import builtin_sentences
 from keras_ae.data.speech.espeak import corpus_speakers, frame_labels, synthesize
+from keras_ae.data.speech.pcm import PcmWaveforms, take, waveform_lengths
 
 
 @dataclasses.dataclass
@@ -21,7 +22,8 @@ class SpeechCorpus:
     """Utterances at 16 kHz with their labels (one entry per utterance in every list / array).
 
     Attributes:
-        waveforms: list of float32 `[samples]` arrays in [-1, 1] (None for a corpus listed without decoding).
+        waveforms: float32 `[samples]` arrays in [-1, 1]: a list, or for a cached corpus a `PcmWaveforms` (int16
+            in memory, float32 on access); None for a corpus listed without decoding.
         speakers: int `[n]` speaker ids, indexing `speaker_names`.
         sentences: int `[n]` sentence ids (same id, same text); -1 when unknown.
         texts: list of the spoken texts ("" when unknown).
@@ -62,16 +64,21 @@ class SpeechCorpus:
     @property
     def seconds(self):
         """Total duration in seconds."""
+        return float(self.lengths.sum()) / self.sample_rate
+
+    @property
+    def lengths(self):
+        """int64 `[n]`: every utterance's number of samples (read without decoding a `PcmWaveforms` to float)."""
         if self.waveforms is None:
             raise ValueError("The corpus is not decoded (load_audio_corpus(decode=False)); call .decoded() first.")
-        return float(sum(len(w) for w in self.waveforms)) / self.sample_rate
+        return waveform_lengths(self.waveforms)
 
     def subset(self, indices):
         """The utterances at `indices` (label vocabularies kept, so ids stay comparable)."""
         indices = np.asarray(indices, dtype=np.int64)
         return dataclasses.replace(
             self,
-            waveforms=None if self.waveforms is None else [self.waveforms[i] for i in indices],
+            waveforms=None if self.waveforms is None else take(self.waveforms, indices),
             speakers=self.speakers[indices],
             sentences=self.sentences[indices],
             texts=[self.texts[i] for i in indices],
@@ -251,8 +258,9 @@ def write_wav(path, waveform, sample_rate=SAMPLE_RATE):
 
 
 def _read_pcm16_wav(path):
+    """The int16 samples of a 16-bit mono wav file."""
     with wave.open(str(path), "rb") as file:
-        return np.frombuffer(file.readframes(file.getnframes()), "<i2").astype("float32") / 32768.0
+        return np.frombuffer(file.readframes(file.getnframes()), "<i2").astype(np.int16)
 
 
 def _read_manifest(manifest, with_phones):
@@ -282,7 +290,7 @@ def _read_manifest(manifest, with_phones):
         waveforms.append(waveform)
         phones.append(frame_labels(row["phones"], len(waveform), phone_index))
     return SpeechCorpus(
-        waveforms=waveforms,
+        waveforms=PcmWaveforms(waveforms),
         speakers=np.array([row["speaker_id"] for row in rows], np.int64),
         sentences=np.array([row["sentence_id"] for row in rows], np.int64),
         texts=[row["text"] for row in rows],

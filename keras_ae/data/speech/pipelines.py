@@ -7,8 +7,7 @@ import tensorflow as tf
 
 from keras_ae.data.speech.audio_files import load_audio
 from keras_ae.data.speech.constants import FRAME_SAMPLES, SAMPLE_RATE, AudioError
-
-PCM_SCALE = 32768.0  # 16-bit PCM sample / PCM_SCALE = float sample in [-1, 1)
+from keras_ae.data.speech.pcm import PCM_SCALE, PcmWaveforms, take, waveform_lengths
 
 
 def _seeded_items(items, count, crops_per_utterance, shuffle, seed):
@@ -46,19 +45,24 @@ def _speaker_groups(speakers):
 def sample_store(waveforms):
     """`(store, offsets)`: every waveform's samples back to back in one array, waveform i at `store[offsets[i]:]`.
     The store is int16 PCM (a sample is `store / PCM_SCALE`) when every sample is a 16-bit value over `PCM_SCALE`
-    (every cached corpus: half the memory of float32, the same floats back), else float32. It is filled in place:
-    no other copy of the samples is made.
+    (every cached corpus: half the memory of float32, the same floats back), else float32. It is filled in place
+    (from a `PcmWaveforms`' int16 arrays directly): no other copy of the samples is made.
 
     Example:
         store, offsets = sample_store([np.array([0.5, -1.0], np.float32), np.array([0.25], np.float32)])
         # store: int16 [16384, -32768, 8192]; offsets [0, 2]
     """
+    if isinstance(waveforms, PcmWaveforms):
+        pcm, waveforms = True, waveforms.pcm
+    else:
+        pcm = all(_is_pcm16(w) for w in waveforms)
     lengths = np.array([len(w) for w in waveforms], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    pcm = all(_is_pcm16(w) for w in waveforms)
     store = np.empty(int(lengths.sum()), np.int16 if pcm else np.float32)
     for offset, waveform in zip(offsets, waveforms):
-        store[offset : offset + len(waveform)] = np.asarray(waveform, np.float32) * PCM_SCALE if pcm else waveform
+        if pcm and waveform.dtype != np.int16:
+            waveform = np.asarray(waveform, np.float32) * PCM_SCALE
+        store[offset : offset + len(waveform)] = waveform
     return store, offsets
 
 
@@ -86,7 +90,7 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
     """
     if batch_size < 1 or crop_samples < 1:
         raise ValueError(f"batch_size and crop_samples must be positive; got {batch_size} and {crop_samples}.")
-    lengths = np.array([len(w) for w in corpus.waveforms], np.int64)
+    lengths = waveform_lengths(corpus.waveforms)
     short = np.flatnonzero(lengths < crop_samples)
     if len(short) and not skip_short:
         first = short[0]
@@ -101,7 +105,7 @@ def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, cr
     if drop_remainder and len(keep) * crops_per_utterance < batch_size:
         raise ValueError(f"Only {len(keep) * crops_per_utterance} crops for a batch size of {batch_size}: lower the "
                          "batch size.")
-    store, offsets = sample_store([corpus.waveforms[i] for i in keep])
+    store, offsets = sample_store(take(corpus.waveforms, keep))
     columns = (offsets, lengths[keep], np.asarray(corpus.speakers)[keep])
     if reference:  # and each item's index, to find its speaker's other utterances
         columns += (np.arange(len(keep), dtype=np.int64),)
