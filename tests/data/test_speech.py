@@ -335,3 +335,23 @@ def test_cached_corpus_holds_int16_reads_float32_and_keeps_int16_through_subsets
     np.testing.assert_array_equal(offsets, float_offsets)
     with pytest.raises(TypeError, match="int16"):
         PcmWaveforms([np.zeros(3, np.float32)])
+
+
+def test_user_audio_at_16_bit_16_khz_is_kept_as_pcm_and_resampled_audio_as_float(tmp_path):
+    from keras_ae.data.speech.pcm import PcmWaveforms, gather_waveforms
+
+    folder = tmp_path / "audio"
+    for speaker, frequency in (("alice", 200.0), ("bob", 300.0)):
+        (folder / speaker).mkdir(parents=True)
+        for index in range(2):
+            _write_wav(folder / speaker / f"{index}.wav", _tone(0.5, 16000, frequency + 10 * index))
+    corpus = load_audio_corpus(folder, progress=False)
+    assert isinstance(corpus.waveforms, PcmWaveforms)
+    for path, waveform in zip(corpus.paths, corpus.waveforms):  # the same floats as decoding the file
+        np.testing.assert_array_equal(waveform, load_audio(path))
+    _write_wav(folder / "bob" / "2.wav", _tone(0.5, 8000, 320.0), rate=8000)  # resampled: off the 16-bit grid
+    mixed = load_audio_corpus(folder, progress=False)
+    assert isinstance(mixed.waveforms, list) and all(w.dtype == np.float32 for w in mixed.waveforms)
+    for path, waveform in zip(mixed.paths, mixed.waveforms):
+        np.testing.assert_array_equal(waveform, load_audio(path))
+    assert isinstance(gather_waveforms([np.array([16384], np.int16)]), PcmWaveforms)

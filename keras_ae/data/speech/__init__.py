@@ -30,7 +30,8 @@ speaker, as in LibriSpeech's `speaker/chapter/file.flac`) or a manifest (`.csv` 
 with a `"path"` key; optional `speaker`, `text` and `sentence` columns; relative paths are relative to the
 manifest). Files are decoded with tensorflow-io, mixed down to mono and resampled to 16 kHz. A corrupt or empty
 file, silence, an unsupported sample rate or channel count or a missing file raises `AudioError` naming the file;
-with `skip_bad=True` such files are skipped and listed in `corpus.skipped` instead.
+with `skip_bad=True` such files are skipped and listed in `corpus.skipped` instead. When every file is 16-bit mono
+at 16 kHz the samples are kept as int16 (`PcmWaveforms`, float32 when read), as for the synthesized corpus.
 
 Pipelines
 ---------

@@ -18,6 +18,7 @@ from keras_ae.data.speech.constants import (
     AudioError,
 )
 from keras_ae.data.speech.corpus import SpeechCorpus, _sentence_split
+from keras_ae.data.speech.pcm import gather_waveforms, pcm16_if_exact
 
 
 _DECODE_LOCK = threading.Lock()
@@ -138,12 +139,12 @@ def decode_all(corpus, skip_bad, min_seconds, progress):
                 raise
             skipped.append((str(path), str(error)))
             continue
-        waveforms.append(waveform)
+        waveforms.append(pcm16_if_exact(waveform))  # half the memory when the file is 16-bit PCM at 16 kHz
         kept.append(index)
     if not kept:
         raise AudioError(f"{corpus.root}: no usable audio files ({len(skipped)} skipped).")
     decoded = dataclasses.replace(corpus, waveforms=[None] * len(corpus)).subset(kept)
-    decoded.waveforms = waveforms
+    decoded.waveforms = gather_waveforms(waveforms)
     decoded.skipped = skipped
     present = sorted(set(decoded.speakers.tolist()))  # speakers whose every file was skipped leave the vocabulary
     remap = {old: new for new, old in enumerate(present)}

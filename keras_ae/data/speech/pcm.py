@@ -3,7 +3,9 @@
 A cached corpus is 16-bit wav files, so its samples are exactly `int16 / PCM_SCALE`. `PcmWaveforms` holds them as
 int16 and gives each utterance as float32 on access, so `corpus.waveforms[i]` reads as it always did while a corpus of
 140 voices holds 2.2 GB instead of 4.5 GB; `take` and `concatenate` keep the int16 arrays (a subset or a merge of
-corpora makes no float copy), and the crop pipeline's store is filled from them directly.
+corpora makes no float copy), and the crop pipeline's store is filled from them directly. Your own 16-bit mono audio
+at 16 kHz (LibriSpeech's flac files, for one) decodes to such samples too and is kept the same way
+(`pcm16_if_exact`, `gather_waveforms`); audio that was resampled or mixed down stays float32.
 """
 
 import collections.abc
@@ -42,6 +44,32 @@ class PcmWaveforms(collections.abc.Sequence):
 
     def __repr__(self):
         return f"PcmWaveforms({len(self)} waveforms, {sum(len(a) for a in self.pcm)} samples)"
+
+
+def is_pcm16(waveform):
+    """Whether float `waveform` is exactly 16-bit PCM over `PCM_SCALE` (as a 16-bit file decodes to)."""
+    scaled = np.asarray(waveform, np.float32) * PCM_SCALE  # exact: a power of two
+    return len(scaled) == 0 or (scaled.min() >= -PCM_SCALE and scaled.max() < PCM_SCALE
+                                and np.array_equal(scaled, np.rint(scaled)))
+
+
+def pcm16_if_exact(waveform):
+    """A float `waveform`'s int16 samples when it is exactly 16-bit PCM (`is_pcm16`), else the waveform as it is."""
+    return np.rint(np.asarray(waveform, np.float32) * PCM_SCALE).astype(np.int16) if is_pcm16(waveform) else waveform
+
+
+def gather_waveforms(arrays):
+    """Decoded waveforms (int16 arrays from `pcm16_if_exact`, or float32) as one collection: a `PcmWaveforms` when
+    every one is int16, else a list of float32 arrays.
+
+    Example:
+        gather_waveforms([pcm16_if_exact(np.array([0.5], np.float32))])     # PcmWaveforms: int16 [16384]
+        gather_waveforms([np.array([16384], np.int16), np.array([0.1], np.float32)])  # float32 [0.5], [0.1]
+    """
+    arrays = list(arrays)
+    if all(array.dtype == np.int16 for array in arrays):
+        return PcmWaveforms(arrays)
+    return [array.astype(np.float32) / np.float32(PCM_SCALE) if array.dtype == np.int16 else array for array in arrays]
 
 
 def take(waveforms, indices):

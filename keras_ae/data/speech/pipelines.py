@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_ae.data.speech.audio_files import load_audio
 from keras_ae.data.speech.constants import FRAME_SAMPLES, SAMPLE_RATE, AudioError
-from keras_ae.data.speech.pcm import PCM_SCALE, PcmWaveforms, take, waveform_lengths
+from keras_ae.data.speech.pcm import PCM_SCALE, PcmWaveforms, is_pcm16, take, waveform_lengths
 
 
 def _seeded_items(items, count, crops_per_utterance, shuffle, seed):
@@ -55,7 +55,7 @@ def sample_store(waveforms):
     if isinstance(waveforms, PcmWaveforms):
         pcm, waveforms = True, waveforms.pcm
     else:
-        pcm = all(_is_pcm16(w) for w in waveforms)
+        pcm = all(is_pcm16(w) for w in waveforms)
     lengths = np.array([len(w) for w in waveforms], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     store = np.empty(int(lengths.sum()), np.int16 if pcm else np.float32)
@@ -64,13 +64,6 @@ def sample_store(waveforms):
             waveform = np.asarray(waveform, np.float32) * PCM_SCALE
         store[offset : offset + len(waveform)] = waveform
     return store, offsets
-
-
-def _is_pcm16(waveform):
-    """Whether float `waveform` is 16-bit PCM over `PCM_SCALE` exactly (as float32)."""
-    scaled = np.asarray(waveform, np.float32) * PCM_SCALE  # exact: a power of two
-    return len(scaled) == 0 or (scaled.min() >= -PCM_SCALE and scaled.max() < PCM_SCALE
-                                and np.array_equal(scaled, np.rint(scaled)))
 
 
 def make_crop_dataset(corpus, crop_samples, batch_size, shuffle=True, seed=0, crops_per_utterance=1,
