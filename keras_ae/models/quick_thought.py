@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
-from keras_ae.core.start_point import start_point_distance
+from keras_ae.core.start_point import row_length_spread, start_point_distance
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, same_tokens, token_ids
 from keras_ae.layers.judges.document_classifier import DocumentClassifier
 from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
@@ -94,6 +94,15 @@ class QuickThought(JudgedEncoder):
             `similarity_anchor_gap`, unweighted). The tables may move anywhere that keeps which sentences the start
             found alike. Needs `readout="words"` (the start's embedding is the bag of the start's rows). 0
             (default): off.
+        length_anchor_weight: weight of a penalty that keeps the rows of both word tables at their start's lengths
+            relative to each other, while their directions and the tables' overall scale train freely:
+            `length_anchor_weight * (row_length_spread(W_f, W_f0) + row_length_spread(W_g, W_g0))`
+            (`keras_ae.core.start_point.row_length_spread`: the variance over rows of the log of each row's length
+            over its start's), added to every example's loss (metric `word_length_spread`, unweighted; starts in
+            `word_starts`, as for `word_anchor_weight`). A bag of word rows weighs each word by its row's length, so
+            this keeps the start's weighting of the words (e.g. the LSA start's idf), which the neighbour objective
+            otherwise rewrites, lengthening the rare pieces' rows most (docs/results/sentences.md, "Session 31").
+            Not with `freeze_word_embeddings`. 0 (default): off.
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -133,6 +142,7 @@ class QuickThought(JudgedEncoder):
         word_anchor_weight=0.0,
         word_anchor_scale="fixed",
         similarity_anchor_weight=0.0,
+        length_anchor_weight=0.0,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -167,6 +177,13 @@ class QuickThought(JudgedEncoder):
             raise ValueError(f"similarity_anchor_weight compares the embeddings with those of the word tables' start, "
                              f"which only the bag of word embeddings is made of; readout={readout!r} has GRUs: use "
                              f"readout='words', or drop similarity_anchor_weight.")
+        length_anchor_weight = float(length_anchor_weight)
+        if not length_anchor_weight >= 0:
+            raise ValueError(f"QuickThought's length_anchor_weight must be at least 0 (0: off); got "
+                             f"{length_anchor_weight}.")
+        if length_anchor_weight and freeze_word_embeddings:
+            raise ValueError("length_anchor_weight keeps trained word rows at their start's lengths, but "
+                             "freeze_word_embeddings keeps the whole tables there already: drop one of them.")
         if word_anchor_weight and freeze_word_embeddings:
             raise ValueError("word_anchor_weight pulls trained word tables towards their start, but "
                              "freeze_word_embeddings keeps them there already: drop one of them.")
@@ -190,13 +207,15 @@ class QuickThought(JudgedEncoder):
         super().__init__(encoder=query_encoder, judges=judges, judge_weights=judge_weights, **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(**encoder_args, name="context_encoder")
         self.word_starts = None  # the word tables' starting points, made in `build` when anchored
-        if word_anchor_weight or similarity_anchor_weight:
+        if word_anchor_weight or similarity_anchor_weight or length_anchor_weight:
             for name in (f"{judge.name}_loss" for judge in self.judges):
                 self.trackers.setdefault(name, keras.metrics.Mean(name=name))
         if word_anchor_weight:
             self.trackers["word_anchor_distance"] = keras.metrics.Mean(name="word_anchor_distance")
         if similarity_anchor_weight:
             self.trackers["similarity_anchor_gap"] = keras.metrics.Mean(name="similarity_anchor_gap")
+        if length_anchor_weight:
+            self.trackers["word_length_spread"] = keras.metrics.Mean(name="word_length_spread")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -220,6 +239,7 @@ class QuickThought(JudgedEncoder):
         self.word_anchor_weight = word_anchor_weight
         self.word_anchor_scale = word_anchor_scale
         self.similarity_anchor_weight = similarity_anchor_weight
+        self.length_anchor_weight = length_anchor_weight
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -244,7 +264,8 @@ class QuickThought(JudgedEncoder):
         self.reset_word_starts()
 
     def reset_word_starts(self):
-        """Sets the starting points of `word_anchor_weight`'s and `similarity_anchor_weight`'s terms to both word
+        """Sets the starting points of the `word_anchor_weight`, `similarity_anchor_weight` and
+        `length_anchor_weight` terms to both word
         tables as they are now (nothing without them)."""
         for start, encoder in zip(self.word_starts or (), (self.query_encoder, self.context_encoder)):
             start.assign(encoder.word_embedding.embeddings)
@@ -260,7 +281,9 @@ class QuickThought(JudgedEncoder):
                 encoder.build(input_shape)
         for judge in self.judges:
             judge.build()
-        if (self.word_anchor_weight or self.similarity_anchor_weight) and self.word_starts is None:
+        if (self.word_anchor_weight or self.similarity_anchor_weight or self.length_anchor_weight) and (
+            self.word_starts is None
+        ):
             self.word_starts = [
                 self.add_weight(shape=encoder.word_embedding.embeddings.shape, initializer="zeros", trainable=False,
                                 name=f"{encoder.name}_word_start")
@@ -316,6 +339,10 @@ class QuickThought(JudgedEncoder):
             distance = self.word_anchor_distance()
             losses["word_anchor"] = tf.fill(tf.shape(code[0])[:1], self.word_anchor_weight * distance)  # every example
             metrics["word_anchor_distance"] = distance
+        if self.length_anchor_weight:
+            spread = self.word_length_spread()
+            losses["length_anchor"] = tf.fill(tf.shape(code[0])[:1], self.length_anchor_weight * spread)  # every example
+            metrics["word_length_spread"] = spread
         if self.similarity_anchor_weight:
             gap = self.similarity_anchor_gap(code, (sentences, context))
             losses["similarity_anchor"] = self.similarity_anchor_weight * gap
@@ -343,6 +370,14 @@ class QuickThought(JudgedEncoder):
         """`word_anchor_weight`'s distance of both word tables to their starts (a float32 scalar, unweighted)."""
         return tf.add_n([
             start_point_distance(encoder.word_embedding.embeddings, start, free_scale=self.word_anchor_scale == "free")
+            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
+        ])
+
+    def word_length_spread(self):
+        """`length_anchor_weight`'s spread of both word tables' row lengths about their starts' (a float32 scalar,
+        unweighted; `row_length_spread`)."""
+        return tf.add_n([
+            row_length_spread(encoder.word_embedding.embeddings, start)
             for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
         ])
 
@@ -388,6 +423,7 @@ class QuickThought(JudgedEncoder):
                 "word_anchor_weight": self.word_anchor_weight,
                 "word_anchor_scale": self.word_anchor_scale,
                 "similarity_anchor_weight": self.similarity_anchor_weight,
+                "length_anchor_weight": self.length_anchor_weight,
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

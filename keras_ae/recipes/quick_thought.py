@@ -88,6 +88,12 @@ def build_parser():
         "cosine similarities of the embeddings now and under the start, added to the loss (needs --readout words; "
         "0: off)",
     )
+    model_flag(
+        "--length-anchor-weight", type=non_negative_float,
+        help="weight of a penalty that keeps the word rows' lengths relative to each other at their start's, e.g. "
+        "--init-word-embeddings lsa's idf weighting, while their directions and the tables' scale train: the variance "
+        "over rows of log(row length / start's row length), added to the loss (0: off)",
+    )
     parser.add_argument(
         "--held-out-curve",
         action="store_true",
@@ -124,6 +130,7 @@ def build_model(args, vocabulary):
         word_anchor_weight=args.word_anchor_weight,
         word_anchor_scale=args.word_anchor_scale,
         similarity_anchor_weight=args.similarity_anchor_weight,
+        length_anchor_weight=args.length_anchor_weight,
     )
 
 
