@@ -6,12 +6,14 @@ hold unless the new task pays for the change. A sentence model's word table star
 (`keras_ae.data.word_vectors`) is such a start.
 
 A word table's rows may also keep their start's *lengths* while their directions train: `row_length_spread` is
-how far the rows' lengths have left the start's profile, up to one scale for the whole table.
+how far the rows' lengths have left the start's profile, up to one scale for the whole table; or some rows may keep
+their start's *directions* while their lengths train: `row_turn`.
 
 Example:
     start = tf.constant(lsa_vectors)                                        # [vocabulary_size, word_dim]
     penalty = weight * start_point_distance(encoder.word_embedding.embeddings, start)
     lengths = weight * row_length_spread(encoder.word_embedding.embeddings, start)
+    turns = weight * row_turn(encoder.word_embedding.embeddings, start, rows)   # rows: a 0/1 mask of the rows held
 """
 
 import tensorflow as tf
@@ -43,3 +45,14 @@ def row_length_spread(weights, start):
     ratios = tf.math.log(tf.boolean_mask(tf.norm(weights, axis=-1), kept) + 1e-12) - tf.math.log(
         tf.boolean_mask(start_lengths, kept))
     return tf.math.reduce_variance(ratios) if ratios.shape[0] != 0 else tf.constant(0.0)
+
+
+def row_turn(weights, start, rows):
+    """The mean over the rows chosen by the 0/1 mask `rows` `[rows]` of `1 - cos(weights[t], start[t])` (a scalar,
+    float32): 0 when each chosen row points where its start did, whatever its length; 2 at the most. Rows whose start
+    or weights are zero count 1 (no direction to keep); no row chosen: 0."""
+    weights = tf.cast(weights, tf.float32)
+    start = tf.cast(start, tf.float32)
+    rows = tf.cast(rows, tf.float32)
+    cosine = tf.reduce_sum(tf.math.l2_normalize(weights, axis=-1) * tf.math.l2_normalize(start, axis=-1), axis=-1)
+    return tf.math.divide_no_nan(tf.reduce_sum(rows * (1.0 - cosine)), tf.reduce_sum(rows))

@@ -497,6 +497,10 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             model.set_word_embeddings(*np.split(vectors, 2, axis=1), norm=args.init_word_norm)
         else:
             model.set_word_embeddings(vectors, norm=args.init_word_norm)
+    if getattr(model, "direction_anchor_weight", 0):  # the band of pieces it holds, by training frequency
+        held = model.set_direction_anchor_pieces(training_token_frequencies(model.encoder, splits.train.sentences))
+        print(f"--direction-anchor-weight: {len(held)} pieces held (ranks {args.direction_anchor_band[0]:g}-"
+              f"{args.direction_anchor_band[1]:g} of the vocabulary by training frequency)")
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
     validation, validation_steps = validation_batches(args, model, make_dataset, splits)
 
