@@ -1,17 +1,19 @@
 """Quick-thought: two sentence encoders judged by a classifier that picks the true neighbours among candidates."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_ae.config import deserialize_sublayers
 from keras_ae.core.judged_encoder import JudgedEncoder, without_parts
-from keras_ae.core.start_point import start_point_distance
+from keras_ae.core.start_point import row_length_spread, row_turn, start_point_distance
 from keras_ae.layers.encoders.gru_sentence_encoder import GRUSentenceEncoder, same_tokens, token_ids
 from keras_ae.layers.judges.document_classifier import DocumentClassifier
 from keras_ae.layers.judges.neighbour_classifier import NeighbourClassifier
 
 
 WORD_ANCHOR_SCALES = ("fixed", "free")
+DIRECTION_ANCHOR_BAND = (0.01, 0.1)  # below the top 1% of pieces by frequency, within the top 10%
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -94,6 +96,27 @@ class QuickThought(JudgedEncoder):
             `similarity_anchor_gap`, unweighted). The tables may move anywhere that keeps which sentences the start
             found alike. Needs `readout="words"` (the start's embedding is the bag of the start's rows). 0
             (default): off.
+        length_anchor_weight: weight of a penalty that keeps the rows of both word tables at their start's lengths
+            relative to each other, while their directions and the tables' overall scale train freely:
+            `length_anchor_weight * (row_length_spread(W_f, W_f0) + row_length_spread(W_g, W_g0))`
+            (`keras_ae.core.start_point.row_length_spread`: the variance over rows of the log of each row's length
+            over its start's), added to every example's loss (metric `word_length_spread`, unweighted; starts in
+            `word_starts`, as for `word_anchor_weight`). A bag of word rows weighs each word by its row's length, so
+            this keeps the start's weighting of the words (e.g. the LSA start's idf), which the neighbour objective
+            otherwise rewrites, lengthening the rare pieces' rows most (docs/results/sentences.md, "Session 31").
+            Not with `freeze_word_embeddings`. 0 (default): off.
+        direction_anchor_weight: weight of a penalty that keeps the rows of a band of pieces pointing where they
+            started, while their lengths and every other row train freely: `direction_anchor_weight * (row_turn(W_f,
+            W_f0, band) + row_turn(W_g, W_g0, band))` (`keras_ae.core.start_point.row_turn`: the band's mean `1 -
+            cos(row, start row)`), added to every example's loss (metric `word_turn`, unweighted; starts in
+            `word_starts`). The band is `direction_anchor_band` of the pieces ranked by frequency, set by
+            `set_direction_anchor_pieces` from the training text's frequencies (kept in a non-trainable weight, so
+            checkpoints and `--resume` keep it). Against the neighbour objective turning the rows of the frequent
+            content pieces that carry a description's topic (docs/results/sentences.md, "Session 31"). Not with
+            `freeze_word_embeddings`. 0 (default): off.
+        direction_anchor_band: `(first, last)`, fractions of the vocabulary ranked by frequency, most frequent first:
+            the pieces from rank `first * vocabulary_size` up to `last * vocabulary_size` are held by
+            `direction_anchor_weight` ((0.01, 0.1): below the top 1% of pieces, within the top 10%).
         query_encoder, context_encoder: f and g, `GRUSentenceEncoder`-like layers; default built from the arguments,
             with `unroll=True` (their GRUs run as loops unrolled over `max_length`, with token ids from `prepare_batch`
             about 1.2x faster steps on CPU, `benchmarks/sentence_twin.py`).
@@ -133,6 +156,9 @@ class QuickThought(JudgedEncoder):
         word_anchor_weight=0.0,
         word_anchor_scale="fixed",
         similarity_anchor_weight=0.0,
+        length_anchor_weight=0.0,
+        direction_anchor_weight=0.0,
+        direction_anchor_band=DIRECTION_ANCHOR_BAND,
         query_encoder=None,
         context_encoder=None,
         **kwargs,
@@ -167,6 +193,27 @@ class QuickThought(JudgedEncoder):
             raise ValueError(f"similarity_anchor_weight compares the embeddings with those of the word tables' start, "
                              f"which only the bag of word embeddings is made of; readout={readout!r} has GRUs: use "
                              f"readout='words', or drop similarity_anchor_weight.")
+        length_anchor_weight = float(length_anchor_weight)
+        if not length_anchor_weight >= 0:
+            raise ValueError(f"QuickThought's length_anchor_weight must be at least 0 (0: off); got "
+                             f"{length_anchor_weight}.")
+        if length_anchor_weight and freeze_word_embeddings:
+            raise ValueError("length_anchor_weight keeps trained word rows at their start's lengths, but "
+                             "freeze_word_embeddings keeps the whole tables there already: drop one of them.")
+        direction_anchor_weight = float(direction_anchor_weight)
+        if not direction_anchor_weight >= 0:
+            raise ValueError(f"QuickThought's direction_anchor_weight must be at least 0 (0: off); got "
+                             f"{direction_anchor_weight}.")
+        direction_anchor_band = tuple(float(x) for x in direction_anchor_band)
+        if len(direction_anchor_band) != 2 or not 0 <= direction_anchor_band[0] < direction_anchor_band[1] <= 1:
+            raise ValueError(f"direction_anchor_band is (first, last), fractions of the vocabulary ranked by "
+                             f"frequency with 0 <= first < last <= 1; got {direction_anchor_band}.")
+        if direction_anchor_band != DIRECTION_ANCHOR_BAND and not direction_anchor_weight:
+            raise ValueError(f"direction_anchor_band={direction_anchor_band} chooses the pieces direction_anchor_weight "
+                             "holds, but direction_anchor_weight is 0: give it a weight, or drop direction_anchor_band.")
+        if direction_anchor_weight and freeze_word_embeddings:
+            raise ValueError("direction_anchor_weight keeps trained word rows pointing where they started, but "
+                             "freeze_word_embeddings keeps the whole tables there already: drop one of them.")
         if word_anchor_weight and freeze_word_embeddings:
             raise ValueError("word_anchor_weight pulls trained word tables towards their start, but "
                              "freeze_word_embeddings keeps them there already: drop one of them.")
@@ -190,13 +237,18 @@ class QuickThought(JudgedEncoder):
         super().__init__(encoder=query_encoder, judges=judges, judge_weights=judge_weights, **kwargs)
         self.context_encoder = context_encoder or GRUSentenceEncoder(**encoder_args, name="context_encoder")
         self.word_starts = None  # the word tables' starting points, made in `build` when anchored
-        if word_anchor_weight or similarity_anchor_weight:
+        self.direction_anchored = None  # 0/1 per piece: the band direction_anchor_weight holds, made in `build`
+        if word_anchor_weight or similarity_anchor_weight or length_anchor_weight or direction_anchor_weight:
             for name in (f"{judge.name}_loss" for judge in self.judges):
                 self.trackers.setdefault(name, keras.metrics.Mean(name=name))
         if word_anchor_weight:
             self.trackers["word_anchor_distance"] = keras.metrics.Mean(name="word_anchor_distance")
         if similarity_anchor_weight:
             self.trackers["similarity_anchor_gap"] = keras.metrics.Mean(name="similarity_anchor_gap")
+        if length_anchor_weight:
+            self.trackers["word_length_spread"] = keras.metrics.Mean(name="word_length_spread")
+        if direction_anchor_weight:
+            self.trackers["word_turn"] = keras.metrics.Mean(name="word_turn")
         # Config
         self.vocabulary = list(vocabulary)
         self.embedding_dim = embedding_dim
@@ -220,6 +272,9 @@ class QuickThought(JudgedEncoder):
         self.word_anchor_weight = word_anchor_weight
         self.word_anchor_scale = word_anchor_scale
         self.similarity_anchor_weight = similarity_anchor_weight
+        self.length_anchor_weight = length_anchor_weight
+        self.direction_anchor_weight = direction_anchor_weight
+        self.direction_anchor_band = direction_anchor_band
         # Build now, so that every variable exists before training is traced (and inside the strategy scope).
         self.build((None,))
 
@@ -244,7 +299,8 @@ class QuickThought(JudgedEncoder):
         self.reset_word_starts()
 
     def reset_word_starts(self):
-        """Sets the starting points of `word_anchor_weight`'s and `similarity_anchor_weight`'s terms to both word
+        """Sets the starting points of the `word_anchor_weight`, `similarity_anchor_weight` and
+        `length_anchor_weight` terms to both word
         tables as they are now (nothing without them)."""
         for start, encoder in zip(self.word_starts or (), (self.query_encoder, self.context_encoder)):
             start.assign(encoder.word_embedding.embeddings)
@@ -260,7 +316,13 @@ class QuickThought(JudgedEncoder):
                 encoder.build(input_shape)
         for judge in self.judges:
             judge.build()
-        if (self.word_anchor_weight or self.similarity_anchor_weight) and self.word_starts is None:
+        anchored = (self.word_anchor_weight, self.similarity_anchor_weight, self.length_anchor_weight,
+                    self.direction_anchor_weight)
+        if self.direction_anchor_weight and self.direction_anchored is None:
+            self.direction_anchored = self.add_weight(
+                shape=(self.query_encoder.vocabulary_size,), initializer="zeros", trainable=False,
+                name="direction_anchored")
+        if any(anchored) and self.word_starts is None:
             self.word_starts = [
                 self.add_weight(shape=encoder.word_embedding.embeddings.shape, initializer="zeros", trainable=False,
                                 name=f"{encoder.name}_word_start")
@@ -316,6 +378,14 @@ class QuickThought(JudgedEncoder):
             distance = self.word_anchor_distance()
             losses["word_anchor"] = tf.fill(tf.shape(code[0])[:1], self.word_anchor_weight * distance)  # every example
             metrics["word_anchor_distance"] = distance
+        if self.direction_anchor_weight:
+            turn = self.word_turn()
+            losses["direction_anchor"] = tf.fill(tf.shape(code[0])[:1], self.direction_anchor_weight * turn)
+            metrics["word_turn"] = turn
+        if self.length_anchor_weight:
+            spread = self.word_length_spread()
+            losses["length_anchor"] = tf.fill(tf.shape(code[0])[:1], self.length_anchor_weight * spread)  # every example
+            metrics["word_length_spread"] = spread
         if self.similarity_anchor_weight:
             gap = self.similarity_anchor_gap(code, (sentences, context))
             losses["similarity_anchor"] = self.similarity_anchor_weight * gap
@@ -343,6 +413,43 @@ class QuickThought(JudgedEncoder):
         """`word_anchor_weight`'s distance of both word tables to their starts (a float32 scalar, unweighted)."""
         return tf.add_n([
             start_point_distance(encoder.word_embedding.embeddings, start, free_scale=self.word_anchor_scale == "free")
+            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
+        ])
+
+    def word_length_spread(self):
+        """`length_anchor_weight`'s spread of both word tables' row lengths about their starts' (a float32 scalar,
+        unweighted; `row_length_spread`)."""
+        return tf.add_n([
+            row_length_spread(encoder.word_embedding.embeddings, start)
+            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
+        ])
+
+    def set_direction_anchor_pieces(self, frequencies):
+        """Chooses the pieces `direction_anchor_weight` holds: those ranked in `direction_anchor_band` by
+        `frequencies` (one count or share per token id, e.g. `count_token_frequencies` of the training sentences;
+        padding and out-of-vocabulary ids are never held). Returns their token ids."""
+        if not self.direction_anchor_weight:
+            raise ValueError("set_direction_anchor_pieces chooses the pieces direction_anchor_weight holds; this "
+                             "model's direction_anchor_weight is 0.")
+        frequencies = np.asarray(frequencies, "float64")
+        size = self.query_encoder.vocabulary_size
+        if frequencies.shape != (size,) or not np.all(np.isfinite(frequencies)) or frequencies.min() < 0:
+            raise ValueError(f"direction anchor: one finite frequency at least 0 per token id ({size}); got shape "
+                             f"{frequencies.shape}.")
+        pieces = np.arange(2, size)  # 0 padding, 1 out-of-vocabulary
+        ranked = pieces[np.argsort(-frequencies[2:], kind="stable")]
+        first, last = (int(round(fraction * len(pieces))) for fraction in self.direction_anchor_band)
+        chosen = np.sort(ranked[first:last])
+        mask = np.zeros(size, "float32")
+        mask[chosen] = 1.0
+        self.direction_anchored.assign(mask)
+        return chosen
+
+    def word_turn(self):
+        """`direction_anchor_weight`'s turn of both word tables' held rows from their starts (a float32 scalar,
+        unweighted; `row_turn`)."""
+        return tf.add_n([
+            row_turn(encoder.word_embedding.embeddings, start, self.direction_anchored)
             for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
         ])
 
@@ -388,6 +495,9 @@ class QuickThought(JudgedEncoder):
                 "word_anchor_weight": self.word_anchor_weight,
                 "word_anchor_scale": self.word_anchor_scale,
                 "similarity_anchor_weight": self.similarity_anchor_weight,
+                "length_anchor_weight": self.length_anchor_weight,
+                "direction_anchor_weight": self.direction_anchor_weight,
+                "direction_anchor_band": list(self.direction_anchor_band),
                 "query_encoder": config.pop("encoder"),
                 "context_encoder": keras.saving.serialize_keras_object(self.context_encoder),
             }

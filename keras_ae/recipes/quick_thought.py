@@ -88,6 +88,23 @@ def build_parser():
         "cosine similarities of the embeddings now and under the start, added to the loss (needs --readout words; "
         "0: off)",
     )
+    model_flag(
+        "--length-anchor-weight", type=non_negative_float,
+        help="weight of a penalty that keeps the word rows' lengths relative to each other at their start's, e.g. "
+        "--init-word-embeddings lsa's idf weighting, while their directions and the tables' scale train: the variance "
+        "over rows of log(row length / start's row length), added to the loss (0: off)",
+    )
+    model_flag(
+        "--direction-anchor-weight", type=non_negative_float,
+        help="weight of a penalty that keeps the word rows of a band of pieces (--direction-anchor-band, ranked by "
+        "their frequency in the training text) pointing where they started, e.g. --init-word-embeddings lsa, while "
+        "their lengths and every other row train: the band's mean 1 - cos(row, start row), added to the loss (0: off)",
+    )
+    model_flag(
+        "--direction-anchor-band", type=_band,
+        help="FIRST:LAST, fractions of the vocabulary ranked by training frequency, most frequent first: the pieces "
+        "--direction-anchor-weight holds (default 0.01:0.1: below the top 1%%, within the top 10%%)",
+    )
     parser.add_argument(
         "--held-out-curve",
         action="store_true",
@@ -98,6 +115,17 @@ def build_parser():
         "training goes on",
     )
     return parser
+
+
+def _band(text):
+    """`--direction-anchor-band`'s FIRST:LAST as a pair of floats."""
+    try:
+        first, last = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give FIRST:LAST, two fractions such as 0.01:0.1; got {text!r}") from None
+    if not 0 <= first < last <= 1:
+        raise argparse.ArgumentTypeError(f"FIRST:LAST needs 0 <= FIRST < LAST <= 1; got {text!r}")
+    return (first, last)
 
 
 def build_model(args, vocabulary):
@@ -124,6 +152,9 @@ def build_model(args, vocabulary):
         word_anchor_weight=args.word_anchor_weight,
         word_anchor_scale=args.word_anchor_scale,
         similarity_anchor_weight=args.similarity_anchor_weight,
+        length_anchor_weight=args.length_anchor_weight,
+        direction_anchor_weight=args.direction_anchor_weight,
+        direction_anchor_band=args.direction_anchor_band,
     )
 
 

@@ -497,6 +497,11 @@ def run_text_recipe(parser, build_model, make_dataset, retrieval_scorer=None, he
             model.set_word_embeddings(*np.split(vectors, 2, axis=1), norm=args.init_word_norm)
         else:
             model.set_word_embeddings(vectors, norm=args.init_word_norm)
+    if getattr(model, "direction_anchor_weight", 0):  # the band of pieces it holds, by training frequency
+        held = model.set_direction_anchor_pieces(
+            training_token_frequencies(model.encoder, splits.train.sentences, flag="--direction-anchor-band"))
+        print(f"--direction-anchor-weight: {len(held)} pieces held (ranks {args.direction_anchor_band[0]:g}-"
+              f"{args.direction_anchor_band[1]:g} of the vocabulary by training frequency)")
     train = training_dataset(model, make_dataset(args, splits.train, shuffle=True).repeat())
     validation, validation_steps = validation_batches(args, model, make_dataset, splits)
 
@@ -635,12 +640,13 @@ def token_id_batches(encoder, sentences):
         yield encoder.tokenize(tf.constant(sentences[start:start + TOKENIZE_BATCH])).numpy()
 
 
-def training_token_frequencies(encoder, sentences):
+def training_token_frequencies(encoder, sentences, flag="--word-weighting sif"):
     """The relative frequency of each of `encoder`'s token ids in `sentences` (every one, tokenised as the encoder
-    does, cut at its `max_length`): `--word-weighting sif`'s `p`."""
+    does, cut at its `max_length`): `--word-weighting sif`'s `p`, or what `--direction-anchor-band` ranks (`flag`
+    names the user in the message)."""
     started = time.perf_counter()
     frequencies = count_token_frequencies(token_id_batches(encoder, sentences), encoder.vocabulary_size)
-    print(f"--word-weighting sif: token frequencies of {len(sentences)} training sentences counted in "
+    print(f"{flag}: token frequencies of {len(sentences)} training sentences counted in "
           f"{time.perf_counter() - started:.0f} s")
     return frequencies
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.core.start_point import start_point_distance
+from keras_ae.core.start_point import row_length_spread, row_turn, start_point_distance
 from keras_ae.data.text import make_contiguous_dataset
 from keras_ae.export import export_model
 from keras_ae.layers.encoders.gru_sentence_encoder import count_token_frequencies
@@ -578,3 +578,111 @@ def test_similarity_anchor_refuses_a_negative_weight_and_a_readout_with_grus():
     with pytest.raises(ValueError, match="use readout='words'"):
         _model(readout="states+words", word_dim=4, similarity_anchor_weight=1.0)
     assert _model().similarity_anchor_weight == 0.0 and _model().word_starts is None
+
+
+def test_length_anchor_adds_the_weighted_spread_of_both_tables_row_lengths_and_keeps_the_start_s_profile():
+    """length_anchor_weight adds weight * the spread of f's and g's row lengths about their starts' to every
+    example's loss (0 for the start scaled as a whole); trained with it, the rows' lengths stay nearer the start's
+    profile than without; the weight survives get_config / from_config and the spread is in the history."""
+    batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
+    vectors = None
+    spreads = {}
+    for weight in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
+                             length_anchor_weight=weight)
+        if vectors is None:
+            vectors = np.random.default_rng(0).normal(size=(model.query_encoder.vocabulary_size, 4))
+            vectors *= np.random.default_rng(1).uniform(0.2, 3.0, size=(len(vectors), 1))  # an uneven start
+        model.set_word_embeddings(vectors, norm=0.5)
+        tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
+        start = [table.numpy() for table in tables]
+        if weight:
+            batch = next(iter(batches))
+            for table, kept in zip(tables, start):
+                table.assign(3.0 * kept)
+            _, extra, metrics = model.forward(batch)
+            assert float(metrics["word_length_spread"]) < 1e-8
+            stretch = np.linspace(0.5, 2.0, len(start[0]))[:, None].astype("float32")
+            for table, kept in zip(tables, start):
+                table.assign(kept * stretch)
+            _, extra, metrics = model.forward(batch)
+            expected = sum(float(row_length_spread(kept * stretch, kept)) for kept in start)
+            np.testing.assert_allclose(metrics["word_length_spread"].numpy(), expected, rtol=1e-4)
+            np.testing.assert_allclose(extra["length_anchor"].numpy(), np.full(11, weight * expected), rtol=1e-4)
+            for table, kept in zip(tables, start):
+                table.assign(kept)
+        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
+        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        spreads[weight] = sum(float(row_length_spread(table, kept)) for table, kept in zip(tables, start))
+        if weight:
+            assert {"neighbour_loss", "word_length_spread"} <= set(history.history)
+            assert QuickThought.from_config(model.get_config()).length_anchor_weight == weight
+    assert spreads[10.0] < 0.5 * spreads[0.0], spreads
+
+
+def test_length_anchor_refuses_a_negative_weight_and_frozen_tables():
+    with pytest.raises(ValueError, match="at least 0"):
+        _model(readout="words", length_anchor_weight=-1.0)
+    with pytest.raises(ValueError, match="keeps the whole tables there already"):
+        _model(readout="states+words", word_dim=4, length_anchor_weight=1.0, freeze_word_embeddings=True)
+    assert _model().length_anchor_weight == 0.0
+
+
+def test_direction_anchor_holds_the_band_s_directions_and_leaves_the_other_rows_free():
+    """direction_anchor_weight holds the pieces ranked in direction_anchor_band by frequency: set from frequencies,
+    its penalty is weight * the held rows' mean 1 - cos to their start on both tables; trained with it, the held rows
+    turn less than without it while their lengths may change; band and weight survive get_config / from_config, and
+    the mask is a weight (checkpoints keep it)."""
+    batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
+    vectors = None
+    turns = {}
+    for weight in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
+                             direction_anchor_weight=weight, direction_anchor_band=(0.0, 0.5) if weight else (0.01, 0.1))
+        size = model.query_encoder.vocabulary_size
+        if vectors is None:
+            vectors = np.random.default_rng(0).normal(size=(size, 4))
+        model.set_word_embeddings(vectors, norm=0.5)
+        tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
+        start = [table.numpy() for table in tables]
+        frequencies = np.arange(size, dtype="float64")[::-1].copy()  # id 2 most frequent
+        held = np.arange(2, 2 + (size - 2) // 2)
+        mask = np.zeros(size, "float32")
+        mask[held] = 1.0
+        if weight:
+            np.testing.assert_array_equal(model.set_direction_anchor_pieces(frequencies), held)
+            np.testing.assert_array_equal(model.direction_anchored.numpy(), mask)
+            assert any(w is model.direction_anchored for w in model.non_trainable_weights)
+            batch = next(iter(batches))
+            turned = [np.where(mask[:, None] > 0, -kept, kept) for kept in start]
+            for table, values in zip(tables, turned):
+                table.assign(values)
+            _, extra, metrics = model.forward(batch)
+            np.testing.assert_allclose(metrics["word_turn"].numpy(), 4.0, rtol=1e-5)  # 2 per table
+            np.testing.assert_allclose(extra["direction_anchor"].numpy(), np.full(11, weight * 4.0), rtol=1e-5)
+            for table, kept in zip(tables, start):
+                table.assign(kept)
+        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
+        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        turns[weight] = sum(float(row_turn(table, kept, mask)) for table, kept in zip(tables, start))
+        if weight:
+            assert {"neighbour_loss", "word_turn"} <= set(history.history)
+            clone = QuickThought.from_config(model.get_config())
+            assert (clone.direction_anchor_weight, clone.direction_anchor_band) == (weight, (0.0, 0.5))
+    assert turns[10.0] < 0.5 * turns[0.0], turns
+
+
+def test_direction_anchor_refuses_a_negative_weight_a_band_without_weight_bad_bands_and_frozen_tables():
+    with pytest.raises(ValueError, match="at least 0"):
+        _model(readout="words", direction_anchor_weight=-1.0)
+    with pytest.raises(ValueError, match="direction_anchor_weight is 0"):
+        _model(readout="words", direction_anchor_band=(0.0, 0.5))
+    with pytest.raises(ValueError, match="first < last"):
+        _model(readout="words", direction_anchor_weight=1.0, direction_anchor_band=(0.5, 0.2))
+    with pytest.raises(ValueError, match="keeps the whole tables there already"):
+        _model(readout="states+words", word_dim=4, direction_anchor_weight=1.0, freeze_word_embeddings=True)
+    with pytest.raises(ValueError, match="direction_anchor_weight is 0"):
+        _model(readout="words").set_direction_anchor_pieces(np.ones(10))
+    assert _model().direction_anchor_weight == 0.0 and _model().direction_anchored is None

@@ -116,7 +116,7 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
     """--freeze-word-embeddings reaches the model (its word tables are not trainable); frozen or rescaled vectors,
     an LSA window or idf weights without --init-word-embeddings lsa, frozen vectors under --readout words (nothing
     left to train), lsa-split for Skip-thought's one encoder, an anchor scale without its weight and the similarity
-    term on a readout with GRUs are refused with the fix before any data is read or any folder written."""
+    term on a readout with GRUs and the length anchor on frozen tables and a direction band without its weight or out of order are refused with the fix before any data is read or any folder written."""
     args = recipe.build_parser().parse_args(["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings",
                                              "lsa", "--freeze-word-embeddings"])
     model = recipe.build_model(args, ["a", "b"])
@@ -127,6 +127,14 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
         args = recipe.build_parser().parse_args(["--readout", "words", "--word-dim", "64",
                                                  "--similarity-anchor-weight", "2"])
         assert recipe.build_model(args, ["a", "b"]).similarity_anchor_weight == 2.0
+        assert recipe.build_model(recipe.build_parser().parse_args([]), ["a"]).length_anchor_weight == 0.0
+        args = recipe.build_parser().parse_args(["--readout", "words", "--word-dim", "64",
+                                                 "--length-anchor-weight", "3"])
+        assert recipe.build_model(args, ["a", "b"]).length_anchor_weight == 3.0
+        args = recipe.build_parser().parse_args(["--readout", "words", "--word-dim", "64", "--direction-anchor-weight",
+                                                 "5", "--direction-anchor-band", "0.02:0.2"])
+        model = recipe.build_model(args, ["a", "b"])
+        assert (model.direction_anchor_weight, model.direction_anchor_band) == (5.0, (0.02, 0.2))
     words_dim = "32" if recipe is quick_thought else "64"
     for flags, message in [(["--freeze-word-embeddings"], "add --init-word-embeddings lsa"),
                            (["--init-word-norm", "1"], "add --init-word-embeddings lsa"),
@@ -138,7 +146,12 @@ def test_word_embedding_start_flags_reach_the_model_and_bad_combinations_are_ref
                            *([(["--init-word-embeddings", "lsa-split"], "SkipThought has one")] if recipe is skip_thought
                              else [(["--word-anchor-scale", "free"], "word_anchor_weight is 0"),
                                    (["--word-anchor-weight", "-1"], "0 or more"),
-                                   (["--similarity-anchor-weight", "1"], "use readout='words'")])]:
+                                   (["--similarity-anchor-weight", "1"], "use readout='words'"),
+                                   (["--readout", "states+words", "--word-dim", "16", "--init-word-embeddings", "lsa",
+                                     "--freeze-word-embeddings", "--length-anchor-weight", "1"],
+                                    "keeps the whole tables there already"),
+                                   (["--direction-anchor-band", "0.01:0.2"], "direction_anchor_weight is 0"),
+                                   (["--direction-anchor-band", "0.3:0.2"], "FIRST < LAST")])]:
         with pytest.raises(SystemExit):
             recipe.main(["--embedding-dim", "64", *flags, "--run-dir", str(tmp_path / "run")])
         assert message in capsys.readouterr().err
