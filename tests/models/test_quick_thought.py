@@ -548,23 +548,37 @@ def test_similarity_anchor_costs_nothing_for_moves_that_keep_the_start_s_similar
     assert all(np.abs(tf.convert_to_tensor(gradient).numpy()).sum() > 0 for gradient in tape.gradient(penalty, tables))
 
 
+def _started_bag(vectors, **anchors):
+    """A small bag Quick-thought (`readout="words"`) seeded 0, both word tables started at `vectors` (norm 0.5)."""
+    keras.utils.set_random_seed(0)
+    model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words", **anchors)
+    model.set_word_embeddings(vectors, norm=0.5)
+    return model
+
+
+def _fit_briefly(model, batches):
+    """Eight training steps (Adam 5e-2); the history."""
+    model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
+    return model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+
+
+def _chain_vectors(seed=0):
+    """Random word vectors (dimension 4) for the chain vocabulary's bag."""
+    size = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words").query_encoder
+    return np.random.default_rng(seed).normal(size=(size.vocabulary_size, 4))
+
+
 def test_similarity_anchor_keeps_the_start_s_similarities_in_training_and_its_config():
     """Trained with the term, the bag's cosines between sentences stay nearer those of its start than without it;
     the weight survives get_config / from_config and the term's gap is in the history."""
     batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
     probe = next(iter(batches))
-    vectors = None
+    vectors = _chain_vectors()
     gaps = {}
     for weight in (0.0, 10.0):
-        keras.utils.set_random_seed(0)
-        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
-                             similarity_anchor_weight=weight)
-        if vectors is None:
-            vectors = np.random.default_rng(0).normal(size=(model.query_encoder.vocabulary_size, 4))
-        model.set_word_embeddings(vectors, norm=0.5)
+        model = _started_bag(vectors, similarity_anchor_weight=weight)
         start = model.encode(probe["sentences"]).numpy()
-        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
-        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        history = _fit_briefly(model, batches)
         gaps[weight] = float(_similarity_gap_reference(model.encode(probe["sentences"]).numpy(), start).mean())
         if weight:
             assert {"neighbour_loss", "similarity_anchor_gap"} <= set(history.history)
@@ -585,16 +599,11 @@ def test_length_anchor_adds_the_weighted_spread_of_both_tables_row_lengths_and_k
     example's loss (0 for the start scaled as a whole); trained with it, the rows' lengths stay nearer the start's
     profile than without; the weight survives get_config / from_config and the spread is in the history."""
     batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
-    vectors = None
+    vectors = _chain_vectors()
+    vectors *= np.random.default_rng(1).uniform(0.2, 3.0, size=(len(vectors), 1))  # an uneven start
     spreads = {}
     for weight in (0.0, 10.0):
-        keras.utils.set_random_seed(0)
-        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
-                             length_anchor_weight=weight)
-        if vectors is None:
-            vectors = np.random.default_rng(0).normal(size=(model.query_encoder.vocabulary_size, 4))
-            vectors *= np.random.default_rng(1).uniform(0.2, 3.0, size=(len(vectors), 1))  # an uneven start
-        model.set_word_embeddings(vectors, norm=0.5)
+        model = _started_bag(vectors, length_anchor_weight=weight)
         tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
         start = [table.numpy() for table in tables]
         if weight:
@@ -612,8 +621,7 @@ def test_length_anchor_adds_the_weighted_spread_of_both_tables_row_lengths_and_k
             np.testing.assert_allclose(extra["length_anchor"].numpy(), np.full(11, weight * expected), rtol=1e-4)
             for table, kept in zip(tables, start):
                 table.assign(kept)
-        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
-        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        history = _fit_briefly(model, batches)
         spreads[weight] = sum(float(row_length_spread(table, kept)) for table, kept in zip(tables, start))
         if weight:
             assert {"neighbour_loss", "word_length_spread"} <= set(history.history)
@@ -635,16 +643,12 @@ def test_direction_anchor_holds_the_band_s_directions_and_leaves_the_other_rows_
     turn less than without it while their lengths may change; band and weight survive get_config / from_config, and
     the mask is a weight (checkpoints keep it)."""
     batches = make_contiguous_dataset(chain_split(), batch_size=11, shuffle=True, seed=0)
-    vectors = None
+    vectors = _chain_vectors()
     turns = {}
     for weight in (0.0, 10.0):
-        keras.utils.set_random_seed(0)
-        model = QuickThought(CHAIN_WORDS, embedding_dim=8, word_dim=4, max_length=4, readout="words",
-                             direction_anchor_weight=weight, direction_anchor_band=(0.0, 0.5) if weight else (0.01, 0.1))
+        model = _started_bag(vectors, direction_anchor_weight=weight,
+                             direction_anchor_band=(0.0, 0.5) if weight else (0.01, 0.1))
         size = model.query_encoder.vocabulary_size
-        if vectors is None:
-            vectors = np.random.default_rng(0).normal(size=(size, 4))
-        model.set_word_embeddings(vectors, norm=0.5)
         tables = [encoder.word_embedding.embeddings for encoder in (model.query_encoder, model.context_encoder)]
         start = [table.numpy() for table in tables]
         frequencies = np.arange(size, dtype="float64")[::-1].copy()  # id 2 most frequent
@@ -664,8 +668,7 @@ def test_direction_anchor_holds_the_band_s_directions_and_leaves_the_other_rows_
             np.testing.assert_allclose(extra["direction_anchor"].numpy(), np.full(11, weight * 4.0), rtol=1e-5)
             for table, kept in zip(tables, start):
                 table.assign(kept)
-        model.compile(optimizer=keras.optimizers.Adam(5e-2), run_eagerly=True)
-        history = model.fit(batches.repeat(), epochs=1, steps_per_epoch=8, verbose=0)
+        history = _fit_briefly(model, batches)
         turns[weight] = sum(float(row_turn(table, kept, mask)) for table, kept in zip(tables, start))
         if weight:
             assert {"neighbour_loss", "word_turn"} <= set(history.history)
