@@ -46,16 +46,25 @@ class PcmWaveforms(collections.abc.Sequence):
         return f"PcmWaveforms({len(self)} waveforms, {sum(len(a) for a in self.pcm)} samples)"
 
 
+def _scaled_if_pcm16(waveform):
+    """Float `waveform` times `PCM_SCALE` (exact: a power of two) when every sample is then a 16-bit value, else
+    None."""
+    scaled = np.asarray(waveform, np.float32) * PCM_SCALE
+    if len(scaled) == 0 or (scaled.min() >= -PCM_SCALE and scaled.max() < PCM_SCALE
+                            and np.array_equal(scaled, np.rint(scaled))):
+        return scaled
+    return None
+
+
 def is_pcm16(waveform):
     """Whether float `waveform` is exactly 16-bit PCM over `PCM_SCALE` (as a 16-bit file decodes to)."""
-    scaled = np.asarray(waveform, np.float32) * PCM_SCALE  # exact: a power of two
-    return len(scaled) == 0 or (scaled.min() >= -PCM_SCALE and scaled.max() < PCM_SCALE
-                                and np.array_equal(scaled, np.rint(scaled)))
+    return _scaled_if_pcm16(waveform) is not None
 
 
 def pcm16_if_exact(waveform):
     """A float `waveform`'s int16 samples when it is exactly 16-bit PCM (`is_pcm16`), else the waveform as it is."""
-    return np.rint(np.asarray(waveform, np.float32) * PCM_SCALE).astype(np.int16) if is_pcm16(waveform) else waveform
+    scaled = _scaled_if_pcm16(waveform)
+    return waveform if scaled is None else scaled.astype(np.int16)
 
 
 def gather_waveforms(arrays):
