@@ -299,9 +299,9 @@ class QuickThought(JudgedEncoder):
         self.reset_word_starts()
 
     def reset_word_starts(self):
-        """Sets the starting points of the `word_anchor_weight`, `similarity_anchor_weight` and
-        `length_anchor_weight` terms to both word
-        tables as they are now (nothing without them)."""
+        """Sets the starting points of the terms against the word tables' start (`word_anchor_weight`,
+        `similarity_anchor_weight`, `length_anchor_weight`, `direction_anchor_weight`) to both tables as they are now
+        (nothing without them)."""
         for start, encoder in zip(self.word_starts or (), (self.query_encoder, self.context_encoder)):
             start.assign(encoder.word_embedding.embeddings)
 
@@ -374,18 +374,15 @@ class QuickThought(JudgedEncoder):
             sentences, context = token_ids(self.query_encoder, sentences), token_ids(self.context_encoder, context)
         code = (self.query_encoder(sentences, training=training), self.context_encoder(context, training=training))
         losses, metrics = {}, {}
-        if self.word_anchor_weight:
-            distance = self.word_anchor_distance()
-            losses["word_anchor"] = tf.fill(tf.shape(code[0])[:1], self.word_anchor_weight * distance)  # every example
-            metrics["word_anchor_distance"] = distance
-        if self.direction_anchor_weight:
-            turn = self.word_turn()
-            losses["direction_anchor"] = tf.fill(tf.shape(code[0])[:1], self.direction_anchor_weight * turn)
-            metrics["word_turn"] = turn
-        if self.length_anchor_weight:
-            spread = self.word_length_spread()
-            losses["length_anchor"] = tf.fill(tf.shape(code[0])[:1], self.length_anchor_weight * spread)  # every example
-            metrics["word_length_spread"] = spread
+        table_terms = (  # penalties on the word tables against their start: (loss, weight, metric, measure)
+            ("word_anchor", self.word_anchor_weight, "word_anchor_distance", self.word_anchor_distance),
+            ("direction_anchor", self.direction_anchor_weight, "word_turn", self.word_turn),
+            ("length_anchor", self.length_anchor_weight, "word_length_spread", self.word_length_spread),
+        )
+        for loss, weight, metric, measure in table_terms:
+            if weight:
+                metrics[metric] = measure()
+                losses[loss] = tf.fill(tf.shape(code[0])[:1], weight * metrics[metric])  # the same for every example
         if self.similarity_anchor_weight:
             gap = self.similarity_anchor_gap(code, (sentences, context))
             losses["similarity_anchor"] = self.similarity_anchor_weight * gap
@@ -409,20 +406,22 @@ class QuickThought(JudgedEncoder):
 
         return tf.reduce_mean(tf.square(similarities(now) - similarities(start)), axis=-1)
 
-    def word_anchor_distance(self):
-        """`word_anchor_weight`'s distance of both word tables to their starts (a float32 scalar, unweighted)."""
+    def _over_both_tables(self, measure):
+        """`measure(table, start)` summed over f's and g's word tables and their starts (`word_starts`)."""
         return tf.add_n([
-            start_point_distance(encoder.word_embedding.embeddings, start, free_scale=self.word_anchor_scale == "free")
+            measure(encoder.word_embedding.embeddings, start)
             for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
         ])
+
+    def word_anchor_distance(self):
+        """`word_anchor_weight`'s distance of both word tables to their starts (a float32 scalar, unweighted)."""
+        free_scale = self.word_anchor_scale == "free"
+        return self._over_both_tables(lambda table, start: start_point_distance(table, start, free_scale=free_scale))
 
     def word_length_spread(self):
         """`length_anchor_weight`'s spread of both word tables' row lengths about their starts' (a float32 scalar,
         unweighted; `row_length_spread`)."""
-        return tf.add_n([
-            row_length_spread(encoder.word_embedding.embeddings, start)
-            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
-        ])
+        return self._over_both_tables(row_length_spread)
 
     def set_direction_anchor_pieces(self, frequencies):
         """Chooses the pieces `direction_anchor_weight` holds: those ranked in `direction_anchor_band` by
@@ -448,10 +447,7 @@ class QuickThought(JudgedEncoder):
     def word_turn(self):
         """`direction_anchor_weight`'s turn of both word tables' held rows from their starts (a float32 scalar,
         unweighted; `row_turn`)."""
-        return tf.add_n([
-            row_turn(encoder.word_embedding.embeddings, start, self.direction_anchored)
-            for start, encoder in zip(self.word_starts, (self.query_encoder, self.context_encoder))
-        ])
+        return self._over_both_tables(lambda table, start: row_turn(table, start, self.direction_anchored))
 
     @property
     def export_imports(self):
